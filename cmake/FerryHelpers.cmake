@@ -1,0 +1,20 @@
+# One static library per source folder, globbed so new files need no edit.
+function(ferry_folder_lib name dir)
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${dir}/*.cc)
+  list(FILTER srcs EXCLUDE REGEX ".*_main\\.cc$")
+  if(srcs)
+    add_library(${name} STATIC ${srcs})
+    target_link_libraries(${name} PUBLIC ${ARGN})
+  else()
+    add_library(${name} INTERFACE)
+    target_link_libraries(${name} INTERFACE ${ARGN})
+  endif()
+endfunction()
+
+# A binary from one main file, if that file exists yet.
+function(ferry_binary name main)
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${main})
+    add_executable(${name} ${main})
+    target_link_libraries(${name} PRIVATE ${ARGN})
+  endif()
+endfunction()

@@ -1,0 +1,85 @@
+#ifndef FERRY_CONTROLLER_STORE_STORE_H_
+#define FERRY_CONTROLLER_STORE_STORE_H_
+
+// The controller's durable state: opaque values keyed by (kind, name), each
+// write stamped with the store's global, monotonically increasing revision.
+// Typed logic (generation, uid, status) lives above this interface, so an
+// etcd backend can replace SQLite without touching it.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace ferry::controller {
+
+struct StoredObject {
+  std::string kind;     // "IPForward", "Node"
+  std::string name;
+  std::string value;    // serialized ferry.v1.Object
+  int64_t revision = 0;         // revision of the last write to this key
+  int64_t create_revision = 0;  // revision that created it
+};
+
+// One write in a transaction. `expected_revision` is a precondition:
+//   kAnyRevision: no check; kMustNotExist: create only;
+//   otherwise the key's current revision must equal it.
+struct WriteOp {
+  static constexpr int64_t kAnyRevision = -1;
+  static constexpr int64_t kMustNotExist = 0;
+  enum class Type { kPut, kDelete };
+  Type type = Type::kPut;
+  std::string kind;
+  std::string name;
+  std::string value;  // for kPut
+  int64_t expected_revision = kAnyRevision;
+};
+
+struct Change {
+  enum class Type { kPut, kDelete };
+  Type type = Type::kPut;
+  StoredObject object;  // for kDelete: the value before deletion
+  bool created = false;  // for kPut: the key did not exist before
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Applies all ops in one durable transaction (fsync'd before return) and
+  // returns the new revision. A failed precondition is ABORTED naming the
+  // key; then nothing is written. An empty op list returns the current one.
+  virtual absl::StatusOr<int64_t> Commit(const std::vector<WriteOp>& ops) = 0;
+
+  // NOT_FOUND if absent.
+  virtual absl::StatusOr<StoredObject> Get(const std::string& kind,
+                                           const std::string& name) = 0;
+
+  // Visits every object of `kind` in name order, from one consistent
+  // snapshot, without loading them all at once. Stops early if `visit`
+  // returns false. Returns the snapshot's revision.
+  virtual absl::StatusOr<int64_t> List(
+      const std::string& kind,
+      const std::function<bool(const StoredObject&)>& visit) = 0;
+
+  virtual int64_t CurrentRevision() = 0;
+
+  // Changes with revision > `after`, oldest first, at most `limit`, of
+  // `kind` (all kinds if empty). OUT_OF_RANGE if `after` is older than the
+  // retained change log (the watcher must re-list).
+  virtual absl::StatusOr<std::vector<Change>> ChangesSince(
+      int64_t after, const std::string& kind, size_t limit) = 0;
+
+  // Blocks until CurrentRevision() > `after` or `timeout` passes. Returns
+  // true if the revision advanced.
+  virtual bool WaitForChange(int64_t after, absl::Duration timeout) = 0;
+};
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_STORE_STORE_H_

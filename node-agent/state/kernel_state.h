@@ -1,0 +1,102 @@
+#ifndef FERRY_NODE_AGENT_STATE_KERNEL_STATE_H_
+#define FERRY_NODE_AGENT_STATE_KERNEL_STATE_H_
+
+// Ferry's own value types for what the agent owns in the kernel. The
+// reconciler computes and diffs these; only kernel/ turns them into netlink.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "api/lib/ip_address.h"
+
+namespace ferry::agent {
+
+inline constexpr uint8_t kProtoTcp = 6;
+inline constexpr uint8_t kProtoUdp = 17;
+
+// Key of one DNAT map element: daddr . l4proto . dport (one per port).
+struct DnatKey {
+  IpAddress daddr;
+  uint8_t proto = kProtoTcp;
+  uint16_t port = 0;
+  auto operator<=>(const DnatKey&) const = default;
+};
+
+struct DnatTarget {
+  IpAddress addr;
+  uint16_t port = 0;
+  std::string comment;  // "ipforward/<name>", shown by `nft list`
+  auto operator<=>(const DnatTarget&) const = default;
+};
+
+// Post-DNAT tuple (backend daddr . l4proto . dport) to masquerade.
+struct MasqKey {
+  IpAddress daddr;
+  uint8_t proto = kProtoTcp;
+  uint16_t port = 0;
+  auto operator<=>(const MasqKey&) const = default;
+};
+
+// Contents of table `inet ferry`. The chains and maps are fixed; only
+// elements vary, so the state is the elements plus "does the table exist".
+struct NatState {
+  bool table_present = false;
+  std::map<DnatKey, DnatTarget> dnat;        // maps dnat4 / dnat6 by family
+  std::map<MasqKey, std::string> masq;       // sets masq4 / masq6; value = comment
+  bool operator==(const NatState&) const = default;
+};
+
+// One atomic transaction on table `inet ferry`.
+struct NatPlan {
+  bool create_table = false;   // table, chains, maps and rules, then elements
+  std::vector<std::pair<DnatKey, DnatTarget>> dnat_add;  // add or replace
+  std::vector<DnatKey> dnat_delete;
+  std::vector<std::pair<MasqKey, std::string>> masq_add;
+  std::vector<MasqKey> masq_delete;
+  bool empty() const {
+    return !create_table && dnat_add.empty() && dnat_delete.empty() &&
+           masq_add.empty() && masq_delete.empty();
+  }
+};
+
+// A policy rule: "from src ipproto P sport lo-hi lookup table" at priority.
+struct PolicyRule {
+  IpAddress src;  // /32 or /128
+  uint8_t proto = kProtoTcp;
+  uint16_t sport_lo = 0;
+  uint16_t sport_hi = 0;
+  uint32_t table = 0;
+  uint32_t priority = 0;
+  auto operator<=>(const PolicyRule&) const = default;
+};
+
+// The default route of one Ferry routing table: "default via `via`".
+struct TableRoute {
+  uint32_t table = 0;
+  IpAddress via;
+  auto operator<=>(const TableRoute&) const = default;
+};
+
+// Rules and routes tagged with Ferry's protocol value (see RouteBackend).
+struct RouteState {
+  std::vector<PolicyRule> rules;   // sorted
+  std::vector<TableRoute> routes;  // sorted, at most one per table
+  bool operator==(const RouteState&) const = default;
+};
+
+struct RoutePlan {
+  std::vector<TableRoute> routes_add;    // NLM_F_REPLACE upserts
+  std::vector<TableRoute> routes_delete;
+  std::vector<PolicyRule> rules_add;
+  std::vector<PolicyRule> rules_delete;
+  bool empty() const {
+    return routes_add.empty() && routes_delete.empty() && rules_add.empty() &&
+           rules_delete.empty();
+  }
+};
+
+}  // namespace ferry::agent
+
+#endif  // FERRY_NODE_AGENT_STATE_KERNEL_STATE_H_
