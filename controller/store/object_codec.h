@@ -1,0 +1,33 @@
+#ifndef FERRY_CONTROLLER_STORE_OBJECT_CODEC_H_
+#define FERRY_CONTROLLER_STORE_OBJECT_CODEC_H_
+
+// Typed view of stored values. The store's revision is the object's
+// resourceVersion, so it is stamped on read and never stored in the value.
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "controller/store/store.h"
+#include "ferry/v1/ferry.pb.h"
+
+namespace ferry::controller {
+
+inline constexpr char kKindIPForward[] = "IPForward";
+inline constexpr char kKindNode[] = "Node";
+
+// "IPForward" / "Node" for a kind enum; empty for UNSPECIFIED.
+std::string KindString(ferry::v1::ResourceKind kind);
+
+// Parses the value and sets metadata.resource_version from the revision.
+absl::StatusOr<ferry::v1::Object> DecodeStored(const StoredObject& stored);
+
+// Serializes with metadata.resource_version cleared.
+std::string EncodeForStore(const ferry::v1::Object& object);
+
+// Accessors over the oneof, so callers need not switch on it.
+const ferry::v1::ObjectMeta& MetaOf(const ferry::v1::Object& object);
+ferry::v1::ObjectMeta* MutableMetaOf(ferry::v1::Object* object);
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_STORE_OBJECT_CODEC_H_
