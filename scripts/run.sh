@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Ferry's one entry point for a fresh Debian 12 machine (run as root):
+#   scripts/run.sh demo    install what is missing, build, run the seed demo
+#   scripts/run.sh test    install what is missing, build, run every test
+#   scripts/run.sh bench   install, build, run the benchmarks
+#   scripts/run.sh build   install and build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_DIR=${BUILD_DIR:-build}
+# Build and runtime dependencies, all from Debian bookworm. --no-install-recommends
+# keeps apt from pulling in a kernel image.
+PACKAGES=(
+  build-essential cmake pkg-config
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev libmnl-dev libnftnl-dev libyaml-cpp-dev libsqlite3-dev
+  libgtest-dev libgmock-dev
+  # for the namespace tests and the demo
+  iproute2 nftables wireguard-go wireguard-tools iputils-ping procps curl python3
+)
+
+install_deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$BUILD_DIR" -j"$(nproc)"
+}
+
+case "${1:-}" in
+  build) install_deps; build ;;
+  demo) install_deps; build; FERRY_BIN=$PWD/$BUILD_DIR/bin bash scripts/demo.sh ;;
+  test)
+    install_deps; build
+    cd "$BUILD_DIR" && ctest --output-on-failure --timeout 900 ;;
+  bench) install_deps; build; "$BUILD_DIR/bin/ferry-bench" "${@:2}" ;;
+  *) echo "usage: scripts/run.sh demo|test|bench|build" >&2; exit 2 ;;
+esac
