@@ -1,0 +1,551 @@
+#include "controller/store/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <set>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/strings/str_cat.h"
+#include "controller/store/sqlite_handle.h"
+
+namespace ferry::controller {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr size_t kMaxIdleReaders = 8;
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS objects(
+  kind TEXT NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL,
+  revision INTEGER NOT NULL, create_revision INTEGER NOT NULL,
+  PRIMARY KEY(kind, name));
+-- One row per key written; all rows of one commit share its revision.
+CREATE TABLE IF NOT EXISTS changes(
+  revision INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+  type TEXT NOT NULL, value BLOB NOT NULL, created INTEGER NOT NULL,
+  PRIMARY KEY(revision, kind, name));
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);
+INSERT OR IGNORE INTO meta(key, value) VALUES
+  ('schema_version', 1), ('revision', 0), ('compacted_revision', 0);
+)sql";
+
+std::string Key(const std::string& kind, const std::string& name) {
+  return absl::StrCat(kind, "/", name);
+}
+
+// A read transaction, so several SELECTs see one snapshot. For a read-only
+// transaction COMMIT and ROLLBACK are the same; COMMIT is tried first.
+class ReadTxn {
+ public:
+  explicit ReadTxn(SqliteDb* db) : db_(db) { status_ = db_->Exec("BEGIN"); }
+  ~ReadTxn() {
+    if (status_.ok()) db_->Exec("COMMIT").IgnoreError();
+  }
+  const absl::Status& status() const { return status_; }
+
+ private:
+  SqliteDb* db_;
+  absl::Status status_;
+};
+
+}  // namespace
+
+// Members are destroyed in reverse order: statements before the db.
+struct SqliteStore::Connection {
+  SqliteDb db;
+  SqliteStatement get_object;
+  SqliteStatement list_objects;
+  SqliteStatement get_meta;
+  SqliteStatement changes_all;
+  SqliteStatement changes_of_kind;
+  // Used on the writer only.
+  SqliteStatement upsert_object;
+  SqliteStatement delete_object;
+  SqliteStatement insert_change;
+  SqliteStatement set_meta;
+  SqliteStatement compaction_cutoff;
+  SqliteStatement delete_changes;
+
+  absl::Status Prepare() {
+    struct {
+      SqliteStatement* stmt;
+      const char* sql;
+    } const statements[] = {
+        {&get_object,
+         "SELECT value, revision, create_revision FROM objects "
+         "WHERE kind = ?1 AND name = ?2"},
+        {&list_objects,
+         "SELECT name, value, revision, create_revision FROM objects "
+         "WHERE kind = ?1 ORDER BY name"},
+        {&get_meta, "SELECT value FROM meta WHERE key = ?1"},
+        {&changes_all,
+         "SELECT revision, kind, name, type, value, created FROM changes "
+         "WHERE revision > ?1 ORDER BY revision, kind, name"},
+        {&changes_of_kind,
+         "SELECT revision, kind, name, type, value, created FROM changes "
+         "WHERE revision > ?1 AND kind = ?2 ORDER BY revision, name"},
+        {&upsert_object,
+         "INSERT INTO objects(kind, name, value, revision, create_revision) "
+         "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(kind, name) DO UPDATE SET "
+         "value = excluded.value, revision = excluded.revision"},
+        {&delete_object, "DELETE FROM objects WHERE kind = ?1 AND name = ?2"},
+        {&insert_change,
+         "INSERT INTO changes(revision, kind, name, type, value, created) "
+         "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
+        {&set_meta, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)"},
+        {&compaction_cutoff,
+         "SELECT revision FROM changes ORDER BY revision DESC "
+         "LIMIT 1 OFFSET ?1"},
+        {&delete_changes, "DELETE FROM changes WHERE revision <= ?1"},
+    };
+    for (const auto& s : statements) {
+      absl::StatusOr<SqliteStatement> prepared = db.Prepare(s.sql);
+      if (!prepared.ok()) return prepared.status();
+      *s.stmt = std::move(*prepared);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<int64_t> MetaInt(const char* key) {
+    ScopedReset reset(&get_meta);
+    get_meta.BindText(1, key);
+    absl::StatusOr<bool> row = get_meta.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::DataLossError(absl::StrCat("meta key ", key, " is missing"));
+    return get_meta.ColumnInt64(0);
+  }
+
+  absl::Status SetMeta(const char* key, int64_t value) {
+    ScopedReset reset(&set_meta);
+    set_meta.BindText(1, key);
+    set_meta.BindInt64(2, value);
+    return set_meta.Run();
+  }
+};
+
+namespace {
+
+// Checks an existing file without writing to it: sqlite only reads here,
+// and the WAL switch (the first write) happens after these checks pass.
+absl::Status CheckExistingFile(SqliteDb& db, const std::string& path) {
+  const std::string refuse =
+      absl::StrCat("; refusing to open it (the file is left untouched: "
+                   "restore it from a backup or move it aside)");
+  absl::StatusOr<SqliteStatement> check = db.Prepare("PRAGMA quick_check");
+  absl::StatusOr<bool> row = check.ok() ? check->Step() : check.status();
+  if (!row.ok() || !*row || check->ColumnText(0) != "ok") {
+    std::string why = !row.ok()  ? std::string(sqlite3_errmsg(db.get()))
+                      : !*row    ? std::string("quick_check returned nothing")
+                                 : check->ColumnText(0);
+    return absl::DataLossError(absl::StrCat(
+        "database ", path, " is corrupt or not a SQLite database (", why, ")",
+        refuse));
+  }
+  check->Reset();
+
+  absl::StatusOr<SqliteStatement> tables =
+      db.Prepare("SELECT count(*) FROM sqlite_schema");
+  if (!tables.ok()) return tables.status();
+  absl::StatusOr<bool> counted = tables->Step();
+  if (!counted.ok()) return counted.status();
+  if (tables->ColumnInt64(0) == 0) return absl::OkStatus();  // empty: new
+
+  absl::StatusOr<SqliteStatement> version =
+      db.Prepare("SELECT value FROM meta WHERE key = 'schema_version'");
+  absl::StatusOr<bool> found = version.ok() ? version->Step() : version.status();
+  if (!found.ok() || !*found) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database ", path, " is not a Ferry database (no schema_version in "
+        "table meta)", refuse));
+  }
+  int64_t schema_version = version->ColumnInt64(0);
+  if (schema_version > SqliteStore::kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database ", path, " has schema_version ", schema_version,
+        ", newer than this ferry-controller supports (",
+        SqliteStore::kSchemaVersion, "); upgrade ferry-controller", refuse));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> LockDataDir(const std::string& data_dir) {
+  std::string lock_path = data_dir + "/ferry.lock";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot open ", lock_path, ": ", std::strerror(errno)));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data dir ", data_dir, " is in use by another ferry-controller (",
+          lock_path, " is locked)"));
+    }
+    return absl::UnavailableError(
+        absl::StrCat("cannot lock ", lock_path, ": ", std::strerror(err)));
+  }
+  return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
+    const std::string& data_dir) {
+  return Open(data_dir, Options());
+}
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
+    const std::string& data_dir, const Options& options) {
+  if (data_dir.empty()) {
+    return absl::InvalidArgumentError("data dir: must not be empty");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create data dir ", data_dir, ": ", ec.message()));
+  }
+  absl::StatusOr<int> lock_fd = LockDataDir(data_dir);
+  if (!lock_fd.ok()) return lock_fd.status();
+  std::unique_ptr<SqliteStore> store(
+      new SqliteStore(data_dir + "/ferry.db", options, *lock_fd));
+  absl::Status status = store->Initialize();
+  if (!status.ok()) return status;
+  return store;
+}
+
+SqliteStore::SqliteStore(std::string path, Options options, int lock_fd)
+    : path_(std::move(path)), options_(options), lock_fd_(lock_fd) {}
+
+SqliteStore::~SqliteStore() {
+  {
+    absl::MutexLock lock(&pool_mu_);
+    idle_readers_.clear();
+  }
+  {
+    absl::MutexLock lock(&write_mu_);
+    writer_.reset();
+  }
+  ::close(lock_fd_);
+}
+
+absl::Status SqliteStore::Initialize() {
+  std::error_code ec;
+  bool existed = std::filesystem::file_size(path_, ec) > 0 && !ec;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+              (existed ? 0 : SQLITE_OPEN_CREATE);
+  absl::StatusOr<SqliteDb> db = SqliteDb::Open(path_, flags);
+  if (!db.ok()) return db.status();
+  sqlite3_busy_timeout(db->get(), kBusyTimeoutMs);
+  if (existed) {
+    absl::Status checked = CheckExistingFile(*db, path_);
+    if (!checked.ok()) return checked;
+  }
+  absl::StatusOr<SqliteStatement> wal = db->Prepare("PRAGMA journal_mode=WAL");
+  absl::StatusOr<bool> row = wal.ok() ? wal->Step() : wal.status();
+  if (!row.ok()) return row.status();
+  if (!*row || wal->ColumnText(0) != "wal") {
+    return absl::UnavailableError(
+        absl::StrCat("database ", path_, ": cannot switch to WAL mode"));
+  }
+  wal->Reset();
+  *wal = SqliteStatement();  // finalize before the db moves
+  for (const char* sql : {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+                          "BEGIN IMMEDIATE"}) {
+    absl::Status status = db->Exec(sql);
+    if (!status.ok()) return status;
+  }
+  absl::Status schema = db->Exec(kSchema);
+  if (!schema.ok()) {
+    db->Exec("ROLLBACK").IgnoreError();
+    return schema;
+  }
+  absl::Status committed = db->Exec("COMMIT");
+  if (!committed.ok()) return committed;
+
+  auto writer = std::make_unique<Connection>();
+  writer->db = std::move(*db);
+  absl::Status prepared = writer->Prepare();
+  if (!prepared.ok()) return prepared;
+  absl::StatusOr<int64_t> revision = writer->MetaInt("revision");
+  if (!revision.ok()) return revision.status();
+
+  absl::MutexLock write_lock(&write_mu_);
+  writer_ = std::move(writer);
+  written_revision_ = *revision;
+  absl::MutexLock revision_lock(&revision_mu_);
+  revision_ = *revision;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<SqliteStore::Connection>>
+SqliteStore::AcquireReader() {
+  {
+    absl::MutexLock lock(&pool_mu_);
+    if (!idle_readers_.empty()) {
+      std::unique_ptr<Connection> conn = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+      return conn;
+    }
+  }
+  absl::StatusOr<SqliteDb> db =
+      SqliteDb::Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+  if (!db.ok()) return db.status();
+  sqlite3_busy_timeout(db->get(), kBusyTimeoutMs);
+  absl::Status query_only = db->Exec("PRAGMA query_only=ON");
+  if (!query_only.ok()) return query_only;
+  auto conn = std::make_unique<Connection>();
+  conn->db = std::move(*db);
+  absl::Status prepared = conn->Prepare();
+  if (!prepared.ok()) return prepared;
+  return conn;
+}
+
+void SqliteStore::ReleaseReader(std::unique_ptr<Connection> conn) {
+  absl::MutexLock lock(&pool_mu_);
+  if (idle_readers_.size() < kMaxIdleReaders) {
+    idle_readers_.push_back(std::move(conn));
+  }
+}
+
+absl::StatusOr<int64_t> SqliteStore::Commit(const std::vector<WriteOp>& ops) {
+  std::set<std::pair<std::string, std::string>> keys;
+  for (const WriteOp& op : ops) {
+    if (op.kind.empty() || op.name.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("write op ", Key(op.kind, op.name),
+                       ": kind and name must not be empty"));
+    }
+    if (op.expected_revision < WriteOp::kAnyRevision) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("write op ", Key(op.kind, op.name),
+                       ": expected_revision ", op.expected_revision,
+                       " is negative"));
+    }
+    if (!keys.emplace(op.kind, op.name).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "write op ", Key(op.kind, op.name), ": key written twice in one commit"));
+    }
+  }
+  absl::MutexLock lock(&write_mu_);
+  if (ops.empty()) return written_revision_;
+  const int64_t revision = written_revision_ + 1;
+  absl::Status status = writer_->db.Exec("BEGIN IMMEDIATE");
+  if (!status.ok()) return status;
+  status = WriteOps(ops, revision);
+  if (status.ok()) status = writer_->db.Exec("COMMIT");
+  if (!status.ok()) {
+    // After some I/O errors sqlite has rolled back already.
+    writer_->db.Exec("ROLLBACK").IgnoreError();
+    return status;
+  }
+  written_revision_ = revision;
+  absl::MutexLock revision_lock(&revision_mu_);
+  revision_ = revision;
+  return revision;
+}
+
+absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops,
+                                   int64_t revision) {
+  Connection& w = *writer_;
+  for (const WriteOp& op : ops) {
+    bool exists = false;
+    int64_t current = 0;
+    int64_t create_revision = revision;
+    std::string old_value;
+    {
+      ScopedReset reset(&w.get_object);
+      w.get_object.BindText(1, op.kind);
+      w.get_object.BindText(2, op.name);
+      absl::StatusOr<bool> row = w.get_object.Step();
+      if (!row.ok()) return row.status();
+      if (*row) {
+        exists = true;
+        old_value = w.get_object.ColumnBlob(0);
+        current = w.get_object.ColumnInt64(1);
+        create_revision = w.get_object.ColumnInt64(2);
+      }
+    }
+    const std::string key = Key(op.kind, op.name);
+    if (op.expected_revision == WriteOp::kMustNotExist && exists) {
+      return absl::AbortedError(
+          absl::StrCat(key, " already exists (revision ", current, ")"));
+    }
+    if (op.expected_revision > 0 && !exists) {
+      return absl::AbortedError(absl::StrCat(key, ": expected revision ",
+                                             op.expected_revision,
+                                             " but it does not exist"));
+    }
+    if (op.expected_revision > 0 && current != op.expected_revision) {
+      return absl::AbortedError(absl::StrCat(key, ": expected revision ",
+                                             op.expected_revision,
+                                             ", current is ", current));
+    }
+    bool put = op.type == WriteOp::Type::kPut;
+    if (put) {
+      ScopedReset reset(&w.upsert_object);
+      w.upsert_object.BindText(1, op.kind);
+      w.upsert_object.BindText(2, op.name);
+      w.upsert_object.BindBlob(3, op.value);
+      w.upsert_object.BindInt64(4, revision);
+      w.upsert_object.BindInt64(5, create_revision);
+      absl::Status status = w.upsert_object.Run();
+      if (!status.ok()) return status;
+    } else {
+      if (!exists) return absl::NotFoundError(absl::StrCat(key, " not found"));
+      ScopedReset reset(&w.delete_object);
+      w.delete_object.BindText(1, op.kind);
+      w.delete_object.BindText(2, op.name);
+      absl::Status status = w.delete_object.Run();
+      if (!status.ok()) return status;
+    }
+    ScopedReset reset(&w.insert_change);
+    w.insert_change.BindInt64(1, revision);
+    w.insert_change.BindText(2, op.kind);
+    w.insert_change.BindText(3, op.name);
+    w.insert_change.BindText(4, put ? "put" : "delete");
+    w.insert_change.BindBlob(5, put ? op.value : old_value);
+    w.insert_change.BindInt64(6, put && !exists ? 1 : 0);
+    absl::Status status = w.insert_change.Run();
+    if (!status.ok()) return status;
+  }
+  absl::Status status = w.SetMeta("revision", revision);
+  if (!status.ok()) return status;
+  if (options_.compact_every > 0 && revision % options_.compact_every == 0) {
+    return Compact();
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::Compact() {
+  Connection& w = *writer_;
+  int64_t cutoff = 0;
+  {
+    ScopedReset reset(&w.compaction_cutoff);
+    w.compaction_cutoff.BindInt64(1, options_.retained_changes);
+    absl::StatusOr<bool> row = w.compaction_cutoff.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();  // fewer rows than retained
+    cutoff = w.compaction_cutoff.ColumnInt64(0);
+  }
+  // Whole revisions go, so a watcher never sees half a commit.
+  ScopedReset reset(&w.delete_changes);
+  w.delete_changes.BindInt64(1, cutoff);
+  absl::Status status = w.delete_changes.Run();
+  if (!status.ok()) return status;
+  return w.SetMeta("compacted_revision", cutoff);
+}
+
+absl::StatusOr<StoredObject> SqliteStore::Get(const std::string& kind,
+                                              const std::string& name) {
+  absl::StatusOr<std::unique_ptr<Connection>> conn = AcquireReader();
+  if (!conn.ok()) return conn.status();
+  absl::Cleanup release = [&] { ReleaseReader(std::move(*conn)); };
+  SqliteStatement& get = (*conn)->get_object;
+  ScopedReset reset(&get);
+  get.BindText(1, kind);
+  get.BindText(2, name);
+  absl::StatusOr<bool> row = get.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::NotFoundError(absl::StrCat(Key(kind, name), " not found"));
+  StoredObject object{kind, name, get.ColumnBlob(0), get.ColumnInt64(1),
+                      get.ColumnInt64(2)};
+  return object;
+}
+
+absl::StatusOr<int64_t> SqliteStore::List(
+    const std::string& kind,
+    const std::function<bool(const StoredObject&)>& visit) {
+  absl::StatusOr<std::unique_ptr<Connection>> conn = AcquireReader();
+  if (!conn.ok()) return conn.status();
+  absl::Cleanup release = [&] { ReleaseReader(std::move(*conn)); };
+  Connection& r = **conn;
+  ReadTxn txn(&r.db);
+  if (!txn.status().ok()) return txn.status();
+  absl::StatusOr<int64_t> revision = r.MetaInt("revision");
+  if (!revision.ok()) return revision.status();
+  ScopedReset reset(&r.list_objects);
+  r.list_objects.BindText(1, kind);
+  StoredObject object;
+  object.kind = kind;
+  while (true) {
+    absl::StatusOr<bool> row = r.list_objects.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    object.name = r.list_objects.ColumnText(0);
+    object.value = r.list_objects.ColumnBlob(1);
+    object.revision = r.list_objects.ColumnInt64(2);
+    object.create_revision = r.list_objects.ColumnInt64(3);
+    if (!visit(object)) break;
+  }
+  return *revision;
+}
+
+int64_t SqliteStore::CurrentRevision() {
+  absl::MutexLock lock(&revision_mu_);
+  return revision_;
+}
+
+absl::StatusOr<std::vector<Change>> SqliteStore::ChangesSince(
+    int64_t after, const std::string& kind, size_t limit) {
+  if (after < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("revision ", after, " is negative"));
+  }
+  absl::StatusOr<std::unique_ptr<Connection>> conn = AcquireReader();
+  if (!conn.ok()) return conn.status();
+  absl::Cleanup release = [&] { ReleaseReader(std::move(*conn)); };
+  Connection& r = **conn;
+  ReadTxn txn(&r.db);
+  if (!txn.status().ok()) return txn.status();
+  absl::StatusOr<int64_t> compacted = r.MetaInt("compacted_revision");
+  if (!compacted.ok()) return compacted.status();
+  if (after < *compacted) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "revision ", after, " is older than the retained change log (changes "
+        "after revision ", *compacted, " are kept)"));
+  }
+  SqliteStatement& query = kind.empty() ? r.changes_all : r.changes_of_kind;
+  ScopedReset reset(&query);
+  query.BindInt64(1, after);
+  if (!kind.empty()) query.BindText(2, kind);
+  std::vector<Change> changes;
+  while (true) {
+    absl::StatusOr<bool> row = query.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    int64_t revision = query.ColumnInt64(0);
+    if (changes.size() >= limit &&
+        (changes.empty() || changes.back().object.revision != revision)) {
+      break;
+    }
+    Change change;
+    change.type = query.ColumnText(3) == "delete" ? Change::Type::kDelete
+                                                  : Change::Type::kPut;
+    change.object.kind = query.ColumnText(1);
+    change.object.name = query.ColumnText(2);
+    change.object.value = query.ColumnBlob(4);
+    change.object.revision = revision;
+    change.created = query.ColumnInt64(5) != 0;
+    changes.push_back(std::move(change));
+  }
+  return changes;
+}
+
+bool SqliteStore::WaitForChange(int64_t after, absl::Duration timeout) {
+  absl::MutexLock lock(&revision_mu_);
+  auto advanced = [this, after]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(revision_mu_) {
+    return revision_ > after;
+  };
+  return revision_mu_.AwaitWithTimeout(absl::Condition(&advanced), timeout);
+}
+
+}  // namespace ferry::controller
