@@ -1,0 +1,110 @@
+#include "controller/planner/conflicts.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "api/lib/ip_address.h"
+#include "controller/planner/planner.h"
+
+namespace ferry::controller {
+namespace {
+
+// Addresses compare as values, so "2001:db8::1" equals "2001:DB8:0::1".
+bool SameAddress(const std::string& a, const std::string& b) {
+  absl::StatusOr<IpAddress> pa = IpAddress::Parse(a);
+  absl::StatusOr<IpAddress> pb = IpAddress::Parse(b);
+  if (pa.ok() && pb.ok()) return *pa == *pb;
+  return a == b;
+}
+
+struct PortRange {
+  uint32_t first = 0;
+  uint32_t last = 0;
+};
+
+bool Overlap(PortRange a, PortRange b) { return a.first <= b.last && b.first <= a.last; }
+
+PortRange FrontendRange(const ferry::v1::PortMapping& m) { return {m.port(), LastPort(m)}; }
+
+PortRange BackendRange(const ferry::v1::PortMapping& m) {
+  uint32_t first = TargetPort(m);
+  return {first, first + (LastPort(m) - m.port())};
+}
+
+std::string RangeText(PortRange r) {
+  return r.first == r.last ? absl::StrCat(r.first) : absl::StrCat(r.first, "-", r.last);
+}
+
+// IPv6 addresses need brackets before a port.
+std::string HostPort(const std::string& address, PortRange r) {
+  bool v6 = address.find(':') != std::string::npos;
+  return v6 ? absl::StrCat("[", address, "]:", RangeText(r))
+            : absl::StrCat(address, ":", RangeText(r));
+}
+
+std::string ProtocolName(ferry::v1::Protocol p) { return ferry::v1::Protocol_Name(p); }
+
+std::string SourceIPName(const ferry::v1::IPForwardSpec& spec) {
+  return IsMasquerade(spec) ? "Masquerade" : "Preserve";
+}
+
+absl::Status CheckFrontendClaims(const ferry::v1::IPForward& candidate,
+                                 const ferry::v1::IPForward& other) {
+  const auto& cf = candidate.spec().frontend();
+  const auto& of = other.spec().frontend();
+  if (cf.node_name() != of.node_name() || !SameAddress(cf.address(), of.address())) {
+    return absl::OkStatus();
+  }
+  for (int i = 0; i < candidate.spec().ports_size(); ++i) {
+    const auto& cp = candidate.spec().ports(i);
+    for (const auto& op : other.spec().ports()) {
+      if (cp.protocol() != op.protocol()) continue;
+      if (!Overlap(FrontendRange(cp), FrontendRange(op))) continue;
+      return absl::AlreadyExistsError(
+          absl::StrCat("spec.ports[", i, "]: ", ProtocolName(cp.protocol()), " ",
+                       HostPort(cf.address(), FrontendRange(cp)), " on node ", cf.node_name(),
+                       " is already claimed by ipforward/", other.metadata().name(),
+                       ", so ipforward/", candidate.metadata().name(), " cannot claim it"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The frontend's masquerade set is keyed on the backend tuple, so one tuple
+// through one frontend node cannot be both masqueraded and preserved.
+absl::Status CheckSourceIPModes(const ferry::v1::IPForward& candidate,
+                                const ferry::v1::IPForward& other) {
+  const auto& cs = candidate.spec();
+  const auto& os = other.spec();
+  if (cs.frontend().node_name() != os.frontend().node_name()) return absl::OkStatus();
+  if (IsMasquerade(cs) == IsMasquerade(os)) return absl::OkStatus();
+  if (!SameAddress(cs.backend().address(), os.backend().address())) return absl::OkStatus();
+  for (int i = 0; i < cs.ports_size(); ++i) {
+    const auto& cp = cs.ports(i);
+    for (const auto& op : os.ports()) {
+      if (cp.protocol() != op.protocol()) continue;
+      if (!Overlap(BackendRange(cp), BackendRange(op))) continue;
+      return absl::AlreadyExistsError(absl::StrCat(
+          "spec.sourceIP: ipforward/", candidate.metadata().name(), " sends ",
+          ProtocolName(cp.protocol()), " ", HostPort(cs.backend().address(), BackendRange(cp)),
+          " (spec.ports[", i, "]) through node ", cs.frontend().node_name(), " with sourceIP ",
+          SourceIPName(cs), ", but ipforward/", other.metadata().name(),
+          " already sends it with sourceIP ", SourceIPName(os)));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckConflicts(const ferry::v1::IPForward& candidate,
+                            const std::vector<ferry::v1::IPForward>& existing) {
+  for (const ferry::v1::IPForward& other : existing) {
+    if (other.metadata().name() == candidate.metadata().name()) continue;
+    if (absl::Status s = CheckFrontendClaims(candidate, other); !s.ok()) return s;
+    if (absl::Status s = CheckSourceIPModes(candidate, other); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ferry::controller

@@ -1,0 +1,230 @@
+#include "controller/planner/planner.h"
+
+#include <algorithm>
+#include <optional>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "api/lib/ip_address.h"
+#include "controller/planner/conflicts.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+
+namespace ferry::controller {
+namespace {
+
+using ferry::v1::IPForward;
+using ferry::v1::Node;
+using ferry::v1::NodeAddress;
+using ferry::v1::NodeConfig;
+
+// The entry of `node` whose address equals `address`, compared as values.
+std::optional<NodeAddress> FindAddress(const Node& node, const std::string& address) {
+  absl::StatusOr<IpAddress> wanted = IpAddress::Parse(address);
+  if (!wanted.ok()) return std::nullopt;
+  for (const NodeAddress& a : node.status().addresses()) {
+    absl::StatusOr<IpAddress> have = IpAddress::Parse(a.address());
+    if (have.ok() && *have == *wanted) return a;
+  }
+  return std::nullopt;
+}
+
+// The frontend's address inside the backend entry's network: the hop the
+// backend can reach directly. The smallest match wins, so the choice does
+// not depend on the order the agent reported its addresses in.
+std::optional<IpAddress> DiscoverReturnVia(const Node& frontend, const NodeAddress& backend) {
+  absl::StatusOr<IpAddress> net = IpAddress::Parse(backend.address());
+  if (!net.ok()) return std::nullopt;
+  std::optional<IpAddress> best;
+  for (const NodeAddress& a : frontend.status().addresses()) {
+    absl::StatusOr<IpAddress> candidate = IpAddress::Parse(a.address());
+    if (!candidate.ok() || *candidate == *net) continue;
+    if (!net->SameNetwork(*candidate, backend.prefix_length())) continue;
+    if (!best || *candidate < *best) best = *candidate;
+  }
+  return best;
+}
+
+ForwardResolution Reject(const char* reason, std::string message) {
+  ForwardResolution r;
+  r.reason = reason;
+  r.message = std::move(message);
+  return r;
+}
+
+// Checks that do not depend on other forwards.
+ForwardResolution Resolve(const IPForward& forward,
+                          const std::map<std::string, const Node*>& nodes) {
+  const auto& spec = forward.spec();
+  const std::string& fe_name = spec.frontend().node_name();
+  auto fe = nodes.find(fe_name);
+  if (fe == nodes.end()) {
+    return Reject(kReasonFrontendNodeNotRegistered,
+                  absl::StrCat("spec.frontend.nodeName: node ", fe_name, " is not registered"));
+  }
+  // CVE-2020-8554: a forward may claim only an address its node really has,
+  // or any user could intercept traffic for someone else's IP.
+  if (!FindAddress(*fe->second, spec.frontend().address())) {
+    return Reject(kReasonAddressNotOnNode,
+                  absl::StrCat("spec.frontend.address: ", spec.frontend().address(),
+                               " is not an address of node ", fe_name));
+  }
+  ForwardResolution r;
+  r.accepted = true;
+  r.reason = kReasonAccepted;
+  r.nodes.push_back({fe_name, kRoleFrontend});
+  if (IsMasquerade(spec)) return r;
+
+  const std::string& be_name = spec.backend().node_name();
+  auto be = nodes.find(be_name);
+  if (be == nodes.end()) {
+    return Reject(kReasonBackendNodeNotRegistered,
+                  absl::StrCat("spec.backend.nodeName: node ", be_name,
+                               " is not registered; sourceIP Preserve needs its agent to "
+                               "route replies back"));
+  }
+  std::optional<NodeAddress> be_addr = FindAddress(*be->second, spec.backend().address());
+  if (!be_addr) {
+    return Reject(kReasonBackendAddressNotOnNode,
+                  absl::StrCat("spec.backend.address: ", spec.backend().address(),
+                               " is not an address of node ", be_name));
+  }
+  if (!spec.backend().return_via().empty()) {
+    r.return_via = spec.backend().return_via();
+  } else if (std::optional<IpAddress> via = DiscoverReturnVia(*fe->second, *be_addr)) {
+    r.return_via = via->ToString();
+  } else {
+    return Reject(kReasonNoReturnPath,
+                  absl::StrCat("spec.backend.returnVia: node ", fe_name, " has no address in ",
+                               be_addr->address(), "/", be_addr->prefix_length(), " of node ",
+                               be_name, "; set returnVia to the hop replies should take"));
+  }
+  r.nodes.push_back({be_name, kRoleBackend});
+  return r;
+}
+
+void AddFrontendRules(const IPForward& forward, NodeConfig* config) {
+  const auto& spec = forward.spec();
+  absl::StatusOr<IpAddress> fe = IpAddress::Parse(spec.frontend().address());
+  for (const auto& m : spec.ports()) {
+    ferry::v1::DnatRule* rule = config->add_dnat();
+    rule->set_forward(forward.metadata().name());
+    rule->set_generation(forward.metadata().generation());
+    rule->set_frontend_address(spec.frontend().address());
+    rule->set_protocol(m.protocol());
+    rule->set_port(m.port());
+    rule->set_end_port(m.end_port() > m.port() ? m.end_port() : 0);
+    rule->set_backend_address(spec.backend().address());
+    rule->set_target_port(TargetPort(m));
+    rule->set_masquerade(IsMasquerade(spec));
+  }
+  if (fe.ok() && spec.ports_size() > 0) {
+    if (fe->is_v4()) {
+      config->set_ipv4_forwarding(true);
+    } else {
+      config->set_ipv6_forwarding(true);
+    }
+  }
+}
+
+void AddReturnRoutes(const IPForward& forward, const std::string& via, NodeConfig* config) {
+  const auto& spec = forward.spec();
+  for (const auto& m : spec.ports()) {
+    ferry::v1::ReturnRoute* route = config->add_return_routes();
+    route->set_forward(forward.metadata().name());
+    route->set_generation(forward.metadata().generation());
+    route->set_source_address(spec.backend().address());
+    route->set_protocol(m.protocol());
+    route->set_port(TargetPort(m));
+    route->set_end_port(m.end_port() > m.port() ? TargetPort(m) + (m.end_port() - m.port()) : 0);
+    route->set_via(via);
+  }
+}
+
+template <typename Entry>
+void SortEntries(google::protobuf::RepeatedPtrField<Entry>* entries) {
+  std::sort(entries->begin(), entries->end(), [](const Entry& a, const Entry& b) {
+    return std::make_tuple(a.forward(), a.port(), static_cast<int>(a.protocol()), a.end_port()) <
+           std::make_tuple(b.forward(), b.port(), static_cast<int>(b.protocol()), b.end_port());
+  });
+}
+
+}  // namespace
+
+bool IsMasquerade(const ferry::v1::IPForwardSpec& spec) {
+  return spec.source_ip() == ferry::v1::MASQUERADE;
+}
+
+uint32_t TargetPort(const ferry::v1::PortMapping& mapping) {
+  return mapping.target_port() != 0 ? mapping.target_port() : mapping.port();
+}
+
+uint32_t LastPort(const ferry::v1::PortMapping& mapping) {
+  return mapping.end_port() > mapping.port() ? mapping.end_port() : mapping.port();
+}
+
+FleetPlan PlanFleet(const std::vector<IPForward>& forwards, const std::vector<Node>& nodes) {
+  FleetPlan plan;
+  std::map<std::string, const Node*> by_name;
+  for (const Node& n : nodes) {
+    by_name[n.metadata().name()] = &n;
+    plan.node_configs[n.metadata().name()];
+  }
+  // Name order makes the conflict winner independent of input order.
+  std::vector<const IPForward*> sorted;
+  for (const IPForward& f : forwards) sorted.push_back(&f);
+  std::sort(sorted.begin(), sorted.end(), [](const IPForward* a, const IPForward* b) {
+    return a->metadata().name() < b->metadata().name();
+  });
+
+  std::vector<IPForward> accepted;
+  for (const IPForward* f : sorted) {
+    ForwardResolution r = Resolve(*f, by_name);
+    if (r.accepted) {
+      // Apply already rejects conflicts; this guards against a store that
+      // was written around it, so two forwards never fight over one port.
+      if (absl::Status s = CheckConflicts(*f, accepted); !s.ok()) {
+        r = Reject(kReasonConflict, std::string(s.message()));
+      }
+    }
+    if (r.accepted) {
+      accepted.push_back(*f);
+      for (const InvolvedNode& n : r.nodes) {
+        NodeConfig& config = plan.node_configs[n.name];
+        if (n.role == kRoleFrontend) {
+          AddFrontendRules(*f, &config);
+        } else {
+          AddReturnRoutes(*f, r.return_via, &config);
+        }
+      }
+    }
+    plan.forwards[f->metadata().name()] = std::move(r);
+  }
+  for (auto& [name, config] : plan.node_configs) {
+    SortEntries(config.mutable_dnat());
+    SortEntries(config.mutable_return_routes());
+    config.set_version(ConfigVersion(config));
+  }
+  return plan;
+}
+
+std::string ConfigVersion(const NodeConfig& config) {
+  NodeConfig copy = config;
+  copy.clear_version();
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream raw(&bytes);
+    google::protobuf::io::CodedOutputStream out(&raw);
+    out.SetSerializationDeterministic(true);
+    copy.SerializeToCodedStream(&out);
+  }
+  uint64_t hash = 14695981039346656037ull;  // FNV-1a offset basis
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 1099511628211ull;  // FNV prime
+  }
+  return absl::StrFormat("%016x", hash);
+}
+
+}  // namespace ferry::controller

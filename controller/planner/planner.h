@@ -1,0 +1,69 @@
+#ifndef FERRY_CONTROLLER_PLANNER_PLANNER_H_
+#define FERRY_CONTROLLER_PLANNER_PLANNER_H_
+
+// Turns the declared forwards and the registered nodes into what each node
+// must install. Pure: no I/O, no clock, so equal inputs give byte-equal
+// configs and the reconciler can push only to nodes whose config changed.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ferry/v1/ferry.pb.h"
+
+namespace ferry::controller {
+
+inline constexpr char kRoleFrontend[] = "Frontend";
+inline constexpr char kRoleBackend[] = "Backend";
+
+// Reasons of the Accepted condition.
+inline constexpr char kReasonAccepted[] = "Accepted";
+inline constexpr char kReasonFrontendNodeNotRegistered[] = "FrontendNodeNotRegistered";
+inline constexpr char kReasonAddressNotOnNode[] = "AddressNotOnNode";
+inline constexpr char kReasonBackendNodeNotRegistered[] = "BackendNodeNotRegistered";
+inline constexpr char kReasonBackendAddressNotOnNode[] = "BackendAddressNotOnNode";
+inline constexpr char kReasonNoReturnPath[] = "NoReturnPath";
+inline constexpr char kReasonConflict[] = "Conflict";
+
+struct InvolvedNode {
+  std::string name;
+  std::string role;  // kRoleFrontend or kRoleBackend
+
+  bool operator==(const InvolvedNode&) const = default;
+};
+
+struct ForwardResolution {
+  bool accepted = false;
+  std::string reason;      // kReason*
+  std::string message;     // empty when accepted
+  std::string return_via;  // resolved return hop (PRESERVE only)
+  // Nodes that install something for this forward; empty when rejected.
+  std::vector<InvolvedNode> nodes;
+};
+
+struct FleetPlan {
+  // One config per known node (empty for nodes without work), version set.
+  std::map<std::string, ferry::v1::NodeConfig> node_configs;
+  // Keyed by forward name.
+  std::map<std::string, ForwardResolution> forwards;
+};
+
+FleetPlan PlanFleet(const std::vector<ferry::v1::IPForward>& forwards,
+                    const std::vector<ferry::v1::Node>& nodes);
+
+// Hex of a 64-bit FNV-1a hash of the config's deterministic serialization
+// with `version` cleared: equal configs have equal versions.
+std::string ConfigVersion(const ferry::v1::NodeConfig& config);
+
+// PRESERVE unless the spec says MASQUERADE (UNSPECIFIED means PRESERVE).
+bool IsMasquerade(const ferry::v1::IPForwardSpec& spec);
+
+// First backend port of a mapping: target_port, or port when 0.
+uint32_t TargetPort(const ferry::v1::PortMapping& mapping);
+
+// Last frontend port of a mapping: end_port, or port when 0.
+uint32_t LastPort(const ferry::v1::PortMapping& mapping);
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_PLANNER_PLANNER_H_

@@ -1,0 +1,124 @@
+#include "controller/planner/status.h"
+
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace ferry::controller {
+namespace {
+
+using ferry::v1::Condition;
+using ferry::v1::IPForwardStatus;
+using ferry::v1::NodeForwardStatus;
+
+void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
+  int64_t seconds = absl::ToUnixSeconds(t);
+  out->set_seconds(seconds);
+  out->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+}
+
+Condition MakeCondition(const char* type, bool value, std::string reason, std::string message,
+                        int64_t generation) {
+  Condition c;
+  c.set_type(type);
+  c.set_status(value ? "True" : "False");
+  c.set_reason(std::move(reason));
+  c.set_message(std::move(message));
+  c.set_observed_generation(generation);
+  return c;
+}
+
+NodeForwardStatus NodeState(const InvolvedNode& node, int64_t generation,
+                            const std::map<std::string, NodeAckInfo>& acks) {
+  NodeForwardStatus s;
+  s.set_name(node.name);
+  s.set_role(node.role);
+  auto it = acks.find(node.name);
+  NodeAckInfo none;
+  const NodeAckInfo& ack = it == acks.end() ? none : it->second;
+  s.set_applied_generation(ack.acked_generation.value_or(0));
+  if (ack.nacked) {
+    s.set_state(kStateFailed);
+    s.set_message(ack.error);
+  } else if (ack.acked_generation == generation) {
+    s.set_state(kStateApplied);
+  } else {
+    s.set_state(kStatePending);
+  }
+  return s;
+}
+
+Condition ReadyCondition(const ferry::v1::IPForward& forward, const ForwardResolution& resolution,
+                         const IPForwardStatus& status) {
+  int64_t generation = forward.metadata().generation();
+  if (!resolution.accepted) {
+    return MakeCondition(kConditionReady, false, kReasonNotAccepted,
+                         absl::StrCat("not accepted: ", resolution.reason), generation);
+  }
+  std::vector<std::string> failed, pending, applied;
+  for (const NodeForwardStatus& n : status.nodes()) {
+    if (n.state() == kStateFailed) {
+      failed.push_back(absl::StrCat("node ", n.name(), " failed to apply generation ", generation,
+                                    ": ", n.message()));
+    } else if (n.state() == kStatePending) {
+      pending.push_back(n.name());
+    } else {
+      applied.push_back(n.name());
+    }
+  }
+  if (!failed.empty()) {
+    return MakeCondition(kConditionReady, false, kReasonApplyFailed, absl::StrJoin(failed, "; "),
+                         generation);
+  }
+  if (!pending.empty()) {
+    return MakeCondition(kConditionReady, false, kReasonPending,
+                         absl::StrCat("waiting for node ", absl::StrJoin(pending, ", node "),
+                                      " to apply generation ", generation),
+                         generation);
+  }
+  return MakeCondition(kConditionReady, true, kReasonApplied,
+                       absl::StrCat("applied on node ", absl::StrJoin(applied, ", node ")),
+                       generation);
+}
+
+}  // namespace
+
+void SetCondition(Condition condition, absl::Time now,
+                  const google::protobuf::RepeatedPtrField<Condition>& previous,
+                  google::protobuf::RepeatedPtrField<Condition>* conditions) {
+  for (const Condition& p : previous) {
+    if (p.type() == condition.type() && p.status() == condition.status() &&
+        p.has_last_transition_time()) {
+      *condition.mutable_last_transition_time() = p.last_transition_time();
+      break;
+    }
+  }
+  if (!condition.has_last_transition_time()) {
+    SetTimestamp(now, condition.mutable_last_transition_time());
+  }
+  *conditions->Add() = std::move(condition);
+}
+
+IPForwardStatus ComputeStatus(const ferry::v1::IPForward& forward,
+                              const ForwardResolution& resolution,
+                              const std::map<std::string, NodeAckInfo>& node_acks, absl::Time now,
+                              const IPForwardStatus& previous) {
+  int64_t generation = forward.metadata().generation();
+  IPForwardStatus status;
+  status.set_observed_generation(generation);
+  status.set_return_via(resolution.return_via);
+  for (const InvolvedNode& node : resolution.nodes) {
+    *status.add_nodes() = NodeState(node, generation, node_acks);
+  }
+  Condition accepted = MakeCondition(kConditionAccepted, resolution.accepted, resolution.reason,
+                                     resolution.message, generation);
+  Condition ready = ReadyCondition(forward, resolution, status);
+  SetCondition(std::move(accepted), now, previous.conditions(), status.mutable_conditions());
+  SetCondition(std::move(ready), now, previous.conditions(), status.mutable_conditions());
+  return status;
+}
+
+}  // namespace ferry::controller

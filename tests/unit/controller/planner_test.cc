@@ -1,0 +1,229 @@
+#include "controller/planner/planner.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ferry::controller {
+namespace {
+
+using ::testing::HasSubstr;
+
+ferry::v1::Node MakeNode(const std::string& name,
+                         std::vector<std::pair<std::string, uint32_t>> addresses) {
+  ferry::v1::Node node;
+  node.mutable_metadata()->set_name(name);
+  for (const auto& [address, prefix] : addresses) {
+    auto* a = node.mutable_status()->add_addresses();
+    a->set_interface("wg0");
+    a->set_address(address);
+    a->set_prefix_length(prefix);
+  }
+  return node;
+}
+
+ferry::v1::IPForward MakeForward(const std::string& name, const std::string& fe_node,
+                                 const std::string& fe_addr, const std::string& be_node,
+                                 const std::string& be_addr, uint32_t port = 80) {
+  ferry::v1::IPForward f;
+  f.mutable_metadata()->set_name(name);
+  f.mutable_metadata()->set_generation(1);
+  f.mutable_spec()->mutable_frontend()->set_node_name(fe_node);
+  f.mutable_spec()->mutable_frontend()->set_address(fe_addr);
+  f.mutable_spec()->mutable_backend()->set_node_name(be_node);
+  f.mutable_spec()->mutable_backend()->set_address(be_addr);
+  auto* p = f.mutable_spec()->add_ports();
+  p->set_protocol(ferry::v1::TCP);
+  p->set_port(port);
+  return f;
+}
+
+// node-a: public 192.0.2.1 plus tunnel 10.8.0.1/24; node-b: tunnel 10.8.0.2/24.
+std::vector<ferry::v1::Node> TwoNodes() {
+  return {MakeNode("node-a", {{"192.0.2.1", 24}, {"10.8.0.1", 24}}),
+          MakeNode("node-b", {{"10.8.0.2", 24}})};
+}
+
+ferry::v1::IPForward Web() {
+  return MakeForward("web", "node-a", "192.0.2.1", "node-b", "10.8.0.2");
+}
+
+TEST(PlannerTest, AcceptsPreserveForwardAndDiscoversReturnViaInBackendNetwork) {
+  FleetPlan plan = PlanFleet({Web()}, TwoNodes());
+  const ForwardResolution& r = plan.forwards.at("web");
+  EXPECT_TRUE(r.accepted);
+  EXPECT_EQ(r.return_via, "10.8.0.1");
+  EXPECT_EQ(r.nodes,
+            (std::vector<InvolvedNode>{{"node-a", kRoleFrontend}, {"node-b", kRoleBackend}}));
+}
+
+TEST(PlannerTest, FrontendGetsOneDnatRulePerPortMapping) {
+  ferry::v1::IPForward f = Web();
+  auto* range = f.mutable_spec()->add_ports();
+  range->set_protocol(ferry::v1::UDP);
+  range->set_port(5000);
+  range->set_end_port(5010);
+  range->set_target_port(6000);
+  FleetPlan plan = PlanFleet({f}, TwoNodes());
+  const ferry::v1::NodeConfig& a = plan.node_configs.at("node-a");
+  ASSERT_EQ(a.dnat_size(), 2);
+  EXPECT_EQ(a.dnat(0).port(), 80u);
+  EXPECT_EQ(a.dnat(0).target_port(), 80u);
+  EXPECT_EQ(a.dnat(0).backend_address(), "10.8.0.2");
+  EXPECT_EQ(a.dnat(1).protocol(), ferry::v1::UDP);
+  EXPECT_EQ(a.dnat(1).end_port(), 5010u);
+  EXPECT_EQ(a.dnat(1).target_port(), 6000u);
+  EXPECT_FALSE(a.dnat(1).masquerade());
+  EXPECT_TRUE(a.ipv4_forwarding());
+  EXPECT_FALSE(a.ipv6_forwarding());
+}
+
+TEST(PlannerTest, BackendGetsReturnRoutesOnTargetPortsViaReturnHop) {
+  ferry::v1::IPForward f = Web();
+  auto* p = f.mutable_spec()->mutable_ports(0);
+  p->set_end_port(89);
+  p->set_target_port(8080);
+  FleetPlan plan = PlanFleet({f}, TwoNodes());
+  const ferry::v1::NodeConfig& b = plan.node_configs.at("node-b");
+  ASSERT_EQ(b.return_routes_size(), 1);
+  EXPECT_EQ(b.return_routes(0).source_address(), "10.8.0.2");
+  EXPECT_EQ(b.return_routes(0).port(), 8080u);
+  EXPECT_EQ(b.return_routes(0).end_port(), 8089u);
+  EXPECT_EQ(b.return_routes(0).via(), "10.8.0.1");
+  EXPECT_EQ(b.dnat_size(), 0);
+  EXPECT_FALSE(b.ipv4_forwarding());
+}
+
+TEST(PlannerTest, ExplicitReturnViaOverridesDiscovery) {
+  ferry::v1::IPForward f = Web();
+  f.mutable_spec()->mutable_backend()->set_return_via("10.8.0.254");
+  FleetPlan plan = PlanFleet({f}, TwoNodes());
+  EXPECT_EQ(plan.forwards.at("web").return_via, "10.8.0.254");
+  EXPECT_EQ(plan.node_configs.at("node-b").return_routes(0).via(), "10.8.0.254");
+}
+
+TEST(PlannerTest, DiscoversIPv6ReturnVia) {
+  std::vector<ferry::v1::Node> nodes = {
+      MakeNode("node-a", {{"2001:db8:1::1", 64}, {"fd00:8::1", 64}}),
+      MakeNode("node-b", {{"fd00:8::2", 64}})};
+  FleetPlan plan =
+      PlanFleet({MakeForward("web6", "node-a", "2001:db8:1::1", "node-b", "fd00:8::2")}, nodes);
+  EXPECT_TRUE(plan.forwards.at("web6").accepted);
+  EXPECT_EQ(plan.forwards.at("web6").return_via, "fd00:8::1");
+  EXPECT_TRUE(plan.node_configs.at("node-a").ipv6_forwarding());
+  EXPECT_FALSE(plan.node_configs.at("node-a").ipv4_forwarding());
+}
+
+TEST(PlannerTest, MasqueradeNeedsNoBackendNodeAndGivesBackendNoConfig) {
+  ferry::v1::IPForward f = MakeForward("web", "node-a", "192.0.2.1", "", "198.51.100.7");
+  f.mutable_spec()->set_source_ip(ferry::v1::MASQUERADE);
+  FleetPlan plan = PlanFleet({f}, TwoNodes());
+  const ForwardResolution& r = plan.forwards.at("web");
+  EXPECT_TRUE(r.accepted);
+  EXPECT_EQ(r.return_via, "");
+  EXPECT_EQ(r.nodes, (std::vector<InvolvedNode>{{"node-a", kRoleFrontend}}));
+  EXPECT_TRUE(plan.node_configs.at("node-a").dnat(0).masquerade());
+  EXPECT_EQ(plan.node_configs.at("node-b").return_routes_size(), 0);
+}
+
+TEST(PlannerTest, RejectsUnregisteredFrontendNode) {
+  FleetPlan plan =
+      PlanFleet({MakeForward("web", "node-x", "192.0.2.1", "node-b", "10.8.0.2")}, TwoNodes());
+  const ForwardResolution& r = plan.forwards.at("web");
+  EXPECT_FALSE(r.accepted);
+  EXPECT_EQ(r.reason, kReasonFrontendNodeNotRegistered);
+  EXPECT_THAT(r.message, HasSubstr("node node-x is not registered"));
+  EXPECT_TRUE(r.nodes.empty());
+}
+
+TEST(PlannerTest, RejectsFrontendAddressTheNodeDoesNotHave) {
+  FleetPlan plan =
+      PlanFleet({MakeForward("web", "node-a", "203.0.113.9", "node-b", "10.8.0.2")}, TwoNodes());
+  EXPECT_EQ(plan.forwards.at("web").reason, kReasonAddressNotOnNode);
+  EXPECT_THAT(plan.forwards.at("web").message, HasSubstr("203.0.113.9"));
+  EXPECT_EQ(plan.node_configs.at("node-a").dnat_size(), 0);
+}
+
+TEST(PlannerTest, RejectsPreserveWithUnregisteredBackendNode) {
+  FleetPlan plan =
+      PlanFleet({MakeForward("web", "node-a", "192.0.2.1", "node-y", "10.8.0.2")}, TwoNodes());
+  EXPECT_EQ(plan.forwards.at("web").reason, kReasonBackendNodeNotRegistered);
+  EXPECT_THAT(plan.forwards.at("web").message, HasSubstr("node node-y is not registered"));
+}
+
+TEST(PlannerTest, RejectsPreserveWithBackendAddressNotOnBackendNode) {
+  FleetPlan plan =
+      PlanFleet({MakeForward("web", "node-a", "192.0.2.1", "node-b", "10.8.0.3")}, TwoNodes());
+  EXPECT_EQ(plan.forwards.at("web").reason, kReasonBackendAddressNotOnNode);
+}
+
+TEST(PlannerTest, RejectsPreserveWithoutReturnPath) {
+  std::vector<ferry::v1::Node> nodes = {MakeNode("node-a", {{"192.0.2.1", 24}}),
+                                        MakeNode("node-b", {{"10.8.0.2", 24}})};
+  FleetPlan plan = PlanFleet({Web()}, nodes);
+  EXPECT_EQ(plan.forwards.at("web").reason, kReasonNoReturnPath);
+  EXPECT_THAT(plan.forwards.at("web").message, HasSubstr("returnVia"));
+  EXPECT_EQ(plan.node_configs.at("node-a").dnat_size(), 0);
+  EXPECT_EQ(plan.node_configs.at("node-b").return_routes_size(), 0);
+}
+
+TEST(PlannerTest, RejectsLaterForwardInNameOrderOnConflict) {
+  ferry::v1::IPForward first = Web();
+  ferry::v1::IPForward second = Web();
+  second.mutable_metadata()->set_name("zz-web");
+  FleetPlan plan = PlanFleet({second, first}, TwoNodes());
+  EXPECT_TRUE(plan.forwards.at("web").accepted);
+  EXPECT_EQ(plan.forwards.at("zz-web").reason, kReasonConflict);
+  EXPECT_THAT(plan.forwards.at("zz-web").message, HasSubstr("ipforward/web"));
+  EXPECT_EQ(plan.node_configs.at("node-a").dnat_size(), 1);
+}
+
+TEST(PlannerTest, EveryKnownNodeGetsAConfigEvenWithoutWork) {
+  FleetPlan plan = PlanFleet({}, TwoNodes());
+  ASSERT_EQ(plan.node_configs.size(), 2u);
+  EXPECT_FALSE(plan.node_configs.at("node-a").version().empty());
+  EXPECT_EQ(plan.node_configs.at("node-a").dnat_size(), 0);
+}
+
+TEST(PlannerTest, EqualInputsInAnyOrderGiveByteEqualConfigs) {
+  ferry::v1::IPForward other = MakeForward("api", "node-a", "192.0.2.1", "node-b", "10.8.0.2", 443);
+  std::vector<ferry::v1::Node> nodes = TwoNodes();
+  std::vector<ferry::v1::Node> reversed(nodes.rbegin(), nodes.rend());
+  FleetPlan one = PlanFleet({Web(), other}, nodes);
+  FleetPlan two = PlanFleet({other, Web()}, reversed);
+  for (const char* node : {"node-a", "node-b"}) {
+    EXPECT_EQ(one.node_configs.at(node).SerializeAsString(),
+              two.node_configs.at(node).SerializeAsString());
+    EXPECT_EQ(one.node_configs.at(node).version(), two.node_configs.at(node).version());
+  }
+  EXPECT_EQ(one.node_configs.at("node-a").dnat(0).forward(), "api");
+}
+
+TEST(PlannerTest, VersionChangesWithContent) {
+  FleetPlan before = PlanFleet({Web()}, TwoNodes());
+  ferry::v1::IPForward changed = Web();
+  changed.mutable_metadata()->set_generation(2);
+  FleetPlan after = PlanFleet({changed}, TwoNodes());
+  EXPECT_NE(before.node_configs.at("node-a").version(), after.node_configs.at("node-a").version());
+  EXPECT_EQ(ConfigVersion(after.node_configs.at("node-a")),
+            after.node_configs.at("node-a").version());
+}
+
+TEST(PlannerTest, ChangingOneForwardLeavesUnaffectedNodeConfigUnchanged) {
+  std::vector<ferry::v1::Node> nodes = TwoNodes();
+  nodes.push_back(MakeNode("node-c", {{"192.0.2.3", 24}}));
+  ferry::v1::IPForward on_c = MakeForward("cache", "node-c", "192.0.2.3", "", "198.51.100.7");
+  on_c.mutable_spec()->set_source_ip(ferry::v1::MASQUERADE);
+  FleetPlan before = PlanFleet({Web(), on_c}, nodes);
+  ferry::v1::IPForward changed = Web();
+  changed.mutable_metadata()->set_generation(2);
+  changed.mutable_spec()->mutable_ports(0)->set_target_port(8080);
+  FleetPlan after = PlanFleet({changed, on_c}, nodes);
+  EXPECT_EQ(before.node_configs.at("node-c").version(), after.node_configs.at("node-c").version());
+  EXPECT_NE(before.node_configs.at("node-a").version(), after.node_configs.at("node-a").version());
+}
+
+}  // namespace
+}  // namespace ferry::controller
