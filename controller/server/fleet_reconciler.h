@@ -1,0 +1,140 @@
+#ifndef FERRY_CONTROLLER_SERVER_FLEET_RECONCILER_H_
+#define FERRY_CONTROLLER_SERVER_FLEET_RECONCILER_H_
+
+// Keeps every connected agent's config equal to the plan of what the store
+// declares, and writes back what the agents report: forward statuses and
+// Node objects. Level-triggered: each pass re-reads the store, re-plans,
+// pushes only to nodes whose config version changed, and writes only the
+// statuses that differ. Knows nothing about gRPC; streams reach it through
+// SessionRegistry and receive pushes through PushSink.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "controller/planner/planner.h"
+#include "controller/planner/status.h"
+#include "controller/store/store.h"
+#include "ferry/v1/ferry.pb.h"
+
+namespace ferry::controller {
+
+// One agent stream as the reconciler sees it. Both calls must not block:
+// they are made with the reconciler's lock held.
+class PushSink {
+ public:
+  virtual ~PushSink() = default;
+  // Enqueues a message for the agent.
+  virtual void Push(const ferry::v1::ControllerMessage& message) = 0;
+  // Ends the stream with `status` (e.g. replaced by a newer one). No Push
+  // follows.
+  virtual void Close(const absl::Status& status) = 0;
+};
+
+// Opaque token for one connected stream; valid until Disconnect.
+class SessionHandle;
+
+// What a stream tells the reconciler. Calls never block on I/O.
+class SessionRegistry {
+ public:
+  virtual ~SessionRegistry() = default;
+  // Registers a stream whose Hello (already checked against the
+  // connection's identity) names `node_name`. A previous stream of that
+  // node is closed with ABORTED. `sink` must outlive Disconnect.
+  virtual SessionHandle* Connect(const std::string& node_name, const ferry::v1::Hello& hello,
+                                 PushSink* sink) = 0;
+  virtual void OnAck(SessionHandle* session, const ferry::v1::ConfigAck& ack) = 0;
+  virtual void OnAddresses(SessionHandle* session, const ferry::v1::AddressUpdate& update) = 0;
+  // The stream ended; after this returns, `sink` is never used again.
+  virtual void Disconnect(SessionHandle* session) = 0;
+};
+
+class FleetReconciler : public SessionRegistry {
+ public:
+  struct Options {
+    std::function<absl::Time()> clock = [] { return absl::Now(); };
+    // Also re-reconcile this often without any trigger.
+    absl::Duration resync_period = absl::Seconds(30);
+    // How long one store wait may block before Stop is noticed.
+    absl::Duration store_poll = absl::Milliseconds(500);
+  };
+
+  explicit FleetReconciler(Store* store);
+  FleetReconciler(Store* store, Options options);
+  ~FleetReconciler() override;
+
+  FleetReconciler(const FleetReconciler&) = delete;
+  FleetReconciler& operator=(const FleetReconciler&) = delete;
+
+  // Starts the reconcile thread (and one that turns store changes into
+  // triggers). Stop joins both; the destructor calls Stop.
+  void Start();
+  void Stop();
+
+  // One full pass. Start() runs this in a loop; tests call it directly.
+  absl::Status ReconcileOnce();
+
+  SessionHandle* Connect(const std::string& node_name, const ferry::v1::Hello& hello,
+                         PushSink* sink) override;
+  void OnAck(SessionHandle* session, const ferry::v1::ConfigAck& ack) override;
+  void OnAddresses(SessionHandle* session, const ferry::v1::AddressUpdate& update) override;
+  void Disconnect(SessionHandle* session) override;
+
+ private:
+  struct Session;
+  // What this controller knows about one node's agent, across streams.
+  struct NodeState {
+    Session* session = nullptr;  // the active stream, if any
+    bool seen = false;           // connected at least once since start
+    ferry::v1::Hello hello;      // addresses replaced by AddressUpdate
+    absl::Time last_seen;
+    std::optional<ferry::v1::NodeConfig> pushed;  // last config pushed
+    std::optional<ferry::v1::NodeConfig> acked;   // last config ACKed
+    std::map<std::string, std::string> acked_forward_errors;
+    bool push_nacked = false;  // the last push was NACKed
+    std::string nack_error;
+    std::map<std::string, std::string> nack_forward_errors;
+  };
+  struct Snapshot;
+
+  void Kick();
+  void RunLoop();
+  void WatchStore();
+  absl::StatusOr<Snapshot> ReadStore();
+  std::vector<ferry::v1::Node> DesiredNodes(const Snapshot& snapshot)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PushChanged(const FleetPlan& plan) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::map<std::string, NodeAckInfo> AcksFor(const ferry::v1::IPForward& forward,
+                                             const ForwardResolution& resolution)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes `desired` unless it equals `stored`, guarded by the revision it
+  // was read at (0: must not exist). A lost race only triggers a new pass.
+  absl::Status WriteIfChanged(const ferry::v1::Object& desired, const ferry::v1::Object* stored,
+                              int64_t revision);
+
+  Store* const store_;
+  const Options options_;
+
+  absl::Mutex mu_;
+  std::map<std::string, NodeState> nodes_ ABSL_GUARDED_BY(mu_);
+  std::map<SessionHandle*, std::unique_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_session_id_ ABSL_GUARDED_BY(mu_) = 1;
+
+  absl::Mutex loop_mu_;
+  bool kicked_ ABSL_GUARDED_BY(loop_mu_) = true;
+  bool stopping_ ABSL_GUARDED_BY(loop_mu_) = false;
+  std::thread loop_thread_;
+  std::thread watch_thread_;
+};
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_SERVER_FLEET_RECONCILER_H_

@@ -1,0 +1,352 @@
+#include "controller/server/fleet_reconciler.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "controller/store/object_codec.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/controller/memory_store.h"
+
+namespace ferry::controller {
+namespace {
+
+using ::testing::HasSubstr;
+
+class FakeSink : public PushSink {
+ public:
+  void Push(const ferry::v1::ControllerMessage& message) override {
+    absl::MutexLock l(&mu_);
+    pushes_.push_back(message.push());
+  }
+  void Close(const absl::Status& status) override {
+    absl::MutexLock l(&mu_);
+    closed_ = status;
+  }
+  int count() {
+    absl::MutexLock l(&mu_);
+    return static_cast<int>(pushes_.size());
+  }
+  ferry::v1::ConfigPush last() {
+    absl::MutexLock l(&mu_);
+    return pushes_.empty() ? ferry::v1::ConfigPush() : pushes_.back();
+  }
+  std::optional<absl::Status> closed() {
+    absl::MutexLock l(&mu_);
+    return closed_;
+  }
+  bool WaitForPushes(int n) {
+    absl::MutexLock l(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return static_cast<int>(pushes_.size()) >= n;
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<ferry::v1::ConfigPush> pushes_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Status> closed_ ABSL_GUARDED_BY(mu_);
+};
+
+ferry::v1::Hello MakeHello(const std::string& name,
+                           std::vector<std::pair<std::string, uint32_t>> addresses) {
+  ferry::v1::Hello hello;
+  hello.set_node_name(name);
+  hello.set_agent_version("0.1.0");
+  (*hello.mutable_labels())["zone"] = "fra1";
+  for (const auto& [address, prefix] : addresses) {
+    auto* a = hello.add_addresses();
+    a->set_interface("eth0");
+    a->set_address(address);
+    a->set_prefix_length(prefix);
+  }
+  return hello;
+}
+
+ferry::v1::Object MakeForward(const std::string& name, const std::string& fe_node,
+                              const std::string& fe_addr, const std::string& be_node,
+                              const std::string& be_addr, ferry::v1::SourceIP source_ip) {
+  ferry::v1::Object o;
+  auto* f = o.mutable_ip_forward();
+  f->set_api_version("ferry.dev/v1");
+  f->set_kind("IPForward");
+  f->mutable_metadata()->set_name(name);
+  f->mutable_metadata()->set_generation(1);
+  f->mutable_spec()->mutable_frontend()->set_node_name(fe_node);
+  f->mutable_spec()->mutable_frontend()->set_address(fe_addr);
+  f->mutable_spec()->mutable_backend()->set_node_name(be_node);
+  f->mutable_spec()->mutable_backend()->set_address(be_addr);
+  f->mutable_spec()->set_source_ip(source_ip);
+  auto* p = f->mutable_spec()->add_ports();
+  p->set_protocol(ferry::v1::TCP);
+  p->set_port(80);
+  return o;
+}
+
+class FleetReconcilerTest : public ::testing::Test {
+ protected:
+  FleetReconcilerTest() : fleet_(&store_, Options()) {}
+
+  static FleetReconciler::Options Options() {
+    FleetReconciler::Options options;
+    options.clock = [] { return absl::FromUnixSeconds(1700000000); };
+    return options;
+  }
+
+  void Put(const ferry::v1::Object& object) {
+    WriteOp op;
+    op.kind = object.has_node() ? kKindNode : kKindIPForward;
+    op.name = MetaOf(object).name();
+    op.value = EncodeForStore(object);
+    ASSERT_TRUE(store_.Commit({op}).ok());
+  }
+
+  template <typename T>
+  T Read(const char* kind, const std::string& name) {
+    absl::StatusOr<StoredObject> stored = store_.Get(kind, name);
+    EXPECT_TRUE(stored.ok()) << stored.status();
+    if (!stored.ok()) return T();
+    absl::StatusOr<ferry::v1::Object> o = DecodeStored(*stored);
+    if constexpr (std::is_same_v<T, ferry::v1::Node>) {
+      return o->node();
+    } else {
+      return o->ip_forward();
+    }
+  }
+
+  ferry::v1::IPForward Forward(const std::string& name) {
+    return Read<ferry::v1::IPForward>(kKindIPForward, name);
+  }
+  ferry::v1::Node NodeObject(const std::string& name) {
+    return Read<ferry::v1::Node>(kKindNode, name);
+  }
+
+  static const ferry::v1::Condition& Find(
+      const google::protobuf::RepeatedPtrField<ferry::v1::Condition>& cs, const std::string& type) {
+    for (const auto& c : cs) {
+      if (c.type() == type) return c;
+    }
+    return ferry::v1::Condition::default_instance();
+  }
+
+  void Reconcile() { ASSERT_TRUE(fleet_.ReconcileOnce().ok()); }
+
+  ferry::v1::ConfigAck AckOf(FakeSink& sink, bool accepted = true, std::string error = "") {
+    ferry::v1::ConfigAck ack;
+    ack.set_nonce(sink.last().nonce());
+    ack.set_version(sink.last().config().version());
+    ack.set_accepted(accepted);
+    ack.set_error(std::move(error));
+    return ack;
+  }
+
+  // node-a: frontend with public 192.0.2.1 and tunnel 10.8.0.1/24;
+  // node-b: backend on the tunnel; web forwards a -> b preserving sources.
+  void ConnectWebFleet() {
+    Put(MakeForward("web", "node-a", "192.0.2.1", "node-b", "10.8.0.2", ferry::v1::PRESERVE));
+    a_ = fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}, {"10.8.0.1", 24}}),
+                        &sink_a_);
+    b_ = fleet_.Connect("node-b", MakeHello("node-b", {{"10.8.0.2", 24}}), &sink_b_);
+    Reconcile();
+  }
+
+  MemoryStore store_;
+  FleetReconciler fleet_;
+  FakeSink sink_a_, sink_b_, sink_c_;
+  SessionHandle* a_ = nullptr;
+  SessionHandle* b_ = nullptr;
+};
+
+TEST_F(FleetReconcilerTest, HelloRegistersNodeWithAddressesLabelsAndConnected) {
+  fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}}), &sink_a_);
+  Reconcile();
+  ferry::v1::Node node = NodeObject("node-a");
+  EXPECT_EQ(node.kind(), "Node");
+  EXPECT_FALSE(node.metadata().uid().empty());
+  EXPECT_EQ(node.metadata().generation(), 1);
+  EXPECT_TRUE(node.metadata().has_creation_timestamp());
+  EXPECT_EQ(node.metadata().labels().at("zone"), "fra1");
+  ASSERT_EQ(node.status().addresses_size(), 1);
+  EXPECT_EQ(node.status().addresses(0).address(), "192.0.2.1");
+  EXPECT_EQ(node.status().agent_version(), "0.1.0");
+  EXPECT_EQ(Find(node.status().conditions(), "Connected").status(), "True");
+}
+
+TEST_F(FleetReconcilerTest, DisconnectMarksNodeNotConnected) {
+  SessionHandle* h = fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}}), &sink_a_);
+  Reconcile();
+  std::string uid = NodeObject("node-a").metadata().uid();
+  fleet_.Disconnect(h);
+  Reconcile();
+  ferry::v1::Node node = NodeObject("node-a");
+  EXPECT_EQ(Find(node.status().conditions(), "Connected").status(), "False");
+  EXPECT_EQ(node.metadata().uid(), uid);
+}
+
+TEST_F(FleetReconcilerTest, ConnectGetsFullConfigPush) {
+  ConnectWebFleet();
+  ASSERT_EQ(sink_a_.count(), 1);
+  ferry::v1::ConfigPush push = sink_a_.last();
+  EXPECT_FALSE(push.nonce().empty());
+  EXPECT_EQ(push.config().version(), ConfigVersion(push.config()));
+  ASSERT_EQ(push.config().dnat_size(), 1);
+  EXPECT_EQ(push.config().dnat(0).forward(), "web");
+  ASSERT_EQ(sink_b_.count(), 1);
+  ASSERT_EQ(sink_b_.last().config().return_routes_size(), 1);
+  EXPECT_EQ(sink_b_.last().config().return_routes(0).via(), "10.8.0.1");
+}
+
+TEST_F(FleetReconcilerTest, UnchangedConfigIsNotPushedAgain) {
+  ConnectWebFleet();
+  Reconcile();
+  EXPECT_EQ(sink_a_.count(), 1);
+  EXPECT_EQ(sink_b_.count(), 1);
+}
+
+TEST_F(FleetReconcilerTest, ChangePushesOnlyToAffectedNode) {
+  ConnectWebFleet();
+  fleet_.Connect("node-c", MakeHello("node-c", {{"192.0.2.3", 24}}), &sink_c_);
+  Reconcile();
+  ASSERT_EQ(sink_c_.count(), 1);
+  Put(MakeForward("cache", "node-c", "192.0.2.3", "", "198.51.100.7", ferry::v1::MASQUERADE));
+  Reconcile();
+  EXPECT_EQ(sink_c_.count(), 2);
+  EXPECT_EQ(sink_c_.last().config().dnat(0).forward(), "cache");
+  EXPECT_EQ(sink_a_.count(), 1);
+  EXPECT_EQ(sink_b_.count(), 1);
+}
+
+TEST_F(FleetReconcilerTest, NoncesIncreasePerSession) {
+  ConnectWebFleet();
+  std::string first = sink_a_.last().nonce();
+  Put(MakeForward("api", "node-a", "192.0.2.1", "", "198.51.100.7", ferry::v1::MASQUERADE));
+  Reconcile();
+  ASSERT_EQ(sink_a_.count(), 2);
+  EXPECT_NE(sink_a_.last().nonce(), first);
+}
+
+TEST_F(FleetReconcilerTest, ForwardIsPendingUntilAcked) {
+  ConnectWebFleet();
+  ferry::v1::IPForward web = Forward("web");
+  EXPECT_EQ(Find(web.status().conditions(), "Accepted").status(), "True");
+  EXPECT_EQ(Find(web.status().conditions(), "Ready").reason(), "Pending");
+  EXPECT_EQ(web.status().return_via(), "10.8.0.1");
+}
+
+TEST_F(FleetReconcilerTest, AcksFromAllInvolvedNodesMakeForwardReady) {
+  ConnectWebFleet();
+  fleet_.OnAck(a_, AckOf(sink_a_));
+  fleet_.OnAck(b_, AckOf(sink_b_));
+  Reconcile();
+  ferry::v1::IPForward web = Forward("web");
+  EXPECT_EQ(Find(web.status().conditions(), "Ready").status(), "True");
+  ASSERT_EQ(web.status().nodes_size(), 2);
+  EXPECT_EQ(web.status().nodes(0).state(), "Applied");
+  EXPECT_EQ(web.status().nodes(1).state(), "Applied");
+  EXPECT_EQ(web.status().nodes(1).applied_generation(), 1);
+  EXPECT_EQ(web.status().observed_generation(), 1);
+  EXPECT_EQ(web.metadata().generation(), 1);
+  EXPECT_EQ(NodeObject("node-a").status().applied_config_version(),
+            sink_a_.last().config().version());
+}
+
+TEST_F(FleetReconcilerTest, UnchangedStatusIsNotWrittenAgain) {
+  ConnectWebFleet();
+  fleet_.OnAck(a_, AckOf(sink_a_));
+  fleet_.OnAck(b_, AckOf(sink_b_));
+  Reconcile();
+  int commits = store_.commits();
+  Reconcile();
+  EXPECT_EQ(store_.commits(), commits);
+}
+
+TEST_F(FleetReconcilerTest, AckWithStaleNonceIsIgnored) {
+  ConnectWebFleet();
+  fleet_.OnAck(a_, AckOf(sink_a_));
+  ferry::v1::ConfigAck stale = AckOf(sink_b_);
+  stale.set_nonce(stale.nonce() + "0");
+  fleet_.OnAck(b_, stale);
+  Reconcile();
+  ferry::v1::IPForward web = Forward("web");
+  EXPECT_EQ(Find(web.status().conditions(), "Ready").reason(), "Pending");
+  EXPECT_EQ(web.status().nodes(1).state(), "Pending");
+}
+
+TEST_F(FleetReconcilerTest, NackMarksNodeFailedWithTheAgentsError) {
+  ConnectWebFleet();
+  fleet_.OnAck(a_, AckOf(sink_a_, false, "nftables: Operation not permitted"));
+  fleet_.OnAck(b_, AckOf(sink_b_));
+  Reconcile();
+  ferry::v1::IPForward web = Forward("web");
+  const ferry::v1::Condition& ready = Find(web.status().conditions(), "Ready");
+  EXPECT_EQ(ready.reason(), "ApplyFailed");
+  EXPECT_THAT(ready.message(), HasSubstr("node-a"));
+  EXPECT_EQ(web.status().nodes(0).state(), "Failed");
+  EXPECT_EQ(web.status().nodes(0).message(), "nftables: Operation not permitted");
+}
+
+TEST_F(FleetReconcilerTest, SecondStreamForNodeReplacesFirstAndGetsFullConfig) {
+  ConnectWebFleet();
+  FakeSink second;
+  fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}, {"10.8.0.1", 24}}), &second);
+  ASSERT_TRUE(sink_a_.closed().has_value());
+  EXPECT_EQ(sink_a_.closed()->code(), absl::StatusCode::kAborted);
+  Reconcile();
+  EXPECT_EQ(second.count(), 1);
+  EXPECT_EQ(second.last().config().version(), sink_a_.last().config().version());
+  EXPECT_EQ(sink_a_.count(), 1);
+  // The replaced stream's ACK no longer counts.
+  fleet_.OnAck(a_, AckOf(sink_a_));
+  fleet_.OnAck(b_, AckOf(sink_b_));
+  Reconcile();
+  EXPECT_EQ(Forward("web").status().nodes(0).state(), "Pending");
+}
+
+TEST_F(FleetReconcilerTest, AddressUpdateCanMakeForwardAccepted) {
+  Put(MakeForward("web", "node-a", "192.0.2.1", "", "198.51.100.7", ferry::v1::MASQUERADE));
+  SessionHandle* a = fleet_.Connect("node-a", MakeHello("node-a", {{"10.8.0.1", 24}}), &sink_a_);
+  Reconcile();
+  EXPECT_EQ(Find(Forward("web").status().conditions(), "Accepted").reason(), "AddressNotOnNode");
+  EXPECT_EQ(sink_a_.last().config().dnat_size(), 0);
+  ferry::v1::AddressUpdate update;
+  auto* address = update.add_addresses();
+  address->set_address("192.0.2.1");
+  address->set_prefix_length(24);
+  fleet_.OnAddresses(a, update);
+  Reconcile();
+  EXPECT_EQ(Find(Forward("web").status().conditions(), "Accepted").status(), "True");
+  EXPECT_EQ(sink_a_.last().config().dnat_size(), 1);
+  EXPECT_EQ(NodeObject("node-a").status().addresses(0).address(), "192.0.2.1");
+}
+
+TEST_F(FleetReconcilerTest, FailedStoreCommitIsReported) {
+  ConnectWebFleet();
+  fleet_.OnAck(a_, AckOf(sink_a_));
+  store_.FailNextCommit(absl::UnavailableError("disk full"));
+  EXPECT_EQ(fleet_.ReconcileOnce().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(FleetReconcilerTest, RunningLoopPushesOnConnectAndWritesReadyAfterAck) {
+  Put(MakeForward("web", "node-a", "192.0.2.1", "", "198.51.100.7", ferry::v1::MASQUERADE));
+  fleet_.Start();
+  SessionHandle* a = fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}}), &sink_a_);
+  ASSERT_TRUE(sink_a_.WaitForPushes(1));
+  fleet_.OnAck(a, AckOf(sink_a_));
+  bool ready = false;
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  int64_t revision = store_.CurrentRevision();
+  while (!ready && absl::Now() < deadline) {
+    ready = Find(Forward("web").status().conditions(), "Ready").status() == "True";
+    if (!ready && store_.WaitForChange(revision, absl::Seconds(1))) {
+      revision = store_.CurrentRevision();
+    }
+  }
+  EXPECT_TRUE(ready);
+  fleet_.Disconnect(a);
+  fleet_.Stop();
+}
+
+}  // namespace
+}  // namespace ferry::controller
