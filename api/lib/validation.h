@@ -1,7 +1,12 @@
 #ifndef FERRY_API_LIB_VALIDATION_H_
 #define FERRY_API_LIB_VALIDATION_H_
 
+#include <cstddef>
+#include <optional>
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::api {
@@ -9,6 +14,10 @@ namespace ferry::api {
 // Largest endPort - port + 1 accepted: each port of a range is one map
 // element in the kernel, so ranges are bounded.
 inline constexpr uint32_t kMaxPortRange = 1024;
+// Largest number of spec.ports entries of one forward.
+inline constexpr size_t kMaxPortMappings = 256;
+// Longest name and label key (after any prefix) or value.
+inline constexpr size_t kMaxNameLength = 63;
 
 // Checks one object on its own (no store access): names, labels, addresses,
 // ports, families, enums. Errors are INVALID_ARGUMENT
@@ -18,8 +27,23 @@ absl::Status ValidateObject(const ferry::v1::Object& object);
 absl::Status ValidateIPForward(const ferry::v1::IPForward& forward);
 absl::Status ValidateNode(const ferry::v1::Node& node);
 
+// The first problem of `object` with its field path kept apart from the
+// message, so the manifest decoder can point at the YAML node of the path.
+// ValidateObject's message is "<path>: <message>" of this.
+struct FieldError {
+  std::string path;     // e.g. "spec.ports[0].port"
+  std::string message;  // e.g. "must be 1..65535, got 70000"
+};
+std::optional<FieldError> FindFieldError(const ferry::v1::Object& object);
+
+// Single-value checks shared with the label selector parser. The messages
+// carry no field path.
+absl::Status ValidateName(absl::string_view name);
+absl::Status ValidateLabelKey(absl::string_view key);
+absl::Status ValidateLabelValue(absl::string_view value);
+
 // Kind helpers shared by server and CLI.
-std::string KindName(const ferry::v1::Object& object);   // "IPForward"
+std::string KindName(const ferry::v1::Object& object);    // "IPForward"
 std::string ObjectName(const ferry::v1::Object& object);  // metadata.name
 
 }  // namespace ferry::api

@@ -1,0 +1,429 @@
+#include "api/lib/validation.h"
+
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "api/lib/ip_address.h"
+
+namespace ferry::api {
+namespace {
+
+using ferry::v1::IPForward;
+using ferry::v1::Node;
+using ferry::v1::Object;
+using ferry::v1::ObjectMeta;
+using ferry::v1::PortMapping;
+
+constexpr absl::string_view kApiVersion = "ferry.dev/v1";
+constexpr uint32_t kMaxPort = 65535;
+// DNS subdomain limit, for the optional "prefix/" of a label key.
+constexpr size_t kMaxLabelPrefixLength = 253;
+
+using Result = std::optional<FieldError>;
+
+Result Fail(std::string path, std::string message) {
+  return FieldError{std::move(path), std::move(message)};
+}
+
+Result FromStatus(std::string path, const absl::Status& s) {
+  if (s.ok()) return std::nullopt;
+  return Fail(std::move(path), std::string(s.message()));
+}
+
+bool IsAlnum(char c) {
+  return absl::ascii_isdigit(c) || absl::ascii_isalpha(c);
+}
+bool IsLowerAlnum(char c) {
+  return absl::ascii_isdigit(c) || absl::ascii_islower(c);
+}
+
+// Lowercase letters, digits, '-' and '.', starting and ending alphanumeric.
+bool IsDnsSubdomain(absl::string_view s) {
+  if (s.empty() || !IsLowerAlnum(s.front()) || !IsLowerAlnum(s.back()))
+    return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return IsLowerAlnum(c) || c == '-' || c == '.';
+  });
+}
+
+// Letters, digits, '-', '_' and '.', starting and ending alphanumeric.
+bool IsLabelToken(absl::string_view s) {
+  if (s.empty() || !IsAlnum(s.front()) || !IsAlnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return IsAlnum(c) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+absl::Status TooLong(absl::string_view what, size_t max, size_t got) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(what, " must be at most ", max, " characters, got ", got));
+}
+
+std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
+
+std::string FamilyName(const IpAddress& a) {
+  return a.is_v4() ? "IPv4" : "IPv6";
+}
+
+// What makes `a` unusable as a forwarding endpoint, or "" if nothing.
+std::string EndpointProblem(const IpAddress& a) {
+  const uint8_t* b = a.data();
+  bool all_zero =
+      std::all_of(b, b + a.size(), [](uint8_t x) { return x == 0; });
+  if (all_zero) return "the unspecified address";
+  if (a.is_v4()) {
+    if (b[0] == 127) return "a loopback address";
+    if ((b[0] & 0xf0) == 0xe0) return "a multicast address";
+    if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255)
+      return "the broadcast address";
+    return "";
+  }
+  if (b[0] == 0xff) return "a multicast address";
+  bool loopback =
+      std::all_of(b, b + 15, [](uint8_t x) { return x == 0; }) && b[15] == 1;
+  if (loopback) return "a loopback address";
+  return "";
+}
+
+// Parses a required unicast address; `what` explains the field when absent.
+Result CheckEndpoint(const std::string& path, const std::string& text,
+                     absl::string_view what, IpAddress* out) {
+  if (text.empty()) return Fail(path, absl::StrCat("required; ", what));
+  absl::StatusOr<IpAddress> a = IpAddress::Parse(text);
+  if (!a.ok()) return Fail(path, std::string(a.status().message()));
+  if (std::string problem = EndpointProblem(*a); !problem.empty()) {
+    return Fail(path,
+                absl::StrCat(text, " is ", problem, "; use a unicast address"));
+  }
+  *out = *a;
+  return std::nullopt;
+}
+
+Result SameFamily(const std::string& path, const std::string& text,
+                  const IpAddress& a, const std::string& other_path,
+                  const std::string& other_text, const IpAddress& other) {
+  if (a.family() == other.family()) return std::nullopt;
+  return Fail(
+      path, absl::StrCat(text, " is ", FamilyName(a), " but ", other_path, " ",
+                         other_text, " is ", FamilyName(other),
+                         "; both must be the same family"));
+}
+
+Result CheckNodeName(const std::string& path, const std::string& name,
+                     absl::string_view what) {
+  if (name.empty()) return Fail(path, absl::StrCat("required; ", what));
+  return FromStatus(path, ValidateName(name));
+}
+
+Result CheckMeta(const ObjectMeta& meta) {
+  if (meta.name().empty()) {
+    return Fail("metadata.name", "required; a lowercase name such as \"web\"");
+  }
+  if (Result r = FromStatus("metadata.name", ValidateName(meta.name())))
+    return r;
+  // Sorted, so the reported label does not depend on map iteration order.
+  std::vector<std::pair<std::string, std::string>> labels(meta.labels().begin(),
+                                                          meta.labels().end());
+  std::sort(labels.begin(), labels.end());
+  for (const auto& [key, value] : labels) {
+    std::string path = absl::StrCat("metadata.labels.", key);
+    if (Result r = FromStatus(path, ValidateLabelKey(key))) return r;
+    if (Result r = FromStatus(path, ValidateLabelValue(value))) return r;
+  }
+  return std::nullopt;
+}
+
+Result CheckTypeMeta(const std::string& api_version, const std::string& kind,
+                     absl::string_view want_kind) {
+  if (api_version.empty()) {
+    return Fail("apiVersion",
+                absl::StrCat("required; set it to ", kApiVersion));
+  }
+  if (api_version != kApiVersion) {
+    return Fail("apiVersion", absl::StrCat("must be ", kApiVersion, ", got ",
+                                           Quote(api_version)));
+  }
+  if (kind != want_kind) {
+    return Fail("kind", absl::StrCat("must be ", want_kind,
+                                     " for this object, got ", Quote(kind)));
+  }
+  return std::nullopt;
+}
+
+std::string RangeText(const PortMapping& p) {
+  std::string proto = v1::Protocol_Name(p.protocol());
+  if (p.end_port() == 0 || p.end_port() == p.port())
+    return absl::StrCat(proto, " ", p.port());
+  return absl::StrCat(proto, " ", p.port(), "-", p.end_port());
+}
+
+Result CheckPort(const std::string& path, const PortMapping& p) {
+  if (p.protocol() == v1::PROTOCOL_UNSPECIFIED) {
+    return Fail(path + ".protocol", "required; TCP or UDP");
+  }
+  if (p.protocol() != v1::TCP && p.protocol() != v1::UDP) {
+    return Fail(path + ".protocol",
+                absl::StrCat("must be TCP or UDP, got ", p.protocol()));
+  }
+  if (p.port() < 1 || p.port() > kMaxPort) {
+    return Fail(path + ".port",
+                absl::StrCat("must be 1..65535, got ", p.port()));
+  }
+  uint32_t last = p.port();
+  if (p.end_port() != 0) {
+    if (p.end_port() < p.port() || p.end_port() > kMaxPort) {
+      return Fail(path + ".endPort",
+                  absl::StrCat("must be 0 (single port) or port..65535 (",
+                               p.port(), "..65535), got ", p.end_port()));
+    }
+    uint32_t count = p.end_port() - p.port() + 1;
+    if (count > kMaxPortRange) {
+      return Fail(
+          path + ".endPort",
+          absl::StrCat("range ", p.port(), "-", p.end_port(), " has ", count,
+                       " ports; at most ", kMaxPortRange, " are allowed"));
+    }
+    last = p.end_port();
+  }
+  if (p.target_port() != 0) {
+    if (p.target_port() > kMaxPort) {
+      return Fail(path + ".targetPort",
+                  absl::StrCat("must be 0 (same as port) or 1..65535, got ",
+                               p.target_port()));
+    }
+    uint64_t target_last = uint64_t{p.target_port()} + (last - p.port());
+    if (target_last > kMaxPort) {
+      return Fail(
+          path + ".targetPort",
+          absl::StrCat(
+              "range ", p.target_port(), "-", target_last,
+              " ends past 65535; lower targetPort or shorten the range"));
+    }
+  }
+  return std::nullopt;
+}
+
+// Two entries for the same protocol and port would make the kernel map
+// ambiguous. Sorting keeps this O(n log n) for requests from the wire.
+Result CheckOverlaps(
+    const google::protobuf::RepeatedPtrField<PortMapping>& ports) {
+  struct Span {
+    int protocol;
+    uint32_t first, last;
+    int index;
+  };
+  std::vector<Span> spans;
+  for (int i = 0; i < ports.size(); ++i) {
+    const PortMapping& p = ports[i];
+    spans.push_back(
+        {p.protocol(), p.port(), std::max(p.port(), p.end_port()), i});
+  }
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
+    return std::tie(a.protocol, a.first, a.index) <
+           std::tie(b.protocol, b.first, b.index);
+  });
+  for (size_t i = 1, widest = 0; i < spans.size(); ++i) {
+    const Span& prev = spans[widest];
+    const Span& cur = spans[i];
+    if (prev.protocol == cur.protocol && cur.first <= prev.last) {
+      int later = std::max(prev.index, cur.index),
+          earlier = std::min(prev.index, cur.index);
+      return Fail(
+          absl::StrCat("spec.ports[", later, "]"),
+          absl::StrCat(RangeText(ports[later]), " overlaps spec.ports[",
+                       earlier, "] (", RangeText(ports[earlier]),
+                       "); each protocol and port may be forwarded once"));
+    }
+    if (prev.protocol != cur.protocol || cur.last > prev.last) widest = i;
+  }
+  return std::nullopt;
+}
+
+Result CheckForward(const IPForward& f) {
+  if (Result r = CheckTypeMeta(f.api_version(), f.kind(), "IPForward"))
+    return r;
+  if (Result r = CheckMeta(f.metadata())) return r;
+  const auto& spec = f.spec();
+  const auto& fe = spec.frontend();
+  const auto& be = spec.backend();
+  if (Result r = CheckNodeName("spec.frontend.nodeName", fe.node_name(),
+                               "the node whose address clients connect to")) {
+    return r;
+  }
+  IpAddress fe_addr, be_addr;
+  if (Result r = CheckEndpoint(
+          "spec.frontend.address", fe.address(),
+          "the frontend node's address that clients connect to", &fe_addr)) {
+    return r;
+  }
+  if (spec.source_ip() != v1::SOURCE_IP_UNSPECIFIED &&
+      spec.source_ip() != v1::PRESERVE && spec.source_ip() != v1::MASQUERADE) {
+    return Fail(
+        "spec.sourceIP",
+        absl::StrCat("must be Preserve or Masquerade, got ", spec.source_ip()));
+  }
+  bool preserve = spec.source_ip() != v1::MASQUERADE;
+  if (preserve && be.node_name().empty()) {
+    return Fail("spec.backend.nodeName",
+                "required when sourceIP is Preserve, "
+                "because the backend node must route "
+                "replies back through the frontend; "
+                "set it, or use sourceIP: Masquerade");
+  }
+  if (!be.node_name().empty()) {
+    if (Result r =
+            FromStatus("spec.backend.nodeName", ValidateName(be.node_name())))
+      return r;
+  }
+  if (Result r = CheckEndpoint("spec.backend.address", be.address(),
+                               "the address the backend serves on", &be_addr)) {
+    return r;
+  }
+  if (Result r = SameFamily("spec.backend.address", be.address(), be_addr,
+                            "spec.frontend.address", fe.address(), fe_addr)) {
+    return r;
+  }
+  if (!be.return_via().empty()) {
+    IpAddress via;
+    if (Result r =
+            CheckEndpoint("spec.backend.returnVia", be.return_via(), "", &via))
+      return r;
+    if (Result r = SameFamily("spec.backend.returnVia", be.return_via(), via,
+                              "spec.backend.address", be.address(), be_addr)) {
+      return r;
+    }
+  }
+  if (spec.ports().empty()) {
+    return Fail(
+        "spec.ports",
+        "at least one port is required, e.g. [{protocol: TCP, port: 80}]");
+  }
+  if (spec.ports().size() > static_cast<int>(kMaxPortMappings)) {
+    return Fail("spec.ports",
+                absl::StrCat("at most ", kMaxPortMappings, " entries, got ",
+                             spec.ports().size()));
+  }
+  for (int i = 0; i < spec.ports().size(); ++i) {
+    if (Result r =
+            CheckPort(absl::StrCat("spec.ports[", i, "]"), spec.ports(i)))
+      return r;
+  }
+  return CheckOverlaps(spec.ports());
+}
+
+Result CheckNode(const Node& n) {
+  if (Result r = CheckTypeMeta(n.api_version(), n.kind(), "Node")) return r;
+  return CheckMeta(n.metadata());
+}
+
+absl::Status ToStatus(const Result& r) {
+  if (!r) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(r->path, ": ", r->message));
+}
+
+}  // namespace
+
+absl::Status ValidateName(absl::string_view name) {
+  if (name.size() > kMaxNameLength)
+    return TooLong("name", kMaxNameLength, name.size());
+  if (!IsDnsSubdomain(name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        Quote(name),
+        " is not a valid name: use lowercase letters, digits, '-' and '.', "
+        "starting and ending with a letter or digit"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateLabelKey(absl::string_view key) {
+  absl::string_view name = key;
+  if (size_t slash = key.find('/'); slash != absl::string_view::npos) {
+    absl::string_view prefix = key.substr(0, slash);
+    name = key.substr(slash + 1);
+    if (prefix.size() > kMaxLabelPrefixLength || !IsDnsSubdomain(prefix)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "label key ", Quote(key), " has an invalid prefix ", Quote(prefix),
+          ": the prefix must be a lowercase DNS name such as \"example.com\""));
+    }
+  }
+  if (name.size() > kMaxNameLength) {
+    return TooLong(absl::StrCat("label key ", Quote(key)), kMaxNameLength,
+                   name.size());
+  }
+  if (!IsLabelToken(name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("label key ", Quote(key),
+                     " is invalid: use letters, digits, '-', '_' and '.', "
+                     "starting and ending with a "
+                     "letter or digit, with an optional \"prefix/\""));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateLabelValue(absl::string_view value) {
+  if (value.size() > kMaxNameLength) {
+    return TooLong(
+        absl::StrCat("label value ", Quote(value.substr(0, 20)), "..."),
+        kMaxNameLength, value.size());
+  }
+  if (!value.empty() && !IsLabelToken(value)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("label value ", Quote(value),
+                     " is invalid: use letters, digits, '-', '_' and '.', "
+                     "starting and ending with a "
+                     "letter or digit, or leave it empty"));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<FieldError> FindFieldError(const Object& object) {
+  switch (object.kind_case()) {
+    case Object::kIpForward:
+      return CheckForward(object.ip_forward());
+    case Object::kNode:
+      return CheckNode(object.node());
+    case Object::KIND_NOT_SET:
+      break;
+  }
+  return Fail("kind", "required; expected IPForward or Node");
+}
+
+absl::Status ValidateObject(const Object& object) {
+  return ToStatus(FindFieldError(object));
+}
+absl::Status ValidateIPForward(const IPForward& forward) {
+  return ToStatus(CheckForward(forward));
+}
+absl::Status ValidateNode(const Node& node) {
+  return ToStatus(CheckNode(node));
+}
+
+std::string KindName(const Object& object) {
+  switch (object.kind_case()) {
+    case Object::kIpForward:
+      return "IPForward";
+    case Object::kNode:
+      return "Node";
+    case Object::KIND_NOT_SET:
+      break;
+  }
+  return "";
+}
+
+std::string ObjectName(const Object& object) {
+  switch (object.kind_case()) {
+    case Object::kIpForward:
+      return object.ip_forward().metadata().name();
+    case Object::kNode:
+      return object.node().metadata().name();
+    case Object::KIND_NOT_SET:
+      break;
+  }
+  return "";
+}
+
+}  // namespace ferry::api

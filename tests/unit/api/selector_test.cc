@@ -1,0 +1,92 @@
+#include "api/lib/selector.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ferry::api {
+namespace {
+
+using ::testing::HasSubstr;
+using Labels = google::protobuf::Map<std::string, std::string>;
+using Op = LabelRequirement::Op;
+
+Labels Web() {
+  Labels l;
+  l["team"] = "web";
+  l["tier"] = "front";
+  return l;
+}
+
+bool Select(absl::string_view selector, const Labels& labels) {
+  absl::StatusOr<LabelSelector> s = ParseLabelSelector(selector);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() && Matches(*s, labels);
+}
+
+std::string ParseError(absl::string_view selector) {
+  absl::StatusOr<LabelSelector> s = ParseLabelSelector(selector);
+  if (s.ok()) return "OK";
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(s.status().message());
+}
+
+TEST(LabelSelectorTest, EmptySelectorMatchesEverything) {
+  EXPECT_TRUE(Select("", Web()));
+  EXPECT_TRUE(Select("  ", Labels()));
+}
+
+TEST(LabelSelectorTest, ParsesEveryOperator) {
+  absl::StatusOr<LabelSelector> s = ParseLabelSelector("a=1, b==2,c!=3, d ,!e");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_THAT(s->requirements, ::testing::ElementsAre(
+                                   LabelRequirement{"a", Op::kEquals, "1"},
+                                   LabelRequirement{"b", Op::kEquals, "2"},
+                                   LabelRequirement{"c", Op::kNotEquals, "3"},
+                                   LabelRequirement{"d", Op::kExists, ""},
+                                   LabelRequirement{"e", Op::kNotExists, ""}));
+}
+
+TEST(LabelSelectorTest, EqualityRequiresEveryTerm) {
+  EXPECT_TRUE(Select("team=web", Web()));
+  EXPECT_TRUE(Select("team=web,tier=front", Web()));
+  EXPECT_FALSE(Select("team=web,tier=back", Web()));
+  EXPECT_FALSE(Select("zone=a", Web()));
+}
+
+TEST(LabelSelectorTest, InequalityAlsoMatchesAbsentKeys) {
+  EXPECT_TRUE(Select("team!=db", Web()));
+  EXPECT_TRUE(Select("zone!=a", Web()));
+  EXPECT_FALSE(Select("team!=web", Web()));
+}
+
+TEST(LabelSelectorTest, ExistenceTerms) {
+  EXPECT_TRUE(Select("team", Web()));
+  EXPECT_FALSE(Select("zone", Web()));
+  EXPECT_TRUE(Select("!zone", Web()));
+  EXPECT_FALSE(Select("!team", Web()));
+}
+
+TEST(LabelSelectorTest, EqualsEmptyValueMatchesOnlyEmptyLabel) {
+  Labels l = Web();
+  l["canary"] = "";
+  EXPECT_TRUE(Select("canary=", l));
+  EXPECT_FALSE(Select("team=", l));
+}
+
+TEST(LabelSelectorTest, ErrorsNameTheBadTerm) {
+  EXPECT_THAT(ParseError("a=b,,c"),
+              HasSubstr("label selector term 2 \"\": empty term"));
+  EXPECT_THAT(ParseError("team=web,Bad Key=x"),
+              HasSubstr("label selector term 2 \"Bad Key=x\": label key \"Bad "
+                        "Key\" is invalid"));
+  EXPECT_THAT(ParseError("team=-web"),
+              HasSubstr("label selector term 1 \"team=-web\": label value "
+                        "\"-web\" is invalid"));
+  EXPECT_THAT(ParseError("=web"),
+              HasSubstr("term 1 \"=web\": missing label key"));
+  EXPECT_THAT(ParseError("a=b=c"),
+              HasSubstr("term 1 \"a=b=c\": more than one operator"));
+}
+
+}  // namespace
+}  // namespace ferry::api

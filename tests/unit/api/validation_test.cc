@@ -1,0 +1,223 @@
+// ValidateObject on protos, as the server sees them from any client.
+
+#include "api/lib/validation.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ferry::api {
+namespace {
+
+using ::testing::HasSubstr;
+
+v1::Object Forward() {
+  v1::Object o;
+  v1::IPForward* f = o.mutable_ip_forward();
+  f->set_api_version("ferry.dev/v1");
+  f->set_kind("IPForward");
+  f->mutable_metadata()->set_name("web");
+  auto* spec = f->mutable_spec();
+  spec->mutable_frontend()->set_node_name("node-a");
+  spec->mutable_frontend()->set_address("192.0.2.1");
+  spec->mutable_backend()->set_node_name("node-b");
+  spec->mutable_backend()->set_address("10.8.0.2");
+  auto* p = spec->add_ports();
+  p->set_protocol(v1::TCP);
+  p->set_port(80);
+  return o;
+}
+
+v1::IPForwardSpec& Spec(v1::Object& o) {
+  return *o.mutable_ip_forward()->mutable_spec();
+}
+
+v1::PortMapping& AddPort(v1::Object& o, v1::Protocol proto, uint32_t port,
+                         uint32_t end = 0) {
+  v1::PortMapping* p = Spec(o).add_ports();
+  p->set_protocol(proto);
+  p->set_port(port);
+  p->set_end_port(end);
+  return *p;
+}
+
+std::string Error(const v1::Object& o) {
+  absl::Status s = ValidateObject(o);
+  if (s.ok()) return "OK";
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  return std::string(s.message());
+}
+
+TEST(ValidateObjectTest, AcceptsAValidForward) {
+  EXPECT_EQ(Error(Forward()), "OK");
+}
+
+TEST(ValidateObjectTest, AcceptsMasqueradeWithoutBackendNode) {
+  v1::Object o = Forward();
+  Spec(o).mutable_backend()->clear_node_name();
+  Spec(o).set_source_ip(v1::MASQUERADE);
+  EXPECT_EQ(Error(o), "OK");
+}
+
+TEST(ValidateObjectTest, RequiresBackendNodeForPreserve) {
+  v1::Object o = Forward();
+  Spec(o).mutable_backend()->clear_node_name();
+  Spec(o).set_source_ip(v1::PRESERVE);
+  EXPECT_THAT(
+      Error(o),
+      HasSubstr("spec.backend.nodeName: required when sourceIP is Preserve"));
+}
+
+TEST(ValidateObjectTest, RejectsObjectWithoutKind) {
+  EXPECT_EQ(Error(v1::Object()), "kind: required; expected IPForward or Node");
+}
+
+TEST(ValidateObjectTest, RejectsKindFieldThatDisagreesWithTheOneof) {
+  v1::Object o = Forward();
+  o.mutable_ip_forward()->set_kind("Node");
+  EXPECT_EQ(Error(o), "kind: must be IPForward for this object, got \"Node\"");
+}
+
+TEST(ValidateObjectTest, RejectsUnknownEnumValuesFromTheWire) {
+  v1::Object o = Forward();
+  Spec(o).set_source_ip(static_cast<v1::SourceIP>(9));
+  EXPECT_EQ(Error(o), "spec.sourceIP: must be Preserve or Masquerade, got 9");
+  o = Forward();
+  Spec(o).mutable_ports(0)->set_protocol(static_cast<v1::Protocol>(7));
+  EXPECT_EQ(Error(o), "spec.ports[0].protocol: must be TCP or UDP, got 7");
+}
+
+TEST(ValidateObjectTest, AllowsTheSamePortForTcpAndUdp) {
+  v1::Object o = Forward();
+  AddPort(o, v1::UDP, 80);
+  EXPECT_EQ(Error(o), "OK");
+}
+
+TEST(ValidateObjectTest, AllowsAdjacentRanges) {
+  v1::Object o = Forward();
+  AddPort(o, v1::TCP, 81, 89);
+  AddPort(o, v1::TCP, 90, 99);
+  EXPECT_EQ(Error(o), "OK");
+}
+
+TEST(ValidateObjectTest, FindsOverlapHiddenBehindAWideRange) {
+  v1::Object o = Forward();  // ports[0] is TCP 80
+  Spec(o).mutable_ports(0)->set_end_port(100);
+  AddPort(o, v1::TCP, 85, 86);
+  AddPort(o, v1::TCP, 95);
+  EXPECT_EQ(Error(o),
+            "spec.ports[1]: TCP 85-86 overlaps spec.ports[0] (TCP "
+            "80-100); each protocol and "
+            "port may be forwarded once");
+}
+
+TEST(ValidateObjectTest, AcceptsTheLongestAllowedRange) {
+  v1::Object o = Forward();
+  Spec(o).mutable_ports(0)->set_end_port(80 + kMaxPortRange - 1);
+  EXPECT_EQ(Error(o), "OK");
+  Spec(o).mutable_ports(0)->set_end_port(80 + kMaxPortRange);
+  EXPECT_THAT(Error(o),
+              HasSubstr("spec.ports[0].endPort: range 80-1104 has 1025 ports"));
+}
+
+TEST(ValidateObjectTest, AcceptsTargetRangeEndingAt65535) {
+  v1::Object o = Forward();
+  Spec(o).mutable_ports(0)->set_end_port(90);
+  Spec(o).mutable_ports(0)->set_target_port(65525);
+  EXPECT_EQ(Error(o), "OK");
+}
+
+TEST(ValidateObjectTest, RejectsTooManyPortEntries) {
+  v1::Object o = Forward();
+  for (uint32_t i = 0; i < kMaxPortMappings; ++i) AddPort(o, v1::UDP, 1000 + i);
+  EXPECT_EQ(Error(o), "spec.ports: at most 256 entries, got 257");
+}
+
+TEST(ValidateObjectTest, RejectsIPv6SpecialAddresses) {
+  for (const char* addr : {"::1", "::", "ff02::1"}) {
+    v1::Object o = Forward();
+    Spec(o).mutable_frontend()->set_address(addr);
+    EXPECT_THAT(Error(o), HasSubstr(std::string("spec.frontend.address: ") +
+                                    addr + " is "));
+  }
+}
+
+TEST(ValidateObjectTest, RejectsInvalidReturnVia) {
+  v1::Object o = Forward();
+  Spec(o).mutable_backend()->set_return_via("10.8.0");
+  EXPECT_EQ(
+      Error(o),
+      "spec.backend.returnVia: \"10.8.0\" is not an IPv4 or IPv6 address");
+}
+
+TEST(ValidateObjectTest, AcceptsPrefixedLabelKeysAndEmptyValues) {
+  v1::Object o = Forward();
+  auto& labels = *o.mutable_ip_forward()->mutable_metadata()->mutable_labels();
+  labels["example.com/team"] = "web";
+  labels["tier"] = "";
+  labels["A_b.c-d"] = "X_y.z-1";
+  EXPECT_EQ(Error(o), "OK");
+}
+
+TEST(ValidateObjectTest, ReportsTheFirstBadLabelInKeyOrder) {
+  v1::Object o = Forward();
+  auto& labels = *o.mutable_ip_forward()->mutable_metadata()->mutable_labels();
+  labels["z"] = "-bad";
+  labels["a"] = "bad-";
+  EXPECT_THAT(Error(o),
+              HasSubstr("metadata.labels.a: label value \"bad-\" is invalid"));
+}
+
+TEST(ValidateObjectTest, RejectsUppercaseLabelKeyPrefix) {
+  v1::Object o = Forward();
+  (*o.mutable_ip_forward()
+        ->mutable_metadata()
+        ->mutable_labels())["Example.com/x"] = "y";
+  EXPECT_THAT(
+      Error(o),
+      HasSubstr("metadata.labels.Example.com/x: label key \"Example.com/x\" "
+                "has an invalid prefix \"Example.com\""));
+}
+
+TEST(ValidateNameTest, AcceptsDnsSubdomainNamesUpTo63Characters) {
+  EXPECT_TRUE(ValidateName("web").ok());
+  EXPECT_TRUE(ValidateName("web.example-1").ok());
+  EXPECT_TRUE(ValidateName(std::string(63, 'a')).ok());
+  EXPECT_FALSE(ValidateName(std::string(64, 'a')).ok());
+  EXPECT_FALSE(ValidateName("-web").ok());
+  EXPECT_FALSE(ValidateName("web.").ok());
+  EXPECT_FALSE(ValidateName("we_b").ok());
+  EXPECT_FALSE(ValidateName("").ok());
+}
+
+TEST(ValidateObjectTest, ValidatesNodes) {
+  v1::Object o;
+  o.mutable_node()->set_api_version("ferry.dev/v1");
+  o.mutable_node()->set_kind("Node");
+  o.mutable_node()->mutable_metadata()->set_name("node-a");
+  EXPECT_EQ(Error(o), "OK");
+  o.mutable_node()->mutable_metadata()->set_name("Node A");
+  EXPECT_THAT(Error(o),
+              HasSubstr("metadata.name: \"Node A\" is not a valid name"));
+}
+
+TEST(FindFieldErrorTest, KeepsPathApartFromMessage) {
+  v1::Object o = Forward();
+  Spec(o).mutable_ports(0)->set_port(70000);
+  std::optional<FieldError> e = FindFieldError(o);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->path, "spec.ports[0].port");
+  EXPECT_EQ(e->message, "must be 1..65535, got 70000");
+  EXPECT_FALSE(FindFieldError(Forward()).has_value());
+}
+
+TEST(KindHelpersTest, NameKindAndObject) {
+  v1::Object o = Forward();
+  EXPECT_EQ(KindName(o), "IPForward");
+  EXPECT_EQ(ObjectName(o), "web");
+  EXPECT_EQ(KindName(v1::Object()), "");
+}
+
+}  // namespace
+}  // namespace ferry::api
