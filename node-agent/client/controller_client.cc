@@ -1,0 +1,186 @@
+#include "node-agent/client/controller_client.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "api/lib/log.h"
+
+namespace ferry::agent {
+namespace {
+
+int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
+
+std::shared_ptr<grpc::Channel> MakeChannel(const ControllerClient::Options& options) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(options.keepalive_time));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(options.keepalive_timeout));
+  // Without this gRPC stops pinging after two pings with no data, and an
+  // idle config stream is exactly when a dead peer must be noticed.
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // Keep the channel's own reconnect backoff in step with ours, so a
+  // restarted controller is reached within our delay, not gRPC's (up to 120 s).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, Millis(options.backoff.initial));
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, Millis(options.backoff.initial));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, Millis(options.backoff.max));
+  return grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+}
+
+Backoff::RandomSource DefaultRandom() {
+  auto gen = std::make_shared<absl::BitGen>();
+  return [gen] { return absl::Uniform(*gen, 0.0, 1.0); };
+}
+
+}  // namespace
+
+absl::Status ValidateControllerTarget(absl::string_view target) {
+  if (absl::StartsWith(target, "unix:")) {
+    absl::string_view path = target.substr(5);
+    if (!absl::StartsWith(path, "/")) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--controller: \"", target,
+                       "\" must name an absolute socket path, e.g. unix:/run/ferry.sock"));
+    }
+    return absl::OkStatus();
+  }
+  absl::string_view hostport = target;
+  if (absl::StartsWith(hostport, "dns:///")) hostport.remove_prefix(7);
+  size_t colon = hostport.rfind(':');
+  uint32_t port = 0;
+  if (colon == absl::string_view::npos || colon == 0 ||
+      !absl::SimpleAtoi(hostport.substr(colon + 1), &port) || port == 0 || port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--controller: \"", target, "\" must be host:port (port 1..65535) or unix:/path"));
+  }
+  return absl::OkStatus();
+}
+
+ControllerClient::ControllerClient(Options options, ApplyFunction apply,
+                                   Backoff::RandomSource random)
+    : options_(std::move(options)),
+      apply_(std::move(apply)),
+      random_(random ? std::move(random) : DefaultRandom()),
+      stub_(ferry::v1::AgentService::NewStub(MakeChannel(options_))) {}
+
+void ControllerClient::Run() {
+  Backoff backoff(options_.backoff, random_);
+  while (true) {
+    RunStream(backoff);
+    const absl::Duration delay = backoff.Next();
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    LogInfo("reconnecting",
+            {{"controller", options_.target}, {"after", absl::FormatDuration(delay)}});
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), delay);
+    if (stopping_) return;
+  }
+}
+
+void ControllerClient::Stop() {
+  absl::MutexLock lock(&mu_);
+  stopping_ = true;
+  if (context_ != nullptr) context_->TryCancel();
+}
+
+void ControllerClient::RunStream(Backoff& backoff) {
+  grpc::ClientContext context;
+  context.AddMetadata(kNodeMetadataKey, options_.node_name);
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    context_ = &context;
+  }
+  std::unique_ptr<Stream> stream = stub_->Sync(&context);
+  bool hello_sent = false;
+  {
+    absl::MutexLock lock(&write_mu_);
+    stream_ = stream.get();
+    // Built under write_mu_, so an address change either makes it into the
+    // hello or is sent as an update right after it.
+    hello_sent = stream_->Write(MakeHello());
+  }
+  if (hello_sent) LogInfo("connected", {{"controller", options_.target}});
+
+  ferry::v1::ControllerMessage message;
+  bool received = false;
+  while (hello_sent && stream->Read(&message)) {
+    if (!received) {
+      received = true;
+      backoff.Reset();
+    }
+    if (message.has_push()) HandlePush(message.push());
+  }
+  {
+    absl::MutexLock lock(&write_mu_);
+    stream_ = nullptr;
+  }
+  const grpc::Status status = stream->Finish();
+  {
+    absl::MutexLock lock(&mu_);
+    context_ = nullptr;
+    if (stopping_) return;
+  }
+  LogWarning("stream closed", {{"controller", options_.target},
+                               {"code", absl::StrCat(status.error_code())},
+                               {"error", status.error_message()}});
+}
+
+void ControllerClient::HandlePush(const ferry::v1::ConfigPush& push) {
+  const ferry::v1::NodeConfig& config = push.config();
+  const absl::Status status = apply_(config);
+  ferry::v1::AgentMessage reply;
+  ferry::v1::ConfigAck& ack = *reply.mutable_ack();
+  ack.set_version(config.version());
+  ack.set_nonce(push.nonce());
+  ack.set_accepted(status.ok());
+  if (status.ok()) {
+    absl::MutexLock lock(&mu_);
+    last_applied_version_ = config.version();
+  } else {
+    ack.set_error(std::string(status.message()));
+    LogWarning("nack", {{"version", config.version()},
+                        {"nonce", push.nonce()},
+                        {"error", std::string(status.message())}});
+  }
+  if (!Write(reply)) LogDebug("ack not sent: stream closed", {{"nonce", push.nonce()}});
+}
+
+ferry::v1::AgentMessage ControllerClient::MakeHello() const {
+  ferry::v1::AgentMessage message;
+  ferry::v1::Hello& hello = *message.mutable_hello();
+  hello.set_node_name(options_.node_name);
+  hello.mutable_labels()->insert(options_.labels.begin(), options_.labels.end());
+  hello.set_agent_version(options_.agent_version);
+  absl::MutexLock lock(&mu_);
+  for (const ferry::v1::NodeAddress& a : addresses_) *hello.add_addresses() = a;
+  hello.set_last_applied_version(last_applied_version_);
+  return message;
+}
+
+bool ControllerClient::Write(const ferry::v1::AgentMessage& message) {
+  absl::MutexLock lock(&write_mu_);
+  return stream_ != nullptr && stream_->Write(message);
+}
+
+void ControllerClient::UpdateAddresses(std::vector<ferry::v1::NodeAddress> addresses) {
+  ferry::v1::AgentMessage message;
+  for (const ferry::v1::NodeAddress& a : addresses)
+    *message.mutable_addresses()->add_addresses() = a;
+  {
+    absl::MutexLock lock(&mu_);
+    addresses_ = std::move(addresses);
+  }
+  Write(message);
+}
+
+std::string ControllerClient::last_applied_version() const {
+  absl::MutexLock lock(&mu_);
+  return last_applied_version_;
+}
+
+}  // namespace ferry::agent

@@ -1,0 +1,99 @@
+#ifndef FERRY_NODE_AGENT_CLIENT_CONTROLLER_CLIENT_H_
+#define FERRY_NODE_AGENT_CLIENT_CONTROLLER_CLIENT_H_
+
+// The agent's end of AgentService.Sync: say hello, apply each pushed config
+// in order and answer it with an ACK or NACK, report address changes, and
+// reconnect with backoff when the stream dies. It knows nothing about the
+// kernel: pushes go to an injected apply function.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "ferry/v1/ferry.grpc.pb.h"
+#include "ferry/v1/ferry.pb.h"
+#include "node-agent/client/backoff.h"
+
+namespace grpc {
+class ClientContext;
+}  // namespace grpc
+
+namespace ferry::agent {
+
+// Metadata key carrying the agent's node name (its identity, until mTLS).
+inline constexpr char kNodeMetadataKey[] = "x-ferry-node";
+
+// Accepts "host:port", "[v6]:port", "dns:///host:port" and "unix:/abs/path".
+absl::Status ValidateControllerTarget(absl::string_view target);
+
+class ControllerClient {
+ public:
+  using ApplyFunction = std::function<absl::Status(const ferry::v1::NodeConfig&)>;
+
+  struct Options {
+    std::string target;  // see ValidateControllerTarget
+    std::string node_name;
+    std::map<std::string, std::string> labels;
+    std::string agent_version;
+    Backoff::Options backoff;
+    // The controller permits a ping every 10 s; pinging more often gets
+    // the connection closed with "too_many_pings".
+    absl::Duration keepalive_time = absl::Seconds(20);
+    absl::Duration keepalive_timeout = absl::Seconds(10);
+  };
+
+  // `random` feeds the backoff jitter; by default a uniform [0, 1) source.
+  ControllerClient(Options options, ApplyFunction apply, Backoff::RandomSource random = nullptr);
+
+  ControllerClient(const ControllerClient&) = delete;
+  ControllerClient& operator=(const ControllerClient&) = delete;
+
+  // Keeps one stream open until Stop(); every reconnect says hello again
+  // and the controller resends the full config.
+  void Run();
+  // Cancels the stream and the reconnect wait; Run() returns soon after.
+  void Stop();
+
+  // Remembers the addresses for the next Hello and sends an AddressUpdate
+  // if a stream is open. Safe from any thread.
+  void UpdateAddresses(std::vector<ferry::v1::NodeAddress> addresses);
+
+  // The version of the last config applied successfully.
+  std::string last_applied_version() const;
+
+ private:
+  using Stream =
+      grpc::ClientReaderWriterInterface<ferry::v1::AgentMessage, ferry::v1::ControllerMessage>;
+
+  void RunStream(Backoff& backoff);
+  void HandlePush(const ferry::v1::ConfigPush& push);
+  ferry::v1::AgentMessage MakeHello() const;
+  // Writes if a stream is open; false if there is none or it is broken.
+  bool Write(const ferry::v1::AgentMessage& message);
+
+  const Options options_;
+  const ApplyFunction apply_;
+  Backoff::RandomSource random_;
+  std::unique_ptr<ferry::v1::AgentService::Stub> stub_;
+
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::vector<ferry::v1::NodeAddress> addresses_ ABSL_GUARDED_BY(mu_);
+  std::string last_applied_version_ ABSL_GUARDED_BY(mu_);
+
+  // Serialises writes: the sync API allows one writer at a time, and the
+  // reader thread (acks) and the address monitor (updates) both write.
+  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  Stream* stream_ ABSL_GUARDED_BY(write_mu_) = nullptr;
+};
+
+}  // namespace ferry::agent
+
+#endif  // FERRY_NODE_AGENT_CLIENT_CONTROLLER_CLIENT_H_

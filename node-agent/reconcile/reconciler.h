@@ -1,0 +1,82 @@
+#ifndef FERRY_NODE_AGENT_RECONCILE_RECONCILER_H_
+#define FERRY_NODE_AGENT_RECONCILE_RECONCILER_H_
+
+// Converges the kernel on a NodeConfig by applying only the difference from
+// the state Ferry last committed. The kernel is read once at start (adopt)
+// and after a failure whose effect is unknown, never on every change.
+
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "ferry/v1/ferry.pb.h"
+#include "node-agent/kernel/nat_backend.h"
+#include "node-agent/kernel/route_backend.h"
+#include "node-agent/state/kernel_state.h"
+#include "node-agent/state/route_tables.h"
+
+namespace ferry::agent {
+
+inline constexpr char kIpv4ForwardingKey[] = "net/ipv4/ip_forward";
+inline constexpr char kIpv6ForwardingKey[] = "net/ipv6/conf/all/forwarding";
+
+class Reconciler {
+ public:
+  struct Options {
+    RouteTableOptions tables;
+  };
+
+  // Counts of what is committed, for log lines.
+  struct Summary {
+    std::string version;
+    size_t dnat_elements = 0;
+    size_t masq_elements = 0;
+    size_t rules = 0;
+    size_t routes = 0;
+  };
+
+  // The backends must outlive the reconciler.
+  Reconciler(NatBackend* nat, RouteBackend* routes, SysctlBackend* sysctls, Options options);
+
+  Reconciler(const Reconciler&) = delete;
+  Reconciler& operator=(const Reconciler&) = delete;
+
+  // Reads the kernel once and takes it as committed, so a restart changes
+  // only the difference (never flush and refill: traffic keeps flowing).
+  absl::Status Adopt();
+
+  // Applies NAT as one transaction, then routes, then sysctls. On error the
+  // returned status is the NACK reason:
+  //  - invalid config or NAT failure: nothing changed, previous state kept;
+  //  - route failure: NAT committed, routes re-read to learn the truth;
+  //  - sysctl failure: NAT and routes committed.
+  // Only a full success advances the applied version.
+  absl::Status Apply(const ferry::v1::NodeConfig& config);
+
+  Summary summary() const;
+
+ private:
+  absl::Status ApplySysctl(const std::string& key, bool wanted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  NatBackend* const nat_;
+  RouteBackend* const routes_;
+  SysctlBackend* const sysctls_;
+  const Options options_;
+
+  mutable absl::Mutex mu_;
+  bool adopted_ ABSL_GUARDED_BY(mu_) = false;
+  NatState nat_committed_ ABSL_GUARDED_BY(mu_);
+  RouteState routes_committed_ ABSL_GUARDED_BY(mu_);
+  std::string version_ ABSL_GUARDED_BY(mu_);
+  // Per sysctl key, the value found before Ferry changed it; present only
+  // while Ferry's value is in force, so we restore only what we changed.
+  std::map<std::string, std::string> sysctl_original_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace ferry::agent
+
+#endif  // FERRY_NODE_AGENT_RECONCILE_RECONCILER_H_

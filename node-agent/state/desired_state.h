@@ -1,0 +1,55 @@
+#ifndef FERRY_NODE_AGENT_STATE_DESIRED_STATE_H_
+#define FERRY_NODE_AGENT_STATE_DESIRED_STATE_H_
+
+// What one NodeConfig asks of this node's kernel, in Ferry's own value types.
+// Pure: no kernel access, so every rule here is unit-testable.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "api/lib/ip_address.h"
+#include "ferry/v1/ferry.pb.h"
+#include "node-agent/state/kernel_state.h"
+
+namespace ferry::agent {
+
+// One return path: replies from `source` on sport port_lo..port_hi go via
+// `via`. The routing table is chosen later (see route_tables.h), because it
+// depends on what is already committed.
+struct DesiredReturn {
+  std::string forward;
+  IpAddress source;
+  uint8_t proto = kProtoTcp;
+  uint16_t port_lo = 0;
+  uint16_t port_hi = 0;
+  IpAddress via;
+  auto operator<=>(const DesiredReturn&) const = default;
+};
+
+struct DesiredSysctls {
+  bool ipv4_forwarding = false;
+  bool ipv6_forwarding = false;
+  bool operator==(const DesiredSysctls&) const = default;
+};
+
+struct DesiredState {
+  NatState nat;
+  std::vector<DesiredReturn> returns;  // sorted, duplicates removed
+  DesiredSysctls sysctls;
+};
+
+// The comment stored with each kernel element, so `nft list` names the owner.
+std::string ForwardComment(absl::string_view forward);
+
+// Expands port ranges to one element per port (mapped 1:1 onto the target
+// range) and adds masquerade keys for masquerading forwards. The table is
+// always desired present, even when empty, so later changes are
+// element-only. Errors are INVALID_ARGUMENT naming the forward and field,
+// e.g. `forward "web": dnat[0].backend_address: "x" is not an IPv4 ...`.
+absl::StatusOr<DesiredState> BuildDesiredState(const ferry::v1::NodeConfig& config);
+
+}  // namespace ferry::agent
+
+#endif  // FERRY_NODE_AGENT_STATE_DESIRED_STATE_H_

@@ -1,0 +1,259 @@
+// Spec: the agent's stream to the controller, against an in-process fake
+// AgentService on a unix socket.
+
+#include "node-agent/client/controller_client.h"
+
+#include <gmock/gmock.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <future>
+#include <thread>
+
+#include "absl/synchronization/mutex.h"
+
+namespace ferry::agent {
+namespace {
+
+using ferry::v1::AgentMessage;
+using ferry::v1::ControllerMessage;
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kWait = absl::Seconds(10);
+
+// Records what agents send and pushes to the current stream on demand.
+class FakeAgentService final : public ferry::v1::AgentService::Service {
+ public:
+  grpc::Status Sync(grpc::ServerContext* context,
+                    grpc::ServerReaderWriter<ControllerMessage, AgentMessage>* stream) override {
+    std::string node;
+    auto it = context->client_metadata().find(kNodeMetadataKey);
+    if (it != context->client_metadata().end()) node.assign(it->second.data(), it->second.size());
+    {
+      absl::MutexLock lock(&mu_);
+      identities_.push_back(node);
+      stream_ = stream;
+    }
+    AgentMessage message;
+    while (stream->Read(&message)) {
+      absl::MutexLock lock(&mu_);
+      received_.push_back(message);
+      changed_.SignalAll();
+    }
+    absl::MutexLock lock(&mu_);
+    stream_ = nullptr;
+    return grpc::Status::OK;
+  }
+
+  bool Push(absl::string_view nonce, const ferry::v1::NodeConfig& config) {
+    ControllerMessage message;
+    message.mutable_push()->set_nonce(std::string(nonce));
+    *message.mutable_push()->mutable_config() = config;
+    absl::MutexLock lock(&mu_);
+    return stream_ != nullptr && stream_->Write(message);
+  }
+
+  // Waits (bounded) for the n-th received message (1-based) matching `pred`.
+  std::optional<AgentMessage> WaitFor(std::function<bool(const AgentMessage&)> pred, int n = 1) {
+    const absl::Time deadline = absl::Now() + kWait;
+    absl::MutexLock lock(&mu_);
+    while (true) {
+      int seen = 0;
+      for (const AgentMessage& m : received_) {
+        if (pred(m) && ++seen == n) return m;
+      }
+      if (changed_.WaitWithDeadline(&mu_, deadline)) return std::nullopt;
+    }
+  }
+
+  std::vector<std::string> identities() {
+    absl::MutexLock lock(&mu_);
+    return identities_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  absl::CondVar changed_;
+  grpc::ServerReaderWriter<ControllerMessage, AgentMessage>* stream_ ABSL_GUARDED_BY(mu_) = nullptr;
+  std::vector<AgentMessage> received_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> identities_ ABSL_GUARDED_BY(mu_);
+};
+
+bool IsHello(const AgentMessage& m) { return m.has_hello(); }
+bool IsAck(const AgentMessage& m) { return m.has_ack(); }
+bool IsAddresses(const AgentMessage& m) { return m.has_addresses(); }
+
+ferry::v1::NodeConfig Config(absl::string_view version) {
+  ferry::v1::NodeConfig config;
+  config.set_version(std::string(version));
+  return config;
+}
+
+class ControllerClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string dir_template = ::testing::TempDir() + "fx-agent-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template.data()), nullptr);
+    dir_ = dir_template;
+    target_ = "unix:" + dir_ + "/controller.sock";
+    StartServer();
+
+    ControllerClient::Options options;
+    options.target = target_;
+    options.node_name = "node-a";
+    options.labels = {{"zone", "eu"}};
+    options.agent_version = "test";
+    options.backoff.initial = absl::Milliseconds(10);
+    options.backoff.max = absl::Milliseconds(200);
+    client_ = std::make_unique<ControllerClient>(
+        options, [this](const ferry::v1::NodeConfig& c) { return apply_result_(c); },
+        [] { return 0.5; });
+  }
+
+  void TearDown() override {
+    client_->Stop();
+    if (run_.joinable()) run_.join();
+    StopServer();
+    unlink((dir_ + "/controller.sock").c_str());
+    rmdir(dir_.c_str());
+  }
+
+  void StartServer() {
+    service_ = std::make_unique<FakeAgentService>();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(target_, grpc::InsecureServerCredentials());
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+  }
+
+  void StopServer() {
+    if (server_ == nullptr) return;
+    server_->Shutdown(std::chrono::system_clock::now());
+    server_->Wait();
+    server_.reset();
+  }
+
+  void StartClient() {
+    run_ = std::thread([this] { client_->Run(); });
+  }
+
+  std::string dir_;
+  std::string target_;
+  std::unique_ptr<FakeAgentService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::function<absl::Status(const ferry::v1::NodeConfig&)> apply_result_ =
+      [](const ferry::v1::NodeConfig&) { return absl::OkStatus(); };
+  std::unique_ptr<ControllerClient> client_;
+  std::thread run_;
+};
+
+TEST_F(ControllerClientTest, HelloCarriesIdentityMetadataLabelsAndAddresses) {
+  ferry::v1::NodeAddress address;
+  address.set_interface("wg0");
+  address.set_address("10.8.0.1");
+  address.set_prefix_length(24);
+  client_->UpdateAddresses({address});
+  StartClient();
+  std::optional<AgentMessage> hello = service_->WaitFor(IsHello);
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_EQ(service_->identities().at(0), "node-a");
+  EXPECT_EQ(hello->hello().node_name(), "node-a");
+  EXPECT_EQ(hello->hello().labels().at("zone"), "eu");
+  ASSERT_EQ(hello->hello().addresses_size(), 1);
+  EXPECT_EQ(hello->hello().addresses(0).address(), "10.8.0.1");
+}
+
+TEST_F(ControllerClientTest, AcceptedPushIsAckedWithItsNonceAndVersion) {
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ASSERT_TRUE(service_->Push("nonce-1", Config("v1")));
+  std::optional<AgentMessage> ack = service_->WaitFor(IsAck);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->ack().nonce(), "nonce-1");
+  EXPECT_EQ(ack->ack().version(), "v1");
+  EXPECT_TRUE(ack->ack().accepted());
+  EXPECT_EQ(client_->last_applied_version(), "v1");
+}
+
+TEST_F(ControllerClientTest, RejectedPushIsNackedWithTheError) {
+  apply_result_ = [](const ferry::v1::NodeConfig&) {
+    return absl::InvalidArgumentError("forward \"web\": dnat[0].port: bad");
+  };
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ASSERT_TRUE(service_->Push("nonce-2", Config("v2")));
+  std::optional<AgentMessage> ack = service_->WaitFor(IsAck);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->ack().nonce(), "nonce-2");
+  EXPECT_FALSE(ack->ack().accepted());
+  EXPECT_THAT(ack->ack().error(), HasSubstr("forward \"web\""));
+  EXPECT_EQ(client_->last_applied_version(), "");
+}
+
+TEST_F(ControllerClientTest, PushesAreAnsweredInOrder) {
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ASSERT_TRUE(service_->Push("a", Config("v1")));
+  ASSERT_TRUE(service_->Push("b", Config("v2")));
+  std::optional<AgentMessage> second = service_->WaitFor(IsAck, 2);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(service_->WaitFor(IsAck, 1)->ack().nonce(), "a");
+  EXPECT_EQ(second->ack().nonce(), "b");
+}
+
+TEST_F(ControllerClientTest, AddressChangeIsSentOnOpenStream) {
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ferry::v1::NodeAddress address;
+  address.set_interface("eth0");
+  address.set_address("192.0.2.7");
+  address.set_prefix_length(24);
+  client_->UpdateAddresses({address});
+  std::optional<AgentMessage> update = service_->WaitFor(IsAddresses);
+  ASSERT_TRUE(update.has_value());
+  ASSERT_EQ(update->addresses().addresses_size(), 1);
+  EXPECT_EQ(update->addresses().addresses(0).address(), "192.0.2.7");
+}
+
+TEST_F(ControllerClientTest, ReconnectsAfterServerRestartAndReportsAppliedVersion) {
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ASSERT_TRUE(service_->Push("n", Config("v7")));
+  ASSERT_TRUE(service_->WaitFor(IsAck).has_value());
+  StopServer();
+  StartServer();
+  std::optional<AgentMessage> hello = service_->WaitFor(IsHello);
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_EQ(hello->hello().last_applied_version(), "v7");
+  EXPECT_EQ(service_->identities().at(0), "node-a");
+}
+
+TEST_F(ControllerClientTest, StopEndsRunWhileConnected) {
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  std::future<void> stopped = std::async(std::launch::async, [this] {
+    client_->Stop();
+    run_.join();
+  });
+  EXPECT_EQ(stopped.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+}
+
+TEST(ValidateControllerTargetTest, AcceptsHostPortAndUnixPath) {
+  EXPECT_TRUE(ValidateControllerTarget("controller:7443").ok());
+  EXPECT_TRUE(ValidateControllerTarget("[2001:db8::1]:7443").ok());
+  EXPECT_TRUE(ValidateControllerTarget("unix:/run/ferry/agent.sock").ok());
+}
+
+TEST(ValidateControllerTargetTest, RejectsMissingPortAndRelativeSocket) {
+  EXPECT_THAT(ValidateControllerTarget("controller").message(), HasSubstr("--controller"));
+  EXPECT_FALSE(ValidateControllerTarget("controller:0").ok());
+  EXPECT_FALSE(ValidateControllerTarget("unix:agent.sock").ok());
+}
+
+}  // namespace
+}  // namespace ferry::agent
