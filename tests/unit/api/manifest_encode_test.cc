@@ -194,7 +194,7 @@ TEST(EncodeJsonTest, UsesProtobufJsonMappingOfTheResource) {
   EXPECT_THAT(json, HasSubstr("\"apiVersion\": \"ferry.dev/v1\""));
   EXPECT_THAT(json, HasSubstr("\"nodeName\": \"node-a\""));
   EXPECT_THAT(json, HasSubstr("\"protocol\": \"TCP\""));
-  EXPECT_THAT(json, HasSubstr("\"sourceIp\": \"PRESERVE\""));
+  EXPECT_THAT(json, HasSubstr("\"sourceIP\": \"PRESERVE\""));
   EXPECT_THAT(json, Not(HasSubstr("ipForward")));
 
   v1::IPForward back;
