@@ -1,0 +1,123 @@
+#include "node-agent/kernel/netlink_nat_backend.h"
+
+#include <linux/netlink.h>
+
+#include <set>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "api/lib/log.h"
+#include "node-agent/kernel/nft_messages.h"
+
+namespace ferry::agent {
+namespace {
+
+// A dump interrupted by a concurrent ruleset change is retried this often.
+constexpr int kLoadAttempts = 3;
+
+}  // namespace
+
+NatPlan WithReplaceDeletes(const NatPlan& plan, const NatState& kernel) {
+  NatPlan out = plan;
+  if (plan.create_table) return out;  // the table is rebuilt empty
+  std::set<DnatKey> dnat_deleted(plan.dnat_delete.begin(), plan.dnat_delete.end());
+  for (const auto& [key, target] : plan.dnat_add) {
+    auto it = kernel.dnat.find(key);
+    if (it != kernel.dnat.end() && !(it->second == target) &&
+        dnat_deleted.insert(key).second) {
+      out.dnat_delete.push_back(key);
+    }
+  }
+  std::set<MasqKey> masq_deleted(plan.masq_delete.begin(), plan.masq_delete.end());
+  for (const auto& [key, comment] : plan.masq_add) {
+    auto it = kernel.masq.find(key);
+    if (it != kernel.masq.end() && it->second != comment &&
+        masq_deleted.insert(key).second) {
+      out.masq_delete.push_back(key);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<NetlinkNatBackend>> NetlinkNatBackend::Create() {
+  absl::StatusOr<std::unique_ptr<NetlinkSocket>> sock =
+      NetlinkSocket::Open(NETLINK_NETFILTER);
+  if (!sock.ok()) return sock.status();
+  return std::unique_ptr<NetlinkNatBackend>(
+      new NetlinkNatBackend(std::move(*sock)));
+}
+
+absl::StatusOr<NatState> NetlinkNatBackend::Load() {
+  absl::StatusOr<NatState> state;
+  for (int attempt = 0; attempt < kLoadAttempts; ++attempt) {
+    state = LoadOnce();
+    if (state.ok() || !absl::IsUnavailable(state.status())) break;
+  }
+  if (state.ok()) kernel_ = *state;
+  return state;
+}
+
+absl::StatusOr<NatState> NetlinkNatBackend::LoadOnce() {
+  NatState state;
+  absl::Status s = sock_->Request(nft::BuildGetTable(sock_->next_seq()),
+                                  [](const nlmsghdr*) { return absl::OkStatus(); });
+  if (absl::IsNotFound(s)) return state;
+  if (!s.ok()) return s;
+  state.table_present = true;
+  for (nft::NatSet set : nft::kAllSets) {
+    s = sock_->Request(nft::BuildGetSetElements(set, sock_->next_seq()),
+                       [&state](const nlmsghdr* nlh) {
+                         return nft::ParseSetElements(nlh, &state);
+                       });
+    if (absl::IsNotFound(s)) {
+      // Half a table is no table: reporting it absent makes the next plan
+      // rebuild it (create_table replaces the table atomically).
+      LogWarning("table inet ferry lacks a set; treating it as absent",
+                 {{"set", nft::SetName(set)}});
+      return NatState{};
+    }
+    if (!s.ok()) return s;
+  }
+  return state;
+}
+
+absl::Status NetlinkNatBackend::Apply(const NatPlan& plan) {
+  if (plan.empty()) return absl::OkStatus();
+  if (!kernel_.has_value()) {
+    if (absl::StatusOr<NatState> loaded = Load(); !loaded.ok()) {
+      return loaded.status();
+    }
+  }
+  const NatPlan full = WithReplaceDeletes(plan, *kernel_);
+  absl::StatusOr<NetlinkBatch> batch = nft::BuildNatBatch(full, sock_->next_seq());
+  if (!batch.ok()) return batch.status();
+  absl::Status s = sock_->Transact(*batch);
+  if (!s.ok()) {
+    kernel_.reset();  // maybe out of date: reload before the next Apply
+    return s;
+  }
+  Remember(full);
+  LogDebug("applied nftables batch",
+           {{"messages", absl::StrCat(batch->message_count())},
+            {"bytes", absl::StrCat(batch->size())},
+            {"create_table", plan.create_table ? "true" : "false"},
+            {"dnat_add", absl::StrCat(plan.dnat_add.size())},
+            {"dnat_delete", absl::StrCat(plan.dnat_delete.size())},
+            {"masq_add", absl::StrCat(plan.masq_add.size())},
+            {"masq_delete", absl::StrCat(plan.masq_delete.size())}});
+  return absl::OkStatus();
+}
+
+void NetlinkNatBackend::Remember(const NatPlan& plan) {
+  NatState& k = *kernel_;
+  if (plan.create_table) k = NatState{};
+  k.table_present = k.table_present || plan.create_table;
+  if (!plan.create_table) {
+    for (const DnatKey& key : plan.dnat_delete) k.dnat.erase(key);
+    for (const MasqKey& key : plan.masq_delete) k.masq.erase(key);
+  }
+  for (const auto& [key, target] : plan.dnat_add) k.dnat[key] = target;
+  for (const auto& [key, comment] : plan.masq_add) k.masq[key] = comment;
+}
+
+}  // namespace ferry::agent
