@@ -1,0 +1,137 @@
+#include "node-agent/client/agent_flags.h"
+
+#include <cstdint>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "node-agent/client/controller_client.h"
+
+namespace ferry::agent {
+namespace {
+
+absl::Status FlagError(absl::string_view flag, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", what));
+}
+
+// Node names become object names in the controller: DNS-subdomain style.
+absl::Status ValidateNodeName(absl::string_view name) {
+  if (name.empty()) return FlagError("node-name", "is required");
+  if (name.size() > 253) return FlagError("node-name", "must be at most 253 characters");
+  for (char c : name) {
+    if (!absl::ascii_islower(c) && !absl::ascii_isdigit(c) && c != '-' && c != '.') {
+      return FlagError("node-name", absl::StrCat("\"", name,
+                                                 "\" may contain only lowercase letters, "
+                                                 "digits, '-' and '.'"));
+    }
+  }
+  if (!absl::ascii_isalnum(name.front()) || !absl::ascii_isalnum(name.back())) {
+    return FlagError("node-name",
+                     absl::StrCat("\"", name, "\" must start and end with a letter or digit"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseLabels(absl::string_view text, std::map<std::string, std::string>& labels) {
+  for (absl::string_view pair : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::vector<absl::string_view> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    if (kv.size() != 2 || kv[0].empty()) {
+      return FlagError("labels", absl::StrCat("\"", pair, "\" must be key=value"));
+    }
+    labels[std::string(kv[0])] = std::string(kv[1]);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseUint(absl::string_view flag, absl::string_view text, uint32_t& out) {
+  if (!absl::SimpleAtoi(text, &out)) {
+    return FlagError(flag, absl::StrCat("\"", text, "\" is not a non-negative integer"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTables(const RouteTableOptions& tables) {
+  // 253..255 are the kernel's default, main and local tables.
+  const uint64_t end = uint64_t{tables.table_base} + tables.table_count;
+  if (tables.table_base == 0 || tables.table_count == 0 || end > UINT32_MAX ||
+      (tables.table_base <= 255 && end > 253)) {
+    return FlagError("table-base", absl::StrCat("tables ", tables.table_base, "..", end - 1,
+                                                " must be non-empty, above 0 and avoid 253-255"));
+  }
+  // The main table's rule sits at 32766: ours must come before it.
+  if (tables.rule_priority == 0 || tables.rule_priority >= 32766) {
+    return FlagError("rule-priority", absl::StrCat("must be 1..32765 (before the main table), got ",
+                                                   tables.rule_priority));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::string AgentUsage() {
+  return "usage: ferry-agent --node-name NAME --controller ADDR [flags]\n"
+         "  --node-name NAME      this node's name (its identity to the controller)\n"
+         "  --controller ADDR     host:port or unix:/path of ferry-controller\n"
+         "  --labels k=v,...      node labels reported in the hello\n"
+         "  --table-base N        first routing table for return routes (default 7100)\n"
+         "  --table-count N       number of routing tables (default 100)\n"
+         "  --rule-priority N     priority of return-route rules (default 10000)\n"
+         "  --v info|debug        log level (default info)\n";
+}
+
+absl::StatusOr<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args) {
+  AgentFlags flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      flags.help = true;
+      return flags;
+    }
+    if (arg.substr(0, 2) != "--") {
+      return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", arg, "\""));
+    }
+    arg.remove_prefix(2);
+    std::string name, value;
+    if (size_t eq = arg.find('='); eq != absl::string_view::npos) {
+      name = std::string(arg.substr(0, eq));
+      value = std::string(arg.substr(eq + 1));
+    } else {
+      name = std::string(arg);
+      if (i + 1 >= args.size()) return FlagError(name, "needs a value");
+      value = args[++i];
+    }
+    absl::Status status;
+    if (name == "node-name") {
+      flags.node_name = value;
+    } else if (name == "controller") {
+      flags.controller = value;
+    } else if (name == "labels") {
+      status = ParseLabels(value, flags.labels);
+    } else if (name == "table-base") {
+      status = ParseUint(name, value, flags.tables.table_base);
+    } else if (name == "table-count") {
+      status = ParseUint(name, value, flags.tables.table_count);
+    } else if (name == "rule-priority") {
+      status = ParseUint(name, value, flags.tables.rule_priority);
+    } else if (name == "v") {
+      if (value == "info") {
+        flags.log_level = LogLevel::kInfo;
+      } else if (value == "debug") {
+        flags.log_level = LogLevel::kDebug;
+      } else {
+        status = FlagError(name, absl::StrCat("\"", value, "\" must be info or debug"));
+      }
+    } else {
+      status = absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
+    }
+    if (!status.ok()) return status;
+  }
+  if (absl::Status s = ValidateNodeName(flags.node_name); !s.ok()) return s;
+  if (flags.controller.empty()) return FlagError("controller", "is required");
+  if (absl::Status s = ValidateControllerTarget(flags.controller); !s.ok()) return s;
+  if (absl::Status s = ValidateTables(flags.tables); !s.ok()) return s;
+  return flags;
+}
+
+}  // namespace ferry::agent

@@ -1,0 +1,35 @@
+#ifndef FERRY_NODE_AGENT_CLIENT_AGENT_FLAGS_H_
+#define FERRY_NODE_AGENT_CLIENT_AGENT_FLAGS_H_
+
+// ferry-agent's command line. Parsed by hand because the documented flags
+// use dashes (--node-name), which absl flags cannot name.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "api/lib/log.h"
+#include "node-agent/state/route_tables.h"
+
+namespace ferry::agent {
+
+struct AgentFlags {
+  std::string node_name;
+  std::string controller;
+  std::map<std::string, std::string> labels;
+  RouteTableOptions tables;
+  LogLevel log_level = LogLevel::kInfo;
+  bool help = false;
+};
+
+// Usage text for --help and for flag errors.
+std::string AgentUsage();
+
+// `args` excludes argv[0]. Accepts "--flag value" and "--flag=value".
+// Errors are INVALID_ARGUMENT naming the flag and what would be right.
+absl::StatusOr<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args);
+
+}  // namespace ferry::agent
+
+#endif  // FERRY_NODE_AGENT_CLIENT_AGENT_FLAGS_H_

@@ -1,0 +1,122 @@
+// ferry-agent: converges this node's kernel on the config its controller
+// pushes. Stopping the agent leaves the kernel as it is (fail static), so
+// forwarded traffic keeps flowing while the agent restarts or upgrades.
+
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "api/lib/log.h"
+#include "node-agent/client/address_monitor.h"
+#include "node-agent/client/agent_flags.h"
+#include "node-agent/client/controller_client.h"
+#include "node-agent/kernel/netlink_backends.h"
+#include "node-agent/reconcile/reconciler.h"
+
+namespace ferry::agent {
+namespace {
+
+constexpr char kAgentVersion[] = "0.1.0";
+
+// Blocks SIGTERM/SIGINT in every thread (call before starting any) so that
+// only the waiting thread sees them.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int Run(const AgentFlags& flags) {
+  const sigset_t stop_signals = BlockStopSignals();
+
+  absl::StatusOr<std::unique_ptr<NatBackend>> nat = NewNetlinkNatBackend();
+  if (!nat.ok()) {
+    LogError("opening nftables", {{"error", std::string(nat.status().message())}});
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<RouteBackend>> routes = NewNetlinkRouteBackend();
+  if (!routes.ok()) {
+    LogError("opening rtnetlink", {{"error", std::string(routes.status().message())}});
+    return 1;
+  }
+  std::unique_ptr<SysctlBackend> sysctls = NewProcSysctlBackend();
+
+  Reconciler reconciler(nat->get(), routes->get(), sysctls.get(),
+                        Reconciler::Options{flags.tables});
+  if (absl::Status status = reconciler.Adopt(); !status.ok()) {
+    LogError("cannot read kernel state (ferry-agent needs CAP_NET_ADMIN)",
+             {{"error", std::string(status.message())}});
+    return 1;
+  }
+
+  auto apply = [&reconciler](const ferry::v1::NodeConfig& config) {
+    absl::Status status = reconciler.Apply(config);
+    if (status.ok()) {
+      Reconciler::Summary s = reconciler.summary();
+      LogInfo("applied config", {{"version", config.version()},
+                                 {"dnat", absl::StrCat(s.dnat_elements)},
+                                 {"masq", absl::StrCat(s.masq_elements)},
+                                 {"rules", absl::StrCat(s.rules)},
+                                 {"routes", absl::StrCat(s.routes)}});
+    }
+    return status;
+  };
+  ControllerClient::Options options;
+  options.target = flags.controller;
+  options.node_name = flags.node_name;
+  options.labels = flags.labels;
+  options.agent_version = kAgentVersion;
+  ControllerClient client(options, apply);
+
+  AddressMonitor monitor([&client](const std::vector<ferry::v1::NodeAddress>& addresses) {
+    LogInfo("addresses changed", {{"count", absl::StrCat(addresses.size())}});
+    client.UpdateAddresses(addresses);
+  });
+  if (absl::Status status = monitor.Start(); !status.ok()) {
+    LogError("watching addresses", {{"error", std::string(status.message())}});
+    return 1;
+  }
+  client.UpdateAddresses(monitor.current());
+
+  std::thread signals([&stop_signals, &client] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    LogInfo("stopping; kernel state is left in place", {{"signal", absl::StrCat(signal)}});
+    client.Stop();
+  });
+  LogInfo("started", {{"node", flags.node_name},
+                      {"controller", flags.controller},
+                      {"version", kAgentVersion},
+                      {"addresses", absl::StrCat(monitor.current().size())}});
+  client.Run();  // returns only after Stop()
+  signals.join();
+  monitor.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace ferry::agent
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<ferry::agent::AgentFlags> flags = ferry::agent::ParseAgentFlags(args);
+  if (!flags.ok()) {
+    std::fprintf(stderr, "ferry-agent: %s\n\n%s", std::string(flags.status().message()).c_str(),
+                 ferry::agent::AgentUsage().c_str());
+    return 2;
+  }
+  if (flags->help) {
+    std::fputs(ferry::agent::AgentUsage().c_str(), stdout);
+    return 0;
+  }
+  ferry::SetLogLevel(flags->log_level);
+  return ferry::agent::Run(*flags);
+}
