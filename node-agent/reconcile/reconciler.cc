@@ -19,7 +19,7 @@ absl::Status Annotate(const absl::Status& status, absl::string_view what) {
 
 Reconciler::Reconciler(NatBackend* nat, RouteBackend* routes, SysctlBackend* sysctls,
                        Options options)
-    : nat_(nat), routes_(routes), sysctls_(sysctls), options_(std::move(options)) {}
+    : nat_(nat), routes_(routes), sysctls_(sysctls), options_(options) {}
 
 absl::Status Reconciler::Adopt() {
   absl::MutexLock lock(&mu_);
