@@ -1,0 +1,37 @@
+#include "controller/server/agent_service.h"
+
+#include <utility>
+
+#include "api/lib/log.h"
+#include "controller/server/agent_session.h"
+#include "controller/server/grpc_status.h"
+
+namespace ferry::controller {
+namespace {
+
+// Ends an unauthenticated stream without reading from it.
+class RejectedStream
+    : public grpc::ServerBidiReactor<ferry::v1::AgentMessage, ferry::v1::ControllerMessage> {
+ public:
+  explicit RejectedStream(grpc::Status status) { Finish(std::move(status)); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+AgentServiceImpl::AgentServiceImpl(SessionRegistry* registry,
+                                   std::unique_ptr<NodeAuthenticator> authenticator)
+    : registry_(registry), authenticator_(std::move(authenticator)) {}
+
+grpc::ServerBidiReactor<ferry::v1::AgentMessage, ferry::v1::ControllerMessage>*
+AgentServiceImpl::Sync(grpc::CallbackServerContext* context) {
+  absl::StatusOr<std::string> identity = authenticator_->Identify(context);
+  if (!identity.ok()) {
+    LogWarning("rejected agent stream",
+               {{"peer", context->peer()}, {"error", identity.status().ToString()}});
+    return new RejectedStream(ToGrpcStatus(identity.status()));
+  }
+  return new AgentSession(registry_, *std::move(identity));
+}
+
+}  // namespace ferry::controller

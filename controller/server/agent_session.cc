@@ -1,0 +1,141 @@
+#include "controller/server/agent_session.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "api/lib/log.h"
+#include "controller/server/grpc_status.h"
+
+namespace ferry::controller {
+
+AgentSession::AgentSession(SessionRegistry* registry, std::string identity)
+    : registry_(registry), identity_(std::move(identity)) {
+  StartRead(&in_);
+}
+
+void AgentSession::Push(const ferry::v1::ControllerMessage& message) {
+  {
+    absl::MutexLock l(&mu_);
+    if (finishing_) return;
+    if (message.has_push()) {
+      for (auto& pending : outbox_) {
+        if (pending.has_push()) {
+          pending = message;
+          return;
+        }
+      }
+    }
+    if (outbox_.size() < kMaxOutbox) {
+      outbox_.push_back(message);
+      if (!write_in_flight_) StartNextWriteLocked();
+      return;
+    }
+  }
+  FinishOnce(absl::ResourceExhaustedError(absl::StrCat(
+      "node ", identity_, " is not reading its stream; ", kMaxOutbox, " messages are waiting")));
+}
+
+void AgentSession::Close(const absl::Status& status) { FinishOnce(status); }
+
+void AgentSession::StartNextWriteLocked() {
+  if (outbox_.empty() || finishing_) return;
+  writing_ = std::move(outbox_.front());
+  outbox_.pop_front();
+  write_in_flight_ = true;
+  StartWrite(&writing_);
+}
+
+void AgentSession::OnWriteDone(bool ok) {
+  std::optional<grpc::Status> finish;
+  {
+    absl::MutexLock l(&mu_);
+    write_in_flight_ = false;
+    if (deferred_finish_) {
+      finish = std::move(deferred_finish_);
+      deferred_finish_.reset();
+    } else if (!ok && !finishing_) {
+      finishing_ = true;
+      outbox_.clear();
+      finish = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write to agent failed");
+    } else {
+      StartNextWriteLocked();
+    }
+  }
+  if (finish) Finish(*std::move(finish));
+}
+
+// Finish runs outside the lock and last: once it is called, OnDone may
+// delete this session on another thread.
+void AgentSession::FinishOnce(const absl::Status& status) {
+  grpc::Status g = ToGrpcStatus(status);
+  {
+    absl::MutexLock l(&mu_);
+    if (finishing_) return;
+    finishing_ = true;
+    outbox_.clear();
+    if (write_in_flight_) {
+      deferred_finish_ = std::move(g);
+      return;
+    }
+  }
+  Finish(std::move(g));
+}
+
+absl::Status AgentSession::Handle(const ferry::v1::AgentMessage& message) {
+  if (handle_ == nullptr) {
+    if (!message.has_hello()) {
+      return absl::FailedPreconditionError("the first message on the stream must be hello");
+    }
+    if (message.hello().node_name() != identity_) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("hello.nodeName: \"", message.hello().node_name(),
+                       "\" does not match the connection's identity \"", identity_, "\""));
+    }
+    handle_ = registry_->Connect(identity_, message.hello(), this);
+    return absl::OkStatus();
+  }
+  switch (message.msg_case()) {
+    case ferry::v1::AgentMessage::kHello:
+      if (message.hello().node_name() != identity_) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "hello.nodeName: a stream cannot change its node from \"", identity_, "\""));
+      }
+      return absl::FailedPreconditionError("hello: sent twice on one stream");
+    case ferry::v1::AgentMessage::kAck:
+      registry_->OnAck(handle_, message.ack());
+      return absl::OkStatus();
+    case ferry::v1::AgentMessage::kAddresses:
+      registry_->OnAddresses(handle_, message.addresses());
+      return absl::OkStatus();
+    default:
+      return absl::InvalidArgumentError("msg: empty agent message");
+  }
+}
+
+void AgentSession::OnReadDone(bool ok) {
+  if (!ok) {
+    // The agent half-closed or the stream broke.
+    FinishOnce(absl::OkStatus());
+    return;
+  }
+  absl::Status s = Handle(in_);
+  if (!s.ok()) {
+    LogWarning("ending agent stream", {{"node", identity_}, {"error", s.ToString()}});
+    FinishOnce(s);
+    return;
+  }
+  {
+    absl::MutexLock l(&mu_);
+    if (finishing_) return;
+  }
+  StartRead(&in_);
+}
+
+void AgentSession::OnCancel() { FinishOnce(absl::CancelledError("stream cancelled")); }
+
+void AgentSession::OnDone() {
+  if (handle_ != nullptr) registry_->Disconnect(handle_);
+  delete this;
+}
+
+}  // namespace ferry::controller

@@ -1,0 +1,69 @@
+#ifndef FERRY_CONTROLLER_SERVER_AGENT_SESSION_H_
+#define FERRY_CONTROLLER_SERVER_AGENT_SESSION_H_
+
+// One agent's Sync stream: checks its Hello against the connection's
+// identity, forwards ACKs and address updates to the SessionRegistry, and
+// writes pushes. Only stream handling lives here; what to push is the
+// registry's job. Reactions never block and never call the registry with
+// this session's lock held (the registry calls Push with its own held).
+
+#include <grpcpp/grpcpp.h>
+
+#include <deque>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "controller/server/fleet_reconciler.h"
+#include "ferry/v1/ferry.grpc.pb.h"
+
+namespace ferry::controller {
+
+class AgentSession
+    : public grpc::ServerBidiReactor<ferry::v1::AgentMessage, ferry::v1::ControllerMessage>,
+      public PushSink {
+ public:
+  // Messages waiting to be written; a stream that falls this far behind is
+  // ended rather than allowed to grow without bound.
+  static constexpr size_t kMaxOutbox = 64;
+
+  // `identity` is the node the connection authenticated as. Starts reading
+  // at once; deletes itself when the stream is done.
+  AgentSession(SessionRegistry* registry, std::string identity);
+
+  // PushSink. Coalesces: an unsent push is replaced, since only the latest
+  // config matters.
+  void Push(const ferry::v1::ControllerMessage& message) override;
+  void Close(const absl::Status& status) override;
+
+  void OnReadDone(bool ok) override;
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  // Returns the error to end the stream with, if the message is not allowed.
+  absl::Status Handle(const ferry::v1::AgentMessage& message);
+  void FinishOnce(const absl::Status& status);
+  void StartNextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  SessionRegistry* const registry_;
+  const std::string identity_;
+  // Touched only by read reactions and OnDone, which never overlap.
+  ferry::v1::AgentMessage in_;
+  SessionHandle* handle_ = nullptr;
+
+  absl::Mutex mu_;
+  std::deque<ferry::v1::ControllerMessage> outbox_ ABSL_GUARDED_BY(mu_);
+  ferry::v1::ControllerMessage writing_ ABSL_GUARDED_BY(mu_);
+  bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
+  bool finishing_ ABSL_GUARDED_BY(mu_) = false;
+  // Finish waits for the write in flight, whose buffer gRPC still reads.
+  std::optional<grpc::Status> deferred_finish_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_SERVER_AGENT_SESSION_H_

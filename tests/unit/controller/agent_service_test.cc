@@ -1,0 +1,142 @@
+#include "controller/server/agent_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "controller/server/fleet_reconciler.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/controller/memory_store.h"
+
+namespace ferry::controller {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A real server on loopback with a running reconciler over a memory store.
+class AgentServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fleet_.Start();
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(&service_);
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
+                                       grpc::InsecureChannelCredentials());
+    stub_ = ferry::v1::AgentService::NewStub(channel);
+  }
+
+  void TearDown() override {
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    fleet_.Stop();
+  }
+
+  std::unique_ptr<grpc::ClientContext> Context(const std::string& node) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    if (!node.empty()) context->AddMetadata("x-ferry-node", node);
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  }
+
+  static ferry::v1::AgentMessage Hello(const std::string& node) {
+    ferry::v1::AgentMessage m;
+    m.mutable_hello()->set_node_name(node);
+    auto* a = m.mutable_hello()->add_addresses();
+    a->set_address("192.0.2.1");
+    a->set_prefix_length(24);
+    return m;
+  }
+
+  static FleetReconciler::Options FastStop() {
+    FleetReconciler::Options options;
+    options.store_poll = absl::Milliseconds(20);
+    return options;
+  }
+
+  MemoryStore store_;
+  FleetReconciler fleet_{&store_, FastStop()};
+  AgentServiceImpl service_{&fleet_};
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<ferry::v1::AgentService::Stub> stub_;
+};
+
+TEST_F(AgentServiceTest, HelloNamingAnotherNodeIsPermissionDenied) {
+  auto context = Context("node-a");
+  auto stream = stub_->Sync(context.get());
+  ASSERT_TRUE(stream->Write(Hello("node-b")));
+  ferry::v1::ControllerMessage in;
+  EXPECT_FALSE(stream->Read(&in));
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("node-b"));
+}
+
+TEST_F(AgentServiceTest, StreamWithoutIdentityIsUnauthenticated) {
+  auto context = Context("");
+  auto stream = stub_->Sync(context.get());
+  stream->Write(Hello("node-a"));
+  ferry::v1::ControllerMessage in;
+  EXPECT_FALSE(stream->Read(&in));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(AgentServiceTest, FirstMessageMustBeHello) {
+  auto context = Context("node-a");
+  auto stream = stub_->Sync(context.get());
+  ferry::v1::AgentMessage ack;
+  ack.mutable_ack()->set_nonce("1");
+  ASSERT_TRUE(stream->Write(ack));
+  ferry::v1::ControllerMessage in;
+  EXPECT_FALSE(stream->Read(&in));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(AgentServiceTest, MatchingHelloReceivesConfigAndRegistersNode) {
+  auto context = Context("node-a");
+  auto stream = stub_->Sync(context.get());
+  ASSERT_TRUE(stream->Write(Hello("node-a")));
+  ferry::v1::ControllerMessage in;
+  ASSERT_TRUE(stream->Read(&in));
+  ASSERT_TRUE(in.has_push());
+  EXPECT_FALSE(in.push().nonce().empty());
+  EXPECT_FALSE(in.push().config().version().empty());
+  // The Node write follows the push; wait for it, bounded.
+  int64_t revision = 0;
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (!store_.Get("Node", "node-a").ok() && absl::Now() < deadline) {
+    store_.WaitForChange(revision, absl::Milliseconds(200));
+    revision = store_.CurrentRevision();
+  }
+  EXPECT_TRUE(store_.Get("Node", "node-a").ok());
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(AgentServiceTest, SecondStreamForSameNodeEndsTheFirstWithAborted) {
+  auto first_context = Context("node-a");
+  auto first = stub_->Sync(first_context.get());
+  ASSERT_TRUE(first->Write(Hello("node-a")));
+  ferry::v1::ControllerMessage in;
+  ASSERT_TRUE(first->Read(&in));
+
+  auto second_context = Context("node-a");
+  auto second = stub_->Sync(second_context.get());
+  ASSERT_TRUE(second->Write(Hello("node-a")));
+  ASSERT_TRUE(second->Read(&in));
+
+  EXPECT_FALSE(first->Read(&in));
+  grpc::Status status = first->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
+  EXPECT_THAT(status.error_message(), HasSubstr("replaced"));
+  second->WritesDone();
+  EXPECT_TRUE(second->Finish().ok());
+}
+
+}  // namespace
+}  // namespace ferry::controller
