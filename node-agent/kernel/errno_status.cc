@@ -17,20 +17,22 @@ absl::Status ErrnoToStatus(int err, absl::string_view what,
       return absl::OkStatus();
     case EPERM:
     case EACCES:
-      return absl::PermissionDeniedError(absl::StrCat(
-          base, " (run as root / with CAP_NET_ADMIN)"));
+      return absl::PermissionDeniedError(
+          absl::StrCat(base, " (run as root / with CAP_NET_ADMIN)"));
     case EOPNOTSUPP:
     case EAFNOSUPPORT:
     case EPROTONOSUPPORT:
-      return absl::UnimplementedError(absl::StrCat(
-          base, " (this kernel lacks the feature; check nf_tables, "
-                "nft_chain_nat, nft_nat, nft_masq, nft_ct, fib rules)"));
+      return absl::UnimplementedError(
+          absl::StrCat(base,
+                       " (this kernel lacks the feature; check nf_tables, "
+                       "nft_chain_nat, nft_nat, nft_masq, nft_ct, fib rules)"));
     case ENOENT:
     case ESRCH:
       if (missing_feature) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            base, " (kernel module missing? need nf_tables with "
-                  "nft_chain_nat, nft_nat, nft_masq, nft_ct)"));
+        return absl::FailedPreconditionError(
+            absl::StrCat(base,
+                         " (kernel module missing? need nf_tables with "
+                         "nft_chain_nat, nft_nat, nft_masq, nft_ct)"));
       }
       return absl::NotFoundError(base);
     case EEXIST:
@@ -54,8 +56,8 @@ absl::Status ErrnoToStatus(int err, absl::string_view what,
     case EHOSTUNREACH:
     case ENODEV:
     case ENETDOWN:
-      return absl::FailedPreconditionError(absl::StrCat(
-          base, " (gateway not reachable on any interface?)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(base, " (gateway not reachable on any interface?)"));
     default:
       return absl::InternalError(base);
   }

@@ -7,7 +7,8 @@
 namespace ferry::agent {
 
 absl::StatusOr<std::unique_ptr<NatBackend>> NewNetlinkNatBackend() {
-  absl::StatusOr<std::unique_ptr<NetlinkNatBackend>> b = NetlinkNatBackend::Create();
+  absl::StatusOr<std::unique_ptr<NetlinkNatBackend>> b =
+      NetlinkNatBackend::Create();
   if (!b.ok()) return b.status();
   return std::unique_ptr<NatBackend>(std::move(*b));
 }

@@ -52,8 +52,8 @@ class NetlinkBatch {
   bool Contains(uint32_t seq) const;
   // What the message `seq` does; with the kernel's extended-ACK attribute
   // offset, the labelled attribute at that offset if there is one.
-  std::string Describe(uint32_t seq,
-                       std::optional<uint32_t> attr_offset = std::nullopt) const;
+  std::string Describe(
+      uint32_t seq, std::optional<uint32_t> attr_offset = std::nullopt) const;
 
   // Header of the i-th message (for tests and parsers).
   const nlmsghdr* message(size_t i) const;

@@ -20,7 +20,8 @@ constexpr int kLoadAttempts = 3;
 NatPlan WithReplaceDeletes(const NatPlan& plan, const NatState& kernel) {
   NatPlan out = plan;
   if (plan.create_table) return out;  // the table is rebuilt empty
-  std::set<DnatKey> dnat_deleted(plan.dnat_delete.begin(), plan.dnat_delete.end());
+  std::set<DnatKey> dnat_deleted(plan.dnat_delete.begin(),
+                                 plan.dnat_delete.end());
   for (const auto& [key, target] : plan.dnat_add) {
     auto it = kernel.dnat.find(key);
     if (it != kernel.dnat.end() && !(it->second == target) &&
@@ -28,7 +29,8 @@ NatPlan WithReplaceDeletes(const NatPlan& plan, const NatState& kernel) {
       out.dnat_delete.push_back(key);
     }
   }
-  std::set<MasqKey> masq_deleted(plan.masq_delete.begin(), plan.masq_delete.end());
+  std::set<MasqKey> masq_deleted(plan.masq_delete.begin(),
+                                 plan.masq_delete.end());
   for (const auto& [key, comment] : plan.masq_add) {
     auto it = kernel.masq.find(key);
     if (it != kernel.masq.end() && it->second != comment &&
@@ -59,8 +61,9 @@ absl::StatusOr<NatState> NetlinkNatBackend::Load() {
 
 absl::StatusOr<NatState> NetlinkNatBackend::LoadOnce() {
   NatState state;
-  absl::Status s = sock_->Request(nft::BuildGetTable(sock_->next_seq()),
-                                  [](const nlmsghdr*) { return absl::OkStatus(); });
+  absl::Status s =
+      sock_->Request(nft::BuildGetTable(sock_->next_seq()),
+                     [](const nlmsghdr*) { return absl::OkStatus(); });
   if (absl::IsNotFound(s)) return state;
   if (!s.ok()) return s;
   state.table_present = true;
@@ -89,7 +92,8 @@ absl::Status NetlinkNatBackend::Apply(const NatPlan& plan) {
     }
   }
   const NatPlan full = WithReplaceDeletes(plan, *kernel_);
-  absl::StatusOr<NetlinkBatch> batch = nft::BuildNatBatch(full, sock_->next_seq());
+  absl::StatusOr<NetlinkBatch> batch =
+      nft::BuildNatBatch(full, sock_->next_seq());
   if (!batch.ok()) return batch.status();
   absl::Status s = sock_->Transact(*batch);
   if (!s.ok()) {

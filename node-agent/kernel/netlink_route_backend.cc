@@ -35,12 +35,13 @@ NetlinkRouteBackend::Create() {
 absl::StatusOr<RouteState> NetlinkRouteBackend::Load() {
   RouteState state;
   for (int family : {AF_INET, AF_INET6}) {
-    absl::Status s = sock_->Request(
-        rtnl::BuildRouteDump(family, sock_->next_seq()),
-        [&state](const nlmsghdr* nlh) {
-          if (auto route = rtnl::ParseRoute(nlh)) state.routes.push_back(*route);
-          return absl::OkStatus();
-        });
+    absl::Status s =
+        sock_->Request(rtnl::BuildRouteDump(family, sock_->next_seq()),
+                       [&state](const nlmsghdr* nlh) {
+                         if (auto route = rtnl::ParseRoute(nlh))
+                           state.routes.push_back(*route);
+                         return absl::OkStatus();
+                       });
     if (!s.ok()) return s;
     s = sock_->Request(rtnl::BuildRuleDump(family, sock_->next_seq()),
                        [&state](const nlmsghdr* nlh) {
@@ -62,25 +63,29 @@ absl::Status NetlinkRouteBackend::Apply(const RoutePlan& plan) {
     return AlreadyDone(s, add) ? absl::OkStatus() : s;
   };
   for (const TableRoute& r : plan.routes_add) {
-    if (absl::Status s = send(rtnl::BuildRouteMessage(true, r, sock_->next_seq()), true);
+    if (absl::Status s =
+            send(rtnl::BuildRouteMessage(true, r, sock_->next_seq()), true);
         !s.ok()) {
       return s;
     }
   }
   for (const PolicyRule& r : plan.rules_add) {
-    if (absl::Status s = send(rtnl::BuildRuleMessage(true, r, sock_->next_seq()), true);
+    if (absl::Status s =
+            send(rtnl::BuildRuleMessage(true, r, sock_->next_seq()), true);
         !s.ok()) {
       return s;
     }
   }
   for (const PolicyRule& r : plan.rules_delete) {
-    if (absl::Status s = send(rtnl::BuildRuleMessage(false, r, sock_->next_seq()), false);
+    if (absl::Status s =
+            send(rtnl::BuildRuleMessage(false, r, sock_->next_seq()), false);
         !s.ok()) {
       return s;
     }
   }
   for (const TableRoute& r : plan.routes_delete) {
-    if (absl::Status s = send(rtnl::BuildRouteMessage(false, r, sock_->next_seq()), false);
+    if (absl::Status s =
+            send(rtnl::BuildRouteMessage(false, r, sock_->next_seq()), false);
         !s.ok()) {
       return s;
     }

@@ -117,12 +117,13 @@ absl::Status NetlinkSocket::Send(const NetlinkBatch& batch) {
   GrowBuffer(fd, SO_RCVBUF, SO_RCVBUFFORCE,
              std::max<size_t>(1 << 20, batch.acks_expected() * 2048));
   seq_ = batch.next_seq();
-  const ssize_t sent = mnl_socket_sendto(sock_.get(), batch.data(), batch.size());
+  const ssize_t sent =
+      mnl_socket_sendto(sock_.get(), batch.data(), batch.size());
   if (sent < 0) {
-    return ErrnoToStatus(errno, absl::StrCat("sending netlink batch of ",
-                                             batch.size(), " bytes (",
-                                             batch.Describe(batch.first_seq()),
-                                             ", ...)"));
+    return ErrnoToStatus(
+        errno,
+        absl::StrCat("sending netlink batch of ", batch.size(), " bytes (",
+                     batch.Describe(batch.first_seq()), ", ...)"));
   }
   return absl::OkStatus();
 }
@@ -153,10 +154,10 @@ absl::Status NetlinkSocket::Transact(const NetlinkBatch& batch) {
     if (!n.ok()) return n.status();
     if (*n == 0) {
       if (!failures.empty()) break;
-      return absl::DeadlineExceededError(absl::StrCat(
-          "no ACK within ", kReceiveTimeoutSeconds, "s for ",
-          batch.Describe(batch.first_seq()), " (", acked, " of ",
-          batch.acks_expected(), " messages acknowledged)"));
+      return absl::DeadlineExceededError(
+          absl::StrCat("no ACK within ", kReceiveTimeoutSeconds, "s for ",
+                       batch.Describe(batch.first_seq()), " (", acked, " of ",
+                       batch.acks_expected(), " messages acknowledged)"));
     }
     int len = static_cast<int>(*n);
     for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx_.data());
@@ -165,9 +166,11 @@ absl::Status NetlinkSocket::Transact(const NetlinkBatch& batch) {
         continue;  // not ours, or a stale reply from an earlier request
       }
       ++acked;
-      const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+      const auto* err =
+          static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
       if (err->error != 0) {
-        failures.push_back(Failure{nlh->nlmsg_seq, -err->error, ParseExtAck(nlh)});
+        failures.push_back(
+            Failure{nlh->nlmsg_seq, -err->error, ParseExtAck(nlh)});
       }
     }
   }

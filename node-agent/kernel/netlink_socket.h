@@ -34,8 +34,9 @@ class NetlinkSocket {
 
   // Sends one GET/dump request (the only message in `request`) and passes
   // each reply to `on_message` until NLMSG_DONE or the single reply.
-  absl::Status Request(const NetlinkBatch& request,
-                       absl::FunctionRef<absl::Status(const nlmsghdr*)> on_message);
+  absl::Status Request(
+      const NetlinkBatch& request,
+      absl::FunctionRef<absl::Status(const nlmsghdr*)> on_message);
 
   // First sequence number for the next batch; Transact/Request advance it.
   uint32_t next_seq() const { return seq_; }

@@ -2,9 +2,9 @@
 
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
-#include <libnftnl/common.h>
 
 #include <cstring>
 
@@ -68,20 +68,26 @@ SetElemPtr MakeElement(const ElementOp& op, bool add) {
   nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, op.key.data(), op.key_len);
   if (!add) return e;
   if (op.data_len > 0) {
-    nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_DATA, op.data.data(), op.data_len);
+    nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_DATA, op.data.data(),
+                       op.data_len);
   }
   if (op.comment != nullptr && !op.comment->empty()) {
     UdataBufPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
     nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_SET_ELEM_COMMENT,
                          op.comment->c_str());
     nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_USERDATA,
-                       nftnl_udata_buf_data(ud.get()), nftnl_udata_buf_len(ud.get()));
+                       nftnl_udata_buf_data(ud.get()),
+                       nftnl_udata_buf_len(ud.get()));
   }
   return e;
 }
 
-NatSet DnatSet(const IpAddress& a) { return a.is_v4() ? NatSet::kDnat4 : NatSet::kDnat6; }
-NatSet MasqSet(const IpAddress& a) { return a.is_v4() ? NatSet::kMasq4 : NatSet::kMasq6; }
+NatSet DnatSet(const IpAddress& a) {
+  return a.is_v4() ? NatSet::kDnat4 : NatSet::kDnat6;
+}
+NatSet MasqSet(const IpAddress& a) {
+  return a.is_v4() ? NatSet::kMasq4 : NatSet::kMasq6;
+}
 
 }  // namespace
 
@@ -115,7 +121,8 @@ absl::StatusOr<ElementOps> PlanElementOps(const NatPlan& plan) {
   for (const auto& [key, comment] : plan.masq_add) {
     ElementOp op = KeyOp(key);
     const NatSet set = MasqSet(key.daddr);
-    if (absl::Status s = CheckComment(comment, op.label, set); !s.ok()) return s;
+    if (absl::Status s = CheckComment(comment, op.label, set); !s.ok())
+      return s;
     op.comment = &comment;
     OpsFor(ops.adds, set).elems.push_back(std::move(op));
   }
@@ -156,7 +163,7 @@ void AppendElementMessages(NetlinkBatch& batch, const SetOps& ops, bool add,
           nlattr* list = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
           for (size_t i = first; i < end; ++i) {
             offsets.push_back(nlh->nlmsg_len);
-            nlattr* nest = mnl_attr_nest_start(nlh, i - first + 1);
+            nlattr* nest = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
             SetElemPtr e = MakeElement(ops.elems[i], add);
             nftnl_set_elem_nlmsg_build_payload(nlh, e.get());
             mnl_attr_nest_end(nlh, nest);

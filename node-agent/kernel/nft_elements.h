@@ -24,7 +24,7 @@ struct ElementOp {
   std::array<uint8_t, 24> key{};
   std::array<uint8_t, 20> data{};
   uint8_t key_len = 0;
-  uint8_t data_len = 0;  // 0 for sets
+  uint8_t data_len = 0;                  // 0 for sets
   const std::string* comment = nullptr;  // points into the plan
   std::string label;                     // "192.0.2.1 . tcp . 80"
 };

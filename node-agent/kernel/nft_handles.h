@@ -19,10 +19,10 @@ struct NftnlDeleter {
   void operator()(T* p) const { Free(p); }
 };
 
-using TablePtr = std::unique_ptr<nftnl_table,
-                                 NftnlDeleter<nftnl_table, nftnl_table_free>>;
-using ChainPtr = std::unique_ptr<nftnl_chain,
-                                 NftnlDeleter<nftnl_chain, nftnl_chain_free>>;
+using TablePtr =
+    std::unique_ptr<nftnl_table, NftnlDeleter<nftnl_table, nftnl_table_free>>;
+using ChainPtr =
+    std::unique_ptr<nftnl_chain, NftnlDeleter<nftnl_chain, nftnl_chain_free>>;
 using RulePtr =
     std::unique_ptr<nftnl_rule, NftnlDeleter<nftnl_rule, nftnl_rule_free>>;
 using ExprPtr =
@@ -35,7 +35,8 @@ using SetElemPtr =
 
 inline void FreeUdataBuf(nftnl_udata_buf* b) { nftnl_udata_buf_free(b); }
 using UdataBufPtr =
-    std::unique_ptr<nftnl_udata_buf, NftnlDeleter<nftnl_udata_buf, FreeUdataBuf>>;
+    std::unique_ptr<nftnl_udata_buf,
+                    NftnlDeleter<nftnl_udata_buf, FreeUdataBuf>>;
 
 }  // namespace ferry::agent::nft
 

@@ -2,11 +2,11 @@
 
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
 #include <linux/netfilter.h>
-#include <linux/netfilter_ipv4.h>
 #include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
-#include <libnftnl/common.h>
+#include <linux/netfilter_ipv4.h>
 
 #include <string>
 
@@ -61,7 +61,8 @@ void PutTypeofNest(nftnl_udata_buf* buf, uint8_t type) {
 UdataBufPtr SetUserdata(const SetSpec& spec) {
   UdataBufPtr buf(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
   nftnl_udata_put_u32(buf.get(), NFTNL_UDATA_SET_KEYBYTEORDER, 0);
-  if (spec.is_map) nftnl_udata_put_u32(buf.get(), NFTNL_UDATA_SET_DATABYTEORDER, 0);
+  if (spec.is_map)
+    nftnl_udata_put_u32(buf.get(), NFTNL_UDATA_SET_DATABYTEORDER, 0);
   PutTypeofNest(buf.get(), NFTNL_UDATA_SET_KEY_TYPEOF);
   if (spec.is_map) {
     PutTypeofNest(buf.get(), NFTNL_UDATA_SET_DATA_TYPEOF);
@@ -74,71 +75,84 @@ UdataBufPtr SetUserdata(const SetSpec& spec) {
 }
 
 void AppendTable(NetlinkBatch& batch, uint16_t type, std::string what) {
-  batch.Append(kObjectMessageBytes, [&](char* buf, uint32_t seq) {
-    TablePtr t(nftnl_table_alloc());
-    nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, kTableName);
-    if (type == NFT_MSG_NEWTABLE) {
-      // Flags 0: never NFT_TABLE_F_OWNER, the table must outlive the agent.
-      nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, 0);
-      UdataBufPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
-      nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_TABLE_COMMENT, kTableComment);
-      nftnl_table_set_data(t.get(), NFTNL_TABLE_USERDATA,
-                           nftnl_udata_buf_data(ud.get()),
-                           nftnl_udata_buf_len(ud.get()));
-    }
-    const uint16_t flags =
-        NLM_F_ACK | (type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, seq);
-    nftnl_table_nlmsg_build_payload(nlh, t.get());
-    return nlh;
-  }, std::move(what));
+  batch.Append(
+      kObjectMessageBytes,
+      [&](char* buf, uint32_t seq) {
+        TablePtr t(nftnl_table_alloc());
+        nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, kTableName);
+        if (type == NFT_MSG_NEWTABLE) {
+          // Flags 0: never NFT_TABLE_F_OWNER, the table must outlive the agent.
+          nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, 0);
+          UdataBufPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+          nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_TABLE_COMMENT,
+                               kTableComment);
+          nftnl_table_set_data(t.get(), NFTNL_TABLE_USERDATA,
+                               nftnl_udata_buf_data(ud.get()),
+                               nftnl_udata_buf_len(ud.get()));
+        }
+        const uint16_t flags =
+            NLM_F_ACK | (type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
+        nlmsghdr* nlh =
+            nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, seq);
+        nftnl_table_nlmsg_build_payload(nlh, t.get());
+        return nlh;
+      },
+      std::move(what));
 }
 
 void AppendSet(NetlinkBatch& batch, const SetSpec& spec) {
-  batch.Append(kObjectMessageBytes, [&](char* buf, uint32_t seq) {
-    SetPtr s(nftnl_set_alloc());
-    nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
-    nftnl_set_set_str(s.get(), NFTNL_SET_NAME, SetName(spec.set));
-    nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_INET);
-    nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, spec.is_map ? NFT_SET_MAP : 0);
-    const uint32_t addr_type = spec.v4 ? kTypeIpv4Addr : kTypeIpv6Addr;
-    const uint32_t key_type =
-        (((addr_type << kTypeBits) | kTypeInetProto) << kTypeBits) |
-        kTypeInetService;
-    nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, key_type);
-    nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, KeyLength(spec.v4));
-    if (spec.is_map) {
-      nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE,
-                        (addr_type << kTypeBits) | kTypeInetService);
-      nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, TargetLength(spec.v4));
-    }
-    nftnl_set_set_u32(s.get(), NFTNL_SET_ID, spec.id);
-    UdataBufPtr ud = SetUserdata(spec);
-    nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()),
-                       nftnl_udata_buf_len(ud.get()));
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, NFPROTO_INET,
-                                          NLM_F_CREATE | NLM_F_ACK, seq);
-    nftnl_set_nlmsg_build_payload(nlh, s.get());
-    return nlh;
-  }, absl::StrCat("adding ", SetNoun(spec.set), " to table inet ferry"));
+  batch.Append(
+      kObjectMessageBytes,
+      [&](char* buf, uint32_t seq) {
+        SetPtr s(nftnl_set_alloc());
+        nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
+        nftnl_set_set_str(s.get(), NFTNL_SET_NAME, SetName(spec.set));
+        nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_INET);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS,
+                          spec.is_map ? NFT_SET_MAP : 0);
+        const uint32_t addr_type = spec.v4 ? kTypeIpv4Addr : kTypeIpv6Addr;
+        const uint32_t key_type =
+            (((addr_type << kTypeBits) | kTypeInetProto) << kTypeBits) |
+            kTypeInetService;
+        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, key_type);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, KeyLength(spec.v4));
+        if (spec.is_map) {
+          nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_TYPE,
+                            (addr_type << kTypeBits) | kTypeInetService);
+          nftnl_set_set_u32(s.get(), NFTNL_SET_DATA_LEN, TargetLength(spec.v4));
+        }
+        nftnl_set_set_u32(s.get(), NFTNL_SET_ID, spec.id);
+        UdataBufPtr ud = SetUserdata(spec);
+        nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA,
+                           nftnl_udata_buf_data(ud.get()),
+                           nftnl_udata_buf_len(ud.get()));
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, NFPROTO_INET,
+                                              NLM_F_CREATE | NLM_F_ACK, seq);
+        nftnl_set_nlmsg_build_payload(nlh, s.get());
+        return nlh;
+      },
+      absl::StrCat("adding ", SetNoun(spec.set), " to table inet ferry"));
   batch.MarkNeedsKernelFeature();
 }
 
 void AppendChain(NetlinkBatch& batch, const char* name, uint32_t hook,
                  int32_t priority) {
-  batch.Append(kObjectMessageBytes, [&](char* buf, uint32_t seq) {
-    ChainPtr c(nftnl_chain_alloc());
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, kTableName);
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name);
-    nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, "nat");
-    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, hook);
-    nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, priority);
-    nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, NFPROTO_INET,
-                                          NLM_F_CREATE | NLM_F_ACK, seq);
-    nftnl_chain_nlmsg_build_payload(nlh, c.get());
-    return nlh;
-  }, absl::StrCat("adding chain ", name, " (type nat) to table inet ferry"));
+  batch.Append(
+      kObjectMessageBytes,
+      [&](char* buf, uint32_t seq) {
+        ChainPtr c(nftnl_chain_alloc());
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, kTableName);
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name);
+        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, "nat");
+        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, hook);
+        nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, priority);
+        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(
+            buf, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE | NLM_F_ACK, seq);
+        nftnl_chain_nlmsg_build_payload(nlh, c.get());
+        return nlh;
+      },
+      absl::StrCat("adding chain ", name, " (type nat) to table inet ferry"));
   batch.MarkNeedsKernelFeature();
 }
 
@@ -161,7 +175,8 @@ nftnl_expr* Cmp(uint32_t sreg, uint32_t op, const void* data, uint32_t len) {
   return e;
 }
 
-nftnl_expr* Payload(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg) {
+nftnl_expr* Payload(uint32_t base, uint32_t offset, uint32_t len,
+                    uint32_t dreg) {
   nftnl_expr* e = nftnl_expr_alloc("payload");
   nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
   nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
@@ -200,7 +215,8 @@ RulePtr DnatRule(bool v4) {
   Add(r.get(), Lookup(v4 ? NatSet::kDnat4 : NatSet::kDnat6, true));
   nftnl_expr* nat = nftnl_expr_alloc("nat");
   nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-  nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_FAMILY, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+  nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_FAMILY,
+                     v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
   nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
   nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_REG_PROTO_MIN, proto_reg);
   Add(r.get(), nat);
@@ -232,22 +248,26 @@ RulePtr MasqRule(bool v4) {
 
 void AppendRule(NetlinkBatch& batch, const char* chain, RulePtr rule,
                 std::string what) {
-  batch.Append(kObjectMessageBytes, [&](char* buf, uint32_t seq) {
-    nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, kTableName);
-    nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, chain);
-    nlmsghdr* nlh =
-        nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET,
-                              NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, seq);
-    nftnl_rule_nlmsg_build_payload(nlh, rule.get());
-    return nlh;
-  }, std::move(what));
+  batch.Append(
+      kObjectMessageBytes,
+      [&](char* buf, uint32_t seq) {
+        nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, kTableName);
+        nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, chain);
+        nlmsghdr* nlh =
+            nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET,
+                                  NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, seq);
+        nftnl_rule_nlmsg_build_payload(nlh, rule.get());
+        return nlh;
+      },
+      std::move(what));
   batch.MarkNeedsKernelFeature();
 }
 
 void AppendTableObjects(NetlinkBatch& batch) {
   // NEWTABLE first so DELTABLE cannot fail on an absent table.
   AppendTable(batch, NFT_MSG_NEWTABLE, "adding table inet ferry");
-  AppendTable(batch, NFT_MSG_DELTABLE, "deleting table inet ferry to rebuild it");
+  AppendTable(batch, NFT_MSG_DELTABLE,
+              "deleting table inet ferry to rebuild it");
   AppendTable(batch, NFT_MSG_NEWTABLE, "adding table inet ferry");
   for (const SetSpec& spec : kSetSpecs) AppendSet(batch, spec);
   AppendChain(batch, "prerouting", NF_INET_PRE_ROUTING, NF_IP_PRI_NAT_DST);
@@ -270,10 +290,14 @@ void AppendTableObjects(NetlinkBatch& batch) {
 
 const char* SetName(NatSet set) {
   switch (set) {
-    case NatSet::kDnat4: return "dnat4";
-    case NatSet::kDnat6: return "dnat6";
-    case NatSet::kMasq4: return "masq4";
-    case NatSet::kMasq6: return "masq6";
+    case NatSet::kDnat4:
+      return "dnat4";
+    case NatSet::kDnat6:
+      return "dnat6";
+    case NatSet::kMasq4:
+      return "masq4";
+    case NatSet::kMasq6:
+      return "masq6";
   }
   return "?";
 }
@@ -288,9 +312,10 @@ absl::StatusOr<NetlinkBatch> BuildNatBatch(const NatPlan& plan,
   absl::StatusOr<ElementOps> ops = PlanElementOps(plan);
   if (!ops.ok()) return ops.status();
   NetlinkBatch batch(first_seq);
-  batch.Append(NLMSG_HDRLEN + 16, [](char* buf, uint32_t seq) {
-    return nftnl_batch_begin(buf, seq);
-  }, "starting nftables transaction", /*ack=*/false);
+  batch.Append(
+      NLMSG_HDRLEN + 16,
+      [](char* buf, uint32_t seq) { return nftnl_batch_begin(buf, seq); },
+      "starting nftables transaction", /*ack=*/false);
   if (plan.create_table) {
     AppendTableObjects(batch);
   } else {
@@ -302,9 +327,10 @@ absl::StatusOr<NetlinkBatch> BuildNatBatch(const NatPlan& plan,
     AppendElementMessages(batch, set_ops, /*add=*/true,
                           plan.create_table ? SetId(set_ops.set) : 0);
   }
-  batch.Append(NLMSG_HDRLEN + 16, [](char* buf, uint32_t seq) {
-    return nftnl_batch_end(buf, seq);
-  }, "committing nftables transaction", /*ack=*/false);
+  batch.Append(
+      NLMSG_HDRLEN + 16,
+      [](char* buf, uint32_t seq) { return nftnl_batch_end(buf, seq); },
+      "committing nftables transaction", /*ack=*/false);
   return batch;
 }
 
@@ -316,15 +342,19 @@ NetlinkBatch BuildGetTable(uint32_t seq) {
 
 NetlinkBatch BuildGetSetElements(NatSet set, uint32_t seq) {
   NetlinkBatch batch(seq);
-  batch.Append(kObjectMessageBytes, [&](char* buf, uint32_t s) {
-    SetPtr nls(nftnl_set_alloc());
-    nftnl_set_set_str(nls.get(), NFTNL_SET_TABLE, kTableName);
-    nftnl_set_set_str(nls.get(), NFTNL_SET_NAME, SetName(set));
-    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET,
-                                          NLM_F_DUMP, s);
-    nftnl_set_elems_nlmsg_build_payload(nlh, nls.get());
-    return nlh;
-  }, absl::StrCat("listing elements of ", SetNoun(set), " in table inet ferry"));
+  batch.Append(
+      kObjectMessageBytes,
+      [&](char* buf, uint32_t s) {
+        SetPtr nls(nftnl_set_alloc());
+        nftnl_set_set_str(nls.get(), NFTNL_SET_TABLE, kTableName);
+        nftnl_set_set_str(nls.get(), NFTNL_SET_NAME, SetName(set));
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM,
+                                              NFPROTO_INET, NLM_F_DUMP, s);
+        nftnl_set_elems_nlmsg_build_payload(nlh, nls.get());
+        return nlh;
+      },
+      absl::StrCat("listing elements of ", SetNoun(set),
+                   " in table inet ferry"));
   return batch;
 }
 

@@ -32,8 +32,8 @@ std::string ElementComment(nftnl_set_elem* e) {
             nftnl_udata_len(attr) > 0) {
           const char* text = static_cast<const char*>(nftnl_udata_get(attr));
           // Stored NUL-terminated; tolerate a missing terminator.
-          static_cast<std::string*>(out)->assign(text,
-                                                 strnlen(text, nftnl_udata_len(attr)));
+          static_cast<std::string*>(out)->assign(
+              text, strnlen(text, nftnl_udata_len(attr)));
         }
         return 0;
       },

@@ -17,17 +17,17 @@ constexpr size_t kMaxValueBytes = 4096;
 absl::Status ValidateKey(const std::string& key) {
   if (key.empty() || key.front() == '/' || key.back() == '/' ||
       absl::StrContains(key, "..") || absl::StrContains(key, "//")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "sysctl key \"", key,
-        "\": want a relative path like net/ipv4/ip_forward"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("sysctl key \"", key,
+                     "\": want a relative path like net/ipv4/ip_forward"));
   }
   for (char c : key) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                     c == '_' || c == '/' || c == '.' || c == '-';
     if (!ok) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "sysctl key \"", key, "\": character '", std::string(1, c),
-          "' not allowed (only [a-z0-9_/.-])"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("sysctl key \"", key, "\": character '",
+                       std::string(1, c), "' not allowed (only [a-z0-9_/.-])"));
     }
   }
   return absl::OkStatus();
@@ -54,7 +54,8 @@ absl::StatusOr<std::string> ProcSysctlBackend::Read(const std::string& key) {
   if (absl::Status s = ValidateKey(key); !s.ok()) return s;
   const std::string path = absl::StrCat(root_, "/", key);
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) return ErrnoToStatus(errno, absl::StrCat("reading sysctl ", key));
+  if (fd.get() < 0)
+    return ErrnoToStatus(errno, absl::StrCat("reading sysctl ", key));
   std::string value(kMaxValueBytes, '\0');
   const ssize_t n = read(fd.get(), value.data(), value.size());
   if (n < 0) return ErrnoToStatus(errno, absl::StrCat("reading sysctl ", key));

@@ -32,22 +32,27 @@ uint8_t HeaderTable(uint32_t table) {
 
 NetlinkBatch Dump(uint16_t type, int family, uint32_t seq, const char* what) {
   NetlinkBatch batch(seq);
-  batch.Append(kMessageBytes, [&](char* buf, uint32_t s) {
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = type;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    nlh->nlmsg_seq = s;
-    // rtmsg and fib_rule_hdr both start with the family byte.
-    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-    rtm->rtm_family = family;
-    return nlh;
-  }, absl::StrCat("listing ", family == AF_INET ? "IPv4 " : "IPv6 ", what));
+  batch.Append(
+      kMessageBytes,
+      [&](char* buf, uint32_t s) {
+        nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = type;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+        nlh->nlmsg_seq = s;
+        // rtmsg and fib_rule_hdr both start with the family byte.
+        auto* rtm =
+            static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+        rtm->rtm_family = family;
+        return nlh;
+      },
+      absl::StrCat("listing ", family == AF_INET ? "IPv4 " : "IPv6 ", what));
   return batch;
 }
 
 // Attribute table of one message, by type, after its fixed header.
-constexpr int kMaxAttr =
-    static_cast<int>(FRA_MAX) > static_cast<int>(RTA_MAX) ? FRA_MAX : RTA_MAX;
+constexpr int kMaxAttr = static_cast<int>(FRA_MAX) > static_cast<int>(RTA_MAX)
+                             ? FRA_MAX
+                             : RTA_MAX;
 struct Attrs {
   const nlattr* by_type[kMaxAttr + 1] = {};
 };
@@ -72,8 +77,9 @@ std::optional<IpAddress> AddressAttr(const nlattr* attr, int family) {
   if (attr == nullptr) return std::nullopt;
   const size_t want = family == AF_INET ? 4 : 16;
   if (mnl_attr_get_payload_len(attr) != want) return std::nullopt;
-  return IpAddress::FromBytes(family == AF_INET ? Family::kIPv4 : Family::kIPv6,
-                              static_cast<const uint8_t*>(mnl_attr_get_payload(attr)));
+  return IpAddress::FromBytes(
+      family == AF_INET ? Family::kIPv4 : Family::kIPv6,
+      static_cast<const uint8_t*>(mnl_attr_get_payload(attr)));
 }
 
 uint32_t U32Attr(const nlattr* attr, uint32_t fallback) {
@@ -90,62 +96,74 @@ std::string DescribeRoute(const TableRoute& route) {
 
 std::string DescribeRule(const PolicyRule& rule) {
   std::string out = absl::StrCat("from ", rule.src.ToString());
-  if (rule.proto != 0) absl::StrAppend(&out, " ipproto ", ProtoName(rule.proto));
+  if (rule.proto != 0)
+    absl::StrAppend(&out, " ipproto ", ProtoName(rule.proto));
   if (rule.sport_lo != 0 || rule.sport_hi != 0) {
     absl::StrAppend(&out, " sport ", rule.sport_lo);
-    if (rule.sport_hi != rule.sport_lo) absl::StrAppend(&out, "-", rule.sport_hi);
+    if (rule.sport_hi != rule.sport_lo)
+      absl::StrAppend(&out, "-", rule.sport_hi);
   }
   absl::StrAppend(&out, " lookup ", rule.table, " priority ", rule.priority);
   return out;
 }
 
-NetlinkBatch BuildRouteMessage(bool add, const TableRoute& route, uint32_t seq) {
+NetlinkBatch BuildRouteMessage(bool add, const TableRoute& route,
+                               uint32_t seq) {
   NetlinkBatch batch(seq);
-  batch.Append(kMessageBytes, [&](char* buf, uint32_t s) {
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
-    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK |
-                       (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
-    nlh->nlmsg_seq = s;
-    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-    rtm->rtm_family = FamilyOf(route.via);
-    rtm->rtm_dst_len = 0;
-    rtm->rtm_table = HeaderTable(route.table);
-    rtm->rtm_protocol = kFerryRouteProtocol;
-    rtm->rtm_scope = RT_SCOPE_UNIVERSE;
-    rtm->rtm_type = RTN_UNICAST;
-    mnl_attr_put_u32(nlh, RTA_TABLE, route.table);
-    mnl_attr_put(nlh, RTA_GATEWAY, route.via.size(), route.via.data());
-    return nlh;
-  }, absl::StrCat(add ? "adding route " : "deleting route ", DescribeRoute(route)));
+  batch.Append(
+      kMessageBytes,
+      [&](char* buf, uint32_t s) {
+        nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK |
+                           (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+        nlh->nlmsg_seq = s;
+        auto* rtm =
+            static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+        rtm->rtm_family = FamilyOf(route.via);
+        rtm->rtm_dst_len = 0;
+        rtm->rtm_table = HeaderTable(route.table);
+        rtm->rtm_protocol = kFerryRouteProtocol;
+        rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+        rtm->rtm_type = RTN_UNICAST;
+        mnl_attr_put_u32(nlh, RTA_TABLE, route.table);
+        mnl_attr_put(nlh, RTA_GATEWAY, route.via.size(), route.via.data());
+        return nlh;
+      },
+      absl::StrCat(add ? "adding route " : "deleting route ",
+                   DescribeRoute(route)));
   return batch;
 }
 
 NetlinkBatch BuildRuleMessage(bool add, const PolicyRule& rule, uint32_t seq) {
   NetlinkBatch batch(seq);
-  batch.Append(kMessageBytes, [&](char* buf, uint32_t s) {
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = add ? RTM_NEWRULE : RTM_DELRULE;
-    nlh->nlmsg_flags =
-        NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
-    nlh->nlmsg_seq = s;
-    auto* frh = static_cast<fib_rule_hdr*>(
-        mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
-    frh->family = FamilyOf(rule.src);
-    frh->src_len = rule.src.size() * 8;
-    frh->table = HeaderTable(rule.table);
-    frh->action = FR_ACT_TO_TBL;
-    mnl_attr_put(nlh, FRA_SRC, rule.src.size(), rule.src.data());
-    mnl_attr_put_u32(nlh, FRA_PRIORITY, rule.priority);
-    mnl_attr_put_u32(nlh, FRA_TABLE, rule.table);
-    mnl_attr_put_u8(nlh, FRA_PROTOCOL, kFerryRouteProtocol);
-    if (rule.proto != 0) mnl_attr_put_u8(nlh, FRA_IP_PROTO, rule.proto);
-    if (rule.sport_lo != 0 || rule.sport_hi != 0) {
-      fib_rule_port_range range{rule.sport_lo, rule.sport_hi};
-      mnl_attr_put(nlh, FRA_SPORT_RANGE, sizeof(range), &range);
-    }
-    return nlh;
-  }, absl::StrCat(add ? "adding rule " : "deleting rule ", DescribeRule(rule)));
+  batch.Append(
+      kMessageBytes,
+      [&](char* buf, uint32_t s) {
+        nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = add ? RTM_NEWRULE : RTM_DELRULE;
+        nlh->nlmsg_flags =
+            NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+        nlh->nlmsg_seq = s;
+        auto* frh = static_cast<fib_rule_hdr*>(
+            mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
+        frh->family = FamilyOf(rule.src);
+        frh->src_len = rule.src.size() * 8;
+        frh->table = HeaderTable(rule.table);
+        frh->action = FR_ACT_TO_TBL;
+        mnl_attr_put(nlh, FRA_SRC, rule.src.size(), rule.src.data());
+        mnl_attr_put_u32(nlh, FRA_PRIORITY, rule.priority);
+        mnl_attr_put_u32(nlh, FRA_TABLE, rule.table);
+        mnl_attr_put_u8(nlh, FRA_PROTOCOL, kFerryRouteProtocol);
+        if (rule.proto != 0) mnl_attr_put_u8(nlh, FRA_IP_PROTO, rule.proto);
+        if (rule.sport_lo != 0 || rule.sport_hi != 0) {
+          fib_rule_port_range range{rule.sport_lo, rule.sport_hi};
+          mnl_attr_put(nlh, FRA_SPORT_RANGE, sizeof(range), &range);
+        }
+        return nlh;
+      },
+      absl::StrCat(add ? "adding rule " : "deleting rule ",
+                   DescribeRule(rule)));
   return batch;
 }
 
@@ -167,7 +185,8 @@ std::optional<TableRoute> ParseRoute(const nlmsghdr* nlh) {
     return std::nullopt;
   }
   const Attrs attrs = ParseAttrs(nlh, sizeof(rtmsg));
-  std::optional<IpAddress> via = AddressAttr(attrs.by_type[RTA_GATEWAY], rtm->rtm_family);
+  std::optional<IpAddress> via =
+      AddressAttr(attrs.by_type[RTA_GATEWAY], rtm->rtm_family);
   if (!via.has_value()) return std::nullopt;
   return TableRoute{U32Attr(attrs.by_type[RTA_TABLE], rtm->rtm_table), *via};
 }
@@ -177,22 +196,27 @@ std::optional<PolicyRule> ParseRule(const nlmsghdr* nlh) {
       mnl_nlmsg_get_payload_len(nlh) < sizeof(fib_rule_hdr)) {
     return std::nullopt;
   }
-  const auto* frh = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
+  const auto* frh =
+      static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
   const Attrs attrs = ParseAttrs(nlh, sizeof(fib_rule_hdr));
   const nlattr* proto = attrs.by_type[FRA_PROTOCOL];
   if (proto == nullptr || mnl_attr_get_u8(proto) != kFerryRouteProtocol) {
     return std::nullopt;
   }
-  std::optional<IpAddress> src = AddressAttr(attrs.by_type[FRA_SRC], frh->family);
+  std::optional<IpAddress> src =
+      AddressAttr(attrs.by_type[FRA_SRC], frh->family);
   if (!src.has_value()) return std::nullopt;
   PolicyRule rule;
   rule.src = *src;
   rule.table = U32Attr(attrs.by_type[FRA_TABLE], frh->table);
   rule.priority = U32Attr(attrs.by_type[FRA_PRIORITY], 0);
-  if (const nlattr* a = attrs.by_type[FRA_IP_PROTO]) rule.proto = mnl_attr_get_u8(a);
-  else rule.proto = 0;
+  if (const nlattr* a = attrs.by_type[FRA_IP_PROTO])
+    rule.proto = mnl_attr_get_u8(a);
+  else
+    rule.proto = 0;
   if (const nlattr* a = attrs.by_type[FRA_SPORT_RANGE];
-      a != nullptr && mnl_attr_get_payload_len(a) >= sizeof(fib_rule_port_range)) {
+      a != nullptr &&
+      mnl_attr_get_payload_len(a) >= sizeof(fib_rule_port_range)) {
     fib_rule_port_range range;
     std::memcpy(&range, mnl_attr_get_payload(a), sizeof(range));
     rule.sport_lo = range.start;

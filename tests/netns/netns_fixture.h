@@ -31,7 +31,8 @@ inline CommandResult RunCommand(const std::string& command) {
   if (pipe == nullptr) return result;
   char buf[4096];
   size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) result.output.append(buf, n);
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0)
+    result.output.append(buf, n);
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;

@@ -57,8 +57,10 @@ TEST_F(RouteBackendTest, LoadReturnsWhatApplyWrote) {
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(state->routes, plan.routes_add);
   EXPECT_EQ(state->rules, plan.rules_add);
-  EXPECT_THAT(MustInNetns("ip rule show"),
-              HasSubstr("7001:\tfrom 10.8.0.2 ipproto tcp sport 8080 lookup 7001 proto 254"));
+  EXPECT_THAT(
+      MustInNetns("ip rule show"),
+      HasSubstr(
+          "7001:\tfrom 10.8.0.2 ipproto tcp sport 8080 lookup 7001 proto 254"));
   EXPECT_THAT(MustInNetns("ip route show table 7001"),
               HasSubstr("default via 10.8.0.254 dev d0 proto 254"));
 }
@@ -87,7 +89,8 @@ TEST_F(RouteBackendTest, DeleteRemovesRulesAndRoutes) {
 }
 
 TEST_F(RouteBackendTest, ForeignRulesAndRoutesAreNeitherListedNorTouched) {
-  MustInNetns("ip rule add from 10.8.0.9 lookup 7001 priority 7001 proto static");
+  MustInNetns(
+      "ip rule add from 10.8.0.9 lookup 7001 priority 7001 proto static");
   MustInNetns("ip route add default via 10.8.0.1 table 7001 proto static");
   MustInNetns("ip route add 192.0.2.0/24 via 10.8.0.1 proto static");
 
@@ -98,14 +101,18 @@ TEST_F(RouteBackendTest, ForeignRulesAndRoutesAreNeitherListedNorTouched) {
   // Replacing "our" default route in 7001 must not need the foreign one
   // gone, and deleting ours must leave theirs.
   RoutePlan plan;
-  plan.rules_add = {PolicyRule{Ip("10.8.0.2"), kProtoTcp, 8080, 8080, 7001, 7001}};
+  plan.rules_add = {
+      PolicyRule{Ip("10.8.0.2"), kProtoTcp, 8080, 8080, 7001, 7001}};
   ASSERT_TRUE(backend_->Apply(plan).ok());
   RoutePlan del;
   del.rules_delete = plan.rules_add;
   ASSERT_TRUE(backend_->Apply(del).ok());
-  EXPECT_THAT(MustInNetns("ip rule show"), HasSubstr("from 10.8.0.9 lookup 7001"));
-  EXPECT_THAT(MustInNetns("ip route show table 7001"), HasSubstr("default via 10.8.0.1"));
-  EXPECT_THAT(MustInNetns("ip route show"), HasSubstr("192.0.2.0/24 via 10.8.0.1"));
+  EXPECT_THAT(MustInNetns("ip rule show"),
+              HasSubstr("from 10.8.0.9 lookup 7001"));
+  EXPECT_THAT(MustInNetns("ip route show table 7001"),
+              HasSubstr("default via 10.8.0.1"));
+  EXPECT_THAT(MustInNetns("ip route show"),
+              HasSubstr("192.0.2.0/24 via 10.8.0.1"));
 }
 
 TEST_F(RouteBackendTest, UnreachableGatewayErrorNamesTheRoute) {
@@ -113,17 +120,20 @@ TEST_F(RouteBackendTest, UnreachableGatewayErrorNamesTheRoute) {
   plan.routes_add = {TableRoute{7005, Ip("203.0.113.1")}};
   absl::Status s = backend_->Apply(plan);
   EXPECT_FALSE(s.ok());
-  EXPECT_THAT(s.message(), HasSubstr("adding route default via 203.0.113.1 table 7005"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("adding route default via 203.0.113.1 table 7005"));
 }
 
 TEST_F(RouteBackendTest, RuleErrorNamesTheRule) {
   RoutePlan plan;
   // The kernel rejects a port range whose start is above its end.
-  plan.rules_add = {PolicyRule{Ip("10.8.0.2"), kProtoTcp, 9000, 8000, 7001, 7001}};
+  plan.rules_add = {
+      PolicyRule{Ip("10.8.0.2"), kProtoTcp, 9000, 8000, 7001, 7001}};
   absl::Status s = backend_->Apply(plan);
   EXPECT_TRUE(absl::IsInvalidArgument(s)) << s;
-  EXPECT_THAT(s.message(), HasSubstr("adding rule from 10.8.0.2 ipproto tcp sport "
-                                     "9000-8000 lookup 7001 priority 7001"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("adding rule from 10.8.0.2 ipproto tcp sport "
+                        "9000-8000 lookup 7001 priority 7001"));
 }
 
 TEST_F(RouteBackendTest, SysctlWriteAndReadStayInTheNamespace) {
