@@ -1,0 +1,311 @@
+#include "controller/server/object_writer.h"
+
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "api/lib/validation.h"
+#include "controller/planner/conflicts.h"
+#include "controller/store/object_codec.h"
+#include "google/protobuf/util/message_differencer.h"
+
+namespace ferry::controller {
+namespace {
+
+using ferry::v1::Object;
+using ferry::v1::ObjectMeta;
+using google::protobuf::util::MessageDifferencer;
+
+constexpr int kMaxAttempts = 3;
+
+// One object of a request, as it will be stored.
+struct Planned {
+  std::string kind;
+  std::string name;
+  std::string label;  // "ipforward/web", the prefix of every message
+  Object object;
+  bool exists = false;
+  int64_t stored_revision = 0;
+  std::string outcome;  // created, configured, unchanged
+  bool spec_changed = false;
+};
+
+bool SpecEqual(const Object& a, const Object& b) {
+  if (a.kind_case() != b.kind_case()) return false;
+  if (a.has_node()) return MessageDifferencer::Equals(a.node().spec(), b.node().spec());
+  return MessageDifferencer::Equals(a.ip_forward().spec(), b.ip_forward().spec());
+}
+
+bool LabelsEqual(const Object& a, const Object& b) {
+  const auto& la = MetaOf(a).labels();
+  const auto& lb = MetaOf(b).labels();
+  if (la.size() != lb.size()) return false;
+  for (const auto& [key, value] : la) {
+    auto it = lb.find(key);
+    if (it == lb.end() || it->second != value) return false;
+  }
+  return true;
+}
+
+// Status belongs to the controller: the stored one is kept, the client's
+// is ignored.
+void TakeStatus(const Object& stored, Object* candidate) {
+  if (candidate->has_node()) {
+    *candidate->mutable_node()->mutable_status() = stored.node().status();
+  } else {
+    *candidate->mutable_ip_forward()->mutable_status() = stored.ip_forward().status();
+  }
+}
+
+void ClearStatus(Object* candidate) {
+  if (candidate->has_node()) {
+    candidate->mutable_node()->clear_status();
+  } else {
+    candidate->mutable_ip_forward()->clear_status();
+  }
+}
+
+absl::StatusOr<int64_t> ParseResourceVersion(const std::string& label,
+                                             const std::string& text) {
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(text, &value) || value <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        label, ": metadata.resourceVersion: must be a positive integer, got \"",
+        text, "\""));
+  }
+  return value;
+}
+
+absl::Status StaleError(const std::string& label, int64_t given, int64_t current) {
+  return absl::AbortedError(absl::StrCat(
+      label, ": the object has been modified; resourceVersion ", given,
+      " is stale (current ", current, ")"));
+}
+
+absl::Status Prefixed(const std::string& label, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat(label, ": ", status.message()));
+}
+
+absl::Status NotFound(const std::string& kind, const std::string& name) {
+  return absl::NotFoundError(
+      absl::StrCat(DisplayKind(kind), " \"", name, "\" not found"));
+}
+
+void SetNow(google::protobuf::Timestamp* ts) {
+  absl::Time now = absl::Now();
+  int64_t nanos = absl::ToUnixNanos(now);
+  ts->set_seconds(nanos / 1000000000);
+  ts->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+}  // namespace
+
+struct ObjectWriter::Attempt {
+  std::vector<Planned> objects;
+};
+
+std::string DisplayKind(const std::string& kind) {
+  return absl::AsciiStrToLower(kind);
+}
+
+std::string ObjectWriter::NewUid() {
+  uint64_t hi = absl::Uniform<uint64_t>(bitgen_);
+  uint64_t lo = absl::Uniform<uint64_t>(bitgen_);
+  hi = (hi & ~0xF000ULL) | 0x4000ULL;                // version 4
+  lo = (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56);    // RFC 4122 variant
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32,
+                         (hi >> 16) & 0xFFFF, hi & 0xFFFF, lo >> 48,
+                         lo & 0xFFFFFFFFFFFFULL);
+}
+
+absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(
+    const ferry::v1::ApplyRequest& request) {
+  std::set<std::pair<std::string, std::string>> seen;
+  for (int i = 0; i < request.objects_size(); ++i) {
+    const Object& object = request.objects(i);
+    std::string name = api::ObjectName(object);
+    std::string label = name.empty()
+        ? absl::StrCat("objects[", i, "]")
+        : absl::StrCat(DisplayKind(api::KindName(object)), "/", name);
+    absl::Status valid = api::ValidateObject(object);
+    if (!valid.ok()) return Prefixed(label, valid);
+    if (!seen.emplace(api::KindName(object), name).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(label, ": appears more than once in one apply"));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  absl::Status last;
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    bool lost_race = false;
+    absl::StatusOr<ferry::v1::ApplyResponse> response = TryApply(request, &lost_race);
+    if (!lost_race) return response;
+    last = response.status();
+  }
+  return absl::AbortedError(absl::StrCat(
+      "apply lost to concurrent writers ", kMaxAttempts, " times; retry (",
+      last.message(), ")"));
+}
+
+absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
+    const ferry::v1::ApplyRequest& request, bool* lost_race) {
+  Attempt attempt;
+  for (const Object& incoming : request.objects()) {
+    Planned p;
+    p.kind = api::KindName(incoming);
+    p.name = api::ObjectName(incoming);
+    p.label = absl::StrCat(DisplayKind(p.kind), "/", p.name);
+    p.object = incoming;
+    const std::string given_version = MetaOf(incoming).resource_version();
+    ObjectMeta* meta = MutableMetaOf(&p.object);
+    meta->clear_resource_version();
+
+    absl::StatusOr<StoredObject> stored = store_->Get(p.kind, p.name);
+    if (!stored.ok() && !absl::IsNotFound(stored.status())) return stored.status();
+    p.exists = stored.ok();
+    if (!given_version.empty()) {
+      absl::StatusOr<int64_t> given = ParseResourceVersion(p.label, given_version);
+      if (!given.ok()) return given.status();
+      if (!p.exists) {
+        return absl::AbortedError(absl::StrCat(
+            p.label, ": resourceVersion ", *given,
+            " was given but the object does not exist (it was deleted)"));
+      }
+      if (*given != stored->revision) return StaleError(p.label, *given, stored->revision);
+    }
+    if (!p.exists) {
+      p.outcome = "created";
+      p.spec_changed = true;
+      meta->set_uid(NewUid());
+      meta->set_generation(1);
+      SetNow(meta->mutable_creation_timestamp());
+      ClearStatus(&p.object);
+    } else {
+      absl::StatusOr<Object> current = DecodeStored(*stored);
+      if (!current.ok()) return current.status();
+      p.stored_revision = stored->revision;
+      const ObjectMeta& old_meta = MetaOf(*current);
+      p.spec_changed = !SpecEqual(*current, p.object);
+      bool labels_changed = !LabelsEqual(*current, p.object);
+      meta->set_uid(old_meta.uid());
+      meta->set_generation(old_meta.generation() + (p.spec_changed ? 1 : 0));
+      *meta->mutable_creation_timestamp() = old_meta.creation_timestamp();
+      TakeStatus(*current, &p.object);
+      p.outcome = p.spec_changed || labels_changed ? "configured" : "unchanged";
+    }
+    attempt.objects.push_back(std::move(p));
+  }
+
+  absl::Status conflicts = CheckForwardConflicts(attempt);
+  if (!conflicts.ok()) return conflicts;
+
+  std::vector<WriteOp> ops;
+  for (const Planned& p : attempt.objects) {
+    if (p.outcome == "unchanged") continue;
+    WriteOp op;
+    op.kind = p.kind;
+    op.name = p.name;
+    op.value = EncodeForStore(p.object);
+    op.expected_revision = p.exists ? p.stored_revision : WriteOp::kMustNotExist;
+    ops.push_back(std::move(op));
+  }
+  int64_t revision = 0;
+  if (!request.dry_run() && !ops.empty()) {
+    absl::StatusOr<int64_t> committed = store_->Commit(ops);
+    if (absl::IsAborted(committed.status())) *lost_race = true;
+    if (!committed.ok()) return committed.status();
+    revision = *committed;
+  }
+
+  ferry::v1::ApplyResponse response;
+  for (const Planned& p : attempt.objects) {
+    ferry::v1::ApplyResult* result = response.add_results();
+    result->set_kind(p.kind);
+    result->set_name(p.name);
+    result->set_outcome(p.outcome);
+    bool written = p.outcome != "unchanged" && revision > 0;
+    int64_t version = written ? revision : p.stored_revision;
+    if (version > 0) result->set_resource_version(absl::StrCat(version));
+  }
+  return response;
+}
+
+absl::Status ObjectWriter::CheckForwardConflicts(const Attempt& attempt) {
+  bool any = false;
+  for (const Planned& p : attempt.objects) {
+    any |= p.object.has_ip_forward() && p.spec_changed;
+  }
+  if (!any) return absl::OkStatus();
+
+  // Every forward as it would be after this apply: stored, overlaid by the
+  // request's.
+  std::map<std::string, ferry::v1::IPForward> after;
+  absl::Status decode_error;
+  absl::StatusOr<int64_t> listed =
+      store_->List(kKindIPForward, [&](const StoredObject& stored) {
+        absl::StatusOr<Object> object = DecodeStored(stored);
+        if (!object.ok()) {
+          decode_error = object.status();
+          return false;
+        }
+        after[stored.name] = std::move(*object->mutable_ip_forward());
+        return true;
+      });
+  if (!listed.ok()) return listed.status();
+  if (!decode_error.ok()) return decode_error;
+  for (const Planned& p : attempt.objects) {
+    if (p.object.has_ip_forward()) after[p.name] = p.object.ip_forward();
+  }
+  std::vector<ferry::v1::IPForward> all;
+  all.reserve(after.size());
+  for (auto& [name, forward] : after) all.push_back(std::move(forward));
+
+  for (const Planned& p : attempt.objects) {
+    if (!p.object.has_ip_forward() || !p.spec_changed) continue;
+    absl::Status status = CheckConflicts(p.object.ip_forward(), all);
+    if (!status.ok()) return Prefixed(p.label, status);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> ObjectWriter::Delete(const std::string& kind,
+                                             const std::string& name,
+                                             const std::string& resource_version) {
+  const std::string label = absl::StrCat(DisplayKind(kind), "/", name);
+  std::optional<int64_t> given;
+  if (!resource_version.empty()) {
+    absl::StatusOr<int64_t> parsed = ParseResourceVersion(label, resource_version);
+    if (!parsed.ok()) return parsed.status();
+    given = *parsed;
+  }
+  absl::MutexLock lock(&mu_);
+  absl::Status last;
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    absl::StatusOr<StoredObject> stored = store_->Get(kind, name);
+    if (absl::IsNotFound(stored.status())) return NotFound(kind, name);
+    if (!stored.ok()) return stored.status();
+    if (given.has_value() && *given != stored->revision) {
+      return StaleError(label, *given, stored->revision);
+    }
+    WriteOp op;
+    op.type = WriteOp::Type::kDelete;
+    op.kind = kind;
+    op.name = name;
+    op.expected_revision = stored->revision;
+    absl::StatusOr<int64_t> revision = store_->Commit({op});
+    if (!absl::IsAborted(revision.status())) return revision;
+    last = revision.status();
+  }
+  return absl::AbortedError(absl::StrCat(
+      label, ": delete lost to concurrent writers ", kMaxAttempts,
+      " times; retry (", last.message(), ")"));
+}
+
+}  // namespace ferry::controller

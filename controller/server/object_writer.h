@@ -1,0 +1,58 @@
+#ifndef FERRY_CONTROLLER_SERVER_OBJECT_WRITER_H_
+#define FERRY_CONTROLLER_SERVER_OBJECT_WRITER_H_
+
+// The write path of the ResourceService, free of gRPC: validation, server-
+// owned metadata (uid, generation, creationTimestamp), status preservation,
+// resourceVersion preconditions and conflict checks, then one Commit.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/random/random.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "controller/store/store.h"
+#include "ferry/v1/ferry.pb.h"
+
+namespace ferry::controller {
+
+class ObjectWriter {
+ public:
+  explicit ObjectWriter(Store* store) : store_(store) {}
+
+  // All objects or none. Errors name the object, "ipforward/web: ...":
+  // INVALID_ARGUMENT (validation), ABORTED (stale resourceVersion, or
+  // concurrent writers won three times), ALREADY_EXISTS (conflict).
+  absl::StatusOr<ferry::v1::ApplyResponse> Apply(
+      const ferry::v1::ApplyRequest& request);
+
+  // Returns the deleting revision. NOT_FOUND if absent; ABORTED if a given
+  // `resource_version` is stale.
+  absl::StatusOr<int64_t> Delete(const std::string& kind,
+                                 const std::string& name,
+                                 const std::string& resource_version);
+
+ private:
+  struct Attempt;
+
+  absl::StatusOr<ferry::v1::ApplyResponse> TryApply(
+      const ferry::v1::ApplyRequest& request, bool* lost_race)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckForwardConflicts(const Attempt& attempt)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::string NewUid() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Store* const store_;
+  // Serializes read-check-commit, so conflict checks see every accepted
+  // spec; other writers (status) are caught by the commit's preconditions.
+  absl::Mutex mu_;
+  absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
+};
+
+// "ipforward" / "node": the spelling used in user-facing messages.
+std::string DisplayKind(const std::string& kind);
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_SERVER_OBJECT_WRITER_H_
