@@ -1,0 +1,68 @@
+#ifndef FERRY_CONTROLLER_CLI_COMMAND_H_
+#define FERRY_CONTROLLER_CLI_COMMAND_H_
+
+// ferryctl's command line as a value: parsing needs no server, so every
+// usage error is testable on its own and exits 2 before any RPC.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "ferry/v1/ferry.pb.h"
+
+namespace ferry::cli {
+
+inline constexpr char kFerryctlVersion[] = "0.1.0";
+inline constexpr char kDefaultServer[] = "127.0.0.1:7443";
+inline constexpr absl::Duration kDefaultRequestTimeout = absl::Seconds(5);
+inline constexpr absl::Duration kDefaultWaitTimeout = absl::Seconds(30);
+
+enum class Verb { kHelp, kVersion, kApply, kGet, kDescribe, kDelete, kWait };
+
+enum class OutputFormat { kTable, kWide, kYaml, kJson, kName };
+
+// What `wait --for=` asks for.
+struct WaitCondition {
+  bool for_delete = false;
+  std::string condition_type;  // e.g. "Ready"
+  std::string condition_status = "True";
+};
+
+struct Command {
+  Verb verb = Verb::kHelp;
+  std::string server = kDefaultServer;
+  absl::Duration request_timeout = kDefaultRequestTimeout;
+
+  // get, describe, delete, wait.
+  ferry::v1::ResourceKind kind = ferry::v1::RESOURCE_KIND_UNSPECIFIED;
+  std::vector<std::string> names;
+  bool all = false;  // wait --all
+
+  // apply -f / delete -f.
+  std::vector<std::string> files;
+  bool dry_run = false;
+  bool ignore_not_found = false;
+
+  // get.
+  OutputFormat output = OutputFormat::kTable;
+  std::string label_selector;
+
+  // wait.
+  WaitCondition wait_for;
+  absl::Duration wait_timeout = kDefaultWaitTimeout;
+};
+
+// Parses argv[1..] (without the program name). `env_server` is $FERRY_SERVER
+// (empty when unset); --server wins over it. Usage errors are
+// INVALID_ARGUMENT with a message that names the flag or argument.
+absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args,
+                                         absl::string_view env_server);
+
+// The text printed by `ferryctl help`.
+std::string UsageText();
+
+}  // namespace ferry::cli
+
+#endif  // FERRY_CONTROLLER_CLI_COMMAND_H_

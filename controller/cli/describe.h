@@ -1,0 +1,19 @@
+#ifndef FERRY_CONTROLLER_CLI_DESCRIBE_H_
+#define FERRY_CONTROLLER_CLI_DESCRIBE_H_
+
+// `describe` output: a human-readable, multi-line view of one object.
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "ferry/v1/ferry.pb.h"
+
+namespace ferry::cli {
+
+std::string DescribeForward(const ferry::v1::IPForward& forward, absl::Time now);
+std::string DescribeNode(const ferry::v1::Node& node, absl::Time now);
+std::string DescribeObject(const ferry::v1::Object& object, absl::Time now);
+
+}  // namespace ferry::cli
+
+#endif  // FERRY_CONTROLLER_CLI_DESCRIBE_H_

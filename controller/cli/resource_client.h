@@ -1,0 +1,63 @@
+#ifndef FERRY_CONTROLLER_CLI_RESOURCE_CLIENT_H_
+#define FERRY_CONTROLLER_CLI_RESOURCE_CLIENT_H_
+
+// A thin, blocking wrapper over the ResourceService stub: deadlines on every
+// call, gRPC status mapped to absl::Status, and "cannot reach" errors that
+// name the address, so commands deal only in protos and Status.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ferry/v1/ferry.grpc.pb.h"
+#include "ferry/v1/ferry.pb.h"
+#include "grpcpp/channel.h"
+
+namespace ferry::cli {
+
+class ResourceClient {
+ public:
+  // `address` is only used in messages; `timeout` bounds each unary call and
+  // each List stream.
+  ResourceClient(std::shared_ptr<grpc::Channel> channel, std::string address,
+                 absl::Duration timeout);
+
+  absl::StatusOr<ferry::v1::ApplyResponse> Apply(const ferry::v1::ApplyRequest& request);
+  absl::StatusOr<ferry::v1::Object> Get(ferry::v1::ResourceKind kind, const std::string& name);
+  // Calls `visit` for each object as it arrives.
+  absl::Status List(ferry::v1::ResourceKind kind, const std::string& label_selector,
+                    const std::function<void(const ferry::v1::Object&)>& visit);
+  absl::StatusOr<ferry::v1::DeleteResponse> Delete(ferry::v1::ResourceKind kind,
+                                                   const std::string& name);
+  // Streams events after `resource_version` until `visit` returns false
+  // (then OK), the server ends the stream, or `deadline` passes
+  // (DEADLINE_EXCEEDED).
+  absl::Status Watch(ferry::v1::ResourceKind kind, const std::string& resource_version,
+                     absl::Time deadline,
+                     const std::function<bool(const ferry::v1::WatchEvent&)>& visit);
+
+  const std::string& address() const { return address_; }
+
+ private:
+  void PrepareContext(grpc::ClientContext& context, absl::Time deadline) const;
+  // A Watch ends at the caller's own deadline, which is not a connect
+  // failure.
+  absl::Status Convert(const grpc::Status& status, bool is_watch = false) const;
+
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<ferry::v1::ResourceService::Stub> stub_;
+  std::string address_;
+  absl::Duration timeout_;
+};
+
+// grpc::StatusCode and absl::StatusCode share their numbering.
+// TODO: switch to controller/server/grpc_status.h's FromGrpcStatus once
+// ferry_cli may depend on it without linking the server library.
+absl::Status StatusFromGrpc(const grpc::Status& status);
+
+}  // namespace ferry::cli
+
+#endif  // FERRY_CONTROLLER_CLI_RESOURCE_CLIENT_H_

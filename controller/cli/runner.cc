@@ -1,0 +1,172 @@
+#include "controller/cli/runner.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "controller/cli/describe.h"
+#include "controller/cli/kinds.h"
+#include "controller/cli/manifest_files.h"
+#include "controller/cli/printers.h"
+#include "controller/cli/wait.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace ferry::cli {
+namespace {
+
+int Fail(Io io, const absl::Status& status) {
+  PrintError(io.err, status.message());
+  return kExitFailure;
+}
+
+int RunApply(const Command& command, ResourceClient& client, Io io) {
+  absl::StatusOr<std::vector<api::ManifestObject>> objects = LoadManifests(command.files, io.in);
+  if (!objects.ok()) return Fail(io, objects.status());
+  ferry::v1::ApplyRequest request;
+  request.set_dry_run(command.dry_run);
+  for (const api::ManifestObject& m : *objects) *request.add_objects() = m.object;
+  absl::StatusOr<ferry::v1::ApplyResponse> response = client.Apply(request);
+  if (!response.ok()) return Fail(io, response.status());
+  for (const ferry::v1::ApplyResult& result : response->results()) {
+    io.out << KindLowerFromName(result.kind()) << "/" << result.name() << " " << result.outcome()
+           << (command.dry_run ? " (dry run)" : "") << "\n";
+  }
+  return kExitOk;
+}
+
+int RunGet(const Command& command, ResourceClient& client, Io io) {
+  const bool as_list = command.names.empty();
+  std::unique_ptr<ObjectPrinter> printer =
+      MakeObjectPrinter(command.output, command.kind, absl::Now(), as_list);
+  if (!as_list) {
+    absl::StatusOr<ferry::v1::Object> object = client.Get(command.kind, command.names[0]);
+    if (absl::IsNotFound(object.status())) {
+      PrintError(io.err, NotFoundMessage(command.kind, command.names[0]));
+      return kExitFailure;
+    }
+    if (!object.ok()) return Fail(io, object.status());
+    io.out << printer->Add(*object) << printer->Finish();
+    return kExitOk;
+  }
+  absl::Status status = client.List(
+      command.kind, command.label_selector,
+      [&](const ferry::v1::Object& object) { io.out << printer->Add(object) << std::flush; });
+  io.out << printer->Finish();
+  if (!status.ok()) return Fail(io, status);
+  const bool is_table =
+      command.output == OutputFormat::kTable || command.output == OutputFormat::kWide;
+  if (printer->count() == 0 && is_table) io.err << "No resources found.\n";
+  return kExitOk;
+}
+
+int RunDescribe(const Command& command, ResourceClient& client, Io io) {
+  const absl::Time now = absl::Now();
+  if (!command.names.empty()) {
+    absl::StatusOr<ferry::v1::Object> object = client.Get(command.kind, command.names[0]);
+    if (absl::IsNotFound(object.status())) {
+      PrintError(io.err, NotFoundMessage(command.kind, command.names[0]));
+      return kExitFailure;
+    }
+    if (!object.ok()) return Fail(io, object.status());
+    io.out << DescribeObject(*object, now);
+    return kExitOk;
+  }
+  int count = 0;
+  absl::Status status =
+      client.List(command.kind, command.label_selector, [&](const ferry::v1::Object& object) {
+        io.out << (count++ == 0 ? "" : "\n") << DescribeObject(object, now) << std::flush;
+      });
+  if (!status.ok()) return Fail(io, status);
+  if (count == 0) io.err << "No resources found.\n";
+  return kExitOk;
+}
+
+struct DeleteTarget {
+  ferry::v1::ResourceKind kind;
+  std::string name;
+};
+
+int RunDelete(const Command& command, ResourceClient& client, Io io) {
+  std::vector<DeleteTarget> targets;
+  const bool from_files = !command.files.empty();
+  if (from_files) {
+    absl::StatusOr<std::vector<api::ManifestObject>> objects = LoadManifests(command.files, io.in);
+    if (!objects.ok()) return Fail(io, objects.status());
+    for (const api::ManifestObject& m : *objects) {
+      targets.push_back({KindOf(m.object), MetadataOf(m.object).name()});
+    }
+  } else {
+    for (const std::string& name : command.names) targets.push_back({command.kind, name});
+  }
+  // Like kubectl: a missing object does not stop the others, but fails the
+  // command unless --ignore-not-found.
+  int exit_code = kExitOk;
+  for (const DeleteTarget& target : targets) {
+    absl::StatusOr<ferry::v1::DeleteResponse> response = client.Delete(target.kind, target.name);
+    if (absl::IsNotFound(response.status())) {
+      if (command.ignore_not_found) continue;
+      if (from_files) {
+        io.err << ObjectRef(target.kind, target.name) << " not found\n";
+      } else {
+        PrintError(io.err, NotFoundMessage(target.kind, target.name));
+      }
+      exit_code = kExitFailure;
+      continue;
+    }
+    if (!response.ok()) return Fail(io, response.status());
+    io.out << ObjectRef(target.kind, target.name) << " deleted\n";
+  }
+  return exit_code;
+}
+
+}  // namespace
+
+void PrintError(std::ostream& err, absl::string_view message) {
+  err << "error: " << absl::StrReplaceAll(message, {{"\r\n", "; "}, {"\n", "; "}}) << "\n";
+}
+
+std::string NotFoundMessage(ferry::v1::ResourceKind kind, absl::string_view name) {
+  return absl::StrCat(KindLower(kind), " \"", name, "\" not found");
+}
+
+int RunCommand(const Command& command, ResourceClient& client, Io io) {
+  switch (command.verb) {
+    case Verb::kApply:
+      return RunApply(command, client, io);
+    case Verb::kGet:
+      return RunGet(command, client, io);
+    case Verb::kDescribe:
+      return RunDescribe(command, client, io);
+    case Verb::kDelete:
+      return RunDelete(command, client, io);
+    case Verb::kWait:
+      return RunWait(command, client, io);
+    case Verb::kHelp:
+      io.out << UsageText();
+      return kExitOk;
+    case Verb::kVersion:
+      io.out << "ferryctl " << kFerryctlVersion << "\n";
+      return kExitOk;
+  }
+  return kExitFailure;
+}
+
+int FerryctlMain(const std::vector<std::string>& args, absl::string_view env_server, Io io) {
+  absl::StatusOr<Command> command = ParseCommandLine(args, env_server);
+  if (!command.ok()) {
+    PrintError(io.err, command.status().message());
+    return kExitUsage;
+  }
+  if (command->verb == Verb::kHelp || command->verb == Verb::kVersion) {
+    io.out << (command->verb == Verb::kHelp ? UsageText()
+                                            : absl::StrCat("ferryctl ", kFerryctlVersion, "\n"));
+    return kExitOk;
+  }
+  // TODO: TLS credentials once the controller serves mTLS.
+  ResourceClient client(grpc::CreateChannel(command->server, grpc::InsecureChannelCredentials()),
+                        command->server, command->request_timeout);
+  return RunCommand(*command, client, io);
+}
+
+}  // namespace ferry::cli

@@ -1,0 +1,43 @@
+#ifndef FERRY_CONTROLLER_CLI_RUNNER_H_
+#define FERRY_CONTROLLER_CLI_RUNNER_H_
+
+// Executes a parsed Command against a ResourceClient and writes its output.
+// Errors are one line "error: <message>" on the error stream.
+
+#include <istream>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "controller/cli/command.h"
+#include "controller/cli/resource_client.h"
+
+namespace ferry::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+struct Io {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+// Writes "error: <message>" as one line (embedded newlines are folded).
+void PrintError(std::ostream& err, absl::string_view message);
+
+// Runs apply, get, describe, delete or wait; returns the exit code.
+int RunCommand(const Command& command, ResourceClient& client, Io io);
+
+// The whole program: parse, then help/version locally or connect and run.
+int FerryctlMain(const std::vector<std::string>& args, absl::string_view env_server, Io io);
+
+// Message for a NOT_FOUND of one object: `ipforward "web" not found`.
+std::string NotFoundMessage(ferry::v1::ResourceKind kind, absl::string_view name);
+
+}  // namespace ferry::cli
+
+#endif  // FERRY_CONTROLLER_CLI_RUNNER_H_

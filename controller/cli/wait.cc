@@ -1,0 +1,193 @@
+#include "controller/cli/wait.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "controller/cli/fields.h"
+#include "controller/cli/kinds.h"
+
+namespace ferry::cli {
+namespace {
+
+using ferry::v1::Object;
+using ferry::v1::WatchEvent;
+
+// Bounds re-watching when the server keeps closing the stream early.
+constexpr int kMaxWatchAttempts = 50;
+constexpr absl::Duration kRewatchBackoff = absl::Milliseconds(200);
+
+std::optional<int64_t> Revision(const std::string& resource_version) {
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(resource_version, &value)) return std::nullopt;
+  return value;
+}
+
+// One wait: the objects still pending and the revision each was last seen
+// at, so events replayed from before that revision are ignored.
+class Waiter {
+ public:
+  Waiter(const Command& command, ResourceClient& client, Io io)
+      : command_(command), client_(client), io_(io) {}
+
+  int Run() {
+    const absl::Time deadline = absl::Now() + command_.wait_timeout;
+    if (absl::Status s = InitialRead(); !s.ok()) return Fail(s.message());
+    for (int attempt = 0; !pending_.empty() && attempt < kMaxWatchAttempts; ++attempt) {
+      if (absl::Now() >= deadline) break;
+      absl::Status s = client_.Watch(command_.kind, WatchFrom(), deadline,
+                                     [this](const WatchEvent& e) { return OnEvent(e); });
+      if (pending_.empty()) break;
+      if (absl::IsDeadlineExceeded(s)) break;
+      if (absl::IsOutOfRange(s)) {
+        // The change log no longer reaches back to our revision: read the
+        // objects again and follow changes from now on.
+        last_event_revision_.reset();
+        watch_from_now_ = true;
+        if (absl::Status r = Reread(); !r.ok()) return Fail(r.message());
+        continue;
+      }
+      if (!s.ok()) return Fail(s.message());
+      // The server ended the stream; resume after a short pause.
+      std::this_thread::sleep_for(
+          absl::ToChronoMilliseconds(std::min(kRewatchBackoff, deadline - absl::Now())));
+    }
+    if (pending_.empty()) return kExitOk;
+    std::vector<std::string> refs;
+    for (const auto& [name, revision] : pending_) refs.push_back(ObjectRef(command_.kind, name));
+    return Fail(absl::StrCat("timed out waiting for the condition on ", absl::StrJoin(refs, ", ")));
+  }
+
+ private:
+  int Fail(absl::string_view message) {
+    PrintError(io_.err, message);
+    return kExitFailure;
+  }
+
+  absl::Status InitialRead() {
+    if (command_.all) {
+      std::vector<Object> objects;
+      absl::Status s =
+          client_.List(command_.kind, "", [&](const Object& o) { objects.push_back(o); });
+      if (!s.ok()) return s;
+      if (objects.empty()) return absl::NotFoundError("no matching resources found");
+      for (const Object& o : objects) pending_[MetadataOf(o).name()] = std::nullopt;
+      for (const Object& o : objects) Observe(o);
+      return absl::OkStatus();
+    }
+    for (const std::string& name : command_.names) pending_[name] = std::nullopt;
+    for (const std::string& name : command_.names) {
+      absl::StatusOr<Object> object = client_.Get(command_.kind, name);
+      if (absl::IsNotFound(object.status()) && command_.wait_for.for_delete) {
+        Met(name);
+        continue;
+      }
+      if (absl::IsNotFound(object.status())) {
+        return absl::NotFoundError(NotFoundMessage(command_.kind, name));
+      }
+      if (!object.ok()) return object.status();
+      Observe(*object);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Reread() {
+    std::vector<std::string> names;
+    for (const auto& [name, revision] : pending_) names.push_back(name);
+    for (const std::string& name : names) {
+      pending_[name] = std::nullopt;
+      absl::StatusOr<Object> object = client_.Get(command_.kind, name);
+      if (absl::IsNotFound(object.status())) {
+        if (command_.wait_for.for_delete) Met(name);
+        continue;
+      }
+      if (!object.ok()) return object.status();
+      Observe(*object);
+    }
+    return absl::OkStatus();
+  }
+
+  // Records the object's state as of its revision; reports it if met.
+  void Observe(const Object& object) {
+    const std::string& name = MetadataOf(object).name();
+    auto it = pending_.find(name);
+    if (it == pending_.end()) return;
+    it->second = Revision(MetadataOf(object).resource_version());
+    if (!command_.wait_for.for_delete && ConditionMet(object, command_.wait_for)) Met(name);
+  }
+
+  bool OnEvent(const WatchEvent& event) {
+    if (std::optional<int64_t> r = Revision(event.resource_version())) {
+      last_event_revision_ = std::max(last_event_revision_.value_or(0), *r);
+    }
+    if (event.type() == WatchEvent::BOOKMARK) return true;
+    const std::string& name = MetadataOf(event.object()).name();
+    auto it = pending_.find(name);
+    if (it == pending_.end()) return true;
+    std::optional<int64_t> revision = Revision(event.resource_version());
+    if (!revision.has_value()) revision = Revision(MetadataOf(event.object()).resource_version());
+    if (revision.has_value() && it->second.has_value() && *revision <= *it->second) {
+      return true;  // replayed from before what we have already seen
+    }
+    if (event.type() == WatchEvent::DELETED) {
+      if (command_.wait_for.for_delete)
+        Met(name);
+      else
+        it->second = revision;
+    } else {
+      it->second = revision;
+      if (!command_.wait_for.for_delete && ConditionMet(event.object(), command_.wait_for)) {
+        Met(name);
+      }
+    }
+    return !pending_.empty();
+  }
+
+  void Met(const std::string& name) {
+    pending_.erase(name);
+    io_.out << ObjectRef(command_.kind, name) << " condition met\n" << std::flush;
+  }
+
+  // Resumes after the last event the stream delivered (streams are in
+  // order); before any event, from the oldest revision still pending.
+  std::string WatchFrom() const {
+    if (last_event_revision_.has_value()) return absl::StrCat(*last_event_revision_);
+    if (watch_from_now_) return "";
+    std::optional<int64_t> from;
+    for (const auto& [name, revision] : pending_) {
+      if (revision.has_value()) from = std::min(from.value_or(*revision), *revision);
+    }
+    return from.has_value() ? absl::StrCat(*from) : "";
+  }
+
+  const Command& command_;
+  ResourceClient& client_;
+  Io io_;
+  std::map<std::string, std::optional<int64_t>> pending_;  // name -> last seen revision
+  std::optional<int64_t> last_event_revision_;
+  bool watch_from_now_ = false;
+};
+
+}  // namespace
+
+bool ConditionMet(const Object& object, const WaitCondition& wait) {
+  const Conditions& conditions = object.has_node() ? object.node().status().conditions()
+                                                   : object.ip_forward().status().conditions();
+  const ferry::v1::Condition* condition = FindCondition(conditions, wait.condition_type);
+  if (condition == nullptr || !absl::EqualsIgnoreCase(condition->status(), wait.condition_status)) {
+    return false;
+  }
+  const int64_t generation = MetadataOf(object).generation();
+  return condition->observed_generation() == 0 || condition->observed_generation() >= generation;
+}
+
+int RunWait(const Command& command, ResourceClient& client, Io io) {
+  return Waiter(command, client, io).Run();
+}
+
+}  // namespace ferry::cli
