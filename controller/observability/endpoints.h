@@ -1,0 +1,25 @@
+#ifndef FERRY_CONTROLLER_OBSERVABILITY_ENDPOINTS_H_
+#define FERRY_CONTROLLER_OBSERVABILITY_ENDPOINTS_H_
+
+// The standard operational endpoints, so every binary exposes them alike:
+//   /metrics  Prometheus text 0.0.4 from `registry`
+//   /healthz  200 "ok" while the process serves HTTP at all
+//   /readyz   200 when `ready()` is true, else 503
+
+#include <functional>
+
+#include "controller/observability/http_server.h"
+#include "controller/observability/metrics.h"
+
+namespace ferry::controller {
+
+inline constexpr char kPrometheusContentType[] =
+    "text/plain; version=0.0.4; charset=utf-8";
+
+// `registry` and whatever `ready` captures must outlive the server.
+void AddObservabilityEndpoints(HttpServer* server, const Registry* registry,
+                               std::function<bool()> ready);
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_OBSERVABILITY_ENDPOINTS_H_
