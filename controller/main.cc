@@ -1,0 +1,157 @@
+// ferry-controller: stores resources in SQLite, serves ResourceService to
+// ferryctl and AgentService to the agents, and runs the fleet reconciler.
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "api/lib/log.h"
+#include "controller/server/agent_service.h"
+#include "controller/server/fleet_reconciler.h"
+#include "controller/server/listeners.h"
+#include "controller/server/resource_service.h"
+#include "controller/store/sqlite_store.h"
+
+ABSL_FLAG(std::string, data_dir, "./ferry-data",
+          "directory holding ferry.db (created if missing)");
+ABSL_FLAG(std::vector<std::string>, listen, {"127.0.0.1:7443"},
+          "address to serve on: host:port or unix:PATH; comma-separated, "
+          "and the flag may be repeated");
+ABSL_FLAG(std::string, v, "info", "log level: info or debug");
+
+namespace ferry::controller {
+namespace {
+
+constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
+// Agents ping every 10 s or more; below that the server would answer with
+// GOAWAY "too_many_pings".
+constexpr int kMinPingIntervalMs = 10000;
+constexpr auto kShutdownGrace = std::chrono::seconds(5);
+
+int Fail(absl::string_view what, const absl::Status& status) {
+  LogError(what, {{"error", std::string(status.message())}});
+  return 1;
+}
+
+int Run(const std::vector<ListenAddress>& listen, const std::string& data_dir,
+        const sigset_t& signals) {
+  absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(data_dir);
+  if (!store.ok()) return Fail("cannot open store", store.status());
+  LogInfo("store open", {{"path", (*store)->path()},
+                         {"revision", absl::StrCat((*store)->CurrentRevision())}});
+
+  FleetReconciler fleet(store->get());
+  fleet.Start();
+  AgentServiceImpl agent_service(&fleet);
+  ResourceServiceImpl resource_service(store->get());
+
+  grpc::ServerBuilder builder;
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             kMinPingIntervalMs);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // TODO(design): mTLS; the agent's identity then comes from its certificate.
+  std::vector<int> ports(listen.size(), 0);
+  for (size_t i = 0; i < listen.size(); ++i) {
+    if (!listen[i].unix_path.empty()) {
+      absl::Status removed = RemoveStaleSocket(listen[i].unix_path);
+      if (!removed.ok()) {
+        fleet.Stop();
+        return Fail("cannot listen", removed);
+      }
+    }
+    builder.AddListeningPort(listen[i].grpc_uri, grpc::InsecureServerCredentials(),
+                             &ports[i]);
+  }
+  builder.RegisterService(&resource_service);
+  builder.RegisterService(&agent_service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr) {
+    fleet.Stop();
+    std::vector<std::string> uris;
+    for (const ListenAddress& a : listen) uris.push_back(a.grpc_uri);
+    return Fail("cannot listen", absl::UnavailableError(absl::StrCat(
+        "could not bind every --listen address (", absl::StrJoin(uris, ", "),
+        "); is another controller running?")));
+  }
+  std::vector<std::string> serving;
+  for (size_t i = 0; i < listen.size(); ++i) {
+    serving.push_back(listen[i].unix_path.empty() && ports[i] > 0
+        ? absl::StrCat(listen[i].grpc_uri.substr(0, listen[i].grpc_uri.rfind(':')),
+                       ":", ports[i])
+        : listen[i].grpc_uri);
+  }
+  LogInfo("serving", {{"addresses", absl::StrJoin(serving, ",")},
+                      {"data_dir", data_dir}});
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  LogInfo("shutting down", {{"signal", absl::StrCat(signal_number)}});
+  // Long-lived streams (Watch, Sync) are cancelled after the grace period.
+  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  fleet.Stop();
+  server->Wait();
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace ferry::controller
+
+int main(int argc, char** argv) {
+  // Blocked before any thread starts, so every thread inherits the mask and
+  // only Run's sigwait sees these signals.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::SetProgramUsageMessage(
+      "ferry-controller --data-dir DIR [--listen host:port|unix:PATH ...] [--v debug]");
+  std::vector<std::string> args = ferry::controller::NormalizeFlagDashes(argc, argv);
+  std::vector<char*> arg_ptrs;
+  for (std::string& a : args) arg_ptrs.push_back(a.data());
+  arg_ptrs.push_back(nullptr);
+  // Repeated --listen flags accumulate; absl keeps only the last one.
+  std::vector<std::string> listen_values =
+      ferry::controller::CollectFlagValues(argc, arg_ptrs.data(), "listen");
+  std::vector<char*> rest = absl::ParseCommandLine(argc, arg_ptrs.data());
+  if (rest.size() > 1) {
+    std::fprintf(stderr, "ferry-controller: unexpected argument \"%s\"\n", rest[1]);
+    return 2;
+  }
+  if (listen_values.empty()) listen_values = absl::GetFlag(FLAGS_listen);
+
+  std::string level = absl::GetFlag(FLAGS_v);
+  if (level == "debug") {
+    ferry::SetLogLevel(ferry::LogLevel::kDebug);
+  } else if (level != "info") {
+    std::fprintf(stderr, "ferry-controller: --v: must be info or debug, got \"%s\"\n",
+                 level.c_str());
+    return 2;
+  }
+  std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (data_dir.empty()) {
+    std::fprintf(stderr, "ferry-controller: --data-dir: must not be empty\n");
+    return 2;
+  }
+  absl::StatusOr<std::vector<ferry::controller::ListenAddress>> listen =
+      ferry::controller::ParseListenAddresses(listen_values);
+  if (!listen.ok()) {
+    std::fprintf(stderr, "ferry-controller: %s\n",
+                 std::string(listen.status().message()).c_str());
+    return 2;
+  }
+  return ferry::controller::Run(*listen, data_dir, signals);
+}
