@@ -22,8 +22,7 @@
 #include "controller/server/resource_service.h"
 #include "controller/store/sqlite_store.h"
 
-ABSL_FLAG(std::string, data_dir, "./ferry-data",
-          "directory holding ferry.db (created if missing)");
+ABSL_FLAG(std::string, data_dir, "./ferry-data", "directory holding ferry.db (created if missing)");
 ABSL_FLAG(std::vector<std::string>, listen, {"127.0.0.1:7443"},
           "address to serve on: host:port or unix:PATH; comma-separated, "
           "and the flag may be repeated");
@@ -47,8 +46,8 @@ int Run(const std::vector<ListenAddress>& listen, const std::string& data_dir,
         const sigset_t& signals) {
   absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(data_dir);
   if (!store.ok()) return Fail("cannot open store", store.status());
-  LogInfo("store open", {{"path", (*store)->path()},
-                         {"revision", absl::StrCat((*store)->CurrentRevision())}});
+  LogInfo("store open",
+          {{"path", (*store)->path()}, {"revision", absl::StrCat((*store)->CurrentRevision())}});
 
   FleetReconciler fleet(store->get());
   fleet.Start();
@@ -70,8 +69,7 @@ int Run(const std::vector<ListenAddress>& listen, const std::string& data_dir,
         return Fail("cannot listen", removed);
       }
     }
-    builder.AddListeningPort(listen[i].grpc_uri, grpc::InsecureServerCredentials(),
-                             &ports[i]);
+    builder.AddListeningPort(listen[i].grpc_uri, grpc::InsecureServerCredentials(), &ports[i]);
   }
   builder.RegisterService(&resource_service);
   builder.RegisterService(&agent_service);
@@ -80,19 +78,20 @@ int Run(const std::vector<ListenAddress>& listen, const std::string& data_dir,
     fleet.Stop();
     std::vector<std::string> uris;
     for (const ListenAddress& a : listen) uris.push_back(a.grpc_uri);
-    return Fail("cannot listen", absl::UnavailableError(absl::StrCat(
-        "could not bind every --listen address (", absl::StrJoin(uris, ", "),
-        "); is another controller running?")));
+    return Fail("cannot listen",
+                absl::UnavailableError(absl::StrCat("could not bind every --listen address (",
+                                                    absl::StrJoin(uris, ", "),
+                                                    "); is another controller running?")));
   }
   std::vector<std::string> serving;
   for (size_t i = 0; i < listen.size(); ++i) {
-    serving.push_back(listen[i].unix_path.empty() && ports[i] > 0
-        ? absl::StrCat(listen[i].grpc_uri.substr(0, listen[i].grpc_uri.rfind(':')),
-                       ":", ports[i])
-        : listen[i].grpc_uri);
+    serving.push_back(
+        listen[i].unix_path.empty() && ports[i] > 0
+            ? absl::StrCat(listen[i].grpc_uri.substr(0, listen[i].grpc_uri.rfind(':')), ":",
+                           ports[i])
+            : listen[i].grpc_uri);
   }
-  LogInfo("serving", {{"addresses", absl::StrJoin(serving, ",")},
-                      {"data_dir", data_dir}});
+  LogInfo("serving", {{"addresses", absl::StrJoin(serving, ",")}, {"data_dir", data_dir}});
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
@@ -149,8 +148,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<std::vector<ferry::controller::ListenAddress>> listen =
       ferry::controller::ParseListenAddresses(listen_values);
   if (!listen.ok()) {
-    std::fprintf(stderr, "ferry-controller: %s\n",
-                 std::string(listen.status().message()).c_str());
+    std::fprintf(stderr, "ferry-controller: %s\n", std::string(listen.status().message()).c_str());
     return 2;
   }
   return ferry::controller::Run(*listen, data_dir, signals);

@@ -18,8 +18,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   int code = static_cast<int>(status.code());
   if (code < 0 || code > kMaxCanonicalCode) code = grpc::StatusCode::UNKNOWN;
-  return grpc::Status(static_cast<grpc::StatusCode>(code),
-                      std::string(status.message()));
+  return grpc::Status(static_cast<grpc::StatusCode>(code), std::string(status.message()));
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
@@ -28,8 +27,7 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (code < 0 || code > kMaxCanonicalCode) {
     code = static_cast<int>(absl::StatusCode::kUnknown);
   }
-  return absl::Status(static_cast<absl::StatusCode>(code),
-                      status.error_message());
+  return absl::Status(static_cast<absl::StatusCode>(code), status.error_message());
 }
 
 }  // namespace ferry::controller

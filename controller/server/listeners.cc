@@ -3,8 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/match.h"
@@ -17,8 +17,7 @@ namespace ferry::controller {
 namespace {
 
 absl::Status Bad(absl::string_view entry, absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("--listen \"", entry, "\": ", why));
+  return absl::InvalidArgumentError(absl::StrCat("--listen \"", entry, "\": ", why));
 }
 
 absl::StatusOr<ListenAddress> ParseOne(absl::string_view entry) {
@@ -67,8 +66,7 @@ absl::StatusOr<std::vector<ListenAddress>> ParseListenAddresses(
   return out;
 }
 
-std::vector<std::string> CollectFlagValues(int argc, char** argv,
-                                           absl::string_view name) {
+std::vector<std::string> CollectFlagValues(int argc, char** argv, absl::string_view name) {
   std::vector<std::string> values;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
@@ -105,17 +103,15 @@ absl::Status RemoveStaleSocket(const std::string& path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return absl::OkStatus();
-    return absl::UnavailableError(
-        absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
+    return absl::UnavailableError(absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
   }
   if (!S_ISSOCK(st.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "--listen unix:", path, ": ", path,
-        " exists and is not a socket; refusing to remove it"));
+        "--listen unix:", path, ": ", path, " exists and is not a socket; refusing to remove it"));
   }
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot remove stale socket ", path, ": ", std::strerror(errno)));
+    return absl::UnavailableError(
+        absl::StrCat("cannot remove stale socket ", path, ": ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }

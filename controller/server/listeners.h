@@ -25,8 +25,7 @@ absl::StatusOr<std::vector<ListenAddress>> ParseListenAddresses(
 
 // absl flags keep only the last occurrence of a flag; this collects every
 // value of `--name=V`, `-name=V`, `--name V` and `-name V` before "--".
-std::vector<std::string> CollectFlagValues(int argc, char** argv,
-                                           absl::string_view name);
+std::vector<std::string> CollectFlagValues(int argc, char** argv, absl::string_view name);
 
 // absl flag names cannot contain '-'; rewrites `--data-dir=x` to
 // `--data_dir=x` (only the name, and only before "--") so the documented

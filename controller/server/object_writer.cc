@@ -72,21 +72,18 @@ void ClearStatus(Object* candidate) {
   }
 }
 
-absl::StatusOr<int64_t> ParseResourceVersion(const std::string& label,
-                                             const std::string& text) {
+absl::StatusOr<int64_t> ParseResourceVersion(const std::string& label, const std::string& text) {
   int64_t value = 0;
   if (!absl::SimpleAtoi(text, &value) || value <= 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        label, ": metadata.resourceVersion: must be a positive integer, got \"",
-        text, "\""));
+        label, ": metadata.resourceVersion: must be a positive integer, got \"", text, "\""));
   }
   return value;
 }
 
 absl::Status StaleError(const std::string& label, int64_t given, int64_t current) {
-  return absl::AbortedError(absl::StrCat(
-      label, ": the object has been modified; resourceVersion ", given,
-      " is stale (current ", current, ")"));
+  return absl::AbortedError(absl::StrCat(label, ": the object has been modified; resourceVersion ",
+                                         given, " is stale (current ", current, ")"));
 }
 
 absl::Status Prefixed(const std::string& label, const absl::Status& status) {
@@ -94,8 +91,7 @@ absl::Status Prefixed(const std::string& label, const absl::Status& status) {
 }
 
 absl::Status NotFound(const std::string& kind, const std::string& name) {
-  return absl::NotFoundError(
-      absl::StrCat(DisplayKind(kind), " \"", name, "\" not found"));
+  return absl::NotFoundError(absl::StrCat(DisplayKind(kind), " \"", name, "\" not found"));
 }
 
 void SetNow(google::protobuf::Timestamp* ts) {
@@ -111,18 +107,15 @@ struct ObjectWriter::Attempt {
   std::vector<Planned> objects;
 };
 
-std::string DisplayKind(const std::string& kind) {
-  return absl::AsciiStrToLower(kind);
-}
+std::string DisplayKind(const std::string& kind) { return absl::AsciiStrToLower(kind); }
 
 std::string ObjectWriter::NewUid() {
   uint64_t hi = absl::Uniform<uint64_t>(bitgen_);
   uint64_t lo = absl::Uniform<uint64_t>(bitgen_);
-  hi = (hi & ~0xF000ULL) | 0x4000ULL;                // version 4
-  lo = (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56);    // RFC 4122 variant
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32,
-                         (hi >> 16) & 0xFFFF, hi & 0xFFFF, lo >> 48,
-                         lo & 0xFFFFFFFFFFFFULL);
+  hi = (hi & ~0xF000ULL) | 0x4000ULL;              // version 4
+  lo = (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56);  // RFC 4122 variant
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF,
+                         lo >> 48, lo & 0xFFFFFFFFFFFFULL);
 }
 
 absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(
@@ -131,9 +124,8 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(
   for (int i = 0; i < request.objects_size(); ++i) {
     const Object& object = request.objects(i);
     std::string name = api::ObjectName(object);
-    std::string label = name.empty()
-        ? absl::StrCat("objects[", i, "]")
-        : absl::StrCat(DisplayKind(api::KindName(object)), "/", name);
+    std::string label = name.empty() ? absl::StrCat("objects[", i, "]")
+                                     : absl::StrCat(DisplayKind(api::KindName(object)), "/", name);
     absl::Status valid = api::ValidateObject(object);
     if (!valid.ok()) return Prefixed(label, valid);
     if (!seen.emplace(api::KindName(object), name).second) {
@@ -149,9 +141,8 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(
     if (!lost_race) return response;
     last = response.status();
   }
-  return absl::AbortedError(absl::StrCat(
-      "apply lost to concurrent writers ", kMaxAttempts, " times; retry (",
-      last.message(), ")"));
+  return absl::AbortedError(absl::StrCat("apply lost to concurrent writers ", kMaxAttempts,
+                                         " times; retry (", last.message(), ")"));
 }
 
 absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
@@ -174,9 +165,9 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
       absl::StatusOr<int64_t> given = ParseResourceVersion(p.label, given_version);
       if (!given.ok()) return given.status();
       if (!p.exists) {
-        return absl::AbortedError(absl::StrCat(
-            p.label, ": resourceVersion ", *given,
-            " was given but the object does not exist (it was deleted)"));
+        return absl::AbortedError(
+            absl::StrCat(p.label, ": resourceVersion ", *given,
+                         " was given but the object does not exist (it was deleted)"));
       }
       if (*given != stored->revision) return StaleError(p.label, *given, stored->revision);
     }
@@ -248,16 +239,15 @@ absl::Status ObjectWriter::CheckForwardConflicts(const Attempt& attempt) {
   // request's.
   std::map<std::string, ferry::v1::IPForward> after;
   absl::Status decode_error;
-  absl::StatusOr<int64_t> listed =
-      store_->List(kKindIPForward, [&](const StoredObject& stored) {
-        absl::StatusOr<Object> object = DecodeStored(stored);
-        if (!object.ok()) {
-          decode_error = object.status();
-          return false;
-        }
-        after[stored.name] = std::move(*object->mutable_ip_forward());
-        return true;
-      });
+  absl::StatusOr<int64_t> listed = store_->List(kKindIPForward, [&](const StoredObject& stored) {
+    absl::StatusOr<Object> object = DecodeStored(stored);
+    if (!object.ok()) {
+      decode_error = object.status();
+      return false;
+    }
+    after[stored.name] = std::move(*object->mutable_ip_forward());
+    return true;
+  });
   if (!listed.ok()) return listed.status();
   if (!decode_error.ok()) return decode_error;
   for (const Planned& p : attempt.objects) {
@@ -275,8 +265,7 @@ absl::Status ObjectWriter::CheckForwardConflicts(const Attempt& attempt) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> ObjectWriter::Delete(const std::string& kind,
-                                             const std::string& name,
+absl::StatusOr<int64_t> ObjectWriter::Delete(const std::string& kind, const std::string& name,
                                              const std::string& resource_version) {
   const std::string label = absl::StrCat(DisplayKind(kind), "/", name);
   std::optional<int64_t> given;
@@ -303,9 +292,8 @@ absl::StatusOr<int64_t> ObjectWriter::Delete(const std::string& kind,
     if (!absl::IsAborted(revision.status())) return revision;
     last = revision.status();
   }
-  return absl::AbortedError(absl::StrCat(
-      label, ": delete lost to concurrent writers ", kMaxAttempts,
-      " times; retry (", last.message(), ")"));
+  return absl::AbortedError(absl::StrCat(label, ": delete lost to concurrent writers ",
+                                         kMaxAttempts, " times; retry (", last.message(), ")"));
 }
 
 }  // namespace ferry::controller

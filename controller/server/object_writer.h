@@ -24,23 +24,20 @@ class ObjectWriter {
   // All objects or none. Errors name the object, "ipforward/web: ...":
   // INVALID_ARGUMENT (validation), ABORTED (stale resourceVersion, or
   // concurrent writers won three times), ALREADY_EXISTS (conflict).
-  absl::StatusOr<ferry::v1::ApplyResponse> Apply(
-      const ferry::v1::ApplyRequest& request);
+  absl::StatusOr<ferry::v1::ApplyResponse> Apply(const ferry::v1::ApplyRequest& request);
 
   // Returns the deleting revision. NOT_FOUND if absent; ABORTED if a given
   // `resource_version` is stale.
-  absl::StatusOr<int64_t> Delete(const std::string& kind,
-                                 const std::string& name,
+  absl::StatusOr<int64_t> Delete(const std::string& kind, const std::string& name,
                                  const std::string& resource_version);
 
  private:
   struct Attempt;
 
-  absl::StatusOr<ferry::v1::ApplyResponse> TryApply(
-      const ferry::v1::ApplyRequest& request, bool* lost_race)
+  absl::StatusOr<ferry::v1::ApplyResponse> TryApply(const ferry::v1::ApplyRequest& request,
+                                                    bool* lost_race)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status CheckForwardConflicts(const Attempt& attempt)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckForwardConflicts(const Attempt& attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string NewUid() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Store* const store_;

@@ -28,8 +28,7 @@ absl::StatusOr<std::string> RequireKind(ferry::v1::ResourceKind kind) {
 
 ferry::v1::WatchEvent::Type EventType(const Change& change) {
   if (change.type == Change::Type::kDelete) return ferry::v1::WatchEvent::DELETED;
-  return change.created ? ferry::v1::WatchEvent::ADDED
-                        : ferry::v1::WatchEvent::MODIFIED;
+  return change.created ? ferry::v1::WatchEvent::ADDED : ferry::v1::WatchEvent::MODIFIED;
 }
 
 }  // namespace
@@ -41,9 +40,10 @@ grpc::Status ResourceServiceImpl::Apply(grpc::ServerContext* context,
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
   for (const ferry::v1::ApplyResult& r : response->results()) {
-    LogInfo(request->dry_run() ? "apply (dry run)" : "apply",
-            {{"kind", r.kind()}, {"name", r.name()}, {"outcome", r.outcome()},
-             {"revision", r.resource_version()}});
+    LogInfo(request->dry_run() ? "apply (dry run)" : "apply", {{"kind", r.kind()},
+                                                               {"name", r.name()},
+                                                               {"outcome", r.outcome()},
+                                                               {"revision", r.resource_version()}});
   }
   return grpc::Status::OK;
 }
@@ -55,8 +55,8 @@ grpc::Status ResourceServiceImpl::Get(grpc::ServerContext* context,
   if (!kind.ok()) return ToGrpcStatus(kind.status());
   absl::StatusOr<StoredObject> stored = store_->Get(*kind, request->name());
   if (absl::IsNotFound(stored.status())) {
-    return ToGrpcStatus(absl::NotFoundError(absl::StrCat(
-        DisplayKind(*kind), " \"", request->name(), "\" not found")));
+    return ToGrpcStatus(absl::NotFoundError(
+        absl::StrCat(DisplayKind(*kind), " \"", request->name(), "\" not found")));
   }
   if (!stored.ok()) return ToGrpcStatus(stored.status());
   absl::StatusOr<ferry::v1::Object> object = DecodeStored(*stored);
@@ -70,25 +70,23 @@ grpc::Status ResourceServiceImpl::List(grpc::ServerContext* context,
                                        grpc::ServerWriter<ferry::v1::Object>* writer) {
   absl::StatusOr<std::string> kind = RequireKind(request->kind());
   if (!kind.ok()) return ToGrpcStatus(kind.status());
-  absl::StatusOr<api::LabelSelector> selector =
-      api::ParseLabelSelector(request->label_selector());
+  absl::StatusOr<api::LabelSelector> selector = api::ParseLabelSelector(request->label_selector());
   if (!selector.ok()) return ToGrpcStatus(selector.status());
 
   absl::Status failed;
-  absl::StatusOr<int64_t> listed =
-      store_->List(*kind, [&](const StoredObject& stored) {
-        absl::StatusOr<ferry::v1::Object> object = DecodeStored(stored);
-        if (!object.ok()) {
-          failed = object.status();
-          return false;
-        }
-        if (!api::Matches(*selector, MetaOf(*object).labels())) return true;
-        if (context->IsCancelled() || !writer->Write(*object)) {
-          failed = absl::CancelledError("client went away during list");
-          return false;
-        }
-        return true;
-      });
+  absl::StatusOr<int64_t> listed = store_->List(*kind, [&](const StoredObject& stored) {
+    absl::StatusOr<ferry::v1::Object> object = DecodeStored(stored);
+    if (!object.ok()) {
+      failed = object.status();
+      return false;
+    }
+    if (!api::Matches(*selector, MetaOf(*object).labels())) return true;
+    if (context->IsCancelled() || !writer->Write(*object)) {
+      failed = absl::CancelledError("client went away during list");
+      return false;
+    }
+    return true;
+  });
   if (!listed.ok()) return ToGrpcStatus(listed.status());
   return ToGrpcStatus(failed);
 }
@@ -102,8 +100,8 @@ grpc::Status ResourceServiceImpl::Delete(grpc::ServerContext* context,
       writer_.Delete(*kind, request->name(), request->resource_version());
   if (!revision.ok()) return ToGrpcStatus(revision.status());
   response->set_resource_version(absl::StrCat(*revision));
-  LogInfo("delete", {{"kind", *kind}, {"name", request->name()},
-                     {"revision", response->resource_version()}});
+  LogInfo("delete",
+          {{"kind", *kind}, {"name", request->name()}, {"revision", response->resource_version()}});
   return grpc::Status::OK;
 }
 
@@ -120,9 +118,9 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
   if (request->resource_version().empty()) {
     after = store_->CurrentRevision();
   } else if (!absl::SimpleAtoi(request->resource_version(), &after) || after < 0) {
-    return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat(
-        "resource_version: must be a non-negative integer, got \"",
-        request->resource_version(), "\"")));
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("resource_version: must be a non-negative integer, got \"",
+                     request->resource_version(), "\"")));
   }
 
   // Tells the client the watch is established from `after` on.
@@ -130,11 +128,10 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
   while (!context->IsCancelled()) {
     // Read before the change log, so advancing `after` to it skips nothing.
     const int64_t current = store_->CurrentRevision();
-    absl::StatusOr<std::vector<Change>> changes =
-        store_->ChangesSince(after, kind, kWatchBatch);
+    absl::StatusOr<std::vector<Change>> changes = store_->ChangesSince(after, kind, kWatchBatch);
     if (absl::IsOutOfRange(changes.status())) {
-      return ToGrpcStatus(absl::OutOfRangeError(absl::StrCat(
-          "resourceVersion too old; re-list (", changes.status().message(), ")")));
+      return ToGrpcStatus(absl::OutOfRangeError(
+          absl::StrCat("resourceVersion too old; re-list (", changes.status().message(), ")")));
     }
     if (!changes.ok()) return ToGrpcStatus(changes.status());
     for (const Change& change : *changes) {

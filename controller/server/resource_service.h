@@ -16,24 +16,18 @@ namespace ferry::controller {
 
 class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
  public:
-  explicit ResourceServiceImpl(Store* store,
-                               absl::Duration watch_poll = absl::Seconds(1))
+  explicit ResourceServiceImpl(Store* store, absl::Duration watch_poll = absl::Seconds(1))
       : store_(store), writer_(store), watch_poll_(watch_poll) {}
 
-  grpc::Status Apply(grpc::ServerContext* context,
-                     const ferry::v1::ApplyRequest* request,
+  grpc::Status Apply(grpc::ServerContext* context, const ferry::v1::ApplyRequest* request,
                      ferry::v1::ApplyResponse* response) override;
-  grpc::Status Get(grpc::ServerContext* context,
-                   const ferry::v1::GetRequest* request,
+  grpc::Status Get(grpc::ServerContext* context, const ferry::v1::GetRequest* request,
                    ferry::v1::Object* response) override;
-  grpc::Status List(grpc::ServerContext* context,
-                    const ferry::v1::ListRequest* request,
+  grpc::Status List(grpc::ServerContext* context, const ferry::v1::ListRequest* request,
                     grpc::ServerWriter<ferry::v1::Object>* writer) override;
-  grpc::Status Delete(grpc::ServerContext* context,
-                      const ferry::v1::DeleteRequest* request,
+  grpc::Status Delete(grpc::ServerContext* context, const ferry::v1::DeleteRequest* request,
                       ferry::v1::DeleteResponse* response) override;
-  grpc::Status Watch(grpc::ServerContext* context,
-                     const ferry::v1::WatchRequest* request,
+  grpc::Status Watch(grpc::ServerContext* context, const ferry::v1::WatchRequest* request,
                      grpc::ServerWriter<ferry::v1::WatchEvent>* writer) override;
 
  private:

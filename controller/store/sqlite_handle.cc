@@ -12,15 +12,13 @@ absl::StatusOr<SqliteDb> SqliteDb::Open(const std::string& path, int flags) {
   if (rc != SQLITE_OK) {
     std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
-    return absl::UnavailableError(
-        absl::StrCat("cannot open database ", path, ": ", msg));
+    return absl::UnavailableError(absl::StrCat("cannot open database ", path, ": ", msg));
   }
   sqlite3_extended_result_codes(db, 1);
   return SqliteDb(db);
 }
 
-SqliteDb::SqliteDb(SqliteDb&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)) {}
+SqliteDb::SqliteDb(SqliteDb&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
 
 SqliteDb& SqliteDb::operator=(SqliteDb&& other) noexcept {
   if (this != &other) {
@@ -54,8 +52,7 @@ absl::StatusOr<SqliteStatement> SqliteDb::Prepare(absl::string_view sql) {
 }
 
 absl::Status SqliteDb::Error(absl::string_view what) const {
-  return absl::InternalError(
-      absl::StrCat("sqlite: ", what, ": ", sqlite3_errmsg(db_)));
+  return absl::InternalError(absl::StrCat("sqlite: ", what, ": ", sqlite3_errmsg(db_)));
 }
 
 SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
@@ -73,14 +70,13 @@ SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
 SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
 
 void SqliteStatement::BindText(int index, absl::string_view text) {
-  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                    SQLITE_TRANSIENT);
+  sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
 }
 
 void SqliteStatement::BindBlob(int index, absl::string_view bytes) {
   // A zero-length blob must still be a blob, not NULL.
-  sqlite3_bind_blob(stmt_, index, bytes.empty() ? "" : bytes.data(),
-                    static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  sqlite3_bind_blob(stmt_, index, bytes.empty() ? "" : bytes.data(), static_cast<int>(bytes.size()),
+                    SQLITE_TRANSIENT);
 }
 
 void SqliteStatement::BindInt64(int index, int64_t value) {
@@ -91,8 +87,8 @@ absl::StatusOr<bool> SqliteStatement::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return absl::InternalError(absl::StrCat("sqlite: ", sqlite3_sql(stmt_), ": ",
-                                          sqlite3_errmsg(db_)));
+  return absl::InternalError(
+      absl::StrCat("sqlite: ", sqlite3_sql(stmt_), ": ", sqlite3_errmsg(db_)));
 }
 
 absl::Status SqliteStatement::Run() {
@@ -103,22 +99,18 @@ absl::Status SqliteStatement::Run() {
   }
 }
 
-int64_t SqliteStatement::ColumnInt64(int index) const {
-  return sqlite3_column_int64(stmt_, index);
-}
+int64_t SqliteStatement::ColumnInt64(int index) const { return sqlite3_column_int64(stmt_, index); }
 
 std::string SqliteStatement::ColumnText(int index) const {
   const unsigned char* text = sqlite3_column_text(stmt_, index);
   int size = sqlite3_column_bytes(stmt_, index);
-  return text == nullptr ? std::string()
-                         : std::string(reinterpret_cast<const char*>(text), size);
+  return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text), size);
 }
 
 std::string SqliteStatement::ColumnBlob(int index) const {
   const void* blob = sqlite3_column_blob(stmt_, index);
   int size = sqlite3_column_bytes(stmt_, index);
-  return blob == nullptr ? std::string()
-                         : std::string(static_cast<const char*>(blob), size);
+  return blob == nullptr ? std::string() : std::string(static_cast<const char*>(blob), size);
 }
 
 void SqliteStatement::Reset() {

@@ -134,23 +134,21 @@ namespace {
 // Checks an existing file without writing to it: sqlite only reads here,
 // and the WAL switch (the first write) happens after these checks pass.
 absl::Status CheckExistingFile(SqliteDb& db, const std::string& path) {
-  const std::string refuse =
-      absl::StrCat("; refusing to open it (the file is left untouched: "
-                   "restore it from a backup or move it aside)");
+  const std::string refuse = absl::StrCat(
+      "; refusing to open it (the file is left untouched: "
+      "restore it from a backup or move it aside)");
   absl::StatusOr<SqliteStatement> check = db.Prepare("PRAGMA quick_check");
   absl::StatusOr<bool> row = check.ok() ? check->Step() : check.status();
   if (!row.ok() || !*row || check->ColumnText(0) != "ok") {
-    std::string why = !row.ok()  ? std::string(sqlite3_errmsg(db.get()))
-                      : !*row    ? std::string("quick_check returned nothing")
-                                 : check->ColumnText(0);
+    std::string why = !row.ok() ? std::string(sqlite3_errmsg(db.get()))
+                      : !*row   ? std::string("quick_check returned nothing")
+                                : check->ColumnText(0);
     return absl::DataLossError(absl::StrCat(
-        "database ", path, " is corrupt or not a SQLite database (", why, ")",
-        refuse));
+        "database ", path, " is corrupt or not a SQLite database (", why, ")", refuse));
   }
   check->Reset();
 
-  absl::StatusOr<SqliteStatement> tables =
-      db.Prepare("SELECT count(*) FROM sqlite_schema");
+  absl::StatusOr<SqliteStatement> tables = db.Prepare("SELECT count(*) FROM sqlite_schema");
   if (!tables.ok()) return tables.status();
   absl::StatusOr<bool> counted = tables->Step();
   if (!counted.ok()) return counted.status();
@@ -160,16 +158,18 @@ absl::Status CheckExistingFile(SqliteDb& db, const std::string& path) {
       db.Prepare("SELECT value FROM meta WHERE key = 'schema_version'");
   absl::StatusOr<bool> found = version.ok() ? version->Step() : version.status();
   if (!found.ok() || !*found) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "database ", path, " is not a Ferry database (no schema_version in "
-        "table meta)", refuse));
+    return absl::FailedPreconditionError(
+        absl::StrCat("database ", path,
+                     " is not a Ferry database (no schema_version in "
+                     "table meta)",
+                     refuse));
   }
   int64_t schema_version = version->ColumnInt64(0);
   if (schema_version > SqliteStore::kSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "database ", path, " has schema_version ", schema_version,
-        ", newer than this ferry-controller supports (",
-        SqliteStore::kSchemaVersion, "); upgrade ferry-controller", refuse));
+    return absl::FailedPreconditionError(
+        absl::StrCat("database ", path, " has schema_version ", schema_version,
+                     ", newer than this ferry-controller supports (", SqliteStore::kSchemaVersion,
+                     "); upgrade ferry-controller", refuse));
   }
   return absl::OkStatus();
 }
@@ -185,9 +185,9 @@ absl::StatusOr<int> LockDataDir(const std::string& data_dir) {
     int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "data dir ", data_dir, " is in use by another ferry-controller (",
-          lock_path, " is locked)"));
+      return absl::FailedPreconditionError(absl::StrCat("data dir ", data_dir,
+                                                        " is in use by another ferry-controller (",
+                                                        lock_path, " is locked)"));
     }
     return absl::UnavailableError(
         absl::StrCat("cannot lock ", lock_path, ": ", std::strerror(err)));
@@ -197,13 +197,12 @@ absl::StatusOr<int> LockDataDir(const std::string& data_dir) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
-    const std::string& data_dir) {
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_dir) {
   return Open(data_dir, Options());
 }
 
-absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
-    const std::string& data_dir, const Options& options) {
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_dir,
+                                                               const Options& options) {
   if (data_dir.empty()) {
     return absl::InvalidArgumentError("data dir: must not be empty");
   }
@@ -215,8 +214,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
   }
   absl::StatusOr<int> lock_fd = LockDataDir(data_dir);
   if (!lock_fd.ok()) return lock_fd.status();
-  std::unique_ptr<SqliteStore> store(
-      new SqliteStore(data_dir + "/ferry.db", options, *lock_fd));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(data_dir + "/ferry.db", options, *lock_fd));
   absl::Status status = store->Initialize();
   if (!status.ok()) return status;
   return store;
@@ -240,8 +238,7 @@ SqliteStore::~SqliteStore() {
 absl::Status SqliteStore::Initialize() {
   std::error_code ec;
   bool existed = std::filesystem::file_size(path_, ec) > 0 && !ec;
-  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
-              (existed ? 0 : SQLITE_OPEN_CREATE);
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (existed ? 0 : SQLITE_OPEN_CREATE);
   absl::StatusOr<SqliteDb> db = SqliteDb::Open(path_, flags);
   if (!db.ok()) return db.status();
   sqlite3_busy_timeout(db->get(), kBusyTimeoutMs);
@@ -253,13 +250,11 @@ absl::Status SqliteStore::Initialize() {
   absl::StatusOr<bool> row = wal.ok() ? wal->Step() : wal.status();
   if (!row.ok()) return row.status();
   if (!*row || wal->ColumnText(0) != "wal") {
-    return absl::UnavailableError(
-        absl::StrCat("database ", path_, ": cannot switch to WAL mode"));
+    return absl::UnavailableError(absl::StrCat("database ", path_, ": cannot switch to WAL mode"));
   }
   wal->Reset();
   *wal = SqliteStatement();  // finalize before the db moves
-  for (const char* sql : {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
-                          "BEGIN IMMEDIATE"}) {
+  for (const char* sql : {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON", "BEGIN IMMEDIATE"}) {
     absl::Status status = db->Exec(sql);
     if (!status.ok()) return status;
   }
@@ -286,8 +281,7 @@ absl::Status SqliteStore::Initialize() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<SqliteStore::Connection>>
-SqliteStore::AcquireReader() {
+absl::StatusOr<std::unique_ptr<SqliteStore::Connection>> SqliteStore::AcquireReader() {
   {
     absl::MutexLock lock(&pool_mu_);
     if (!idle_readers_.empty()) {
@@ -296,8 +290,7 @@ SqliteStore::AcquireReader() {
       return conn;
     }
   }
-  absl::StatusOr<SqliteDb> db =
-      SqliteDb::Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+  absl::StatusOr<SqliteDb> db = SqliteDb::Open(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
   if (!db.ok()) return db.status();
   sqlite3_busy_timeout(db->get(), kBusyTimeoutMs);
   absl::Status query_only = db->Exec("PRAGMA query_only=ON");
@@ -321,18 +314,16 @@ absl::StatusOr<int64_t> SqliteStore::Commit(const std::vector<WriteOp>& ops) {
   for (const WriteOp& op : ops) {
     if (op.kind.empty() || op.name.empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("write op ", Key(op.kind, op.name),
-                       ": kind and name must not be empty"));
+          absl::StrCat("write op ", Key(op.kind, op.name), ": kind and name must not be empty"));
     }
     if (op.expected_revision < WriteOp::kAnyRevision) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("write op ", Key(op.kind, op.name),
-                       ": expected_revision ", op.expected_revision,
-                       " is negative"));
+      return absl::InvalidArgumentError(absl::StrCat("write op ", Key(op.kind, op.name),
+                                                     ": expected_revision ", op.expected_revision,
+                                                     " is negative"));
     }
     if (!keys.emplace(op.kind, op.name).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "write op ", Key(op.kind, op.name), ": key written twice in one commit"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("write op ", Key(op.kind, op.name), ": key written twice in one commit"));
     }
   }
   absl::MutexLock lock(&write_mu_);
@@ -353,8 +344,7 @@ absl::StatusOr<int64_t> SqliteStore::Commit(const std::vector<WriteOp>& ops) {
   return revision;
 }
 
-absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops,
-                                   int64_t revision) {
+absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops, int64_t revision) {
   Connection& w = *writer_;
   for (const WriteOp& op : ops) {
     bool exists = false;
@@ -376,17 +366,14 @@ absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops,
     }
     const std::string key = Key(op.kind, op.name);
     if (op.expected_revision == WriteOp::kMustNotExist && exists) {
-      return absl::AbortedError(
-          absl::StrCat(key, " already exists (revision ", current, ")"));
+      return absl::AbortedError(absl::StrCat(key, " already exists (revision ", current, ")"));
     }
     if (op.expected_revision > 0 && !exists) {
-      return absl::AbortedError(absl::StrCat(key, ": expected revision ",
-                                             op.expected_revision,
+      return absl::AbortedError(absl::StrCat(key, ": expected revision ", op.expected_revision,
                                              " but it does not exist"));
     }
     if (op.expected_revision > 0 && current != op.expected_revision) {
-      return absl::AbortedError(absl::StrCat(key, ": expected revision ",
-                                             op.expected_revision,
+      return absl::AbortedError(absl::StrCat(key, ": expected revision ", op.expected_revision,
                                              ", current is ", current));
     }
     bool put = op.type == WriteOp::Type::kPut;
@@ -444,8 +431,7 @@ absl::Status SqliteStore::Compact() {
   return w.SetMeta("compacted_revision", cutoff);
 }
 
-absl::StatusOr<StoredObject> SqliteStore::Get(const std::string& kind,
-                                              const std::string& name) {
+absl::StatusOr<StoredObject> SqliteStore::Get(const std::string& kind, const std::string& name) {
   absl::StatusOr<std::unique_ptr<Connection>> conn = AcquireReader();
   if (!conn.ok()) return conn.status();
   absl::Cleanup release = [&] { ReleaseReader(std::move(*conn)); };
@@ -456,14 +442,12 @@ absl::StatusOr<StoredObject> SqliteStore::Get(const std::string& kind,
   absl::StatusOr<bool> row = get.Step();
   if (!row.ok()) return row.status();
   if (!*row) return absl::NotFoundError(absl::StrCat(Key(kind, name), " not found"));
-  StoredObject object{kind, name, get.ColumnBlob(0), get.ColumnInt64(1),
-                      get.ColumnInt64(2)};
+  StoredObject object{kind, name, get.ColumnBlob(0), get.ColumnInt64(1), get.ColumnInt64(2)};
   return object;
 }
 
-absl::StatusOr<int64_t> SqliteStore::List(
-    const std::string& kind,
-    const std::function<bool(const StoredObject&)>& visit) {
+absl::StatusOr<int64_t> SqliteStore::List(const std::string& kind,
+                                          const std::function<bool(const StoredObject&)>& visit) {
   absl::StatusOr<std::unique_ptr<Connection>> conn = AcquireReader();
   if (!conn.ok()) return conn.status();
   absl::Cleanup release = [&] { ReleaseReader(std::move(*conn)); };
@@ -494,11 +478,11 @@ int64_t SqliteStore::CurrentRevision() {
   return revision_;
 }
 
-absl::StatusOr<std::vector<Change>> SqliteStore::ChangesSince(
-    int64_t after, const std::string& kind, size_t limit) {
+absl::StatusOr<std::vector<Change>> SqliteStore::ChangesSince(int64_t after,
+                                                              const std::string& kind,
+                                                              size_t limit) {
   if (after < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("revision ", after, " is negative"));
+    return absl::InvalidArgumentError(absl::StrCat("revision ", after, " is negative"));
   }
   absl::StatusOr<std::unique_ptr<Connection>> conn = AcquireReader();
   if (!conn.ok()) return conn.status();
@@ -509,9 +493,10 @@ absl::StatusOr<std::vector<Change>> SqliteStore::ChangesSince(
   absl::StatusOr<int64_t> compacted = r.MetaInt("compacted_revision");
   if (!compacted.ok()) return compacted.status();
   if (after < *compacted) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "revision ", after, " is older than the retained change log (changes "
-        "after revision ", *compacted, " are kept)"));
+    return absl::OutOfRangeError(absl::StrCat("revision ", after,
+                                              " is older than the retained change log (changes "
+                                              "after revision ",
+                                              *compacted, " are kept)"));
   }
   SqliteStatement& query = kind.empty() ? r.changes_all : r.changes_of_kind;
   ScopedReset reset(&query);
@@ -528,8 +513,7 @@ absl::StatusOr<std::vector<Change>> SqliteStore::ChangesSince(
       break;
     }
     Change change;
-    change.type = query.ColumnText(3) == "delete" ? Change::Type::kDelete
-                                                  : Change::Type::kPut;
+    change.type = query.ColumnText(3) == "delete" ? Change::Type::kDelete : Change::Type::kPut;
     change.object.kind = query.ColumnText(1);
     change.object.name = query.ColumnText(2);
     change.object.value = query.ColumnBlob(4);
@@ -542,9 +526,8 @@ absl::StatusOr<std::vector<Change>> SqliteStore::ChangesSince(
 
 bool SqliteStore::WaitForChange(int64_t after, absl::Duration timeout) {
   absl::MutexLock lock(&revision_mu_);
-  auto advanced = [this, after]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(revision_mu_) {
-    return revision_ > after;
-  };
+  auto advanced = [this, after]()
+                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(revision_mu_) { return revision_ > after; };
   return revision_mu_.AwaitWithTimeout(absl::Condition(&advanced), timeout);
 }
 

@@ -33,10 +33,9 @@ class SqliteStore : public Store {
   // untouched, a file that is not a healthy SQLite database, a SQLite file
   // that is not Ferry's, or one written by a newer schema. Refuses a data
   // dir already open in another SqliteStore (a second controller).
-  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
-      const std::string& data_dir);
-  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(
-      const std::string& data_dir, const Options& options);
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& data_dir);
+  static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& data_dir,
+                                                           const Options& options);
 
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
@@ -45,16 +44,13 @@ class SqliteStore : public Store {
   // Keys must be non-empty and unique within one Commit. Deleting an absent
   // key is NOT_FOUND.
   absl::StatusOr<int64_t> Commit(const std::vector<WriteOp>& ops) override;
-  absl::StatusOr<StoredObject> Get(const std::string& kind,
-                                   const std::string& name) override;
-  absl::StatusOr<int64_t> List(
-      const std::string& kind,
-      const std::function<bool(const StoredObject&)>& visit) override;
+  absl::StatusOr<StoredObject> Get(const std::string& kind, const std::string& name) override;
+  absl::StatusOr<int64_t> List(const std::string& kind,
+                               const std::function<bool(const StoredObject&)>& visit) override;
   int64_t CurrentRevision() override;
   // Never splits one revision's changes, so it may return more than
   // `limit` to finish the last revision.
-  absl::StatusOr<std::vector<Change>> ChangesSince(int64_t after,
-                                                   const std::string& kind,
+  absl::StatusOr<std::vector<Change>> ChangesSince(int64_t after, const std::string& kind,
                                                    size_t limit) override;
   bool WaitForChange(int64_t after, absl::Duration timeout) override;
 
@@ -82,8 +78,7 @@ class SqliteStore : public Store {
   int64_t written_revision_ ABSL_GUARDED_BY(write_mu_) = 0;
 
   absl::Mutex pool_mu_;
-  std::vector<std::unique_ptr<Connection>> idle_readers_
-      ABSL_GUARDED_BY(pool_mu_);
+  std::vector<std::unique_ptr<Connection>> idle_readers_ ABSL_GUARDED_BY(pool_mu_);
 
   // Published after each commit, for waiters.
   absl::Mutex revision_mu_;

@@ -53,8 +53,8 @@ TEST(ListenersTest, BadPortAndEmptyUnixPathAreRejected) {
 }
 
 TEST(ListenersTest, CollectFlagValuesGathersEveryOccurrenceBeforeDoubleDash) {
-  const char* argv[] = {"prog", "--listen=a", "-listen", "b", "--other=x",
-                        "--listen", "c", "--", "--listen=d"};
+  const char* argv[] = {"prog",     "--listen=a", "-listen", "b",         "--other=x",
+                        "--listen", "c",          "--",      "--listen=d"};
   auto values = CollectFlagValues(9, const_cast<char**>(argv), "listen");
   EXPECT_THAT(values, ElementsAre("a", "b", "c"));
 }
@@ -67,8 +67,8 @@ TEST(ListenersTest, CollectFlagValuesIgnoresFlagsWithLongerNames) {
 TEST(ListenersTest, NormalizeFlagDashesRewritesNamesOnly) {
   const char* argv[] = {"prog", "--data-dir=/var/lib/a-b", "--data-dir", "x-y", "--", "--a-b"};
   auto args = NormalizeFlagDashes(6, const_cast<char**>(argv));
-  EXPECT_THAT(args, ElementsAre("prog", "--data_dir=/var/lib/a-b", "--data_dir", "x-y", "--",
-                                "--a-b"));
+  EXPECT_THAT(args,
+              ElementsAre("prog", "--data_dir=/var/lib/a-b", "--data_dir", "x-y", "--", "--a-b"));
 }
 
 class StaleSocketTest : public ::testing::Test {

@@ -18,15 +18,14 @@
 namespace ferry::controller {
 namespace {
 
-using ::testing::AllOf;
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using ferry::v1::ApplyRequest;
 using ferry::v1::ApplyResponse;
 using ferry::v1::Object;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
-Object Forward(const std::string& name, const std::string& frontend_address,
-               uint32_t port) {
+Object Forward(const std::string& name, const std::string& frontend_address, uint32_t port) {
   Object object;
   auto* f = object.mutable_ip_forward();
   f->set_api_version("ferry.dev/v1");
@@ -67,8 +66,7 @@ class ResourceServiceTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  grpc::Status Apply(std::vector<Object> objects, ApplyResponse* response,
-                     bool dry_run = false) {
+  grpc::Status Apply(std::vector<Object> objects, ApplyResponse* response, bool dry_run = false) {
     ApplyRequest request;
     for (auto& o : objects) *request.add_objects() = std::move(o);
     request.set_dry_run(dry_run);
@@ -129,8 +127,9 @@ TEST_F(ResourceServiceTest, ApplyNewObjectIsCreatedWithUidAndGeneration1) {
   Object got = MustGet("web");
   const auto& meta = got.ip_forward().metadata();
   EXPECT_EQ(meta.generation(), 1);
-  EXPECT_THAT(meta.uid(), ::testing::MatchesRegex(
-      "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+  EXPECT_THAT(meta.uid(),
+              ::testing::MatchesRegex(
+                  "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
   EXPECT_GT(meta.creation_timestamp().seconds(), 0);
   EXPECT_EQ(meta.resource_version(), response.results(0).resource_version());
 }
@@ -203,8 +202,8 @@ TEST_F(ResourceServiceTest, BatchWithOneInvalidObjectWritesNothing) {
 
 TEST_F(ResourceServiceTest, BatchIsWrittenInOneRevision) {
   ApplyResponse response;
-  ASSERT_TRUE(Apply({Forward("a", "192.0.2.1", 80), Forward("b", "192.0.2.1", 81)},
-                    &response).ok());
+  ASSERT_TRUE(
+      Apply({Forward("a", "192.0.2.1", 80), Forward("b", "192.0.2.1", 81)}, &response).ok());
   ASSERT_EQ(response.results_size(), 2);
   EXPECT_EQ(response.results(0).resource_version(), response.results(1).resource_version());
 }
@@ -306,8 +305,7 @@ TEST_F(ResourceServiceTest, DeleteWithStaleResourceVersionIsAborted) {
   request.set_resource_version(old_version);
   ferry::v1::DeleteResponse response;
   grpc::ClientContext context;
-  EXPECT_EQ(stub_->Delete(&context, request, &response).error_code(),
-            grpc::StatusCode::ABORTED);
+  EXPECT_EQ(stub_->Delete(&context, request, &response).error_code(), grpc::StatusCode::ABORTED);
   MustGet("web");
 }
 

@@ -1,5 +1,3 @@
-#include "controller/store/sqlite_store.h"
-
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -11,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -120,8 +119,7 @@ TEST_F(SqliteStoreTest, UpdateKeepsCreateRevision) {
 
 TEST_F(SqliteStoreTest, GetMissingIsNotFound) {
   auto store = OpenStore();
-  EXPECT_EQ(store->Get("IPForward", "nope").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Get("IPForward", "nope").status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(SqliteStoreTest, EmptyCommitReturnsCurrentRevision) {
@@ -147,8 +145,7 @@ TEST_F(SqliteStoreTest, StaleExpectedRevisionWritesNothing) {
   auto rev = store->Commit({Put("other", "x"), Put("web", "v3", first)});
   EXPECT_EQ(rev.status().code(), absl::StatusCode::kAborted);
   EXPECT_THAT(rev.status().message(), HasSubstr("IPForward/web"));
-  EXPECT_EQ(store->Get("IPForward", "other").status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Get("IPForward", "other").status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(store->CurrentRevision(), before);
 }
 
@@ -162,10 +159,8 @@ TEST_F(SqliteStoreTest, DeleteRemovesKeyAndMissingDeleteIsNotFound) {
   auto store = OpenStore();
   ASSERT_TRUE(store->Commit({Put("web", "v1")}).ok());
   ASSERT_TRUE(store->Commit({Delete("web")}).ok());
-  EXPECT_EQ(store->Get("IPForward", "web").status().code(),
-            absl::StatusCode::kNotFound);
-  EXPECT_EQ(store->Commit({Delete("web")}).status().code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Get("IPForward", "web").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Commit({Delete("web")}).status().code(), absl::StatusCode::kNotFound);
 }
 
 TEST_F(SqliteStoreTest, DuplicateKeyInOneCommitIsInvalid) {
@@ -186,9 +181,7 @@ TEST_F(SqliteStoreTest, ListStopsWhenVisitReturnsFalse) {
   auto store = OpenStore();
   ASSERT_TRUE(store->Commit({Put("a", "1"), Put("b", "2"), Put("c", "3")}).ok());
   int visited = 0;
-  ASSERT_TRUE(store->List("IPForward", [&](const StoredObject&) {
-    return ++visited < 2;
-  }).ok());
+  ASSERT_TRUE(store->List("IPForward", [&](const StoredObject&) { return ++visited < 2; }).ok());
   EXPECT_EQ(visited, 2);
 }
 
@@ -259,8 +252,7 @@ TEST_F(SqliteStoreTest, ChangesSinceCompactedRevisionIsOutOfRange) {
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(store->Commit({Put(absl::StrCat("f", i), "v")}).ok());
   }
-  EXPECT_EQ(store->ChangesSince(0, "", 100).status().code(),
-            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(store->ChangesSince(0, "", 100).status().code(), absl::StatusCode::kOutOfRange);
   auto recent = store->ChangesSince(store->CurrentRevision() - 2, "", 100);
   ASSERT_TRUE(recent.ok()) << recent.status();
   EXPECT_EQ(recent->size(), 2u);
@@ -318,8 +310,8 @@ TEST_F(SqliteStoreTest, RefusesNewerSchemaVersionNamingTheFile) {
   const std::string path = dir_ + "/ferry.db";
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = 2 WHERE key = 'schema_version'",
-                         nullptr, nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = 2 WHERE key = 'schema_version'", nullptr,
+                         nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   const std::string before = ReadFile(path);
