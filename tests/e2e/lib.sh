@@ -30,6 +30,7 @@ SOCK=$WORK/controller.sock
 export FERRY_SERVER=unix:$SOCK
 
 PIDS=()
+CONTROLLER_FLAGS=()
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
 fail() { log "FAIL: $*"; exit 1; }
@@ -138,7 +139,7 @@ start_backend_servers() {
 }
 
 start_controller() {
-  "$FERRY_BIN/ferry-controller" --data-dir "$WORK/data" --listen "unix:$SOCK" \
+  "$FERRY_BIN/ferry-controller" --data-dir "$WORK/data" --listen "unix:$SOCK" "${CONTROLLER_FLAGS[@]}" \
     >>"$WORK/controller.log" 2>&1 &
   CONTROLLER_PID=$!
   PIDS+=($CONTROLLER_PID)

@@ -119,9 +119,12 @@ objs = json.load(sys.stdin)["nftables"]
 print(sum(len(o[k].get("elem", [])) for o in objs for k in ("map", "set") if k in o))'; }
 ferry_rules() { in_ns "$NS_B" ip rule list | grep -c "lookup 7[01][0-9][0-9]" || true; }
 ferry_routes() { { in_ns "$NS_B" ip route show table all proto 254; in_ns "$NS_B" ip -6 route show table all proto 254; } | wc -l; }
-wait_for "node-a's DNAT elements removed" 10 test "$(nat_elements)" = 0
-wait_for "node-b's rules removed" 10 test "$(ferry_rules)" = 0
-wait_for "node-b's routes removed" 10 test "$(ferry_routes)" = 0
+no_elements() { [[ $(nat_elements) == 0 ]]; }
+no_rules() { [[ $(ferry_rules) == 0 ]]; }
+no_routes() { [[ $(ferry_routes) == 0 ]]; }
+wait_for "node-a's DNAT elements removed" 10 no_elements
+wait_for "node-b's rules removed" 10 no_rules
+wait_for "node-b's routes removed" 10 no_routes
 if seen_by_backend http://192.0.2.1:8000/ >/dev/null 2>&1; then fail "deleted forward still serves"; fi
 log "ok: delete removed all DNAT elements, rules and routes"
 log "PASS"
