@@ -17,6 +17,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   # for the namespace tests and the demo
   iproute2 nftables wireguard-go wireguard-tools iputils-ping procps curl python3
+  # promtool, to test the shipped alerting rules
+  prometheus
 )
 
 install_deps() {
@@ -42,6 +44,9 @@ case "${1:-}" in
   demo) install_deps; build; FERRY_BIN=$PWD/$BUILD_DIR/bin bash scripts/demo.sh ;;
   test)
     install_deps; build
+    # The fuzzers first (their own clang build, bounded time), so that
+    # ctest's summary is the run's last word.
+    FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
     cd "$BUILD_DIR" && ctest --output-on-failure --timeout 900 ;;
   bench) install_deps; build; "$BUILD_DIR/bin/ferry-bench" "${@:2}" ;;
   *) echo "usage: scripts/run.sh demo|test|bench|build" >&2; exit 2 ;;
