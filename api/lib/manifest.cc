@@ -12,6 +12,7 @@
 #include <limits>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
@@ -66,6 +67,10 @@ class Decoder {
     if (kind->type != YamlNode::Type::kScalar) {
       return Error(*kind, "kind",
                    absl::StrCat("must be a string, got ", kind->TypeName()));
+    }
+    if (kind->value == "Event") {
+      return Error(*kind, "kind",
+                   "Event is written by the controller; it cannot be applied");
     }
     Object object;
     if (kind->value == "IPForward") {
@@ -195,7 +200,8 @@ class Decoder {
   absl::Status DecodeForwardSpec(const YamlNode& node,
                                  v1::IPForwardSpec& spec) {
     return VisitFields(
-        node, "spec", {"frontend", "backend", "ports", "sourceIP"},
+        node, "spec",
+        {"frontend", "backend", "ports", "sourceIP", "driftPolicy"},
         [&](absl::string_view key, const YamlNode& v, const std::string& path) {
           if (key == "frontend") {
             auto& fe = *spec.mutable_frontend();
@@ -221,18 +227,15 @@ class Decoder {
                 });
           }
           if (key == "ports") return DecodePorts(v, path, spec);
-          if (v.type == YamlNode::Type::kNull) return absl::OkStatus();
-          if (v.type == YamlNode::Type::kScalar && v.value == "Preserve") {
-            spec.set_source_ip(v1::PRESERVE);
-          } else if (v.type == YamlNode::Type::kScalar &&
-                     v.value == "Masquerade") {
-            spec.set_source_ip(v1::MASQUERADE);
-          } else {
-            return Error(v, path,
-                         absl::StrCat("must be Preserve or Masquerade, got ",
-                                      Describe(v)));
+          if (key == "sourceIP") {
+            return Enum<v1::SourceIP>(
+                v, path,
+                {{"Preserve", v1::PRESERVE}, {"Masquerade", v1::MASQUERADE}},
+                [&](v1::SourceIP e) { spec.set_source_ip(e); });
           }
-          return absl::OkStatus();
+          return Enum<v1::DriftPolicy>(
+              v, path, {{"Enforce", v1::ENFORCE}, {"Alert", v1::ALERT}},
+              [&](v1::DriftPolicy e) { spec.set_drift_policy(e); });
         });
   }
 
@@ -274,16 +277,31 @@ class Decoder {
 
   absl::Status Protocol(const YamlNode& v, const std::string& path,
                         PortMapping& p) {
+    return Enum<v1::Protocol>(v, path, {{"TCP", v1::TCP}, {"UDP", v1::UDP}},
+                              [&](v1::Protocol e) { p.set_protocol(e); });
+  }
+
+  // A case-sensitive enum value, as Kubernetes spells them; the error lists
+  // every allowed value.
+  template <typename E>
+  absl::Status Enum(
+      const YamlNode& v, const std::string& path,
+      std::initializer_list<std::pair<absl::string_view, E>> values,
+      absl::FunctionRef<void(E)> set) {
     if (v.type == YamlNode::Type::kNull) return absl::OkStatus();
-    if (v.type == YamlNode::Type::kScalar && v.value == "TCP") {
-      p.set_protocol(v1::TCP);
-    } else if (v.type == YamlNode::Type::kScalar && v.value == "UDP") {
-      p.set_protocol(v1::UDP);
-    } else {
-      return Error(v, path,
-                   absl::StrCat("must be TCP or UDP, got ", Describe(v)));
+    std::vector<absl::string_view> names;
+    for (const auto& [name, value] : values) {
+      if (v.type == YamlNode::Type::kScalar && v.value == name) {
+        set(value);
+        return absl::OkStatus();
+      }
+      names.push_back(name);
     }
-    return absl::OkStatus();
+    std::string allowed = names.size() == 2
+                              ? absl::StrCat(names[0], " or ", names[1])
+                              : absl::StrJoin(names, ", ");
+    return Error(v, path,
+                 absl::StrCat("must be ", allowed, ", got ", Describe(v)));
   }
 
   // Calls `fn` for each entry of a map; unknown keys are errors. A null

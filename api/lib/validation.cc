@@ -266,6 +266,12 @@ Result CheckForward(const IPForward& f) {
         "spec.sourceIP",
         absl::StrCat("must be Preserve or Masquerade, got ", spec.source_ip()));
   }
+  if (spec.drift_policy() != v1::DRIFT_POLICY_UNSPECIFIED &&
+      spec.drift_policy() != v1::ENFORCE && spec.drift_policy() != v1::ALERT) {
+    return Fail(
+        "spec.driftPolicy",
+        absl::StrCat("must be Enforce or Alert, got ", spec.drift_policy()));
+  }
   bool preserve = spec.source_ip() != v1::MASQUERADE;
   if (preserve && be.node_name().empty()) {
     return Fail("spec.backend.nodeName",
@@ -386,6 +392,11 @@ std::optional<FieldError> FindFieldError(const Object& object) {
       return CheckForward(object.ip_forward());
     case Object::kNode:
       return CheckNode(object.node());
+    case Object::kEvent:
+      // The server records events itself; a client may not write them.
+      return Fail("kind",
+                  "events are written by the controller; they cannot be "
+                  "applied");
     case Object::KIND_NOT_SET:
       break;
   }
@@ -408,6 +419,8 @@ std::string KindName(const Object& object) {
       return "IPForward";
     case Object::kNode:
       return "Node";
+    case Object::kEvent:
+      return "Event";
     case Object::KIND_NOT_SET:
       break;
   }
@@ -420,6 +433,8 @@ std::string ObjectName(const Object& object) {
       return object.ip_forward().metadata().name();
     case Object::kNode:
       return object.node().metadata().name();
+    case Object::kEvent:
+      return object.event().metadata().name();
     case Object::KIND_NOT_SET:
       break;
   }

@@ -170,6 +170,8 @@ std::string EncodeForward(const v1::IPForward& f) {
   }
   if (spec.source_ip() == v1::PRESERVE) w.Str("sourceIP", "Preserve");
   if (spec.source_ip() == v1::MASQUERADE) w.Str("sourceIP", "Masquerade");
+  if (spec.drift_policy() == v1::ENFORCE) w.Str("driftPolicy", "Enforce");
+  if (spec.drift_policy() == v1::ALERT) w.Str("driftPolicy", "Alert");
   w.EndMap();
 
   const auto& st = f.status();
@@ -223,6 +225,27 @@ std::string EncodeNode(const v1::Node& n) {
   return w.Finish();
 }
 
+// Events have no spec or status: their fields sit at the top level, as in
+// Kubernetes' core/v1 Event.
+std::string EncodeEvent(const v1::Event& e) {
+  Writer w;
+  WriteMeta(w, e.api_version(), e.kind(), e.metadata());
+  if (e.has_involved_object()) {
+    w.Map("involvedObject");
+    w.Str("kind", e.involved_object().kind());
+    w.Str("name", e.involved_object().name());
+    w.EndMap();
+  }
+  w.Str("reason", e.reason());
+  w.Str("message", e.message());
+  w.Str("type", e.type());
+  w.Str("node", e.node());
+  w.Int("count", e.count());
+  w.Time("firstTimestamp", e.first_timestamp());
+  w.Time("lastTimestamp", e.last_timestamp());
+  return w.Finish();
+}
+
 }  // namespace
 
 std::string EncodeYaml(const v1::Object& object) {
@@ -231,6 +254,8 @@ std::string EncodeYaml(const v1::Object& object) {
       return EncodeForward(object.ip_forward());
     case v1::Object::kNode:
       return EncodeNode(object.node());
+    case v1::Object::kEvent:
+      return EncodeEvent(object.event());
     case v1::Object::KIND_NOT_SET:
       break;
   }
@@ -249,6 +274,10 @@ std::string EncodeJson(const v1::Object& object) {
       break;
     case v1::Object::kNode:
       s = google::protobuf::util::MessageToJsonString(object.node(), &out,
+                                                      options);
+      break;
+    case v1::Object::kEvent:
+      s = google::protobuf::util::MessageToJsonString(object.event(), &out,
                                                       options);
       break;
     case v1::Object::KIND_NOT_SET:

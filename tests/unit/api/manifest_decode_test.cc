@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "api/lib/manifest.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -95,6 +96,24 @@ TEST(DecodeManifestsTest, LeavesAbsentSourceIPUnspecifiedWhichMeansPreserve) {
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].object.ip_forward().spec().source_ip(),
             v1::SOURCE_IP_UNSPECIFIED);
+}
+
+TEST(DecodeManifestsTest, DecodesDriftPolicy) {
+  std::string enforce = absl::StrCat(kDns6, "  driftPolicy: Enforce\n");
+  std::string alert = absl::StrCat(kDns6, "  driftPolicy: Alert\n");
+  std::vector<ManifestObject> got = MustDecode(enforce);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].object.ip_forward().spec().drift_policy(), v1::ENFORCE);
+  got = MustDecode(alert);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].object.ip_forward().spec().drift_policy(), v1::ALERT);
+}
+
+TEST(DecodeManifestsTest, LeavesAbsentDriftPolicyUnspecifiedWhichMeansEnforce) {
+  std::vector<ManifestObject> got = MustDecode(kDns6);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].object.ip_forward().spec().drift_policy(),
+            v1::DRIFT_POLICY_UNSPECIFIED);
 }
 
 TEST(DecodeManifestsTest, AcceptsIPv6Forward) {

@@ -188,6 +188,76 @@ TEST(EncodeYamlTest, EncodedStreamOfSeveralObjectsDecodes) {
   EXPECT_EQ((*got)[1].object.ip_forward().metadata().name(), "web2");
 }
 
+TEST(EncodeYamlTest, WritesDriftPolicyWhenSet) {
+  v1::Object o = WebForward();
+  EXPECT_THAT(EncodeYaml(o), Not(HasSubstr("driftPolicy")));
+  o.mutable_ip_forward()->mutable_spec()->set_drift_policy(v1::ALERT);
+  EXPECT_THAT(EncodeYaml(o),
+              HasSubstr("  sourceIP: Preserve\n  driftPolicy: Alert\n"));
+  o.mutable_ip_forward()->mutable_spec()->set_drift_policy(v1::ENFORCE);
+  EXPECT_THAT(EncodeYaml(o), HasSubstr("  driftPolicy: Enforce\n"));
+}
+
+TEST(EncodeYamlTest, RoundTripKeepsDriftPolicy) {
+  v1::Object o = WebForward();
+  o.mutable_ip_forward()->mutable_spec()->set_drift_policy(v1::ALERT);
+  v1::Object back = RoundTrip(o);
+  EXPECT_EQ(back.ip_forward().spec().drift_policy(), v1::ALERT);
+}
+
+v1::Object DriftEvent() {
+  v1::Object o;
+  v1::Event* e = o.mutable_event();
+  e->set_api_version("ferry.dev/v1");
+  e->set_kind("Event");
+  e->mutable_metadata()->set_name("web.drift-detected.node-a");
+  e->mutable_involved_object()->set_kind("IPForward");
+  e->mutable_involved_object()->set_name("web");
+  e->set_reason("DriftDetected");
+  e->set_message("map dnat4 element 192.0.2.1 . tcp . 80 missing");
+  e->set_type("Warning");
+  e->set_node("node-a");
+  e->set_count(3);
+  e->mutable_first_timestamp()->set_seconds(1795608000);
+  e->mutable_last_timestamp()->set_seconds(1795608060);
+  return o;
+}
+
+TEST(EncodeYamlTest, WritesEventFieldsAtTheTopLevel) {
+  EXPECT_EQ(EncodeYaml(DriftEvent()),
+            "apiVersion: ferry.dev/v1\n"
+            "kind: Event\n"
+            "metadata:\n"
+            "  name: web.drift-detected.node-a\n"
+            "involvedObject:\n"
+            "  kind: IPForward\n"
+            "  name: web\n"
+            "reason: DriftDetected\n"
+            "message: map dnat4 element 192.0.2.1 . tcp . 80 missing\n"
+            "type: Warning\n"
+            "node: node-a\n"
+            "count: 3\n"
+            "firstTimestamp: \"2026-11-25T12:00:00Z\"\n"
+            "lastTimestamp: \"2026-11-25T12:01:00Z\"\n");
+}
+
+TEST(EncodeJsonTest, EncodesEventsWithCamelCaseFields) {
+  std::string json = EncodeJson(DriftEvent());
+  EXPECT_THAT(json, HasSubstr("\"involvedObject\": {"));
+  EXPECT_THAT(json, HasSubstr("\"reason\": \"DriftDetected\""));
+  EXPECT_THAT(json, HasSubstr("\"lastTimestamp\": \"2026-11-25T12:01:00Z\""));
+  v1::Event back;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &back).ok());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+      back, DriftEvent().event()));
+}
+
+TEST(EncodeJsonTest, NamesDriftPolicyByItsProtoEnum) {
+  v1::Object o = WebForward();
+  o.mutable_ip_forward()->mutable_spec()->set_drift_policy(v1::ALERT);
+  EXPECT_THAT(EncodeJson(o), HasSubstr("\"driftPolicy\": \"ALERT\""));
+}
+
 TEST(EncodeJsonTest, UsesProtobufJsonMappingOfTheResource) {
   std::string json = EncodeJson(WebForward());
   // camelCase field names and proto enum names, not the YAML spellings.

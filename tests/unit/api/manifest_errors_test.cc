@@ -163,6 +163,17 @@ const Case kCases[] = {
      Ports("  - {protocol: TCP, port: 80}\n  sourceIP: preserve\n"),
      "t.yaml:10:13: spec.sourceIP: must be Preserve or Masquerade, got string "
      "\"preserve\""},
+    {"DriftPolicyLowercase",
+     Ports("  - {protocol: TCP, port: 80}\n  driftPolicy: enforce\n"),
+     "t.yaml:10:16: spec.driftPolicy: must be Enforce or Alert, got string "
+     "\"enforce\""},
+    {"DriftPolicyIsList",
+     Ports("  - {protocol: TCP, port: 80}\n  driftPolicy: [Alert]\n"),
+     "t.yaml:10:16: spec.driftPolicy: must be Enforce or Alert, got list"},
+    {"EventIsNotApplied",
+     "apiVersion: ferry.dev/v1\nkind: Event\nmetadata: {name: e}\n",
+     "t.yaml:2:7: kind: Event is written by the controller; it cannot be "
+     "applied"},
     {"StatusIsList", absl::StrCat(Valid(), "status: [a]\n"),
      "t.yaml:10:9: status: must be a map, got list"},
     {"UnsupportedTag", Ports("  - {protocol: TCP, port: !!int 80}\n"),

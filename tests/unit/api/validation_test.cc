@@ -88,6 +88,35 @@ TEST(ValidateObjectTest, RejectsUnknownEnumValuesFromTheWire) {
   EXPECT_EQ(Error(o), "spec.ports[0].protocol: must be TCP or UDP, got 7");
 }
 
+TEST(ValidateObjectTest, AcceptsBothDriftPolicies) {
+  v1::Object o = Forward();
+  Spec(o).set_drift_policy(v1::ENFORCE);
+  EXPECT_EQ(Error(o), "OK");
+  Spec(o).set_drift_policy(v1::ALERT);
+  EXPECT_EQ(Error(o), "OK");
+}
+
+TEST(ValidateObjectTest, RejectsUnknownDriftPolicyFromTheWire) {
+  v1::Object o = Forward();
+  Spec(o).set_drift_policy(static_cast<v1::DriftPolicy>(5));
+  EXPECT_EQ(Error(o), "spec.driftPolicy: must be Enforce or Alert, got 5");
+}
+
+TEST(ValidateObjectTest, RejectsEventsBecauseOnlyTheControllerWritesThem) {
+  v1::Object o;
+  o.mutable_event()->set_api_version("ferry.dev/v1");
+  o.mutable_event()->set_kind("Event");
+  o.mutable_event()->mutable_metadata()->set_name("web.drift");
+  EXPECT_THAT(Error(o), HasSubstr("events are written by the controller"));
+}
+
+TEST(KindNameTest, NamesEvents) {
+  v1::Object o;
+  o.mutable_event()->mutable_metadata()->set_name("web.drift");
+  EXPECT_EQ(KindName(o), "Event");
+  EXPECT_EQ(ObjectName(o), "web.drift");
+}
+
 TEST(ValidateObjectTest, AllowsTheSamePortForTcpAndUdp) {
   v1::Object o = Forward();
   AddPort(o, v1::UDP, 80);
