@@ -16,6 +16,7 @@
 #include "node-agent/client/agent_flags.h"
 #include "node-agent/client/controller_client.h"
 #include "node-agent/kernel/netlink_backends.h"
+#include "node-agent/monitor/drift_monitor.h"
 #include "node-agent/reconcile/reconciler.h"
 
 namespace ferry::agent {
@@ -86,6 +87,20 @@ int Run(const AgentFlags& flags) {
   }
   client.UpdateAddresses(monitor.current());
 
+  DriftMonitor::Options drift_options;
+  drift_options.schedule.verify_interval = flags.verify_interval;
+  drift_options.schedule.sysctl_poll = flags.sysctl_poll;
+  drift_options.tables = flags.tables;
+  DriftMonitor drift(
+      drift_options,
+      [&reconciler](const DriftCheck& check) { return reconciler.CheckDrift(check); },
+      [&client](const ferry::v1::DriftReport& report) { client.ReportDrift(report); });
+  if (absl::Status status = drift.Start(); !status.ok()) {
+    LogError("watching for drift", {{"error", std::string(status.message())}});
+    monitor.Stop();
+    return 1;
+  }
+
   std::thread signals([&stop_signals, &client] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
@@ -95,9 +110,11 @@ int Run(const AgentFlags& flags) {
   LogInfo("started", {{"node", flags.node_name},
                       {"controller", flags.controller},
                       {"version", kAgentVersion},
+                      {"verify_interval", absl::FormatDuration(flags.verify_interval)},
                       {"addresses", absl::StrCat(monitor.current().size())}});
   client.Run();  // returns only after Stop()
   signals.join();
+  drift.Stop();
   monitor.Stop();
   return 0;
 }

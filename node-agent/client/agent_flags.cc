@@ -51,6 +51,21 @@ absl::Status ParseUint(absl::string_view flag, absl::string_view text, uint32_t&
   return absl::OkStatus();
 }
 
+// Durations as Go writes them ("30s", "500ms", "1m").
+absl::Status ParseDurationFlag(absl::string_view flag, absl::string_view text, absl::Duration min,
+                               absl::Duration& out) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d == absl::InfiniteDuration()) {
+    return FlagError(flag, absl::StrCat("\"", text, "\" is not a duration such as 30s or 500ms"));
+  }
+  if (d < min) {
+    return FlagError(flag, absl::StrCat("must be at least ", absl::FormatDuration(min), ", got ",
+                                        absl::FormatDuration(d)));
+  }
+  out = d;
+  return absl::OkStatus();
+}
+
 absl::Status ValidateTables(const RouteTableOptions& tables) {
   // 253..255 are the kernel's default, main and local tables.
   const uint64_t end = uint64_t{tables.table_base} + tables.table_count;
@@ -71,12 +86,19 @@ absl::Status ValidateTables(const RouteTableOptions& tables) {
 
 std::string AgentUsage() {
   return "usage: ferry-agent --node-name NAME --controller ADDR [flags]\n"
-         "  --node-name NAME      this node's name (its identity to the controller)\n"
+         "  --node-name NAME      this node's name (its identity to the "
+         "controller)\n"
          "  --controller ADDR     host:port or unix:/path of ferry-controller\n"
          "  --labels k=v,...      node labels reported in the hello\n"
-         "  --table-base N        first routing table for return routes (default 7100)\n"
+         "  --table-base N        first routing table for return routes "
+         "(default 7100)\n"
          "  --table-count N       number of routing tables (default 100)\n"
-         "  --rule-priority N     priority of return-route rules (default 10000)\n"
+         "  --rule-priority N     priority of return-route rules (default "
+         "10000)\n"
+         "  --verify-interval D   full drift verification period (default "
+         "30s)\n"
+         "  --sysctl-poll D       how often the forwarding sysctls are checked "
+         "(default 100ms)\n"
          "  --v info|debug        log level (default info)\n";
 }
 
@@ -114,6 +136,10 @@ absl::StatusOr<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args)
       status = ParseUint(name, value, flags.tables.table_count);
     } else if (name == "rule-priority") {
       status = ParseUint(name, value, flags.tables.rule_priority);
+    } else if (name == "verify-interval") {
+      status = ParseDurationFlag(name, value, absl::Milliseconds(100), flags.verify_interval);
+    } else if (name == "sysctl-poll") {
+      status = ParseDurationFlag(name, value, absl::Milliseconds(10), flags.sysctl_poll);
     } else if (name == "v") {
       if (value == "info") {
         flags.log_level = LogLevel::kInfo;

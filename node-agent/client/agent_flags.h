@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "api/lib/log.h"
 #include "node-agent/state/route_tables.h"
 
@@ -20,6 +21,10 @@ struct AgentFlags {
   std::map<std::string, std::string> labels;
   RouteTableOptions tables;
   LogLevel log_level = LogLevel::kInfo;
+  // Drift detection: the periodic full verification (safety net behind
+  // kernel events) and the poll of the sysctls Ferry set.
+  absl::Duration verify_interval = absl::Seconds(30);
+  absl::Duration sysctl_poll = absl::Milliseconds(100);
   bool help = false;
 };
 

@@ -103,6 +103,7 @@ void ControllerClient::RunStream(Backoff& backoff) {
     // Built under write_mu_, so an address change either makes it into the
     // hello or is sent as an update right after it.
     hello_sent = stream_->Write(MakeHello());
+    if (hello_sent) FlushReports();
   }
   if (hello_sent) LogInfo("connected", {{"controller", options_.target}});
 
@@ -176,6 +177,29 @@ void ControllerClient::UpdateAddresses(std::vector<ferry::v1::NodeAddress> addre
     addresses_ = std::move(addresses);
   }
   Write(message);
+}
+
+void ControllerClient::ReportDrift(ferry::v1::DriftReport report) {
+  ferry::v1::AgentMessage message;
+  *message.mutable_drift() = std::move(report);
+  absl::MutexLock lock(&write_mu_);
+  // Behind older queued reports, never ahead of them.
+  if (stream_ != nullptr && pending_reports_.empty() && stream_->Write(message)) return;
+  pending_reports_.push_back(std::move(message));
+  while (pending_reports_.size() > kMaxQueuedReports) pending_reports_.pop_front();
+  if (stream_ != nullptr) FlushReports();
+}
+
+void ControllerClient::FlushReports() {
+  while (stream_ != nullptr && !pending_reports_.empty()) {
+    if (!stream_->Write(pending_reports_.front())) return;
+    pending_reports_.pop_front();
+  }
+}
+
+size_t ControllerClient::queued_reports() const {
+  absl::MutexLock lock(&write_mu_);
+  return pending_reports_.size();
 }
 
 std::string ControllerClient::last_applied_version() const {

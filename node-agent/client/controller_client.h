@@ -6,6 +6,8 @@
 // reconnect with backoff when the stream dies. It knows nothing about the
 // kernel: pushes go to an injected apply function.
 
+#include <cstddef>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -64,6 +66,13 @@ class ControllerClient {
   // if a stream is open. Safe from any thread.
   void UpdateAddresses(std::vector<ferry::v1::NodeAddress> addresses);
 
+  // Sends the report if a stream is open; otherwise (or if the write
+  // fails) keeps it, the newest kMaxQueuedReports, and sends them in order
+  // right after the next Hello. Safe from any thread.
+  void ReportDrift(ferry::v1::DriftReport report);
+  static constexpr size_t kMaxQueuedReports = 256;
+  size_t queued_reports() const;
+
   // The version of the last config applied successfully.
   std::string last_applied_version() const;
 
@@ -76,6 +85,8 @@ class ControllerClient {
   ferry::v1::AgentMessage MakeHello() const;
   // Writes if a stream is open; false if there is none or it is broken.
   bool Write(const ferry::v1::AgentMessage& message);
+  // Sends queued drift reports in order; stops at the first failed write.
+  void FlushReports() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   const Options options_;
   const ApplyFunction apply_;
@@ -90,8 +101,11 @@ class ControllerClient {
 
   // Serialises writes: the sync API allows one writer at a time, and the
   // reader thread (acks) and the address monitor (updates) both write.
-  absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable absl::Mutex write_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   Stream* stream_ ABSL_GUARDED_BY(write_mu_) = nullptr;
+  // Drift reports not yet written; the oldest are dropped first, so the
+  // latest view of drift is always kept.
+  std::deque<ferry::v1::AgentMessage> pending_reports_ ABSL_GUARDED_BY(write_mu_);
 };
 
 }  // namespace ferry::agent

@@ -36,7 +36,8 @@ NatPlan DiffNat(const NatState& current, const NatState& desired) {
   NatPlan plan;
   if (!desired.table_present) {
     // Ferry keeps its table once created; an absent desired table only
-    // means "no elements".
+    // means "no elements" (and with no table there are none to delete).
+    if (!current.table_present) return plan;
     NatState empty;
     empty.table_present = current.table_present;
     return DiffNat(current, empty);

@@ -1,5 +1,6 @@
 #include "node-agent/reconcile/reconciler.h"
 
+#include <map>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -27,15 +28,15 @@ absl::Status Reconciler::Adopt() {
   if (!nat.ok()) return Annotate(nat.status(), "reading nftables table inet ferry");
   absl::StatusOr<RouteState> routes = routes_->Load();
   if (!routes.ok()) return Annotate(routes.status(), "reading Ferry's rules and routes");
-  nat_committed_ = *std::move(nat);
-  routes_committed_ = *std::move(routes);
+  nat_kernel_ = *std::move(nat);
+  routes_kernel_ = *std::move(routes);
+  intent_ = Intent{nat_kernel_, routes_kernel_, {}, {}, {}};
   adopted_ = true;
-  LogInfo("adopted kernel state",
-          {{"table_present", nat_committed_.table_present ? "true" : "false"},
-           {"dnat", absl::StrCat(nat_committed_.dnat.size())},
-           {"masq", absl::StrCat(nat_committed_.masq.size())},
-           {"rules", absl::StrCat(routes_committed_.rules.size())},
-           {"routes", absl::StrCat(routes_committed_.routes.size())}});
+  LogInfo("adopted kernel state", {{"table_present", nat_kernel_.table_present ? "true" : "false"},
+                                   {"dnat", absl::StrCat(nat_kernel_.dnat.size())},
+                                   {"masq", absl::StrCat(nat_kernel_.masq.size())},
+                                   {"rules", absl::StrCat(routes_kernel_.rules.size())},
+                                   {"routes", absl::StrCat(routes_kernel_.routes.size())}});
   return absl::OkStatus();
 }
 
@@ -47,36 +48,40 @@ absl::Status Reconciler::Apply(const ferry::v1::NodeConfig& config) {
   absl::StatusOr<DesiredState> desired = BuildDesiredState(config);
   if (!desired.ok()) return desired.status();
   absl::StatusOr<RouteState> desired_routes =
-      BuildRouteState(desired->returns, routes_committed_, options_.tables);
+      BuildRouteState(desired->returns, intent_.routes, options_.tables);
   if (!desired_routes.ok()) return desired_routes.status();
 
-  NatPlan nat_plan = DiffNat(nat_committed_, desired->nat);
-  if (!nat_plan.empty()) {
-    absl::Status status = nat_->Apply(nat_plan);
-    // The batch is atomic: on failure the kernel still holds nat_committed_.
-    if (!status.ok()) return Annotate(status, "applying nftables changes");
-    nat_committed_ = desired->nat;
-  }
+  Intent next{desired->nat, *std::move(desired_routes), desired->returns, desired->alert_forwards,
+              intent_.sysctls};
+  // Both targets are measured against the intent being replaced.
+  const RouteState route_target = RouteTarget(next, intent_, routes_kernel_);
+  absl::Status status = ApplyNat(NatTarget(next, intent_, nat_kernel_));
+  if (!status.ok()) return status;
+  intent_.nat = std::move(next.nat);
+  intent_.returns = std::move(next.returns);
+  intent_.alert_forwards = std::move(next.alert_forwards);
 
-  RoutePlan route_plan = DiffRoutes(routes_committed_, *desired_routes);
+  RoutePlan route_plan = DiffRoutes(routes_kernel_, route_target);
   if (!route_plan.empty()) {
-    absl::Status status = routes_->Apply(route_plan);
+    status = routes_->Apply(route_plan);
     if (!status.ok()) {
       // Route messages are ACKed one by one, so part of the plan may have
       // landed: learn the truth so the next diff starts from it.
       absl::StatusOr<RouteState> actual = routes_->Load();
       if (actual.ok()) {
-        routes_committed_ = *std::move(actual);
+        routes_kernel_ = *std::move(actual);
+        intent_.routes = routes_kernel_;
       } else {
         LogWarning("re-reading routes after a failed apply",
                    {{"error", std::string(actual.status().message())}});
       }
       return Annotate(status, "applying rules and routes");
     }
-    routes_committed_ = *std::move(desired_routes);
   }
+  routes_kernel_ = route_target;
+  intent_.routes = std::move(next.routes);
 
-  absl::Status status = ApplySysctl(kIpv4ForwardingKey, desired->sysctls.ipv4_forwarding);
+  status = ApplySysctl(kIpv4ForwardingKey, desired->sysctls.ipv4_forwarding);
   if (status.ok()) {
     status = ApplySysctl(kIpv6ForwardingKey, desired->sysctls.ipv6_forwarding);
   }
@@ -85,7 +90,116 @@ absl::Status Reconciler::Apply(const ferry::v1::NodeConfig& config) {
   return absl::OkStatus();
 }
 
+absl::Status Reconciler::ApplyNat(const NatState& target) {
+  NatPlan plan = DiffNat(nat_kernel_, target);
+  if (plan.empty()) return absl::OkStatus();
+  absl::Status status = nat_->Apply(plan);
+  if (!status.ok()) {
+    // The batch is atomic, so the kernel holds what it held before; but if
+    // that was not what we believed (drift not yet checked), diff again
+    // from the truth.
+    absl::StatusOr<NatState> actual = nat_->Load();
+    if (!actual.ok() || *actual == nat_kernel_) {
+      return Annotate(status, "applying nftables changes");
+    }
+    nat_kernel_ = *std::move(actual);
+    plan = DiffNat(nat_kernel_, target);
+    if (!plan.empty()) status = nat_->Apply(plan);
+    if (!status.ok()) return Annotate(status, "applying nftables changes");
+  }
+  nat_kernel_ = target;
+  return absl::OkStatus();
+}
+
+DriftOutcome Reconciler::CheckDrift(const DriftCheck& check) {
+  absl::MutexLock lock(&mu_);
+  DriftOutcome outcome;
+  if (!adopted_ || version_.empty()) return outcome;
+  outcome.checked = true;
+  outcome.config_version = version_;
+  Observed observed{nat_kernel_, routes_kernel_, {}};
+  if (check.nat) {
+    absl::StatusOr<NatState> nat = nat_->Load();
+    if (!nat.ok()) {
+      outcome.error = Annotate(nat.status(), "reading nftables table inet ferry");
+      return outcome;
+    }
+    observed.nat = *std::move(nat);
+  }
+  if (check.routes) {
+    absl::StatusOr<RouteState> routes = routes_->Load();
+    if (!routes.ok()) {
+      outcome.error = Annotate(routes.status(), "reading Ferry's rules and routes");
+      return outcome;
+    }
+    observed.routes = *std::move(routes);
+  }
+  for (const auto& [key, want] : intent_.sysctls) {
+    if (!check.sysctls) {
+      observed.sysctls[key] = want;
+      continue;
+    }
+    absl::StatusOr<std::string> value = sysctls_->Read(key);
+    if (value.ok()) observed.sysctls[key] = std::string(absl::StripAsciiWhitespace(*value));
+  }
+  outcome.items = FindDrift(intent_, observed);
+  outcome.repaired.assign(outcome.items.size(), false);
+  nat_kernel_ = observed.nat;
+  routes_kernel_ = observed.routes;
+  if (outcome.items.empty()) return outcome;
+  if (absl::Status status = RepairDrift(observed, outcome); !status.ok()) {
+    LogWarning("drift repair failed", {{"error", std::string(status.message())}});
+  }
+  for (bool repaired : outcome.repaired) outcome.in_sync = outcome.in_sync && repaired;
+  return outcome;
+}
+
+absl::Status Reconciler::RepairDrift(const Observed& observed, DriftOutcome& outcome) {
+  // Which kinds of object the repair restored; an item counts as repaired
+  // only when its policy asked for it and its kind's write succeeded.
+  bool nat_ok = true, routes_ok = true;
+  absl::Status first_error;
+  if (absl::Status s = ApplyNat(NatTarget(intent_, intent_, observed.nat)); !s.ok()) {
+    nat_ok = false;
+    first_error = s;
+  }
+  const RouteState route_target = RouteTarget(intent_, intent_, observed.routes);
+  if (RoutePlan plan = DiffRoutes(observed.routes, route_target); !plan.empty()) {
+    if (absl::Status s = routes_->Apply(plan); !s.ok()) {
+      routes_ok = false;
+      if (first_error.ok()) first_error = Annotate(s, "repairing rules and routes");
+      absl::StatusOr<RouteState> actual = routes_->Load();
+      if (actual.ok()) routes_kernel_ = *std::move(actual);
+    } else {
+      routes_kernel_ = route_target;
+    }
+  }
+  std::map<std::string, bool> sysctl_ok;
+  for (const auto& [key, value] : SysctlRepairs(intent_, outcome.items)) {
+    absl::Status s = sysctls_->Write(key, value);
+    sysctl_ok[key] = s.ok();
+    if (!s.ok() && first_error.ok()) first_error = Annotate(s, absl::StrCat("repairing ", key));
+  }
+  for (size_t i = 0; i < outcome.items.size(); ++i) {
+    const Drift& d = outcome.items[i];
+    if (!d.repair) continue;
+    if (d.kind == "nftables") {
+      outcome.repaired[i] = nat_ok;
+    } else if (d.kind == "rule" || d.kind == "route") {
+      outcome.repaired[i] = routes_ok;
+    } else if (d.kind == "sysctl") {
+      outcome.repaired[i] = sysctl_ok[d.object.substr(sizeof("sysctl ") - 1)];
+    }
+  }
+  return first_error;
+}
+
 absl::Status Reconciler::ApplySysctl(const std::string& key, bool wanted) {
+  if (wanted) {
+    intent_.sysctls[key] = "1";
+  } else {
+    intent_.sysctls.erase(key);
+  }
   auto original = sysctl_original_.find(key);
   if (!wanted) {
     if (original == sysctl_original_.end()) return absl::OkStatus();
@@ -110,8 +224,8 @@ absl::Status Reconciler::ApplySysctl(const std::string& key, bool wanted) {
 
 Reconciler::Summary Reconciler::summary() const {
   absl::MutexLock lock(&mu_);
-  return Summary{version_, nat_committed_.dnat.size(), nat_committed_.masq.size(),
-                 routes_committed_.rules.size(), routes_committed_.routes.size()};
+  return Summary{version_, nat_kernel_.dnat.size(), nat_kernel_.masq.size(),
+                 routes_kernel_.rules.size(), routes_kernel_.routes.size()};
 }
 
 }  // namespace ferry::agent

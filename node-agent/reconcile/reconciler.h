@@ -2,13 +2,20 @@
 #define FERRY_NODE_AGENT_RECONCILE_RECONCILER_H_
 
 // Converges the kernel on a NodeConfig by applying only the difference from
-// the state Ferry last committed. The kernel is read once at start (adopt)
-// and after a failure whose effect is unknown, never on every change.
+// the state Ferry last committed. The kernel is read once at start (adopt),
+// after a failure whose effect is unknown, and by drift checks, never on
+// every change.
+//
+// Two states are kept: the intent (what the last config asked, with who
+// owns what; drift is measured against it) and what the kernel holds as of
+// the last write or check (diffs start from it). They differ only while an
+// Alert forward's drift is left in place.
 
 #include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -16,6 +23,7 @@
 #include "ferry/v1/ferry.pb.h"
 #include "node-agent/kernel/nat_backend.h"
 #include "node-agent/kernel/route_backend.h"
+#include "node-agent/reconcile/drift.h"
 #include "node-agent/state/kernel_state.h"
 #include "node-agent/state/route_tables.h"
 
@@ -23,6 +31,24 @@ namespace ferry::agent {
 
 inline constexpr char kIpv4ForwardingKey[] = "net/ipv4/ip_forward";
 inline constexpr char kIpv6ForwardingKey[] = "net/ipv6/conf/all/forwarding";
+
+// What one drift check reads from the kernel; the rest is taken as the
+// reconciler last left it (e.g. NAT when the ruleset generation shows no
+// foreign change since the last verification).
+struct DriftCheck {
+  bool nat = true;
+  bool routes = true;
+  bool sysctls = true;
+};
+
+struct DriftOutcome {
+  bool checked = false;  // false before the first config is applied
+  absl::Status error;    // reading the kernel failed; nothing was compared
+  std::vector<Drift> items;
+  std::vector<bool> repaired;  // per item: the repair was applied
+  bool in_sync = true;         // the kernel matches the intent after repairs
+  std::string config_version;
+};
 
 class Reconciler {
  public:
@@ -57,10 +83,20 @@ class Reconciler {
   // Only a full success advances the applied version.
   absl::Status Apply(const ferry::v1::NodeConfig& config);
 
+  // Compares what `check` reads with the intent under the same lock as
+  // Apply, so a check never sees half an apply and Ferry's own writes are
+  // never drift. Repairs the Enforce part (see drift.h for the policy).
+  DriftOutcome CheckDrift(const DriftCheck& check);
+
   Summary summary() const;
 
  private:
   absl::Status ApplySysctl(const std::string& key, bool wanted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies `target` over nat_kernel_ as one batch; on failure re-reads the
+  // kernel and, if it was not what we believed (drift), tries once more.
+  absl::Status ApplyNat(const NatState& target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status RepairDrift(const Observed& observed, DriftOutcome& outcome)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   NatBackend* const nat_;
   RouteBackend* const routes_;
@@ -69,8 +105,9 @@ class Reconciler {
 
   mutable absl::Mutex mu_;
   bool adopted_ ABSL_GUARDED_BY(mu_) = false;
-  NatState nat_committed_ ABSL_GUARDED_BY(mu_);
-  RouteState routes_committed_ ABSL_GUARDED_BY(mu_);
+  Intent intent_ ABSL_GUARDED_BY(mu_);
+  NatState nat_kernel_ ABSL_GUARDED_BY(mu_);
+  RouteState routes_kernel_ ABSL_GUARDED_BY(mu_);
   std::string version_ ABSL_GUARDED_BY(mu_);
   // Per sysctl key, the value found before Ferry changed it; present only
   // while Ferry's value is in force, so we restore only what we changed.

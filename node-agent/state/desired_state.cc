@@ -136,16 +136,26 @@ std::string ForwardComment(absl::string_view forward) {
   return absl::StrCat("ipforward/", forward);
 }
 
+std::string ForwardOfComment(absl::string_view comment) {
+  constexpr absl::string_view kPrefix = "ipforward/";
+  if (comment.substr(0, kPrefix.size()) != kPrefix) return "";
+  return std::string(comment.substr(kPrefix.size()));
+}
+
 absl::StatusOr<DesiredState> BuildDesiredState(const ferry::v1::NodeConfig& config) {
   DesiredState state;
   state.nat.table_present = true;
   for (int i = 0; i < config.dnat_size(); ++i) {
     absl::Status status = AddDnat(config.dnat(i), i, state.nat);
     if (!status.ok()) return status;
+    if (config.dnat(i).alert_only()) state.alert_forwards.insert(config.dnat(i).forward());
   }
   for (int i = 0; i < config.return_routes_size(); ++i) {
     absl::Status status = AddReturn(config.return_routes(i), i, state.returns);
     if (!status.ok()) return status;
+    if (config.return_routes(i).alert_only()) {
+      state.alert_forwards.insert(config.return_routes(i).forward());
+    }
   }
   std::sort(state.returns.begin(), state.returns.end());
   state.returns.erase(std::unique(state.returns.begin(), state.returns.end()), state.returns.end());

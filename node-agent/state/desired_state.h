@@ -5,6 +5,7 @@
 // Pure: no kernel access, so every rule here is unit-testable.
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,10 +39,15 @@ struct DesiredState {
   NatState nat;
   std::vector<DesiredReturn> returns;  // sorted, duplicates removed
   DesiredSysctls sysctls;
+  // Forwards whose driftPolicy is Alert: their drift is reported, never
+  // repaired. Every other forward is Enforce.
+  std::set<std::string> alert_forwards;
 };
 
 // The comment stored with each kernel element, so `nft list` names the owner.
 std::string ForwardComment(absl::string_view forward);
+// The forward named by a ForwardComment, or "" for any other comment.
+std::string ForwardOfComment(absl::string_view comment);
 
 // Expands port ranges to one element per port (mapped 1:1 onto the target
 // range) and adds masquerade keys for masquerading forwards. The table is

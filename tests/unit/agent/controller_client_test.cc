@@ -14,6 +14,7 @@
 #include <future>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 
 namespace ferry::agent {
@@ -253,6 +254,58 @@ TEST(ValidateControllerTargetTest, RejectsMissingPortAndRelativeSocket) {
   EXPECT_THAT(ValidateControllerTarget("controller").message(), HasSubstr("--controller"));
   EXPECT_FALSE(ValidateControllerTarget("controller:0").ok());
   EXPECT_FALSE(ValidateControllerTarget("unix:agent.sock").ok());
+}
+
+}  // namespace
+}  // namespace ferry::agent
+
+namespace ferry::agent {
+namespace {
+
+bool IsDrift(const AgentMessage& m) { return m.has_drift(); }
+
+ferry::v1::DriftReport Report(absl::string_view trigger, bool in_sync) {
+  ferry::v1::DriftReport report;
+  report.set_trigger(std::string(trigger));
+  report.set_in_sync(in_sync);
+  return report;
+}
+
+TEST_F(ControllerClientTest, DriftReportIsSentOnOpenStream) {
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  client_->ReportDrift(Report("event", true));
+  std::optional<AgentMessage> drift = service_->WaitFor(IsDrift);
+  ASSERT_TRUE(drift.has_value());
+  EXPECT_EQ(drift->drift().trigger(), "event");
+}
+
+TEST_F(ControllerClientTest, DriftReportsWhileDisconnectedAreSentInOrderAfterTheHello) {
+  StopServer();
+  client_->ReportDrift(Report("event", false));
+  client_->ReportDrift(Report("periodic", true));
+  EXPECT_EQ(client_->queued_reports(), 2u);
+  StartServer();
+  StartClient();
+  std::optional<AgentMessage> second = service_->WaitFor(IsDrift, 2);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_TRUE(service_->WaitFor(IsHello).has_value());
+  EXPECT_EQ(service_->WaitFor(IsDrift, 1)->drift().trigger(), "event");
+  EXPECT_EQ(second->drift().trigger(), "periodic");
+  EXPECT_EQ(client_->queued_reports(), 0u);
+}
+
+TEST_F(ControllerClientTest, QueuedDriftReportsKeepTheNewest) {
+  StopServer();
+  for (size_t i = 0; i < ControllerClient::kMaxQueuedReports + 10; ++i) {
+    client_->ReportDrift(Report(absl::StrCat("r", i), false));
+  }
+  EXPECT_EQ(client_->queued_reports(), ControllerClient::kMaxQueuedReports);
+  StartServer();
+  StartClient();
+  std::optional<AgentMessage> first = service_->WaitFor(IsDrift);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->drift().trigger(), "r10");
 }
 
 }  // namespace

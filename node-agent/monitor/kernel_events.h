@@ -1,0 +1,62 @@
+#ifndef FERRY_NODE_AGENT_MONITOR_KERNEL_EVENTS_H_
+#define FERRY_NODE_AGENT_MONITOR_KERNEL_EVENTS_H_
+
+// Which netlink notifications concern what Ferry owns, and which nftables
+// generations are known to hold only Ferry's own writes. Pure: fed with
+// messages, so it is testable without a kernel.
+
+#include <linux/netlink.h>
+
+#include <cstdint>
+#include <optional>
+
+#include "node-agent/state/route_tables.h"
+
+namespace ferry::agent {
+
+struct NftEvent {
+  enum class Kind {
+    kOther,       // another table, or unparseable
+    kOurTable,    // an object of table inet ferry (or the table itself)
+    kGeneration,  // NFT_MSG_NEWGEN: the end of one committed transaction
+  };
+  Kind kind = Kind::kOther;
+  uint32_t generation = 0;  // kGeneration only
+  uint32_t pid = 0;         // kGeneration only: the committing process, 0 if unknown
+};
+
+// Classifies one message from NFNLGRP_NFTABLES. Bounds-checked throughout.
+NftEvent ClassifyNftMessage(const nlmsghdr* nlh, size_t len);
+
+// True for rule and route notifications Ferry must look at: those tagged
+// with Ferry's protocol, or naming one of Ferry's routing tables.
+bool IsOurRouteMessage(const nlmsghdr* nlh, size_t len, const RouteTableOptions& tables);
+
+// Knows the latest nftables generation whose table inet ferry is what the
+// reconciler last verified or wrote itself. A transaction that touches the
+// table from another process makes it unknown until the next verification,
+// so a periodic check may skip the element dump only when nothing but
+// Ferry changed the table since.
+class GenerationTracker {
+ public:
+  explicit GenerationTracker(uint32_t own_pid) : own_pid_(own_pid) {}
+
+  // Returns true when the message ends a foreign transaction on our table
+  // that no verification has covered yet: a check is due.
+  bool OnEvent(const NftEvent& event);
+  // Events were lost (ENOBUFS): nothing is known any more.
+  void Invalidate() { trusted_.reset(); }
+  // A check compared the whole table with the kernel at `generation`.
+  void Verified(uint32_t generation) { trusted_ = generation; }
+  // Whether the table is known unchanged since the last verification.
+  bool Unchanged(uint32_t current) const { return trusted_.has_value() && *trusted_ == current; }
+
+ private:
+  const uint32_t own_pid_;
+  std::optional<uint32_t> trusted_;
+  bool touched_ = false;  // the open transaction touched our table
+};
+
+}  // namespace ferry::agent
+
+#endif  // FERRY_NODE_AGENT_MONITOR_KERNEL_EVENTS_H_
