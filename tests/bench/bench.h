@@ -1,0 +1,40 @@
+#ifndef FERRY_TESTS_BENCH_BENCH_H_
+#define FERRY_TESTS_BENCH_BENCH_H_
+
+// The benchmark families of ferry-bench. Each measures Ferry beside a
+// reference in the same run and adds its section to the report.
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "tests/bench/bench_report.h"
+
+namespace ferry::bench {
+
+struct BenchOptions {
+  bool quick = false;       // small N, short windows: a smoke test
+  int runs = 5;             // repetitions of cold syncs and data path rounds
+  int changes = 200;        // single-forward changes per N
+  double seconds = 5;       // data path window per case and round
+  std::string self;         // path of this binary, for child processes
+  std::string scratch_dir;  // generated ruleset files
+};
+
+// 1a: empty namespace to 100k programmed elements, Ferry vs `nft -f`.
+absl::Status RunColdSyncBench(const BenchOptions &options, Report *report);
+// 1b: one forward's change among N, Ferry vs `nft` (one process per change).
+absl::Status RunChangeBench(const BenchOptions &options, Report *report);
+// 2: new connections/s through a DNAT frontend: 1 vs 100k map elements vs
+// 100k linear iptables rules.
+absl::Status RunDatapathBench(const BenchOptions &options, Report *report);
+// 5: RSS at 1k and 100k forwards, idle CPU (each in a child process).
+absl::Status RunResourcesBench(const BenchOptions &options, Report *report);
+
+// The child side of RunResourcesBench, started inside its namespace:
+// commits `forwards`, then idles `idle_seconds`; prints one line of
+// key=value figures.
+int RunResourcesChild(int forwards, double idle_seconds);
+
+}  // namespace ferry::bench
+
+#endif  // FERRY_TESTS_BENCH_BENCH_H_
