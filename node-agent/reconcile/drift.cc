@@ -252,8 +252,14 @@ std::vector<Drift> FindDrift(const Intent& committed, const Observed& observed) 
   if (committed.nat.table_present && !observed.nat.table_present) {
     TableMissingDrift(committed, owners, RepairsNodeWide(committed), out);
   } else if (committed.nat.table_present) {
-    ElementDrift(owners, committed.nat.dnat, observed.nat.dnat, DnatObject, out);
-    ElementDrift(owners, committed.nat.masq, observed.nat.masq, MasqObject, out);
+    // Equal maps (the common case) compare in one linear pass, without
+    // building the key union.
+    if (committed.nat.dnat != observed.nat.dnat) {
+      ElementDrift(owners, committed.nat.dnat, observed.nat.dnat, DnatObject, out);
+    }
+    if (committed.nat.masq != observed.nat.masq) {
+      ElementDrift(owners, committed.nat.masq, observed.nat.masq, MasqObject, out);
+    }
   }
   RuleDrift(committed, owners, observed.routes, out);
   RouteDrift(committed, owners, observed.routes, out);

@@ -95,8 +95,8 @@ class Reconciler {
   // Applies `target` over nat_kernel_ as one batch; on failure re-reads the
   // kernel and, if it was not what we believed (drift), tries once more.
   absl::Status ApplyNat(const NatState& target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status RepairDrift(const Observed& observed, DriftOutcome& outcome)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Repairs from nat_kernel_/routes_kernel_, which hold what was observed.
+  absl::Status RepairDrift(DriftOutcome& outcome) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   NatBackend* const nat_;
   RouteBackend* const routes_;
