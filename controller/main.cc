@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -15,8 +16,15 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "api/lib/log.h"
+#include "controller/observability/endpoints.h"
+#include "controller/observability/http_server.h"
+#include "controller/observability/metrics.h"
+#include "controller/observability/webhook.h"
 #include "controller/server/agent_service.h"
+#include "controller/server/event_recorder.h"
+#include "controller/server/fleet_metrics.h"
 #include "controller/server/fleet_reconciler.h"
 #include "controller/server/listeners.h"
 #include "controller/server/resource_service.h"
@@ -27,6 +35,13 @@ ABSL_FLAG(std::vector<std::string>, listen, {"127.0.0.1:7443"},
           "address to serve on: host:port or unix:PATH; comma-separated, "
           "and the flag may be repeated");
 ABSL_FLAG(std::string, v, "info", "log level: info or debug");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port to serve /metrics, /healthz and /readyz on (HTTP); off "
+          "when empty");
+ABSL_FLAG(std::vector<std::string>, alert_webhook, {},
+          "URL to POST drift, repair and failure events to as JSON; "
+          "comma-separated, and the "
+          "flag may be repeated");
 
 namespace ferry::controller {
 namespace {
@@ -36,20 +51,61 @@ constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
 // GOAWAY "too_many_pings".
 constexpr int kMinPingIntervalMs = 10000;
 constexpr auto kShutdownGrace = std::chrono::seconds(5);
+// How long queued webhook posts may still be delivered on shutdown.
+constexpr absl::Duration kWebhookDrain = absl::Seconds(3);
+
+struct Config {
+  std::vector<ListenAddress> listen;
+  std::string data_dir;
+  std::string metrics_listen;
+  std::vector<std::string> alert_webhooks;
+};
 
 int Fail(absl::string_view what, const absl::Status& status) {
   LogError(what, {{"error", std::string(status.message())}});
   return 1;
 }
 
-int Run(const std::vector<ListenAddress>& listen, const std::string& data_dir,
-        const sigset_t& signals) {
+int Run(const Config& config, const sigset_t& signals) {
+  const std::vector<ListenAddress>& listen = config.listen;
+  const std::string& data_dir = config.data_dir;
   absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(data_dir);
   if (!store.ok()) return Fail("cannot open store", store.status());
   LogInfo("store open",
           {{"path", (*store)->path()}, {"revision", absl::StrCat((*store)->CurrentRevision())}});
 
-  FleetReconciler fleet(store->get());
+  Registry registry;
+  std::unique_ptr<WebhookNotifier> notifier;
+  if (!config.alert_webhooks.empty()) {
+    notifier = std::make_unique<WebhookNotifier>(config.alert_webhooks);
+    if (absl::Status s = notifier->Start(); !s.ok()) return Fail("cannot start webhooks", s);
+    RegisterWebhookMetrics(&registry, notifier.get());
+    LogInfo("alert webhooks", {{"urls", absl::StrJoin(config.alert_webhooks, ",")}});
+  }
+  std::atomic<bool> serving_grpc{false};
+  std::unique_ptr<HttpServer> http;
+  if (!config.metrics_listen.empty()) {
+    HttpServerOptions http_options;
+    http_options.listen = config.metrics_listen;
+    http = std::make_unique<HttpServer>(http_options);
+    // The store is open by now; ready once gRPC serves too.
+    AddObservabilityEndpoints(http.get(), &registry,
+                              [&serving_grpc] { return serving_grpc.load(); });
+    if (absl::Status s = http->Start(); !s.ok()) {
+      return Fail("cannot serve --metrics-listen", s);
+    }
+    LogInfo("serving metrics",
+            {{"address", config.metrics_listen}, {"port", absl::StrCat(http->port())}});
+  }
+
+  FleetReconciler::Options fleet_options;
+  fleet_options.metrics = &registry;
+  if (notifier != nullptr) {
+    fleet_options.on_event = [n = notifier.get()](const ferry::v1::Event& event) {
+      if (IsAlertReason(event.reason())) n->Notify(EventWebhookBody(event));
+    };
+  }
+  FleetReconciler fleet(store->get(), fleet_options);
   fleet.Start();
   AgentServiceImpl agent_service(&fleet);
   ResourceServiceImpl resource_service(store->get());
@@ -92,14 +148,18 @@ int Run(const std::vector<ListenAddress>& listen, const std::string& data_dir,
             : listen[i].grpc_uri);
   }
   LogInfo("serving", {{"addresses", absl::StrJoin(serving, ",")}, {"data_dir", data_dir}});
+  serving_grpc = true;
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   LogInfo("shutting down", {{"signal", absl::StrCat(signal_number)}});
+  serving_grpc = false;
   // Long-lived streams (Watch, Sync) are cancelled after the grace period.
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   fleet.Stop();
   server->Wait();
+  if (http != nullptr) http->Stop();
+  if (notifier != nullptr) notifier->Stop(kWebhookDrain);
   LogInfo("stopped");
   return 0;
 }
@@ -117,7 +177,8 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::SetProgramUsageMessage(
-      "ferry-controller --data-dir DIR [--listen host:port|unix:PATH ...] [--v debug]");
+      "ferry-controller --data-dir DIR [--listen host:port|unix:PATH ...] "
+      "[--metrics-listen host:port] [--alert-webhook URL ...] [--v debug]");
   std::vector<std::string> args = ferry::controller::NormalizeFlagDashes(argc, argv);
   std::vector<char*> arg_ptrs;
   for (std::string& a : args) arg_ptrs.push_back(a.data());
@@ -125,12 +186,20 @@ int main(int argc, char** argv) {
   // Repeated --listen flags accumulate; absl keeps only the last one.
   std::vector<std::string> listen_values =
       ferry::controller::CollectFlagValues(argc, arg_ptrs.data(), "listen");
+  std::vector<std::string> webhook_values =
+      ferry::controller::CollectFlagValues(argc, arg_ptrs.data(), "alert_webhook");
   std::vector<char*> rest = absl::ParseCommandLine(argc, arg_ptrs.data());
   if (rest.size() > 1) {
     std::fprintf(stderr, "ferry-controller: unexpected argument \"%s\"\n", rest[1]);
     return 2;
   }
   if (listen_values.empty()) listen_values = absl::GetFlag(FLAGS_listen);
+  std::vector<std::string> webhooks;
+  for (const std::string& value : webhook_values) {
+    for (absl::string_view url : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+      webhooks.emplace_back(url);
+    }
+  }
 
   std::string level = absl::GetFlag(FLAGS_v);
   if (level == "debug") {
@@ -151,5 +220,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ferry-controller: %s\n", std::string(listen.status().message()).c_str());
     return 2;
   }
-  return ferry::controller::Run(*listen, data_dir, signals);
+  ferry::controller::Config config;
+  config.listen = *std::move(listen);
+  config.data_dir = data_dir;
+  config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  config.alert_webhooks = std::move(webhooks);
+  return ferry::controller::Run(config, signals);
 }

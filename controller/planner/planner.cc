@@ -118,6 +118,7 @@ void AddFrontendRules(const IPForward& forward, NodeConfig* config) {
     rule->set_backend_address(spec.backend().address());
     rule->set_target_port(TargetPort(m));
     rule->set_masquerade(IsMasquerade(spec));
+    rule->set_alert_only(IsAlertOnly(spec));
   }
   if (fe.ok() && spec.ports_size() > 0) {
     if (fe->is_v4()) {
@@ -139,6 +140,7 @@ void AddReturnRoutes(const IPForward& forward, const std::string& via, NodeConfi
     route->set_port(TargetPort(m));
     route->set_end_port(m.end_port() > m.port() ? TargetPort(m) + (m.end_port() - m.port()) : 0);
     route->set_via(via);
+    route->set_alert_only(IsAlertOnly(spec));
   }
 }
 
@@ -154,6 +156,10 @@ void SortEntries(google::protobuf::RepeatedPtrField<Entry>* entries) {
 
 bool IsMasquerade(const ferry::v1::IPForwardSpec& spec) {
   return spec.source_ip() == ferry::v1::MASQUERADE;
+}
+
+bool IsAlertOnly(const ferry::v1::IPForwardSpec& spec) {
+  return spec.drift_policy() == ferry::v1::ALERT;
 }
 
 uint32_t TargetPort(const ferry::v1::PortMapping& mapping) {

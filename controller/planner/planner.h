@@ -58,6 +58,10 @@ std::string ConfigVersion(const ferry::v1::NodeConfig& config);
 // PRESERVE unless the spec says MASQUERADE (UNSPECIFIED means PRESERVE).
 bool IsMasquerade(const ferry::v1::IPForwardSpec& spec);
 
+// driftPolicy Alert: agents report drift of this forward and never repair
+// it (UNSPECIFIED means Enforce).
+bool IsAlertOnly(const ferry::v1::IPForwardSpec& spec);
+
 // First backend port of a mapping: target_port, or port when 0.
 uint32_t TargetPort(const ferry::v1::PortMapping& mapping);
 

@@ -1,5 +1,6 @@
 #include "controller/planner/status.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -84,7 +85,67 @@ Condition ReadyCondition(const ferry::v1::IPForward& forward, const ForwardResol
                        generation);
 }
 
+// Conditions stay readable: the first few differences, then a count.
+constexpr size_t kMaxListed = 3;
+
 }  // namespace
+
+std::string DescribeDrift(const ferry::v1::DriftItem& item) {
+  if (item.expected().empty()) {
+    return absl::StrCat(item.object(), ": unexpected, found \"", item.found(), "\"");
+  }
+  if (item.found().empty()) {
+    return absl::StrCat(item.object(), ": missing, expected \"", item.expected(), "\"");
+  }
+  return absl::StrCat(item.object(), ": expected \"", item.expected(), "\", found \"", item.found(),
+                      "\"");
+}
+
+Condition DriftedCondition(const ferry::v1::IPForward& forward,
+                           const std::vector<ForwardDrift>& drift) {
+  int64_t generation = forward.metadata().generation();
+  if (drift.empty()) {
+    return MakeCondition(kConditionDrifted, false, kReasonInSync,
+                         "no unrepaired drift reported by its nodes", generation);
+  }
+  std::vector<std::string> listed;
+  for (size_t i = 0; i < drift.size() && i < kMaxListed; ++i) {
+    listed.push_back(absl::StrCat("node ", drift[i].node, ": ", DescribeDrift(drift[i].item)));
+  }
+  std::string message = absl::StrJoin(listed, "; ");
+  if (drift.size() > kMaxListed) {
+    absl::StrAppend(&message, "; and ", drift.size() - kMaxListed, " more");
+  }
+  return MakeCondition(kConditionDrifted, true, kReasonDriftDetected, std::move(message),
+                       generation);
+}
+
+Condition InSyncCondition(const ferry::v1::DriftReport& report, int64_t generation) {
+  std::vector<std::string> unrepaired;
+  for (const ferry::v1::DriftItem& item : report.items()) {
+    if (!item.repaired()) unrepaired.push_back(item.object());
+  }
+  if (report.in_sync()) {
+    std::string message =
+        report.items_size() == 0
+            ? "the kernel matches the applied config"
+            : absl::StrCat("the kernel matches the applied config after repairing ",
+                           report.items_size(), " drifted object(s)");
+    return MakeCondition(kConditionInSync, true, kReasonInSync, std::move(message), generation);
+  }
+  size_t n = unrepaired.empty() ? static_cast<size_t>(report.items_size()) : unrepaired.size();
+  std::string message = absl::StrCat(n, " drifted object(s)");
+  if (!unrepaired.empty()) {
+    std::vector<std::string> listed(unrepaired.begin(),
+                                    unrepaired.begin() + std::min(unrepaired.size(), kMaxListed));
+    absl::StrAppend(&message, ": ", absl::StrJoin(listed, "; "));
+    if (unrepaired.size() > kMaxListed) {
+      absl::StrAppend(&message, "; and ", unrepaired.size() - kMaxListed, " more");
+    }
+  }
+  return MakeCondition(kConditionInSync, false, kReasonDriftDetected, std::move(message),
+                       generation);
+}
 
 void SetCondition(Condition condition, absl::Time now,
                   const google::protobuf::RepeatedPtrField<Condition>& previous,

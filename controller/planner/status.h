@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "controller/planner/planner.h"
@@ -17,6 +18,10 @@ namespace ferry::controller {
 
 inline constexpr char kConditionAccepted[] = "Accepted";
 inline constexpr char kConditionReady[] = "Ready";
+inline constexpr char kConditionDrifted[] = "Drifted";
+inline constexpr char kConditionInSync[] = "InSync";
+inline constexpr char kReasonDriftDetected[] = "DriftDetected";
+inline constexpr char kReasonInSync[] = "InSync";
 inline constexpr char kReasonApplied[] = "Applied";
 inline constexpr char kReasonPending[] = "Pending";
 inline constexpr char kReasonApplyFailed[] = "ApplyFailed";
@@ -35,6 +40,25 @@ struct NodeAckInfo {
   bool nacked = false;
   std::string error;  // the agent's error when nacked
 };
+
+// One difference a node reported for a forward and did not repair.
+struct ForwardDrift {
+  std::string node;
+  ferry::v1::DriftItem item;
+};
+
+// "<object>: expected \"..\", found \"..\"", or "missing" / "unexpected" when
+// one side is empty.
+std::string DescribeDrift(const ferry::v1::DriftItem& item);
+
+// Drifted: True (DriftDetected) while any involved node reports unrepaired
+// drift of the forward, naming node, object, expected and found; else False
+// (InSync). Repairs under driftPolicy Enforce are events, not this.
+ferry::v1::Condition DriftedCondition(const ferry::v1::IPForward& forward,
+                                      const std::vector<ForwardDrift>& drift);
+
+// The Node's InSync condition from its agent's latest drift report.
+ferry::v1::Condition InSyncCondition(const ferry::v1::DriftReport& report, int64_t generation);
 
 ferry::v1::IPForwardStatus ComputeStatus(const ferry::v1::IPForward& forward,
                                          const ForwardResolution& resolution,

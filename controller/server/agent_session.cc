@@ -107,6 +107,9 @@ absl::Status AgentSession::Handle(const ferry::v1::AgentMessage& message) {
     case ferry::v1::AgentMessage::kAddresses:
       registry_->OnAddresses(handle_, message.addresses());
       return absl::OkStatus();
+    case ferry::v1::AgentMessage::kDrift:
+      registry_->OnDrift(handle_, message.drift());
+      return absl::OkStatus();
     default:
       return absl::InvalidArgumentError("msg: empty agent message");
   }

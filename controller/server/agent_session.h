@@ -2,10 +2,10 @@
 #define FERRY_CONTROLLER_SERVER_AGENT_SESSION_H_
 
 // One agent's Sync stream: checks its Hello against the connection's
-// identity, forwards ACKs and address updates to the SessionRegistry, and
-// writes pushes. Only stream handling lives here; what to push is the
-// registry's job. Reactions never block and never call the registry with
-// this session's lock held (the registry calls Push with its own held).
+// identity, forwards ACKs, address updates and drift reports to the
+// SessionRegistry, and writes pushes. Only stream handling lives here; what to
+// push is the registry's job. Reactions never block and never call the registry
+// with this session's lock held (the registry calls Push with its own held).
 
 #include <grpcpp/grpcpp.h>
 

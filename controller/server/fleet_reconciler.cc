@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "api/lib/log.h"
+#include "controller/server/fleet_events.h"
 #include "controller/store/object_codec.h"
 #include "google/protobuf/util/message_differencer.h"
 
@@ -76,7 +77,17 @@ std::optional<int64_t> GenerationIn(const NodeConfig& config, const std::string&
   return std::nullopt;
 }
 
-// Replaces the Connected condition, keeping the others in place.
+// Replaces the node's condition of c's type, keeping the others in place.
+void ReplaceCondition(Condition c, absl::Time now, Node* node) {
+  google::protobuf::RepeatedPtrField<Condition> previous = node->status().conditions();
+  auto* conditions = node->mutable_status()->mutable_conditions();
+  conditions->Clear();
+  for (const Condition& p : previous) {
+    if (p.type() != c.type()) *conditions->Add() = p;
+  }
+  SetCondition(std::move(c), now, previous, conditions);
+}
+
 void SetConnected(bool connected, const std::string& agent_version, absl::Time now, Node* node) {
   Condition c;
   c.set_type(kConditionConnected);
@@ -85,13 +96,14 @@ void SetConnected(bool connected, const std::string& agent_version, absl::Time n
   c.set_message(connected ? absl::StrCat("agent ", agent_version, " is connected")
                           : "no agent stream to this controller");
   c.set_observed_generation(node->metadata().generation());
-  google::protobuf::RepeatedPtrField<Condition> previous = node->status().conditions();
-  auto* conditions = node->mutable_status()->mutable_conditions();
-  conditions->Clear();
-  for (const Condition& p : previous) {
-    if (p.type() != kConditionConnected) *conditions->Add() = p;
-  }
-  SetCondition(std::move(c), now, previous, conditions);
+  ReplaceCondition(std::move(c), now, node);
+}
+
+EventRecorder::Options EventOptions(const FleetReconciler::Options& options) {
+  EventRecorder::Options out;
+  out.max_events = options.max_events;
+  out.on_written = options.on_event;
+  return out;
 }
 
 }  // namespace
@@ -99,7 +111,10 @@ void SetConnected(bool connected, const std::string& agent_version, absl::Time n
 FleetReconciler::FleetReconciler(Store* store) : FleetReconciler(store, Options()) {}
 
 FleetReconciler::FleetReconciler(Store* store, Options options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store),
+      options_(std::move(options)),
+      metrics_(options_.metrics != nullptr ? options_.metrics : &own_registry_),
+      events_(store, EventOptions(options_)) {}
 
 FleetReconciler::~FleetReconciler() { Stop(); }
 
@@ -227,13 +242,16 @@ std::vector<Node> FleetReconciler::DesiredNodes(const Snapshot& snapshot) {
     node.mutable_status()->set_applied_config_version(st.acked ? st.acked->version() : "");
     SetTimestamp(st.last_seen, node.mutable_status()->mutable_last_seen());
     SetConnected(st.session != nullptr, st.hello.agent_version(), now, &node);
+    if (const ferry::v1::DriftReport* report = drift_.Latest(name)) {
+      ReplaceCondition(InSyncCondition(*report, node.metadata().generation()), now, &node);
+    }
   }
   std::vector<Node> out;
   for (auto& [name, node] : desired) out.push_back(std::move(node));
   return out;
 }
 
-void FleetReconciler::PushChanged(const FleetPlan& plan) {
+void FleetReconciler::PushChanged(const FleetPlan& plan, absl::Time pass_start) {
   for (auto& [name, st] : nodes_) {
     Session* s = st.session;
     if (s == nullptr) continue;
@@ -248,6 +266,7 @@ void FleetReconciler::PushChanged(const FleetPlan& plan) {
     s->sink->Push(message);
     s->pushed_version = config.version();
     st.pushed = config;
+    st.pushed_change_seen = pass_start;
     st.push_nacked = false;
     st.nack_error.clear();
     st.nack_forward_errors.clear();
@@ -300,7 +319,7 @@ absl::Status FleetReconciler::WriteIfChanged(const Object& desired, const Object
     return absl::OkStatus();
   }
   WriteOp op;
-  op.kind = desired.has_node() ? kKindNode : kKindIPForward;
+  op.kind = StoreKindOf(desired);
   op.name = MetaOf(desired).name();
   op.value = EncodeForStore(desired);
   op.expected_revision = stored != nullptr ? revision : WriteOp::kMustNotExist;
@@ -316,6 +335,32 @@ absl::Status FleetReconciler::WriteIfChanged(const Object& desired, const Object
 }
 
 absl::Status FleetReconciler::ReconcileOnce() {
+  absl::Status fleet = ReconcileFleet();
+  // Events are written here, on the reconcile thread, whatever the pass did.
+  absl::Status events = events_.Flush();
+  if (!events.ok()) LogWarning("writing events failed", {{"error", events.ToString()}});
+  return fleet.ok() ? events : fleet;
+}
+
+void FleetReconciler::UpdateNodeMetrics(const std::vector<Node>& nodes) {
+  std::set<std::string> present;
+  for (const Node& node : nodes) {
+    const std::string& name = node.metadata().name();
+    present.insert(name);
+    auto st = nodes_.find(name);
+    metrics_.SetConnected(name, st != nodes_.end() && st->second.session != nullptr);
+    if (const ferry::v1::DriftReport* report = drift_.Latest(name)) {
+      metrics_.SetInSync(name, report->in_sync());
+    }
+  }
+  for (const std::string& gone : metric_nodes_) {
+    if (present.count(gone) == 0) metrics_.ForgetNode(gone);
+  }
+  metric_nodes_ = std::move(present);
+}
+
+absl::Status FleetReconciler::ReconcileFleet() {
+  absl::Time pass_start = options_.clock();
   absl::StatusOr<Snapshot> snapshot = ReadStore();
   if (!snapshot.ok()) return snapshot.status();
   absl::Time now = options_.clock();
@@ -328,15 +373,23 @@ absl::Status FleetReconciler::ReconcileOnce() {
     std::vector<IPForward> forwards;
     for (const auto& f : snapshot->forwards) forwards.push_back(f.object.ip_forward());
     FleetPlan plan = PlanFleet(forwards, nodes);
-    PushChanged(plan);
+    PushChanged(plan, pass_start);
+    UpdateNodeMetrics(nodes);
     for (Node& node : nodes) *node_writes.emplace_back().mutable_node() = std::move(node);
+    std::map<std::pair<std::string, std::string>, int> by_condition;
     for (const auto& stored : snapshot->forwards) {
       const IPForward& forward = stored.object.ip_forward();
       const ForwardResolution& resolution = plan.forwards.at(forward.metadata().name());
       Object& desired = forward_writes.emplace_back(stored.object);
-      *desired.mutable_ip_forward()->mutable_status() =
+      ferry::v1::IPForwardStatus* status = desired.mutable_ip_forward()->mutable_status();
+      *status =
           ComputeStatus(forward, resolution, AcksFor(forward, resolution), now, forward.status());
+      SetCondition(DriftedCondition(
+                       forward, drift_.UnrepairedFor(forward.metadata().name(), resolution.nodes)),
+                   now, forward.status().conditions(), status->mutable_conditions());
+      for (const Condition& c : status->conditions()) ++by_condition[{c.type(), c.status()}];
     }
+    metrics_.SetForwards(by_condition);
   }
   // Store I/O happens outside the lock so streams never wait on fsync.
   absl::Status result = absl::OkStatus();
@@ -377,6 +430,7 @@ SessionHandle* FleetReconciler::Connect(const std::string& node_name, const ferr
   }
   st.session = session.get();
   st.seen = true;
+  RecordNodeEvent(node_name, true);
   st.hello = hello;
   st.last_seen = options_.clock();
   LogInfo("agent connected", {{"node", node_name},
@@ -400,16 +454,19 @@ void FleetReconciler::OnAck(SessionHandle* handle, const ferry::v1::ConfigAck& a
   }
   NodeState& st = nodes_[s->node];
   if (ack.accepted()) {
+    if (st.pushed) metrics_.ApplyLatency(options_.clock() - st.pushed_change_seen);
     st.acked = st.pushed;
     st.acked_forward_errors = {ack.forward_errors().begin(), ack.forward_errors().end()};
     st.push_nacked = false;
     LogInfo("config acked", {{"node", s->node}, {"version", ack.version()}});
+    if (!ack.forward_errors().empty()) RecordApplyFailure(s->node, ack);
   } else {
     st.push_nacked = true;
     st.nack_error = ack.error();
     st.nack_forward_errors = {ack.forward_errors().begin(), ack.forward_errors().end()};
     LogWarning("config nacked",
                {{"node", s->node}, {"version", ack.version()}, {"error", ack.error()}});
+    RecordApplyFailure(s->node, ack);
   }
   Kick();
 }
@@ -422,6 +479,34 @@ void FleetReconciler::OnAddresses(SessionHandle* handle, const ferry::v1::Addres
   Kick();
 }
 
+void FleetReconciler::OnDrift(SessionHandle* handle, const ferry::v1::DriftReport& report) {
+  absl::MutexLock l(&mu_);
+  auto it = sessions_.find(handle);
+  if (it == sessions_.end() || !it->second->active) return;
+  const std::string& node = it->second->node;
+  // Only queued here; the reconcile thread writes them.
+  for (EventOccurrence& o : drift_.OnReport(node, report, options_.clock(), &metrics_)) {
+    events_.Record(std::move(o));
+  }
+  LogInfo("drift report", {{"node", node},
+                           {"in_sync", report.in_sync() ? "true" : "false"},
+                           {"items", absl::StrCat(report.items_size())},
+                           {"trigger", report.trigger()},
+                           {"config_version", report.config_version()}});
+  Kick();
+}
+
+void FleetReconciler::RecordApplyFailure(const std::string& node, const ferry::v1::ConfigAck& ack) {
+  metrics_.ApplyFailed(node);
+  for (EventOccurrence& o : ApplyFailedEvents(node, ack, options_.clock())) {
+    events_.Record(std::move(o));
+  }
+}
+
+void FleetReconciler::RecordNodeEvent(const std::string& node, bool connected) {
+  events_.Record(NodeStreamEvent(node, connected, options_.clock()));
+}
+
 void FleetReconciler::Disconnect(SessionHandle* handle) {
   absl::MutexLock l(&mu_);
   auto it = sessions_.find(handle);
@@ -432,6 +517,7 @@ void FleetReconciler::Disconnect(SessionHandle* handle) {
     st.session = nullptr;
     st.last_seen = options_.clock();
     LogInfo("agent disconnected", {{"node", s->node}});
+    RecordNodeEvent(s->node, false);
     Kick();
   }
   sessions_.erase(it);

@@ -3,25 +3,31 @@
 
 // Keeps every connected agent's config equal to the plan of what the store
 // declares, and writes back what the agents report: forward statuses and
-// Node objects. Level-triggered: each pass re-reads the store, re-plans,
-// pushes only to nodes whose config version changed, and writes only the
-// statuses that differ. Knows nothing about gRPC; streams reach it through
-// SessionRegistry and receive pushes through PushSink.
+// Node objects, drift conditions, events and metrics. Level-triggered: each
+// pass re-reads the store, re-plans, pushes only to nodes whose config version
+// changed, and writes only the statuses that differ. Knows nothing about gRPC;
+// streams reach it through SessionRegistry and receive pushes through PushSink.
 
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "controller/observability/metrics.h"
 #include "controller/planner/planner.h"
 #include "controller/planner/status.h"
+#include "controller/server/drift_tracker.h"
+#include "controller/server/event_recorder.h"
+#include "controller/server/fleet_metrics.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.pb.h"
 
@@ -53,6 +59,7 @@ class SessionRegistry {
                                  PushSink* sink) = 0;
   virtual void OnAck(SessionHandle* session, const ferry::v1::ConfigAck& ack) = 0;
   virtual void OnAddresses(SessionHandle* session, const ferry::v1::AddressUpdate& update) = 0;
+  virtual void OnDrift(SessionHandle* session, const ferry::v1::DriftReport& report) = 0;
   // The stream ended; after this returns, `sink` is never used again.
   virtual void Disconnect(SessionHandle* session) = 0;
 };
@@ -65,6 +72,13 @@ class FleetReconciler : public SessionRegistry {
     absl::Duration resync_period = absl::Seconds(30);
     // How long one store wait may block before Stop is noticed.
     absl::Duration store_poll = absl::Milliseconds(500);
+    // Where the fleet's series go; a private registry if null.
+    Registry* metrics = nullptr;
+    // Events kept in the store.
+    size_t max_events = 1000;
+    // Called from the reconcile thread for each Event written (e.g. to post
+    // it to webhooks). Must not block.
+    std::function<void(const ferry::v1::Event&)> on_event;
   };
 
   explicit FleetReconciler(Store* store);
@@ -86,6 +100,7 @@ class FleetReconciler : public SessionRegistry {
                          PushSink* sink) override;
   void OnAck(SessionHandle* session, const ferry::v1::ConfigAck& ack) override;
   void OnAddresses(SessionHandle* session, const ferry::v1::AddressUpdate& update) override;
+  void OnDrift(SessionHandle* session, const ferry::v1::DriftReport& report) override;
   void Disconnect(SessionHandle* session) override;
 
  private:
@@ -97,7 +112,10 @@ class FleetReconciler : public SessionRegistry {
     ferry::v1::Hello hello;      // addresses replaced by AddressUpdate
     absl::Time last_seen;
     std::optional<ferry::v1::NodeConfig> pushed;  // last config pushed
-    std::optional<ferry::v1::NodeConfig> acked;   // last config ACKed
+    // Start of the pass that planned `pushed`: when the change that led to
+    // it was read from the store. Apply latency runs from here to the ACK.
+    absl::Time pushed_change_seen;
+    std::optional<ferry::v1::NodeConfig> acked;  // last config ACKed
     std::map<std::string, std::string> acked_forward_errors;
     bool push_nacked = false;  // the last push was NACKed
     std::string nack_error;
@@ -111,7 +129,14 @@ class FleetReconciler : public SessionRegistry {
   absl::StatusOr<Snapshot> ReadStore();
   std::vector<ferry::v1::Node> DesiredNodes(const Snapshot& snapshot)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void PushChanged(const FleetPlan& plan) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PushChanged(const FleetPlan& plan, absl::Time pass_start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ReconcileFleet();
+  void UpdateNodeMetrics(const std::vector<ferry::v1::Node>& nodes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // ApplyFailed events and counts for a NACK or an ACK with failed forwards.
+  void RecordApplyFailure(const std::string& node, const ferry::v1::ConfigAck& ack)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordNodeEvent(const std::string& node, bool connected) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::map<std::string, NodeAckInfo> AcksFor(const ferry::v1::IPForward& forward,
                                              const ForwardResolution& resolution)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -122,11 +147,16 @@ class FleetReconciler : public SessionRegistry {
 
   Store* const store_;
   const Options options_;
+  Registry own_registry_;
+  FleetMetrics metrics_;
+  EventRecorder events_;
 
   absl::Mutex mu_;
   std::map<std::string, NodeState> nodes_ ABSL_GUARDED_BY(mu_);
   std::map<SessionHandle*, std::unique_ptr<Session>> sessions_ ABSL_GUARDED_BY(mu_);
   uint64_t next_session_id_ ABSL_GUARDED_BY(mu_) = 1;
+  DriftTracker drift_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> metric_nodes_ ABSL_GUARDED_BY(mu_);  // nodes with series
 
   absl::Mutex loop_mu_;
   bool kicked_ ABSL_GUARDED_BY(loop_mu_) = true;

@@ -94,6 +94,12 @@ absl::Status NotFound(const std::string& kind, const std::string& name) {
   return absl::NotFoundError(absl::StrCat(DisplayKind(kind), " \"", name, "\" not found"));
 }
 
+// Events record what the controller saw; a client that could write them
+// could forge or erase that record.
+absl::Status EventsAreControllerOwned(const std::string& label) {
+  return absl::InvalidArgumentError(absl::StrCat(label, ": events are written by the controller"));
+}
+
 void SetNow(google::protobuf::Timestamp* ts) {
   absl::Time now = absl::Now();
   int64_t nanos = absl::ToUnixNanos(now);
@@ -123,6 +129,11 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(
   std::set<std::pair<std::string, std::string>> seen;
   for (int i = 0; i < request.objects_size(); ++i) {
     const Object& object = request.objects(i);
+    if (object.has_event()) {
+      const std::string& event_name = object.event().metadata().name();
+      return EventsAreControllerOwned(event_name.empty() ? absl::StrCat("objects[", i, "]")
+                                                         : absl::StrCat("event/", event_name));
+    }
     std::string name = api::ObjectName(object);
     std::string label = name.empty() ? absl::StrCat("objects[", i, "]")
                                      : absl::StrCat(DisplayKind(api::KindName(object)), "/", name);
@@ -268,6 +279,7 @@ absl::Status ObjectWriter::CheckForwardConflicts(const Attempt& attempt) {
 absl::StatusOr<int64_t> ObjectWriter::Delete(const std::string& kind, const std::string& name,
                                              const std::string& resource_version) {
   const std::string label = absl::StrCat(DisplayKind(kind), "/", name);
+  if (kind == kKindEvent) return EventsAreControllerOwned(label);
   std::optional<int64_t> given;
   if (!resource_version.empty()) {
     absl::StatusOr<int64_t> parsed = ParseResourceVersion(label, resource_version);

@@ -21,7 +21,7 @@ constexpr size_t kWatchBatch = 512;
 absl::StatusOr<std::string> RequireKind(ferry::v1::ResourceKind kind) {
   std::string name = KindString(kind);
   if (name.empty()) {
-    return absl::InvalidArgumentError("kind: must be IP_FORWARD or NODE");
+    return absl::InvalidArgumentError("kind: must be IP_FORWARD, NODE or EVENT");
   }
   return name;
 }

@@ -7,9 +7,14 @@ namespace ferry::controller {
 
 std::string KindString(ferry::v1::ResourceKind kind) {
   switch (kind) {
-    case ferry::v1::IP_FORWARD: return kKindIPForward;
-    case ferry::v1::NODE: return kKindNode;
-    default: return "";
+    case ferry::v1::IP_FORWARD:
+      return kKindIPForward;
+    case ferry::v1::NODE:
+      return kKindNode;
+    case ferry::v1::EVENT:
+      return kKindEvent;
+    default:
+      return "";
   }
 }
 
@@ -17,11 +22,23 @@ absl::StatusOr<ferry::v1::Object> DecodeStored(const StoredObject& stored) {
   ferry::v1::Object object;
   if (!object.ParseFromString(stored.value)) {
     return absl::DataLossError(absl::StrCat("stored ", stored.kind, "/", stored.name,
-                                            " at revision ", stored.revision,
-                                            " does not parse"));
+                                            " at revision ", stored.revision, " does not parse"));
   }
   MutableMetaOf(&object)->set_resource_version(absl::StrCat(stored.revision));
   return object;
+}
+
+std::string StoreKindOf(const ferry::v1::Object& object) {
+  switch (object.kind_case()) {
+    case ferry::v1::Object::kIpForward:
+      return kKindIPForward;
+    case ferry::v1::Object::kNode:
+      return kKindNode;
+    case ferry::v1::Object::kEvent:
+      return kKindEvent;
+    default:
+      return "";
+  }
 }
 
 std::string EncodeForStore(const ferry::v1::Object& object) {
@@ -34,15 +51,23 @@ std::string EncodeForStore(const ferry::v1::Object& object) {
 
 const ferry::v1::ObjectMeta& MetaOf(const ferry::v1::Object& object) {
   switch (object.kind_case()) {
-    case ferry::v1::Object::kNode: return object.node().metadata();
-    case ferry::v1::Object::kIpForward: return object.ip_forward().metadata();
-    default: return ferry::v1::ObjectMeta::default_instance();
+    case ferry::v1::Object::kNode:
+      return object.node().metadata();
+    case ferry::v1::Object::kIpForward:
+      return object.ip_forward().metadata();
+    case ferry::v1::Object::kEvent:
+      return object.event().metadata();
+    default:
+      return ferry::v1::ObjectMeta::default_instance();
   }
 }
 
 ferry::v1::ObjectMeta* MutableMetaOf(ferry::v1::Object* object) {
   if (object->kind_case() == ferry::v1::Object::kNode) {
     return object->mutable_node()->mutable_metadata();
+  }
+  if (object->kind_case() == ferry::v1::Object::kEvent) {
+    return object->mutable_event()->mutable_metadata();
   }
   // An empty Object defaults to an IPForward, the common case.
   return object->mutable_ip_forward()->mutable_metadata();

@@ -14,12 +14,17 @@ namespace ferry::controller {
 
 inline constexpr char kKindIPForward[] = "IPForward";
 inline constexpr char kKindNode[] = "Node";
+inline constexpr char kKindEvent[] = "Event";
 
-// "IPForward" / "Node" for a kind enum; empty for UNSPECIFIED.
+// "IPForward" / "Node" / "Event" for a kind enum; empty for UNSPECIFIED.
 std::string KindString(ferry::v1::ResourceKind kind);
 
 // Parses the value and sets metadata.resource_version from the revision.
 absl::StatusOr<ferry::v1::Object> DecodeStored(const StoredObject& stored);
+
+// The store kind of the object's oneof ("IPForward", "Node", "Event"); empty
+// when unset.
+std::string StoreKindOf(const ferry::v1::Object& object);
 
 // Serializes with metadata.resource_version cleared.
 std::string EncodeForStore(const ferry::v1::Object& object);

@@ -138,5 +138,40 @@ TEST_F(AgentServiceTest, SecondStreamForSameNodeEndsTheFirstWithAborted) {
   EXPECT_TRUE(second->Finish().ok());
 }
 
+TEST_F(AgentServiceTest, DriftReportKeepsTheStreamOpenAndReachesTheNodeStatus) {
+  auto context = Context("node-a");
+  auto stream = stub_->Sync(context.get());
+  ASSERT_TRUE(stream->Write(Hello("node-a")));
+  ferry::v1::ControllerMessage in;
+  ASSERT_TRUE(stream->Read(&in));
+  ferry::v1::AgentMessage drift;
+  drift.mutable_drift()->set_in_sync(false);
+  auto* item = drift.mutable_drift()->add_items();
+  item->set_object("table inet ferry");
+  item->set_kind("nftables");
+  item->set_expected("table inet ferry");
+  ASSERT_TRUE(stream->Write(drift));
+  // The Node's InSync condition follows; wait for it, bounded.
+  auto in_sync = [&]() -> std::string {
+    absl::StatusOr<StoredObject> stored = store_.Get("Node", "node-a");
+    if (!stored.ok()) return "";
+    ferry::v1::Object o;
+    o.ParseFromString(stored->value);
+    for (const auto& c : o.node().status().conditions()) {
+      if (c.type() == "InSync") return c.status();
+    }
+    return "";
+  };
+  int64_t revision = 0;
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (in_sync() != "False" && absl::Now() < deadline) {
+    store_.WaitForChange(revision, absl::Milliseconds(200));
+    revision = store_.CurrentRevision();
+  }
+  EXPECT_EQ(in_sync(), "False");
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
 }  // namespace
 }  // namespace ferry::controller

@@ -225,5 +225,28 @@ TEST(PlannerTest, ChangingOneForwardLeavesUnaffectedNodeConfigUnchanged) {
   EXPECT_NE(before.node_configs.at("node-a").version(), after.node_configs.at("node-a").version());
 }
 
+TEST(PlannerTest, AlertDriftPolicyMarksEveryEntryOfTheForwardAlertOnly) {
+  ferry::v1::IPForward web = Web();
+  web.mutable_spec()->set_drift_policy(ferry::v1::ALERT);
+  FleetPlan plan = PlanFleet({web}, TwoNodes());
+  ASSERT_EQ(plan.node_configs.at("node-a").dnat_size(), 1);
+  EXPECT_TRUE(plan.node_configs.at("node-a").dnat(0).alert_only());
+  ASSERT_EQ(plan.node_configs.at("node-b").return_routes_size(), 1);
+  EXPECT_TRUE(plan.node_configs.at("node-b").return_routes(0).alert_only());
+}
+
+TEST(PlannerTest, UnspecifiedDriftPolicyEnforces) {
+  FleetPlan plan = PlanFleet({Web()}, TwoNodes());
+  EXPECT_FALSE(plan.node_configs.at("node-a").dnat(0).alert_only());
+  EXPECT_FALSE(plan.node_configs.at("node-b").return_routes(0).alert_only());
+}
+
+TEST(PlannerTest, SwitchingDriftPolicyChangesTheConfigVersion) {
+  ferry::v1::IPForward alert = Web();
+  alert.mutable_spec()->set_drift_policy(ferry::v1::ALERT);
+  EXPECT_NE(PlanFleet({Web()}, TwoNodes()).node_configs.at("node-a").version(),
+            PlanFleet({alert}, TwoNodes()).node_configs.at("node-a").version());
+}
+
 }  // namespace
 }  // namespace ferry::controller

@@ -127,9 +127,8 @@ TEST_F(ResourceServiceTest, ApplyNewObjectIsCreatedWithUidAndGeneration1) {
   Object got = MustGet("web");
   const auto& meta = got.ip_forward().metadata();
   EXPECT_EQ(meta.generation(), 1);
-  EXPECT_THAT(meta.uid(),
-              ::testing::MatchesRegex(
-                  "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+  EXPECT_THAT(meta.uid(), ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-["
+                                                  "89ab][0-9a-f]{3}-[0-9a-f]{12}"));
   EXPECT_GT(meta.creation_timestamp().seconds(), 0);
   EXPECT_EQ(meta.resource_version(), response.results(0).resource_version());
 }
@@ -387,6 +386,85 @@ TEST_F(ResourceServiceTest, WatchFromCompactedRevisionIsOutOfRange) {
   grpc::Status status = reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE);
   EXPECT_THAT(status.error_message(), HasSubstr("resourceVersion too old; re-list"));
+}
+
+Object Event(const std::string& name) {
+  Object object;
+  auto* e = object.mutable_event();
+  e->set_api_version("ferry.dev/v1");
+  e->set_kind("Event");
+  e->mutable_metadata()->set_name(name);
+  e->mutable_involved_object()->set_kind("IPForward");
+  e->mutable_involved_object()->set_name("web");
+  e->set_reason("DriftDetected");
+  e->set_count(1);
+  return object;
+}
+
+TEST_F(ResourceServiceTest, ApplyOfAnEventIsRejectedAsControllerOwned) {
+  ApplyResponse response;
+  grpc::Status status = Apply({Forward("web", "192.0.2.1", 80), Event("web.0badf00d")}, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), AllOf(HasSubstr("event/web.0badf00d"),
+                                            HasSubstr("events are written by the controller")));
+  Object out;
+  EXPECT_EQ(Get("web", &out).error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ResourceServiceTest, DeleteOfAnEventIsRejectedAsControllerOwned) {
+  WriteOp op;
+  op.kind = kKindEvent;
+  op.name = "web.0badf00d";
+  op.value = EncodeForStore(Event("web.0badf00d"));
+  ASSERT_TRUE(store_->Commit({op}).ok());
+  ferry::v1::DeleteRequest request;
+  request.set_kind(ferry::v1::EVENT);
+  request.set_name("web.0badf00d");
+  ferry::v1::DeleteResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = stub_->Delete(&context, request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("events are written by the controller"));
+  EXPECT_TRUE(store_->Get(kKindEvent, "web.0badf00d").ok());
+}
+
+TEST_F(ResourceServiceTest, EventsCanBeReadListedAndWatched) {
+  ferry::v1::WatchRequest watch_request;
+  watch_request.set_kind(ferry::v1::EVENT);
+  watch_request.set_resource_version(absl::StrCat(store_->CurrentRevision()));
+  WriteOp op;
+  op.kind = kKindEvent;
+  op.name = "web.0badf00d";
+  op.value = EncodeForStore(Event("web.0badf00d"));
+  ASSERT_TRUE(store_->Commit({op}).ok());
+
+  ferry::v1::GetRequest get;
+  get.set_kind(ferry::v1::EVENT);
+  get.set_name("web.0badf00d");
+  Object got;
+  grpc::ClientContext get_context;
+  ASSERT_TRUE(stub_->Get(&get_context, get, &got).ok());
+  EXPECT_EQ(got.event().reason(), "DriftDetected");
+  EXPECT_FALSE(got.event().metadata().resource_version().empty());
+
+  ferry::v1::ListRequest list;
+  list.set_kind(ferry::v1::EVENT);
+  grpc::ClientContext list_context;
+  auto reader = stub_->List(&list_context, list);
+  std::vector<std::string> names;
+  Object object;
+  while (reader->Read(&object)) names.push_back(object.event().metadata().name());
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_THAT(names, ElementsAre("web.0badf00d"));
+
+  grpc::ClientContext watch_context;
+  watch_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto watch = stub_->Watch(&watch_context, watch_request);
+  ferry::v1::WatchEvent event;
+  ASSERT_TRUE(watch->Read(&event));
+  EXPECT_EQ(event.type(), ferry::v1::WatchEvent::ADDED);
+  EXPECT_EQ(event.object().event().metadata().name(), "web.0badf00d");
+  watch_context.TryCancel();
 }
 
 }  // namespace

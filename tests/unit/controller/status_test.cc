@@ -1,7 +1,9 @@
 #include "controller/planner/status.h"
 
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -120,6 +122,80 @@ TEST(StatusTest, MovesTransitionTimeWhenConditionStatusChanges) {
             absl::ToUnixSeconds(kT1));
   EXPECT_EQ(Find(ready, kConditionAccepted).last_transition_time().seconds(),
             absl::ToUnixSeconds(kT0));
+}
+
+ferry::v1::DriftItem Drift(const std::string& object, const std::string& expected,
+                           const std::string& found) {
+  ferry::v1::DriftItem item;
+  item.set_forward("web");
+  item.set_object(object);
+  item.set_expected(expected);
+  item.set_found(found);
+  return item;
+}
+
+TEST(DriftStatusTest, DescribesAMissingObjectWithWhatWasExpected) {
+  EXPECT_EQ(DescribeDrift(Drift("rule 7100", "from 10.8.0.2 lookup 7100", "")),
+            "rule 7100: missing, expected \"from 10.8.0.2 lookup 7100\"");
+}
+
+TEST(DriftStatusTest, DescribesAnExtraObjectWithWhatWasFound) {
+  EXPECT_EQ(DescribeDrift(Drift("route 7100", "", "default via 10.8.0.9")),
+            "route 7100: unexpected, found \"default via 10.8.0.9\"");
+}
+
+TEST(DriftStatusTest, DescribesAChangedObjectWithBothSides) {
+  EXPECT_EQ(DescribeDrift(Drift("sysctl net/ipv4/ip_forward", "1", "0")),
+            "sysctl net/ipv4/ip_forward: expected \"1\", found \"0\"");
+}
+
+TEST(DriftStatusTest, DriftedIsFalseWithoutDrift) {
+  ferry::v1::Condition c = DriftedCondition(Forward(3), {});
+  EXPECT_EQ(c.type(), "Drifted");
+  EXPECT_EQ(c.status(), "False");
+  EXPECT_EQ(c.reason(), "InSync");
+  EXPECT_EQ(c.observed_generation(), 3);
+}
+
+TEST(DriftStatusTest, DriftedIsTrueNamingNodeObjectExpectedAndFound) {
+  ferry::v1::Condition c =
+      DriftedCondition(Forward(1), {{"node-b", Drift("rule 7100", "from 10.8.0.2", "")}});
+  EXPECT_EQ(c.status(), "True");
+  EXPECT_EQ(c.reason(), "DriftDetected");
+  EXPECT_EQ(c.message(), "node node-b: rule 7100: missing, expected \"from 10.8.0.2\"");
+}
+
+TEST(DriftStatusTest, DriftedListsAFewDifferencesThenCountsTheRest) {
+  std::vector<ForwardDrift> drift;
+  for (int i = 0; i < 5; ++i) {
+    drift.push_back({"node-a", Drift(absl::StrCat("element ", i), "x", "")});
+  }
+  ferry::v1::Condition c = DriftedCondition(Forward(1), drift);
+  EXPECT_THAT(c.message(), HasSubstr("element 2"));
+  EXPECT_THAT(c.message(), ::testing::Not(HasSubstr("element 3")));
+  EXPECT_THAT(c.message(), HasSubstr("and 2 more"));
+}
+
+TEST(DriftStatusTest, InSyncAfterRepairSaysWhatWasRepaired) {
+  ferry::v1::DriftReport report;
+  *report.add_items() = Drift("rule 7100", "from 10.8.0.2", "");
+  report.mutable_items(0)->set_repaired(true);
+  report.set_in_sync(true);
+  ferry::v1::Condition c = InSyncCondition(report, 1);
+  EXPECT_EQ(c.type(), "InSync");
+  EXPECT_EQ(c.status(), "True");
+  EXPECT_THAT(c.message(), HasSubstr("repairing 1 drifted object(s)"));
+}
+
+TEST(DriftStatusTest, NotInSyncCountsTheUnrepairedObjects) {
+  ferry::v1::DriftReport report;
+  *report.add_items() = Drift("rule 7100", "from 10.8.0.2", "");
+  *report.add_items() = Drift("route 7100", "default via 10.8.0.1", "");
+  report.set_in_sync(false);
+  ferry::v1::Condition c = InSyncCondition(report, 1);
+  EXPECT_EQ(c.status(), "False");
+  EXPECT_EQ(c.reason(), "DriftDetected");
+  EXPECT_EQ(c.message(), "2 drifted object(s): rule 7100; route 7100");
 }
 
 }  // namespace

@@ -1,0 +1,71 @@
+#ifndef FERRY_CONTROLLER_SERVER_FLEET_METRICS_H_
+#define FERRY_CONTROLLER_SERVER_FLEET_METRICS_H_
+
+// The fleet's Prometheus series, registered on a Registry:
+//   ferry_node_connected{node}               gauge, 1 while an agent stream is
+//   up ferry_node_in_sync{node}                 gauge, from the node's last
+//   drift report ferry_drift_detected_total{node,kind}    counter, drift items
+//   reported ferry_drift_repaired_total{node,kind}    counter, items the agent
+//   repaired ferry_apply_failures_total{node}         counter, NACKs and
+//   per-forward failures ferry_apply_latency_seconds              histogram,
+//   change observed -> ACK ferry_forwards{condition,status}         gauge,
+//   forwards by condition
+// kind is the DriftItem kind: nftables, rule, route or sysctl.
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "controller/observability/metrics.h"
+#include "controller/observability/webhook.h"
+
+namespace ferry::controller {
+
+class FleetMetrics {
+ public:
+  // Registers the families on `registry` (which must outlive this). A
+  // failed registration (a duplicate name) is logged and that family is
+  // kept in a private registry, so callers never see a null.
+  explicit FleetMetrics(Registry* registry);
+
+  void SetConnected(const std::string& node, bool connected);
+  void SetInSync(const std::string& node, bool in_sync);
+  // Drops every series of a node that no longer exists.
+  void ForgetNode(const std::string& node);
+  void DriftDetected(const std::string& node, const std::string& kind);
+  void DriftRepaired(const std::string& node, const std::string& kind);
+  void ApplyFailed(const std::string& node);
+  void ApplyLatency(absl::Duration latency);
+  // (condition type, status) -> number of forwards. Pairs missing from
+  // `counts` that were reported before are set to 0.
+  void SetForwards(const std::map<std::pair<std::string, std::string>, int>& counts);
+
+ private:
+  Registry fallback_;
+  GaugeFamily* connected_;
+  GaugeFamily* in_sync_;
+  CounterFamily* detected_;
+  CounterFamily* repaired_;
+  CounterFamily* apply_failures_;
+  HistogramFamily* latency_family_;
+  Histogram* latency_;
+  GaugeFamily* forwards_;
+
+  absl::Mutex mu_;
+  std::set<std::pair<std::string, std::string>> forward_series_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::set<std::string>> drift_kinds_ ABSL_GUARDED_BY(mu_);
+};
+
+// Mirrors the notifier's delivery counts as ferry_webhook_{delivered,failed,
+// dropped,abandoned}_total, refreshed on every scrape. `notifier` must
+// outlive `registry`'s renders.
+void RegisterWebhookMetrics(Registry* registry, const WebhookNotifier* notifier);
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_SERVER_FLEET_METRICS_H_
