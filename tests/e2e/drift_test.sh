@@ -96,7 +96,7 @@ more_repair_hooks() { (( $(hook_count DriftRepaired) > ${REPAIRED_HOOKS:-0} )); 
 audit_drifted() { [[ $(condition audit Drifted) == True ]]; }
 audit_not_drifted() { [[ $(condition audit Drifted) != True ]]; }
 no_audit_elements() { [[ $(elements audit) == 0 ]]; }
-no_audit_rule() { ! in_ns "$NS_B" ip rule list | grep -q 'sport 9090'; }
+no_audit_rule() { ! grep -q 'sport 9090' <<<"$(in_ns "$NS_B" ip rule list)"; }
 elements() { in_ns "$NS_A" nft list table inet ferry 2>/dev/null | grep -c "comment \"ipforward/$1\"" || true; }
 
 # check_enforce TAMPER_DESCRIPTION: after a tamper, web serves within 1 s and

@@ -157,8 +157,7 @@ start_agent() {
 }
 
 node_connected() {
-  "$FERRY_BIN/ferryctl" get node "$1" -o json | grep -q '"Connected"' &&
-    "$FERRY_BIN/ferryctl" get node "$1" -o json | python3 -c '
+  "$FERRY_BIN/ferryctl" get node "$1" -o json | python3 -c '
 import json,sys
 n=json.load(sys.stdin)
 c=[c for c in n.get("status",{}).get("conditions",[]) if c["type"]=="Connected"]

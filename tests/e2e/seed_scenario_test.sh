@@ -85,8 +85,11 @@ log "ok: old port 80 no longer forwards"
 # 4. Backend change: another backend port (the server on 9090).
 apply_and_wait "$(forward_yaml web 8000 9090 Preserve)" >/dev/null
 expect_eq "new backend port" "$CLIENT" "$(seen_by_backend http://192.0.2.1:8000/)"
-in_ns "$NS_B" ip rule list | grep -q "sport 9090" || fail "node-b has no return rule for 9090"
-in_ns "$NS_B" ip rule list | grep -q "ipproto tcp sport 8080" && fail "stale return rule for 8080"
+# Here-strings, not pipes: under pipefail an early-exiting grep -q can make
+# the pipeline fail with SIGPIPE in `ip`.
+rules=$(in_ns "$NS_B" ip rule list)
+grep -q "sport 9090" <<<"$rules" || fail "node-b has no return rule for 9090"
+grep -q "ipproto tcp sport 8080" <<<"$rules" && fail "stale return rule for 8080"
 log "ok: node-b's return rule follows the backend port"
 
 # 5. IPv6, Preserve.
