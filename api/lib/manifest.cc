@@ -254,7 +254,11 @@ class Decoder {
           {"protocol", "port", "endPort", "targetPort"},
           [&](absl::string_view k, const YamlNode& v,
               const std::string& field) {
-            if (k == "protocol") return Protocol(v, field, p);
+            if (k == "protocol") {
+              return Enum<v1::Protocol>(
+                  v, field, {{"TCP", v1::TCP}, {"UDP", v1::UDP}},
+                  [&](v1::Protocol e) { p.set_protocol(e); });
+            }
             // Only what uint32 cannot hold is caught here; ValidateObject
             // owns the real ranges and their messages.
             absl::string_view range = k == "port" ? "1..65535"
@@ -273,12 +277,6 @@ class Decoder {
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
-  }
-
-  absl::Status Protocol(const YamlNode& v, const std::string& path,
-                        PortMapping& p) {
-    return Enum<v1::Protocol>(v, path, {{"TCP", v1::TCP}, {"UDP", v1::UDP}},
-                              [&](v1::Protocol e) { p.set_protocol(e); });
   }
 
   // A case-sensitive enum value, as Kubernetes spells them; the error lists

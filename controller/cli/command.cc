@@ -27,7 +27,7 @@ constexpr FlagSpec kFlags[] = {
     {"server", "", true},    {"request-timeout", "", true},   {"help", "h", false},
     {"filename", "f", true}, {"dry-run", "", false},          {"output", "o", true},
     {"selector", "l", true}, {"ignore-not-found", "", false}, {"all", "", false},
-    {"for", "", true},       {"timeout", "", true},
+    {"for", "", true},       {"timeout", "", true},           {"watch", "w", false},
 };
 
 // Flags every command accepts.
@@ -144,6 +144,18 @@ absl::Status CheckSelector(const Flag& flag) {
   return absl::OkStatus();
 }
 
+// get events --for forward/NAME or node/NAME.
+absl::StatusOr<EventTarget> ParseEventsFor(const Flag& flag) {
+  std::vector<std::string> parts = absl::StrSplit(flag.value, absl::MaxSplits('/', 1));
+  absl::StatusOr<ResourceKind> kind =
+      parts.size() == 2 && !parts[1].empty() ? ParseKind(parts[0]) : absl::InvalidArgumentError("");
+  if (!kind.ok() || *kind == ferry::v1::EVENT) {
+    return UsageError(
+        absl::StrCat(flag.spelled, ": want forward/NAME or node/NAME, got \"", flag.value, "\""));
+  }
+  return EventTarget{*kind, parts[1]};
+}
+
 absl::StatusOr<WaitCondition> ParseWaitFor(const Flag& flag) {
   WaitCondition wait;
   if (flag.value == "delete") {
@@ -211,7 +223,7 @@ std::vector<absl::string_view> VerbFlags(Verb verb) {
     case Verb::kApply:
       return {"filename", "dry-run"};
     case Verb::kGet:
-      return {"output", "selector"};
+      return {"output", "selector", "watch", "for", "timeout"};
     case Verb::kDelete:
       return {"filename", "ignore-not-found"};
     case Verb::kWait:
@@ -241,6 +253,19 @@ absl::Status CheckVerbArgs(absl::string_view word, const std::vector<std::string
     case Verb::kGet:
     case Verb::kDescribe:
       if (absl::Status s = ParseTargets(word, rest, command); !s.ok()) return s;
+      if (command.verb == Verb::kDescribe && command.kind == ferry::v1::EVENT) {
+        return UsageError("describe does not take events; use 'get events' or describe the object");
+      }
+      if (command.events_for.kind != ferry::v1::RESOURCE_KIND_UNSPECIFIED &&
+          command.kind != ferry::v1::EVENT) {
+        return UsageError("--for only applies to 'get events'");
+      }
+      if (command.watch_timeout != absl::InfiniteDuration() && !command.watch) {
+        return UsageError("--timeout only applies to 'get -w'");
+      }
+      if (command.watch && command.output == OutputFormat::kName) {
+        return UsageError("-w cannot be combined with -o name");
+      }
       if (command.names.size() > 1) {
         return UsageError(
             absl::StrCat(word, " takes at most one name, got ", command.names.size()));
@@ -263,6 +288,7 @@ absl::Status CheckVerbArgs(absl::string_view word, const std::vector<std::string
       return absl::OkStatus();
     case Verb::kWait:
       if (absl::Status s = ParseTargets(word, rest, command); !s.ok()) return s;
+      if (command.kind == ferry::v1::EVENT) return UsageError("wait does not take events");
       if (command.all == !command.names.empty()) {
         return UsageError("wait needs either names (forward/NAME) or --all");
       }
@@ -306,14 +332,21 @@ absl::Status ApplyFlag(const Flag& flag, Command& command) {
   } else if (name == "selector") {
     if (absl::Status s = CheckSelector(flag); !s.ok()) return s;
     command.label_selector = flag.value;
+  } else if (name == "watch") {
+    command.watch = flag.value == "true";
+  } else if (name == "for" && command.verb == Verb::kGet) {
+    absl::StatusOr<EventTarget> target = ParseEventsFor(flag);
+    if (!target.ok()) return target.status();
+    command.events_for = *target;
   } else if (name == "for") {
     absl::StatusOr<WaitCondition> wait = ParseWaitFor(flag);
     if (!wait.ok()) return wait.status();
     command.wait_for = *wait;
   } else if (name == "timeout") {
-    absl::StatusOr<absl::Duration> d = ParseDurationFlag(flag, /*allow_zero=*/true);
+    absl::StatusOr<absl::Duration> d =
+        ParseDurationFlag(flag, /*allow_zero=*/command.verb != Verb::kGet);
     if (!d.ok()) return d.status();
-    command.wait_timeout = *d;
+    (command.verb == Verb::kGet ? command.watch_timeout : command.wait_timeout) = *d;
   }
   return absl::OkStatus();
 }

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "controller/cli/events.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::cli {
@@ -48,6 +49,12 @@ struct Command {
   // get.
   OutputFormat output = OutputFormat::kTable;
   std::string label_selector;
+  // get -w: after the list, print changes until interrupted or until
+  // watch_timeout (--timeout) passes.
+  bool watch = false;
+  absl::Duration watch_timeout = absl::InfiniteDuration();
+  // get events --for forward/NAME: only the events about that object.
+  EventTarget events_for;
 
   // wait.
   WaitCondition wait_for;

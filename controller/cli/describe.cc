@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "controller/cli/events.h"
 #include "controller/cli/fields.h"
 #include "controller/cli/table.h"
 
@@ -47,19 +48,23 @@ void ConditionsTable(std::string& out, absl::string_view indent, const Condition
 
 }  // namespace
 
-std::string DescribeForward(const ferry::v1::IPForward& forward, absl::Time now) {
+std::string DescribeForward(const ferry::v1::IPForward& forward,
+                            const std::vector<ferry::v1::Event>& events, absl::Time now) {
   const ferry::v1::IPForwardSpec& spec = forward.spec();
   const ferry::v1::IPForwardStatus& status = forward.status();
   std::string out;
   Metadata(out, forward.metadata(), now);
   absl::StrAppend(&out, "Spec:\n");
+  constexpr size_t kSpecWidth = 16;  // fits "  Drift policy:"
   Field(out, "  ", "Frontend",
-        FormatEndpoint(spec.frontend().node_name(), spec.frontend().address()));
-  Field(out, "  ", "Backend", FormatEndpoint(spec.backend().node_name(), spec.backend().address()));
-  Field(out, "  ", "Ports", FormatPorts(spec, ", "));
-  Field(out, "  ", "Source IP", SourceIPName(spec.source_ip()));
+        FormatEndpoint(spec.frontend().node_name(), spec.frontend().address()), kSpecWidth);
+  Field(out, "  ", "Backend", FormatEndpoint(spec.backend().node_name(), spec.backend().address()),
+        kSpecWidth);
+  Field(out, "  ", "Ports", FormatPorts(spec, ", "), kSpecWidth);
+  Field(out, "  ", "Source IP", SourceIPName(spec.source_ip()), kSpecWidth);
+  Field(out, "  ", "Drift policy", DriftPolicyName(spec.drift_policy()), kSpecWidth);
   if (!spec.backend().return_via().empty()) {
-    Field(out, "  ", "Return via", spec.backend().return_via());
+    Field(out, "  ", "Return via", spec.backend().return_via(), kSpecWidth);
   }
   absl::StrAppend(&out, "Status:\n");
   Field(out, "  ", "Observed Generation", absl::StrCat(status.observed_generation()), 24);
@@ -77,10 +82,12 @@ std::string DescribeForward(const ferry::v1::IPForward& forward, absl::Time now)
     absl::StrAppend(&out, FormatTable(rows, "    "));
   }
   Field(out, "  ", "Return via", OrNone(status.return_via()));
+  absl::StrAppend(&out, DescribeEvents(events, now));
   return out;
 }
 
-std::string DescribeNode(const ferry::v1::Node& node, absl::Time now) {
+std::string DescribeNode(const ferry::v1::Node& node, const std::vector<ferry::v1::Event>& events,
+                         absl::Time now) {
   const ferry::v1::NodeStatus& status = node.status();
   std::string out;
   Metadata(out, node.metadata(), now);
@@ -103,12 +110,14 @@ std::string DescribeNode(const ferry::v1::Node& node, absl::Time now) {
   if (status.has_last_seen())
     absl::StrAppend(&last_seen, " (", Age(status.last_seen(), now), " ago)");
   Field(out, "  ", "Last Seen", last_seen, 26);
+  absl::StrAppend(&out, DescribeEvents(events, now));
   return out;
 }
 
-std::string DescribeObject(const ferry::v1::Object& object, absl::Time now) {
-  if (object.has_node()) return DescribeNode(object.node(), now);
-  return DescribeForward(object.ip_forward(), now);
+std::string DescribeObject(const ferry::v1::Object& object,
+                           const std::vector<ferry::v1::Event>& events, absl::Time now) {
+  if (object.has_node()) return DescribeNode(object.node(), events, now);
+  return DescribeForward(object.ip_forward(), events, now);
 }
 
 }  // namespace ferry::cli

@@ -54,6 +54,10 @@ std::string SourceIPName(ferry::v1::SourceIP source_ip) {
   return source_ip == ferry::v1::MASQUERADE ? "Masquerade" : "Preserve";
 }
 
+std::string DriftPolicyName(ferry::v1::DriftPolicy policy) {
+  return policy == ferry::v1::ALERT ? "Alert" : "Enforce";
+}
+
 std::string FormatLabels(const google::protobuf::Map<std::string, std::string>& labels) {
   if (labels.empty()) return "<none>";
   const std::map<std::string, std::string> sorted(labels.begin(), labels.end());

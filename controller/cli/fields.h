@@ -30,6 +30,9 @@ std::string FormatPorts(const ferry::v1::IPForwardSpec& spec, absl::string_view 
 // "Preserve" or "Masquerade" (unspecified means Preserve).
 std::string SourceIPName(ferry::v1::SourceIP source_ip);
 
+// "Enforce" or "Alert" (unspecified means Enforce).
+std::string DriftPolicyName(ferry::v1::DriftPolicy policy);
+
 // "a=1,b=2" sorted by key; "<none>" when empty.
 std::string FormatLabels(const google::protobuf::Map<std::string, std::string>& labels);
 

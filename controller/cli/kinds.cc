@@ -17,9 +17,12 @@ absl::StatusOr<ResourceKind> ParseKind(absl::string_view text) {
   if (lower == "nodes" || lower == "node" || lower == "no") {
     return ferry::v1::NODE;
   }
+  if (lower == "events" || lower == "event" || lower == "ev") {
+    return ferry::v1::EVENT;
+  }
   return absl::InvalidArgumentError(
       absl::StrCat("unknown resource type \"", text,
-                   "\" (want forwards, forward, ipforwards, fwd, nodes or node)"));
+                   "\" (want forwards, forward, ipforwards, fwd, nodes, node or events)"));
 }
 
 std::string KindLower(ResourceKind kind) {
@@ -28,6 +31,8 @@ std::string KindLower(ResourceKind kind) {
       return "ipforward";
     case ferry::v1::NODE:
       return "node";
+    case ferry::v1::EVENT:
+      return "event";
     default:
       return "unknown";
   }
@@ -39,6 +44,8 @@ ResourceKind KindOf(const ferry::v1::Object& object) {
       return ferry::v1::IP_FORWARD;
     case ferry::v1::Object::kNode:
       return ferry::v1::NODE;
+    case ferry::v1::Object::kEvent:
+      return ferry::v1::EVENT;
     default:
       return ferry::v1::RESOURCE_KIND_UNSPECIFIED;
   }
@@ -50,6 +57,7 @@ std::string KindLowerFromName(absl::string_view kind_name) {
 
 const ferry::v1::ObjectMeta& MetadataOf(const ferry::v1::Object& object) {
   if (object.has_node()) return object.node().metadata();
+  if (object.has_event()) return object.event().metadata();
   return object.ip_forward().metadata();
 }
 

@@ -12,10 +12,10 @@
 namespace ferry::cli {
 
 // "forwards", "forward", "ipforwards", "ipforward", "fwd", "nodes", "node",
-// "no" (case-insensitive). INVALID_ARGUMENT naming the accepted types.
+// "no", "events", "event", "ev" (case-insensitive). INVALID_ARGUMENT naming the accepted types.
 absl::StatusOr<ferry::v1::ResourceKind> ParseKind(absl::string_view text);
 
-// "ipforward" / "node": the prefix of "ipforward/web".
+// "ipforward" / "node" / "event": the prefix of "ipforward/web".
 std::string KindLower(ferry::v1::ResourceKind kind);
 
 // The kind of the resource inside the oneof; UNSPECIFIED when empty.

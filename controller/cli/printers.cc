@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "api/lib/manifest.h"
+#include "controller/cli/events.h"
 #include "controller/cli/fields.h"
 #include "controller/cli/kinds.h"
 
@@ -25,11 +26,10 @@ class TablePrinter : public ObjectPrinter {
  public:
   TablePrinter(ferry::v1::ResourceKind kind, absl::Time now, bool wide)
       : kind_(kind), now_(now), wide_(wide) {
-    rows_.push_back(kind_ == ferry::v1::NODE ? NodeHeader(wide_) : ForwardHeader(wide_));
+    rows_.push_back(TableHeader(kind_, wide_));
   }
   std::string Add(const Object& object) override {
-    rows_.push_back(object.has_node() ? NodeRow(object.node(), now_, wide_)
-                                      : ForwardRow(object.ip_forward(), now_, wide_));
+    rows_.push_back(TableRowOf(object, now_, wide_));
     return "";
   }
   std::string Finish() override { return count() == 0 ? "" : FormatTable(rows_); }
@@ -108,7 +108,9 @@ class JsonPrinter : public ObjectPrinter {
 
 TableRow ForwardHeader(bool wide) {
   TableRow header = {"NAME", "FRONTEND", "BACKEND", "PORTS", "SOURCEIP", "READY", "AGE"};
-  if (wide) header.insert(header.end(), {"ACCEPTED", "REASON", "RETURN-VIA", "GENERATION"});
+  if (wide) {
+    header.insert(header.end(), {"ACCEPTED", "DRIFTED", "REASON", "RETURN-VIA", "GENERATION"});
+  }
   return header;
 }
 
@@ -126,7 +128,8 @@ TableRow ForwardRow(const ferry::v1::IPForward& forward, absl::Time now, bool wi
     const std::string& return_via =
         status.return_via().empty() ? spec.backend().return_via() : status.return_via();
     row.insert(row.end(),
-               {ConditionStatus(status.conditions(), "Accepted"), OrNone(ForwardReason(status)),
+               {ConditionStatus(status.conditions(), "Accepted"),
+                ConditionStatus(status.conditions(), "Drifted"), OrNone(ForwardReason(status)),
                 OrNone(return_via), absl::StrCat(forward.metadata().generation())});
   }
   return row;
@@ -148,6 +151,23 @@ TableRow NodeRow(const ferry::v1::Node& node, absl::Time now, bool wide) {
                            FormatLabels(node.metadata().labels())});
   }
   return row;
+}
+
+TableRow TableHeader(ferry::v1::ResourceKind kind, bool wide) {
+  switch (kind) {
+    case ferry::v1::NODE:
+      return NodeHeader(wide);
+    case ferry::v1::EVENT:
+      return EventHeader(wide);
+    default:
+      return ForwardHeader(wide);
+  }
+}
+
+TableRow TableRowOf(const Object& object, absl::Time now, bool wide) {
+  if (object.has_node()) return NodeRow(object.node(), now, wide);
+  if (object.has_event()) return EventRow(object.event(), now, wide);
+  return ForwardRow(object.ip_forward(), now, wide);
 }
 
 std::unique_ptr<ObjectPrinter> MakeObjectPrinter(OutputFormat format, ferry::v1::ResourceKind kind,

@@ -16,12 +16,16 @@ namespace ferry::cli {
 
 TableRow ForwardHeader(bool wide);
 // NAME FRONTEND BACKEND PORTS SOURCEIP READY AGE
-// [wide: ACCEPTED REASON RETURN-VIA GENERATION]
+// [wide: ACCEPTED DRIFTED REASON RETURN-VIA GENERATION]
 TableRow ForwardRow(const ferry::v1::IPForward& forward, absl::Time now, bool wide);
 
 TableRow NodeHeader(bool wide);
 // NAME CONNECTED ADDRESSES AGE [wide: AGENT-VERSION CONFIG-VERSION LABELS]
 TableRow NodeRow(const ferry::v1::Node& node, absl::Time now, bool wide);
+
+// The header and a row of the table for `kind` (events: see events.h).
+TableRow TableHeader(ferry::v1::ResourceKind kind, bool wide);
+TableRow TableRowOf(const ferry::v1::Object& object, absl::Time now, bool wide);
 
 // Prints objects as they arrive: YAML, JSON and names stream; tables buffer
 // rows, because column widths depend on every row.

@@ -21,7 +21,7 @@ ResourceClient::ResourceClient(std::shared_ptr<grpc::Channel> channel, std::stri
       timeout_(timeout) {}
 
 void ResourceClient::PrepareContext(grpc::ClientContext& context, absl::Time deadline) const {
-  context.set_deadline(absl::ToChronoTime(deadline));
+  if (deadline != absl::InfiniteFuture()) context.set_deadline(absl::ToChronoTime(deadline));
 }
 
 absl::Status ResourceClient::Convert(const grpc::Status& status, bool is_watch) const {
@@ -86,26 +86,33 @@ absl::StatusOr<ferry::v1::DeleteResponse> ResourceClient::Delete(ferry::v1::Reso
 
 absl::Status ResourceClient::Watch(ferry::v1::ResourceKind kind,
                                    const std::string& resource_version, absl::Time deadline,
-                                   const std::function<bool(const ferry::v1::WatchEvent&)>& visit) {
+                                   const std::function<bool(const ferry::v1::WatchEvent&)>& visit,
+                                   WatchCanceller* canceller) {
   grpc::ClientContext context;
   PrepareContext(context, deadline);
   ferry::v1::WatchRequest request;
   request.set_kind(kind);
   request.set_resource_version(resource_version);
+  if (canceller != nullptr) canceller->Attach(&context);
   std::unique_ptr<grpc::ClientReader<ferry::v1::WatchEvent>> reader =
       stub_->Watch(&context, request);
   ferry::v1::WatchEvent event;
+  bool stopped = false;
   while (reader->Read(&event)) {
     if (!visit(event)) {
+      stopped = true;
       context.TryCancel();
       // Drain so Finish does not block on unread messages.
       while (reader->Read(&event)) {
       }
-      (void)reader->Finish();  // CANCELLED: we asked for it
-      return absl::OkStatus();
+      break;
     }
   }
-  return Convert(reader->Finish(), /*is_watch=*/true);
+  const grpc::Status status = reader->Finish();
+  if (canceller != nullptr) canceller->Detach();
+  if (stopped) return absl::OkStatus();  // CANCELLED: we asked for it
+  if (canceller != nullptr && canceller->cancelled()) return absl::CancelledError("interrupted");
+  return Convert(status, /*is_watch=*/true);
 }
 
 }  // namespace ferry::cli

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "controller/cli/interrupt.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "ferry/v1/ferry.pb.h"
 #include "grpcpp/channel.h"
@@ -33,11 +34,13 @@ class ResourceClient {
   absl::StatusOr<ferry::v1::DeleteResponse> Delete(ferry::v1::ResourceKind kind,
                                                    const std::string& name);
   // Streams events after `resource_version` until `visit` returns false
-  // (then OK), the server ends the stream, or `deadline` passes
-  // (DEADLINE_EXCEEDED).
+  // (then OK), the server ends the stream, `deadline` passes
+  // (DEADLINE_EXCEEDED; absl::InfiniteFuture() for none) or `canceller` is
+  // cancelled (CANCELLED).
   absl::Status Watch(ferry::v1::ResourceKind kind, const std::string& resource_version,
                      absl::Time deadline,
-                     const std::function<bool(const ferry::v1::WatchEvent&)>& visit);
+                     const std::function<bool(const ferry::v1::WatchEvent&)>& visit,
+                     WatchCanceller* canceller = nullptr);
 
   const std::string& address() const { return address_; }
 

@@ -1,13 +1,16 @@
 #include "controller/cli/runner.h"
 
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "controller/cli/describe.h"
+#include "controller/cli/events.h"
+#include "controller/cli/get.h"
 #include "controller/cli/kinds.h"
 #include "controller/cli/manifest_files.h"
-#include "controller/cli/printers.h"
 #include "controller/cli/wait.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -35,29 +38,21 @@ int RunApply(const Command& command, ResourceClient& client, Io io) {
   return kExitOk;
 }
 
-int RunGet(const Command& command, ResourceClient& client, Io io) {
-  const bool as_list = command.names.empty();
-  std::unique_ptr<ObjectPrinter> printer =
-      MakeObjectPrinter(command.output, command.kind, absl::Now(), as_list);
-  if (!as_list) {
-    absl::StatusOr<ferry::v1::Object> object = client.Get(command.kind, command.names[0]);
-    if (absl::IsNotFound(object.status())) {
-      PrintError(io.err, NotFoundMessage(command.kind, command.names[0]));
-      return kExitFailure;
-    }
-    if (!object.ok()) return Fail(io, object.status());
-    io.out << printer->Add(*object) << printer->Finish();
-    return kExitOk;
-  }
-  absl::Status status = client.List(
-      command.kind, command.label_selector,
-      [&](const ferry::v1::Object& object) { io.out << printer->Add(object) << std::flush; });
-  io.out << printer->Finish();
-  if (!status.ok()) return Fail(io, status);
-  const bool is_table =
-      command.output == OutputFormat::kTable || command.output == OutputFormat::kWide;
-  if (printer->count() == 0 && is_table) io.err << "No resources found.\n";
-  return kExitOk;
+// The events of every kind, for describe's Events section. A server that
+// cannot list them still gets its objects described.
+std::vector<ferry::v1::Object> ListEvents(ResourceClient& client, Io io) {
+  std::vector<ferry::v1::Object> events;
+  absl::Status s = client.List(ferry::v1::EVENT, "", [&](const ferry::v1::Object& object) {
+    if (object.has_event()) events.push_back(object);
+  });
+  if (!s.ok()) io.err << "warning: cannot list events: " << s.message() << "\n";
+  return events;
+}
+
+std::string Describe(const ferry::v1::Object& object, const std::vector<ferry::v1::Object>& events,
+                     absl::Time now) {
+  const EventTarget target{KindOf(object), MetadataOf(object).name()};
+  return DescribeObject(object, RecentEvents(events, target), now);
 }
 
 int RunDescribe(const Command& command, ResourceClient& client, Io io) {
@@ -69,16 +64,21 @@ int RunDescribe(const Command& command, ResourceClient& client, Io io) {
       return kExitFailure;
     }
     if (!object.ok()) return Fail(io, object.status());
-    io.out << DescribeObject(*object, now);
+    io.out << Describe(*object, ListEvents(client, io), now);
     return kExitOk;
   }
-  int count = 0;
-  absl::Status status =
-      client.List(command.kind, command.label_selector, [&](const ferry::v1::Object& object) {
-        io.out << (count++ == 0 ? "" : "\n") << DescribeObject(object, now) << std::flush;
-      });
+  std::vector<ferry::v1::Object> objects;
+  absl::Status status = client.List(command.kind, command.label_selector,
+                                    [&](const ferry::v1::Object& o) { objects.push_back(o); });
   if (!status.ok()) return Fail(io, status);
-  if (count == 0) io.err << "No resources found.\n";
+  if (objects.empty()) {
+    io.err << "No resources found.\n";
+    return kExitOk;
+  }
+  const std::vector<ferry::v1::Object> events = ListEvents(client, io);
+  for (size_t i = 0; i < objects.size(); ++i) {
+    io.out << (i == 0 ? "" : "\n") << Describe(objects[i], events, now) << std::flush;
+  }
   return kExitOk;
 }
 
@@ -162,6 +162,13 @@ int FerryctlMain(const std::vector<std::string>& args, absl::string_view env_ser
     io.out << (command->verb == Verb::kHelp ? UsageText()
                                             : absl::StrCat("ferryctl ", kFerryctlVersion, "\n"));
     return kExitOk;
+  }
+  // Before the channel exists, so gRPC's threads inherit the signal mask.
+  WatchCanceller interrupt;
+  std::optional<InterruptWatcher> watcher;
+  if (command->watch) {
+    watcher.emplace(interrupt);
+    io.interrupt = &interrupt;
   }
   // TODO: TLS credentials once the controller serves mTLS.
   ResourceClient client(grpc::CreateChannel(command->server, grpc::InsecureChannelCredentials()),

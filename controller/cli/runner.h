@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "controller/cli/command.h"
+#include "controller/cli/interrupt.h"
 #include "controller/cli/resource_client.h"
 
 namespace ferry::cli {
@@ -24,6 +25,8 @@ struct Io {
   std::istream& in;
   std::ostream& out;
   std::ostream& err;
+  // Ends `get -w` (exit 0) when cancelled; none: only --timeout ends it.
+  WatchCanceller* interrupt = nullptr;
 };
 
 // Writes "error: <message>" as one line (embedded newlines are folded).

@@ -21,22 +21,33 @@ size_t Width(absl::string_view text) {
 
 }  // namespace
 
-std::string FormatTable(const std::vector<TableRow>& rows, absl::string_view indent) {
+std::vector<size_t> ColumnWidths(const std::vector<TableRow>& rows) {
   std::vector<size_t> widths;
   for (const TableRow& row : rows) {
     if (widths.size() < row.size()) widths.resize(row.size(), 0);
     for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], Width(row[i]));
   }
-  std::string out;
-  for (const TableRow& row : rows) {
-    std::string line(indent);
-    for (size_t i = 0; i < row.size(); ++i) {
-      absl::StrAppend(&line, row[i]);
-      if (i + 1 < row.size()) line.append(widths[i] - Width(row[i]) + 3, ' ');
-    }
-    line.erase(line.find_last_not_of(' ') + 1);
-    absl::StrAppend(&out, line, "\n");
+  return widths;
+}
+
+std::string FormatRow(const TableRow& row, const std::vector<size_t>& widths,
+                      absl::string_view indent) {
+  std::string line(indent);
+  for (size_t i = 0; i < row.size(); ++i) {
+    absl::StrAppend(&line, row[i]);
+    if (i + 1 == row.size()) break;
+    const size_t width = i < widths.size() ? std::max(widths[i], Width(row[i])) : Width(row[i]);
+    line.append(width - Width(row[i]) + 3, ' ');
   }
+  line.erase(line.find_last_not_of(' ') + 1);
+  absl::StrAppend(&line, "\n");
+  return line;
+}
+
+std::string FormatTable(const std::vector<TableRow>& rows, absl::string_view indent) {
+  const std::vector<size_t> widths = ColumnWidths(rows);
+  std::string out;
+  for (const TableRow& row : rows) absl::StrAppend(&out, FormatRow(row, widths, indent));
   return out;
 }
 

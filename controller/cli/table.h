@@ -18,6 +18,13 @@ using TableRow = std::vector<std::string>;
 // line prefixed by `indent`, without trailing spaces.
 std::string FormatTable(const std::vector<TableRow>& rows, absl::string_view indent = "");
 
+// The widest cell of each column, for rows printed later in the same layout
+// (get -w).
+std::vector<size_t> ColumnWidths(const std::vector<TableRow>& rows);
+// One line of a table laid out with `widths`; a wider cell pushes the rest.
+std::string FormatRow(const TableRow& row, const std::vector<size_t>& widths,
+                      absl::string_view indent = "");
+
 // Short human duration: "45s", "5m30s", "17m", "3h5m", "20h", "2d3h", "45d", "3y".
 std::string HumanDuration(absl::Duration d);
 

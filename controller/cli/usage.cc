@@ -12,9 +12,14 @@ Commands:
   apply -f FILE|DIR|- [--dry-run]      Create or update the objects in the manifests.
                                        All documents are checked first, then applied
                                        in one transaction.
-  get TYPE [NAME] [-o yaml|json|wide|name] [-l k=v,...]
-                                       List or show forwards or nodes.
-  describe TYPE [NAME]                 Show details and status of forwards or nodes.
+  get TYPE [NAME] [-o yaml|json|wide|name] [-l k=v,...] [-w [--timeout D]]
+                                       List or show forwards, nodes or events; with -w,
+                                       keep printing changes until Ctrl-C (or --timeout).
+  get events [--for forward/NAME|node/NAME] [-w]
+                                       Events (drift, repairs, failures, connections),
+                                       oldest first.
+  describe TYPE [NAME]                 Show details, status and recent events of forwards
+                                       or nodes.
   delete TYPE NAME... [--ignore-not-found]
   delete -f FILE|DIR|- [--ignore-not-found]
                                        Delete the named objects.
@@ -23,7 +28,7 @@ Commands:
   version                              Print the ferryctl version.
   help                                 Print this help.
 
-Types: forwards (forward, ipforwards, fwd), nodes (node).
+Types: forwards (forward, ipforwards, fwd), nodes (node), events (event, ev).
 
 Global flags:
   --server ADDR          ferry-controller address: host:port or unix:PATH

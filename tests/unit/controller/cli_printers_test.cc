@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -119,10 +120,21 @@ TEST(CliPrintersTest, WideForwardTableAddsStatusColumns) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_THAT(Columns(lines[0]),
               ElementsAre("NAME", "FRONTEND", "BACKEND", "PORTS", "SOURCEIP", "READY", "AGE",
-                          "ACCEPTED", "REASON", "RETURN-VIA", "GENERATION"));
+                          "ACCEPTED", "DRIFTED", "REASON", "RETURN-VIA", "GENERATION"));
   EXPECT_THAT(Columns(lines[1]),
               ElementsAre("web", "node-a/192.0.2.1", "node-b/10.8.0.2", "80→8080/TCP", "Preserve",
-                          "False", "5m", "True", "NodePending", "10.8.0.1", "3"));
+                          "False", "5m", "True", "Unknown", "NodePending", "10.8.0.1", "3"));
+}
+
+TEST(CliPrintersTest, WideForwardTableShowsTheDriftedCondition) {
+  ferry::v1::Object object = Forward("web");
+  AddCondition(object.mutable_ip_forward()->mutable_status(), "Drifted", "True", "DriftDetected");
+  TableRow header = ForwardHeader(/*wide=*/true);
+  TableRow row = ForwardRow(object.ip_forward(), kNow, /*wide=*/true);
+  ASSERT_EQ(header.size(), row.size());
+  const size_t drifted = std::find(header.begin(), header.end(), "DRIFTED") - header.begin();
+  ASSERT_LT(drifted, header.size());
+  EXPECT_EQ(row[drifted], "True");
 }
 
 TEST(CliPrintersTest, ForwardWithoutConditionsIsUnknown) {
@@ -131,7 +143,8 @@ TEST(CliPrintersTest, ForwardWithoutConditionsIsUnknown) {
   TableRow row = ForwardRow(object.ip_forward(), kNow, /*wide=*/true);
   EXPECT_EQ(row[5], "Unknown");
   EXPECT_EQ(row[7], "Unknown");
-  EXPECT_EQ(row[8], "<none>");
+  EXPECT_EQ(row[8], "Unknown");
+  EXPECT_EQ(row[9], "<none>");
 }
 
 TEST(CliPrintersTest, PortsShowRangesProtocolsAndSamePort) {
@@ -245,15 +258,16 @@ TEST(CliPrintersTest, HumanDurationFollowsKubectl) {
 }
 
 TEST(CliPrintersTest, DescribeForwardShowsSpecAndStatusTables) {
-  std::string out = DescribeForward(Forward("web").ip_forward(), kNow);
+  std::string out = DescribeForward(Forward("web").ip_forward(), {}, kNow);
   EXPECT_THAT(out, HasSubstr("Name:         web\n"));
   EXPECT_THAT(out, HasSubstr("Labels:       app=web\n"));
   EXPECT_THAT(out, HasSubstr("Generation:   3\n"));
   EXPECT_THAT(out, HasSubstr("(5m ago)"));
-  EXPECT_THAT(out, HasSubstr("  Frontend:   node-a/192.0.2.1\n"));
-  EXPECT_THAT(out, HasSubstr("  Backend:    node-b/10.8.0.2\n"));
-  EXPECT_THAT(out, HasSubstr("  Ports:      80→8080/TCP\n"));
-  EXPECT_THAT(out, HasSubstr("  Source IP:  Preserve\n"));
+  EXPECT_THAT(out, HasSubstr("  Frontend:     node-a/192.0.2.1\n"));
+  EXPECT_THAT(out, HasSubstr("  Backend:      node-b/10.8.0.2\n"));
+  EXPECT_THAT(out, HasSubstr("  Ports:        80→8080/TCP\n"));
+  EXPECT_THAT(out, HasSubstr("  Source IP:    Preserve\n"));
+  EXPECT_THAT(out, HasSubstr("  Drift policy: Enforce\n"));
   std::vector<std::string> lines = absl::StrSplit(out, '\n');
   auto find_line = [&](absl::string_view prefix) {
     for (const std::string& line : lines) {
@@ -273,7 +287,7 @@ TEST(CliPrintersTest, DescribeForwardShowsSpecAndStatusTables) {
 }
 
 TEST(CliPrintersTest, DescribeNodeShowsAddressesConditionsAndVersions) {
-  std::string out = DescribeNode(Node("node-a", 2).node(), kNow);
+  std::string out = DescribeNode(Node("node-a", 2).node(), {}, kNow);
   EXPECT_THAT(out, HasSubstr("Name:         node-a\n"));
   EXPECT_THAT(out, HasSubstr("wg0         10.8.0.2/24\n"));
   EXPECT_THAT(out, HasSubstr("Connected"));

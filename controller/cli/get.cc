@@ -1,0 +1,206 @@
+#include "controller/cli/get.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "controller/cli/events.h"
+#include "controller/cli/kinds.h"
+#include "controller/cli/printers.h"
+
+namespace ferry::cli {
+namespace {
+
+using ferry::v1::Object;
+using ferry::v1::WatchEvent;
+
+// Bounds re-watching when the server keeps closing the stream early.
+constexpr int kMaxWatchAttempts = 50;
+constexpr absl::Duration kRewatchBackoff = absl::Milliseconds(200);
+
+std::optional<int64_t> Revision(const std::string& resource_version) {
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(resource_version, &value)) return std::nullopt;
+  return value;
+}
+
+bool IsTable(OutputFormat format) {
+  return format == OutputFormat::kTable || format == OutputFormat::kWide;
+}
+
+int Fail(Io io, const absl::Status& status) {
+  PrintError(io.err, status.message());
+  return kExitFailure;
+}
+
+// One `get`: reads the objects, prints them, and with -w follows changes.
+class Getter {
+ public:
+  Getter(const Command& command, ResourceClient& client, Io io)
+      : command_(command),
+        client_(client),
+        io_(io),
+        wide_(command.output == OutputFormat::kWide),
+        header_(TableHeader(command.kind, wide_)),
+        widths_(ColumnWidths({header_})) {}
+
+  int Run() {
+    if (command_.names.empty() && command_.kind != ferry::v1::EVENT && !command_.watch) {
+      return StreamList();
+    }
+    std::vector<Object> objects;
+    if (absl::Status s = Read(objects); !s.ok()) {
+      if (absl::IsNotFound(s) && !command_.names.empty()) {
+        PrintError(io_.err, NotFoundMessage(command_.kind, command_.names[0]));
+        return kExitFailure;
+      }
+      return Fail(io_, s);
+    }
+    if (command_.kind == ferry::v1::EVENT) SortEvents(objects);
+    PrintInitial(objects);
+    if (!command_.watch) return kExitOk;
+    for (const Object& o : objects) Remember(o, MetadataOf(o).resource_version());
+    return Follow();
+  }
+
+ private:
+  // A plain list prints each object as it arrives (tables buffer rows).
+  int StreamList() {
+    printer_ = MakeObjectPrinter(command_.output, command_.kind, absl::Now(), /*as_list=*/true);
+    absl::Status status =
+        client_.List(command_.kind, command_.label_selector,
+                     [&](const Object& o) { io_.out << printer_->Add(o) << std::flush; });
+    io_.out << printer_->Finish();
+    if (!status.ok()) return Fail(io_, status);
+    if (printer_->count() == 0 && IsTable(command_.output)) io_.err << "No resources found.\n";
+    return kExitOk;
+  }
+
+  // Events are sorted, and a watched table fixes its layout from the first
+  // rows, so both are read whole.
+  absl::Status Read(std::vector<Object>& objects) {
+    if (!command_.names.empty()) {
+      absl::StatusOr<Object> object = client_.Get(command_.kind, command_.names[0]);
+      if (!object.ok()) return object.status();
+      objects.push_back(*std::move(object));
+      return absl::OkStatus();
+    }
+    return client_.List(command_.kind, command_.label_selector, [&](const Object& o) {
+      if (Wanted(o)) objects.push_back(o);
+    });
+  }
+
+  bool Wanted(const Object& o) const {
+    if (!command_.names.empty() && MetadataOf(o).name() != command_.names[0]) return false;
+    return !o.has_event() || EventIsAbout(o.event(), command_.events_for);
+  }
+
+  void PrintInitial(const std::vector<Object>& objects) {
+    if (command_.watch && IsTable(command_.output)) {
+      std::vector<TableRow> rows = {header_};
+      for (const Object& o : objects) rows.push_back(TableRowOf(o, absl::Now(), wide_));
+      widths_ = ColumnWidths(rows);
+      if (!objects.empty()) {
+        io_.out << FormatTable(rows) << std::flush;
+        header_printed_ = true;
+      }
+      return;
+    }
+    const bool as_list = command_.names.empty() && !command_.watch;
+    printer_ = MakeObjectPrinter(command_.output, command_.kind, absl::Now(), as_list);
+    for (const Object& o : objects) io_.out << printer_->Add(o);
+    if (!command_.watch) io_.out << printer_->Finish();
+    io_.out << std::flush;
+    if (objects.empty() && IsTable(command_.output) && !command_.watch) {
+      io_.err << "No resources found.\n";
+    }
+  }
+
+  // Follows the Watch stream from the newest revision read; re-watches when
+  // the server ends the stream.
+  int Follow() {
+    const absl::Time deadline = command_.watch_timeout == absl::InfiniteDuration()
+                                    ? absl::InfiniteFuture()
+                                    : absl::Now() + command_.watch_timeout;
+    for (int attempt = 0; attempt < kMaxWatchAttempts; ++attempt) {
+      absl::Status s = client_.Watch(
+          command_.kind, WatchFrom(), deadline, [this](const WatchEvent& e) { return OnEvent(e); },
+          io_.interrupt);
+      if (absl::IsCancelled(s) || (io_.interrupt != nullptr && io_.interrupt->cancelled())) {
+        return kExitOk;
+      }
+      if (absl::IsDeadlineExceeded(s) && absl::Now() >= deadline) return kExitOk;
+      if (absl::IsOutOfRange(s)) {
+        // The change log no longer reaches back: follow from now on.
+        latest_.reset();
+        continue;
+      }
+      if (!s.ok()) return Fail(io_, s);
+      if (absl::Now() >= deadline) return kExitOk;
+      std::this_thread::sleep_for(
+          absl::ToChronoMilliseconds(std::min(kRewatchBackoff, deadline - absl::Now())));
+    }
+    return Fail(io_, absl::UnavailableError("the watch kept ending; giving up"));
+  }
+
+  bool OnEvent(const WatchEvent& event) {
+    std::optional<int64_t> revision = Revision(event.resource_version());
+    if (revision.has_value()) latest_ = std::max(latest_.value_or(0), *revision);
+    if (event.type() == WatchEvent::BOOKMARK || !Wanted(event.object())) return true;
+    // A deleted event is expired history, not news.
+    if (event.type() == WatchEvent::DELETED && event.object().has_event()) return true;
+    const std::string& name = MetadataOf(event.object()).name();
+    auto seen = seen_.find(name);
+    if (revision.has_value() && seen != seen_.end() && seen->second.has_value() &&
+        *revision <= *seen->second) {
+      return true;  // replayed from before what was printed
+    }
+    Remember(event.object(), event.resource_version());
+    Print(event.object());
+    return true;
+  }
+
+  void Remember(const Object& o, const std::string& resource_version) {
+    std::optional<int64_t> revision = Revision(resource_version);
+    seen_[MetadataOf(o).name()] = revision;
+    if (revision.has_value()) latest_ = std::max(latest_.value_or(0), *revision);
+  }
+
+  void Print(const Object& o) {
+    if (printer_ != nullptr) {
+      io_.out << printer_->Add(o) << std::flush;
+      return;
+    }
+    if (!header_printed_) io_.out << FormatRow(header_, widths_);
+    header_printed_ = true;
+    io_.out << FormatRow(TableRowOf(o, absl::Now(), wide_), widths_) << std::flush;
+  }
+
+  // After the newest revision seen; before anything, from now.
+  std::string WatchFrom() const { return latest_.has_value() ? absl::StrCat(*latest_) : ""; }
+
+  const Command& command_;
+  ResourceClient& client_;
+  Io io_;
+  bool wide_;
+  TableRow header_;
+  std::vector<size_t> widths_;
+  bool header_printed_ = false;
+  std::unique_ptr<ObjectPrinter> printer_;              // YAML, JSON and plain get
+  std::map<std::string, std::optional<int64_t>> seen_;  // name -> revision printed
+  std::optional<int64_t> latest_;
+};
+
+}  // namespace
+
+int RunGet(const Command& command, ResourceClient& client, Io io) {
+  return Getter(command, client, io).Run();
+}
+
+}  // namespace ferry::cli
