@@ -72,10 +72,12 @@ absl::Status CheckUtf8(absl::string_view text, absl::string_view source) {
 
 class TreeBuilder : public YAML::EventHandler {
  public:
-  TreeBuilder(YamlStream& stream, const YamlLimits& limits)
-      : stream_(stream), limits_(limits) {}
+  TreeBuilder(YamlStream& stream, const YamlLimits& limits,
+              absl::string_view input)
+      : stream_(stream), limits_(limits), input_(input) {}
 
   void OnDocumentStart(const YAML::Mark& mark) override {
+    CheckProgress(mark);
     anchors_.clear();
     expanded_ = 0;
     doc_ = YamlDocument{mark.line + 1, nullptr};
@@ -262,6 +264,33 @@ class TreeBuilder : public YAML::EventHandler {
     }
   }
 
+  // yaml-cpp 0.7 returns an empty document, without consuming anything,
+  // when a block node would start with a token it cannot handle (a `,`:
+  // jbeder/yaml-cpp#1040), and does so again on every call. A document
+  // starting where the previous one did is that loop; so is a stream with
+  // more documents than bytes. The count cap bounds everything else.
+  void CheckProgress(const YAML::Mark& mark) {
+    const size_t count = stream_.documents.size();
+    if ((count > 0 && mark.pos <= last_document_pos_) ||
+        count > input_.size()) {
+      const bool comma = mark.pos >= 0 &&
+                         static_cast<size_t>(mark.pos) < input_.size() &&
+                         input_[mark.pos] == ',';
+      throw TreeError{
+          mark.line + 1, mark.column + 1,
+          comma ? "unexpected ','; a comma separates items only inside [ ] "
+                  "or { } (quote a value that starts with one)"
+                : "the YAML parser cannot continue here; check the syntax "
+                  "of this line"};
+    }
+    if (count >= limits_.max_documents) {
+      throw TreeError{mark.line + 1, mark.column + 1,
+                      absl::StrCat("more than ", limits_.max_documents,
+                                   " documents in one input; split it")};
+    }
+    last_document_pos_ = mark.pos;
+  }
+
   void CheckExpanded(const YAML::Mark& mark) {
     if (expanded_ > limits_.max_expanded_nodes) {
       throw TreeError{mark.line + 1, mark.column + 1,
@@ -273,6 +302,8 @@ class TreeBuilder : public YAML::EventHandler {
 
   YamlStream& stream_;
   const YamlLimits& limits_;
+  const absl::string_view input_;
+  int last_document_pos_ = 0;
   YamlDocument doc_;
   int doc_start_pos_ = 0;
   size_t expanded_ = 0;
@@ -331,7 +362,7 @@ absl::StatusOr<YamlStream> ParseYamlStream(absl::string_view yaml,
   std::istringstream in{std::string(yaml)};
   try {
     YAML::Parser parser(in);
-    TreeBuilder builder(stream, limits);
+    TreeBuilder builder(stream, limits, yaml);
     while (parser.HandleNextDocument(builder)) {
     }
   } catch (const TreeError& e) {

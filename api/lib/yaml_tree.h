@@ -27,6 +27,9 @@ struct YamlLimits {
   int max_depth = 64;
   // Nodes of one document after expanding aliases: caps "billion laughs".
   size_t max_expanded_nodes = 100000;
+  // Documents per stream. Each needs at least a "---" line, so this also
+  // bounds the work a stream of empty documents can cause.
+  size_t max_documents = 100000;
 };
 
 struct YamlNode {

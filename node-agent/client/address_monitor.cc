@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
+#include "node-agent/kernel/netlink_walk.h"
 
 namespace ferry::agent {
 namespace {
@@ -29,9 +30,10 @@ using MnlSocket = std::unique_ptr<mnl_socket, MnlSocketCloser>;
 
 constexpr size_t kBufferSize = 32768;
 constexpr int kDumpAttempts = 3;
+// Bound on datagrams read for one dump, far above any real address list.
+constexpr int kMaxDumpReceives = 100000;
 
-absl::Status ErrnoError(absl::string_view what) {
-  const int err = errno;
+absl::Status ErrnoError(absl::string_view what, int err = errno) {
   return absl::Status(err == EPERM || err == EACCES ? absl::StatusCode::kPermissionDenied
                                                     : absl::StatusCode::kInternal,
                       absl::StrCat(what, ": ", std::strerror(err)));
@@ -46,48 +48,26 @@ absl::StatusOr<MnlSocket> OpenRouteSocket(unsigned groups) {
   return socket;
 }
 
-struct ParsedAttrs {
-  const nlattr* table[IFA_MAX + 1] = {};
-};
-
-int AttrCallback(const nlattr* attr, void* data) {
-  if (mnl_attr_type_valid(attr, IFA_MAX) < 0) return MNL_CB_OK;
-  static_cast<ParsedAttrs*>(data)->table[mnl_attr_get_type(attr)] = attr;
-  return MNL_CB_OK;
+// Reads `from` of a netlink datagram: only the kernel (port 0) may talk to
+// the agent's sockets; anything else is dropped unread.
+bool FromKernel(const sockaddr_nl& from, socklen_t from_len) {
+  return from_len == sizeof(from) && from.nl_family == AF_NETLINK && from.nl_pid == 0;
 }
 
-int AddressCallback(const nlmsghdr* nlh, void* data) {
-  auto* out = static_cast<std::vector<ferry::v1::NodeAddress>*>(data);
-  const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
-  ParsedAttrs attrs;
-  if (mnl_attr_parse(nlh, sizeof(*ifa), AttrCallback, &attrs) < 0) return MNL_CB_OK;
-  // On point-to-point links IFA_ADDRESS is the peer; IFA_LOCAL is ours.
-  const nlattr* attr = attrs.table[IFA_LOCAL] ? attrs.table[IFA_LOCAL] : attrs.table[IFA_ADDRESS];
-  if (attr == nullptr) return MNL_CB_OK;
-  const uint16_t len = mnl_attr_get_payload_len(attr);
-  const auto* bytes = static_cast<const uint8_t*>(mnl_attr_get_payload(attr));
-  IpAddress address;
-  if (ifa->ifa_family == AF_INET && len == 4) {
-    address = IpAddress::FromBytes(Family::kIPv4, bytes);
-  } else if (ifa->ifa_family == AF_INET6 && len == 16) {
-    address = IpAddress::FromBytes(Family::kIPv6, bytes);
-  } else {
-    return MNL_CB_OK;
+// Interface names are reported to the controller as proto strings, which
+// must be UTF-8: keep a label only if it is printable ASCII.
+bool IsPrintableName(absl::string_view name) {
+  if (name.empty()) return false;
+  for (char c : name) {
+    if (c <= ' ' || c > '~') return false;
   }
-  if (!IsReportableAddress(address)) return MNL_CB_OK;
-  ferry::v1::NodeAddress node_address;
+  return true;
+}
+
+std::string KernelInterfaceName(int index) {
   char name[IF_NAMESIZE] = {};
-  if (if_indextoname(ifa->ifa_index, name) != nullptr) {
-    node_address.set_interface(name);
-  } else if (attrs.table[IFA_LABEL] != nullptr) {
-    node_address.set_interface(mnl_attr_get_str(attrs.table[IFA_LABEL]));
-  } else {
-    node_address.set_interface(absl::StrCat("if", ifa->ifa_index));
-  }
-  node_address.set_address(address.ToString());
-  node_address.set_prefix_length(ifa->ifa_prefixlen);
-  out->push_back(std::move(node_address));
-  return MNL_CB_OK;
+  if (if_indextoname(static_cast<unsigned>(index), name) == nullptr) return "";
+  return name;
 }
 
 auto SortKey(const ferry::v1::NodeAddress& a) {
@@ -105,9 +85,10 @@ bool SameAddresses(const std::vector<ferry::v1::NodeAddress>& a,
 absl::StatusOr<std::vector<ferry::v1::NodeAddress>> DumpOnce() {
   absl::StatusOr<MnlSocket> socket = OpenRouteSocket(0);
   if (!socket.ok()) return socket.status();
+  const int fd = mnl_socket_get_fd(socket->get());
   // A dump must never hang the agent.
   timeval timeout{5, 0};
-  setsockopt(mnl_socket_get_fd(socket->get()), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
   std::vector<char> buf(kBufferSize);
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
   nlh->nlmsg_type = RTM_GETADDR;
@@ -121,30 +102,123 @@ absl::StatusOr<std::vector<ferry::v1::NodeAddress>> DumpOnce() {
   }
   const uint32_t portid = mnl_socket_get_portid(socket->get());
   std::vector<ferry::v1::NodeAddress> out;
-  while (true) {
-    ssize_t n = mnl_socket_recvfrom(socket->get(), buf.data(), buf.size());
+  for (int i = 0; i < kMaxDumpReceives; ++i) {
+    sockaddr_nl from{};
+    socklen_t from_len = sizeof(from);
+    // MSG_TRUNC returns the datagram's full length, so truncation shows.
+    const ssize_t n = recvfrom(fd, buf.data(), buf.size(), MSG_TRUNC,
+                               reinterpret_cast<sockaddr*>(&from), &from_len);
     if (n < 0) return ErrnoError("reading RTM_GETADDR dump");
-    int ret = mnl_cb_run(buf.data(), n, seq, portid, AddressCallback, &out);
-    if (ret < 0 && errno == EINTR) {
-      return absl::AbortedError("address list changed during the dump");
+    if (!FromKernel(from, from_len)) continue;
+    if (static_cast<size_t>(n) > buf.size()) {
+      return absl::InternalError(absl::StrCat("RTM_GETADDR dump datagram of ", n,
+                                              " bytes exceeds the ", buf.size(), "-byte buffer"));
     }
-    if (ret < 0) return ErrnoError("parsing RTM_GETADDR dump");
-    if (ret == MNL_CB_STOP) break;
+    NetlinkMessageWalker walk(buf.data(), static_cast<size_t>(n));
+    while (const nlmsghdr* msg = walk.Next()) {
+      if (msg->nlmsg_seq != seq || msg->nlmsg_pid != portid) continue;
+      if (msg->nlmsg_flags & NLM_F_DUMP_INTR) {
+        return absl::AbortedError("address list changed during the dump");
+      }
+      if (msg->nlmsg_type == NLMSG_DONE) {
+        std::sort(out.begin(), out.end(),
+                  [](const auto& a, const auto& b) { return SortKey(a) < SortKey(b); });
+        return out;
+      }
+      if (msg->nlmsg_type == NLMSG_ERROR) {
+        const auto* err = static_cast<const nlmsgerr*>(MessagePayload(msg, sizeof(nlmsgerr)));
+        if (err == nullptr) return absl::InternalError("truncated RTM_GETADDR dump error");
+        return ErrnoError("RTM_GETADDR dump", -err->error);
+      }
+      if (std::optional<ferry::v1::NodeAddress> address =
+              ParseAddressMessage(msg, msg->nlmsg_len, KernelInterfaceName)) {
+        out.push_back(*std::move(address));
+      }
+    }
+    if (!walk.status().ok()) {
+      return absl::InternalError(
+          absl::StrCat("reading RTM_GETADDR dump: ", walk.status().message()));
+    }
   }
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return SortKey(a) < SortKey(b); });
-  return out;
+  return absl::DeadlineExceededError("RTM_GETADDR dump never ended");
 }
 
-// Reads whatever is queued without blocking; the content does not matter.
-void Drain(int fd) {
+// Reads whatever is queued without blocking. The content does not matter,
+// only whether the kernel sent any of it.
+bool Drain(int fd) {
   char buf[kBufferSize];
+  bool from_kernel = false;
   for (int i = 0; i < 1024; ++i) {
-    if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) < 0 && errno != ENOBUFS) return;
+    sockaddr_nl from{};
+    socklen_t from_len = sizeof(from);
+    if (recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
+                 &from_len) < 0) {
+      // ENOBUFS: events were lost, which is itself a reason to re-dump.
+      if (errno != ENOBUFS) break;
+      from_kernel = true;
+      continue;
+    }
+    from_kernel = from_kernel || FromKernel(from, from_len);
   }
+  return from_kernel;
 }
 
 }  // namespace
+
+std::optional<ferry::v1::NodeAddress> ParseAddressMessage(
+    const nlmsghdr* nlh, size_t len, const std::function<std::string(int)>& ifname) {
+  if (len < sizeof(nlmsghdr) || nlh->nlmsg_len < sizeof(nlmsghdr) || nlh->nlmsg_len > len) {
+    return std::nullopt;
+  }
+  if (nlh->nlmsg_type != RTM_NEWADDR) return std::nullopt;
+  const auto* ifa = static_cast<const ifaddrmsg*>(MessagePayload(nlh, sizeof(ifaddrmsg)));
+  if (ifa == nullptr) return std::nullopt;
+  std::optional<absl::string_view> local, peer;
+  absl::string_view label;
+  AttributeWalker walk(MessageAttributes(nlh, sizeof(ifaddrmsg)));
+  while (const nlattr* attr = walk.Next()) {
+    switch (AttributeType(attr)) {
+      case IFA_LOCAL:
+        local = AttributePayload(attr);
+        break;
+      case IFA_ADDRESS:
+        peer = AttributePayload(attr);
+        break;
+      case IFA_LABEL:
+        // NUL-terminated in the kernel's dumps; bounded here regardless, to
+        // the longest interface name.
+        label = AttributePayload(attr);
+        label =
+            label.substr(0, strnlen(label.data(), std::min<size_t>(label.size(), IFNAMSIZ - 1)));
+        break;
+    }
+  }
+  if (walk.malformed()) return std::nullopt;
+  // On point-to-point links IFA_ADDRESS is the peer; IFA_LOCAL is ours.
+  const std::optional<absl::string_view> bytes = local ? local : peer;
+  if (!bytes.has_value()) return std::nullopt;
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes->data());
+  IpAddress address;
+  if (ifa->ifa_family == AF_INET && bytes->size() == 4 && ifa->ifa_prefixlen <= 32) {
+    address = IpAddress::FromBytes(Family::kIPv4, data);
+  } else if (ifa->ifa_family == AF_INET6 && bytes->size() == 16 && ifa->ifa_prefixlen <= 128) {
+    address = IpAddress::FromBytes(Family::kIPv6, data);
+  } else {
+    return std::nullopt;
+  }
+  if (!IsReportableAddress(address)) return std::nullopt;
+  ferry::v1::NodeAddress node_address;
+  if (std::string name = ifname(static_cast<int>(ifa->ifa_index)); IsPrintableName(name)) {
+    node_address.set_interface(std::move(name));
+  } else if (IsPrintableName(label)) {
+    node_address.set_interface(std::string(label));
+  } else {
+    node_address.set_interface(absl::StrCat("if", ifa->ifa_index));
+  }
+  node_address.set_address(address.ToString());
+  node_address.set_prefix_length(ifa->ifa_prefixlen);
+  return node_address;
+}
 
 bool IsReportableAddress(const IpAddress& address) {
   const uint8_t* b = address.data();
@@ -222,14 +296,16 @@ void AddressMonitor::Run() {
       return;
     }
     if (fds[1].revents != 0) return;
-    Drain(fds[0].fd);
+    bool from_kernel = Drain(fds[0].fd);
     for (int round = 0; round < kMaxCoalesceRounds; ++round) {
       int ready = poll(fds, 2, quiet_ms);
       if (ready < 0 && errno != EINTR) break;
       if (fds[1].revents != 0) return;
       if (ready == 0) break;
-      Drain(fds[0].fd);
+      from_kernel = Drain(fds[0].fd) || from_kernel;
     }
+    // Datagrams from other senders are no reason to re-dump.
+    if (!from_kernel) continue;
     absl::StatusOr<std::vector<ferry::v1::NodeAddress>> addresses = DumpNodeAddresses();
     if (!addresses.ok()) {
       LogWarning("dumping addresses", {{"error", std::string(addresses.status().message())}});

@@ -5,7 +5,12 @@
 // it changes, so the controller can check frontend addresses and resolve
 // return hops. Events only trigger a re-dump: the dump is the truth.
 
+#include <linux/netlink.h>
+
+#include <cstddef>
 #include <functional>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -24,6 +29,15 @@ namespace ferry::agent {
 // Loopback (127/8, ::1) and IPv6 link-local (fe80::/10) addresses are never
 // reachable from another node, so they are not reported.
 bool IsReportableAddress(const IpAddress& address);
+
+// The reportable address announced by one RTM_NEWADDR message, or nullopt
+// for any other message, an unreportable address, or malformed bytes.
+// `len` is how many bytes the buffer holds at `nlh`; nothing beyond
+// min(len, nlmsg_len) is read. `ifname` maps an interface index to its
+// name ("" when unknown, then IFA_LABEL or "if<index>" is used). Pure, so
+// it can be fuzzed.
+std::optional<ferry::v1::NodeAddress> ParseAddressMessage(
+    const nlmsghdr* nlh, size_t len, const std::function<std::string(int)>& ifname);
 
 // All reportable addresses, sorted by interface then address.
 absl::StatusOr<std::vector<ferry::v1::NodeAddress>> DumpNodeAddresses();

@@ -5,11 +5,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "node-agent/kernel/errno_status.h"
+#include "node-agent/kernel/netlink_walk.h"
 
 namespace ferry::agent {
 namespace {
@@ -21,41 +23,51 @@ constexpr size_t kReceiveBufferBytes = 256 * 1024;
 // Bound on recv calls per request, far above any real dump (100k set
 // elements fill a few hundred datagrams).
 constexpr int kMaxReceives = 1000000;
+// Datagrams from other senders skipped in a row before a receive gives up.
+constexpr int kMaxForeignDatagrams = 1024;
 
 struct ExtAck {
   std::optional<uint32_t> offset;
   std::string message;
 };
 
+// The struct nlmsgerr of an NLMSG_ERROR message, or nullptr when the
+// message is too short to hold one.
+const nlmsgerr* ErrorPayload(const nlmsghdr* nlh) {
+  return static_cast<const nlmsgerr*>(MessagePayload(nlh, sizeof(nlmsgerr)));
+}
+
 // Reads the extended-ACK TLVs behind a struct nlmsgerr.
-ExtAck ParseExtAck(const nlmsghdr* nlh) {
+ExtAck ParseExtAck(const nlmsghdr* nlh, const nlmsgerr* err) {
   ExtAck ack;
   if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS)) return ack;
-  const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-  size_t offset = sizeof(nlmsgerr);
+  // Behind the nlmsgerr: the rest of the failed message unless capped.
+  size_t skip = sizeof(nlmsgerr);
   if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
-    offset += err->msg.nlmsg_len - sizeof(nlmsghdr);
+    if (err->msg.nlmsg_len < sizeof(nlmsghdr)) return ack;
+    skip +=
+        NLMSG_ALIGN(static_cast<size_t>(err->msg.nlmsg_len)) - sizeof(nlmsghdr);
   }
-  if (offset >= mnl_nlmsg_get_payload_len(nlh)) return ack;
-  mnl_attr_parse(
-      nlh, offset,
-      [](const nlattr* attr, void* data) -> int {
-        auto* out = static_cast<ExtAck*>(data);
-        switch (mnl_attr_get_type(attr)) {
-          case NLMSGERR_ATTR_OFFS:
-            if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0) {
-              out->offset = mnl_attr_get_u32(attr);
-            }
-            break;
-          case NLMSGERR_ATTR_MSG:
-            if (mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0) {
-              out->message = mnl_attr_get_str(attr);
-            }
-            break;
+  const absl::string_view payload = MessageAttributes(nlh, 0);
+  if (skip >= payload.size()) return ack;
+  AttributeWalker walk(payload.substr(skip));
+  while (const nlattr* attr = walk.Next()) {
+    const absl::string_view value = AttributePayload(attr);
+    switch (AttributeType(attr)) {
+      case NLMSGERR_ATTR_OFFS:
+        if (value.size() == sizeof(uint32_t)) {
+          uint32_t offset = 0;
+          std::memcpy(&offset, value.data(), sizeof(offset));
+          ack.offset = offset;
         }
-        return MNL_CB_OK;
-      },
-      &ack);
+        break;
+      case NLMSGERR_ATTR_MSG:
+        if (!value.empty() && value.back() == '\0') {
+          ack.message = std::string(value.substr(0, value.find('\0')));
+        }
+        break;
+    }
+  }
   return ack;
 }
 
@@ -129,13 +141,32 @@ absl::Status NetlinkSocket::Send(const NetlinkBatch& batch) {
 }
 
 absl::StatusOr<size_t> NetlinkSocket::Receive(bool dont_wait) {
-  const ssize_t n = recv(mnl_socket_get_fd(sock_.get()), rx_.data(), rx_.size(),
-                         dont_wait ? MSG_DONTWAIT : 0);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-    return ErrnoToStatus(errno, "receiving netlink reply");
+  for (int i = 0; i < kMaxForeignDatagrams; ++i) {
+    sockaddr_nl from{};
+    socklen_t from_len = sizeof(from);
+    // MSG_TRUNC returns the datagram's full length, so truncation shows.
+    const ssize_t n =
+        recvfrom(mnl_socket_get_fd(sock_.get()), rx_.data(), rx_.size(),
+                 MSG_TRUNC | (dont_wait ? MSG_DONTWAIT : 0),
+                 reinterpret_cast<sockaddr*>(&from), &from_len);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+      return ErrnoToStatus(errno, "receiving netlink reply");
+    }
+    // Only the kernel (port 0) answers requests; another process could
+    // unicast anything to our port.
+    if (from_len != sizeof(from) || from.nl_family != AF_NETLINK ||
+        from.nl_pid != 0) {
+      continue;
+    }
+    if (static_cast<size_t>(n) > rx_.size()) {
+      return absl::InternalError(absl::StrCat("netlink reply of ", n,
+                                              " bytes exceeds the ", rx_.size(),
+                                              "-byte receive buffer"));
+    }
+    return static_cast<size_t>(n);
   }
-  return static_cast<size_t>(n);
+  return 0;
 }
 
 absl::Status NetlinkSocket::Transact(const NetlinkBatch& batch) {
@@ -159,20 +190,23 @@ absl::Status NetlinkSocket::Transact(const NetlinkBatch& batch) {
                        batch.Describe(batch.first_seq()), " (", acked, " of ",
                        batch.acks_expected(), " messages acknowledged)"));
     }
-    int len = static_cast<int>(*n);
-    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx_.data());
-         mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    NetlinkMessageWalker walk(rx_.data(), *n);
+    while (const nlmsghdr* nlh = walk.Next()) {
       if (nlh->nlmsg_type != NLMSG_ERROR || !batch.Contains(nlh->nlmsg_seq)) {
         continue;  // not ours, or a stale reply from an earlier request
       }
+      const nlmsgerr* err = ErrorPayload(nlh);
+      if (err == nullptr) {
+        return absl::InternalError(
+            absl::StrCat("truncated ACK for ", batch.Describe(nlh->nlmsg_seq)));
+      }
       ++acked;
-      const auto* err =
-          static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
       if (err->error != 0) {
         failures.push_back(
-            Failure{nlh->nlmsg_seq, -err->error, ParseExtAck(nlh)});
+            Failure{nlh->nlmsg_seq, -err->error, ParseExtAck(nlh, err)});
       }
     }
+    if (!walk.status().ok()) return walk.status();
   }
   if (failures.empty()) return absl::OkStatus();
   std::sort(failures.begin(), failures.end(),
@@ -208,9 +242,8 @@ absl::Status NetlinkSocket::Request(
           absl::StrCat("no reply within ", kReceiveTimeoutSeconds, "s to ",
                        request.Describe(seq)));
     }
-    int len = static_cast<int>(*n);
-    for (auto* nlh = reinterpret_cast<const nlmsghdr*>(rx_.data());
-         mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+    NetlinkMessageWalker walk(rx_.data(), *n);
+    while (const nlmsghdr* nlh = walk.Next()) {
       if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid_) continue;
       if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) {
         return absl::UnavailableError(absl::StrCat(
@@ -218,8 +251,11 @@ absl::Status NetlinkSocket::Request(
       }
       if (nlh->nlmsg_type == NLMSG_DONE) return absl::OkStatus();
       if (nlh->nlmsg_type == NLMSG_ERROR) {
-        const auto* err =
-            static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+        const nlmsgerr* err = ErrorPayload(nlh);
+        if (err == nullptr) {
+          return absl::InternalError(
+              absl::StrCat("truncated error reply to ", request.Describe(seq)));
+        }
         if (err->error != 0) {
           return ErrnoToStatus(-err->error, request.Describe(seq));
         }
@@ -228,6 +264,7 @@ absl::Status NetlinkSocket::Request(
       }
       if (absl::Status s = on_message(nlh); !s.ok()) return s;
     }
+    if (!walk.status().ok()) return walk.status();
   }
   return absl::DeadlineExceededError(
       absl::StrCat(request.Describe(seq), ": reply never ended"));

@@ -2,15 +2,15 @@
 // (node-agent/kernel/nft_messages.h, rtnl_messages.h).
 //
 // The input is one receive buffer: any bytes, walked message by message
-// the way NetlinkSocket::Request walks a reply (stop at NLMSG_DONE, skip
-// NLMSG_ERROR), every message handed to every parser, as the kernel could
-// put anything in a dump. The walk checks lengths as NLMSG_OK does, not as
-// libmnl 1.0.4's mnl_nlmsg_ok, which casts nlmsg_len to int: a length of
-// 2^31 or more passes it, and mnl_nlmsg_next then loops in place
-// (0xffffffff) or jumps out of the buffer. NetlinkSocket's own loops have
-// that flaw (reported); once it exposes its walk, fuzz that instead.
+// with the agent's own NetlinkMessageWalker (node-agent/kernel/
+// netlink_walk.h), as NetlinkSocket::Request and the address monitor walk
+// a reply (stop at NLMSG_DONE, skip NLMSG_ERROR), every message handed to
+// every parser, as the kernel could put anything in a dump.
 // Properties:
+//  - the walk ends, and every message it yields lies inside the buffer;
 //  - no parser crashes, leaks or hits undefined behaviour;
+//  - an address the monitor would report is a valid, reportable address
+//    with a printable interface name and a prefix length that fits;
 //  - what the agent loads it can also delete (the delete batch builds);
 //  - what it loads survives build -> parse unchanged, so a state the agent
 //    adopts at start-up is the state it would write (no spurious diffs).
@@ -27,13 +27,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "api/lib/ip_address.h"
+#include "node-agent/client/address_monitor.h"
 #include "node-agent/kernel/netlink_batch.h"
+#include "node-agent/kernel/netlink_walk.h"
 #include "node-agent/kernel/nft_messages.h"
 #include "node-agent/kernel/rtnl_messages.h"
 #include "node-agent/state/kernel_state.h"
@@ -128,6 +132,42 @@ void CheckRule(const PolicyRule &rule) {
   }
 }
 
+// Names for interface indexes: unknown, ordinary, and one no proto string
+// may carry, so the label fallbacks are exercised too.
+std::string FuzzInterfaceName(int index) {
+  switch (static_cast<unsigned>(index) % 3) {
+  case 0:
+    return "";
+  case 1:
+    return "eth0";
+  default:
+    return "bad\x01name";
+  }
+}
+
+void CheckAddress(const nlmsghdr *nlh) {
+  const std::optional<ferry::v1::NodeAddress> parsed =
+      ParseAddressMessage(nlh, nlh->nlmsg_len, FuzzInterfaceName);
+  if (!parsed.has_value())
+    return;
+  const absl::StatusOr<IpAddress> ip = IpAddress::Parse(parsed->address());
+  if (!ip.ok() || !IsReportableAddress(*ip)) {
+    Violation(absl::StrCat("reported address is invalid or unreportable: ",
+                           parsed->address()));
+  }
+  const uint32_t max_prefix = ip->is_v4() ? 32 : 128;
+  if (parsed->prefix_length() > max_prefix) {
+    Violation(absl::StrCat("prefix length ", parsed->prefix_length(), " for ",
+                           parsed->address()));
+  }
+  const std::string &name = parsed->interface();
+  if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+        return c > ' ' && c <= '~';
+      })) {
+    Violation(absl::StrCat("interface name is not printable: \"", name, "\""));
+  }
+}
+
 void ParseOne(const nlmsghdr *nlh) {
   // A failed parse may leave some elements behind; those must still hold.
   NatState nat;
@@ -137,19 +177,28 @@ void ParseOne(const nlmsghdr *nlh) {
     CheckRoute(*route);
   if (std::optional<PolicyRule> rule = rtnl::ParseRule(nlh))
     CheckRule(*rule);
+  CheckAddress(nlh);
 }
 
-// Calls `on_message` for each whole message of `data`, as NLMSG_OK/NEXT.
-template <typename F>
-void ForEachMessage(const uint8_t *data, size_t size, F on_message) {
-  size_t offset = 0;
-  while (size - offset >= sizeof(nlmsghdr)) {
-    const auto *nlh = reinterpret_cast<const nlmsghdr *>(data + offset);
-    if (nlh->nlmsg_len < sizeof(nlmsghdr) || nlh->nlmsg_len > size - offset)
+// Walks `data` as the agent does, checking each message lies inside it.
+void WalkAndParse(const uint8_t *data, size_t size) {
+  NetlinkMessageWalker walk(data, size);
+  // Each message is at least a header long, so this bounds a correct walk.
+  for (size_t count = 0;; ++count) {
+    const nlmsghdr *nlh = walk.Next();
+    if (nlh == nullptr)
       return;
-    if (!on_message(nlh))
+    const auto *at = reinterpret_cast<const uint8_t *>(nlh);
+    if (count > size / sizeof(nlmsghdr) || at < data ||
+        nlh->nlmsg_len > size - static_cast<size_t>(at - data)) {
+      Violation(absl::StrCat(
+          "walker yielded a message outside the buffer: ", "offset ", at - data,
+          ", length ", nlh->nlmsg_len, ", buffer ", size));
+    }
+    if (nlh->nlmsg_type == NLMSG_DONE)
       return;
-    offset += std::min<size_t>(NLMSG_ALIGN(nlh->nlmsg_len), size - offset);
+    if (nlh->nlmsg_type != NLMSG_ERROR)
+      ParseOne(nlh);
   }
 }
 
@@ -176,16 +225,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > ferry::agent::fuzz::kMaxInput)
     return 0;
   // The agent receives into a buffer far larger than any datagram, so
-  // libmnl may read a message's alignment padding; pad likewise (zeroed),
-  // and no more, so ASan still sees reads beyond that.
+  // libmnl (still used by the rtnl parsers) may read a message's alignment
+  // padding; pad likewise (zeroed), and no more, so ASan still sees reads
+  // beyond that.
   std::vector<uint8_t> buf(NLMSG_ALIGN(size));
   std::copy(data, data + size, buf.begin());
-  ferry::agent::fuzz::ForEachMessage(buf.data(), size, [](const nlmsghdr *nlh) {
-    if (nlh->nlmsg_type == NLMSG_DONE)
-      return false;
-    if (nlh->nlmsg_type != NLMSG_ERROR)
-      ferry::agent::fuzz::ParseOne(nlh);
-    return true;
-  });
+  ferry::agent::fuzz::WalkAndParse(buf.data(), size);
   return 0;
 }
