@@ -59,10 +59,8 @@ std::string NftRuleset(const ferry::v1::NodeConfig &config) {
                   "table inet ferry {\n"
                   "  comment \"managed by ferry-agent; do not edit\"\n"
                   "  map dnat4 {\n"
-                  "    type ipv4_addr . inet_proto . inet_service : "
-                  "ipv4_addr . inet_service\n"
-                  "    comment \"client-facing addr . proto . port : "
-                  "backend addr . port\"\n");
+                  "    type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service\n"
+                  "    comment \"client-facing addr . proto . port : backend addr . port\"\n");
   if (config.dnat_size() > 0) {
     absl::StrAppend(&out, "    elements = {\n");
     for (int i = 0; i < config.dnat_size(); ++i) {
@@ -71,25 +69,23 @@ std::string NftRuleset(const ferry::v1::NodeConfig &config) {
     }
     absl::StrAppend(&out, "    }\n");
   }
-  absl::StrAppend(&out,
-                  "  }\n"
-                  "  map dnat6 { type ipv6_addr . inet_proto . inet_service : "
-                  "ipv6_addr . inet_service; }\n"
-                  "  set masq4 { type ipv4_addr . inet_proto . inet_service; }\n"
-                  "  set masq6 { type ipv6_addr . inet_proto . inet_service; }\n"
-                  "  chain prerouting {\n"
-                  "    type nat hook prerouting priority dstnat; policy accept;\n"
-                  "    dnat ip to ip daddr . meta l4proto . th dport map @dnat4\n"
-                  "    dnat ip6 to ip6 daddr . meta l4proto . th dport map @dnat6\n"
-                  "  }\n"
-                  "  chain postrouting {\n"
-                  "    type nat hook postrouting priority srcnat; policy accept;\n"
-                  "    ct status dnat ip daddr . meta l4proto . th dport @masq4 "
-                  "masquerade\n"
-                  "    ct status dnat ip6 daddr . meta l4proto . th dport @masq6 "
-                  "masquerade\n"
-                  "  }\n"
-                  "}\n");
+  absl::StrAppend(
+      &out,
+      "  }\n"
+      "  map dnat6 { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }\n"
+      "  set masq4 { type ipv4_addr . inet_proto . inet_service; }\n"
+      "  set masq6 { type ipv6_addr . inet_proto . inet_service; }\n"
+      "  chain prerouting {\n"
+      "    type nat hook prerouting priority dstnat; policy accept;\n"
+      "    dnat ip to ip daddr . meta l4proto . th dport map @dnat4\n"
+      "    dnat ip6 to ip6 daddr . meta l4proto . th dport map @dnat6\n"
+      "  }\n"
+      "  chain postrouting {\n"
+      "    type nat hook postrouting priority srcnat; policy accept;\n"
+      "    ct status dnat ip daddr . meta l4proto . th dport @masq4 masquerade\n"
+      "    ct status dnat ip6 daddr . meta l4proto . th dport @masq6 masquerade\n"
+      "  }\n"
+      "}\n");
   return out;
 }
 

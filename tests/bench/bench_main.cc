@@ -35,9 +35,8 @@ ABSL_FLAG(int, runs, 5, "cold syncs per tool, and data path rounds per case");
 ABSL_FLAG(int, changes, 200, "single-forward changes per N and path");
 ABSL_FLAG(double, seconds, 5, "data path window per case and round, in seconds");
 ABSL_FLAG(std::string, out, "",
-          "where to write the Markdown report; default: docs/performance.md "
-          "for a full run "
-          "(not --quick, no --only), nowhere otherwise; \"-\" for nowhere");
+          "where to write the Markdown report; default: docs/performance.md for a full run (not "
+          "--quick, no --only), nowhere otherwise; \"-\" for nowhere");
 // Internal: the resources benchmark re-runs this binary as its child.
 ABSL_FLAG(int, child_forwards, 0, "internal");
 ABSL_FLAG(double, child_idle, 5, "internal");
@@ -65,8 +64,7 @@ std::string CommandLine(int argc, char **argv) {
 
 int Main(int argc, char **argv) {
   absl::SetProgramUsageMessage(
-      "Benchmarks Ferry beside nft and iptables "
-      "(needs root). See docs/performance.md.");
+      "Benchmarks Ferry beside nft and iptables (needs root). See docs/performance.md.");
   std::vector<char *> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) {
     std::fprintf(stderr, "ferry-bench: unexpected argument \"%s\"\n", rest[1]);
@@ -95,8 +93,8 @@ int Main(int argc, char **argv) {
     for (const Family &f : families) known = known || name == f.name;
     if (!known) {
       std::fprintf(stderr,
-                   "ferry-bench: --only: unknown benchmark \"%s\" (cold_sync, change, "
-                   "datapath, resources)\n",
+                   "ferry-bench: --only: unknown benchmark \"%s\" (cold_sync, change, datapath, "
+                   "resources)\n",
                    std::string(name).c_str());
       return 2;
     }

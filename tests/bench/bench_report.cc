@@ -89,14 +89,10 @@ void Report::AddFailure(const std::string &family, const absl::Status &status) {
 std::string Report::Markdown(const RunInfo &info) const {
   std::string out =
       "# Performance\n\n"
-      "Written by `ferry-bench` (tests/bench); do not edit by hand, run it "
-      "again.\n"
-      "Every figure is measured beside its reference in the same run, in "
-      "network\n"
-      "namespaces the benchmark creates and removes, so the ratios hold on a "
-      "noisy\n"
-      "shared machine even when the absolute numbers drift. Medians fight "
-      "noise;\n"
+      "Written by `ferry-bench` (tests/bench); do not edit by hand, run it again.\n"
+      "Every figure is measured beside its reference in the same run, in network\n"
+      "namespaces the benchmark creates and removes, so the ratios hold on a noisy\n"
+      "shared machine even when the absolute numbers drift. Medians fight noise;\n"
       "a target the run misses is marked MISSED with what limits it.\n\n";
   absl::StrAppend(&out, "- Machine: ", info.machine, "\n");
   absl::StrAppend(&out, "- Tools: ", info.tools, "\n");

@@ -134,20 +134,14 @@ absl::Status RunChangeBench(const BenchOptions &options, Report *report) {
 
   Section sec;
   sec.title = "1b. One forward's change among N forwards";
-  sec.method =
-      absl::StrCat("In one namespace per N, Ferry first commits N forwards. Then up to ", changes,
-                   " changes per path, each changing the backend port of one forward (every "
-                   "path has its "
-                   "own forwards, so none sees another's writes): Ferry's "
-                   "`NatBackend::Apply` of the "
-                   "one-element plan (the kernel transaction alone) taking turns with one "
-                   "`nft 'delete element …; add element …'` process (the same delete+add, "
-                   "one atomic "
-                   "command); then Ferry's `Reconciler::Apply` of the whole NodeConfig with "
-                   "one forward "
-                   "changed (what the agent does on a push). Each time runs from the call "
-                   "until the "
-                   "kernel ACKed the commit.");
+  sec.method = absl::StrCat(
+      "In one namespace per N, Ferry first commits N forwards. Then up to ", changes,
+      " changes per path, each changing the backend port of one forward (every path has its own "
+      "forwards, so none sees another's writes): Ferry's `NatBackend::Apply` of the one-element "
+      "plan (the kernel transaction alone) taking turns with one `nft 'delete element …; add "
+      "element …'` process (the same delete+add, one atomic command); then Ferry's "
+      "`Reconciler::Apply` of the whole NodeConfig with one forward changed (what the agent does "
+      "on a push). Each time runs from the call until the kernel ACKed the commit.");
   sec.header = {"N", "Path", "median", "p99", "changes", "Target", "Verdict"};
   bool backend_flat = true, reconciler_flat = true;
   for (const ChangeTimes &t : results) {
@@ -182,27 +176,19 @@ absl::Status RunChangeBench(const BenchOptions &options, Report *report) {
   }
   if (!reconciler_flat) {
     sec.notes.push_back(
-        "MISSED for the whole-config path: the kernel transaction is flat in "
-        "N, but a push "
-        "carries the node's whole NodeConfig, and `Reconciler::Apply` rebuilds "
-        "the desired "
-        "state of every forward and diffs every element before it finds the "
-        "one change, so "
-        "its cost grows linearly with N (the breakdown above). Design change "
-        "that meets the "
-        "target: keep the desired state indexed by forward and rebuild only "
-        "the forwards "
-        "whose (name, generation) changed since the last commit — or have the "
-        "controller "
-        "send only the changed forwards (an incremental, delta-xDS-style push) "
-        "— so the diff "
-        "is O(changed forwards) and the kernel batch stays one element.");
+        "MISSED for the whole-config path: the kernel transaction is flat in N, but a push carries "
+        "the node's whole NodeConfig, and `Reconciler::Apply` rebuilds the desired state of every "
+        "forward and diffs every element before it finds the one change, so its cost grows "
+        "linearly with N (the breakdown above). Design change that meets the target: keep the "
+        "desired state indexed by forward and rebuild only the forwards whose (name, generation) "
+        "changed since the last commit — or have the controller send only the changed forwards (an "
+        "incremental, delta-xDS-style push) — so the diff is O(changed forwards) and the kernel "
+        "batch stays one element.");
   }
   if (!backend_flat) {
     sec.notes.push_back(
-        "MISSED for the kernel transaction itself: see the p99 column; on this "
-        "shared "
-        "2-core machine a commit can wait for the CPU behind other work.");
+        "MISSED for the kernel transaction itself: see the p99 column; on this shared 2-core "
+        "machine a commit can wait for the CPU behind other work.");
   }
   report->Add(std::move(sec));
   return absl::OkStatus();
