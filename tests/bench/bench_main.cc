@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <set>
 #include <string>
@@ -133,7 +134,9 @@ int Main(int argc, char **argv) {
       report.AddFailure(f.title, s);
     }
   }
-  rmdir(scratch);
+  // Also removes what a family that failed midway left behind.
+  std::error_code ignored;
+  std::filesystem::remove_all(scratch, ignored);
 
   std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty() && !options.quick && only.empty()) {
