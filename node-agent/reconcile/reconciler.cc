@@ -87,6 +87,7 @@ absl::Status Reconciler::Apply(const ferry::v1::NodeConfig& config) {
   }
   if (!status.ok()) return status;
   version_ = config.version();
+  persisting_drift_.reset();
   return absl::OkStatus();
 }
 
@@ -110,6 +111,20 @@ absl::Status Reconciler::ApplyNat(const NatState& target) {
   nat_kernel_ = target;
   return absl::OkStatus();
 }
+
+namespace {
+
+// True if every sysctl that could be read has the intended value (an
+// unreadable one is not drift, as in FindDrift).
+bool SysctlsMatch(const Intent& intent, const Observed& observed) {
+  for (const auto& [key, want] : intent.sysctls) {
+    auto it = observed.sysctls.find(key);
+    if (it != observed.sysctls.end() && it->second != want) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 DriftOutcome Reconciler::CheckDrift(const DriftCheck& check) {
   absl::MutexLock lock(&mu_);
@@ -148,15 +163,35 @@ DriftOutcome Reconciler::CheckDrift(const DriftCheck& check) {
     absl::StatusOr<std::string> value = sysctls_->Read(key);
     if (value.ok()) observed.sysctls[key] = std::string(absl::StripAsciiWhitespace(*value));
   }
+  if (!check.nat && !check.routes && persisting_drift_.has_value() &&
+      SysctlsMatch(intent_, observed)) {
+    // Nothing but sysctls was read and they match: the rest is as the last
+    // full comparison left it.
+    nat_kernel_ = std::move(observed.nat);
+    routes_kernel_ = std::move(observed.routes);
+    outcome.items = *persisting_drift_;
+    outcome.repaired.assign(outcome.items.size(), false);
+    outcome.in_sync = outcome.items.empty();
+    return outcome;
+  }
   outcome.items = FindDrift(intent_, observed);
   outcome.repaired.assign(outcome.items.size(), false);
   nat_kernel_ = std::move(observed.nat);
   routes_kernel_ = std::move(observed.routes);
-  if (outcome.items.empty()) return outcome;
+  if (outcome.items.empty()) {
+    persisting_drift_.emplace();
+    return outcome;
+  }
   if (absl::Status status = RepairDrift(outcome); !status.ok()) {
     LogWarning("drift repair failed", {{"error", std::string(status.message())}});
   }
   for (bool repaired : outcome.repaired) outcome.in_sync = outcome.in_sync && repaired;
+  persisting_drift_.emplace();
+  for (size_t i = 0; i < outcome.items.size(); ++i) {
+    if (!outcome.repaired[i] && outcome.items[i].kind != "sysctl") {
+      persisting_drift_->push_back(outcome.items[i]);
+    }
+  }
   return outcome;
 }
 

@@ -109,6 +109,11 @@ class Reconciler {
   NatState nat_kernel_ ABSL_GUARDED_BY(mu_);
   RouteState routes_kernel_ ABSL_GUARDED_BY(mu_);
   std::string version_ ABSL_GUARDED_BY(mu_);
+  // The NAT/route drift the last full comparison left unrepaired (Alert
+  // drift), valid until the next Apply. A sysctl-only poll runs ten times a
+  // second: it reuses this instead of re-comparing every element, which at
+  // 100k forwards cost a quarter of a core.
+  std::optional<std::vector<Drift>> persisting_drift_ ABSL_GUARDED_BY(mu_);
   // Per sysctl key, the value found before Ferry changed it; present only
   // while Ferry's value is in force, so we restore only what we changed.
   std::map<std::string, std::string> sysctl_original_ ABSL_GUARDED_BY(mu_);
