@@ -19,6 +19,8 @@ PACKAGES=(
   iproute2 nftables wireguard-go wireguard-tools iputils-ping procps curl python3
   # promtool, to test the shipped alerting rules
   prometheus
+  # the benchmarks' linear-rule reference
+  iptables
 )
 
 install_deps() {
