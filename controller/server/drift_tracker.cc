@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "controller/store/object_codec.h"
 
 namespace ferry::controller {
@@ -18,12 +19,18 @@ ItemKey KeyOf(const DriftItem& item) {
   return {item.forward(), item.object(), item.kind(), item.expected(), item.found()};
 }
 
-EventOccurrence Occurrence(const std::string& node, const DriftItem& item, bool repaired,
-                           absl::Time when) {
+// The forwards an item belongs to: an object several forwards share (a
+// return route) arrives as "a,b"; node-wide objects (the table, a sysctl)
+// belong to none.
+std::vector<std::string> ForwardsOf(const DriftItem& item) {
+  return absl::StrSplit(item.forward(), ',', absl::SkipEmpty());
+}
+
+EventOccurrence Occurrence(const std::string& node, const std::string& forward,
+                           const DriftItem& item, bool repaired, absl::Time when) {
   EventOccurrence o;
-  // Node-wide objects (the table, a sysctl) belong to no single forward.
-  o.involved_kind = item.forward().empty() ? kKindNode : kKindIPForward;
-  o.involved_name = item.forward().empty() ? node : item.forward();
+  o.involved_kind = forward.empty() ? kKindNode : kKindIPForward;
+  o.involved_name = forward.empty() ? node : forward;
   o.reason = repaired ? kEventDriftRepaired : kEventDriftDetected;
   o.type = repaired ? kEventTypeNormal : kEventTypeWarning;
   o.node = node;
@@ -51,14 +58,19 @@ std::vector<EventOccurrence> DriftTracker::OnReport(const std::string& node,
            absl::Nanoseconds(report.detected_at().nanos());
   }
   std::vector<EventOccurrence> out;
+  auto record = [&](const DriftItem& item, bool repaired) {
+    std::vector<std::string> forwards = ForwardsOf(item);
+    if (forwards.empty()) forwards.emplace_back();  // the Node's event
+    for (const std::string& f : forwards) out.push_back(Occurrence(node, f, item, repaired, when));
+  };
   for (const DriftItem& item : report.items()) {
     if (item.repaired()) {
       metrics->DriftDetected(node, item.kind());
       metrics->DriftRepaired(node, item.kind());
-      out.push_back(Occurrence(node, item, true, when));
+      record(item, true);
     } else if (standing.count(KeyOf(item)) == 0) {
       metrics->DriftDetected(node, item.kind());
-      out.push_back(Occurrence(node, item, false, when));
+      record(item, false);
     }
   }
   latest_[node] = report;
@@ -79,7 +91,10 @@ std::vector<ForwardDrift> DriftTracker::UnrepairedFor(
     const ferry::v1::DriftReport* report = Latest(n.name);
     if (report == nullptr) continue;
     for (const DriftItem& item : report->items()) {
-      if (!item.repaired() && item.forward() == forward) out.push_back({n.name, item});
+      if (item.repaired()) continue;
+      for (const std::string& f : ForwardsOf(item)) {
+        if (f == forward) out.push_back({n.name, item});
+      }
     }
   }
   return out;

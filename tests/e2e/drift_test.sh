@@ -63,12 +63,12 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 metric() {  # metric NAME_AND_LABELS_PREFIX: sum of matching samples
   curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk -v p="$1" 'index($0, p) == 1 { s += $NF } END { print s + 0 }'
 }
-event_count() {  # event_count REASON OBJECT_NAME
+event_count() {  # event_count REASON OBJECT_NAME...: summed counts
   ferryctl get events -o json | python3 -c '
 import json, sys
 items = json.load(sys.stdin).get("items", [])
 print(sum(int(e.get("count", 1)) for e in items
-          if e.get("reason") == sys.argv[1] and e.get("involvedObject", {}).get("name") == sys.argv[2]))' "$1" "$2"
+          if e.get("reason") == sys.argv[1] and e.get("involvedObject", {}).get("name") in sys.argv[2:]))' "$@"
 }
 hook_count() { grep -c "\"$1\"" "$HOOKS" || true; }
 condition() {  # condition FORWARD TYPE -> True/False/""
@@ -89,7 +89,9 @@ within() {  # within SECONDS CMD...: the condition holds within the bound
   while (( $(now_ms) - start < limit_ms )); do "$@" >/dev/null 2>&1 && { echo $(( $(now_ms) - start )); return 0; }; sleep 0.02; done
   return 1
 }
-repair_events() { event_count DriftRepaired web; }
+# Per-forward objects are reported on the forward; node-wide ones (the table,
+# a return route shared by forwards, sysctls) on the Node.
+repair_events() { event_count DriftRepaired web node-a node-b; }
 more_repair_events() { (( $(repair_events) > ${REPAIRED_EVENTS:-0} )); }
 more_repair_metric() { (( $(metric ferry_drift_repaired_total) > ${REPAIRED_METRIC:-0} )); }
 more_repair_hooks() { (( $(hook_count DriftRepaired) > ${REPAIRED_HOOKS:-0} )); }
@@ -122,9 +124,8 @@ check_alert() {
   log "ok: $what: Alert forward reported Drifted after ${ms} ms, kernel left as found"
 }
 
-restore_audit() {  # re-apply audit's state by bumping its spec, then back
-  sed 's/port: 81, targetPort: 9090/port: 82, targetPort: 9090/' "$WORK/forwards.yaml" | ferryctl apply -f - >/dev/null
-  ferryctl wait forwards --all --for=condition=Ready --timeout=30s >/dev/null
+restore_audit() {  # Alert drift stays until the forward is declared again
+  ferryctl delete forward audit >/dev/null
   ferryctl apply -f "$WORK/forwards.yaml" >/dev/null
   ferryctl wait forwards --all --for=condition=Ready --timeout=30s >/dev/null
   wait_for "audit back in sync" 10 audit_not_drifted
