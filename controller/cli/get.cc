@@ -8,7 +8,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "controller/cli/events.h"
 #include "controller/cli/kinds.h"
@@ -20,24 +19,11 @@ namespace {
 using ferry::v1::Object;
 using ferry::v1::WatchEvent;
 
-// Bounds re-watching when the server keeps closing the stream early.
-constexpr int kMaxWatchAttempts = 50;
-constexpr absl::Duration kRewatchBackoff = absl::Milliseconds(200);
-
-std::optional<int64_t> Revision(const std::string& resource_version) {
-  int64_t value = 0;
-  if (!absl::SimpleAtoi(resource_version, &value)) return std::nullopt;
-  return value;
-}
-
 bool IsTable(OutputFormat format) {
   return format == OutputFormat::kTable || format == OutputFormat::kWide;
 }
 
-int Fail(Io io, const absl::Status& status) {
-  PrintError(io.err, status.message());
-  return kExitFailure;
-}
+int Fail(Io io, const absl::Status& status) { return FailWith(io.err, status); }
 
 // One `get`: reads the objects, prints them, and with -w follows changes.
 class Getter {
@@ -150,7 +136,7 @@ class Getter {
   }
 
   bool OnEvent(const WatchEvent& event) {
-    std::optional<int64_t> revision = Revision(event.resource_version());
+    std::optional<int64_t> revision = ParseRevision(event.resource_version());
     if (revision.has_value()) latest_ = std::max(latest_.value_or(0), *revision);
     if (event.type() == WatchEvent::BOOKMARK || !Wanted(event.object())) return true;
     // A deleted event is expired history, not news.
@@ -167,7 +153,7 @@ class Getter {
   }
 
   void Remember(const Object& o, const std::string& resource_version) {
-    std::optional<int64_t> revision = Revision(resource_version);
+    std::optional<int64_t> revision = ParseRevision(resource_version);
     seen_[MetadataOf(o).name()] = revision;
     if (revision.has_value()) latest_ = std::max(latest_.value_or(0), *revision);
   }

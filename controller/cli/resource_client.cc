@@ -2,11 +2,18 @@
 
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/sync_stream.h"
 
 namespace ferry::cli {
+
+std::optional<int64_t> ParseRevision(const std::string& resource_version) {
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(resource_version, &value)) return std::nullopt;
+  return value;
+}
 
 absl::Status StatusFromGrpc(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();

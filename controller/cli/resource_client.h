@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -60,6 +61,13 @@ class ResourceClient {
 // TODO: switch to controller/server/grpc_status.h's FromGrpcStatus once
 // ferry_cli may depend on it without linking the server library.
 absl::Status StatusFromGrpc(const grpc::Status& status);
+
+// A resourceVersion as the store revision it is; nullopt if not a number.
+std::optional<int64_t> ParseRevision(const std::string& resource_version);
+
+// Bounds on following a Watch the server keeps ending early (get -w, wait).
+inline constexpr int kMaxWatchAttempts = 50;
+inline constexpr absl::Duration kRewatchBackoff = absl::Milliseconds(200);
 
 }  // namespace ferry::cli
 

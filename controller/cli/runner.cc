@@ -18,10 +18,7 @@
 namespace ferry::cli {
 namespace {
 
-int Fail(Io io, const absl::Status& status) {
-  PrintError(io.err, status.message());
-  return kExitFailure;
-}
+int Fail(Io io, const absl::Status& status) { return FailWith(io.err, status); }
 
 int RunApply(const Command& command, ResourceClient& client, Io io) {
   absl::StatusOr<std::vector<api::ManifestObject>> objects = LoadManifests(command.files, io.in);
@@ -124,6 +121,11 @@ int RunDelete(const Command& command, ResourceClient& client, Io io) {
 
 void PrintError(std::ostream& err, absl::string_view message) {
   err << "error: " << absl::StrReplaceAll(message, {{"\r\n", "; "}, {"\n", "; "}}) << "\n";
+}
+
+int FailWith(std::ostream& err, const absl::Status& status) {
+  PrintError(err, status.message());
+  return kExitFailure;
 }
 
 std::string NotFoundMessage(ferry::v1::ResourceKind kind, absl::string_view name) {

@@ -32,6 +32,9 @@ struct Io {
 // Writes "error: <message>" as one line (embedded newlines are folded).
 void PrintError(std::ostream& err, absl::string_view message);
 
+// PrintError of the status's message; returns kExitFailure.
+int FailWith(std::ostream& err, const absl::Status& status);
+
 // Runs apply, get, describe, delete or wait; returns the exit code.
 int RunCommand(const Command& command, ResourceClient& client, Io io);
 

@@ -6,7 +6,6 @@
 #include <thread>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "controller/cli/fields.h"
@@ -17,16 +16,6 @@ namespace {
 
 using ferry::v1::Object;
 using ferry::v1::WatchEvent;
-
-// Bounds re-watching when the server keeps closing the stream early.
-constexpr int kMaxWatchAttempts = 50;
-constexpr absl::Duration kRewatchBackoff = absl::Milliseconds(200);
-
-std::optional<int64_t> Revision(const std::string& resource_version) {
-  int64_t value = 0;
-  if (!absl::SimpleAtoi(resource_version, &value)) return std::nullopt;
-  return value;
-}
 
 // One wait: the objects still pending and the revision each was last seen
 // at, so events replayed from before that revision are ignored.
@@ -117,20 +106,21 @@ class Waiter {
     const std::string& name = MetadataOf(object).name();
     auto it = pending_.find(name);
     if (it == pending_.end()) return;
-    it->second = Revision(MetadataOf(object).resource_version());
+    it->second = ParseRevision(MetadataOf(object).resource_version());
     if (!command_.wait_for.for_delete && ConditionMet(object, command_.wait_for)) Met(name);
   }
 
   bool OnEvent(const WatchEvent& event) {
-    if (std::optional<int64_t> r = Revision(event.resource_version())) {
+    if (std::optional<int64_t> r = ParseRevision(event.resource_version())) {
       last_event_revision_ = std::max(last_event_revision_.value_or(0), *r);
     }
     if (event.type() == WatchEvent::BOOKMARK) return true;
     const std::string& name = MetadataOf(event.object()).name();
     auto it = pending_.find(name);
     if (it == pending_.end()) return true;
-    std::optional<int64_t> revision = Revision(event.resource_version());
-    if (!revision.has_value()) revision = Revision(MetadataOf(event.object()).resource_version());
+    std::optional<int64_t> revision = ParseRevision(event.resource_version());
+    if (!revision.has_value())
+      revision = ParseRevision(MetadataOf(event.object()).resource_version());
     if (revision.has_value() && it->second.has_value() && *revision <= *it->second) {
       return true;  // replayed from before what we have already seen
     }
