@@ -30,7 +30,8 @@
 #include "tests/bench/bench_util.h"
 
 ABSL_FLAG(std::string, only, "",
-          "comma-separated subset of: cold_sync, change, datapath, resources");
+          "comma-separated subset of: cold_sync, change, datapath, fanout, controller, "
+          "resources, drift");
 ABSL_FLAG(bool, quick, false, "small N and short windows: a smoke test under a minute");
 ABSL_FLAG(int, runs, 5, "cold syncs per tool, and data path rounds per case");
 ABSL_FLAG(int, changes, 200, "single-forward changes per N and path");
@@ -85,7 +86,10 @@ int Main(int argc, char **argv) {
       {"cold_sync", "cold sync", RunColdSyncBench},
       {"change", "one change among N", RunChangeBench},
       {"datapath", "data path", RunDatapathBench},
+      {"fanout", "fan-out to 100 agents", RunFanoutBench},
+      {"controller", "controller at 100k forwards", RunControllerBench},
       {"resources", "agent resources", RunResourcesBench},
+      {"drift", "drift detection", RunDriftBench},
   };
   std::set<std::string> only;
   for (absl::string_view name :
@@ -95,7 +99,7 @@ int Main(int argc, char **argv) {
     if (!known) {
       std::fprintf(stderr,
                    "ferry-bench: --only: unknown benchmark \"%s\" (cold_sync, change, datapath, "
-                   "resources)\n",
+                   "fanout, controller, resources, drift)\n",
                    std::string(name).c_str());
       return 2;
     }
