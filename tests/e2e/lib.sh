@@ -31,6 +31,11 @@ export FERRY_SERVER=unix:$SOCK
 
 PIDS=()
 CONTROLLER_FLAGS=()
+# Optional: the namespace the controller runs in (for a TCP listener that
+# agents reach over a link the test can cut), and further namespaces a test
+# creates; cleanup removes them too.
+CONTROLLER_NS=
+EXTRA_NS=()
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
 fail() { log "FAIL: $*"; exit 1; }
@@ -45,12 +50,14 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null
   done
-  for ns in "$NS_CLIENT" "$NS_A" "$NS_B" "$NS_LAN"; do
+  for ns in "$NS_CLIENT" "$NS_A" "$NS_B" "$NS_LAN" "${EXTRA_NS[@]}"; do
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
     ip netns del "$ns" 2>/dev/null
   done
   rm -f "/var/run/wireguard/$WG_A.sock" "/var/run/wireguard/$WG_B.sock"
-  if [[ $rc -ne 0 && -d $WORK ]]; then
+  if [[ -n ${FERRY_KEEP_WORK:-} && -d $WORK ]]; then
+    log "FERRY_KEEP_WORK: logs kept in $WORK"
+  elif [[ $rc -ne 0 && -d $WORK ]]; then
     log "logs kept in $WORK"
     for f in "$WORK"/*.log; do [[ -f $f ]] && { echo "--- $f (tail)"; tail -n 30 "$f"; }; done >&2
   else
@@ -139,21 +146,55 @@ start_backend_servers() {
 }
 
 start_controller() {
-  "$FERRY_BIN/ferry-controller" --data-dir "$WORK/data" --listen "unix:$SOCK" "${CONTROLLER_FLAGS[@]}" \
-    >>"$WORK/controller.log" 2>&1 &
+  # `ip netns exec` execs the binary, so $! is the controller itself (a
+  # test may kill -9 it), in a namespace or not.
+  if [[ -n $CONTROLLER_NS ]]; then
+    ip netns exec "$CONTROLLER_NS" "$FERRY_BIN/ferry-controller" --data-dir "$WORK/data" \
+      --listen "unix:$SOCK" "${CONTROLLER_FLAGS[@]}" >>"$WORK/controller.log" 2>&1 &
+  else
+    "$FERRY_BIN/ferry-controller" --data-dir "$WORK/data" --listen "unix:$SOCK" \
+      "${CONTROLLER_FLAGS[@]}" >>"$WORK/controller.log" 2>&1 &
+  fi
   CONTROLLER_PID=$!
   PIDS+=($CONTROLLER_PID)
   wait_for "controller socket" 20 test -S "$SOCK"
   wait_for "controller answers" 20 "$FERRY_BIN/ferryctl" get nodes
 }
 
-# start_agent NS NODE_NAME: the agent runs inside the node's namespace.
+# start_agent NS NODE_NAME [CONTROLLER]: the agent runs inside the node's
+# namespace; CONTROLLER defaults to the unix socket. AGENT_PID_<node> is the
+# agent's own pid (`ip netns exec` execs it), so a test may kill -9 it.
 start_agent() {
-  local ns=$1 node=$2
-  in_ns "$ns" "$FERRY_BIN/ferry-agent" --node-name "$node" --controller "unix:$SOCK" \
+  local ns=$1 node=$2 target=${3:-unix:$SOCK}
+  ip netns exec "$ns" "$FERRY_BIN/ferry-agent" --node-name "$node" --controller "$target" \
     --labels "role=${node}" >>"$WORK/agent-$node.log" 2>&1 &
   PIDS+=($!)
   eval "AGENT_PID_${node//-/_}=$!"
+}
+
+# stop_process PID [SIGNAL]: signals a process and waits (bounded) until it
+# has exited, so a restart never overlaps the old instance.
+stop_process() {
+  local pid=$1 sig=${2:-TERM}
+  kill "-$sig" "$pid" 2>/dev/null || true
+  wait_for "pid $pid to exit after SIG$sig" 20 process_exited "$pid"
+  wait "$pid" 2>/dev/null || true  # reap it (it has exited: returns at once)
+  forget_pid "$pid"
+}
+
+# forget_pid PID: drops a reaped process from PIDS, so cleanup never signals
+# whatever process reuses the pid.
+forget_pid() {
+  local kept=() p
+  for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || kept+=("$p"); done
+  PIDS=("${kept[@]}")
+}
+
+# process_exited PID: gone, or a zombie (exited, not yet reaped).
+process_exited() {
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 0
+  [[ -z $state || $state == Z ]]
 }
 
 node_connected() {
