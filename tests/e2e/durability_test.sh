@@ -50,7 +50,8 @@ spec:
   - {protocol: TCP, port: $(( 10000 + id % 50000 )), targetPort: 8080}
 EOF
     done
-    if "$FERRY_BIN/ferryctl" apply -f "$file" >/dev/null 2>>"$WORK/writer-$w.err"; then
+    # Bounded: an apply that hangs counts as not acknowledged.
+    if timeout 30 "$FERRY_BIN/ferryctl" apply -f "$file" >/dev/null 2>>"$WORK/writer-$w.err"; then
       echo "${names[*]}" >>"$WORK/acked.$w"
     else
       echo "${names[*]}" >>"$WORK/unacked.$w"
