@@ -28,7 +28,8 @@ acked_at_least() { (( $(acked_forwards) >= $1 )); }
 # until the stop file appears (bounded by MAX_PER_WRITER forwards). Each
 # forward has a unique name, port and label, so its content is checkable.
 writer() {
-  local w=$1 k=0 applies=0 file=$WORK/writer-$w.yaml
+  local w=$1 k=0 applies=0
+  local file=$WORK/writer-$w.yaml
   while [[ ! -e $WORK/writers.stop ]] && (( k + 10 <= MAX_PER_WRITER )); do
     local n=1 names=() i
     (( applies++ % 3 == 2 )) && n=10

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by the fault tests (fail static, fleet restart); sourced
 # after lib.sh.
 
