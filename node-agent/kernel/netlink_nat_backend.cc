@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
 #include "node-agent/kernel/nft_messages.h"
+#include "node-agent/kernel/nft_structure.h"
 
 namespace ferry::agent {
 namespace {
@@ -67,19 +68,40 @@ absl::StatusOr<NatState> NetlinkNatBackend::LoadOnce() {
   if (absl::IsNotFound(s)) return state;
   if (!s.ok()) return s;
   state.table_present = true;
+  // The fixed part first (a few small messages): a set that is missing or
+  // of other types is reported as structure drift and its elements are
+  // not read, since they could not be Ferry's.
+  nft::TableShape shape;
+  s = sock_->Request(nft::BuildGetSets(sock_->next_seq()), [&shape](const nlmsghdr* nlh) {
+    return nft::ParseSet(nlh, &shape);
+  });
+  if (s.ok()) {
+    s = sock_->Request(nft::BuildGetChains(sock_->next_seq()), [&shape](const nlmsghdr* nlh) {
+      return nft::ParseChain(nlh, &shape);
+    });
+  }
+  if (s.ok()) {
+    s = sock_->Request(nft::BuildGetRules(sock_->next_seq()), [&shape](const nlmsghdr* nlh) {
+      return nft::ParseRule(nlh, &shape);
+    });
+  }
+  // The table vanished between two dumps: read it all again.
+  if (absl::IsNotFound(s)) return absl::UnavailableError(s.message());
+  if (!s.ok()) return s;
+  state.structure_drift = nft::CompareShape(shape);
   for (nft::NatSet set : nft::kAllSets) {
+    if (!nft::SetReadable(shape, nft::SetName(set))) continue;
     s = sock_->Request(nft::BuildGetSetElements(set, sock_->next_seq()),
                        [&state](const nlmsghdr* nlh) {
                          return nft::ParseSetElements(nlh, &state);
                        });
-    if (absl::IsNotFound(s)) {
-      // Half a table is no table: reporting it absent makes the next plan
-      // rebuild it (create_table replaces the table atomically).
-      LogWarning("table inet ferry lacks a set; treating it as absent",
-                 {{"set", nft::SetName(set)}});
-      return NatState{};
-    }
+    if (absl::IsNotFound(s)) return absl::UnavailableError(s.message());
     if (!s.ok()) return s;
+  }
+  if (!state.structure_drift.empty()) {
+    LogDebug("table inet ferry differs from Ferry's structure",
+             {{"differences", absl::StrCat(state.structure_drift.size())},
+              {"first", state.structure_drift.front().object}});
   }
   return state;
 }

@@ -246,13 +246,21 @@ RulePtr MasqRule(bool v4) {
   return r;
 }
 
-void AppendRule(NetlinkBatch& batch, const char* chain, RulePtr rule,
+// `tag` goes into the rule's comment: drift checks identify Ferry's rules
+// by it (nft_structure.h) without decoding expressions.
+void AppendRule(NetlinkBatch& batch, const char* chain, NatSet tag, RulePtr rule,
                 std::string what) {
   batch.Append(
       kObjectMessageBytes,
       [&](char* buf, uint32_t seq) {
         nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, kTableName);
         nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, chain);
+        UdataBufPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
+        nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_RULE_COMMENT,
+                             RuleTag(tag).c_str());
+        nftnl_rule_set_data(rule.get(), NFTNL_RULE_USERDATA,
+                            nftnl_udata_buf_data(ud.get()),
+                            nftnl_udata_buf_len(ud.get()));
         nlmsghdr* nlh =
             nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET,
                                   NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, seq);
@@ -272,16 +280,16 @@ void AppendTableObjects(NetlinkBatch& batch) {
   for (const SetSpec& spec : kSetSpecs) AppendSet(batch, spec);
   AppendChain(batch, "prerouting", NF_INET_PRE_ROUTING, NF_IP_PRI_NAT_DST);
   AppendChain(batch, "postrouting", NF_INET_POST_ROUTING, NF_IP_PRI_NAT_SRC);
-  AppendRule(batch, "prerouting", DnatRule(true),
+  AppendRule(batch, "prerouting", NatSet::kDnat4, DnatRule(true),
              "adding rule to chain prerouting: dnat ip to ip daddr . meta "
              "l4proto . th dport map @dnat4");
-  AppendRule(batch, "prerouting", DnatRule(false),
+  AppendRule(batch, "prerouting", NatSet::kDnat6, DnatRule(false),
              "adding rule to chain prerouting: dnat ip6 to ip6 daddr . meta "
              "l4proto . th dport map @dnat6");
-  AppendRule(batch, "postrouting", MasqRule(true),
+  AppendRule(batch, "postrouting", NatSet::kMasq4, MasqRule(true),
              "adding rule to chain postrouting: ct status dnat ip daddr . "
              "meta l4proto . th dport @masq4 masquerade");
-  AppendRule(batch, "postrouting", MasqRule(false),
+  AppendRule(batch, "postrouting", NatSet::kMasq6, MasqRule(false),
              "adding rule to chain postrouting: ct status dnat ip6 daddr . "
              "meta l4proto . th dport @masq6 masquerade");
 }
@@ -301,6 +309,8 @@ const char* SetName(NatSet set) {
   }
   return "?";
 }
+
+std::string RuleTag(NatSet set) { return absl::StrCat("ferry:", SetName(set)); }
 
 std::string SetNoun(NatSet set) {
   const bool is_map = set == NatSet::kDnat4 || set == NatSet::kDnat6;

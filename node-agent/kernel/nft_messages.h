@@ -38,6 +38,8 @@ inline constexpr NatSet kAllSets[] = {NatSet::kDnat4, NatSet::kDnat6,
 const char* SetName(NatSet set);
 // "map dnat4" / "set masq4", for messages.
 std::string SetNoun(NatSet set);
+// "ferry:dnat4": the comment of the one rule that uses `set`.
+std::string RuleTag(NatSet set);
 
 // "192.0.2.1 . tcp . 80", nft's notation.
 std::string DescribeKey(const IpAddress& addr, uint8_t proto, uint16_t port);
@@ -45,7 +47,8 @@ std::string DescribeKey(const IpAddress& addr, uint8_t proto, uint16_t port);
 // The whole transaction as one nfnetlink batch (BATCH_BEGIN ... BATCH_END),
 // every message asking for an ACK:
 //  - create_table: NEWTABLE, DELTABLE, NEWTABLE (an atomic rebuild, so a
-//    half-present table never survives), 4 NEWSET, 2 NEWCHAIN, 4 NEWRULE;
+//    half-present table never survives), 4 NEWSET, 2 NEWCHAIN, 4 NEWRULE
+//    (each commented with its RuleTag);
 //    element deletes are then moot and skipped;
 //  - element deletes (DELSETELEM), then adds (NEWSETELEM), chunked.
 // A key both deleted and added is replaced within the transaction; an add

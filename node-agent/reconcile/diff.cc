@@ -42,7 +42,16 @@ NatPlan DiffNat(const NatState& current, const NatState& desired) {
     empty.table_present = current.table_present;
     return DiffNat(current, empty);
   }
-  plan.create_table = !current.table_present;
+  // A table whose chains, rules or sets are not Ferry's is rebuilt in the
+  // same way, in one batch, so traffic never sees a table without them;
+  // the rebuilt table starts empty, so every element is added.
+  const bool rebuild = current.structure_drift != desired.structure_drift;
+  plan.create_table = !current.table_present || rebuild;
+  if (rebuild && current.table_present) {
+    DiffMap({}, desired.dnat, plan.dnat_add, plan.dnat_delete);
+    DiffMap({}, desired.masq, plan.masq_add, plan.masq_delete);
+    return plan;
+  }
   DiffMap(current.dnat, desired.dnat, plan.dnat_add, plan.dnat_delete);
   DiffMap(current.masq, desired.masq, plan.masq_add, plan.masq_delete);
   return plan;

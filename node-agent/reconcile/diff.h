@@ -8,7 +8,8 @@
 
 namespace ferry::agent {
 
-// create_table when the table is missing. A changed target (address, port
+// create_table when the table is missing or its structure differs from
+// the desired one (then with every desired element). A changed target (address, port
 // or comment) is an add: the backend replaces the element in the same batch.
 NatPlan DiffNat(const NatState& current, const NatState& desired);
 

@@ -252,6 +252,15 @@ std::vector<Drift> FindDrift(const Intent& committed, const Observed& observed) 
   if (committed.nat.table_present && !observed.nat.table_present) {
     TableMissingDrift(committed, owners, RepairsNodeWide(committed), out);
   } else if (committed.nat.table_present) {
+    // Chains, rules and sets are node-wide: one flushed chain breaks every
+    // forward, so they follow the node-wide policy.
+    for (const StructureDrift& d : observed.nat.structure_drift) {
+      if (std::find(committed.nat.structure_drift.begin(), committed.nat.structure_drift.end(),
+                    d) != committed.nat.structure_drift.end()) {
+        continue;  // adopted that way, before any config
+      }
+      out.push_back(Drift{"", d.object, "nftables", d.expected, d.found, RepairsNodeWide(committed)});
+    }
     // Equal maps (the common case) compare in one linear pass, without
     // building the key union.
     if (committed.nat.dnat != observed.nat.dnat) {
@@ -280,6 +289,11 @@ NatState NatTarget(const Intent& desired, const Intent& previous, const NatState
       desired.nat.table_present &&
       (kernel.table_present || !previous.nat.table_present || RepairsNodeWide(desired));
   if (!target.table_present) return target;
+  // The structure, like the table, is put back only under the node-wide
+  // policy; otherwise the kernel's stays as found.
+  if (kernel.table_present && !RepairsNodeWide(desired)) {
+    target.structure_drift = kernel.structure_drift;
+  }
   const Owners owners(desired, previous);
   TargetMap(owners, desired.nat.dnat, previous.nat.dnat, kernel.dnat, target.dnat);
   TargetMap(owners, desired.nat.masq, previous.nat.masq, kernel.masq, target.masq);

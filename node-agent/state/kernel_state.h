@@ -39,18 +39,34 @@ struct MasqKey {
   auto operator<=>(const MasqKey&) const = default;
 };
 
+// One way the table's chains, rules or sets differ from what Ferry creates,
+// rendered like `nft list`: e.g. {"chain prerouting", "type nat hook
+// prerouting priority -100 policy accept", ""} for a deleted chain.
+struct StructureDrift {
+  std::string object;    // "chain prerouting", "rule ferry:dnat4 in chain prerouting", "set masq4"
+  std::string expected;  // "" when the object should not exist
+  std::string found;     // "" when the object is missing
+  auto operator<=>(const StructureDrift&) const = default;
+};
+
 // Contents of table `inet ferry`. The chains and maps are fixed; only
-// elements vary, so the state is the elements plus "does the table exist".
+// elements vary, so the state is the elements plus "does the table exist"
+// plus how its fixed part differs from Ferry's (normally not at all).
 struct NatState {
   bool table_present = false;
   std::map<DnatKey, DnatTarget> dnat;        // maps dnat4 / dnat6 by family
   std::map<MasqKey, std::string> masq;       // sets masq4 / masq6; value = comment
+  // Empty: chains, rules and sets are exactly as Ferry creates them (always
+  // so in a desired state). Elements of a set listed here are not read.
+  std::vector<StructureDrift> structure_drift;
   bool operator==(const NatState&) const = default;
 };
 
 // One atomic transaction on table `inet ferry`.
 struct NatPlan {
-  bool create_table = false;   // table, chains, maps and rules, then elements
+  // Table, chains, maps and rules, then elements: replaces any table there,
+  // so the adds must hold every element the table is to have.
+  bool create_table = false;
   std::vector<std::pair<DnatKey, DnatTarget>> dnat_add;  // add or replace
   std::vector<DnatKey> dnat_delete;
   std::vector<std::pair<MasqKey, std::string>> masq_add;

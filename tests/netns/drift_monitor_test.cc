@@ -136,6 +136,10 @@ class DriftMonitorTest : public ::testing::TestWithParam<bool> {
     return r.output;
   }
 
+  CommandResult InNamespace(const std::string& command) {
+    return RunCommand(absl::StrCat("ip netns exec ", name_, " ", command));
+  }
+
   // Tampers, then waits (bounded) for a report naming `object_part` with
   // the policy's outcome, and prints how long detection took.
   std::optional<Received> TamperAndWait(const std::string& command, absl::string_view object_part) {
@@ -242,6 +246,48 @@ TEST_P(DriftMonitorTest, ResetForwardingSysctl) {
   ASSERT_TRUE(
       TamperAndWait("sysctl -qw net.ipv4.ip_forward=0", "sysctl net/ipv4/ip_forward").has_value());
   EXPECT_EQ(*sysctls_->Read("net/ipv4/ip_forward"), alert() ? "0" : "1");
+}
+
+// The chain's rules after a repair (Enforce) or as the tamper left them.
+TEST_P(DriftMonitorTest, FlushPreroutingChain) {
+  ASSERT_TRUE(TamperAndWait("nft flush chain inet ferry prerouting",
+                            "rule ferry:dnat4 in chain prerouting")
+                  .has_value());
+  const std::string chain = Must("nft list chain inet ferry prerouting");
+  if (alert()) {
+    EXPECT_THAT(chain, Not(HasSubstr("ferry:dnat4")));
+  } else {
+    EXPECT_THAT(chain, HasSubstr("ferry:dnat4"));
+    EXPECT_THAT(Must("nft list map inet ferry dnat4"), HasSubstr(kElement));
+  }
+}
+
+TEST_P(DriftMonitorTest, DeleteRuleByHandle) {
+  // `nft -a` prints "... comment "ferry:masq4" # handle N".
+  const std::string listed = Must("nft -a list chain inet ferry postrouting");
+  const size_t tag = listed.find("\"ferry:masq4\" # handle ");
+  ASSERT_NE(tag, std::string::npos) << listed;
+  const std::string handle =
+      listed.substr(tag + sizeof("\"ferry:masq4\" # handle ") - 1,
+                    listed.find('\n', tag) - tag - (sizeof("\"ferry:masq4\" # handle ") - 1));
+  ASSERT_TRUE(TamperAndWait(absl::StrCat("nft delete rule inet ferry postrouting handle ", handle),
+                            "rule ferry:masq4 in chain postrouting")
+                  .has_value());
+  EXPECT_EQ(Must("nft list chain inet ferry postrouting").find("ferry:masq4") != std::string::npos,
+            !alert());
+}
+
+TEST_P(DriftMonitorTest, ExtraRule) {
+  ASSERT_TRUE(
+      TamperAndWait("nft insert rule inet ferry prerouting counter", "in chain prerouting")
+          .has_value());
+  EXPECT_EQ(Must("nft list chain inet ferry prerouting").find("counter") != std::string::npos,
+            alert());
+}
+
+TEST_P(DriftMonitorTest, ExtraChain) {
+  ASSERT_TRUE(TamperAndWait("nft add chain inet ferry mine", "chain mine").has_value());
+  EXPECT_EQ(InNamespace("nft list chain inet ferry mine").exit_code == 0, alert());
 }
 
 TEST_P(DriftMonitorTest, OwnWritesAreNeverReported) {

@@ -107,14 +107,14 @@ TEST_F(NatBackendTest, ColdCreateListsReadableTypesAndComments) {
 
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
-		dnat ip to ip daddr . meta l4proto . th dport map @dnat4
-		dnat ip6 to ip6 daddr . meta l4proto . th dport map @dnat6
+		dnat ip to ip daddr . meta l4proto . th dport map @dnat4 comment "ferry:dnat4"
+		dnat ip6 to ip6 daddr . meta l4proto . th dport map @dnat6 comment "ferry:dnat6"
 	}
 
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
-		ct status dnat ip daddr . meta l4proto . th dport @masq4 masquerade
-		ct status dnat ip6 daddr . meta l4proto . th dport @masq6 masquerade
+		ct status dnat ip daddr . meta l4proto . th dport @masq4 masquerade comment "ferry:masq4"
+		ct status dnat ip6 daddr . meta l4proto . th dport @masq6 masquerade comment "ferry:masq6"
 	}
 }
 )");
@@ -138,6 +138,48 @@ TEST_F(NatBackendTest, LoadReturnsWhatApplyWrote) {
   for (const auto& [k, v] : plan.dnat_add) want.dnat[k] = v;
   for (const auto& [k, v] : plan.masq_add) want.masq[k] = v;
   EXPECT_EQ(*state, want);
+}
+
+TEST_F(NatBackendTest, LoadNamesTheRulesOfAFlushedChainAndStillReadsElements) {
+  ASSERT_TRUE(backend_->Apply(ExamplePlan()).ok());
+  MustInNetns("nft flush chain inet ferry prerouting");
+
+  absl::StatusOr<NatState> state = backend_->Load();
+  ASSERT_TRUE(state.ok()) << state.status();
+  ASSERT_EQ(state->structure_drift.size(), 2u);
+  EXPECT_EQ(state->structure_drift[0].object, "rule ferry:dnat4 in chain prerouting");
+  EXPECT_EQ(state->structure_drift[0].found, "");
+  EXPECT_EQ(state->structure_drift[1].object, "rule ferry:dnat6 in chain prerouting");
+  EXPECT_EQ(state->dnat.size(), 2u);
+}
+
+TEST_F(NatBackendTest, LoadNamesAnExtraRuleAndAnExtraChain) {
+  ASSERT_TRUE(backend_->Apply(ExamplePlan()).ok());
+  MustInNetns("nft add rule inet ferry prerouting counter");
+  MustInNetns("nft add chain inet ferry mine");
+
+  absl::StatusOr<NatState> state = backend_->Load();
+  ASSERT_TRUE(state.ok()) << state.status();
+  ASSERT_EQ(state->structure_drift.size(), 2u);
+  EXPECT_THAT(state->structure_drift[0].object, HasSubstr("in chain prerouting"));
+  EXPECT_THAT(state->structure_drift[0].object, HasSubstr("rule handle "));
+  EXPECT_EQ(state->structure_drift[0].found, "counter");
+  EXPECT_EQ(state->structure_drift[1].object, "chain mine");
+  EXPECT_EQ(state->structure_drift[1].found, "regular chain with 0 rules");
+}
+
+TEST_F(NatBackendTest, CreateTableRepairsTheStructureKeepingElements) {
+  NatPlan plan = ExamplePlan();
+  ASSERT_TRUE(backend_->Apply(plan).ok());
+  MustInNetns("nft flush chain inet ferry postrouting");
+  MustInNetns("nft add chain inet ferry mine");
+  ASSERT_FALSE(backend_->Load()->structure_drift.empty());
+
+  ASSERT_TRUE(backend_->Apply(plan).ok());
+  absl::StatusOr<NatState> state = backend_->Load();
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_TRUE(state->structure_drift.empty());
+  EXPECT_EQ(state->dnat.size(), plan.dnat_add.size());
 }
 
 TEST_F(NatBackendTest, TableOutlivesTheBackendSocket) {

@@ -113,6 +113,21 @@ TEST(ClassifyNftMessageTest, RecognisesOurTableAndGenerations) {
   EXPECT_EQ(gen.pid, 7u);
 }
 
+// A flushed chain (DELRULE), an extra chain or a replaced set must trigger
+// a check as element changes do.
+TEST(ClassifyNftMessageTest, ChainRuleAndSetChangesOfOurTableAreOurs) {
+  for (int type : {NFT_MSG_NEWCHAIN, NFT_MSG_DELCHAIN, NFT_MSG_NEWRULE, NFT_MSG_DELRULE,
+                   NFT_MSG_NEWSET, NFT_MSG_DELSET}) {
+    // NFTA_CHAIN_TABLE, NFTA_RULE_TABLE and NFTA_SET_TABLE are all attribute 1.
+    EXPECT_EQ(NftMessage(type, NFPROTO_INET).Str(NFTA_RULE_TABLE, "ferry").Classify().kind,
+              NftEvent::Kind::kOurTable)
+        << "message type " << type;
+    EXPECT_EQ(NftMessage(type, NFPROTO_INET).Str(NFTA_RULE_TABLE, "filter").Classify().kind,
+              NftEvent::Kind::kOther)
+        << "message type " << type;
+  }
+}
+
 TEST(GenerationTrackerTest, ForeignChangeToOurTableIsDueAndForgetsTheGeneration) {
   GenerationTracker t(/*own_pid=*/100);
   t.Verified(10);

@@ -33,7 +33,11 @@ class FakeNatBackend : public NatBackend {
     if (!apply_error.ok()) return apply_error;
     // Work on a copy: the batch commits only if every message succeeds.
     NatState next = state;
-    if (plan.create_table) next.table_present = true;
+    if (plan.create_table) {
+      // Replaces whatever table was there with Ferry's, empty.
+      next = NatState{};
+      next.table_present = true;
+    }
     if (!next.table_present) return absl::NotFoundError("table inet ferry does not exist");
     for (const DnatKey& key : plan.dnat_delete) {
       if (next.dnat.erase(key) == 0) return absl::NotFoundError("dnat element not found");
