@@ -21,7 +21,16 @@ class RejectedStream
 
 AgentServiceImpl::AgentServiceImpl(SessionRegistry* registry,
                                    std::unique_ptr<NodeAuthenticator> authenticator)
-    : registry_(registry), authenticator_(std::move(authenticator)) {}
+    : AgentServiceImpl(registry, Options(), std::move(authenticator)) {}
+
+AgentServiceImpl::AgentServiceImpl(SessionRegistry* registry, Options options,
+                                   std::unique_ptr<NodeAuthenticator> authenticator)
+    : registry_(registry),
+      authenticator_(std::move(authenticator)),
+      own_metrics_(options.metrics == nullptr ? std::make_unique<ProtectionMetrics>(nullptr)
+                                              : nullptr),
+      metrics_(options.metrics != nullptr ? options.metrics : own_metrics_.get()),
+      report_limiter_(options.reports) {}
 
 grpc::ServerBidiReactor<ferry::v1::AgentMessage, ferry::v1::ControllerMessage>*
 AgentServiceImpl::Sync(grpc::CallbackServerContext* context) {
@@ -31,7 +40,8 @@ AgentServiceImpl::Sync(grpc::CallbackServerContext* context) {
                {{"peer", context->peer()}, {"error", identity.status().ToString()}});
     return new RejectedStream(ToGrpcStatus(identity.status()));
   }
-  return new AgentSession(registry_, *std::move(identity));
+  return new AgentSession(registry_, *std::move(identity),
+                          AgentSession::Limits{&report_limiter_, &timer_, metrics_});
 }
 
 }  // namespace ferry::controller

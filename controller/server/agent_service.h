@@ -2,7 +2,9 @@
 #define FERRY_CONTROLLER_SERVER_AGENT_SERVICE_H_
 
 // AgentService.Sync: authenticates each stream and hands it to an
-// AgentSession. Thin by design: the fleet logic lives in the registry.
+// AgentSession. Thin by design: the fleet logic lives in the registry. Owns
+// what every session shares to protect the controller from a flooding agent:
+// the per-node report rate limit and the timer that delivers held reports.
 
 #include <grpcpp/grpcpp.h>
 
@@ -10,17 +12,33 @@
 
 #include "controller/server/fleet_reconciler.h"
 #include "controller/server/node_identity.h"
+#include "controller/server/protection_metrics.h"
+#include "controller/server/rate_limiter.h"
+#include "controller/server/timer_thread.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 
 namespace ferry::controller {
 
 class AgentServiceImpl : public ferry::v1::AgentService::CallbackService {
  public:
+  struct Options {
+    // AddressUpdates and DriftReports per node. An agent sends one on each
+    // address change and each drift check that finds news, so this is far
+    // above normal use; beyond it only the latest report of each kind is
+    // kept and delivered when the bucket allows.
+    RateLimit reports{/*per_second=*/50, /*burst=*/200};
+    // Where the protection counters go; a private one if null.
+    ProtectionMetrics* metrics = nullptr;
+  };
+
   // `registry` must outlive the server. Identity comes from the call
   // metadata unless another authenticator is given.
   explicit AgentServiceImpl(SessionRegistry* registry,
                             std::unique_ptr<NodeAuthenticator> authenticator =
                                 std::make_unique<MetadataNodeAuthenticator>());
+  AgentServiceImpl(SessionRegistry* registry, Options options,
+                   std::unique_ptr<NodeAuthenticator> authenticator =
+                       std::make_unique<MetadataNodeAuthenticator>());
 
   grpc::ServerBidiReactor<ferry::v1::AgentMessage, ferry::v1::ControllerMessage>* Sync(
       grpc::CallbackServerContext* context) override;
@@ -28,6 +46,13 @@ class AgentServiceImpl : public ferry::v1::AgentService::CallbackService {
  private:
   SessionRegistry* const registry_;
   const std::unique_ptr<NodeAuthenticator> authenticator_;
+  std::unique_ptr<ProtectionMetrics> own_metrics_;
+  ProtectionMetrics* const metrics_;
+  RateLimiter report_limiter_;
+  // Declared last: destroyed (joined) first, while what its targets use
+  // still exists. Sessions are all done by then (the server is shut down
+  // before the service is destroyed).
+  TimerThread timer_;
 };
 
 }  // namespace ferry::controller

@@ -8,8 +8,11 @@
 
 namespace ferry::controller {
 
-AgentSession::AgentSession(SessionRegistry* registry, std::string identity)
-    : registry_(registry), identity_(std::move(identity)) {
+AgentSession::AgentSession(SessionRegistry* registry, std::string identity, Limits limits)
+    : registry_(registry),
+      identity_(std::move(identity)),
+      limits_(limits),
+      throttle_(limits.reports, identity_) {
   StartRead(&in_);
 }
 
@@ -105,14 +108,45 @@ absl::Status AgentSession::Handle(const ferry::v1::AgentMessage& message) {
       registry_->OnAck(handle_, message.ack());
       return absl::OkStatus();
     case ferry::v1::AgentMessage::kAddresses:
-      registry_->OnAddresses(handle_, message.addresses());
-      return absl::OkStatus();
     case ferry::v1::AgentMessage::kDrift:
-      registry_->OnDrift(handle_, message.drift());
+      OfferReport(message);
       return absl::OkStatus();
     default:
       return absl::InvalidArgumentError("msg: empty agent message");
   }
+}
+
+void AgentSession::OfferReport(const ferry::v1::AgentMessage& message) {
+  absl::MutexLock l(&report_mu_);
+  if (throttle_.Hold(message)) {
+    const char* kind = message.has_drift() ? "drift" : "addresses";
+    if (limits_.metrics != nullptr) limits_.metrics->ReportCoalesced(kind);
+    if (!warned_throttled_) {
+      // Once per stream: the counter tells how many followed.
+      warned_throttled_ = true;
+      LogWarning("agent reports over the rate limit; keeping only the latest",
+                 {{"node", identity_}, {"kind", kind}});
+    }
+  }
+  DeliverAllowedLocked();
+}
+
+void AgentSession::DeliverAllowedLocked() {
+  for (const ferry::v1::AgentMessage& report : throttle_.TakeAllowed()) {
+    if (report.has_addresses()) {
+      registry_->OnAddresses(handle_, report.addresses());
+    } else {
+      registry_->OnDrift(handle_, report.drift());
+    }
+  }
+  if (throttle_.holding() && limits_.timer != nullptr) {
+    limits_.timer->Schedule(this, absl::Now() + throttle_.retry_in());
+  }
+}
+
+void AgentSession::OnTimer() {
+  absl::MutexLock l(&report_mu_);
+  DeliverAllowedLocked();
 }
 
 void AgentSession::OnReadDone(bool ok) {
@@ -137,6 +171,8 @@ void AgentSession::OnReadDone(bool ok) {
 void AgentSession::OnCancel() { FinishOnce(absl::CancelledError("stream cancelled")); }
 
 void AgentSession::OnDone() {
+  // Held reports die with the stream; the agent re-reports on reconnect.
+  if (limits_.timer != nullptr) limits_.timer->Cancel(this);
   if (handle_ != nullptr) registry_->Disconnect(handle_);
   delete this;
 }

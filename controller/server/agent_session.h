@@ -4,8 +4,9 @@
 // One agent's Sync stream: checks its Hello against the connection's
 // identity, forwards ACKs, address updates and drift reports to the
 // SessionRegistry, and writes pushes. Only stream handling lives here; what to
-// push is the registry's job. Reactions never block and never call the registry
-// with this session's lock held (the registry calls Push with its own held).
+// push is the registry's job, and which reports to hold back the
+// ReportThrottle's. Reactions never block and never call the registry with
+// mu_ held (the registry calls Push with its own lock held).
 
 #include <grpcpp/grpcpp.h>
 
@@ -17,21 +18,34 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "controller/server/fleet_reconciler.h"
+#include "controller/server/protection_metrics.h"
+#include "controller/server/rate_limiter.h"
+#include "controller/server/report_throttle.h"
+#include "controller/server/timer_thread.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 
 namespace ferry::controller {
 
 class AgentSession
     : public grpc::ServerBidiReactor<ferry::v1::AgentMessage, ferry::v1::ControllerMessage>,
-      public PushSink {
+      public PushSink,
+      private TimerThread::Target {
  public:
+  // What limits the agent's reports. All null: no limit. Each must outlive
+  // the session.
+  struct Limits {
+    RateLimiter* reports = nullptr;  // AddressUpdates and DriftReports, by node
+    TimerThread* timer = nullptr;    // delivers held reports when allowed
+    ProtectionMetrics* metrics = nullptr;
+  };
+
   // Messages waiting to be written; a stream that falls this far behind is
   // ended rather than allowed to grow without bound.
   static constexpr size_t kMaxOutbox = 64;
 
   // `identity` is the node the connection authenticated as. Starts reading
   // at once; deletes itself when the stream is done.
-  AgentSession(SessionRegistry* registry, std::string identity);
+  AgentSession(SessionRegistry* registry, std::string identity, Limits limits);
 
   // PushSink. Coalesces: an unsent push is replaced, since only the latest
   // config matters.
@@ -48,9 +62,16 @@ class AgentSession
   absl::Status Handle(const ferry::v1::AgentMessage& message);
   void FinishOnce(const absl::Status& status);
   void StartNextWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Passes a report to the registry now, or holds it until the node's rate
+  // limit allows, keeping only the latest state.
+  void OfferReport(const ferry::v1::AgentMessage& message);
+  void DeliverAllowedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(report_mu_);
+  // TimerThread::Target: a held report's turn came.
+  void OnTimer() override;
 
   SessionRegistry* const registry_;
   const std::string identity_;
+  const Limits limits_;
   // Touched only by read reactions and OnDone, which never overlap.
   ferry::v1::AgentMessage in_;
   SessionHandle* handle_ = nullptr;
@@ -62,6 +83,12 @@ class AgentSession
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
   // Finish waits for the write in flight, whose buffer gRPC still reads.
   std::optional<grpc::Status> deferred_finish_ ABSL_GUARDED_BY(mu_);
+
+  // Serializes report delivery from the read reactions and the timer, so a
+  // held report never overtakes a newer one. Held while calling the registry.
+  absl::Mutex report_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  ReportThrottle throttle_ ABSL_GUARDED_BY(report_mu_);
+  bool warned_throttled_ ABSL_GUARDED_BY(report_mu_) = false;
 };
 
 }  // namespace ferry::controller

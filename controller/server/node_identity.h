@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace ferry::controller {
 
@@ -28,6 +29,13 @@ class MetadataNodeAuthenticator : public NodeAuthenticator {
  public:
   absl::StatusOr<std::string> Identify(grpc::CallbackServerContext* context) override;
 };
+
+// Who a ResourceService call comes from, for per-client rate limits. Clients
+// do not authenticate yet, so this is the peer's host: "ipv4:10.0.0.5",
+// "ipv6:[::1]"; the port is dropped so that reconnecting (ferryctl opens a
+// connection per run) does not earn a fresh bucket. Unix-socket clients share
+// one identity. TODO(design): the mTLS client certificate's subject.
+std::string ClientIdentity(absl::string_view peer);
 
 }  // namespace ferry::controller
 

@@ -1,15 +1,18 @@
 #include "controller/server/resource_service.h"
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
 #include "api/lib/selector.h"
 #include "controller/server/grpc_status.h"
+#include "controller/server/node_identity.h"
 #include "controller/store/object_codec.h"
 
 namespace ferry::controller {
@@ -31,11 +34,64 @@ ferry::v1::WatchEvent::Type EventType(const Change& change) {
   return change.created ? ferry::v1::WatchEvent::ADDED : ferry::v1::WatchEvent::MODIFIED;
 }
 
+// Cancels a watch whose write has not completed by its deadline: with the
+// sync API a blocked Write cannot be timed out otherwise.
+class StallGuard : public TimerThread::Target {
+ public:
+  explicit StallGuard(grpc::ServerContext* context) : context_(context) {}
+  void OnTimer() override {
+    fired_ = true;
+    context_->TryCancel();
+  }
+  bool fired() const { return fired_; }
+
+ private:
+  grpc::ServerContext* const context_;
+  std::atomic<bool> fired_{false};
+};
+
+std::string DefaultIdentity(const grpc::ServerContext& context) {
+  return ClientIdentity(context.peer());
+}
+
 }  // namespace
+
+ResourceServiceImpl::ResourceServiceImpl(Store* store, absl::Duration watch_poll)
+    : ResourceServiceImpl(store, [watch_poll] {
+        Options options;
+        options.watch_poll = watch_poll;
+        return options;
+      }()) {}
+
+ResourceServiceImpl::ResourceServiceImpl(Store* store, Options options)
+    : store_(store),
+      writer_(store),
+      options_(std::move(options)),
+      own_metrics_(options_.metrics == nullptr ? std::make_unique<ProtectionMetrics>(nullptr)
+                                               : nullptr),
+      metrics_(options_.metrics != nullptr ? options_.metrics : own_metrics_.get()),
+      write_limiter_(options_.writes) {}
+
+grpc::Status ResourceServiceImpl::CheckWriteLimit(grpc::ServerContext* context,
+                                                  const char* method) {
+  if (!options_.writes.enabled()) return grpc::Status::OK;
+  const std::string client =
+      options_.client_identity ? options_.client_identity(*context) : DefaultIdentity(*context);
+  const absl::Duration wait = write_limiter_.TryAcquire(client);
+  if (wait == absl::ZeroDuration()) return grpc::Status::OK;
+  metrics_->RateLimited(method);
+  const int64_t ms = absl::ToInt64Milliseconds(wait);
+  context->AddTrailingMetadata("retry-after-ms", absl::StrCat(ms));
+  LogDebug("rate limited", {{"client", client}, {"method", method}});
+  return ToGrpcStatus(absl::ResourceExhaustedError(
+      absl::StrCat("rate limit: client ", client, " exceeds ", options_.writes.per_second,
+                   " writes/s (burst ", options_.writes.burst, "); retry in ", ms, " ms")));
+}
 
 grpc::Status ResourceServiceImpl::Apply(grpc::ServerContext* context,
                                         const ferry::v1::ApplyRequest* request,
                                         ferry::v1::ApplyResponse* response) {
+  if (grpc::Status s = CheckWriteLimit(context, "Apply"); !s.ok()) return s;
   absl::StatusOr<ferry::v1::ApplyResponse> result = writer_.Apply(*request);
   if (!result.ok()) return ToGrpcStatus(result.status());
   *response = *std::move(result);
@@ -94,6 +150,7 @@ grpc::Status ResourceServiceImpl::List(grpc::ServerContext* context,
 grpc::Status ResourceServiceImpl::Delete(grpc::ServerContext* context,
                                          const ferry::v1::DeleteRequest* request,
                                          ferry::v1::DeleteResponse* response) {
+  if (grpc::Status s = CheckWriteLimit(context, "Delete"); !s.ok()) return s;
   absl::StatusOr<std::string> kind = RequireKind(request->kind());
   if (!kind.ok()) return ToGrpcStatus(kind.status());
   absl::StatusOr<int64_t> revision =
@@ -125,6 +182,20 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
 
   // Tells the client the watch is established from `after` on.
   writer->SendInitialMetadata();
+  StallGuard stall(context);
+  // Every return disarms it: the timer must not touch it once it is gone.
+  absl::Cleanup disarm = [&] { timer_.Cancel(&stall); };
+  auto cut_off = [&] {
+    metrics_->WatchCutOff();
+    LogWarning("watch cut off: client stopped reading",
+               {{"peer", context->peer()},
+                {"stalled_for", absl::FormatDuration(options_.watch_stall_timeout)},
+                {"revision", absl::StrCat(after)}});
+    return ToGrpcStatus(absl::ResourceExhaustedError(
+        absl::StrCat("watch cut off: the client read nothing for ",
+                     absl::FormatDuration(options_.watch_stall_timeout), " at resourceVersion ",
+                     after, "; re-list and watch again")));
+  };
   while (!context->IsCancelled()) {
     // Read before the change log, so advancing `after` to it skips nothing.
     const int64_t current = store_->CurrentRevision();
@@ -141,13 +212,22 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
       absl::StatusOr<ferry::v1::Object> object = DecodeStored(change.object);
       if (!object.ok()) return ToGrpcStatus(object.status());
       *event.mutable_object() = *std::move(object);
-      if (!writer->Write(event)) return grpc::Status::OK;  // client gone
+      // Moving the deadline is one map update; the guard is disarmed only
+      // before waiting, where an idle watch must not be cut off.
+      timer_.Schedule(&stall, absl::Now() + options_.watch_stall_timeout);
+      if (!writer->Write(event)) {
+        timer_.Cancel(&stall);
+        if (stall.fired()) return cut_off();
+        return grpc::Status::OK;  // client gone
+      }
       after = change.object.revision;
     }
+    timer_.Cancel(&stall);
+    if (stall.fired()) return cut_off();
     if (changes->size() >= kWatchBatch) continue;  // more to send
     // Changes of other kinds advance the revision too; skip past them.
     after = std::max(after, current);
-    store_->WaitForChange(after, watch_poll_);
+    store_->WaitForChange(after, options_.watch_poll);
   }
   return grpc::Status::OK;
 }

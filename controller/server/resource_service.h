@@ -4,11 +4,26 @@
 // ferry.v1.ResourceService over a Store: a thin translation from protos to
 // ObjectWriter and Store calls. Sync API: each call owns a thread, and
 // Watch polls cancellation between bounded waits.
+//
+// Protection: writes (Apply, Delete) are rate-limited per client, refused
+// with RESOURCE_EXHAUSTED and a retry hint. A watch holds at most one batch
+// of changes in memory (it reads the store's change log, never a queue of
+// its own): a client that reads slowly falls behind in the change log and is
+// ended with OUT_OF_RANGE "too old; re-list" once the log is compacted past
+// it, and a client that stops reading (its HTTP/2 window full, the write
+// blocked) is cut off after `watch_stall_timeout`, freeing its thread.
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
+#include <memory>
+#include <string>
+
 #include "absl/time/time.h"
 #include "controller/server/object_writer.h"
+#include "controller/server/protection_metrics.h"
+#include "controller/server/rate_limiter.h"
+#include "controller/server/timer_thread.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 
@@ -16,8 +31,24 @@ namespace ferry::controller {
 
 class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
  public:
-  explicit ResourceServiceImpl(Store* store, absl::Duration watch_poll = absl::Seconds(1))
-      : store_(store), writer_(store), watch_poll_(watch_poll) {}
+  struct Options {
+    // How long one store wait may block before cancellation is noticed.
+    absl::Duration watch_poll = absl::Seconds(1);
+    // Apply and Delete calls per client. Generous: above what a durable
+    // store commits per second, so only floods of cheap calls (unchanged,
+    // invalid, dry runs) or of many parallel streams are slowed; the burst
+    // admits scripted loops and the benchmarks' one-by-one applies.
+    RateLimit writes{/*per_second=*/5000, /*burst=*/20000};
+    // A watch whose client has read nothing for this long is ended.
+    absl::Duration watch_stall_timeout = absl::Seconds(30);
+    // Who a call comes from; ClientIdentity(peer) by default.
+    std::function<std::string(const grpc::ServerContext&)> client_identity;
+    // Where the protection counters go; a private one if null.
+    ProtectionMetrics* metrics = nullptr;
+  };
+
+  explicit ResourceServiceImpl(Store* store, absl::Duration watch_poll = absl::Seconds(1));
+  ResourceServiceImpl(Store* store, Options options);
 
   grpc::Status Apply(grpc::ServerContext* context, const ferry::v1::ApplyRequest* request,
                      ferry::v1::ApplyResponse* response) override;
@@ -31,9 +62,18 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
                      grpc::ServerWriter<ferry::v1::WatchEvent>* writer) override;
 
  private:
+  // OK, or RESOURCE_EXHAUSTED saying when to retry (also in the trailing
+  // metadata "retry-after-ms").
+  grpc::Status CheckWriteLimit(grpc::ServerContext* context, const char* method);
+
   Store* const store_;
   ObjectWriter writer_;
-  const absl::Duration watch_poll_;
+  const Options options_;
+  std::unique_ptr<ProtectionMetrics> own_metrics_;
+  ProtectionMetrics* const metrics_;
+  RateLimiter write_limiter_;
+  // Declared last: joined first, before what a stall guard touches goes.
+  TimerThread timer_;
 };
 
 }  // namespace ferry::controller
