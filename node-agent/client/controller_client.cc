@@ -62,8 +62,13 @@ absl::Status ValidateControllerTarget(absl::string_view target) {
 
 ControllerClient::ControllerClient(Options options, ApplyFunction apply,
                                    Backoff::RandomSource random)
+    : ControllerClient(std::move(options), std::move(apply), nullptr, std::move(random)) {}
+
+ControllerClient::ControllerClient(Options options, ApplyFunction apply,
+                                   ApplyDeltaFunction apply_delta, Backoff::RandomSource random)
     : options_(std::move(options)),
       apply_(std::move(apply)),
+      apply_delta_(std::move(apply_delta)),
       random_(random ? std::move(random) : DefaultRandom()),
       stub_(ferry::v1::AgentService::NewStub(MakeChannel(options_))) {}
 
@@ -132,19 +137,30 @@ void ControllerClient::RunStream(Backoff& backoff) {
 }
 
 void ControllerClient::HandlePush(const ferry::v1::ConfigPush& push) {
-  const ferry::v1::NodeConfig& config = push.config();
-  const absl::Status status = apply_(config);
+  // Exactly one of config and delta is set; a push with neither is an
+  // empty config, as before deltas existed.
+  const bool delta = push.has_delta();
+  const std::string& version = delta ? push.delta().version() : push.config().version();
+  absl::Status status;
+  if (!delta) {
+    status = apply_(push.config());
+  } else if (apply_delta_) {
+    status = apply_delta_(push.delta());
+  } else {
+    status = absl::UnimplementedError("this agent does not apply deltas; send the full config");
+  }
   ferry::v1::AgentMessage reply;
   ferry::v1::ConfigAck& ack = *reply.mutable_ack();
-  ack.set_version(config.version());
+  ack.set_version(version);
   ack.set_nonce(push.nonce());
   ack.set_accepted(status.ok());
   if (status.ok()) {
     absl::MutexLock lock(&mu_);
-    last_applied_version_ = config.version();
+    last_applied_version_ = version;
   } else {
     ack.set_error(std::string(status.message()));
-    LogWarning("nack", {{"version", config.version()},
+    LogWarning("nack", {{"version", version},
+                        {"delta", delta ? "true" : "false"},
                         {"nonce", push.nonce()},
                         {"error", std::string(status.message())}});
   }

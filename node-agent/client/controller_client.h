@@ -4,7 +4,8 @@
 // The agent's end of AgentService.Sync: say hello, apply each pushed config
 // in order and answer it with an ACK or NACK, report address changes, and
 // reconnect with backoff when the stream dies. It knows nothing about the
-// kernel: pushes go to an injected apply function.
+// kernel: pushes go to injected apply functions (a full config to one, an
+// incremental delta to the other).
 
 #include <cstddef>
 #include <deque>
@@ -37,6 +38,7 @@ absl::Status ValidateControllerTarget(absl::string_view target);
 class ControllerClient {
  public:
   using ApplyFunction = std::function<absl::Status(const ferry::v1::NodeConfig&)>;
+  using ApplyDeltaFunction = std::function<absl::Status(const ferry::v1::NodeConfigDelta&)>;
 
   struct Options {
     std::string target;  // see ValidateControllerTarget
@@ -52,6 +54,9 @@ class ControllerClient {
 
   // `random` feeds the backoff jitter; by default a uniform [0, 1) source.
   ControllerClient(Options options, ApplyFunction apply, Backoff::RandomSource random = nullptr);
+  // Also applies deltas; without `apply_delta` every delta is NACKed.
+  ControllerClient(Options options, ApplyFunction apply, ApplyDeltaFunction apply_delta,
+                   Backoff::RandomSource random = nullptr);
 
   ControllerClient(const ControllerClient&) = delete;
   ControllerClient& operator=(const ControllerClient&) = delete;
@@ -90,6 +95,7 @@ class ControllerClient {
 
   const Options options_;
   const ApplyFunction apply_;
+  const ApplyDeltaFunction apply_delta_;
   Backoff::RandomSource random_;
   std::unique_ptr<ferry::v1::AgentService::Stub> stub_;
 

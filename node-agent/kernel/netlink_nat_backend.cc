@@ -2,6 +2,7 @@
 
 #include <linux/netlink.h>
 
+#include <optional>
 #include <set>
 #include <string>
 
@@ -113,7 +114,23 @@ absl::Status NetlinkNatBackend::Apply(const NatPlan& plan) {
       return loaded.status();
     }
   }
-  const NatPlan full = WithReplaceDeletes(plan, *kernel_);
+  // Most plans replace nothing (and a new table never does): send the plan
+  // itself, copying it (100k elements at a cold sync) only to add deletes.
+  auto replaces = [&] {
+    if (plan.create_table) return false;
+    for (const auto& [key, target] : plan.dnat_add) {
+      auto it = kernel_->dnat.find(key);
+      if (it != kernel_->dnat.end() && !(it->second == target)) return true;
+    }
+    for (const auto& [key, comment] : plan.masq_add) {
+      auto it = kernel_->masq.find(key);
+      if (it != kernel_->masq.end() && it->second != comment) return true;
+    }
+    return false;
+  };
+  std::optional<NatPlan> with_deletes;
+  if (replaces()) with_deletes = WithReplaceDeletes(plan, *kernel_);
+  const NatPlan& full = with_deletes.has_value() ? *with_deletes : plan;
   absl::StatusOr<NetlinkBatch> batch =
       nft::BuildNatBatch(full, sock_->next_seq());
   if (!batch.ok()) return batch.status();
@@ -142,8 +159,22 @@ void NetlinkNatBackend::Remember(const NatPlan& plan) {
     for (const DnatKey& key : plan.dnat_delete) k.dnat.erase(key);
     for (const MasqKey& key : plan.masq_delete) k.masq.erase(key);
   }
-  for (const auto& [key, target] : plan.dnat_add) k.dnat[key] = target;
-  for (const auto& [key, comment] : plan.masq_add) k.masq[key] = comment;
+  // Adds come in key order (DiffNat walks ordered maps): appending behind
+  // the last key skips the tree search, which matters at a cold sync.
+  for (const auto& [key, target] : plan.dnat_add) {
+    if (k.dnat.empty() || k.dnat.rbegin()->first < key) {
+      k.dnat.emplace_hint(k.dnat.end(), key, target);
+    } else {
+      k.dnat.insert_or_assign(key, target);
+    }
+  }
+  for (const auto& [key, comment] : plan.masq_add) {
+    if (k.masq.empty() || k.masq.rbegin()->first < key) {
+      k.masq.emplace_hint(k.masq.end(), key, comment);
+    } else {
+      k.masq.insert_or_assign(key, comment);
+    }
+  }
 }
 
 }  // namespace ferry::agent

@@ -31,84 +31,13 @@ absl::Status Reconciler::Adopt() {
   nat_kernel_ = *std::move(nat);
   routes_kernel_ = *std::move(routes);
   intent_ = Intent{nat_kernel_, routes_kernel_, {}, {}, {}};
+  index_.reset();
   adopted_ = true;
   LogInfo("adopted kernel state", {{"table_present", nat_kernel_.table_present ? "true" : "false"},
                                    {"dnat", absl::StrCat(nat_kernel_.dnat.size())},
                                    {"masq", absl::StrCat(nat_kernel_.masq.size())},
                                    {"rules", absl::StrCat(routes_kernel_.rules.size())},
                                    {"routes", absl::StrCat(routes_kernel_.routes.size())}});
-  return absl::OkStatus();
-}
-
-absl::Status Reconciler::Apply(const ferry::v1::NodeConfig& config) {
-  absl::MutexLock lock(&mu_);
-  if (!adopted_) {
-    return absl::FailedPreconditionError("kernel state not adopted yet (call Adopt first)");
-  }
-  absl::StatusOr<DesiredState> desired = BuildDesiredState(config);
-  if (!desired.ok()) return desired.status();
-  absl::StatusOr<RouteState> desired_routes =
-      BuildRouteState(desired->returns, intent_.routes, options_.tables);
-  if (!desired_routes.ok()) return desired_routes.status();
-
-  Intent next{desired->nat, *std::move(desired_routes), desired->returns, desired->alert_forwards,
-              intent_.sysctls};
-  // Both targets are measured against the intent being replaced.
-  const RouteState route_target = RouteTarget(next, intent_, routes_kernel_);
-  absl::Status status = ApplyNat(NatTarget(next, intent_, nat_kernel_));
-  if (!status.ok()) return status;
-  intent_.nat = std::move(next.nat);
-  intent_.returns = std::move(next.returns);
-  intent_.alert_forwards = std::move(next.alert_forwards);
-
-  RoutePlan route_plan = DiffRoutes(routes_kernel_, route_target);
-  if (!route_plan.empty()) {
-    status = routes_->Apply(route_plan);
-    if (!status.ok()) {
-      // Route messages are ACKed one by one, so part of the plan may have
-      // landed: learn the truth so the next diff starts from it.
-      absl::StatusOr<RouteState> actual = routes_->Load();
-      if (actual.ok()) {
-        routes_kernel_ = *std::move(actual);
-        intent_.routes = routes_kernel_;
-      } else {
-        LogWarning("re-reading routes after a failed apply",
-                   {{"error", std::string(actual.status().message())}});
-      }
-      return Annotate(status, "applying rules and routes");
-    }
-  }
-  routes_kernel_ = route_target;
-  intent_.routes = std::move(next.routes);
-
-  status = ApplySysctl(kIpv4ForwardingKey, desired->sysctls.ipv4_forwarding);
-  if (status.ok()) {
-    status = ApplySysctl(kIpv6ForwardingKey, desired->sysctls.ipv6_forwarding);
-  }
-  if (!status.ok()) return status;
-  version_ = config.version();
-  persisting_drift_.reset();
-  return absl::OkStatus();
-}
-
-absl::Status Reconciler::ApplyNat(const NatState& target) {
-  NatPlan plan = DiffNat(nat_kernel_, target);
-  if (plan.empty()) return absl::OkStatus();
-  absl::Status status = nat_->Apply(plan);
-  if (!status.ok()) {
-    // The batch is atomic, so the kernel holds what it held before; but if
-    // that was not what we believed (drift not yet checked), diff again
-    // from the truth.
-    absl::StatusOr<NatState> actual = nat_->Load();
-    if (!actual.ok() || *actual == nat_kernel_) {
-      return Annotate(status, "applying nftables changes");
-    }
-    nat_kernel_ = *std::move(actual);
-    plan = DiffNat(nat_kernel_, target);
-    if (!plan.empty()) status = nat_->Apply(plan);
-    if (!status.ok()) return Annotate(status, "applying nftables changes");
-  }
-  nat_kernel_ = target;
   return absl::OkStatus();
 }
 
@@ -261,6 +190,11 @@ absl::Status Reconciler::ApplySysctl(const std::string& key, bool wanted) {
   sysctl_original_.emplace(key, current);
   LogInfo("set sysctl", {{"key", key}, {"value", "1"}, {"was", current}});
   return absl::OkStatus();
+}
+
+Intent Reconciler::intent() const {
+  absl::MutexLock lock(&mu_);
+  return intent_;
 }
 
 Reconciler::Summary Reconciler::summary() const {

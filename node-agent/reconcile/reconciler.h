@@ -24,6 +24,8 @@
 #include "node-agent/kernel/nat_backend.h"
 #include "node-agent/kernel/route_backend.h"
 #include "node-agent/reconcile/drift.h"
+#include "node-agent/state/desired_state.h"
+#include "node-agent/state/forward_index.h"
 #include "node-agent/state/kernel_state.h"
 #include "node-agent/state/route_tables.h"
 
@@ -80,8 +82,21 @@ class Reconciler {
   //  - invalid config or NAT failure: nothing changed, previous state kept;
   //  - route failure: NAT committed, routes re-read to learn the truth;
   //  - sysctl failure: NAT and routes committed.
-  // Only a full success advances the applied version.
+  // Only a full success advances the applied version. Once a config has
+  // been applied, only the forwards whose entries changed are recomputed
+  // (a full push after a reconnect that changes nothing costs a comparison
+  // per forward, not a rebuild).
   absl::Status Apply(const ferry::v1::NodeConfig& config);
+
+  // Applies an incremental push: the forwards it names get its entries,
+  // the others keep theirs, and only their keys are diffed and written, so
+  // its cost does not grow with the forwards the node holds. Unless
+  // delta.base_version() is the applied version (and the last push applied
+  // fully) it changes nothing and returns FAILED_PRECONDITION starting with
+  // "base version mismatch", the controller's cue to send the full config.
+  // Otherwise errors are as Apply's, and the result equals an Apply of the
+  // equivalent full config.
+  absl::Status ApplyDelta(const ferry::v1::NodeConfigDelta& delta);
 
   // Compares what `check` reads with the intent under the same lock as
   // Apply, so a check never sees half an apply and Ferry's own writes are
@@ -89,12 +104,30 @@ class Reconciler {
   DriftOutcome CheckDrift(const DriftCheck& check);
 
   Summary summary() const;
+  // What drift is measured against (a copy, for tests and diagnostics).
+  Intent intent() const;
 
  private:
   absl::Status ApplySysctl(const std::string& key, bool wanted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether a push can be applied forward by forward: a config was applied
+  // and the table is where and as it should be (a missing or altered
+  // table is rebuilt whole).
+  bool Incremental() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ApplyFull(const ferry::v1::NodeConfig& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ApplyUpdates(const ForwardUpdates& updates, const DesiredSysctls& sysctls,
+                            const std::string& version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies the NAT part of `change` (touched keys only) as one batch,
+  // retrying once from a re-read kernel as ApplyNat does.
+  absl::Status ApplyNatChange(const DesiredChange& change, const ForwardUpdates& updates)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The route and sysctl part of a push whose NAT part is committed.
+  absl::Status CommitRoutes(const RouteState& target, RouteState desired)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status FinishApply(const DesiredSysctls& sysctls, const std::string& version)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies `target` over nat_kernel_ as one batch; on failure re-reads the
   // kernel and, if it was not what we believed (drift), tries once more.
-  absl::Status ApplyNat(const NatState& target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ApplyNat(NatState target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Repairs from nat_kernel_/routes_kernel_, which hold what was observed.
   absl::Status RepairDrift(DriftOutcome& outcome) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -109,6 +142,14 @@ class Reconciler {
   NatState nat_kernel_ ABSL_GUARDED_BY(mu_);
   RouteState routes_kernel_ ABSL_GUARDED_BY(mu_);
   std::string version_ ABSL_GUARDED_BY(mu_);
+  // The applied config by forward; unset until a config is applied (after
+  // Adopt the intent is what the kernel held, not a config).
+  std::optional<ForwardIndex> index_ ABSL_GUARDED_BY(mu_);
+  // A route apply failed: the next push recomputes every rule and route.
+  bool routes_stale_ ABSL_GUARDED_BY(mu_) = false;
+  // The last push failed after committing part of itself, so the kernel
+  // matches neither version_ nor that push: a delta cannot build on it.
+  bool partial_ ABSL_GUARDED_BY(mu_) = false;
   // The NAT/route drift the last full comparison left unrepaired (Alert
   // drift), valid until the next Apply. A sysctl-only poll runs ten times a
   // second: it reuses this instead of re-comparing every element, which at

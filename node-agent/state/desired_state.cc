@@ -28,10 +28,12 @@ absl::StatusOr<uint8_t> ProtoNumber(ferry::v1::Protocol protocol) {
   }
 }
 
-absl::StatusOr<IpAddress> ParseAddress(absl::string_view forward, absl::string_view field,
-                                       absl::string_view text) {
+absl::StatusOr<IpAddress> ParseAddress(absl::string_view forward, absl::string_view prefix,
+                                       absl::string_view field, absl::string_view text) {
   absl::StatusOr<IpAddress> address = IpAddress::Parse(text);
-  if (!address.ok()) return ForwardError(forward, field, address.status().message());
+  if (!address.ok()) {
+    return ForwardError(forward, absl::StrCat(prefix, field), address.status().message());
+  }
   return address;
 }
 
@@ -60,60 +62,101 @@ absl::StatusOr<PortRange> ParseRange(absl::string_view forward, absl::string_vie
   return PortRange{static_cast<uint16_t>(port), static_cast<uint16_t>(hi)};
 }
 
-absl::Status AddDnat(const ferry::v1::DnatRule& rule, int index, NatState& nat) {
+// The field prefix is built only for an error: a cold sync expands every
+// entry, and most are valid.
+std::string DnatPrefix(int index) { return absl::StrCat("dnat[", index, "]"); }
+std::string ReturnPrefix(int index) { return absl::StrCat("return_routes[", index, "]"); }
+
+// Keeps the smallest forward name in `owner` and the others in `sharers`.
+template <typename K>
+void Share(const K& key, const std::string& comment, std::string& owner,
+           std::map<K, std::vector<std::string>>& sharers) {
+  if (comment == owner) return;
+  std::string other = comment;
+  if (comment < owner) std::swap(other, owner);
+  std::vector<std::string>& list = sharers[key];
+  const std::string name = ForwardOfComment(other);
+  if (std::find(list.begin(), list.end(), name) == list.end()) list.push_back(name);
+}
+
+absl::Status AddDnat(const ferry::v1::DnatRule& rule, int index, DesiredState& state) {
+  NatState& nat = state.nat;
+  absl::StatusOr<DnatExpansion> e = ExpandDnat(rule, index);
+  if (!e.ok()) return e.status();
   const std::string& fwd = rule.forward();
-  const std::string prefix = absl::StrCat("dnat[", index, "]");
-  absl::StatusOr<IpAddress> frontend =
-      ParseAddress(fwd, absl::StrCat(prefix, ".frontend_address"), rule.frontend_address());
-  if (!frontend.ok()) return frontend.status();
-  absl::StatusOr<IpAddress> backend =
-      ParseAddress(fwd, absl::StrCat(prefix, ".backend_address"), rule.backend_address());
-  if (!backend.ok()) return backend.status();
-  if (frontend->family() != backend->family()) {
-    return ForwardError(
-        fwd, absl::StrCat(prefix, ".backend_address"),
-        absl::StrCat("\"", rule.backend_address(), "\" is not the same IP family as frontend \"",
-                     rule.frontend_address(), "\""));
-  }
-  absl::StatusOr<uint8_t> proto = ProtoNumber(rule.protocol());
-  if (!proto.ok()) {
-    return ForwardError(fwd, absl::StrCat(prefix, ".protocol"), proto.status().message());
-  }
-  absl::StatusOr<PortRange> range = ParseRange(fwd, prefix, rule.port(), rule.end_port());
-  if (!range.ok()) return range.status();
-  // 0 means "same as the frontend port", as in PortMapping.
-  uint32_t target = rule.target_port() == 0 ? rule.port() : rule.target_port();
-  if (target + (range->hi - range->lo) > 65535) {
-    return ForwardError(
-        fwd, absl::StrCat(prefix, ".target_port"),
-        absl::StrCat("range ", target, "..", target + (range->hi - range->lo), " goes past 65535"));
-  }
   const std::string comment = ForwardComment(fwd);
-  for (uint32_t port = range->lo; port <= range->hi; ++port) {
-    const uint16_t target_port = static_cast<uint16_t>(target + (port - range->lo));
-    DnatKey key{*frontend, *proto, static_cast<uint16_t>(port)};
-    DnatTarget value{*backend, target_port, comment};
-    auto [it, inserted] = nat.dnat.emplace(key, value);
-    if (!inserted && (it->second.addr != value.addr || it->second.port != value.port)) {
-      return ForwardError(fwd, absl::StrCat(prefix, ".port"),
-                          absl::StrCat(rule.frontend_address(), " port ", port,
-                                       " is already forwarded by ", it->second.comment));
+  for (uint32_t port = e->lo; port <= e->hi; ++port) {
+    const uint16_t target_port = e->TargetOf(port);
+    DnatKey key{e->frontend, e->proto, static_cast<uint16_t>(port)};
+    // Planned entries are sorted by forward, and keys often ascend with
+    // them: appending behind the last key skips the tree search.
+    auto it = !nat.dnat.empty() && nat.dnat.rbegin()->first < key ? nat.dnat.end()
+                                                                  : nat.dnat.lower_bound(key);
+    if (it != nat.dnat.end() && it->first == key) {
+      if (it->second.addr != e->backend || it->second.port != target_port) {
+        return ForwardError(fwd, absl::StrCat(DnatPrefix(index), ".port"),
+                            absl::StrCat(rule.frontend_address(), " port ", port,
+                                         " is already forwarded by ", it->second.comment));
+      }
+      Share(key, comment, it->second.comment, state.dnat_sharers);
+    } else {
+      nat.dnat.emplace_hint(it, key, DnatTarget{e->backend, target_port, comment});
     }
-    if (rule.masquerade()) {
-      nat.masq.emplace(MasqKey{*backend, *proto, target_port}, comment);
+    if (e->masquerade) {
+      auto [m, inserted] = nat.masq.emplace(MasqKey{e->backend, e->proto, target_port}, comment);
+      if (!inserted) Share(m->first, comment, m->second, state.masq_sharers);
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status AddReturn(const ferry::v1::ReturnRoute& route, int index,
-                       std::vector<DesiredReturn>& returns) {
+}  // namespace
+
+absl::StatusOr<DnatExpansion> ExpandDnat(const ferry::v1::DnatRule& rule, int index) {
+  const std::string& fwd = rule.forward();
+  absl::StatusOr<IpAddress> frontend = IpAddress::Parse(rule.frontend_address());
+  if (!frontend.ok()) {
+    return ForwardError(fwd, absl::StrCat(DnatPrefix(index), ".frontend_address"),
+                        frontend.status().message());
+  }
+  absl::StatusOr<IpAddress> backend = IpAddress::Parse(rule.backend_address());
+  if (!backend.ok()) {
+    return ForwardError(fwd, absl::StrCat(DnatPrefix(index), ".backend_address"),
+                        backend.status().message());
+  }
+  if (frontend->family() != backend->family()) {
+    return ForwardError(
+        fwd, absl::StrCat(DnatPrefix(index), ".backend_address"),
+        absl::StrCat("\"", rule.backend_address(), "\" is not the same IP family as frontend \"",
+                     rule.frontend_address(), "\""));
+  }
+  absl::StatusOr<uint8_t> proto = ProtoNumber(rule.protocol());
+  if (!proto.ok()) {
+    return ForwardError(fwd, absl::StrCat(DnatPrefix(index), ".protocol"),
+                        proto.status().message());
+  }
+  absl::StatusOr<PortRange> range =
+      ParseRange(fwd, DnatPrefix(index), rule.port(), rule.end_port());
+  if (!range.ok()) return range.status();
+  // 0 means "same as the frontend port", as in PortMapping.
+  uint32_t target = rule.target_port() == 0 ? rule.port() : rule.target_port();
+  if (target + (range->hi - range->lo) > 65535) {
+    return ForwardError(
+        fwd, absl::StrCat(DnatPrefix(index), ".target_port"),
+        absl::StrCat("range ", target, "..", target + (range->hi - range->lo), " goes past 65535"));
+  }
+  return DnatExpansion{*frontend,        *backend,  *proto,
+                       range->lo,        range->hi, static_cast<uint16_t>(target),
+                       rule.masquerade()};
+}
+
+absl::StatusOr<DesiredReturn> ExpandReturn(const ferry::v1::ReturnRoute& route, int index) {
   const std::string& fwd = route.forward();
-  const std::string prefix = absl::StrCat("return_routes[", index, "]");
+  const std::string prefix = ReturnPrefix(index);
   absl::StatusOr<IpAddress> source =
-      ParseAddress(fwd, absl::StrCat(prefix, ".source_address"), route.source_address());
+      ParseAddress(fwd, prefix, ".source_address", route.source_address());
   if (!source.ok()) return source.status();
-  absl::StatusOr<IpAddress> via = ParseAddress(fwd, absl::StrCat(prefix, ".via"), route.via());
+  absl::StatusOr<IpAddress> via = ParseAddress(fwd, prefix, ".via", route.via());
   if (!via.ok()) return via.status();
   if (source->family() != via->family()) {
     return ForwardError(fwd, absl::StrCat(prefix, ".via"),
@@ -126,11 +169,8 @@ absl::Status AddReturn(const ferry::v1::ReturnRoute& route, int index,
   }
   absl::StatusOr<PortRange> range = ParseRange(fwd, prefix, route.port(), route.end_port());
   if (!range.ok()) return range.status();
-  returns.push_back(DesiredReturn{fwd, *source, *proto, range->lo, range->hi, *via});
-  return absl::OkStatus();
+  return DesiredReturn{fwd, *source, *proto, range->lo, range->hi, *via};
 }
-
-}  // namespace
 
 std::string ForwardComment(absl::string_view forward) {
   return absl::StrCat("ipforward/", forward);
@@ -146,13 +186,14 @@ absl::StatusOr<DesiredState> BuildDesiredState(const ferry::v1::NodeConfig& conf
   DesiredState state;
   state.nat.table_present = true;
   for (int i = 0; i < config.dnat_size(); ++i) {
-    absl::Status status = AddDnat(config.dnat(i), i, state.nat);
+    absl::Status status = AddDnat(config.dnat(i), i, state);
     if (!status.ok()) return status;
     if (config.dnat(i).alert_only()) state.alert_forwards.insert(config.dnat(i).forward());
   }
   for (int i = 0; i < config.return_routes_size(); ++i) {
-    absl::Status status = AddReturn(config.return_routes(i), i, state.returns);
-    if (!status.ok()) return status;
+    absl::StatusOr<DesiredReturn> ret = ExpandReturn(config.return_routes(i), i);
+    if (!ret.ok()) return ret.status();
+    state.returns.push_back(*std::move(ret));
     if (config.return_routes(i).alert_only()) {
       state.alert_forwards.insert(config.return_routes(i).forward());
     }

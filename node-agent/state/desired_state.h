@@ -5,6 +5,7 @@
 // Pure: no kernel access, so every rule here is unit-testable.
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -42,7 +43,30 @@ struct DesiredState {
   // Forwards whose driftPolicy is Alert: their drift is reported, never
   // repaired. Every other forward is Enforce.
   std::set<std::string> alert_forwards;
+  // Elements that several forwards ask for identically: the owners besides
+  // the one the element's comment names. An incremental push needs them to
+  // know whether an element outlives the forward that named it.
+  std::map<DnatKey, std::vector<std::string>> dnat_sharers;
+  std::map<MasqKey, std::vector<std::string>> masq_sharers;
 };
+
+// One DNAT rule, validated: frontend ports lo..hi map 1:1 onto the backend
+// ports from `target`.
+struct DnatExpansion {
+  IpAddress frontend;
+  IpAddress backend;
+  uint8_t proto = kProtoTcp;
+  uint16_t lo = 0;
+  uint16_t hi = 0;
+  uint16_t target = 0;
+  bool masquerade = false;
+  uint16_t TargetOf(uint32_t port) const { return static_cast<uint16_t>(target + (port - lo)); }
+};
+
+// Validates one entry; `index` is its position in the pushed message, for
+// errors such as `forward "web": dnat[3].port: must be 1..65535, got 0`.
+absl::StatusOr<DnatExpansion> ExpandDnat(const ferry::v1::DnatRule& rule, int index);
+absl::StatusOr<DesiredReturn> ExpandReturn(const ferry::v1::ReturnRoute& route, int index);
 
 // The comment stored with each kernel element, so `nft list` names the owner.
 std::string ForwardComment(absl::string_view forward);
@@ -50,7 +74,10 @@ std::string ForwardComment(absl::string_view forward);
 std::string ForwardOfComment(absl::string_view comment);
 
 // Expands port ranges to one element per port (mapped 1:1 onto the target
-// range) and adds masquerade keys for masquerading forwards. The table is
+// range) and adds masquerade keys for masquerading forwards. An element
+// that several forwards ask for identically is commented with the smallest
+// forward name, so the result does not depend on entry order (an
+// incremental push must reach the same state as a full one). The table is
 // always desired present, even when empty, so later changes are
 // element-only. Errors are INVALID_ARGUMENT naming the forward and field,
 // e.g. `forward "web": dnat[0].backend_address: "x" is not an IPv4 ...`.

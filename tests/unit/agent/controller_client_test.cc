@@ -58,6 +58,14 @@ class FakeAgentService final : public ferry::v1::AgentService::Service {
     return stream_ != nullptr && stream_->Write(message);
   }
 
+  bool PushDelta(absl::string_view nonce, const ferry::v1::NodeConfigDelta& delta) {
+    ControllerMessage message;
+    message.mutable_push()->set_nonce(std::string(nonce));
+    *message.mutable_push()->mutable_delta() = delta;
+    absl::MutexLock lock(&mu_);
+    return stream_ != nullptr && stream_->Write(message);
+  }
+
   // Waits (bounded) for the n-th received message (1-based) matching `pred`.
   std::optional<AgentMessage> WaitFor(std::function<bool(const AgentMessage&)> pred, int n = 1) {
     const absl::Time deadline = absl::Now() + kWait;
@@ -112,6 +120,10 @@ class ControllerClientTest : public ::testing::Test {
     options.backoff.max = absl::Milliseconds(200);
     client_ = std::make_unique<ControllerClient>(
         options, [this](const ferry::v1::NodeConfig& c) { return apply_result_(c); },
+        [this](const ferry::v1::NodeConfigDelta& d) {
+          delta_versions_.push_back(d.version());
+          return apply_delta_result_(d);
+        },
         [] { return 0.5; });
   }
 
@@ -149,9 +161,19 @@ class ControllerClientTest : public ::testing::Test {
   std::unique_ptr<grpc::Server> server_;
   std::function<absl::Status(const ferry::v1::NodeConfig&)> apply_result_ =
       [](const ferry::v1::NodeConfig&) { return absl::OkStatus(); };
+  std::function<absl::Status(const ferry::v1::NodeConfigDelta&)> apply_delta_result_ =
+      [](const ferry::v1::NodeConfigDelta&) { return absl::OkStatus(); };
+  std::vector<std::string> delta_versions_;  // written by the client's thread before it ACKs
   std::unique_ptr<ControllerClient> client_;
   std::thread run_;
 };
+
+ferry::v1::NodeConfigDelta Delta(absl::string_view base, absl::string_view version) {
+  ferry::v1::NodeConfigDelta delta;
+  delta.set_base_version(std::string(base));
+  delta.set_version(std::string(version));
+  return delta;
+}
 
 TEST_F(ControllerClientTest, HelloCarriesIdentityMetadataLabelsAndAddresses) {
   ferry::v1::NodeAddress address;
@@ -194,6 +216,39 @@ TEST_F(ControllerClientTest, RejectedPushIsNackedWithTheError) {
   EXPECT_FALSE(ack->ack().accepted());
   EXPECT_THAT(ack->ack().error(), HasSubstr("forward \"web\""));
   EXPECT_EQ(client_->last_applied_version(), "");
+}
+
+TEST_F(ControllerClientTest, DeltaPushGoesToApplyDeltaAndIsAckedWithItsVersion) {
+  apply_result_ = [](const ferry::v1::NodeConfig&) {
+    return absl::InternalError("a delta must not reach the full-config apply");
+  };
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ASSERT_TRUE(service_->PushDelta("nonce-d", Delta("v1", "v2")));
+  std::optional<AgentMessage> ack = service_->WaitFor(IsAck);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_EQ(ack->ack().nonce(), "nonce-d");
+  EXPECT_EQ(ack->ack().version(), "v2");
+  EXPECT_TRUE(ack->ack().accepted());
+  EXPECT_EQ(delta_versions_, std::vector<std::string>{"v2"});
+  EXPECT_EQ(client_->last_applied_version(), "v2");
+}
+
+TEST_F(ControllerClientTest, RejectedDeltaIsNackedWithTheErrorAndKeepsTheAppliedVersion) {
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ASSERT_TRUE(service_->Push("nonce-1", Config("v1")));
+  ASSERT_TRUE(service_->WaitFor(IsAck).has_value());
+  apply_delta_result_ = [](const ferry::v1::NodeConfigDelta&) {
+    return absl::FailedPreconditionError("base version mismatch: holds v1");
+  };
+  ASSERT_TRUE(service_->PushDelta("nonce-2", Delta("v0", "v3")));
+  std::optional<AgentMessage> nack = service_->WaitFor(IsAck, 2);
+  ASSERT_TRUE(nack.has_value());
+  EXPECT_EQ(nack->ack().nonce(), "nonce-2");
+  EXPECT_FALSE(nack->ack().accepted());
+  EXPECT_THAT(nack->ack().error(), ::testing::StartsWith("base version mismatch"));
+  EXPECT_EQ(client_->last_applied_version(), "v1");
 }
 
 TEST_F(ControllerClientTest, PushesAreAnsweredInOrder) {
