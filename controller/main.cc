@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -17,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "api/lib/log.h"
 #include "controller/observability/endpoints.h"
 #include "controller/observability/http_server.h"
@@ -27,7 +29,10 @@
 #include "controller/server/fleet_metrics.h"
 #include "controller/server/fleet_reconciler.h"
 #include "controller/server/listeners.h"
+#include "controller/server/protection_metrics.h"
+#include "controller/server/rate_limiter.h"
 #include "controller/server/resource_service.h"
+#include "controller/server/server_limits.h"
 #include "controller/store/sqlite_store.h"
 
 ABSL_FLAG(std::string, data_dir, "./ferry-data", "directory holding ferry.db (created if missing)");
@@ -42,14 +47,26 @@ ABSL_FLAG(std::vector<std::string>, alert_webhook, {},
           "URL to POST drift, repair and failure events to as JSON; "
           "comma-separated, and the "
           "flag may be repeated");
+ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
+          "largest gRPC message accepted (an Apply's whole manifest set, an agent "
+          "report); larger ones are refused with RESOURCE_EXHAUSTED");
+ABSL_FLAG(int64_t, max_send_message_bytes, 256 << 20,
+          "largest gRPC message sent (a node's whole config, a listed object)");
+ABSL_FLAG(double, client_write_rate, 5000,
+          "Apply/Delete calls per second per client host; 0 turns the limit off");
+ABSL_FLAG(double, client_write_burst, 20000,
+          "Apply/Delete calls a client host may make at once after a quiet spell");
+ABSL_FLAG(double, agent_report_rate, 50,
+          "address updates and drift reports per second per node; beyond it only "
+          "the latest of each is kept; 0 turns the limit off");
+ABSL_FLAG(double, agent_report_burst, 200, "agent reports a node may send at once");
+ABSL_FLAG(absl::Duration, watch_stall_timeout, absl::Seconds(30),
+          "end a watch whose client has read nothing for this long");
 
 namespace ferry::controller {
 namespace {
 
-constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
-// Agents ping every 10 s or more; below that the server would answer with
-// GOAWAY "too_many_pings".
-constexpr int kMinPingIntervalMs = 10000;
+constexpr int64_t kMaxGrpcMessageBytes = 2147483647;
 constexpr auto kShutdownGrace = std::chrono::seconds(5);
 // How long queued webhook posts may still be delivered on shutdown.
 constexpr absl::Duration kWebhookDrain = absl::Seconds(3);
@@ -59,7 +76,43 @@ struct Config {
   std::string data_dir;
   std::string metrics_listen;
   std::vector<std::string> alert_webhooks;
+  ServerLimits limits;
+  RateLimit client_writes;
+  RateLimit agent_reports;
+  absl::Duration watch_stall_timeout;
 };
+
+// Protection flags, checked before anything starts; the error names the flag.
+absl::Status ReadProtectionFlags(Config* config) {
+  for (auto [flag, value, out] :
+       {std::make_tuple("--max-message-bytes", absl::GetFlag(FLAGS_max_message_bytes),
+                        &config->limits.max_receive_bytes),
+        std::make_tuple("--max-send-message-bytes", absl::GetFlag(FLAGS_max_send_message_bytes),
+                        &config->limits.max_send_bytes)}) {
+    if (value < 1024 || value > kMaxGrpcMessageBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": must be from 1024 to ", kMaxGrpcMessageBytes, ", got ", value));
+    }
+    *out = static_cast<int>(value);
+  }
+  config->client_writes = {absl::GetFlag(FLAGS_client_write_rate),
+                           absl::GetFlag(FLAGS_client_write_burst)};
+  config->agent_reports = {absl::GetFlag(FLAGS_agent_report_rate),
+                           absl::GetFlag(FLAGS_agent_report_burst)};
+  if (absl::Status s = ValidateRateLimit(config->client_writes, "--client-write-rate/burst");
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateRateLimit(config->agent_reports, "--agent-report-rate/burst");
+      !s.ok()) {
+    return s;
+  }
+  config->watch_stall_timeout = absl::GetFlag(FLAGS_watch_stall_timeout);
+  if (config->watch_stall_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--watch-stall-timeout: must be positive, e.g. 30s");
+  }
+  return absl::OkStatus();
+}
 
 int Fail(absl::string_view what, const absl::Status& status) {
   LogError(what, {{"error", std::string(status.message())}});
@@ -107,14 +160,21 @@ int Run(const Config& config, const sigset_t& signals) {
   }
   FleetReconciler fleet(store->get(), fleet_options);
   fleet.Start();
-  AgentServiceImpl agent_service(&fleet);
-  ResourceServiceImpl resource_service(store->get());
+  ProtectionMetrics protection_metrics(&registry);
+  AgentServiceImpl::Options agent_options;
+  agent_options.reports = config.agent_reports;
+  agent_options.metrics = &protection_metrics;
+  AgentServiceImpl agent_service(&fleet, agent_options);
+  ResourceServiceImpl::Options resource_options;
+  resource_options.writes = config.client_writes;
+  resource_options.watch_stall_timeout = config.watch_stall_timeout;
+  resource_options.metrics = &protection_metrics;
+  ResourceServiceImpl resource_service(store->get(), resource_options);
 
   grpc::ServerBuilder builder;
-  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                             kMinPingIntervalMs);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // For both services: an oversized Apply or agent message is refused by
+  // gRPC before it is parsed, with RESOURCE_EXHAUSTED.
+  ConfigureServer(config.limits, &builder);
   // TODO(design): mTLS; the agent's identity then comes from its certificate.
   std::vector<int> ports(listen.size(), 0);
   for (size_t i = 0; i < listen.size(); ++i) {
@@ -178,7 +238,8 @@ int main(int argc, char** argv) {
 
   absl::SetProgramUsageMessage(
       "ferry-controller --data-dir DIR [--listen host:port|unix:PATH ...] "
-      "[--metrics-listen host:port] [--alert-webhook URL ...] [--v debug]");
+      "[--metrics-listen host:port] [--alert-webhook URL ...] [--v debug] "
+      "[--max-message-bytes N] [--client-write-rate R] [--agent-report-rate R] ...");
   std::vector<std::string> args = ferry::controller::NormalizeFlagDashes(argc, argv);
   std::vector<char*> arg_ptrs;
   for (std::string& a : args) arg_ptrs.push_back(a.data());
@@ -225,5 +286,9 @@ int main(int argc, char** argv) {
   config.data_dir = data_dir;
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.alert_webhooks = std::move(webhooks);
+  if (absl::Status s = ferry::controller::ReadProtectionFlags(&config); !s.ok()) {
+    std::fprintf(stderr, "ferry-controller: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
   return ferry::controller::Run(config, signals);
 }
