@@ -1,0 +1,135 @@
+// Spec: when the kernel lacks an address family or a feature, the agent's
+// error says so plainly (not "run as root", not "gateway not reachable"),
+// whatever errno the kernel chose to say it with; and a push that needs the
+// missing feature is refused without touching what was applied before.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "node-agent/kernel/errno_status.h"
+#include "node-agent/reconcile/reconciler.h"
+#include "tests/unit/agent/fake_kernel.h"
+
+namespace ferry::agent {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kIpv6Route[] = "adding route default via 2001:db8::1 table 7101";
+
+TEST(KernelFeaturesTest, Ipv6ObjectRefusedInANamespaceWithIpv6DisabledSaysSo) {
+  for (int err : {EHOSTUNREACH, EACCES, EAFNOSUPPORT}) {
+    absl::Status s = ErrnoToStatus(err, kIpv6Route, false, Ipv6Support::kDisabled);
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << err;
+    EXPECT_THAT(s.message(), HasSubstr("kernel lacks IPv6 support: IPv6 is disabled in this "
+                                       "network namespace (net.ipv6.conf.all.disable_ipv6=1)"));
+    EXPECT_THAT(s.message(), HasSubstr(kIpv6Route));  // still says what failed
+  }
+}
+
+TEST(KernelFeaturesTest, Ipv6SysctlMissingFromAKernelWithoutIpv6SaysSo) {
+  absl::Status s = ErrnoToStatus(ENOENT, "writing sysctl net/ipv6/conf/all/forwarding", false,
+                                 Ipv6Support::kMissing);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("kernel lacks IPv6 support: this kernel has no IPv6"));
+}
+
+TEST(KernelFeaturesTest, Ipv4ObjectIsNotBlamedOnIpv6) {
+  absl::Status s = ErrnoToStatus(EHOSTUNREACH, "adding route default via 10.8.0.1 table 7100",
+                                 false, Ipv6Support::kDisabled);
+  EXPECT_THAT(s.message(), Not(HasSubstr("IPv6")));
+  EXPECT_THAT(s.message(), HasSubstr("gateway not reachable"));
+}
+
+TEST(KernelFeaturesTest, Ipv6ObjectWithWorkingIpv6KeepsTheOrdinaryMeaning) {
+  absl::Status s = ErrnoToStatus(EHOSTUNREACH, kIpv6Route, false, Ipv6Support::kAvailable);
+  EXPECT_THAT(s.message(), Not(HasSubstr("lacks IPv6")));
+}
+
+TEST(KernelFeaturesTest, MissingAddressFamilyForAnIpv6ObjectIsLackOfIpv6) {
+  absl::Status s = ErrnoToStatus(EAFNOSUPPORT, kIpv6Route, false, Ipv6Support::kAvailable);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("kernel lacks IPv6 support (EAFNOSUPPORT)"));
+}
+
+TEST(KernelFeaturesTest, UnsupportedNftablesOperationNamesTheFeatureAndErrno) {
+  absl::Status s =
+      ErrnoToStatus(EOPNOTSUPP, "adding chain inet ferry postrouting", /*missing_feature=*/true);
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnimplemented);
+  EXPECT_THAT(s.message(), HasSubstr("kernel lacks nftables or netlink feature (EOPNOTSUPP)"));
+  EXPECT_THAT(s.message(), HasSubstr("adding chain inet ferry postrouting"));
+}
+
+TEST(KernelFeaturesTest, MissingNftablesModuleNamesTheFeature) {
+  absl::Status s = ErrnoToStatus(ENOENT, "adding rule inet ferry prerouting (expression masq)",
+                                 /*missing_feature=*/true);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("kernel lacks nftables feature (ENOENT"));
+  EXPECT_THAT(s.message(), HasSubstr("nft_masq"));
+}
+
+TEST(KernelFeaturesTest, NamesIpv6ObjectRecognisesAddressesAndSysctls) {
+  EXPECT_TRUE(NamesIpv6Object("adding element 2001:db8::1 . tcp . 80 to map dnat6"));
+  EXPECT_TRUE(NamesIpv6Object("from 2001:db8::/64 lookup 7100"));
+  EXPECT_TRUE(NamesIpv6Object("writing sysctl net/ipv6/conf/all/forwarding"));
+  EXPECT_FALSE(NamesIpv6Object("adding element 192.0.2.1 . tcp . 80 to map dnat4"));
+  EXPECT_FALSE(NamesIpv6Object("reading sysctl net/ipv4/ip_forward"));
+}
+
+// Refuses IPv6 routes the way a kernel with IPv6 disabled does.
+class Ipv6LessRouteBackend : public testing::FakeRouteBackend {
+ public:
+  absl::Status Apply(const RoutePlan& plan) override {
+    for (const TableRoute& r : plan.routes_add) {
+      if (!r.via.is_v4()) {
+        return ErrnoToStatus(
+            EHOSTUNREACH,
+            absl::StrCat("adding route default via ", r.via.ToString(), " table ", r.table), false,
+            Ipv6Support::kDisabled);
+      }
+    }
+    return FakeRouteBackend::Apply(plan);
+  }
+};
+
+void AddReturn(ferry::v1::NodeConfig& config, const std::string& forward, const std::string& source,
+               const std::string& via) {
+  ferry::v1::ReturnRoute* route = config.add_return_routes();
+  route->set_forward(forward);
+  route->set_source_address(source);
+  route->set_protocol(ferry::v1::TCP);
+  route->set_port(8080);
+  route->set_via(via);
+}
+
+TEST(KernelFeaturesTest, PushNeedingIpv6IsRefusedClearlyAndTheIpv4StateStays) {
+  testing::FakeNatBackend nat;
+  Ipv6LessRouteBackend routes;
+  testing::FakeSysctlBackend sysctls;
+  sysctls.values[kIpv4ForwardingKey] = "0\n";
+  sysctls.values[kIpv6ForwardingKey] = "0\n";
+  Reconciler reconciler(&nat, &routes, &sysctls, Reconciler::Options{});
+  ASSERT_TRUE(reconciler.Adopt().ok());
+
+  ferry::v1::NodeConfig v4;
+  v4.set_version("v4");
+  AddReturn(v4, "web4", "10.8.0.2", "10.8.0.1");
+  ASSERT_TRUE(reconciler.Apply(v4).ok());
+  const RouteState applied = routes.state;
+
+  ferry::v1::NodeConfig both = v4;
+  both.set_version("both");
+  AddReturn(both, "web6", "2001:db8:1::2", "2001:db8::1");
+  absl::Status s = reconciler.Apply(both);
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(s.message(), HasSubstr("kernel lacks IPv6 support"));
+  EXPECT_EQ(routes.state.routes, applied.routes);
+  EXPECT_EQ(routes.state.rules, applied.rules);
+  EXPECT_EQ(reconciler.summary().version, "v4");
+}
+
+}  // namespace
+}  // namespace ferry::agent
