@@ -22,7 +22,7 @@
 namespace ferry::agent {
 namespace {
 
-constexpr char kAgentVersion[] = "0.1.0";
+constexpr char kAgentVersion[] = "0.2.0";
 
 // Blocks SIGTERM/SIGINT in every thread (call before starting any) so that
 // only the waiting thread sees them.
@@ -70,12 +70,21 @@ int Run(const AgentFlags& flags) {
     }
     return status;
   };
+  auto apply_delta = [&reconciler](const ferry::v1::NodeConfigDelta& delta) {
+    absl::Status status = reconciler.ApplyDelta(delta);
+    if (status.ok()) {
+      LogDebug("applied delta", {{"version", delta.version()},
+                                 {"base", delta.base_version()},
+                                 {"forwards", absl::StrCat(delta.forwards_size())}});
+    }
+    return status;
+  };
   ControllerClient::Options options;
   options.target = flags.controller;
   options.node_name = flags.node_name;
   options.labels = flags.labels;
   options.agent_version = kAgentVersion;
-  ControllerClient client(options, apply);
+  ControllerClient client(options, apply, apply_delta);
 
   AddressMonitor monitor([&client](const std::vector<ferry::v1::NodeAddress>& addresses) {
     LogInfo("addresses changed", {{"count", absl::StrCat(addresses.size())}});
