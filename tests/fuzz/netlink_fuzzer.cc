@@ -1,5 +1,5 @@
 // libFuzzer target for the agent's parsing of netlink dump replies
-// (node-agent/kernel/nft_messages.h, rtnl_messages.h).
+// (node-agent/kernel/nft_messages.h, nft_structure.h, rtnl_messages.h).
 //
 // The input is one receive buffer: any bytes, walked message by message
 // with the agent's own NetlinkMessageWalker (node-agent/kernel/
@@ -39,6 +39,7 @@
 #include "node-agent/kernel/netlink_batch.h"
 #include "node-agent/kernel/netlink_walk.h"
 #include "node-agent/kernel/nft_messages.h"
+#include "node-agent/kernel/nft_structure.h"
 #include "node-agent/kernel/rtnl_messages.h"
 #include "node-agent/state/kernel_state.h"
 #include "tests/fuzz/netlink_seeds.h"
@@ -173,6 +174,21 @@ void ParseOne(const nlmsghdr *nlh) {
   NatState nat;
   (void)nft::ParseSetElements(nlh, &nat);
   CheckNatRoundTrip(nat);
+  // The structure parsers: a failed parse leaves the shape unchanged, and
+  // whatever parses compares (and names every difference) without fault.
+  nft::TableShape shape;
+  for (auto parse : {nft::ParseChain, nft::ParseRule, nft::ParseSet}) {
+    const size_t before = shape.chains.size() + shape.rules.size() + shape.sets.size();
+    if (!parse(nlh, &shape).ok() &&
+        shape.chains.size() + shape.rules.size() + shape.sets.size() != before) {
+      Violation("a failed structure parse changed the shape");
+    }
+  }
+  for (const StructureDrift &d : nft::CompareShape(shape)) {
+    if (d.object.empty() || (d.expected.empty() && d.found.empty())) {
+      Violation(absl::StrCat("structure drift without a name or a difference: ", d.object));
+    }
+  }
   if (std::optional<TableRoute> route = rtnl::ParseRoute(nlh))
     CheckRoute(*route);
   if (std::optional<PolicyRule> rule = rtnl::ParseRule(nlh))

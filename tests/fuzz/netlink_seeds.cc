@@ -77,6 +77,25 @@ std::vector<std::pair<std::string, std::string>> NetlinkSeeds() {
   }
   seeds.emplace_back("nft-batch.bin", std::string(nat->data(), nat->size()));
 
+  // The table's chains, rules and sets, as their dump replies carry them.
+  NatPlan create;
+  create.create_table = true;
+  absl::StatusOr<NetlinkBatch> table = nft::BuildNatBatch(create, 1);
+  if (!table.ok()) {
+    std::fprintf(stderr, "seed table: %s\n", table.status().ToString().c_str());
+    std::abort();
+  }
+  std::string objects;
+  for (size_t i = 0; i < table->message_count(); ++i) {
+    const nlmsghdr *nlh = table->message(i);
+    const int type = nlh->nlmsg_type & 0xff;
+    if ((nlh->nlmsg_type >> 8) == NFNL_SUBSYS_NFTABLES &&
+        (type == NFT_MSG_NEWCHAIN || type == NFT_MSG_NEWRULE || type == NFT_MSG_NEWSET)) {
+      objects += Bytes(nlh);
+    }
+  }
+  seeds.emplace_back("nft-structure.bin", objects + Done());
+
   const TableRoute route4{7001, Ip("10.8.0.1")};
   const TableRoute route6{7002, Ip("fd00:8::1")};
   const PolicyRule rule4{Ip("10.8.0.2"), kProtoTcp, 8080, 8090, 7001, 100};
