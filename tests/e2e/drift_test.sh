@@ -150,6 +150,15 @@ in_ns "$NS_A" nft delete element inet ferry dnat4 '{ 192.0.2.1 . tcp . 81 }'
 check_alert "delete audit's map element" no_audit_elements
 restore_audit
 
+# 3b. The DNAT chain flushed: every forward breaks while the table, its maps
+# and elements stay. The chain is node-wide, and web is Enforce, so the
+# table is rebuilt (in one batch, with audit's elements too).
+in_ns "$NS_A" nft flush chain inet ferry prerouting
+check_enforce "nft flush chain inet ferry prerouting"
+[[ $(elements audit) -ge 1 ]] || fail "flush chain: audit's elements not kept by the rebuild"
+grep -q 'ferry:dnat4' <<<"$(in_ns "$NS_A" nft list chain inet ferry prerouting)" ||
+  fail "flush chain: rule ferry:dnat4 not restored"
+
 # 4. The backend's policy rule, then its route.
 in_ns "$NS_B" ip rule del from 10.8.0.2 ipproto tcp sport 8080
 check_enforce "delete node-b's rule for web"
