@@ -1,5 +1,6 @@
 #include "controller/planner/conflicts.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -95,7 +96,73 @@ absl::Status CheckSourceIPModes(const ferry::v1::IPForward& candidate,
   return absl::OkStatus();
 }
 
+// The key form of an address: equal values give equal strings.
+std::string Canonical(const std::string& address) {
+  absl::StatusOr<IpAddress> parsed = IpAddress::Parse(address);
+  return parsed.ok() ? parsed->ToString() : address;
+}
+
 }  // namespace
+
+void ConflictIndex::Insert(Bucket* bucket, uint32_t first, uint32_t last, size_t position) {
+  bucket->ranges.emplace(first, std::make_pair(last, position));
+  bucket->widest = std::max(bucket->widest, last - first);
+}
+
+void ConflictIndex::Collect(const Bucket& bucket, uint32_t first, uint32_t last,
+                            std::vector<size_t>* out) {
+  // A range overlapping [first, last] starts in [first - widest, last].
+  uint32_t from = first > bucket.widest ? first - bucket.widest : 0;
+  for (auto it = bucket.ranges.lower_bound(from); it != bucket.ranges.end() && it->first <= last;
+       ++it) {
+    if (it->second.first >= first) out->push_back(it->second.second);
+  }
+}
+
+void ConflictIndex::Add(const ferry::v1::IPForward* forward) {
+  const size_t position = added_.size();
+  added_.push_back(forward);
+  const auto& spec = forward->spec();
+  const std::string& node = spec.frontend().node_name();
+  const std::string fe = Canonical(spec.frontend().address());
+  const std::string be = Canonical(spec.backend().address());
+  for (const auto& m : spec.ports()) {
+    PortRange f = FrontendRange(m);
+    Insert(&frontends_[{node, fe, m.protocol(), 0}], f.first, f.last, position);
+    PortRange b = BackendRange(m);
+    Insert(&backends_[{node, be, m.protocol(), IsMasquerade(spec) ? 1 : 0}], b.first, b.last,
+           position);
+  }
+}
+
+absl::Status ConflictIndex::Check(const ferry::v1::IPForward& candidate) const {
+  const auto& spec = candidate.spec();
+  const std::string& node = spec.frontend().node_name();
+  const std::string fe = Canonical(spec.frontend().address());
+  const std::string be = Canonical(spec.backend().address());
+  std::vector<size_t> hits;
+  for (const auto& m : spec.ports()) {
+    if (auto it = frontends_.find({node, fe, m.protocol(), 0}); it != frontends_.end()) {
+      PortRange f = FrontendRange(m);
+      Collect(it->second, f.first, f.last, &hits);
+    }
+    // Only the other sourceIP mode conflicts.
+    Key other{node, be, m.protocol(), IsMasquerade(spec) ? 0 : 1};
+    if (auto it = backends_.find(other); it != backends_.end()) {
+      PortRange b = BackendRange(m);
+      Collect(it->second, b.first, b.last, &hits);
+    }
+  }
+  if (hits.empty()) return absl::OkStatus();
+  // The full check over just the overlapping forwards, in the order added,
+  // words the error exactly as CheckConflicts over all of them would.
+  std::sort(hits.begin(), hits.end());
+  hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
+  std::vector<ferry::v1::IPForward> overlapping;
+  overlapping.reserve(hits.size());
+  for (size_t h : hits) overlapping.push_back(*added_[h]);
+  return CheckConflicts(candidate, overlapping);
+}
 
 absl::Status CheckConflicts(const ferry::v1::IPForward& candidate,
                             const std::vector<ferry::v1::IPForward>& existing) {

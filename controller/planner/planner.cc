@@ -171,6 +171,14 @@ uint32_t LastPort(const ferry::v1::PortMapping& mapping) {
 }
 
 FleetPlan PlanFleet(const std::vector<IPForward>& forwards, const std::vector<Node>& nodes) {
+  std::vector<const IPForward*> pointers;
+  pointers.reserve(forwards.size());
+  for (const IPForward& f : forwards) pointers.push_back(&f);
+  return PlanFleetOf(pointers, nodes);
+}
+
+FleetPlan PlanFleetOf(const std::vector<const IPForward*>& forwards,
+                      const std::vector<Node>& nodes) {
   FleetPlan plan;
   std::map<std::string, const Node*> by_name;
   for (const Node& n : nodes) {
@@ -178,24 +186,26 @@ FleetPlan PlanFleet(const std::vector<IPForward>& forwards, const std::vector<No
     plan.node_configs[n.metadata().name()];
   }
   // Name order makes the conflict winner independent of input order.
-  std::vector<const IPForward*> sorted;
-  for (const IPForward& f : forwards) sorted.push_back(&f);
-  std::sort(sorted.begin(), sorted.end(), [](const IPForward* a, const IPForward* b) {
+  std::vector<const IPForward*> sorted = forwards;
+  auto name_order = [](const IPForward* a, const IPForward* b) {
     return a->metadata().name() < b->metadata().name();
-  });
+  };
+  if (!std::is_sorted(sorted.begin(), sorted.end(), name_order)) {
+    std::sort(sorted.begin(), sorted.end(), name_order);
+  }
 
-  std::vector<IPForward> accepted;
+  ConflictIndex accepted;
   for (const IPForward* f : sorted) {
     ForwardResolution r = Resolve(*f, by_name);
     if (r.accepted) {
       // Apply already rejects conflicts; this guards against a store that
       // was written around it, so two forwards never fight over one port.
-      if (absl::Status s = CheckConflicts(*f, accepted); !s.ok()) {
+      if (absl::Status s = accepted.Check(*f); !s.ok()) {
         r = Reject(kReasonConflict, std::string(s.message()));
       }
     }
     if (r.accepted) {
-      accepted.push_back(*f);
+      accepted.Add(f);
       for (const InvolvedNode& n : r.nodes) {
         NodeConfig& config = plan.node_configs[n.name];
         if (n.role == kRoleFrontend) {
@@ -208,11 +218,15 @@ FleetPlan PlanFleet(const std::vector<IPForward>& forwards, const std::vector<No
     plan.forwards[f->metadata().name()] = std::move(r);
   }
   for (auto& [name, config] : plan.node_configs) {
-    SortEntries(config.mutable_dnat());
-    SortEntries(config.mutable_return_routes());
+    SortConfigEntries(&config);
     config.set_version(ConfigVersion(config));
   }
   return plan;
+}
+
+void SortConfigEntries(NodeConfig* config) {
+  SortEntries(config->mutable_dnat());
+  SortEntries(config->mutable_return_routes());
 }
 
 std::string ConfigVersion(const NodeConfig& config) {

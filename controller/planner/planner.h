@@ -50,6 +50,13 @@ struct FleetPlan {
 
 FleetPlan PlanFleet(const std::vector<ferry::v1::IPForward>& forwards,
                     const std::vector<ferry::v1::Node>& nodes);
+// The same, without copying the forwards (the reconciler plans 100k).
+FleetPlan PlanFleetOf(const std::vector<const ferry::v1::IPForward*>& forwards,
+                      const std::vector<ferry::v1::Node>& nodes);
+
+// Sorts the DNAT rules and return routes in the planner's canonical order
+// (forward, port, protocol, end port), on which ConfigVersion depends.
+void SortConfigEntries(ferry::v1::NodeConfig* config);
 
 // Hex of a 64-bit FNV-1a hash of the config's deterministic serialization
 // with `version` cleared: equal configs have equal versions.

@@ -52,6 +52,10 @@ FleetMetrics::FleetMetrics(Registry* registry) {
       OrFallback(registry->AddHistogram("ferry_apply_latency_seconds", latency_help, {}),
                  fallback_.AddHistogram("ferry_apply_latency_seconds", latency_help, {}));
   latency_ = latency_family_->WithLabels({});
+  pushes_ = counter("ferry_config_pushes_total",
+                    "Config pushes to a node's agent, by kind: full (the whole config) or delta "
+                    "(only the forwards that changed)",
+                    {"node", "kind"});
   forwards_ =
       gauge("ferry_forwards", "IPForwards by condition type and status", {"condition", "status"});
 }
@@ -68,6 +72,8 @@ void FleetMetrics::ForgetNode(const std::string& node) {
   connected_->Remove({node});
   in_sync_->Remove({node});
   apply_failures_->Remove({node});
+  pushes_->Remove({node, kPushFull});
+  pushes_->Remove({node, kPushDelta});
   absl::MutexLock l(&mu_);
   for (const std::string& kind : drift_kinds_[node]) {
     detected_->Remove({node, kind});
@@ -94,6 +100,10 @@ void FleetMetrics::ApplyFailed(const std::string& node) {
 
 void FleetMetrics::ApplyLatency(absl::Duration latency) {
   latency_->Observe(absl::ToDoubleSeconds(latency));
+}
+
+void FleetMetrics::ConfigPushed(const std::string& node, const std::string& kind) {
+  pushes_->WithLabels({node, kind})->Increment();
 }
 
 void FleetMetrics::SetForwards(const std::map<std::pair<std::string, std::string>, int>& counts) {

@@ -2,14 +2,14 @@
 #define FERRY_CONTROLLER_SERVER_FLEET_METRICS_H_
 
 // The fleet's Prometheus series, registered on a Registry:
-//   ferry_node_connected{node}               gauge, 1 while an agent stream is
-//   up ferry_node_in_sync{node}                 gauge, from the node's last
-//   drift report ferry_drift_detected_total{node,kind}    counter, drift items
-//   reported ferry_drift_repaired_total{node,kind}    counter, items the agent
-//   repaired ferry_apply_failures_total{node}         counter, NACKs and
-//   per-forward failures ferry_apply_latency_seconds              histogram,
-//   change observed -> ACK ferry_forwards{condition,status}         gauge,
-//   forwards by condition
+//   ferry_node_connected{node}              gauge, 1 while an agent stream is up
+//   ferry_node_in_sync{node}                gauge, from the node's last drift report
+//   ferry_drift_detected_total{node,kind}   counter, drift items reported
+//   ferry_drift_repaired_total{node,kind}   counter, items the agent repaired
+//   ferry_apply_failures_total{node}        counter, NACKs and per-forward failures
+//   ferry_apply_latency_seconds             histogram, change observed -> ACK
+//   ferry_forwards{condition,status}        gauge, forwards by condition
+//   ferry_config_pushes_total{node,kind}    counter, pushes by kind (full, delta)
 // kind is the DriftItem kind: nftables, rule, route or sysctl.
 
 #include <map>
@@ -26,6 +26,9 @@
 
 namespace ferry::controller {
 
+inline constexpr char kPushFull[] = "full";
+inline constexpr char kPushDelta[] = "delta";
+
 class FleetMetrics {
  public:
   // Registers the families on `registry` (which must outlive this). A
@@ -41,6 +44,8 @@ class FleetMetrics {
   void DriftRepaired(const std::string& node, const std::string& kind);
   void ApplyFailed(const std::string& node);
   void ApplyLatency(absl::Duration latency);
+  // One config push to `node`; `kind` is kPushFull or kPushDelta.
+  void ConfigPushed(const std::string& node, const std::string& kind);
   // (condition type, status) -> number of forwards. Pairs missing from
   // `counts` that were reported before are set to 0.
   void SetForwards(const std::map<std::pair<std::string, std::string>, int>& counts);
@@ -55,6 +60,7 @@ class FleetMetrics {
   HistogramFamily* latency_family_;
   Histogram* latency_;
   GaugeFamily* forwards_;
+  CounterFamily* pushes_;
 
   absl::Mutex mu_;
   std::set<std::pair<std::string, std::string>> forward_series_ ABSL_GUARDED_BY(mu_);

@@ -1,12 +1,15 @@
 #include "controller/server/fleet_reconciler.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "api/lib/log.h"
+#include "controller/planner/config_delta.h"
 #include "controller/server/fleet_events.h"
 #include "controller/store/object_codec.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -26,15 +29,23 @@ struct FleetReconciler::Session : public SessionHandle {
   uint64_t nonce = 0;
   std::string last_nonce;      // of the last push; only its ACK counts
   std::string pushed_version;  // empty until the first (full) push
+  bool delta_capable = false;  // the agent applies NodeConfigDelta
+  // The agent ACKed the last push on this stream, so it holds exactly
+  // NodeState::acked and a delta on top of it applies.
+  bool last_push_acked = false;
 };
 
+// The store's IPForwards and Nodes as of `revision`, kept across passes and
+// brought up to date from the change log, so a pass reads and decodes only
+// what changed since the last one.
 struct FleetReconciler::Snapshot {
   struct Stored {
     ferry::v1::Object object;
     int64_t revision = 0;
   };
-  std::vector<Stored> forwards;         // name order
-  std::map<std::string, Stored> nodes;  // by name
+  std::map<std::string, Stored> forwards;  // by name
+  std::map<std::string, Stored> nodes;     // by name
+  int64_t revision = 0;
 };
 
 namespace {
@@ -47,6 +58,11 @@ using ferry::v1::Object;
 
 constexpr char kApiVersion[] = "ferry.dev/v1";
 constexpr char kConditionConnected[] = "Connected";
+// Status writes per store transaction.
+constexpr size_t kStatusWriteBatch = 500;
+// Change-log reads per pass before a full re-list is cheaper.
+constexpr size_t kCatchUpBatch = 10000;
+constexpr int kMaxCatchUpRounds = 50;
 
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
   int64_t seconds = absl::ToUnixSeconds(t);
@@ -178,34 +194,94 @@ void FleetReconciler::WatchStore() {
   }
 }
 
-absl::StatusOr<FleetReconciler::Snapshot> FleetReconciler::ReadStore() {
-  Snapshot snapshot;
-  auto decode = [](const StoredObject& stored, Object::KindCase want) -> std::optional<Object> {
-    absl::StatusOr<Object> object = DecodeStored(stored);
-    if (!object.ok() || object->kind_case() != want) {
-      LogError("skipping undecodable stored object",
-               {{"kind", stored.kind},
-                {"name", stored.name},
-                {"error", object.ok() ? "wrong kind" : object.status().ToString()}});
-      return std::nullopt;
-    }
-    return *std::move(object);
-  };
+namespace {
+
+// The stored object decoded as `want`, or nothing (logged) if it is not one.
+std::optional<Object> DecodeAs(const StoredObject& stored, Object::KindCase want) {
+  absl::StatusOr<Object> object = DecodeStored(stored);
+  if (!object.ok() || object->kind_case() != want) {
+    LogError("skipping undecodable stored object",
+             {{"kind", stored.kind},
+              {"name", stored.name},
+              {"error", object.ok() ? "wrong kind" : object.status().ToString()}});
+    return std::nullopt;
+  }
+  return *std::move(object);
+}
+
+}  // namespace
+
+absl::Status FleetReconciler::ListStore(Snapshot* snapshot) {
+  // Changes from the earlier of the two listings on are replayed by the
+  // next catch-up; replaying one already seen is harmless.
+  int64_t first = 0;
   absl::StatusOr<int64_t> r = store_->List(kKindIPForward, [&](const StoredObject& stored) {
-    if (auto o = decode(stored, Object::kIpForward)) {
-      snapshot.forwards.push_back({*std::move(o), stored.revision});
+    if (auto o = DecodeAs(stored, Object::kIpForward)) {
+      snapshot->forwards[stored.name] = {*std::move(o), stored.revision};
     }
     return true;
   });
   if (!r.ok()) return r.status();
+  first = *r;
   r = store_->List(kKindNode, [&](const StoredObject& stored) {
-    if (auto o = decode(stored, Object::kNode)) {
-      snapshot.nodes[stored.name] = {*std::move(o), stored.revision};
+    if (auto o = DecodeAs(stored, Object::kNode)) {
+      snapshot->nodes[stored.name] = {*std::move(o), stored.revision};
     }
     return true;
   });
   if (!r.ok()) return r.status();
-  return snapshot;
+  snapshot->revision = std::min(first, *r);
+  return absl::OkStatus();
+}
+
+absl::Status FleetReconciler::CatchUp(Snapshot* snapshot) {
+  for (int round = 0; round < kMaxCatchUpRounds; ++round) {
+    // SqliteStore never splits one revision's changes, so resuming after
+    // the last revision seen skips nothing.
+    absl::StatusOr<std::vector<Change>> changes =
+        store_->ChangesSince(snapshot->revision, "", kCatchUpBatch);
+    if (!changes.ok()) return changes.status();
+    for (const Change& change : *changes) {
+      const StoredObject& o = change.object;
+      snapshot->revision = std::max(snapshot->revision, o.revision);
+      std::map<std::string, Snapshot::Stored>* into = nullptr;
+      Object::KindCase want = Object::KIND_NOT_SET;
+      if (o.kind == kKindIPForward) {
+        into = &snapshot->forwards;
+        want = Object::kIpForward;
+      } else if (o.kind == kKindNode) {
+        into = &snapshot->nodes;
+        want = Object::kNode;
+      } else {
+        continue;  // events
+      }
+      auto it = into->find(o.name);
+      if (it != into->end() && it->second.revision > o.revision) continue;  // already newer
+      if (change.type == Change::Type::kDelete) {
+        if (it != into->end()) into->erase(it);
+      } else if (auto decoded = DecodeAs(o, want)) {
+        (*into)[o.name] = {*std::move(decoded), o.revision};
+      }
+    }
+    if (changes->size() < kCatchUpBatch) return absl::OkStatus();
+  }
+  return absl::OutOfRangeError("too many changes to catch up on; re-listing");
+}
+
+absl::StatusOr<const FleetReconciler::Snapshot*> FleetReconciler::ReadStore() {
+  if (snapshot_ != nullptr) {
+    absl::Status s = CatchUp(snapshot_.get());
+    if (s.ok()) return snapshot_.get();
+    snapshot_.reset();
+    // The change log was compacted past us (or is too long): start over.
+    if (!absl::IsOutOfRange(s)) return s;
+    LogInfo("re-listing the store", {{"reason", std::string(s.message())}});
+  }
+  auto fresh = std::make_unique<Snapshot>();
+  if (absl::Status s = ListStore(fresh.get()); !s.ok()) return s;
+  if (absl::Status s = CatchUp(fresh.get()); !s.ok()) return s;
+  snapshot_ = std::move(fresh);
+  return snapshot_.get();
 }
 
 std::vector<Node> FleetReconciler::DesiredNodes(const Snapshot& snapshot) {
@@ -261,21 +337,49 @@ void FleetReconciler::PushChanged(const FleetPlan& plan, absl::Time pass_start) 
     if (s->pushed_version == config.version()) continue;
     ferry::v1::ControllerMessage message;
     s->last_nonce = absl::StrCat(++s->nonce);
-    message.mutable_push()->set_nonce(s->last_nonce);
-    *message.mutable_push()->mutable_config() = config;
+    ferry::v1::ConfigPush* push = message.mutable_push();
+    push->set_nonce(s->last_nonce);
+    std::optional<ferry::v1::NodeConfigDelta> delta = DeltaFor(*s, st, config);
+    if (delta) {
+      *push->mutable_delta() = *std::move(delta);
+    } else {
+      *push->mutable_config() = config;
+    }
     s->sink->Push(message);
+    metrics_.ConfigPushed(name, delta ? kPushDelta : kPushFull);
     s->pushed_version = config.version();
+    s->last_push_acked = false;
     st.pushed = config;
     st.pushed_change_seen = pass_start;
     st.push_nacked = false;
     st.nack_error.clear();
     st.nack_forward_errors.clear();
-    LogInfo("pushed config", {{"node", name},
-                              {"version", config.version()},
-                              {"nonce", s->last_nonce},
-                              {"dnat", absl::StrCat(config.dnat_size())},
-                              {"return_routes", absl::StrCat(config.return_routes_size())}});
+    LogInfo("pushed config",
+            {{"node", name},
+             {"version", config.version()},
+             {"nonce", s->last_nonce},
+             {"kind", push->has_delta() ? kPushDelta : kPushFull},
+             {"changed_forwards",
+              push->has_delta() ? absl::StrCat(push->delta().forwards_size()) : "all"},
+             {"dnat", absl::StrCat(config.dnat_size())},
+             {"return_routes", absl::StrCat(config.return_routes_size())}});
   }
+}
+
+std::optional<ferry::v1::NodeConfigDelta> FleetReconciler::DeltaFor(const Session& session,
+                                                                    const NodeState& state,
+                                                                    const NodeConfig& config) {
+  // Only on top of a config this stream's agent is known to hold: the first
+  // push of a stream, one after an un-ACKed push (in flight or NACKed) and
+  // one to an agent that predates deltas are full.
+  if (!session.delta_capable || !session.last_push_acked || !state.acked ||
+      state.acked->version() != session.pushed_version) {
+    return std::nullopt;
+  }
+  ferry::v1::NodeConfigDelta delta = ComputeDelta(*state.acked, config);
+  // When most forwards changed, the whole config is the smaller message.
+  if (delta.ByteSizeLong() >= config.ByteSizeLong()) return std::nullopt;
+  return delta;
 }
 
 std::map<std::string, NodeAckInfo> FleetReconciler::AcksFor(const IPForward& forward,
@@ -313,25 +417,42 @@ std::map<std::string, NodeAckInfo> FleetReconciler::AcksFor(const IPForward& for
   return acks;
 }
 
-absl::Status FleetReconciler::WriteIfChanged(const Object& desired, const Object* stored,
-                                             int64_t revision) {
-  if (stored != nullptr && google::protobuf::util::MessageDifferencer::Equals(desired, *stored)) {
-    return absl::OkStatus();
-  }
+WriteOp FleetReconciler::WriteOf(const Object& desired, int64_t expected_revision) {
   WriteOp op;
   op.kind = StoreKindOf(desired);
   op.name = MetaOf(desired).name();
   op.value = EncodeForStore(desired);
-  op.expected_revision = stored != nullptr ? revision : WriteOp::kMustNotExist;
-  absl::StatusOr<int64_t> r = store_->Commit({op});
-  if (r.ok()) return absl::OkStatus();
-  if (r.status().code() == absl::StatusCode::kAborted) {
-    // Someone wrote it since we read it: the next pass sees their write.
-    LogDebug("status write lost a race; replanning", {{"kind", op.kind}, {"name", op.name}});
-    Kick();
-    return absl::OkStatus();
+  op.expected_revision = expected_revision;
+  return op;
+}
+
+absl::Status FleetReconciler::CommitWrites(const std::vector<WriteOp>& ops) {
+  absl::Status result = absl::OkStatus();
+  // One fsync per batch, not per status: after a bulk apply every forward's
+  // status changes at once.
+  for (size_t begin = 0; begin < ops.size(); begin += kStatusWriteBatch) {
+    size_t end = std::min(ops.size(), begin + kStatusWriteBatch);
+    std::vector<WriteOp> batch(ops.begin() + begin, ops.begin() + end);
+    absl::StatusOr<int64_t> r = store_->Commit(batch);
+    if (r.ok()) continue;
+    if (r.status().code() != absl::StatusCode::kAborted) {
+      result = r.status();
+      continue;
+    }
+    // A stale precondition fails the whole batch: write the rest one by one.
+    for (const WriteOp& op : batch) {
+      absl::StatusOr<int64_t> one = store_->Commit({op});
+      if (one.ok()) continue;
+      if (one.status().code() == absl::StatusCode::kAborted) {
+        // Someone wrote it since we read it: the next pass sees their write.
+        LogDebug("status write lost a race; replanning", {{"kind", op.kind}, {"name", op.name}});
+        Kick();
+        continue;
+      }
+      result = one.status();
+    }
   }
-  return r.status();
+  return result;
 }
 
 absl::Status FleetReconciler::ReconcileOnce() {
@@ -361,51 +482,64 @@ void FleetReconciler::UpdateNodeMetrics(const std::vector<Node>& nodes) {
 
 absl::Status FleetReconciler::ReconcileFleet() {
   absl::Time pass_start = options_.clock();
-  absl::StatusOr<Snapshot> snapshot = ReadStore();
+  absl::MutexLock pass(&pass_mu_);
+  absl::StatusOr<const Snapshot*> snapshot = ReadStore();
   if (!snapshot.ok()) return snapshot.status();
+  const Snapshot& stored_state = **snapshot;
   absl::Time now = options_.clock();
 
   std::vector<Object> node_writes;
-  std::vector<Object> forward_writes;
+  std::vector<const Snapshot::Stored*> forwards;  // name order
+  forwards.reserve(stored_state.forwards.size());
+  for (const auto& [name, stored] : stored_state.forwards) forwards.push_back(&stored);
+  std::vector<ferry::v1::IPForwardStatus> statuses;  // parallel to `forwards`
+  statuses.reserve(forwards.size());
   {
     absl::MutexLock l(&mu_);
-    std::vector<Node> nodes = DesiredNodes(*snapshot);
-    std::vector<IPForward> forwards;
-    for (const auto& f : snapshot->forwards) forwards.push_back(f.object.ip_forward());
-    FleetPlan plan = PlanFleet(forwards, nodes);
+    std::vector<Node> nodes = DesiredNodes(stored_state);
+    std::vector<const IPForward*> declared;
+    declared.reserve(forwards.size());
+    for (const Snapshot::Stored* f : forwards) declared.push_back(&f->object.ip_forward());
+    FleetPlan plan = PlanFleetOf(declared, nodes);
     PushChanged(plan, pass_start);
     UpdateNodeMetrics(nodes);
     for (Node& node : nodes) *node_writes.emplace_back().mutable_node() = std::move(node);
     std::map<std::pair<std::string, std::string>, int> by_condition;
-    for (const auto& stored : snapshot->forwards) {
-      const IPForward& forward = stored.object.ip_forward();
-      const ForwardResolution& resolution = plan.forwards.at(forward.metadata().name());
-      Object& desired = forward_writes.emplace_back(stored.object);
-      ferry::v1::IPForwardStatus* status = desired.mutable_ip_forward()->mutable_status();
-      *status =
-          ComputeStatus(forward, resolution, AcksFor(forward, resolution), now, forward.status());
-      SetCondition(DriftedCondition(
-                       forward, drift_.UnrepairedFor(forward.metadata().name(), resolution.nodes)),
-                   now, forward.status().conditions(), status->mutable_conditions());
-      for (const Condition& c : status->conditions()) ++by_condition[{c.type(), c.status()}];
+    for (const IPForward* forward : declared) {
+      const ForwardResolution& resolution = plan.forwards.at(forward->metadata().name());
+      ferry::v1::IPForwardStatus& status = statuses.emplace_back(ComputeStatus(
+          *forward, resolution, AcksFor(*forward, resolution), now, forward->status()));
+      SetCondition(DriftedCondition(*forward, drift_.UnrepairedFor(forward->metadata().name(),
+                                                                   resolution.nodes)),
+                   now, forward->status().conditions(), status.mutable_conditions());
+      for (const Condition& c : status.conditions()) ++by_condition[{c.type(), c.status()}];
     }
     metrics_.SetForwards(by_condition);
   }
   // Store I/O happens outside the lock so streams never wait on fsync.
-  absl::Status result = absl::OkStatus();
+  std::vector<WriteOp> writes;
   for (const Object& desired : node_writes) {
-    auto it = snapshot->nodes.find(desired.node().metadata().name());
-    bool exists = it != snapshot->nodes.end();
-    absl::Status s = WriteIfChanged(desired, exists ? &it->second.object : nullptr,
-                                    exists ? it->second.revision : 0);
-    if (!s.ok()) result = s;
+    auto it = stored_state.nodes.find(desired.node().metadata().name());
+    if (it == stored_state.nodes.end()) {
+      writes.push_back(WriteOf(desired, WriteOp::kMustNotExist));
+    } else if (!google::protobuf::util::MessageDifferencer::Equals(desired, it->second.object)) {
+      writes.push_back(WriteOf(desired, it->second.revision));
+    }
   }
-  for (size_t i = 0; i < forward_writes.size(); ++i) {
-    const Snapshot::Stored& stored = snapshot->forwards[i];
-    absl::Status s = WriteIfChanged(forward_writes[i], &stored.object, stored.revision);
-    if (!s.ok()) result = s;
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    const Snapshot::Stored& stored = *forwards[i];
+    // The reconciler writes only the status; the rest is the stored object.
+    // Serialized bytes compare far faster than reflection at 100k forwards
+    // (a status has no map fields, so its serialization is deterministic).
+    if (statuses[i].SerializeAsString() ==
+        stored.object.ip_forward().status().SerializeAsString()) {
+      continue;
+    }
+    Object desired = stored.object;
+    *desired.mutable_ip_forward()->mutable_status() = std::move(statuses[i]);
+    writes.push_back(WriteOf(desired, stored.revision));
   }
-  return result;
+  return CommitWrites(writes);
 }
 
 SessionHandle* FleetReconciler::Connect(const std::string& node_name, const ferry::v1::Hello& hello,
@@ -415,6 +549,7 @@ SessionHandle* FleetReconciler::Connect(const std::string& node_name, const ferr
   session->id = next_session_id_++;
   session->node = node_name;
   session->sink = sink;
+  session->delta_capable = AgentVersionAtLeast(hello.agent_version(), kMinDeltaAgentVersion);
   NodeState& st = nodes_[node_name];
   if (st.session != nullptr) {
     st.session->active = false;
@@ -453,8 +588,19 @@ void FleetReconciler::OnAck(SessionHandle* handle, const ferry::v1::ConfigAck& a
     return;
   }
   NodeState& st = nodes_[s->node];
+  if (!ack.accepted() && absl::StartsWith(ack.error(), kBaseVersionMismatch)) {
+    // The agent holds another version than the delta's base: not a failure
+    // of the config, so no event; the next pass pushes it whole.
+    LogInfo("delta rejected; pushing the full config",
+            {{"node", s->node}, {"version", ack.version()}, {"error", ack.error()}});
+    s->pushed_version.clear();
+    s->last_push_acked = false;
+    Kick();
+    return;
+  }
   if (ack.accepted()) {
     if (st.pushed) metrics_.ApplyLatency(options_.clock() - st.pushed_change_seen);
+    s->last_push_acked = true;
     st.acked = st.pushed;
     st.acked_forward_errors = {ack.forward_errors().begin(), ack.forward_errors().end()};
     st.push_nacked = false;

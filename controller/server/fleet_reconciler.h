@@ -5,7 +5,9 @@
 // declares, and writes back what the agents report: forward statuses and
 // Node objects, drift conditions, events and metrics. Level-triggered: each
 // pass re-reads the store, re-plans, pushes only to nodes whose config version
-// changed, and writes only the statuses that differ. Knows nothing about gRPC;
+// changed (just the changed forwards, as a NodeConfigDelta, when the agent
+// ACKed the previous push), and writes only the statuses that differ. Knows
+// nothing about gRPC;
 // streams reach it through SessionRegistry and receive pushes through PushSink.
 
 #include <cstdint>
@@ -32,6 +34,10 @@
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
+
+// How an agent's NACK of a delta starts when its applied version is not
+// the delta's base; the controller then pushes the full config.
+inline constexpr char kBaseVersionMismatch[] = "base version mismatch";
 
 // One agent stream as the reconciler sees it. Both calls must not block:
 // they are made with the reconciler's lock held.
@@ -126,10 +132,18 @@ class FleetReconciler : public SessionRegistry {
   void Kick();
   void RunLoop();
   void WatchStore();
-  absl::StatusOr<Snapshot> ReadStore();
+  // The store as of now: the kept snapshot caught up on the change log, or
+  // a fresh listing when the log no longer reaches back to it.
+  absl::StatusOr<const Snapshot*> ReadStore() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_);
+  absl::Status ListStore(Snapshot* snapshot);
+  absl::Status CatchUp(Snapshot* snapshot);
   std::vector<ferry::v1::Node> DesiredNodes(const Snapshot& snapshot)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PushChanged(const FleetPlan& plan, absl::Time pass_start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The delta to push instead of `config`, if the agent can take one.
+  static std::optional<ferry::v1::NodeConfigDelta> DeltaFor(const Session& session,
+                                                            const NodeState& state,
+                                                            const ferry::v1::NodeConfig& config);
   absl::Status ReconcileFleet();
   void UpdateNodeMetrics(const std::vector<ferry::v1::Node>& nodes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -140,16 +154,20 @@ class FleetReconciler : public SessionRegistry {
   std::map<std::string, NodeAckInfo> AcksFor(const ferry::v1::IPForward& forward,
                                              const ForwardResolution& resolution)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Writes `desired` unless it equals `stored`, guarded by the revision it
-  // was read at (0: must not exist). A lost race only triggers a new pass.
-  absl::Status WriteIfChanged(const ferry::v1::Object& desired, const ferry::v1::Object* stored,
-                              int64_t revision);
+  static WriteOp WriteOf(const ferry::v1::Object& desired, int64_t expected_revision);
+  // Commits `ops` in batches, each guarded by the revision its object was
+  // read at. A lost race only triggers a new pass.
+  absl::Status CommitWrites(const std::vector<WriteOp>& ops);
 
   Store* const store_;
   const Options options_;
   Registry own_registry_;
   FleetMetrics metrics_;
   EventRecorder events_;
+
+  // One pass at a time; guards what passes keep between them.
+  absl::Mutex pass_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  std::unique_ptr<Snapshot> snapshot_ ABSL_GUARDED_BY(pass_mu_);
 
   absl::Mutex mu_;
   std::map<std::string, NodeState> nodes_ ABSL_GUARDED_BY(mu_);

@@ -1,0 +1,327 @@
+// The controller side of incremental pushes: when a node gets a
+// NodeConfigDelta instead of its full config, and how it falls back.
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "controller/observability/metrics.h"
+#include "controller/planner/config_delta.h"
+#include "controller/server/fleet_reconciler.h"
+#include "controller/store/object_codec.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "tests/unit/controller/memory_store.h"
+
+namespace ferry::controller {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class RecordingSink : public PushSink {
+ public:
+  void Push(const ferry::v1::ControllerMessage& message) override {
+    absl::MutexLock l(&mu_);
+    pushes_.push_back(message.push());
+  }
+  void Close(const absl::Status&) override {}
+  int count() {
+    absl::MutexLock l(&mu_);
+    return static_cast<int>(pushes_.size());
+  }
+  ferry::v1::ConfigPush last() {
+    absl::MutexLock l(&mu_);
+    return pushes_.empty() ? ferry::v1::ConfigPush() : pushes_.back();
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<ferry::v1::ConfigPush> pushes_ ABSL_GUARDED_BY(mu_);
+};
+
+ferry::v1::Hello HelloOf(const std::string& node, const std::string& address,
+                         const std::string& agent_version) {
+  ferry::v1::Hello hello;
+  hello.set_node_name(node);
+  hello.set_agent_version(agent_version);
+  auto* a = hello.add_addresses();
+  a->set_interface("eth0");
+  a->set_address(address);
+  a->set_prefix_length(24);
+  return hello;
+}
+
+// A masquerading forward, so only its frontend node installs anything.
+ferry::v1::Object ForwardOn(const std::string& name, const std::string& node,
+                            const std::string& address, uint32_t port, int64_t generation = 1) {
+  ferry::v1::Object o;
+  auto* f = o.mutable_ip_forward();
+  f->set_api_version("ferry.dev/v1");
+  f->set_kind("IPForward");
+  f->mutable_metadata()->set_name(name);
+  f->mutable_metadata()->set_generation(generation);
+  f->mutable_spec()->mutable_frontend()->set_node_name(node);
+  f->mutable_spec()->mutable_frontend()->set_address(address);
+  f->mutable_spec()->mutable_backend()->set_address("198.51.100.7");
+  f->mutable_spec()->set_source_ip(ferry::v1::MASQUERADE);
+  auto* p = f->mutable_spec()->add_ports();
+  p->set_protocol(ferry::v1::TCP);
+  p->set_port(port);
+  return o;
+}
+
+// A MemoryStore whose change log can be compacted: it no longer reaches
+// back before the given revision.
+class CompactingStore : public MemoryStore {
+ public:
+  absl::StatusOr<std::vector<Change>> ChangesSince(int64_t after, const std::string& kind,
+                                                   size_t limit) override {
+    if (after < compacted_) return absl::OutOfRangeError("revision compacted");
+    return MemoryStore::ChangesSince(after, kind, limit);
+  }
+  void CompactThrough(int64_t revision) { compacted_ = revision; }
+
+ private:
+  std::atomic<int64_t> compacted_{0};
+};
+
+class FleetDeltaTest : public ::testing::Test {
+ protected:
+  FleetDeltaTest() : fleet_(&store_, Options(&registry_)) {}
+
+  static FleetReconciler::Options Options(Registry* registry) {
+    FleetReconciler::Options options;
+    options.clock = [] { return absl::FromUnixSeconds(1700000000); };
+    options.metrics = registry;
+    return options;
+  }
+
+  void Put(const ferry::v1::Object& object) {
+    WriteOp op;
+    op.kind = kKindIPForward;
+    op.name = MetaOf(object).name();
+    op.value = EncodeForStore(object);
+    ASSERT_TRUE(store_.Commit({op}).ok());
+  }
+
+  void Remove(const std::string& name) {
+    WriteOp op;
+    op.type = WriteOp::Type::kDelete;
+    op.kind = kKindIPForward;
+    op.name = name;
+    ASSERT_TRUE(store_.Commit({op}).ok());
+  }
+
+  void Reconcile() { ASSERT_TRUE(fleet_.ReconcileOnce().ok()); }
+
+  static ferry::v1::ConfigAck AckOf(const ferry::v1::ConfigPush& push, bool accepted = true,
+                                    const std::string& error = "") {
+    ferry::v1::ConfigAck ack;
+    ack.set_nonce(push.nonce());
+    ack.set_version(push.has_delta() ? push.delta().version() : push.config().version());
+    ack.set_accepted(accepted);
+    ack.set_error(error);
+    return ack;
+  }
+
+  // node-a (delta-capable unless told otherwise) holds web and api; node-b
+  // holds db. Both have ACKed their first, full push.
+  void ConnectAndAck(const std::string& agent_version = kMinDeltaAgentVersion) {
+    Put(ForwardOn("web", "node-a", "192.0.2.1", 80));
+    Put(ForwardOn("api", "node-a", "192.0.2.1", 81));
+    Put(ForwardOn("db", "node-b", "192.0.2.2", 5432));
+    a_ = fleet_.Connect("node-a", HelloOf("node-a", "192.0.2.1", agent_version), &sink_a_);
+    b_ = fleet_.Connect("node-b", HelloOf("node-b", "192.0.2.2", agent_version), &sink_b_);
+    Reconcile();
+    fleet_.OnAck(a_, AckOf(sink_a_.last()));
+    fleet_.OnAck(b_, AckOf(sink_b_.last()));
+    Reconcile();
+  }
+
+  // The value of ferry_config_pushes_total{node,kind}; 0 if absent.
+  std::string PushCounter(const std::string& node, const std::string& kind) {
+    std::string text = registry_.Render();
+    std::string prefix =
+        absl::StrCat("ferry_config_pushes_total{node=\"", node, "\",kind=\"", kind, "\"} ");
+    size_t at = text.find(prefix);
+    if (at == std::string::npos) return "0";
+    size_t end = text.find('\n', at);
+    return text.substr(at + prefix.size(), end - at - prefix.size());
+  }
+
+  Registry registry_;
+  CompactingStore store_;
+  FleetReconciler fleet_;
+  RecordingSink sink_a_, sink_b_;
+  SessionHandle* a_ = nullptr;
+  SessionHandle* b_ = nullptr;
+};
+
+TEST_F(FleetDeltaTest, FirstPushOfAStreamIsTheFullConfig) {
+  ConnectAndAck();
+  ASSERT_EQ(sink_a_.count(), 1);
+  EXPECT_TRUE(sink_a_.last().has_config());
+  EXPECT_FALSE(sink_a_.last().has_delta());
+  EXPECT_EQ(sink_a_.last().config().dnat_size(), 2);
+}
+
+TEST_F(FleetDeltaTest, ChangeAfterAckIsPushedAsDeltaOfTheChangedForwardOnly) {
+  ConnectAndAck();
+  const std::string acked = sink_a_.last().config().version();
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
+  Reconcile();
+  ASSERT_EQ(sink_a_.count(), 2);
+  ferry::v1::ConfigPush push = sink_a_.last();
+  ASSERT_TRUE(push.has_delta());
+  EXPECT_FALSE(push.has_config());
+  EXPECT_EQ(push.delta().base_version(), acked);
+  EXPECT_THAT(push.delta().forwards(), ElementsAre("web"));
+  ASSERT_EQ(push.delta().dnat_size(), 1);
+  EXPECT_EQ(push.delta().dnat(0).port(), 8080u);
+  EXPECT_EQ(push.delta().dnat(0).generation(), 2);
+}
+
+TEST_F(FleetDeltaTest, DeltaVersionIsTheVersionOfTheFullConfigItLeadsTo) {
+  ConnectAndAck();
+  ferry::v1::NodeConfig base = sink_a_.last().config();
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
+  Reconcile();
+  ferry::v1::NodeConfigDelta delta = sink_a_.last().delta();
+  ferry::v1::NodeConfig after = ApplyDelta(base, delta);
+  EXPECT_EQ(delta.version(), ConfigVersion(after));
+}
+
+TEST_F(FleetDeltaTest, DeletedForwardIsNamedInTheDeltaWithNoEntries) {
+  ConnectAndAck();
+  Remove("api");
+  Reconcile();
+  ferry::v1::ConfigPush push = sink_a_.last();
+  ASSERT_TRUE(push.has_delta());
+  EXPECT_THAT(push.delta().forwards(), ElementsAre("api"));
+  EXPECT_EQ(push.delta().dnat_size(), 0);
+}
+
+TEST_F(FleetDeltaTest, AgentOlderThanDeltaSupportGetsFullConfigs) {
+  ConnectAndAck("0.1.0");
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
+  Reconcile();
+  ASSERT_EQ(sink_a_.count(), 2);
+  EXPECT_TRUE(sink_a_.last().has_config());
+  EXPECT_FALSE(sink_a_.last().has_delta());
+}
+
+TEST_F(FleetDeltaTest, ChangeWhileAPushIsUnackedIsPushedFull) {
+  ConnectAndAck();
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
+  Reconcile();  // a delta, not ACKed yet
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8081, 3));
+  Reconcile();
+  ASSERT_EQ(sink_a_.count(), 3);
+  EXPECT_TRUE(sink_a_.last().has_config());
+  EXPECT_EQ(sink_a_.last().config().dnat_size(), 2);
+}
+
+TEST_F(FleetDeltaTest, ChangeAfterANackIsPushedFull) {
+  ConnectAndAck();
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
+  Reconcile();
+  fleet_.OnAck(a_, AckOf(sink_a_.last(), false, "nftables: Operation not permitted"));
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8081, 3));
+  Reconcile();
+  ASSERT_EQ(sink_a_.count(), 3);
+  EXPECT_TRUE(sink_a_.last().has_config());
+}
+
+TEST_F(FleetDeltaTest, BaseVersionMismatchNackGetsTheSameVersionInFull) {
+  ConnectAndAck();
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
+  Reconcile();
+  ferry::v1::ConfigPush delta = sink_a_.last();
+  fleet_.OnAck(a_, AckOf(delta, false, "base version mismatch: applied 1234, delta base 5678"));
+  Reconcile();
+  ASSERT_EQ(sink_a_.count(), 3);
+  ferry::v1::ConfigPush full = sink_a_.last();
+  ASSERT_TRUE(full.has_config());
+  EXPECT_EQ(full.config().version(), delta.delta().version());
+  EXPECT_NE(full.nonce(), delta.nonce());
+}
+
+TEST_F(FleetDeltaTest, BaseVersionMismatchIsNotReportedAsAnApplyFailure) {
+  ConnectAndAck();
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
+  Reconcile();
+  fleet_.OnAck(a_, AckOf(sink_a_.last(), false, "base version mismatch: applied 1, base 2"));
+  Reconcile();
+  EXPECT_THAT(registry_.Render(), Not(HasSubstr("ferry_apply_failures_total{node=\"node-a\"}")));
+}
+
+TEST_F(FleetDeltaTest, AckOfTheFullFallbackMakesTheNextChangeADeltaAgain) {
+  ConnectAndAck();
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
+  Reconcile();
+  fleet_.OnAck(a_, AckOf(sink_a_.last(), false, "base version mismatch: applied 1, base 2"));
+  Reconcile();
+  fleet_.OnAck(a_, AckOf(sink_a_.last()));
+  Put(ForwardOn("api", "node-a", "192.0.2.1", 9090, 2));
+  Reconcile();
+  ASSERT_EQ(sink_a_.count(), 4);
+  EXPECT_TRUE(sink_a_.last().has_delta());
+  EXPECT_THAT(sink_a_.last().delta().forwards(), ElementsAre("api"));
+}
+
+TEST_F(FleetDeltaTest, PushCounterMovesOnlyForTheAffectedNodeAndKind) {
+  ConnectAndAck();
+  EXPECT_EQ(PushCounter("node-a", kPushFull), "1");
+  EXPECT_EQ(PushCounter("node-b", kPushFull), "1");
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
+  Reconcile();
+  EXPECT_EQ(PushCounter("node-a", kPushDelta), "1");
+  EXPECT_EQ(PushCounter("node-a", kPushFull), "1");
+  EXPECT_EQ(PushCounter("node-b", kPushDelta), "0");
+  EXPECT_EQ(PushCounter("node-b", kPushFull), "1");
+  EXPECT_EQ(sink_b_.count(), 1);
+}
+
+TEST_F(FleetDeltaTest, PassReListsTheStoreWhenTheChangeLogNoLongerReachesBack) {
+  ConnectAndAck();
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
+  store_.CompactThrough(store_.CurrentRevision());
+  Reconcile();
+  ASSERT_EQ(sink_a_.count(), 2);
+  ferry::v1::ConfigPush push = sink_a_.last();
+  ASSERT_TRUE(push.has_delta());
+  EXPECT_THAT(push.delta().forwards(), ElementsAre("web"));
+  EXPECT_EQ(push.delta().dnat(0).port(), 8080u);
+}
+
+TEST_F(FleetDeltaTest, ForwardDeletedAndCreatedAgainIsPushedAsTwoDeltas) {
+  ConnectAndAck();
+  Remove("web");
+  Reconcile();
+  ASSERT_TRUE(sink_a_.last().has_delta());
+  EXPECT_THAT(sink_a_.last().delta().forwards(), ElementsAre("web"));
+  fleet_.OnAck(a_, AckOf(sink_a_.last()));
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 80, 1));
+  Reconcile();
+  ASSERT_EQ(sink_a_.count(), 3);
+  ASSERT_TRUE(sink_a_.last().has_delta());
+  EXPECT_THAT(sink_a_.last().delta().forwards(), ElementsAre("web"));
+  EXPECT_EQ(sink_a_.last().delta().dnat_size(), 1);
+}
+
+TEST_F(FleetDeltaTest, DeltaNoSmallerThanTheFullConfigIsSentAsTheFullConfig) {
+  ConnectAndAck();
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
+  Put(ForwardOn("api", "node-a", "192.0.2.1", 8081, 2));
+  Reconcile();
+  ASSERT_EQ(sink_a_.count(), 2);
+  EXPECT_TRUE(sink_a_.last().has_config());
+}
+
+}  // namespace
+}  // namespace ferry::controller
