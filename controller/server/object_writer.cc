@@ -264,13 +264,13 @@ absl::Status ObjectWriter::CheckForwardConflicts(const Attempt& attempt) {
   for (const Planned& p : attempt.objects) {
     if (p.object.has_ip_forward()) after[p.name] = p.object.ip_forward();
   }
-  std::vector<ferry::v1::IPForward> all;
-  all.reserve(after.size());
-  for (auto& [name, forward] : after) all.push_back(std::move(forward));
+  // Indexed, so a batch of M forwards among N costs O(M log N), not O(M N).
+  ConflictIndex all;
+  for (const auto& [name, forward] : after) all.Add(&forward);
 
   for (const Planned& p : attempt.objects) {
     if (!p.object.has_ip_forward() || !p.spec_changed) continue;
-    absl::Status status = CheckConflicts(p.object.ip_forward(), all);
+    absl::Status status = all.Check(p.object.ip_forward());
     if (!status.ok()) return Prefixed(p.label, status);
   }
   return absl::OkStatus();
