@@ -14,6 +14,8 @@
 namespace ferry::agent {
 namespace {
 
+constexpr int kMaxPushBytes = 256 << 20;
+
 int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const ControllerClient::Options& options) {
@@ -23,6 +25,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ControllerClient::Options& opti
   // Without this gRPC stops pinging after two pings with no data, and an
   // idle config stream is exactly when a dead peer must be noticed.
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // A full push carries the node's whole config: ~5 MB at 100k forwards,
+  // over gRPC's 4 MiB default. The controller bounds what it sends.
+  args.SetMaxReceiveMessageSize(kMaxPushBytes);
   // Keep the channel's own reconnect backoff in step with ours, so a
   // restarted controller is reached within our delay, not gRPC's (up to 120 s).
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, Millis(options.backoff.initial));
@@ -108,6 +113,9 @@ void ControllerClient::RunStream(Backoff& backoff) {
     // Built under write_mu_, so an address change either makes it into the
     // hello or is sent as an update right after it.
     hello_sent = stream_->Write(MakeHello());
+    if (hello_sent && pending_reports_.empty() && standing_drift_.has_value()) {
+      pending_reports_.push_back(*standing_drift_);
+    }
     if (hello_sent) FlushReports();
   }
   if (hello_sent) LogInfo("connected", {{"controller", options_.target}});
@@ -198,7 +206,15 @@ void ControllerClient::UpdateAddresses(std::vector<ferry::v1::NodeAddress> addre
 void ControllerClient::ReportDrift(ferry::v1::DriftReport report) {
   ferry::v1::AgentMessage message;
   *message.mutable_drift() = std::move(report);
+  ferry::v1::AgentMessage standing = message;
+  ferry::v1::DriftReport& view = *standing.mutable_drift();
+  view.set_trigger("resync");
+  view.mutable_items()->Clear();
+  for (const ferry::v1::DriftItem& item : message.drift().items()) {
+    if (!item.repaired()) *view.add_items() = item;
+  }
   absl::MutexLock lock(&write_mu_);
+  standing_drift_ = std::move(standing);
   // Behind older queued reports, never ahead of them.
   if (stream_ != nullptr && pending_reports_.empty() && stream_->Write(message)) return;
   pending_reports_.push_back(std::move(message));

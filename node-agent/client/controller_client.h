@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,7 +74,10 @@ class ControllerClient {
 
   // Sends the report if a stream is open; otherwise (or if the write
   // fails) keeps it, the newest kMaxQueuedReports, and sends them in order
-  // right after the next Hello. Safe from any thread.
+  // right after the next Hello. With nothing queued, every Hello is followed
+  // by the standing drift (the last report without its repairs, which were
+  // events already sent): a restarted controller keeps drift only in memory,
+  // and reports are sent on change only. Safe from any thread.
   void ReportDrift(ferry::v1::DriftReport report);
   static constexpr size_t kMaxQueuedReports = 256;
   size_t queued_reports() const;
@@ -112,6 +116,7 @@ class ControllerClient {
   // Drift reports not yet written; the oldest are dropped first, so the
   // latest view of drift is always kept.
   std::deque<ferry::v1::AgentMessage> pending_reports_ ABSL_GUARDED_BY(write_mu_);
+  std::optional<ferry::v1::AgentMessage> standing_drift_ ABSL_GUARDED_BY(write_mu_);
 };
 
 }  // namespace ferry::agent

@@ -22,7 +22,8 @@ DriftMonitor::DriftMonitor(Options options, CheckFunction check, ReportFunction 
     : options_(options),
       check_(std::move(check)),
       report_(std::move(report)),
-      tracker_(options.own_pid != 0 ? options.own_pid : getpid()) {}
+      tracker_(options.own_pid != 0 ? GenerationTracker(static_cast<uint32_t>(options.own_pid))
+                                     : GenerationTracker(IsThreadOfThisProcess)) {}
 
 DriftMonitor::~DriftMonitor() { Stop(); }
 

@@ -8,9 +8,12 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "node-agent/kernel/route_backend.h"
 
@@ -125,6 +128,13 @@ bool IsOurRouteMessage(const nlmsghdr* nlh, size_t len, const RouteTableOptions&
   }
 }
 
+bool IsThreadOfThisProcess(uint32_t tid) {
+  if (tid == 0) return false;
+  if (tid == static_cast<uint32_t>(getpid())) return true;
+  const std::string path = absl::StrCat("/proc/self/task/", tid);
+  return access(path.c_str(), F_OK) == 0;
+}
+
 bool GenerationTracker::OnEvent(const NftEvent& event) {
   switch (event.kind) {
     case NftEvent::Kind::kOther:
@@ -141,7 +151,7 @@ bool GenerationTracker::OnEvent(const NftEvent& event) {
   // (Generation ids count up by one per commit; wrap-around after 2^32
   // commits costs at most one extra dump.)
   if (trusted_.has_value() && event.generation <= *trusted_) return false;
-  if (touched && (event.pid == 0 || event.pid != own_pid_)) {
+  if (touched && (event.pid == 0 || !is_own_(event.pid))) {
     trusted_.reset();
     return true;
   }

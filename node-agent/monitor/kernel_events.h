@@ -8,6 +8,7 @@
 #include <linux/netlink.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "node-agent/state/route_tables.h"
@@ -32,6 +33,12 @@ NftEvent ClassifyNftMessage(const nlmsghdr* nlh, size_t len);
 // with Ferry's protocol, or naming one of Ferry's routing tables.
 bool IsOurRouteMessage(const nlmsghdr* nlh, size_t len, const RouteTableOptions& tables);
 
+// The kernel names the committing *thread* (task_pid_nr), not the process:
+// the agent commits from its client and monitor threads, so "ours" means any
+// thread of this process. False for 0 and for threads that already exited
+// (their commit then costs one extra verification, never a missed one).
+bool IsThreadOfThisProcess(uint32_t tid);
+
 // Knows the latest nftables generation whose table inet ferry is what the
 // reconciler last verified or wrote itself. A transaction that touches the
 // table from another process makes it unknown until the next verification,
@@ -39,7 +46,13 @@ bool IsOurRouteMessage(const nlmsghdr* nlh, size_t len, const RouteTableOptions&
 // Ferry changed the table since.
 class GenerationTracker {
  public:
-  explicit GenerationTracker(uint32_t own_pid) : own_pid_(own_pid) {}
+  // Whether a transaction committed by `pid` (as NFTA_GEN_PROC_PID names it)
+  // was Ferry's own.
+  using IsOwn = std::function<bool(uint32_t pid)>;
+
+  explicit GenerationTracker(uint32_t own_pid)
+      : is_own_([own_pid](uint32_t pid) { return pid == own_pid; }) {}
+  explicit GenerationTracker(IsOwn is_own) : is_own_(std::move(is_own)) {}
 
   // Returns true when the message ends a foreign transaction on our table
   // that no verification has covered yet: a check is due.
@@ -52,7 +65,7 @@ class GenerationTracker {
   bool Unchanged(uint32_t current) const { return trusted_.has_value() && *trusted_ == current; }
 
  private:
-  const uint32_t own_pid_;
+  const IsOwn is_own_;
   std::optional<uint32_t> trusted_;
   bool touched_ = false;  // the open transaction touched our table
 };

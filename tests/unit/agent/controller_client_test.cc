@@ -350,6 +350,30 @@ TEST_F(ControllerClientTest, DriftReportsWhileDisconnectedAreSentInOrderAfterThe
   EXPECT_EQ(client_->queued_reports(), 0u);
 }
 
+TEST_F(ControllerClientTest, StandingDriftIsResentAfterEachHelloWithoutItsRepairs) {
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ferry::v1::DriftReport report = Report("event", false);
+  ferry::v1::DriftItem* repaired = report.add_items();
+  repaired->set_object("route table 7100");
+  repaired->set_repaired(true);
+  ferry::v1::DriftItem* standing = report.add_items();
+  standing->set_forward("audit");
+  standing->set_object("map dnat4 element 192.0.2.1 . tcp . 8443");
+  client_->ReportDrift(report);
+  ASSERT_TRUE(service_->WaitFor(IsDrift).has_value());
+
+  StopServer();  // a restarted controller knows no drift
+  StartServer();
+  std::optional<AgentMessage> resent = service_->WaitFor(IsDrift);
+  ASSERT_TRUE(resent.has_value());
+  EXPECT_EQ(resent->drift().trigger(), "resync");
+  EXPECT_FALSE(resent->drift().in_sync());
+  ASSERT_EQ(resent->drift().items_size(), 1);
+  EXPECT_EQ(resent->drift().items(0).forward(), "audit");
+  EXPECT_FALSE(resent->drift().items(0).repaired());
+}
+
 TEST_F(ControllerClientTest, QueuedDriftReportsKeepTheNewest) {
   StopServer();
   for (size_t i = 0; i < ControllerClient::kMaxQueuedReports + 10; ++i) {

@@ -11,9 +11,14 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
+#include <unistd.h>
+
+#include <atomic>
 #include <cstring>
+#include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
 #include "node-agent/monitor/check_scheduler.h"
 #include "node-agent/monitor/drift_reporter.h"
 #include "node-agent/monitor/kernel_events.h"
@@ -153,6 +158,29 @@ TEST(GenerationTrackerTest, MissedGenerationOrLostEventsForgetTheGeneration) {
   t.Verified(12);
   t.Invalidate();
   EXPECT_FALSE(t.Unchanged(12));
+}
+
+TEST(GenerationTrackerTest, CommitsFromAnyThreadOfThisProcessAreOwn) {
+  // The kernel names the committing thread; the agent commits from several.
+  std::atomic<uint32_t> live_tid{0};
+  absl::Notification done;
+  std::thread live([&] {
+    live_tid = static_cast<uint32_t>(gettid());
+    done.WaitForNotification();
+  });
+  for (int i = 0; i < 1000000 && live_tid == 0; ++i) std::this_thread::yield();
+  ASSERT_NE(live_tid, 0u);
+  EXPECT_TRUE(IsThreadOfThisProcess(static_cast<uint32_t>(getpid())));
+  EXPECT_TRUE(IsThreadOfThisProcess(live_tid));
+  EXPECT_FALSE(IsThreadOfThisProcess(0));
+  EXPECT_FALSE(IsThreadOfThisProcess(1));  // init, never us in a test
+  GenerationTracker t(IsThreadOfThisProcess);
+  t.Verified(10);
+  t.OnEvent(OurElementDeleted());
+  EXPECT_FALSE(t.OnEvent(Gen(11, live_tid)));
+  EXPECT_TRUE(t.Unchanged(11));
+  done.Notify();
+  live.join();
 }
 
 TEST(GenerationTrackerTest, ChangeAlreadyCoveredByAVerificationIsNotDue) {
