@@ -167,17 +167,16 @@ expect_eq "TCP through a forward applied after the controller restart" "$CLIENT"
 closed_before=$(count_lines "stream closed" "$WORK/agent-node-a.log")
 in_ns "$NS_CTL" ip link set "fx${FX_ID}c0" down
 log "node-a's link to the controller is cut"
-ferryctl apply -f "$(extra_forward during-cut 8103)" >/dev/null
-# The agent finds out by keepalive (20 s ping + 10 s timeout).
+# Both ends find out by keepalive alone (20 s ping + 10 s timeout on each
+# side), with nothing to push: an idle dead link must not look alive.
+node_disconnected() { [[ $(condition_status node "$1" Connected) == False ]]; }
+wait_for "controller reports node-a disconnected" 60 node_disconnected node-a
 wait_for "node-a's agent noticed the cut link" 60 \
   log_has_more "stream closed" "$WORK/agent-node-a.log" "$closed_before"
+ferryctl apply -f "$(extra_forward during-cut 8103)" >/dev/null
 if seen_by_backend http://192.0.2.1:8103/ >/dev/null 2>&1; then
   fail "a forward applied during the cut reached node-a before the link was restored"
 fi
-# The controller reports it too: the push it cannot deliver makes gRPC
-# ping the dead connection, and the ping times out.
-node_disconnected() { [[ $(condition_status node "$1" Connected) == False ]]; }
-wait_for "controller reports node-a disconnected" 60 node_disconnected node-a
 expect_eq "Ready of the forward node-a has not applied" False \
   "$(condition_status forward during-cut Ready)"
 log "ok: during the cut node-a's agent and the controller both see the stream gone"
