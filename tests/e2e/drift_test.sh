@@ -174,6 +174,24 @@ in_ns "$NS_A" sysctl -qw net.ipv4.ip_forward=0
 check_enforce "sysctl net.ipv4.ip_forward=0"
 [[ $(in_ns "$NS_A" sysctl -n net.ipv4.ip_forward) == 1 ]] || fail "ip_forward not restored"
 
+# 6. The Alert drift outlives a controller restart: the controller keeps
+# drift in memory, so the agent resends its standing drift after every Hello.
+# A forward applied after the restart proves a pass ran after node-a's Hello
+# (its ACK follows the resent report on the same stream). Last, because the
+# restart resets the metrics the checks above count.
+in_ns "$NS_A" nft delete element inet ferry dnat4 '{ 192.0.2.1 . tcp . 81 }'
+check_alert "delete audit's map element again" no_audit_elements
+stop_process "$CONTROLLER_PID"
+rm -f "$SOCK"
+start_controller
+sed -e 's/name: web}/name: probe}/' -e 's/port: 80,/port: 82,/' \
+  <(awk '/^---/{exit} {print}' "$WORK/forwards.yaml") >"$WORK/probe.yaml"
+ferryctl apply -f "$WORK/probe.yaml" >/dev/null
+ferryctl wait forward/probe --for=condition=Ready --timeout=30s >/dev/null
+audit_drifted || fail "audit's Alert drift was forgotten across the controller restart"
+no_audit_elements || fail "audit's kernel state changed across the controller restart"
+log "ok: audit still Drifted after a controller restart, kernel left as found"
+
 kill "$LOOP_PID" 2>/dev/null || true
 log "request loop: $(grep -c ok "$WORK/loop.log") ok, $(grep -c fail "$WORK/loop.log") failed during tampering"
 ferryctl get events
