@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -153,7 +155,13 @@ absl::StatusOr<FirstSync> MeasureFirstSync(const BenchOptions& options,
         return MetricValue(*m, latency_count) > acks_before;
       },
       60, 0.002);
-  if (!acked) return absl::DeadlineExceededError("the big node's agent did not ACK in 60 s");
+  if (!acked) {
+    std::ifstream log(absl::StrCat(dir, "/", big.node, ".log"));
+    std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    return absl::DeadlineExceededError(
+        absl::StrCat("the big node's agent did not ACK in 60 s; its log ends: ",
+                     text.substr(text.size() > 1500 ? text.size() - 1500 : 0)));
+  }
   out.acked = NowSeconds() - t0;
   out.kind = MetricValue(last, PushSeries(big.node, "delta")) > 0 ? "delta" : "full";
   const std::string ready = "ferry_forwards{condition=\"Ready\",status=\"True\"}";
@@ -302,12 +310,16 @@ absl::Status RunFanoutBench(const BenchOptions& options, Report* report) {
   const int64_t controller_rss = controller->child->RssKib();
   for (auto& a : agents) a->child->Stop();
   controller->child->Stop();
-  if (!first.ok()) return first.status();
+  // (a) and (b) stand on their own; a failed (c) is reported in its rows.
+  if (!first.ok()) {
+    std::fprintf(stderr, "ferry-bench: fanout (c) failed: %s\n", first.status().ToString().c_str());
+  }
+  const FirstSync c_figures = first.ok() ? *first : FirstSync{};
 
   const double p50 = Median(latency), p99 = Percentile(latency, 99);
   const bool met_a = p99 < kTargetP99;
   const bool met_b = unaffected_pushes == 0 && affected_mismatch == 0;
-  const bool met_c = first->acked < kTargetFirstSync;
+  const bool met_c = first.ok() && c_figures.acked < kTargetFirstSync;
 
   Section sec;
   sec.title = absl::StrCat("3. Fan-out to ", agents_n, " agents");
@@ -350,13 +362,16 @@ absl::Status RunFanoutBench(const BenchOptions& options, Report* report) {
        "", "one per change", Verdict(affected_mismatch == 0)});
   sec.rows.push_back(
       {absl::StrCat("(c) first sync of ", FormatCount(big_n), " forwards: agent start → ACK"),
-       FormatDuration(first->acked), absl::StrCat("`nft -f`: ", FormatDuration(first->nft)),
+       first.ok() ? FormatDuration(c_figures.acked)
+                  : absl::StrCat("failed: ", first.status().message()),
+       absl::StrCat("`nft -f`: ", FormatDuration(c_figures.nft)),
        absl::StrCat("< ", FormatDuration(kTargetFirstSync)), Verdict(met_c)});
   sec.rows.push_back({"(c) of which agent start → stream connected",
-                      FormatDuration(first->connected), "", "", ""});
+                      FormatDuration(c_figures.connected), "", "", ""});
   sec.rows.push_back(
       {absl::StrCat("(c) agent start → all ", FormatCount(big_n), " statuses Ready (write-back)"),
-       first->all_ready > 0 ? FormatDuration(first->all_ready) : "not within 120 s", "", "", ""});
+       c_figures.all_ready > 0 ? FormatDuration(c_figures.all_ready) : "not within 120 s", "", "",
+       ""});
   sec.notes.push_back(absl::StrCat("All ", agents_n, " agents connected and ", FormatCount(total),
                                    " forwards Ready ", FormatDuration(all_up),
                                    " after the agents were spawned. Controller RSS at the end: ",
@@ -371,7 +386,7 @@ absl::Status RunFanoutBench(const BenchOptions& options, Report* report) {
       "The changes were pushed as ", affected_delta > 0 ? "deltas" : "full configs",
       ": agents announce their version in Hello and only agents ≥ 0.2.0 get NodeConfigDelta; "
       "(c)'s first push of a stream is always full (",
-      first->kind, ")."));
+      c_figures.kind, ")."));
   if (!met_a) {
     sec.notes.push_back(
         "MISSED (a): compare the ferryctl row: most of the time is the ferryctl process and "
