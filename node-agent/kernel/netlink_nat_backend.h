@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "node-agent/kernel/nat_backend.h"
 #include "node-agent/kernel/netlink_socket.h"
+#include "node-agent/kernel/nft_structure.h"
 
 namespace ferry::agent {
 
@@ -31,6 +32,8 @@ class NetlinkNatBackend : public NatBackend {
   explicit NetlinkNatBackend(std::unique_ptr<NetlinkSocket> sock)
       : sock_(std::move(sock)) {}
   absl::StatusOr<NatState> LoadOnce();
+  // Adds the elements of every set `shape` shows readable to `state`.
+  absl::Status DumpElements(const nft::TableShape& shape, NatState* state);
   void Remember(const NatPlan& plan);
 
   std::unique_ptr<NetlinkSocket> sock_;

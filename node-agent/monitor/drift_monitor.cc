@@ -33,7 +33,8 @@ absl::Status DriftMonitor::Start() {
   if (!nft.ok()) return nft.status();
   absl::StatusOr<MulticastSocket> routes = MulticastSocket::Open(
       NETLINK_ROUTE,
-      {RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE});
+      {RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
+       RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF});
   if (!routes.ok()) return routes.status();
   absl::StatusOr<GenerationQuery> generation = GenerationQuery::Open();
   if (!generation.ok()) return generation.status();
@@ -97,7 +98,8 @@ void DriftMonitor::ReadEvents(CheckScheduler& scheduler) {
     check = true;
   }
   if (!route_events_->Drain([&](const nlmsghdr* nlh, size_t len) {
-        check = IsOurRouteMessage(nlh, len, options_.tables) || check;
+        check = IsOurRouteMessage(nlh, len, options_.tables) || IsForwardingChange(nlh, len) ||
+                check;
       })) {
     LogWarning("route notifications lost; verifying everything");
     check = true;

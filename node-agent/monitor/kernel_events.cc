@@ -7,6 +7,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/netconf.h>
 #include <linux/rtnetlink.h>
 #include <unistd.h>
 
@@ -126,6 +127,22 @@ bool IsOurRouteMessage(const nlmsghdr* nlh, size_t len, const RouteTableOptions&
     default:
       return false;
   }
+}
+
+bool IsForwardingChange(const nlmsghdr* nlh, size_t len) {
+  if (nlh->nlmsg_type != RTM_NEWNETCONF) return false;
+  const char* data = nullptr;
+  size_t size = 0;
+  if (!Body(nlh, len, sizeof(netconfmsg), &data, &size)) return false;
+  bool all = false;
+  bool forwarding = false;
+  ForEachAttr(data, size, [&](uint16_t attr, absl::string_view v) {
+    if (attr == NETCONFA_IFINDEX) {
+      all = static_cast<int32_t>(U32(v, false)) == NETCONFA_IFINDEX_ALL;
+    }
+    if (attr == NETCONFA_FORWARDING) forwarding = true;
+  });
+  return all && forwarding;
 }
 
 bool IsThreadOfThisProcess(uint32_t tid) {

@@ -33,6 +33,11 @@ NftEvent ClassifyNftMessage(const nlmsghdr* nlh, size_t len);
 // with Ferry's protocol, or naming one of Ferry's routing tables.
 bool IsOurRouteMessage(const nlmsghdr* nlh, size_t len, const RouteTableOptions& tables);
 
+// True for RTM_NEWNETCONF announcing the "all" forwarding setting: the
+// kernel sends it when net.ipv4.ip_forward or net.ipv6.conf.all.forwarding
+// changes, so sysctl drift is event-driven too (the poll is a safety net).
+bool IsForwardingChange(const nlmsghdr* nlh, size_t len);
+
 // The kernel names the committing *thread* (task_pid_nr), not the process:
 // the agent commits from its client and monitor threads, so "ours" means any
 // thread of this process. False for 0 and for threads that already exited

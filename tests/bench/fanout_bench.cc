@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "tests/bench/bench.h"
@@ -160,7 +161,9 @@ absl::StatusOr<FirstSync> MeasureFirstSync(const BenchOptions& options,
     std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
     return absl::DeadlineExceededError(
         absl::StrCat("the big node's agent did not ACK in 60 s; its log ends: ",
-                     text.substr(text.size() > 1500 ? text.size() - 1500 : 0)));
+                     // One line: it lands in a Markdown table cell.
+                     absl::StrReplaceAll(text.substr(text.size() > 1500 ? text.size() - 1500 : 0),
+                                         {{"\n", " / "}, {"|", "\\|"}})));
   }
   out.acked = NowSeconds() - t0;
   out.kind = MetricValue(last, PushSeries(big.node, "delta")) > 0 ? "delta" : "full";

@@ -60,7 +60,10 @@ TEST_P(DriftCostTest, PeriodicVerificationCost) {
   DriftOutcome full = reconciler.CheckDrift(DriftCheck{});
   const double full_ms = ThreadCpuMs() - start;
   ASSERT_TRUE(full.error.ok()) << full.error;
-  EXPECT_TRUE(full.items.empty());
+  EXPECT_TRUE(full.items.empty()) << full.items.size() << " items, first: "
+                                  << (full.items.empty() ? "" : full.items[0].object) << " expected "
+                                  << (full.items.empty() ? "" : full.items[0].expected) << " found "
+                                  << (full.items.empty() ? "" : full.items[0].found);
 
   start = ThreadCpuMs();
   ASSERT_TRUE(generation->Current().ok());

@@ -7,9 +7,11 @@
 #include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <linux/netconf.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
+#include <linux/rtnetlink.h>
 
 #include <unistd.h>
 
@@ -158,6 +160,47 @@ TEST(GenerationTrackerTest, MissedGenerationOrLostEventsForgetTheGeneration) {
   t.Verified(12);
   t.Invalidate();
   EXPECT_FALSE(t.Unchanged(12));
+}
+
+// An RTM_NEWNETCONF as the kernel sends it when a forwarding sysctl changes.
+std::vector<char> Netconf(uint16_t type, int32_t ifindex, bool with_forwarding) {
+  std::vector<char> buf(NLMSG_SPACE(sizeof(netconfmsg)));
+  auto put = [&buf](uint16_t attr, int32_t value) {
+    nlattr a{static_cast<uint16_t>(NLA_HDRLEN + sizeof(value)), attr};
+    const size_t at = buf.size();
+    buf.resize(at + NLA_ALIGN(a.nla_len));
+    std::memcpy(buf.data() + at, &a, sizeof(a));
+    std::memcpy(buf.data() + at + NLA_HDRLEN, &value, sizeof(value));
+  };
+  put(NETCONFA_IFINDEX, ifindex);
+  if (with_forwarding) put(NETCONFA_FORWARDING, 0);
+  nlmsghdr h{};
+  h.nlmsg_len = static_cast<uint32_t>(buf.size());
+  h.nlmsg_type = type;
+  std::memcpy(buf.data(), &h, sizeof(h));
+  netconfmsg ncm{AF_INET};
+  std::memcpy(buf.data() + NLMSG_HDRLEN, &ncm, sizeof(ncm));
+  return buf;
+}
+
+bool ForwardingChange(const std::vector<char>& m) {
+  return IsForwardingChange(reinterpret_cast<const nlmsghdr*>(m.data()), m.size());
+}
+
+TEST(ForwardingChangeTest, AllForwardingNetconfIsAChange) {
+  EXPECT_TRUE(ForwardingChange(Netconf(RTM_NEWNETCONF, NETCONFA_IFINDEX_ALL, true)));
+}
+
+TEST(ForwardingChangeTest, PerDeviceDefaultOrOtherSettingsAreNot) {
+  EXPECT_FALSE(ForwardingChange(Netconf(RTM_NEWNETCONF, 2, true)));
+  EXPECT_FALSE(ForwardingChange(Netconf(RTM_NEWNETCONF, NETCONFA_IFINDEX_DEFAULT, true)));
+  EXPECT_FALSE(ForwardingChange(Netconf(RTM_NEWNETCONF, NETCONFA_IFINDEX_ALL, false)));
+  EXPECT_FALSE(ForwardingChange(Netconf(RTM_DELNETCONF, NETCONFA_IFINDEX_ALL, true)));
+}
+
+TEST(ForwardingChangeTest, TruncatedMessageIsNot) {
+  std::vector<char> m = Netconf(RTM_NEWNETCONF, NETCONFA_IFINDEX_ALL, true);
+  EXPECT_FALSE(IsForwardingChange(reinterpret_cast<const nlmsghdr*>(m.data()), NLMSG_HDRLEN));
 }
 
 TEST(GenerationTrackerTest, CommitsFromAnyThreadOfThisProcessAreOwn) {
