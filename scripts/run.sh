@@ -17,6 +17,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   # for the namespace tests and the demo
   iproute2 nftables wireguard-go wireguard-tools iputils-ping procps curl python3
+  # the durability test reads and damages the store with the sqlite3 tool
+  sqlite3
   # promtool, to test the shipped alerting rules
   prometheus
   # the benchmarks' linear-rule reference
