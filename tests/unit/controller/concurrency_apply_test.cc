@@ -18,6 +18,7 @@
 #include "controller/server/resource_service.h"
 #include "controller/server/server_limits.h"
 #include "controller/store/sqlite_store.h"
+#include "tests/unit/controller/test_forwards.h"
 #include "gtest/gtest.h"
 
 namespace ferry::controller {
@@ -26,30 +27,14 @@ namespace {
 constexpr int kClients = 4;
 
 ferry::v1::Object Forward(const std::string& name, uint32_t port) {
-  ferry::v1::Object object;
-  auto* f = object.mutable_ip_forward();
-  f->set_api_version("ferry.dev/v1");
-  f->set_kind("IPForward");
-  f->mutable_metadata()->set_name(name);
-  f->mutable_spec()->mutable_frontend()->set_node_name("node-a");
-  f->mutable_spec()->mutable_frontend()->set_address("203.0.113.1");
-  f->mutable_spec()->mutable_backend()->set_node_name("node-b");
-  f->mutable_spec()->mutable_backend()->set_address("10.8.0.2");
-  auto* p = f->mutable_spec()->add_ports();
-  p->set_protocol(ferry::v1::TCP);
-  p->set_port(port);
-  return object;
+  return TestForward(name, "203.0.113.1", port);
 }
 
 class ConcurrencyApplyTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = absl::StrCat(::testing::TempDir(), "/ferry-conc-", getpid(), "-",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto store = SqliteStore::Open(dir_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
+    store_ = OpenTestStore("ferry-conc", &dir_);
+    ASSERT_NE(store_, nullptr);
     // The controller's defaults, rate limits included.
     service_ = std::make_unique<ResourceServiceImpl>(store_.get(), ResourceServiceImpl::Options());
     grpc::ServerBuilder builder;

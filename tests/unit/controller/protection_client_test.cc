@@ -19,6 +19,7 @@
 #include "controller/server/resource_service.h"
 #include "controller/server/server_limits.h"
 #include "controller/store/sqlite_store.h"
+#include "tests/unit/controller/test_forwards.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -33,34 +34,20 @@ using ::testing::HasSubstr;
 constexpr char kClientHeader[] = "x-test-client";
 
 ferry::v1::Object Forward(const std::string& name, uint32_t port, int label_bytes = 0) {
-  ferry::v1::Object object;
-  auto* f = object.mutable_ip_forward();
-  f->set_api_version("ferry.dev/v1");
-  f->set_kind("IPForward");
-  f->mutable_metadata()->set_name(name);
+  ferry::v1::Object object = TestForward(name, "203.0.113.1", port);
   // Bulk, so a watch's events fill the HTTP/2 window quickly.
+  auto& labels = *object.mutable_ip_forward()->mutable_metadata()->mutable_labels();
   for (int i = 0; label_bytes > 0; ++i, label_bytes -= 63) {
-    (*f->mutable_metadata()->mutable_labels())[absl::StrCat("bulk", i)] = std::string(63, 'x');
+    labels[absl::StrCat("bulk", i)] = std::string(63, 'x');
   }
-  f->mutable_spec()->mutable_frontend()->set_node_name("node-a");
-  f->mutable_spec()->mutable_frontend()->set_address("203.0.113.1");
-  f->mutable_spec()->mutable_backend()->set_node_name("node-b");
-  f->mutable_spec()->mutable_backend()->set_address("10.8.0.2");
-  auto* p = f->mutable_spec()->add_ports();
-  p->set_protocol(ferry::v1::TCP);
-  p->set_port(port);
   return object;
 }
 
 class ProtectionClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = absl::StrCat(::testing::TempDir(), "/ferry-prot-", getpid(), "-",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto store = SqliteStore::Open(dir_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
+    store_ = OpenTestStore("ferry-prot", &dir_);
+    ASSERT_NE(store_, nullptr);
   }
 
   void StartServer(ResourceServiceImpl::Options options) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "controller/store/object_codec.h"
 #include "controller/store/sqlite_store.h"
+#include "tests/unit/controller/test_forwards.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -26,30 +27,14 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 Object Forward(const std::string& name, const std::string& frontend_address, uint32_t port) {
-  Object object;
-  auto* f = object.mutable_ip_forward();
-  f->set_api_version("ferry.dev/v1");
-  f->set_kind("IPForward");
-  f->mutable_metadata()->set_name(name);
-  f->mutable_spec()->mutable_frontend()->set_node_name("node-a");
-  f->mutable_spec()->mutable_frontend()->set_address(frontend_address);
-  f->mutable_spec()->mutable_backend()->set_node_name("node-b");
-  f->mutable_spec()->mutable_backend()->set_address("10.8.0.2");
-  auto* p = f->mutable_spec()->add_ports();
-  p->set_protocol(ferry::v1::TCP);
-  p->set_port(port);
-  return object;
+  return TestForward(name, frontend_address, port);
 }
 
 class ResourceServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = absl::StrCat(::testing::TempDir(), "/ferry-rs-", getpid(), "-",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    auto store = SqliteStore::Open(dir_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::move(*store);
+    store_ = OpenTestStore("ferry-rs", &dir_);
+    ASSERT_NE(store_, nullptr);
     service_ = std::make_unique<ResourceServiceImpl>(store_.get(), absl::Milliseconds(20));
     grpc::ServerBuilder builder;
     builder.RegisterService(service_.get());
