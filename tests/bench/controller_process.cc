@@ -215,6 +215,9 @@ absl::Status Apply(ferry::v1::ResourceService::Stub* stub,
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000)));
+  // /metrics can answer before the gRPC socket is bound: wait (within the
+  // deadline) for the channel instead of failing fast on a missing socket.
+  context.set_wait_for_ready(true);
   grpc::Status s = stub->Apply(&context, request, &response);
   if (!s.ok()) {
     return absl::UnknownError(absl::StrCat("Apply of ", objects.size(), " objects: ",
