@@ -53,9 +53,10 @@ ForwardResolution Reject(const char* reason, std::string message) {
   return r;
 }
 
-// Checks that do not depend on other forwards.
-ForwardResolution Resolve(const IPForward& forward,
-                          const std::map<std::string, const Node*>& nodes) {
+}  // namespace
+
+ForwardResolution ResolveForward(const IPForward& forward,
+                                 const std::map<std::string, const Node*>& nodes) {
   const auto& spec = forward.spec();
   const std::string& fe_name = spec.frontend().node_name();
   auto fe = nodes.find(fe_name);
@@ -103,6 +104,12 @@ ForwardResolution Resolve(const IPForward& forward,
   r.nodes.push_back({be_name, kRoleBackend});
   return r;
 }
+
+ForwardResolution RejectForConflict(const absl::Status& conflict) {
+  return Reject(kReasonConflict, std::string(conflict.message()));
+}
+
+namespace {
 
 void AddFrontendRules(const IPForward& forward, NodeConfig* config) {
   const auto& spec = forward.spec();
@@ -154,6 +161,15 @@ void SortEntries(google::protobuf::RepeatedPtrField<Entry>* entries) {
 
 }  // namespace
 
+void AddNodeEntries(const IPForward& forward, const ForwardResolution& resolution,
+                    const InvolvedNode& node, NodeConfig* config) {
+  if (node.role == kRoleFrontend) {
+    AddFrontendRules(forward, config);
+  } else {
+    AddReturnRoutes(forward, resolution.return_via, config);
+  }
+}
+
 bool IsMasquerade(const ferry::v1::IPForwardSpec& spec) {
   return spec.source_ip() == ferry::v1::MASQUERADE;
 }
@@ -196,24 +212,15 @@ FleetPlan PlanFleetOf(const std::vector<const IPForward*>& forwards,
 
   ConflictIndex accepted;
   for (const IPForward* f : sorted) {
-    ForwardResolution r = Resolve(*f, by_name);
+    ForwardResolution r = ResolveForward(*f, by_name);
     if (r.accepted) {
       // Apply already rejects conflicts; this guards against a store that
       // was written around it, so two forwards never fight over one port.
-      if (absl::Status s = accepted.Check(*f); !s.ok()) {
-        r = Reject(kReasonConflict, std::string(s.message()));
-      }
+      if (absl::Status s = accepted.Check(*f); !s.ok()) r = RejectForConflict(s);
     }
     if (r.accepted) {
       accepted.Add(f);
-      for (const InvolvedNode& n : r.nodes) {
-        NodeConfig& config = plan.node_configs[n.name];
-        if (n.role == kRoleFrontend) {
-          AddFrontendRules(*f, &config);
-        } else {
-          AddReturnRoutes(*f, r.return_via, &config);
-        }
-      }
+      for (const InvolvedNode& n : r.nodes) AddNodeEntries(*f, r, n, &plan.node_configs[n.name]);
     }
     plan.forwards[f->metadata().name()] = std::move(r);
   }
@@ -230,14 +237,18 @@ void SortConfigEntries(NodeConfig* config) {
 }
 
 std::string ConfigVersion(const NodeConfig& config) {
-  NodeConfig copy = config;
-  copy.clear_version();
+  // A config of 100k forwards is megabytes: copy it only to clear a version.
+  std::optional<NodeConfig> copy;
+  if (!config.version().empty()) {
+    copy = config;
+    copy->clear_version();
+  }
   std::string bytes;
   {
     google::protobuf::io::StringOutputStream raw(&bytes);
     google::protobuf::io::CodedOutputStream out(&raw);
     out.SetSerializationDeterministic(true);
-    copy.SerializeToCodedStream(&out);
+    (copy ? *copy : config).SerializeToCodedStream(&out);
   }
   uint64_t hash = 14695981039346656037ull;  // FNV-1a offset basis
   for (unsigned char c : bytes) {

@@ -74,7 +74,18 @@ std::vector<EventOccurrence> DriftTracker::OnReport(const std::string& node,
     }
   }
   latest_[node] = report;
+  std::map<std::string, std::vector<int>>& index = items_by_forward_[node];
+  index.clear();
+  for (int i = 0; i < report.items_size(); ++i) {
+    for (const std::string& f : ForwardsOf(report.items(i))) index[f].push_back(i);
+  }
   return out;
+}
+
+void DriftTracker::ForwardsIn(const std::string& node, std::set<std::string>* out) const {
+  auto it = items_by_forward_.find(node);
+  if (it == items_by_forward_.end()) return;
+  for (const auto& [forward, items] : it->second) out->insert(forward);
 }
 
 const ferry::v1::DriftReport* DriftTracker::Latest(const std::string& node) const {
@@ -90,11 +101,12 @@ std::vector<ForwardDrift> DriftTracker::UnrepairedFor(
     if (!seen.insert(n.name).second) continue;
     const ferry::v1::DriftReport* report = Latest(n.name);
     if (report == nullptr) continue;
-    for (const DriftItem& item : report->items()) {
-      if (item.repaired()) continue;
-      for (const std::string& f : ForwardsOf(item)) {
-        if (f == forward) out.push_back({n.name, item});
-      }
+    const auto& index = items_by_forward_.at(n.name);
+    auto named = index.find(forward);
+    if (named == index.end()) continue;
+    for (int i : named->second) {
+      const DriftItem& item = report->items(i);
+      if (!item.repaired()) out.push_back({n.name, item});
     }
   }
   return out;

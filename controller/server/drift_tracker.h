@@ -7,6 +7,7 @@
 // the store.
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -39,10 +40,20 @@ class DriftTracker {
   std::vector<ForwardDrift> UnrepairedFor(const std::string& forward,
                                           const std::vector<InvolvedNode>& nodes) const;
 
-  void Forget(const std::string& node) { latest_.erase(node); }
+  // Adds the forwards that the node's latest report names to `out`: those
+  // whose Drifted condition a new report may change.
+  void ForwardsIn(const std::string& node, std::set<std::string>* out) const;
+
+  void Forget(const std::string& node) {
+    latest_.erase(node);
+    items_by_forward_.erase(node);
+  }
 
  private:
   std::map<std::string, ferry::v1::DriftReport> latest_;
+  // node -> forward -> indexes of the latest report's items naming it, so a
+  // forward's drift costs O(its items), not a scan of the report.
+  std::map<std::string, std::map<std::string, std::vector<int>>> items_by_forward_;
 };
 
 }  // namespace ferry::controller

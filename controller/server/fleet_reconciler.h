@@ -3,11 +3,14 @@
 
 // Keeps every connected agent's config equal to the plan of what the store
 // declares, and writes back what the agents report: forward statuses and
-// Node objects, drift conditions, events and metrics. Level-triggered: each
-// pass re-reads the store, re-plans, pushes only to nodes whose config version
+// Node objects, drift conditions, events and metrics. Level-triggered, with
+// work in proportion to what changed: each pass catches the store's view up
+// from the change log, re-plans only the changed forwards and the nodes they
+// touch (IncrementalPlanner), pushes only to nodes whose config version
 // changed (just the changed forwards, as a NodeConfigDelta, when the agent
-// ACKed the previous push), and writes only the statuses that differ. Knows
-// nothing about gRPC;
+// ACKed the previous push), and recomputes only the statuses whose inputs
+// changed (spec, resolution, a node's ACK/NACK, drift). A full recompute runs
+// every `full_resync_period` as a safety net. Knows nothing about gRPC;
 // streams reach it through SessionRegistry and receive pushes through PushSink.
 
 #include <cstdint>
@@ -25,11 +28,14 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "controller/observability/metrics.h"
+#include "controller/planner/incremental_planner.h"
 #include "controller/planner/planner.h"
 #include "controller/planner/status.h"
+#include "controller/server/config_generations.h"
 #include "controller/server/drift_tracker.h"
 #include "controller/server/event_recorder.h"
 #include "controller/server/fleet_metrics.h"
+#include "controller/server/fleet_snapshot.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.pb.h"
 
@@ -76,6 +82,9 @@ class FleetReconciler : public SessionRegistry {
     std::function<absl::Time()> clock = [] { return absl::Now(); };
     // Also re-reconcile this often without any trigger.
     absl::Duration resync_period = absl::Seconds(30);
+    // Recompute every plan and status from scratch this often, in case an
+    // incremental pass missed an input (a pass costs ~1 s at 100k forwards).
+    absl::Duration full_resync_period = absl::Minutes(10);
     // How long one store wait may block before Stop is noticed.
     absl::Duration store_poll = absl::Milliseconds(500);
     // Where the fleet's series go; a private registry if null.
@@ -111,35 +120,48 @@ class FleetReconciler : public SessionRegistry {
 
  private:
   struct Session;
+  // A config a node was pushed or ACKed, shared with the plan (no copy of a
+  // 100k-forward config per push) and indexed for status lookups.
+  struct NodeConfigRef {
+    std::shared_ptr<const ferry::v1::NodeConfig> config;  // null: none
+    std::shared_ptr<const ConfigGenerations> generations;
+    explicit operator bool() const { return config != nullptr; }
+    const ferry::v1::NodeConfig* operator->() const { return config.get(); }
+  };
   // What this controller knows about one node's agent, across streams.
   struct NodeState {
     Session* session = nullptr;  // the active stream, if any
     bool seen = false;           // connected at least once since start
     ferry::v1::Hello hello;      // addresses replaced by AddressUpdate
     absl::Time last_seen;
-    std::optional<ferry::v1::NodeConfig> pushed;  // last config pushed
+    NodeConfigRef pushed;  // last config pushed
     // Start of the pass that planned `pushed`: when the change that led to
     // it was read from the store. Apply latency runs from here to the ACK.
     absl::Time pushed_change_seen;
-    std::optional<ferry::v1::NodeConfig> acked;  // last config ACKed
+    NodeConfigRef acked;  // last config ACKed
     std::map<std::string, std::string> acked_forward_errors;
     bool push_nacked = false;  // the last push was NACKed
     std::string nack_error;
     std::map<std::string, std::string> nack_forward_errors;
   };
-  struct Snapshot;
 
   void Kick();
   void RunLoop();
   void WatchStore();
-  // The store as of now: the kept snapshot caught up on the change log, or
-  // a fresh listing when the log no longer reaches back to it.
-  absl::StatusOr<const Snapshot*> ReadStore() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_);
-  absl::Status ListStore(Snapshot* snapshot);
-  absl::Status CatchUp(Snapshot* snapshot);
-  std::vector<ferry::v1::Node> DesiredNodes(const Snapshot& snapshot)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void PushChanged(const FleetPlan& plan, absl::Time pass_start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Feeds what the store's change log says changed to the planner; returns
+  // the forwards whose status must be recomputed, or all of them.
+  absl::StatusOr<std::set<std::string>> ReadStore(absl::Time pass_start, bool* all)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_);
+  std::vector<ferry::v1::Node> DesiredNodes() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_, mu_);
+  void PushChanged(absl::Time pass_start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_, mu_);
+  // The status `stored` should have now, if it differs from the stored one.
+  std::optional<ferry::v1::Object> StatusWrite(const FleetSnapshot::Stored& stored, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_, mu_);
+  // Forwards whose NodeAckInfo on a node may read differently after
+  // `change` mutates its ack state; they join status_dirty_.
+  static void AckScope(const NodeState& state, std::set<std::string>* out);
+  template <typename Fn>
+  void ChangeAcks(NodeState* state, Fn change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The delta to push instead of `config`, if the agent can take one.
   static std::optional<ferry::v1::NodeConfigDelta> DeltaFor(const Session& session,
                                                             const NodeState& state,
@@ -155,9 +177,11 @@ class FleetReconciler : public SessionRegistry {
                                              const ForwardResolution& resolution)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static WriteOp WriteOf(const ferry::v1::Object& desired, int64_t expected_revision);
-  // Commits `ops` in batches, each guarded by the revision its object was
-  // read at. A lost race only triggers a new pass.
-  absl::Status CommitWrites(const std::vector<WriteOp>& ops);
+  // Commits `objects` in batches, each write guarded by the revision its
+  // object was read at, and records them in the snapshot. A lost race only
+  // triggers a new pass; statuses that failed otherwise are retried.
+  absl::Status CommitWrites(std::vector<std::pair<ferry::v1::Object, int64_t>> objects)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_);
 
   Store* const store_;
   const Options options_;
@@ -167,7 +191,10 @@ class FleetReconciler : public SessionRegistry {
 
   // One pass at a time; guards what passes keep between them.
   absl::Mutex pass_mu_ ABSL_ACQUIRED_BEFORE(mu_);
-  std::unique_ptr<Snapshot> snapshot_ ABSL_GUARDED_BY(pass_mu_);
+  FleetSnapshot snapshot_ ABSL_GUARDED_BY(pass_mu_);
+  IncrementalPlanner planner_ ABSL_GUARDED_BY(pass_mu_);
+  std::set<std::string> retry_statuses_ ABSL_GUARDED_BY(pass_mu_);
+  absl::Time last_full_ ABSL_GUARDED_BY(pass_mu_) = absl::InfinitePast();
 
   absl::Mutex mu_;
   std::map<std::string, NodeState> nodes_ ABSL_GUARDED_BY(mu_);
@@ -175,6 +202,8 @@ class FleetReconciler : public SessionRegistry {
   uint64_t next_session_id_ ABSL_GUARDED_BY(mu_) = 1;
   DriftTracker drift_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> metric_nodes_ ABSL_GUARDED_BY(mu_);  // nodes with series
+  // Forwards whose status inputs changed on a stream (ACK, NACK, drift).
+  std::set<std::string> status_dirty_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex loop_mu_;
   bool kicked_ ABSL_GUARDED_BY(loop_mu_) = true;

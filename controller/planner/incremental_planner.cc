@@ -1,0 +1,231 @@
+#include "controller/planner/incremental_planner.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace ferry::controller {
+namespace {
+
+using ferry::v1::IPForward;
+using ferry::v1::Node;
+using ferry::v1::NodeConfig;
+
+// What ResolveForward reads of a node, as one comparable string.
+std::string Fingerprint(const Node& node) {
+  std::string out;
+  for (const auto& a : node.status().addresses()) {
+    absl::StrAppend(&out, a.address(), "/", a.prefix_length(), ";");
+  }
+  return out;
+}
+
+bool SameSpec(const IPForward& a, const IPForward& b) {
+  return a.metadata().generation() == b.metadata().generation() &&
+         a.spec().SerializeAsString() == b.spec().SerializeAsString();
+}
+
+}  // namespace
+
+void IncrementalPlanner::SetNodes(const std::vector<Node>& nodes) {
+  std::set<std::string> present;
+  for (const Node& node : nodes) {
+    const std::string& name = node.metadata().name();
+    present.insert(name);
+    std::string fingerprint = Fingerprint(node);
+    auto it = node_fingerprints_.find(name);
+    if (it != node_fingerprints_.end() && it->second == fingerprint) continue;
+    if (it == node_fingerprints_.end()) dirty_nodes_.insert(name);  // a new (empty) config
+    node_fingerprints_[name] = std::move(fingerprint);
+    Node& kept = nodes_[name];
+    kept.mutable_metadata()->set_name(name);
+    *kept.mutable_status()->mutable_addresses() = node.status().addresses();
+    node_ptrs_[name] = &kept;
+    if (auto n = forwards_naming_.find(name); n != forwards_naming_.end()) {
+      dirty_forwards_.insert(n->second.begin(), n->second.end());
+    }
+  }
+  for (auto it = node_fingerprints_.begin(); it != node_fingerprints_.end();) {
+    if (present.count(it->first) != 0) {
+      ++it;
+      continue;
+    }
+    const std::string name = it->first;
+    it = node_fingerprints_.erase(it);
+    node_ptrs_.erase(name);
+    nodes_.erase(name);
+    dirty_nodes_.insert(name);  // RebuildConfigs drops its config
+    if (auto n = forwards_naming_.find(name); n != forwards_naming_.end()) {
+      dirty_forwards_.insert(n->second.begin(), n->second.end());
+    }
+  }
+}
+
+void IncrementalPlanner::IndexNodeNames(const std::string& name, const IPForward& spec, bool add) {
+  for (const std::string* node : {&spec.spec().frontend().node_name(),
+                                  &spec.spec().backend().node_name()}) {
+    if (add) {
+      forwards_naming_[*node].insert(name);
+    } else if (auto it = forwards_naming_.find(*node); it != forwards_naming_.end()) {
+      it->second.erase(name);
+      if (it->second.empty()) forwards_naming_.erase(it);
+    }
+  }
+}
+
+void IncrementalPlanner::SetForward(const IPForward& forward) {
+  auto copy = std::make_shared<IPForward>();
+  const std::string& name = forward.metadata().name();
+  copy->mutable_metadata()->set_name(name);
+  copy->mutable_metadata()->set_generation(forward.metadata().generation());
+  *copy->mutable_spec() = forward.spec();
+  Forward& kept = forwards_[name];
+  if (kept.spec != nullptr) {
+    if (SameSpec(*kept.spec, *copy)) return;
+    IndexNodeNames(name, *kept.spec, false);
+  }
+  kept.spec = std::move(copy);
+  IndexNodeNames(name, *kept.spec, true);
+  dirty_forwards_.insert(name);
+}
+
+void IncrementalPlanner::RemoveForward(const std::string& name) {
+  auto it = forwards_.find(name);
+  if (it == forwards_.end()) return;
+  IndexNodeNames(name, *it->second.spec, false);
+  DropPieces(name, it->second);
+  if (it->second.in_conflict) --conflicted_;
+  forwards_.erase(it);
+  dirty_forwards_.insert(name);
+}
+
+void IncrementalPlanner::DropPieces(const std::string& name, const Forward& forward) {
+  for (const InvolvedNode& n : forward.resolution.nodes) {
+    if (auto it = pieces_.find(n.name); it != pieces_.end()) it->second.erase(name);
+    dirty_nodes_.insert(n.name);
+  }
+}
+
+void IncrementalPlanner::Resolve(const std::string& name, Forward* forward) {
+  forward->resolution = ResolveForward(*forward->spec, node_ptrs_);
+}
+
+void IncrementalPlanner::RebuildIndex() {
+  index_ = ConflictIndex();
+  indexed_.clear();
+  for (const auto& [name, f] : forwards_) {
+    if (!f.resolution.accepted) continue;
+    index_.Add(f.spec.get());
+    indexed_.push_back(f.spec);
+  }
+}
+
+void IncrementalPlanner::AddPieces(const std::string& name, const Forward& forward) {
+  index_.Add(forward.spec.get());
+  indexed_.push_back(forward.spec);
+  for (const InvolvedNode& n : forward.resolution.nodes) {
+    AddNodeEntries(*forward.spec, forward.resolution, n, &pieces_[n.name][name]);
+    dirty_nodes_.insert(n.name);
+  }
+}
+
+void IncrementalPlanner::PlanAll(Update* update) {
+  *update = Update();
+  update->full = true;
+  pieces_.clear();
+  index_ = ConflictIndex();
+  indexed_.clear();
+  conflicted_ = 0;
+  for (const auto& [name, node] : nodes_) dirty_nodes_.insert(name);
+  for (const auto& [name, configured] : configs_) dirty_nodes_.insert(name);
+  // Name order, as PlanFleet: the earlier name wins a conflict.
+  for (auto& [name, f] : forwards_) {
+    Resolve(name, &f);
+    f.in_conflict = false;
+    if (f.resolution.accepted) {
+      if (absl::Status s = index_.Check(*f.spec); !s.ok()) {
+        f.resolution = RejectForConflict(s);
+        f.in_conflict = true;
+        ++conflicted_;
+      }
+    }
+    if (f.resolution.accepted) AddPieces(name, f);
+    update->forwards.push_back(name);
+  }
+}
+
+bool IncrementalPlanner::PlanDirty(Update* update) {
+  for (const std::string& name : dirty_forwards_) {
+    auto it = forwards_.find(name);
+    if (it == forwards_.end()) continue;  // removed: its pieces are gone
+    Forward& f = it->second;
+    DropPieces(name, f);
+    Resolve(name, &f);
+    if (f.resolution.accepted && !index_.Check(*f.spec).ok()) {
+      // Maybe only a superseded entry: ask an index of what is accepted now.
+      RebuildIndex();
+      if (!index_.Check(*f.spec).ok()) return false;
+    }
+    if (f.resolution.accepted) AddPieces(name, f);
+    update->forwards.push_back(name);
+  }
+  // Superseded entries only cost memory and false hits; drop them now and
+  // then, so the index stays O(N).
+  if (indexed_.size() > 2 * forwards_.size() + 1024) RebuildIndex();
+  return true;
+}
+
+void IncrementalPlanner::RebuildConfigs(Update* update) {
+  for (const std::string& node : dirty_nodes_) {
+    if (nodes_.count(node) == 0) {
+      configs_.erase(node);
+      pieces_.erase(node);
+      continue;
+    }
+    auto config = std::make_shared<NodeConfig>();
+    if (auto it = pieces_.find(node); it != pieces_.end()) {
+      int dnat = 0, routes = 0;
+      for (const auto& [name, piece] : it->second) {
+        dnat += piece.dnat_size();
+        routes += piece.return_routes_size();
+      }
+      config->mutable_dnat()->Reserve(dnat);
+      config->mutable_return_routes()->Reserve(routes);
+      for (const auto& [name, piece] : it->second) {
+        for (const auto& rule : piece.dnat()) *config->add_dnat() = rule;
+        for (const auto& route : piece.return_routes()) *config->add_return_routes() = route;
+        if (piece.ipv4_forwarding()) config->set_ipv4_forwarding(true);
+        if (piece.ipv6_forwarding()) config->set_ipv6_forwarding(true);
+      }
+    }
+    SortConfigEntries(config.get());
+    config->set_version(ConfigVersion(*config));
+    configs_[node] = std::move(config);
+    update->nodes.push_back(node);
+  }
+}
+
+IncrementalPlanner::Update IncrementalPlanner::Plan() {
+  Update update;
+  // While a forward is rejected as a Conflict, any change may decide
+  // another winner; only the ordered full pass knows.
+  bool full = full_ || (conflicted_ > 0 && !dirty_forwards_.empty());
+  if (full || !PlanDirty(&update)) PlanAll(&update);
+  RebuildConfigs(&update);
+  dirty_forwards_.clear();
+  dirty_nodes_.clear();
+  full_ = false;
+  return update;
+}
+
+const ForwardResolution* IncrementalPlanner::Resolution(const std::string& name) const {
+  auto it = forwards_.find(name);
+  return it == forwards_.end() ? nullptr : &it->second.resolution;
+}
+
+std::shared_ptr<const NodeConfig> IncrementalPlanner::Config(const std::string& node) const {
+  auto it = configs_.find(node);
+  return it == configs_.end() ? nullptr : it->second;
+}
+
+}  // namespace ferry::controller

@@ -1,0 +1,112 @@
+#ifndef FERRY_CONTROLLER_PLANNER_INCREMENTAL_PLANNER_H_
+#define FERRY_CONTROLLER_PLANNER_INCREMENTAL_PLANNER_H_
+
+// PlanFleet kept up to date as forwards and nodes change, with work in
+// proportion to the change: a changed forward is resolved again, a node
+// whose addresses changed has the forwards that name it resolved again, and
+// only nodes whose entries changed have their config rebuilt. A fleet of
+// 100k forwards then costs a pass O(changed * log N + entries of the touched
+// nodes), not O(N). Plan() always returns what PlanFleet returns for the
+// same inputs (tests check it against PlanFleet on random histories).
+//
+// Conflicts need the global, name-ordered view of PlanFleet. Apply rejects
+// them, so in a real store they are rare, and the planner stays exact by
+// falling back to a full pass whenever one may be involved: a changed
+// forward overlapping another accepted forward, or any change while some
+// forward is rejected as a Conflict.
+//
+// Not thread-safe.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "controller/planner/conflicts.h"
+#include "controller/planner/planner.h"
+#include "ferry/v1/ferry.pb.h"
+
+namespace ferry::controller {
+
+class IncrementalPlanner {
+ public:
+  struct Update {
+    // Forwards resolved again in this pass (all of them when `full`), name
+    // order; their resolution may or may not differ from before.
+    std::vector<std::string> forwards;
+    // Nodes whose config was rebuilt; its version tells whether it changed.
+    std::vector<std::string> nodes;
+    bool full = false;
+  };
+
+  // The registered nodes, as PlanFleet takes them. Only addresses and names
+  // matter; nodes whose addresses are unchanged cost a comparison.
+  void SetNodes(const std::vector<ferry::v1::Node>& nodes);
+  // A forward whose name, generation or spec may have changed (status and
+  // labels are ignored). Keeps its own copy.
+  void SetForward(const ferry::v1::IPForward& forward);
+  void RemoveForward(const std::string& name);
+  // The next Plan resolves everything again (a safety-net resync).
+  void Invalidate() { full_ = true; }
+
+  Update Plan();
+
+  // After Plan: the forward's resolution, or null if it is not declared.
+  const ForwardResolution* Resolution(const std::string& name) const;
+  // After Plan: the node's config (version set), or null if the node is not
+  // registered. Shared, so pushing and keeping it as "pushed" copy nothing.
+  std::shared_ptr<const ferry::v1::NodeConfig> Config(const std::string& node) const;
+  const std::map<std::string, std::shared_ptr<const ferry::v1::NodeConfig>>& configs() const {
+    return configs_;
+  }
+  size_t forward_count() const { return forwards_.size(); }
+
+ private:
+  struct Forward {
+    // Name, generation and spec only: what the plan depends on.
+    std::shared_ptr<const ferry::v1::IPForward> spec;
+    ForwardResolution resolution;
+    bool in_conflict = false;
+  };
+  // What one forward installs on one node: its DNAT rules or return routes,
+  // in PlanFleet's order, and the forwarding flag its frontend needs.
+  using Piece = ferry::v1::NodeConfig;
+
+  void Resolve(const std::string& name, Forward* forward);
+  // Takes the forward's entries off the nodes of its last resolution.
+  void DropPieces(const std::string& name, const Forward& forward);
+  // Indexes the accepted forward and puts its entries on its nodes.
+  void AddPieces(const std::string& name, const Forward& forward);
+  // The conflict index of just the forwards accepted now.
+  void RebuildIndex();
+  void PlanAll(Update* update);
+  // False if a conflict may be involved; then only PlanAll is exact.
+  bool PlanDirty(Update* update);
+  void RebuildConfigs(Update* update);
+  void IndexNodeNames(const std::string& name, const ferry::v1::IPForward& spec, bool add);
+
+  std::map<std::string, Forward> forwards_;
+  std::map<std::string, ferry::v1::Node> nodes_;              // name, addresses
+  std::map<std::string, const ferry::v1::Node*> node_ptrs_;   // for ResolveForward
+  std::map<std::string, std::string> node_fingerprints_;      // serialized addresses
+  std::map<std::string, std::set<std::string>> forwards_naming_;  // node -> forwards
+  std::map<std::string, std::map<std::string, Piece>> pieces_;    // node -> forward -> piece
+  std::map<std::string, std::shared_ptr<const ferry::v1::NodeConfig>> configs_;
+
+  // Accepted forwards, including versions superseded since the last rebuild
+  // (the index cannot remove): ConflictIndex::Check ignores a candidate's own
+  // name, and a hit on a stale entry is re-checked on a rebuilt index.
+  ConflictIndex index_;
+  std::vector<std::shared_ptr<const ferry::v1::IPForward>> indexed_;
+  size_t conflicted_ = 0;  // forwards rejected as Conflict
+
+  std::set<std::string> dirty_forwards_;  // changed, removed or naming a changed node
+  std::set<std::string> dirty_nodes_;     // configs to rebuild
+  bool full_ = true;
+};
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_PLANNER_INCREMENTAL_PLANNER_H_

@@ -1,0 +1,168 @@
+#include "controller/server/fleet_snapshot.h"
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "api/lib/log.h"
+#include "controller/store/object_codec.h"
+
+namespace ferry::controller {
+namespace {
+
+using ferry::v1::Object;
+
+// Change-log reads per round, and rounds before a full re-list is cheaper.
+constexpr size_t kCatchUpBatch = 10000;
+constexpr int kMaxCatchUpRounds = 50;
+
+// The stored object decoded as `want`, or nothing (logged) if it is not one.
+std::optional<Object> DecodeAs(const StoredObject& stored, Object::KindCase want) {
+  absl::StatusOr<Object> object = DecodeStored(stored);
+  if (!object.ok() || object->kind_case() != want) {
+    LogError("skipping undecodable stored object",
+             {{"kind", stored.kind},
+              {"name", stored.name},
+              {"error", object.ok() ? "wrong kind" : object.status().ToString()}});
+    return std::nullopt;
+  }
+  return *std::move(object);
+}
+
+bool SamePlanInputs(const ferry::v1::IPForward& a, const ferry::v1::IPForward& b) {
+  return a.metadata().generation() == b.metadata().generation() &&
+         a.spec().SerializeAsString() == b.spec().SerializeAsString();
+}
+
+}  // namespace
+
+void FleetSnapshot::Count(const ferry::v1::IPForward& forward, int delta) {
+  for (const ferry::v1::Condition& c : forward.status().conditions()) {
+    auto key = std::make_pair(c.type(), c.status());
+    if ((condition_counts_[key] += delta) == 0) condition_counts_.erase(key);
+  }
+}
+
+void FleetSnapshot::PutForward(const std::string& name, Stored stored, Changes* changes) {
+  auto it = forwards_.find(name);
+  if (it == forwards_.end()) {
+    Count(stored.object.ip_forward(), +1);
+    if (changes != nullptr) changes->specs.insert(name);
+    forwards_.emplace(name, std::move(stored));
+    return;
+  }
+  if (changes != nullptr) {
+    bool same = SamePlanInputs(it->second.object.ip_forward(), stored.object.ip_forward());
+    (same ? changes->statuses : changes->specs).insert(name);
+  }
+  Count(it->second.object.ip_forward(), -1);
+  Count(stored.object.ip_forward(), +1);
+  it->second = std::move(stored);
+}
+
+void FleetSnapshot::EraseForward(const std::string& name, Changes* changes) {
+  auto it = forwards_.find(name);
+  if (it == forwards_.end()) return;
+  Count(it->second.object.ip_forward(), -1);
+  forwards_.erase(it);
+  changes->removed.insert(name);
+  changes->specs.erase(name);
+  changes->statuses.erase(name);
+}
+
+void FleetSnapshot::Clear() {
+  forwards_.clear();
+  nodes_.clear();
+  condition_counts_.clear();
+  revision_ = 0;
+  listed_ = false;
+}
+
+absl::Status FleetSnapshot::List(Changes* changes) {
+  Clear();
+  changes->relisted = true;
+  // Changes from the earlier of the two listings on are replayed by the
+  // catch-up that follows; replaying one already seen is harmless.
+  absl::StatusOr<int64_t> first = store_->List(kKindIPForward, [&](const StoredObject& stored) {
+    if (auto o = DecodeAs(stored, Object::kIpForward)) {
+      PutForward(stored.name, {*std::move(o), stored.revision}, changes);
+    }
+    return true;
+  });
+  if (!first.ok()) return first.status();
+  absl::StatusOr<int64_t> second = store_->List(kKindNode, [&](const StoredObject& stored) {
+    if (auto o = DecodeAs(stored, Object::kNode)) nodes_[stored.name] = {*std::move(o), stored.revision};
+    return true;
+  });
+  if (!second.ok()) return second.status();
+  revision_ = std::min(*first, *second);
+  listed_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status FleetSnapshot::CatchUp(Changes* changes) {
+  for (int round = 0; round < kMaxCatchUpRounds; ++round) {
+    // SqliteStore never splits one revision's changes, so resuming after
+    // the last revision seen skips nothing.
+    absl::StatusOr<std::vector<Change>> log = store_->ChangesSince(revision_, "", kCatchUpBatch);
+    if (!log.ok()) return log.status();
+    for (const Change& change : *log) {
+      const StoredObject& o = change.object;
+      revision_ = std::max(revision_, o.revision);
+      bool forward = o.kind == kKindIPForward;
+      if (!forward && o.kind != kKindNode) continue;  // events
+      std::map<std::string, Stored>& into = forward ? forwards_ : nodes_;
+      auto it = into.find(o.name);
+      // Already as new: our own write, or replayed after a listing.
+      if (it != into.end() && it->second.revision >= o.revision) continue;
+      if (change.type == Change::Type::kDelete) {
+        if (forward) {
+          EraseForward(o.name, changes);
+        } else if (it != into.end()) {
+          into.erase(it);
+        }
+        continue;
+      }
+      std::optional<Object> decoded = DecodeAs(o, forward ? Object::kIpForward : Object::kNode);
+      if (!decoded) continue;
+      if (forward) {
+        PutForward(o.name, {*std::move(decoded), o.revision}, changes);
+      } else {
+        into[o.name] = {*std::move(decoded), o.revision};
+      }
+    }
+    if (log->size() < kCatchUpBatch) return absl::OkStatus();
+  }
+  return absl::OutOfRangeError("too many changes to catch up on; re-listing");
+}
+
+absl::StatusOr<FleetSnapshot::Changes> FleetSnapshot::Refresh() {
+  Changes changes;
+  if (listed_) {
+    absl::Status s = CatchUp(&changes);
+    if (s.ok()) return changes;
+    // The change log was compacted past us (or is too long): start over.
+    if (!absl::IsOutOfRange(s)) return s;
+    LogInfo("re-listing the store", {{"reason", std::string(s.message())}});
+    changes = Changes();
+  }
+  if (absl::Status s = List(&changes); !s.ok()) {
+    Clear();
+    return s;
+  }
+  if (absl::Status s = CatchUp(&changes); !s.ok()) {
+    Clear();
+    return s;
+  }
+  return changes;
+}
+
+void FleetSnapshot::RecordWrite(const Object& object, int64_t revision) {
+  if (object.has_ip_forward()) {
+    PutForward(object.ip_forward().metadata().name(), {object, revision}, nullptr);
+  } else if (object.has_node()) {
+    nodes_[object.node().metadata().name()] = {object, revision};
+  }
+}
+
+}  // namespace ferry::controller

@@ -1,0 +1,71 @@
+#ifndef FERRY_CONTROLLER_SERVER_FLEET_SNAPSHOT_H_
+#define FERRY_CONTROLLER_SERVER_FLEET_SNAPSHOT_H_
+
+// The store's IPForwards and Nodes, decoded, kept across reconcile passes
+// and brought up to date from the change log, so a pass reads and decodes
+// only what changed since the last one and learns what kind of change it
+// was. The reconciler's own writes are recorded as they commit, so their
+// change-log entries are skipped instead of decoded again. Also counts the
+// stored forwards' conditions for the fleet's gauges. Not thread-safe.
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "controller/store/store.h"
+#include "ferry/v1/ferry.pb.h"
+
+namespace ferry::controller {
+
+class FleetSnapshot {
+ public:
+  struct Stored {
+    ferry::v1::Object object;
+    int64_t revision = 0;
+  };
+  // What one Refresh found, by forward name.
+  struct Changes {
+    // The view was (re)built from a full listing: treat everything as new.
+    bool relisted = false;
+    std::set<std::string> specs;     // created, or name/generation/spec changed
+    std::set<std::string> statuses;  // only status or labels changed
+    std::set<std::string> removed;
+  };
+
+  explicit FleetSnapshot(Store* store) : store_(store) {}
+
+  absl::StatusOr<Changes> Refresh();
+
+  // Records a write the caller committed at `revision`.
+  void RecordWrite(const ferry::v1::Object& object, int64_t revision);
+
+  const std::map<std::string, Stored>& forwards() const { return forwards_; }
+  const std::map<std::string, Stored>& nodes() const { return nodes_; }
+  // (condition type, status) -> forwards whose stored status has it.
+  const std::map<std::pair<std::string, std::string>, int>& condition_counts() const {
+    return condition_counts_;
+  }
+
+ private:
+  absl::Status List(Changes* changes);
+  // OUT_OF_RANGE when the change log no longer reaches back to revision_.
+  absl::Status CatchUp(Changes* changes);
+  void PutForward(const std::string& name, Stored stored, Changes* changes);
+  void EraseForward(const std::string& name, Changes* changes);
+  void Count(const ferry::v1::IPForward& forward, int delta);
+  void Clear();
+
+  Store* const store_;
+  bool listed_ = false;
+  int64_t revision_ = 0;
+  std::map<std::string, Stored> forwards_;
+  std::map<std::string, Stored> nodes_;
+  std::map<std::pair<std::string, std::string>, int> condition_counts_;
+};
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_SERVER_FLEET_SNAPSHOT_H_
