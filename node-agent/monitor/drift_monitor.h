@@ -2,8 +2,9 @@
 #define FERRY_NODE_AGENT_MONITOR_DRIFT_MONITOR_H_
 
 // Watches the kernel for drift on its own thread: nftables and rtnetlink
-// notifications (coalesced into one check per burst), a poll of the
-// sysctls Ferry set, and a periodic full verification. Each check runs the
+// notifications (coalesced into one check per burst; the forwarding
+// sysctls announce themselves as RTM_NEWNETCONF) and a periodic full
+// verification, plus an optional sysctl poll. Each check runs the
 // injected check function (the reconciler's CheckDrift) and hands changed
 // views to the report function. Sleeps in poll() between deadlines; never
 // busy-polls.
