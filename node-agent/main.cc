@@ -84,6 +84,7 @@ int Run(const AgentFlags& flags) {
   options.node_name = flags.node_name;
   options.labels = flags.labels;
   options.agent_version = kAgentVersion;
+  options.forward_errors = [&reconciler] { return reconciler.forward_errors(); };
   ControllerClient client(options, apply, apply_delta);
 
   AddressMonitor monitor([&client](const std::vector<ferry::v1::NodeAddress>& addresses) {
