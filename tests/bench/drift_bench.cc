@@ -361,8 +361,9 @@ absl::Status LatencySection(const BenchOptions& options, Report* report) {
   entry->reset();
   sec.notes.push_back(
       "Event-driven kinds pay the scheduler's 5 ms quiet period, then one check: the nftables "
-      "generation query, the structure dumps (chains, rules, sets: a few messages) and the "
-      "element dump of the table's 1,000 elements, and the route dump. The sysctl is "
+      "generation query, the structure dumps (chains, rules, sets: a few messages), the "
+      "element dump of the table's 1,000 elements when the generation shows another process's "
+      "transaction (the nftables kinds), and the route dump. The sysctl is "
       "event-driven too: writing net.ipv4.ip_forward makes the kernel send RTM_NEWNETCONF for "
       "\"all\" on the IPv4 netconf group, which wakes the same coalesced check (no poll runs); "
       "the ruleset generation is unchanged, so that check skips the element dump.");

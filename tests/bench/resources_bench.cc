@@ -176,7 +176,7 @@ absl::Status RunResourcesBench(const BenchOptions &options, Report *report) {
       "netlink message (perf: rhashtable_walk_next), so it grows faster than N.");
   std::string shares;
   for (const auto &[n, share] : idle_by_n) {
-    absl::StrAppend(&shares, shares.empty() ? "" : ", ", absl::StrFormat("%.2f", share * 100),
+    absl::StrAppend(&shares, shares.empty() ? "" : ", ", absl::StrFormat("%.3f", share * 100),
                     "% of a core at ", FormatCount(n));
   }
   sec.notes.push_back(absl::StrCat(
