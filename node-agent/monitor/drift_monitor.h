@@ -50,6 +50,12 @@ class DriftMonitor {
   // Wakes the thread and joins it. Idempotent.
   void Stop();
 
+  // The intent changed (a push was applied): compare again soon, coalesced
+  // like a kernel event, so standing drift that the push resolved (an Alert
+  // forward declared again) is reported gone without waiting for the
+  // periodic verification. Safe from any thread; a no-op before Start().
+  void Recheck();
+
   // Checks run so far (for tests and the benchmark).
   int checks() const { return checks_.load(); }
   int nat_dumps() const { return nat_dumps_.load(); }
@@ -67,7 +73,8 @@ class DriftMonitor {
   std::optional<GenerationQuery> generation_;
   GenerationTracker tracker_;
   DriftReporter reporter_;
-  int stop_fd_ = -1;  // eventfd
+  int stop_fd_ = -1;     // eventfd
+  int recheck_fd_ = -1;  // eventfd, see Recheck()
   std::thread thread_;
   std::atomic<int> checks_{0};
   std::atomic<int> nat_dumps_{0};
