@@ -58,8 +58,11 @@ int Run(const AgentFlags& flags) {
     return 1;
   }
 
-  auto apply = [&reconciler](const ferry::v1::NodeConfig& config) {
+  // Set before the client runs, so before any push can arrive.
+  DriftMonitor* drift_monitor = nullptr;
+  auto apply = [&reconciler, &drift_monitor](const ferry::v1::NodeConfig& config) {
     absl::Status status = reconciler.Apply(config);
+    if (status.ok() && drift_monitor != nullptr) drift_monitor->Recheck();
     if (status.ok()) {
       Reconciler::Summary s = reconciler.summary();
       LogInfo("applied config", {{"version", config.version()},
@@ -70,8 +73,9 @@ int Run(const AgentFlags& flags) {
     }
     return status;
   };
-  auto apply_delta = [&reconciler](const ferry::v1::NodeConfigDelta& delta) {
+  auto apply_delta = [&reconciler, &drift_monitor](const ferry::v1::NodeConfigDelta& delta) {
     absl::Status status = reconciler.ApplyDelta(delta);
+    if (status.ok() && drift_monitor != nullptr) drift_monitor->Recheck();
     if (status.ok()) {
       LogDebug("applied delta", {{"version", delta.version()},
                                  {"base", delta.base_version()},
@@ -84,6 +88,7 @@ int Run(const AgentFlags& flags) {
   options.node_name = flags.node_name;
   options.labels = flags.labels;
   options.agent_version = kAgentVersion;
+  options.forward_errors = [&reconciler] { return reconciler.forward_errors(); };
   ControllerClient client(options, apply, apply_delta);
 
   AddressMonitor monitor([&client](const std::vector<ferry::v1::NodeAddress>& addresses) {
@@ -109,6 +114,7 @@ int Run(const AgentFlags& flags) {
     monitor.Stop();
     return 1;
   }
+  drift_monitor = &drift;
 
   std::thread signals([&stop_signals, &client] {
     int signal = 0;

@@ -97,8 +97,11 @@ std::string AgentUsage() {
          "10000)\n"
          "  --verify-interval D   full drift verification period (default "
          "30s)\n"
-         "  --sysctl-poll D       how often the forwarding sysctls are checked "
-         "(default 100ms)\n"
+         "  --sysctl-poll D       also poll the forwarding sysctls every D, for "
+         "kernels that do not\n"
+         "                        announce their changes (default 0: off; they are "
+         "checked on\n"
+         "                        change events and by every full verification)\n"
          "  --v info|debug        log level (default info)\n";
 }
 
@@ -139,7 +142,11 @@ absl::StatusOr<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args)
     } else if (name == "verify-interval") {
       status = ParseDurationFlag(name, value, absl::Milliseconds(100), flags.verify_interval);
     } else if (name == "sysctl-poll") {
-      status = ParseDurationFlag(name, value, absl::Milliseconds(10), flags.sysctl_poll);
+      if (value == "0" || value == "off") {
+        flags.sysctl_poll = absl::ZeroDuration();
+      } else {
+        status = ParseDurationFlag(name, value, absl::Milliseconds(10), flags.sysctl_poll);
+      }
     } else if (name == "v") {
       if (value == "info") {
         flags.log_level = LogLevel::kInfo;

@@ -22,9 +22,10 @@ struct AgentFlags {
   RouteTableOptions tables;
   LogLevel log_level = LogLevel::kInfo;
   // Drift detection: the periodic full verification (safety net behind
-  // kernel events) and the poll of the sysctls Ferry set.
+  // kernel events), and an optional poll of the sysctls Ferry set (zero:
+  // off, since their changes arrive as RTM_NEWNETCONF events).
   absl::Duration verify_interval = absl::Seconds(30);
-  absl::Duration sysctl_poll = absl::Milliseconds(100);
+  absl::Duration sysctl_poll = absl::ZeroDuration();
   bool help = false;
 };
 

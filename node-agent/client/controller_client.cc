@@ -163,6 +163,17 @@ void ControllerClient::HandlePush(const ferry::v1::ConfigPush& push) {
   ack.set_nonce(push.nonce());
   ack.set_accepted(status.ok());
   if (status.ok()) {
+    // Every ACK carries the whole list: the controller replaces its record
+    // with each one, so a delta's ACK must repeat forwards it did not touch.
+    if (options_.forward_errors) {
+      for (auto& [name, error] : options_.forward_errors()) {
+        (*ack.mutable_forward_errors())[name] = std::move(error);
+      }
+    }
+    if (!ack.forward_errors().empty()) {
+      LogWarning("ack with failed forwards",
+                 {{"version", version}, {"failed", absl::StrCat(ack.forward_errors_size())}});
+    }
     absl::MutexLock lock(&mu_);
     last_applied_version_ = version;
   } else {

@@ -51,6 +51,10 @@ class ControllerClient {
     // the connection closed with "too_many_pings".
     absl::Duration keepalive_time = absl::Seconds(20);
     absl::Duration keepalive_timeout = absl::Seconds(10);
+    // Forwards the node holds but cannot serve (name -> why), sent with
+    // every ACK as ConfigAck.forward_errors; the controller marks those
+    // forwards failed on this node. Unset: none.
+    std::function<std::map<std::string, std::string>()> forward_errors;
   };
 
   // `random` feeds the backoff jitter; by default a uniform [0, 1) source.

@@ -18,7 +18,8 @@ const char* CheckTrigger(CheckKind kind) {
 
 CheckScheduler::CheckScheduler(Options options, absl::Time now)
     : options_(options),
-      next_sysctl_(now + options.sysctl_poll),
+      next_sysctl_(options.sysctl_poll > absl::ZeroDuration() ? now + options.sysctl_poll
+                                                              : absl::InfiniteFuture()),
       next_verify_(now + options.verify_interval) {}
 
 void CheckScheduler::OnEvent(absl::Time now) {

@@ -3,8 +3,10 @@
 
 // When to run the next drift check: a burst of kernel events is coalesced
 // into one check (a quiet gap after the last event, but no later than a
-// bound after the first), sysctls are polled, and a full verification runs
-// periodically as a safety net. Pure: time is passed in.
+// bound after the first), and a full verification runs periodically as a
+// safety net. Sysctl changes arrive as kernel events too (RTM_NEWNETCONF),
+// so by default nothing else wakes an idle agent; a sysctl poll can be
+// turned on for kernels that do not announce them. Pure: time is passed in.
 
 #include <optional>
 
@@ -15,7 +17,7 @@ namespace ferry::agent {
 enum class CheckKind {
   kEvent,     // kernel events (or lost events): rules, routes and NAT
   kPeriodic,  // the safety net: everything
-  kSysctl,    // the sysctls Ferry set, nothing else
+  kSysctl,    // the sysctls Ferry set, nothing else (only with a sysctl poll)
 };
 
 const char* CheckTrigger(CheckKind kind);  // "event", "periodic", "sysctl"
@@ -25,7 +27,9 @@ class CheckScheduler {
   struct Options {
     absl::Duration quiet = absl::Milliseconds(5);
     absl::Duration max_delay = absl::Milliseconds(50);
-    absl::Duration sysctl_poll = absl::Milliseconds(100);
+    // Zero (the default): no poll; the forwarding sysctls are checked on
+    // their RTM_NEWNETCONF events and by every full verification.
+    absl::Duration sysctl_poll = absl::ZeroDuration();
     absl::Duration verify_interval = absl::Seconds(30);
   };
 

@@ -23,7 +23,7 @@ DriftMonitor::DriftMonitor(Options options, CheckFunction check, ReportFunction 
       check_(std::move(check)),
       report_(std::move(report)),
       tracker_(options.own_pid != 0 ? GenerationTracker(static_cast<uint32_t>(options.own_pid))
-                                     : GenerationTracker(IsThreadOfThisProcess)) {}
+                                    : GenerationTracker(IsThreadOfThisProcess)) {}
 
 DriftMonitor::~DriftMonitor() { Stop(); }
 
@@ -32,15 +32,19 @@ absl::Status DriftMonitor::Start() {
       MulticastSocket::Open(NETLINK_NETFILTER, {NFNLGRP_NFTABLES});
   if (!nft.ok()) return nft.status();
   absl::StatusOr<MulticastSocket> routes = MulticastSocket::Open(
-      NETLINK_ROUTE,
-      {RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
-       RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF});
+      NETLINK_ROUTE, {RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
+                      RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF});
   if (!routes.ok()) return routes.status();
   absl::StatusOr<GenerationQuery> generation = GenerationQuery::Open();
   if (!generation.ok()) return generation.status();
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (stop_fd_ < 0) {
-    return absl::InternalError(absl::StrCat("eventfd: ", strerror(errno)));
+  recheck_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd_ < 0 || recheck_fd_ < 0) {
+    const std::string error = strerror(errno);
+    if (stop_fd_ >= 0) close(stop_fd_);
+    if (recheck_fd_ >= 0) close(recheck_fd_);
+    stop_fd_ = recheck_fd_ = -1;
+    return absl::InternalError(absl::StrCat("eventfd: ", error));
   }
   nft_events_ = *std::move(nft);
   route_events_ = *std::move(routes);
@@ -57,7 +61,16 @@ void DriftMonitor::Stop() {
   }
   if (thread_.joinable()) thread_.join();
   close(stop_fd_);
-  stop_fd_ = -1;
+  close(recheck_fd_);
+  stop_fd_ = recheck_fd_ = -1;
+}
+
+void DriftMonitor::Recheck() {
+  if (recheck_fd_ < 0) return;
+  const uint64_t one = 1;
+  if (write(recheck_fd_, &one, sizeof(one)) < 0) {
+    LogWarning("waking the drift monitor for a recheck", {{"error", strerror(errno)}});
+  }
 }
 
 void DriftMonitor::Loop() {
@@ -65,8 +78,10 @@ void DriftMonitor::Loop() {
   // Subscribed before this first check, so nothing that happens after it
   // goes unseen.
   RunCheck(CheckScheduler::Due{CheckKind::kPeriodic, absl::Now()});
-  pollfd fds[3] = {
-      {stop_fd_, POLLIN, 0}, {nft_events_->fd(), POLLIN, 0}, {route_events_->fd(), POLLIN, 0}};
+  pollfd fds[4] = {{stop_fd_, POLLIN, 0},
+                   {nft_events_->fd(), POLLIN, 0},
+                   {route_events_->fd(), POLLIN, 0},
+                   {recheck_fd_, POLLIN, 0}};
   while (true) {
     const absl::Duration wait = scheduler.NextDeadline() - absl::Now();
     // Round up, so a deadline 0.4 ms away is not a zero-timeout spin.
@@ -74,13 +89,22 @@ void DriftMonitor::Loop() {
         wait <= absl::ZeroDuration()
             ? 0
             : static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(wait) + 1, 60000));
-    const int n = poll(fds, 3, timeout_ms);
+    const int n = poll(fds, 4, timeout_ms);
     if (n < 0 && errno != EINTR) {
       LogError("drift monitor poll failed; stopping", {{"error", strerror(errno)}});
       return;
     }
     if (n > 0 && (fds[0].revents & POLLIN)) return;
+    // The events first: the push's own nftables generation is then known
+    // when its recheck runs, so the recheck can skip the element dump.
     if (n > 0) ReadEvents(scheduler);
+    if (n > 0 && (fds[3].revents & POLLIN)) {
+      uint64_t count = 0;
+      if (read(recheck_fd_, &count, sizeof(count)) < 0 && errno != EAGAIN) {
+        LogWarning("reading the recheck eventfd", {{"error", strerror(errno)}});
+      }
+      scheduler.OnEvent(absl::Now());
+    }
     while (std::optional<CheckScheduler::Due> due = scheduler.TakeDue(absl::Now())) {
       RunCheck(*due);
     }
@@ -98,8 +122,8 @@ void DriftMonitor::ReadEvents(CheckScheduler& scheduler) {
     check = true;
   }
   if (!route_events_->Drain([&](const nlmsghdr* nlh, size_t len) {
-        check = IsOurRouteMessage(nlh, len, options_.tables) || IsForwardingChange(nlh, len) ||
-                check;
+        check =
+            IsOurRouteMessage(nlh, len, options_.tables) || IsForwardingChange(nlh, len) || check;
       })) {
     LogWarning("route notifications lost; verifying everything");
     check = true;

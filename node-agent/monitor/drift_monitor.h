@@ -2,8 +2,9 @@
 #define FERRY_NODE_AGENT_MONITOR_DRIFT_MONITOR_H_
 
 // Watches the kernel for drift on its own thread: nftables and rtnetlink
-// notifications (coalesced into one check per burst), a poll of the
-// sysctls Ferry set, and a periodic full verification. Each check runs the
+// notifications (coalesced into one check per burst; the forwarding
+// sysctls announce themselves as RTM_NEWNETCONF) and a periodic full
+// verification, plus an optional sysctl poll. Each check runs the
 // injected check function (the reconciler's CheckDrift) and hands changed
 // views to the report function. Sleeps in poll() between deadlines; never
 // busy-polls.
@@ -49,6 +50,12 @@ class DriftMonitor {
   // Wakes the thread and joins it. Idempotent.
   void Stop();
 
+  // The intent changed (a push was applied): compare again soon, coalesced
+  // like a kernel event, so standing drift that the push resolved (an Alert
+  // forward declared again) is reported gone without waiting for the
+  // periodic verification. Safe from any thread; a no-op before Start().
+  void Recheck();
+
   // Checks run so far (for tests and the benchmark).
   int checks() const { return checks_.load(); }
   int nat_dumps() const { return nat_dumps_.load(); }
@@ -66,7 +73,8 @@ class DriftMonitor {
   std::optional<GenerationQuery> generation_;
   GenerationTracker tracker_;
   DriftReporter reporter_;
-  int stop_fd_ = -1;  // eventfd
+  int stop_fd_ = -1;     // eventfd
+  int recheck_fd_ = -1;  // eventfd, see Recheck()
   std::thread thread_;
   std::atomic<int> checks_{0};
   std::atomic<int> nat_dumps_{0};

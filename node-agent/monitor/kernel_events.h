@@ -35,7 +35,8 @@ bool IsOurRouteMessage(const nlmsghdr* nlh, size_t len, const RouteTableOptions&
 
 // True for RTM_NEWNETCONF announcing the "all" forwarding setting: the
 // kernel sends it when net.ipv4.ip_forward or net.ipv6.conf.all.forwarding
-// changes, so sysctl drift is event-driven too (the poll is a safety net).
+// changes, so sysctl drift is event-driven too (the periodic verification
+// is the safety net).
 bool IsForwardingChange(const nlmsghdr* nlh, size_t len);
 
 // The kernel names the committing *thread* (task_pid_nr), not the process:

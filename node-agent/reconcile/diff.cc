@@ -70,4 +70,59 @@ RoutePlan DiffRoutes(const RouteState& current, const RouteState& desired) {
   return plan;
 }
 
+NatState NatStateAfter(NatState state, const NatPlan& plan) {
+  if (plan.create_table) {
+    state = NatState{};
+    state.table_present = true;
+  }
+  for (const DnatKey& key : plan.dnat_delete) state.dnat.erase(key);
+  for (const MasqKey& key : plan.masq_delete) state.masq.erase(key);
+  for (const auto& [key, target] : plan.dnat_add) state.dnat.insert_or_assign(key, target);
+  for (const auto& [key, comment] : plan.masq_add) state.masq.insert_or_assign(key, comment);
+  return state;
+}
+
+namespace {
+
+// Puts every key of `touched` back as `before` has it.
+template <typename K, typename V>
+void Restore(const std::set<K>& touched, const std::map<K, V>& before,
+             std::vector<std::pair<K, V>>& add, std::vector<K>& del) {
+  for (const K& key : touched) {
+    if (auto it = before.find(key); it != before.end()) {
+      add.emplace_back(key, it->second);
+    } else {
+      del.push_back(key);
+    }
+  }
+}
+
+}  // namespace
+
+NatPlan UndoNat(const NatState& before, const NatPlan& applied) {
+  NatPlan undo;
+  if (applied.create_table && before.table_present) {
+    // The rebuild dropped every element: all of them come back, in a
+    // rebuild again, since the table now holds what `applied` added.
+    undo.create_table = true;
+    undo.dnat_add.assign(before.dnat.begin(), before.dnat.end());
+    undo.masq_add.assign(before.masq.begin(), before.masq.end());
+    return undo;
+  }
+  std::set<DnatKey> dnat;
+  std::set<MasqKey> masq;
+  for (const auto& [key, target] : applied.dnat_add) dnat.insert(key);
+  for (const auto& [key, comment] : applied.masq_add) masq.insert(key);
+  if (!applied.create_table) {
+    // (A table created from nothing had nothing to delete.)
+    dnat.insert(applied.dnat_delete.begin(), applied.dnat_delete.end());
+    masq.insert(applied.masq_delete.begin(), applied.masq_delete.end());
+  }
+  const NatState empty;
+  const NatState& was = applied.create_table ? empty : before;
+  Restore(dnat, was.dnat, undo.dnat_add, undo.dnat_delete);
+  Restore(masq, was.masq, undo.masq_add, undo.masq_delete);
+  return undo;
+}
+
 }  // namespace ferry::agent

@@ -164,7 +164,7 @@ absl::Status Reconciler::RepairDrift(DriftOutcome& outcome) {
   return first_error;
 }
 
-absl::Status Reconciler::ApplySysctl(const std::string& key, bool wanted) {
+absl::Status Reconciler::ApplySysctl(const std::string& key, bool wanted, Undo* undo) {
   if (wanted) {
     intent_.sysctls[key] = "1";
   } else {
@@ -173,8 +173,12 @@ absl::Status Reconciler::ApplySysctl(const std::string& key, bool wanted) {
   auto original = sysctl_original_.find(key);
   if (!wanted) {
     if (original == sysctl_original_.end()) return absl::OkStatus();
+    // Ferry's value is in force unless it drifted: undo puts back what was read.
+    absl::StatusOr<std::string> value = sysctls_->Read(key);
+    const std::string replaced(value.ok() ? absl::StripAsciiWhitespace(*value) : "1");
     absl::Status status = sysctls_->Write(key, original->second);
     if (!status.ok()) return Annotate(status, absl::StrCat("restoring ", key));
+    undo->sysctl_writes.emplace_back(key, replaced);
     LogInfo("restored sysctl", {{"key", key}, {"value", original->second}});
     sysctl_original_.erase(original);
     return absl::OkStatus();
@@ -185,11 +189,17 @@ absl::Status Reconciler::ApplySysctl(const std::string& key, bool wanted) {
   if (current == "1") return absl::OkStatus();
   absl::Status status = sysctls_->Write(key, "1");
   if (!status.ok()) return Annotate(status, absl::StrCat("setting ", key, "=1"));
+  undo->sysctl_writes.emplace_back(key, current);
   // Someone may have reset it behind our back; the first value we saw is
   // still the one to restore.
   sysctl_original_.emplace(key, current);
   LogInfo("set sysctl", {{"key", key}, {"value", "1"}, {"was", current}});
   return absl::OkStatus();
+}
+
+std::map<std::string, std::string> Reconciler::forward_errors() const {
+  absl::MutexLock lock(&mu_);
+  return forward_errors_;
 }
 
 Intent Reconciler::intent() const {

@@ -33,6 +33,8 @@ namespace ferry::agent {
 
 inline constexpr char kIpv4ForwardingKey[] = "net/ipv4/ip_forward";
 inline constexpr char kIpv6ForwardingKey[] = "net/ipv6/conf/all/forwarding";
+// Read (never written) to learn whether this namespace can serve IPv6.
+inline constexpr char kIpv6DisableKey[] = "net/ipv6/conf/all/disable_ipv6";
 
 // What one drift check reads from the kernel; the rest is taken as the
 // reconciler last left it (e.g. NAT when the ruleset generation shows no
@@ -78,10 +80,13 @@ class Reconciler {
   absl::Status Adopt();
 
   // Applies NAT as one transaction, then routes, then sysctls. On error the
-  // returned status is the NACK reason:
-  //  - invalid config or NAT failure: nothing changed, previous state kept;
-  //  - route failure: NAT committed, routes re-read to learn the truth;
-  //  - sysctl failure: NAT and routes committed.
+  // returned status is the NACK reason, and the kernel is left as it was:
+  //  - invalid config or NAT failure: nothing changed;
+  //  - route or sysctl failure: what the push already changed (sysctls,
+  //    routes, and the NAT elements, in one batch) is put back, and the
+  //    message says so after the original error. If that rollback fails
+  //    too, the message adds its error and says the state is partial; the
+  //    agent then refuses deltas until a full config lands.
   // Only a full success advances the applied version. Once a config has
   // been applied, only the forwards whose entries changed are recomputed
   // (a full push after a reconnect that changes nothing costs a comparison
@@ -98,6 +103,15 @@ class Reconciler {
   // equivalent full config.
   absl::Status ApplyDelta(const ferry::v1::NodeConfigDelta& delta);
 
+  // Forwards this node holds in its config but cannot serve, with why: a
+  // push with IPv6 entries on a node without working IPv6 (disabled in the
+  // namespace, or no IPv6 in the kernel) applies its IPv4 forwards and
+  // leaves the IPv6 ones out, and each is named here ("kernel lacks IPv6
+  // support: ..."). As of the last push that succeeded; the agent sends
+  // it with every ACK, since the controller takes each ACK's list as the
+  // whole truth.
+  std::map<std::string, std::string> forward_errors() const;
+
   // Compares what `check` reads with the intent under the same lock as
   // Apply, so a check never sees half an apply and Ferry's own writes are
   // never drift. Repairs the Enforce part (see drift.h for the policy).
@@ -108,26 +122,71 @@ class Reconciler {
   Intent intent() const;
 
  private:
-  absl::Status ApplySysctl(const std::string& key, bool wanted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What a push changed before it failed, so RollBack can restore the
+  // previous good state. Holds only what the push touched, so a delta's
+  // undo stays as small as the delta.
+  struct Undo {
+    NatPlan nat;  // the batch that takes the table back (see UndoNat)
+    // Set once the push reached the routes: what the kernel and the intent
+    // held before it.
+    std::optional<RouteState> routes_kernel;
+    RouteState intent_routes;
+    bool routes_stale = false;
+    bool routes_unknown = false;  // a failed apply could not re-read them
+    // Each sysctl the push wrote, with the value it replaced, in order.
+    std::vector<std::pair<std::string, std::string>> sysctl_writes;
+    std::map<std::string, std::string> intent_sysctls;
+    std::map<std::string, std::string> sysctl_original;
+  };
+  struct RollbackResult {
+    absl::Status status;        // OK: everything the push changed is undone
+    bool nat_restored = false;  // the table holds its elements from before the push
+  };
+
+  Undo StartUndo() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Undoes sysctls, then routes, then NAT (the reverse order of a push).
+  RollbackResult RollBack(const Undo& undo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The NACK reason for a push that failed with `error` after changing
+  // the kernel, once the rollback's outcome is known.
+  std::string RollbackMessage(const absl::Status& error, const absl::Status& rollback) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Status ApplySysctl(const std::string& key, bool wanted, Undo* undo)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Whether a push can be applied forward by forward: a config was applied
   // and the table is where and as it should be (a missing or altered
   // table is rebuilt whole).
   bool Incremental() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Apply and ApplyDelta once the entries this node cannot serve are out.
+  absl::Status ApplyServable(const ferry::v1::NodeConfig& config)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ApplyServableDelta(const ferry::v1::NodeConfigDelta& delta)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // OK if this namespace can serve IPv6; otherwise FAILED_PRECONDITION
+  // "kernel lacks IPv6 support: <why>".
+  absl::Status Ipv6Usable() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `ipv6_forwards` (name -> address) with each address replaced by the
+  // error the forward is reported with, `why` being Ipv6Usable's.
+  static std::map<std::string, std::string> Unservable(
+      std::map<std::string, std::string> ipv6_forwards, const absl::Status& why);
   absl::Status ApplyFull(const ferry::v1::NodeConfig& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status ApplyUpdates(const ForwardUpdates& updates, const DesiredSysctls& sysctls,
                             const std::string& version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies the NAT part of `change` (touched keys only) as one batch,
   // retrying once from a re-read kernel as ApplyNat does.
-  absl::Status ApplyNatChange(const DesiredChange& change, const ForwardUpdates& updates)
+  absl::Status ApplyNatChange(const DesiredChange& change, const ForwardUpdates& updates,
+                              NatPlan* undo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The route and sysctl part of a push whose NAT part is committed; each
+  // records in `undo` what it changes.
+  absl::Status CommitRoutes(const RouteState& target, RouteState desired, Undo* undo)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The route and sysctl part of a push whose NAT part is committed.
-  absl::Status CommitRoutes(const RouteState& target, RouteState desired)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status FinishApply(const DesiredSysctls& sysctls, const std::string& version)
+  absl::Status FinishApply(const DesiredSysctls& sysctls, const std::string& version, Undo* undo)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Applies `target` over nat_kernel_ as one batch; on failure re-reads the
   // kernel and, if it was not what we believed (drift), tries once more.
-  absl::Status ApplyNat(NatState target) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // With `undo`, sets it to the batch that reverts the committed one.
+  absl::Status ApplyNat(NatState target, NatPlan* undo = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Repairs from nat_kernel_/routes_kernel_, which hold what was observed.
   absl::Status RepairDrift(DriftOutcome& outcome) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -147,14 +206,17 @@ class Reconciler {
   std::optional<ForwardIndex> index_ ABSL_GUARDED_BY(mu_);
   // A route apply failed: the next push recomputes every rule and route.
   bool routes_stale_ ABSL_GUARDED_BY(mu_) = false;
-  // The last push failed after committing part of itself, so the kernel
-  // matches neither version_ nor that push: a delta cannot build on it.
+  // The last push failed after committing part of itself and could not be
+  // rolled back, so the kernel matches neither version_ nor that push: a
+  // delta cannot build on it.
   bool partial_ ABSL_GUARDED_BY(mu_) = false;
   // The NAT/route drift the last full comparison left unrepaired (Alert
-  // drift), valid until the next Apply. A sysctl-only poll runs ten times a
-  // second: it reuses this instead of re-comparing every element, which at
-  // 100k forwards cost a quarter of a core.
+  // drift), valid until the next Apply. A sysctl-only check (the optional
+  // --sysctl-poll) reuses this instead of re-comparing every element, which
+  // at 100k forwards and ten polls a second cost a quarter of a core.
   std::optional<std::vector<Drift>> persisting_drift_ ABSL_GUARDED_BY(mu_);
+  // See forward_errors().
+  std::map<std::string, std::string> forward_errors_ ABSL_GUARDED_BY(mu_);
   // Per sysctl key, the value found before Ferry changed it; present only
   // while Ferry's value is in force, so we restore only what we changed.
   std::map<std::string, std::string> sysctl_original_ ABSL_GUARDED_BY(mu_);

@@ -8,6 +8,7 @@
 #include "api/lib/log.h"
 #include "node-agent/reconcile/diff.h"
 #include "node-agent/reconcile/reconciler.h"
+#include "node-agent/state/ipv6_forwards.h"
 
 namespace ferry::agent {
 namespace {
@@ -60,6 +61,19 @@ absl::Status Reconciler::Apply(const ferry::v1::NodeConfig& config) {
   if (!adopted_) {
     return absl::FailedPreconditionError("kernel state not adopted yet (call Adopt first)");
   }
+  std::map<std::string, std::string> errors;
+  absl::Status status;
+  if (absl::Status ipv6 = NeedsIpv6(config) ? Ipv6Usable() : absl::OkStatus(); ipv6.ok()) {
+    status = ApplyServable(config);
+  } else {
+    errors = Unservable(Ipv6Forwards(config), ipv6);
+    status = ApplyServable(WithoutIpv6(config, errors));
+  }
+  if (status.ok()) forward_errors_ = std::move(errors);
+  return status;
+}
+
+absl::Status Reconciler::ApplyServable(const ferry::v1::NodeConfig& config) {
   if (Incremental()) {
     absl::Status status = ApplyUpdates(
         index_->UpdatesTo(config),
@@ -75,6 +89,22 @@ absl::Status Reconciler::ApplyDelta(const ferry::v1::NodeConfigDelta& delta) {
   if (!adopted_) {
     return absl::FailedPreconditionError("kernel state not adopted yet (call Adopt first)");
   }
+  // The forwards the delta does not name keep their standing.
+  std::map<std::string, std::string> errors = forward_errors_;
+  for (const std::string& name : delta.forwards()) errors.erase(name);
+  absl::Status status;
+  if (absl::Status ipv6 = NeedsIpv6(delta) ? Ipv6Usable() : absl::OkStatus(); ipv6.ok()) {
+    status = ApplyServableDelta(delta);
+  } else {
+    std::map<std::string, std::string> named = Unservable(Ipv6Forwards(delta), ipv6);
+    status = ApplyServableDelta(WithoutIpv6(delta, named));
+    errors.merge(named);
+  }
+  if (status.ok()) forward_errors_ = std::move(errors);
+  return status;
+}
+
+absl::Status Reconciler::ApplyServableDelta(const ferry::v1::NodeConfigDelta& delta) {
   if (!index_.has_value() || version_.empty() || partial_ || delta.base_version() != version_) {
     return absl::FailedPreconditionError(absl::StrCat(
         "base version mismatch: the delta applies on version \"", delta.base_version(),
@@ -124,19 +154,30 @@ absl::Status Reconciler::ApplyFull(const ferry::v1::NodeConfig& config) {
   } else {
     nat_target = NatTarget(next, intent_, nat_kernel_);
   }
-  absl::Status status = ApplyNat(std::move(nat_target));
-  if (!status.ok()) return status;
-  intent_.nat = std::move(next.nat);
-  intent_.returns = std::move(next.returns);
-  intent_.alert_forwards = std::move(next.alert_forwards);
-  index_ = ForwardIndex::FromConfig(config, *desired);
+  Undo undo = StartUndo();
+  absl::Status status = ApplyNat(std::move(nat_target), &undo.nat);
+  if (!status.ok()) return status;  // one atomic batch: nothing changed
 
-  status = CommitRoutes(route_target, std::move(next.routes));
+  status = CommitRoutes(route_target, std::move(next.routes), &undo);
   if (status.ok())
     status = FinishApply(DesiredSysctls{config.ipv4_forwarding(), config.ipv6_forwarding()},
-                         config.version());
-  partial_ = !status.ok();
-  return status;
+                         config.version(), &undo);
+  // The new NAT intent is taken once the kernel holds it for good: after a
+  // full success, or when the rollback could not take the elements back.
+  RollbackResult rollback;
+  if (!status.ok()) rollback = RollBack(undo);
+  if (status.ok() || !rollback.nat_restored) {
+    intent_.nat = std::move(next.nat);
+    intent_.returns = std::move(next.returns);
+    intent_.alert_forwards = std::move(next.alert_forwards);
+    index_ = ForwardIndex::FromConfig(config, *desired);
+    // The index now says this push; the routes may say the previous one.
+    if (!status.ok()) routes_stale_ = true;
+  }
+  // A push rolled back to a partial state leaves it partial.
+  partial_ = status.ok() ? false : partial_ || !rollback.status.ok();
+  if (status.ok()) return status;
+  return absl::Status(status.code(), RollbackMessage(status, rollback.status));
 }
 
 absl::Status Reconciler::ApplyUpdates(const ForwardUpdates& updates, const DesiredSysctls& sysctls,
@@ -169,39 +210,47 @@ absl::Status Reconciler::ApplyUpdates(const ForwardUpdates& updates, const Desir
     route_target = RouteTarget(next, intent_, routes_kernel_);
   }
 
-  if (absl::Status status = ApplyNatChange(*change, updates); !status.ok()) return status;
-  for (const auto& [key, value] : change->dnat) {
-    if (value.has_value()) {
-      intent_.nat.dnat.insert_or_assign(key, *value);
-    } else {
-      intent_.nat.dnat.erase(key);
-    }
+  Undo undo = StartUndo();
+  if (absl::Status status = ApplyNatChange(*change, updates, &undo.nat); !status.ok()) {
+    return status;  // one atomic batch: nothing changed
   }
-  for (const auto& [key, value] : change->masq) {
-    if (value.has_value()) {
-      intent_.nat.masq.insert_or_assign(key, *value);
-    } else {
-      intent_.nat.masq.erase(key);
-    }
-  }
-  for (const auto& [name, update] : updates) intent_.alert_forwards.erase(name);
-  for (const auto& [name, alert] : change->alert) {
-    if (alert) intent_.alert_forwards.insert(name);
-  }
-  index_->Commit(updates, *change);
-
   absl::Status status;
-  if (routes_touched) {
-    intent_.returns = std::move(returns);
-    status = CommitRoutes(route_target, std::move(desired_routes));
+  if (routes_touched) status = CommitRoutes(route_target, std::move(desired_routes), &undo);
+  if (status.ok()) status = FinishApply(sysctls, version, &undo);
+  RollbackResult rollback;
+  if (!status.ok()) rollback = RollBack(undo);
+  // As in ApplyFull: the change is taken once the kernel holds it for good.
+  if (status.ok() || !rollback.nat_restored) {
+    for (const auto& [key, value] : change->dnat) {
+      if (value.has_value()) {
+        intent_.nat.dnat.insert_or_assign(key, *value);
+      } else {
+        intent_.nat.dnat.erase(key);
+      }
+    }
+    for (const auto& [key, value] : change->masq) {
+      if (value.has_value()) {
+        intent_.nat.masq.insert_or_assign(key, *value);
+      } else {
+        intent_.nat.masq.erase(key);
+      }
+    }
+    for (const auto& [name, update] : updates) intent_.alert_forwards.erase(name);
+    for (const auto& [name, alert] : change->alert) {
+      if (alert) intent_.alert_forwards.insert(name);
+    }
+    index_->Commit(updates, *change);
+    if (routes_touched) intent_.returns = std::move(returns);
+    if (!status.ok()) routes_stale_ = true;  // as in ApplyFull
   }
-  if (status.ok()) status = FinishApply(sysctls, version);
-  partial_ = !status.ok();
-  return status;
+  // A push rolled back to a partial state leaves it partial.
+  partial_ = status.ok() ? false : partial_ || !rollback.status.ok();
+  if (status.ok()) return status;
+  return absl::Status(status.code(), RollbackMessage(status, rollback.status));
 }
 
-absl::Status Reconciler::ApplyNatChange(const DesiredChange& change,
-                                        const ForwardUpdates& updates) {
+absl::Status Reconciler::ApplyNatChange(const DesiredChange& change, const ForwardUpdates& updates,
+                                        NatPlan* undo) {
   // NatTarget over the touched keys alone: every key's target depends only
   // on its own entries and its owners' policy, and the table is present.
   Intent desired, previous;
@@ -238,6 +287,7 @@ absl::Status Reconciler::ApplyNatChange(const DesiredChange& change,
     const NatPlan plan = DiffNat(kernel, target);
     status = plan.empty() ? absl::OkStatus() : nat_->Apply(plan);
     if (status.ok()) {
+      *undo = UndoNat(kernel, plan);
       for (const auto& [key, value] : change.dnat) CopyKey(key, target.dnat, nat_kernel_.dnat);
       for (const auto& [key, value] : change.masq) CopyKey(key, target.masq, nat_kernel_.masq);
       return absl::OkStatus();
@@ -253,7 +303,7 @@ absl::Status Reconciler::ApplyNatChange(const DesiredChange& change,
   return Annotate(status, "applying nftables changes");
 }
 
-absl::Status Reconciler::ApplyNat(NatState target) {
+absl::Status Reconciler::ApplyNat(NatState target, NatPlan* undo) {
   NatPlan plan = DiffNat(nat_kernel_, target);
   if (plan.empty()) {
     nat_kernel_ = std::move(target);
@@ -273,22 +323,28 @@ absl::Status Reconciler::ApplyNat(NatState target) {
     if (!plan.empty()) status = nat_->Apply(plan);
     if (!status.ok()) return Annotate(status, "applying nftables changes");
   }
+  if (undo != nullptr) *undo = UndoNat(nat_kernel_, plan);
   nat_kernel_ = std::move(target);
   return absl::OkStatus();
 }
 
-absl::Status Reconciler::CommitRoutes(const RouteState& target, RouteState desired) {
+absl::Status Reconciler::CommitRoutes(const RouteState& target, RouteState desired, Undo* undo) {
   RoutePlan route_plan = DiffRoutes(routes_kernel_, target);
   if (!route_plan.empty()) {
+    undo->routes_kernel = routes_kernel_;
+    undo->intent_routes = intent_.routes;
+    undo->routes_stale = routes_stale_;
     absl::Status status = routes_->Apply(route_plan);
     if (!status.ok()) {
       // Route messages are ACKed one by one, so part of the plan may have
-      // landed: learn the truth so the next diff starts from it.
+      // landed: learn the truth so the rollback (or the next diff) starts
+      // from it.
       absl::StatusOr<RouteState> actual = routes_->Load();
       if (actual.ok()) {
         routes_kernel_ = *std::move(actual);
         intent_.routes = routes_kernel_;
       } else {
+        undo->routes_unknown = true;
         LogWarning("re-reading routes after a failed apply",
                    {{"error", std::string(actual.status().message())}});
       }
@@ -302,9 +358,10 @@ absl::Status Reconciler::CommitRoutes(const RouteState& target, RouteState desir
   return absl::OkStatus();
 }
 
-absl::Status Reconciler::FinishApply(const DesiredSysctls& sysctls, const std::string& version) {
-  absl::Status status = ApplySysctl(kIpv4ForwardingKey, sysctls.ipv4_forwarding);
-  if (status.ok()) status = ApplySysctl(kIpv6ForwardingKey, sysctls.ipv6_forwarding);
+absl::Status Reconciler::FinishApply(const DesiredSysctls& sysctls, const std::string& version,
+                                     Undo* undo) {
+  absl::Status status = ApplySysctl(kIpv4ForwardingKey, sysctls.ipv4_forwarding, undo);
+  if (status.ok()) status = ApplySysctl(kIpv6ForwardingKey, sysctls.ipv6_forwarding, undo);
   if (!status.ok()) return status;
   version_ = version;
   persisting_drift_.reset();

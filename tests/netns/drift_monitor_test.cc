@@ -304,6 +304,30 @@ TEST_P(DriftMonitorTest, OwnWritesAreNeverReported) {
   EXPECT_TRUE(HasItem(received_.front().report, "tcp . 81", !alert()));
 }
 
+// A push that resolves standing drift writes nothing to the kernel here (the
+// element is already gone), so no kernel event follows it: only Recheck
+// makes the monitor compare again and report the drift gone.
+TEST_P(DriftMonitorTest, PushResolvingStandingDriftIsReportedAfterRecheck) {
+  if (!alert()) GTEST_SKIP() << "Enforce drift is repaired, not left standing";
+  ASSERT_TRUE(TamperAndWait(absl::StrCat("nft delete element inet ferry dnat4 '{ ", kElement, " }'"),
+                            "map dnat4 element 203.0.113.1 . tcp . 80")
+                  .has_value());
+  ferry::v1::NodeConfig without = Config(alert());
+  without.set_version("v2");
+  without.clear_dnat();  // web keeps its return path on this node
+  ASSERT_TRUE(reconciler_->Apply(without).ok());
+  const absl::Time applied = absl::Now();
+  monitor_->Recheck();
+  auto in_sync = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    for (const Received& r : received_) {
+      if (r.at >= applied && r.report.in_sync() && r.report.items_size() == 0) return true;
+    }
+    return false;
+  };
+  absl::MutexLock lock(&mu_);
+  EXPECT_TRUE(mu_.AwaitWithTimeout(absl::Condition(&in_sync), kRepairBound));
+}
+
 INSTANTIATE_TEST_SUITE_P(Policies, DriftMonitorTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? std::string("Alert") : std::string("Enforce");

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <functional>
 #include <future>
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -118,6 +119,7 @@ class ControllerClientTest : public ::testing::Test {
     options.agent_version = "test";
     options.backoff.initial = absl::Milliseconds(10);
     options.backoff.max = absl::Milliseconds(200);
+    options.forward_errors = [this] { return forward_errors_; };
     client_ = std::make_unique<ControllerClient>(
         options, [this](const ferry::v1::NodeConfig& c) { return apply_result_(c); },
         [this](const ferry::v1::NodeConfigDelta& d) {
@@ -164,6 +166,7 @@ class ControllerClientTest : public ::testing::Test {
   std::function<absl::Status(const ferry::v1::NodeConfigDelta&)> apply_delta_result_ =
       [](const ferry::v1::NodeConfigDelta&) { return absl::OkStatus(); };
   std::vector<std::string> delta_versions_;  // written by the client's thread before it ACKs
+  std::map<std::string, std::string> forward_errors_;  // set before the push that reports them
   std::unique_ptr<ControllerClient> client_;
   std::thread run_;
 };
@@ -216,6 +219,33 @@ TEST_F(ControllerClientTest, RejectedPushIsNackedWithTheError) {
   EXPECT_FALSE(ack->ack().accepted());
   EXPECT_THAT(ack->ack().error(), HasSubstr("forward \"web\""));
   EXPECT_EQ(client_->last_applied_version(), "");
+}
+
+TEST_F(ControllerClientTest, AckCarriesTheForwardsTheNodeCannotServe) {
+  forward_errors_ = {{"web6", "kernel lacks IPv6 support: IPv6 is disabled"}};
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ASSERT_TRUE(service_->PushDelta("nonce-d", Delta("v1", "v2")));
+  std::optional<AgentMessage> ack = service_->WaitFor(IsAck);
+  ASSERT_TRUE(ack.has_value());
+  EXPECT_TRUE(ack->ack().accepted());
+  EXPECT_EQ(ack->ack().forward_errors_size(), 1);
+  EXPECT_EQ(ack->ack().forward_errors().at("web6"), "kernel lacks IPv6 support: IPv6 is disabled");
+}
+
+TEST_F(ControllerClientTest, NackNamesItsCauseNotTheForwardsTheNodeCannotServe) {
+  // A NACK's forward_errors would blame only those forwards for it.
+  forward_errors_ = {{"web6", "kernel lacks IPv6 support: IPv6 is disabled"}};
+  apply_result_ = [](const ferry::v1::NodeConfig&) {
+    return absl::UnavailableError("applying rules and routes: EBUSY");
+  };
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ASSERT_TRUE(service_->Push("nonce-1", Config("v1")));
+  std::optional<AgentMessage> nack = service_->WaitFor(IsAck);
+  ASSERT_TRUE(nack.has_value());
+  EXPECT_FALSE(nack->ack().accepted());
+  EXPECT_EQ(nack->ack().forward_errors_size(), 0);
 }
 
 TEST_F(ControllerClientTest, DeltaPushGoesToApplyDeltaAndIsAckedWithItsVersion) {

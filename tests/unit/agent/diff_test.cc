@@ -90,5 +90,48 @@ TEST(DiffRoutesTest, TableWithNewViaIsReplacedNotDeleted) {
   EXPECT_THAT(plan.rules_add, IsEmpty());
 }
 
+// UndoNat: whatever a committed plan did, its undo brings the elements back.
+TEST(UndoNatTest, AddsReplacesAndDeletesAreTakenBack) {
+  NatState before = Nat({{Key(80), Target(80)}, {Key(81), Target(81)}});
+  before.masq[MasqKey{Ip("10.8.0.2"), kProtoTcp, 80}] = "ipforward/web";
+  NatState after = Nat({{Key(80), Target(8080)}, {Key(82), Target(82)}});
+  after.masq[MasqKey{Ip("10.8.0.2"), kProtoTcp, 8080}] = "ipforward/web";
+  const NatPlan applied = DiffNat(before, after);
+  ASSERT_EQ(NatStateAfter(before, applied), after);
+
+  const NatPlan undo = UndoNat(before, applied);
+  EXPECT_FALSE(undo.create_table);
+  EXPECT_EQ(NatStateAfter(after, undo), before);
+  // Only what the push touched is in the undo.
+  EXPECT_EQ(undo.dnat_add.size() + undo.dnat_delete.size(), 3u);
+}
+
+TEST(UndoNatTest, RebuiltTableGetsEveryElementBack) {
+  NatState before = Nat({{Key(80), Target(80)}, {Key(81), Target(81)}});
+  before.structure_drift.push_back({"chain mine", "", "type filter hook input"});
+  const NatState after = Nat({{Key(80), Target(80)}});
+  const NatPlan applied = DiffNat(before, after);
+  ASSERT_TRUE(applied.create_table);
+
+  const NatPlan undo = UndoNat(before, applied);
+  EXPECT_TRUE(undo.create_table);
+  // The elements come back; the foreign chain does not.
+  EXPECT_EQ(NatStateAfter(after, undo), Nat(before.dnat));
+}
+
+TEST(UndoNatTest, TableCreatedFromNothingIsLeftEmpty) {
+  const NatState after = Nat({{Key(80), Target(80)}});
+  const NatPlan applied = DiffNat(NatState(), after);
+  const NatPlan undo = UndoNat(NatState(), applied);
+  EXPECT_FALSE(undo.create_table);
+  EXPECT_THAT(undo.dnat_delete, ElementsAre(Key(80)));
+  EXPECT_EQ(NatStateAfter(after, undo), Nat({}));
+}
+
+TEST(UndoNatTest, EmptyPlanHasEmptyUndo) {
+  const NatState state = Nat({{Key(80), Target(80)}});
+  EXPECT_TRUE(UndoNat(state, NatPlan()).empty());
+}
+
 }  // namespace
 }  // namespace ferry::agent

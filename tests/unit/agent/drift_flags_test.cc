@@ -16,11 +16,19 @@ absl::StatusOr<AgentFlags> ParseWith(std::vector<std::string> extra) {
   return ParseAgentFlags(args);
 }
 
-TEST(DriftFlagsTest, DefaultsAreThirtySecondsAndOneHundredMilliseconds) {
+TEST(DriftFlagsTest, DefaultsAreThirtySecondsAndNoSysctlPoll) {
   absl::StatusOr<AgentFlags> flags = ParseWith({});
   ASSERT_TRUE(flags.ok()) << flags.status();
   EXPECT_EQ(flags->verify_interval, absl::Seconds(30));
-  EXPECT_EQ(flags->sysctl_poll, absl::Milliseconds(100));
+  EXPECT_EQ(flags->sysctl_poll, absl::ZeroDuration());
+}
+
+TEST(DriftFlagsTest, SysctlPollCanBeTurnedOffExplicitly) {
+  for (const char* off : {"0", "off"}) {
+    absl::StatusOr<AgentFlags> flags = ParseWith({"--sysctl-poll", off});
+    ASSERT_TRUE(flags.ok()) << flags.status();
+    EXPECT_EQ(flags->sysctl_poll, absl::ZeroDuration()) << off;
+  }
 }
 
 TEST(DriftFlagsTest, DurationsAreParsed) {

@@ -12,7 +12,6 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
-
 #include <unistd.h>
 
 #include <atomic>
@@ -55,8 +54,20 @@ TEST(CheckSchedulerTest, EndlessBurstIsCheckedWithinTheBound) {
   EXPECT_TRUE(s.TakeDue(At(50)).has_value());
 }
 
-TEST(CheckSchedulerTest, SysctlsArePolledAndEverythingVerifiedPeriodically) {
-  CheckScheduler s({.verify_interval = absl::Seconds(1)}, kStart);
+TEST(CheckSchedulerTest, IdleWakesOnlyForThePeriodicVerificationByDefault) {
+  CheckScheduler s({.verify_interval = absl::Seconds(30)}, kStart);
+  // Sysctl changes arrive as events: nothing is due before the safety net.
+  EXPECT_EQ(s.NextDeadline(), At(30000));
+  EXPECT_FALSE(s.TakeDue(At(29999)).has_value());
+  EXPECT_THAT(s.TakeDue(At(30000)),
+              Optional(Field(&CheckScheduler::Due::kind, CheckKind::kPeriodic)));
+  EXPECT_EQ(s.NextDeadline(), At(60000));
+}
+
+TEST(CheckSchedulerTest, AnOptionalSysctlPollIsScheduledWhenAsked) {
+  CheckScheduler s({.sysctl_poll = absl::Milliseconds(100), .verify_interval = absl::Seconds(1)},
+                   kStart);
+  EXPECT_EQ(s.NextDeadline(), At(100));
   EXPECT_THAT(s.TakeDue(At(100)), Optional(Field(&CheckScheduler::Due::kind, CheckKind::kSysctl)));
   EXPECT_THAT(s.TakeDue(At(1000)),
               Optional(Field(&CheckScheduler::Due::kind, CheckKind::kPeriodic)));

@@ -30,7 +30,7 @@ class FakeNatBackend : public NatBackend {
 
   absl::Status Apply(const NatPlan& plan) override {
     applied.push_back(plan);
-    if (!apply_error.ok()) return apply_error;
+    if (!apply_error.ok() && applied.size() > apply_error_after) return apply_error;
     // Work on a copy: the batch commits only if every message succeeds.
     NatState next = state;
     if (plan.create_table) {
@@ -52,7 +52,10 @@ class FakeNatBackend : public NatBackend {
   }
 
   NatState state;
-  absl::Status apply_error;  // returned (with no change) by every Apply
+  // Returned (with no change) by every Apply after the first
+  // `apply_error_after` ones.
+  absl::Status apply_error;
+  size_t apply_error_after = 0;
   absl::Status load_error;
   std::vector<NatPlan> applied;
   int load_count = 0;
@@ -120,14 +123,18 @@ class FakeSysctlBackend : public SysctlBackend {
 
   absl::Status Write(const std::string& key, const std::string& value) override {
     if (!write_error.ok()) return write_error;
+    if (auto it = write_errors.find(key); it != write_errors.end()) return it->second;
     writes.emplace_back(key, value);
     values[key] = value + "\n";  // /proc/sys reads back with a newline
     return absl::OkStatus();
   }
 
-  std::map<std::string, std::string> values;
+  // A node with working IPv6 unless a test says otherwise (the key is how
+  // the reconciler probes for it).
+  std::map<std::string, std::string> values = {{"net/ipv6/conf/all/disable_ipv6", "0\n"}};
   std::vector<std::pair<std::string, std::string>> writes;
-  absl::Status write_error;
+  absl::Status write_error;                          // every write fails
+  std::map<std::string, absl::Status> write_errors;  // writes of one key fail
 };
 
 }  // namespace ferry::agent::testing

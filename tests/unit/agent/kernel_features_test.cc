@@ -1,16 +1,21 @@
 // Spec: when the kernel lacks an address family or a feature, the agent's
 // error says so plainly (not "run as root", not "gateway not reachable"),
-// whatever errno the kernel chose to say it with; and a push that needs the
-// missing feature is refused without touching what was applied before.
+// whatever errno the kernel chose to say it with. A push whose IPv6
+// forwards the node cannot serve applies its IPv4 forwards and names each
+// IPv6 one as failed; a push the kernel refuses anyway is NACKed without
+// touching what was applied before.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <map>
+#include <string>
 
 #include "node-agent/kernel/errno_status.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "tests/unit/agent/fake_kernel.h"
+#include "tests/unit/agent/node_configs.h"
 
 namespace ferry::agent {
 namespace {
@@ -129,6 +134,113 @@ TEST(KernelFeaturesTest, PushNeedingIpv6IsRefusedClearlyAndTheIpv4StateStays) {
   EXPECT_EQ(routes.state.routes, applied.routes);
   EXPECT_EQ(routes.state.rules, applied.rules);
   EXPECT_EQ(reconciler.summary().version, "v4");
+}
+
+class Ipv6ProbeTest : public ::testing::Test {
+ protected:
+  Ipv6ProbeTest() {
+    sysctls_.values[kIpv4ForwardingKey] = "0\n";
+    sysctls_.values[kIpv6ForwardingKey] = "0\n";
+  }
+  void SetUp() override { ASSERT_TRUE(reconciler_.Adopt().ok()); }
+
+  void DisableIpv6() { sysctls_.values[kIpv6DisableKey] = "1\n"; }
+
+  // "web4" on 203.0.113.1 and the frontend-only IPv6 forward "web6".
+  static ferry::v1::NodeConfig Both(absl::string_view version) {
+    ferry::v1::NodeConfig config = testing::Config(version, {{"web4", 80}});
+    *config.add_dnat() =
+        testing::Rule({"web6", 80, "2001:db8:1::2", 8080, false, false, "2001:db8::1"});
+    config.set_ipv6_forwarding(true);
+    return config;
+  }
+
+  static DnatKey Key6() { return DnatKey{testing::Ip("2001:db8::1"), kProtoTcp, 80}; }
+
+  testing::FakeNatBackend nat_;
+  testing::FakeRouteBackend routes_;
+  testing::FakeSysctlBackend sysctls_;
+  Reconciler reconciler_{&nat_, &routes_, &sysctls_, Reconciler::Options{}};
+};
+
+TEST_F(Ipv6ProbeTest, WithIpv6DisabledTheIpv4ForwardAppliesAndTheIpv6OneIsNamedNotInstalled) {
+  DisableIpv6();
+  absl::Status status = reconciler_.Apply(Both("v1"));
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(reconciler_.summary().version, "v1");
+  EXPECT_TRUE(nat_.state.dnat.contains(testing::Key(80)));
+  EXPECT_FALSE(nat_.state.dnat.contains(Key6()));
+  EXPECT_EQ(sysctls_.values[kIpv6ForwardingKey], "0\n");  // nothing needs it
+  EXPECT_EQ(sysctls_.values[kIpv4ForwardingKey], "1\n");
+  const std::map<std::string, std::string> errors = reconciler_.forward_errors();
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors.at("web6"),
+              HasSubstr("kernel lacks IPv6 support: IPv6 is disabled in this network namespace "
+                        "(net.ipv6.conf.all.disable_ipv6=1)"));
+  EXPECT_THAT(errors.at("web6"), HasSubstr("2001:db8::1"));
+}
+
+TEST_F(Ipv6ProbeTest, AKernelWithoutIpv6IsNamedAsSuch) {
+  sysctls_.values.erase(kIpv6DisableKey);  // no /proc/sys/net/ipv6
+  ASSERT_TRUE(reconciler_.Apply(Both("v1")).ok());
+  EXPECT_THAT(reconciler_.forward_errors().at("web6"),
+              HasSubstr("kernel lacks IPv6 support: this kernel has no IPv6"));
+}
+
+TEST_F(Ipv6ProbeTest, WithWorkingIpv6EverythingIsInstalledAndNothingNamed) {
+  ASSERT_TRUE(reconciler_.Apply(Both("v1")).ok());
+  EXPECT_TRUE(nat_.state.dnat.contains(Key6()));
+  EXPECT_EQ(sysctls_.values[kIpv6ForwardingKey], "1\n");
+  EXPECT_TRUE(reconciler_.forward_errors().empty());
+}
+
+TEST_F(Ipv6ProbeTest, AnIpv4OnlyPushDoesNotProbe) {
+  sysctls_.values.erase(kIpv6DisableKey);
+  ASSERT_TRUE(reconciler_.Apply(testing::Config("v1", {{"web4", 80}})).ok());
+  EXPECT_TRUE(reconciler_.forward_errors().empty());
+}
+
+TEST_F(Ipv6ProbeTest, TheNamedForwardsStayNamedAcrossADeltaThatDoesNotTouchThem) {
+  DisableIpv6();
+  ASSERT_TRUE(reconciler_.Apply(Both("v1")).ok());
+  // The controller replaces its record with each ACK's list.
+  ASSERT_TRUE(reconciler_.ApplyDelta(testing::Delta("v1", "v2", {"web4"}, {{"web4", 81}})).ok());
+  EXPECT_TRUE(reconciler_.forward_errors().contains("web6"));
+  // Deleting the forward clears its error.
+  ASSERT_TRUE(reconciler_.ApplyDelta(testing::Delta("v2", "v3", {"web6"}, {})).ok());
+  EXPECT_TRUE(reconciler_.forward_errors().empty());
+}
+
+TEST_F(Ipv6ProbeTest, AnIpv6ForwardInADeltaIsNamedAndNotInstalled) {
+  DisableIpv6();
+  ASSERT_TRUE(reconciler_.Apply(testing::Config("v1", {{"web4", 80}})).ok());
+  ferry::v1::NodeConfigDelta delta = testing::Delta("v1", "v2", {"web6"}, {});
+  *delta.add_dnat() =
+      testing::Rule({"web6", 80, "2001:db8:1::2", 8080, false, false, "2001:db8::1"});
+  delta.set_ipv6_forwarding(true);
+  ASSERT_TRUE(reconciler_.ApplyDelta(delta).ok());
+  EXPECT_FALSE(nat_.state.dnat.contains(Key6()));
+  EXPECT_THAT(reconciler_.forward_errors().at("web6"), HasSubstr("kernel lacks IPv6 support"));
+  EXPECT_EQ(reconciler_.summary().version, "v2");
+}
+
+TEST_F(Ipv6ProbeTest, AnIpv6ForwardInstalledBeforeIpv6WasDisabledIsTakenOut) {
+  ASSERT_TRUE(reconciler_.Apply(Both("v1")).ok());
+  ASSERT_TRUE(nat_.state.dnat.contains(Key6()));
+  DisableIpv6();
+  ASSERT_TRUE(reconciler_.Apply(Both("v2")).ok());
+  EXPECT_FALSE(nat_.state.dnat.contains(Key6()));
+  EXPECT_TRUE(nat_.state.dnat.contains(testing::Key(80)));
+  EXPECT_TRUE(reconciler_.forward_errors().contains("web6"));
+  EXPECT_EQ(sysctls_.values[kIpv6ForwardingKey], "0\n");  // restored: Ferry had set it
+}
+
+TEST_F(Ipv6ProbeTest, AFailedPushKeepsThePreviousForwardErrors) {
+  DisableIpv6();
+  ASSERT_TRUE(reconciler_.Apply(Both("v1")).ok());
+  nat_.apply_error = absl::InternalError("netlink batch rejected");
+  EXPECT_FALSE(reconciler_.Apply(testing::Config("v2", {{"web4", 81}})).ok());
+  EXPECT_TRUE(reconciler_.forward_errors().contains("web6"));
 }
 
 }  // namespace

@@ -8,87 +8,24 @@
 
 #include "node-agent/reconcile/reconciler.h"
 #include "tests/unit/agent/fake_kernel.h"
+#include "tests/unit/agent/node_configs.h"
 
 namespace ferry::agent {
 namespace {
 
+using testing::Config;
+using testing::Delta;
+using testing::Dnat;
 using testing::FakeNatBackend;
 using testing::FakeRouteBackend;
 using testing::FakeSysctlBackend;
 using ::testing::HasSubstr;
+using testing::Ip;
 using ::testing::IsEmpty;
+using testing::Key;
+using testing::Return;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
-
-IpAddress Ip(absl::string_view text) { return *IpAddress::Parse(text); }
-
-struct Dnat {
-  std::string forward;
-  uint32_t port;
-  std::string backend = "10.8.0.2";
-  uint32_t target = 8080;
-  bool masquerade = false;
-  bool alert = false;
-};
-
-struct Return {
-  std::string forward;
-  uint32_t port;
-  std::string via = "10.8.0.1";
-  bool alert = false;
-};
-
-ferry::v1::DnatRule Rule(const Dnat& d) {
-  ferry::v1::DnatRule rule;
-  rule.set_forward(d.forward);
-  rule.set_generation(1);
-  rule.set_frontend_address("203.0.113.1");
-  rule.set_protocol(ferry::v1::TCP);
-  rule.set_port(d.port);
-  rule.set_backend_address(d.backend);
-  rule.set_target_port(d.target);
-  rule.set_masquerade(d.masquerade);
-  rule.set_alert_only(d.alert);
-  return rule;
-}
-
-ferry::v1::ReturnRoute Route(const Return& r) {
-  ferry::v1::ReturnRoute route;
-  route.set_forward(r.forward);
-  route.set_generation(1);
-  route.set_source_address("10.8.0.2");
-  route.set_protocol(ferry::v1::TCP);
-  route.set_port(r.port);
-  route.set_via(r.via);
-  route.set_alert_only(r.alert);
-  return route;
-}
-
-ferry::v1::NodeConfig Config(absl::string_view version, const std::vector<Dnat>& dnat,
-                             const std::vector<Return>& returns = {}) {
-  ferry::v1::NodeConfig config;
-  config.set_version(std::string(version));
-  config.set_ipv4_forwarding(!dnat.empty());
-  for (const Dnat& d : dnat) *config.add_dnat() = Rule(d);
-  for (const Return& r : returns) *config.add_return_routes() = Route(r);
-  return config;
-}
-
-ferry::v1::NodeConfigDelta Delta(absl::string_view base, absl::string_view version,
-                                 const std::vector<std::string>& forwards,
-                                 const std::vector<Dnat>& dnat,
-                                 const std::vector<Return>& returns = {}) {
-  ferry::v1::NodeConfigDelta delta;
-  delta.set_base_version(std::string(base));
-  delta.set_version(std::string(version));
-  delta.set_ipv4_forwarding(true);
-  for (const std::string& f : forwards) delta.add_forwards(f);
-  for (const Dnat& d : dnat) *delta.add_dnat() = Rule(d);
-  for (const Return& r : returns) *delta.add_return_routes() = Route(r);
-  return delta;
-}
-
-DnatKey Key(uint16_t port) { return DnatKey{Ip("203.0.113.1"), kProtoTcp, port}; }
 
 // One agent: a reconciler over its own fake kernel.
 struct Agent {
@@ -302,16 +239,24 @@ TEST_F(ReconcilerDeltaTest, PortTakenByAnotherForwardIsRejectedNamingItsOwner) {
   EXPECT_THAT(status.message(), HasSubstr("already forwarded by ipforward/a"));
 }
 
-TEST_F(ReconcilerDeltaTest, DeltaAfterAPushThatFailedPartwayIsBaseVersionMismatch) {
+TEST_F(ReconcilerDeltaTest, DeltaAfterAPushThatCouldNotBeRolledBackIsBaseVersionMismatch) {
   ASSERT_TRUE(agent_.reconciler.Apply(Config("v1", {{"a", 80}})).ok());
+  const ferry::v1::NodeConfig v2 = Config("v2", {{"a", 80}, {"b", 81}}, {{"a", 8080}});
   agent_.routes.fail_after_messages = 0;
-  EXPECT_FALSE(agent_.reconciler.Apply(Config("v2", {{"a", 80}}, {{"a", 8080}})).ok());
+  // The push's own batch commits; the one that would take it back fails.
+  agent_.nat.apply_error = absl::InternalError("netlink batch rejected");
+  agent_.nat.apply_error_after = agent_.nat.applied.size() + 1;
+  absl::Status failed = agent_.reconciler.Apply(v2);
+  EXPECT_THAT(failed.message(), HasSubstr("state is partial"));
   agent_.routes.fail_after_messages.reset();
-  absl::Status status = agent_.reconciler.ApplyDelta(Delta("v1", "v3", {"b"}, {{"b", 81}}));
+  agent_.nat.apply_error = absl::OkStatus();
+
+  absl::Status status = agent_.reconciler.ApplyDelta(Delta("v1", "v3", {"c"}, {{"c", 82}}));
   EXPECT_THAT(std::string(status.message()), StartsWith("base version mismatch"));
   // The full config that follows repairs the routes the failed push left out.
-  ASSERT_TRUE(agent_.reconciler.Apply(Config("v2", {{"a", 80}}, {{"a", 8080}})).ok());
+  ASSERT_TRUE(agent_.reconciler.Apply(v2).ok());
   EXPECT_THAT(agent_.routes.state.rules, SizeIs(1));
+  EXPECT_EQ(agent_.reconciler.summary().version, "v2");
 }
 
 TEST_F(ReconcilerDeltaTest, DeltaOverADeletedTableRebuildsItWhole) {

@@ -154,7 +154,7 @@ TEST_F(ReconcilerTest, InvalidConfigTouchesNothing) {
   EXPECT_THAT(nat_.applied, IsEmpty());
 }
 
-TEST_F(ReconcilerTest, RouteFailureReloadsRoutesAndNextApplyFixesTheRest) {
+TEST_F(ReconcilerTest, RouteFailureTakesBackWhatLandedAndTheRetryAppliesEverything) {
   ASSERT_TRUE(reconciler_.Adopt().ok());
   ferry::v1::NodeConfig config;
   AddReturn(config, 80, "10.8.0.1");
@@ -162,14 +162,15 @@ TEST_F(ReconcilerTest, RouteFailureReloadsRoutesAndNextApplyFixesTheRest) {
   routes_.fail_after_messages = 2;  // route and first rule land
   absl::Status status = reconciler_.Apply(config);
   EXPECT_THAT(status.message(), HasSubstr("injected failure"));
-  EXPECT_EQ(routes_.load_count, 2);
+  EXPECT_EQ(routes_.load_count, 2);  // re-read to learn what landed
+  EXPECT_THAT(routes_.state.rules, IsEmpty());
+  EXPECT_THAT(routes_.state.routes, IsEmpty());
 
   routes_.fail_after_messages.reset();
   ASSERT_TRUE(reconciler_.Apply(config).ok());
   const RoutePlan& retry = routes_.applied.back();
-  EXPECT_THAT(retry.routes_add, IsEmpty());
-  ASSERT_EQ(retry.rules_add.size(), 1u);
-  EXPECT_EQ(retry.rules_add[0].sport_lo, 443);
+  EXPECT_EQ(retry.routes_add.size(), 1u);
+  EXPECT_EQ(retry.rules_add.size(), 2u);
   EXPECT_EQ(routes_.state.rules.size(), 2u);
 }
 
