@@ -1,7 +1,9 @@
 #include "controller/planner/conflicts.h"
 
 #include <algorithm>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "api/lib/ip_address.h"
@@ -102,15 +104,37 @@ std::string Canonical(const std::string& address) {
   return parsed.ok() ? parsed->ToString() : address;
 }
 
+absl::Status CheckPair(const ferry::v1::IPForward& candidate, const ferry::v1::IPForward& other) {
+  if (other.metadata().name() == candidate.metadata().name()) return absl::OkStatus();
+  if (absl::Status s = CheckFrontendClaims(candidate, other); !s.ok()) return s;
+  return CheckSourceIPModes(candidate, other);
+}
+
 }  // namespace
 
-void ConflictIndex::Insert(Bucket* bucket, uint32_t first, uint32_t last, size_t position) {
-  bucket->ranges.emplace(first, std::make_pair(last, position));
+void ConflictIndex::Insert(Bucket* bucket, uint32_t first, uint32_t last, const std::string* name) {
+  bucket->ranges.emplace(first, std::make_pair(last, name));
   bucket->widest = std::max(bucket->widest, last - first);
 }
 
+void ConflictIndex::Erase(std::map<Key, Bucket>* buckets, const Key& key, uint32_t first,
+                          uint32_t last, const std::string* name) {
+  auto bucket = buckets->find(key);
+  if (bucket == buckets->end()) return;
+  auto& ranges = bucket->second.ranges;
+  auto [begin, end] = ranges.equal_range(first);
+  for (auto it = begin; it != end; ++it) {
+    // One entry per mapping: a forward with two equal mappings has two.
+    if (it->second.first == last && it->second.second == name) {
+      ranges.erase(it);
+      break;
+    }
+  }
+  if (ranges.empty()) buckets->erase(bucket);
+}
+
 void ConflictIndex::Collect(const Bucket& bucket, uint32_t first, uint32_t last,
-                            std::vector<size_t>* out) {
+                            std::vector<const std::string*>* out) {
   // A range overlapping [first, last] starts in [first - widest, last].
   uint32_t from = first > bucket.widest ? first - bucket.widest : 0;
   for (auto it = bucket.ranges.lower_bound(from); it != bucket.ranges.end() && it->first <= last;
@@ -119,20 +143,65 @@ void ConflictIndex::Collect(const Bucket& bucket, uint32_t first, uint32_t last,
   }
 }
 
-void ConflictIndex::Add(const ferry::v1::IPForward* forward) {
-  const size_t position = added_.size();
-  added_.push_back(forward);
-  const auto& spec = forward->spec();
+void ConflictIndex::Index(const std::string* name, const ferry::v1::IPForwardSpec& spec) {
   const std::string& node = spec.frontend().node_name();
   const std::string fe = Canonical(spec.frontend().address());
   const std::string be = Canonical(spec.backend().address());
+  const int masq = IsMasquerade(spec) ? 1 : 0;
   for (const auto& m : spec.ports()) {
     PortRange f = FrontendRange(m);
-    Insert(&frontends_[{node, fe, m.protocol(), 0}], f.first, f.last, position);
+    Insert(&frontends_[{node, fe, m.protocol(), 0}], f.first, f.last, name);
     PortRange b = BackendRange(m);
-    Insert(&backends_[{node, be, m.protocol(), IsMasquerade(spec) ? 1 : 0}], b.first, b.last,
-           position);
+    Insert(&backends_[{node, be, m.protocol(), masq}], b.first, b.last, name);
   }
+}
+
+void ConflictIndex::Unindex(const std::string* name, const ferry::v1::IPForwardSpec& spec) {
+  const std::string& node = spec.frontend().node_name();
+  const std::string fe = Canonical(spec.frontend().address());
+  const std::string be = Canonical(spec.backend().address());
+  const int masq = IsMasquerade(spec) ? 1 : 0;
+  for (const auto& m : spec.ports()) {
+    PortRange f = FrontendRange(m);
+    Erase(&frontends_, {node, fe, m.protocol(), 0}, f.first, f.last, name);
+    PortRange b = BackendRange(m);
+    Erase(&backends_, {node, be, m.protocol(), masq}, b.first, b.last, name);
+  }
+}
+
+void ConflictIndex::Hold(const std::string& name, Held held) {
+  auto [it, inserted] = forwards_.try_emplace(name);
+  if (!inserted) Unindex(&it->first, it->second.forward->spec());
+  it->second = std::move(held);
+  Index(&it->first, it->second.forward->spec());
+}
+
+void ConflictIndex::Put(const ferry::v1::IPForward& forward) {
+  Held held;
+  held.owned = std::make_unique<ferry::v1::IPForward>();
+  held.owned->mutable_metadata()->set_name(forward.metadata().name());
+  *held.owned->mutable_spec() = forward.spec();
+  held.forward = held.owned.get();
+  Hold(forward.metadata().name(), std::move(held));
+}
+
+void ConflictIndex::Add(const ferry::v1::IPForward* forward) {
+  Held held;
+  held.forward = forward;
+  Hold(forward->metadata().name(), std::move(held));
+}
+
+bool ConflictIndex::Remove(const std::string& name) {
+  auto it = forwards_.find(name);
+  if (it == forwards_.end()) return false;
+  Unindex(&it->first, it->second.forward->spec());
+  forwards_.erase(it);
+  return true;
+}
+
+const ferry::v1::IPForward* ConflictIndex::Find(const std::string& name) const {
+  auto it = forwards_.find(name);
+  return it == forwards_.end() ? nullptr : it->second.forward;
 }
 
 absl::Status ConflictIndex::Check(const ferry::v1::IPForward& candidate) const {
@@ -140,7 +209,7 @@ absl::Status ConflictIndex::Check(const ferry::v1::IPForward& candidate) const {
   const std::string& node = spec.frontend().node_name();
   const std::string fe = Canonical(spec.frontend().address());
   const std::string be = Canonical(spec.backend().address());
-  std::vector<size_t> hits;
+  std::vector<const std::string*> hits;
   for (const auto& m : spec.ports()) {
     if (auto it = frontends_.find({node, fe, m.protocol(), 0}); it != frontends_.end()) {
       PortRange f = FrontendRange(m);
@@ -154,22 +223,21 @@ absl::Status ConflictIndex::Check(const ferry::v1::IPForward& candidate) const {
     }
   }
   if (hits.empty()) return absl::OkStatus();
-  // The full check over just the overlapping forwards, in the order added,
+  // The full check over just the overlapping forwards, in name order,
   // words the error exactly as CheckConflicts over all of them would.
-  std::sort(hits.begin(), hits.end());
+  std::sort(hits.begin(), hits.end(),
+            [](const std::string* a, const std::string* b) { return *a < *b; });
   hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
-  std::vector<ferry::v1::IPForward> overlapping;
-  overlapping.reserve(hits.size());
-  for (size_t h : hits) overlapping.push_back(*added_[h]);
-  return CheckConflicts(candidate, overlapping);
+  for (const std::string* name : hits) {
+    if (absl::Status s = CheckPair(candidate, *forwards_.at(*name).forward); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status CheckConflicts(const ferry::v1::IPForward& candidate,
                             const std::vector<ferry::v1::IPForward>& existing) {
   for (const ferry::v1::IPForward& other : existing) {
-    if (other.metadata().name() == candidate.metadata().name()) continue;
-    if (absl::Status s = CheckFrontendClaims(candidate, other); !s.ok()) return s;
-    if (absl::Status s = CheckSourceIPModes(candidate, other); !s.ok()) return s;
+    if (absl::Status s = CheckPair(candidate, other); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

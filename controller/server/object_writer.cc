@@ -1,18 +1,17 @@
 #include "controller/server/object_writer.h"
 
-#include <map>
 #include <optional>
 #include <set>
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "api/lib/validation.h"
-#include "controller/planner/conflicts.h"
 #include "controller/store/object_codec.h"
 #include "google/protobuf/util/message_differencer.h"
 
@@ -158,6 +157,14 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(
 
 absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
     const ferry::v1::ApplyRequest& request, bool* lost_race) {
+  bool indexed = false;
+  for (const Object& incoming : request.objects()) indexed |= incoming.has_ip_forward();
+  if (indexed) {
+    if (absl::Status s = forwards_.CatchUp(); !s.ok()) return s;
+  }
+  // Whatever the outcome, the index holds only what was committed.
+  absl::Cleanup unstage = [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { forwards_.Unstage(); };
+
   Attempt attempt;
   for (const Object& incoming : request.objects()) {
     Planned p;
@@ -169,8 +176,13 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
     ObjectMeta* meta = MutableMetaOf(&p.object);
     meta->clear_resource_version();
 
-    absl::StatusOr<StoredObject> stored = store_->Get(p.kind, p.name);
-    if (!stored.ok() && !absl::IsNotFound(stored.status())) return stored.status();
+    // The index knows which forwards exist, so a create costs no read; one
+    // created meanwhile by another writer fails the commit's precondition.
+    absl::StatusOr<StoredObject> stored = absl::NotFoundError("not stored");
+    if (!indexed || forwards_.Contains(p.name) || p.kind != kKindIPForward) {
+      stored = store_->Get(p.kind, p.name);
+      if (!stored.ok() && !absl::IsNotFound(stored.status())) return stored.status();
+    }
     p.exists = stored.ok();
     if (!given_version.empty()) {
       absl::StatusOr<int64_t> given = ParseResourceVersion(p.label, given_version);
@@ -224,6 +236,7 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
     if (absl::IsAborted(committed.status())) *lost_race = true;
     if (!committed.ok()) return committed.status();
     revision = *committed;
+    forwards_.Committed(revision);
   }
 
   ferry::v1::ApplyResponse response;
@@ -240,37 +253,19 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
 }
 
 absl::Status ObjectWriter::CheckForwardConflicts(const Attempt& attempt) {
+  // Every forward as it would be after this apply: the stored ones, with
+  // the request's changed ones staged over them (unchanged specs are
+  // stored already).
   bool any = false;
   for (const Planned& p : attempt.objects) {
-    any |= p.object.has_ip_forward() && p.spec_changed;
+    if (!p.object.has_ip_forward() || !p.spec_changed) continue;
+    forwards_.Stage(p.object.ip_forward());
+    any = true;
   }
   if (!any) return absl::OkStatus();
-
-  // Every forward as it would be after this apply: stored, overlaid by the
-  // request's.
-  std::map<std::string, ferry::v1::IPForward> after;
-  absl::Status decode_error;
-  absl::StatusOr<int64_t> listed = store_->List(kKindIPForward, [&](const StoredObject& stored) {
-    absl::StatusOr<Object> object = DecodeStored(stored);
-    if (!object.ok()) {
-      decode_error = object.status();
-      return false;
-    }
-    after[stored.name] = std::move(*object->mutable_ip_forward());
-    return true;
-  });
-  if (!listed.ok()) return listed.status();
-  if (!decode_error.ok()) return decode_error;
-  for (const Planned& p : attempt.objects) {
-    if (p.object.has_ip_forward()) after[p.name] = p.object.ip_forward();
-  }
-  // Indexed, so a batch of M forwards among N costs O(M log N), not O(M N).
-  ConflictIndex all;
-  for (const auto& [name, forward] : after) all.Add(&forward);
-
   for (const Planned& p : attempt.objects) {
     if (!p.object.has_ip_forward() || !p.spec_changed) continue;
-    absl::Status status = all.Check(p.object.ip_forward());
+    absl::Status status = forwards_.Check(p.object.ip_forward());
     if (!status.ok()) return Prefixed(p.label, status);
   }
   return absl::OkStatus();
@@ -301,6 +296,7 @@ absl::StatusOr<int64_t> ObjectWriter::Delete(const std::string& kind, const std:
     op.name = name;
     op.expected_revision = stored->revision;
     absl::StatusOr<int64_t> revision = store_->Commit({op});
+    if (revision.ok() && kind == kKindIPForward) forwards_.Deleted(name, *revision);
     if (!absl::IsAborted(revision.status())) return revision;
     last = revision.status();
   }

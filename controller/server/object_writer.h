@@ -3,7 +3,9 @@
 
 // The write path of the ResourceService, free of gRPC: validation, server-
 // owned metadata (uid, generation, creationTimestamp), status preservation,
-// resourceVersion preconditions and conflict checks, then one Commit.
+// resourceVersion preconditions and conflict checks, then one Commit. The
+// conflict check runs against an in-memory index of the stored forwards
+// (StoredForwardIndex), so a request costs O(M log N), not O(N).
 
 #include <cstdint>
 #include <string>
@@ -12,6 +14,7 @@
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "controller/server/stored_forward_index.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.pb.h"
 
@@ -19,7 +22,7 @@ namespace ferry::controller {
 
 class ObjectWriter {
  public:
-  explicit ObjectWriter(Store* store) : store_(store) {}
+  explicit ObjectWriter(Store* store) : store_(store), forwards_(store) {}
 
   // All objects or none. Errors name the object, "ipforward/web: ...":
   // INVALID_ARGUMENT (validation), ABORTED (stale resourceVersion, or
@@ -37,6 +40,9 @@ class ObjectWriter {
   absl::StatusOr<ferry::v1::ApplyResponse> TryApply(const ferry::v1::ApplyRequest& request,
                                                     bool* lost_race)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stages the request's changed forwards in forwards_ and checks each
+  // against every stored forward and the rest of the request. The caller
+  // commits or unstages.
   absl::Status CheckForwardConflicts(const Attempt& attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string NewUid() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -45,6 +51,9 @@ class ObjectWriter {
   // spec; other writers (status) are caught by the commit's preconditions.
   absl::Mutex mu_;
   absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
+  // Every stored forward's name and spec, caught up from the change log at
+  // the start of each apply that holds a forward.
+  StoredForwardIndex forwards_ ABSL_GUARDED_BY(mu_);
 };
 
 // "ipforward" / "node": the spelling used in user-facing messages.

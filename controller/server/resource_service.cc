@@ -1,5 +1,7 @@
 #include "controller/server/resource_service.h"
 
+#include <grpc/grpc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <string>
@@ -34,19 +36,42 @@ ferry::v1::WatchEvent::Type EventType(const Change& change) {
   return change.created ? ferry::v1::WatchEvent::ADDED : ferry::v1::WatchEvent::MODIFIED;
 }
 
-// Cancels a watch whose write has not completed by its deadline: with the
-// sync API a blocked Write cannot be timed out otherwise.
+// What a watch cut off for not reading ends with: the cause, and where to
+// resume from.
+absl::Status CutOffStatus(absl::Duration stalled_for, int64_t sent) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("watch cut off: the client did not read for ", absl::FormatDuration(stalled_for),
+                   "; re-watch from the resourceVersion of the last event received (events up to ",
+                   sent, " were sent)"));
+}
+
+// Ends a watch whose write has not completed by its deadline: with the sync
+// API a blocked Write cannot be timed out otherwise. It cancels the call
+// with the cut-off status itself, because a status the handler returns after
+// a cancel never reaches the client (which would read only CANCELLED). The
+// status goes out as trailers, which HTTP/2 does not flow-control, so it
+// reaches a client whose window is full; what was queued behind the window
+// is dropped.
 class StallGuard : public TimerThread::Target {
  public:
-  explicit StallGuard(grpc::ServerContext* context) : context_(context) {}
+  StallGuard(grpc::ServerContext* context, absl::Duration stalled_for)
+      : context_(context), stalled_for_(stalled_for) {}
+  // The revision of the last event whose write completed.
+  void Sent(int64_t revision) { sent_ = revision; }
   void OnTimer() override {
     fired_ = true;
-    context_->TryCancel();
+    const absl::Status status = CutOffStatus(stalled_for_, sent_);
+    // The C core call is the only way to cancel with a status of our own;
+    // ServerContext::TryCancel always says CANCELLED.
+    grpc_call_cancel_with_status(context_->c_call(), GRPC_STATUS_RESOURCE_EXHAUSTED,
+                                 std::string(status.message()).c_str(), nullptr);
   }
   bool fired() const { return fired_; }
 
  private:
   grpc::ServerContext* const context_;
+  const absl::Duration stalled_for_;
+  std::atomic<int64_t> sent_{0};
   std::atomic<bool> fired_{false};
 };
 
@@ -182,19 +207,19 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
 
   // Tells the client the watch is established from `after` on.
   writer->SendInitialMetadata();
-  StallGuard stall(context);
+  StallGuard stall(context, options_.watch_stall_timeout);
+  stall.Sent(after);
   // Every return disarms it: the timer must not touch it once it is gone.
   absl::Cleanup disarm = [&] { timer_.Cancel(&stall); };
+  // The guard has already ended the call with CutOffStatus; this counts it
+  // and returns the same status (which gRPC drops: the call is over).
   auto cut_off = [&] {
     metrics_->WatchCutOff();
     LogWarning("watch cut off: client stopped reading",
                {{"peer", context->peer()},
                 {"stalled_for", absl::FormatDuration(options_.watch_stall_timeout)},
                 {"revision", absl::StrCat(after)}});
-    return ToGrpcStatus(absl::ResourceExhaustedError(
-        absl::StrCat("watch cut off: the client read nothing for ",
-                     absl::FormatDuration(options_.watch_stall_timeout), " at resourceVersion ",
-                     after, "; re-list and watch again")));
+    return ToGrpcStatus(CutOffStatus(options_.watch_stall_timeout, after));
   };
   while (!context->IsCancelled()) {
     // Read before the change log, so advancing `after` to it skips nothing.
@@ -221,6 +246,7 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
         return grpc::Status::OK;  // client gone
       }
       after = change.object.revision;
+      stall.Sent(after);
     }
     timer_.Cancel(&stall);
     if (stall.fired()) return cut_off();

@@ -11,7 +11,9 @@
 // its own): a client that reads slowly falls behind in the change log and is
 // ended with OUT_OF_RANGE "too old; re-list" once the log is compacted past
 // it, and a client that stops reading (its HTTP/2 window full, the write
-// blocked) is cut off after `watch_stall_timeout`, freeing its thread.
+// blocked) is cut off after `watch_stall_timeout`, freeing its thread; it
+// ends with RESOURCE_EXHAUSTED "watch cut off: the client did not read for
+// ...", so the client learns why and where to resume.
 
 #include <grpcpp/grpcpp.h>
 

@@ -1,0 +1,90 @@
+#ifndef FERRY_CONTROLLER_SERVER_STORED_FORWARD_INDEX_H_
+#define FERRY_CONTROLLER_SERVER_STORED_FORWARD_INDEX_H_
+
+// The conflict-relevant state (name and spec) of every IPForward in the
+// store, kept in memory so the write path checks a request of M forwards in
+// O(M log N) instead of listing and decoding all N stored ones.
+//
+// It is loaded once (lazily, by the first CatchUp) and then follows the
+// store's change log, so it stays exact whoever writes: the ObjectWriter
+// (which records its own commits at once), the fleet reconciler (status
+// writes, recognised by their unchanged spec bytes and skipped without a
+// decode), or anything else that commits to the store. When the log has
+// been compacted past it, it re-lists.
+//
+// Not thread-safe: the ObjectWriter calls it under its mutex.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "controller/planner/conflicts.h"
+#include "controller/store/store.h"
+#include "ferry/v1/ferry.pb.h"
+
+namespace ferry::controller {
+
+class StoredForwardIndex {
+ public:
+  explicit StoredForwardIndex(Store* store) : store_(store) {}
+
+  // Brings the index up to at least the store's current revision. Errors
+  // are the store's, or a stored forward that does not decode (then the next
+  // call re-lists).
+  absl::Status CatchUp();
+
+  // Whether a forward of that name was stored at the last CatchUp (or is
+  // staged). Only meaningful after a successful CatchUp.
+  bool Contains(const std::string& name) const { return index_.Find(name) != nullptr; }
+  // The held name and spec, or null.
+  const ferry::v1::IPForward* Find(const std::string& name) const { return index_.Find(name); }
+
+  // A request's forward, visible to Check as if stored, until Commit keeps
+  // or Unstage drops every staged forward.
+  void Stage(const ferry::v1::IPForward& forward);
+  absl::Status Check(const ferry::v1::IPForward& candidate) const {
+    return index_.Check(candidate);
+  }
+  // Restores what the staged forwards replaced.
+  void Unstage();
+  // The staged forwards were committed at `revision`: they stay.
+  void Committed(int64_t revision);
+  // A forward was deleted at `revision` by this process.
+  void Deleted(const std::string& name, int64_t revision);
+
+  size_t size() const { return index_.size(); }
+  // The revision up to which every change has been applied (0: not loaded).
+  int64_t revision() const { return revision_; }
+
+ private:
+  struct Staged {
+    std::string name;
+    std::optional<ferry::v1::IPForward> replaced;  // none: it was absent
+  };
+
+  absl::Status Reload();
+  absl::Status ApplyChange(const Change& change);
+  // Our own commit at `revision`: if nothing else committed since the last
+  // change applied, the index is now exact at `revision`; otherwise the
+  // next CatchUp replays the gap, our own commit included (idempotent).
+  void Advance(int64_t revision);
+
+  Store* const store_;
+  bool loaded_ = false;
+  int64_t revision_ = 0;
+  ConflictIndex index_;
+  std::vector<Staged> staged_;
+};
+
+// The bytes of the IPForward's spec inside a stored Object value, found by
+// walking the wire format without parsing anything else. nullopt when the
+// value is not plainly one IPForward with at most one spec (the caller
+// decodes it in full instead). An absent spec is an empty view.
+std::optional<absl::string_view> ForwardSpecBytes(absl::string_view value);
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_SERVER_STORED_FORWARD_INDEX_H_
