@@ -106,10 +106,6 @@ void IncrementalPlanner::DropPieces(const std::string& name, const Forward& forw
   }
 }
 
-void IncrementalPlanner::Resolve(const std::string& name, Forward* forward) {
-  forward->resolution = ResolveForward(*forward->spec, node_ptrs_);
-}
-
 void IncrementalPlanner::RebuildIndex() {
   index_ = ConflictIndex();
   indexed_.clear();
@@ -140,7 +136,7 @@ void IncrementalPlanner::PlanAll(Update* update) {
   for (const auto& [name, configured] : configs_) dirty_nodes_.insert(name);
   // Name order, as PlanFleet: the earlier name wins a conflict.
   for (auto& [name, f] : forwards_) {
-    Resolve(name, &f);
+    f.resolution = ResolveForward(*f.spec, node_ptrs_);
     f.in_conflict = false;
     if (f.resolution.accepted) {
       if (absl::Status s = index_.Check(*f.spec); !s.ok()) {
@@ -160,7 +156,7 @@ bool IncrementalPlanner::PlanDirty(Update* update) {
     if (it == forwards_.end()) continue;  // removed: its pieces are gone
     Forward& f = it->second;
     DropPieces(name, f);
-    Resolve(name, &f);
+    f.resolution = ResolveForward(*f.spec, node_ptrs_);
     if (f.resolution.accepted && !index_.Check(*f.spec).ok()) {
       // Maybe only a superseded entry: ask an index of what is accepted now.
       RebuildIndex();

@@ -74,7 +74,6 @@ class IncrementalPlanner {
   // in PlanFleet's order, and the forwarding flag its frontend needs.
   using Piece = ferry::v1::NodeConfig;
 
-  void Resolve(const std::string& name, Forward* forward);
   // Takes the forward's entries off the nodes of its last resolution.
   void DropPieces(const std::string& name, const Forward& forward);
   // Indexes the accepted forward and puts its entries on its nodes.
