@@ -60,9 +60,8 @@ int Run(const AgentFlags& flags) {
 
   // Set before the client runs, so before any push can arrive.
   DriftMonitor* drift_monitor = nullptr;
-  auto apply = [&reconciler, &drift_monitor](const ferry::v1::NodeConfig& config) {
+  auto apply = [&reconciler](const ferry::v1::NodeConfig& config) {
     absl::Status status = reconciler.Apply(config);
-    if (status.ok() && drift_monitor != nullptr) drift_monitor->Recheck();
     if (status.ok()) {
       Reconciler::Summary s = reconciler.summary();
       LogInfo("applied config", {{"version", config.version()},
@@ -73,9 +72,8 @@ int Run(const AgentFlags& flags) {
     }
     return status;
   };
-  auto apply_delta = [&reconciler, &drift_monitor](const ferry::v1::NodeConfigDelta& delta) {
+  auto apply_delta = [&reconciler](const ferry::v1::NodeConfigDelta& delta) {
     absl::Status status = reconciler.ApplyDelta(delta);
-    if (status.ok() && drift_monitor != nullptr) drift_monitor->Recheck();
     if (status.ok()) {
       LogDebug("applied delta", {{"version", delta.version()},
                                  {"base", delta.base_version()},
@@ -89,6 +87,9 @@ int Run(const AgentFlags& flags) {
   options.labels = flags.labels;
   options.agent_version = kAgentVersion;
   options.forward_errors = [&reconciler] { return reconciler.forward_errors(); };
+  options.on_applied = [&drift_monitor] {
+    if (drift_monitor != nullptr) drift_monitor->Recheck();
+  };
   ControllerClient client(options, apply, apply_delta);
 
   AddressMonitor monitor([&client](const std::vector<ferry::v1::NodeAddress>& addresses) {

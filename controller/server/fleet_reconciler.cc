@@ -26,6 +26,8 @@ constexpr char kApiVersion[] = "ferry.dev/v1";
 constexpr char kConditionConnected[] = "Connected";
 // Status writes per store transaction.
 constexpr size_t kStatusWriteBatch = 500;
+// Statuses computed per hold of mu_.
+constexpr size_t kStatusChunk = 1000;
 
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
   int64_t seconds = absl::ToUnixSeconds(t);
@@ -77,9 +79,9 @@ FleetReconciler::FleetReconciler(Store* store) : FleetReconciler(store, Options(
 FleetReconciler::FleetReconciler(Store* store, Options options)
     : store_(store),
       options_(std::move(options)),
-      snapshot_(store),
       metrics_(options_.metrics != nullptr ? options_.metrics : &own_registry_),
-      events_(store, EventOptions(options_)) {}
+      events_(store, EventOptions(options_)),
+      snapshot_(store) {}
 
 FleetReconciler::~FleetReconciler() { Stop(); }
 
@@ -345,44 +347,72 @@ absl::Status FleetReconciler::ReconcileFleet() {
   if (!dirty.ok()) return dirty.status();
   absl::Time now = options_.clock();
 
+  // mu_ is what agent streams wait on (an ACK, a Hello), so the pass takes
+  // it only in short spells: planning 100k forwards or computing their
+  // statuses under it would hold a big node's ACK back by a second.
+  std::vector<Node> nodes;
+  {
+    absl::MutexLock l(&mu_);
+    nodes = DesiredNodes();
+  }
+  planner_.SetNodes(nodes);
+  IncrementalPlanner::Update update = planner_.Plan();
+  const absl::Time planned = options_.clock();
+
   std::vector<std::pair<Object, int64_t>> writes;  // with the revision read
   {
     absl::MutexLock l(&mu_);
-    std::vector<Node> nodes = DesiredNodes();
-    planner_.SetNodes(nodes);
-    IncrementalPlanner::Update update = planner_.Plan();
     PushChanged(pass_start);
     UpdateNodeMetrics(nodes);
-    for (Node& node : nodes) {
-      Object desired;
-      *desired.mutable_node() = std::move(node);
-      auto it = snapshot_.nodes().find(desired.node().metadata().name());
-      if (it == snapshot_.nodes().end()) {
-        writes.emplace_back(std::move(desired), WriteOp::kMustNotExist);
-      } else if (!google::protobuf::util::MessageDifferencer::Equals(desired, it->second.object)) {
-        writes.emplace_back(std::move(desired), it->second.revision);
-      }
-    }
-    auto consider = [&](const FleetSnapshot::Stored& stored) {
-      if (std::optional<Object> write = StatusWrite(stored, now)) {
-        writes.emplace_back(*std::move(write), stored.revision);
-      }
-    };
-    if (all || update.full) {
-      for (const auto& [name, stored] : snapshot_.forwards()) consider(stored);
-    } else {
-      dirty->insert(update.forwards.begin(), update.forwards.end());
-      dirty->merge(status_dirty_);
-      for (const std::string& name : *dirty) {
-        auto it = snapshot_.forwards().find(name);
-        if (it != snapshot_.forwards().end()) consider(it->second);
-      }
-    }
+    // News that arrives from here on marks its forwards again for the next
+    // pass, which its Kick starts.
+    dirty->merge(status_dirty_);
     status_dirty_.clear();
   }
+  for (Node& node : nodes) {
+    Object desired;
+    *desired.mutable_node() = std::move(node);
+    auto it = snapshot_.nodes().find(desired.node().metadata().name());
+    if (it == snapshot_.nodes().end()) {
+      writes.emplace_back(std::move(desired), WriteOp::kMustNotExist);
+    } else if (!google::protobuf::util::MessageDifferencer::Equals(desired, it->second.object)) {
+      writes.emplace_back(std::move(desired), it->second.revision);
+    }
+  }
+  std::vector<const FleetSnapshot::Stored*> recompute;
+  if (all || update.full) {
+    recompute.reserve(snapshot_.forwards().size());
+    for (const auto& [name, stored] : snapshot_.forwards()) recompute.push_back(&stored);
+  } else {
+    dirty->insert(update.forwards.begin(), update.forwards.end());
+    for (const std::string& name : *dirty) {
+      auto it = snapshot_.forwards().find(name);
+      if (it != snapshot_.forwards().end()) recompute.push_back(&it->second);
+    }
+  }
+  for (size_t begin = 0; begin < recompute.size(); begin += kStatusChunk) {
+    absl::MutexLock l(&mu_);
+    for (size_t i = begin; i < std::min(recompute.size(), begin + kStatusChunk); ++i) {
+      if (std::optional<Object> write = StatusWrite(*recompute[i], now)) {
+        writes.emplace_back(*std::move(write), recompute[i]->revision);
+      }
+    }
+  }
+  const absl::Time computed = options_.clock();
+  const size_t write_count = writes.size();
   // Store I/O happens outside mu_ so streams never wait on fsync.
   absl::Status committed = CommitWrites(std::move(writes));
   metrics_.SetForwards(snapshot_.condition_counts());
+  if (LogEnabled(LogLevel::kDebug)) {
+    auto ms = [](absl::Duration d) { return absl::StrFormat("%.1f", absl::ToDoubleMilliseconds(d)); };
+    LogDebug("reconcile pass", {{"full", all || update.full ? "true" : "false"},
+                                {"replanned", absl::StrCat(update.forwards.size())},
+                                {"statuses", absl::StrCat(recompute.size())},
+                                {"writes", absl::StrCat(write_count)},
+                                {"read_plan_ms", ms(planned - pass_start)},
+                                {"status_ms", ms(computed - planned)},
+                                {"commit_ms", ms(options_.clock() - computed)}});
+  }
   return committed;
 }
 

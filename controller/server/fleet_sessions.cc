@@ -118,6 +118,8 @@ SessionHandle* FleetReconciler::Connect(const std::string& node_name, const ferr
   }
   st.session = session.get();
   st.seen = true;
+  // Now, not at the next pass's end: that pass may plan a big config first.
+  metrics_.SetConnected(node_name, true);
   RecordNodeEvent(node_name, true);
   st.hello = hello;
   st.last_seen = options_.clock();

@@ -149,6 +149,9 @@ void ControllerClient::HandlePush(const ferry::v1::ConfigPush& push) {
   // empty config, as before deltas existed.
   const bool delta = push.has_delta();
   const std::string& version = delta ? push.delta().version() : push.config().version();
+  LogDebug("received push", {{"version", version},
+                             {"nonce", push.nonce()},
+                             {"kind", delta ? "delta" : "full"}});
   absl::Status status;
   if (!delta) {
     status = apply_(push.config());
@@ -184,6 +187,7 @@ void ControllerClient::HandlePush(const ferry::v1::ConfigPush& push) {
                         {"error", std::string(status.message())}});
   }
   if (!Write(reply)) LogDebug("ack not sent: stream closed", {{"nonce", push.nonce()}});
+  if (status.ok() && options_.on_applied) options_.on_applied();
 }
 
 ferry::v1::AgentMessage ControllerClient::MakeHello() const {

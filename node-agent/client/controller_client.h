@@ -55,6 +55,10 @@ class ControllerClient {
     // every ACK as ConfigAck.forward_errors; the controller marks those
     // forwards failed on this node. Unset: none.
     std::function<std::map<std::string, std::string>()> forward_errors;
+    // Called after the ACK of an applied push is on its way. Work that may
+    // wait on the kernel (the agent's own recheck of 100k elements) starts
+    // here, so it never holds the ACK back. Unset: nothing.
+    std::function<void()> on_applied;
   };
 
   // `random` feeds the backoff jitter; by default a uniform [0, 1) source.

@@ -3,6 +3,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
@@ -33,6 +34,7 @@ absl::Status Reconciler::Adopt() {
   intent_ = Intent{nat_kernel_, routes_kernel_, {}, {}, {}};
   index_.reset();
   adopted_ = true;
+  PublishLocked();
   LogInfo("adopted kernel state", {{"table_present", nat_kernel_.table_present ? "true" : "false"},
                                    {"dnat", absl::StrCat(nat_kernel_.dnat.size())},
                                    {"masq", absl::StrCat(nat_kernel_.masq.size())},
@@ -57,6 +59,9 @@ bool SysctlsMatch(const Intent& intent, const Observed& observed) {
 
 DriftOutcome Reconciler::CheckDrift(const DriftCheck& check) {
   absl::MutexLock lock(&mu_);
+  // A check changes what the kernel is known to hold (and a repair, what it
+  // holds).
+  absl::Cleanup publish = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { PublishLocked(); };
   DriftOutcome outcome;
   if (!adopted_ || version_.empty()) return outcome;
   outcome.checked = true;
@@ -166,7 +171,7 @@ absl::Status Reconciler::RepairDrift(DriftOutcome& outcome) {
 
 absl::Status Reconciler::ApplySysctl(const std::string& key, bool wanted, Undo* undo) {
   if (wanted) {
-    intent_.sysctls[key] = "1";
+    intent_.sysctls.insert_or_assign(key, std::string(1, '1'));
   } else {
     intent_.sysctls.erase(key);
   }
@@ -197,8 +202,15 @@ absl::Status Reconciler::ApplySysctl(const std::string& key, bool wanted, Undo* 
   return absl::OkStatus();
 }
 
+void Reconciler::PublishLocked() {
+  Summary s{version_, nat_kernel_.dnat.size(), nat_kernel_.masq.size(),
+            routes_kernel_.rules.size(), routes_kernel_.routes.size()};
+  absl::MutexLock lock(&published_mu_);
+  summary_ = std::move(s);
+}
+
 std::map<std::string, std::string> Reconciler::forward_errors() const {
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&published_mu_);
   return forward_errors_;
 }
 
@@ -208,9 +220,8 @@ Intent Reconciler::intent() const {
 }
 
 Reconciler::Summary Reconciler::summary() const {
-  absl::MutexLock lock(&mu_);
-  return Summary{version_, nat_kernel_.dnat.size(), nat_kernel_.masq.size(),
-                 routes_kernel_.rules.size(), routes_kernel_.routes.size()};
+  absl::MutexLock lock(&published_mu_);
+  return summary_;
 }
 
 }  // namespace ferry::agent

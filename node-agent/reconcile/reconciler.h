@@ -109,7 +109,8 @@ class Reconciler {
   // leaves the IPv6 ones out, and each is named here ("kernel lacks IPv6
   // support: ..."). As of the last push that succeeded; the agent sends
   // it with every ACK, since the controller takes each ACK's list as the
-  // whole truth.
+  // whole truth. Like summary(), it never waits for a drift check that is
+  // reading the kernel: the ACK that carries it must not.
   std::map<std::string, std::string> forward_errors() const;
 
   // Compares what `check` reads with the intent under the same lock as
@@ -215,8 +216,13 @@ class Reconciler {
   // --sysctl-poll) reuses this instead of re-comparing every element, which
   // at 100k forwards and ten polls a second cost a quarter of a core.
   std::optional<std::vector<Drift>> persisting_drift_ ABSL_GUARDED_BY(mu_);
-  // See forward_errors().
-  std::map<std::string, std::string> forward_errors_ ABSL_GUARDED_BY(mu_);
+  // Copies of what forward_errors() and summary() return, taken as each
+  // public call ends, under a lock of their own: a check holds mu_ while it
+  // dumps 100k elements (half a second), and the ACK must not wait for it.
+  void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  mutable absl::Mutex published_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::map<std::string, std::string> forward_errors_ ABSL_GUARDED_BY(published_mu_);
+  Summary summary_ ABSL_GUARDED_BY(published_mu_);
   // Per sysctl key, the value found before Ferry changed it; present only
   // while Ferry's value is in force, so we restore only what we changed.
   std::map<std::string, std::string> sysctl_original_ ABSL_GUARDED_BY(mu_);

@@ -69,7 +69,11 @@ absl::Status Reconciler::Apply(const ferry::v1::NodeConfig& config) {
     errors = Unservable(Ipv6Forwards(config), ipv6);
     status = ApplyServable(WithoutIpv6(config, errors));
   }
-  if (status.ok()) forward_errors_ = std::move(errors);
+  PublishLocked();
+  if (status.ok()) {
+    absl::MutexLock published(&published_mu_);
+    forward_errors_ = std::move(errors);
+  }
   return status;
 }
 
@@ -90,7 +94,7 @@ absl::Status Reconciler::ApplyDelta(const ferry::v1::NodeConfigDelta& delta) {
     return absl::FailedPreconditionError("kernel state not adopted yet (call Adopt first)");
   }
   // The forwards the delta does not name keep their standing.
-  std::map<std::string, std::string> errors = forward_errors_;
+  std::map<std::string, std::string> errors = forward_errors();
   for (const std::string& name : delta.forwards()) errors.erase(name);
   absl::Status status;
   if (absl::Status ipv6 = NeedsIpv6(delta) ? Ipv6Usable() : absl::OkStatus(); ipv6.ok()) {
@@ -100,7 +104,11 @@ absl::Status Reconciler::ApplyDelta(const ferry::v1::NodeConfigDelta& delta) {
     status = ApplyServableDelta(WithoutIpv6(delta, named));
     errors.merge(named);
   }
-  if (status.ok()) forward_errors_ = std::move(errors);
+  PublishLocked();
+  if (status.ok()) {
+    absl::MutexLock published(&published_mu_);
+    forward_errors_ = std::move(errors);
+  }
   return status;
 }
 

@@ -123,7 +123,9 @@ class DriftMonitorTest : public ::testing::TestWithParam<bool> {
     nat_.reset();
     routes_.reset();
     sysctls_.reset();
-    if (entered_) EXPECT_EQ(setns(original_, CLONE_NEWNET), 0);
+    if (entered_) {
+      EXPECT_EQ(setns(original_, CLONE_NEWNET), 0);
+    }
     if (original_ >= 0) close(original_);
     if (created_) RunCommand(absl::StrCat("ip netns del ", name_));
   }

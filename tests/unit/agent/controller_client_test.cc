@@ -120,6 +120,12 @@ class ControllerClientTest : public ::testing::Test {
     options.backoff.initial = absl::Milliseconds(10);
     options.backoff.max = absl::Milliseconds(200);
     options.forward_errors = [this] { return forward_errors_; };
+    options.on_applied = [this] {
+      // Were the hook to run before the ACK is written, this wait would
+      // find none (the agent's recheck holds the reconciler the same way).
+      const int n = static_cast<int>(on_applied_saw_ack_.size()) + 1;
+      on_applied_saw_ack_.push_back(service_->WaitFor(IsAck, n).has_value());
+    };
     client_ = std::make_unique<ControllerClient>(
         options, [this](const ferry::v1::NodeConfig& c) { return apply_result_(c); },
         [this](const ferry::v1::NodeConfigDelta& d) {
@@ -167,6 +173,7 @@ class ControllerClientTest : public ::testing::Test {
       [](const ferry::v1::NodeConfigDelta&) { return absl::OkStatus(); };
   std::vector<std::string> delta_versions_;  // written by the client's thread before it ACKs
   std::map<std::string, std::string> forward_errors_;  // set before the push that reports them
+  std::vector<bool> on_applied_saw_ack_;  // written by the client's thread
   std::unique_ptr<ControllerClient> client_;
   std::thread run_;
 };
@@ -204,6 +211,23 @@ TEST_F(ControllerClientTest, AcceptedPushIsAckedWithItsNonceAndVersion) {
   EXPECT_EQ(ack->ack().version(), "v1");
   EXPECT_TRUE(ack->ack().accepted());
   EXPECT_EQ(client_->last_applied_version(), "v1");
+}
+
+TEST_F(ControllerClientTest, OnAppliedRunsAfterTheAckIsSentAndNotForANack) {
+  int calls = 0;
+  apply_result_ = [&calls](const ferry::v1::NodeConfig&) {
+    return ++calls == 1 ? absl::OkStatus() : absl::InvalidArgumentError("bad");
+  };
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ASSERT_TRUE(service_->Push("a", Config("v1")));
+  ASSERT_TRUE(service_->Push("b", Config("v2")));
+  std::optional<AgentMessage> nack = service_->WaitFor(IsAck, 2);
+  ASSERT_TRUE(nack.has_value());
+  EXPECT_FALSE(nack->ack().accepted());
+  client_->Stop();
+  run_.join();  // the client's thread is done with on_applied_saw_ack_
+  EXPECT_EQ(on_applied_saw_ack_, std::vector<bool>{true});
 }
 
 TEST_F(ControllerClientTest, RejectedPushIsNackedWithTheError) {
