@@ -241,35 +241,53 @@ absl::Status FleetReconciler::CommitWrites(std::vector<std::pair<Object, int64_t
   // One fsync per batch, not per status: after a bulk apply every forward's
   // status changes at once.
   for (size_t begin = 0; begin < objects.size(); begin += kStatusWriteBatch) {
-    size_t end = std::min(objects.size(), begin + kStatusWriteBatch);
+    const size_t end = std::min(objects.size(), begin + kStatusWriteBatch);
+    std::vector<size_t> picked;
+    picked.reserve(end - begin);
+    {
+      // A status whose inputs changed since it was computed (an ACK came in,
+      // so 100k Pending statuses are about to turn Ready) is stale: the pass
+      // that news kicked recomputes it, and writing it now wastes fsyncs.
+      absl::MutexLock l(&mu_);
+      for (size_t i = begin; i < end; ++i) {
+        const Object& o = objects[i].first;
+        if (o.has_ip_forward() && status_dirty_.count(o.ip_forward().metadata().name()) > 0) {
+          continue;
+        }
+        picked.push_back(i);
+      }
+    }
+    superseded_writes_ += (end - begin) - picked.size();
+    if (picked.empty()) continue;
     std::vector<WriteOp> batch;
-    batch.reserve(end - begin);
-    for (size_t i = begin; i < end; ++i) batch.push_back(WriteOf(objects[i].first, objects[i].second));
+    batch.reserve(picked.size());
+    for (size_t i : picked) batch.push_back(WriteOf(objects[i].first, objects[i].second));
     absl::StatusOr<int64_t> r = store_->Commit(batch);
     if (r.ok()) {
-      for (size_t i = begin; i < end; ++i) snapshot_.RecordWrite(objects[i].first, *r);
+      for (size_t i : picked) snapshot_.RecordWrite(objects[i].first, *r);
       continue;
     }
     if (r.status().code() != absl::StatusCode::kAborted) {
-      for (size_t i = begin; i < end; ++i) failed(objects[i].first, r.status());
+      for (size_t i : picked) failed(objects[i].first, r.status());
       continue;
     }
     // A stale precondition fails the whole batch: write the rest one by one.
-    for (size_t i = begin; i < end; ++i) {
-      absl::StatusOr<int64_t> one = store_->Commit({batch[i - begin]});
+    for (size_t k = 0; k < picked.size(); ++k) {
+      const Object& o = objects[picked[k]].first;
+      absl::StatusOr<int64_t> one = store_->Commit({batch[k]});
       if (one.ok()) {
-        snapshot_.RecordWrite(objects[i].first, *one);
+        snapshot_.RecordWrite(o, *one);
         continue;
       }
       if (one.status().code() == absl::StatusCode::kAborted) {
         // Someone wrote it since we read it: the next pass catches up on
         // their write and recomputes.
         LogDebug("status write lost a race; replanning",
-                 {{"kind", batch[i - begin].kind}, {"name", batch[i - begin].name}});
+                 {{"kind", batch[k].kind}, {"name", batch[k].name}});
         Kick();
         continue;
       }
-      failed(objects[i].first, one.status());
+      failed(o, one.status());
     }
   }
   return result;
@@ -400,6 +418,7 @@ absl::Status FleetReconciler::ReconcileFleet() {
   }
   const absl::Time computed = options_.clock();
   const size_t write_count = writes.size();
+  superseded_writes_ = 0;
   // Store I/O happens outside mu_ so streams never wait on fsync.
   absl::Status committed = CommitWrites(std::move(writes));
   metrics_.SetForwards(snapshot_.condition_counts());
@@ -409,6 +428,7 @@ absl::Status FleetReconciler::ReconcileFleet() {
                                 {"replanned", absl::StrCat(update.forwards.size())},
                                 {"statuses", absl::StrCat(recompute.size())},
                                 {"writes", absl::StrCat(write_count)},
+                                {"superseded", absl::StrCat(superseded_writes_)},
                                 {"read_plan_ms", ms(planned - pass_start)},
                                 {"status_ms", ms(computed - planned)},
                                 {"commit_ms", ms(options_.clock() - computed)}});

@@ -194,6 +194,8 @@ class FleetReconciler : public SessionRegistry {
   FleetSnapshot snapshot_ ABSL_GUARDED_BY(pass_mu_);
   IncrementalPlanner planner_ ABSL_GUARDED_BY(pass_mu_);
   std::set<std::string> retry_statuses_ ABSL_GUARDED_BY(pass_mu_);
+  // Status writes skipped as stale by CommitWrites, for the debug log.
+  size_t superseded_writes_ ABSL_GUARDED_BY(pass_mu_) = 0;
   absl::Time last_full_ ABSL_GUARDED_BY(pass_mu_) = absl::InfinitePast();
 
   absl::Mutex mu_;

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "controller/store/object_codec.h"
 #include "gmock/gmock.h"
@@ -326,6 +327,42 @@ TEST_F(FleetReconcilerTest, FailedStoreCommitIsReported) {
   fleet_.OnAck(a_, AckOf(sink_a_));
   store_.FailNextCommit(absl::UnavailableError("disk full"));
   EXPECT_EQ(fleet_.ReconcileOnce().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(FleetReconcilerTest, StatusesMadeStaleByAnAckDuringTheCommitAreNotWritten) {
+  // More forwards than one status transaction holds (500), so the ACK that
+  // lands while the first transaction commits finds the rest unwritten.
+  constexpr int kForwards = 700;
+  for (int i = 0; i < kForwards; ++i) {
+    ferry::v1::Object o = MakeForward(absl::StrFormat("web-%03d", i), "node-a", "192.0.2.1", "",
+                                      "198.51.100.7", ferry::v1::MASQUERADE);
+    o.mutable_ip_forward()->mutable_spec()->mutable_ports(0)->set_port(1000 + i);
+    Put(o);
+  }
+  a_ = fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}}), &sink_a_);
+  int forward_writes = 0;
+  bool acked = false;
+  store_.before_commit = [&](const std::vector<WriteOp>& ops) {
+    for (const WriteOp& op : ops) forward_writes += op.kind == kKindIPForward;
+    if (!acked && forward_writes > 0) {
+      acked = true;
+      fleet_.OnAck(a_, AckOf(sink_a_));
+    }
+  };
+  Reconcile();
+  ASSERT_TRUE(acked);
+  // The first transaction's Pending statuses landed; the rest were stale.
+  EXPECT_LT(forward_writes, kForwards);
+  EXPECT_EQ(Find(Forward("web-000").status().conditions(), "Ready").reason(), "Pending");
+  EXPECT_TRUE(Forward(absl::StrFormat("web-%03d", kForwards - 1)).status().conditions().empty());
+  // The pass the ACK kicked writes every status, from the ACKed state.
+  forward_writes = 0;
+  Reconcile();
+  EXPECT_EQ(forward_writes, kForwards);
+  for (int i : {0, kForwards - 1}) {
+    EXPECT_EQ(Find(Forward(absl::StrFormat("web-%03d", i)).status().conditions(), "Ready").status(),
+              "True");
+  }
 }
 
 TEST_F(FleetReconcilerTest, RunningLoopPushesOnConnectAndWritesReadyAfterAck) {

@@ -2,9 +2,10 @@
 #define FERRY_TESTS_UNIT_CONTROLLER_MEMORY_STORE_H_
 
 // An in-memory Store for tests: transactional (all ops or none), with the
-// same preconditions and revision rules as the durable one, and a hook to
-// fail the next Commit.
+// same preconditions and revision rules as the durable one, a hook to fail
+// the next Commit, and one that sees every Commit before it lands.
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -20,7 +21,13 @@ namespace ferry::controller {
 
 class MemoryStore : public Store {
  public:
+  // Set before the store is shared between threads.
+  std::function<void(const std::vector<WriteOp>&)> before_commit;
+
   absl::StatusOr<int64_t> Commit(const std::vector<WriteOp>& ops) override {
+    // Outside mu_, so the hook may read the store (and do what another
+    // thread would do while this commit runs).
+    if (before_commit) before_commit(ops);
     absl::MutexLock l(&mu_);
     if (fail_next_commit_) {
       absl::Status s = *std::move(fail_next_commit_);
