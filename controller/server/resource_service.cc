@@ -36,13 +36,15 @@ ferry::v1::WatchEvent::Type EventType(const Change& change) {
   return change.created ? ferry::v1::WatchEvent::ADDED : ferry::v1::WatchEvent::MODIFIED;
 }
 
-// What a watch cut off for not reading ends with: the cause, and where to
-// resume from.
-absl::Status CutOffStatus(absl::Duration stalled_for, int64_t sent) {
+// What a watch cut off for not reading ends with: the cause, and how to
+// resume. Not "from the last event received": one Apply's objects share a
+// revision, so the cut can fall inside one, and watching after it would
+// skip the rest of that revision (and what the client had buffered is
+// dropped, so the server cannot say what arrived).
+absl::Status CutOffStatus(absl::Duration stalled_for) {
   return absl::ResourceExhaustedError(
       absl::StrCat("watch cut off: the client did not read for ", absl::FormatDuration(stalled_for),
-                   "; re-watch from the resourceVersion of the last event received (events up to ",
-                   sent, " were sent)"));
+                   "; re-list, then watch from the list's resourceVersion"));
 }
 
 // Ends a watch whose write has not completed by its deadline: with the sync
@@ -56,11 +58,9 @@ class StallGuard : public TimerThread::Target {
  public:
   StallGuard(grpc::ServerContext* context, absl::Duration stalled_for)
       : context_(context), stalled_for_(stalled_for) {}
-  // The revision of the last event whose write completed.
-  void Sent(int64_t revision) { sent_ = revision; }
   void OnTimer() override {
     fired_ = true;
-    const absl::Status status = CutOffStatus(stalled_for_, sent_);
+    const absl::Status status = CutOffStatus(stalled_for_);
     // The C core call is the only way to cancel with a status of our own;
     // ServerContext::TryCancel always says CANCELLED.
     grpc_call_cancel_with_status(context_->c_call(), GRPC_STATUS_RESOURCE_EXHAUSTED,
@@ -71,7 +71,6 @@ class StallGuard : public TimerThread::Target {
  private:
   grpc::ServerContext* const context_;
   const absl::Duration stalled_for_;
-  std::atomic<int64_t> sent_{0};
   std::atomic<bool> fired_{false};
 };
 
@@ -208,7 +207,6 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
   // Tells the client the watch is established from `after` on.
   writer->SendInitialMetadata();
   StallGuard stall(context, options_.watch_stall_timeout);
-  stall.Sent(after);
   // Every return disarms it: the timer must not touch it once it is gone.
   absl::Cleanup disarm = [&] { timer_.Cancel(&stall); };
   // The guard has already ended the call with CutOffStatus; this counts it
@@ -219,7 +217,7 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
                {{"peer", context->peer()},
                 {"stalled_for", absl::FormatDuration(options_.watch_stall_timeout)},
                 {"revision", absl::StrCat(after)}});
-    return ToGrpcStatus(CutOffStatus(options_.watch_stall_timeout, after));
+    return ToGrpcStatus(CutOffStatus(options_.watch_stall_timeout));
   };
   while (!context->IsCancelled()) {
     // Read before the change log, so advancing `after` to it skips nothing.
@@ -246,7 +244,6 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
         return grpc::Status::OK;  // client gone
       }
       after = change.object.revision;
-      stall.Sent(after);
     }
     timer_.Cancel(&stall);
     if (stall.fired()) return cut_off();
