@@ -371,6 +371,7 @@ absl::StatusOr<std::vector<ManifestObject>> DecodeManifests(
   if (!stream.ok()) return stream.status();
 
   std::vector<ManifestObject> out;
+  const auto text = std::make_shared<const std::string>(yaml);
   // (kind, name) -> the metadata.name node that first used it.
   absl::flat_hash_map<std::pair<std::string, std::string>, const YamlNode*>
       seen;
@@ -390,10 +391,24 @@ absl::StatusOr<std::vector<ManifestObject>> DecodeManifests(
                        it->second->line, " and at line ", at.line,
                        "; names must be unique per kind")));
     }
-    out.push_back(
-        ManifestObject{*std::move(object), std::string(source), doc.line});
+    out.push_back(ManifestObject{*std::move(object), std::string(source), doc.line, text});
   }
   return out;
+}
+
+std::optional<SourcePosition> LocateField(absl::string_view yaml, absl::string_view kind,
+                                          absl::string_view name, absl::string_view path) {
+  absl::StatusOr<YamlStream> stream = ParseYamlStream(yaml, "");
+  if (!stream.ok()) return std::nullopt;
+  for (const YamlDocument& doc : stream->documents) {
+    if (doc.root->type == YamlNode::Type::kNull) continue;
+    Decoder decoder("");
+    absl::StatusOr<Object> object = decoder.Decode(*doc.root);
+    if (!object.ok() || KindName(*object) != kind || ObjectName(*object) != name) continue;
+    const YamlNode& at = decoder.Locate(std::string(path));
+    return SourcePosition{at.line, at.column};
+  }
+  return std::nullopt;
 }
 
 }  // namespace ferry::api

@@ -1,9 +1,12 @@
 #ifndef FERRY_API_LIB_MANIFEST_H_
 #define FERRY_API_LIB_MANIFEST_H_
 
+#include <memory>
+#include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
 #include "ferry/v1/ferry.pb.h"
@@ -15,7 +18,24 @@ struct ManifestObject {
   ferry::v1::Object object;
   std::string source;  // file name or "-"
   int line = 0;        // 1-based line of the document start
+  // The whole input the document came from (shared by its documents), so an
+  // error found later (by the controller) can still be pointed at a line:
+  // see LocateField.
+  std::shared_ptr<const std::string> text;
 };
+
+struct SourcePosition {
+  int line = 0;  // 1-based
+  int column = 0;
+};
+
+// Where the field `path` ("spec.ports[0]", as in error messages) of the
+// document defining `name` of `kind` ("IPForward") is in `yaml`, or its
+// nearest parent that is there. Nullopt when no document defines that
+// object. For errors found after decoding, such as the controller's
+// conflict check.
+std::optional<SourcePosition> LocateField(absl::string_view yaml, absl::string_view kind,
+                                          absl::string_view name, absl::string_view path);
 
 // Decodes a multi-document YAML stream strictly. Unknown fields, duplicate
 // keys, wrong types, duplicate names of one kind and invalid values are

@@ -170,8 +170,9 @@ Result CheckPort(const std::string& path, const PortMapping& p) {
                 absl::StrCat("must be TCP or UDP, got ", p.protocol()));
   }
   if (p.port() < 1 || p.port() > kMaxPort) {
-    return Fail(path + ".port",
-                absl::StrCat("must be 1..65535, got ", p.port()));
+    // 0 is also what a missing port decodes to.
+    return Fail(path + ".port", p.port() == 0 ? "required; must be 1..65535, got 0 or nothing"
+                                              : absl::StrCat("must be 1..65535, got ", p.port()));
   }
   uint32_t last = p.port();
   if (p.end_port() != 0) {

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/validation.h"
 #include "controller/cli/kinds.h"
@@ -69,7 +70,49 @@ absl::Status Collect(const std::string& path, std::istream& stdin_stream, bool& 
   return absl::OkStatus();
 }
 
+// "spec.ports[0].port", "metadata.resourceVersion": what the controller
+// puts after an object's reference when it blames one field.
+bool IsFieldPath(absl::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '[' && c != ']') {
+      return false;
+    }
+  }
+  return absl::ascii_isalpha(static_cast<unsigned char>(s[0]));
+}
+
 }  // namespace
+
+absl::Status PointAtManifest(const std::vector<api::ManifestObject>& objects,
+                             const absl::Status& status) {
+  const absl::string_view message = status.message();
+  const size_t ref_end = message.find(": ");
+  if (ref_end == absl::string_view::npos) return status;
+  const absl::string_view ref = message.substr(0, ref_end);
+  const api::ManifestObject* found = nullptr;
+  for (const api::ManifestObject& m : objects) {
+    if (ObjectRef(m.object) == ref) {
+      found = &m;
+      break;
+    }
+  }
+  if (found == nullptr) return status;
+  api::SourcePosition at{found->line, 1};
+  const absl::string_view rest = message.substr(ref_end + 2);
+  absl::string_view path = rest.substr(0, rest.find(": "));
+  // No field named: the document's first line (its root map).
+  if (path.size() == rest.size() || !IsFieldPath(path)) path = "";
+  const char* kind = found->object.has_node() ? "Node" : "IPForward";
+  if (found->text != nullptr) {
+    if (std::optional<api::SourcePosition> p =
+            api::LocateField(*found->text, kind, MetadataOf(found->object).name(), path)) {
+      at = *p;
+    }
+  }
+  return absl::Status(status.code(),
+                      absl::StrCat(found->source, ":", at.line, ":", at.column, ": ", message));
+}
 
 absl::StatusOr<std::vector<api::ManifestObject>> LoadManifests(
     const std::vector<std::string>& paths, std::istream& stdin_stream) {

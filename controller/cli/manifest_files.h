@@ -20,6 +20,14 @@ namespace ferry::cli {
 absl::StatusOr<std::vector<api::ManifestObject>> LoadManifests(
     const std::vector<std::string>& paths, std::istream& stdin_stream);
 
+// A controller error about one of `objects` ("ipforward/web: spec.ports[0]:
+// ... already claimed ...") with its place in the manifest put in front
+// ("web.yaml:20:5: ipforward/web: spec.ports[0]: ..."), as decoding errors
+// have it: the field's line, or the document's when the error names no
+// field. Any other error is returned as it is.
+absl::Status PointAtManifest(const std::vector<api::ManifestObject>& objects,
+                             const absl::Status& status);
+
 }  // namespace ferry::cli
 
 #endif  // FERRY_CONTROLLER_CLI_MANIFEST_FILES_H_

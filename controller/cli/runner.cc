@@ -27,7 +27,7 @@ int RunApply(const Command& command, ResourceClient& client, Io io) {
   request.set_dry_run(command.dry_run);
   for (const api::ManifestObject& m : *objects) *request.add_objects() = m.object;
   absl::StatusOr<ferry::v1::ApplyResponse> response = client.Apply(request);
-  if (!response.ok()) return Fail(io, response.status());
+  if (!response.ok()) return Fail(io, PointAtManifest(*objects, response.status()));
   for (const ferry::v1::ApplyResult& result : response->results()) {
     io.out << KindLowerFromName(result.kind()) << "/" << result.name() << " " << result.outcome()
            << (command.dry_run ? " (dry run)" : "") << "\n";

@@ -203,7 +203,7 @@ const Case kCases[] = {
     {"MissingProtocol", Ports("  - {port: 80}\n"),
      "t.yaml:9:5: spec.ports[0].protocol: required"},
     {"MissingPort", Ports("  - {protocol: UDP}\n"),
-     "t.yaml:9:5: spec.ports[0].port: must be 1..65535, got 0"},
+     "t.yaml:9:5: spec.ports[0].port: required; must be 1..65535, got 0 or nothing"},
     // Invalid values.
     {"UppercaseName", Meta("  name: Web\n"),
      "t.yaml:4:9: metadata.name: \"Web\" is not a valid name"},
