@@ -338,10 +338,15 @@ absl::Status Reconciler::ApplyNat(NatState target, NatPlan* undo) {
 
 absl::Status Reconciler::CommitRoutes(const RouteState& target, RouteState desired, Undo* undo) {
   RoutePlan route_plan = DiffRoutes(routes_kernel_, target);
-  if (!route_plan.empty()) {
+  // Recorded whenever this step changes anything, the bookkeeping included:
+  // a push whose routes are already in place still takes the new intent and
+  // clears routes_stale_, and a later failed step must put both back.
+  if (!route_plan.empty() || routes_stale_ || !(intent_.routes == desired)) {
     undo->routes_kernel = routes_kernel_;
     undo->intent_routes = intent_.routes;
     undo->routes_stale = routes_stale_;
+  }
+  if (!route_plan.empty()) {
     absl::Status status = routes_->Apply(route_plan);
     if (!status.ok()) {
       // Route messages are ACKed one by one, so part of the plan may have
