@@ -59,29 +59,35 @@ print(sum(len(o[k].get("elem", [])) for o in objs for k in ("map", "set") if k i
 count_lines() { grep -c "$1" "$2" || true; }
 log_has_more() { (( $(count_lines "$1" "$2") > $3 )); }
 
-# (a) kill -9 both agents and restart them, with monitors watching node-a's
-# nftables and node-b's policy rules and routes (Preserve's return path).
+# (a) kill -9 both agents and restart them, with monitors watching each
+# node's nftables, policy rules, routes and forwarding sysctls (netconf).
 # Line-buffered, so the files show each event as it happens; `ip netns
 # exec` execs the monitor, so $! is the monitor itself.
-ip netns exec "$NS_A" stdbuf -oL nft monitor >"$WORK/nft-monitor.txt" 2>&1 &
-NFT_MONITOR_PID=$!
-ip netns exec "$NS_B" stdbuf -oL ip monitor rule route >"$WORK/ip-monitor.txt" 2>&1 &
-IP_MONITOR_PID=$!
-PIDS+=("$NFT_MONITOR_PID" "$IP_MONITOR_PID")
+MONITOR_PIDS=()
+for node in node-a node-b; do
+  ns=$NS_A; [[ $node == node-b ]] && ns=$NS_B
+  ip netns exec "$ns" stdbuf -oL nft monitor >"$WORK/nft-monitor-$node.txt" 2>&1 &
+  MONITOR_PIDS+=("$!")
+  ip netns exec "$ns" stdbuf -oL ip monitor rule route netconf >"$WORK/ip-monitor-$node.txt" 2>&1 &
+  MONITOR_PIDS+=("$!")
+done
+PIDS+=("${MONITOR_PIDS[@]}")
 # Each monitor is subscribed once it reports a probe change of its own; the
 # probe repeats until then (a change made before it subscribed is not shown).
-nft_probe_seen() {
-  in_ns "$NS_A" nft add table inet fxprobe
-  in_ns "$NS_A" nft delete table inet fxprobe
-  grep -q "add table inet fxprobe" "$WORK/nft-monitor.txt"
+nft_probe_seen() {  # ns node
+  in_ns "$1" nft add table inet fxprobe
+  in_ns "$1" nft delete table inet fxprobe
+  grep -q "add table inet fxprobe" "$WORK/nft-monitor-$2.txt"
 }
-ip_probe_seen() {
-  in_ns "$NS_B" ip route add 203.0.113.77/32 dev lo table 99
-  in_ns "$NS_B" ip route del 203.0.113.77/32 dev lo table 99
-  grep -q "203.0.113.77" "$WORK/ip-monitor.txt"
+ip_probe_seen() {  # ns node
+  in_ns "$1" ip route add 203.0.113.77/32 dev lo table 99
+  in_ns "$1" ip route del 203.0.113.77/32 dev lo table 99
+  grep -q "203.0.113.77" "$WORK/ip-monitor-$2.txt"
 }
-wait_for "nft monitor subscribed" 20 nft_probe_seen
-wait_for "ip monitor subscribed" 20 ip_probe_seen
+wait_for "node-a's nft monitor subscribed" 20 nft_probe_seen "$NS_A" node-a
+wait_for "node-b's nft monitor subscribed" 20 nft_probe_seen "$NS_B" node-b
+wait_for "node-a's ip monitor subscribed" 20 ip_probe_seen "$NS_A" node-a
+wait_for "node-b's ip monitor subscribed" 20 ip_probe_seen "$NS_B" node-b
 elements_before=$(nat_elements)
 return_rules_before=$(in_ns "$NS_B" ip rule list | grep -c "lookup 7[01][0-9][0-9]" || true)
 (( elements_before > 0 && return_rules_before > 0 )) || fail "nothing installed to adopt"
@@ -115,19 +121,21 @@ adopted=$(grep "adopted kernel state" "$WORK/agent-node-b.log" | tail -n1)
   fail "node-b's agent did not adopt the $return_rules_before rules in place: $adopted"
 log "ok: node-b's agent logged: ${adopted#*msg=}"
 # Everything up to here is the restart: nothing at all may have changed in
-# node-a's nftables (no table flush, no element deleted or re-added), nor in
-# node-b's rules and routes.
-# Generations committed by the probe's nft are expected; one by ferry-agent
-# (even an empty transaction) is not.
-changes=$(grep -Ev 'fxprobe|^# new generation [0-9]+ by process [0-9]+ \(nft\)$|^$' \
-  "$WORK/nft-monitor.txt" || true)
-[[ -z $changes ]] || fail "agent restart changed node-a's nftables: $changes"
-# 'proto kernel' routes are the kernel's own (IPv6 link-local addrconf
-# finishing on a fresh veth can land in this window); Ferry's carry its own
-# protocol number, so they are never filtered here.
-changes=$(grep -Ev '203\.0\.113\.77|proto kernel|^$' "$WORK/ip-monitor.txt" || true)
-[[ -z $changes ]] || fail "agent restart changed node-b's rules or routes: $changes"
-log "ok: the monitors saw no nftables, rule or route change across the agents' restart"
+# either node's nftables (no table flush, no element deleted or re-added),
+# rules, routes or forwarding sysctls.
+for node in node-a node-b; do
+  # Generations committed by the probe's nft are expected; one by
+  # ferry-agent (even an empty transaction) is not.
+  changes=$(grep -Ev 'fxprobe|^# new generation [0-9]+ by process [0-9]+ \(nft\)$|^$' \
+    "$WORK/nft-monitor-$node.txt" || true)
+  [[ -z $changes ]] || fail "agent restart changed $node's nftables: $changes"
+  # 'proto kernel' routes are the kernel's own (IPv6 link-local addrconf
+  # finishing on a fresh veth can land in this window); Ferry's carry its
+  # own protocol number, so they are never filtered here.
+  changes=$(grep -Ev '203\.0\.113\.77|proto kernel|^$' "$WORK/ip-monitor-$node.txt" || true)
+  [[ -z $changes ]] || fail "agent restart changed $node's rules, routes or sysctls: $changes"
+done
+log "ok: the monitors saw no nftables, rule, route or sysctl change on either node across the agents' restart"
 traffic_flows_on
 assert_no_failed_requests "the agents' kill -9 and restart"
 # A change after the restart still reaches the kernels, and the monitors
@@ -137,12 +145,11 @@ ferryctl apply -f "$(extra_forward after-agent 8101 9090)" >/dev/null
 ferryctl wait forward/after-agent --for=condition=Ready --timeout=30s >/dev/null
 expect_eq "TCP through a forward applied after the agent restart" "$CLIENT" \
   "$(seen_by_backend http://192.0.2.1:8101/)"
-wait_for "nft monitor reports the new forward's element" 10 \
-  grep -q "add element inet ferry .*8101" "$WORK/nft-monitor.txt"
-wait_for "ip monitor reports the new forward's return rule" 10 \
-  grep -q "sport 9090" "$WORK/ip-monitor.txt"
-stop_process "$NFT_MONITOR_PID"
-stop_process "$IP_MONITOR_PID"
+wait_for "node-a's nft monitor reports the new forward's element" 10 \
+  grep -q "add element inet ferry .*8101" "$WORK/nft-monitor-node-a.txt"
+wait_for "node-b's ip monitor reports the new forward's return rule" 10 \
+  grep -q "sport 9090" "$WORK/ip-monitor-node-b.txt"
+for pid in "${MONITOR_PIDS[@]}"; do stop_process "$pid"; done
 
 # (b) stop the controller for a minute, then restart it.
 closed_before=$(count_lines "stream closed" "$WORK/agent-node-a.log")
