@@ -40,19 +40,25 @@ traffic_ok() {  # traffic_ok ROUND_PORT: every forward serves, as declared
 }
 traffic_ok
 
-stop_fleet() {  # stop_fleet SIGNAL: the controller and both agents
-  stop_process "$CONTROLLER_PID" "$1"
-  stop_process "$AGENT_PID_node_a" "$1"
-  stop_process "$AGENT_PID_node_b" "$1"
+stop_fleet() {  # stop_fleet SIGNAL ORDER: ORDER is e.g. "node-b,controller,node-a"
+  local part
+  for part in ${2//,/ }; do
+    case $part in
+      controller) stop_process "$CONTROLLER_PID" "$1" ;;
+      node-a) stop_process "$AGENT_PID_node_a" "$1" ;;
+      node-b) stop_process "$AGENT_PID_node_b" "$1" ;;
+    esac
+  done
 }
 
-# run_round NAME SIGNAL PORT STEP...: stop everything with SIGNAL, then run
-# the steps (controller, node-a, node-b) in the given order; the round's
-# forward on PORT is applied right after the controller is back.
+# run_round NAME SIGNAL STOP_ORDER PORT STEP...: stop everything with SIGNAL
+# in STOP_ORDER, then run the steps (controller, node-a, node-b) in the
+# given order; the round's forward on PORT is applied right after the
+# controller is back.
 run_round() {
-  local name=$1 sig=$2 port=$3 step; shift 3
-  log "round '$name': stop all (SIG$sig), start $*"
-  stop_fleet "$sig"
+  local name=$1 sig=$2 stop_order=$3 port=$4 step; shift 4
+  log "round '$name': stop $stop_order (SIG$sig), start $*"
+  stop_fleet "$sig" "$stop_order"
   for step in "$@"; do
     case $step in
       controller)
@@ -67,8 +73,18 @@ run_round() {
   log "ok: round '$name' converged and traffic flows"
 }
 
-run_round "agents first, then controller" TERM 8201 node-a node-b controller
-run_round "controller, node-b, node-a" KILL 8202 controller node-b node-a
-run_round "node-b, controller, node-a" TERM 8203 node-b controller node-a
-run_round "node-a, controller, node-b" KILL 8204 node-a controller node-b
+# All six start orders, each after a different stop order, with both
+# SIGTERM and SIGKILL.
+run_round "agents first, then controller" TERM controller,node-a,node-b 8201 \
+  node-a node-b controller
+run_round "controller, node-b, node-a" KILL node-a,node-b,controller 8202 \
+  controller node-b node-a
+run_round "node-b, controller, node-a" TERM node-b,controller,node-a 8203 \
+  node-b controller node-a
+run_round "node-a, controller, node-b" KILL controller,node-b,node-a 8204 \
+  node-a controller node-b
+run_round "controller, node-a, node-b" TERM node-a,controller,node-b 8205 \
+  controller node-a node-b
+run_round "node-b, node-a, controller" KILL node-b,node-a,controller 8206 \
+  node-b node-a controller
 log "PASS"
