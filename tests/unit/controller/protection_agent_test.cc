@@ -28,7 +28,9 @@ using ::testing::HasSubstr;
 // Records what reaches the fleet, in order.
 class RecordingRegistry : public SessionRegistry {
  public:
-  SessionHandle* Connect(const std::string&, const ferry::v1::Hello&, PushSink*) override {
+  SessionHandle* Connect(const std::string&, const ferry::v1::Hello&, PushSink* sink) override {
+    absl::MutexLock l(&mu_);
+    sink_ = sink;
     return reinterpret_cast<SessionHandle*>(&token_);
   }
   void OnAck(SessionHandle*, const ferry::v1::ConfigAck&) override {}
@@ -57,6 +59,13 @@ class RecordingRegistry : public SessionRegistry {
     };
     return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
   }
+  // The last connected stream's push side, once it said hello.
+  PushSink* WaitForSink(absl::Duration timeout) {
+    absl::MutexLock l(&mu_);
+    auto done = [&]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return sink_ != nullptr; };
+    mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
+    return sink_;
+  }
   std::vector<std::string> addresses() {
     absl::MutexLock l(&mu_);
     return addresses_;
@@ -69,6 +78,7 @@ class RecordingRegistry : public SessionRegistry {
  private:
   int token_ = 0;
   absl::Mutex mu_;
+  PushSink* sink_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::vector<std::string> addresses_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> drift_ ABSL_GUARDED_BY(mu_);
 };
@@ -201,6 +211,35 @@ TEST_F(ProtectionAgentTest, ReportsWithinTheLimitAreAllDelivered) {
   EXPECT_EQ(metrics_.CoalescedCount("addresses"), 0);
 }
 
+TEST_F(ProtectionAgentTest, PushesToAnAgentThatDoesNotReadAreCoalescedToTheLatest) {
+  Start(&registry_, {10, 2});
+  AgentClient stalled(channel_, "node-stall");
+  ASSERT_TRUE(stalled->Write(Hello("node-stall")));
+  PushSink* sink = registry_.WaitForSink(absl::Seconds(10));
+  ASSERT_NE(sink, nullptr);
+  // 1 MiB each, 100 MiB in all: far more than the transport buffers for a
+  // reader that never reads, so the controller must hold or drop them.
+  constexpr int kPushes = 100;
+  const std::string padding(1 << 20, 'x');
+  for (int i = 0; i < kPushes; ++i) {
+    ferry::v1::ControllerMessage m;
+    m.mutable_push()->set_nonce(absl::StrCat(i));
+    m.mutable_push()->mutable_config()->set_version(absl::StrCat("v", i));
+    m.mutable_push()->mutable_config()->add_dnat()->set_forward(padding);
+    sink->Push(m);
+  }
+  // Now it reads: whatever was in flight or buffered, then the latest only.
+  int received = 0;
+  std::string last;
+  ferry::v1::ControllerMessage in;
+  while (received < kPushes && last != absl::StrCat(kPushes - 1) && stalled->Read(&in)) {
+    ++received;
+    last = in.push().nonce();
+  }
+  EXPECT_EQ(last, absl::StrCat(kPushes - 1)) << "the latest push must arrive";
+  EXPECT_LT(received, kPushes / 2) << "pushes queued behind the stalled write were not coalesced";
+}
+
 class ProtectionFleetTest : public ProtectionAgentTest {
  protected:
   static FleetReconciler::Options FastStop() {
@@ -227,7 +266,7 @@ TEST_F(ProtectionFleetTest, OversizedAgentMessageEndsOnlyThatStream) {
   huge.mutable_addresses()->mutable_addresses(0)->set_address(
       std::string(ServerLimits{}.max_receive_bytes + 1, 'x'));
   bad->Write(huge);
-  while (bad->Read(&in)) {
+  for (int i = 0; i < 100 && bad->Read(&in); ++i) {
   }
   grpc::Status status = bad.Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
