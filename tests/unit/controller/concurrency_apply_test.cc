@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <latch>
 #include <map>
 #include <memory>
 #include <string>
@@ -127,6 +128,10 @@ TEST_F(ConcurrencyApplyTest, ReadModifyWriteWithResourceVersionLosesNoIncrement)
 
   std::vector<std::thread> clients;
   std::vector<int> conflicts(kClients, 0), errors(kClients, 0);
+  // Every client reads the same resourceVersion before any writes its
+  // first increment, so at least kClients - 1 of those writes are stale:
+  // the test never passes without a conflict to survive.
+  std::latch first_reads(kClients);
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
       auto stub = NewClient(c);
@@ -134,7 +139,9 @@ TEST_F(ConcurrencyApplyTest, ReadModifyWriteWithResourceVersionLosesNoIncrement)
         bool done = false;
         for (int attempt = 0; attempt < kMaxAttempts && !done; ++attempt) {
           ferry::v1::Object current;
-          if (!Get(stub.get(), "shared", &current).ok()) {
+          const bool got = Get(stub.get(), "shared", &current).ok();
+          if (n == 1 && attempt == 0) first_reads.arrive_and_wait();
+          if (!got) {
             ++errors[c];
             return;
           }
@@ -176,6 +183,7 @@ TEST_F(ConcurrencyApplyTest, ReadModifyWriteWithResourceVersionLosesNoIncrement)
   ASSERT_TRUE(labels.count("count"));
   EXPECT_EQ(labels.at("count"), absl::StrCat(kClients * kIncrements))
       << "after " << total_conflicts << " conflicts retried";
+  EXPECT_GE(total_conflicts, kClients - 1);
   for (int c = 0; c < kClients; ++c) {
     auto it = labels.find(absl::StrCat("client-", c));
     ASSERT_NE(it, labels.end()) << "client " << c;
