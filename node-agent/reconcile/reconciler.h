@@ -223,6 +223,9 @@ class Reconciler {
   mutable absl::Mutex published_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::map<std::string, std::string> forward_errors_ ABSL_GUARDED_BY(published_mu_);
   Summary summary_ ABSL_GUARDED_BY(published_mu_);
+  // Whether IPv6 worked when the applied config's IPv6 forwards were
+  // installed or left out; nullopt while it holds none.
+  std::optional<bool> ipv6_usable_ ABSL_GUARDED_BY(mu_);
   // Per sysctl key, the value found before Ferry changed it; present only
   // while Ferry's value is in force, so we restore only what we changed.
   std::map<std::string, std::string> sysctl_original_ ABSL_GUARDED_BY(mu_);

@@ -63,7 +63,9 @@ absl::Status Reconciler::Apply(const ferry::v1::NodeConfig& config) {
   }
   std::map<std::string, std::string> errors;
   absl::Status status;
-  if (absl::Status ipv6 = NeedsIpv6(config) ? Ipv6Usable() : absl::OkStatus(); ipv6.ok()) {
+  const bool needs_ipv6 = NeedsIpv6(config);
+  const absl::Status ipv6 = needs_ipv6 ? Ipv6Usable() : absl::OkStatus();
+  if (ipv6.ok()) {
     status = ApplyServable(config);
   } else {
     errors = Unservable(Ipv6Forwards(config), ipv6);
@@ -71,6 +73,7 @@ absl::Status Reconciler::Apply(const ferry::v1::NodeConfig& config) {
   }
   PublishLocked();
   if (status.ok()) {
+    ipv6_usable_ = needs_ipv6 ? std::optional<bool>(ipv6.ok()) : std::nullopt;
     absl::MutexLock published(&published_mu_);
     forward_errors_ = std::move(errors);
   }
@@ -93,11 +96,22 @@ absl::Status Reconciler::ApplyDelta(const ferry::v1::NodeConfigDelta& delta) {
   if (!adopted_) {
     return absl::FailedPreconditionError("kernel state not adopted yet (call Adopt first)");
   }
-  // The forwards the delta does not name keep their standing.
+  // The forwards the delta does not name keep their standing; that holds
+  // only while IPv6 works as it did when they were applied. Once it comes
+  // or goes, the IPv6 forwards the delta does not name must be installed or
+  // taken out too, and only the full config has them all.
+  const bool needs_ipv6 = NeedsIpv6(delta);
+  const absl::Status ipv6 =
+      needs_ipv6 || ipv6_usable_.has_value() ? Ipv6Usable() : absl::OkStatus();
+  if (ipv6_usable_.has_value() && *ipv6_usable_ != ipv6.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "base version mismatch: IPv6 ", ipv6.ok() ? "works again" : "stopped working",
+        " since version \"", version_, "\" was applied; send the full config"));
+  }
   std::map<std::string, std::string> errors = forward_errors();
   for (const std::string& name : delta.forwards()) errors.erase(name);
   absl::Status status;
-  if (absl::Status ipv6 = NeedsIpv6(delta) ? Ipv6Usable() : absl::OkStatus(); ipv6.ok()) {
+  if (!needs_ipv6 || ipv6.ok()) {
     status = ApplyServableDelta(delta);
   } else {
     std::map<std::string, std::string> named = Unservable(Ipv6Forwards(delta), ipv6);
@@ -106,6 +120,7 @@ absl::Status Reconciler::ApplyDelta(const ferry::v1::NodeConfigDelta& delta) {
   }
   PublishLocked();
   if (status.ok()) {
+    if (needs_ipv6) ipv6_usable_ = ipv6.ok();
     absl::MutexLock published(&published_mu_);
     forward_errors_ = std::move(errors);
   }

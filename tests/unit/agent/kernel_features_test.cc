@@ -235,6 +235,38 @@ TEST_F(Ipv6ProbeTest, AnIpv6ForwardInstalledBeforeIpv6WasDisabledIsTakenOut) {
   EXPECT_EQ(sysctls_.values[kIpv6ForwardingKey], "0\n");  // restored: Ferry had set it
 }
 
+// A delta keeps the forwards it does not name as they are, which is wrong
+// for IPv6 ones once IPv6 came or went: the agent asks for the full config
+// (the controller's cue for "base version mismatch"), which has them all.
+TEST_F(Ipv6ProbeTest, ADeltaAfterIpv6CameBackAsksForTheFullConfig) {
+  DisableIpv6();
+  ASSERT_TRUE(reconciler_.Apply(Both("v1")).ok());
+  sysctls_.values[kIpv6DisableKey] = "0\n";
+  const absl::Status status =
+      reconciler_.ApplyDelta(testing::Delta("v1", "v2", {"web4"}, {{"web4", 81}}));
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::StartsWith("base version mismatch: IPv6 works again"));
+  EXPECT_TRUE(nat_.state.dnat.contains(testing::Key(80)));  // nothing changed
+  EXPECT_EQ(reconciler_.summary().version, "v1");
+  // The full config then installs the IPv6 forward and clears its error.
+  ASSERT_TRUE(reconciler_.Apply(Both("v2")).ok());
+  EXPECT_TRUE(nat_.state.dnat.contains(Key6()));
+  EXPECT_TRUE(reconciler_.forward_errors().empty());
+}
+
+TEST_F(Ipv6ProbeTest, ADeltaAfterIpv6WentAwayAsksForTheFullConfig) {
+  ASSERT_TRUE(reconciler_.Apply(Both("v1")).ok());
+  DisableIpv6();
+  const absl::Status status =
+      reconciler_.ApplyDelta(testing::Delta("v1", "v2", {"web4"}, {{"web4", 81}}));
+  EXPECT_THAT(std::string(status.message()),
+              ::testing::StartsWith("base version mismatch: IPv6 stopped working"));
+  ASSERT_TRUE(reconciler_.Apply(Both("v2")).ok());
+  EXPECT_FALSE(nat_.state.dnat.contains(Key6()));
+  EXPECT_TRUE(reconciler_.forward_errors().contains("web6"));
+}
+
 TEST_F(Ipv6ProbeTest, AFailedPushKeepsThePreviousForwardErrors) {
   DisableIpv6();
   ASSERT_TRUE(reconciler_.Apply(Both("v1")).ok());
