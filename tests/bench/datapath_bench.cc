@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -137,8 +138,14 @@ bool HaveIptables() {
 
 absl::Status RunDatapathBench(const BenchOptions &options, Report *report) {
   const int big = options.quick ? 10000 : 100000;
-  const int rounds = options.quick ? 1 : options.runs;
-  const double window = options.quick ? 1 : options.seconds;
+  // Each run is cut into short slices, the cases alternating slice by
+  // slice: this machine's load drifts over seconds (other tenants, the
+  // kernel's own work), and two cases measured within a second of each
+  // other see the same load, so the ratio of a slice pair is stable where
+  // the rates are not.
+  constexpr int kSlicesPerRun = 5;
+  const int rounds = (options.quick ? 1 : options.runs) * kSlicesPerRun;
+  const double window = (options.quick ? 1 : options.seconds) / kSlicesPerRun;
   const bool iptables = HaveIptables();
 
   std::vector<Case> cases(iptables ? 3 : 2);
@@ -210,12 +217,12 @@ absl::Status RunDatapathBench(const BenchOptions &options, Report *report) {
       "(connect, GET, read the answer, close) goes to the frontend's address and is DNATed to a "
       "tiny HTTP server in the backend namespace, so only the frontend's lookup differs between "
       "cases. Load: ",
-      kClientThreads, " threads × ", kInFlightPerThread, " connections in flight, ", window,
-      " s per case, cases alternated (rotating which goes first) for ", rounds,
-      " rounds. \"vs 1 forward\" is the median over rounds of the rate divided by the 1-forward "
-      "rate of the same round. The forward the client uses is one of the map's elements, and the "
+      kClientThreads, " threads × ", kInFlightPerThread, " connections in flight, in slices of ",
+      window, " s: the cases alternate slice by slice (rotating which goes first), ", rounds,
+      " slices each. \"vs 1 forward\" is the median over slices of the rate divided by the "
+      "1-forward rate of the same round of slices. The forward the client uses is one of the map's elements, and the "
       "LAST iptables rule, so every new connection walks all of them.");
-  sec.header = {"Frontend holds", "conns/s (median)", "vs 1 forward", "conns/s per round",
+  sec.header = {"Frontend holds", "conns/s (median)", "vs 1 forward", "slices: min – max conns/s",
                 "failed",         "Target",           "Verdict"};
   for (size_t k = 0; k < cases.size(); ++k) {
     std::string target, verdict;
@@ -225,10 +232,10 @@ absl::Status RunDatapathBench(const BenchOptions &options, Report *report) {
     } else if (k == 2) {
       target = "reference";
     }
-    std::vector<std::string> per_round;
-    for (double r : cases[k].rates) per_round.push_back(FormatCount(r));
+    const auto [lo, hi] = std::minmax_element(cases[k].rates.begin(), cases[k].rates.end());
     sec.rows.push_back({cases[k].label, FormatCount(Median(cases[k].rates)),
-                        FormatRatio(paired_ratio(k)), absl::StrJoin(per_round, ", "),
+                        FormatRatio(paired_ratio(k)),
+                        absl::StrCat(FormatCount(*lo), " – ", FormatCount(*hi)),
                         absl::StrCat(cases[k].failed), target, verdict});
   }
   for (size_t k = 1; k < cases.size(); ++k) {
@@ -245,7 +252,7 @@ absl::Status RunDatapathBench(const BenchOptions &options, Report *report) {
   if (b_ratio < kTargetRatio) {
     sec.notes.push_back(
         "MISSED: the map lookup is one hash lookup whatever N, so a gap here is the shared "
-        "machine's noise (see the rounds) or a cost outside the lookup. To attribute it, profile "
+        "machine's noise (see the slices' range) or a cost outside the lookup. To attribute it, profile "
         "the run (`perf record -a -- ferry-bench --only=datapath`) and compare the share of "
         "nft_rhash_lookup with nft_do_chain.");
   }
