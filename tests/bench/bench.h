@@ -18,6 +18,9 @@ struct BenchOptions {
   double seconds = 5;       // data path window per case and round
   std::string self;         // path of this binary, for child processes
   std::string scratch_dir;  // generated ruleset files
+  // --debug_logs: children log at debug level (each reconcile pass's stage
+  // times, each push) and the scratch dir with their logs is kept.
+  bool debug_logs = false;
 };
 
 // 1a: empty namespace to 100k programmed elements, Ferry vs `nft -f`.

@@ -36,6 +36,9 @@ ABSL_FLAG(bool, quick, false, "small N and short windows: a smoke test under a m
 ABSL_FLAG(int, runs, 5, "cold syncs per tool, and data path rounds per case");
 ABSL_FLAG(int, changes, 200, "single-forward changes per N and path");
 ABSL_FLAG(double, seconds, 5, "data path window per case and round, in seconds");
+ABSL_FLAG(bool, debug_logs, false,
+          "run the controller and agents with --v debug and keep the scratch dir with their logs, "
+          "to attribute a figure");
 ABSL_FLAG(std::string, out, "",
           "where to write the Markdown report; default: docs/performance.md for a full run (not "
           "--quick, no --only), nowhere otherwise; \"-\" for nowhere");
@@ -110,6 +113,7 @@ int Main(int argc, char **argv) {
   options.runs = absl::GetFlag(FLAGS_runs);
   options.changes = absl::GetFlag(FLAGS_changes);
   options.seconds = absl::GetFlag(FLAGS_seconds);
+  options.debug_logs = absl::GetFlag(FLAGS_debug_logs);
   if (options.runs < 1 || options.changes < 1 || options.seconds <= 0) {
     std::fprintf(stderr, "ferry-bench: --runs, --changes and --seconds must be positive\n");
     return 2;
@@ -132,7 +136,11 @@ int Main(int argc, char **argv) {
   int failures = 0;
   for (const Family &f : families) {
     if (!only.empty() && only.count(f.name) == 0) continue;
-    std::fprintf(stderr, "ferry-bench: running %s...\n", f.title);
+    // The sleep inside is the measurement of idleness, not a stand-in for
+    // an event: there is none for "the kernel finished its cleanup".
+    const double waited = WaitForQuietMachine(0.9, 30);
+    std::fprintf(stderr, "ferry-bench: running %s (after %.1f s for the machine to go quiet)...\n",
+                 f.title, waited);
     if (absl::Status s = f.run(options, &report); !s.ok()) {
       ++failures;
       report.AddFailure(f.title, s);
@@ -140,7 +148,11 @@ int Main(int argc, char **argv) {
   }
   // Also removes what a family that failed midway left behind.
   std::error_code ignored;
-  std::filesystem::remove_all(scratch, ignored);
+  if (options.debug_logs) {
+    std::fprintf(stderr, "ferry-bench: logs kept in %s\n", scratch);
+  } else {
+    std::filesystem::remove_all(scratch, ignored);
+  }
 
   std::string out = absl::GetFlag(FLAGS_out);
   if (out.empty() && !options.quick && only.empty()) {

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -85,6 +86,40 @@ int64_t ReadStatusKib(const char *field) {
     }
   }
   return 0;
+}
+
+namespace {
+
+// Idle and total jiffies of all CPUs, from /proc/stat's "cpu" line.
+bool ReadCpuJiffies(uint64_t *idle, uint64_t *total) {
+  std::FILE *f = std::fopen("/proc/stat", "r");
+  if (f == nullptr) return false;
+  unsigned long long v[8] = {0};
+  const int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                            &v[3], &v[4], &v[5], &v[6], &v[7]);
+  std::fclose(f);
+  if (n < 5) return false;
+  *idle = v[3] + v[4];  // idle + iowait
+  *total = 0;
+  for (unsigned long long x : v) *total += x;
+  return true;
+}
+
+}  // namespace
+
+double WaitForQuietMachine(double idle, double max_seconds) {
+  const double start = NowSeconds();
+  while (NowSeconds() - start < max_seconds) {
+    uint64_t idle0 = 0, total0 = 0, idle1 = 0, total1 = 0;
+    if (!ReadCpuJiffies(&idle0, &total0)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (!ReadCpuJiffies(&idle1, &total1)) break;
+    if (total1 > total0 &&
+        static_cast<double>(idle1 - idle0) / static_cast<double>(total1 - total0) >= idle) {
+      break;
+    }
+  }
+  return NowSeconds() - start;
 }
 
 }  // namespace ferry::bench

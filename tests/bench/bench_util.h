@@ -38,6 +38,12 @@ std::string FormatCount(double value);
 // "12.3 MiB" from KiB.
 std::string FormatKib(int64_t kib);
 
+// Waits until the whole machine was at least `idle` (0..1) idle over a
+// 0.5 s window, or `max_seconds` passed; returns the seconds waited. A
+// family that starts while the kernel still tears down the previous one's
+// namespaces (100k conntrack entries, 100k iptables rules) measures that.
+double WaitForQuietMachine(double idle, double max_seconds);
+
 // VmRSS / VmHWM of this process from /proc/self/status, in KiB (0 if absent).
 int64_t ReadStatusKib(const char *field);
 

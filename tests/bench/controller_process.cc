@@ -186,10 +186,15 @@ absl::StatusOr<ControllerProcess> StartController(const BenchOptions& options,
   c.socket = absl::StrCat("unix:", dir, "/c.sock");
   c.data_dir = data_dir;
   c.log = absl::StrCat(dir, "/controller.log");
-  absl::StatusOr<std::unique_ptr<Child>> child =
-      Child::Start({SiblingBinary(options, "ferry-controller"), "--data-dir", data_dir, "--listen",
-                    c.socket, "--metrics-listen", absl::StrCat("127.0.0.1:", c.metrics_port)},
-                   -1, c.log);
+  std::vector<std::string> argv = {SiblingBinary(options, "ferry-controller"),
+                                   "--data-dir",
+                                   data_dir,
+                                   "--listen",
+                                   c.socket,
+                                   "--metrics-listen",
+                                   absl::StrCat("127.0.0.1:", c.metrics_port)};
+  if (options.debug_logs) argv.insert(argv.end(), {"--v", "debug"});
+  absl::StatusOr<std::unique_ptr<Child>> child = Child::Start(argv, -1, c.log);
   if (!child.ok()) return child.status();
   c.child = *std::move(child);
   return c;

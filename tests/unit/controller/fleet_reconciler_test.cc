@@ -365,6 +365,27 @@ TEST_F(FleetReconcilerTest, StatusesMadeStaleByAnAckDuringTheCommitAreNotWritten
   }
 }
 
+TEST_F(FleetReconcilerTest, OwnStatusWritesAreNotReadBackFromTheChangeLog) {
+  ConnectWebFleet();
+  fleet_.OnAck(a_, AckOf(sink_a_));
+  fleet_.OnAck(b_, AckOf(sink_b_));
+  Reconcile();  // writes Ready
+  ASSERT_EQ(Find(Forward("web").status().conditions(), "Ready").status(), "True");
+  const int read = store_.forward_changes_read();
+  Reconcile();
+  Reconcile();
+  EXPECT_EQ(store_.forward_changes_read(), read);
+  // Another writer's change is read, and so is our write that follows it
+  // (the log between them is not ours alone).
+  ferry::v1::Object changed = MakeForward("web", "node-a", "192.0.2.1", "node-b", "10.8.0.2",
+                                          ferry::v1::PRESERVE);
+  changed.mutable_ip_forward()->mutable_metadata()->set_generation(2);
+  Put(changed);
+  Reconcile();
+  EXPECT_EQ(store_.forward_changes_read(), read + 1);
+  EXPECT_EQ(Forward("web").status().observed_generation(), 2);  // the pass saw the change
+}
+
 TEST_F(FleetReconcilerTest, RunningLoopPushesOnConnectAndWritesReadyAfterAck) {
   Put(MakeForward("web", "node-a", "192.0.2.1", "", "198.51.100.7", ferry::v1::MASQUERADE));
   fleet_.Start();

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "controller/store/object_codec.h"
 #include "controller/store/store.h"
 
 namespace ferry::controller {
@@ -107,9 +108,16 @@ class MemoryStore : public Store {
       if (out.size() >= limit) break;
       if (c.object.revision <= after) continue;
       if (!kind.empty() && c.object.kind != kind) continue;
+      if (c.object.kind == kKindIPForward) ++forward_changes_read_;
       out.push_back(c);
     }
     return out;
+  }
+
+  // IPForward change-log rows returned by ChangesSince so far.
+  int forward_changes_read() {
+    absl::MutexLock l(&mu_);
+    return forward_changes_read_;
   }
 
   bool WaitForChange(int64_t after, absl::Duration timeout) override {
@@ -133,6 +141,7 @@ class MemoryStore : public Store {
  private:
   using Key = std::pair<std::string, std::string>;
   absl::Mutex mu_;
+  int forward_changes_read_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<Key, StoredObject> objects_ ABSL_GUARDED_BY(mu_);
   std::vector<Change> changes_ ABSL_GUARDED_BY(mu_);
   int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
