@@ -37,8 +37,22 @@ IpAddress IpAddress::FromBytes(Family family, const uint8_t* data) {
 }
 
 std::string IpAddress::ToString() const {
+  if (is_v4()) {
+    // By hand: glibc's inet_ntop formats IPv4 with sprintf, which was a
+    // tenth of the controller's planning time at 100k forwards.
+    std::string out;
+    out.reserve(15);
+    for (int i = 0; i < 4; ++i) {
+      if (i > 0) out.push_back('.');
+      const unsigned v = bytes_[i];
+      if (v >= 100) out.push_back(static_cast<char>('0' + v / 100));
+      if (v >= 10) out.push_back(static_cast<char>('0' + v / 10 % 10));
+      out.push_back(static_cast<char>('0' + v % 10));
+    }
+    return out;
+  }
   char buf[INET6_ADDRSTRLEN];
-  inet_ntop(is_v4() ? AF_INET : AF_INET6, bytes_.data(), buf, sizeof(buf));
+  inet_ntop(AF_INET6, bytes_.data(), buf, sizeof(buf));
   return buf;
 }
 
