@@ -13,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "tests/unit/agent/fake_kernel.h"
+#include "tests/unit/agent/node_configs.h"
 
 namespace ferry::agent {
 namespace {
@@ -45,16 +46,7 @@ TEST(ReconcilerPublishedTest, AckContentsDoNotWaitForACheckReadingTheKernel) {
   sysctls.values[kIpv6ForwardingKey] = "0\n";
   Reconciler reconciler(&nat, &routes, &sysctls, Reconciler::Options{});
   ASSERT_TRUE(reconciler.Adopt().ok());
-  ferry::v1::NodeConfig config;
-  config.set_version("v1");
-  ferry::v1::DnatRule* rule = config.add_dnat();
-  rule->set_forward("web");
-  rule->set_frontend_address("203.0.113.1");
-  rule->set_protocol(ferry::v1::TCP);
-  rule->set_port(80);
-  rule->set_backend_address("10.8.0.2");
-  rule->set_target_port(8080);
-  ASSERT_TRUE(reconciler.Apply(config).ok());
+  ASSERT_TRUE(reconciler.Apply(testing::Config("v1", {{"web", 80}})).ok());
 
   nat.armed = true;
   std::thread check([&reconciler] { reconciler.CheckDrift(DriftCheck{}); });
