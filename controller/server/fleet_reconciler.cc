@@ -24,8 +24,6 @@ using ferry::v1::Object;
 
 constexpr char kApiVersion[] = "ferry.dev/v1";
 constexpr char kConditionConnected[] = "Connected";
-// Status writes per store transaction.
-constexpr size_t kStatusWriteBatch = 500;
 // Statuses computed per hold of mu_, and committed per transaction.
 constexpr size_t kStatusChunk = 500;
 
@@ -223,78 +221,6 @@ std::map<std::string, NodeAckInfo> FleetReconciler::AcksFor(const IPForward& for
   return acks;
 }
 
-WriteOp FleetReconciler::WriteOf(const Object& desired, int64_t expected_revision) {
-  WriteOp op;
-  op.kind = StoreKindOf(desired);
-  op.name = MetaOf(desired).name();
-  op.value = EncodeForStore(desired);
-  op.expected_revision = expected_revision;
-  return op;
-}
-
-absl::Status FleetReconciler::CommitWrites(std::vector<std::pair<Object, int64_t>> objects) {
-  absl::Status result = absl::OkStatus();
-  auto failed = [&](const Object& o, const absl::Status& s) {
-    result = s;
-    if (o.has_ip_forward()) retry_statuses_.insert(o.ip_forward().metadata().name());
-  };
-  // One fsync per batch, not per status: after a bulk apply every forward's
-  // status changes at once.
-  for (size_t begin = 0; begin < objects.size(); begin += kStatusWriteBatch) {
-    const size_t end = std::min(objects.size(), begin + kStatusWriteBatch);
-    std::vector<size_t> picked;
-    picked.reserve(end - begin);
-    {
-      // A status whose inputs changed since it was computed (an ACK came in,
-      // so 100k Pending statuses are about to turn Ready) is stale: the pass
-      // that news kicked recomputes it, and writing it now wastes fsyncs.
-      absl::MutexLock l(&mu_);
-      for (size_t i = begin; i < end; ++i) {
-        const Object& o = objects[i].first;
-        if (o.has_ip_forward() && status_dirty_.count(o.ip_forward().metadata().name()) > 0) {
-          continue;
-        }
-        picked.push_back(i);
-      }
-    }
-    superseded_writes_ += (end - begin) - picked.size();
-    if (picked.empty()) continue;
-    std::vector<WriteOp> batch;
-    batch.reserve(picked.size());
-    for (size_t i : picked) batch.push_back(WriteOf(objects[i].first, objects[i].second));
-    absl::StatusOr<int64_t> r = store_->Commit(batch);
-    if (r.ok()) {
-      for (size_t i : picked) snapshot_.RecordWrite(objects[i].first, *r);
-      snapshot_.CommittedOwn(*r);
-      continue;
-    }
-    if (r.status().code() != absl::StatusCode::kAborted) {
-      for (size_t i : picked) failed(objects[i].first, r.status());
-      continue;
-    }
-    // A stale precondition fails the whole batch: write the rest one by one.
-    for (size_t k = 0; k < picked.size(); ++k) {
-      const Object& o = objects[picked[k]].first;
-      absl::StatusOr<int64_t> one = store_->Commit({batch[k]});
-      if (one.ok()) {
-        snapshot_.RecordWrite(o, *one);
-        snapshot_.CommittedOwn(*one);
-        continue;
-      }
-      if (one.status().code() == absl::StatusCode::kAborted) {
-        // Someone wrote it since we read it: the next pass catches up on
-        // their write and recomputes.
-        LogDebug("status write lost a race; replanning",
-                 {{"kind", batch[k].kind}, {"name", batch[k].name}});
-        Kick();
-        continue;
-      }
-      failed(o, one.status());
-    }
-  }
-  return result;
-}
-
 absl::Status FleetReconciler::ReconcileOnce() {
   absl::Status fleet = ReconcileFleet();
   // Events are written here, on the reconcile thread, whatever the pass did.
@@ -338,25 +264,6 @@ absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass
   retry_statuses_.clear();
   dirty.merge(changes->statuses);
   return dirty;
-}
-
-std::optional<Object> FleetReconciler::StatusWrite(const FleetSnapshot::Stored& stored,
-                                                   absl::Time now) {
-  const IPForward& forward = stored.object.ip_forward();
-  const std::string& name = forward.metadata().name();
-  const ForwardResolution* resolution = planner_.Resolution(name);
-  if (resolution == nullptr) return std::nullopt;  // not planned: cannot happen
-  ferry::v1::IPForwardStatus status =
-      ComputeStatus(forward, *resolution, AcksFor(forward, *resolution), now, forward.status());
-  SetCondition(DriftedCondition(forward, drift_.UnrepairedFor(name, resolution->nodes)), now,
-               forward.status().conditions(), status.mutable_conditions());
-  // Serialized bytes compare far faster than reflection (a status has no
-  // map fields, so its serialization is deterministic).
-  if (status.SerializeAsString() == forward.status().SerializeAsString()) return std::nullopt;
-  // The reconciler writes only the status; the rest is the stored object.
-  Object desired = stored.object;
-  *desired.mutable_ip_forward()->mutable_status() = std::move(status);
-  return desired;
 }
 
 absl::Status FleetReconciler::ReconcileFleet() {
