@@ -154,6 +154,12 @@ class FleetReconciler : public SessionRegistry {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_);
   std::vector<ferry::v1::Node> DesiredNodes() ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_, mu_);
   void PushChanged(absl::Time pass_start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_, mu_);
+  // A new stream whose Hello says the agent applied exactly `config` (a
+  // controller restart, a reconnect) has it taken as ACKed, with the Hello's
+  // forward errors, instead of a push. False when it must be pushed.
+  bool AdoptApplied(absl::Time pass_start, Session* s, NodeState* st,
+                    const std::shared_ptr<const ferry::v1::NodeConfig>& config)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The status `stored` should have now, if it differs from the stored one.
   std::optional<ferry::v1::Object> StatusWrite(const FleetSnapshot::Stored& stored, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_, mu_);

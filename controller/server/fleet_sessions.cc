@@ -43,6 +43,7 @@ void FleetReconciler::PushChanged(absl::Time pass_start) {
     if (s == nullptr) continue;
     std::shared_ptr<const NodeConfig> config = planner_.Config(name);
     if (config == nullptr || s->pushed_version == config->version()) continue;
+    if (AdoptApplied(pass_start, s, &st, config)) continue;
     ferry::v1::ControllerMessage message;
     s->last_nonce = absl::StrCat(++s->nonce);
     ferry::v1::ConfigPush* push = message.mutable_push();
@@ -75,6 +76,33 @@ void FleetReconciler::PushChanged(absl::Time pass_start) {
              {"dnat", absl::StrCat(config->dnat_size())},
              {"return_routes", absl::StrCat(config->return_routes_size())}});
   }
+}
+
+bool FleetReconciler::AdoptApplied(absl::Time pass_start, Session* s, NodeState* st,
+                                   const std::shared_ptr<const NodeConfig>& config) {
+  // Only on a stream's first push, and only for the very version planned:
+  // the version is a hash of the config's content, so the agent holds it.
+  if (!s->pushed_version.empty() || st->hello.last_applied_version() != config->version()) {
+    return false;
+  }
+  s->pushed_version = config->version();
+  s->last_push_acked = true;
+  ChangeAcks(st, [&] {
+    st->pushed.config = config;
+    st->pushed.generations = std::make_shared<const ConfigGenerations>(*config);
+    st->acked = st->pushed;
+    st->acked_forward_errors = {st->hello.last_applied_forward_errors().begin(),
+                                st->hello.last_applied_forward_errors().end()};
+    st->push_nacked = false;
+    st->nack_error.clear();
+    st->nack_forward_errors.clear();
+  });
+  st->pushed_change_seen = pass_start;
+  LogInfo("adopted the agent's applied config",
+          {{"node", s->node},
+           {"version", config->version()},
+           {"failed_forwards", absl::StrCat(st->acked_forward_errors.size())}});
+  return true;
 }
 
 std::optional<ferry::v1::NodeConfigDelta> FleetReconciler::DeltaFor(const Session& session,

@@ -331,8 +331,12 @@ TEST_F(ControllerClientTest, AddressChangeIsSentOnOpenStream) {
 }
 
 TEST_F(ControllerClientTest, ReconnectsAfterServerRestartAndReportsAppliedVersion) {
+  // The first hello has applied nothing, so it names no failed forwards.
+  forward_errors_ = {{"web6", "kernel lacks IPv6 support: IPv6 is disabled"}};
   StartClient();
-  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  std::optional<AgentMessage> first = service_->WaitFor(IsHello);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->hello().last_applied_forward_errors_size(), 0);
   ASSERT_TRUE(service_->Push("n", Config("v7")));
   ASSERT_TRUE(service_->WaitFor(IsAck).has_value());
   StopServer();
@@ -340,6 +344,9 @@ TEST_F(ControllerClientTest, ReconnectsAfterServerRestartAndReportsAppliedVersio
   std::optional<AgentMessage> hello = service_->WaitFor(IsHello);
   ASSERT_TRUE(hello.has_value());
   EXPECT_EQ(hello->hello().last_applied_version(), "v7");
+  // With what that version's ACK said failed, so a controller can adopt it.
+  EXPECT_EQ(hello->hello().last_applied_forward_errors().at("web6"),
+            "kernel lacks IPv6 support: IPv6 is disabled");
   EXPECT_EQ(service_->identities().at(0), "node-a");
 }
 

@@ -323,5 +323,61 @@ TEST_F(FleetDeltaTest, DeltaNoSmallerThanTheFullConfigIsSentAsTheFullConfig) {
   EXPECT_TRUE(sink_a_.last().has_config());
 }
 
+// A controller that restarts finds every agent holding the config it plans
+// again: each Hello says so, and the config is adopted as ACKed, not pushed.
+TEST_F(FleetDeltaTest, ARestartedControllerAdoptsTheConfigAgentsSayTheyApplied) {
+  ConnectAndAck();
+  const std::string applied_a = sink_a_.last().config().version();
+  const std::string applied_b = sink_b_.last().config().version();
+  Registry registry;
+  FleetReconciler restarted(&store_, Options(&registry));
+  RecordingSink a, b;
+  ferry::v1::Hello hello_a = HelloOf("node-a", "192.0.2.1", kMinDeltaAgentVersion);
+  hello_a.set_last_applied_version(applied_a);
+  (*hello_a.mutable_last_applied_forward_errors())["api"] = "kernel lacks IPv6 support: test";
+  ferry::v1::Hello hello_b = HelloOf("node-b", "192.0.2.2", kMinDeltaAgentVersion);
+  hello_b.set_last_applied_version(applied_b);
+  SessionHandle* ha = restarted.Connect("node-a", hello_a, &a);
+  SessionHandle* hb = restarted.Connect("node-b", hello_b, &b);
+  ASSERT_TRUE(restarted.ReconcileOnce().ok());
+  EXPECT_EQ(a.count(), 0);
+  EXPECT_EQ(b.count(), 0);
+  // Ready at once, and the failure the agent reported stands.
+  auto ready = [&](const std::string& name) {
+    absl::StatusOr<StoredObject> stored = store_.Get(kKindIPForward, name);
+    EXPECT_TRUE(stored.ok());
+    absl::StatusOr<ferry::v1::Object> o = DecodeStored(*stored);
+    for (const ferry::v1::Condition& c : o->ip_forward().status().conditions()) {
+      if (c.type() == "Ready") return c.status() + "/" + c.reason();
+    }
+    return std::string("none");
+  };
+  EXPECT_THAT(ready("web"), ::testing::StartsWith("True/"));
+  EXPECT_THAT(ready("db"), ::testing::StartsWith("True/"));
+  EXPECT_THAT(ready("api"), ::testing::StartsWith("False/"));
+  // The next change goes as a delta on the adopted version.
+  Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
+  ASSERT_TRUE(restarted.ReconcileOnce().ok());
+  ASSERT_EQ(a.count(), 1);
+  ASSERT_TRUE(a.last().has_delta());
+  EXPECT_EQ(a.last().delta().base_version(), applied_a);
+  restarted.Disconnect(ha);
+  restarted.Disconnect(hb);
+}
+
+TEST_F(FleetDeltaTest, AHelloWithAnotherAppliedVersionGetsTheFullConfig) {
+  ConnectAndAck();
+  Registry registry;
+  FleetReconciler restarted(&store_, Options(&registry));
+  RecordingSink a;
+  ferry::v1::Hello hello = HelloOf("node-a", "192.0.2.1", kMinDeltaAgentVersion);
+  hello.set_last_applied_version("not-the-planned-version");
+  SessionHandle* h = restarted.Connect("node-a", hello, &a);
+  ASSERT_TRUE(restarted.ReconcileOnce().ok());
+  ASSERT_EQ(a.count(), 1);
+  EXPECT_TRUE(a.last().has_config());
+  restarted.Disconnect(h);
+}
+
 }  // namespace
 }  // namespace ferry::controller
