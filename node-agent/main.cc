@@ -87,6 +87,7 @@ int Run(const AgentFlags& flags) {
   options.labels = flags.labels;
   options.agent_version = kAgentVersion;
   options.forward_errors = [&reconciler] { return reconciler.forward_errors(); };
+  options.holds_last_applied = [&reconciler] { return !reconciler.summary().partial; };
   options.on_applied = [&drift_monitor] {
     if (drift_monitor != nullptr) drift_monitor->Recheck();
   };

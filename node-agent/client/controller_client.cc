@@ -198,8 +198,10 @@ ferry::v1::AgentMessage ControllerClient::MakeHello() const {
   hello.set_agent_version(options_.agent_version);
   absl::MutexLock lock(&mu_);
   for (const ferry::v1::NodeAddress& a : addresses_) *hello.add_addresses() = a;
-  hello.set_last_applied_version(last_applied_version_);
-  if (!last_applied_version_.empty() && options_.forward_errors) {
+  if (!options_.holds_last_applied || options_.holds_last_applied()) {
+    hello.set_last_applied_version(last_applied_version_);
+  }
+  if (!hello.last_applied_version().empty() && options_.forward_errors) {
     for (auto& [name, error] : options_.forward_errors()) {
       (*hello.mutable_last_applied_forward_errors())[name] = std::move(error);
     }

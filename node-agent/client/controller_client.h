@@ -59,6 +59,11 @@ class ControllerClient {
     // wait on the kernel (the agent's own recheck of 100k elements) starts
     // here, so it never holds the ACK back. Unset: nothing.
     std::function<void()> on_applied;
+    // Whether the kernel still holds the last push ACKed. The Hello names
+    // that version (a controller then adopts it instead of pushing it again)
+    // only while this says so; after a push that failed partway and could
+    // not be rolled back it does not. Unset: always.
+    std::function<bool()> holds_last_applied;
   };
 
   // `random` feeds the backoff jitter; by default a uniform [0, 1) source.

@@ -203,8 +203,12 @@ absl::Status Reconciler::ApplySysctl(const std::string& key, bool wanted, Undo* 
 }
 
 void Reconciler::PublishLocked() {
-  Summary s{version_, nat_kernel_.dnat.size(), nat_kernel_.masq.size(),
-            routes_kernel_.rules.size(), routes_kernel_.routes.size()};
+  Summary s{version_,
+            nat_kernel_.dnat.size(),
+            nat_kernel_.masq.size(),
+            routes_kernel_.rules.size(),
+            routes_kernel_.routes.size(),
+            partial_};
   absl::MutexLock lock(&published_mu_);
   summary_ = std::move(s);
 }

@@ -67,6 +67,9 @@ class Reconciler {
     size_t masq_elements = 0;
     size_t rules = 0;
     size_t routes = 0;
+    // A push failed partway and could not be rolled back: the kernel holds
+    // part of it, so it does not hold `version` either.
+    bool partial = false;
   };
 
   // The backends must outlive the reconciler.

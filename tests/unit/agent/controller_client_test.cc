@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <future>
@@ -120,6 +121,7 @@ class ControllerClientTest : public ::testing::Test {
     options.backoff.initial = absl::Milliseconds(10);
     options.backoff.max = absl::Milliseconds(200);
     options.forward_errors = [this] { return forward_errors_; };
+    options.holds_last_applied = [this] { return !kernel_partial_.load(); };
     options.on_applied = [this] {
       // Were the hook to run before the ACK is written, this wait would
       // find none (the agent's recheck holds the reconciler the same way).
@@ -174,6 +176,7 @@ class ControllerClientTest : public ::testing::Test {
   std::vector<std::string> delta_versions_;  // written by the client's thread before it ACKs
   std::map<std::string, std::string> forward_errors_;  // set before the push that reports them
   std::vector<bool> on_applied_saw_ack_;  // written by the client's thread
+  std::atomic<bool> kernel_partial_{false};
   std::unique_ptr<ControllerClient> client_;
   std::thread run_;
 };
@@ -348,6 +351,21 @@ TEST_F(ControllerClientTest, ReconnectsAfterServerRestartAndReportsAppliedVersio
   EXPECT_EQ(hello->hello().last_applied_forward_errors().at("web6"),
             "kernel lacks IPv6 support: IPv6 is disabled");
   EXPECT_EQ(service_->identities().at(0), "node-a");
+}
+
+TEST_F(ControllerClientTest, AfterAPartialFailureTheHelloClaimsNoAppliedVersion) {
+  forward_errors_ = {{"web6", "kernel lacks IPv6 support: IPv6 is disabled"}};
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ASSERT_TRUE(service_->Push("n", Config("v7")));
+  ASSERT_TRUE(service_->WaitFor(IsAck).has_value());
+  kernel_partial_ = true;  // a later push failed partway, rollback too
+  StopServer();
+  StartServer();
+  std::optional<AgentMessage> hello = service_->WaitFor(IsHello);
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_EQ(hello->hello().last_applied_version(), "");
+  EXPECT_EQ(hello->hello().last_applied_forward_errors_size(), 0);
 }
 
 TEST_F(ControllerClientTest, StopEndsRunWhileConnected) {

@@ -178,6 +178,8 @@ TEST_F(ReconcilerRollbackTest, FailedRollbackIsReportedWithBothErrorsAsPartial) 
 
   EXPECT_THAT(status.message(), HasSubstr("injected failure at message 1"));
   EXPECT_THAT(status.message(), HasSubstr("also failed, so the kernel state is partial"));
+  // So the agent's next Hello claims no version a controller could adopt.
+  EXPECT_TRUE(reconciler_.summary().partial);
   EXPECT_THAT(status.message(), HasSubstr("netlink batch rejected"));
   EXPECT_THAT(status.message(), Not(HasSubstr("rolled back:")));
   EXPECT_EQ(reconciler_.summary().version, "v1");

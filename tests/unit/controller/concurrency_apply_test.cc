@@ -92,17 +92,25 @@ TEST_F(ConcurrencyApplyTest, DisjointForwardsFromSeveralClientsAreAllPresent) {
   constexpr int kPerClient = 50;
   std::vector<std::thread> clients;
   std::vector<int> failures(kClients, 0);
+  std::vector<std::string> first_error(kClients);
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
       auto stub = NewClient(c);
       for (int i = 0; i < kPerClient; ++i) {
         const uint32_t port = 1000 + c * kPerClient + i;
-        if (!Apply(stub.get(), Forward(absl::StrCat("c", c, "-", i), port)).ok()) ++failures[c];
+        grpc::Status s = Apply(stub.get(), Forward(absl::StrCat("c", c, "-", i), port));
+        if (s.ok()) continue;
+        if (failures[c]++ == 0) {
+          first_error[c] = absl::StrCat("apply ", i, ": code ", s.error_code(), ": ",
+                                        s.error_message());
+        }
       }
     });
   }
   for (std::thread& t : clients) t.join();
-  for (int c = 0; c < kClients; ++c) EXPECT_EQ(failures[c], 0) << "client " << c;
+  for (int c = 0; c < kClients; ++c) {
+    EXPECT_EQ(failures[c], 0) << "client " << c << ", first: " << first_error[c];
+  }
 
   std::map<std::string, bool> present;
   ASSERT_TRUE(store_
