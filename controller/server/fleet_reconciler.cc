@@ -24,8 +24,6 @@ using ferry::v1::Object;
 
 constexpr char kApiVersion[] = "ferry.dev/v1";
 constexpr char kConditionConnected[] = "Connected";
-// Statuses computed per hold of mu_, and committed per transaction.
-constexpr size_t kStatusChunk = 500;
 
 void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
   int64_t seconds = absl::ToUnixSeconds(t);
@@ -319,7 +317,7 @@ absl::Status FleetReconciler::ReconcileFleet() {
     }
   }
 
-  superseded_writes_ = 0;
+  size_t superseded = 0;  // for the debug log
   size_t write_count = node_writes.size();
   absl::Duration status_time, commit_time;
   // Store I/O happens outside mu_ so streams never wait on fsync.
@@ -331,15 +329,15 @@ absl::Status FleetReconciler::ReconcileFleet() {
   // the pass that news kicked recomputes it. After a big node's first push
   // its ACK comes within a second, and the Pending statuses it makes stale
   // are then neither computed nor written.
-  for (size_t begin = 0; begin < recompute.size(); begin += kStatusChunk) {
+  for (size_t begin = 0; begin < recompute.size(); begin += kStatusBatch) {
     t = options_.clock();
     std::vector<std::pair<Object, int64_t>> writes;
     {
       absl::MutexLock l(&mu_);
-      for (size_t i = begin; i < std::min(recompute.size(), begin + kStatusChunk); ++i) {
+      for (size_t i = begin; i < std::min(recompute.size(), begin + kStatusBatch); ++i) {
         const FleetSnapshot::Stored& stored = *recompute[i];
         if (status_dirty_.count(stored.object.ip_forward().metadata().name()) > 0) {
-          ++superseded_writes_;
+          ++superseded;
           continue;
         }
         if (std::optional<Object> write = StatusWrite(stored, now)) {
@@ -361,7 +359,7 @@ absl::Status FleetReconciler::ReconcileFleet() {
                                 {"replanned", absl::StrCat(update.forwards.size())},
                                 {"statuses", absl::StrCat(recompute.size())},
                                 {"writes", absl::StrCat(write_count)},
-                                {"superseded", absl::StrCat(superseded_writes_)},
+                                {"superseded", absl::StrCat(superseded)},
                                 {"read_ms", ms(read - pass_start)},
                                 {"plan_ms", ms(planned - read)},
                                 {"status_ms", ms(status_time)},

@@ -37,13 +37,10 @@
 #include "controller/server/fleet_metrics.h"
 #include "controller/server/fleet_snapshot.h"
 #include "controller/store/store.h"
+#include "api/lib/sync_protocol.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
-
-// How an agent's NACK of a delta starts when its applied version is not
-// the delta's base; the controller then pushes the full config.
-inline constexpr char kBaseVersionMismatch[] = "base version mismatch";
 
 // One agent stream as the reconciler sees it. Both calls must not block:
 // they are made with the reconciler's lock held.
@@ -160,6 +157,11 @@ class FleetReconciler : public SessionRegistry {
   bool AdoptApplied(absl::Time pass_start, Session* s, NodeState* st,
                     const std::shared_ptr<const ferry::v1::NodeConfig>& config)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The stream was sent `config` (or, `adopted`, already holds it: then it
+  // also counts as ACKed with the Hello's forward errors).
+  void MarkPushed(absl::Time pass_start, Session* s, NodeState* st,
+                  const std::shared_ptr<const ferry::v1::NodeConfig>& config, bool adopted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The status `stored` should have now, if it differs from the stored one.
   std::optional<ferry::v1::Object> StatusWrite(const FleetSnapshot::Stored& stored, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(pass_mu_, mu_);
@@ -183,6 +185,8 @@ class FleetReconciler : public SessionRegistry {
                                              const ForwardResolution& resolution)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static WriteOp WriteOf(const ferry::v1::Object& desired, int64_t expected_revision);
+  // Statuses computed per hold of mu_, and written per store transaction.
+  static constexpr size_t kStatusBatch = 500;
   // Commits `objects` in batches, each write guarded by the revision its
   // object was read at, and records them in the snapshot. A lost race only
   // triggers a new pass; statuses that failed otherwise are retried.
@@ -200,8 +204,6 @@ class FleetReconciler : public SessionRegistry {
   FleetSnapshot snapshot_ ABSL_GUARDED_BY(pass_mu_);
   IncrementalPlanner planner_ ABSL_GUARDED_BY(pass_mu_);
   std::set<std::string> retry_statuses_ ABSL_GUARDED_BY(pass_mu_);
-  // Status writes skipped as stale by CommitWrites, for the debug log.
-  size_t superseded_writes_ ABSL_GUARDED_BY(pass_mu_) = 0;
   absl::Time last_full_ ABSL_GUARDED_BY(pass_mu_) = absl::InfinitePast();
 
   absl::Mutex mu_;

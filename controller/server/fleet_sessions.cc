@@ -56,16 +56,7 @@ void FleetReconciler::PushChanged(absl::Time pass_start) {
     }
     s->sink->Push(message);
     metrics_.ConfigPushed(name, delta ? kPushDelta : kPushFull);
-    s->pushed_version = config->version();
-    s->last_push_acked = false;
-    ChangeAcks(&st, [&] {
-      st.pushed.config = config;
-      st.pushed.generations = std::make_shared<const ConfigGenerations>(*config);
-      st.push_nacked = false;
-      st.nack_error.clear();
-      st.nack_forward_errors.clear();
-    });
-    st.pushed_change_seen = pass_start;
+    MarkPushed(pass_start, s, &st, config, /*adopted=*/false);
     LogInfo("pushed config",
             {{"node", name},
              {"version", config->version()},
@@ -78,6 +69,25 @@ void FleetReconciler::PushChanged(absl::Time pass_start) {
   }
 }
 
+void FleetReconciler::MarkPushed(absl::Time pass_start, Session* s, NodeState* st,
+                                 const std::shared_ptr<const NodeConfig>& config, bool adopted) {
+  s->pushed_version = config->version();
+  s->last_push_acked = adopted;
+  ChangeAcks(st, [&] {
+    st->pushed.config = config;
+    st->pushed.generations = std::make_shared<const ConfigGenerations>(*config);
+    st->push_nacked = false;
+    st->nack_error.clear();
+    st->nack_forward_errors.clear();
+    if (adopted) {
+      st->acked = st->pushed;
+      st->acked_forward_errors = {st->hello.last_applied_forward_errors().begin(),
+                                  st->hello.last_applied_forward_errors().end()};
+    }
+  });
+  st->pushed_change_seen = pass_start;
+}
+
 bool FleetReconciler::AdoptApplied(absl::Time pass_start, Session* s, NodeState* st,
                                    const std::shared_ptr<const NodeConfig>& config) {
   // Only on a stream's first push, and only for the very version planned:
@@ -85,19 +95,7 @@ bool FleetReconciler::AdoptApplied(absl::Time pass_start, Session* s, NodeState*
   if (!s->pushed_version.empty() || st->hello.last_applied_version() != config->version()) {
     return false;
   }
-  s->pushed_version = config->version();
-  s->last_push_acked = true;
-  ChangeAcks(st, [&] {
-    st->pushed.config = config;
-    st->pushed.generations = std::make_shared<const ConfigGenerations>(*config);
-    st->acked = st->pushed;
-    st->acked_forward_errors = {st->hello.last_applied_forward_errors().begin(),
-                                st->hello.last_applied_forward_errors().end()};
-    st->push_nacked = false;
-    st->nack_error.clear();
-    st->nack_forward_errors.clear();
-  });
-  st->pushed_change_seen = pass_start;
+  MarkPushed(pass_start, s, st, config, /*adopted=*/true);
   LogInfo("adopted the agent's applied config",
           {{"node", s->node},
            {"version", config->version()},

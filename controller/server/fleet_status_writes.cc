@@ -1,6 +1,5 @@
 // FleetReconciler: the statuses a pass writes and how they reach the store
-// (in batches, each write guarded by the revision it was computed from,
-// leaving out what news has made stale).
+// (in batches, each write guarded by the revision it was computed from).
 
 #include <algorithm>
 #include <utility>
@@ -14,13 +13,6 @@ namespace ferry::controller {
 
 using ferry::v1::IPForward;
 using ferry::v1::Object;
-
-namespace {
-
-// Status writes per store transaction.
-constexpr size_t kStatusWriteBatch = 500;
-
-}  // namespace
 
 std::optional<Object> FleetReconciler::StatusWrite(const FleetSnapshot::Stored& stored,
                                                    absl::Time now) {
@@ -58,42 +50,26 @@ absl::Status FleetReconciler::CommitWrites(std::vector<std::pair<Object, int64_t
   };
   // One fsync per batch, not per status: after a bulk apply every forward's
   // status changes at once.
-  for (size_t begin = 0; begin < objects.size(); begin += kStatusWriteBatch) {
-    const size_t end = std::min(objects.size(), begin + kStatusWriteBatch);
-    std::vector<size_t> picked;
-    picked.reserve(end - begin);
-    {
-      // A status whose inputs changed since it was computed (an ACK came in,
-      // so 100k Pending statuses are about to turn Ready) is stale: the pass
-      // that news kicked recomputes it, and writing it now wastes fsyncs.
-      absl::MutexLock l(&mu_);
-      for (size_t i = begin; i < end; ++i) {
-        const Object& o = objects[i].first;
-        if (o.has_ip_forward() && status_dirty_.count(o.ip_forward().metadata().name()) > 0) {
-          continue;
-        }
-        picked.push_back(i);
-      }
-    }
-    superseded_writes_ += (end - begin) - picked.size();
-    if (picked.empty()) continue;
+  for (size_t begin = 0; begin < objects.size(); begin += kStatusBatch) {
+    const size_t end = std::min(objects.size(), begin + kStatusBatch);
     std::vector<WriteOp> batch;
-    batch.reserve(picked.size());
-    for (size_t i : picked) batch.push_back(WriteOf(objects[i].first, objects[i].second));
+    batch.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) batch.push_back(WriteOf(objects[i].first, objects[i].second));
     absl::StatusOr<int64_t> r = store_->Commit(batch);
     if (r.ok()) {
-      for (size_t i : picked) snapshot_.RecordWrite(objects[i].first, *r);
+      for (size_t i = begin; i < end; ++i) snapshot_.RecordWrite(objects[i].first, *r);
       snapshot_.CommittedOwn(*r);
       continue;
     }
     if (r.status().code() != absl::StatusCode::kAborted) {
-      for (size_t i : picked) failed(objects[i].first, r.status());
+      for (size_t i = begin; i < end; ++i) failed(objects[i].first, r.status());
       continue;
     }
     // A stale precondition fails the whole batch: write the rest one by one.
-    for (size_t k = 0; k < picked.size(); ++k) {
-      const Object& o = objects[picked[k]].first;
-      absl::StatusOr<int64_t> one = store_->Commit({batch[k]});
+    for (size_t i = begin; i < end; ++i) {
+      const Object& o = objects[i].first;
+      const WriteOp& op = batch[i - begin];
+      absl::StatusOr<int64_t> one = store_->Commit({op});
       if (one.ok()) {
         snapshot_.RecordWrite(o, *one);
         snapshot_.CommittedOwn(*one);
@@ -103,7 +79,7 @@ absl::Status FleetReconciler::CommitWrites(std::vector<std::pair<Object, int64_t
         // Someone wrote it since we read it: the next pass catches up on
         // their write and recomputes.
         LogDebug("status write lost a race; replanning",
-                 {{"kind", batch[k].kind}, {"name", batch[k].name}});
+                 {{"kind", op.kind}, {"name", op.name}});
         Kick();
         continue;
       }
