@@ -396,8 +396,9 @@ absl::StatusOr<std::vector<ManifestObject>> DecodeManifests(
   return out;
 }
 
-std::optional<SourcePosition> LocateField(absl::string_view yaml, absl::string_view kind,
-                                          absl::string_view name, absl::string_view path) {
+std::optional<SourcePosition> LocateField(absl::string_view yaml, const Object& wanted,
+                                          absl::string_view path) {
+  const std::string kind = KindName(wanted), name = ObjectName(wanted);
   absl::StatusOr<YamlStream> stream = ParseYamlStream(yaml, "");
   if (!stream.ok()) return std::nullopt;
   for (const YamlDocument& doc : stream->documents) {

@@ -29,13 +29,13 @@ struct SourcePosition {
   int column = 0;
 };
 
-// Where the field `path` ("spec.ports[0]", as in error messages) of the
-// document defining `name` of `kind` ("IPForward") is in `yaml`, or its
-// nearest parent that is there. Nullopt when no document defines that
-// object. For errors found after decoding, such as the controller's
-// conflict check.
-std::optional<SourcePosition> LocateField(absl::string_view yaml, absl::string_view kind,
-                                          absl::string_view name, absl::string_view path);
+// Where the field `path` ("spec.ports[0]", as in error messages; "" for
+// the document itself) of the document in `yaml` that defines an object of
+// `object`'s kind and name is, or its nearest parent that is there.
+// Nullopt when no document defines it. For errors found after decoding,
+// such as the controller's conflict check.
+std::optional<SourcePosition> LocateField(absl::string_view yaml, const ferry::v1::Object& object,
+                                          absl::string_view path);
 
 // Decodes a multi-document YAML stream strictly. Unknown fields, duplicate
 // keys, wrong types, duplicate names of one kind and invalid values are

@@ -103,10 +103,8 @@ absl::Status PointAtManifest(const std::vector<api::ManifestObject>& objects,
   absl::string_view path = rest.substr(0, rest.find(": "));
   // No field named: the document's first line (its root map).
   if (path.size() == rest.size() || !IsFieldPath(path)) path = "";
-  const char* kind = found->object.has_node() ? "Node" : "IPForward";
   if (found->text != nullptr) {
-    if (std::optional<api::SourcePosition> p =
-            api::LocateField(*found->text, kind, MetadataOf(found->object).name(), path)) {
+    if (std::optional<api::SourcePosition> p = api::LocateField(*found->text, found->object, path)) {
       at = *p;
     }
   }

@@ -202,7 +202,7 @@ absl::Status Reconciler::ApplySysctl(const std::string& key, bool wanted, Undo* 
   return absl::OkStatus();
 }
 
-void Reconciler::PublishLocked() {
+void Reconciler::PublishLocked(std::map<std::string, std::string>* forward_errors) {
   Summary s{version_,
             nat_kernel_.dnat.size(),
             nat_kernel_.masq.size(),
@@ -211,6 +211,7 @@ void Reconciler::PublishLocked() {
             partial_};
   absl::MutexLock lock(&published_mu_);
   summary_ = std::move(s);
+  if (forward_errors != nullptr) forward_errors_ = std::move(*forward_errors);
 }
 
 std::map<std::string, std::string> Reconciler::forward_errors() const {

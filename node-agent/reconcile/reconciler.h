@@ -222,7 +222,10 @@ class Reconciler {
   // Copies of what forward_errors() and summary() return, taken as each
   // public call ends, under a lock of their own: a check holds mu_ while it
   // dumps 100k elements (half a second), and the ACK must not wait for it.
-  void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `forward_errors`, when given, replaces the published ones (a push that
+  // succeeded); it is moved from.
+  void PublishLocked(std::map<std::string, std::string>* forward_errors = nullptr)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   mutable absl::Mutex published_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::map<std::string, std::string> forward_errors_ ABSL_GUARDED_BY(published_mu_);
   Summary summary_ ABSL_GUARDED_BY(published_mu_);

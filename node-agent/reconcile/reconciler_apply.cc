@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
+#include "api/lib/sync_protocol.h"
 #include "node-agent/reconcile/diff.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "node-agent/state/ipv6_forwards.h"
@@ -71,12 +72,8 @@ absl::Status Reconciler::Apply(const ferry::v1::NodeConfig& config) {
     errors = Unservable(Ipv6Forwards(config), ipv6);
     status = ApplyServable(WithoutIpv6(config, errors));
   }
-  PublishLocked();
-  if (status.ok()) {
-    ipv6_usable_ = needs_ipv6 ? std::optional<bool>(ipv6.ok()) : std::nullopt;
-    absl::MutexLock published(&published_mu_);
-    forward_errors_ = std::move(errors);
-  }
+  if (status.ok()) ipv6_usable_ = needs_ipv6 ? std::optional<bool>(ipv6.ok()) : std::nullopt;
+  PublishLocked(status.ok() ? &errors : nullptr);
   return status;
 }
 
@@ -105,7 +102,7 @@ absl::Status Reconciler::ApplyDelta(const ferry::v1::NodeConfigDelta& delta) {
       needs_ipv6 || ipv6_usable_.has_value() ? Ipv6Usable() : absl::OkStatus();
   if (ipv6_usable_.has_value() && *ipv6_usable_ != ipv6.ok()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "base version mismatch: IPv6 ", ipv6.ok() ? "works again" : "stopped working",
+        kBaseVersionMismatch, ": IPv6 ", ipv6.ok() ? "works again" : "stopped working",
         " since version \"", version_, "\" was applied; send the full config"));
   }
   std::map<std::string, std::string> errors = forward_errors();
@@ -118,19 +115,15 @@ absl::Status Reconciler::ApplyDelta(const ferry::v1::NodeConfigDelta& delta) {
     status = ApplyServableDelta(WithoutIpv6(delta, named));
     errors.merge(named);
   }
-  PublishLocked();
-  if (status.ok()) {
-    if (needs_ipv6) ipv6_usable_ = ipv6.ok();
-    absl::MutexLock published(&published_mu_);
-    forward_errors_ = std::move(errors);
-  }
+  if (status.ok() && needs_ipv6) ipv6_usable_ = ipv6.ok();
+  PublishLocked(status.ok() ? &errors : nullptr);
   return status;
 }
 
 absl::Status Reconciler::ApplyServableDelta(const ferry::v1::NodeConfigDelta& delta) {
   if (!index_.has_value() || version_.empty() || partial_ || delta.base_version() != version_) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "base version mismatch: the delta applies on version \"", delta.base_version(),
+        kBaseVersionMismatch, ": the delta applies on version \"", delta.base_version(),
         "\" but this agent holds ",
         version_.empty() || !index_.has_value() ? "no applied config"
                                                 : absl::StrCat("version \"", version_, "\""),

@@ -85,13 +85,22 @@ TEST(CliManifestPositionTest, ErrorAboutNoAppliedObjectIsUnchanged) {
 }
 
 TEST(CliManifestPositionTest, LocateFieldFindsTheNamedObjectsDocument) {
+  auto named = [](bool node, const std::string& name) {
+    ferry::v1::Object o;
+    if (node) {
+      o.mutable_node()->mutable_metadata()->set_name(name);
+    } else {
+      o.mutable_ip_forward()->mutable_metadata()->set_name(name);
+    }
+    return o;
+  };
   std::optional<api::SourcePosition> at =
-      api::LocateField(kTwoForwards, "IPForward", "api", "spec.frontend.address");
+      api::LocateField(kTwoForwards, named(false, "api"), "spec.frontend.address");
   ASSERT_TRUE(at.has_value());
   EXPECT_EQ(at->line, 23);
   EXPECT_EQ(at->column, 14);
-  EXPECT_FALSE(api::LocateField(kTwoForwards, "Node", "api", "spec").has_value());
-  EXPECT_FALSE(api::LocateField(kTwoForwards, "IPForward", "db", "spec").has_value());
+  EXPECT_FALSE(api::LocateField(kTwoForwards, named(true, "api"), "spec").has_value());
+  EXPECT_FALSE(api::LocateField(kTwoForwards, named(false, "db"), "spec").has_value());
 }
 
 }  // namespace
