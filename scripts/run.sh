@@ -14,7 +14,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libmnl-dev libnftnl-dev libyaml-cpp-dev libsqlite3-dev
-  libgtest-dev libgmock-dev
+  libgtest-dev libgmock-dev libssl-dev
   # for the namespace tests and the demo
   iproute2 nftables wireguard-go wireguard-tools iputils-ping procps curl python3
   # the durability test reads and damages the store with the sqlite3 tool
@@ -39,7 +39,10 @@ install_deps() {
 }
 
 build() {
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  local launcher=()
+  # A developer's ccache, when there is one, shares objects between build dirs.
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
   cmake --build "$BUILD_DIR" -j"$(nproc)"
 }
 
