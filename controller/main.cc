@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "api/lib/log.h"
 #include "controller/observability/endpoints.h"
@@ -32,6 +33,8 @@
 #include "controller/server/protection_metrics.h"
 #include "controller/server/rate_limiter.h"
 #include "controller/server/resource_service.h"
+#include "controller/server/secure_serving.h"
+#include "controller/server/security_service.h"
 #include "controller/server/server_limits.h"
 #include "controller/store/sqlite_store.h"
 
@@ -62,6 +65,29 @@ ABSL_FLAG(double, agent_report_rate, 50,
 ABSL_FLAG(double, agent_report_burst, 200, "agent reports a node may send at once");
 ABSL_FLAG(absl::Duration, watch_stall_timeout, absl::Seconds(30),
           "end a watch whose client has read nothing for this long");
+ABSL_FLAG(std::vector<std::string>, tls_san, {},
+          "extra DNS name or IP address for the serving certificate (the --listen hosts, "
+          "localhost and the host name are always in it); comma-separated, repeatable");
+ABSL_FLAG(std::string, tls_cert, "",
+          "own PKI: serving certificate (PEM, chain to --client-ca); with --tls-key and "
+          "--client-ca instead of the CA the controller makes under DATA_DIR/pki");
+ABSL_FLAG(std::string, tls_key, "", "own PKI: the serving certificate's key (PEM)");
+ABSL_FLAG(std::string, client_ca, "",
+          "own PKI: CA that client certificates must chain to, and that agents pin");
+ABSL_FLAG(std::string, ca_key, "",
+          "own PKI: the --client-ca's key, so the controller can sign joins and credentials");
+ABSL_FLAG(absl::Duration, node_cert_ttl, absl::Hours(24 * 30),
+          "lifetime of a node's certificate; agents renew after two thirds of it");
+ABSL_FLAG(std::string, audit_log, "",
+          "file to append one JSON line to for every write and every denied call; off when "
+          "empty");
+ABSL_FLAG(int64_t, audit_log_max_bytes, 100 << 20, "rotate the audit log at this size");
+ABSL_FLAG(int32_t, audit_log_backups, 5, "rotated audit logs to keep (PATH.1 ... PATH.N)");
+ABSL_FLAG(std::string, reserved_ports, "",
+          "ports no forward may claim on any node, comma-separated; default: 22 and the "
+          "controller's own TCP and metrics ports");
+ABSL_FLAG(std::string, admission_config, "",
+          "YAML file: reservedPorts, backendDeny CIDRs and per-node claimableAddresses");
 
 namespace ferry::controller {
 namespace {
@@ -80,6 +106,8 @@ struct Config {
   RateLimit client_writes;
   RateLimit agent_reports;
   absl::Duration watch_stall_timeout;
+  SecurityConfig security;
+  absl::Duration node_cert_ttl;
 };
 
 // Protection flags, checked before anything starts; the error names the flag.
@@ -110,6 +138,42 @@ absl::Status ReadProtectionFlags(Config* config) {
   config->watch_stall_timeout = absl::GetFlag(FLAGS_watch_stall_timeout);
   if (config->watch_stall_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--watch-stall-timeout: must be positive, e.g. 30s");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReadSecurityFlags(const std::vector<std::string>& san_values, Config* config) {
+  SecurityConfig& sec = config->security;
+  sec.data_dir = config->data_dir;
+  sec.listen = config->listen;
+  sec.metrics_listen = config->metrics_listen;
+  for (const std::string& value : san_values) {
+    for (absl::string_view san : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+      sec.tls_sans.emplace_back(absl::StripAsciiWhitespace(san));
+    }
+  }
+  sec.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  sec.tls_key = absl::GetFlag(FLAGS_tls_key);
+  sec.client_ca = absl::GetFlag(FLAGS_client_ca);
+  sec.ca_key = absl::GetFlag(FLAGS_ca_key);
+  sec.audit_log = absl::GetFlag(FLAGS_audit_log);
+  sec.audit_log_max_bytes = absl::GetFlag(FLAGS_audit_log_max_bytes);
+  sec.audit_log_backups = absl::GetFlag(FLAGS_audit_log_backups);
+  if (sec.audit_log_max_bytes < 4096) {
+    return absl::InvalidArgumentError("--audit-log-max-bytes: must be at least 4096");
+  }
+  if (sec.audit_log_backups < 0 || sec.audit_log_backups > 100) {
+    return absl::InvalidArgumentError("--audit-log-backups: must be from 0 to 100");
+  }
+  if (std::string ports = absl::GetFlag(FLAGS_reserved_ports); !ports.empty()) {
+    absl::StatusOr<std::vector<uint32_t>> parsed = ParsePortList(ports, "--reserved-ports");
+    if (!parsed.ok()) return parsed.status();
+    sec.reserved_ports = *std::move(parsed);
+  }
+  sec.admission_config = absl::GetFlag(FLAGS_admission_config);
+  config->node_cert_ttl = absl::GetFlag(FLAGS_node_cert_ttl);
+  if (config->node_cert_ttl < absl::Minutes(10)) {
+    return absl::InvalidArgumentError("--node-cert-ttl: must be at least 10m");
   }
   return absl::OkStatus();
 }
@@ -158,39 +222,57 @@ int Run(const Config& config, const sigset_t& signals) {
       if (IsAlertReason(event.reason())) n->Notify(EventWebhookBody(event));
     };
   }
+  absl::StatusOr<std::unique_ptr<SecureServing>> secure =
+      SecureServing::Create(config.security, store->get());
+  if (!secure.ok()) return Fail("cannot set up TLS, credentials, audit or admission", secure.status());
   FleetReconciler fleet(store->get(), fleet_options);
   fleet.Start();
   ProtectionMetrics protection_metrics(&registry);
+  const PrincipalResolver* resolver = (*secure)->resolver();
   AgentServiceImpl::Options agent_options;
   agent_options.reports = config.agent_reports;
   agent_options.metrics = &protection_metrics;
-  AgentServiceImpl agent_service(&fleet, agent_options);
+  AgentServiceImpl agent_service(&fleet, agent_options,
+                                 std::make_unique<CertificateNodeAuthenticator>(resolver));
   ResourceServiceImpl::Options resource_options;
   resource_options.writes = config.client_writes;
   resource_options.watch_stall_timeout = config.watch_stall_timeout;
   resource_options.metrics = &protection_metrics;
+  resource_options.principal = [resolver](const grpc::ServerContextBase& context) {
+    return resolver->Resolve(context);
+  };
+  resource_options.audit = (*secure)->audit();
+  resource_options.admission = (*secure)->admission();
+  CredentialStore* credentials = (*secure)->credentials();
+  resource_options.on_node_deleted = [&fleet, credentials](const std::string& node) {
+    absl::StatusOr<int> revoked = credentials->Revoke(node, "node");
+    LogInfo("node deleted; its certificates revoked",
+            {{"node", node}, {"revoked", revoked.ok() ? absl::StrCat(*revoked)
+                                                      : std::string(revoked.status().message())}});
+    fleet.ForgetNode(node, absl::UnauthenticatedError(absl::StrCat(
+                               "node ", node, " was deleted; join it again with a new token")));
+  };
   ResourceServiceImpl resource_service(store->get(), resource_options);
+  SecurityServiceImpl::Options security_options;
+  security_options.audit = (*secure)->audit();
+  security_options.node_cert_ttl = config.node_cert_ttl;
+  SecurityServiceImpl security_service((*secure)->pki(), credentials, resolver, security_options);
 
   grpc::ServerBuilder builder;
-  // For both services: an oversized Apply or agent message is refused by
+  // For every service: an oversized Apply or agent message is refused by
   // gRPC before it is parsed, with RESOURCE_EXHAUSTED.
   ConfigureServer(config.limits, &builder);
-  // TODO(design): mTLS; the agent's identity then comes from its certificate.
-  std::vector<int> ports(listen.size(), 0);
-  for (size_t i = 0; i < listen.size(); ++i) {
-    if (!listen[i].unix_path.empty()) {
-      absl::Status removed = RemoveStaleSocket(listen[i].unix_path);
-      if (!removed.ok()) {
-        fleet.Stop();
-        return Fail("cannot listen", removed);
-      }
-    }
-    builder.AddListeningPort(listen[i].grpc_uri, grpc::InsecureServerCredentials(), &ports[i]);
+  std::vector<int> ports;
+  if (absl::Status s = (*secure)->AddListeners(&builder, &ports); !s.ok()) {
+    fleet.Stop();
+    return Fail("cannot listen", s);
   }
   builder.RegisterService(&resource_service);
   builder.RegisterService(&agent_service);
+  builder.RegisterService(&security_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {
+    (*secure)->StopUnix();
     fleet.Stop();
     std::vector<std::string> uris;
     for (const ListenAddress& a : listen) uris.push_back(a.grpc_uri);
@@ -207,6 +289,7 @@ int Run(const Config& config, const sigset_t& signals) {
                            ports[i])
             : listen[i].grpc_uri);
   }
+  (*secure)->StartUnix(server.get());
   LogInfo("serving", {{"addresses", absl::StrJoin(serving, ",")}, {"data_dir", data_dir}});
   serving_grpc = true;
 
@@ -214,6 +297,7 @@ int Run(const Config& config, const sigset_t& signals) {
   sigwait(&signals, &signal_number);
   LogInfo("shutting down", {{"signal", absl::StrCat(signal_number)}});
   serving_grpc = false;
+  (*secure)->StopUnix();
   // Long-lived streams (Watch, Sync) are cancelled after the grace period.
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   fleet.Stop();
@@ -249,6 +333,8 @@ int main(int argc, char** argv) {
       ferry::controller::CollectFlagValues(argc, arg_ptrs.data(), "listen");
   std::vector<std::string> webhook_values =
       ferry::controller::CollectFlagValues(argc, arg_ptrs.data(), "alert_webhook");
+  std::vector<std::string> san_values =
+      ferry::controller::CollectFlagValues(argc, arg_ptrs.data(), "tls_san");
   std::vector<char*> rest = absl::ParseCommandLine(argc, arg_ptrs.data());
   if (rest.size() > 1) {
     std::fprintf(stderr, "ferry-controller: unexpected argument \"%s\"\n", rest[1]);
@@ -287,6 +373,10 @@ int main(int argc, char** argv) {
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.alert_webhooks = std::move(webhooks);
   if (absl::Status s = ferry::controller::ReadProtectionFlags(&config); !s.ok()) {
+    std::fprintf(stderr, "ferry-controller: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  if (absl::Status s = ferry::controller::ReadSecurityFlags(san_values, &config); !s.ok()) {
     std::fprintf(stderr, "ferry-controller: %s\n", std::string(s.message()).c_str());
     return 2;
   }

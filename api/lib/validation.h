@@ -27,6 +27,20 @@ absl::Status ValidateObject(const ferry::v1::Object& object);
 absl::Status ValidateIPForward(const ferry::v1::IPForward& forward);
 absl::Status ValidateNode(const ferry::v1::Node& node);
 
+// Most labels and addresses one agent may report, and the largest Hello
+// apart from its per-forward errors: an agent is not trusted to stay small.
+inline constexpr size_t kMaxNodeLabels = 64;
+inline constexpr size_t kMaxNodeAddresses = 256;
+inline constexpr size_t kMaxHelloBytes = 64 << 10;
+
+// What an agent says about itself: the Hello (node name, labels,
+// addresses, versions) and each AddressUpdate. Errors are INVALID_ARGUMENT
+// naming the field, e.g. "hello.addresses[3].address: ...".
+absl::Status ValidateHello(const ferry::v1::Hello& hello);
+absl::Status ValidateNodeAddresses(
+    const google::protobuf::RepeatedPtrField<ferry::v1::NodeAddress>& addresses,
+    absl::string_view field);
+
 // The first problem of `object` with its field path kept apart from the
 // message, so the manifest decoder can point at the YAML node of the path.
 // ValidateObject's message is "<path>: <message>" of this.

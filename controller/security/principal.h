@@ -28,6 +28,9 @@ struct Principal {
   // The client certificate's serial (hex), empty on the unix socket.
   std::string serial;
   bool local = false;  // came over the unix socket
+  // Why role is kNone ("no client certificate", "certificate ... is
+  // revoked"), for the UNAUTHENTICATED error.
+  std::string unauthenticated_reason;
 
   bool authenticated() const { return role != Role::kNone; }
 };

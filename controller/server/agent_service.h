@@ -31,14 +31,11 @@ class AgentServiceImpl : public ferry::v1::AgentService::CallbackService {
     ProtectionMetrics* metrics = nullptr;
   };
 
-  // `registry` must outlive the server. Identity comes from the call
-  // metadata unless another authenticator is given.
-  explicit AgentServiceImpl(SessionRegistry* registry,
-                            std::unique_ptr<NodeAuthenticator> authenticator =
-                                std::make_unique<MetadataNodeAuthenticator>());
+  // `registry` must outlive the server. `authenticator` decides which node
+  // each stream speaks for (CertificateNodeAuthenticator in the product).
+  AgentServiceImpl(SessionRegistry* registry, std::unique_ptr<NodeAuthenticator> authenticator);
   AgentServiceImpl(SessionRegistry* registry, Options options,
-                   std::unique_ptr<NodeAuthenticator> authenticator =
-                       std::make_unique<MetadataNodeAuthenticator>());
+                   std::unique_ptr<NodeAuthenticator> authenticator);
 
   grpc::ServerBidiReactor<ferry::v1::AgentMessage, ferry::v1::ControllerMessage>* Sync(
       grpc::CallbackServerContext* context) override;

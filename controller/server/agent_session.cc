@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
+#include "api/lib/validation.h"
 #include "controller/server/grpc_status.h"
 
 namespace ferry::controller {
@@ -89,6 +90,7 @@ absl::Status AgentSession::Handle(const ferry::v1::AgentMessage& message) {
     if (!message.has_hello()) {
       return absl::FailedPreconditionError("the first message on the stream must be hello");
     }
+    if (absl::Status valid = api::ValidateHello(message.hello()); !valid.ok()) return valid;
     if (message.hello().node_name() != identity_) {
       return absl::PermissionDeniedError(
           absl::StrCat("hello.nodeName: \"", message.hello().node_name(),
@@ -108,6 +110,13 @@ absl::Status AgentSession::Handle(const ferry::v1::AgentMessage& message) {
       registry_->OnAck(handle_, message.ack());
       return absl::OkStatus();
     case ferry::v1::AgentMessage::kAddresses:
+      if (absl::Status valid =
+              api::ValidateNodeAddresses(message.addresses().addresses(), "addresses.addresses");
+          !valid.ok()) {
+        return valid;
+      }
+      OfferReport(message);
+      return absl::OkStatus();
     case ferry::v1::AgentMessage::kDrift:
       OfferReport(message);
       return absl::OkStatus();

@@ -115,6 +115,11 @@ class FleetReconciler : public SessionRegistry {
   void OnDrift(SessionHandle* session, const ferry::v1::DriftReport& report) override;
   void Disconnect(SessionHandle* session) override;
 
+  // After the Node was deleted (and its certificates revoked): ends its
+  // stream with `why` and stops writing the Node back, so the deletion
+  // holds until the node joins again.
+  void ForgetNode(const std::string& node_name, const absl::Status& why);
+
  private:
   struct Session;
   // A config a node was pushed or ACKed, shared with the plan (no copy of a

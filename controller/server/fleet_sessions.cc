@@ -258,3 +258,24 @@ void FleetReconciler::Disconnect(SessionHandle* handle) {
 }
 
 }  // namespace ferry::controller
+
+namespace ferry::controller {
+
+void FleetReconciler::ForgetNode(const std::string& node_name, const absl::Status& why) {
+  absl::MutexLock l(&mu_);
+  auto it = nodes_.find(node_name);
+  if (it == nodes_.end()) return;
+  NodeState& st = it->second;
+  if (st.session != nullptr) {
+    st.session->active = false;
+    st.session->sink->Close(why);
+    st.session = nullptr;
+  }
+  // Not seen: the next pass neither writes the Node back nor plans for it.
+  st.seen = false;
+  metrics_.SetConnected(node_name, false);
+  LogInfo("node forgotten", {{"node", node_name}, {"reason", std::string(why.message())}});
+  Kick();
+}
+
+}  // namespace ferry::controller

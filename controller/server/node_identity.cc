@@ -3,18 +3,42 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "controller/security/principal.h"
 
 namespace ferry::controller {
 
-absl::StatusOr<std::string> MetadataNodeAuthenticator::Identify(
-    grpc::CallbackServerContext* context) {
-  const auto& metadata = context->client_metadata();
-  auto it = metadata.find(kNodeMetadataKey);
-  if (it == metadata.end() || it->second.empty()) {
-    return absl::UnauthenticatedError(absl::StrCat("missing call metadata ", kNodeMetadataKey,
-                                                   ": the agent must send its node name"));
+absl::StatusOr<std::string> CertificateNodeAuthenticator::NodeFor(const Principal& principal,
+                                                                 absl::string_view header) {
+  if (!principal.authenticated()) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "agent stream refused: ", principal.unauthenticated_reason.empty()
+                                      ? "no client certificate"
+                                      : principal.unauthenticated_reason,
+        "; join with ferry-agent --join-token (see ferryctl token create)"));
   }
-  return std::string(it->second.data(), it->second.size());
+  if (principal.role == Role::kNode) return principal.name;
+  if (principal.role == Role::kAdmin) {
+    if (header.empty()) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "agent stream from admin \"", principal.name, "\": name the node in call metadata ",
+          kImpersonateNodeKey));
+    }
+    return std::string(header);
+  }
+  return absl::PermissionDeniedError(absl::StrCat("permission denied: user \"", principal.name,
+                                                  "\" (", RoleName(principal.role),
+                                                  ") may not sync as a node"));
+}
+
+absl::StatusOr<std::string> CertificateNodeAuthenticator::Identify(
+    grpc::CallbackServerContext* context) {
+  Principal principal = resolver_->Resolve(*context);
+  std::string header;
+  const auto& metadata = context->client_metadata();
+  if (auto it = metadata.find(kImpersonateNodeKey); it != metadata.end()) {
+    header.assign(it->second.data(), it->second.size());
+  }
+  return NodeFor(principal, header);
 }
 
 std::string ClientIdentity(absl::string_view peer) {

@@ -1,4 +1,5 @@
 #include "controller/server/agent_service.h"
+#include "tests/unit/controller/header_node_authenticator.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -60,7 +61,7 @@ class AgentServiceTest : public ::testing::Test {
 
   MemoryStore store_;
   FleetReconciler fleet_{&store_, FastStop()};
-  AgentServiceImpl service_{&fleet_};
+  AgentServiceImpl service_{&fleet_, TestNodeAuthenticator()};
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<ferry::v1::AgentService::Stub> stub_;

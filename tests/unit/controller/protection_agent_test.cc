@@ -13,6 +13,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "controller/server/agent_service.h"
+#include "tests/unit/controller/header_node_authenticator.h"
 #include "controller/server/fleet_reconciler.h"
 #include "controller/server/protection_metrics.h"
 #include "controller/server/server_limits.h"
@@ -145,7 +146,7 @@ class ProtectionAgentTest : public ::testing::Test {
     AgentServiceImpl::Options options;
     options.reports = reports;
     options.metrics = &metrics_;
-    service_ = std::make_unique<AgentServiceImpl>(registry, options);
+    service_ = std::make_unique<AgentServiceImpl>(registry, options, TestNodeAuthenticator());
     grpc::ServerBuilder builder;
     ConfigureServer(ServerLimits{}, &builder);
     int port = 0;
