@@ -98,6 +98,21 @@ absl::StatusOr<std::string> ToPem(absl::string_view what, Write write) {
 // "" if there is none; `after` continues a search (X509_NAME's lastpos).
 std::string NameEntry(const X509_NAME* name, int nid, int* after = nullptr);
 
+// Shared by csr.cc (which defines them) and pki.cc.
+
+// A new ECDSA P-256 key.
+absl::StatusOr<EvpPkeyPtr> NewP256Key();
+// PKCS#8 PEM of a private key.
+absl::StatusOr<std::string> PrivateKeyPem(EVP_PKEY* key);
+// INVALID_ARGUMENT naming `what` unless 1 to 64 bytes (RFC 5280's bound
+// for CN and O).
+absl::Status CheckName(absl::string_view what, absl::string_view value);
+// Appends `field` ("CN", "O") = `value` as UTF-8.
+absl::Status AddNameEntry(X509_NAME* name, const char* field, absl::string_view value);
+// A request whose key is ECDSA P-256/P-384 or RSA >= 2048 and whose
+// self-signature verifies; INVALID_ARGUMENT "csr: ..." otherwise.
+absl::StatusOr<X509ReqPtr> ReadVerifiedCsr(absl::string_view csr_pem);
+
 // Raw SHA-256. Aborts if OpenSSL cannot compute it: a secret compared
 // against a failed (empty) hash must never pass.
 std::string Sha256(absl::string_view data);

@@ -1,10 +1,9 @@
-// Making keys, requests and certificates. Reading certificates back and
-// verifying them is in certificate.cc.
+// Certificate authorities and signing: the half of pki.h a CA uses. Keys
+// and requests are in csr.cc, reading certificates back in certificate.cc.
 
 #include "api/security/pki.h"
 
 #include <arpa/inet.h>
-#include <openssl/ec.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -32,68 +31,8 @@ using internal::X509ExtensionPtr;
 using internal::X509Ptr;
 using internal::X509ReqPtr;
 
-// RFC 5280's upper bound for CN and O (ub-common-name, ub-organization-name).
-constexpr size_t kMaxNameLength = 64;
 // Before "now", so a peer whose clock is a little behind accepts it.
 constexpr absl::Duration kClockSkew = absl::Hours(1);
-
-absl::StatusOr<EvpPkeyPtr> NewP256Key() {
-  EvpPkeyPtr key(EVP_EC_gen("P-256"));
-  if (key == nullptr) return OpenSslError("key: EVP_EC_gen(P-256)");
-  return key;
-}
-
-absl::StatusOr<std::string> PrivateKeyPem(EVP_PKEY* key) {
-  return ToPem("key: PEM_write_bio_PrivateKey", [key](BIO* bio) {
-    return PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
-  });
-}
-
-absl::Status AddNameEntry(X509_NAME* name, const char* field, absl::string_view value) {
-  if (X509_NAME_add_entry_by_txt(name, field, MBSTRING_UTF8,
-                                 reinterpret_cast<const unsigned char*>(value.data()),
-                                 static_cast<int>(value.size()), -1, 0) != 1) {
-    return OpenSslError(absl::StrCat("subject: ", field));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckName(absl::string_view what, absl::string_view value) {
-  if (value.empty() || value.size() > kMaxNameLength) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, " must be 1 to ", kMaxNameLength, " bytes, got ", value.size()));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status CheckCsrKey(EVP_PKEY* key) {
-  switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_EC: {
-      char group[80];
-      size_t size = 0;
-      if (EVP_PKEY_get_group_name(key, group, sizeof(group), &size) == 1) {
-        const int nid = OBJ_sn2nid(group);
-        if (nid == NID_X9_62_prime256v1 || nid == NID_secp384r1) return absl::OkStatus();
-      }
-      break;
-    }
-    case EVP_PKEY_RSA:
-      if (EVP_PKEY_get_bits(key) >= 2048) return absl::OkStatus();
-      break;
-  }
-  return absl::InvalidArgumentError("csr: key is not ECDSA P-256, ECDSA P-384 or RSA >= 2048");
-}
-
-// A request whose key is acceptable and whose self-signature verifies.
-absl::StatusOr<X509ReqPtr> ReadVerifiedCsr(absl::string_view csr_pem) {
-  X509ReqPtr req = internal::ReadCertificateRequest(csr_pem);
-  if (req == nullptr) return absl::InvalidArgumentError("csr: not a PEM certificate request");
-  EVP_PKEY* key = X509_REQ_get0_pubkey(req.get());
-  if (key == nullptr) return absl::InvalidArgumentError("csr: no readable public key");
-  if (absl::Status s = CheckCsrKey(key); !s.ok()) return s;
-  if (X509_REQ_verify(req.get(), key) != 1) return absl::InvalidArgumentError("csr: bad signature");
-  return req;
-}
 
 absl::Status SetRandomSerial(X509* cert) {
   // 128 random bits: unguessable, so nobody can aim a collision at a serial.
@@ -193,9 +132,10 @@ absl::Status AddSubjectAltNames(X509* cert, const std::vector<std::string>& sans
 }
 
 absl::Status CheckSigningRequest(const SigningRequest& request) {
-  if (absl::Status s = CheckName("sign: common_name", request.common_name); !s.ok()) return s;
+  if (absl::Status s = internal::CheckName("sign: common_name", request.common_name); !s.ok())
+    return s;
   if (!request.role.empty()) {
-    absl::Status s = CheckName("sign: O \"ferry:<role>\"", kRoleOrgPrefix + request.role);
+    absl::Status s = internal::CheckName("sign: O \"ferry:<role>\"", kRoleOrgPrefix + request.role);
     if (!s.ok()) return s;
   }
   if (request.server && request.sans.empty()) {
@@ -211,60 +151,18 @@ absl::Status CheckSigningRequest(const SigningRequest& request) {
 
 }  // namespace
 
-absl::StatusOr<std::string> GenerateKeyPem() {
-  OpenSslErrorScope errors;
-  absl::StatusOr<EvpPkeyPtr> key = NewP256Key();
-  if (!key.ok()) return key.status();
-  return PrivateKeyPem(key->get());
-}
-
-absl::StatusOr<std::string> MakeCsrPem(absl::string_view key_pem, absl::string_view common_name) {
-  OpenSslErrorScope errors;
-  if (absl::Status s = CheckName("csr: common name", common_name); !s.ok()) return s;
-  EvpPkeyPtr key = internal::ReadPrivateKey(key_pem);
-  if (key == nullptr)
-    return OpenSslError("csr: key is not an unencrypted PEM private key",
-                        absl::StatusCode::kInvalidArgument);
-  X509ReqPtr req(X509_REQ_new());
-  if (req == nullptr) return OpenSslError("csr: X509_REQ_new");
-  if (X509_REQ_set_version(req.get(), X509_REQ_VERSION_1) != 1) {
-    return OpenSslError("csr: X509_REQ_set_version");
-  }
-  if (absl::Status s = AddNameEntry(X509_REQ_get_subject_name(req.get()), "CN", common_name);
-      !s.ok()) {
-    return s;
-  }
-  if (X509_REQ_set_pubkey(req.get(), key.get()) != 1) return OpenSslError("csr: set_pubkey");
-  if (X509_REQ_sign(req.get(), key.get(), EVP_sha256()) <= 0) return OpenSslError("csr: sign");
-  return ToPem("csr: PEM_write_bio_X509_REQ",
-               [&req](BIO* bio) { return PEM_write_bio_X509_REQ(bio, req.get()); });
-}
-
-absl::StatusOr<CsrInfo> ParseCsrPem(absl::string_view csr_pem) {
-  OpenSslErrorScope errors;
-  absl::StatusOr<X509ReqPtr> req = ReadVerifiedCsr(csr_pem);
-  if (!req.ok()) return req.status();
-  CsrInfo info;
-  info.common_name = internal::NameEntry(X509_REQ_get_subject_name(req->get()), NID_commonName);
-  EVP_PKEY* key = X509_REQ_get0_pubkey(req->get());
-  absl::StatusOr<std::string> public_key = ToPem(
-      "csr: PEM_write_bio_PUBKEY", [key](BIO* bio) { return PEM_write_bio_PUBKEY(bio, key); });
-  if (!public_key.ok()) return public_key.status();
-  info.public_key_pem = *std::move(public_key);
-  return info;
-}
-
 absl::StatusOr<CertificateAuthority> CreateCertificateAuthority(absl::string_view common_name,
                                                                 absl::Duration validity) {
   OpenSslErrorScope errors;
-  if (absl::Status s = CheckName("ca: common name", common_name); !s.ok()) return s;
-  absl::StatusOr<EvpPkeyPtr> key = NewP256Key();
+  if (absl::Status s = internal::CheckName("ca: common name", common_name); !s.ok()) return s;
+  absl::StatusOr<EvpPkeyPtr> key = internal::NewP256Key();
   if (!key.ok()) return key.status();
   X509Ptr cert(X509_new());
   if (cert == nullptr) return OpenSslError("ca: X509_new");
   X509* x = cert.get();
   if (absl::Status s = SetBasics(x, validity); !s.ok()) return s;
-  if (absl::Status s = AddNameEntry(X509_get_subject_name(x), "CN", common_name); !s.ok()) {
+  if (absl::Status s = internal::AddNameEntry(X509_get_subject_name(x), "CN", common_name);
+      !s.ok()) {
     return s;
   }
   if (X509_set_issuer_name(x, X509_get_subject_name(x)) != 1 ||
@@ -282,7 +180,7 @@ absl::StatusOr<CertificateAuthority> CreateCertificateAuthority(absl::string_vie
   absl::StatusOr<std::string> cert_pem =
       ToPem("ca: PEM_write_bio_X509", [x](BIO* bio) { return PEM_write_bio_X509(bio, x); });
   if (!cert_pem.ok()) return cert_pem.status();
-  absl::StatusOr<std::string> key_pem = PrivateKeyPem(key->get());
+  absl::StatusOr<std::string> key_pem = internal::PrivateKeyPem(key->get());
   if (!key_pem.ok()) return key_pem.status();
   ca.cert_pem = *std::move(cert_pem);
   ca.key_pem = *std::move(key_pem);
@@ -305,7 +203,7 @@ absl::StatusOr<std::string> SignCertificate(const CertificateAuthority& ca,
   if (X509_check_ca(ca_cert.get()) == 0) {
     return absl::InvalidArgumentError("sign: CA certificate lacks basicConstraints CA:TRUE");
   }
-  absl::StatusOr<X509ReqPtr> req = ReadVerifiedCsr(request.csr_pem);
+  absl::StatusOr<X509ReqPtr> req = internal::ReadVerifiedCsr(request.csr_pem);
   if (!req.ok()) return req.status();
   EVP_PKEY* subject_key = X509_REQ_get0_pubkey(req->get());
 
@@ -316,10 +214,11 @@ absl::StatusOr<std::string> SignCertificate(const CertificateAuthority& ca,
   // The subject comes from the request, never from the CSR's own subject.
   X509_NAME* subject = X509_get_subject_name(x);
   if (!request.role.empty()) {
-    absl::Status s = AddNameEntry(subject, "O", kRoleOrgPrefix + request.role);
+    absl::Status s = internal::AddNameEntry(subject, "O", kRoleOrgPrefix + request.role);
     if (!s.ok()) return s;
   }
-  if (absl::Status s = AddNameEntry(subject, "CN", request.common_name); !s.ok()) return s;
+  if (absl::Status s = internal::AddNameEntry(subject, "CN", request.common_name); !s.ok())
+    return s;
   if (X509_set_issuer_name(x, X509_get_subject_name(ca_cert.get())) != 1 ||
       X509_set_pubkey(x, subject_key) != 1) {
     return OpenSslError("sign: issuer and key");

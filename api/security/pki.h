@@ -31,7 +31,7 @@ absl::StatusOr<std::string> MakeCsrPem(absl::string_view key_pem, absl::string_v
 
 // What a CSR says, once its self-signature has been verified. Errors are
 // INVALID_ARGUMENT ("csr: not a PEM certificate request", "csr: bad
-// signature", "csr: key is not ECDSA P-256 or RSA >= 2048").
+// signature", "csr: key is not ECDSA P-256, ECDSA P-384 or RSA >= 2048").
 struct CsrInfo {
   std::string common_name;
   std::string public_key_pem;
@@ -63,14 +63,18 @@ struct SigningRequest {
   absl::Duration validity = absl::Hours(24 * 90);
 };
 
-// Signs a request with the CA; a random 128-bit serial.
+// Signs a request with the CA; a random 128-bit serial, valid from now - 1 h
+// (clock skew) to now + validity. INVALID_ARGUMENT if the CSR fails
+// ParseCsrPem, the CA key does not match its certificate, common_name is
+// empty or over 64 bytes, a serving certificate has no SANs, a client
+// certificate has some, or a SAN is neither an IP address nor a DNS name.
 absl::StatusOr<std::string> SignCertificate(const CertificateAuthority& ca,
                                             const SigningRequest& request);
 
 struct CertificateInfo {
-  std::string serial;       // lower-case hex, no leading zeros
+  std::string serial;  // lower-case hex, no leading zeros
   std::string common_name;
-  std::string role;         // from O "ferry:<role>"; empty if none
+  std::string role;  // from O "ferry:<role>"; empty if none
   absl::Time not_before;
   absl::Time not_after;
   std::vector<std::string> sans;
