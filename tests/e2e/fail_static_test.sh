@@ -40,7 +40,19 @@ start_backend_servers 9090
 CONTROLLER_NS=$NS_CTL
 CONTROLLER_FLAGS=(--listen "$CTL_ADDR:$CTL_PORT")
 start_controller
-start_agent "$NS_A" node-a "$CTL_ADDR:$CTL_PORT"
+# node-a reaches the controller over TCP, so it joins with a token and keeps
+# its certificate in a state dir; node-b uses the unix socket as root.
+NODE_A_STATE=$WORK/state-node-a
+JOIN_TOKEN=$(ferryctl token create --node node-a)
+# start_agent_a: node-a's agent over TLS; the token only matters the first time.
+start_agent_a() {
+  ip netns exec "$NS_A" "$FERRY_BIN/ferry-agent" --node-name node-a \
+    --controller "$CTL_ADDR:$CTL_PORT" --join-token "$JOIN_TOKEN" --state-dir "$NODE_A_STATE" \
+    --labels role=node-a >>"$WORK/agent-node-a.log" 2>&1 &
+  PIDS+=($!)
+  AGENT_PID_node_a=$!
+}
+start_agent_a
 start_agent "$NS_B" node-b
 wait_for "node-a connected" 20 node_connected node-a
 wait_for "node-b connected" 20 node_connected node-b
@@ -102,7 +114,7 @@ for node in node-a node-b; do
   adopted_before[$node]=$(count_lines "adopted kernel state" "$WORK/agent-$node.log")
   applied_before[$node]=$(count_lines "applied config" "$WORK/agent-$node.log")
 done
-start_agent "$NS_A" node-a "$CTL_ADDR:$CTL_PORT"
+start_agent_a
 start_agent "$NS_B" node-b
 for node in node-a node-b; do
   wait_for "restarted $node agent adopted its state" 20 \
