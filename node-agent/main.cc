@@ -4,20 +4,33 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "api/lib/log.h"
 #include "node-agent/client/address_monitor.h"
 #include "node-agent/client/agent_flags.h"
+#include "node-agent/client/cert_renewer.h"
 #include "node-agent/client/controller_client.h"
+#include "node-agent/client/namespace_lock.h"
+#include "node-agent/client/node_identity.h"
+#include "node-agent/client/pinned_join.h"
+#include "node-agent/client/tls_channel.h"
 #include "node-agent/kernel/netlink_backends.h"
 #include "node-agent/monitor/drift_monitor.h"
 #include "node-agent/reconcile/reconciler.h"
+#include "node-agent/state/config_guard.h"
 
 namespace ferry::agent {
 namespace {
@@ -35,15 +48,110 @@ sigset_t BlockStopSignals() {
   return set;
 }
 
+// A stop request (SIGTERM/SIGINT) reaches whatever is running at the time:
+// a join's wait between attempts, then the client and the renewer.
+class Shutdown {
+ public:
+  void Request() {
+    std::vector<std::function<void()>> hooks;
+    {
+      absl::MutexLock lock(&mu_);
+      requested_ = true;
+      hooks.swap(hooks_);
+    }
+    for (auto& hook : hooks) hook();
+  }
+  // Runs `hook` on Request, or now if it came already.
+  void OnRequest(std::function<void()> hook) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!requested_) {
+        hooks_.push_back(std::move(hook));
+        return;
+      }
+    }
+    hook();
+  }
+  // Waits up to `delay`; false if a stop was requested.
+  bool Sleep(absl::Duration delay) {
+    absl::MutexLock lock(&mu_);
+    return !mu_.AwaitWithTimeout(absl::Condition(&requested_), delay);
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool requested_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::function<void()>> hooks_ ABSL_GUARDED_BY(mu_);
+};
+
+Backoff::RandomSource Jitter() {
+  auto gen = std::make_shared<absl::BitGen>();
+  return [gen] { return absl::Uniform(*gen, 0.0, 1.0); };
+}
+
+// The node's identity for a TCP controller, joining with the token if the
+// state dir has none (see LoadOrJoin).
+absl::Status EnsureIdentity(const AgentFlags& flags, Shutdown& shutdown) {
+  IdentityOptions options;
+  options.state_dir = flags.state_dir;
+  options.node_name = flags.node_name;
+  options.join_token = flags.join_token;
+  JoinOptions join;
+  join.target = flags.controller;
+  join.token = flags.join_token;
+  join.node_name = flags.node_name;
+  absl::StatusOr<NodeCredentials> credentials = LoadOrJoin(
+      options, absl::Now(), [&join] { return JoinController(join); },
+      [&shutdown](absl::Duration delay) { return shutdown.Sleep(delay); }, Jitter());
+  return credentials.status();
+}
+
+// This node's addresses as the address monitor last saw them.
+std::vector<IpAddress> LocalAddresses(const AddressMonitor* monitor) {
+  std::vector<IpAddress> out;
+  if (monitor == nullptr) return out;
+  for (const ferry::v1::NodeAddress& a : monitor->current()) {
+    if (absl::StatusOr<IpAddress> ip = IpAddress::Parse(a.address()); ip.ok()) out.push_back(*ip);
+  }
+  return out;
+}
+
 int Run(const AgentFlags& flags) {
   const sigset_t stop_signals = BlockStopSignals();
+  Shutdown shutdown;
+  std::atomic<bool> exiting{false};
+  std::thread signals([&stop_signals, &shutdown, &exiting] {
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    if (exiting) return;
+    LogInfo("stopping; kernel state is left in place", {{"signal", absl::StrCat(signal)}});
+    shutdown.Request();
+  });
+  // On every return path: an early return (an error before the client ran)
+  // must not wait for a signal that never comes, so it sends one itself.
+  struct JoinSignals {
+    std::thread& thread;
+    std::atomic<bool>& exiting;
+    ~JoinSignals() {
+      exiting = true;
+      // Blocked everywhere, so it only ends the signal thread's sigwait.
+      pthread_kill(thread.native_handle(), SIGINT);
+      thread.join();
+    }
+  } join_signals{signals, exiting};
+
+  absl::StatusOr<NamespaceLock> lock = NamespaceLock::Acquire();
+  if (!lock.ok()) {
+    LogError("refusing to start", {{"error", std::string(lock.status().message())}});
+    return 1;
+  }
 
   absl::StatusOr<std::unique_ptr<NatBackend>> nat = NewNetlinkNatBackend();
   if (!nat.ok()) {
     LogError("opening nftables", {{"error", std::string(nat.status().message())}});
     return 1;
   }
-  absl::StatusOr<std::unique_ptr<RouteBackend>> routes = NewNetlinkRouteBackend();
+  absl::StatusOr<std::unique_ptr<RouteBackend>> routes = NewNetlinkRouteBackend(flags.tables);
   if (!routes.ok()) {
     LogError("opening rtnetlink", {{"error", std::string(routes.status().message())}});
     return 1;
@@ -58,11 +166,29 @@ int Run(const AgentFlags& flags) {
     return 1;
   }
 
+  // Checked after the kernel, so that an agent that cannot run (no
+  // CAP_NET_ADMIN) never spends a one-time token.
+  const bool tls = !absl::StartsWith(flags.controller, "unix:");
+  std::optional<StateDirCredentials> credentials;
+  if (tls) {
+    if (absl::Status status = EnsureIdentity(flags, shutdown); !status.ok()) {
+      if (absl::IsCancelled(status)) return 0;  // a stop was asked for while joining
+      LogError("cannot start without a node identity", {{"error", std::string(status.message())}});
+      return 1;
+    }
+    credentials.emplace(flags.state_dir, flags.node_name);
+  }
+
   // Set before the client runs, so before any push can arrive.
   DriftMonitor* drift_monitor = nullptr;
-  auto apply = [&reconciler](const ferry::v1::NodeConfig& config) {
+  const AddressMonitor* address_monitor = nullptr;
+  ConfigGuard guard(flags.max_config_entries,
+                    [&address_monitor] { return LocalAddresses(address_monitor); });
+  auto apply = [&reconciler, &guard](const ferry::v1::NodeConfig& config) {
+    if (absl::Status refused = guard.Check(config); !refused.ok()) return refused;
     absl::Status status = reconciler.Apply(config);
     if (status.ok()) {
+      guard.Applied(config);
       Reconciler::Summary s = reconciler.summary();
       LogInfo("applied config", {{"version", config.version()},
                                  {"dnat", absl::StrCat(s.dnat_elements)},
@@ -72,9 +198,11 @@ int Run(const AgentFlags& flags) {
     }
     return status;
   };
-  auto apply_delta = [&reconciler](const ferry::v1::NodeConfigDelta& delta) {
+  auto apply_delta = [&reconciler, &guard](const ferry::v1::NodeConfigDelta& delta) {
+    if (absl::Status refused = guard.Check(delta); !refused.ok()) return refused;
     absl::Status status = reconciler.ApplyDelta(delta);
     if (status.ok()) {
+      guard.Applied(delta);
       LogDebug("applied delta", {{"version", delta.version()},
                                  {"base", delta.base_version()},
                                  {"forwards", absl::StrCat(delta.forwards_size())}});
@@ -86,6 +214,9 @@ int Run(const AgentFlags& flags) {
   options.node_name = flags.node_name;
   options.labels = flags.labels;
   options.agent_version = kAgentVersion;
+  if (credentials.has_value()) {
+    options.credentials = [&credentials] { return credentials->Get(); };
+  }
   options.forward_errors = [&reconciler] { return reconciler.forward_errors(); };
   options.holds_last_applied = [&reconciler] { return !reconciler.summary().partial; };
   options.on_applied = [&drift_monitor] {
@@ -102,6 +233,7 @@ int Run(const AgentFlags& flags) {
     return 1;
   }
   client.UpdateAddresses(monitor.current());
+  address_monitor = &monitor;
 
   DriftMonitor::Options drift_options;
   drift_options.schedule.verify_interval = flags.verify_interval;
@@ -118,19 +250,23 @@ int Run(const AgentFlags& flags) {
   }
   drift_monitor = &drift;
 
-  std::thread signals([&stop_signals, &client] {
-    int signal = 0;
-    sigwait(&stop_signals, &signal);
-    LogInfo("stopping; kernel state is left in place", {{"signal", absl::StrCat(signal)}});
-    client.Stop();
-  });
+  std::optional<CertRenewer> renewer;
+  std::thread renewing;
+  if (credentials.has_value()) {
+    renewer.emplace(CertRenewer::Options{flags.state_dir, flags.node_name},
+                    RenewOverTls(flags.controller, &*credentials));
+    renewing = std::thread([&renewer] { renewer->Run(); });
+    shutdown.OnRequest([&renewer] { renewer->Stop(); });
+  }
+  shutdown.OnRequest([&client] { client.Stop(); });
   LogInfo("started", {{"node", flags.node_name},
                       {"controller", flags.controller},
+                      {"tls", tls ? "true" : "false"},
                       {"version", kAgentVersion},
                       {"verify_interval", absl::FormatDuration(flags.verify_interval)},
                       {"addresses", absl::StrCat(monitor.current().size())}});
   client.Run();  // returns only after Stop()
-  signals.join();
+  if (renewing.joinable()) renewing.join();
   drift.Stop();
   monitor.Stop();
   return 0;

@@ -1,11 +1,14 @@
 #include "node-agent/client/agent_flags.h"
 
 #include <cstdint>
+#include <fstream>
+#include <iterator>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "api/security/join_token.h"
 #include "node-agent/client/controller_client.h"
 
 namespace ferry::agent {
@@ -66,6 +69,34 @@ absl::Status ParseDurationFlag(absl::string_view flag, absl::string_view text, a
   return absl::OkStatus();
 }
 
+absl::Status ParseUint64(absl::string_view flag, absl::string_view text, uint64_t min,
+                         uint64_t& out) {
+  if (!absl::SimpleAtoi(text, &out) || out < min) {
+    return FlagError(flag, absl::StrCat("\"", text, "\" is not an integer >= ", min));
+  }
+  return absl::OkStatus();
+}
+
+// The token file holds the token and perhaps a trailing newline.
+absl::Status ReadTokenFile(absl::string_view path, std::string& token) {
+  std::ifstream in{std::string(path)};
+  std::string text(std::istreambuf_iterator<char>(in), {});
+  if (!in.is_open() || in.bad()) {
+    return FlagError("join-token-file", absl::StrCat("cannot read \"", path, "\""));
+  }
+  token = std::string(absl::StripAsciiWhitespace(text));
+  if (token.empty()) return FlagError("join-token-file", absl::StrCat("\"", path, "\" is empty"));
+  return absl::OkStatus();
+}
+
+// Checked here so that a mistyped token is a usage error at once, never a
+// refusal from the controller after a key was made.
+absl::Status ValidateJoinToken(const std::string& token) {
+  if (token.empty()) return absl::OkStatus();
+  absl::Status s = security::ParseJoinToken(token).status();
+  return s.ok() ? s : FlagError("join-token", s.message());
+}
+
 absl::Status ValidateTables(const RouteTableOptions& tables) {
   // 253..255 are the kernel's default, main and local tables.
   const uint64_t end = uint64_t{tables.table_base} + tables.table_count;
@@ -90,6 +121,13 @@ std::string AgentUsage() {
          "controller)\n"
          "  --controller ADDR     host:port or unix:/path of ferry-controller\n"
          "  --labels k=v,...      node labels reported in the hello\n"
+         "  --join-token TOKEN    one-time token from `ferryctl token create --node NAME`;\n"
+         "                        needed only until the node holds a certificate\n"
+         "  --join-token-file F   read the join token from file F (keeps it out of ps)\n"
+         "  --state-dir DIR       the node's key and certificates (default "
+         "/var/lib/ferry-agent)\n"
+         "  --max-config-entries N  refuse a config with more dnat and return-route entries\n"
+         "                        (default 1000000)\n"
          "  --table-base N        first routing table for return routes "
          "(default 7100)\n"
          "  --table-count N       number of routing tables (default 100)\n"
@@ -131,6 +169,20 @@ absl::StatusOr<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args)
       flags.node_name = value;
     } else if (name == "controller") {
       flags.controller = value;
+    } else if (name == "join-token") {
+      if (!flags.join_token.empty())
+        status = FlagError(name, "given twice (or with --join-token-file)");
+      flags.join_token = value;
+    } else if (name == "join-token-file") {
+      if (!flags.join_token.empty()) status = FlagError(name, "given twice (or with --join-token)");
+      if (status.ok()) status = ReadTokenFile(value, flags.join_token);
+    } else if (name == "state-dir") {
+      if (value.empty() || value.front() != '/') {
+        status = FlagError(name, absl::StrCat("\"", value, "\" must be an absolute path"));
+      }
+      flags.state_dir = value;
+    } else if (name == "max-config-entries") {
+      status = ParseUint64(name, value, 1, flags.max_config_entries);
     } else if (name == "labels") {
       status = ParseLabels(value, flags.labels);
     } else if (name == "table-base") {
@@ -164,6 +216,7 @@ absl::StatusOr<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args)
   if (flags.controller.empty()) return FlagError("controller", "is required");
   if (absl::Status s = ValidateControllerTarget(flags.controller); !s.ok()) return s;
   if (absl::Status s = ValidateTables(flags.tables); !s.ok()) return s;
+  if (absl::Status s = ValidateJoinToken(flags.join_token); !s.ok()) return s;
   return flags;
 }
 

@@ -4,6 +4,7 @@
 // ferry-agent's command line. Parsed by hand because the documented flags
 // use dashes (--node-name), which absl flags cannot name.
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -26,6 +27,14 @@ struct AgentFlags {
   // off, since their changes arrive as RTM_NEWNETCONF events).
   absl::Duration verify_interval = absl::Seconds(30);
   absl::Duration sysctl_poll = absl::ZeroDuration();
+  // Joining over TCP: the one-time token (from --join-token, or read from
+  // --join-token-file so that it never shows in ps), and where the node's
+  // key and certificates are kept between starts.
+  std::string join_token;
+  std::string state_dir = "/var/lib/ferry-agent";
+  // Self-defence: a push with more entries (dnat plus return routes) than
+  // this is refused.
+  uint64_t max_config_entries = 1000000;
   bool help = false;
 };
 

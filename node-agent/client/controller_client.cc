@@ -14,11 +14,10 @@
 namespace ferry::agent {
 namespace {
 
-constexpr int kMaxPushBytes = 256 << 20;
-
 int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const ControllerClient::Options& options) {
+std::shared_ptr<grpc::Channel> MakeChannel(const ControllerClient::Options& options,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(options.keepalive_time));
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Millis(options.keepalive_timeout));
@@ -26,14 +25,15 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ControllerClient::Options& opti
   // idle config stream is exactly when a dead peer must be noticed.
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   // A full push carries the node's whole config: ~5 MB at 100k forwards,
-  // over gRPC's 4 MiB default. The controller bounds what it sends.
+  // over gRPC's 4 MiB default. The controller bounds what it sends, and
+  // the agent what it accepts.
   args.SetMaxReceiveMessageSize(kMaxPushBytes);
   // Keep the channel's own reconnect backoff in step with ours, so a
   // restarted controller is reached within our delay, not gRPC's (up to 120 s).
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, Millis(options.backoff.initial));
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, Millis(options.backoff.initial));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, Millis(options.backoff.max));
-  return grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(options.target, std::move(credentials), args);
 }
 
 Backoff::RandomSource DefaultRandom() {
@@ -74,8 +74,31 @@ ControllerClient::ControllerClient(Options options, ApplyFunction apply,
     : options_(std::move(options)),
       apply_(std::move(apply)),
       apply_delta_(std::move(apply_delta)),
-      random_(random ? std::move(random) : DefaultRandom()),
-      stub_(ferry::v1::AgentService::NewStub(MakeChannel(options_))) {}
+      random_(random ? std::move(random) : DefaultRandom()) {}
+
+bool ControllerClient::PrepareStub() {
+  if (!options_.credentials) {
+    if (stub_ == nullptr) {
+      stub_ = ferry::v1::AgentService::NewStub(
+          MakeChannel(options_, grpc::InsecureChannelCredentials()));
+    }
+    return true;
+  }
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = options_.credentials();
+  if (!credentials.ok()) {
+    LogError(
+        "cannot connect: no usable credentials",
+        {{"controller", options_.target}, {"error", std::string(credentials.status().message())}});
+    return false;
+  }
+  if (stub_ == nullptr || *credentials != credentials_) {
+    if (stub_ != nullptr)
+      LogInfo("credentials changed; new channel", {{"controller", options_.target}});
+    credentials_ = *std::move(credentials);
+    stub_ = ferry::v1::AgentService::NewStub(MakeChannel(options_, credentials_));
+  }
+  return true;
+}
 
 void ControllerClient::Run() {
   Backoff backoff(options_.backoff, random_);
@@ -98,8 +121,9 @@ void ControllerClient::Stop() {
 }
 
 void ControllerClient::RunStream(Backoff& backoff) {
+  if (!PrepareStub()) return;
   grpc::ClientContext context;
-  context.AddMetadata(kNodeMetadataKey, options_.node_name);
+  if (!options_.credentials) context.AddMetadata(kNodeMetadataKey, options_.node_name);
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
@@ -149,9 +173,8 @@ void ControllerClient::HandlePush(const ferry::v1::ConfigPush& push) {
   // empty config, as before deltas existed.
   const bool delta = push.has_delta();
   const std::string& version = delta ? push.delta().version() : push.config().version();
-  LogDebug("received push", {{"version", version},
-                             {"nonce", push.nonce()},
-                             {"kind", delta ? "delta" : "full"}});
+  LogDebug("received push",
+           {{"version", version}, {"nonce", push.nonce()}, {"kind", delta ? "delta" : "full"}});
   absl::Status status;
   if (!delta) {
     status = apply_(push.config());

@@ -18,6 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "ferry/v1/ferry.grpc.pb.h"
@@ -25,13 +26,21 @@
 #include "node-agent/client/backoff.h"
 
 namespace grpc {
+class ChannelCredentials;
 class ClientContext;
 }  // namespace grpc
 
 namespace ferry::agent {
 
-// Metadata key carrying the agent's node name (its identity, until mTLS).
+// Metadata key carrying the agent's node name on a unix socket. Over TCP
+// the node's identity is its certificate; the controller reads this header
+// only from an admin peer (root on the unix socket), as an impersonation.
 inline constexpr char kNodeMetadataKey[] = "x-ferry-node";
+
+// A push larger than this is refused by gRPC before it is parsed. A full
+// push at 100k forwards is ~5 MB; the cap bounds what a misbehaving
+// controller can make the agent allocate.
+inline constexpr int kMaxPushBytes = 64 << 20;
 
 // Accepts "host:port", "[v6]:port", "dns:///host:port" and "unix:/abs/path".
 absl::Status ValidateControllerTarget(absl::string_view target);
@@ -41,8 +50,17 @@ class ControllerClient {
   using ApplyFunction = std::function<absl::Status(const ferry::v1::NodeConfig&)>;
   using ApplyDeltaFunction = std::function<absl::Status(const ferry::v1::NodeConfigDelta&)>;
 
+  using CredentialsSource =
+      std::function<absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>()>;
+
   struct Options {
     std::string target;  // see ValidateControllerTarget
+    // Asked before every connection attempt; a different object than the
+    // last rebuilds the channel, so renewed certificates are used from the
+    // next reconnect on. An error is logged and retried with backoff.
+    // Unset: insecure, for a unix: target, and the node name goes in the
+    // x-ferry-node header.
+    CredentialsSource credentials;
     std::string node_name;
     std::map<std::string, std::string> labels;
     std::string agent_version;
@@ -103,6 +121,8 @@ class ControllerClient {
       grpc::ClientReaderWriterInterface<ferry::v1::AgentMessage, ferry::v1::ControllerMessage>;
 
   void RunStream(Backoff& backoff);
+  // Sets stub_ for the next stream; false (logged) if credentials failed.
+  bool PrepareStub();
   void HandlePush(const ferry::v1::ConfigPush& push);
   ferry::v1::AgentMessage MakeHello() const;
   // Writes if a stream is open; false if there is none or it is broken.
@@ -114,6 +134,8 @@ class ControllerClient {
   const ApplyFunction apply_;
   const ApplyDeltaFunction apply_delta_;
   Backoff::RandomSource random_;
+  // Used by Run's thread only.
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
   std::unique_ptr<ferry::v1::AgentService::Stub> stub_;
 
   mutable absl::Mutex mu_;

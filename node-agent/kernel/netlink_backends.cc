@@ -7,15 +7,14 @@
 namespace ferry::agent {
 
 absl::StatusOr<std::unique_ptr<NatBackend>> NewNetlinkNatBackend() {
-  absl::StatusOr<std::unique_ptr<NetlinkNatBackend>> b =
-      NetlinkNatBackend::Create();
+  absl::StatusOr<std::unique_ptr<NetlinkNatBackend>> b = NetlinkNatBackend::Create();
   if (!b.ok()) return b.status();
   return std::unique_ptr<NatBackend>(std::move(*b));
 }
 
-absl::StatusOr<std::unique_ptr<RouteBackend>> NewNetlinkRouteBackend() {
-  absl::StatusOr<std::unique_ptr<NetlinkRouteBackend>> b =
-      NetlinkRouteBackend::Create();
+absl::StatusOr<std::unique_ptr<RouteBackend>> NewNetlinkRouteBackend(
+    const RouteTableOptions& tables) {
+  absl::StatusOr<std::unique_ptr<NetlinkRouteBackend>> b = NetlinkRouteBackend::Create(tables);
   if (!b.ok()) return b.status();
   return std::unique_ptr<RouteBackend>(std::move(*b));
 }

@@ -9,13 +9,16 @@
 #include "absl/status/statusor.h"
 #include "node-agent/kernel/nat_backend.h"
 #include "node-agent/kernel/route_backend.h"
+#include "node-agent/state/route_tables.h"
 
 namespace ferry::agent {
 
 // nf_tables over NETLINK_NETFILTER; owns table `inet ferry`.
 absl::StatusOr<std::unique_ptr<NatBackend>> NewNetlinkNatBackend();
-// Routes and policy rules over NETLINK_ROUTE, tagged kFerryRouteProtocol.
-absl::StatusOr<std::unique_ptr<RouteBackend>> NewNetlinkRouteBackend();
+// Routes and policy rules over NETLINK_ROUTE, tagged kFerryRouteProtocol,
+// in the routing tables of `tables`.
+absl::StatusOr<std::unique_ptr<RouteBackend>> NewNetlinkRouteBackend(
+    const RouteTableOptions& tables = {});
 // /proc/sys; cannot fail to construct.
 std::unique_ptr<SysctlBackend> NewProcSysctlBackend();
 

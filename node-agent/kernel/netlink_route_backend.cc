@@ -23,29 +23,26 @@ bool AlreadyDone(const absl::Status& s, bool add) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<NetlinkRouteBackend>>
-NetlinkRouteBackend::Create() {
-  absl::StatusOr<std::unique_ptr<NetlinkSocket>> sock =
-      NetlinkSocket::Open(NETLINK_ROUTE);
+absl::StatusOr<std::unique_ptr<NetlinkRouteBackend>> NetlinkRouteBackend::Create(
+    const RouteTableOptions& tables) {
+  absl::StatusOr<std::unique_ptr<NetlinkSocket>> sock = NetlinkSocket::Open(NETLINK_ROUTE);
   if (!sock.ok()) return sock.status();
-  return std::unique_ptr<NetlinkRouteBackend>(
-      new NetlinkRouteBackend(std::move(*sock)));
+  return std::unique_ptr<NetlinkRouteBackend>(new NetlinkRouteBackend(std::move(*sock), tables));
 }
 
 absl::StatusOr<RouteState> NetlinkRouteBackend::Load() {
   RouteState state;
   for (int family : {AF_INET, AF_INET6}) {
-    absl::Status s =
-        sock_->Request(rtnl::BuildRouteDump(family, sock_->next_seq()),
-                       [&state](const nlmsghdr* nlh) {
-                         if (auto route = rtnl::ParseRoute(nlh))
-                           state.routes.push_back(*route);
-                         return absl::OkStatus();
-                       });
+    absl::Status s = sock_->Request(rtnl::BuildRouteDump(family, sock_->next_seq()),
+                                    [this, &state](const nlmsghdr* nlh) {
+                                      if (auto route = rtnl::ParseOwnRoute(nlh, tables_))
+                                        state.routes.push_back(*route);
+                                      return absl::OkStatus();
+                                    });
     if (!s.ok()) return s;
     s = sock_->Request(rtnl::BuildRuleDump(family, sock_->next_seq()),
-                       [&state](const nlmsghdr* nlh) {
-                         if (auto rule = rtnl::ParseRule(nlh)) {
+                       [this, &state](const nlmsghdr* nlh) {
+                         if (auto rule = rtnl::ParseOwnRule(nlh, tables_)) {
                            state.rules.push_back(*rule);
                          }
                          return absl::OkStatus();
@@ -63,29 +60,23 @@ absl::Status NetlinkRouteBackend::Apply(const RoutePlan& plan) {
     return AlreadyDone(s, add) ? absl::OkStatus() : s;
   };
   for (const TableRoute& r : plan.routes_add) {
-    if (absl::Status s =
-            send(rtnl::BuildRouteMessage(true, r, sock_->next_seq()), true);
-        !s.ok()) {
+    if (absl::Status s = send(rtnl::BuildRouteMessage(true, r, sock_->next_seq()), true); !s.ok()) {
       return s;
     }
   }
   for (const PolicyRule& r : plan.rules_add) {
-    if (absl::Status s =
-            send(rtnl::BuildRuleMessage(true, r, sock_->next_seq()), true);
-        !s.ok()) {
+    if (absl::Status s = send(rtnl::BuildRuleMessage(true, r, sock_->next_seq()), true); !s.ok()) {
       return s;
     }
   }
   for (const PolicyRule& r : plan.rules_delete) {
-    if (absl::Status s =
-            send(rtnl::BuildRuleMessage(false, r, sock_->next_seq()), false);
+    if (absl::Status s = send(rtnl::BuildRuleMessage(false, r, sock_->next_seq()), false);
         !s.ok()) {
       return s;
     }
   }
   for (const TableRoute& r : plan.routes_delete) {
-    if (absl::Status s =
-            send(rtnl::BuildRouteMessage(false, r, sock_->next_seq()), false);
+    if (absl::Status s = send(rtnl::BuildRouteMessage(false, r, sock_->next_seq()), false);
         !s.ok()) {
       return s;
     }

@@ -6,11 +6,13 @@
 #include "absl/status/statusor.h"
 #include "node-agent/kernel/netlink_socket.h"
 #include "node-agent/kernel/route_backend.h"
+#include "node-agent/state/route_tables.h"
 
 namespace ferry::agent {
 
 // RouteBackend over rtnetlink (libmnl), both families. Lists and touches
-// only routes and rules carrying kFerryRouteProtocol. Not thread-safe.
+// only routes and rules carrying kFerryRouteProtocol in the tables of
+// `tables` (rtnl::ParseOwnRoute). Not thread-safe.
 //
 // Apply is make-before-break: routes_add, rules_add, then rules_delete,
 // routes_delete, one ACKed message at a time, stopping at the first error.
@@ -18,16 +20,18 @@ namespace ferry::agent {
 // or rule that is already gone succeed.
 class NetlinkRouteBackend : public RouteBackend {
  public:
-  static absl::StatusOr<std::unique_ptr<NetlinkRouteBackend>> Create();
+  static absl::StatusOr<std::unique_ptr<NetlinkRouteBackend>> Create(
+      const RouteTableOptions& tables = {});
 
   absl::StatusOr<RouteState> Load() override;
   absl::Status Apply(const RoutePlan& plan) override;
 
  private:
-  explicit NetlinkRouteBackend(std::unique_ptr<NetlinkSocket> sock)
-      : sock_(std::move(sock)) {}
+  NetlinkRouteBackend(std::unique_ptr<NetlinkSocket> sock, const RouteTableOptions& tables)
+      : sock_(std::move(sock)), tables_(tables) {}
 
   std::unique_ptr<NetlinkSocket> sock_;
+  const RouteTableOptions tables_;
 };
 
 }  // namespace ferry::agent

@@ -15,7 +15,8 @@ inline constexpr uint8_t kFerryRouteProtocol = 0xfe;
 class RouteBackend {
  public:
   virtual ~RouteBackend() = default;
-  // Dumps rules and routes (both families) carrying kFerryRouteProtocol.
+  // Dumps rules and routes (both families) that are Ferry's: carrying
+  // kFerryRouteProtocol and in Ferry's table range, both.
   virtual absl::StatusOr<RouteState> Load() = 0;
   // Routes first (so a rule never points at an empty table), then rules;
   // deletes in the reverse order. Each message is ACKed.

@@ -26,8 +26,7 @@ std::string ProtoName(uint8_t proto) {
 // Table ids above 255 do not fit the 8-bit header field; RTA_TABLE /
 // FRA_TABLE carry the full id and the header says RT_TABLE_UNSPEC.
 uint8_t HeaderTable(uint32_t table) {
-  return table < 256 ? static_cast<uint8_t>(table)
-                     : static_cast<uint8_t>(RT_TABLE_UNSPEC);
+  return table < 256 ? static_cast<uint8_t>(table) : static_cast<uint8_t>(RT_TABLE_UNSPEC);
 }
 
 NetlinkBatch Dump(uint16_t type, int family, uint32_t seq, const char* what) {
@@ -40,8 +39,7 @@ NetlinkBatch Dump(uint16_t type, int family, uint32_t seq, const char* what) {
         nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
         nlh->nlmsg_seq = s;
         // rtmsg and fib_rule_hdr both start with the family byte.
-        auto* rtm =
-            static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+        auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
         rtm->rtm_family = family;
         return nlh;
       },
@@ -50,9 +48,7 @@ NetlinkBatch Dump(uint16_t type, int family, uint32_t seq, const char* what) {
 }
 
 // Attribute table of one message, by type, after its fixed header.
-constexpr int kMaxAttr = static_cast<int>(FRA_MAX) > static_cast<int>(RTA_MAX)
-                             ? FRA_MAX
-                             : RTA_MAX;
+constexpr int kMaxAttr = static_cast<int>(FRA_MAX) > static_cast<int>(RTA_MAX) ? FRA_MAX : RTA_MAX;
 struct Attrs {
   const nlattr* by_type[kMaxAttr + 1] = {};
 };
@@ -77,9 +73,8 @@ std::optional<IpAddress> AddressAttr(const nlattr* attr, int family) {
   if (attr == nullptr) return std::nullopt;
   const size_t want = family == AF_INET ? 4 : 16;
   if (mnl_attr_get_payload_len(attr) != want) return std::nullopt;
-  return IpAddress::FromBytes(
-      family == AF_INET ? Family::kIPv4 : Family::kIPv6,
-      static_cast<const uint8_t*>(mnl_attr_get_payload(attr)));
+  return IpAddress::FromBytes(family == AF_INET ? Family::kIPv4 : Family::kIPv6,
+                              static_cast<const uint8_t*>(mnl_attr_get_payload(attr)));
 }
 
 uint32_t U32Attr(const nlattr* attr, uint32_t fallback) {
@@ -90,36 +85,30 @@ uint32_t U32Attr(const nlattr* attr, uint32_t fallback) {
 }  // namespace
 
 std::string DescribeRoute(const TableRoute& route) {
-  return absl::StrCat("default via ", route.via.ToString(), " table ",
-                      route.table);
+  return absl::StrCat("default via ", route.via.ToString(), " table ", route.table);
 }
 
 std::string DescribeRule(const PolicyRule& rule) {
   std::string out = absl::StrCat("from ", rule.src.ToString());
-  if (rule.proto != 0)
-    absl::StrAppend(&out, " ipproto ", ProtoName(rule.proto));
+  if (rule.proto != 0) absl::StrAppend(&out, " ipproto ", ProtoName(rule.proto));
   if (rule.sport_lo != 0 || rule.sport_hi != 0) {
     absl::StrAppend(&out, " sport ", rule.sport_lo);
-    if (rule.sport_hi != rule.sport_lo)
-      absl::StrAppend(&out, "-", rule.sport_hi);
+    if (rule.sport_hi != rule.sport_lo) absl::StrAppend(&out, "-", rule.sport_hi);
   }
   absl::StrAppend(&out, " lookup ", rule.table, " priority ", rule.priority);
   return out;
 }
 
-NetlinkBatch BuildRouteMessage(bool add, const TableRoute& route,
-                               uint32_t seq) {
+NetlinkBatch BuildRouteMessage(bool add, const TableRoute& route, uint32_t seq) {
   NetlinkBatch batch(seq);
   batch.Append(
       kMessageBytes,
       [&](char* buf, uint32_t s) {
         nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
-        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK |
-                           (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
         nlh->nlmsg_seq = s;
-        auto* rtm =
-            static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+        auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
         rtm->rtm_family = FamilyOf(route.via);
         rtm->rtm_dst_len = 0;
         rtm->rtm_table = HeaderTable(route.table);
@@ -130,8 +119,7 @@ NetlinkBatch BuildRouteMessage(bool add, const TableRoute& route,
         mnl_attr_put(nlh, RTA_GATEWAY, route.via.size(), route.via.data());
         return nlh;
       },
-      absl::StrCat(add ? "adding route " : "deleting route ",
-                   DescribeRoute(route)));
+      absl::StrCat(add ? "adding route " : "deleting route ", DescribeRoute(route)));
   return batch;
 }
 
@@ -142,11 +130,10 @@ NetlinkBatch BuildRuleMessage(bool add, const PolicyRule& rule, uint32_t seq) {
       [&](char* buf, uint32_t s) {
         nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
         nlh->nlmsg_type = add ? RTM_NEWRULE : RTM_DELRULE;
-        nlh->nlmsg_flags =
-            NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
         nlh->nlmsg_seq = s;
-        auto* frh = static_cast<fib_rule_hdr*>(
-            mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
+        auto* frh =
+            static_cast<fib_rule_hdr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(fib_rule_hdr)));
         frh->family = FamilyOf(rule.src);
         frh->src_len = rule.src.size() * 8;
         frh->table = HeaderTable(rule.table);
@@ -162,8 +149,7 @@ NetlinkBatch BuildRuleMessage(bool add, const PolicyRule& rule, uint32_t seq) {
         }
         return nlh;
       },
-      absl::StrCat(add ? "adding rule " : "deleting rule ",
-                   DescribeRule(rule)));
+      absl::StrCat(add ? "adding rule " : "deleting rule ", DescribeRule(rule)));
   return batch;
 }
 
@@ -176,8 +162,7 @@ NetlinkBatch BuildRuleDump(int family, uint32_t seq) {
 }
 
 std::optional<TableRoute> ParseRoute(const nlmsghdr* nlh) {
-  if (nlh->nlmsg_type != RTM_NEWROUTE ||
-      mnl_nlmsg_get_payload_len(nlh) < sizeof(rtmsg)) {
+  if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(rtmsg)) {
     return std::nullopt;
   }
   const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
@@ -185,26 +170,22 @@ std::optional<TableRoute> ParseRoute(const nlmsghdr* nlh) {
     return std::nullopt;
   }
   const Attrs attrs = ParseAttrs(nlh, sizeof(rtmsg));
-  std::optional<IpAddress> via =
-      AddressAttr(attrs.by_type[RTA_GATEWAY], rtm->rtm_family);
+  std::optional<IpAddress> via = AddressAttr(attrs.by_type[RTA_GATEWAY], rtm->rtm_family);
   if (!via.has_value()) return std::nullopt;
   return TableRoute{U32Attr(attrs.by_type[RTA_TABLE], rtm->rtm_table), *via};
 }
 
 std::optional<PolicyRule> ParseRule(const nlmsghdr* nlh) {
-  if (nlh->nlmsg_type != RTM_NEWRULE ||
-      mnl_nlmsg_get_payload_len(nlh) < sizeof(fib_rule_hdr)) {
+  if (nlh->nlmsg_type != RTM_NEWRULE || mnl_nlmsg_get_payload_len(nlh) < sizeof(fib_rule_hdr)) {
     return std::nullopt;
   }
-  const auto* frh =
-      static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
+  const auto* frh = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
   const Attrs attrs = ParseAttrs(nlh, sizeof(fib_rule_hdr));
   const nlattr* proto = attrs.by_type[FRA_PROTOCOL];
   if (proto == nullptr || mnl_attr_get_u8(proto) != kFerryRouteProtocol) {
     return std::nullopt;
   }
-  std::optional<IpAddress> src =
-      AddressAttr(attrs.by_type[FRA_SRC], frh->family);
+  std::optional<IpAddress> src = AddressAttr(attrs.by_type[FRA_SRC], frh->family);
   if (!src.has_value()) return std::nullopt;
   PolicyRule rule;
   rule.src = *src;
@@ -215,13 +196,24 @@ std::optional<PolicyRule> ParseRule(const nlmsghdr* nlh) {
   else
     rule.proto = 0;
   if (const nlattr* a = attrs.by_type[FRA_SPORT_RANGE];
-      a != nullptr &&
-      mnl_attr_get_payload_len(a) >= sizeof(fib_rule_port_range)) {
+      a != nullptr && mnl_attr_get_payload_len(a) >= sizeof(fib_rule_port_range)) {
     fib_rule_port_range range;
     std::memcpy(&range, mnl_attr_get_payload(a), sizeof(range));
     rule.sport_lo = range.start;
     rule.sport_hi = range.end;
   }
+  return rule;
+}
+
+std::optional<TableRoute> ParseOwnRoute(const nlmsghdr* nlh, const RouteTableOptions& tables) {
+  std::optional<TableRoute> route = ParseRoute(nlh);
+  if (!route.has_value() || !InTableRange(route->table, tables)) return std::nullopt;
+  return route;
+}
+
+std::optional<PolicyRule> ParseOwnRule(const nlmsghdr* nlh, const RouteTableOptions& tables) {
+  std::optional<PolicyRule> rule = ParseRule(nlh);
+  if (!rule.has_value() || !InTableRange(rule->table, tables)) return std::nullopt;
   return rule;
 }
 

@@ -13,6 +13,7 @@
 
 #include "node-agent/kernel/netlink_batch.h"
 #include "node-agent/state/kernel_state.h"
+#include "node-agent/state/route_tables.h"
 
 namespace ferry::agent::rtnl {
 
@@ -38,6 +39,15 @@ NetlinkBatch BuildRuleDump(int family, uint32_t seq);
 // when it is not Ferry's (other protocol) or not a shape Ferry writes.
 std::optional<TableRoute> ParseRoute(const nlmsghdr* nlh);
 std::optional<PolicyRule> ParseRule(const nlmsghdr* nlh);
+
+// What the agent treats as its own, to keep, repair or prune: a route or
+// rule tagged kFerryRouteProtocol whose table is in `tables`' range. The
+// tag alone is not enough (another tool or an older agent with other
+// --table-base may use the same value), nor is the range (an operator may
+// put routes in those tables): Ferry never deletes what it cannot tell
+// is its own.
+std::optional<TableRoute> ParseOwnRoute(const nlmsghdr* nlh, const RouteTableOptions& tables);
+std::optional<PolicyRule> ParseOwnRule(const nlmsghdr* nlh, const RouteTableOptions& tables);
 
 }  // namespace ferry::agent::rtnl
 

@@ -4,10 +4,10 @@
 // would otherwise define struct in_addr itself.
 #include <arpa/inet.h>
 #include <linux/fib_rules.h>
+#include <linux/netconf.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
-#include <linux/netconf.h>
 #include <linux/rtnetlink.h>
 #include <unistd.h>
 
@@ -61,10 +61,6 @@ uint32_t U32(absl::string_view v, bool big_endian) {
   return big_endian ? ntohl(x) : x;
 }
 
-bool InRange(uint32_t table, const RouteTableOptions& t) {
-  return table >= t.table_base && table - t.table_base < t.table_count;
-}
-
 }  // namespace
 
 NftEvent ClassifyNftMessage(const nlmsghdr* nlh, size_t len) {
@@ -103,13 +99,13 @@ bool IsOurRouteMessage(const nlmsghdr* nlh, size_t len, const RouteTableOptions&
       if (!Body(nlh, len, sizeof(fib_rule_hdr), &data, &size)) return false;
       fib_rule_hdr hdr;
       std::memcpy(&hdr, reinterpret_cast<const char*>(nlh) + NLMSG_HDRLEN, sizeof(hdr));
-      bool ours = InRange(hdr.table, tables);
+      bool ours = InTableRange(hdr.table, tables);
       ForEachAttr(data, size, [&](uint16_t attr, absl::string_view v) {
         if (attr == FRA_PROTOCOL && v.size() == 1 &&
             static_cast<uint8_t>(v[0]) == kFerryRouteProtocol) {
           ours = true;
         }
-        if (attr == FRA_TABLE && InRange(U32(v, false), tables)) ours = true;
+        if (attr == FRA_TABLE && InTableRange(U32(v, false), tables)) ours = true;
       });
       return ours;
     }
@@ -118,9 +114,9 @@ bool IsOurRouteMessage(const nlmsghdr* nlh, size_t len, const RouteTableOptions&
       if (!Body(nlh, len, sizeof(rtmsg), &data, &size)) return false;
       rtmsg rtm;
       std::memcpy(&rtm, reinterpret_cast<const char*>(nlh) + NLMSG_HDRLEN, sizeof(rtm));
-      bool ours = rtm.rtm_protocol == kFerryRouteProtocol || InRange(rtm.rtm_table, tables);
+      bool ours = rtm.rtm_protocol == kFerryRouteProtocol || InTableRange(rtm.rtm_table, tables);
       ForEachAttr(data, size, [&](uint16_t attr, absl::string_view v) {
-        if (attr == RTA_TABLE && InRange(U32(v, false), tables)) ours = true;
+        if (attr == RTA_TABLE && InTableRange(U32(v, false), tables)) ours = true;
       });
       return ours;
     }

@@ -30,7 +30,10 @@ struct NftEvent {
 NftEvent ClassifyNftMessage(const nlmsghdr* nlh, size_t len);
 
 // True for rule and route notifications Ferry must look at: those tagged
-// with Ferry's protocol, or naming one of Ferry's routing tables.
+// with Ferry's protocol, or naming one of Ferry's routing tables. Wider than
+// ownership on purpose (a foreign route in one of Ferry's tables changes
+// where replies go): it only wakes a check, and the dump decides what is
+// Ferry's (both tag and range, rtnl::ParseOwnRoute / ParseOwnRule).
 bool IsOurRouteMessage(const nlmsghdr* nlh, size_t len, const RouteTableOptions& tables);
 
 // True for RTM_NEWNETCONF announcing the "all" forwarding setting: the

@@ -143,12 +143,14 @@ absl::StatusOr<DnatExpansion> ExpandDnat(const ferry::v1::DnatRule& rule, int in
   absl::StatusOr<PortRange> range =
       ParseRange(fwd, DnatPrefix(index), rule.port(), rule.end_port());
   if (!range.ok()) return range.status();
-  // 0 means "same as the frontend port", as in PortMapping.
-  uint32_t target = rule.target_port() == 0 ? rule.port() : rule.target_port();
-  if (target + (range->hi - range->lo) > 65535) {
-    return ForwardError(
-        fwd, absl::StrCat(DnatPrefix(index), ".target_port"),
-        absl::StrCat("range ", target, "..", target + (range->hi - range->lo), " goes past 65535"));
+  // 0 means "same as the frontend port", as in PortMapping. In 64 bits:
+  // target_port is a uint32 on the wire, and a huge one must not wrap
+  // around into a valid-looking port.
+  const uint64_t target = rule.target_port() == 0 ? rule.port() : rule.target_port();
+  const uint64_t target_last = target + (range->hi - range->lo);
+  if (target_last > 65535) {
+    return ForwardError(fwd, absl::StrCat(DnatPrefix(index), ".target_port"),
+                        absl::StrCat("range ", target, "..", target_last, " goes past 65535"));
   }
   return DnatExpansion{*frontend,        *backend,  *proto,
                        range->lo,        range->hi, static_cast<uint16_t>(target),

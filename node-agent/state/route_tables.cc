@@ -17,7 +17,6 @@ absl::StatusOr<RouteState> BuildRouteState(const std::vector<DesiredReturn>& ret
                                                    options.table_count, " is empty or overflows"));
   }
   const uint32_t end = options.table_base + options.table_count;
-  auto in_range = [&](uint32_t t) { return t >= options.table_base && t < end; };
 
   std::set<IpAddress> vias;
   for (const DesiredReturn& r : returns) vias.insert(r.via);
@@ -26,7 +25,7 @@ absl::StatusOr<RouteState> BuildRouteState(const std::vector<DesiredReturn>& ret
   std::map<IpAddress, uint32_t> table_of;
   std::set<uint32_t> used;
   for (const TableRoute& route : committed.routes) {
-    if (!in_range(route.table) || !vias.contains(route.via)) continue;
+    if (!InTableRange(route.table, options) || !vias.contains(route.via)) continue;
     if (table_of.contains(route.via) || used.contains(route.table)) continue;
     table_of[route.via] = route.table;
     used.insert(route.table);

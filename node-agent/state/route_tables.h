@@ -20,6 +20,13 @@ struct RouteTableOptions {
   uint32_t rule_priority = 10000;
 };
 
+// True if `table` is one of Ferry's: [table_base, table_base + table_count).
+// With the protocol tag (kFerryRouteProtocol), this is how a route or rule
+// is recognised as Ferry's; either alone is not enough.
+inline bool InTableRange(uint32_t table, const RouteTableOptions& options) {
+  return table >= options.table_base && table - options.table_base < options.table_count;
+}
+
 // Assigns tables stably: a via keeps the table it has in `committed` (so an
 // unrelated change never renumbers tables and churns rules); a new via gets
 // the lowest id in range not used by another desired via. Fails with

@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "api/security/join_token.h"
+#include "tests/unit/agent/scratch_dir.h"
+
 namespace ferry::agent {
 namespace {
 
@@ -25,6 +28,9 @@ TEST(AgentFlagsTest, DefaultsMatchTheDocumentedValues) {
   EXPECT_EQ(flags->tables.table_count, 100u);
   EXPECT_EQ(flags->tables.rule_priority, 10000u);
   EXPECT_EQ(flags->log_level, LogLevel::kInfo);
+  EXPECT_EQ(flags->state_dir, "/var/lib/ferry-agent");
+  EXPECT_EQ(flags->max_config_entries, 1000000u);
+  EXPECT_EQ(flags->join_token, "");
 }
 
 TEST(AgentFlagsTest, EqualsFormAndLabelsAreParsed) {
@@ -61,6 +67,65 @@ TEST(AgentFlagsTest, UnknownFlagIsRejected) {
 
 TEST(AgentFlagsTest, FlagWithoutValueIsRejected) {
   EXPECT_THAT(Parse({"--table-base"}).status().message(), HasSubstr("needs a value"));
+}
+
+std::string Token() { return security::NewJoinToken(std::string(64, 'a'))->ToString(); }
+
+TEST(AgentFlagsTest, SecurityFlagsAreParsed) {
+  const std::string token = Token();
+  absl::StatusOr<AgentFlags> flags =
+      Parse({"--join-token", token, "--state-dir", "/srv/ferry", "--max-config-entries=5000"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->join_token, token);
+  EXPECT_EQ(flags->state_dir, "/srv/ferry");
+  EXPECT_EQ(flags->max_config_entries, 5000u);
+}
+
+TEST(AgentFlagsTest, JoinTokenFileIsReadWithoutItsTrailingNewline) {
+  testing::ScratchDir dir;
+  const std::string token = Token();
+  testing::WriteAll(dir / "token", token + "\n");
+  absl::StatusOr<AgentFlags> flags = Parse({"--join-token-file", dir / "token"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->join_token, token);
+}
+
+TEST(AgentFlagsTest, UnreadableJoinTokenFileIsNamed) {
+  absl::StatusOr<AgentFlags> flags = Parse({"--join-token-file", "/nonexistent/token"});
+  EXPECT_THAT(flags.status().message(),
+              HasSubstr("--join-token-file: cannot read \"/nonexistent/token\""));
+}
+
+TEST(AgentFlagsTest, JoinTokenAndTokenFileTogetherAreRejected) {
+  testing::ScratchDir dir;
+  testing::WriteAll(dir / "token", Token());
+  absl::StatusOr<AgentFlags> flags =
+      Parse({"--join-token", Token(), "--join-token-file", dir / "token"});
+  EXPECT_THAT(flags.status().message(), HasSubstr("--join-token-file: given twice"));
+}
+
+TEST(AgentFlagsTest, MalformedJoinTokenIsAUsageErrorThatDoesNotEchoIt) {
+  absl::StatusOr<AgentFlags> flags = Parse({"--join-token", "ferry1.abc.s3cr3tvalue"});
+  EXPECT_EQ(flags.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(flags.status().message(), HasSubstr("--join-token: join token: expected"));
+  EXPECT_THAT(flags.status().message(), ::testing::Not(HasSubstr("s3cr3tvalue")));
+}
+
+TEST(AgentFlagsTest, ZeroMaxConfigEntriesIsRejected) {
+  EXPECT_THAT(Parse({"--max-config-entries", "0"}).status().message(),
+              HasSubstr("--max-config-entries: \"0\" is not an integer >= 1"));
+}
+
+TEST(AgentFlagsTest, RelativeStateDirIsRejected) {
+  EXPECT_THAT(Parse({"--state-dir", "state"}).status().message(),
+              HasSubstr("--state-dir: \"state\" must be an absolute path"));
+}
+
+TEST(AgentFlagsTest, UsageListsTheSecurityFlags) {
+  for (const char* flag :
+       {"--join-token ", "--join-token-file", "--state-dir", "--max-config-entries"}) {
+    EXPECT_THAT(AgentUsage(), HasSubstr(flag));
+  }
 }
 
 }  // namespace

@@ -128,6 +128,7 @@ class ControllerClientTest : public ::testing::Test {
       const int n = static_cast<int>(on_applied_saw_ack_.size()) + 1;
       on_applied_saw_ack_.push_back(service_->WaitFor(IsAck, n).has_value());
     };
+    options_ = options;
     client_ = std::make_unique<ControllerClient>(
         options, [this](const ferry::v1::NodeConfig& c) { return apply_result_(c); },
         [this](const ferry::v1::NodeConfigDelta& d) {
@@ -175,8 +176,9 @@ class ControllerClientTest : public ::testing::Test {
       [](const ferry::v1::NodeConfigDelta&) { return absl::OkStatus(); };
   std::vector<std::string> delta_versions_;  // written by the client's thread before it ACKs
   std::map<std::string, std::string> forward_errors_;  // set before the push that reports them
-  std::vector<bool> on_applied_saw_ack_;  // written by the client's thread
+  std::vector<bool> on_applied_saw_ack_;               // written by the client's thread
   std::atomic<bool> kernel_partial_{false};
+  ControllerClient::Options options_;  // what client_ was made with
   std::unique_ptr<ControllerClient> client_;
   std::thread run_;
 };
@@ -351,6 +353,41 @@ TEST_F(ControllerClientTest, ReconnectsAfterServerRestartAndReportsAppliedVersio
   EXPECT_EQ(hello->hello().last_applied_forward_errors().at("web6"),
             "kernel lacks IPv6 support: IPv6 is disabled");
   EXPECT_EQ(service_->identities().at(0), "node-a");
+}
+
+TEST_F(ControllerClientTest, CredentialsAreAskedForAgainAtEachReconnect) {
+  // A renewed certificate must reach the next connection; with a
+  // credentials source the identity is the channel's, so no header is sent.
+  std::atomic<int> asked{0};
+  ControllerClient::Options options = options_;
+  options.credentials = [&asked]() -> absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> {
+    ++asked;
+    return grpc::InsecureChannelCredentials();
+  };
+  client_ = std::make_unique<ControllerClient>(
+      options, [](const ferry::v1::NodeConfig&) { return absl::OkStatus(); }, [] { return 0.5; });
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  EXPECT_EQ(service_->identities().at(0), "");
+  const int before = asked.load();
+  StopServer();
+  StartServer();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  EXPECT_GT(asked.load(), before);
+}
+
+TEST_F(ControllerClientTest, CredentialsThatCannotBeLoadedAreRetriedUntilTheyCan) {
+  std::atomic<int> asked{0};
+  ControllerClient::Options options = options_;
+  options.credentials = [&asked]() -> absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> {
+    if (++asked < 3) return absl::FailedPreconditionError("node.crt expired");
+    return grpc::InsecureChannelCredentials();
+  };
+  client_ = std::make_unique<ControllerClient>(
+      options, [](const ferry::v1::NodeConfig&) { return absl::OkStatus(); }, [] { return 0.5; });
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  EXPECT_EQ(asked.load(), 3);
 }
 
 TEST_F(ControllerClientTest, AfterAPartialFailureTheHelloClaimsNoAppliedVersion) {

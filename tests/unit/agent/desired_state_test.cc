@@ -146,6 +146,15 @@ TEST(DesiredStateTest, TargetRangePastLastPortIsRejected) {
   EXPECT_THAT(state.status().message(), HasSubstr("dnat[0].target_port"));
 }
 
+TEST(DesiredStateTest, TargetPortNearTwoToThe32IsRejectedNotWrappedToALowPort) {
+  // In 32 bits 4294967295 + 1 is 0, which would pass as "within 65535".
+  ferry::v1::NodeConfig config;
+  AddDnat(config, "web", "203.0.113.1", 100, "10.8.0.2", 4294967295u)->set_end_port(101);
+  absl::StatusOr<DesiredState> state = BuildDesiredState(config);
+  EXPECT_THAT(state.status().message(),
+              HasSubstr("dnat[0].target_port: range 4294967295..4294967296 goes past 65535"));
+}
+
 TEST(DesiredStateTest, SameFrontendPortToTwoBackendsIsRejected) {
   ferry::v1::NodeConfig config;
   AddDnat(config, "a", "203.0.113.1", 80, "10.8.0.2", 80);

@@ -20,14 +20,13 @@ namespace {
 IpAddress Ip(const char* text) { return *IpAddress::Parse(text); }
 
 // Attributes of a message by type, after its fixed header.
-std::map<uint16_t, const nlattr*> Attributes(const nlmsghdr* nlh,
-                                             size_t header) {
+std::map<uint16_t, const nlattr*> Attributes(const nlmsghdr* nlh, size_t header) {
   std::map<uint16_t, const nlattr*> out;
   EXPECT_EQ(mnl_attr_parse(
                 nlh, header,
                 [](const nlattr* a, void* data) -> int {
-                  (*static_cast<std::map<uint16_t, const nlattr*>*>(
-                      data))[mnl_attr_get_type(a)] = a;
+                  (*static_cast<std::map<uint16_t, const nlattr*>*>(data))[mnl_attr_get_type(a)] =
+                      a;
                   return MNL_CB_OK;
                 },
                 &out),
@@ -50,8 +49,7 @@ TEST(RtnlMessagesTest, RouteAddIsAnAckedReplaceOfTheTablesDefaultRoute) {
   const nlmsghdr* nlh = msg.message(0);
   EXPECT_EQ(nlh->nlmsg_type, RTM_NEWROUTE);
   EXPECT_EQ(nlh->nlmsg_seq, 42u);
-  EXPECT_EQ(nlh->nlmsg_flags,
-            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
+  EXPECT_EQ(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE);
   const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
   EXPECT_EQ(rtm->rtm_family, AF_INET);
   EXPECT_EQ(rtm->rtm_dst_len, 0);
@@ -68,17 +66,14 @@ TEST(RtnlMessagesTest, RouteAddIsAnAckedReplaceOfTheTablesDefaultRoute) {
 }
 
 TEST(RtnlMessagesTest, RouteFamilyFollowsTheGateway) {
-  NetlinkBatch msg =
-      BuildRouteMessage(false, TableRoute{100, Ip("fd00::1")}, 1);
+  NetlinkBatch msg = BuildRouteMessage(false, TableRoute{100, Ip("fd00::1")}, 1);
   const nlmsghdr* nlh = msg.message(0);
   EXPECT_EQ(nlh->nlmsg_type, RTM_DELROUTE);
   EXPECT_EQ(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK);
   const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
   EXPECT_EQ(rtm->rtm_family, AF_INET6);
   EXPECT_EQ(rtm->rtm_table, 100);
-  EXPECT_EQ(
-      mnl_attr_get_payload_len(Attributes(nlh, sizeof(rtmsg))[RTA_GATEWAY]),
-      16u);
+  EXPECT_EQ(mnl_attr_get_payload_len(Attributes(nlh, sizeof(rtmsg))[RTA_GATEWAY]), 16u);
 }
 
 TEST(RtnlMessagesTest, RuleCarriesSourcePortRangeProtocolAndTable) {
@@ -86,10 +81,8 @@ TEST(RtnlMessagesTest, RuleCarriesSourcePortRangeProtocolAndTable) {
   NetlinkBatch msg = BuildRuleMessage(true, rule, 5);
   const nlmsghdr* nlh = msg.message(0);
   EXPECT_EQ(nlh->nlmsg_type, RTM_NEWRULE);
-  EXPECT_EQ(nlh->nlmsg_flags,
-            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
-  const auto* frh =
-      static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
+  EXPECT_EQ(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL);
+  const auto* frh = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(nlh));
   EXPECT_EQ(frh->family, AF_INET);
   EXPECT_EQ(frh->src_len, 32);
   EXPECT_EQ(frh->dst_len, 0);
@@ -100,11 +93,9 @@ TEST(RtnlMessagesTest, RuleCarriesSourcePortRangeProtocolAndTable) {
   EXPECT_EQ(mnl_attr_get_u32(attrs[FRA_TABLE]), 7001u);
   EXPECT_EQ(mnl_attr_get_u8(attrs[FRA_PROTOCOL]), kFerryRouteProtocol);
   EXPECT_EQ(mnl_attr_get_u8(attrs[FRA_IP_PROTO]), kProtoTcp);
-  ASSERT_EQ(mnl_attr_get_payload_len(attrs[FRA_SPORT_RANGE]),
-            sizeof(fib_rule_port_range));
+  ASSERT_EQ(mnl_attr_get_payload_len(attrs[FRA_SPORT_RANGE]), sizeof(fib_rule_port_range));
   fib_rule_port_range range;
-  std::memcpy(&range, mnl_attr_get_payload(attrs[FRA_SPORT_RANGE]),
-              sizeof(range));
+  std::memcpy(&range, mnl_attr_get_payload(attrs[FRA_SPORT_RANGE]), sizeof(range));
   EXPECT_EQ(range.start, 8080);
   EXPECT_EQ(range.end, 8090);
   EXPECT_EQ(msg.Describe(5),
@@ -115,14 +106,12 @@ TEST(RtnlMessagesTest, RuleCarriesSourcePortRangeProtocolAndTable) {
 TEST(RtnlMessagesTest, Ipv6RuleIsSlash128) {
   const PolicyRule rule{Ip("fd00::2"), kProtoUdp, 53, 53, 300, 10};
   NetlinkBatch msg = BuildRuleMessage(false, rule, 1);
-  const auto* frh =
-      static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(msg.message(0)));
+  const auto* frh = static_cast<const fib_rule_hdr*>(mnl_nlmsg_get_payload(msg.message(0)));
   EXPECT_EQ(msg.message(0)->nlmsg_type, RTM_DELRULE);
   EXPECT_EQ(frh->family, AF_INET6);
   EXPECT_EQ(frh->src_len, 128);
-  EXPECT_EQ(
-      msg.Describe(1),
-      "deleting rule from fd00::2 ipproto udp sport 53 lookup 300 priority 10");
+  EXPECT_EQ(msg.Describe(1),
+            "deleting rule from fd00::2 ipproto udp sport 53 lookup 300 priority 10");
 }
 
 TEST(RtnlMessagesTest, ParsersReadBackWhatTheBuildersWrite) {
@@ -133,28 +122,46 @@ TEST(RtnlMessagesTest, ParsersReadBackWhatTheBuildersWrite) {
 }
 
 TEST(RtnlMessagesTest, ParsersIgnoreOtherProtocols) {
-  NetlinkBatch route =
-      BuildRouteMessage(true, TableRoute{7001, Ip("10.8.0.1")}, 1);
-  auto* rtm = static_cast<rtmsg*>(
-      mnl_nlmsg_get_payload(const_cast<nlmsghdr*>(route.message(0))));
+  NetlinkBatch route = BuildRouteMessage(true, TableRoute{7001, Ip("10.8.0.1")}, 1);
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_get_payload(const_cast<nlmsghdr*>(route.message(0))));
   rtm->rtm_protocol = RTPROT_STATIC;
   EXPECT_EQ(ParseRoute(route.message(0)), std::nullopt);
 
-  NetlinkBatch rule = BuildRuleMessage(
-      true, PolicyRule{Ip("10.8.0.2"), kProtoTcp, 80, 80, 7001, 7001}, 1);
+  NetlinkBatch rule =
+      BuildRuleMessage(true, PolicyRule{Ip("10.8.0.2"), kProtoTcp, 80, 80, 7001, 7001}, 1);
   auto* nlh = const_cast<nlmsghdr*>(rule.message(0));
   auto attrs = Attributes(nlh, sizeof(fib_rule_hdr));
-  *static_cast<uint8_t*>(mnl_attr_get_payload(attrs[FRA_PROTOCOL])) =
-      RTPROT_STATIC;
+  *static_cast<uint8_t*>(mnl_attr_get_payload(attrs[FRA_PROTOCOL])) = RTPROT_STATIC;
   EXPECT_EQ(ParseRule(nlh), std::nullopt);
+}
+
+TEST(RtnlMessagesTest, OwnRoutesAndRulesNeedBothTheTagAndATableInRange) {
+  const RouteTableOptions tables{7100, 100, 10000};
+  const TableRoute in_range{7150, Ip("10.8.0.1")};
+  const TableRoute out_of_range{7200, Ip("10.8.0.1")};  // first table past the range
+  EXPECT_EQ(ParseOwnRoute(BuildRouteMessage(true, in_range, 1).message(0), tables), in_range);
+  EXPECT_EQ(ParseOwnRoute(BuildRouteMessage(true, out_of_range, 1).message(0), tables),
+            std::nullopt);
+  // Tagged, in range, but another tool's tag: not Ferry's.
+  NetlinkBatch foreign = BuildRouteMessage(true, in_range, 1);
+  static_cast<rtmsg*>(mnl_nlmsg_get_payload(const_cast<nlmsghdr*>(foreign.message(0))))
+      ->rtm_protocol = RTPROT_STATIC;
+  EXPECT_EQ(ParseOwnRoute(foreign.message(0), tables), std::nullopt);
+
+  const PolicyRule rule_in{Ip("10.8.0.2"), kProtoTcp, 80, 80, 7100, 10000};
+  const PolicyRule rule_main{Ip("10.8.0.2"), kProtoTcp, 80, 80, 254, 10000};
+  EXPECT_EQ(ParseOwnRule(BuildRuleMessage(true, rule_in, 1).message(0), tables), rule_in);
+  EXPECT_EQ(ParseOwnRule(BuildRuleMessage(true, rule_main, 1).message(0), tables), std::nullopt);
+  EXPECT_EQ(ParseOwnRule(BuildRuleMessage(true, rule_in, 1).message(0),
+                         RouteTableOptions{7000, 100, 10000}),
+            std::nullopt);
 }
 
 TEST(RtnlMessagesTest, DumpsAskForOneFamily) {
   NetlinkBatch dump = BuildRuleDump(AF_INET6, 3);
   EXPECT_EQ(dump.message(0)->nlmsg_type, RTM_GETRULE);
   EXPECT_EQ(dump.message(0)->nlmsg_flags & NLM_F_DUMP, NLM_F_DUMP);
-  EXPECT_EQ(static_cast<const rtmsg*>(mnl_nlmsg_get_payload(dump.message(0)))
-                ->rtm_family,
+  EXPECT_EQ(static_cast<const rtmsg*>(mnl_nlmsg_get_payload(dump.message(0)))->rtm_family,
             AF_INET6);
   EXPECT_EQ(BuildRouteDump(AF_INET, 4).message(0)->nlmsg_type, RTM_GETROUTE);
 }
