@@ -12,6 +12,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
+#include "controller/store/private_files.h"
 #include "controller/store/sqlite_handle.h"
 
 namespace ferry::controller {
@@ -206,15 +207,19 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string
   if (data_dir.empty()) {
     return absl::InvalidArgumentError("data dir: must not be empty");
   }
-  std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
-  if (ec) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot create data dir ", data_dir, ": ", ec.message()));
+  if (absl::Status s = EnsurePrivateDir(data_dir); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("data dir: ", s.message()));
   }
   absl::StatusOr<int> lock_fd = LockDataDir(data_dir);
   if (!lock_fd.ok()) return lock_fd.status();
   std::unique_ptr<SqliteStore> store(new SqliteStore(data_dir + "/ferry.db", options, *lock_fd));
+  // SQLite creates the -wal and -shm files with the database's mode, so a
+  // 0600 database before the first write keeps all three private; files
+  // left wider by an older version are tightened.
+  for (const char* suffix : {"-wal", "-shm"}) {
+    if (absl::Status s = TightenIfPresent(store->path() + suffix); !s.ok()) return s;
+  }
+  if (absl::Status s = EnsurePrivateFile(store->path()); !s.ok()) return s;
   absl::Status status = store->Initialize();
   if (!status.ok()) return status;
   return store;

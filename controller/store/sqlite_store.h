@@ -29,10 +29,13 @@ class SqliteStore : public Store {
     int64_t compact_every = 1000;
   };
 
-  // Creates `data_dir` if missing. Refuses, naming the file and leaving it
-  // untouched, a file that is not a healthy SQLite database, a SQLite file
-  // that is not Ferry's, or one written by a newer schema. Refuses a data
-  // dir already open in another SqliteStore (a second controller).
+  // Creates `data_dir` if missing. The data dir is 0700 and ferry.db with
+  // its -wal and -shm files 0600, whatever the umask; wider modes found on
+  // an existing dir or database are tightened, with a warning. Refuses,
+  // naming the file and leaving its contents untouched, a file that is not
+  // a healthy SQLite database, a SQLite file that is not Ferry's, or one
+  // written by a newer schema. Refuses a data dir already open in another
+  // SqliteStore (a second controller).
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& data_dir);
   static absl::StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& data_dir,
                                                            const Options& options);

@@ -1,0 +1,46 @@
+#ifndef FERRY_CONTROLLER_STORE_PRIVATE_FILES_H_
+#define FERRY_CONTROLLER_STORE_PRIVATE_FILES_H_
+
+// Directories and files only the controller's own user may read: the data
+// dir, the database, DATA_DIR/pki and its keys. Modes are set explicitly
+// (fchmod/chmod after creation), never left to the umask, because a umask
+// of 0 or 022 would otherwise make the store and the CA key readable by
+// every local user.
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace ferry::controller {
+
+inline constexpr unsigned kPrivateDirMode = 0700;
+inline constexpr unsigned kPrivateFileMode = 0600;
+
+// Creates `path` as a 0700 directory (missing parents get the usual
+// mkdir -p modes). An existing directory with group or other bits is
+// tightened to 0700 and a warning is logged, so an operator learns that
+// its mode changed. FAILED_PRECONDITION if `path` exists and is not a
+// directory; errors name the path.
+absl::Status EnsurePrivateDir(const std::string& path);
+
+// Replaces `path` with `contents` as a 0600 file, atomically: a temporary
+// file in the same directory is written, fsynced and renamed over `path`,
+// and the directory is fsynced. A reader sees the old file or the new one,
+// never a torn or briefly world-readable one.
+absl::Status WritePrivateFile(const std::string& path, absl::string_view contents);
+
+// Creates `path` as an empty 0600 file if it is missing; an existing file
+// with any other mode is set to 0600 (with a warning if it had group or
+// other bits). Used for the database before SQLite first writes it: SQLite
+// gives its -wal and -shm files the database file's mode.
+absl::Status EnsurePrivateFile(const std::string& path);
+
+// Like EnsurePrivateFile for a file that may legitimately be absent (a
+// database's -wal and -shm left by an older version): absent is OK and
+// nothing is created.
+absl::Status TightenIfPresent(const std::string& path);
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_STORE_PRIVATE_FILES_H_
