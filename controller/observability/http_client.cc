@@ -8,9 +8,11 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "controller/observability/socket_util.h"
 
@@ -63,27 +65,55 @@ absl::StatusOr<UniqueFd> Connect(const HttpUrl& url, absl::Time deadline,
   return last;
 }
 
+// Names the URL in a transport error, keeping its code (CANCELLED and
+// DEADLINE_EXCEEDED steer the notifier).
+absl::Status Annotate(const absl::Status& status, const HttpUrl& url) {
+  return absl::Status(status.code(), absl::StrCat(url.text, ": ", status.message()));
+}
+
 }  // namespace
 
 absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url,
                                      absl::string_view field) {
-  constexpr absl::string_view kScheme = "http://";
-  if (!absl::StartsWith(url, kScheme)) {
+  auto refuse = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
-        absl::StrCat(field, " \"", url,
-                     "\" must start with http:// (https is not supported)"));
+        absl::StrCat(field, " \"", absl::CHexEscape(url), "\" ", why));
+  };
+  for (size_t i = 0; i < url.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(url[i]);
+    if (c < 0x20 || c == 0x7f) {
+      return refuse(
+          absl::StrFormat("contains a control character (byte 0x%02x at offset %d)", c, i));
+    }
+    if (c == ' ') {
+      return refuse(absl::StrCat("contains a space at offset ", i, "; percent-encode it as %20"));
+    }
+    if (c >= 0x80) {
+      return refuse(absl::StrCat("contains a non-ASCII byte at offset ", i, "; percent-encode it"));
+    }
   }
   HttpUrl result;
+  absl::string_view rest;
+  if (absl::StartsWithIgnoreCase(url, "https://")) {
+    result.https = true;
+    result.port = 443;
+    rest = url.substr(8);
+  } else if (absl::StartsWithIgnoreCase(url, "http://")) {
+    rest = url.substr(7);
+  } else {
+    return refuse("must start with https:// (preferred) or http://");
+  }
   result.text = std::string(url);
-  absl::string_view rest = url.substr(kScheme.size());
-  size_t slash = rest.find('/');
-  absl::string_view authority = rest.substr(0, slash);
-  if (slash != absl::string_view::npos) {
-    result.path = std::string(rest.substr(slash));
+  // A fragment is for the browser; it is never sent.
+  rest = rest.substr(0, rest.find('#'));
+  size_t path_start = rest.find_first_of("/?");
+  absl::string_view authority = rest.substr(0, path_start);
+  if (path_start != absl::string_view::npos) {
+    absl::string_view path = rest.substr(path_start);
+    result.path = absl::StrCat(path.front() == '?' ? "/" : "", path);
   }
   if (authority.find('@') != absl::string_view::npos) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " \"", url, "\" must not contain credentials"));
+    return refuse("must not contain credentials");
   }
   bool bracketed = !authority.empty() && authority.front() == '[';
   bool has_port = bracketed ? !absl::EndsWith(authority, "]")
@@ -99,26 +129,46 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url,
     result.host = std::string(authority);
   }
   if (result.host.empty() || result.port == 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " \"", url, "\" needs a host and a non-zero port"));
+    return refuse("needs a host and a non-zero port");
   }
   return result;
 }
 
-absl::StatusOr<int> HttpPost(const HttpUrl& url, absl::string_view content_type,
-                             absl::string_view body, absl::Duration timeout,
-                             int cancel_fd) {
+absl::StatusOr<int> HttpPost(const HttpUrl& url, const HttpRequest& request,
+                             const TlsClientContext* tls, absl::Duration timeout, int cancel_fd) {
+  if (url.https && tls == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(url.text, ": https needs a TLS context"));
+  }
   const absl::Time deadline = absl::Now() + timeout;
   absl::StatusOr<UniqueFd> fd = Connect(url, deadline, cancel_fd);
   if (!fd.ok()) return fd.status();
-  std::string request = absl::StrCat(
-      "POST ", url.path,
-      " HTTP/1.1\r\nHost: ", FormatHostPort(url.host, url.port),
-      "\r\nUser-Agent: ferry-controller\r\nContent-Type: ", content_type,
-      "\r\nContent-Length: ", body.size(), "\r\nConnection: close\r\n\r\n");
-  absl::Status sent = SendAll(fd->get(), request, deadline, cancel_fd);
-  if (sent.ok()) sent = SendAll(fd->get(), body, deadline, cancel_fd);
-  if (!sent.ok()) return sent;
+  std::unique_ptr<TlsStream> stream;
+  if (url.https) {
+    absl::StatusOr<std::unique_ptr<TlsStream>> connected =
+        TlsStream::Connect(*tls, fd->get(), url.host, deadline, cancel_fd);
+    if (!connected.ok()) return Annotate(connected.status(), url);
+    stream = *std::move(connected);
+  }
+  auto send = [&](absl::string_view data) {
+    return stream != nullptr ? stream->SendAll(data, deadline, cancel_fd)
+                             : SendAll(fd->get(), data, deadline, cancel_fd);
+  };
+  auto receive = [&](std::string* out, size_t max) {
+    return stream != nullptr ? stream->ReceiveSome(out, max, deadline, cancel_fd)
+                             : ReceiveSome(fd->get(), out, max, deadline, cancel_fd);
+  };
+
+  std::string head =
+      absl::StrCat("POST ", url.path, " HTTP/1.1\r\nHost: ", FormatHostPort(url.host, url.port),
+                   "\r\nUser-Agent: ferry-controller\r\nContent-Type: ", request.content_type,
+                   "\r\nContent-Length: ", request.body.size(), "\r\nConnection: close\r\n");
+  for (const auto& [name, value] : request.headers) {
+    absl::StrAppend(&head, name, ": ", value, "\r\n");
+  }
+  head += "\r\n";
+  // One write: over TLS, one record train instead of two.
+  absl::Status sent = send(absl::StrCat(head, request.body));
+  if (!sent.ok()) return Annotate(sent, url);
 
   std::string response;
   while (response.find("\r\n") == std::string::npos) {
@@ -126,10 +176,8 @@ absl::StatusOr<int> HttpPost(const HttpUrl& url, absl::string_view content_type,
       return absl::UnavailableError(
           absl::StrCat(url.text, " sent an overlong status line"));
     }
-    absl::StatusOr<size_t> n =
-        ReceiveSome(fd->get(), &response, kMaxStatusLineBytes - response.size(),
-                    deadline, cancel_fd);
-    if (!n.ok()) return n.status();
+    absl::StatusOr<size_t> n = receive(&response, kMaxStatusLineBytes - response.size());
+    if (!n.ok()) return Annotate(n.status(), url);
     if (*n == 0) {
       return absl::UnavailableError(
           absl::StrCat(url.text, " closed the connection without a response"));

@@ -1,17 +1,27 @@
 #include "controller/observability/webhook.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "api/lib/log.h"
+#include "api/security/join_token.h"
 
 namespace ferry::controller {
 namespace {
 
 constexpr char kField[] = "--alert-webhook";
+constexpr char kCaField[] = "--alert-webhook-ca";
+// A secret is a line of text; anything bigger is the wrong file.
+constexpr size_t kMaxSecretBytes = size_t{64} * 1024;
 constexpr absl::string_view kJson = "application/json";
 
 class RealSleeper : public Sleeper {
@@ -47,6 +57,39 @@ bool IsPermanent(int status) {
 
 }  // namespace
 
+std::string WebhookSignature(absl::string_view secret, int64_t unix_seconds,
+                             absl::string_view body) {
+  return absl::StrCat("sha256=",
+                      security::HmacSha256Hex(secret, absl::StrCat(unix_seconds, ".", body)));
+}
+
+absl::StatusOr<std::string> ReadWebhookSecretFile(const std::string& path,
+                                                  absl::string_view field) {
+  struct stat st = {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " ", path, ": not a readable file"));
+  }
+  if (static_cast<size_t>(st.st_size) > kMaxSecretBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " ", path, ": ", st.st_size, " bytes; a secret is one line"));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string secret(std::istreambuf_iterator<char>(in), {});
+  if (!in.good() && !in.eof()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " ", path, ": cannot read the file"));
+  }
+  absl::StripTrailingAsciiWhitespace(&secret);
+  if (secret.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " ", path, ": the file is empty; put the shared secret in it"));
+  }
+  if ((st.st_mode & 077) != 0) {
+    LogWarning("webhook secret file is readable by other users; chmod 600 it",
+               {{"path", path}, {"mode", absl::StrFormat("%04o", st.st_mode & 07777)}});
+  }
+  return secret;
+}
+
 std::unique_ptr<Sleeper> NewRealSleeper() {
   return std::make_unique<RealSleeper>();
 }
@@ -71,7 +114,13 @@ WebhookNotifier::WebhookNotifier(std::vector<std::string> urls,
   }
   sleeper_ = options_.sleeper;
   if (!options_.jitter) options_.jitter = RandomJitter();
-  if (!options_.post) options_.post = HttpPost;
+  if (!options_.post) {
+    options_.post = [this](const HttpUrl& url, const HttpRequest& request, absl::Duration timeout,
+                           int cancel_fd) {
+      return HttpPost(url, request, tls_.get(), timeout, cancel_fd);
+    };
+  }
+  if (!options_.now) options_.now = [] { return absl::Now(); };
   options_.max_queue = std::max<size_t>(options_.max_queue, 1);
   options_.max_attempts = std::max(options_.max_attempts, 1);
 }
@@ -83,11 +132,19 @@ absl::Status WebhookNotifier::Start() {
     return absl::FailedPreconditionError("webhook notifier already started");
   }
   std::vector<std::unique_ptr<Target>> targets;
+  bool any_https = false;
   for (const std::string& url : urls_) {
     absl::StatusOr<HttpUrl> parsed = ParseHttpUrl(url, kField);
     if (!parsed.ok()) return parsed.status();
+    any_https = any_https || parsed->https;
     targets.push_back(std::make_unique<Target>());
     targets.back()->url = *std::move(parsed);
+  }
+  if (any_https || !options_.ca_file.empty()) {
+    absl::StatusOr<std::unique_ptr<TlsClientContext>> tls =
+        TlsClientContext::Create(options_.ca_file, kCaField);
+    if (!tls.ok()) return tls.status();
+    tls_ = *std::move(tls);
   }
   if (absl::Status s = cancel_.Open(); !s.ok()) return s;
   targets_ = std::move(targets);
@@ -194,8 +251,17 @@ bool WebhookNotifier::Deliver(Target* target, const std::string& body) {
   const HttpUrl& url = target->url;
   for (int attempt = 1;; ++attempt) {
     if (Aborted(target)) return false;
-    absl::StatusOr<int> status =
-        options_.post(url, kJson, body, options_.timeout, cancel_.read_fd());
+    HttpRequest request;
+    request.content_type = kJson;
+    request.body = body;
+    if (!options_.secret.empty()) {
+      // Per attempt: a retry after a long backoff is not mistaken for a
+      // replay by a receiver that checks the timestamp's age.
+      int64_t now = absl::ToUnixSeconds(options_.now());
+      request.headers = {{kWebhookTimestampHeader, absl::StrCat(now)},
+                         {kWebhookSignatureHeader, WebhookSignature(options_.secret, now, body)}};
+    }
+    absl::StatusOr<int> status = options_.post(url, request, options_.timeout, cancel_.read_fd());
     if (status.ok() && *status >= 200 && *status < 300) {
       ++delivered_;
       return true;

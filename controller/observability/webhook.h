@@ -6,6 +6,22 @@
 // queue (oldest dropped when full) and its own worker thread, so one dead
 // receiver cannot delay alerts to the others. Failed posts are retried with
 // exponential backoff and jitter, then given up on and logged.
+//
+// https URLs are preferred: the receiver's certificate is verified against
+// the system's trust store, or only against WebhookOptions::ca_file when
+// set, and must name the URL's host. http stays allowed for receivers on
+// the same host or a trusted network.
+//
+// Signatures. When WebhookOptions::secret is set, every POST (each retry
+// too) carries
+//   X-Ferry-Timestamp: <unix seconds when this attempt was made>
+//   X-Ferry-Signature: sha256=<lower-case hex HMAC-SHA256>
+// where the HMAC's key is the secret and its message is the timestamp
+// header's value, a '.', then the exact body bytes: "1700000000.{...}".
+// A receiver recomputes it over the raw body it read, compares in constant
+// time, and rejects a timestamp more than a few minutes from its own clock;
+// covering the timestamp means a captured request cannot be replayed later
+// with a fresh timestamp.
 
 #include <atomic>
 #include <cstdint>
@@ -39,10 +55,24 @@ class Sleeper {
 
 std::unique_ptr<Sleeper> NewRealSleeper();
 
-// The transport, injectable for tests; defaults to HttpPost.
-using HttpPostFn = std::function<absl::StatusOr<int>(
-    const HttpUrl& url, absl::string_view content_type, absl::string_view body,
-    absl::Duration timeout, int cancel_fd)>;
+// The transport, injectable for tests; defaults to HttpPost (with the
+// notifier's TLS context for https URLs).
+using HttpPostFn = std::function<absl::StatusOr<int>(const HttpUrl& url, const HttpRequest& request,
+                                                     absl::Duration timeout, int cancel_fd)>;
+
+inline constexpr char kWebhookSignatureHeader[] = "X-Ferry-Signature";
+inline constexpr char kWebhookTimestampHeader[] = "X-Ferry-Timestamp";
+
+// The X-Ferry-Signature value: "sha256=" + hex HMAC-SHA256 under `secret`
+// of "<unix_seconds>.<body>".
+std::string WebhookSignature(absl::string_view secret, int64_t unix_seconds,
+                             absl::string_view body);
+
+// Reads a webhook secret from `path` (the --alert-webhook-secret-file
+// flag, named by `field` in errors). Trailing whitespace, such as the
+// newline an editor or `echo` adds, is not part of the secret. An empty or
+// unreadable file is INVALID_ARGUMENT. Warns if others may read the file.
+absl::StatusOr<std::string> ReadWebhookSecretFile(const std::string& path, absl::string_view field);
 
 struct WebhookOptions {
   size_t max_queue = 1000;  // per URL
@@ -53,6 +83,11 @@ struct WebhookOptions {
   Sleeper* sleeper = nullptr;      // not owned; default: a real sleeper
   std::function<double()> jitter;  // in [0, 1]; default: uniform random
   HttpPostFn post;                 // default: HttpPost
+  // Signs every POST when non-empty (see the top of this file).
+  std::string secret;
+  // PEM CAs that alone are trusted for https URLs; empty: the system's.
+  std::string ca_file;
+  std::function<absl::Time()> now;  // default: absl::Now; for timestamps
 };
 
 // Counts over all URLs since construction, for metrics.
@@ -76,7 +111,9 @@ class WebhookNotifier {
   WebhookNotifier& operator=(const WebhookNotifier&) = delete;
 
   // Validates every URL (INVALID_ARGUMENT naming --alert-webhook and the
-  // URL) and starts one worker per URL. Nothing is started on error.
+  // URL), loads the TLS trust store if a URL is https or ca_file is set
+  // (errors name --alert-webhook-ca), and starts one worker per URL.
+  // Nothing is started on error.
   absl::Status Start();
 
   // Queues `json_body` for every URL. Never blocks on the network.
@@ -107,6 +144,8 @@ class WebhookNotifier {
   WebhookOptions options_;
   std::unique_ptr<Sleeper> owned_sleeper_;
   Sleeper* sleeper_ = nullptr;
+  // Set by Start() before any worker runs; read-only afterwards.
+  std::unique_ptr<TlsClientContext> tls_;
   CancelPipe cancel_;
   std::vector<std::unique_ptr<Target>> targets_;
   std::atomic<bool> started_{false};
