@@ -47,9 +47,14 @@ ABSL_FLAG(std::string, metrics_listen, "",
           "host:port to serve /metrics, /healthz and /readyz on (HTTP); off "
           "when empty");
 ABSL_FLAG(std::vector<std::string>, alert_webhook, {},
-          "URL to POST drift, repair and failure events to as JSON; "
-          "comma-separated, and the "
-          "flag may be repeated");
+          "URL to POST drift, repair and failure events to as JSON; https:// is preferred "
+          "(the receiver's certificate is verified), http:// is allowed; comma-separated, and "
+          "the flag may be repeated");
+ABSL_FLAG(std::string, alert_webhook_secret_file, "",
+          "file holding a shared secret; every webhook POST then carries X-Ferry-Timestamp and "
+          "X-Ferry-Signature: sha256=<HMAC-SHA256 of \"timestamp.body\">");
+ABSL_FLAG(std::string, alert_webhook_ca, "",
+          "PEM CA bundle that alone is trusted for https webhooks; default: the system's CAs");
 ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
           "largest gRPC message accepted (an Apply's whole manifest set, an agent "
           "report); larger ones are refused with RESOURCE_EXHAUSTED");
@@ -194,7 +199,15 @@ int Run(const Config& config, const sigset_t& signals) {
   Registry registry;
   std::unique_ptr<WebhookNotifier> notifier;
   if (!config.alert_webhooks.empty()) {
-    notifier = std::make_unique<WebhookNotifier>(config.alert_webhooks);
+    WebhookOptions webhook_options;
+    webhook_options.ca_file = absl::GetFlag(FLAGS_alert_webhook_ca);
+    if (std::string file = absl::GetFlag(FLAGS_alert_webhook_secret_file); !file.empty()) {
+      absl::StatusOr<std::string> secret =
+          ReadWebhookSecretFile(file, "--alert-webhook-secret-file");
+      if (!secret.ok()) return Fail("cannot read the webhook secret", secret.status());
+      webhook_options.secret = *std::move(secret);
+    }
+    notifier = std::make_unique<WebhookNotifier>(config.alert_webhooks, webhook_options);
     if (absl::Status s = notifier->Start(); !s.ok()) return Fail("cannot start webhooks", s);
     RegisterWebhookMetrics(&registry, notifier.get());
     LogInfo("alert webhooks", {{"urls", absl::StrJoin(config.alert_webhooks, ",")}});

@@ -134,7 +134,7 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url,
   return result;
 }
 
-absl::StatusOr<int> HttpPost(const HttpUrl& url, const HttpRequest& request,
+absl::StatusOr<int> HttpPost(const HttpUrl& url, const HttpPostRequest& request,
                              const TlsClientContext* tls, absl::Duration timeout, int cancel_fd) {
   if (url.https && tls == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(url.text, ": https needs a TLS context"));

@@ -32,7 +32,7 @@ struct HttpUrl {
 absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url,
                                      absl::string_view field);
 
-struct HttpRequest {
+struct HttpPostRequest {
   absl::string_view content_type;
   absl::string_view body;
   // Sent after the standard headers, as given; names and values must not
@@ -44,7 +44,7 @@ struct HttpRequest {
 // must be non-null then), sends and reads the status line. Returns the HTTP
 // status code; transport and TLS failures are UNAVAILABLE (naming the URL),
 // DEADLINE_EXCEEDED or CANCELLED (once `cancel_fd` is readable).
-absl::StatusOr<int> HttpPost(const HttpUrl& url, const HttpRequest& request,
+absl::StatusOr<int> HttpPost(const HttpUrl& url, const HttpPostRequest& request,
                              const TlsClientContext* tls, absl::Duration timeout, int cancel_fd);
 
 }  // namespace ferry::controller

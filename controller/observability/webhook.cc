@@ -115,7 +115,7 @@ WebhookNotifier::WebhookNotifier(std::vector<std::string> urls,
   sleeper_ = options_.sleeper;
   if (!options_.jitter) options_.jitter = RandomJitter();
   if (!options_.post) {
-    options_.post = [this](const HttpUrl& url, const HttpRequest& request, absl::Duration timeout,
+    options_.post = [this](const HttpUrl& url, const HttpPostRequest& request, absl::Duration timeout,
                            int cancel_fd) {
       return HttpPost(url, request, tls_.get(), timeout, cancel_fd);
     };
@@ -251,7 +251,7 @@ bool WebhookNotifier::Deliver(Target* target, const std::string& body) {
   const HttpUrl& url = target->url;
   for (int attempt = 1;; ++attempt) {
     if (Aborted(target)) return false;
-    HttpRequest request;
+    HttpPostRequest request;
     request.content_type = kJson;
     request.body = body;
     if (!options_.secret.empty()) {

@@ -57,7 +57,7 @@ std::unique_ptr<Sleeper> NewRealSleeper();
 
 // The transport, injectable for tests; defaults to HttpPost (with the
 // notifier's TLS context for https URLs).
-using HttpPostFn = std::function<absl::StatusOr<int>(const HttpUrl& url, const HttpRequest& request,
+using HttpPostFn = std::function<absl::StatusOr<int>(const HttpUrl& url, const HttpPostRequest& request,
                                                      absl::Duration timeout, int cancel_fd)>;
 
 inline constexpr char kWebhookSignatureHeader[] = "X-Ferry-Signature";

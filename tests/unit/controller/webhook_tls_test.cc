@@ -229,7 +229,7 @@ class WebhookTlsTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<TlsClientContext>> tls =
         TlsClientContext::Create(ca_file, "--alert-webhook-ca");
     if (!tls.ok()) return tls.status();
-    HttpRequest request;
+    HttpPostRequest request;
     request.content_type = "application/json";
     request.body = "{}";
     return HttpPost(*url, request, tls->get(), kWaitBound, -1);
