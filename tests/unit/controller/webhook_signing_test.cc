@@ -53,7 +53,7 @@ struct CapturedRequest {
 
 std::vector<CapturedRequest> PostOnceCapturing(WebhookOptions options, const std::string& body) {
   std::vector<CapturedRequest> captured;
-  options.post = [&](const HttpUrl&, const HttpRequest& request, absl::Duration,
+  options.post = [&](const HttpUrl&, const HttpPostRequest& request, absl::Duration,
                      int) -> absl::StatusOr<int> {
     captured.push_back({std::string(request.body), request.headers});
     return 204;
@@ -93,7 +93,7 @@ TEST(WebhookSigningTest, EachRetryIsSignedWithItsOwnTimestamp) {
   int64_t clock = 1700000000;
   options.now = [&clock] { return absl::FromUnixSeconds(clock++); };
   std::vector<CapturedRequest> captured;
-  options.post = [&](const HttpUrl&, const HttpRequest& request, absl::Duration,
+  options.post = [&](const HttpUrl&, const HttpPostRequest& request, absl::Duration,
                      int) -> absl::StatusOr<int> {
     captured.push_back({std::string(request.body), request.headers});
     return captured.size() == 1 ? 503 : 200;
