@@ -224,7 +224,7 @@ TEST(WebhookNotifierTest, GivesUpAfterMaxAttempts) {
   WebhookOptions options = FastOptions(&sleeper);
   options.max_attempts = 3;
   int attempts = 0;
-  options.post = [&](const HttpUrl&, const HttpRequest&, absl::Duration,
+  options.post = [&](const HttpUrl&, const HttpPostRequest&, absl::Duration,
                      int) -> absl::StatusOr<int> {
     ++attempts;
     return 503;
