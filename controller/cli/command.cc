@@ -1,177 +1,23 @@
 #include "controller/cli/command.h"
 
 #include <algorithm>
-#include <optional>
+#include <cstddef>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "controller/cli/flags.h"
 #include "controller/cli/kinds.h"
+#include "controller/cli/security_args.h"
 
 namespace ferry::cli {
 namespace {
 
 using ferry::v1::ResourceKind;
 
-struct FlagSpec {
-  absl::string_view long_name;
-  absl::string_view short_name;
-  bool takes_value;
-};
-
-constexpr FlagSpec kFlags[] = {
-    {"server", "", true},    {"request-timeout", "", true},   {"help", "h", false},
-    {"filename", "f", true}, {"dry-run", "", false},          {"output", "o", true},
-    {"selector", "l", true}, {"ignore-not-found", "", false}, {"all", "", false},
-    {"for", "", true},       {"timeout", "", true},           {"watch", "w", false},
-};
-
 // Flags every command accepts.
-constexpr absl::string_view kGlobalFlags[] = {"server", "request-timeout", "help"};
-
-struct Flag {
-  std::string name;     // long name
-  std::string spelled;  // as typed, for messages
-  std::string value;    // "true"/"false" for booleans
-};
-
-struct RawArgs {
-  std::vector<Flag> flags;
-  std::vector<std::string> positionals;
-};
-
-absl::Status UsageError(absl::string_view message) { return absl::InvalidArgumentError(message); }
-
-const FlagSpec* FindFlag(absl::string_view name, bool is_short) {
-  for (const FlagSpec& spec : kFlags) {
-    if ((is_short ? spec.short_name : spec.long_name) == name && !name.empty()) {
-      return &spec;
-    }
-  }
-  return nullptr;
-}
-
-// Splits argv into flags and positionals; knows only the flags' shapes.
-absl::StatusOr<RawArgs> Tokenize(const std::vector<std::string>& args) {
-  RawArgs raw;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "--") {
-      raw.positionals.insert(raw.positionals.end(), args.begin() + i + 1, args.end());
-      break;
-    }
-    if (arg.size() < 2 || arg[0] != '-') {
-      raw.positionals.push_back(arg);
-      continue;
-    }
-    const bool is_short = arg[1] != '-';
-    absl::string_view body = absl::string_view(arg).substr(is_short ? 1 : 2);
-    std::optional<std::string> inline_value;
-    absl::string_view name = body;
-    if (is_short) {
-      name = body.substr(0, 1);
-      absl::string_view rest = body.substr(1);
-      if (absl::ConsumePrefix(&rest, "=") || !rest.empty()) inline_value = std::string(rest);
-    } else if (size_t eq = body.find('='); eq != absl::string_view::npos) {
-      name = body.substr(0, eq);
-      inline_value = std::string(body.substr(eq + 1));
-    }
-    const std::string spelled = absl::StrCat(is_short ? "-" : "--", name);
-    const FlagSpec* spec = FindFlag(name, is_short);
-    if (spec == nullptr) {
-      return UsageError(absl::StrCat("unknown flag \"", spelled, "\""));
-    }
-    Flag flag{std::string(spec->long_name), spelled, "true"};
-    if (spec->takes_value) {
-      if (inline_value.has_value()) {
-        flag.value = *inline_value;
-      } else if (i + 1 < args.size()) {
-        flag.value = args[++i];
-      } else {
-        return UsageError(absl::StrCat("flag ", spelled, " needs a value"));
-      }
-    } else if (inline_value.has_value()) {
-      const std::string v = absl::AsciiStrToLower(*inline_value);
-      if (v != "true" && v != "false") {
-        return UsageError(
-            absl::StrCat("flag ", spelled, ": want true or false, got \"", *inline_value, "\""));
-      }
-      flag.value = v;
-    }
-    raw.flags.push_back(std::move(flag));
-  }
-  return raw;
-}
-
-absl::StatusOr<absl::Duration> ParseDurationFlag(const Flag& flag, bool allow_zero) {
-  absl::Duration d;
-  int64_t seconds = 0;
-  if (absl::SimpleAtoi(flag.value, &seconds)) {
-    d = absl::Seconds(seconds);
-  } else if (!absl::ParseDuration(flag.value, &d)) {
-    return UsageError(
-        absl::StrCat(flag.spelled, ": want a duration like 30s or 2m, got \"", flag.value, "\""));
-  }
-  if (d < absl::ZeroDuration() || (!allow_zero && d == absl::ZeroDuration())) {
-    return UsageError(absl::StrCat(flag.spelled, ": must be ",
-                                   allow_zero ? "zero or positive" : "positive", ", got \"",
-                                   flag.value, "\""));
-  }
-  return d;
-}
-
-absl::StatusOr<OutputFormat> ParseOutput(const Flag& flag) {
-  if (flag.value == "yaml") return OutputFormat::kYaml;
-  if (flag.value == "json") return OutputFormat::kJson;
-  if (flag.value == "wide") return OutputFormat::kWide;
-  if (flag.value == "name") return OutputFormat::kName;
-  return UsageError(absl::StrCat(flag.spelled, ": unknown output format \"", flag.value,
-                                 "\" (want yaml, json, wide or name)"));
-}
-
-absl::Status CheckSelector(const Flag& flag) {
-  for (absl::string_view term : absl::StrSplit(flag.value, ',')) {
-    std::vector<absl::string_view> kv = absl::StrSplit(term, absl::MaxSplits('=', 1));
-    if (kv.size() != 2 || kv[0].empty() || absl::StrContains(kv[1], '=')) {
-      return UsageError(
-          absl::StrCat(flag.spelled, ": want key=value[,key=value], got \"", term, "\""));
-    }
-  }
-  return absl::OkStatus();
-}
-
-// get events --for forward/NAME or node/NAME.
-absl::StatusOr<EventTarget> ParseEventsFor(const Flag& flag) {
-  std::vector<std::string> parts = absl::StrSplit(flag.value, absl::MaxSplits('/', 1));
-  absl::StatusOr<ResourceKind> kind =
-      parts.size() == 2 && !parts[1].empty() ? ParseKind(parts[0]) : absl::InvalidArgumentError("");
-  if (!kind.ok() || *kind == ferry::v1::EVENT) {
-    return UsageError(
-        absl::StrCat(flag.spelled, ": want forward/NAME or node/NAME, got \"", flag.value, "\""));
-  }
-  return EventTarget{*kind, parts[1]};
-}
-
-absl::StatusOr<WaitCondition> ParseWaitFor(const Flag& flag) {
-  WaitCondition wait;
-  if (flag.value == "delete") {
-    wait.for_delete = true;
-    return wait;
-  }
-  std::vector<std::string> parts = absl::StrSplit(flag.value, '=');
-  if (parts.size() < 2 || parts.size() > 3 || parts[0] != "condition" || parts[1].empty() ||
-      (parts.size() == 3 && parts[2].empty())) {
-    return UsageError(absl::StrCat(flag.spelled, ": want condition=NAME[=VALUE] or delete, got \"",
-                                   flag.value, "\""));
-  }
-  wait.condition_type = parts[1];
-  if (parts.size() == 3) wait.condition_status = parts[2];
-  return wait;
-}
+constexpr absl::string_view kGlobalFlags[] = {"server", "request-timeout", "help", "config"};
 
 // Reads "KIND [NAME...]" or "KIND/NAME [KIND/NAME...]" (one kind).
 absl::Status ParseTargets(absl::string_view verb, const std::vector<std::string>& args,
@@ -207,14 +53,38 @@ absl::Status ParseTargets(absl::string_view verb, const std::vector<std::string>
   return absl::OkStatus();
 }
 
-absl::StatusOr<Verb> ParseVerb(absl::string_view word) {
-  if (word == "apply") return Verb::kApply;
-  if (word == "get") return Verb::kGet;
-  if (word == "describe") return Verb::kDescribe;
-  if (word == "delete") return Verb::kDelete;
-  if (word == "wait") return Verb::kWait;
-  if (word == "version") return Verb::kVersion;
-  if (word == "help") return Verb::kHelp;
+// The verb and the words that named it ("token create" is two).
+struct VerbWords {
+  Verb verb;
+  std::string word;  // for messages
+  std::ptrdiff_t count;
+};
+
+absl::StatusOr<VerbWords> ParseVerb(const std::vector<std::string>& positionals, bool wants_help) {
+  const std::string& word = positionals[0];
+  if (word == "token" || word == "credentials") {
+    const bool token = word == "token";
+    const absl::string_view subcommands = token ? "create" : "create or revoke";
+    if (positionals.size() < 2) {
+      if (wants_help) return VerbWords{Verb::kHelp, word, 1};
+      return UsageError(absl::StrCat(word, " needs a subcommand: ", subcommands));
+    }
+    const std::string& sub = positionals[1];
+    const std::string both = absl::StrCat(word, " ", sub);
+    if (sub == "create") {
+      return VerbWords{token ? Verb::kTokenCreate : Verb::kCredentialsCreate, both, 2};
+    }
+    if (!token && sub == "revoke") return VerbWords{Verb::kCredentialsRevoke, both, 2};
+    return UsageError(
+        absl::StrCat("unknown command \"", both, "\" (", word, " takes ", subcommands, ")"));
+  }
+  if (word == "apply") return VerbWords{Verb::kApply, word, 1};
+  if (word == "get") return VerbWords{Verb::kGet, word, 1};
+  if (word == "describe") return VerbWords{Verb::kDescribe, word, 1};
+  if (word == "delete") return VerbWords{Verb::kDelete, word, 1};
+  if (word == "wait") return VerbWords{Verb::kWait, word, 1};
+  if (word == "version") return VerbWords{Verb::kVersion, word, 1};
+  if (word == "help") return VerbWords{Verb::kHelp, word, 1};
   return UsageError(absl::StrCat("unknown command \"", word, "\" (run 'ferryctl help')"));
 }
 
@@ -228,6 +98,12 @@ std::vector<absl::string_view> VerbFlags(Verb verb) {
       return {"filename", "ignore-not-found"};
     case Verb::kWait:
       return {"all", "for", "timeout"};
+    case Verb::kTokenCreate:
+      return {"node", "ttl"};
+    case Verb::kCredentialsCreate:
+      return {"role", "ttl", "output"};
+    case Verb::kCredentialsRevoke:
+      return {"role"};
     default:
       return {};
   }
@@ -303,6 +179,10 @@ absl::Status CheckVerbArgs(absl::string_view word, const std::vector<std::string
       return absl::OkStatus();
     case Verb::kHelp:
       return absl::OkStatus();
+    case Verb::kTokenCreate:
+    case Verb::kCredentialsCreate:
+    case Verb::kCredentialsRevoke:
+      return CheckSecurityArgs(word, rest, command);
   }
   return absl::OkStatus();
 }
@@ -311,7 +191,27 @@ absl::Status ApplyFlag(const Flag& flag, Command& command) {
   const std::string& name = flag.name;
   if (name == "server") {
     if (flag.value.empty()) return UsageError("--server: must not be empty");
-    command.server = flag.value;
+    if (command.verb == Verb::kCredentialsCreate && !flag.before_command) {
+      command.credentials_server = flag.value;
+    } else {
+      command.server = flag.value;
+      command.server_source = ServerSource::kFlag;
+    }
+  } else if (name == "config") {
+    if (flag.value.empty()) return UsageError("--config: must not be empty");
+    command.config_path = flag.value;
+  } else if (name == "node") {
+    if (flag.value.empty()) return UsageError("--node: must not be empty");
+    command.node_name = flag.value;
+  } else if (name == "ttl") {
+    absl::StatusOr<absl::Duration> ttl = ParseTtlFlag(flag);
+    if (!ttl.ok()) return ttl.status();
+    command.ttl = *ttl;
+  } else if (name == "role") {
+    return ApplyRole(flag, command);
+  } else if (name == "output" && command.verb == Verb::kCredentialsCreate) {
+    if (flag.value.empty()) return UsageError(absl::StrCat(flag.spelled, ": must not be empty"));
+    command.output_file = flag.value;
   } else if (name == "request-timeout") {
     absl::StatusOr<absl::Duration> d = ParseDurationFlag(flag, /*allow_zero=*/false);
     if (!d.ok()) return d.status();
@@ -353,23 +253,31 @@ absl::Status ApplyFlag(const Flag& flag, Command& command) {
 
 }  // namespace
 
+bool IsSecurityVerb(Verb verb) {
+  return verb == Verb::kTokenCreate || verb == Verb::kCredentialsCreate ||
+         verb == Verb::kCredentialsRevoke;
+}
+
 absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args,
                                          absl::string_view env_server) {
   absl::StatusOr<RawArgs> raw = Tokenize(args);
   if (!raw.ok()) return raw.status();
 
   Command command;
-  if (!env_server.empty()) command.server = std::string(env_server);
+  if (!env_server.empty()) {
+    command.server = std::string(env_server);
+    command.server_source = ServerSource::kEnvironment;
+  }
   const bool wants_help = std::any_of(raw->flags.begin(), raw->flags.end(),
                                       [](const Flag& f) { return f.name == "help"; });
   if (raw->positionals.empty()) {
     if (wants_help) return command;
     return UsageError("missing command (run 'ferryctl help')");
   }
-  const std::string word = raw->positionals[0];
-  absl::StatusOr<Verb> verb = ParseVerb(word);
+  absl::StatusOr<VerbWords> verb = ParseVerb(raw->positionals, wants_help);
   if (!verb.ok()) return verb.status();
-  command.verb = *verb;
+  command.verb = verb->verb;
+  const std::string& word = verb->word;
   for (const Flag& flag : raw->flags) {
     if (!Allowed(command.verb, flag.name)) {
       return UsageError(absl::StrCat("unknown flag \"", flag.spelled, "\" for \"", word, "\""));
@@ -380,7 +288,8 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args,
     command.verb = Verb::kHelp;
     return command;
   }
-  const std::vector<std::string> rest(raw->positionals.begin() + 1, raw->positionals.end());
+  const std::vector<std::string> rest(raw->positionals.begin() + verb->count,
+                                      raw->positionals.end());
   if (absl::Status s = CheckVerbArgs(word, rest, command); !s.ok()) return s;
   return command;
 }

@@ -20,7 +20,25 @@ inline constexpr char kDefaultServer[] = "127.0.0.1:7443";
 inline constexpr absl::Duration kDefaultRequestTimeout = absl::Seconds(5);
 inline constexpr absl::Duration kDefaultWaitTimeout = absl::Seconds(30);
 
-enum class Verb { kHelp, kVersion, kApply, kGet, kDescribe, kDelete, kWait };
+enum class Verb {
+  kHelp,
+  kVersion,
+  kApply,
+  kGet,
+  kDescribe,
+  kDelete,
+  kWait,
+  kTokenCreate,        // token create --node NAME
+  kCredentialsCreate,  // credentials create NAME --role ROLE
+  kCredentialsRevoke,  // credentials revoke NAME [--role ROLE]
+};
+
+// True for the verbs served by SecurityService rather than ResourceService.
+bool IsSecurityVerb(Verb verb);
+
+// Where Command::server came from; a client config's server fills in only
+// when neither the flag nor the environment gave one.
+enum class ServerSource { kDefault, kEnvironment, kFlag };
 
 enum class OutputFormat { kTable, kWide, kYaml, kJson, kName };
 
@@ -34,6 +52,8 @@ struct WaitCondition {
 struct Command {
   Verb verb = Verb::kHelp;
   std::string server = kDefaultServer;
+  ServerSource server_source = ServerSource::kDefault;
+  std::string config_path;  // --config; empty: $FERRY_CONFIG or the default file
   absl::Duration request_timeout = kDefaultRequestTimeout;
 
   // get, describe, delete, wait.
@@ -59,6 +79,17 @@ struct Command {
   // wait.
   WaitCondition wait_for;
   absl::Duration wait_timeout = kDefaultWaitTimeout;
+
+  // token create, credentials create / revoke.
+  std::string node_name;  // token create --node
+  std::string subject;    // credentials NAME: the certificate's CN
+  std::string role;       // credentials --role
+  // token / certificate lifetime; zero: the server's default.
+  absl::Duration ttl = absl::ZeroDuration();
+  // credentials create: --server after the command, written into the new
+  // config (ferryctl itself talks to `server`).
+  std::string credentials_server;
+  std::string output_file;  // credentials create -o FILE; empty: stdout
 };
 
 // Parses argv[1..] (without the program name). `env_server` is $FERRY_SERVER

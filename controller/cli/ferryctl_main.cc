@@ -9,7 +9,10 @@
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
-  const char* env_server = std::getenv("FERRY_SERVER");
-  return ferry::cli::FerryctlMain(args, env_server == nullptr ? "" : env_server,
+  auto env = [](const char* name) {
+    const char* value = std::getenv(name);
+    return std::string(value == nullptr ? "" : value);
+  };
+  return ferry::cli::FerryctlMain(args, {env("FERRY_SERVER"), env("FERRY_CONFIG"), env("HOME")},
                                   {std::cin, std::cout, std::cerr});
 }

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
+#include "controller/cli/rpc_status.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/support/sync_stream.h"
 
@@ -13,11 +13,6 @@ std::optional<int64_t> ParseRevision(const std::string& resource_version) {
   int64_t value = 0;
   if (!absl::SimpleAtoi(resource_version, &value)) return std::nullopt;
   return value;
-}
-
-absl::Status StatusFromGrpc(const grpc::Status& status) {
-  if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
 ResourceClient::ResourceClient(std::shared_ptr<grpc::Channel> channel, std::string address,
@@ -32,17 +27,7 @@ void ResourceClient::PrepareContext(grpc::ClientContext& context, absl::Time dea
 }
 
 absl::Status ResourceClient::Convert(const grpc::Status& status, bool is_watch) const {
-  if (status.ok()) return absl::OkStatus();
-  // A deadline hit before the channel ever connected is a connect timeout
-  // (e.g. a black-holed address), not a slow server.
-  const bool unreachable = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                           (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED &&
-                            !is_watch && channel_->GetState(false) != GRPC_CHANNEL_READY);
-  if (unreachable) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot reach ferry-controller at ", address_, ": ", status.error_message()));
-  }
-  return StatusFromGrpc(status);
+  return ConvertRpcStatus(status, *channel_, address_, is_watch);
 }
 
 absl::StatusOr<ferry::v1::ApplyResponse> ResourceClient::Apply(

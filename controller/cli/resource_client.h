@@ -47,8 +47,7 @@ class ResourceClient {
 
  private:
   void PrepareContext(grpc::ClientContext& context, absl::Time deadline) const;
-  // A Watch ends at the caller's own deadline, which is not a connect
-  // failure.
+  // ConvertRpcStatus with this client's channel and address.
   absl::Status Convert(const grpc::Status& status, bool is_watch = false) const;
 
   std::shared_ptr<grpc::Channel> channel_;
@@ -56,11 +55,6 @@ class ResourceClient {
   std::string address_;
   absl::Duration timeout_;
 };
-
-// grpc::StatusCode and absl::StatusCode share their numbering.
-// TODO: switch to controller/server/grpc_status.h's FromGrpcStatus once
-// ferry_cli may depend on it without linking the server library.
-absl::Status StatusFromGrpc(const grpc::Status& status);
 
 // A resourceVersion as the store revision it is; nullopt if not a number.
 std::optional<int64_t> ParseRevision(const std::string& resource_version);

@@ -6,14 +6,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "controller/cli/channel.h"
+#include "controller/cli/client_config.h"
 #include "controller/cli/describe.h"
 #include "controller/cli/events.h"
 #include "controller/cli/get.h"
 #include "controller/cli/kinds.h"
 #include "controller/cli/manifest_files.h"
+#include "controller/cli/rpc_status.h"
+#include "controller/cli/security_commands.h"
 #include "controller/cli/wait.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 
 namespace ferry::cli {
 namespace {
@@ -124,7 +126,11 @@ void PrintError(std::ostream& err, absl::string_view message) {
 }
 
 int FailWith(std::ostream& err, const absl::Status& status) {
-  PrintError(err, status.message());
+  if (std::optional<std::string> refusal = ServerRefusalLine(status)) {
+    err << absl::StrReplaceAll(*refusal, {{"\r\n", "; "}, {"\n", "; "}}) << "\n";
+  } else {
+    PrintError(err, status.message());
+  }
   return kExitFailure;
 }
 
@@ -150,12 +156,17 @@ int RunCommand(const Command& command, ResourceClient& client, Io io) {
     case Verb::kVersion:
       io.out << "ferryctl " << kFerryctlVersion << "\n";
       return kExitOk;
+    case Verb::kTokenCreate:
+    case Verb::kCredentialsCreate:
+    case Verb::kCredentialsRevoke:
+      PrintError(io.err, "token and credentials commands run with RunSecurityCommand");
+      return kExitFailure;
   }
   return kExitFailure;
 }
 
-int FerryctlMain(const std::vector<std::string>& args, absl::string_view env_server, Io io) {
-  absl::StatusOr<Command> command = ParseCommandLine(args, env_server);
+int FerryctlMain(const std::vector<std::string>& args, const Environment& env, Io io) {
+  absl::StatusOr<Command> command = ParseCommandLine(args, env.server);
   if (!command.ok()) {
     PrintError(io.err, command.status().message());
     return kExitUsage;
@@ -165,6 +176,16 @@ int FerryctlMain(const std::vector<std::string>& args, absl::string_view env_ser
                                             : absl::StrCat("ferryctl ", kFerryctlVersion, "\n"));
     return kExitOk;
   }
+  absl::StatusOr<std::optional<ClientConfig>> config =
+      LoadClientConfig(command->config_path, env.config, env.home);
+  if (!config.ok()) return Fail(io, config.status());
+  const ClientConfig* client_config = config->has_value() ? &**config : nullptr;
+  if (client_config != nullptr && client_config->key_readable_by_others) {
+    io.err << "warning: " << client_config->source
+           << " holds a private key and group or others may read it; chmod 600 "
+           << client_config->source << "\n";
+  }
+  const std::string server = ResolveServer(*command, client_config);
   // Before the channel exists, so gRPC's threads inherit the signal mask.
   WatchCanceller interrupt;
   std::optional<InterruptWatcher> watcher;
@@ -172,9 +193,13 @@ int FerryctlMain(const std::vector<std::string>& args, absl::string_view env_ser
     watcher.emplace(interrupt);
     io.interrupt = &interrupt;
   }
-  // TODO: TLS credentials once the controller serves mTLS.
-  ResourceClient client(grpc::CreateChannel(command->server, grpc::InsecureChannelCredentials()),
-                        command->server, command->request_timeout);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(server, client_config);
+  if (!channel.ok()) return Fail(io, channel.status());
+  if (IsSecurityVerb(command->verb)) {
+    SecurityClient client(*channel, server, command->request_timeout);
+    return RunSecurityCommand(*command, client, io);
+  }
+  ResourceClient client(*channel, server, command->request_timeout);
   return RunCommand(*command, client, io);
 }
 

@@ -2,7 +2,9 @@
 #define FERRY_CONTROLLER_CLI_RUNNER_H_
 
 // Executes a parsed Command against a ResourceClient and writes its output.
-// Errors are one line "error: <message>" on the error stream.
+// Errors are one line "error: <message>" on the error stream, except the
+// server's refusals, which read as kubectl's ("Error from server
+// (Forbidden): ...").
 
 #include <istream>
 #include <ostream>
@@ -32,14 +34,24 @@ struct Io {
 // Writes "error: <message>" as one line (embedded newlines are folded).
 void PrintError(std::ostream& err, absl::string_view message);
 
-// PrintError of the status's message; returns kExitFailure.
+// Prints a failure as one line and returns kExitFailure: ServerRefusalLine
+// for the server's PERMISSION_DENIED / UNAUTHENTICATED, else PrintError of
+// the status's message.
 int FailWith(std::ostream& err, const absl::Status& status);
 
 // Runs apply, get, describe, delete or wait; returns the exit code.
 int RunCommand(const Command& command, ResourceClient& client, Io io);
 
-// The whole program: parse, then help/version locally or connect and run.
-int FerryctlMain(const std::vector<std::string>& args, absl::string_view env_server, Io io);
+// What ferryctl reads from its environment; empty when unset.
+struct Environment {
+  std::string server;  // $FERRY_SERVER
+  std::string config;  // $FERRY_CONFIG
+  std::string home;    // $HOME: where the default client config is looked for
+};
+
+// The whole program: parse, then help/version locally, or load the client
+// config, connect and run.
+int FerryctlMain(const std::vector<std::string>& args, const Environment& env, Io io);
 
 // Message for a NOT_FOUND of one object: `ipforward "web" not found`.
 std::string NotFoundMessage(ferry::v1::ResourceKind kind, absl::string_view name);

@@ -81,7 +81,11 @@ std::string Age(const google::protobuf::Timestamp& since, absl::Time now) {
 
 std::string FormatTimestamp(const google::protobuf::Timestamp& ts) {
   if (!IsSet(ts)) return "<unknown>";
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", ToTime(ts), absl::UTCTimeZone());
+  return FormatUtc(ToTime(ts));
+}
+
+std::string FormatUtc(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
 std::string OrNone(absl::string_view value) {

@@ -33,6 +33,8 @@ std::string Age(const google::protobuf::Timestamp& since, absl::Time now);
 
 // RFC 3339 in UTC, e.g. "2026-11-25T12:00:00Z"; "<unknown>" when unset.
 std::string FormatTimestamp(const google::protobuf::Timestamp& ts);
+// The same for an absl::Time.
+std::string FormatUtc(absl::Time t);
 
 // The value or "<none>" when empty, as kubectl prints missing fields.
 std::string OrNone(absl::string_view value);

@@ -6,7 +6,7 @@ std::string UsageText() {
   return R"(ferryctl controls Ferry, declarative IP forwarding between servers.
 
 Usage:
-  ferryctl [--server ADDR] [--request-timeout 5s] COMMAND [ARGS] [FLAGS]
+  ferryctl [--config FILE] [--server ADDR] [--request-timeout 5s] COMMAND [ARGS] [FLAGS]
 
 Commands:
   apply -f FILE|DIR|- [--dry-run]      Create or update the objects in the manifests.
@@ -25,15 +25,31 @@ Commands:
                                        Delete the named objects.
   wait TYPE/NAME...|TYPE --all --for=condition=Ready[=True]|--for=delete [--timeout=30s]
                                        Wait until a condition holds on the objects.
+  token create --node NAME [--ttl 1h]  Print a one-time join token for node NAME (admin);
+                                       the agent joins with ferry-agent --join-token.
+  credentials create NAME --role viewer|editor|admin [--server HOST:PORT] [--ttl 90d] [-o FILE]
+                                       Make a key here, have the controller sign it for
+                                       NAME, and print a client config (or write FILE,
+                                       mode 0600). --server here is the address written
+                                       into the config (default: the TCP server ferryctl
+                                       talks to); the key never leaves this machine.
+  credentials revoke NAME [--role ROLE]
+                                       Revoke every certificate of NAME (admin).
   version                              Print the ferryctl version.
   help                                 Print this help.
 
 Types: forwards (forward, ipforwards, fwd), nodes (node), events (event, ev).
 
 Global flags:
-  --server ADDR          ferry-controller address: host:port or unix:PATH
-                         (default $FERRY_SERVER, else 127.0.0.1:7443)
+  --config FILE          client config: server, CA, client certificate and key
+                         (default $FERRY_CONFIG, else ~/.config/ferry/config if it exists)
+  --server ADDR          ferry-controller address: host:port or unix:PATH (default
+                         $FERRY_SERVER, else the config's server, else 127.0.0.1:7443)
   --request-timeout D    deadline of each request (default 5s)
+
+A TCP server is reached over mutual TLS with the client config's certificates;
+a unix socket needs no config (the controller knows the caller by its uid).
+Durations: 30s, 5m, 1h, 90d, 1d12h.
 
 Exit status: 0 on success, 1 on failure, 2 on a usage error.
 )";

@@ -26,7 +26,7 @@ class Waiter {
 
   int Run() {
     const absl::Time deadline = absl::Now() + command_.wait_timeout;
-    if (absl::Status s = InitialRead(); !s.ok()) return Fail(s.message());
+    if (absl::Status s = InitialRead(); !s.ok()) return Fail(s);
     for (int attempt = 0; !pending_.empty() && attempt < kMaxWatchAttempts; ++attempt) {
       if (absl::Now() >= deadline) break;
       absl::Status s = client_.Watch(command_.kind, WatchFrom(), deadline,
@@ -38,10 +38,10 @@ class Waiter {
         // objects again and follow changes from now on.
         last_event_revision_.reset();
         watch_from_now_ = true;
-        if (absl::Status r = Reread(); !r.ok()) return Fail(r.message());
+        if (absl::Status r = Reread(); !r.ok()) return Fail(r);
         continue;
       }
-      if (!s.ok()) return Fail(s.message());
+      if (!s.ok()) return Fail(s);
       // The server ended the stream; resume after a short pause.
       std::this_thread::sleep_for(
           absl::ToChronoMilliseconds(std::min(kRewatchBackoff, deadline - absl::Now())));
@@ -49,14 +49,12 @@ class Waiter {
     if (pending_.empty()) return kExitOk;
     std::vector<std::string> refs;
     for (const auto& [name, revision] : pending_) refs.push_back(ObjectRef(command_.kind, name));
-    return Fail(absl::StrCat("timed out waiting for the condition on ", absl::StrJoin(refs, ", ")));
+    return Fail(absl::DeadlineExceededError(
+        absl::StrCat("timed out waiting for the condition on ", absl::StrJoin(refs, ", "))));
   }
 
  private:
-  int Fail(absl::string_view message) {
-    PrintError(io_.err, message);
-    return kExitFailure;
-  }
+  int Fail(const absl::Status& status) { return FailWith(io_.err, status); }
 
   absl::Status InitialRead() {
     if (command_.all) {

@@ -209,7 +209,7 @@ TEST(CliUnreachableTest, UnreachableServerIsOneErrorLineNamingTheAddress) {
                                             .string();
   std::istringstream in;
   std::ostringstream out, err;
-  const int code = FerryctlMain({"--server", address, "get", "forwards"}, "", {in, out, err});
+  const int code = FerryctlMain({"--server", address, "get", "forwards"}, {}, {in, out, err});
   EXPECT_EQ(code, kExitFailure);
   EXPECT_THAT(err.str(), StartsWith("error: cannot reach ferry-controller at " + address + ": "));
   const std::string message = err.str();
@@ -219,7 +219,7 @@ TEST(CliUnreachableTest, UnreachableServerIsOneErrorLineNamingTheAddress) {
 TEST(CliMainTest, UsageErrorExitsTwoWithOneLine) {
   std::istringstream in;
   std::ostringstream out, err;
-  EXPECT_EQ(FerryctlMain({"get"}, "", {in, out, err}), kExitUsage);
+  EXPECT_EQ(FerryctlMain({"get"}, {}, {in, out, err}), kExitUsage);
   EXPECT_THAT(err.str(), StartsWith("error: "));
   const std::string message = err.str();
   EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 1);
@@ -228,10 +228,10 @@ TEST(CliMainTest, UsageErrorExitsTwoWithOneLine) {
 TEST(CliMainTest, HelpAndVersionNeedNoServer) {
   std::istringstream in;
   std::ostringstream out, err;
-  EXPECT_EQ(FerryctlMain({"--help"}, "", {in, out, err}), kExitOk);
+  EXPECT_EQ(FerryctlMain({"--help"}, {}, {in, out, err}), kExitOk);
   EXPECT_THAT(out.str(), HasSubstr("Usage:"));
   out.str("");
-  EXPECT_EQ(FerryctlMain({"version"}, "", {in, out, err}), kExitOk);
+  EXPECT_EQ(FerryctlMain({"version"}, {}, {in, out, err}), kExitOk);
   EXPECT_THAT(out.str(), HasSubstr(kFerryctlVersion));
 }
 
