@@ -216,3 +216,63 @@ udp_seen_by_backend() {
 }
 
 ferryctl() { "$FERRY_BIN/ferryctl" "$@"; }
+
+# --- Secure fleet (issue 11): the controller on the lan, agents joined by
+# token and unprivileged, people with client configs.
+
+# make_controller_ns [ADDR]: a namespace for the controller on the lan
+# bridge, ADDR/24 (default 192.0.2.100), so agents and clients reach its TCP
+# listener over the lan as they would on real machines. Sets NS_CTL and
+# CONTROLLER_NS (start_controller runs there); cleanup removes it.
+make_controller_ns() {
+  local addr=${1:-192.0.2.100}
+  NS_CTL=fx-$FX_ID-ctl
+  ip netns add "$NS_CTL"
+  EXTRA_NS+=("$NS_CTL")
+  CONTROLLER_NS=$NS_CTL
+  ip link add "fx${FX_ID}pc" type veth peer name eth0 netns "$NS_CTL"
+  ip link set "fx${FX_ID}pc" netns "$NS_LAN"
+  in_ns "$NS_LAN" ip link set "fx${FX_ID}pc" master br0 up
+  in_ns "$NS_CTL" ip link set lo up
+  in_ns "$NS_CTL" ip addr add "$addr/24" dev eth0
+  in_ns "$NS_CTL" ip link set eth0 up
+  wait_for "client reaches the controller's namespace" 10 in_ns "$NS_CLIENT" ping -c1 -W1 "$addr"
+}
+
+# The agent's least privilege: uid nobody, no groups, and CAP_NET_ADMIN as
+# its only capability (ambient, so it survives the exec; the bounding set
+# holds nothing else, so nothing can be regained).
+UNPRIVILEGED=(setpriv --reuid=nobody --regid=nogroup --clear-groups
+  --inh-caps=-all,+net_admin --ambient-caps=-all,+net_admin --bounding-set=-all,+net_admin)
+
+# make_agent_state_dir DIR: an empty state dir the unprivileged agent owns,
+# 0700. $WORK becomes traversable (not readable) by others so nobody can
+# reach it.
+make_agent_state_dir() {
+  chmod 0711 "$WORK"
+  mkdir -p "$1"
+  chown nobody:nogroup "$1"
+  chmod 0700 "$1"
+}
+
+# start_unprivileged_agent NS NODE CONTROLLER STATE_DIR [FLAG...]: like
+# start_agent, but as nobody with CAP_NET_ADMIN alone, identified by the
+# certificate in STATE_DIR (FLAG... may add --join-token for the first
+# start). `ip netns exec` and setpriv exec, so AGENT_PID_<node> is the
+# agent's own pid.
+start_unprivileged_agent() {
+  local ns=$1 node=$2 target=$3 state=$4; shift 4
+  ip netns exec "$ns" "${UNPRIVILEGED[@]}" "$FERRY_BIN/ferry-agent" --node-name "$node" \
+    --controller "$target" --state-dir "$state" --labels "role=${node}" "$@" \
+    >>"$WORK/agent-$node.log" 2>&1 &
+  PIDS+=($!)
+  eval "AGENT_PID_${node//-/_}=$!"
+}
+
+# ferryctl_config CONFIG ARGS...: ferryctl from the client's namespace with
+# a client config (mutual TLS to the config's server), as a person on
+# another machine would run it.
+ferryctl_config() {
+  local config=$1; shift
+  ip netns exec "$NS_CLIENT" env -u FERRY_SERVER "$FERRY_BIN/ferryctl" --config "$config" "$@"
+}
