@@ -29,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "controller/security/cidr.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
@@ -58,16 +59,27 @@ class Admission {
   // The stored Node, if the node has registered.
   using NodeLookup = std::function<std::optional<ferry::v1::Node>(const std::string& name)>;
 
-  explicit Admission(AdmissionPolicy policy) : policy_(std::move(policy)) {}
+  // The policy should have passed ValidateAdmissionPolicy; if it has not,
+  // every Check fails (INTERNAL) rather than admit what it meant to refuse.
+  explicit Admission(AdmissionPolicy policy);
 
   // OK or INVALID_ARGUMENT naming the field. `forward` has passed
-  // api::ValidateObject.
+  // api::ValidateObject. `nodes` is called only when returnVia is set.
+  // Reserved ports apply to both protocols.
   absl::Status Check(const ferry::v1::IPForward& forward, const NodeLookup& nodes) const;
 
   const AdmissionPolicy& policy() const { return policy_; }
 
  private:
+  absl::Status CheckBackend(const ferry::v1::Backend& backend) const;
+  absl::Status CheckReturnVia(const ferry::v1::IPForwardSpec& spec, const NodeLookup& nodes) const;
+  absl::Status CheckClaimable(const ferry::v1::Frontend& frontend) const;
+
   const AdmissionPolicy policy_;
+  // The policy's CIDRs, parsed once.
+  std::vector<Cidr> backend_deny_;
+  std::map<std::string, std::vector<Cidr>> claimable_;
+  absl::Status invalid_;
 };
 
 }  // namespace ferry::controller

@@ -1,5 +1,6 @@
 #include "controller/server/object_writer.h"
 
+#include <map>
 #include <optional>
 #include <set>
 #include <utility>
@@ -143,6 +144,7 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(
           absl::StrCat(label, ": appears more than once in one apply"));
     }
   }
+  if (absl::Status admitted = Admit(request); !admitted.ok()) return admitted;
   absl::MutexLock lock(&mu_);
   absl::Status last;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
@@ -153,6 +155,42 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(
   }
   return absl::AbortedError(absl::StrCat("apply lost to concurrent writers ", kMaxAttempts,
                                          " times; retry (", last.message(), ")"));
+}
+
+absl::Status ObjectWriter::Admit(const ferry::v1::ApplyRequest& request) const {
+  if (admission_ == nullptr) return absl::OkStatus();
+  // Each frontend node is read once per apply, and only if a forward needs
+  // it. Read outside the mutex: the check is against the node as it is
+  // now, as every later change of its addresses is too.
+  std::map<std::string, std::optional<ferry::v1::Node>> nodes;
+  absl::Status lookup_failed;
+  Admission::NodeLookup lookup = [&](const std::string& name) -> std::optional<ferry::v1::Node> {
+    auto [it, inserted] = nodes.try_emplace(name);
+    if (!inserted) return it->second;
+    absl::StatusOr<StoredObject> stored = store_->Get(kKindNode, name);
+    if (!stored.ok()) {
+      if (!absl::IsNotFound(stored.status())) lookup_failed = stored.status();
+      return std::nullopt;
+    }
+    absl::StatusOr<Object> object = DecodeStored(*stored);
+    if (!object.ok() || !object->has_node()) {
+      lookup_failed =
+          object.ok() ? absl::InternalError("stored node is not a Node") : object.status();
+      return std::nullopt;
+    }
+    it->second = object->node();
+    return it->second;
+  };
+  for (const Object& object : request.objects()) {
+    if (!object.has_ip_forward()) continue;
+    absl::Status admitted = admission_->Check(object.ip_forward(), lookup);
+    // A store error is the cause, not the node's missing addresses.
+    if (!lookup_failed.ok()) return lookup_failed;
+    if (!admitted.ok()) {
+      return Prefixed(absl::StrCat("ipforward/", object.ip_forward().metadata().name()), admitted);
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(

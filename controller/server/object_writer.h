@@ -1,10 +1,11 @@
 #ifndef FERRY_CONTROLLER_SERVER_OBJECT_WRITER_H_
 #define FERRY_CONTROLLER_SERVER_OBJECT_WRITER_H_
 
-// The write path of the ResourceService, free of gRPC: validation, server-
-// owned metadata (uid, generation, creationTimestamp), status preservation,
-// resourceVersion preconditions and conflict checks, then one Commit. The
-// conflict check runs against an in-memory index of the stored forwards
+// The write path of the ResourceService, free of gRPC: validation,
+// admission (controller/security/admission.h), server-owned metadata (uid,
+// generation, creationTimestamp), status preservation, resourceVersion
+// preconditions and conflict checks, then one Commit. The conflict check
+// runs against an in-memory index of the stored forwards
 // (StoredForwardIndex), so a request costs O(M log N), not O(N).
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "controller/security/admission.h"
 #include "controller/server/stored_forward_index.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.pb.h"
@@ -22,10 +24,13 @@ namespace ferry::controller {
 
 class ObjectWriter {
  public:
-  explicit ObjectWriter(Store* store) : store_(store), forwards_(store) {}
+  // `admission` (not owned; may be null: nothing beyond validation) is
+  // checked for every forward of every apply, dry runs included.
+  explicit ObjectWriter(Store* store, const Admission* admission = nullptr)
+      : store_(store), admission_(admission), forwards_(store) {}
 
   // All objects or none. Errors name the object, "ipforward/web: ...":
-  // INVALID_ARGUMENT (validation), ABORTED (stale resourceVersion, or
+  // INVALID_ARGUMENT (validation, admission), ABORTED (stale resourceVersion, or
   // concurrent writers won three times), ALREADY_EXISTS (conflict).
   absl::StatusOr<ferry::v1::ApplyResponse> Apply(const ferry::v1::ApplyRequest& request);
 
@@ -45,8 +50,11 @@ class ObjectWriter {
   // commits or unstages.
   absl::Status CheckForwardConflicts(const Attempt& attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::string NewUid() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Admission for each forward of the request; the error names the object.
+  absl::Status Admit(const ferry::v1::ApplyRequest& request) const;
 
   Store* const store_;
+  const Admission* const admission_;
   // Serializes read-check-commit, so conflict checks see every accepted
   // spec; other writers (status) are caught by the commit's preconditions.
   absl::Mutex mu_;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
 #include "api/lib/selector.h"
+#include "api/lib/validation.h"
 #include "controller/server/grpc_status.h"
 #include "controller/server/node_identity.h"
 #include "controller/store/object_codec.h"
@@ -78,6 +79,20 @@ std::string DefaultIdentity(const grpc::ServerContext& context) {
   return ClientIdentity(context.peer());
 }
 
+Principal LocalAdmin(const grpc::ServerContextBase& context) {
+  Principal admin;
+  admin.name = "uid:0";
+  admin.role = Role::kAdmin;
+  admin.source = context.peer();
+  admin.local = true;
+  return admin;
+}
+
+void LogDenial(const Principal& who, const absl::Status& status) {
+  LogInfo("denied",
+          {{"user", who.name}, {"source", who.source}, {"reason", std::string(status.message())}});
+}
+
 }  // namespace
 
 ResourceServiceImpl::ResourceServiceImpl(Store* store, absl::Duration watch_poll)
@@ -89,18 +104,68 @@ ResourceServiceImpl::ResourceServiceImpl(Store* store, absl::Duration watch_poll
 
 ResourceServiceImpl::ResourceServiceImpl(Store* store, Options options)
     : store_(store),
-      writer_(store),
+      writer_(store, options.admission),
       options_(std::move(options)),
       own_metrics_(options_.metrics == nullptr ? std::make_unique<ProtectionMetrics>(nullptr)
                                                : nullptr),
       metrics_(options_.metrics != nullptr ? options_.metrics : own_metrics_.get()),
       write_limiter_(options_.writes) {}
 
+Principal ResourceServiceImpl::Caller(const grpc::ServerContext& context) const {
+  return options_.principal ? options_.principal(context) : LocalAdmin(context);
+}
+
+void ResourceServiceImpl::Audit(const Principal& who, absl::string_view verb,
+                                const std::string& kind, const std::string& name,
+                                const std::string& resource_version, bool allowed,
+                                std::string outcome, absl::string_view reason) {
+  if (options_.audit == nullptr) return;
+  AuditEntry entry;
+  entry.time = absl::Now();
+  entry.user = who.name;
+  entry.role = std::string(RoleName(who.role));
+  entry.source = who.source;
+  entry.verb = std::string(verb);
+  entry.kind = kind;
+  entry.name = name;
+  entry.resource_version = resource_version;
+  entry.allowed = allowed;
+  entry.outcome = std::move(outcome);
+  entry.reason = std::string(reason);
+  options_.audit->Record(entry);
+}
+
+absl::Status ResourceServiceImpl::Allow(const Principal& who, Verb verb, const std::string& kind,
+                                        const std::string& name) {
+  absl::Status status = Authorize(who, verb, kind);
+  if (!status.ok()) {
+    Audit(who, VerbName(verb), kind, name, "", false, "denied", status.message());
+    LogDenial(who, status);
+  }
+  return status;
+}
+
+void ResourceServiceImpl::AuditApplyFailure(const Principal& who,
+                                            const ferry::v1::ApplyRequest& request, bool allowed,
+                                            const std::string& outcome, absl::string_view reason) {
+  // A call with no objects is still one call to account for.
+  if (request.objects_size() == 0) Audit(who, "apply", "", "", "", allowed, outcome, reason);
+  for (const ferry::v1::Object& object : request.objects()) {
+    Audit(who, "apply", StoreKindOf(object), api::ObjectName(object), "", allowed, outcome, reason);
+  }
+}
+
 grpc::Status ResourceServiceImpl::CheckWriteLimit(grpc::ServerContext* context,
-                                                  const char* method) {
+                                                  const Principal& who, const char* method) {
   if (!options_.writes.enabled()) return grpc::Status::OK;
-  const std::string client =
-      options_.client_identity ? options_.client_identity(*context) : DefaultIdentity(*context);
+  std::string client;
+  if (options_.client_identity) {
+    client = options_.client_identity(*context);
+  } else if (options_.principal && who.authenticated()) {
+    client = who.name;
+  } else {
+    client = DefaultIdentity(*context);
+  }
   const absl::Duration wait = write_limiter_.TryAcquire(client);
   if (wait == absl::ZeroDuration()) return grpc::Status::OK;
   metrics_->RateLimited(method);
@@ -115,15 +180,37 @@ grpc::Status ResourceServiceImpl::CheckWriteLimit(grpc::ServerContext* context,
 grpc::Status ResourceServiceImpl::Apply(grpc::ServerContext* context,
                                         const ferry::v1::ApplyRequest* request,
                                         ferry::v1::ApplyResponse* response) {
-  if (grpc::Status s = CheckWriteLimit(context, "Apply"); !s.ok()) return s;
+  const Principal who = Caller(*context);
+  // Every object must be allowed. A kind-less object (refused later by
+  // validation) needs the least write right there is.
+  absl::Status denied;
+  for (const ferry::v1::Object& object : request->objects()) {
+    const std::string kind = StoreKindOf(object);
+    denied = Authorize(who, Verb::kApply, kind.empty() ? kKindIPForward : kind);
+    if (!denied.ok()) break;
+  }
+  if (request->objects_size() == 0) denied = Authorize(who, Verb::kApply, kKindIPForward);
+  if (!denied.ok()) {
+    AuditApplyFailure(who, *request, false, "denied", denied.message());
+    LogDenial(who, denied);
+    return ToGrpcStatus(denied);
+  }
+  if (grpc::Status s = CheckWriteLimit(context, who, "Apply"); !s.ok()) return s;
+  const std::string outcome_prefix = request->dry_run() ? "dry-run:" : "";
   absl::StatusOr<ferry::v1::ApplyResponse> result = writer_.Apply(*request);
-  if (!result.ok()) return ToGrpcStatus(result.status());
+  if (!result.ok()) {
+    AuditApplyFailure(who, *request, true, outcome_prefix + "error", result.status().message());
+    return ToGrpcStatus(result.status());
+  }
   *response = *std::move(result);
   for (const ferry::v1::ApplyResult& r : response->results()) {
+    Audit(who, "apply", r.kind(), r.name(), r.resource_version(), true,
+          outcome_prefix + r.outcome(), "");
     LogInfo(request->dry_run() ? "apply (dry run)" : "apply", {{"kind", r.kind()},
                                                                {"name", r.name()},
                                                                {"outcome", r.outcome()},
-                                                               {"revision", r.resource_version()}});
+                                                               {"revision", r.resource_version()},
+                                                               {"user", who.name}});
   }
   return grpc::Status::OK;
 }
@@ -133,6 +220,9 @@ grpc::Status ResourceServiceImpl::Get(grpc::ServerContext* context,
                                       ferry::v1::Object* response) {
   absl::StatusOr<std::string> kind = RequireKind(request->kind());
   if (!kind.ok()) return ToGrpcStatus(kind.status());
+  if (absl::Status s = Allow(Caller(*context), Verb::kGet, *kind, request->name()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   absl::StatusOr<StoredObject> stored = store_->Get(*kind, request->name());
   if (absl::IsNotFound(stored.status())) {
     return ToGrpcStatus(absl::NotFoundError(
@@ -150,6 +240,9 @@ grpc::Status ResourceServiceImpl::List(grpc::ServerContext* context,
                                        grpc::ServerWriter<ferry::v1::Object>* writer) {
   absl::StatusOr<std::string> kind = RequireKind(request->kind());
   if (!kind.ok()) return ToGrpcStatus(kind.status());
+  if (absl::Status s = Allow(Caller(*context), Verb::kList, *kind, ""); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   absl::StatusOr<api::LabelSelector> selector = api::ParseLabelSelector(request->label_selector());
   if (!selector.ok()) return ToGrpcStatus(selector.status());
 
@@ -174,15 +267,26 @@ grpc::Status ResourceServiceImpl::List(grpc::ServerContext* context,
 grpc::Status ResourceServiceImpl::Delete(grpc::ServerContext* context,
                                          const ferry::v1::DeleteRequest* request,
                                          ferry::v1::DeleteResponse* response) {
-  if (grpc::Status s = CheckWriteLimit(context, "Delete"); !s.ok()) return s;
   absl::StatusOr<std::string> kind = RequireKind(request->kind());
   if (!kind.ok()) return ToGrpcStatus(kind.status());
+  const Principal who = Caller(*context);
+  if (absl::Status s = Allow(who, Verb::kDelete, *kind, request->name()); !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (grpc::Status s = CheckWriteLimit(context, who, "Delete"); !s.ok()) return s;
   absl::StatusOr<int64_t> revision =
       writer_.Delete(*kind, request->name(), request->resource_version());
-  if (!revision.ok()) return ToGrpcStatus(revision.status());
+  if (!revision.ok()) {
+    Audit(who, "delete", *kind, request->name(), "", true, "error", revision.status().message());
+    return ToGrpcStatus(revision.status());
+  }
   response->set_resource_version(absl::StrCat(*revision));
-  LogInfo("delete",
-          {{"kind", *kind}, {"name", request->name()}, {"revision", response->resource_version()}});
+  Audit(who, "delete", *kind, request->name(), response->resource_version(), true, "deleted", "");
+  LogInfo("delete", {{"kind", *kind},
+                     {"name", request->name()},
+                     {"revision", response->resource_version()},
+                     {"user", who.name}});
+  if (*kind == kKindNode && options_.on_node_deleted) options_.on_node_deleted(request->name());
   return grpc::Status::OK;
 }
 
@@ -194,6 +298,9 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
     absl::StatusOr<std::string> k = RequireKind(request->kind());
     if (!k.ok()) return ToGrpcStatus(k.status());
     kind = *k;
+  }
+  if (absl::Status s = Allow(Caller(*context), Verb::kWatch, kind, ""); !s.ok()) {
+    return ToGrpcStatus(s);
   }
   int64_t after = 0;
   if (request->resource_version().empty()) {

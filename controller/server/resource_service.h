@@ -14,6 +14,11 @@
 // blocked) is cut off after `watch_stall_timeout`, freeing its thread; it
 // ends with RESOURCE_EXHAUSTED "watch cut off: the client did not read for
 // ...", so the client learns why and where to resume.
+//
+// Security: every call is authorized first (controller/security/
+// authorizer.h) for the principal `Options::principal` names, and a refused
+// call changes and reads nothing. Every denial and every write, failed ones
+// included, is recorded in the audit sink; reads that are allowed are not.
 
 #include <grpcpp/grpcpp.h>
 
@@ -22,6 +27,10 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "controller/security/admission.h"
+#include "controller/security/audit_log.h"
+#include "controller/security/authorizer.h"
+#include "controller/security/principal.h"
 #include "controller/server/object_writer.h"
 #include "controller/server/protection_metrics.h"
 #include "controller/server/rate_limiter.h"
@@ -43,10 +52,22 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
     RateLimit writes{/*per_second=*/5000, /*burst=*/20000};
     // A watch whose client has read nothing for this long is ended.
     absl::Duration watch_stall_timeout = absl::Seconds(30);
-    // Who a call comes from; ClientIdentity(peer) by default.
+    // The rate limiter's key for a call. Unset: the principal's name when
+    // `principal` is set and the caller is authenticated, else
+    // ClientIdentity(peer).
     std::function<std::string(const grpc::ServerContext&)> client_identity;
     // Where the protection counters go; a private one if null.
     ProtectionMetrics* metrics = nullptr;
+    // Who is calling, from the connection alone. Unset: a local admin
+    // "uid:0", for in-process servers and tests that have no identities.
+    std::function<Principal(const grpc::ServerContextBase&)> principal;
+    // Where denials and writes are recorded; none if null. Not owned.
+    AuditSink* audit = nullptr;
+    // Checked on every apply (ObjectWriter); none if null. Not owned.
+    const Admission* admission = nullptr;
+    // Called after a Node is deleted, with its name: its credentials and
+    // stream must go too, or its agent would re-create it.
+    std::function<void(const std::string& node)> on_node_deleted;
   };
 
   explicit ResourceServiceImpl(Store* store, absl::Duration watch_poll = absl::Seconds(1));
@@ -66,7 +87,18 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
  private:
   // OK, or RESOURCE_EXHAUSTED saying when to retry (also in the trailing
   // metadata "retry-after-ms").
-  grpc::Status CheckWriteLimit(grpc::ServerContext* context, const char* method);
+  grpc::Status CheckWriteLimit(grpc::ServerContext* context, const Principal& who,
+                               const char* method);
+  Principal Caller(const grpc::ServerContext& context) const;
+  // Authorize, recording a denial of (verb, kind, name) in the audit log.
+  absl::Status Allow(const Principal& who, Verb verb, const std::string& kind,
+                     const std::string& name);
+  void Audit(const Principal& who, absl::string_view verb, const std::string& kind,
+             const std::string& name, const std::string& resource_version, bool allowed,
+             std::string outcome, absl::string_view reason);
+  // One entry per object of an apply that failed or was denied.
+  void AuditApplyFailure(const Principal& who, const ferry::v1::ApplyRequest& request, bool allowed,
+                         const std::string& outcome, absl::string_view reason);
 
   Store* const store_;
   ObjectWriter writer_;
