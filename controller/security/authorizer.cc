@@ -55,6 +55,14 @@ absl::string_view VerbName(Verb verb) {
 }
 
 absl::Status Authorize(const Principal& principal, Verb verb, absl::string_view kind) {
+  if (!principal.authenticated() && !principal.unauthenticated_reason.empty() &&
+      principal.unauthenticated_reason != "no client certificate") {
+    // A certificate was presented but does not count (revoked, no role):
+    // say so, or its holder would hunt for a missing certificate.
+    return absl::UnauthenticatedError(absl::StrCat("cannot ", VerbName(verb),
+                                                   kind.empty() ? "" : " ", kind, ": ",
+                                                   principal.unauthenticated_reason));
+  }
   if (!principal.authenticated()) {
     return absl::UnauthenticatedError(absl::StrCat(
         "cannot ", VerbName(verb), kind.empty() ? "" : " ", kind,
