@@ -48,7 +48,10 @@ CertRenewer::Step CertRenewer::RenewIfDue() {
   absl::StatusOr<security::CertificateInfo> renewed_info =
       renewed.ok() ? security::ParseCertificatePem(renewed->cert_pem) : renewed.status();
   if (renewed_info.ok()) {
-    step.next = RenewalTime(*renewed_info);
+    // Not sooner than a retry: a certificate whose lifetime is short next
+    // to the signer's backdating (1 h) is due as soon as it is issued, and
+    // must not be renewed in a tight loop.
+    step.next = std::max(RenewalTime(*renewed_info), now + options_.retry);
     LogInfo(
         "renewed the node certificate; used from the next connection on",
         {{"serial", renewed_info->serial}, {"expires", absl::FormatTime(renewed_info->not_after)}});

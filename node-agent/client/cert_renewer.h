@@ -53,8 +53,8 @@ class CertRenewer {
 
   // Renews if the certificate in the state dir is due. Not due: nothing is
   // called and `next` is its renewal time. Renewed: the files hold the new
-  // key and certificate and `next` is their renewal time. Failed: `next`
-  // is now + retry.
+  // key and certificate and `next` is their renewal time, but not before
+  // now + retry. Failed: `next` is now + retry.
   Step RenewIfDue();
 
   // Calls RenewIfDue until Stop(), waiting in between.

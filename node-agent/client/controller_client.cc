@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -31,7 +32,10 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ControllerClient::Options& opti
   // Keep the channel's own reconnect backoff in step with ours, so a
   // restarted controller is reached within our delay, not gRPC's (up to 120 s).
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, Millis(options.backoff.initial));
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, Millis(options.backoff.initial));
+  // Despite its name, gRPC takes this as the least time a connection attempt
+  // is given (its MIN_CONNECT_TIMEOUT), not as a backoff: at 200 ms a TLS
+  // handshake across a WAN would time out.
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, Millis(options.connect_timeout));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, Millis(options.backoff.max));
   return grpc::CreateCustomChannel(options.target, std::move(credentials), args);
 }
@@ -79,8 +83,8 @@ ControllerClient::ControllerClient(Options options, ApplyFunction apply,
 bool ControllerClient::PrepareStub() {
   if (!options_.credentials) {
     if (stub_ == nullptr) {
-      stub_ = ferry::v1::AgentService::NewStub(
-          MakeChannel(options_, grpc::InsecureChannelCredentials()));
+      channel_ = MakeChannel(options_, grpc::InsecureChannelCredentials());
+      stub_ = ferry::v1::AgentService::NewStub(channel_);
     }
     return true;
   }
@@ -95,7 +99,8 @@ bool ControllerClient::PrepareStub() {
     if (stub_ != nullptr)
       LogInfo("credentials changed; new channel", {{"controller", options_.target}});
     credentials_ = *std::move(credentials);
-    stub_ = ferry::v1::AgentService::NewStub(MakeChannel(options_, credentials_));
+    channel_ = MakeChannel(options_, credentials_);
+    stub_ = ferry::v1::AgentService::NewStub(channel_);
   }
   return true;
 }
@@ -120,8 +125,27 @@ void ControllerClient::Stop() {
   if (context_ != nullptr) context_->TryCancel();
 }
 
+void ControllerClient::AwaitConnection() {
+  constexpr absl::Duration kSlice = absl::Milliseconds(100);  // how soon Stop() is seen
+  const absl::Time deadline = absl::Now() + options_.connect_timeout;
+  grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
+  bool attempted = state == GRPC_CHANNEL_CONNECTING;
+  while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_SHUTDOWN &&
+         !(attempted && state == GRPC_CHANNEL_TRANSIENT_FAILURE) && absl::Now() < deadline) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    channel_->WaitForStateChange(state,
+                                 absl::ToChronoTime(std::min(deadline, absl::Now() + kSlice)));
+    state = channel_->GetState(/*try_to_connect=*/true);
+    attempted = attempted || state == GRPC_CHANNEL_CONNECTING;
+  }
+}
+
 void ControllerClient::RunStream(Backoff& backoff) {
   if (!PrepareStub()) return;
+  AwaitConnection();
   grpc::ClientContext context;
   if (!options_.credentials) context.AddMetadata(kNodeMetadataKey, options_.node_name);
   {

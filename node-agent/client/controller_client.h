@@ -26,6 +26,7 @@
 #include "node-agent/client/backoff.h"
 
 namespace grpc {
+class Channel;
 class ChannelCredentials;
 class ClientContext;
 }  // namespace grpc
@@ -69,6 +70,8 @@ class ControllerClient {
     // the connection closed with "too_many_pings".
     absl::Duration keepalive_time = absl::Seconds(20);
     absl::Duration keepalive_timeout = absl::Seconds(10);
+    // How long one connection attempt (TCP and TLS handshakes) may take.
+    absl::Duration connect_timeout = absl::Seconds(20);
     // Forwards the node holds but cannot serve (name -> why), sent with
     // every ACK as ConfigAck.forward_errors; the controller marks those
     // forwards failed on this node. Unset: none.
@@ -123,6 +126,13 @@ class ControllerClient {
   void RunStream(Backoff& backoff);
   // Sets stub_ for the next stream; false (logged) if credentials failed.
   bool PrepareStub();
+  // Waits until the channel is ready, an attempt to connect has failed, or
+  // connect_timeout. Nothing else polls an idle channel but gRPC's backup
+  // poller (every 5 s), so a TLS handshake's round trips would otherwise
+  // crawl and time out: seen as 30 s to reconnect to a restarted
+  // controller. The stream that follows fails fast, with the reason, if
+  // the channel is not ready.
+  void AwaitConnection();
   void HandlePush(const ferry::v1::ConfigPush& push);
   ferry::v1::AgentMessage MakeHello() const;
   // Writes if a stream is open; false if there is none or it is broken.
@@ -136,6 +146,7 @@ class ControllerClient {
   Backoff::RandomSource random_;
   // Used by Run's thread only.
   std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<ferry::v1::AgentService::Stub> stub_;
 
   mutable absl::Mutex mu_;

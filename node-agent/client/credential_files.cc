@@ -78,7 +78,7 @@ absl::Status FsyncDir(const std::string& dir) {
 
 absl::Status EnsurePrivateDir(const std::string& dir) {
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
+  const bool created = std::filesystem::create_directories(dir, ec);
   if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
   struct stat st = {};
   if (::stat(dir.c_str(), &st) != 0) return ErrnoError("cannot stat", dir, errno);
@@ -87,7 +87,7 @@ absl::Status EnsurePrivateDir(const std::string& dir) {
   }
   if ((st.st_mode & 07777) != kDirMode) {
     if (::chmod(dir.c_str(), kDirMode) != 0) return ErrnoError("cannot chmod 0700", dir, errno);
-    if ((st.st_mode & 077) != 0) {
+    if (!created && (st.st_mode & 077) != 0) {
       LogWarning("tightened permissions of the state dir to 0700", {{"path", dir}});
     }
   }

@@ -90,6 +90,30 @@ TEST_F(CertRenewerTest, OnceDueANewKeyAndCertificateReplaceTheFiles) {
   EXPECT_EQ(step.next, RenewalTime(Info(now_held->cert_pem)));
 }
 
+TEST_F(CertRenewerTest, ACertificateDueAsSoonAsIssuedIsNotRenewedInALoop) {
+  // 10 minutes, backdated an hour by the signer: 2/3 of its lifetime has
+  // passed when it is issued.
+  ASSERT_TRUE(StoreNodeCredentials(dir_, NodeIdentity(ca_, "node-a", absl::Minutes(10))).ok());
+  CertRenewer renewer =
+      Renewer([this](const std::string& csr) -> absl::StatusOr<ferry::v1::CertificateResponse> {
+        security::SigningRequest request;
+        request.csr_pem = csr;
+        request.common_name = "node-a";
+        request.role = "node";
+        request.validity = absl::Minutes(10);
+        absl::StatusOr<std::string> cert = security::SignCertificate(ca_, request);
+        if (!cert.ok()) return cert.status();
+        ferry::v1::CertificateResponse response;
+        response.set_certificate_pem(*cert);
+        response.set_ca_pem(ca_.cert_pem);
+        return response;
+      });
+  now_ = absl::Now();
+  const CertRenewer::Step step = renewer.RenewIfDue();
+  ASSERT_TRUE(step.renewed) << step.error;
+  EXPECT_EQ(step.next, now_ + absl::Minutes(1));
+}
+
 TEST_F(CertRenewerTest, AFailedRenewalKeepsTheFilesAndRetriesSoon) {
   now_ = due_ + absl::Minutes(5);
   CertRenewer renewer =

@@ -123,6 +123,10 @@ class ControllerClientTest : public ::testing::Test {
     options.forward_errors = [this] { return forward_errors_; };
     options.holds_last_applied = [this] { return !kernel_partial_.load(); };
     options.on_applied = [this] {
+      // Only where a test looks at it: the wait below holds the client's
+      // thread, and a test that restarts the server would otherwise race
+      // with it (it waits on whichever service is current, up to 10 s).
+      if (!watch_on_applied_) return;
       // Were the hook to run before the ACK is written, this wait would
       // find none (the agent's recheck holds the reconciler the same way).
       const int n = static_cast<int>(on_applied_saw_ack_.size()) + 1;
@@ -177,6 +181,7 @@ class ControllerClientTest : public ::testing::Test {
   std::vector<std::string> delta_versions_;  // written by the client's thread before it ACKs
   std::map<std::string, std::string> forward_errors_;  // set before the push that reports them
   std::vector<bool> on_applied_saw_ack_;               // written by the client's thread
+  std::atomic<bool> watch_on_applied_{false};
   std::atomic<bool> kernel_partial_{false};
   ControllerClient::Options options_;  // what client_ was made with
   std::unique_ptr<ControllerClient> client_;
@@ -219,6 +224,7 @@ TEST_F(ControllerClientTest, AcceptedPushIsAckedWithItsNonceAndVersion) {
 }
 
 TEST_F(ControllerClientTest, OnAppliedRunsAfterTheAckIsSentAndNotForANack) {
+  watch_on_applied_ = true;
   int calls = 0;
   apply_result_ = [&calls](const ferry::v1::NodeConfig&) {
     return ++calls == 1 ? absl::OkStatus() : absl::InvalidArgumentError("bad");
