@@ -135,8 +135,8 @@ absl::Status ControllerPki::LoadOwn(const PkiOptions& options) {
     return absl::InvalidArgumentError(absl::StrCat("--tls-key: ", s.message()));
   }
   if (absl::Status s = security::VerifyCertificate(*cert, *ca, absl::Now()); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--tls-cert: must chain to --client-ca (agents pin that CA): ", s.message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls-cert: must chain to --client-ca (agents pin that CA): ", s.message()));
   }
   ca_.cert_pem = *ca;
   if (!options.ca_key_file.empty()) {
@@ -147,7 +147,8 @@ absl::Status ControllerPki::LoadOwn(const PkiOptions& options) {
     }
     ca_.key_pem = *std::move(ca_key);
   }
-  server_chain_pem_ = absl::StrCat(*cert, security::SplitPemCertificates(*cert).size() > 1 ? "" : *ca);
+  server_chain_pem_ =
+      absl::StrCat(*cert, security::SplitPemCertificates(*cert).size() > 1 ? "" : *ca);
   server_key_pem_ = *std::move(key);
   return absl::OkStatus();
 }
@@ -163,8 +164,8 @@ absl::Status ControllerPki::LoadOrCreateManaged(const PkiOptions& options) {
     absl::StatusOr<std::string> key = ReadFile(ca_key, "pki");
     if (!key.ok()) return key.status();
     if (absl::Status s = security::CheckKeyMatchesCertificate(*key, *cert); !s.ok()) {
-      return absl::DataLossError(absl::StrCat(ca_key, " does not match ", ca_cert, ": ",
-                                              s.message()));
+      return absl::DataLossError(
+          absl::StrCat(ca_key, " does not match ", ca_cert, ": ", s.message()));
     }
     ca_ = {*std::move(cert), *std::move(key)};
   } else {
@@ -201,7 +202,8 @@ absl::Status ControllerPki::LoadOrCreateManaged(const PkiOptions& options) {
   server_key_pem_ = *std::move(new_key);
   if (absl::Status s = WritePrivateFile(server_key, server_key_pem_); !s.ok()) return s;
   if (absl::Status s = WritePrivateFile(server_cert, server_chain_pem_); !s.ok()) return s;
-  LogInfo("issued the serving certificate", {{"path", server_cert}, {"sans", absl::StrJoin(options.sans, ",")}});
+  LogInfo("issued the serving certificate",
+          {{"path", server_cert}, {"sans", absl::StrJoin(options.sans, ",")}});
   return absl::OkStatus();
 }
 

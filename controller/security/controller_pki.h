@@ -50,9 +50,8 @@ class ControllerPki {
   // A client certificate for `common_name` in `role`, from `csr_pem`.
   // FAILED_PRECONDITION when the CA key is not held; INVALID_ARGUMENT for a
   // bad CSR.
-  absl::StatusOr<std::string> SignClient(const std::string& csr_pem,
-                                         const std::string& common_name, const std::string& role,
-                                         absl::Duration validity) const;
+  absl::StatusOr<std::string> SignClient(const std::string& csr_pem, const std::string& common_name,
+                                         const std::string& role, absl::Duration validity) const;
 
  private:
   ControllerPki() = default;

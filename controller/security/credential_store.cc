@@ -75,18 +75,18 @@ absl::Status CredentialStore::UseToken(const security::JoinToken& token,
     if (!record.ParseFromString(stored->value)) {
       return absl::DataLossError(absl::StrCat("join token ", token.id, ": unreadable record"));
     }
-    if (!security::ConstantTimeEquals(record.secret_sha256(),
-                                      security::HashSecret(token.secret))) {
+    if (!security::ConstantTimeEquals(record.secret_sha256(), security::HashSecret(token.secret))) {
       return Refused(token.id, "wrong secret");
     }
     if (record.used()) return Refused(token.id, "already used; create a new one");
     if (clock_() >= FromProto(record.expires())) {
-      return Refused(token.id, absl::StrCat("expired at ", absl::FormatTime(FromProto(record.expires())),
-                                            "; create a new one"));
+      return Refused(token.id,
+                     absl::StrCat("expired at ", absl::FormatTime(FromProto(record.expires())),
+                                  "; create a new one"));
     }
     if (record.node_name() != node_name) {
-      return Refused(token.id, absl::StrCat("issued for node \"", record.node_name(),
-                                            "\", not \"", node_name, "\""));
+      return Refused(token.id, absl::StrCat("issued for node \"", record.node_name(), "\", not \"",
+                                            node_name, "\""));
     }
     record.set_used(true);
     WriteOp op;
@@ -117,8 +117,8 @@ absl::StatusOr<int> CredentialStore::Revoke(const std::string& subject, const st
   std::vector<std::pair<ferry::v1::CertificateRecord, int64_t>> matches;
   absl::StatusOr<int64_t> listed = store_->List(kKindCertificate, [&](const StoredObject& stored) {
     ferry::v1::CertificateRecord record;
-    if (record.ParseFromString(stored.value) && !record.revoked() &&
-        record.subject() == subject && (role.empty() || record.role() == role)) {
+    if (record.ParseFromString(stored.value) && !record.revoked() && record.subject() == subject &&
+        (role.empty() || record.role() == role)) {
       matches.emplace_back(std::move(record), stored.revision);
     }
     return true;

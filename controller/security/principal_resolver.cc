@@ -28,8 +28,7 @@ Principal PrincipalResolver::Resolve(const grpc::ServerContextBase& context) con
                          std::move(source));
 }
 
-Principal PrincipalResolver::FromCertificate(absl::string_view cert_pem,
-                                             std::string source) const {
+Principal PrincipalResolver::FromCertificate(absl::string_view cert_pem, std::string source) const {
   Principal p;
   p.source = std::move(source);
   if (cert_pem.empty()) {
@@ -40,14 +39,15 @@ Principal PrincipalResolver::FromCertificate(absl::string_view cert_pem,
   absl::StatusOr<security::CertificateInfo> info = security::ParseCertificatePem(cert_pem);
   if (!info.ok()) {
     p.name = "anonymous";
-    p.unauthenticated_reason = absl::StrCat("unreadable client certificate: ", info.status().message());
+    p.unauthenticated_reason =
+        absl::StrCat("unreadable client certificate: ", info.status().message());
     return p;
   }
   p.name = info->common_name;
   p.serial = info->serial;
   if (options_.is_revoked && options_.is_revoked(info->serial)) {
-    p.unauthenticated_reason = absl::StrCat("certificate ", info->serial, " of \"",
-                                            info->common_name, "\" is revoked");
+    p.unauthenticated_reason =
+        absl::StrCat("certificate ", info->serial, " of \"", info->common_name, "\" is revoked");
     return p;
   }
   p.role = ParseRole(info->role);

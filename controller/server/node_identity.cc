@@ -8,20 +8,20 @@
 namespace ferry::controller {
 
 absl::StatusOr<std::string> CertificateNodeAuthenticator::NodeFor(const Principal& principal,
-                                                                 absl::string_view header) {
+                                                                  absl::string_view header) {
   if (!principal.authenticated()) {
-    return absl::UnauthenticatedError(absl::StrCat(
-        "agent stream refused: ", principal.unauthenticated_reason.empty()
-                                      ? "no client certificate"
-                                      : principal.unauthenticated_reason,
-        "; join with ferry-agent --join-token (see ferryctl token create)"));
+    return absl::UnauthenticatedError(
+        absl::StrCat("agent stream refused: ",
+                     principal.unauthenticated_reason.empty() ? "no client certificate"
+                                                              : principal.unauthenticated_reason,
+                     "; join with ferry-agent --join-token (see ferryctl token create)"));
   }
   if (principal.role == Role::kNode) return principal.name;
   if (principal.role == Role::kAdmin) {
     if (header.empty()) {
-      return absl::UnauthenticatedError(absl::StrCat(
-          "agent stream from admin \"", principal.name, "\": name the node in call metadata ",
-          kImpersonateNodeKey));
+      return absl::UnauthenticatedError(absl::StrCat("agent stream from admin \"", principal.name,
+                                                     "\": name the node in call metadata ",
+                                                     kImpersonateNodeKey));
     }
     return std::string(header);
   }

@@ -31,8 +31,7 @@ inline constexpr char kImpersonateNodeKey[] = "x-ferry-node";
 // token, so this grants nothing new. Nobody else's header is read.
 class CertificateNodeAuthenticator : public NodeAuthenticator {
  public:
-  explicit CertificateNodeAuthenticator(const PrincipalResolver* resolver)
-      : resolver_(resolver) {}
+  explicit CertificateNodeAuthenticator(const PrincipalResolver* resolver) : resolver_(resolver) {}
   absl::StatusOr<std::string> Identify(grpc::CallbackServerContext* context) override;
 
   // The decision itself, free of gRPC. `header` is the x-ferry-node value

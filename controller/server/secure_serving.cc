@@ -108,8 +108,7 @@ absl::StatusOr<std::unique_ptr<SecureServing>> SecureServing::Create(const Secur
   }
   AdmissionPolicy policy = defaults;
   if (!config.admission_config.empty()) {
-    absl::StatusOr<AdmissionPolicy> loaded =
-        LoadAdmissionPolicy(config.admission_config, defaults);
+    absl::StatusOr<AdmissionPolicy> loaded = LoadAdmissionPolicy(config.admission_config, defaults);
     if (!loaded.ok()) return loaded.status();
     policy = *std::move(loaded);
   }

@@ -74,8 +74,7 @@ class SecureServing {
 };
 
 // "22,7443" -> {22, 7443}; INVALID_ARGUMENT naming the flag and entry.
-absl::StatusOr<std::vector<uint32_t>> ParsePortList(absl::string_view text,
-                                                    absl::string_view flag);
+absl::StatusOr<std::vector<uint32_t>> ParsePortList(absl::string_view text, absl::string_view flag);
 
 }  // namespace ferry::controller
 

@@ -28,9 +28,9 @@ absl::StatusOr<absl::Duration> Ttl(int64_t seconds, absl::Duration fallback, abs
   if (seconds == 0) return fallback;
   absl::Duration ttl = absl::Seconds(seconds);
   if (ttl > max) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, ": ", absl::FormatDuration(ttl), " is longer than the maximum ",
-                     absl::FormatDuration(max)));
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", absl::FormatDuration(ttl),
+                                                   " is longer than the maximum ",
+                                                   absl::FormatDuration(max)));
   }
   return ttl;
 }
@@ -151,8 +151,8 @@ grpc::Status SecurityServiceImpl::CreateJoinToken(grpc::ServerContext* context,
           "this controller holds no CA key (own PKI without --ca-key), so it cannot sign a "
           "joining node's certificate");
     }
-    absl::StatusOr<absl::Duration> ttl = Ttl(request->ttl_seconds(), options_.default_token_ttl,
-                                             options_.max_token_ttl, "--ttl");
+    absl::StatusOr<absl::Duration> ttl =
+        Ttl(request->ttl_seconds(), options_.default_token_ttl, options_.max_token_ttl, "--ttl");
     if (!ttl.ok()) return ttl.status();
     absl::StatusOr<security::JoinToken> token =
         credentials_->CreateToken(request->node_name(), *ttl, caller.name, pki_->ca_pin());
@@ -178,16 +178,15 @@ grpc::Status SecurityServiceImpl::CreateCredentials(
     }
     Role role = ParseRole(request->role());
     if (role != Role::kViewer && role != Role::kEditor && role != Role::kAdmin) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--role: must be viewer, editor or admin, got \"", request->role(), "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("--role: must be viewer, editor or admin, got \"", request->role(), "\""));
     }
     if (absl::Status s = CheckCsrSize(request->csr_pem()); !s.ok()) return s;
     absl::StatusOr<absl::Duration> ttl =
-        Ttl(request->ttl_seconds(), options_.default_credentials_ttl,
-            options_.max_credentials_ttl, "--ttl");
+        Ttl(request->ttl_seconds(), options_.default_credentials_ttl, options_.max_credentials_ttl,
+            "--ttl");
     if (!ttl.ok()) return ttl.status();
-    return Issue(request->csr_pem(), request->name(), request->role(), *ttl, caller.name,
-                 response);
+    return Issue(request->csr_pem(), request->name(), request->role(), *ttl, caller.name, response);
   }();
   Audit(caller, "create-credentials", "Certificate", request->name(), status, "issued");
   return ToGrpcStatus(status);

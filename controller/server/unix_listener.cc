@@ -16,9 +16,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "api/lib/log.h"
 
@@ -69,8 +69,9 @@ absl::StatusOr<std::unique_ptr<UnixListener>> UnixListener::Open(const std::stri
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "--listen unix:", path, ": ", path, " exists and is not a socket; refusing to remove it"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("--listen unix:", path, ": ", path,
+                       " exists and is not a socket; refusing to remove it"));
     }
     if (Answers(*addr)) {
       return absl::FailedPreconditionError(absl::StrCat(

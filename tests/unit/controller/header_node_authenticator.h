@@ -21,7 +21,8 @@ class HeaderNodeAuthenticator : public NodeAuthenticator {
     admin.role = Role::kAdmin;
     const auto& metadata = context->client_metadata();
     auto it = metadata.find(kImpersonateNodeKey);
-    std::string header = it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
+    std::string header =
+        it == metadata.end() ? "" : std::string(it->second.data(), it->second.size());
     return CertificateNodeAuthenticator::NodeFor(admin, header);
   }
 };

@@ -3,14 +3,13 @@
 
 #include "controller/server/unix_listener.h"
 
+#include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "ferry/v1/ferry.grpc.pb.h"
@@ -25,8 +24,8 @@ class PeerEcho : public ferry::v1::ResourceService::Service {
   grpc::Status Get(grpc::ServerContext* context, const ferry::v1::GetRequest*,
                    ferry::v1::Object* response) override {
     std::optional<uid_t> uid = UnixListener::PeerUid(context->peer());
-    response->mutable_node()->mutable_metadata()->set_name(
-        uid ? absl::StrCat("uid-", *uid) : "unknown");
+    response->mutable_node()->mutable_metadata()->set_name(uid ? absl::StrCat("uid-", *uid)
+                                                               : "unknown");
     return grpc::Status::OK;
   }
 };
