@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "api/lib/log.h"
-#include "controller/store/private_files.h"
+#include "api/lib/private_files.h"
 
 namespace ferry::controller {
 namespace {

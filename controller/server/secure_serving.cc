@@ -7,7 +7,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "api/lib/log.h"
-#include "controller/store/private_files.h"
+#include "api/lib/private_files.h"
 
 namespace ferry::controller {
 namespace {

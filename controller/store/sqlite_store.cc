@@ -12,7 +12,7 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
-#include "controller/store/private_files.h"
+#include "api/lib/private_files.h"
 #include "controller/store/sqlite_handle.h"
 
 namespace ferry::controller {

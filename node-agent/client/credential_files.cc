@@ -6,18 +6,17 @@
 
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
+#include "api/lib/private_files.h"
 
 namespace ferry::agent {
 namespace {
 
-constexpr mode_t kDirMode = 0700;
 constexpr mode_t kKeyMode = 0600;
 constexpr mode_t kCertMode = 0644;
 
@@ -74,24 +73,6 @@ absl::Status FsyncDir(const std::string& dir) {
   const int err = errno;
   ::close(fd);
   return rc == 0 ? absl::OkStatus() : ErrnoError("cannot fsync", dir, err);
-}
-
-absl::Status EnsurePrivateDir(const std::string& dir) {
-  std::error_code ec;
-  const bool created = std::filesystem::create_directories(dir, ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", ec.message()));
-  struct stat st = {};
-  if (::stat(dir.c_str(), &st) != 0) return ErrnoError("cannot stat", dir, errno);
-  if (!S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(dir, " is not a directory"));
-  }
-  if ((st.st_mode & 07777) != kDirMode) {
-    if (::chmod(dir.c_str(), kDirMode) != 0) return ErrnoError("cannot chmod 0700", dir, errno);
-    if (!created && (st.st_mode & 077) != 0) {
-      LogWarning("tightened permissions of the state dir to 0700", {{"path", dir}});
-    }
-  }
-  return absl::OkStatus();
 }
 
 // A crash between StoreNodeCredentials' renames leaves node.key.tmp (the

@@ -1,4 +1,4 @@
-#include "controller/store/private_files.h"
+#include "api/lib/private_files.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,7 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "api/lib/log.h"
 
-namespace ferry::controller {
+namespace ferry {
 namespace {
 
 constexpr mode_t kGroupOtherBits = 077;
@@ -171,4 +171,4 @@ absl::Status TightenIfPresent(const std::string& path) {
   return status;
 }
 
-}  // namespace ferry::controller
+}  // namespace ferry

@@ -1,8 +1,8 @@
-#ifndef FERRY_CONTROLLER_STORE_PRIVATE_FILES_H_
-#define FERRY_CONTROLLER_STORE_PRIVATE_FILES_H_
+#ifndef FERRY_API_LIB_PRIVATE_FILES_H_
+#define FERRY_API_LIB_PRIVATE_FILES_H_
 
-// Directories and files only the controller's own user may read: the data
-// dir, the database, DATA_DIR/pki and its keys. Modes are set explicitly
+// Directories and files only their owner may read: the controller's data
+// dir, database and DATA_DIR/pki, the agent's state dir and node key. Modes are set explicitly
 // (fchmod/chmod after creation), never left to the umask, because a umask
 // of 0 or 022 would otherwise make the store and the CA key readable by
 // every local user.
@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-namespace ferry::controller {
+namespace ferry {
 
 inline constexpr unsigned kPrivateDirMode = 0700;
 inline constexpr unsigned kPrivateFileMode = 0600;
@@ -41,6 +41,6 @@ absl::Status EnsurePrivateFile(const std::string& path);
 // nothing is created.
 absl::Status TightenIfPresent(const std::string& path);
 
-}  // namespace ferry::controller
+}  // namespace ferry
 
-#endif  // FERRY_CONTROLLER_STORE_PRIVATE_FILES_H_
+#endif  // FERRY_API_LIB_PRIVATE_FILES_H_
