@@ -192,7 +192,12 @@ absl::StatusOr<ControllerProcess> StartController(const BenchOptions& options,
                                    "--listen",
                                    c.socket,
                                    "--metrics-listen",
-                                   absl::StrCat("127.0.0.1:", c.metrics_port)};
+                                   absl::StrCat("127.0.0.1:", c.metrics_port),
+                                   // The synthetic fleets claim ports 1..50000 on
+                                   // namespace-only addresses; admission's default
+                                   // (22 and the metrics port) is not under test.
+                                   "--reserved-ports",
+                                   "65535"};
   if (options.debug_logs) argv.insert(argv.end(), {"--v", "debug"});
   absl::StatusOr<std::unique_ptr<Child>> child = Child::Start(argv, -1, c.log);
   if (!child.ok()) return child.status();
