@@ -1,3 +1,4 @@
+#include "api/lib/timestamps.h"
 #include "controller/cli/table.h"
 
 #include <algorithm>
@@ -6,10 +7,6 @@
 
 namespace ferry::cli {
 namespace {
-
-absl::Time ToTime(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
 
 bool IsSet(const google::protobuf::Timestamp& ts) { return ts.seconds() != 0 || ts.nanos() != 0; }
 
@@ -76,12 +73,12 @@ std::string HumanDuration(absl::Duration d) {
 
 std::string Age(const google::protobuf::Timestamp& since, absl::Time now) {
   if (!IsSet(since)) return "<unknown>";
-  return HumanDuration(now - ToTime(since));
+  return HumanDuration(now - api::FromTimestamp(since));
 }
 
 std::string FormatTimestamp(const google::protobuf::Timestamp& ts) {
   if (!IsSet(ts)) return "<unknown>";
-  return FormatUtc(ToTime(ts));
+  return FormatUtc(api::FromTimestamp(ts));
 }
 
 std::string FormatUtc(absl::Time t) {

@@ -1,3 +1,4 @@
+#include "api/lib/timestamps.h"
 #include "controller/planner/status.h"
 
 #include <algorithm>
@@ -13,13 +14,6 @@ namespace {
 using ferry::v1::Condition;
 using ferry::v1::IPForwardStatus;
 using ferry::v1::NodeForwardStatus;
-
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
-  int64_t seconds = absl::ToUnixSeconds(t);
-  out->set_seconds(seconds);
-  out->set_nanos(
-      static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
-}
 
 Condition MakeCondition(const char* type, bool value, std::string reason, std::string message,
                         int64_t generation) {
@@ -158,7 +152,7 @@ void SetCondition(Condition condition, absl::Time now,
     }
   }
   if (!condition.has_last_transition_time()) {
-    SetTimestamp(now, condition.mutable_last_transition_time());
+    api::SetTimestamp(now, condition.mutable_last_transition_time());
   }
   *conditions->Add() = std::move(condition);
 }

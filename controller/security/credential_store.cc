@@ -1,3 +1,4 @@
+#include "api/lib/timestamps.h"
 #include "controller/security/credential_store.h"
 
 #include <utility>
@@ -9,16 +10,6 @@ namespace ferry::controller {
 namespace {
 
 constexpr int kMaxUseAttempts = 3;
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(t));
-  return ts;
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
 
 absl::Status Refused(absl::string_view id, absl::string_view why) {
   return absl::UnauthenticatedError(absl::StrCat("join token ", id, ": ", why));
@@ -51,8 +42,8 @@ absl::StatusOr<security::JoinToken> CredentialStore::CreateToken(const std::stri
   record.set_secret_sha256(security::HashSecret(token->secret));
   record.set_node_name(node_name);
   const absl::Time now = clock_();
-  *record.mutable_expires() = ToProto(now + ttl);
-  *record.mutable_created() = ToProto(now);
+  *record.mutable_expires() = api::ToTimestamp(now + ttl);
+  *record.mutable_created() = api::ToTimestamp(now);
   record.set_created_by(created_by);
   WriteOp op;
   op.kind = kKindJoinToken;
@@ -79,9 +70,9 @@ absl::Status CredentialStore::UseToken(const security::JoinToken& token,
       return Refused(token.id, "wrong secret");
     }
     if (record.used()) return Refused(token.id, "already used; create a new one");
-    if (clock_() >= FromProto(record.expires())) {
+    if (clock_() >= api::FromTimestamp(record.expires())) {
       return Refused(token.id,
-                     absl::StrCat("expired at ", absl::FormatTime(FromProto(record.expires())),
+                     absl::StrCat("expired at ", absl::FormatTime(api::FromTimestamp(record.expires())),
                                   "; create a new one"));
     }
     if (record.node_name() != node_name) {

@@ -1,3 +1,4 @@
+#include "api/lib/timestamps.h"
 #include "controller/server/drift_tracker.h"
 
 #include <set>
@@ -54,8 +55,7 @@ std::vector<EventOccurrence> DriftTracker::OnReport(const std::string& node,
   }
   absl::Time when = now;
   if (report.has_detected_at()) {
-    when = absl::FromUnixSeconds(report.detected_at().seconds()) +
-           absl::Nanoseconds(report.detected_at().nanos());
+    when = api::FromTimestamp(report.detected_at());
   }
   std::vector<EventOccurrence> out;
   auto record = [&](const DriftItem& item, bool repaired) {

@@ -1,3 +1,4 @@
+#include "api/lib/timestamps.h"
 #include "controller/server/event_recorder.h"
 
 #include <algorithm>
@@ -17,16 +18,6 @@ namespace {
 
 constexpr char kApiVersion[] = "ferry.dev/v1";
 
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
-  int64_t nanos = absl::ToUnixNanos(t);
-  out->set_seconds(nanos / 1000000000);
-  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
-}
-
-absl::Time FromTimestamp(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
-}
-
 uint64_t Fnv1a(absl::string_view bytes) {
   uint64_t hash = 14695981039346656037ull;
   for (unsigned char c : bytes) {
@@ -45,19 +36,19 @@ void Apply(const EventOccurrence& o, const std::string& name, const std::string&
     event->mutable_metadata()->set_name(name);
     event->mutable_metadata()->set_uid(uid);
     event->mutable_metadata()->set_generation(1);
-    SetTimestamp(o.time, event->mutable_metadata()->mutable_creation_timestamp());
+    api::SetTimestamp(o.time, event->mutable_metadata()->mutable_creation_timestamp());
     event->mutable_involved_object()->set_kind(o.involved_kind);
     event->mutable_involved_object()->set_name(o.involved_name);
     event->set_reason(o.reason);
     event->set_node(o.node);
-    SetTimestamp(o.time, event->mutable_first_timestamp());
+    api::SetTimestamp(o.time, event->mutable_first_timestamp());
   }
   event->set_count(event->count() + 1);
   event->set_type(o.type);
   event->set_message(o.message);
   // Reports can arrive out of clock order (agent clocks, reconnects).
-  if (!event->has_last_timestamp() || FromTimestamp(event->last_timestamp()) < o.time) {
-    SetTimestamp(o.time, event->mutable_last_timestamp());
+  if (!event->has_last_timestamp() || api::FromTimestamp(event->last_timestamp()) < o.time) {
+    api::SetTimestamp(o.time, event->mutable_last_timestamp());
   }
 }
 
@@ -182,7 +173,7 @@ absl::Status EventRecorder::Prune() {
   absl::StatusOr<int64_t> listed = store_->List(kKindEvent, [&](const StoredObject& stored) {
     absl::StatusOr<ferry::v1::Object> object = DecodeStored(stored);
     absl::Time seen = object.ok() && object->has_event()
-                          ? FromTimestamp(object->event().last_timestamp())
+                          ? api::FromTimestamp(object->event().last_timestamp())
                           : absl::InfinitePast();  // undecodable: prune first
     all.emplace_back(seen, stored.name, stored.revision);
     return true;

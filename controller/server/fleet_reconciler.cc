@@ -1,3 +1,4 @@
+#include "api/lib/timestamps.h"
 #include "controller/server/fleet_reconciler.h"
 
 #include <algorithm>
@@ -24,13 +25,6 @@ using ferry::v1::Object;
 
 constexpr char kApiVersion[] = "ferry.dev/v1";
 constexpr char kConditionConnected[] = "Connected";
-
-void SetTimestamp(absl::Time t, google::protobuf::Timestamp* out) {
-  int64_t seconds = absl::ToUnixSeconds(t);
-  out->set_seconds(seconds);
-  out->set_nanos(
-      static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
-}
 
 std::string NewUid() {
   absl::BitGen gen;
@@ -166,14 +160,14 @@ std::vector<Node> FleetReconciler::DesiredNodes() {
       node.mutable_metadata()->set_name(name);
       node.mutable_metadata()->set_uid(NewUid());
       node.mutable_metadata()->set_generation(1);
-      SetTimestamp(now, node.mutable_metadata()->mutable_creation_timestamp());
+      api::SetTimestamp(now, node.mutable_metadata()->mutable_creation_timestamp());
     }
     // The agent is the source of truth for its labels and addresses.
     *node.mutable_metadata()->mutable_labels() = st.hello.labels();
     *node.mutable_status()->mutable_addresses() = st.hello.addresses();
     node.mutable_status()->set_agent_version(st.hello.agent_version());
     node.mutable_status()->set_applied_config_version(st.acked ? st.acked->version() : "");
-    SetTimestamp(st.last_seen, node.mutable_status()->mutable_last_seen());
+    api::SetTimestamp(st.last_seen, node.mutable_status()->mutable_last_seen());
     SetConnected(st.session != nullptr, st.hello.agent_version(), now, &node);
     if (const ferry::v1::DriftReport* report = drift_.Latest(name)) {
       ReplaceCondition(InSyncCondition(*report, node.metadata().generation()), now, &node);

@@ -1,11 +1,7 @@
 #include "controller/server/listeners.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -97,23 +93,6 @@ std::vector<std::string> NormalizeFlagDashes(int argc, char** argv) {
     }
   }
   return args;
-}
-
-absl::Status RemoveStaleSocket(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT) return absl::OkStatus();
-    return absl::UnavailableError(absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
-  }
-  if (!S_ISSOCK(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--listen unix:", path, ": ", path, " exists and is not a socket; refusing to remove it"));
-  }
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot remove stale socket ", path, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace ferry::controller

@@ -32,10 +32,6 @@ std::vector<std::string> CollectFlagValues(int argc, char** argv, absl::string_v
 // dashed spellings work. Returns storage for the rewritten strings.
 std::vector<std::string> NormalizeFlagDashes(int argc, char** argv);
 
-// Removes a stale socket file left by a previous run, so bind succeeds.
-// Refuses to remove anything that is not a socket.
-absl::Status RemoveStaleSocket(const std::string& path);
-
 }  // namespace ferry::controller
 
 #endif  // FERRY_CONTROLLER_SERVER_LISTENERS_H_

@@ -1,3 +1,4 @@
+#include "api/lib/timestamps.h"
 #include "controller/server/security_service.h"
 
 #include "absl/strings/str_cat.h"
@@ -33,12 +34,6 @@ absl::StatusOr<absl::Duration> Ttl(int64_t seconds, absl::Duration fallback, abs
                                                    absl::FormatDuration(max)));
   }
   return ttl;
-}
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(t));
-  return ts;
 }
 
 }  // namespace
@@ -78,8 +73,8 @@ absl::Status SecurityServiceImpl::Issue(const std::string& csr_pem, const std::s
   record.set_serial(info->serial);
   record.set_subject(name);
   record.set_role(role);
-  *record.mutable_not_after() = ToProto(info->not_after);
-  *record.mutable_issued() = ToProto(options_.clock());
+  *record.mutable_not_after() = api::ToTimestamp(info->not_after);
+  *record.mutable_issued() = api::ToTimestamp(options_.clock());
   record.set_issued_by(issued_by);
   if (absl::Status s = credentials_->RecordCertificate(record); !s.ok()) return s;
   response->set_certificate_pem(*std::move(cert));
@@ -158,7 +153,7 @@ grpc::Status SecurityServiceImpl::CreateJoinToken(grpc::ServerContext* context,
         credentials_->CreateToken(request->node_name(), *ttl, caller.name, pki_->ca_pin());
     if (!token.ok()) return token.status();
     response->set_token(token->ToString());
-    *response->mutable_expires() = ToProto(options_.clock() + *ttl);
+    *response->mutable_expires() = api::ToTimestamp(options_.clock() + *ttl);
     return absl::OkStatus();
   }();
   Audit(caller, "create-token", "JoinToken", request->node_name(), status, "created");

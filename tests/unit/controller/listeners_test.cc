@@ -1,4 +1,5 @@
 #include "controller/server/listeners.h"
+#include "controller/server/unix_listener.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -91,18 +92,22 @@ TEST_F(StaleSocketTest, RemovesASocketFile) {
   ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   ::close(fd);
   ASSERT_TRUE(std::filesystem::exists(path));
-  EXPECT_TRUE(RemoveStaleSocket(path).ok());
+  // A socket nobody serves is replaced by the new listener's own.
+  auto listener = UnixListener::Open(path);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  (*listener)->Stop();
   EXPECT_FALSE(std::filesystem::exists(path));
 }
 
 TEST_F(StaleSocketTest, MissingPathIsFine) {
-  EXPECT_TRUE(RemoveStaleSocket(dir_ + "/none.sock").ok());
+  auto listener = UnixListener::Open(dir_ + "/none.sock");
+  EXPECT_TRUE(listener.ok()) << listener.status();
 }
 
 TEST_F(StaleSocketTest, RefusesToRemoveARegularFile) {
   std::string path = dir_ + "/precious";
   { std::ofstream(path) << "data"; }
-  absl::Status status = RemoveStaleSocket(path);
+  absl::Status status = UnixListener::Open(path).status();
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(std::filesystem::exists(path));
 }
