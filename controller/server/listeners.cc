@@ -1,6 +1,5 @@
 #include "controller/server/listeners.h"
 
-
 #include <algorithm>
 
 #include "absl/strings/match.h"

@@ -74,9 +74,7 @@ absl::StatusOr<std::unique_ptr<SecureServing>> SecureServing::Create(const Secur
   s->credentials_ = *std::move(credentials);
 
   PrincipalResolver::Options resolver;
-  resolver.unix_peer_uid = [raw = s.get()](absl::string_view peer) {
-    return raw->UnixPeerUid(peer);
-  };
+  resolver.unix_peer_uid = &UnixListener::PeerUid;
   resolver.socket_owner = ::geteuid();
   resolver.is_revoked = [creds = s->credentials_.get()](const std::string& serial) {
     return creds->IsRevoked(serial);
@@ -146,10 +144,6 @@ void SecureServing::StartUnix(grpc::Server* server) {
 
 void SecureServing::StopUnix() {
   for (auto& listener : unix_) listener->Stop();
-}
-
-std::optional<uid_t> SecureServing::UnixPeerUid(absl::string_view peer) const {
-  return UnixListener::PeerUid(peer);
 }
 
 }  // namespace ferry::controller

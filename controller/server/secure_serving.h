@@ -62,7 +62,6 @@ class SecureServing {
 
  private:
   SecureServing() = default;
-  std::optional<uid_t> UnixPeerUid(absl::string_view peer) const;
 
   SecurityConfig config_;
   std::unique_ptr<ControllerPki> pki_;
