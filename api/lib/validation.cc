@@ -415,33 +415,6 @@ absl::Status ValidateNode(const Node& node) {
   return ToStatus(CheckNode(node));
 }
 
-std::string KindName(const Object& object) {
-  switch (object.kind_case()) {
-    case Object::kIpForward:
-      return "IPForward";
-    case Object::kNode:
-      return "Node";
-    case Object::kEvent:
-      return "Event";
-    case Object::KIND_NOT_SET:
-      break;
-  }
-  return "";
-}
-
-std::string ObjectName(const Object& object) {
-  switch (object.kind_case()) {
-    case Object::kIpForward:
-      return object.ip_forward().metadata().name();
-    case Object::kNode:
-      return object.node().metadata().name();
-    case Object::kEvent:
-      return object.event().metadata().name();
-    case Object::KIND_NOT_SET:
-      break;
-  }
-  return "";
-}
 
 }  // namespace ferry::api
 

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "api/lib/objects.h"  // KindName, ObjectName: formerly declared here
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::api {
@@ -55,10 +56,6 @@ std::optional<FieldError> FindFieldError(const ferry::v1::Object& object);
 absl::Status ValidateName(absl::string_view name);
 absl::Status ValidateLabelKey(absl::string_view key);
 absl::Status ValidateLabelValue(absl::string_view value);
-
-// Kind helpers shared by server and CLI.
-std::string KindName(const ferry::v1::Object& object);    // "IPForward"
-std::string ObjectName(const ferry::v1::Object& object);  // metadata.name
 
 }  // namespace ferry::api
 

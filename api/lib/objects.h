@@ -1,0 +1,47 @@
+#ifndef FERRY_API_LIB_OBJECTS_H_
+#define FERRY_API_LIB_OBJECTS_H_
+
+// The one set of accessors over ferry.v1.Object's oneof: its kind (as the
+// enum, the stored "IPForward" spelling and kubectl's lower-case one) and
+// its metadata. The store, the server, the planner and ferryctl all use
+// these; adding a kind means adding it here only.
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "ferry/v1/ferry.pb.h"
+
+namespace ferry::api {
+
+inline constexpr char kKindIPForward[] = "IPForward";
+inline constexpr char kKindNode[] = "Node";
+inline constexpr char kKindEvent[] = "Event";
+
+// RESOURCE_KIND_UNSPECIFIED when no kind is set.
+ferry::v1::ResourceKind KindOf(const ferry::v1::Object& object);
+
+// "IPForward", "Node", "Event"; "" for an unset or unknown kind.
+std::string KindName(ferry::v1::ResourceKind kind);
+std::string KindName(const ferry::v1::Object& object);
+
+// "ipforward", "node", "event" (kubectl's spelling); "unknown" otherwise.
+std::string KindLower(ferry::v1::ResourceKind kind);
+
+// The metadata of whichever kind is set (an IPForward's when none is).
+const ferry::v1::ObjectMeta& MetaOf(const ferry::v1::Object& object);
+ferry::v1::ObjectMeta* MutableMetaOf(ferry::v1::Object* object);
+
+// metadata.name; "" when no kind is set.
+std::string ObjectName(const ferry::v1::Object& object);
+
+// "ipforward/web": how events, errors and ferryctl name an object.
+std::string ObjectRef(ferry::v1::ResourceKind kind, absl::string_view name);
+std::string ObjectRef(const ferry::v1::Object& object);
+
+// True if the user-owned part (the spec) of two objects of the same kind
+// is equal: the one meaning of "did the user change it?".
+bool SameSpec(const ferry::v1::Object& a, const ferry::v1::Object& b);
+
+}  // namespace ferry::api
+
+#endif  // FERRY_API_LIB_OBJECTS_H_
