@@ -13,6 +13,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "api/lib/errno_status.h"
 #include "api/lib/log.h"
 
 namespace ferry {
@@ -21,9 +22,7 @@ namespace {
 constexpr mode_t kGroupOtherBits = 077;
 
 absl::Status PathError(absl::string_view what, const std::string& path, int err) {
-  std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(err));
-  if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(message);
-  return absl::UnavailableError(message);
+  return api::ErrnoStatus(absl::StrCat(what, " ", path), err);
 }
 
 std::string Octal(mode_t mode) { return absl::StrFormat("%04o", mode & 07777); }

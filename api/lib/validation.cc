@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "api/lib/ip_address.h"
+#include "api/lib/port_mapping.h"
 
 namespace ferry::api {
 namespace {
@@ -157,9 +158,9 @@ Result CheckTypeMeta(const std::string& api_version, const std::string& kind,
 
 std::string RangeText(const PortMapping& p) {
   std::string proto = v1::Protocol_Name(p.protocol());
-  if (p.end_port() == 0 || p.end_port() == p.port())
-    return absl::StrCat(proto, " ", p.port());
-  return absl::StrCat(proto, " ", p.port(), "-", p.end_port());
+  const PortSpan span = ExpandPorts(p);
+  if (!span.is_range()) return absl::StrCat(proto, " ", span.first);
+  return absl::StrCat(proto, " ", span.first, "-", span.last);
 }
 
 Result CheckPort(const std::string& path, const PortMapping& p) {
@@ -175,7 +176,6 @@ Result CheckPort(const std::string& path, const PortMapping& p) {
     return Fail(path + ".port", p.port() == 0 ? "required; must be 1..65535, got 0 or nothing"
                                               : absl::StrCat("must be 1..65535, got ", p.port()));
   }
-  uint32_t last = p.port();
   if (p.end_port() != 0) {
     if (p.end_port() < p.port() || p.end_port() > kMaxPort) {
       return Fail(path + ".endPort",
@@ -189,7 +189,6 @@ Result CheckPort(const std::string& path, const PortMapping& p) {
           absl::StrCat("range ", p.port(), "-", p.end_port(), " has ", count,
                        " ports; at most ", kMaxPortRange, " are allowed"));
     }
-    last = p.end_port();
   }
   if (p.target_port() != 0) {
     if (p.target_port() > kMaxPort) {
@@ -197,7 +196,7 @@ Result CheckPort(const std::string& path, const PortMapping& p) {
                   absl::StrCat("must be 0 (same as port) or 1..65535, got ",
                                p.target_port()));
     }
-    uint64_t target_last = uint64_t{p.target_port()} + (last - p.port());
+    const uint64_t target_last = ExpandPorts(p).target_last;
     if (target_last > kMaxPort) {
       return Fail(
           path + ".targetPort",
@@ -222,7 +221,7 @@ Result CheckOverlaps(
   for (int i = 0; i < ports.size(); ++i) {
     const PortMapping& p = ports[i];
     spans.push_back(
-        {p.protocol(), p.port(), std::max(p.port(), p.end_port()), i});
+        {p.protocol(), p.port(), LastPort(p.port(), p.end_port()), i});
   }
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
     return std::tie(a.protocol, a.first, a.index) <

@@ -6,19 +6,18 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "api/lib/conditions.h"
+#include "api/lib/forward_spec.h"
 #include "ferry/v1/ferry.pb.h"
 #include "google/protobuf/map.h"
 #include "google/protobuf/repeated_field.h"
 
 namespace ferry::cli {
 
-using Conditions = google::protobuf::RepeatedPtrField<ferry::v1::Condition>;
-
-// The condition of `type` (case-insensitive), or nullptr.
-const ferry::v1::Condition* FindCondition(const Conditions& conditions, absl::string_view type);
-
-// "True", "False" or "Unknown" (also when the condition is absent).
-std::string ConditionStatus(const Conditions& conditions, absl::string_view type);
+// The status vocabulary and the spec's defaults are the API's.
+using api::ConditionStatus;
+using api::Conditions;
+using api::FindCondition;
 
 // "node-a/192.0.2.1"; just the address when there is no node.
 std::string FormatEndpoint(absl::string_view node, absl::string_view address);
@@ -27,11 +26,8 @@ std::string FormatEndpoint(absl::string_view node, absl::string_view address);
 // the port (or 0) is not repeated.
 std::string FormatPorts(const ferry::v1::IPForwardSpec& spec, absl::string_view separator = ",");
 
-// "Preserve" or "Masquerade" (unspecified means Preserve).
-std::string SourceIPName(ferry::v1::SourceIP source_ip);
-
-// "Enforce" or "Alert" (unspecified means Enforce).
-std::string DriftPolicyName(ferry::v1::DriftPolicy policy);
+using api::DriftPolicyName;
+using api::SourceIPName;
 
 // "a=1,b=2" sorted by key; "<none>" when empty.
 std::string FormatLabels(const google::protobuf::Map<std::string, std::string>& labels);

@@ -51,7 +51,7 @@ class Getter {
     if (command_.kind == ferry::v1::EVENT) SortEvents(objects);
     PrintInitial(objects);
     if (!command_.watch) return kExitOk;
-    for (const Object& o : objects) Remember(o, MetadataOf(o).resource_version());
+    for (const Object& o : objects) Remember(o, MetaOf(o).resource_version());
     return Follow();
   }
 
@@ -83,7 +83,7 @@ class Getter {
   }
 
   bool Wanted(const Object& o) const {
-    if (!command_.names.empty() && MetadataOf(o).name() != command_.names[0]) return false;
+    if (!command_.names.empty() && MetaOf(o).name() != command_.names[0]) return false;
     return !o.has_event() || EventIsAbout(o.event(), command_.events_for);
   }
 
@@ -141,7 +141,7 @@ class Getter {
     if (event.type() == WatchEvent::BOOKMARK || !Wanted(event.object())) return true;
     // A deleted event is expired history, not news.
     if (event.type() == WatchEvent::DELETED && event.object().has_event()) return true;
-    const std::string& name = MetadataOf(event.object()).name();
+    const std::string& name = MetaOf(event.object()).name();
     auto seen = seen_.find(name);
     if (revision.has_value() && seen != seen_.end() && seen->second.has_value() &&
         *revision <= *seen->second) {
@@ -154,7 +154,7 @@ class Getter {
 
   void Remember(const Object& o, const std::string& resource_version) {
     std::optional<int64_t> revision = ParseRevision(resource_version);
-    seen_[MetadataOf(o).name()] = revision;
+    seen_[MetaOf(o).name()] = revision;
     if (revision.has_value()) latest_ = std::max(latest_.value_or(0), *revision);
   }
 

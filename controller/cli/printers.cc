@@ -16,9 +16,9 @@ constexpr size_t kAddressesShown = 2;
 
 // Why a forward is not ready: a rejection first, else Ready's reason.
 std::string ForwardReason(const ferry::v1::IPForwardStatus& status) {
-  const ferry::v1::Condition* accepted = FindCondition(status.conditions(), "Accepted");
+  const ferry::v1::Condition* accepted = FindCondition(status.conditions(), api::kConditionAccepted);
   if (accepted != nullptr && accepted->status() == "False") return accepted->reason();
-  const ferry::v1::Condition* ready = FindCondition(status.conditions(), "Ready");
+  const ferry::v1::Condition* ready = FindCondition(status.conditions(), api::kConditionReady);
   return ready != nullptr ? ready->reason() : "";
 }
 
@@ -122,14 +122,14 @@ TableRow ForwardRow(const ferry::v1::IPForward& forward, absl::Time now, bool wi
                   FormatEndpoint(spec.backend().node_name(), spec.backend().address()),
                   FormatPorts(spec),
                   SourceIPName(spec.source_ip()),
-                  ConditionStatus(status.conditions(), "Ready"),
+                  ConditionStatus(status.conditions(), api::kConditionReady),
                   Age(forward.metadata().creation_timestamp(), now)};
   if (wide) {
     const std::string& return_via =
         status.return_via().empty() ? spec.backend().return_via() : status.return_via();
     row.insert(row.end(),
-               {ConditionStatus(status.conditions(), "Accepted"),
-                ConditionStatus(status.conditions(), "Drifted"), OrNone(ForwardReason(status)),
+               {ConditionStatus(status.conditions(), api::kConditionAccepted),
+                ConditionStatus(status.conditions(), api::kConditionDrifted), OrNone(ForwardReason(status)),
                 OrNone(return_via), absl::StrCat(forward.metadata().generation())});
   }
   return row;

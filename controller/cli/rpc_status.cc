@@ -4,6 +4,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/lib/grpc_status.h"
 #include "controller/cli/channel.h"
 
 namespace ferry::cli {
@@ -52,9 +53,7 @@ absl::Status ConvertRpcStatus(const grpc::Status& status, grpc::Channel& channel
                                                status.error_message(),
                                                TlsHint(address, status.error_message())));
   }
-  // grpc::StatusCode and absl::StatusCode share their numbering.
-  absl::Status converted(static_cast<absl::StatusCode>(status.error_code()),
-                         status.error_message());
+  absl::Status converted = api::FromGrpcStatus(status);
   converted.SetPayload(kFromServer, absl::Cord());
   return converted;
 }

@@ -50,7 +50,7 @@ std::vector<ferry::v1::Object> ListEvents(ResourceClient& client, Io io) {
 
 std::string Describe(const ferry::v1::Object& object, const std::vector<ferry::v1::Object>& events,
                      absl::Time now) {
-  const EventTarget target{KindOf(object), MetadataOf(object).name()};
+  const EventTarget target{KindOf(object), MetaOf(object).name()};
   return DescribeObject(object, RecentEvents(events, target), now);
 }
 
@@ -93,7 +93,7 @@ int RunDelete(const Command& command, ResourceClient& client, Io io) {
     absl::StatusOr<std::vector<api::ManifestObject>> objects = LoadManifests(command.files, io.in);
     if (!objects.ok()) return Fail(io, objects.status());
     for (const api::ManifestObject& m : *objects) {
-      targets.push_back({KindOf(m.object), MetadataOf(m.object).name()});
+      targets.push_back({KindOf(m.object), MetaOf(m.object).name()});
     }
   } else {
     for (const std::string& name : command.names) targets.push_back({command.kind, name});

@@ -63,7 +63,7 @@ class Waiter {
           client_.List(command_.kind, "", [&](const Object& o) { objects.push_back(o); });
       if (!s.ok()) return s;
       if (objects.empty()) return absl::NotFoundError("no matching resources found");
-      for (const Object& o : objects) pending_[MetadataOf(o).name()] = std::nullopt;
+      for (const Object& o : objects) pending_[MetaOf(o).name()] = std::nullopt;
       for (const Object& o : objects) Observe(o);
       return absl::OkStatus();
     }
@@ -101,10 +101,10 @@ class Waiter {
 
   // Records the object's state as of its revision; reports it if met.
   void Observe(const Object& object) {
-    const std::string& name = MetadataOf(object).name();
+    const std::string& name = MetaOf(object).name();
     auto it = pending_.find(name);
     if (it == pending_.end()) return;
-    it->second = ParseRevision(MetadataOf(object).resource_version());
+    it->second = ParseRevision(MetaOf(object).resource_version());
     if (!command_.wait_for.for_delete && ConditionMet(object, command_.wait_for)) Met(name);
   }
 
@@ -113,12 +113,12 @@ class Waiter {
       last_event_revision_ = std::max(last_event_revision_.value_or(0), *r);
     }
     if (event.type() == WatchEvent::BOOKMARK) return true;
-    const std::string& name = MetadataOf(event.object()).name();
+    const std::string& name = MetaOf(event.object()).name();
     auto it = pending_.find(name);
     if (it == pending_.end()) return true;
     std::optional<int64_t> revision = ParseRevision(event.resource_version());
     if (!revision.has_value())
-      revision = ParseRevision(MetadataOf(event.object()).resource_version());
+      revision = ParseRevision(MetaOf(event.object()).resource_version());
     if (revision.has_value() && it->second.has_value() && *revision <= *it->second) {
       return true;  // replayed from before what we have already seen
     }
@@ -170,7 +170,7 @@ bool ConditionMet(const Object& object, const WaitCondition& wait) {
   if (condition == nullptr || !absl::EqualsIgnoreCase(condition->status(), wait.condition_status)) {
     return false;
   }
-  const int64_t generation = MetadataOf(object).generation();
+  const int64_t generation = MetaOf(object).generation();
   return condition->observed_generation() == 0 || condition->observed_generation() >= generation;
 }
 

@@ -166,23 +166,5 @@ absl::Status SetNonBlocking(int fd) {
   return absl::OkStatus();
 }
 
-absl::Status ErrnoStatus(absl::string_view what, int err) {
-  std::string message = absl::StrCat(what, ": ", std::strerror(err));
-  switch (err) {
-    case EADDRINUSE:
-      return absl::AlreadyExistsError(message);
-    case EACCES:
-    case EPERM:
-      return absl::PermissionDeniedError(message);
-    case ECONNREFUSED:
-    case ECONNRESET:
-    case EPIPE:
-    case ENETUNREACH:
-    case EHOSTUNREACH:
-      return absl::UnavailableError(message);
-    default:
-      return absl::InternalError(message);
-  }
-}
 
 }  // namespace ferry::controller

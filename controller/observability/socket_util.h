@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "api/lib/errno_status.h"
 #include "absl/time/time.h"
 
 namespace ferry::controller {
@@ -74,8 +75,8 @@ absl::StatusOr<size_t> ReceiveSome(int fd, std::string* out, size_t max_bytes,
 
 absl::Status SetNonBlocking(int fd);
 
-// errno as a Status naming the failed operation.
-absl::Status ErrnoStatus(absl::string_view what, int err);
+// errno as a Status naming the failed operation (api/lib/errno_status.h).
+using api::ErrnoStatus;
 
 }  // namespace ferry::controller
 

@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/lib/ip_address.h"
+#include "api/lib/forward_spec.h"
+#include "api/lib/port_mapping.h"
 #include "controller/planner/planner.h"
 
 namespace ferry::controller {
@@ -27,11 +29,14 @@ struct PortRange {
 
 bool Overlap(PortRange a, PortRange b) { return a.first <= b.last && b.first <= a.last; }
 
-PortRange FrontendRange(const ferry::v1::PortMapping& m) { return {m.port(), LastPort(m)}; }
+PortRange FrontendRange(const ferry::v1::PortMapping& m) {
+  const api::PortSpan s = api::ExpandPorts(m);
+  return {s.first, s.last};
+}
 
 PortRange BackendRange(const ferry::v1::PortMapping& m) {
-  uint32_t first = TargetPort(m);
-  return {first, first + (LastPort(m) - m.port())};
+  const api::PortSpan s = api::ExpandPorts(m);
+  return {s.target_first, static_cast<uint32_t>(s.target_last)};
 }
 
 std::string RangeText(PortRange r) {
@@ -43,12 +48,6 @@ std::string HostPort(const std::string& address, PortRange r) {
   bool v6 = address.find(':') != std::string::npos;
   return v6 ? absl::StrCat("[", address, "]:", RangeText(r))
             : absl::StrCat(address, ":", RangeText(r));
-}
-
-std::string ProtocolName(ferry::v1::Protocol p) { return ferry::v1::Protocol_Name(p); }
-
-std::string SourceIPName(const ferry::v1::IPForwardSpec& spec) {
-  return IsMasquerade(spec) ? "Masquerade" : "Preserve";
 }
 
 absl::Status CheckFrontendClaims(const ferry::v1::IPForward& candidate,
@@ -64,7 +63,7 @@ absl::Status CheckFrontendClaims(const ferry::v1::IPForward& candidate,
       if (cp.protocol() != op.protocol()) continue;
       if (!Overlap(FrontendRange(cp), FrontendRange(op))) continue;
       return absl::AlreadyExistsError(
-          absl::StrCat("spec.ports[", i, "]: ", ProtocolName(cp.protocol()), " ",
+          absl::StrCat("spec.ports[", i, "]: ", ferry::v1::Protocol_Name(cp.protocol()), " ",
                        HostPort(cf.address(), FrontendRange(cp)), " on node ", cf.node_name(),
                        " is already claimed by ipforward/", other.metadata().name(),
                        ", so ipforward/", candidate.metadata().name(), " cannot claim it"));
@@ -89,10 +88,10 @@ absl::Status CheckSourceIPModes(const ferry::v1::IPForward& candidate,
       if (!Overlap(BackendRange(cp), BackendRange(op))) continue;
       return absl::AlreadyExistsError(absl::StrCat(
           "spec.sourceIP: ipforward/", candidate.metadata().name(), " sends ",
-          ProtocolName(cp.protocol()), " ", HostPort(cs.backend().address(), BackendRange(cp)),
+          ferry::v1::Protocol_Name(cp.protocol()), " ", HostPort(cs.backend().address(), BackendRange(cp)),
           " (spec.ports[", i, "]) through node ", cs.frontend().node_name(), " with sourceIP ",
-          SourceIPName(cs), ", but ipforward/", other.metadata().name(),
-          " already sends it with sourceIP ", SourceIPName(os)));
+          api::SourceIPName(cs.source_ip()), ", but ipforward/", other.metadata().name(),
+          " already sends it with sourceIP ", api::SourceIPName(os.source_ip())));
     }
   }
   return absl::OkStatus();

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "api/lib/ip_address.h"
+#include "api/lib/port_mapping.h"
 #include "controller/planner/conflicts.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -115,15 +116,16 @@ void AddFrontendRules(const IPForward& forward, NodeConfig* config) {
   const auto& spec = forward.spec();
   absl::StatusOr<IpAddress> fe = IpAddress::Parse(spec.frontend().address());
   for (const auto& m : spec.ports()) {
+    const api::PortSpan ports = api::ExpandPorts(m);
     ferry::v1::DnatRule* rule = config->add_dnat();
     rule->set_forward(forward.metadata().name());
     rule->set_generation(forward.metadata().generation());
     rule->set_frontend_address(spec.frontend().address());
     rule->set_protocol(m.protocol());
-    rule->set_port(m.port());
-    rule->set_end_port(m.end_port() > m.port() ? m.end_port() : 0);
+    rule->set_port(ports.first);
+    rule->set_end_port(api::WireEndPort(ports.first, ports.last));
     rule->set_backend_address(spec.backend().address());
-    rule->set_target_port(TargetPort(m));
+    rule->set_target_port(ports.target_first);
     rule->set_masquerade(IsMasquerade(spec));
     rule->set_alert_only(IsAlertOnly(spec));
   }
@@ -139,13 +141,15 @@ void AddFrontendRules(const IPForward& forward, NodeConfig* config) {
 void AddReturnRoutes(const IPForward& forward, const std::string& via, NodeConfig* config) {
   const auto& spec = forward.spec();
   for (const auto& m : spec.ports()) {
+    const api::PortSpan ports = api::ExpandPorts(m);
     ferry::v1::ReturnRoute* route = config->add_return_routes();
     route->set_forward(forward.metadata().name());
     route->set_generation(forward.metadata().generation());
     route->set_source_address(spec.backend().address());
     route->set_protocol(m.protocol());
-    route->set_port(TargetPort(m));
-    route->set_end_port(m.end_port() > m.port() ? TargetPort(m) + (m.end_port() - m.port()) : 0);
+    route->set_port(ports.target_first);
+    route->set_end_port(
+        ports.is_range() ? static_cast<uint32_t>(ports.target_last) : 0);
     route->set_via(via);
     route->set_alert_only(IsAlertOnly(spec));
   }
@@ -168,22 +172,6 @@ void AddNodeEntries(const IPForward& forward, const ForwardResolution& resolutio
   } else {
     AddReturnRoutes(forward, resolution.return_via, config);
   }
-}
-
-bool IsMasquerade(const ferry::v1::IPForwardSpec& spec) {
-  return spec.source_ip() == ferry::v1::MASQUERADE;
-}
-
-bool IsAlertOnly(const ferry::v1::IPForwardSpec& spec) {
-  return spec.drift_policy() == ferry::v1::ALERT;
-}
-
-uint32_t TargetPort(const ferry::v1::PortMapping& mapping) {
-  return mapping.target_port() != 0 ? mapping.target_port() : mapping.port();
-}
-
-uint32_t LastPort(const ferry::v1::PortMapping& mapping) {
-  return mapping.end_port() > mapping.port() ? mapping.end_port() : mapping.port();
 }
 
 FleetPlan PlanFleet(const std::vector<IPForward>& forwards, const std::vector<Node>& nodes) {

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "api/lib/conditions.h"
+#include "api/lib/forward_spec.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
@@ -18,7 +20,7 @@ inline constexpr char kRoleFrontend[] = "Frontend";
 inline constexpr char kRoleBackend[] = "Backend";
 
 // Reasons of the Accepted condition.
-inline constexpr char kReasonAccepted[] = "Accepted";
+using api::kReasonAccepted;
 inline constexpr char kReasonFrontendNodeNotRegistered[] = "FrontendNodeNotRegistered";
 inline constexpr char kReasonAddressNotOnNode[] = "AddressNotOnNode";
 inline constexpr char kReasonBackendNodeNotRegistered[] = "BackendNodeNotRegistered";
@@ -75,18 +77,9 @@ void SortConfigEntries(ferry::v1::NodeConfig* config);
 // with `version` cleared: equal configs have equal versions.
 std::string ConfigVersion(const ferry::v1::NodeConfig& config);
 
-// PRESERVE unless the spec says MASQUERADE (UNSPECIFIED means PRESERVE).
-bool IsMasquerade(const ferry::v1::IPForwardSpec& spec);
-
-// driftPolicy Alert: agents report drift of this forward and never repair
-// it (UNSPECIFIED means Enforce).
-bool IsAlertOnly(const ferry::v1::IPForwardSpec& spec);
-
-// First backend port of a mapping: target_port, or port when 0.
-uint32_t TargetPort(const ferry::v1::PortMapping& mapping);
-
-// Last frontend port of a mapping: end_port, or port when 0.
-uint32_t LastPort(const ferry::v1::PortMapping& mapping);
+// The spec's defaults (api/lib/forward_spec.h).
+using api::IsAlertOnly;
+using api::IsMasquerade;
 
 }  // namespace ferry::controller
 

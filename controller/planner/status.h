@@ -11,25 +11,26 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "api/lib/conditions.h"
 #include "controller/planner/planner.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
 
-inline constexpr char kConditionAccepted[] = "Accepted";
-inline constexpr char kConditionReady[] = "Ready";
-inline constexpr char kConditionDrifted[] = "Drifted";
-inline constexpr char kConditionInSync[] = "InSync";
-inline constexpr char kReasonDriftDetected[] = "DriftDetected";
-inline constexpr char kReasonInSync[] = "InSync";
-inline constexpr char kReasonApplied[] = "Applied";
-inline constexpr char kReasonPending[] = "Pending";
-inline constexpr char kReasonApplyFailed[] = "ApplyFailed";
-inline constexpr char kReasonNotAccepted[] = "NotAccepted";
-
-inline constexpr char kStatePending[] = "Pending";
-inline constexpr char kStateApplied[] = "Applied";
-inline constexpr char kStateFailed[] = "Failed";
+// The status vocabulary is the API's (api/lib/conditions.h).
+using api::kConditionAccepted;
+using api::kConditionDrifted;
+using api::kConditionInSync;
+using api::kConditionReady;
+using api::kReasonApplied;
+using api::kReasonApplyFailed;
+using api::kReasonDriftDetected;
+using api::kReasonInSync;
+using api::kReasonNotAccepted;
+using api::kReasonPending;
+using api::kStateApplied;
+using api::kStateFailed;
+using api::kStatePending;
 
 // One node's report about one forward.
 struct NodeAckInfo {

@@ -7,31 +7,31 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "api/lib/objects.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
 
-inline constexpr char kKindIPForward[] = "IPForward";
-inline constexpr char kKindNode[] = "Node";
-inline constexpr char kKindEvent[] = "Event";
+// The store's kind strings are the API's kind names (api/lib/objects.h).
+using api::kKindEvent;
+using api::kKindIPForward;
+using api::kKindNode;
+using api::MetaOf;
+using api::MutableMetaOf;
 
 // "IPForward" / "Node" / "Event" for a kind enum; empty for UNSPECIFIED.
-std::string KindString(ferry::v1::ResourceKind kind);
+inline std::string KindString(ferry::v1::ResourceKind kind) { return api::KindName(kind); }
 
 // Parses the value and sets metadata.resource_version from the revision.
 absl::StatusOr<ferry::v1::Object> DecodeStored(const StoredObject& stored);
 
 // The store kind of the object's oneof ("IPForward", "Node", "Event"); empty
 // when unset.
-std::string StoreKindOf(const ferry::v1::Object& object);
+inline std::string StoreKindOf(const ferry::v1::Object& object) { return api::KindName(object); }
 
 // Serializes with metadata.resource_version cleared.
 std::string EncodeForStore(const ferry::v1::Object& object);
-
-// Accessors over the oneof, so callers need not switch on it.
-const ferry::v1::ObjectMeta& MetaOf(const ferry::v1::Object& object);
-ferry::v1::ObjectMeta* MutableMetaOf(ferry::v1::Object* object);
 
 }  // namespace ferry::controller
 

@@ -24,7 +24,7 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
  public:
   void Put(const ferry::v1::Object& object) {
     absl::MutexLock lock(&mu_);
-    objects_[Key(KindOf(object), MetadataOf(object).name())] = object;
+    objects_[Key(KindOf(object), MetaOf(object).name())] = object;
   }
   void AddWatchEvent(ferry::v1::WatchEvent::Type type, const ferry::v1::Object& object,
                      const std::string& resource_version) {
@@ -52,10 +52,10 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
     absl::MutexLock lock(&mu_);
     apply_requests_.push_back(*request);
     for (const ferry::v1::Object& object : request->objects()) {
-      const auto key = Key(KindOf(object), MetadataOf(object).name());
+      const auto key = Key(KindOf(object), MetaOf(object).name());
       ferry::v1::ApplyResult* result = response->add_results();
       result->set_kind(KindOf(object) == ferry::v1::NODE ? "Node" : "IPForward");
-      result->set_name(MetadataOf(object).name());
+      result->set_name(MetaOf(object).name());
       auto it = objects_.find(key);
       if (it == objects_.end()) {
         result->set_outcome("created");
