@@ -100,7 +100,7 @@ absl::Status GroupNamed(const RepeatedPtrField<Entry>& entries, absl::string_vie
 }  // namespace
 
 bool SameEntry(const DnatRule& a, const DnatRule& b) {
-  // Lists every field; config_delta_test checks the count, so a new field
+  // Lists every field; forward_updates_test checks the count, so a new field
   // cannot be forgotten here.
   return a.forward() == b.forward() && a.generation() == b.generation() &&
          a.frontend_address() == b.frontend_address() && a.protocol() == b.protocol() &&

@@ -1,6 +1,7 @@
 #include "controller/planner/conflicts.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -142,30 +143,29 @@ void ConflictIndex::Collect(const Bucket& bucket, uint32_t first, uint32_t last,
   }
 }
 
-void ConflictIndex::Index(const std::string* name, const ferry::v1::IPForwardSpec& spec) {
+void ConflictIndex::ForEachClaim(
+    const ferry::v1::IPForwardSpec& spec,
+    const std::function<void(std::map<Key, Bucket>*, const Key&, uint32_t, uint32_t)>& fn) {
   const std::string& node = spec.frontend().node_name();
   const std::string fe = Canonical(spec.frontend().address());
   const std::string be = Canonical(spec.backend().address());
   const int masq = IsMasquerade(spec) ? 1 : 0;
   for (const auto& m : spec.ports()) {
     PortRange f = FrontendRange(m);
-    Insert(&frontends_[{node, fe, m.protocol(), 0}], f.first, f.last, name);
+    fn(&frontends_, {node, fe, m.protocol(), 0}, f.first, f.last);
     PortRange b = BackendRange(m);
-    Insert(&backends_[{node, be, m.protocol(), masq}], b.first, b.last, name);
+    fn(&backends_, {node, be, m.protocol(), masq}, b.first, b.last);
   }
 }
 
+void ConflictIndex::Index(const std::string* name, const ferry::v1::IPForwardSpec& spec) {
+  ForEachClaim(spec, [name](std::map<Key, Bucket>* buckets, const Key& key, uint32_t first,
+                            uint32_t last) { Insert(&(*buckets)[key], first, last, name); });
+}
+
 void ConflictIndex::Unindex(const std::string* name, const ferry::v1::IPForwardSpec& spec) {
-  const std::string& node = spec.frontend().node_name();
-  const std::string fe = Canonical(spec.frontend().address());
-  const std::string be = Canonical(spec.backend().address());
-  const int masq = IsMasquerade(spec) ? 1 : 0;
-  for (const auto& m : spec.ports()) {
-    PortRange f = FrontendRange(m);
-    Erase(&frontends_, {node, fe, m.protocol(), 0}, f.first, f.last, name);
-    PortRange b = BackendRange(m);
-    Erase(&backends_, {node, be, m.protocol(), masq}, b.first, b.last, name);
-  }
+  ForEachClaim(spec, [name](std::map<Key, Bucket>* buckets, const Key& key, uint32_t first,
+                            uint32_t last) { Erase(buckets, key, first, last, name); });
 }
 
 void ConflictIndex::Hold(const std::string& name, Held held) {

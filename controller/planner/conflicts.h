@@ -2,6 +2,7 @@
 #define FERRY_CONTROLLER_PLANNER_CONFLICTS_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,6 +72,11 @@ class ConflictIndex {
   };
 
   void Hold(const std::string& name, Held held);
+  // Calls fn(buckets, key, first, last) for every frontend and backend port
+  // range `spec` claims: the one definition of what a forward holds.
+  void ForEachClaim(
+      const ferry::v1::IPForwardSpec& spec,
+      const std::function<void(std::map<Key, Bucket>*, const Key&, uint32_t, uint32_t)>& fn);
   void Index(const std::string* name, const ferry::v1::IPForwardSpec& spec);
   void Unindex(const std::string* name, const ferry::v1::IPForwardSpec& spec);
   static void Insert(Bucket* bucket, uint32_t first, uint32_t last, const std::string* name);
