@@ -25,8 +25,7 @@ absl::StatusOr<IpAddress> IpAddress::Parse(absl::string_view text) {
     a.family_ = Family::kIPv6;
     return a;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("\"", text, "\" is not an IPv4 or IPv6 address"));
+  return absl::InvalidArgumentError(absl::StrCat("\"", text, "\" is not an IPv4 or IPv6 address"));
 }
 
 IpAddress IpAddress::FromBytes(Family family, const uint8_t* data) {

@@ -22,8 +22,7 @@ bool LogEnabled(LogLevel level);
 using LogField = std::pair<absl::string_view, std::string>;
 
 // Values are quoted when they contain spaces, quotes or '='.
-void Log(LogLevel level, absl::string_view msg,
-         std::initializer_list<LogField> fields = {});
+void Log(LogLevel level, absl::string_view msg, std::initializer_list<LogField> fields = {});
 
 inline void LogInfo(absl::string_view msg, std::initializer_list<LogField> f = {}) {
   Log(LogLevel::kInfo, msg, f);

@@ -6,9 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::api {
@@ -43,8 +42,8 @@ std::optional<SourcePosition> LocateField(absl::string_view yaml, const ferry::v
 //   "<source>:<line>:<column>: <field path>: <what is wrong>"
 // e.g. "web.yaml:14:11: spec.ports[0].port: must be 1..65535, got 70000".
 // Nothing is returned unless every document is valid.
-absl::StatusOr<std::vector<ManifestObject>> DecodeManifests(
-    absl::string_view yaml, absl::string_view source);
+absl::StatusOr<std::vector<ManifestObject>> DecodeManifests(absl::string_view yaml,
+                                                            absl::string_view source);
 
 // Kubernetes-style YAML of one object (apiVersion, kind, metadata, spec,
 // status), omitting empty fields. Decoding the output gives the same spec.

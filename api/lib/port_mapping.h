@@ -16,10 +16,10 @@ namespace ferry::api {
 // A mapping with its defaults applied. The backend's last port is 64-bit so
 // that an out-of-range target (a uint32 on the wire) cannot wrap.
 struct PortSpan {
-  uint32_t first = 0;          // frontend's first port
-  uint32_t last = 0;           // frontend's last port (== first: one port)
-  uint32_t target_first = 0;   // backend's first port
-  uint64_t target_last = 0;    // backend's last port
+  uint32_t first = 0;         // frontend's first port
+  uint32_t last = 0;          // frontend's last port (== first: one port)
+  uint32_t target_first = 0;  // backend's first port
+  uint64_t target_last = 0;   // backend's last port
   uint32_t count() const { return last - first + 1; }
   bool is_range() const { return last != first; }
   // The backend port that frontend port `port` (first..last) maps to.

@@ -9,14 +9,12 @@
 namespace ferry::api {
 namespace {
 
-absl::Status TermError(size_t index, absl::string_view term,
-                       absl::string_view message) {
-  return absl::InvalidArgumentError(absl::StrCat("label selector term ", index,
-                                                 " \"", term, "\": ", message));
+absl::Status TermError(size_t index, absl::string_view term, absl::string_view message) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("label selector term ", index, " \"", term, "\": ", message));
 }
 
-absl::StatusOr<LabelRequirement> ParseTerm(size_t index,
-                                           absl::string_view term) {
+absl::StatusOr<LabelRequirement> ParseTerm(size_t index, absl::string_view term) {
   LabelRequirement req;
   absl::string_view key = term, value;
   if (size_t pos = term.find("!="); pos != absl::string_view::npos) {
@@ -35,13 +33,10 @@ absl::StatusOr<LabelRequirement> ParseTerm(size_t index,
   }
   key = absl::StripAsciiWhitespace(key);
   value = absl::StripAsciiWhitespace(value);
-  if (key.empty())
-    return TermError(index, term, "missing label key before the operator");
-  if (absl::Status s = ValidateLabelKey(key); !s.ok())
-    return TermError(index, term, s.message());
+  if (key.empty()) return TermError(index, term, "missing label key before the operator");
+  if (absl::Status s = ValidateLabelKey(key); !s.ok()) return TermError(index, term, s.message());
   if (value.find_first_of("=!") != absl::string_view::npos) {
-    return TermError(index, term,
-                     "more than one operator; use k=v, k!=v, k or !k");
+    return TermError(index, term, "more than one operator; use k=v, k!=v, k or !k");
   }
   if (absl::Status s = ValidateLabelValue(value); !s.ok()) {
     return TermError(index, term, s.message());
@@ -61,8 +56,7 @@ absl::StatusOr<LabelSelector> ParseLabelSelector(absl::string_view text) {
     ++index;
     term = absl::StripAsciiWhitespace(term);
     if (term.empty()) {
-      return TermError(index, term,
-                       "empty term; separate terms with a single ','");
+      return TermError(index, term, "empty term; separate terms with a single ','");
     }
     absl::StatusOr<LabelRequirement> req = ParseTerm(index, term);
     if (!req.ok()) return req.status();

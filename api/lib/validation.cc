@@ -36,28 +36,21 @@ Result FromStatus(std::string path, const absl::Status& s) {
   return Fail(std::move(path), std::string(s.message()));
 }
 
-bool IsAlnum(char c) {
-  return absl::ascii_isdigit(c) || absl::ascii_isalpha(c);
-}
-bool IsLowerAlnum(char c) {
-  return absl::ascii_isdigit(c) || absl::ascii_islower(c);
-}
+bool IsAlnum(char c) { return absl::ascii_isdigit(c) || absl::ascii_isalpha(c); }
+bool IsLowerAlnum(char c) { return absl::ascii_isdigit(c) || absl::ascii_islower(c); }
 
 // Lowercase letters, digits, '-' and '.', starting and ending alphanumeric.
 bool IsDnsSubdomain(absl::string_view s) {
-  if (s.empty() || !IsLowerAlnum(s.front()) || !IsLowerAlnum(s.back()))
-    return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return IsLowerAlnum(c) || c == '-' || c == '.';
-  });
+  if (s.empty() || !IsLowerAlnum(s.front()) || !IsLowerAlnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return IsLowerAlnum(c) || c == '-' || c == '.'; });
 }
 
 // Letters, digits, '-', '_' and '.', starting and ending alphanumeric.
 bool IsLabelToken(absl::string_view s) {
   if (s.empty() || !IsAlnum(s.front()) || !IsAlnum(s.back())) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return IsAlnum(c) || c == '-' || c == '_' || c == '.';
-  });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return IsAlnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
 absl::Status TooLong(absl::string_view what, size_t max, size_t got) {
@@ -67,56 +60,47 @@ absl::Status TooLong(absl::string_view what, size_t max, size_t got) {
 
 std::string Quote(absl::string_view s) { return absl::StrCat("\"", s, "\""); }
 
-std::string FamilyName(const IpAddress& a) {
-  return a.is_v4() ? "IPv4" : "IPv6";
-}
+std::string FamilyName(const IpAddress& a) { return a.is_v4() ? "IPv4" : "IPv6"; }
 
 // What makes `a` unusable as a forwarding endpoint, or "" if nothing.
 std::string EndpointProblem(const IpAddress& a) {
   const uint8_t* b = a.data();
-  bool all_zero =
-      std::all_of(b, b + a.size(), [](uint8_t x) { return x == 0; });
+  bool all_zero = std::all_of(b, b + a.size(), [](uint8_t x) { return x == 0; });
   if (all_zero) return "the unspecified address";
   if (a.is_v4()) {
     if (b[0] == 127) return "a loopback address";
     if ((b[0] & 0xf0) == 0xe0) return "a multicast address";
-    if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255)
-      return "the broadcast address";
+    if (b[0] == 255 && b[1] == 255 && b[2] == 255 && b[3] == 255) return "the broadcast address";
     return "";
   }
   if (b[0] == 0xff) return "a multicast address";
-  bool loopback =
-      std::all_of(b, b + 15, [](uint8_t x) { return x == 0; }) && b[15] == 1;
+  bool loopback = std::all_of(b, b + 15, [](uint8_t x) { return x == 0; }) && b[15] == 1;
   if (loopback) return "a loopback address";
   return "";
 }
 
 // Parses a required unicast address; `what` explains the field when absent.
-Result CheckEndpoint(const std::string& path, const std::string& text,
-                     absl::string_view what, IpAddress* out) {
+Result CheckEndpoint(const std::string& path, const std::string& text, absl::string_view what,
+                     IpAddress* out) {
   if (text.empty()) return Fail(path, absl::StrCat("required; ", what));
   absl::StatusOr<IpAddress> a = IpAddress::Parse(text);
   if (!a.ok()) return Fail(path, std::string(a.status().message()));
   if (std::string problem = EndpointProblem(*a); !problem.empty()) {
-    return Fail(path,
-                absl::StrCat(text, " is ", problem, "; use a unicast address"));
+    return Fail(path, absl::StrCat(text, " is ", problem, "; use a unicast address"));
   }
   *out = *a;
   return std::nullopt;
 }
 
-Result SameFamily(const std::string& path, const std::string& text,
-                  const IpAddress& a, const std::string& other_path,
-                  const std::string& other_text, const IpAddress& other) {
+Result SameFamily(const std::string& path, const std::string& text, const IpAddress& a,
+                  const std::string& other_path, const std::string& other_text,
+                  const IpAddress& other) {
   if (a.family() == other.family()) return std::nullopt;
-  return Fail(
-      path, absl::StrCat(text, " is ", FamilyName(a), " but ", other_path, " ",
-                         other_text, " is ", FamilyName(other),
-                         "; both must be the same family"));
+  return Fail(path, absl::StrCat(text, " is ", FamilyName(a), " but ", other_path, " ", other_text,
+                                 " is ", FamilyName(other), "; both must be the same family"));
 }
 
-Result CheckNodeName(const std::string& path, const std::string& name,
-                     absl::string_view what) {
+Result CheckNodeName(const std::string& path, const std::string& name, absl::string_view what) {
   if (name.empty()) return Fail(path, absl::StrCat("required; ", what));
   return FromStatus(path, ValidateName(name));
 }
@@ -125,8 +109,7 @@ Result CheckMeta(const ObjectMeta& meta) {
   if (meta.name().empty()) {
     return Fail("metadata.name", "required; a lowercase name such as \"web\"");
   }
-  if (Result r = FromStatus("metadata.name", ValidateName(meta.name())))
-    return r;
+  if (Result r = FromStatus("metadata.name", ValidateName(meta.name()))) return r;
   // Sorted, so the reported label does not depend on map iteration order.
   std::vector<std::pair<std::string, std::string>> labels(meta.labels().begin(),
                                                           meta.labels().end());
@@ -142,16 +125,13 @@ Result CheckMeta(const ObjectMeta& meta) {
 Result CheckTypeMeta(const std::string& api_version, const std::string& kind,
                      absl::string_view want_kind) {
   if (api_version.empty()) {
-    return Fail("apiVersion",
-                absl::StrCat("required; set it to ", kApiVersion));
+    return Fail("apiVersion", absl::StrCat("required; set it to ", kApiVersion));
   }
   if (api_version != kApiVersion) {
-    return Fail("apiVersion", absl::StrCat("must be ", kApiVersion, ", got ",
-                                           Quote(api_version)));
+    return Fail("apiVersion", absl::StrCat("must be ", kApiVersion, ", got ", Quote(api_version)));
   }
   if (kind != want_kind) {
-    return Fail("kind", absl::StrCat("must be ", want_kind,
-                                     " for this object, got ", Quote(kind)));
+    return Fail("kind", absl::StrCat("must be ", want_kind, " for this object, got ", Quote(kind)));
   }
   return std::nullopt;
 }
@@ -168,8 +148,7 @@ Result CheckPort(const std::string& path, const PortMapping& p) {
     return Fail(path + ".protocol", "required; TCP or UDP");
   }
   if (p.protocol() != v1::TCP && p.protocol() != v1::UDP) {
-    return Fail(path + ".protocol",
-                absl::StrCat("must be TCP or UDP, got ", p.protocol()));
+    return Fail(path + ".protocol", absl::StrCat("must be TCP or UDP, got ", p.protocol()));
   }
   if (p.port() < 1 || p.port() > kMaxPort) {
     // 0 is also what a missing port decodes to.
@@ -178,31 +157,26 @@ Result CheckPort(const std::string& path, const PortMapping& p) {
   }
   if (p.end_port() != 0) {
     if (p.end_port() < p.port() || p.end_port() > kMaxPort) {
-      return Fail(path + ".endPort",
-                  absl::StrCat("must be 0 (single port) or port..65535 (",
-                               p.port(), "..65535), got ", p.end_port()));
+      return Fail(path + ".endPort", absl::StrCat("must be 0 (single port) or port..65535 (",
+                                                  p.port(), "..65535), got ", p.end_port()));
     }
     uint32_t count = p.end_port() - p.port() + 1;
     if (count > kMaxPortRange) {
-      return Fail(
-          path + ".endPort",
-          absl::StrCat("range ", p.port(), "-", p.end_port(), " has ", count,
-                       " ports; at most ", kMaxPortRange, " are allowed"));
+      return Fail(path + ".endPort",
+                  absl::StrCat("range ", p.port(), "-", p.end_port(), " has ", count,
+                               " ports; at most ", kMaxPortRange, " are allowed"));
     }
   }
   if (p.target_port() != 0) {
     if (p.target_port() > kMaxPort) {
       return Fail(path + ".targetPort",
-                  absl::StrCat("must be 0 (same as port) or 1..65535, got ",
-                               p.target_port()));
+                  absl::StrCat("must be 0 (same as port) or 1..65535, got ", p.target_port()));
     }
     const uint64_t target_last = ExpandPorts(p).target_last;
     if (target_last > kMaxPort) {
-      return Fail(
-          path + ".targetPort",
-          absl::StrCat(
-              "range ", p.target_port(), "-", target_last,
-              " ends past 65535; lower targetPort or shorten the range"));
+      return Fail(path + ".targetPort",
+                  absl::StrCat("range ", p.target_port(), "-", target_last,
+                               " ends past 65535; lower targetPort or shorten the range"));
     }
   }
   return std::nullopt;
@@ -210,8 +184,7 @@ Result CheckPort(const std::string& path, const PortMapping& p) {
 
 // Two entries for the same protocol and port would make the kernel map
 // ambiguous. Sorting keeps this O(n log n) for requests from the wire.
-Result CheckOverlaps(
-    const google::protobuf::RepeatedPtrField<PortMapping>& ports) {
+Result CheckOverlaps(const google::protobuf::RepeatedPtrField<PortMapping>& ports) {
   struct Span {
     int protocol;
     uint32_t first, last;
@@ -220,24 +193,20 @@ Result CheckOverlaps(
   std::vector<Span> spans;
   for (int i = 0; i < ports.size(); ++i) {
     const PortMapping& p = ports[i];
-    spans.push_back(
-        {p.protocol(), p.port(), LastPort(p.port(), p.end_port()), i});
+    spans.push_back({p.protocol(), p.port(), LastPort(p.port(), p.end_port()), i});
   }
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
-    return std::tie(a.protocol, a.first, a.index) <
-           std::tie(b.protocol, b.first, b.index);
+    return std::tie(a.protocol, a.first, a.index) < std::tie(b.protocol, b.first, b.index);
   });
   for (size_t i = 1, widest = 0; i < spans.size(); ++i) {
     const Span& prev = spans[widest];
     const Span& cur = spans[i];
     if (prev.protocol == cur.protocol && cur.first <= prev.last) {
-      int later = std::max(prev.index, cur.index),
-          earlier = std::min(prev.index, cur.index);
-      return Fail(
-          absl::StrCat("spec.ports[", later, "]"),
-          absl::StrCat(RangeText(ports[later]), " overlaps spec.ports[",
-                       earlier, "] (", RangeText(ports[earlier]),
-                       "); each protocol and port may be forwarded once"));
+      int later = std::max(prev.index, cur.index), earlier = std::min(prev.index, cur.index);
+      return Fail(absl::StrCat("spec.ports[", later, "]"),
+                  absl::StrCat(RangeText(ports[later]), " overlaps spec.ports[", earlier, "] (",
+                               RangeText(ports[earlier]),
+                               "); each protocol and port may be forwarded once"));
     }
     if (prev.protocol != cur.protocol || cur.last > prev.last) widest = i;
   }
@@ -245,8 +214,7 @@ Result CheckOverlaps(
 }
 
 Result CheckForward(const IPForward& f) {
-  if (Result r = CheckTypeMeta(f.api_version(), f.kind(), "IPForward"))
-    return r;
+  if (Result r = CheckTypeMeta(f.api_version(), f.kind(), "IPForward")) return r;
   if (Result r = CheckMeta(f.metadata())) return r;
   const auto& spec = f.spec();
   const auto& fe = spec.frontend();
@@ -256,22 +224,19 @@ Result CheckForward(const IPForward& f) {
     return r;
   }
   IpAddress fe_addr, be_addr;
-  if (Result r = CheckEndpoint(
-          "spec.frontend.address", fe.address(),
-          "the frontend node's address that clients connect to", &fe_addr)) {
+  if (Result r = CheckEndpoint("spec.frontend.address", fe.address(),
+                               "the frontend node's address that clients connect to", &fe_addr)) {
     return r;
   }
-  if (spec.source_ip() != v1::SOURCE_IP_UNSPECIFIED &&
-      spec.source_ip() != v1::PRESERVE && spec.source_ip() != v1::MASQUERADE) {
-    return Fail(
-        "spec.sourceIP",
-        absl::StrCat("must be Preserve or Masquerade, got ", spec.source_ip()));
+  if (spec.source_ip() != v1::SOURCE_IP_UNSPECIFIED && spec.source_ip() != v1::PRESERVE &&
+      spec.source_ip() != v1::MASQUERADE) {
+    return Fail("spec.sourceIP",
+                absl::StrCat("must be Preserve or Masquerade, got ", spec.source_ip()));
   }
-  if (spec.drift_policy() != v1::DRIFT_POLICY_UNSPECIFIED &&
-      spec.drift_policy() != v1::ENFORCE && spec.drift_policy() != v1::ALERT) {
-    return Fail(
-        "spec.driftPolicy",
-        absl::StrCat("must be Enforce or Alert, got ", spec.drift_policy()));
+  if (spec.drift_policy() != v1::DRIFT_POLICY_UNSPECIFIED && spec.drift_policy() != v1::ENFORCE &&
+      spec.drift_policy() != v1::ALERT) {
+    return Fail("spec.driftPolicy",
+                absl::StrCat("must be Enforce or Alert, got ", spec.drift_policy()));
   }
   bool preserve = spec.source_ip() != v1::MASQUERADE;
   if (preserve && be.node_name().empty()) {
@@ -282,42 +247,33 @@ Result CheckForward(const IPForward& f) {
                 "set it, or use sourceIP: Masquerade");
   }
   if (!be.node_name().empty()) {
-    if (Result r =
-            FromStatus("spec.backend.nodeName", ValidateName(be.node_name())))
-      return r;
+    if (Result r = FromStatus("spec.backend.nodeName", ValidateName(be.node_name()))) return r;
   }
   if (Result r = CheckEndpoint("spec.backend.address", be.address(),
                                "the address the backend serves on", &be_addr)) {
     return r;
   }
-  if (Result r = SameFamily("spec.backend.address", be.address(), be_addr,
-                            "spec.frontend.address", fe.address(), fe_addr)) {
+  if (Result r = SameFamily("spec.backend.address", be.address(), be_addr, "spec.frontend.address",
+                            fe.address(), fe_addr)) {
     return r;
   }
   if (!be.return_via().empty()) {
     IpAddress via;
-    if (Result r =
-            CheckEndpoint("spec.backend.returnVia", be.return_via(), "", &via))
-      return r;
+    if (Result r = CheckEndpoint("spec.backend.returnVia", be.return_via(), "", &via)) return r;
     if (Result r = SameFamily("spec.backend.returnVia", be.return_via(), via,
                               "spec.backend.address", be.address(), be_addr)) {
       return r;
     }
   }
   if (spec.ports().empty()) {
-    return Fail(
-        "spec.ports",
-        "at least one port is required, e.g. [{protocol: TCP, port: 80}]");
+    return Fail("spec.ports", "at least one port is required, e.g. [{protocol: TCP, port: 80}]");
   }
   if (spec.ports().size() > static_cast<int>(kMaxPortMappings)) {
     return Fail("spec.ports",
-                absl::StrCat("at most ", kMaxPortMappings, " entries, got ",
-                             spec.ports().size()));
+                absl::StrCat("at most ", kMaxPortMappings, " entries, got ", spec.ports().size()));
   }
   for (int i = 0; i < spec.ports().size(); ++i) {
-    if (Result r =
-            CheckPort(absl::StrCat("spec.ports[", i, "]"), spec.ports(i)))
-      return r;
+    if (Result r = CheckPort(absl::StrCat("spec.ports[", i, "]"), spec.ports(i))) return r;
   }
   return CheckOverlaps(spec.ports());
 }
@@ -335,13 +291,12 @@ absl::Status ToStatus(const Result& r) {
 }  // namespace
 
 absl::Status ValidateName(absl::string_view name) {
-  if (name.size() > kMaxNameLength)
-    return TooLong("name", kMaxNameLength, name.size());
+  if (name.size() > kMaxNameLength) return TooLong("name", kMaxNameLength, name.size());
   if (!IsDnsSubdomain(name)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        Quote(name),
-        " is not a valid name: use lowercase letters, digits, '-' and '.', "
-        "starting and ending with a letter or digit"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Quote(name),
+                     " is not a valid name: use lowercase letters, digits, '-' and '.', "
+                     "starting and ending with a letter or digit"));
   }
   return absl::OkStatus();
 }
@@ -352,14 +307,13 @@ absl::Status ValidateLabelKey(absl::string_view key) {
     absl::string_view prefix = key.substr(0, slash);
     name = key.substr(slash + 1);
     if (prefix.size() > kMaxLabelPrefixLength || !IsDnsSubdomain(prefix)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "label key ", Quote(key), " has an invalid prefix ", Quote(prefix),
-          ": the prefix must be a lowercase DNS name such as \"example.com\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("label key ", Quote(key), " has an invalid prefix ", Quote(prefix),
+                       ": the prefix must be a lowercase DNS name such as \"example.com\""));
     }
   }
   if (name.size() > kMaxNameLength) {
-    return TooLong(absl::StrCat("label key ", Quote(key)), kMaxNameLength,
-                   name.size());
+    return TooLong(absl::StrCat("label key ", Quote(key)), kMaxNameLength, name.size());
   }
   if (!IsLabelToken(name)) {
     return absl::InvalidArgumentError(
@@ -373,9 +327,8 @@ absl::Status ValidateLabelKey(absl::string_view key) {
 
 absl::Status ValidateLabelValue(absl::string_view value) {
   if (value.size() > kMaxNameLength) {
-    return TooLong(
-        absl::StrCat("label value ", Quote(value.substr(0, 20)), "..."),
-        kMaxNameLength, value.size());
+    return TooLong(absl::StrCat("label value ", Quote(value.substr(0, 20)), "..."), kMaxNameLength,
+                   value.size());
   }
   if (!value.empty() && !IsLabelToken(value)) {
     return absl::InvalidArgumentError(
@@ -404,79 +357,8 @@ std::optional<FieldError> FindFieldError(const Object& object) {
   return Fail("kind", "required; expected IPForward or Node");
 }
 
-absl::Status ValidateObject(const Object& object) {
-  return ToStatus(FindFieldError(object));
-}
-absl::Status ValidateIPForward(const IPForward& forward) {
-  return ToStatus(CheckForward(forward));
-}
-absl::Status ValidateNode(const Node& node) {
-  return ToStatus(CheckNode(node));
-}
-
-
-}  // namespace ferry::api
-
-namespace ferry::api {
-
-absl::Status ValidateNodeAddresses(
-    const google::protobuf::RepeatedPtrField<ferry::v1::NodeAddress>& addresses,
-    absl::string_view field) {
-  if (static_cast<size_t>(addresses.size()) > kMaxNodeAddresses) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": ", addresses.size(),
-                                                   " addresses; at most ", kMaxNodeAddresses));
-  }
-  for (int i = 0; i < addresses.size(); ++i) {
-    const ferry::v1::NodeAddress& a = addresses[i];
-    const std::string at = absl::StrCat(field, "[", i, "]");
-    absl::StatusOr<IpAddress> ip = IpAddress::Parse(a.address());
-    if (!ip.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(at, ".address: \"", absl::CEscape(a.address().substr(0, 64)),
-                       "\" is not an IP address"));
-    }
-    const uint32_t max_prefix = ip->is_v4() ? 32 : 128;
-    if (a.prefix_length() > max_prefix) {
-      return absl::InvalidArgumentError(absl::StrCat(at, ".prefixLength: ", a.prefix_length(),
-                                                     " is more than ", max_prefix));
-    }
-    // IFNAMSIZ - 1: longer is no Linux interface.
-    if (a.interface().size() > 15) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(at, ".interface: longer than 15 characters"));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ValidateHello(const ferry::v1::Hello& hello) {
-  if (absl::Status s = ValidateName(hello.node_name()); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("hello.nodeName: ", s.message()));
-  }
-  if (static_cast<size_t>(hello.labels_size()) > kMaxNodeLabels) {
-    return absl::InvalidArgumentError(absl::StrCat("hello.labels: ", hello.labels_size(),
-                                                   " labels; at most ", kMaxNodeLabels));
-  }
-  for (const auto& [key, value] : hello.labels()) {
-    if (absl::Status s = ValidateLabelKey(key); !s.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("hello.labels[", absl::CEscape(key.substr(0, 64)), "]: ", s.message()));
-    }
-    if (absl::Status s = ValidateLabelValue(value); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("hello.labels[", key, "]: ", s.message()));
-    }
-  }
-  if (absl::Status s = ValidateNodeAddresses(hello.addresses(), "hello.addresses"); !s.ok()) {
-    return s;
-  }
-  ferry::v1::Hello rest = hello;
-  rest.clear_last_applied_forward_errors();
-  if (rest.ByteSizeLong() > kMaxHelloBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("hello: ", rest.ByteSizeLong(),
-                                                   " bytes without its forward errors; at most ",
-                                                   kMaxHelloBytes));
-  }
-  return absl::OkStatus();
-}
+absl::Status ValidateObject(const Object& object) { return ToStatus(FindFieldError(object)); }
+absl::Status ValidateIPForward(const IPForward& forward) { return ToStatus(CheckForward(forward)); }
+absl::Status ValidateNode(const Node& node) { return ToStatus(CheckNode(node)); }
 
 }  // namespace ferry::api

@@ -29,9 +29,8 @@ bool AllOf(absl::string_view s, absl::string_view chars) {
 bool NeedsQuotes(const std::string& s) {
   if (s.empty()) return true;
   std::string lower = absl::AsciiStrToLower(s);
-  for (absl::string_view word :
-       {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~",
-        ".nan", ".inf", "-.inf", "+.inf"}) {
+  for (absl::string_view word : {"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~",
+                                 ".nan", ".inf", "-.inf", "+.inf"}) {
     if (lower == word) return true;
   }
   double d;
@@ -39,14 +38,13 @@ bool NeedsQuotes(const std::string& s) {
   absl::string_view v = s;
   if (!v.empty() && (v[0] == '+' || v[0] == '-')) v.remove_prefix(1);
   // 0x1f, 0o17, 0b101
-  if (v.size() > 2 && v[0] == '0' &&
-      (v[1] == 'x' || v[1] == 'o' || v[1] == 'b') &&
+  if (v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'o' || v[1] == 'b') &&
       AllOf(v.substr(2), "0123456789abcdefABCDEF_")) {
     return true;
   }
   // Sexagesimal 1:30 (YAML 1.1), but not IPv6 addresses such as 2001:db8::1.
-  if (AllOf(v, "0123456789:._") && absl::ascii_isdigit(v[0]) &&
-      v.find("::") == v.npos && v.find(':') != v.npos) {
+  if (AllOf(v, "0123456789:._") && absl::ascii_isdigit(v[0]) && v.find("::") == v.npos &&
+      v.find(':') != v.npos) {
     return true;
   }
   // Dates and timestamps: 2026-11-25, 2026-11-25T12:00:00Z.
@@ -83,33 +81,27 @@ class Writer {
     out_ << value;
   }
   // Opens a nested map or list under `key`; close with End().
-  void Map(const char* key) {
-    out_ << YAML::Key << key << YAML::Value << YAML::BeginMap;
-  }
-  void List(const char* key) {
-    out_ << YAML::Key << key << YAML::Value << YAML::BeginSeq;
-  }
+  void Map(const char* key) { out_ << YAML::Key << key << YAML::Value << YAML::BeginMap; }
+  void List(const char* key) { out_ << YAML::Key << key << YAML::Value << YAML::BeginSeq; }
   void Item() { out_ << YAML::BeginMap; }
   void EndMap() { out_ << YAML::EndMap; }
   void EndList() { out_ << YAML::EndSeq; }
   void EmptyMap(const char* key) {
-    out_ << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginMap
-         << YAML::EndMap;
+    out_ << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::EndMap;
   }
 
  private:
   YAML::Emitter out_;
 };
 
-void WriteMeta(Writer& w, const std::string& api_version,
-               const std::string& kind, const v1::ObjectMeta& m) {
+void WriteMeta(Writer& w, const std::string& api_version, const std::string& kind,
+               const v1::ObjectMeta& m) {
   w.Str("apiVersion", api_version);
   w.Str("kind", kind);
   w.Map("metadata");
   w.Str("name", m.name());
   if (!m.labels().empty()) {
-    std::vector<std::pair<std::string, std::string>> labels(m.labels().begin(),
-                                                            m.labels().end());
+    std::vector<std::pair<std::string, std::string>> labels(m.labels().begin(), m.labels().end());
     std::sort(labels.begin(), labels.end());
     w.Map("labels");
     for (const auto& [k, v] : labels) {
@@ -124,8 +116,7 @@ void WriteMeta(Writer& w, const std::string& api_version,
   w.EndMap();
 }
 
-void WriteConditions(
-    Writer& w, const google::protobuf::RepeatedPtrField<v1::Condition>& cs) {
+void WriteConditions(Writer& w, const google::protobuf::RepeatedPtrField<v1::Condition>& cs) {
   if (cs.empty()) return;
   w.List("conditions");
   for (const auto& c : cs) {
@@ -269,16 +260,13 @@ std::string EncodeJson(const v1::Object& object) {
   google::protobuf::util::Status s;
   switch (object.kind_case()) {
     case v1::Object::kIpForward:
-      s = google::protobuf::util::MessageToJsonString(object.ip_forward(), &out,
-                                                      options);
+      s = google::protobuf::util::MessageToJsonString(object.ip_forward(), &out, options);
       break;
     case v1::Object::kNode:
-      s = google::protobuf::util::MessageToJsonString(object.node(), &out,
-                                                      options);
+      s = google::protobuf::util::MessageToJsonString(object.node(), &out, options);
       break;
     case v1::Object::kEvent:
-      s = google::protobuf::util::MessageToJsonString(object.event(), &out,
-                                                      options);
+      s = google::protobuf::util::MessageToJsonString(object.event(), &out, options);
       break;
     case v1::Object::KIND_NOT_SET:
       return "{}\n";

@@ -38,10 +38,7 @@ absl::Status CheckUtf8(absl::string_view text, absl::string_view source) {
                  : (c >> 3) == 0x1e ? 4
                                     : 0;
     bool ok = len != 0 && i + len <= text.size();
-    uint32_t cp = len == 1   ? c
-                  : len == 2 ? (c & 0x1f)
-                  : len == 3 ? (c & 0x0f)
-                             : (c & 0x07);
+    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
     for (size_t k = 1; ok && k < len; ++k) {
       auto cc = static_cast<unsigned char>(text[i + k]);
       ok = (cc & 0xc0) == 0x80;
@@ -49,15 +46,13 @@ absl::Status CheckUtf8(absl::string_view text, absl::string_view source) {
     }
     // Reject overlong forms, surrogates and values past U+10FFFF.
     if (ok && ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-               (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-               (cp >= 0xd800 && cp <= 0xdfff))) {
+               (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))) {
       ok = false;
     }
     if (!ok) {
       return absl::InvalidArgumentError(AtPosition(
           source, line, column,
-          absl::StrFormat(
-              "invalid UTF-8 (byte 0x%02x); manifests must be UTF-8 text", c)));
+          absl::StrFormat("invalid UTF-8 (byte 0x%02x); manifests must be UTF-8 text", c)));
     }
     if (c == '\n') {
       ++line;
@@ -72,8 +67,7 @@ absl::Status CheckUtf8(absl::string_view text, absl::string_view source) {
 
 class TreeBuilder : public YAML::EventHandler {
  public:
-  TreeBuilder(YamlStream& stream, const YamlLimits& limits,
-              absl::string_view input)
+  TreeBuilder(YamlStream& stream, const YamlLimits& limits, absl::string_view input)
       : stream_(stream), limits_(limits), input_(input) {}
 
   void OnDocumentStart(const YAML::Mark& mark) override {
@@ -108,8 +102,7 @@ class TreeBuilder : public YAML::EventHandler {
 
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     auto it = anchors_.find(anchor);
-    if (it == anchors_.end())
-      throw TreeError{mark.line + 1, mark.column + 1, "unknown alias"};
+    if (it == anchors_.end()) throw TreeError{mark.line + 1, mark.column + 1, "unknown alias"};
     if (!it->second.finished) {
       throw TreeError{mark.line + 1, mark.column + 1,
                       "an alias may not refer to a node that contains it"};
@@ -119,13 +112,12 @@ class TreeBuilder : public YAML::EventHandler {
     Attach(*it->second.node);
   }
 
-  void OnScalar(const YAML::Mark& mark, const std::string& tag,
-                YAML::anchor_t anchor, const std::string& value) override {
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
     CheckExtent(mark, value.size());
     if (tag != "?" && tag != "!" && tag != kStrTag) {
-      throw TreeError{
-          mark.line + 1, mark.column + 1,
-          absl::StrCat("unsupported YAML tag \"", tag, "\"; remove the tag")};
+      throw TreeError{mark.line + 1, mark.column + 1,
+                      absl::StrCat("unsupported YAML tag \"", tag, "\"; remove the tag")};
     }
     YamlNode& n = NewNode(YamlNode::Type::kScalar, mark);
     n.is_string = tag != "?";
@@ -134,15 +126,14 @@ class TreeBuilder : public YAML::EventHandler {
     Attach(n);
   }
 
-  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag,
-                       YAML::anchor_t anchor,
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                        YAML::EmitterStyle::value) override {
     Open(YamlNode::Type::kSequence, mark, anchor);
   }
   void OnSequenceEnd() override { Close(); }
 
-  void OnMapStart(const YAML::Mark& mark, const std::string& tag,
-                  YAML::anchor_t anchor, YAML::EmitterStyle::value) override {
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
     Open(YamlNode::Type::kMap, mark, anchor);
   }
   void OnMapEnd() override { Close(); }
@@ -176,14 +167,12 @@ class TreeBuilder : public YAML::EventHandler {
     if (anchor != YAML::NullAnchor) anchors_[anchor] = Anchor{&n, true, 1};
   }
 
-  void Open(YamlNode::Type type, const YAML::Mark& mark,
-            YAML::anchor_t anchor) {
+  void Open(YamlNode::Type type, const YAML::Mark& mark, YAML::anchor_t anchor) {
     size_t start = expanded_;
     YamlNode& n = NewNode(type, mark);
     if (static_cast<int>(stack_.size()) >= limits_.max_depth) {
-      throw TreeError{
-          n.line, n.column,
-          absl::StrCat("nesting deeper than ", limits_.max_depth, " levels")};
+      throw TreeError{n.line, n.column,
+                      absl::StrCat("nesting deeper than ", limits_.max_depth, " levels")};
     }
     if (anchor != YAML::NullAnchor) anchors_[anchor] = Anchor{&n, false, 0};
     std::string path = stack_.empty() ? "" : ChildPath(stack_.back());
@@ -197,8 +186,7 @@ class TreeBuilder : public YAML::EventHandler {
     YAML::anchor_t anchor = open_anchors_.back();
     open_anchors_.pop_back();
     if (anchor != YAML::NullAnchor) {
-      anchors_[anchor] =
-          Anchor{frame.node, true, expanded_ - frame.expanded_at_start};
+      anchors_[anchor] = Anchor{frame.node, true, expanded_ - frame.expanded_at_start};
     }
     Attach(*frame.node);
   }
@@ -209,9 +197,8 @@ class TreeBuilder : public YAML::EventHandler {
       return absl::StrCat(parent.path, "[", parent.node->items.size(), "]");
     }
     if (parent.pending_key == nullptr) return parent.path;  // a key itself
-    return parent.path.empty()
-               ? parent.pending_key->value
-               : absl::StrCat(parent.path, ".", parent.pending_key->value);
+    return parent.path.empty() ? parent.pending_key->value
+                               : absl::StrCat(parent.path, ".", parent.pending_key->value);
   }
 
   void Attach(const YamlNode& n) {
@@ -234,33 +221,27 @@ class TreeBuilder : public YAML::EventHandler {
 
   void AddKey(Frame& parent, const YamlNode& key) {
     if (key.type != YamlNode::Type::kScalar || key.value.empty()) {
-      throw TreeError{
-          key.line, key.column,
-          absl::StrCat(
-              parent.path.empty() ? "" : absl::StrCat(parent.path, ": "),
-              "map keys must be non-empty strings")};
+      throw TreeError{key.line, key.column,
+                      absl::StrCat(parent.path.empty() ? "" : absl::StrCat(parent.path, ": "),
+                                   "map keys must be non-empty strings")};
     }
     auto [it, inserted] = parent.keys.emplace(key.value, &key);
     if (!inserted) {
-      std::string path = parent.path.empty()
-                             ? key.value
-                             : absl::StrCat(parent.path, ".", key.value);
-      throw TreeError{
-          key.line, key.column,
-          absl::StrCat(path, ": duplicate key; first defined at line ",
-                       it->second->line, ", column ", it->second->column)};
+      std::string path =
+          parent.path.empty() ? key.value : absl::StrCat(parent.path, ".", key.value);
+      throw TreeError{key.line, key.column,
+                      absl::StrCat(path, ": duplicate key; first defined at line ",
+                                   it->second->line, ", column ", it->second->column)};
     }
     parent.pending_key = &key;
   }
 
   void CheckExtent(const YAML::Mark& mark, size_t extra) {
     if (mark.pos < doc_start_pos_) return;
-    if (static_cast<size_t>(mark.pos - doc_start_pos_) + extra >
-        limits_.max_document_bytes) {
-      throw TreeError{
-          doc_.line, 1,
-          absl::StrCat("document is larger than ", limits_.max_document_bytes,
-                       " bytes; split it into smaller documents")};
+    if (static_cast<size_t>(mark.pos - doc_start_pos_) + extra > limits_.max_document_bytes) {
+      throw TreeError{doc_.line, 1,
+                      absl::StrCat("document is larger than ", limits_.max_document_bytes,
+                                   " bytes; split it into smaller documents")};
     }
   }
 
@@ -271,22 +252,19 @@ class TreeBuilder : public YAML::EventHandler {
   // more documents than bytes. The count cap bounds everything else.
   void CheckProgress(const YAML::Mark& mark) {
     const size_t count = stream_.documents.size();
-    if ((count > 0 && mark.pos <= last_document_pos_) ||
-        count > input_.size()) {
-      const bool comma = mark.pos >= 0 &&
-                         static_cast<size_t>(mark.pos) < input_.size() &&
-                         input_[mark.pos] == ',';
-      throw TreeError{
-          mark.line + 1, mark.column + 1,
-          comma ? "unexpected ','; a comma separates items only inside [ ] "
-                  "or { } (quote a value that starts with one)"
-                : "the YAML parser cannot continue here; check the syntax "
-                  "of this line"};
+    if ((count > 0 && mark.pos <= last_document_pos_) || count > input_.size()) {
+      const bool comma =
+          mark.pos >= 0 && static_cast<size_t>(mark.pos) < input_.size() && input_[mark.pos] == ',';
+      throw TreeError{mark.line + 1, mark.column + 1,
+                      comma ? "unexpected ','; a comma separates items only inside [ ] "
+                              "or { } (quote a value that starts with one)"
+                            : "the YAML parser cannot continue here; check the syntax "
+                              "of this line"};
     }
     if (count >= limits_.max_documents) {
-      throw TreeError{mark.line + 1, mark.column + 1,
-                      absl::StrCat("more than ", limits_.max_documents,
-                                   " documents in one input; split it")};
+      throw TreeError{
+          mark.line + 1, mark.column + 1,
+          absl::StrCat("more than ", limits_.max_documents, " documents in one input; split it")};
     }
     last_document_pos_ = mark.pos;
   }
@@ -294,8 +272,7 @@ class TreeBuilder : public YAML::EventHandler {
   void CheckExpanded(const YAML::Mark& mark) {
     if (expanded_ > limits_.max_expanded_nodes) {
       throw TreeError{mark.line + 1, mark.column + 1,
-                      absl::StrCat("document expands to more than ",
-                                   limits_.max_expanded_nodes,
+                      absl::StrCat("document expands to more than ", limits_.max_expanded_nodes,
                                    " nodes (too many aliases?)")};
     }
   }
@@ -314,8 +291,7 @@ class TreeBuilder : public YAML::EventHandler {
 
 }  // namespace
 
-std::string AtPosition(absl::string_view source, int line, int column,
-                       absl::string_view message) {
+std::string AtPosition(absl::string_view source, int line, int column, absl::string_view message) {
   return absl::StrCat(source, ":", line, ":", column, ": ", message);
 }
 
@@ -341,20 +317,17 @@ absl::string_view YamlNode::TypeName() const {
   if (value == "true" || value == "false") return "boolean";
   bool numeric = true;
   for (char c : value) {
-    numeric =
-        numeric && (absl::ascii_isdigit(c) || c == '-' || c == '+' || c == '.');
+    numeric = numeric && (absl::ascii_isdigit(c) || c == '-' || c == '+' || c == '.');
   }
   return numeric ? "number" : "string";
 }
 
-absl::StatusOr<YamlStream> ParseYamlStream(absl::string_view yaml,
-                                           absl::string_view source,
+absl::StatusOr<YamlStream> ParseYamlStream(absl::string_view yaml, absl::string_view source,
                                            const YamlLimits& limits) {
   if (yaml.size() > limits.max_input_bytes) {
     return absl::InvalidArgumentError(AtPosition(
         source, 1, 1,
-        absl::StrCat("input is ", yaml.size(), " bytes; the limit is ",
-                     limits.max_input_bytes)));
+        absl::StrCat("input is ", yaml.size(), " bytes; the limit is ", limits.max_input_bytes)));
   }
   if (absl::Status s = CheckUtf8(yaml, source); !s.ok()) return s;
 
@@ -366,11 +339,9 @@ absl::StatusOr<YamlStream> ParseYamlStream(absl::string_view yaml,
     while (parser.HandleNextDocument(builder)) {
     }
   } catch (const TreeError& e) {
-    return absl::InvalidArgumentError(
-        AtPosition(source, e.line, e.column, e.message));
+    return absl::InvalidArgumentError(AtPosition(source, e.line, e.column, e.message));
   } catch (const YAML::Exception& e) {
-    if (e.mark.is_null())
-      return absl::InvalidArgumentError(absl::StrCat(source, ": ", e.msg));
+    if (e.mark.is_null()) return absl::InvalidArgumentError(absl::StrCat(source, ": ", e.msg));
     return absl::InvalidArgumentError(
         AtPosition(source, e.mark.line + 1, e.mark.column + 1, e.msg));
   }

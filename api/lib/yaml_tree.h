@@ -41,7 +41,7 @@ struct YamlNode {
   // Scalars: true when quoted or tagged !!str, so `"80"` is text, not a number.
   bool is_string = false;
   std::string value;
-  std::vector<const YamlNode*> items;  // kSequence
+  std::vector<const YamlNode*> items;                                // kSequence
   std::vector<std::pair<const YamlNode*, const YamlNode*>> entries;  // kMap
 
   const YamlNode* Find(absl::string_view key) const;
@@ -64,13 +64,11 @@ struct YamlStream {
 //   "<source>:<line>:<column>: <message>"
 // or, when the problem has a field path (duplicate keys),
 //   "<source>:<line>:<column>: <path>: <message>".
-absl::StatusOr<YamlStream> ParseYamlStream(absl::string_view yaml,
-                                           absl::string_view source,
+absl::StatusOr<YamlStream> ParseYamlStream(absl::string_view yaml, absl::string_view source,
                                            const YamlLimits& limits = {});
 
 // Prefixes `message` with "<source>:<line>:<column>: ".
-std::string AtPosition(absl::string_view source, int line, int column,
-                       absl::string_view message);
+std::string AtPosition(absl::string_view source, int line, int column, absl::string_view message);
 
 }  // namespace ferry::api
 

@@ -146,7 +146,7 @@ absl::Status VerifyCertificate(absl::string_view cert_pem, absl::string_view ca_
     if (sk_X509_push(untrusted.get(), intermediate.get()) <= 0) {
       return OpenSslError("verify: sk_X509_push");
     }
-    intermediate.release();  // Now owned by `untrusted`.
+    static_cast<void>(intermediate.release());  // Now owned by `untrusted`.
   }
 
   internal::X509StorePtr store(X509_STORE_new());

@@ -123,7 +123,7 @@ absl::Status AddSubjectAltNames(X509* cert, const std::vector<std::string>& sans
     if (sk_GENERAL_NAME_push(names.get(), name.get()) <= 0) {
       return OpenSslError("subjectAltName: push");
     }
-    name.release();  // Now owned by `names`.
+    static_cast<void>(name.release());  // Now owned by `names`.
   }
   if (X509_add1_ext_i2d(cert, NID_subject_alt_name, names.get(), 0, X509V3_ADD_DEFAULT) != 1) {
     return OpenSslError("subjectAltName: X509_add1_ext_i2d");

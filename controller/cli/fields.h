@@ -15,8 +15,8 @@
 namespace ferry::cli {
 
 // The status vocabulary and the spec's defaults are the API's.
-using api::ConditionStatus;
 using api::Conditions;
+using api::ConditionStatus;
 using api::FindCondition;
 
 // "node-a/192.0.2.1"; just the address when there is no node.

@@ -104,7 +104,8 @@ absl::Status PointAtManifest(const std::vector<api::ManifestObject>& objects,
   // No field named: the document's first line (its root map).
   if (path.size() == rest.size() || !IsFieldPath(path)) path = "";
   if (found->text != nullptr) {
-    if (std::optional<api::SourcePosition> p = api::LocateField(*found->text, found->object, path)) {
+    if (std::optional<api::SourcePosition> p =
+            api::LocateField(*found->text, found->object, path)) {
       at = *p;
     }
   }

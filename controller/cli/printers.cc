@@ -16,7 +16,8 @@ constexpr size_t kAddressesShown = 2;
 
 // Why a forward is not ready: a rejection first, else Ready's reason.
 std::string ForwardReason(const ferry::v1::IPForwardStatus& status) {
-  const ferry::v1::Condition* accepted = FindCondition(status.conditions(), api::kConditionAccepted);
+  const ferry::v1::Condition* accepted =
+      FindCondition(status.conditions(), api::kConditionAccepted);
   if (accepted != nullptr && accepted->status() == "False") return accepted->reason();
   const ferry::v1::Condition* ready = FindCondition(status.conditions(), api::kConditionReady);
   return ready != nullptr ? ready->reason() : "";
@@ -127,10 +128,10 @@ TableRow ForwardRow(const ferry::v1::IPForward& forward, absl::Time now, bool wi
   if (wide) {
     const std::string& return_via =
         status.return_via().empty() ? spec.backend().return_via() : status.return_via();
-    row.insert(row.end(),
-               {ConditionStatus(status.conditions(), api::kConditionAccepted),
-                ConditionStatus(status.conditions(), api::kConditionDrifted), OrNone(ForwardReason(status)),
-                OrNone(return_via), absl::StrCat(forward.metadata().generation())});
+    row.insert(row.end(), {ConditionStatus(status.conditions(), api::kConditionAccepted),
+                           ConditionStatus(status.conditions(), api::kConditionDrifted),
+                           OrNone(ForwardReason(status)), OrNone(return_via),
+                           absl::StrCat(forward.metadata().generation())});
   }
   return row;
 }

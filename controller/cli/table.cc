@@ -1,9 +1,9 @@
-#include "api/lib/timestamps.h"
 #include "controller/cli/table.h"
 
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "api/lib/timestamps.h"
 
 namespace ferry::cli {
 namespace {

@@ -117,8 +117,7 @@ class Waiter {
     auto it = pending_.find(name);
     if (it == pending_.end()) return true;
     std::optional<int64_t> revision = ParseRevision(event.resource_version());
-    if (!revision.has_value())
-      revision = ParseRevision(MetaOf(event.object()).resource_version());
+    if (!revision.has_value()) revision = ParseRevision(MetaOf(event.object()).resource_version());
     if (revision.has_value() && it->second.has_value() && *revision <= *it->second) {
       return true;  // replayed from before what we have already seen
     }

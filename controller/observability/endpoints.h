@@ -13,8 +13,7 @@
 
 namespace ferry::controller {
 
-inline constexpr char kPrometheusContentType[] =
-    "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr char kPrometheusContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
 // `registry` and whatever `ready` captures must outlive the server.
 void AddObservabilityEndpoints(HttpServer* server, const Registry* registry,

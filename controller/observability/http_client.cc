@@ -25,8 +25,7 @@ struct AddrInfoDeleter {
   void operator()(addrinfo* info) const { freeaddrinfo(info); }
 };
 
-absl::StatusOr<UniqueFd> Connect(const HttpUrl& url, absl::Time deadline,
-                                 int cancel_fd) {
+absl::StatusOr<UniqueFd> Connect(const HttpUrl& url, absl::Time deadline, int cancel_fd) {
   addrinfo hints = {};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -36,14 +35,13 @@ absl::StatusOr<UniqueFd> Connect(const HttpUrl& url, absl::Time deadline,
   // getaddrinfo cannot be cancelled; a hung resolver costs its own timeout.
   int gai = getaddrinfo(url.host.c_str(), port.c_str(), &hints, &raw);
   if (gai != 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "resolve ", url.host, " for ", url.text, ": ", gai_strerror(gai)));
+    return absl::UnavailableError(
+        absl::StrCat("resolve ", url.host, " for ", url.text, ": ", gai_strerror(gai)));
   }
   std::unique_ptr<addrinfo, AddrInfoDeleter> found(raw);
   absl::Status last = absl::UnavailableError("no addresses");
   for (addrinfo* ai = found.get(); ai != nullptr; ai = ai->ai_next) {
-    UniqueFd fd(socket(ai->ai_family,
-                       ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    UniqueFd fd(socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.valid()) {
       last = ErrnoStatus("socket", errno);
       continue;
@@ -73,8 +71,7 @@ absl::Status Annotate(const absl::Status& status, const HttpUrl& url) {
 
 }  // namespace
 
-absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url,
-                                     absl::string_view field) {
+absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url, absl::string_view field) {
   auto refuse = [&](absl::string_view why) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, " \"", absl::CHexEscape(url), "\" ", why));
@@ -116,8 +113,8 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url,
     return refuse("must not contain credentials");
   }
   bool bracketed = !authority.empty() && authority.front() == '[';
-  bool has_port = bracketed ? !absl::EndsWith(authority, "]")
-                            : authority.find(':') != absl::string_view::npos;
+  bool has_port =
+      bracketed ? !absl::EndsWith(authority, "]") : authority.find(':') != absl::string_view::npos;
   if (has_port) {
     absl::StatusOr<HostPort> hp = ParseHostPort(authority, field);
     if (!hp.ok()) return hp.status();
@@ -173,8 +170,7 @@ absl::StatusOr<int> HttpPost(const HttpUrl& url, const HttpPostRequest& request,
   std::string response;
   while (response.find("\r\n") == std::string::npos) {
     if (response.size() >= kMaxStatusLineBytes) {
-      return absl::UnavailableError(
-          absl::StrCat(url.text, " sent an overlong status line"));
+      return absl::UnavailableError(absl::StrCat(url.text, " sent an overlong status line"));
     }
     absl::StatusOr<size_t> n = receive(&response, kMaxStatusLineBytes - response.size());
     if (!n.ok()) return Annotate(n.status(), url);
@@ -189,9 +185,8 @@ absl::StatusOr<int> HttpPost(const HttpUrl& url, const HttpPostRequest& request,
   int status = 0;
   if (!absl::StartsWith(line, "HTTP/1.") || line.size() < 12 ||
       !absl::SimpleAtoi(line.substr(9, 3), &status)) {
-    return absl::UnavailableError(absl::StrCat(
-        url.text,
-        " answered with a malformed status line: ", line.substr(0, 64)));
+    return absl::UnavailableError(
+        absl::StrCat(url.text, " answered with a malformed status line: ", line.substr(0, 64)));
   }
   return status;
 }

@@ -18,8 +18,8 @@ namespace ferry::controller {
 
 struct HttpUrl {
   bool https = false;
-  std::string host;  // hostname or IP literal, without brackets
-  int port = 80;     // 443 for https unless given
+  std::string host;        // hostname or IP literal, without brackets
+  int port = 80;           // 443 for https unless given
   std::string path = "/";  // with query, if any; never a fragment
   std::string text;        // the URL as given, for logs
 };
@@ -29,8 +29,7 @@ struct HttpUrl {
 // "--alert-webhook") and the URL (C-escaped), and says what is wrong:
 // another scheme, credentials, a control character (a byte below 0x20, or
 // 0x7f), a space or a non-ASCII byte (percent-encode those), a bad port.
-absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url,
-                                     absl::string_view field);
+absl::StatusOr<HttpUrl> ParseHttpUrl(absl::string_view url, absl::string_view field);
 
 struct HttpPostRequest {
   absl::string_view content_type;

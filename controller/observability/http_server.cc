@@ -48,26 +48,23 @@ HttpResponse TextResponse(int status, std::string body) {
 
 // Best effort: the peer gets a status line instead of a bare reset.
 void SendBrief(int fd, const HttpResponse& response) {
-  (void)SendAll(fd, FormatHttpResponse(response),
-                absl::Now() + absl::Milliseconds(100), -1);
+  (void)SendAll(fd, FormatHttpResponse(response), absl::Now() + absl::Milliseconds(100), -1);
 }
 
 }  // namespace
 
 std::string FormatHttpResponse(const HttpResponse& response) {
-  std::string out = absl::StrCat("HTTP/1.1 ", response.status, " ",
-                                 ReasonPhrase(response.status),
-                                 "\r\nContent-Type: ", response.content_type,
-                                 "\r\nContent-Length: ", response.body.size(),
-                                 "\r\nConnection: close\r\n");
+  std::string out =
+      absl::StrCat("HTTP/1.1 ", response.status, " ", ReasonPhrase(response.status),
+                   "\r\nContent-Type: ", response.content_type,
+                   "\r\nContent-Length: ", response.body.size(), "\r\nConnection: close\r\n");
   if (response.status == 405) out += "Allow: GET\r\n";
   out += "\r\n";
   out += response.body;
   return out;
 }
 
-HttpServer::HttpServer(HttpServerOptions options)
-    : options_(std::move(options)) {}
+HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -77,11 +74,9 @@ void HttpServer::Handle(const std::string& path, HttpHandler handler) {
 
 absl::Status HttpServer::Start() {
   if (stopped_.load() || started_.exchange(true)) {
-    return absl::FailedPreconditionError(
-        "http server already started or stopped");
+    return absl::FailedPreconditionError("http server already started or stopped");
   }
-  absl::StatusOr<HostPort> hp =
-      ParseHostPort(options_.listen, "listen address");
+  absl::StatusOr<HostPort> hp = ParseHostPort(options_.listen, "listen address");
   if (!hp.ok()) return hp.status();
 
   addrinfo hints = {};
@@ -90,21 +85,18 @@ absl::Status HttpServer::Start() {
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
   std::string port_text = absl::StrCat(hp->port);
-  int gai = getaddrinfo(hp->host.empty() ? nullptr : hp->host.c_str(),
-                        port_text.c_str(), &hints, &found);
+  int gai =
+      getaddrinfo(hp->host.empty() ? nullptr : hp->host.c_str(), port_text.c_str(), &hints, &found);
   if (gai != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("listen address \"", options_.listen,
-                     "\" does not resolve: ", gai_strerror(gai)));
+    return absl::InvalidArgumentError(absl::StrCat("listen address \"", options_.listen,
+                                                   "\" does not resolve: ", gai_strerror(gai)));
   }
-  UniqueFd fd(socket(found->ai_family,
-                     found->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  UniqueFd fd(socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   absl::Status status;
   int one = 1;
   if (!fd.valid()) {
     status = ErrnoStatus("socket", errno);
-  } else if (setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one,
-                        sizeof(one)) != 0) {
+  } else if (setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
     status = ErrnoStatus("setsockopt(SO_REUSEADDR)", errno);
   } else if (bind(fd.get(), found->ai_addr, found->ai_addrlen) != 0) {
     status = ErrnoStatus(absl::StrCat("bind ", options_.listen), errno);
@@ -119,9 +111,8 @@ absl::Status HttpServer::Start() {
   if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&bound), &len) != 0) {
     return ErrnoStatus("getsockname", errno);
   }
-  port_ = bound.ss_family == AF_INET6
-              ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-              : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
+                                      : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   if (absl::Status s = stop_.Open(); !s.ok()) return s;
   listen_fd_ = std::move(fd);
   acceptor_ = std::thread([this] { AcceptLoop(); });
@@ -147,18 +138,14 @@ void HttpServer::Stop() {
 
 void HttpServer::AcceptLoop() {
   for (;;) {
-    absl::Status ready = WaitFd(listen_fd_.get(), POLLIN,
-                                absl::InfiniteFuture(), stop_.read_fd());
+    absl::Status ready = WaitFd(listen_fd_.get(), POLLIN, absl::InfiniteFuture(), stop_.read_fd());
     if (!ready.ok()) return;  // CANCELLED by Stop(), or poll itself failed.
-    int fd = accept4(listen_fd_.get(), nullptr, nullptr,
-                     SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int fd = accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
       if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) continue;
-      LogWarning("http accept failed",
-                 {{"error", ErrnoStatus("accept", errno).ToString()}});
+      LogWarning("http accept failed", {{"error", ErrnoStatus("accept", errno).ToString()}});
       // Out of fds: back off instead of spinning, but still honour Stop().
-      (void)WaitFd(stop_.read_fd(), POLLIN,
-                   absl::Now() + absl::Milliseconds(100), -1);
+      (void)WaitFd(stop_.read_fd(), POLLIN, absl::Now() + absl::Milliseconds(100), -1);
       continue;
     }
     UniqueFd conn(fd);
@@ -177,9 +164,7 @@ void HttpServer::AcceptLoop() {
     ++active_;
     // Holding mu_ while inserting means the thread cannot report itself
     // finished before it is in connections_.
-    std::thread thread([this, c = std::move(conn)]() mutable {
-      ServeConnection(std::move(c));
-    });
+    std::thread thread([this, c = std::move(conn)]() mutable { ServeConnection(std::move(c)); });
     std::thread::id id = thread.get_id();
     connections_.emplace(id, std::move(thread));
   }
@@ -204,16 +189,15 @@ void HttpServer::ServeConnection(UniqueFd conn) {
   const absl::Time deadline = absl::Now() + options_.read_timeout;
   std::string request;
   std::optional<HttpResponse> response;
-  while (!response.has_value() &&
-         request.find("\r\n\r\n") == std::string::npos) {
+  while (!response.has_value() && request.find("\r\n\r\n") == std::string::npos) {
     if (request.size() > options_.max_request_bytes) {
       response = TextResponse(431, "request too large\n");
       break;
     }
     // One byte beyond the limit is enough to know it was exceeded.
-    absl::StatusOr<size_t> n = ReceiveSome(
-        conn.get(), &request, options_.max_request_bytes + 1 - request.size(),
-        deadline, stop_.read_fd());
+    absl::StatusOr<size_t> n =
+        ReceiveSome(conn.get(), &request, options_.max_request_bytes + 1 - request.size(), deadline,
+                    stop_.read_fd());
     if (!n.ok()) {
       if (absl::IsDeadlineExceeded(n.status())) {
         response = TextResponse(408, "request timeout\n");
@@ -228,8 +212,8 @@ void HttpServer::ServeConnection(UniqueFd conn) {
                    : Dispatch(request);
   }
   if (response.has_value()) {
-    (void)SendAll(conn.get(), FormatHttpResponse(*response),
-                  absl::Now() + options_.read_timeout, stop_.read_fd());
+    (void)SendAll(conn.get(), FormatHttpResponse(*response), absl::Now() + options_.read_timeout,
+                  stop_.read_fd());
     shutdown(conn.get(), SHUT_WR);
   }
   conn.Reset();
@@ -242,8 +226,8 @@ HttpResponse HttpServer::Dispatch(const std::string& raw_request) {
   absl::string_view line(raw_request);
   line = line.substr(0, line.find("\r\n"));
   std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
-  if (parts.size() != 3 || !absl::StartsWith(parts[2], "HTTP/1.") ||
-      parts[1].empty() || parts[1][0] != '/') {
+  if (parts.size() != 3 || !absl::StartsWith(parts[2], "HTTP/1.") || parts[1].empty() ||
+      parts[1][0] != '/') {
     return TextResponse(400, "malformed request line\n");
   }
   HttpRequest request;

@@ -15,21 +15,18 @@ namespace {
 
 void AtomicAdd(std::atomic<double>& target, double delta) {
   double current = target.load(std::memory_order_relaxed);
-  while (!target.compare_exchange_weak(current, current + delta,
-                                       std::memory_order_relaxed)) {
+  while (!target.compare_exchange_weak(current, current + delta, std::memory_order_relaxed)) {
   }
 }
 
 bool IsNameStart(char c, bool allow_colon) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-         (allow_colon && c == ':');
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (allow_colon && c == ':');
 }
 
 bool IsValidName(const std::string& name, bool allow_colon) {
   if (name.empty() || !IsNameStart(name[0], allow_colon)) return false;
-  return std::all_of(name.begin(), name.end(), [&](char c) {
-    return IsNameStart(c, allow_colon) || (c >= '0' && c <= '9');
-  });
+  return std::all_of(name.begin(), name.end(),
+                     [&](char c) { return IsNameStart(c, allow_colon) || (c >= '0' && c <= '9'); });
 }
 
 std::string EscapeHelp(const std::string& help) {
@@ -47,14 +44,11 @@ std::string EscapeHelp(const std::string& help) {
 }
 
 // `{a="x",b="y"}`, with an optional extra pair (the histogram's `le`).
-std::string LabelText(const std::vector<std::string>& names,
-                      const std::vector<std::string>& values,
-                      const std::string& extra_name = "",
-                      const std::string& extra_value = "") {
+std::string LabelText(const std::vector<std::string>& names, const std::vector<std::string>& values,
+                      const std::string& extra_name = "", const std::string& extra_value = "") {
   std::vector<std::string> pairs;
   for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
-    pairs.push_back(
-        absl::StrCat(names[i], "=\"", EscapeLabelValue(values[i]), "\""));
+    pairs.push_back(absl::StrCat(names[i], "=\"", EscapeLabelValue(values[i]), "\""));
   }
   if (!extra_name.empty()) {
     pairs.push_back(absl::StrCat(extra_name, "=\"", extra_value, "\""));
@@ -108,8 +102,7 @@ Histogram::Histogram(const std::vector<double>& bounds)
 
 void Histogram::Observe(double value) {
   // `le` is inclusive: the first bound >= value.
-  size_t index =
-      std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
+  size_t index = std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin();
   buckets_[index].fetch_add(1, std::memory_order_relaxed);
   AtomicAdd(sum_, value);
 }
@@ -149,8 +142,7 @@ void Family<Child>::Remove(const std::vector<std::string>& values) {
 
 template <typename Child>
 void Family<Child>::ForEach(
-    const std::function<void(const std::vector<std::string>&, const Child&)>&
-        visit) const {
+    const std::function<void(const std::vector<std::string>&, const Child&)>& visit) const {
   absl::MutexLock lock(&mu_);
   for (const auto& [values, child] : children_) visit(values, *child);
 }
@@ -159,83 +151,77 @@ template class Family<Counter>;
 template class Family<Gauge>;
 template class Family<Histogram>;
 
-absl::Status Registry::Validate(
-    const std::string& name,
-    const std::vector<std::string>& label_names) const {
+absl::Status Registry::Validate(const std::string& name,
+                                const std::vector<std::string>& label_names) const {
   if (!IsValidName(name, /*allow_colon=*/true)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "metric name \"", name, "\" must match [a-zA-Z_:][a-zA-Z0-9_:]*"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("metric name \"", name, "\" must match [a-zA-Z_:][a-zA-Z0-9_:]*"));
   }
   if (entries_.count(name) > 0) {
     return absl::AlreadyExistsError(
         absl::StrCat("metric name \"", name, "\" is already registered"));
   }
   for (const std::string& label : label_names) {
-    if (!IsValidName(label, /*allow_colon=*/false) ||
-        label.rfind("__", 0) == 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "label name \"", label, "\" of metric ", name,
-          " must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __"));
+    if (!IsValidName(label, /*allow_colon=*/false) || label.rfind("__", 0) == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("label name \"", label, "\" of metric ", name,
+                       " must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __"));
     }
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<CounterFamily*> Registry::AddCounter(
-    const std::string& name, const std::string& help,
-    std::vector<std::string> label_names) {
+absl::StatusOr<CounterFamily*> Registry::AddCounter(const std::string& name,
+                                                    const std::string& help,
+                                                    std::vector<std::string> label_names) {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = Validate(name, label_names); !s.ok()) return s;
   Entry& entry = entries_[name];
   entry.type = Type::kCounter;
   entry.help = help;
-  entry.counter = std::make_unique<CounterFamily>(
-      std::move(label_names), [] { return std::make_unique<Counter>(); });
+  entry.counter = std::make_unique<CounterFamily>(std::move(label_names),
+                                                  [] { return std::make_unique<Counter>(); });
   return entry.counter.get();
 }
 
-absl::StatusOr<GaugeFamily*> Registry::AddGauge(
-    const std::string& name, const std::string& help,
-    std::vector<std::string> label_names) {
+absl::StatusOr<GaugeFamily*> Registry::AddGauge(const std::string& name, const std::string& help,
+                                                std::vector<std::string> label_names) {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = Validate(name, label_names); !s.ok()) return s;
   Entry& entry = entries_[name];
   entry.type = Type::kGauge;
   entry.help = help;
-  entry.gauge = std::make_unique<GaugeFamily>(
-      std::move(label_names), [] { return std::make_unique<Gauge>(); });
+  entry.gauge = std::make_unique<GaugeFamily>(std::move(label_names),
+                                              [] { return std::make_unique<Gauge>(); });
   return entry.gauge.get();
 }
 
-absl::StatusOr<HistogramFamily*> Registry::AddHistogram(
-    const std::string& name, const std::string& help,
-    std::vector<std::string> label_names, std::vector<double> bounds) {
+absl::StatusOr<HistogramFamily*> Registry::AddHistogram(const std::string& name,
+                                                        const std::string& help,
+                                                        std::vector<std::string> label_names,
+                                                        std::vector<double> bounds) {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = Validate(name, label_names); !s.ok()) return s;
-  if (std::find(label_names.begin(), label_names.end(), "le") !=
-      label_names.end()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "label name \"le\" of histogram ", name, " is reserved for buckets"));
+  if (std::find(label_names.begin(), label_names.end(), "le") != label_names.end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("label name \"le\" of histogram ", name, " is reserved for buckets"));
   }
   if (bounds.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("buckets of histogram ", name, " must not be empty"));
   }
   for (size_t i = 0; i < bounds.size(); ++i) {
-    if (std::isnan(bounds[i]) || std::isinf(bounds[i]) ||
-        (i > 0 && bounds[i] <= bounds[i - 1])) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("buckets of histogram ", name,
-                       " must be finite and strictly increasing; bucket ", i,
-                       " is ", FormatMetricValue(bounds[i])));
+    if (std::isnan(bounds[i]) || std::isinf(bounds[i]) || (i > 0 && bounds[i] <= bounds[i - 1])) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "buckets of histogram ", name, " must be finite and strictly increasing; bucket ", i,
+          " is ", FormatMetricValue(bounds[i])));
     }
   }
   Entry& entry = entries_[name];
   entry.type = Type::kHistogram;
   entry.help = help;
   entry.histogram = std::make_unique<HistogramFamily>(
-      std::move(label_names),
-      [bounds] { return std::make_unique<Histogram>(bounds); });
+      std::move(label_names), [bounds] { return std::make_unique<Histogram>(bounds); });
   return entry.histogram.get();
 }
 
@@ -259,23 +245,20 @@ std::string Registry::Render() const {
   return out;
 }
 
-void Registry::RenderEntry(const std::string& name, const Entry& entry,
-                           std::string* out) {
+void Registry::RenderEntry(const std::string& name, const Entry& entry, std::string* out) {
   absl::StrAppend(out, "# HELP ", name, " ", EscapeHelp(entry.help), "\n");
   switch (entry.type) {
     case Type::kCounter:
       absl::StrAppend(out, "# TYPE ", name, " counter\n");
       entry.counter->ForEach([&](const auto& values, const Counter& c) {
-        absl::StrAppend(out, name,
-                        LabelText(entry.counter->label_names(), values), " ",
+        absl::StrAppend(out, name, LabelText(entry.counter->label_names(), values), " ",
                         FormatMetricValue(c.Value()), "\n");
       });
       break;
     case Type::kGauge:
       absl::StrAppend(out, "# TYPE ", name, " gauge\n");
       entry.gauge->ForEach([&](const auto& values, const Gauge& g) {
-        absl::StrAppend(out, name,
-                        LabelText(entry.gauge->label_names(), values), " ",
+        absl::StrAppend(out, name, LabelText(entry.gauge->label_names(), values), " ",
                         FormatMetricValue(g.Value()), "\n");
       });
       break;
@@ -285,17 +268,15 @@ void Registry::RenderEntry(const std::string& name, const Entry& entry,
         const auto& names = entry.histogram->label_names();
         Histogram::Snapshot snap = h.Read();
         for (size_t i = 0; i < snap.cumulative.size(); ++i) {
-          std::string le = i < h.bounds().size()
-                               ? FormatMetricValue(h.bounds()[i])
-                               : std::string("+Inf");
-          absl::StrAppend(out, name, "_bucket",
-                          LabelText(names, values, "le", le), " ",
+          std::string le =
+              i < h.bounds().size() ? FormatMetricValue(h.bounds()[i]) : std::string("+Inf");
+          absl::StrAppend(out, name, "_bucket", LabelText(names, values, "le", le), " ",
                           snap.cumulative[i], "\n");
         }
         absl::StrAppend(out, name, "_sum", LabelText(names, values), " ",
                         FormatMetricValue(snap.sum), "\n");
-        absl::StrAppend(out, name, "_count", LabelText(names, values), " ",
-                        snap.cumulative.back(), "\n");
+        absl::StrAppend(out, name, "_count", LabelText(names, values), " ", snap.cumulative.back(),
+                        "\n");
       });
       break;
   }

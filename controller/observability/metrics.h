@@ -95,15 +95,14 @@ class Family {
   const std::vector<std::string>& label_names() const { return label_names_; }
 
   // Calls `visit` for each child in label-value order, under the lock.
-  void ForEach(const std::function<void(const std::vector<std::string>&,
-                                        const Child&)>& visit) const;
+  void ForEach(
+      const std::function<void(const std::vector<std::string>&, const Child&)>& visit) const;
 
  private:
   const std::vector<std::string> label_names_;
   const Factory factory_;
   mutable absl::Mutex mu_;
-  std::map<std::vector<std::string>, std::unique_ptr<Child>> children_
-      ABSL_GUARDED_BY(mu_);
+  std::map<std::vector<std::string>, std::unique_ptr<Child>> children_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Child> detached_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -116,15 +115,12 @@ class Registry {
   // Each Add* returns INVALID_ARGUMENT naming the bad field (metric name,
   // label name, bucket bounds) or ALREADY_EXISTS for a duplicate name.
   // Returned families live as long as the registry.
-  absl::StatusOr<CounterFamily*> AddCounter(
-      const std::string& name, const std::string& help,
-      std::vector<std::string> label_names = {});
-  absl::StatusOr<GaugeFamily*> AddGauge(
-      const std::string& name, const std::string& help,
-      std::vector<std::string> label_names = {});
+  absl::StatusOr<CounterFamily*> AddCounter(const std::string& name, const std::string& help,
+                                            std::vector<std::string> label_names = {});
+  absl::StatusOr<GaugeFamily*> AddGauge(const std::string& name, const std::string& help,
+                                        std::vector<std::string> label_names = {});
   absl::StatusOr<HistogramFamily*> AddHistogram(
-      const std::string& name, const std::string& help,
-      std::vector<std::string> label_names,
+      const std::string& name, const std::string& help, std::vector<std::string> label_names,
       std::vector<double> bounds = DefaultLatencyBuckets());
 
   // Runs before every Render(), e.g. to set "forwards by condition" gauges
@@ -143,11 +139,9 @@ class Registry {
     std::unique_ptr<GaugeFamily> gauge;
     std::unique_ptr<HistogramFamily> histogram;
   };
-  absl::Status Validate(const std::string& name,
-                        const std::vector<std::string>& label_names) const
+  absl::Status Validate(const std::string& name, const std::vector<std::string>& label_names) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  static void RenderEntry(const std::string& name, const Entry& entry,
-                          std::string* out);
+  static void RenderEntry(const std::string& name, const Entry& entry, std::string* out);
 
   mutable absl::Mutex mu_;
   std::map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);

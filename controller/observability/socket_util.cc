@@ -51,16 +51,15 @@ void CancelPipe::Signal() {
   (void)ignored;
 }
 
-absl::StatusOr<HostPort> ParseHostPort(absl::string_view address,
-                                       absl::string_view field) {
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view address, absl::string_view field) {
   HostPort result;
   absl::string_view port_text;
   if (!address.empty() && address.front() == '[') {
     size_t close = address.find(']');
     if (close == absl::string_view::npos || close + 1 >= address.size() ||
         address[close + 1] != ':') {
-      return absl::InvalidArgumentError(absl::StrCat(
-          field, " \"", address, "\" must look like [v6-address]:port"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " \"", address, "\" must look like [v6-address]:port"));
     }
     result.host = std::string(address.substr(1, close - 1));
     port_text = address.substr(close + 2);
@@ -73,16 +72,13 @@ absl::StatusOr<HostPort> ParseHostPort(absl::string_view address,
     result.host = std::string(address.substr(0, colon));
     if (result.host.find(':') != std::string::npos) {
       return absl::InvalidArgumentError(
-          absl::StrCat(field, " \"", address,
-                       "\": put an IPv6 address in brackets, [::1]:port"));
+          absl::StrCat(field, " \"", address, "\": put an IPv6 address in brackets, [::1]:port"));
     }
     port_text = address.substr(colon + 1);
   }
-  if (!absl::SimpleAtoi(port_text, &result.port) || result.port < 0 ||
-      result.port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " \"", address, "\" has port \"", port_text,
-                     "\"; want a number 0-65535"));
+  if (!absl::SimpleAtoi(port_text, &result.port) || result.port < 0 || result.port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " \"", address, "\" has port \"",
+                                                   port_text, "\"; want a number 0-65535"));
   }
   return result;
 }
@@ -102,10 +98,10 @@ absl::Status WaitFd(int fd, short events, absl::Time deadline, int cancel_fd) {
     }
     pollfd fds[2] = {{fd, events, 0}, {cancel_fd, POLLIN, 0}};
     // Rounded up so we never wake just before the deadline and spin.
-    int timeout_ms = left == absl::InfiniteDuration()
-                         ? -1
-                         : static_cast<int>(std::min<int64_t>(
-                               INT_MAX, absl::ToInt64Milliseconds(left) + 1));
+    int timeout_ms =
+        left == absl::InfiniteDuration()
+            ? -1
+            : static_cast<int>(std::min<int64_t>(INT_MAX, absl::ToInt64Milliseconds(left) + 1));
     int n = poll(fds, cancel_fd >= 0 ? 2 : 1, timeout_ms);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -118,8 +114,7 @@ absl::Status WaitFd(int fd, short events, absl::Time deadline, int cancel_fd) {
   }
 }
 
-absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline,
-                     int cancel_fd) {
+absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline, int cancel_fd) {
   while (!data.empty()) {
     ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
     if (n > 0) {
@@ -138,8 +133,8 @@ absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline,
   return absl::OkStatus();
 }
 
-absl::StatusOr<size_t> ReceiveSome(int fd, std::string* out, size_t max_bytes,
-                                   absl::Time deadline, int cancel_fd) {
+absl::StatusOr<size_t> ReceiveSome(int fd, std::string* out, size_t max_bytes, absl::Time deadline,
+                                   int cancel_fd) {
   char buf[4096];
   for (;;) {
     size_t want = std::min(sizeof(buf), max_bytes);
@@ -165,6 +160,5 @@ absl::Status SetNonBlocking(int fd) {
   }
   return absl::OkStatus();
 }
-
 
 }  // namespace ferry::controller

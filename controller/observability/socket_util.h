@@ -11,8 +11,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "api/lib/errno_status.h"
 #include "absl/time/time.h"
+#include "api/lib/errno_status.h"
 
 namespace ferry::controller {
 
@@ -54,8 +54,7 @@ struct HostPort {
 };
 
 // Accepts "host:port", "[v6]:port" and ":port". Errors name `field`.
-absl::StatusOr<HostPort> ParseHostPort(absl::string_view address,
-                                       absl::string_view field);
+absl::StatusOr<HostPort> ParseHostPort(absl::string_view address, absl::string_view field);
 
 // "127.0.0.1:80" or "[::1]:80" for logs and Host headers.
 std::string FormatHostPort(absl::string_view host, int port);
@@ -65,13 +64,12 @@ std::string FormatHostPort(absl::string_view host, int port);
 absl::Status WaitFd(int fd, short events, absl::Time deadline, int cancel_fd);
 
 // Writes all of `data` to a non-blocking socket.
-absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline,
-                     int cancel_fd);
+absl::Status SendAll(int fd, absl::string_view data, absl::Time deadline, int cancel_fd);
 
 // Reads whatever is available (at least one byte, or 0 on EOF) into `out`,
 // up to `max_bytes`. Returns the byte count.
-absl::StatusOr<size_t> ReceiveSome(int fd, std::string* out, size_t max_bytes,
-                                   absl::Time deadline, int cancel_fd);
+absl::StatusOr<size_t> ReceiveSome(int fd, std::string* out, size_t max_bytes, absl::Time deadline,
+                                   int cancel_fd);
 
 absl::Status SetNonBlocking(int fd);
 

@@ -90,12 +90,9 @@ absl::StatusOr<std::string> ReadWebhookSecretFile(const std::string& path,
   return secret;
 }
 
-std::unique_ptr<Sleeper> NewRealSleeper() {
-  return std::make_unique<RealSleeper>();
-}
+std::unique_ptr<Sleeper> NewRealSleeper() { return std::make_unique<RealSleeper>(); }
 
-absl::Duration WebhookBackoff(int failed_attempts,
-                              const WebhookOptions& options, double jitter) {
+absl::Duration WebhookBackoff(int failed_attempts, const WebhookOptions& options, double jitter) {
   absl::Duration delay = options.initial_backoff;
   for (int i = 1; i < failed_attempts && delay < options.max_backoff; ++i) {
     delay *= 2;
@@ -105,8 +102,7 @@ absl::Duration WebhookBackoff(int failed_attempts,
   return delay * (0.5 + 0.5 * jitter);
 }
 
-WebhookNotifier::WebhookNotifier(std::vector<std::string> urls,
-                                 WebhookOptions options)
+WebhookNotifier::WebhookNotifier(std::vector<std::string> urls, WebhookOptions options)
     : urls_(std::move(urls)), options_(std::move(options)) {
   if (options_.sleeper == nullptr) {
     owned_sleeper_ = NewRealSleeper();
@@ -115,8 +111,8 @@ WebhookNotifier::WebhookNotifier(std::vector<std::string> urls,
   sleeper_ = options_.sleeper;
   if (!options_.jitter) options_.jitter = RandomJitter();
   if (!options_.post) {
-    options_.post = [this](const HttpUrl& url, const HttpPostRequest& request, absl::Duration timeout,
-                           int cancel_fd) {
+    options_.post = [this](const HttpUrl& url, const HttpPostRequest& request,
+                           absl::Duration timeout, int cancel_fd) {
       return HttpPost(url, request, tls_.get(), timeout, cancel_fd);
     };
   }
@@ -173,8 +169,7 @@ void WebhookNotifier::Notify(std::string json_body) {
       ++dropped_;
     }
     // The last queue can take the caller's copy.
-    target->queue.push_back(i + 1 == targets_.size() ? std::move(json_body)
-                                                     : json_body);
+    target->queue.push_back(i + 1 == targets_.size() ? std::move(json_body) : json_body);
   }
 }
 
@@ -188,8 +183,7 @@ void WebhookNotifier::Stop(absl::Duration drain_deadline) {
   bool all_done = true;
   for (auto& target : targets_) {
     Target* t = target.get();
-    auto is_done = [t]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(t->mu) { return t->done; };
+    auto is_done = [t]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(t->mu) { return t->done; };
     bool done = t->mu.LockWhenWithDeadline(absl::Condition(&is_done), deadline);
     t->mu.Unlock();
     all_done = all_done && done;
@@ -204,11 +198,10 @@ void WebhookNotifier::Stop(absl::Duration drain_deadline) {
     sleeper_->Wake();
   }
   for (auto& target : targets_) target->worker.join();
-  LogInfo("webhook notifier stopped",
-          {{"delivered", absl::StrCat(delivered_.load())},
-           {"failed", absl::StrCat(failed_.load())},
-           {"dropped", absl::StrCat(dropped_.load())},
-           {"abandoned", absl::StrCat(abandoned_.load())}});
+  LogInfo("webhook notifier stopped", {{"delivered", absl::StrCat(delivered_.load())},
+                                       {"failed", absl::StrCat(failed_.load())},
+                                       {"dropped", absl::StrCat(dropped_.load())},
+                                       {"abandoned", absl::StrCat(abandoned_.load())}});
 }
 
 WebhookStats WebhookNotifier::Stats() const {
@@ -267,23 +260,19 @@ bool WebhookNotifier::Deliver(Target* target, const std::string& body) {
       return true;
     }
     if (absl::IsCancelled(status.status())) return false;
-    std::string error = status.ok() ? absl::StrCat("HTTP ", *status)
-                                    : status.status().ToString();
+    std::string error = status.ok() ? absl::StrCat("HTTP ", *status) : status.status().ToString();
     bool permanent = status.ok() && IsPermanent(*status);
     if (permanent || attempt >= options_.max_attempts) {
       ++failed_;
       LogError("webhook gave up on an alert",
-               {{"url", url.text},
-                {"attempts", absl::StrCat(attempt)},
-                {"error", error}});
+               {{"url", url.text}, {"attempts", absl::StrCat(attempt)}, {"error", error}});
       return true;
     }
     absl::Duration wait = WebhookBackoff(attempt, options_, options_.jitter());
-    LogDebug("webhook post failed; retrying",
-             {{"url", url.text},
-              {"attempt", absl::StrCat(attempt)},
-              {"error", error},
-              {"retry_in", absl::FormatDuration(wait)}});
+    LogDebug("webhook post failed; retrying", {{"url", url.text},
+                                               {"attempt", absl::StrCat(attempt)},
+                                               {"error", error},
+                                               {"retry_in", absl::FormatDuration(wait)}});
     sleeper_->SleepFor(wait);
   }
 }

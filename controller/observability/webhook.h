@@ -57,8 +57,8 @@ std::unique_ptr<Sleeper> NewRealSleeper();
 
 // The transport, injectable for tests; defaults to HttpPost (with the
 // notifier's TLS context for https URLs).
-using HttpPostFn = std::function<absl::StatusOr<int>(const HttpUrl& url, const HttpPostRequest& request,
-                                                     absl::Duration timeout, int cancel_fd)>;
+using HttpPostFn = std::function<absl::StatusOr<int>(
+    const HttpUrl& url, const HttpPostRequest& request, absl::Duration timeout, int cancel_fd)>;
 
 inline constexpr char kWebhookSignatureHeader[] = "X-Ferry-Signature";
 inline constexpr char kWebhookTimestampHeader[] = "X-Ferry-Timestamp";
@@ -80,9 +80,9 @@ struct WebhookOptions {
   absl::Duration max_backoff = absl::Seconds(30);
   int max_attempts = 8;
   absl::Duration timeout = absl::Seconds(5);  // per attempt
-  Sleeper* sleeper = nullptr;      // not owned; default: a real sleeper
-  std::function<double()> jitter;  // in [0, 1]; default: uniform random
-  HttpPostFn post;                 // default: HttpPost
+  Sleeper* sleeper = nullptr;                 // not owned; default: a real sleeper
+  std::function<double()> jitter;             // in [0, 1]; default: uniform random
+  HttpPostFn post;                            // default: HttpPost
   // Signs every POST when non-empty (see the top of this file).
   std::string secret;
   // PEM CAs that alone are trusted for https URLs; empty: the system's.
@@ -100,8 +100,7 @@ struct WebhookStats {
 
 // The wait after `failed_attempts` failures: initial * 2^(n-1), capped at
 // max_backoff, then scaled into [50%, 100%] by `jitter` in [0, 1].
-absl::Duration WebhookBackoff(int failed_attempts,
-                              const WebhookOptions& options, double jitter);
+absl::Duration WebhookBackoff(int failed_attempts, const WebhookOptions& options, double jitter);
 
 class WebhookNotifier {
  public:

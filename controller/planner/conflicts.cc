@@ -7,8 +7,8 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "api/lib/ip_address.h"
 #include "api/lib/forward_spec.h"
+#include "api/lib/ip_address.h"
 #include "api/lib/port_mapping.h"
 #include "controller/planner/planner.h"
 
@@ -89,8 +89,9 @@ absl::Status CheckSourceIPModes(const ferry::v1::IPForward& candidate,
       if (!Overlap(BackendRange(cp), BackendRange(op))) continue;
       return absl::AlreadyExistsError(absl::StrCat(
           "spec.sourceIP: ipforward/", candidate.metadata().name(), " sends ",
-          ferry::v1::Protocol_Name(cp.protocol()), " ", HostPort(cs.backend().address(), BackendRange(cp)),
-          " (spec.ports[", i, "]) through node ", cs.frontend().node_name(), " with sourceIP ",
+          ferry::v1::Protocol_Name(cp.protocol()), " ",
+          HostPort(cs.backend().address(), BackendRange(cp)), " (spec.ports[", i,
+          "]) through node ", cs.frontend().node_name(), " with sourceIP ",
           api::SourceIPName(cs.source_ip()), ", but ipforward/", other.metadata().name(),
           " already sends it with sourceIP ", api::SourceIPName(os.source_ip())));
     }

@@ -62,8 +62,8 @@ void IncrementalPlanner::SetNodes(const std::vector<Node>& nodes) {
 }
 
 void IncrementalPlanner::IndexNodeNames(const std::string& name, const IPForward& spec, bool add) {
-  for (const std::string* node : {&spec.spec().frontend().node_name(),
-                                  &spec.spec().backend().node_name()}) {
+  for (const std::string* node :
+       {&spec.spec().frontend().node_name(), &spec.spec().backend().node_name()}) {
     if (add) {
       forwards_naming_[*node].insert(name);
     } else if (auto it = forwards_naming_.find(*node); it != forwards_naming_.end()) {

@@ -87,9 +87,9 @@ class IncrementalPlanner {
   void IndexNodeNames(const std::string& name, const ferry::v1::IPForward& spec, bool add);
 
   std::map<std::string, Forward> forwards_;
-  std::map<std::string, ferry::v1::Node> nodes_;              // name, addresses
-  std::map<std::string, const ferry::v1::Node*> node_ptrs_;   // for ResolveForward
-  std::map<std::string, std::string> node_fingerprints_;      // serialized addresses
+  std::map<std::string, ferry::v1::Node> nodes_;                  // name, addresses
+  std::map<std::string, const ferry::v1::Node*> node_ptrs_;       // for ResolveForward
+  std::map<std::string, std::string> node_fingerprints_;          // serialized addresses
   std::map<std::string, std::set<std::string>> forwards_naming_;  // node -> forwards
   std::map<std::string, std::map<std::string, Piece>> pieces_;    // node -> forward -> piece
   std::map<std::string, std::shared_ptr<const ferry::v1::NodeConfig>> configs_;

@@ -148,8 +148,7 @@ void AddReturnRoutes(const IPForward& forward, const std::string& via, NodeConfi
     route->set_source_address(spec.backend().address());
     route->set_protocol(m.protocol());
     route->set_port(ports.target_first);
-    route->set_end_port(
-        ports.is_range() ? static_cast<uint32_t>(ports.target_last) : 0);
+    route->set_end_port(ports.is_range() ? static_cast<uint32_t>(ports.target_last) : 0);
     route->set_via(via);
     route->set_alert_only(IsAlertOnly(spec));
   }

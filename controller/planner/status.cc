@@ -1,4 +1,3 @@
-#include "api/lib/timestamps.h"
 #include "controller/planner/status.h"
 
 #include <algorithm>
@@ -7,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "api/lib/timestamps.h"
 
 namespace ferry::controller {
 namespace {

@@ -28,9 +28,9 @@ enum class Verb {
   kWatch,
   kApply,
   kDelete,
-  kSync,             // AgentService.Sync
-  kRenew,            // SecurityService.Renew
-  kCreateToken,      // SecurityService.CreateJoinToken
+  kSync,         // AgentService.Sync
+  kRenew,        // SecurityService.Renew
+  kCreateToken,  // SecurityService.CreateJoinToken
   kCreateCredentials,
   kRevoke,
 };

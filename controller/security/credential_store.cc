@@ -1,10 +1,10 @@
-#include "api/lib/timestamps.h"
 #include "controller/security/credential_store.h"
 
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "api/lib/timestamps.h"
 
 namespace ferry::controller {
 namespace {
@@ -71,9 +71,9 @@ absl::Status CredentialStore::UseToken(const security::JoinToken& token,
     }
     if (record.used()) return Refused(token.id, "already used; create a new one");
     if (clock_() >= api::FromTimestamp(record.expires())) {
-      return Refused(token.id,
-                     absl::StrCat("expired at ", absl::FormatTime(api::FromTimestamp(record.expires())),
-                                  "; create a new one"));
+      return Refused(token.id, absl::StrCat("expired at ",
+                                            absl::FormatTime(api::FromTimestamp(record.expires())),
+                                            "; create a new one"));
     }
     if (record.node_name() != node_name) {
       return Refused(token.id, absl::StrCat("issued for node \"", record.node_name(), "\", not \"",

@@ -14,13 +14,14 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "controller/store/sqlite_schema.h"
 #include "controller/store/store.h"
 
 namespace ferry::controller {
 
 class SqliteStore : public Store {
  public:
-  static constexpr int64_t kSchemaVersion = 1;
+  static constexpr int64_t kSchemaVersion = kSqliteSchemaVersion;
 
   struct Options {
     // Change-log rows kept for watchers; older whole revisions are dropped.
@@ -60,7 +61,7 @@ class SqliteStore : public Store {
   const std::string& path() const { return path_; }
 
  private:
-  struct Connection;
+  using Connection = SqliteConnection;
 
   SqliteStore(std::string path, Options options, int lock_fd);
 

@@ -19,9 +19,9 @@
 namespace ferry::controller {
 
 struct StoredObject {
-  std::string kind;     // "IPForward", "Node"
+  std::string kind;  // "IPForward", "Node"
   std::string name;
-  std::string value;    // serialized ferry.v1.Object
+  std::string value;            // serialized ferry.v1.Object
   int64_t revision = 0;         // revision of the last write to this key
   int64_t create_revision = 0;  // revision that created it
 };
@@ -43,7 +43,7 @@ struct WriteOp {
 struct Change {
   enum class Type { kPut, kDelete };
   Type type = Type::kPut;
-  StoredObject object;  // for kDelete: the value before deletion
+  StoredObject object;   // for kDelete: the value before deletion
   bool created = false;  // for kPut: the key did not exist before
 };
 
@@ -57,23 +57,21 @@ class Store {
   virtual absl::StatusOr<int64_t> Commit(const std::vector<WriteOp>& ops) = 0;
 
   // NOT_FOUND if absent.
-  virtual absl::StatusOr<StoredObject> Get(const std::string& kind,
-                                           const std::string& name) = 0;
+  virtual absl::StatusOr<StoredObject> Get(const std::string& kind, const std::string& name) = 0;
 
   // Visits every object of `kind` in name order, from one consistent
   // snapshot, without loading them all at once. Stops early if `visit`
   // returns false. Returns the snapshot's revision.
-  virtual absl::StatusOr<int64_t> List(
-      const std::string& kind,
-      const std::function<bool(const StoredObject&)>& visit) = 0;
+  virtual absl::StatusOr<int64_t> List(const std::string& kind,
+                                       const std::function<bool(const StoredObject&)>& visit) = 0;
 
   virtual int64_t CurrentRevision() = 0;
 
   // Changes with revision > `after`, oldest first, at most `limit`, of
   // `kind` (all kinds if empty). OUT_OF_RANGE if `after` is older than the
   // retained change log (the watcher must re-list).
-  virtual absl::StatusOr<std::vector<Change>> ChangesSince(
-      int64_t after, const std::string& kind, size_t limit) = 0;
+  virtual absl::StatusOr<std::vector<Change>> ChangesSince(int64_t after, const std::string& kind,
+                                                           size_t limit) = 0;
 
   // Blocks until CurrentRevision() > `after` or `timeout` passes. Returns
   // true if the revision advanced.

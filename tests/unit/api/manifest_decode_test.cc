@@ -51,8 +51,7 @@ spec:
 )";
 
 std::vector<ManifestObject> MustDecode(absl::string_view yaml) {
-  absl::StatusOr<std::vector<ManifestObject>> got =
-      DecodeManifests(yaml, "m.yaml");
+  absl::StatusOr<std::vector<ManifestObject>> got = DecodeManifests(yaml, "m.yaml");
   EXPECT_TRUE(got.ok()) << got.status();
   return got.ok() ? *got : std::vector<ManifestObject>{};
 }
@@ -65,8 +64,7 @@ TEST(DecodeManifestsTest, DecodesEveryIPForwardField) {
   EXPECT_EQ(f.api_version(), "ferry.dev/v1");
   EXPECT_EQ(f.kind(), "IPForward");
   EXPECT_EQ(f.metadata().name(), "web");
-  EXPECT_THAT(f.metadata().labels(),
-              UnorderedElementsAre(Pair("team", "web"), Pair("tier", "")));
+  EXPECT_THAT(f.metadata().labels(), UnorderedElementsAre(Pair("team", "web"), Pair("tier", "")));
   EXPECT_EQ(f.metadata().resource_version(), "12");
   EXPECT_EQ(f.spec().frontend().node_name(), "node-a");
   EXPECT_EQ(f.spec().frontend().address(), "192.0.2.1");
@@ -94,8 +92,7 @@ TEST(DecodeManifestsTest, RecordsSourceAndDocumentLine) {
 TEST(DecodeManifestsTest, LeavesAbsentSourceIPUnspecifiedWhichMeansPreserve) {
   std::vector<ManifestObject> got = MustDecode(kDns6);
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].object.ip_forward().spec().source_ip(),
-            v1::SOURCE_IP_UNSPECIFIED);
+  EXPECT_EQ(got[0].object.ip_forward().spec().source_ip(), v1::SOURCE_IP_UNSPECIFIED);
 }
 
 TEST(DecodeManifestsTest, DecodesDriftPolicy) {
@@ -112,15 +109,13 @@ TEST(DecodeManifestsTest, DecodesDriftPolicy) {
 TEST(DecodeManifestsTest, LeavesAbsentDriftPolicyUnspecifiedWhichMeansEnforce) {
   std::vector<ManifestObject> got = MustDecode(kDns6);
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].object.ip_forward().spec().drift_policy(),
-            v1::DRIFT_POLICY_UNSPECIFIED);
+  EXPECT_EQ(got[0].object.ip_forward().spec().drift_policy(), v1::DRIFT_POLICY_UNSPECIFIED);
 }
 
 TEST(DecodeManifestsTest, AcceptsIPv6Forward) {
   std::vector<ManifestObject> got = MustDecode(kDns6);
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0].object.ip_forward().spec().frontend().address(),
-            "2001:db8::1");
+  EXPECT_EQ(got[0].object.ip_forward().spec().frontend().address(), "2001:db8::1");
 }
 
 TEST(DecodeManifestsTest, DecodesNodeWithEmptySpec) {
@@ -129,8 +124,7 @@ TEST(DecodeManifestsTest, DecodesNodeWithEmptySpec) {
   ASSERT_TRUE(got[0].object.has_node());
   EXPECT_EQ(got[0].object.node().kind(), "Node");
   EXPECT_EQ(got[0].object.node().metadata().name(), "node-a");
-  EXPECT_THAT(got[0].object.node().metadata().labels(),
-              ElementsAre(Pair("zone", "fra1")));
+  EXPECT_THAT(got[0].object.node().metadata().labels(), ElementsAre(Pair("zone", "fra1")));
 }
 
 TEST(DecodeManifestsTest, IgnoresStatusLikeKubectl) {
@@ -143,8 +137,8 @@ TEST(DecodeManifestsTest, IgnoresStatusLikeKubectl) {
 }
 
 TEST(DecodeManifestsTest, DecodesDocumentsInOrderWithTheirStartLines) {
-  std::string yaml = std::string(kNodeA) + "---\n" + std::string(kWeb) +
-                     "---\n" + std::string(kDns6);
+  std::string yaml =
+      std::string(kNodeA) + "---\n" + std::string(kWeb) + "---\n" + std::string(kDns6);
   std::vector<ManifestObject> got = MustDecode(yaml);
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0].object.node().metadata().name(), "node-a");
@@ -156,8 +150,7 @@ TEST(DecodeManifestsTest, DecodesDocumentsInOrderWithTheirStartLines) {
 }
 
 TEST(DecodeManifestsTest, SkipsEmptyDocuments) {
-  std::string yaml =
-      "---\n---\n# only a comment\n---\n" + std::string(kNodeA) + "---\n...\n";
+  std::string yaml = "---\n---\n# only a comment\n---\n" + std::string(kNodeA) + "---\n...\n";
   std::vector<ManifestObject> got = MustDecode(yaml);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].object.node().metadata().name(), "node-a");
@@ -170,8 +163,7 @@ TEST(DecodeManifestsTest, EmptyInputDecodesToNothing) {
 
 TEST(DecodeManifestsTest, AllowsTheSameNameForDifferentKinds) {
   std::string yaml =
-      "apiVersion: ferry.dev/v1\nkind: Node\nmetadata: {name: web}\n---\n" +
-      std::string(kWeb);
+      "apiVersion: ferry.dev/v1\nkind: Node\nmetadata: {name: web}\n---\n" + std::string(kWeb);
   EXPECT_EQ(MustDecode(yaml).size(), 2u);
 }
 

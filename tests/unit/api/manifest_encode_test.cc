@@ -35,8 +35,7 @@ v1::Object WebForward() {
 }
 
 v1::Object RoundTrip(const v1::Object& o) {
-  absl::StatusOr<std::vector<ManifestObject>> got =
-      DecodeManifests(EncodeYaml(o), "rt");
+  absl::StatusOr<std::vector<ManifestObject>> got = DecodeManifests(EncodeYaml(o), "rt");
   EXPECT_TRUE(got.ok()) << got.status() << "\n" << EncodeYaml(o);
   if (!got.ok() || got->size() != 1) return {};
   return (*got)[0].object;
@@ -85,18 +84,14 @@ TEST(EncodeYamlTest, WritesServerFieldsAndStatus) {
   n->set_applied_generation(3);
   st->set_return_via("10.8.0.1");
   std::string yaml = EncodeYaml(o);
-  EXPECT_THAT(
-      yaml, HasSubstr("  uid: u-1\n  generation: 3\n  resourceVersion: \"12\"\n"
-                      "  creationTimestamp: \"2026-11-25T12:00:00Z\"\n"));
-  EXPECT_THAT(
-      yaml,
-      HasSubstr(
-          "status:\n  observedGeneration: 3\n  conditions:\n"
-          "    - type: Ready\n      status: \"True\"\n      reason: Applied\n"
-          "      lastTransitionTime: \"2026-11-25T12:00:00Z\"\n"
-          "  nodes:\n    - name: node-a\n      role: Frontend\n"
-          "      state: Applied\n      appliedGeneration: 3\n"
-          "  returnVia: 10.8.0.1\n"));
+  EXPECT_THAT(yaml, HasSubstr("  uid: u-1\n  generation: 3\n  resourceVersion: \"12\"\n"
+                              "  creationTimestamp: \"2026-11-25T12:00:00Z\"\n"));
+  EXPECT_THAT(yaml, HasSubstr("status:\n  observedGeneration: 3\n  conditions:\n"
+                              "    - type: Ready\n      status: \"True\"\n      reason: Applied\n"
+                              "      lastTransitionTime: \"2026-11-25T12:00:00Z\"\n"
+                              "  nodes:\n    - name: node-a\n      role: Frontend\n"
+                              "      state: Applied\n      appliedGeneration: 3\n"
+                              "  returnVia: 10.8.0.1\n"));
 }
 
 TEST(EncodeYamlTest, WritesNodeStatus) {
@@ -155,8 +150,7 @@ TEST(EncodeYamlTest, RoundTripKeepsMetadataAndSpec) {
   p->set_port(1000);
   p->set_end_port(1010);
   f->mutable_spec()->set_source_ip(v1::MASQUERADE);
-  f->mutable_status()->set_observed_generation(
-      1);  // dropped: status is read-only
+  f->mutable_status()->set_observed_generation(1);  // dropped: status is read-only
 
   v1::Object back = RoundTrip(o);
   f->clear_status();
@@ -170,12 +164,9 @@ TEST(EncodeYamlTest, RoundTripKeepsNode) {
   o.mutable_node()->set_api_version("ferry.dev/v1");
   o.mutable_node()->set_kind("Node");
   o.mutable_node()->mutable_metadata()->set_name("node-b");
-  (*o.mutable_node()
-        ->mutable_metadata()
-        ->mutable_labels())["example.com/zone"] = "fra1";
+  (*o.mutable_node()->mutable_metadata()->mutable_labels())["example.com/zone"] = "fra1";
   v1::Object back = RoundTrip(o);
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(back, o))
-      << back.DebugString();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(back, o)) << back.DebugString();
 }
 
 TEST(EncodeYamlTest, EncodedStreamOfSeveralObjectsDecodes) {
@@ -192,8 +183,7 @@ TEST(EncodeYamlTest, WritesDriftPolicyWhenSet) {
   v1::Object o = WebForward();
   EXPECT_THAT(EncodeYaml(o), Not(HasSubstr("driftPolicy")));
   o.mutable_ip_forward()->mutable_spec()->set_drift_policy(v1::ALERT);
-  EXPECT_THAT(EncodeYaml(o),
-              HasSubstr("  sourceIP: Preserve\n  driftPolicy: Alert\n"));
+  EXPECT_THAT(EncodeYaml(o), HasSubstr("  sourceIP: Preserve\n  driftPolicy: Alert\n"));
   o.mutable_ip_forward()->mutable_spec()->set_drift_policy(v1::ENFORCE);
   EXPECT_THAT(EncodeYaml(o), HasSubstr("  driftPolicy: Enforce\n"));
 }
@@ -248,8 +238,7 @@ TEST(EncodeJsonTest, EncodesEventsWithCamelCaseFields) {
   EXPECT_THAT(json, HasSubstr("\"lastTimestamp\": \"2026-11-25T12:01:00Z\""));
   v1::Event back;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &back).ok());
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
-      back, DriftEvent().event()));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(back, DriftEvent().event()));
 }
 
 TEST(EncodeJsonTest, NamesDriftPolicyByItsProtoEnum) {
@@ -269,8 +258,7 @@ TEST(EncodeJsonTest, UsesProtobufJsonMappingOfTheResource) {
 
   v1::IPForward back;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &back).ok());
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
-      back, WebForward().ip_forward()));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(back, WebForward().ip_forward()));
 }
 
 }  // namespace

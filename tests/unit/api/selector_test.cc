@@ -38,12 +38,11 @@ TEST(LabelSelectorTest, EmptySelectorMatchesEverything) {
 TEST(LabelSelectorTest, ParsesEveryOperator) {
   absl::StatusOr<LabelSelector> s = ParseLabelSelector("a=1, b==2,c!=3, d ,!e");
   ASSERT_TRUE(s.ok()) << s.status();
-  EXPECT_THAT(s->requirements, ::testing::ElementsAre(
-                                   LabelRequirement{"a", Op::kEquals, "1"},
-                                   LabelRequirement{"b", Op::kEquals, "2"},
-                                   LabelRequirement{"c", Op::kNotEquals, "3"},
-                                   LabelRequirement{"d", Op::kExists, ""},
-                                   LabelRequirement{"e", Op::kNotExists, ""}));
+  EXPECT_THAT(s->requirements, ::testing::ElementsAre(LabelRequirement{"a", Op::kEquals, "1"},
+                                                      LabelRequirement{"b", Op::kEquals, "2"},
+                                                      LabelRequirement{"c", Op::kNotEquals, "3"},
+                                                      LabelRequirement{"d", Op::kExists, ""},
+                                                      LabelRequirement{"e", Op::kNotExists, ""}));
 }
 
 TEST(LabelSelectorTest, EqualityRequiresEveryTerm) {
@@ -74,18 +73,14 @@ TEST(LabelSelectorTest, EqualsEmptyValueMatchesOnlyEmptyLabel) {
 }
 
 TEST(LabelSelectorTest, ErrorsNameTheBadTerm) {
-  EXPECT_THAT(ParseError("a=b,,c"),
-              HasSubstr("label selector term 2 \"\": empty term"));
+  EXPECT_THAT(ParseError("a=b,,c"), HasSubstr("label selector term 2 \"\": empty term"));
   EXPECT_THAT(ParseError("team=web,Bad Key=x"),
               HasSubstr("label selector term 2 \"Bad Key=x\": label key \"Bad "
                         "Key\" is invalid"));
-  EXPECT_THAT(ParseError("team=-web"),
-              HasSubstr("label selector term 1 \"team=-web\": label value "
-                        "\"-web\" is invalid"));
-  EXPECT_THAT(ParseError("=web"),
-              HasSubstr("term 1 \"=web\": missing label key"));
-  EXPECT_THAT(ParseError("a=b=c"),
-              HasSubstr("term 1 \"a=b=c\": more than one operator"));
+  EXPECT_THAT(ParseError("team=-web"), HasSubstr("label selector term 1 \"team=-web\": label value "
+                                                 "\"-web\" is invalid"));
+  EXPECT_THAT(ParseError("=web"), HasSubstr("term 1 \"=web\": missing label key"));
+  EXPECT_THAT(ParseError("a=b=c"), HasSubstr("term 1 \"a=b=c\": more than one operator"));
 }
 
 }  // namespace

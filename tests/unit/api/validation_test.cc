@@ -29,12 +29,9 @@ v1::Object Forward() {
   return o;
 }
 
-v1::IPForwardSpec& Spec(v1::Object& o) {
-  return *o.mutable_ip_forward()->mutable_spec();
-}
+v1::IPForwardSpec& Spec(v1::Object& o) { return *o.mutable_ip_forward()->mutable_spec(); }
 
-v1::PortMapping& AddPort(v1::Object& o, v1::Protocol proto, uint32_t port,
-                         uint32_t end = 0) {
+v1::PortMapping& AddPort(v1::Object& o, v1::Protocol proto, uint32_t port, uint32_t end = 0) {
   v1::PortMapping* p = Spec(o).add_ports();
   p->set_protocol(proto);
   p->set_port(port);
@@ -49,9 +46,7 @@ std::string Error(const v1::Object& o) {
   return std::string(s.message());
 }
 
-TEST(ValidateObjectTest, AcceptsAValidForward) {
-  EXPECT_EQ(Error(Forward()), "OK");
-}
+TEST(ValidateObjectTest, AcceptsAValidForward) { EXPECT_EQ(Error(Forward()), "OK"); }
 
 TEST(ValidateObjectTest, AcceptsMasqueradeWithoutBackendNode) {
   v1::Object o = Forward();
@@ -64,9 +59,7 @@ TEST(ValidateObjectTest, RequiresBackendNodeForPreserve) {
   v1::Object o = Forward();
   Spec(o).mutable_backend()->clear_node_name();
   Spec(o).set_source_ip(v1::PRESERVE);
-  EXPECT_THAT(
-      Error(o),
-      HasSubstr("spec.backend.nodeName: required when sourceIP is Preserve"));
+  EXPECT_THAT(Error(o), HasSubstr("spec.backend.nodeName: required when sourceIP is Preserve"));
 }
 
 TEST(ValidateObjectTest, RejectsObjectWithoutKind) {
@@ -146,8 +139,7 @@ TEST(ValidateObjectTest, AcceptsTheLongestAllowedRange) {
   Spec(o).mutable_ports(0)->set_end_port(80 + kMaxPortRange - 1);
   EXPECT_EQ(Error(o), "OK");
   Spec(o).mutable_ports(0)->set_end_port(80 + kMaxPortRange);
-  EXPECT_THAT(Error(o),
-              HasSubstr("spec.ports[0].endPort: range 80-1104 has 1025 ports"));
+  EXPECT_THAT(Error(o), HasSubstr("spec.ports[0].endPort: range 80-1104 has 1025 ports"));
 }
 
 TEST(ValidateObjectTest, AcceptsTargetRangeEndingAt65535) {
@@ -167,17 +159,14 @@ TEST(ValidateObjectTest, RejectsIPv6SpecialAddresses) {
   for (const char* addr : {"::1", "::", "ff02::1"}) {
     v1::Object o = Forward();
     Spec(o).mutable_frontend()->set_address(addr);
-    EXPECT_THAT(Error(o), HasSubstr(std::string("spec.frontend.address: ") +
-                                    addr + " is "));
+    EXPECT_THAT(Error(o), HasSubstr(std::string("spec.frontend.address: ") + addr + " is "));
   }
 }
 
 TEST(ValidateObjectTest, RejectsInvalidReturnVia) {
   v1::Object o = Forward();
   Spec(o).mutable_backend()->set_return_via("10.8.0");
-  EXPECT_EQ(
-      Error(o),
-      "spec.backend.returnVia: \"10.8.0\" is not an IPv4 or IPv6 address");
+  EXPECT_EQ(Error(o), "spec.backend.returnVia: \"10.8.0\" is not an IPv4 or IPv6 address");
 }
 
 TEST(ValidateObjectTest, AcceptsPrefixedLabelKeysAndEmptyValues) {
@@ -194,19 +183,14 @@ TEST(ValidateObjectTest, ReportsTheFirstBadLabelInKeyOrder) {
   auto& labels = *o.mutable_ip_forward()->mutable_metadata()->mutable_labels();
   labels["z"] = "-bad";
   labels["a"] = "bad-";
-  EXPECT_THAT(Error(o),
-              HasSubstr("metadata.labels.a: label value \"bad-\" is invalid"));
+  EXPECT_THAT(Error(o), HasSubstr("metadata.labels.a: label value \"bad-\" is invalid"));
 }
 
 TEST(ValidateObjectTest, RejectsUppercaseLabelKeyPrefix) {
   v1::Object o = Forward();
-  (*o.mutable_ip_forward()
-        ->mutable_metadata()
-        ->mutable_labels())["Example.com/x"] = "y";
-  EXPECT_THAT(
-      Error(o),
-      HasSubstr("metadata.labels.Example.com/x: label key \"Example.com/x\" "
-                "has an invalid prefix \"Example.com\""));
+  (*o.mutable_ip_forward()->mutable_metadata()->mutable_labels())["Example.com/x"] = "y";
+  EXPECT_THAT(Error(o), HasSubstr("metadata.labels.Example.com/x: label key \"Example.com/x\" "
+                                  "has an invalid prefix \"Example.com\""));
 }
 
 TEST(ValidateNameTest, AcceptsDnsSubdomainNamesUpTo63Characters) {
@@ -227,8 +211,7 @@ TEST(ValidateObjectTest, ValidatesNodes) {
   o.mutable_node()->mutable_metadata()->set_name("node-a");
   EXPECT_EQ(Error(o), "OK");
   o.mutable_node()->mutable_metadata()->set_name("Node A");
-  EXPECT_THAT(Error(o),
-              HasSubstr("metadata.name: \"Node A\" is not a valid name"));
+  EXPECT_THAT(Error(o), HasSubstr("metadata.name: \"Node A\" is not a valid name"));
 }
 
 TEST(FindFieldErrorTest, KeepsPathApartFromMessage) {

@@ -24,9 +24,8 @@ using ::testing::StartsWith;
 // A regression would spin and allocate without bound; nothing can stop
 // that thread, so a timeout ends the whole binary with a clear message.
 absl::Status DecodeWithinBoundedTime(const std::string& input) {
-  std::future<absl::Status> result = std::async(std::launch::async, [input] {
-    return DecodeManifests(input, "test").status();
-  });
+  std::future<absl::Status> result =
+      std::async(std::launch::async, [input] { return DecodeManifests(input, "test").status(); });
   if (result.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
     std::fprintf(stderr, "DecodeManifests did not return within 20s\n");
     std::abort();
@@ -77,12 +76,11 @@ TEST(YamlRegressionTest, DocumentsUpToTheLimitAreAccepted) {
 TEST(YamlRegressionTest, DocumentsBeyondTheLimitAreAnErrorAtTheFirstExtra) {
   YamlLimits limits;
   limits.max_documents = 3;
-  absl::StatusOr<YamlStream> stream = ParseYamlStream(
-      "a: 1\n---\nb: 2\n---\nc: 3\n---\nd: 4\n", "test", limits);
+  absl::StatusOr<YamlStream> stream =
+      ParseYamlStream("a: 1\n---\nb: 2\n---\nc: 3\n---\nd: 4\n", "test", limits);
   EXPECT_EQ(stream.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(stream.status().message()), StartsWith("test:6:1: "));
-  EXPECT_THAT(std::string(stream.status().message()),
-              HasSubstr("more than 3 documents"));
+  EXPECT_THAT(std::string(stream.status().message()), HasSubstr("more than 3 documents"));
 }
 
 }  // namespace

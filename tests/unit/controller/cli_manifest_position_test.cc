@@ -17,37 +17,37 @@ namespace {
 
 // Line numbers below are of this text.
 constexpr char kTwoForwards[] =
-    "apiVersion: ferry.dev/v1\n"    // 1
-    "kind: IPForward\n"             // 2
-    "metadata:\n"                   // 3
-    "  name: web\n"                 // 4
-    "spec:\n"                       // 5
-    "  frontend:\n"                 // 6
-    "    nodeName: node-a\n"        // 7
-    "    address: 192.0.2.1\n"      // 8
-    "  backend:\n"                  // 9
-    "    address: 10.8.0.2\n"       // 10
-    "  sourceIP: Masquerade\n"      // 11
-    "  ports:\n"                    // 12
-    "  - protocol: TCP\n"           // 13
-    "    port: 80\n"                // 14
-    "---\n"                         // 15
-    "apiVersion: ferry.dev/v1\n"    // 16
-    "kind: IPForward\n"             // 17
-    "metadata:\n"                   // 18
-    "  name: api\n"                 // 19
-    "spec:\n"                       // 20
-    "  frontend:\n"                 // 21
-    "    nodeName: node-a\n"        // 22
-    "    address: 192.0.2.1\n"      // 23
-    "  backend:\n"                  // 24
-    "    address: 10.8.0.3\n"       // 25
-    "  sourceIP: Masquerade\n"      // 26
-    "  ports:\n"                    // 27
-    "  - protocol: UDP\n"           // 28
-    "    port: 53\n"                // 29
-    "  - protocol: TCP\n"           // 30
-    "    port: 443\n";              // 31
+    "apiVersion: ferry.dev/v1\n"  // 1
+    "kind: IPForward\n"           // 2
+    "metadata:\n"                 // 3
+    "  name: web\n"               // 4
+    "spec:\n"                     // 5
+    "  frontend:\n"               // 6
+    "    nodeName: node-a\n"      // 7
+    "    address: 192.0.2.1\n"    // 8
+    "  backend:\n"                // 9
+    "    address: 10.8.0.2\n"     // 10
+    "  sourceIP: Masquerade\n"    // 11
+    "  ports:\n"                  // 12
+    "  - protocol: TCP\n"         // 13
+    "    port: 80\n"              // 14
+    "---\n"                       // 15
+    "apiVersion: ferry.dev/v1\n"  // 16
+    "kind: IPForward\n"           // 17
+    "metadata:\n"                 // 18
+    "  name: api\n"               // 19
+    "spec:\n"                     // 20
+    "  frontend:\n"               // 21
+    "    nodeName: node-a\n"      // 22
+    "    address: 192.0.2.1\n"    // 23
+    "  backend:\n"                // 24
+    "    address: 10.8.0.3\n"     // 25
+    "  sourceIP: Masquerade\n"    // 26
+    "  ports:\n"                  // 27
+    "  - protocol: UDP\n"         // 28
+    "    port: 53\n"              // 29
+    "  - protocol: TCP\n"         // 30
+    "    port: 443\n";            // 31
 
 std::vector<api::ManifestObject> Load() {
   std::istringstream in(kTwoForwards);
@@ -67,8 +67,8 @@ TEST(CliManifestPositionTest, ControllerErrorOnAFieldGetsThatFieldsLine) {
 
 TEST(CliManifestPositionTest, MissingFieldGetsItsParentsLine) {
   // The stale-update error names a field the manifest does not set.
-  const absl::Status stale =
-      absl::AbortedError("ipforward/web: metadata.resourceVersion: is 7, the stored object is at 9");
+  const absl::Status stale = absl::AbortedError(
+      "ipforward/web: metadata.resourceVersion: is 7, the stored object is at 9");
   EXPECT_EQ(PointAtManifest(Load(), stale).message(), absl::StrCat("-:4:3: ", stale.message()));
 }
 

@@ -33,8 +33,7 @@ UniqueFd ConnectLoopback(int port) {
   timeval tv = {5, 0};
   setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) !=
-      0) {
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     ADD_FAILURE() << "connect to 127.0.0.1:" << port << " failed";
   }
   return fd;
@@ -61,14 +60,12 @@ std::string Exchange(int port, const std::string& request) {
 }
 
 std::string Get(int port, const std::string& path) {
-  return Exchange(
-      port, "GET " + path + " HTTP/1.1\r\nHost: test\r\nUser-Agent: t\r\n\r\n");
+  return Exchange(port, "GET " + path + " HTTP/1.1\r\nHost: test\r\nUser-Agent: t\r\n\r\n");
 }
 
 int StatusOf(const std::string& response) {
   int status = 0;
-  if (response.size() < 12 ||
-      !absl::SimpleAtoi(response.substr(9, 3), &status)) {
+  if (response.size() < 12 || !absl::SimpleAtoi(response.substr(9, 3), &status)) {
     return -1;
   }
   return status;
@@ -84,8 +81,7 @@ class HttpServerTest : public ::testing::Test {
   void StartServer(HttpServerOptions options = {}) {
     options.listen = "127.0.0.1:0";
     server_ = std::make_unique<HttpServer>(options);
-    AddObservabilityEndpoints(server_.get(), &registry_,
-                              [this] { return ready_.load(); });
+    AddObservabilityEndpoints(server_.get(), &registry_, [this] { return ready_.load(); });
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_GT(server_->port(), 0);
   }
@@ -147,8 +143,8 @@ TEST_F(HttpServerTest, UnknownPathIs404) {
 
 TEST_F(HttpServerTest, NonGetMethodIs405WithAllowHeader) {
   StartServer();
-  std::string response = Exchange(
-      server_->port(), "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  std::string response =
+      Exchange(server_->port(), "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(StatusOf(response), 405);
   EXPECT_THAT(response, HasSubstr("Allow: GET\r\n"));
 }
@@ -173,8 +169,7 @@ TEST_F(HttpServerTest, IncompleteRequestIs408AfterTheReadTimeout) {
   HttpServerOptions options;
   options.read_timeout = absl::Milliseconds(100);
   StartServer(options);
-  EXPECT_EQ(StatusOf(Exchange(server_->port(), "GET /healthz HTTP/1.1\r\n")),
-            408);
+  EXPECT_EQ(StatusOf(Exchange(server_->port(), "GET /healthz HTTP/1.1\r\n")), 408);
 }
 
 TEST_F(HttpServerTest, ConnectionsBeyondTheLimitGet503) {
@@ -194,9 +189,7 @@ TEST_F(HttpServerTest, StopReturnsPromptlyWithAnIdleConnectionOpen) {
   ASSERT_GT(send(idle.get(), "GET", 3, MSG_NOSIGNAL), 0);
   // Accepts are FIFO: once a later request is answered, the idle one has a
   // connection thread for Stop to cut short.
-  ASSERT_EQ(
-      StatusOf(Exchange(server_->port(), "GET /healthz HTTP/1.1\r\n\r\n")),
-      200);
+  ASSERT_EQ(StatusOf(Exchange(server_->port(), "GET /healthz HTTP/1.1\r\n\r\n")), 200);
 
   absl::Time start = absl::Now();
   server_->Stop();
@@ -225,8 +218,7 @@ TEST(HttpServerStartTest, ListensOnIpv6Loopback) {
   addr.sin6_family = AF_INET6;
   addr.sin6_port = htons(static_cast<uint16_t>(server.port()));
   addr.sin6_addr = in6addr_loopback;
-  EXPECT_EQ(connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
-            0);
+  EXPECT_EQ(connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   server.Stop();
 }
 

@@ -14,10 +14,8 @@ using ::testing::HasSubstr;
 
 TEST(MetricsTest, CounterRendersHelpTypeAndOneSamplePerLabelSet) {
   Registry registry;
-  CounterFamily* drift = registry
-                             .AddCounter("ferry_drift_detected_total",
-                                         "Drift found.", {"node", "kind"})
-                             .value();
+  CounterFamily* drift =
+      registry.AddCounter("ferry_drift_detected_total", "Drift found.", {"node", "kind"}).value();
   drift->WithLabels({"node-a", "nftables"})->Increment();
   drift->WithLabels({"node-a", "nftables"})->Increment(2);
   drift->WithLabels({"node-a", "route"})->Increment();
@@ -49,15 +47,13 @@ TEST(MetricsTest, HelpEscapesBackslashAndNewline) {
   Registry registry;
   ASSERT_TRUE(registry.AddGauge("g", "line one\nback\\slash").ok());
 
-  EXPECT_THAT(registry.Render(),
-              HasSubstr("# HELP g line one\\nback\\\\slash\n"));
+  EXPECT_THAT(registry.Render(), HasSubstr("# HELP g line one\\nback\\\\slash\n"));
 }
 
 TEST(MetricsTest, GaugeSetThenAddRendersTheSum) {
   Registry registry;
   GaugeFamily* connected =
-      registry.AddGauge("ferry_node_connected", "Agent stream up.", {"node"})
-          .value();
+      registry.AddGauge("ferry_node_connected", "Agent stream up.", {"node"}).value();
   connected->WithLabels({"node-b"})->Set(1);
   connected->WithLabels({"node-a"})->Set(2);
   connected->WithLabels({"node-a"})->Add(-1.5);
@@ -72,10 +68,7 @@ TEST(MetricsTest, GaugeSetThenAddRendersTheSum) {
 TEST(MetricsTest, HistogramRendersCumulativeBucketsSumAndCount) {
   Registry registry;
   HistogramFamily* latency =
-      registry
-          .AddHistogram("ferry_apply_seconds", "Change to ACK.", {"node"},
-                        {0.25, 1})
-          .value();
+      registry.AddHistogram("ferry_apply_seconds", "Change to ACK.", {"node"}, {0.25, 1}).value();
   Histogram* h = latency->WithLabels({"node-a"});
   // Binary fractions, so the sum is exact. 0.25 lands in le="0.25".
   for (double v : {0.25, 0.125, 0.5, 4.0}) h->Observe(v);
@@ -96,8 +89,8 @@ TEST(MetricsTest, HistogramDefaultsToApplyLatencyBuckets) {
 
   std::string text = registry.Render();
   std::string expected_les;
-  for (const char* le : {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5",
-                         "1", "2.5", "5", "10", "+Inf"}) {
+  for (const char* le :
+       {"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"}) {
     expected_les += std::string("h_bucket{le=\"") + le + "\"} 0\n";
   }
   EXPECT_THAT(text, HasSubstr(expected_les));
@@ -131,8 +124,7 @@ TEST(MetricsTest, RejectsInvalidLabelNameNamingIt) {
 TEST(MetricsTest, RejectsDuplicateName) {
   Registry registry;
   ASSERT_TRUE(registry.AddGauge("g", "h").ok());
-  EXPECT_EQ(registry.AddCounter("g", "h").status().code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(registry.AddCounter("g", "h").status().code(), absl::StatusCode::kAlreadyExists);
 }
 
 TEST(MetricsTest, RejectsHistogramWithLeLabel) {

@@ -62,9 +62,7 @@ class Receiver {
   // Waits (bounded) until `n` posts arrived; returns what arrived.
   std::vector<ReceivedPost> WaitForPosts(size_t n) {
     absl::MutexLock lock(&mu_);
-    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return posts_.size() >= n;
-    };
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return posts_.size() >= n; };
     mu_.AwaitWithTimeout(absl::Condition(&enough), kWaitBound);
     return posts_;
   }
@@ -72,9 +70,7 @@ class Receiver {
  private:
   void Serve() {
     for (;;) {
-      if (!WaitFd(listen_.get(), POLLIN, absl::InfiniteFuture(),
-                  stop_.read_fd())
-               .ok()) {
+      if (!WaitFd(listen_.get(), POLLIN, absl::InfiniteFuture(), stop_.read_fd()).ok()) {
         return;
       }
       UniqueFd conn(accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
@@ -89,18 +85,15 @@ class Receiver {
     std::string data;
     size_t header_end = std::string::npos;
     size_t content_length = 0;
-    while (header_end == std::string::npos ||
-           data.size() < header_end + 4 + content_length) {
-      absl::StatusOr<size_t> n =
-          ReceiveSome(fd, &data, 64 * 1024, deadline, stop_.read_fd());
+    while (header_end == std::string::npos || data.size() < header_end + 4 + content_length) {
+      absl::StatusOr<size_t> n = ReceiveSome(fd, &data, 64 * 1024, deadline, stop_.read_fd());
       if (!n.ok() || *n == 0) return;
       if (header_end == std::string::npos) {
         header_end = data.find("\r\n\r\n");
         if (header_end != std::string::npos) {
-          content_length =
-              HeaderValue(data, header_end, "content-length").empty()
-                  ? 0
-                  : std::stoul(HeaderValue(data, header_end, "content-length"));
+          content_length = HeaderValue(data, header_end, "content-length").empty()
+                               ? 0
+                               : std::stoul(HeaderValue(data, header_end, "content-length"));
         }
       }
     }
@@ -237,8 +230,7 @@ TEST(WebhookNotifierTest, GivesUpAfterMaxAttempts) {
 
   EXPECT_EQ(attempts, 3);
   EXPECT_EQ(notifier.Stats().failed, 1u);
-  EXPECT_THAT(sleeper.sleeps(),
-              ElementsAre(absl::Milliseconds(200), absl::Milliseconds(400)));
+  EXPECT_THAT(sleeper.sleeps(), ElementsAre(absl::Milliseconds(200), absl::Milliseconds(400)));
 }
 
 TEST(WebhookNotifierTest, DoesNotRetryAPermanentClientError) {
@@ -285,9 +277,8 @@ TEST(WebhookNotifierTest, NotifyNeverBlocksWhenTheReceiverHangs) {
   WebhookOptions options = FastOptions(&sleeper);
   options.max_queue = 4;
   options.timeout = absl::Seconds(30);
-  WebhookNotifier notifier(
-      {absl::StrCat("http://127.0.0.1:", ntohs(addr.sin_port), "/hook")},
-      options);
+  WebhookNotifier notifier({absl::StrCat("http://127.0.0.1:", ntohs(addr.sin_port), "/hook")},
+                           options);
   ASSERT_TRUE(notifier.Start().ok());
 
   constexpr int kAlerts = 100;
