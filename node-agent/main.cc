@@ -29,6 +29,7 @@
 #include "node-agent/client/tls_channel.h"
 #include "node-agent/kernel/netlink_backends.h"
 #include "node-agent/monitor/drift_monitor.h"
+#include "node-agent/reconcile/drift_checker.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "node-agent/state/config_guard.h"
 
@@ -239,9 +240,9 @@ int Run(const AgentFlags& flags) {
   drift_options.schedule.verify_interval = flags.verify_interval;
   drift_options.schedule.sysctl_poll = flags.sysctl_poll;
   drift_options.tables = flags.tables;
+  DriftChecker checker(&reconciler, nat->get(), routes->get(), sysctls.get());
   DriftMonitor drift(
-      drift_options,
-      [&reconciler](const DriftCheck& check) { return reconciler.CheckDrift(check); },
+      drift_options, [&checker](const DriftCheck& check) { return checker.Check(check); },
       [&client](const ferry::v1::DriftReport& report) { client.ReportDrift(report); });
   if (absl::Status status = drift.Start(); !status.ok()) {
     LogError("watching for drift", {{"error", std::string(status.message())}});

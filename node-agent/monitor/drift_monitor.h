@@ -22,7 +22,7 @@
 #include "node-agent/monitor/drift_reporter.h"
 #include "node-agent/monitor/event_sockets.h"
 #include "node-agent/monitor/kernel_events.h"
-#include "node-agent/reconcile/reconciler.h"
+#include "node-agent/reconcile/drift.h"
 #include "node-agent/state/route_tables.h"
 
 namespace ferry::agent {

@@ -13,7 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "ferry/v1/ferry.pb.h"
-#include "node-agent/reconcile/reconciler.h"
+#include "node-agent/reconcile/drift.h"
 
 namespace ferry::agent {
 

@@ -5,28 +5,23 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "api/lib/protocol.h"
 
 namespace ferry::agent {
 namespace {
 
 constexpr char kTableObject[] = "table inet ferry";
 
-std::string ProtoName(uint8_t proto) {
-  if (proto == kProtoTcp) return "tcp";
-  if (proto == kProtoUdp) return "udp";
-  return absl::StrCat(proto);
-}
-
 std::string Family(const IpAddress& a) { return a.is_v4() ? "4" : "6"; }
 
 std::string DnatObject(const DnatKey& k) {
   return absl::StrCat("map dnat", Family(k.daddr), " element ", k.daddr.ToString(), " . ",
-                      ProtoName(k.proto), " . ", k.port);
+                      ferry::api::IpProtocolName(k.proto), " . ", k.port);
 }
 
 std::string MasqObject(const MasqKey& k) {
   return absl::StrCat("set masq", Family(k.daddr), " element ", k.daddr.ToString(), " . ",
-                      ProtoName(k.proto), " . ", k.port);
+                      ferry::api::IpProtocolName(k.proto), " . ", k.port);
 }
 
 std::string PortText(uint16_t lo, uint16_t hi) {
@@ -34,8 +29,8 @@ std::string PortText(uint16_t lo, uint16_t hi) {
 }
 
 std::string RuleSelector(const PolicyRule& r) {
-  return absl::StrCat("from ", r.src.ToString(), " ipproto ", ProtoName(r.proto), " sport ",
-                      PortText(r.sport_lo, r.sport_hi));
+  return absl::StrCat("from ", r.src.ToString(), " ipproto ", ferry::api::IpProtocolName(r.proto),
+                      " sport ", PortText(r.sport_lo, r.sport_hi));
 }
 
 std::string RuleText(const PolicyRule& r) {
@@ -259,7 +254,8 @@ std::vector<Drift> FindDrift(const Intent& committed, const Observed& observed) 
                     d) != committed.nat.structure_drift.end()) {
         continue;  // adopted that way, before any config
       }
-      out.push_back(Drift{"", d.object, "nftables", d.expected, d.found, RepairsNodeWide(committed)});
+      out.push_back(
+          Drift{"", d.object, "nftables", d.expected, d.found, RepairsNodeWide(committed)});
     }
     // Equal maps (the common case) compare in one linear pass, without
     // building the key union.

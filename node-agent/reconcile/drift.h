@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "node-agent/state/desired_state.h"
 #include "node-agent/state/kernel_state.h"
 
@@ -71,6 +72,25 @@ RouteState RouteTarget(const Intent& desired, const Intent& previous, const Rout
 // Sysctl writes that repair the Enforce part of `drift`.
 std::vector<std::pair<std::string, std::string>> SysctlRepairs(const Intent& committed,
                                                                const std::vector<Drift>& drift);
+
+// What one drift check reads from the kernel; the rest is taken as the
+// reconciler last left it (e.g. NAT when the ruleset generation shows no
+// foreign change since the last verification).
+struct DriftCheck {
+  bool nat = true;
+  bool routes = true;
+  bool sysctls = true;
+};
+
+// What one check found (see DriftChecker).
+struct DriftOutcome {
+  bool checked = false;  // false before the first config is applied
+  absl::Status error;    // reading the kernel failed; nothing was compared
+  std::vector<Drift> items;
+  std::vector<bool> repaired;  // per item: the repair was applied
+  bool in_sync = true;         // the kernel matches the intent after repairs
+  std::string config_version;
+};
 
 // At most `max` items: the rest are folded into one summary item, so a
 // flushed 100k-element table does not make a 100k-item report.

@@ -1,14 +1,19 @@
+// Reconciler: the boundary (a push becomes an update to the desired state,
+// once), the IPv6 rule for what this node can serve, and what is published.
+// The apply path itself is in converge.cc, the rollback in rollback.cc.
+
 #include "node-agent/reconcile/reconciler.h"
 
 #include <map>
+#include <set>
 #include <utility>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
-#include "node-agent/reconcile/diff.h"
-#include "node-agent/state/desired_state.h"
+#include "api/lib/sync_protocol.h"
+#include "node-agent/reconcile/drift_checker.h"
+#include "node-agent/state/ipv6_forwards.h"
 
 namespace ferry::agent {
 namespace {
@@ -17,11 +22,29 @@ absl::Status Annotate(const absl::Status& status, absl::string_view what) {
   return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
 }
 
+// The forwards this node leaves out, with IPv6 forwarding.
+LeftOut LeftOutOf(const std::map<std::string, std::string>& unservable) {
+  LeftOut left_out;
+  for (const auto& [name, why] : unservable) left_out.forwards.insert(name);
+  left_out.ipv6_forwarding = true;
+  return left_out;
+}
+
 }  // namespace
 
 Reconciler::Reconciler(NatBackend* nat, RouteBackend* routes, SysctlBackend* sysctls,
                        Options options)
-    : nat_(nat), routes_(routes), sysctls_(sysctls), options_(options) {}
+    : nat_(nat),
+      routes_(routes),
+      sysctls_(sysctls),
+      options_(options),
+      bench_checker_(std::make_unique<DriftChecker>(this, nat, routes, sysctls)) {}
+
+Reconciler::~Reconciler() = default;
+
+DriftOutcome Reconciler::CheckDrift(const DriftCheck& check) {
+  return bench_checker_->Check(check);
+}
 
 absl::Status Reconciler::Adopt() {
   absl::MutexLock lock(&mu_);
@@ -32,7 +55,7 @@ absl::Status Reconciler::Adopt() {
   nat_kernel_ = *std::move(nat);
   routes_kernel_ = *std::move(routes);
   intent_ = Intent{nat_kernel_, routes_kernel_, {}, {}, {}};
-  index_.reset();
+  forwards_.reset();
   adopted_ = true;
   PublishLocked();
   LogInfo("adopted kernel state", {{"table_present", nat_kernel_.table_present ? "true" : "false"},
@@ -43,163 +66,160 @@ absl::Status Reconciler::Adopt() {
   return absl::OkStatus();
 }
 
-namespace {
-
-// True if every sysctl that could be read has the intended value (an
-// unreadable one is not drift, as in FindDrift).
-bool SysctlsMatch(const Intent& intent, const Observed& observed) {
-  for (const auto& [key, want] : intent.sysctls) {
-    auto it = observed.sysctls.find(key);
-    if (it != observed.sysctls.end() && it->second != want) return false;
+absl::Status Reconciler::Apply(const ferry::v1::NodeConfig& config) {
+  absl::MutexLock lock(&mu_);
+  if (!adopted_) {
+    return absl::FailedPreconditionError("kernel state not adopted yet (call Adopt first)");
   }
-  return true;
+  std::map<std::string, std::string> errors;
+  LeftOut left_out;
+  const bool needs_ipv6 = NeedsIpv6(config);
+  const absl::Status ipv6 = needs_ipv6 ? Ipv6Usable() : absl::OkStatus();
+  if (!ipv6.ok()) {
+    errors = Unservable(Ipv6Forwards(config), ipv6);
+    left_out = LeftOutOf(errors);
+  }
+  absl::StatusOr<DesiredUpdate> update =
+      UpdateOfConfig(config, forwards_.has_value() ? &*forwards_ : nullptr, intent_.nat, left_out);
+  const absl::Status status = update.ok() ? ApplyUpdate(*update) : update.status();
+  if (status.ok()) ipv6_usable_ = needs_ipv6 ? std::optional<bool>(ipv6.ok()) : std::nullopt;
+  PublishLocked(status.ok() ? &errors : nullptr);
+  return status;
 }
 
-}  // namespace
-
-DriftOutcome Reconciler::CheckDrift(const DriftCheck& check) {
+absl::Status Reconciler::ApplyDelta(const ferry::v1::NodeConfigDelta& delta) {
   absl::MutexLock lock(&mu_);
+  if (!adopted_) {
+    return absl::FailedPreconditionError("kernel state not adopted yet (call Adopt first)");
+  }
+  // The forwards the delta does not name keep their standing; that holds
+  // only while IPv6 works as it did when they were applied. Once it comes
+  // or goes, the IPv6 forwards the delta does not name must be installed or
+  // taken out too, and only the full config has them all.
+  const bool needs_ipv6 = NeedsIpv6(delta);
+  const absl::Status ipv6 =
+      needs_ipv6 || ipv6_usable_.has_value() ? Ipv6Usable() : absl::OkStatus();
+  if (ipv6_usable_.has_value() && *ipv6_usable_ != ipv6.ok()) {
+    return ferry::api::BaseVersionMismatch(
+        absl::StrCat("IPv6 ", ipv6.ok() ? "works again" : "stopped working", " since version \"",
+                     version_, "\" was applied; send the full config"));
+  }
+  std::map<std::string, std::string> errors = forward_errors();
+  for (const std::string& name : delta.forwards()) errors.erase(name);
+  LeftOut left_out;
+  if (needs_ipv6 && !ipv6.ok()) {
+    std::map<std::string, std::string> named = Unservable(Ipv6Forwards(delta), ipv6);
+    left_out = LeftOutOf(named);
+    errors.merge(named);
+  }
+  absl::Status status;
+  if (!forwards_.has_value() || version_.empty() || partial_ || delta.base_version() != version_) {
+    status = ferry::api::BaseVersionMismatch(absl::StrCat(
+        "the delta applies on version \"", delta.base_version(), "\" but this agent holds ",
+        version_.empty() || !forwards_.has_value() ? "no applied config"
+                                                   : absl::StrCat("version \"", version_, "\""),
+        partial_ ? " and its last push failed partway" : "", "; send the full config"));
+  } else {
+    absl::StatusOr<DesiredUpdate> update = UpdateOfDelta(delta, *forwards_, intent_.nat, left_out);
+    status = update.ok() ? ApplyUpdate(*update) : update.status();
+  }
+  if (status.ok() && needs_ipv6) ipv6_usable_ = ipv6.ok();
+  PublishLocked(status.ok() ? &errors : nullptr);
+  return status;
+}
+
+absl::Status Reconciler::ApplyUpdate(DesiredUpdate& update) {
+  const bool touched = !update.whole.has_value() && Incremental();
+  absl::Status status = Converge(Pass{&update, /*whole_nat=*/!touched, {}}, nullptr);
+  // A failed batch that found the table gone must rebuild it whole.
+  if (touched && !status.ok() && !Incremental()) {
+    status = Converge(Pass{&update, /*whole_nat=*/true, {}}, nullptr);
+  }
+  return status;
+}
+
+bool Reconciler::Incremental() const {
+  // A table whose structure differs is rebuilt or kept whole (NatTarget's
+  // node-wide policy), which the touched keys alone cannot decide.
+  return forwards_.has_value() && nat_kernel_.table_present && intent_.nat.table_present &&
+         nat_kernel_.structure_drift.empty() && intent_.nat.structure_drift.empty();
+}
+
+// A node without working IPv6 serves its IPv4 forwards and names the IPv6
+// ones it leaves out, instead of ACKing elements no traffic can use
+// (nftables accepts an inet element in a namespace with IPv6 disabled) or
+// NACKing the whole push for them.
+absl::Status Reconciler::Ipv6Usable() {
+  absl::StatusOr<std::string> disabled = sysctls_->Read(kIpv6DisableKey);
+  if (disabled.ok()) {
+    if (absl::StripAsciiWhitespace(*disabled) != "1") return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        "kernel lacks IPv6 support: IPv6 is disabled in this network namespace "
+        "(net.ipv6.conf.all.disable_ipv6=1)");
+  }
+  // /proc/sys/net/ipv6 is missing (the sysctl backend's ENOENT on an IPv6
+  // key already says "kernel lacks IPv6 support").
+  const absl::StatusCode code = disabled.status().code();
+  if (code == absl::StatusCode::kNotFound || code == absl::StatusCode::kFailedPrecondition) {
+    return absl::FailedPreconditionError(
+        "kernel lacks IPv6 support: this kernel has no IPv6 (no /proc/sys/net/ipv6: booted with "
+        "ipv6.disable=1, or built without it)");
+  }
+  // Unreadable for another reason: the kernel's answer to the push decides.
+  return absl::OkStatus();
+}
+
+std::map<std::string, std::string> Reconciler::Unservable(
+    std::map<std::string, std::string> ipv6_forwards, const absl::Status& why) {
+  for (auto& [name, address] : ipv6_forwards) {
+    address = absl::StrCat(why.message(), "; the forward needs IPv6 (", address,
+                           ") and is not installed on this node");
+  }
+  if (!ipv6_forwards.empty()) {
+    LogWarning("IPv6 forwards not installed", {{"forwards", absl::StrCat(ipv6_forwards.size())},
+                                               {"reason", std::string(why.message())}});
+  }
+  return ipv6_forwards;
+}
+
+void Reconciler::Inspect(absl::FunctionRef<void(Inspection&)> check) {
+  absl::MutexLock lock(&mu_);
+  Inspection inspection(this);
+  check(inspection);
   // A check changes what the kernel is known to hold (and a repair, what it
   // holds).
-  absl::Cleanup publish = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { PublishLocked(); };
-  DriftOutcome outcome;
-  if (!adopted_ || version_.empty()) return outcome;
-  outcome.checked = true;
-  outcome.config_version = version_;
-  // What is not read is taken as last left, moved rather than copied: at
-  // 100k elements a copy costs more than the comparison.
-  std::optional<NatState> nat_read;
-  if (check.nat) {
-    absl::StatusOr<NatState> nat = nat_->Load();
-    if (!nat.ok()) {
-      outcome.error = Annotate(nat.status(), "reading nftables table inet ferry");
-      return outcome;
-    }
-    nat_read = *std::move(nat);
-  }
-  std::optional<RouteState> routes_read;
-  if (check.routes) {
-    absl::StatusOr<RouteState> routes = routes_->Load();
-    if (!routes.ok()) {
-      outcome.error = Annotate(routes.status(), "reading Ferry's rules and routes");
-      return outcome;
-    }
-    routes_read = *std::move(routes);
-  }
-  Observed observed;
-  observed.nat = nat_read.has_value() ? *std::move(nat_read) : std::move(nat_kernel_);
-  observed.routes = routes_read.has_value() ? *std::move(routes_read) : std::move(routes_kernel_);
-  for (const auto& [key, want] : intent_.sysctls) {
-    if (!check.sysctls) {
-      observed.sysctls[key] = want;
-      continue;
-    }
-    absl::StatusOr<std::string> value = sysctls_->Read(key);
-    if (value.ok()) observed.sysctls[key] = std::string(absl::StripAsciiWhitespace(*value));
-  }
-  if (!check.nat && !check.routes && persisting_drift_.has_value() &&
-      SysctlsMatch(intent_, observed)) {
-    // Nothing but sysctls was read and they match: the rest is as the last
-    // full comparison left it.
-    nat_kernel_ = std::move(observed.nat);
-    routes_kernel_ = std::move(observed.routes);
-    outcome.items = *persisting_drift_;
-    outcome.repaired.assign(outcome.items.size(), false);
-    outcome.in_sync = outcome.items.empty();
-    return outcome;
-  }
-  outcome.items = FindDrift(intent_, observed);
-  outcome.repaired.assign(outcome.items.size(), false);
-  nat_kernel_ = std::move(observed.nat);
-  routes_kernel_ = std::move(observed.routes);
-  if (outcome.items.empty()) {
-    persisting_drift_.emplace();
-    return outcome;
-  }
-  if (absl::Status status = RepairDrift(outcome); !status.ok()) {
-    LogWarning("drift repair failed", {{"error", std::string(status.message())}});
-  }
-  for (bool repaired : outcome.repaired) outcome.in_sync = outcome.in_sync && repaired;
-  persisting_drift_.emplace();
-  for (size_t i = 0; i < outcome.items.size(); ++i) {
-    if (!outcome.repaired[i] && outcome.items[i].kind != "sysctl") {
-      persisting_drift_->push_back(outcome.items[i]);
-    }
-  }
-  return outcome;
+  PublishLocked();
 }
 
-absl::Status Reconciler::RepairDrift(DriftOutcome& outcome) {
-  // Which kinds of object the repair restored; an item counts as repaired
-  // only when its policy asked for it and its kind's write succeeded.
-  bool nat_ok = true, routes_ok = true;
-  absl::Status first_error;
-  if (absl::Status s = ApplyNat(NatTarget(intent_, intent_, nat_kernel_)); !s.ok()) {
-    nat_ok = false;
-    first_error = s;
-  }
-  const RouteState route_target = RouteTarget(intent_, intent_, routes_kernel_);
-  if (RoutePlan plan = DiffRoutes(routes_kernel_, route_target); !plan.empty()) {
-    if (absl::Status s = routes_->Apply(plan); !s.ok()) {
-      routes_ok = false;
-      if (first_error.ok()) first_error = Annotate(s, "repairing rules and routes");
-      absl::StatusOr<RouteState> actual = routes_->Load();
-      if (actual.ok()) routes_kernel_ = *std::move(actual);
-    } else {
-      routes_kernel_ = route_target;
-    }
-  }
-  std::map<std::string, bool> sysctl_ok;
-  for (const auto& [key, value] : SysctlRepairs(intent_, outcome.items)) {
-    absl::Status s = sysctls_->Write(key, value);
-    sysctl_ok[key] = s.ok();
-    if (!s.ok() && first_error.ok()) first_error = Annotate(s, absl::StrCat("repairing ", key));
-  }
-  for (size_t i = 0; i < outcome.items.size(); ++i) {
-    const Drift& d = outcome.items[i];
-    if (!d.repair) continue;
-    if (d.kind == "nftables") {
-      outcome.repaired[i] = nat_ok;
-    } else if (d.kind == "rule" || d.kind == "route") {
-      outcome.repaired[i] = routes_ok;
-    } else if (d.kind == "sysctl") {
-      outcome.repaired[i] = sysctl_ok[d.object.substr(sizeof("sysctl ") - 1)];
-    }
-  }
-  return first_error;
+// Inspection's members run only inside Inspect, which holds mu_.
+bool Reconciler::Inspection::has_config() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return r_->adopted_ && !r_->version_.empty();
 }
-
-absl::Status Reconciler::ApplySysctl(const std::string& key, bool wanted, Undo* undo) {
-  if (wanted) {
-    intent_.sysctls.insert_or_assign(key, std::string(1, '1'));
-  } else {
-    intent_.sysctls.erase(key);
-  }
-  auto original = sysctl_original_.find(key);
-  if (!wanted) {
-    if (original == sysctl_original_.end()) return absl::OkStatus();
-    // Ferry's value is in force unless it drifted: undo puts back what was read.
-    absl::StatusOr<std::string> value = sysctls_->Read(key);
-    const std::string replaced(value.ok() ? absl::StripAsciiWhitespace(*value) : "1");
-    absl::Status status = sysctls_->Write(key, original->second);
-    if (!status.ok()) return Annotate(status, absl::StrCat("restoring ", key));
-    undo->sysctl_writes.emplace_back(key, replaced);
-    LogInfo("restored sysctl", {{"key", key}, {"value", original->second}});
-    sysctl_original_.erase(original);
-    return absl::OkStatus();
-  }
-  absl::StatusOr<std::string> value = sysctls_->Read(key);
-  if (!value.ok()) return Annotate(value.status(), absl::StrCat("reading ", key));
-  std::string current(absl::StripAsciiWhitespace(*value));
-  if (current == "1") return absl::OkStatus();
-  absl::Status status = sysctls_->Write(key, "1");
-  if (!status.ok()) return Annotate(status, absl::StrCat("setting ", key, "=1"));
-  undo->sysctl_writes.emplace_back(key, current);
-  // Someone may have reset it behind our back; the first value we saw is
-  // still the one to restore.
-  sysctl_original_.emplace(key, current);
-  LogInfo("set sysctl", {{"key", key}, {"value", "1"}, {"was", current}});
-  return absl::OkStatus();
+const std::string& Reconciler::Inspection::version() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return r_->version_;
+}
+const Intent& Reconciler::Inspection::intent() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return r_->intent_;
+}
+uint64_t Reconciler::Inspection::pushes() const ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return r_->pushes_;
+}
+NatState Reconciler::Inspection::TakeNat() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return std::move(r_->nat_kernel_);
+}
+RouteState Reconciler::Inspection::TakeRoutes() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  return std::move(r_->routes_kernel_);
+}
+void Reconciler::Inspection::Observe(NatState nat,
+                                     RouteState routes) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  r_->nat_kernel_ = std::move(nat);
+  r_->routes_kernel_ = std::move(routes);
+}
+RepairResult Reconciler::Inspection::Repair(const std::vector<std::string>& sysctls)
+    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  RepairResult result;
+  result.error = r_->Converge(Pass{nullptr, /*whole_nat=*/true, sysctls}, &result);
+  return result;
 }
 
 void Reconciler::PublishLocked(std::map<std::string, std::string>* forward_errors) {

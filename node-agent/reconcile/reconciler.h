@@ -1,10 +1,18 @@
 #ifndef FERRY_NODE_AGENT_RECONCILE_RECONCILER_H_
 #define FERRY_NODE_AGENT_RECONCILE_RECONCILER_H_
 
-// Converges the kernel on a NodeConfig by applying only the difference from
-// the state Ferry last committed. The kernel is read once at start (adopt),
-// after a failure whose effect is unknown, and by drift checks, never on
-// every change.
+// Converges the kernel on the desired state by applying only the difference
+// from the state Ferry last committed. The kernel is read once at start
+// (adopt), after a failure whose effect is unknown, and by drift checks
+// (DriftChecker, through Inspect), never on every change.
+//
+// A push is converted once, at the boundary, into an update to the desired
+// state (state/desired_update.h). Every update then takes the one apply
+// path, Converge: the intent the update makes, diffed against the kernel
+// view, written (NAT as one transaction, then rules and routes, then
+// sysctls), then committed or rolled back. A full config, a delta, a push
+// with IPv6 forwards left out and a drift repair (an update that leaves the
+// desired state as it is) differ only in what they update.
 //
 // Two states are kept: the intent (what the last config asked, with who
 // owns what; drift is measured against it) and what the kernel holds as of
@@ -12,46 +20,43 @@
 // Alert forward's drift is left in place.
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "ferry/v1/ferry.pb.h"
 #include "node-agent/kernel/nat_backend.h"
 #include "node-agent/kernel/route_backend.h"
 #include "node-agent/reconcile/drift.h"
-#include "node-agent/state/desired_state.h"
-#include "node-agent/state/forward_index.h"
+#include "node-agent/state/desired_update.h"
+#include "node-agent/state/forward_state.h"
 #include "node-agent/state/kernel_state.h"
 #include "node-agent/state/route_tables.h"
 
 namespace ferry::agent {
+
+class DriftChecker;
 
 inline constexpr char kIpv4ForwardingKey[] = "net/ipv4/ip_forward";
 inline constexpr char kIpv6ForwardingKey[] = "net/ipv6/conf/all/forwarding";
 // Read (never written) to learn whether this namespace can serve IPv6.
 inline constexpr char kIpv6DisableKey[] = "net/ipv6/conf/all/disable_ipv6";
 
-// What one drift check reads from the kernel; the rest is taken as the
-// reconciler last left it (e.g. NAT when the ruleset generation shows no
-// foreign change since the last verification).
-struct DriftCheck {
+// Which parts of a repair (Reconciler::Inspection::Repair) reached the
+// kernel.
+struct RepairResult {
   bool nat = true;
   bool routes = true;
-  bool sysctls = true;
-};
-
-struct DriftOutcome {
-  bool checked = false;  // false before the first config is applied
-  absl::Status error;    // reading the kernel failed; nothing was compared
-  std::vector<Drift> items;
-  std::vector<bool> repaired;  // per item: the repair was applied
-  bool in_sync = true;         // the kernel matches the intent after repairs
-  std::string config_version;
+  std::map<std::string, bool> sysctls;  // per key asked for
+  absl::Status error;                   // the first failure
 };
 
 class Reconciler {
@@ -74,6 +79,7 @@ class Reconciler {
 
   // The backends must outlive the reconciler.
   Reconciler(NatBackend* nat, RouteBackend* routes, SysctlBackend* sysctls, Options options);
+  ~Reconciler();
 
   Reconciler(const Reconciler&) = delete;
   Reconciler& operator=(const Reconciler&) = delete;
@@ -100,10 +106,11 @@ class Reconciler {
   // the others keep theirs, and only their keys are diffed and written, so
   // its cost does not grow with the forwards the node holds. Unless
   // delta.base_version() is the applied version (and the last push applied
-  // fully) it changes nothing and returns FAILED_PRECONDITION starting with
-  // "base version mismatch", the controller's cue to send the full config.
-  // Otherwise errors are as Apply's, and the result equals an Apply of the
-  // equivalent full config.
+  // fully) it changes nothing and returns api::BaseVersionMismatch
+  // (FAILED_PRECONDITION "base version mismatch: ...", reason
+  // NACK_REASON_BASE_VERSION_MISMATCH), the controller's cue to send the
+  // full config. Otherwise errors are as Apply's, and the result equals an
+  // Apply of the equivalent full config.
   absl::Status ApplyDelta(const ferry::v1::NodeConfigDelta& delta);
 
   // Forwards this node holds in its config but cannot serve, with why: a
@@ -116,14 +123,45 @@ class Reconciler {
   // reading the kernel: the ACK that carries it must not.
   std::map<std::string, std::string> forward_errors() const;
 
-  // Compares what `check` reads with the intent under the same lock as
-  // Apply, so a check never sees half an apply and Ferry's own writes are
-  // never drift. Repairs the Enforce part (see drift.h for the policy).
-  DriftOutcome CheckDrift(const DriftCheck& check);
-
   Summary summary() const;
   // What drift is measured against (a copy, for tests and diagnostics).
   Intent intent() const;
+
+  // A drift check's hold on the reconciler (see DriftChecker): valid only
+  // inside Inspect's callback, which runs under the apply lock, so a check
+  // never sees half an apply and Ferry's own writes are never drift.
+  class Inspection {
+   public:
+    // False before the first config is applied: nothing to compare with.
+    bool has_config() const;
+    const std::string& version() const;
+    const Intent& intent() const;
+    // Counts applied pushes: a comparison holds until the next one.
+    uint64_t pushes() const;
+    // What the kernel held as of the last write or check, moved out; the
+    // check hands back what it read (or this) with Observe.
+    NatState TakeNat();
+    RouteState TakeRoutes();
+    void Observe(NatState nat, RouteState routes);
+    // Converges the kernel on the intent, from what was observed: the one
+    // apply path with the desired state left as it is. `sysctls` are the
+    // keys to restore. Nothing is rolled back on failure: every part
+    // restored is the intent.
+    RepairResult Repair(const std::vector<std::string>& sysctls);
+
+   private:
+    friend class Reconciler;
+    explicit Inspection(Reconciler* reconciler) : r_(reconciler) {}
+    Reconciler* const r_;
+  };
+  // Runs `check` under the apply lock; what it observed and repaired is
+  // published (summary()) as it returns.
+  void Inspect(absl::FunctionRef<void(Inspection&)> check);
+
+  // Transitional, for tests/bench only (its FerryNode has no DriftChecker
+  // of its own yet): DriftChecker::Check through a checker over this
+  // reconciler's backends. Goes once tests/bench holds a DriftChecker.
+  DriftOutcome CheckDrift(const DriftCheck& check);
 
  private:
   // What a push changed before it failed, so RollBack can restore the
@@ -146,6 +184,42 @@ class Reconciler {
     absl::Status status;        // OK: everything the push changed is undone
     bool nat_restored = false;  // the table holds its elements from before the push
   };
+  // One run of the apply path (see converge.cc).
+  struct Pass {
+    DesiredUpdate* update = nullptr;  // nullptr: a repair
+    bool whole_nat = false;           // converge the whole table, not the touched keys
+    std::vector<std::string> sysctl_repairs;
+  };
+  // The intent a pass converges on: its update applied to intent_.
+  struct Next {
+    Intent built;
+    bool routes = false;  // rules and routes were recomputed (built.routes, built.returns)
+  };
+
+  // A converted push through the one apply path: forward by forward when
+  // the table is there as Ferry made it, else the whole table.
+  absl::Status ApplyUpdate(DesiredUpdate& update) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The one apply path. For a repair, `repaired` says which parts landed.
+  absl::Status Converge(const Pass& pass, RepairResult* repaired)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Next> NextIntent(const Pass& pass) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // NAT in one batch, retried once from a re-read kernel if it was not what
+  // we believed. With `undo`, sets it to the batch that reverts the write.
+  absl::Status ConvergeNat(const Pass& pass, const Intent& next, NatPlan* undo)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Rules and routes, `plan` (from the kernel view to `target`) message by
+  // message; on failure the kernel view is re-read, since part of the plan
+  // may have landed. `undo` is a push's, nullptr for a repair.
+  absl::Status ConvergeRoutes(const RouteState& target, const RoutePlan& plan, Undo* undo)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ApplySysctl(const std::string& key, bool wanted, Undo* undo)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Takes a pass's update into the intent, once the kernel holds it.
+  void CommitIntent(const Pass& pass, Next& next) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether a push can be applied forward by forward: a config was applied
+  // and the table is where and as it should be (a missing or altered
+  // table is rebuilt whole).
+  bool Incremental() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Undo StartUndo() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Undoes sysctls, then routes, then NAT (the reverse order of a push).
@@ -155,17 +229,6 @@ class Reconciler {
   std::string RollbackMessage(const absl::Status& error, const absl::Status& rollback) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  absl::Status ApplySysctl(const std::string& key, bool wanted, Undo* undo)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Whether a push can be applied forward by forward: a config was applied
-  // and the table is where and as it should be (a missing or altered
-  // table is rebuilt whole).
-  bool Incremental() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Apply and ApplyDelta once the entries this node cannot serve are out.
-  absl::Status ApplyServable(const ferry::v1::NodeConfig& config)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status ApplyServableDelta(const ferry::v1::NodeConfigDelta& delta)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // OK if this namespace can serve IPv6; otherwise FAILED_PRECONDITION
   // "kernel lacks IPv6 support: <why>".
   absl::Status Ipv6Usable() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -173,26 +236,14 @@ class Reconciler {
   // error the forward is reported with, `why` being Ipv6Usable's.
   static std::map<std::string, std::string> Unservable(
       std::map<std::string, std::string> ipv6_forwards, const absl::Status& why);
-  absl::Status ApplyFull(const ferry::v1::NodeConfig& config) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status ApplyUpdates(const ForwardUpdates& updates, const DesiredSysctls& sysctls,
-                            const std::string& version) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Applies the NAT part of `change` (touched keys only) as one batch,
-  // retrying once from a re-read kernel as ApplyNat does.
-  absl::Status ApplyNatChange(const DesiredChange& change, const ForwardUpdates& updates,
-                              NatPlan* undo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The route and sysctl part of a push whose NAT part is committed; each
-  // records in `undo` what it changes.
-  absl::Status CommitRoutes(const RouteState& target, RouteState desired, Undo* undo)
+
+  // Copies of what forward_errors() and summary() return, taken as each
+  // public call ends, under a lock of their own: a check holds mu_ while it
+  // dumps 100k elements (half a second), and the ACK must not wait for it.
+  // `forward_errors`, when given, replaces the published ones (a push that
+  // succeeded); it is moved from.
+  void PublishLocked(std::map<std::string, std::string>* forward_errors = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status FinishApply(const DesiredSysctls& sysctls, const std::string& version, Undo* undo)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Applies `target` over nat_kernel_ as one batch; on failure re-reads the
-  // kernel and, if it was not what we believed (drift), tries once more.
-  // With `undo`, sets it to the batch that reverts the committed one.
-  absl::Status ApplyNat(NatState target, NatPlan* undo = nullptr)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Repairs from nat_kernel_/routes_kernel_, which hold what was observed.
-  absl::Status RepairDrift(DriftOutcome& outcome) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   NatBackend* const nat_;
   RouteBackend* const routes_;
@@ -205,36 +256,28 @@ class Reconciler {
   NatState nat_kernel_ ABSL_GUARDED_BY(mu_);
   RouteState routes_kernel_ ABSL_GUARDED_BY(mu_);
   std::string version_ ABSL_GUARDED_BY(mu_);
-  // The applied config by forward; unset until a config is applied (after
-  // Adopt the intent is what the kernel held, not a config).
-  std::optional<ForwardIndex> index_ ABSL_GUARDED_BY(mu_);
+  uint64_t pushes_ ABSL_GUARDED_BY(mu_) = 0;
+  // The forwards of the applied config; unset until a config is applied
+  // (after Adopt the intent is what the kernel held, not a config).
+  std::optional<ForwardState> forwards_ ABSL_GUARDED_BY(mu_);
   // A route apply failed: the next push recomputes every rule and route.
   bool routes_stale_ ABSL_GUARDED_BY(mu_) = false;
   // The last push failed after committing part of itself and could not be
   // rolled back, so the kernel matches neither version_ nor that push: a
   // delta cannot build on it.
   bool partial_ ABSL_GUARDED_BY(mu_) = false;
-  // The NAT/route drift the last full comparison left unrepaired (Alert
-  // drift), valid until the next Apply. A sysctl-only check (the optional
-  // --sysctl-poll) reuses this instead of re-comparing every element, which
-  // at 100k forwards and ten polls a second cost a quarter of a core.
-  std::optional<std::vector<Drift>> persisting_drift_ ABSL_GUARDED_BY(mu_);
-  // Copies of what forward_errors() and summary() return, taken as each
-  // public call ends, under a lock of their own: a check holds mu_ while it
-  // dumps 100k elements (half a second), and the ACK must not wait for it.
-  // `forward_errors`, when given, replaces the published ones (a push that
-  // succeeded); it is moved from.
-  void PublishLocked(std::map<std::string, std::string>* forward_errors = nullptr)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  mutable absl::Mutex published_mu_ ABSL_ACQUIRED_AFTER(mu_);
-  std::map<std::string, std::string> forward_errors_ ABSL_GUARDED_BY(published_mu_);
-  Summary summary_ ABSL_GUARDED_BY(published_mu_);
   // Whether IPv6 worked when the applied config's IPv6 forwards were
   // installed or left out; nullopt while it holds none.
   std::optional<bool> ipv6_usable_ ABSL_GUARDED_BY(mu_);
   // Per sysctl key, the value found before Ferry changed it; present only
   // while Ferry's value is in force, so we restore only what we changed.
   std::map<std::string, std::string> sysctl_original_ ABSL_GUARDED_BY(mu_);
+
+  const std::unique_ptr<DriftChecker> bench_checker_;
+
+  mutable absl::Mutex published_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::map<std::string, std::string> forward_errors_ ABSL_GUARDED_BY(published_mu_);
+  Summary summary_ ABSL_GUARDED_BY(published_mu_);
 };
 
 }  // namespace ferry::agent

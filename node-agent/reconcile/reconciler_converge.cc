@@ -1,15 +1,23 @@
-// Reconciler: applying pushes, in full or forward by forward.
+// Reconciler: the one apply path. A pass takes an update to the desired
+// state (none for a drift repair) and converges the kernel on the intent it
+// makes: NAT as one transaction (the touched keys, or the whole table),
+// then rules and routes, then the forwarding sysctls; then a push is
+// committed or rolled back.
+//
+// A push is all or nothing (its NACK keeps the previous version in force),
+// so it stops at its first failure and puts back what it changed. A repair
+// leaves the desired state as it is: each part it restores is the intent
+// on its own, so it does every part it can and keeps what landed.
 
 #include <algorithm>
 #include <set>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
-#include "api/lib/sync_protocol.h"
 #include "node-agent/reconcile/diff.h"
 #include "node-agent/reconcile/reconciler.h"
-#include "node-agent/state/ipv6_forwards.h"
 
 namespace ferry::agent {
 namespace {
@@ -33,161 +41,166 @@ void CopyKey(const K& key, const std::map<K, V>& source, std::map<K, V>& m) {
   }
 }
 
+// Sets or erases `key` in `m` as a change says.
+template <typename K, typename V>
+void ApplyKey(const K& key, const std::optional<V>& value, std::map<K, V>& m) {
+  if (value.has_value()) {
+    m.insert_or_assign(key, *value);
+  } else {
+    m.erase(key);
+  }
+}
+
 // The touched keys of `state`, for NatTarget and DiffNat over them alone.
 NatState Restrict(const NatState& state, const DesiredChange& change) {
   NatState out;
   out.table_present = state.table_present;
   for (const auto& [key, value] : change.dnat) {
-    if (auto it = state.dnat.find(key); it != state.dnat.end())
+    if (auto it = state.dnat.find(key); it != state.dnat.end()) {
       out.dnat.emplace_hint(out.dnat.end(), *it);
+    }
   }
   for (const auto& [key, value] : change.masq) {
-    if (auto it = state.masq.find(key); it != state.masq.end())
+    if (auto it = state.masq.find(key); it != state.masq.end()) {
       out.masq.emplace_hint(out.masq.end(), *it);
+    }
   }
   return out;
 }
 
+// `nat` with a change applied (the whole desired table).
+NatState Changed(NatState nat, const DesiredChange& change) {
+  nat.table_present = true;
+  nat.structure_drift.clear();
+  for (const auto& [key, value] : change.dnat) ApplyKey(key, value, nat.dnat);
+  for (const auto& [key, value] : change.masq) ApplyKey(key, value, nat.masq);
+  return nat;
+}
+
 }  // namespace
 
-bool Reconciler::Incremental() const {
-  // A table whose structure differs is rebuilt or kept whole (NatTarget's
-  // node-wide policy), which the touched keys alone cannot decide.
-  return index_.has_value() && nat_kernel_.table_present && intent_.nat.table_present &&
-         nat_kernel_.structure_drift.empty() && intent_.nat.structure_drift.empty();
-}
-
-absl::Status Reconciler::Apply(const ferry::v1::NodeConfig& config) {
-  absl::MutexLock lock(&mu_);
-  if (!adopted_) {
-    return absl::FailedPreconditionError("kernel state not adopted yet (call Adopt first)");
-  }
-  std::map<std::string, std::string> errors;
-  absl::Status status;
-  const bool needs_ipv6 = NeedsIpv6(config);
-  const absl::Status ipv6 = needs_ipv6 ? Ipv6Usable() : absl::OkStatus();
-  if (ipv6.ok()) {
-    status = ApplyServable(config);
+absl::StatusOr<Reconciler::Next> Reconciler::NextIntent(const Pass& pass) {
+  Next next;
+  DesiredUpdate& u = *pass.update;
+  Intent& built = next.built;
+  built.sysctls = intent_.sysctls;
+  if (u.whole.has_value()) {
+    // Moved, not copied: at a cold sync of 100k forwards this is the
+    // whole table.
+    built.nat = std::move(u.whole->nat);
+    built.returns = std::move(u.whole->returns);
+    built.alert_forwards = std::move(u.whole->alert_forwards);
+    next.routes = true;
   } else {
-    errors = Unservable(Ipv6Forwards(config), ipv6);
-    status = ApplyServable(WithoutIpv6(config, errors));
+    const DesiredChange& change = u.change;
+    built.alert_forwards = intent_.alert_forwards;
+    for (const auto& [name, update] : u.forwards) built.alert_forwards.erase(name);
+    for (const auto& [name, alert] : change.alert) {
+      if (alert) built.alert_forwards.insert(name);
+    }
+    if (pass.whole_nat) built.nat = Changed(intent_.nat, change);
+    // Rules and routes are recomputed only when some return path changed,
+    // or when the whole state is converged.
+    next.routes = pass.whole_nat || change.returns_touched() || routes_stale_;
+    if (next.routes) {
+      for (const DesiredReturn& r : intent_.returns) {
+        if (!u.forwards.contains(r.forward)) built.returns.push_back(r);
+      }
+      built.returns.insert(built.returns.end(), change.returns_added.begin(),
+                           change.returns_added.end());
+      std::sort(built.returns.begin(), built.returns.end());
+      built.returns.erase(std::unique(built.returns.begin(), built.returns.end()),
+                          built.returns.end());
+    }
   }
-  if (status.ok()) ipv6_usable_ = needs_ipv6 ? std::optional<bool>(ipv6.ok()) : std::nullopt;
-  PublishLocked(status.ok() ? &errors : nullptr);
-  return status;
+  if (next.routes) {
+    absl::StatusOr<RouteState> routes =
+        BuildRouteState(built.returns, intent_.routes, options_.tables);
+    if (!routes.ok()) return routes.status();
+    built.routes = *std::move(routes);
+  }
+  return next;
 }
 
-absl::Status Reconciler::ApplyServable(const ferry::v1::NodeConfig& config) {
-  if (Incremental()) {
-    absl::Status status = ApplyUpdates(
-        index_->UpdatesTo(config),
-        DesiredSysctls{config.ipv4_forwarding(), config.ipv6_forwarding()}, config.version());
-    // A failed batch that found the table gone must rebuild it whole.
-    if (status.ok() || Incremental()) return status;
+absl::Status Reconciler::Converge(const Pass& pass, RepairResult* repaired) {
+  // 1. The intent to converge on: the update applied, or for a repair the
+  // intent as it is.
+  const bool push = pass.update != nullptr;
+  std::optional<Next> next;
+  if (push) {
+    absl::StatusOr<Next> built = NextIntent(pass);
+    if (!built.ok()) return built.status();  // nothing changed
+    next = *std::move(built);
   }
-  return ApplyFull(config);
-}
-
-absl::Status Reconciler::ApplyDelta(const ferry::v1::NodeConfigDelta& delta) {
-  absl::MutexLock lock(&mu_);
-  if (!adopted_) {
-    return absl::FailedPreconditionError("kernel state not adopted yet (call Adopt first)");
-  }
-  // The forwards the delta does not name keep their standing; that holds
-  // only while IPv6 works as it did when they were applied. Once it comes
-  // or goes, the IPv6 forwards the delta does not name must be installed or
-  // taken out too, and only the full config has them all.
-  const bool needs_ipv6 = NeedsIpv6(delta);
-  const absl::Status ipv6 =
-      needs_ipv6 || ipv6_usable_.has_value() ? Ipv6Usable() : absl::OkStatus();
-  if (ipv6_usable_.has_value() && *ipv6_usable_ != ipv6.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        kBaseVersionMismatch, ": IPv6 ", ipv6.ok() ? "works again" : "stopped working",
-        " since version \"", version_, "\" was applied; send the full config"));
-  }
-  std::map<std::string, std::string> errors = forward_errors();
-  for (const std::string& name : delta.forwards()) errors.erase(name);
-  absl::Status status;
-  if (!needs_ipv6 || ipv6.ok()) {
-    status = ApplyServableDelta(delta);
-  } else {
-    std::map<std::string, std::string> named = Unservable(Ipv6Forwards(delta), ipv6);
-    status = ApplyServableDelta(WithoutIpv6(delta, named));
-    errors.merge(named);
-  }
-  if (status.ok() && needs_ipv6) ipv6_usable_ = ipv6.ok();
-  PublishLocked(status.ok() ? &errors : nullptr);
-  return status;
-}
-
-absl::Status Reconciler::ApplyServableDelta(const ferry::v1::NodeConfigDelta& delta) {
-  if (!index_.has_value() || version_.empty() || partial_ || delta.base_version() != version_) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        kBaseVersionMismatch, ": the delta applies on version \"", delta.base_version(),
-        "\" but this agent holds ",
-        version_.empty() || !index_.has_value() ? "no applied config"
-                                                : absl::StrCat("version \"", version_, "\""),
-        partial_ ? " and its last push failed partway" : "", "; send the full config"));
-  }
-  absl::StatusOr<ForwardUpdates> updates = UpdatesOfDelta(delta);
-  if (!updates.ok()) return updates.status();
-  const DesiredSysctls sysctls{delta.ipv4_forwarding(), delta.ipv6_forwarding()};
-  if (Incremental()) {
-    absl::Status status = ApplyUpdates(*updates, sysctls, delta.version());
-    if (status.ok() || Incremental()) return status;
-  }
-  // The table must be rebuilt whole: do it from the config the delta makes,
-  // after checking the delta's own entries so errors name them.
-  if (absl::StatusOr<DesiredChange> change = index_->Plan(*updates, intent_.nat); !change.ok()) {
-    return change.status();
-  }
-  ferry::v1::NodeConfig config = index_->ToConfig(*updates);
-  config.set_version(delta.version());
-  config.set_ipv4_forwarding(sysctls.ipv4_forwarding);
-  config.set_ipv6_forwarding(sysctls.ipv6_forwarding);
-  return ApplyFull(config);
-}
-
-absl::Status Reconciler::ApplyFull(const ferry::v1::NodeConfig& config) {
-  absl::StatusOr<DesiredState> desired = BuildDesiredState(config);
-  if (!desired.ok()) return desired.status();
-  absl::StatusOr<RouteState> desired_routes =
-      BuildRouteState(desired->returns, intent_.routes, options_.tables);
-  if (!desired_routes.ok()) return desired_routes.status();
-
-  Intent next{std::move(desired->nat), *std::move(desired_routes), std::move(desired->returns),
-              std::move(desired->alert_forwards), intent_.sysctls};
+  const Intent& goal = push ? next->built : intent_;
+  const bool routes = !push || next->routes;
   // Both targets are measured against the intent being replaced.
-  const RouteState route_target = RouteTarget(next, intent_, routes_kernel_);
-  NatState nat_target;
-  if (Empty(intent_.nat) && Empty(nat_kernel_)) {
-    // Nothing committed and nothing found, so no element is kept as found:
-    // the target is the desired state, without NatTarget's per-key
-    // ownership walk (a cold sync of 100k forwards).
-    nat_target.table_present =
-        nat_kernel_.table_present || !intent_.nat.table_present || RepairsNodeWide(next);
-    if (nat_target.table_present) nat_target = next.nat;
-  } else {
-    nat_target = NatTarget(next, intent_, nat_kernel_);
-  }
-  Undo undo = StartUndo();
-  absl::Status status = ApplyNat(std::move(nat_target), &undo.nat);
-  if (!status.ok()) return status;  // one atomic batch: nothing changed
+  const RouteState route_target =
+      routes ? RouteTarget(goal, intent_, routes_kernel_) : RouteState();
 
-  status = CommitRoutes(route_target, std::move(next.routes), &undo);
+  // 2. NAT, one batch.
+  Undo undo = StartUndo();
+  absl::Status status = ConvergeNat(pass, goal, push ? &undo.nat : nullptr);
+  if (!push) {
+    repaired->nat = status.ok();
+  } else if (!status.ok()) {
+    return status;  // one atomic batch: nothing changed
+  }
+  absl::Status first_error = status;
+
+  // 3. Rules and routes.
+  if (routes) {
+    // Recorded whenever a push changes anything here, the bookkeeping
+    // included: a push whose routes are already in place still takes the
+    // new intent and clears routes_stale_, and a later failed step must put
+    // both back.
+    const RoutePlan plan = DiffRoutes(routes_kernel_, route_target);
+    if (push && (!plan.empty() || routes_stale_ || !(intent_.routes == goal.routes))) {
+      undo.routes_kernel = routes_kernel_;
+      undo.intent_routes = intent_.routes;
+      undo.routes_stale = routes_stale_;
+    }
+    status = ConvergeRoutes(route_target, plan, push ? &undo : nullptr);
+    if (!push) {
+      repaired->routes = status.ok();
+      if (first_error.ok()) first_error = status;
+    } else if (status.ok()) {
+      intent_.routes = std::move(next->built.routes);
+      routes_stale_ = false;
+    } else {
+      // The kernel may hold part of the plan: the next push recomputes
+      // every rule and route from what it was found to hold.
+      if (!undo.routes_unknown) intent_.routes = routes_kernel_;
+      routes_stale_ = true;
+    }
+  }
+
+  // 4. The forwarding sysctls.
+  if (!push) {
+    for (const std::string& key : pass.sysctl_repairs) {
+      absl::Status s = ApplySysctl(key, /*wanted=*/true, &undo);
+      repaired->sysctls[key] = s.ok();
+      if (first_error.ok()) first_error = s;
+    }
+    return first_error;  // the intent stands: nothing to commit or roll back
+  }
+
   if (status.ok())
-    status = FinishApply(DesiredSysctls{config.ipv4_forwarding(), config.ipv6_forwarding()},
-                         config.version(), &undo);
-  // The new NAT intent is taken once the kernel holds it for good: after a
-  // full success, or when the rollback could not take the elements back.
+    status = ApplySysctl(kIpv4ForwardingKey, pass.update->sysctls.ipv4_forwarding, &undo);
+  if (status.ok())
+    status = ApplySysctl(kIpv6ForwardingKey, pass.update->sysctls.ipv6_forwarding, &undo);
+  if (status.ok()) {
+    version_ = pass.update->version;
+    ++pushes_;
+  }
+  // 5. The update is taken into the intent once the kernel holds it for good:
+  // after a full success, or when the rollback could not take the NAT
+  // elements back.
   RollbackResult rollback;
   if (!status.ok()) rollback = RollBack(undo);
   if (status.ok() || !rollback.nat_restored) {
-    intent_.nat = std::move(next.nat);
-    intent_.returns = std::move(next.returns);
-    intent_.alert_forwards = std::move(next.alert_forwards);
-    index_ = ForwardIndex::FromConfig(config, *desired);
-    // The index now says this push; the routes may say the previous one.
+    CommitIntent(pass, *next);
+    // The intent now says this push; the routes may say the previous one.
     if (!status.ok()) routes_stale_ = true;
   }
   // A push rolled back to a partial state leaves it partial.
@@ -196,116 +209,84 @@ absl::Status Reconciler::ApplyFull(const ferry::v1::NodeConfig& config) {
   return absl::Status(status.code(), RollbackMessage(status, rollback.status));
 }
 
-absl::Status Reconciler::ApplyUpdates(const ForwardUpdates& updates, const DesiredSysctls& sysctls,
-                                      const std::string& version) {
-  absl::StatusOr<DesiredChange> change = index_->Plan(updates, intent_.nat);
-  if (!change.ok()) return change.status();
-
-  // Rules and routes are recomputed only when some return path changed.
-  const bool routes_touched = change->returns_touched() || routes_stale_;
-  std::vector<DesiredReturn> returns;
-  RouteState desired_routes, route_target;
-  if (routes_touched) {
-    for (const DesiredReturn& r : intent_.returns) {
-      if (!updates.contains(r.forward)) returns.push_back(r);
-    }
-    returns.insert(returns.end(), change->returns_added.begin(), change->returns_added.end());
-    std::sort(returns.begin(), returns.end());
-    returns.erase(std::unique(returns.begin(), returns.end()), returns.end());
-    absl::StatusOr<RouteState> built = BuildRouteState(returns, intent_.routes, options_.tables);
-    if (!built.ok()) return built.status();
-    desired_routes = *std::move(built);
-    Intent next;
-    next.routes = desired_routes;
-    next.returns = returns;
-    next.alert_forwards = intent_.alert_forwards;
-    for (const auto& [name, update] : updates) next.alert_forwards.erase(name);
-    for (const auto& [name, alert] : change->alert) {
-      if (alert) next.alert_forwards.insert(name);
-    }
-    route_target = RouteTarget(next, intent_, routes_kernel_);
+void Reconciler::CommitIntent(const Pass& pass, Next& next) {
+  DesiredUpdate& u = *pass.update;
+  if (pass.whole_nat) {
+    intent_.nat = std::move(next.built.nat);
+  } else {
+    for (const auto& [key, value] : u.change.dnat) ApplyKey(key, value, intent_.nat.dnat);
+    for (const auto& [key, value] : u.change.masq) ApplyKey(key, value, intent_.nat.masq);
   }
-
-  Undo undo = StartUndo();
-  if (absl::Status status = ApplyNatChange(*change, updates, &undo.nat); !status.ok()) {
-    return status;  // one atomic batch: nothing changed
+  if (next.routes) intent_.returns = std::move(next.built.returns);
+  intent_.alert_forwards = std::move(next.built.alert_forwards);
+  if (u.whole.has_value()) {
+    forwards_ = std::move(u.whole_forwards);
+  } else {
+    forwards_->Commit(u.forwards, u.change);
   }
-  absl::Status status;
-  if (routes_touched) status = CommitRoutes(route_target, std::move(desired_routes), &undo);
-  if (status.ok()) status = FinishApply(sysctls, version, &undo);
-  RollbackResult rollback;
-  if (!status.ok()) rollback = RollBack(undo);
-  // As in ApplyFull: the change is taken once the kernel holds it for good.
-  if (status.ok() || !rollback.nat_restored) {
-    for (const auto& [key, value] : change->dnat) {
-      if (value.has_value()) {
-        intent_.nat.dnat.insert_or_assign(key, *value);
-      } else {
-        intent_.nat.dnat.erase(key);
-      }
-    }
-    for (const auto& [key, value] : change->masq) {
-      if (value.has_value()) {
-        intent_.nat.masq.insert_or_assign(key, *value);
-      } else {
-        intent_.nat.masq.erase(key);
-      }
-    }
-    for (const auto& [name, update] : updates) intent_.alert_forwards.erase(name);
-    for (const auto& [name, alert] : change->alert) {
-      if (alert) intent_.alert_forwards.insert(name);
-    }
-    index_->Commit(updates, *change);
-    if (routes_touched) intent_.returns = std::move(returns);
-    if (!status.ok()) routes_stale_ = true;  // as in ApplyFull
-  }
-  // A push rolled back to a partial state leaves it partial.
-  partial_ = status.ok() ? false : partial_ || !rollback.status.ok();
-  if (status.ok()) return status;
-  return absl::Status(status.code(), RollbackMessage(status, rollback.status));
 }
 
-absl::Status Reconciler::ApplyNatChange(const DesiredChange& change, const ForwardUpdates& updates,
-                                        NatPlan* undo) {
-  // NatTarget over the touched keys alone: every key's target depends only
-  // on its own entries and its owners' policy, and the table is present.
+absl::Status Reconciler::ConvergeNat(const Pass& pass, const Intent& next, NatPlan* undo) {
+  // The touched keys alone: every key's target depends only on its own
+  // entries and its owners' policy, and the table is present.
   Intent desired, previous;
-  desired.nat.table_present = true;
-  previous.nat = Restrict(intent_.nat, change);
-  for (const auto& [key, value] : change.dnat) {
-    if (value.has_value()) desired.nat.dnat.emplace_hint(desired.nat.dnat.end(), key, *value);
+  const DesiredChange* change = pass.whole_nat ? nullptr : &pass.update->change;
+  if (change != nullptr) {
+    desired.nat.table_present = true;
+    previous.nat = Restrict(intent_.nat, *change);
+    for (const auto& [key, value] : change->dnat) {
+      if (value.has_value()) desired.nat.dnat.emplace_hint(desired.nat.dnat.end(), key, *value);
+    }
+    for (const auto& [key, value] : change->masq) {
+      if (value.has_value()) desired.nat.masq.emplace_hint(desired.nat.masq.end(), key, *value);
+    }
   }
-  for (const auto& [key, value] : change.masq) {
-    if (value.has_value()) desired.nat.masq.emplace_hint(desired.nat.masq.end(), key, *value);
-  }
-  auto alert = [&](const std::string& forward) {
-    if (auto it = change.alert.find(forward); it != change.alert.end()) return it->second;
-    return !updates.contains(forward) && intent_.alert_forwards.contains(forward);
-  };
+  // The Alert forwards among the owners of the touched keys, as next has them.
   auto note_owners = [&](const NatState& nat) {
     for (const auto& [key, target] : nat.dnat) {
-      if (std::string f = ForwardOfComment(target.comment); alert(f))
+      if (std::string f = ForwardOfComment(target.comment); next.alert_forwards.contains(f)) {
         desired.alert_forwards.insert(f);
+      }
     }
     for (const auto& [key, comment] : nat.masq) {
-      if (std::string f = ForwardOfComment(comment); alert(f)) desired.alert_forwards.insert(f);
+      if (std::string f = ForwardOfComment(comment); next.alert_forwards.contains(f)) {
+        desired.alert_forwards.insert(f);
+      }
     }
   };
 
   absl::Status status;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    const NatState kernel = Restrict(nat_kernel_, change);
-    desired.alert_forwards.clear();
-    note_owners(desired.nat);
-    note_owners(previous.nat);
-    note_owners(kernel);
-    NatState target = NatTarget(desired, previous, kernel);
+    NatState touched_kernel;
+    NatState target;
+    if (change != nullptr) {
+      touched_kernel = Restrict(nat_kernel_, *change);
+      desired.alert_forwards.clear();
+      note_owners(desired.nat);
+      note_owners(previous.nat);
+      note_owners(touched_kernel);
+      target = NatTarget(desired, previous, touched_kernel);
+    } else if (Empty(intent_.nat) && Empty(nat_kernel_)) {
+      // Nothing committed and nothing found, so no element is kept as
+      // found: the target is the desired state, without NatTarget's
+      // per-key ownership walk (a cold sync of 100k forwards).
+      target.table_present =
+          nat_kernel_.table_present || !intent_.nat.table_present || RepairsNodeWide(next);
+      if (target.table_present) target = next.nat;
+    } else {
+      target = NatTarget(next, intent_, nat_kernel_);
+    }
+    const NatState& kernel = change != nullptr ? touched_kernel : nat_kernel_;
     const NatPlan plan = DiffNat(kernel, target);
     status = plan.empty() ? absl::OkStatus() : nat_->Apply(plan);
     if (status.ok()) {
-      *undo = UndoNat(kernel, plan);
-      for (const auto& [key, value] : change.dnat) CopyKey(key, target.dnat, nat_kernel_.dnat);
-      for (const auto& [key, value] : change.masq) CopyKey(key, target.masq, nat_kernel_.masq);
+      if (undo != nullptr && !plan.empty()) *undo = UndoNat(kernel, plan);
+      if (change == nullptr) {
+        nat_kernel_ = std::move(target);
+      } else {
+        for (const auto& [key, value] : change->dnat) CopyKey(key, target.dnat, nat_kernel_.dnat);
+        for (const auto& [key, value] : change->masq) CopyKey(key, target.masq, nat_kernel_.masq);
+      }
       return absl::OkStatus();
     }
     if (attempt > 0) break;
@@ -314,78 +295,69 @@ absl::Status Reconciler::ApplyNatChange(const DesiredChange& change, const Forwa
     absl::StatusOr<NatState> actual = nat_->Load();
     if (!actual.ok() || *actual == nat_kernel_) break;
     nat_kernel_ = *std::move(actual);
-    if (!nat_kernel_.table_present) break;  // the next push rebuilds it whole
+    if (change != nullptr && !nat_kernel_.table_present) break;  // rebuilt whole
   }
   return Annotate(status, "applying nftables changes");
 }
 
-absl::Status Reconciler::ApplyNat(NatState target, NatPlan* undo) {
-  NatPlan plan = DiffNat(nat_kernel_, target);
+absl::Status Reconciler::ConvergeRoutes(const RouteState& target, const RoutePlan& plan,
+                                        Undo* undo) {
   if (plan.empty()) {
-    nat_kernel_ = std::move(target);
+    // A push takes its target as what the kernel holds; a repair keeps
+    // what it observed.
+    if (undo != nullptr) routes_kernel_ = target;
     return absl::OkStatus();
   }
-  absl::Status status = nat_->Apply(plan);
-  if (!status.ok()) {
-    // The batch is atomic, so the kernel holds what it held before; but if
-    // that was not what we believed (drift not yet checked), diff again
-    // from the truth.
-    absl::StatusOr<NatState> actual = nat_->Load();
-    if (!actual.ok() || *actual == nat_kernel_) {
-      return Annotate(status, "applying nftables changes");
-    }
-    nat_kernel_ = *std::move(actual);
-    plan = DiffNat(nat_kernel_, target);
-    if (!plan.empty()) status = nat_->Apply(plan);
-    if (!status.ok()) return Annotate(status, "applying nftables changes");
+  absl::Status status = routes_->Apply(plan);
+  if (status.ok()) {
+    routes_kernel_ = target;
+    return absl::OkStatus();
   }
-  if (undo != nullptr) *undo = UndoNat(nat_kernel_, plan);
-  nat_kernel_ = std::move(target);
-  return absl::OkStatus();
+  // Route messages are ACKed one by one, so part of the plan may have
+  // landed: learn the truth so the rollback (or the next diff) starts from
+  // it.
+  absl::StatusOr<RouteState> actual = routes_->Load();
+  if (actual.ok()) {
+    routes_kernel_ = *std::move(actual);
+  } else if (undo != nullptr) {
+    undo->routes_unknown = true;
+    LogWarning("re-reading routes after a failed apply",
+               {{"error", std::string(actual.status().message())}});
+  }
+  return Annotate(status,
+                  undo != nullptr ? "applying rules and routes" : "repairing rules and routes");
 }
 
-absl::Status Reconciler::CommitRoutes(const RouteState& target, RouteState desired, Undo* undo) {
-  RoutePlan route_plan = DiffRoutes(routes_kernel_, target);
-  // Recorded whenever this step changes anything, the bookkeeping included:
-  // a push whose routes are already in place still takes the new intent and
-  // clears routes_stale_, and a later failed step must put both back.
-  if (!route_plan.empty() || routes_stale_ || !(intent_.routes == desired)) {
-    undo->routes_kernel = routes_kernel_;
-    undo->intent_routes = intent_.routes;
-    undo->routes_stale = routes_stale_;
+absl::Status Reconciler::ApplySysctl(const std::string& key, bool wanted, Undo* undo) {
+  if (wanted) {
+    intent_.sysctls.insert_or_assign(key, std::string(1, '1'));
+  } else {
+    intent_.sysctls.erase(key);
   }
-  if (!route_plan.empty()) {
-    absl::Status status = routes_->Apply(route_plan);
-    if (!status.ok()) {
-      // Route messages are ACKed one by one, so part of the plan may have
-      // landed: learn the truth so the rollback (or the next diff) starts
-      // from it.
-      absl::StatusOr<RouteState> actual = routes_->Load();
-      if (actual.ok()) {
-        routes_kernel_ = *std::move(actual);
-        intent_.routes = routes_kernel_;
-      } else {
-        undo->routes_unknown = true;
-        LogWarning("re-reading routes after a failed apply",
-                   {{"error", std::string(actual.status().message())}});
-      }
-      routes_stale_ = true;
-      return Annotate(status, "applying rules and routes");
-    }
+  auto original = sysctl_original_.find(key);
+  if (!wanted) {
+    if (original == sysctl_original_.end()) return absl::OkStatus();
+    // Ferry's value is in force unless it drifted: undo puts back what was read.
+    absl::StatusOr<std::string> value = sysctls_->Read(key);
+    const std::string replaced(value.ok() ? absl::StripAsciiWhitespace(*value) : "1");
+    absl::Status status = sysctls_->Write(key, original->second);
+    if (!status.ok()) return Annotate(status, absl::StrCat("restoring ", key));
+    undo->sysctl_writes.emplace_back(key, replaced);
+    LogInfo("restored sysctl", {{"key", key}, {"value", original->second}});
+    sysctl_original_.erase(original);
+    return absl::OkStatus();
   }
-  routes_kernel_ = target;
-  intent_.routes = std::move(desired);
-  routes_stale_ = false;
-  return absl::OkStatus();
-}
-
-absl::Status Reconciler::FinishApply(const DesiredSysctls& sysctls, const std::string& version,
-                                     Undo* undo) {
-  absl::Status status = ApplySysctl(kIpv4ForwardingKey, sysctls.ipv4_forwarding, undo);
-  if (status.ok()) status = ApplySysctl(kIpv6ForwardingKey, sysctls.ipv6_forwarding, undo);
-  if (!status.ok()) return status;
-  version_ = version;
-  persisting_drift_.reset();
+  absl::StatusOr<std::string> value = sysctls_->Read(key);
+  if (!value.ok()) return Annotate(value.status(), absl::StrCat("reading ", key));
+  std::string current(absl::StripAsciiWhitespace(*value));
+  if (current == "1") return absl::OkStatus();
+  absl::Status status = sysctls_->Write(key, "1");
+  if (!status.ok()) return Annotate(status, absl::StrCat("setting ", key, "=1"));
+  undo->sysctl_writes.emplace_back(key, current);
+  // Someone may have reset it behind our back; the first value we saw is
+  // still the one to restore.
+  sysctl_original_.emplace(key, current);
+  LogInfo("set sysctl", {{"key", key}, {"value", "1"}, {"was", current}});
   return absl::OkStatus();
 }
 

@@ -4,6 +4,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "api/lib/port_mapping.h"
+#include "api/lib/protocol.h"
 #include "api/lib/validation.h"
 
 namespace ferry::agent {
@@ -17,15 +19,9 @@ absl::Status ForwardError(absl::string_view forward, absl::string_view field,
 }
 
 absl::StatusOr<uint8_t> ProtoNumber(ferry::v1::Protocol protocol) {
-  switch (protocol) {
-    case ferry::v1::TCP:
-      return kProtoTcp;
-    case ferry::v1::UDP:
-      return kProtoUdp;
-    default:
-      return absl::InvalidArgumentError(
-          absl::StrCat("must be TCP or UDP, got ", ferry::v1::Protocol_Name(protocol)));
-  }
+  if (const uint8_t number = ferry::api::IpProtocolOf(protocol); number != 0) return number;
+  return absl::InvalidArgumentError(
+      absl::StrCat("must be TCP or UDP, got ", ferry::v1::Protocol_Name(protocol)));
 }
 
 absl::StatusOr<IpAddress> ParseAddress(absl::string_view forward, absl::string_view prefix,
@@ -37,29 +33,28 @@ absl::StatusOr<IpAddress> ParseAddress(absl::string_view forward, absl::string_v
   return address;
 }
 
-struct PortRange {
-  uint16_t lo = 0;
-  uint16_t hi = 0;
-};
-
-// end_port 0 means a single port.
-absl::StatusOr<PortRange> ParseRange(absl::string_view forward, absl::string_view prefix,
-                                     uint32_t port, uint32_t end_port) {
+// The entry's ports as api::ExpandPorts reads them, once they are valid:
+// errors name the field, where ExpandPorts would quietly take an end_port
+// below port as a single port.
+template <typename Entry>
+absl::StatusOr<ferry::api::PortSpan> CheckedPorts(const Entry& entry, absl::string_view prefix) {
+  const uint32_t port = entry.port();
+  const uint32_t end_port = entry.end_port();
   if (port == 0 || port > 65535) {
-    return ForwardError(forward, absl::StrCat(prefix, ".port"),
+    return ForwardError(entry.forward(), absl::StrCat(prefix, ".port"),
                         absl::StrCat("must be 1..65535, got ", port));
   }
-  uint32_t hi = end_port == 0 ? port : end_port;
-  if (hi < port || hi > 65535) {
-    return ForwardError(forward, absl::StrCat(prefix, ".end_port"),
+  if (end_port != 0 && (end_port < port || end_port > 65535)) {
+    return ForwardError(entry.forward(), absl::StrCat(prefix, ".end_port"),
                         absl::StrCat("must be ", port, "..65535 or 0, got ", end_port));
   }
-  if (hi - port + 1 > ferry::api::kMaxPortRange) {
+  const ferry::api::PortSpan span = ferry::api::ExpandPorts(entry);
+  if (span.count() > ferry::api::kMaxPortRange) {
     return ForwardError(
-        forward, absl::StrCat(prefix, ".end_port"),
-        absl::StrCat("range of ", hi - port + 1, " ports exceeds ", ferry::api::kMaxPortRange));
+        entry.forward(), absl::StrCat(prefix, ".end_port"),
+        absl::StrCat("range of ", span.count(), " ports exceeds ", ferry::api::kMaxPortRange));
   }
-  return PortRange{static_cast<uint16_t>(port), static_cast<uint16_t>(hi)};
+  return span;
 }
 
 // The field prefix is built only for an error: a cold sync expands every
@@ -67,50 +62,17 @@ absl::StatusOr<PortRange> ParseRange(absl::string_view forward, absl::string_vie
 std::string DnatPrefix(int index) { return absl::StrCat("dnat[", index, "]"); }
 std::string ReturnPrefix(int index) { return absl::StrCat("return_routes[", index, "]"); }
 
-// Keeps the smallest forward name in `owner` and the others in `sharers`.
-template <typename K>
-void Share(const K& key, const std::string& comment, std::string& owner,
-           std::map<K, std::vector<std::string>>& sharers) {
-  if (comment == owner) return;
-  std::string other = comment;
-  if (comment < owner) std::swap(other, owner);
-  // Kept sorted, so 100k forwards sharing one key (one backend behind many
-  // frontends) cost O(log n) each instead of a scan: the scan made a cold
-  // sync of such a config take 30 s.
-  std::vector<std::string>& list = sharers[key];
-  std::string name = ForwardOfComment(other);
-  auto at = !list.empty() && list.back() < name ? list.end()
-                                                : std::lower_bound(list.begin(), list.end(), name);
-  if (at == list.end() || *at != name) list.insert(at, std::move(name));
-}
-
-absl::Status AddDnat(const ferry::v1::DnatRule& rule, int index, DesiredState& state) {
-  NatState& nat = state.nat;
+absl::Status AddDnat(const ferry::v1::DnatRule& rule, int index, ElementOwners& owners) {
   absl::StatusOr<DnatExpansion> e = ExpandDnat(rule, index);
   if (!e.ok()) return e.status();
-  const std::string& fwd = rule.forward();
-  const std::string comment = ForwardComment(fwd);
+  const std::string comment = ForwardComment(rule.forward());
   for (uint32_t port = e->lo; port <= e->hi; ++port) {
     const uint16_t target_port = e->TargetOf(port);
-    DnatKey key{e->frontend, e->proto, static_cast<uint16_t>(port)};
-    // Planned entries are sorted by forward, and keys often ascend with
-    // them: appending behind the last key skips the tree search.
-    auto it = !nat.dnat.empty() && nat.dnat.rbegin()->first < key ? nat.dnat.end()
-                                                                  : nat.dnat.lower_bound(key);
-    if (it != nat.dnat.end() && it->first == key) {
-      if (it->second.addr != e->backend || it->second.port != target_port) {
-        return ForwardError(fwd, absl::StrCat(DnatPrefix(index), ".port"),
-                            absl::StrCat(rule.frontend_address(), " port ", port,
-                                         " is already forwarded by ", it->second.comment));
-      }
-      Share(key, comment, it->second.comment, state.dnat_sharers);
-    } else {
-      nat.dnat.emplace_hint(it, key, DnatTarget{e->backend, target_port, comment});
-    }
-    if (e->masquerade) {
-      auto [m, inserted] = nat.masq.emplace(MasqKey{e->backend, e->proto, target_port}, comment);
-      if (!inserted) Share(m->first, comment, m->second, state.masq_sharers);
-    }
+    absl::Status claimed =
+        owners.ClaimDnat(DnatKey{e->frontend, e->proto, static_cast<uint16_t>(port)}, e->backend,
+                         target_port, comment, rule, index);
+    if (!claimed.ok()) return claimed;
+    if (e->masquerade) owners.ClaimMasq(MasqKey{e->backend, e->proto, target_port}, comment);
   }
   return absl::OkStatus();
 }
@@ -140,20 +102,21 @@ absl::StatusOr<DnatExpansion> ExpandDnat(const ferry::v1::DnatRule& rule, int in
     return ForwardError(fwd, absl::StrCat(DnatPrefix(index), ".protocol"),
                         proto.status().message());
   }
-  absl::StatusOr<PortRange> range =
-      ParseRange(fwd, DnatPrefix(index), rule.port(), rule.end_port());
-  if (!range.ok()) return range.status();
-  // 0 means "same as the frontend port", as in PortMapping. In 64 bits:
-  // target_port is a uint32 on the wire, and a huge one must not wrap
-  // around into a valid-looking port.
-  const uint64_t target = rule.target_port() == 0 ? rule.port() : rule.target_port();
-  const uint64_t target_last = target + (range->hi - range->lo);
-  if (target_last > 65535) {
-    return ForwardError(fwd, absl::StrCat(DnatPrefix(index), ".target_port"),
-                        absl::StrCat("range ", target, "..", target_last, " goes past 65535"));
+  absl::StatusOr<ferry::api::PortSpan> span = CheckedPorts(rule, DnatPrefix(index));
+  if (!span.ok()) return span.status();
+  // target_last is 64-bit: target_port is a uint32 on the wire, and a huge
+  // one must not wrap around into a valid-looking port.
+  if (span->target_last > 65535) {
+    return ForwardError(
+        fwd, absl::StrCat(DnatPrefix(index), ".target_port"),
+        absl::StrCat("range ", span->target_first, "..", span->target_last, " goes past 65535"));
   }
-  return DnatExpansion{*frontend,        *backend,  *proto,
-                       range->lo,        range->hi, static_cast<uint16_t>(target),
+  return DnatExpansion{*frontend,
+                       *backend,
+                       *proto,
+                       static_cast<uint16_t>(span->first),
+                       static_cast<uint16_t>(span->last),
+                       static_cast<uint16_t>(span->target_first),
                        rule.masquerade()};
 }
 
@@ -174,36 +137,34 @@ absl::StatusOr<DesiredReturn> ExpandReturn(const ferry::v1::ReturnRoute& route, 
   if (!proto.ok()) {
     return ForwardError(fwd, absl::StrCat(prefix, ".protocol"), proto.status().message());
   }
-  absl::StatusOr<PortRange> range = ParseRange(fwd, prefix, route.port(), route.end_port());
-  if (!range.ok()) return range.status();
-  return DesiredReturn{fwd, *source, *proto, range->lo, range->hi, *via};
+  absl::StatusOr<ferry::api::PortSpan> span = CheckedPorts(route, prefix);
+  if (!span.ok()) return span.status();
+  return DesiredReturn{
+      fwd, *source, *proto, static_cast<uint16_t>(span->first), static_cast<uint16_t>(span->last),
+      *via};
 }
 
-std::string ForwardComment(absl::string_view forward) {
-  return absl::StrCat("ipforward/", forward);
-}
-
-std::string ForwardOfComment(absl::string_view comment) {
-  constexpr absl::string_view kPrefix = "ipforward/";
-  if (comment.substr(0, kPrefix.size()) != kPrefix) return "";
-  return std::string(comment.substr(kPrefix.size()));
-}
-
-absl::StatusOr<DesiredState> BuildDesiredState(const ferry::v1::NodeConfig& config) {
+absl::StatusOr<DesiredState> BuildDesiredState(const ferry::v1::NodeConfig& config,
+                                               const std::set<std::string>& left_out) {
   DesiredState state;
   state.nat.table_present = true;
+  ElementOwners owners(&state.nat, &state.sharers);
+  auto skip = [&left_out](const std::string& forward) {
+    return !left_out.empty() && left_out.contains(forward);
+  };
   for (int i = 0; i < config.dnat_size(); ++i) {
-    absl::Status status = AddDnat(config.dnat(i), i, state);
-    if (!status.ok()) return status;
-    if (config.dnat(i).alert_only()) state.alert_forwards.insert(config.dnat(i).forward());
+    const ferry::v1::DnatRule& rule = config.dnat(i);
+    if (skip(rule.forward())) continue;
+    if (absl::Status status = AddDnat(rule, i, owners); !status.ok()) return status;
+    if (rule.alert_only()) state.alert_forwards.insert(rule.forward());
   }
   for (int i = 0; i < config.return_routes_size(); ++i) {
-    absl::StatusOr<DesiredReturn> ret = ExpandReturn(config.return_routes(i), i);
+    const ferry::v1::ReturnRoute& route = config.return_routes(i);
+    if (skip(route.forward())) continue;
+    absl::StatusOr<DesiredReturn> ret = ExpandReturn(route, i);
     if (!ret.ok()) return ret.status();
     state.returns.push_back(*std::move(ret));
-    if (config.return_routes(i).alert_only()) {
-      state.alert_forwards.insert(config.return_routes(i).forward());
-    }
+    if (route.alert_only()) state.alert_forwards.insert(route.forward());
   }
   std::sort(state.returns.begin(), state.returns.end());
   state.returns.erase(std::unique(state.returns.begin(), state.returns.end()), state.returns.end());

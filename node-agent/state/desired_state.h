@@ -1,8 +1,9 @@
 #ifndef FERRY_NODE_AGENT_STATE_DESIRED_STATE_H_
 #define FERRY_NODE_AGENT_STATE_DESIRED_STATE_H_
 
-// What one NodeConfig asks of this node's kernel, in Ferry's own value types.
-// Pure: no kernel access, so every rule here is unit-testable.
+// What a NodeConfig asks of this node's kernel, in Ferry's own value types:
+// the conversion of each pushed entry (ExpandDnat, ExpandReturn) and of a
+// whole config. Pure: no kernel access, so every rule here is unit-testable.
 
 #include <cstdint>
 #include <map>
@@ -13,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "api/lib/ip_address.h"
 #include "ferry/v1/ferry.pb.h"
+#include "node-agent/state/element_owners.h"
 #include "node-agent/state/kernel_state.h"
 
 namespace ferry::agent {
@@ -43,15 +45,14 @@ struct DesiredState {
   // Forwards whose driftPolicy is Alert: their drift is reported, never
   // repaired. Every other forward is Enforce.
   std::set<std::string> alert_forwards;
-  // Elements that several forwards ask for identically: the owners besides
-  // the one the element's comment names. An incremental push needs them to
-  // know whether an element outlives the forward that named it.
-  std::map<DnatKey, std::vector<std::string>> dnat_sharers;
-  std::map<MasqKey, std::vector<std::string>> masq_sharers;
+  // Elements that several forwards ask for identically (see
+  // element_owners.h): an incremental push needs them to know whether an
+  // element outlives the forward that named it.
+  Sharers sharers;
 };
 
 // One DNAT rule, validated: frontend ports lo..hi map 1:1 onto the backend
-// ports from `target`.
+// ports from `target` (api::ExpandPorts' reading of the entry).
 struct DnatExpansion {
   IpAddress frontend;
   IpAddress backend;
@@ -68,20 +69,15 @@ struct DnatExpansion {
 absl::StatusOr<DnatExpansion> ExpandDnat(const ferry::v1::DnatRule& rule, int index);
 absl::StatusOr<DesiredReturn> ExpandReturn(const ferry::v1::ReturnRoute& route, int index);
 
-// The comment stored with each kernel element, so `nft list` names the owner.
-std::string ForwardComment(absl::string_view forward);
-// The forward named by a ForwardComment, or "" for any other comment.
-std::string ForwardOfComment(absl::string_view comment);
-
 // Expands port ranges to one element per port (mapped 1:1 onto the target
-// range) and adds masquerade keys for masquerading forwards. An element
-// that several forwards ask for identically is commented with the smallest
-// forward name, so the result does not depend on entry order (an
-// incremental push must reach the same state as a full one). The table is
-// always desired present, even when empty, so later changes are
-// element-only. Errors are INVALID_ARGUMENT naming the forward and field,
-// e.g. `forward "web": dnat[0].backend_address: "x" is not an IPv4 ...`.
-absl::StatusOr<DesiredState> BuildDesiredState(const ferry::v1::NodeConfig& config);
+// range) and adds masquerade keys for masquerading forwards, owned as
+// element_owners.h says. The table is always desired present, even when
+// empty, so later changes are element-only. The entries of `left_out`
+// forwards are skipped (indices in errors still count them). Errors are
+// INVALID_ARGUMENT naming the forward and field, e.g. `forward "web":
+// dnat[0].backend_address: "x" is not an IPv4 ...`.
+absl::StatusOr<DesiredState> BuildDesiredState(const ferry::v1::NodeConfig& config,
+                                               const std::set<std::string>& left_out = {});
 
 }  // namespace ferry::agent
 

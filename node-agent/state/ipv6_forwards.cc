@@ -39,21 +39,6 @@ std::map<std::string, std::string> ForwardsOf(const Push& push) {
   return out;
 }
 
-template <typename Push>
-Push Without(const Push& push, const std::map<std::string, std::string>& forwards) {
-  Push out = push;
-  out.clear_dnat();
-  out.clear_return_routes();
-  out.set_ipv6_forwarding(false);
-  for (const auto& rule : push.dnat()) {
-    if (!forwards.contains(rule.forward())) *out.add_dnat() = rule;
-  }
-  for (const auto& route : push.return_routes()) {
-    if (!forwards.contains(route.forward())) *out.add_return_routes() = route;
-  }
-  return out;
-}
-
 }  // namespace
 
 bool NeedsIpv6(const ferry::v1::NodeConfig& config) { return HasIpv6(config); }
@@ -64,15 +49,6 @@ std::map<std::string, std::string> Ipv6Forwards(const ferry::v1::NodeConfig& con
 }
 std::map<std::string, std::string> Ipv6Forwards(const ferry::v1::NodeConfigDelta& delta) {
   return ForwardsOf(delta);
-}
-
-ferry::v1::NodeConfig WithoutIpv6(const ferry::v1::NodeConfig& config,
-                                  const std::map<std::string, std::string>& forwards) {
-  return Without(config, forwards);
-}
-ferry::v1::NodeConfigDelta WithoutIpv6(const ferry::v1::NodeConfigDelta& delta,
-                                       const std::map<std::string, std::string>& forwards) {
-  return Without(delta, forwards);
 }
 
 }  // namespace ferry::agent

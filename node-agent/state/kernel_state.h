@@ -54,8 +54,8 @@ struct StructureDrift {
 // plus how its fixed part differs from Ferry's (normally not at all).
 struct NatState {
   bool table_present = false;
-  std::map<DnatKey, DnatTarget> dnat;        // maps dnat4 / dnat6 by family
-  std::map<MasqKey, std::string> masq;       // sets masq4 / masq6; value = comment
+  std::map<DnatKey, DnatTarget> dnat;   // maps dnat4 / dnat6 by family
+  std::map<MasqKey, std::string> masq;  // sets masq4 / masq6; value = comment
   // Empty: chains, rules and sets are exactly as Ferry creates them (always
   // so in a desired state). Elements of a set listed here are not read.
   std::vector<StructureDrift> structure_drift;
@@ -72,8 +72,8 @@ struct NatPlan {
   std::vector<std::pair<MasqKey, std::string>> masq_add;
   std::vector<MasqKey> masq_delete;
   bool empty() const {
-    return !create_table && dnat_add.empty() && dnat_delete.empty() &&
-           masq_add.empty() && masq_delete.empty();
+    return !create_table && dnat_add.empty() && dnat_delete.empty() && masq_add.empty() &&
+           masq_delete.empty();
   }
 };
 
@@ -103,13 +103,12 @@ struct RouteState {
 };
 
 struct RoutePlan {
-  std::vector<TableRoute> routes_add;    // NLM_F_REPLACE upserts
+  std::vector<TableRoute> routes_add;  // NLM_F_REPLACE upserts
   std::vector<TableRoute> routes_delete;
   std::vector<PolicyRule> rules_add;
   std::vector<PolicyRule> rules_delete;
   bool empty() const {
-    return routes_add.empty() && routes_delete.empty() && rules_add.empty() &&
-           rules_delete.empty();
+    return routes_add.empty() && routes_delete.empty() && rules_add.empty() && rules_delete.empty();
   }
 };
 

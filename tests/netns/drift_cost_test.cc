@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "node-agent/kernel/netlink_backends.h"
 #include "node-agent/monitor/event_sockets.h"
+#include "node-agent/reconcile/drift_checker.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "tests/netns/netns_fixture.h"
 
@@ -51,23 +52,25 @@ TEST_P(DriftCostTest, PeriodicVerificationCost) {
   ASSERT_TRUE(routes.ok()) << routes.status();
   std::unique_ptr<SysctlBackend> sysctls = NewProcSysctlBackend();
   Reconciler reconciler(nat->get(), routes->get(), sysctls.get(), Reconciler::Options{});
+  DriftChecker checker(&reconciler, nat->get(), routes->get(), sysctls.get());
   ASSERT_TRUE(reconciler.Adopt().ok());
   ASSERT_TRUE(reconciler.Apply(Config(GetParam())).ok());
   absl::StatusOr<GenerationQuery> generation = GenerationQuery::Open();
   ASSERT_TRUE(generation.ok()) << generation.status();
 
   double start = ThreadCpuMs();
-  DriftOutcome full = reconciler.CheckDrift(DriftCheck{});
+  DriftOutcome full = checker.Check(DriftCheck{});
   const double full_ms = ThreadCpuMs() - start;
   ASSERT_TRUE(full.error.ok()) << full.error;
   EXPECT_TRUE(full.items.empty()) << full.items.size() << " items, first: "
-                                  << (full.items.empty() ? "" : full.items[0].object) << " expected "
+                                  << (full.items.empty() ? "" : full.items[0].object)
+                                  << " expected "
                                   << (full.items.empty() ? "" : full.items[0].expected) << " found "
                                   << (full.items.empty() ? "" : full.items[0].found);
 
   start = ThreadCpuMs();
   ASSERT_TRUE(generation->Current().ok());
-  DriftOutcome skipped = reconciler.CheckDrift(DriftCheck{.nat = false});
+  DriftOutcome skipped = checker.Check(DriftCheck{.nat = false});
   const double skipped_ms = ThreadCpuMs() - start;
   EXPECT_TRUE(skipped.items.empty());
 

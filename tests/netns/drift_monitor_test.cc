@@ -23,6 +23,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node-agent/kernel/netlink_backends.h"
+#include "node-agent/reconcile/drift_checker.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "tests/netns/netns_fixture.h"
 
@@ -105,10 +106,11 @@ class DriftMonitorTest : public ::testing::TestWithParam<bool> {
                                                Reconciler::Options{});
     ASSERT_TRUE(reconciler_->Adopt().ok());
     ASSERT_TRUE(reconciler_->Apply(Config(alert())).ok());
+    checker_ = std::make_unique<DriftChecker>(reconciler_.get(), nat_.get(), routes_.get(),
+                                              sysctls_.get());
 
     monitor_ = std::make_unique<DriftMonitor>(
-        DriftMonitor::Options{},
-        [this](const DriftCheck& check) { return reconciler_->CheckDrift(check); },
+        DriftMonitor::Options{}, [this](const DriftCheck& check) { return checker_->Check(check); },
         [this](const ferry::v1::DriftReport& report) {
           absl::MutexLock lock(&mu_);
           received_.push_back(Received{report, absl::Now()});
@@ -119,6 +121,7 @@ class DriftMonitorTest : public ::testing::TestWithParam<bool> {
   void TearDown() override {
     if (monitor_) monitor_->Stop();
     monitor_.reset();
+    checker_.reset();
     reconciler_.reset();
     nat_.reset();
     routes_.reset();
@@ -181,6 +184,7 @@ class DriftMonitorTest : public ::testing::TestWithParam<bool> {
   std::unique_ptr<RouteBackend> routes_;
   std::unique_ptr<SysctlBackend> sysctls_;
   std::unique_ptr<Reconciler> reconciler_;
+  std::unique_ptr<DriftChecker> checker_;
   std::unique_ptr<DriftMonitor> monitor_;
   absl::Mutex mu_;
   std::vector<Received> received_ ABSL_GUARDED_BY(mu_);
@@ -252,9 +256,9 @@ TEST_P(DriftMonitorTest, ResetForwardingSysctl) {
 
 // The chain's rules after a repair (Enforce) or as the tamper left them.
 TEST_P(DriftMonitorTest, FlushPreroutingChain) {
-  ASSERT_TRUE(TamperAndWait("nft flush chain inet ferry prerouting",
-                            "rule ferry:dnat4 in chain prerouting")
-                  .has_value());
+  ASSERT_TRUE(
+      TamperAndWait("nft flush chain inet ferry prerouting", "rule ferry:dnat4 in chain prerouting")
+          .has_value());
   const std::string chain = Must("nft list chain inet ferry prerouting");
   if (alert()) {
     EXPECT_THAT(chain, Not(HasSubstr("ferry:dnat4")));
@@ -280,9 +284,8 @@ TEST_P(DriftMonitorTest, DeleteRuleByHandle) {
 }
 
 TEST_P(DriftMonitorTest, ExtraRule) {
-  ASSERT_TRUE(
-      TamperAndWait("nft insert rule inet ferry prerouting counter", "in chain prerouting")
-          .has_value());
+  ASSERT_TRUE(TamperAndWait("nft insert rule inet ferry prerouting counter", "in chain prerouting")
+                  .has_value());
   EXPECT_EQ(Must("nft list chain inet ferry prerouting").find("counter") != std::string::npos,
             alert());
 }
@@ -311,9 +314,10 @@ TEST_P(DriftMonitorTest, OwnWritesAreNeverReported) {
 // makes the monitor compare again and report the drift gone.
 TEST_P(DriftMonitorTest, PushResolvingStandingDriftIsReportedAfterRecheck) {
   if (!alert()) GTEST_SKIP() << "Enforce drift is repaired, not left standing";
-  ASSERT_TRUE(TamperAndWait(absl::StrCat("nft delete element inet ferry dnat4 '{ ", kElement, " }'"),
-                            "map dnat4 element 203.0.113.1 . tcp . 80")
-                  .has_value());
+  ASSERT_TRUE(
+      TamperAndWait(absl::StrCat("nft delete element inet ferry dnat4 '{ ", kElement, " }'"),
+                    "map dnat4 element 203.0.113.1 . tcp . 80")
+          .has_value());
   ferry::v1::NodeConfig without = Config(alert());
   without.set_version("v2");
   without.clear_dnat();  // web keeps its return path on this node

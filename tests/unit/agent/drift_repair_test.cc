@@ -1,10 +1,11 @@
-// Spec: Reconciler::CheckDrift compares the kernel with what it committed,
+// Spec: DriftChecker::Check compares the kernel with what it committed,
 // repairs Enforce drift, leaves Alert drift in place without a single
 // kernel write, and never takes its own writes for drift.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "node-agent/reconcile/drift_checker.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "tests/unit/agent/fake_kernel.h"
 
@@ -65,15 +66,16 @@ class DriftRepairTest : public ::testing::Test {
   FakeRouteBackend routes_;
   FakeSysctlBackend sysctls_;
   Reconciler reconciler_{&nat_, &routes_, &sysctls_, Reconciler::Options{}};
+  DriftChecker checker_{&reconciler_, &nat_, &routes_, &sysctls_};
 };
 
 TEST_F(DriftRepairTest, NoCheckBeforeTheFirstConfig) {
-  EXPECT_FALSE(reconciler_.CheckDrift(DriftCheck{}).checked);
+  EXPECT_FALSE(checker_.Check(DriftCheck{}).checked);
 }
 
 TEST_F(DriftRepairTest, OwnWritesAreNotDrift) {
   ApplyAndForgetWrites(/*alert=*/false);
-  DriftOutcome outcome = reconciler_.CheckDrift(DriftCheck{});
+  DriftOutcome outcome = checker_.Check(DriftCheck{});
   EXPECT_TRUE(outcome.checked);
   EXPECT_THAT(outcome.items, IsEmpty());
   EXPECT_TRUE(outcome.in_sync);
@@ -83,7 +85,7 @@ TEST_F(DriftRepairTest, OwnWritesAreNotDrift) {
 TEST_F(DriftRepairTest, EnforceRestoresADeletedElement) {
   ApplyAndForgetWrites(/*alert=*/false);
   nat_.state.dnat.erase(Key(80));
-  DriftOutcome outcome = reconciler_.CheckDrift(DriftCheck{});
+  DriftOutcome outcome = checker_.Check(DriftCheck{});
   ASSERT_THAT(outcome.items, SizeIs(1));
   EXPECT_THAT(outcome.repaired, Each(true));
   EXPECT_TRUE(outcome.in_sync);
@@ -93,7 +95,7 @@ TEST_F(DriftRepairTest, EnforceRestoresADeletedElement) {
 TEST_F(DriftRepairTest, EnforceRecreatesAFlushedTableWithItsElements) {
   ApplyAndForgetWrites(/*alert=*/false);
   nat_.state = NatState{};
-  reconciler_.CheckDrift(DriftCheck{});
+  checker_.Check(DriftCheck{});
   ASSERT_THAT(nat_.applied, SizeIs(1));
   EXPECT_TRUE(nat_.applied[0].create_table);
   EXPECT_TRUE(nat_.state.dnat.contains(Key(80)));
@@ -104,7 +106,7 @@ TEST_F(DriftRepairTest, EnforceRestoresRuleRouteAndSysctl) {
   const RouteState committed = routes_.state;
   routes_.state = RouteState{};
   sysctls_.values[kIpv4ForwardingKey] = "0\n";
-  DriftOutcome outcome = reconciler_.CheckDrift(DriftCheck{});
+  DriftOutcome outcome = checker_.Check(DriftCheck{});
   EXPECT_THAT(outcome.items, SizeIs(3));
   EXPECT_TRUE(outcome.in_sync);
   EXPECT_EQ(routes_.Load()->rules, committed.rules);
@@ -116,7 +118,7 @@ TEST_F(DriftRepairTest, AlertReportsAndWritesNothing) {
   ApplyAndForgetWrites(/*alert=*/true);
   nat_.state.dnat.erase(Key(80));
   routes_.state = RouteState{};
-  DriftOutcome outcome = reconciler_.CheckDrift(DriftCheck{});
+  DriftOutcome outcome = checker_.Check(DriftCheck{});
   EXPECT_THAT(outcome.items, SizeIs(3));
   EXPECT_THAT(outcome.repaired, Each(false));
   EXPECT_FALSE(outcome.in_sync);
@@ -126,14 +128,14 @@ TEST_F(DriftRepairTest, AlertReportsAndWritesNothing) {
 TEST_F(DriftRepairTest, AlertDriftIsReportedAgainByTheNextCheck) {
   ApplyAndForgetWrites(/*alert=*/true);
   nat_.state.dnat.erase(Key(80));
-  reconciler_.CheckDrift(DriftCheck{});
-  EXPECT_THAT(reconciler_.CheckDrift(DriftCheck{.nat = false}).items, SizeIs(1));
+  checker_.Check(DriftCheck{});
+  EXPECT_THAT(checker_.Check(DriftCheck{.nat = false}).items, SizeIs(1));
 }
 
 TEST_F(DriftRepairTest, ReapplyingTheSameConfigDoesNotRepairAlertDrift) {
   ApplyAndForgetWrites(/*alert=*/true);
   nat_.state.dnat.erase(Key(80));
-  reconciler_.CheckDrift(DriftCheck{});
+  checker_.Check(DriftCheck{});
   ASSERT_TRUE(reconciler_.Apply(Config(/*alert=*/true)).ok());
   EXPECT_EQ(KernelWrites(), 0);
 }
@@ -142,7 +144,7 @@ TEST_F(DriftRepairTest, SysctlOnlyCheckReadsNoTables) {
   ApplyAndForgetWrites(/*alert=*/false);
   const int nat_loads = nat_.load_count;
   const int route_loads = routes_.load_count;
-  reconciler_.CheckDrift(DriftCheck{.nat = false, .routes = false});
+  checker_.Check(DriftCheck{.nat = false, .routes = false});
   EXPECT_EQ(nat_.load_count, nat_loads);
   EXPECT_EQ(routes_.load_count, route_loads);
 }
@@ -150,7 +152,7 @@ TEST_F(DriftRepairTest, SysctlOnlyCheckReadsNoTables) {
 TEST_F(DriftRepairTest, FailedReadIsAnErrorNotDrift) {
   ApplyAndForgetWrites(/*alert=*/false);
   nat_.load_error = absl::UnavailableError("dump interrupted");
-  DriftOutcome outcome = reconciler_.CheckDrift(DriftCheck{});
+  DriftOutcome outcome = checker_.Check(DriftCheck{});
   EXPECT_FALSE(outcome.error.ok());
   EXPECT_THAT(outcome.items, IsEmpty());
 }

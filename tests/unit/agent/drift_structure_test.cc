@@ -4,14 +4,14 @@
 // one batch with every element, or left as found when every forward is
 // Alert), and Ferry's own table compares equal to itself.
 
-#include <linux/netfilter/nf_tables.h>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <linux/netfilter/nf_tables.h>
 
 #include "node-agent/kernel/nft_messages.h"
 #include "node-agent/kernel/nft_structure.h"
 #include "node-agent/reconcile/diff.h"
+#include "node-agent/reconcile/drift_checker.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "tests/unit/agent/fake_kernel.h"
 
@@ -20,12 +20,12 @@ namespace {
 
 using ::testing::Contains;
 using ::testing::Each;
-using ::testing::Field;
-using ::testing::IsEmpty;
-using ::testing::SizeIs;
 using testing::FakeNatBackend;
 using testing::FakeRouteBackend;
 using testing::FakeSysctlBackend;
+using ::testing::Field;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
 
 IpAddress Ip(absl::string_view text) { return *IpAddress::Parse(text); }
 DnatKey Key(uint16_t port) { return DnatKey{Ip("203.0.113.1"), kProtoTcp, port}; }
@@ -184,11 +184,12 @@ class StructureDriftTest : public ::testing::Test {
   FakeRouteBackend routes_;
   FakeSysctlBackend sysctls_;
   Reconciler reconciler_{&nat_, &routes_, &sysctls_, Reconciler::Options{}};
+  DriftChecker checker_{&reconciler_, &nat_, &routes_, &sysctls_};
 };
 
 TEST_F(StructureDriftTest, ReportedAsANodeWideItemNamingTheObject) {
   Start(/*alert=*/false);
-  const DriftOutcome outcome = reconciler_.CheckDrift(DriftCheck{});
+  const DriftOutcome outcome = checker_.Check(DriftCheck{});
   ASSERT_THAT(outcome.items, SizeIs(1));
   EXPECT_EQ(outcome.items[0].object, "rule ferry:dnat4 in chain prerouting");
   EXPECT_EQ(outcome.items[0].kind, "nftables");
@@ -198,7 +199,7 @@ TEST_F(StructureDriftTest, ReportedAsANodeWideItemNamingTheObject) {
 
 TEST_F(StructureDriftTest, EnforceRebuildsTheTableInOneBatchKeepingElements) {
   Start(/*alert=*/false);
-  const DriftOutcome outcome = reconciler_.CheckDrift(DriftCheck{});
+  const DriftOutcome outcome = checker_.Check(DriftCheck{});
   EXPECT_THAT(outcome.repaired, Each(true));
   EXPECT_TRUE(outcome.in_sync);
   ASSERT_THAT(nat_.applied, SizeIs(1));
@@ -206,12 +207,12 @@ TEST_F(StructureDriftTest, EnforceRebuildsTheTableInOneBatchKeepingElements) {
   EXPECT_THAT(nat_.state.structure_drift, IsEmpty());
   EXPECT_TRUE(nat_.state.dnat.contains(Key(80)));
   EXPECT_TRUE(nat_.state.dnat.contains(Key(81)));
-  EXPECT_THAT(reconciler_.CheckDrift(DriftCheck{}).items, IsEmpty());
+  EXPECT_THAT(checker_.Check(DriftCheck{}).items, IsEmpty());
 }
 
 TEST_F(StructureDriftTest, AlertReportsAndLeavesTheTableAsFound) {
   Start(/*alert=*/true);
-  const DriftOutcome outcome = reconciler_.CheckDrift(DriftCheck{});
+  const DriftOutcome outcome = checker_.Check(DriftCheck{});
   ASSERT_THAT(outcome.items, SizeIs(1));
   EXPECT_THAT(outcome.repaired, Each(false));
   EXPECT_FALSE(outcome.in_sync);
@@ -221,7 +222,7 @@ TEST_F(StructureDriftTest, AlertReportsAndLeavesTheTableAsFound) {
 
 TEST_F(StructureDriftTest, AlertConfigPushDoesNotRebuildTheTable) {
   Start(/*alert=*/true);
-  reconciler_.CheckDrift(DriftCheck{});
+  checker_.Check(DriftCheck{});
   ferry::v1::NodeConfig config = Config(/*alert=*/true);
   config.set_version("v2");
   ASSERT_TRUE(reconciler_.Apply(config).ok());

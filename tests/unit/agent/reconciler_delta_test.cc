@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "node-agent/reconcile/drift_checker.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "tests/unit/agent/fake_kernel.h"
 #include "tests/unit/agent/node_configs.h"
@@ -37,6 +38,7 @@ struct Agent {
   FakeRouteBackend routes;
   FakeSysctlBackend sysctls;
   Reconciler reconciler{&nat, &routes, &sysctls, Reconciler::Options{}};
+  DriftChecker checker{&reconciler, &nat, &routes, &sysctls};
 };
 
 void ExpectSameIntent(const Intent& a, const Intent& b) {
@@ -155,7 +157,7 @@ TEST_F(ReconcilerDeltaTest, AlertDriftOfAnUnchangedKeyIsLeftAsFoundByADelta) {
       "v1", {{"a", 80, "10.8.0.2", 8080, false, true}, {"a", 81, "10.8.0.2", 8080, false, true}});
   ASSERT_TRUE(agent_.reconciler.Apply(base).ok());
   agent_.nat.state.dnat.erase(Key(80));  // someone deletes an Alert element
-  ASSERT_TRUE(agent_.reconciler.CheckDrift(DriftCheck{}).checked);
+  ASSERT_TRUE(agent_.checker.Check(DriftCheck{}).checked);
   // a changes port 81 only: 80 stays as found (missing), as a full push would leave it.
   ASSERT_TRUE(agent_.reconciler
                   .ApplyDelta(Delta("v1", "v2", {"a"},
@@ -261,9 +263,9 @@ TEST_F(ReconcilerDeltaTest, DeltaAfterAPushThatCouldNotBeRolledBackIsBaseVersion
 
 TEST_F(ReconcilerDeltaTest, DeltaOverADeletedTableRebuildsItWhole) {
   ASSERT_TRUE(agent_.reconciler.Apply(Config("v1", {{"a", 80}, {"b", 81}})).ok());
-  agent_.nat.state = NatState{};  // table deleted behind Ferry's back
-  ASSERT_TRUE(agent_.reconciler.CheckDrift(DriftCheck{}).checked);  // repairs it (Enforce)
-  agent_.nat.state = NatState{};  // and deleted again, not yet noticed
+  agent_.nat.state = NatState{};                            // table deleted behind Ferry's back
+  ASSERT_TRUE(agent_.checker.Check(DriftCheck{}).checked);  // repairs it (Enforce)
+  agent_.nat.state = NatState{};                            // and deleted again, not yet noticed
   ASSERT_TRUE(agent_.reconciler.ApplyDelta(Delta("v1", "v2", {"c"}, {{"c", 82}})).ok());
   EXPECT_EQ(agent_.nat.state.dnat.size(), 3u);
 }

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "node-agent/reconcile/drift_checker.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "tests/unit/agent/fake_kernel.h"
 #include "tests/unit/agent/node_configs.h"
@@ -45,11 +46,12 @@ TEST(ReconcilerPublishedTest, AckContentsDoNotWaitForACheckReadingTheKernel) {
   sysctls.values[kIpv4ForwardingKey] = "0\n";
   sysctls.values[kIpv6ForwardingKey] = "0\n";
   Reconciler reconciler(&nat, &routes, &sysctls, Reconciler::Options{});
+  DriftChecker checker(&reconciler, &nat, &routes, &sysctls);
   ASSERT_TRUE(reconciler.Adopt().ok());
   ASSERT_TRUE(reconciler.Apply(testing::Config("v1", {{"web", 80}})).ok());
 
   nat.armed = true;
-  std::thread check([&reconciler] { reconciler.CheckDrift(DriftCheck{}); });
+  std::thread check([&checker] { checker.Check(DriftCheck{}); });
   ASSERT_TRUE(nat.entered.WaitForNotificationWithTimeout(absl::Seconds(10)));
   // The check now holds the reconciler, inside the dump.
   auto errors = std::async(std::launch::async, [&] { return reconciler.forward_errors(); });
