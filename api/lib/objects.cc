@@ -1,7 +1,5 @@
 #include "api/lib/objects.h"
 
-#include <google/protobuf/util/message_differencer.h>
-
 #include "absl/strings/str_cat.h"
 
 namespace ferry::api {
@@ -76,12 +74,32 @@ std::string ObjectRef(const Object& object) {
   return ObjectRef(KindOf(object), MetaOf(object).name());
 }
 
+namespace {
+
+template <typename Message>
+bool SameBytes(const Message& a, const Message& b) {
+  return a.SerializeAsString() == b.SerializeAsString();
+}
+
+}  // namespace
+
+bool SameSpec(const ferry::v1::IPForwardSpec& a, const ferry::v1::IPForwardSpec& b) {
+  return SameBytes(a, b);
+}
+
 bool SameSpec(const Object& a, const Object& b) {
-  using google::protobuf::util::MessageDifferencer;
   if (a.kind_case() != b.kind_case()) return false;
-  if (a.has_node()) return MessageDifferencer::Equals(a.node().spec(), b.node().spec());
+  if (a.has_node()) return SameBytes(a.node().spec(), b.node().spec());
   if (a.has_event()) return true;  // an event has no spec: it is the controller's
-  return MessageDifferencer::Equals(a.ip_forward().spec(), b.ip_forward().spec());
+  return SameSpec(a.ip_forward().spec(), b.ip_forward().spec());
+}
+
+bool SamePlanInputs(const ferry::v1::IPForward& a, const ferry::v1::IPForward& b) {
+  return a.metadata().generation() == b.metadata().generation() && SameSpec(a.spec(), b.spec());
+}
+
+bool SameStatus(const ferry::v1::IPForwardStatus& a, const ferry::v1::IPForwardStatus& b) {
+  return SameBytes(a, b);
 }
 
 }  // namespace ferry::api

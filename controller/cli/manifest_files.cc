@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "api/lib/files.h"
 #include "api/lib/validation.h"
 #include "controller/cli/kinds.h"
 
@@ -23,15 +24,6 @@ struct Input {
   std::string source;  // as printed in messages
   std::string text;
 };
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::ostringstream text;
-  text << file.rdbuf();
-  if (file.bad()) return absl::DataLossError(absl::StrCat("error reading ", path));
-  return text.str();
-}
 
 // Expands one -f argument into its inputs.
 absl::Status Collect(const std::string& path, std::istream& stdin_stream, bool& stdin_used,
@@ -48,7 +40,7 @@ absl::Status Collect(const std::string& path, std::istream& stdin_stream, bool& 
     return absl::NotFoundError(absl::StrCat("the path \"", path, "\" does not exist"));
   }
   if (!fs::is_directory(status)) {
-    absl::StatusOr<std::string> text = ReadFile(path);
+    absl::StatusOr<std::string> text = api::ReadFileToString(path);
     if (!text.ok()) return text.status();
     inputs.push_back({path, *std::move(text)});
     return absl::OkStatus();
@@ -63,7 +55,7 @@ absl::Status Collect(const std::string& path, std::istream& stdin_stream, bool& 
   if (ec) return absl::NotFoundError(absl::StrCat("cannot list ", path, ": ", ec.message()));
   std::sort(files.begin(), files.end());
   for (const fs::path& file : files) {
-    absl::StatusOr<std::string> text = ReadFile(file.string());
+    absl::StatusOr<std::string> text = api::ReadFileToString(file.string());
     if (!text.ok()) return text.status();
     inputs.push_back({file.string(), *std::move(text)});
   }

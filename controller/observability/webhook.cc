@@ -169,7 +169,11 @@ void WebhookNotifier::Notify(std::string json_body) {
       ++dropped_;
     }
     // The last queue can take the caller's copy.
-    target->queue.push_back(i + 1 == targets_.size() ? std::move(json_body) : json_body);
+    if (i + 1 == targets_.size()) {
+      target->queue.push_back(std::move(json_body));
+      break;
+    }
+    target->queue.push_back(json_body);
   }
 }
 

@@ -104,7 +104,7 @@ absl::Duration WebhookBackoff(int failed_attempts, const WebhookOptions& options
 
 class WebhookNotifier {
  public:
-  WebhookNotifier(std::vector<std::string> urls, WebhookOptions options = {});
+  explicit WebhookNotifier(std::vector<std::string> urls, WebhookOptions options = {});
   ~WebhookNotifier();  // Stop(ZeroDuration()) if still running.
   WebhookNotifier(const WebhookNotifier&) = delete;
   WebhookNotifier& operator=(const WebhookNotifier&) = delete;

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "api/lib/objects.h"
 
 namespace ferry::controller {
 namespace {
@@ -18,11 +19,6 @@ std::string Fingerprint(const Node& node) {
     absl::StrAppend(&out, a.address(), "/", a.prefix_length(), ";");
   }
   return out;
-}
-
-bool SameSpec(const IPForward& a, const IPForward& b) {
-  return a.metadata().generation() == b.metadata().generation() &&
-         a.spec().SerializeAsString() == b.spec().SerializeAsString();
 }
 
 }  // namespace
@@ -81,7 +77,7 @@ void IncrementalPlanner::SetForward(const IPForward& forward) {
   *copy->mutable_spec() = forward.spec();
   Forward& kept = forwards_[name];
   if (kept.spec != nullptr) {
-    if (SameSpec(*kept.spec, *copy)) return;
+    if (api::SamePlanInputs(*kept.spec, *copy)) return;
     IndexNodeNames(name, *kept.spec, false);
   }
   kept.spec = std::move(copy);

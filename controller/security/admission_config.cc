@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "api/lib/files.h"
 #include "api/lib/yaml_tree.h"
 #include "controller/security/admission.h"
 
@@ -149,20 +150,12 @@ class PolicyDecoder {
 
 absl::StatusOr<AdmissionPolicy> LoadAdmissionPolicy(const std::string& path,
                                                     AdmissionPolicy defaults) {
-  std::FILE* file = std::fopen(path.c_str(), "rbe");
-  if (file == nullptr) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("--admission-config: cannot read ", path));
+  absl::StatusOr<std::string> text = api::ReadFileToString(path, kMaxConfigBytes);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(),
+                        absl::StrCat("--admission-config: ", text.status().message()));
   }
-  std::string text(kMaxConfigBytes + 1, '\0');
-  text.resize(std::fread(text.data(), 1, text.size(), file));
-  const bool failed = std::ferror(file) != 0;
-  std::fclose(file);
-  if (failed) return absl::DataLossError(absl::StrCat("--admission-config: error reading ", path));
-  if (text.size() > kMaxConfigBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--admission-config: ", path, " is larger than ", kMaxConfigBytes, " bytes"));
-  }
-  absl::StatusOr<api::YamlStream> stream = api::ParseYamlStream(text, path);
+  absl::StatusOr<api::YamlStream> stream = api::ParseYamlStream(*text, path);
   if (!stream.ok()) return stream.status();
   if (stream->documents.size() > 1) {
     return absl::InvalidArgumentError(

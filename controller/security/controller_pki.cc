@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "api/lib/files.h"
 #include "api/lib/log.h"
 #include "api/lib/private_files.h"
 
@@ -25,13 +26,11 @@ constexpr absl::Duration kServerValidity = absl::Hours(24 * 365);
 constexpr absl::Duration kServerRenewBefore = absl::Hours(24 * 30);
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view flag) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(absl::StrCat(flag, ": cannot read ", path));
+  absl::StatusOr<std::string> text = api::ReadFileToString(path);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(), absl::StrCat(flag, ": ", text.status().message()));
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  return text;
 }
 
 bool Exists(const std::string& path) {
