@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
+#include "api/lib/sync_protocol.h"
 
 namespace ferry::agent {
 namespace {
@@ -208,10 +209,10 @@ void ControllerClient::HandlePush(const ferry::v1::ConfigPush& push) {
     status = absl::UnimplementedError("this agent does not apply deltas; send the full config");
   }
   ferry::v1::AgentMessage reply;
+  // A NACK carries the refusal's reason (a base version mismatch asks for
+  // the full config), not only its text.
   ferry::v1::ConfigAck& ack = *reply.mutable_ack();
-  ack.set_version(version);
-  ack.set_nonce(push.nonce());
-  ack.set_accepted(status.ok());
+  ack = ferry::api::AckFor(version, push.nonce(), status);
   if (status.ok()) {
     // Every ACK carries the whole list: the controller replaces its record
     // with each one, so a delta's ACK must repeat forwards it did not touch.
@@ -227,9 +228,9 @@ void ControllerClient::HandlePush(const ferry::v1::ConfigPush& push) {
     absl::MutexLock lock(&mu_);
     last_applied_version_ = version;
   } else {
-    ack.set_error(std::string(status.message()));
     LogWarning("nack", {{"version", version},
                         {"delta", delta ? "true" : "false"},
+                        {"reason", ferry::v1::NackReason_Name(ack.reason())},
                         {"nonce", push.nonce()},
                         {"error", std::string(status.message())}});
   }
@@ -243,6 +244,7 @@ ferry::v1::AgentMessage ControllerClient::MakeHello() const {
   hello.set_node_name(options_.node_name);
   hello.mutable_labels()->insert(options_.labels.begin(), options_.labels.end());
   hello.set_agent_version(options_.agent_version);
+  ferry::api::AddAgentCapabilities(&hello);
   absl::MutexLock lock(&mu_);
   for (const ferry::v1::NodeAddress& a : addresses_) *hello.add_addresses() = a;
   if (!options_.holds_last_applied || options_.holds_last_applied()) {

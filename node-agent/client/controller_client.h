@@ -64,6 +64,8 @@ class ControllerClient {
     CredentialsSource credentials;
     std::string node_name;
     std::map<std::string, std::string> labels;
+    // For people and logs: what the agent can do is announced as
+    // Hello.capabilities (api::AddAgentCapabilities), never by version.
     std::string agent_version;
     Backoff::Options backoff;
     // The controller permits a ping every 10 s; pinging more often gets

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "api/lib/errno_status.h"
 
 namespace ferry::agent {
 namespace {
@@ -56,6 +57,31 @@ const char* ErrnoName(int err) {
   }
 }
 
+// The message for api::ErrnoCode's code: `base` with what to check.
+std::string WithHint(int err, const std::string& base) {
+  switch (err) {
+    case EPERM:
+    case EACCES:
+      return absl::StrCat(base,
+                          " (run as root / with CAP_NET_ADMIN; for IPv6 objects, check that IPv6 "
+                          "is not disabled on the device: net.ipv6.conf.<dev>.disable_ipv6)");
+    case EAFNOSUPPORT:
+    case EOPNOTSUPP:
+    case EPROTONOSUPPORT:
+      return absl::StrCat("kernel lacks nftables or netlink feature (", ErrnoName(err), ") for ",
+                          base, "; check modules ", kNftModules, " and fib rules");
+    case ENOBUFS:
+    case ENOMEM:
+      return absl::StrCat(base, " (netlink socket buffer overrun or kernel out of memory)");
+    case EMSGSIZE:
+      return absl::StrCat(base, " (message larger than the socket buffer)");
+    case ENODEV:
+      return absl::StrCat(base, " (gateway not reachable on any interface?)");
+    default:
+      return base;
+  }
+}
+
 }  // namespace
 
 Ipv6Support ProbeIpv6Support() {
@@ -90,8 +116,9 @@ absl::Status ErrnoToStatus(int err, absl::string_view what, bool missing_feature
 absl::Status ErrnoToStatus(int err, absl::string_view what, bool missing_feature,
                            Ipv6Support ipv6) {
   if (err < 0) err = -err;
+  if (err == 0) return absl::OkStatus();
   const std::string base = absl::StrCat(what, ": ", std::strerror(err));
-  if (err != 0 && ipv6 != Ipv6Support::kAvailable && MayMeanNoIpv6(err) && NamesIpv6Object(what)) {
+  if (ipv6 != Ipv6Support::kAvailable && MayMeanNoIpv6(err) && NamesIpv6Object(what)) {
     const char* why = ipv6 == Ipv6Support::kDisabled
                           ? "IPv6 is disabled in this network namespace "
                             "(net.ipv6.conf.all.disable_ipv6=1)"
@@ -100,60 +127,38 @@ absl::Status ErrnoToStatus(int err, absl::string_view what, bool missing_feature
     return absl::FailedPreconditionError(
         absl::StrCat("kernel lacks IPv6 support: ", why, "; ", base));
   }
+  // Where the kernel layer knows better than api::ErrnoCode's table.
   switch (err) {
-    case 0:
-      return absl::OkStatus();
-    case EPERM:
-    case EACCES:
-      return absl::PermissionDeniedError(
-          absl::StrCat(base,
-                       " (run as root / with CAP_NET_ADMIN; for IPv6 objects, check that IPv6 is "
-                       "not disabled on the device: net.ipv6.conf.<dev>.disable_ipv6)"));
     case EAFNOSUPPORT:
+      // For an IPv6 object this is the node's kernel without IPv6, which
+      // only a change of the node fixes: not an unimplemented call.
       if (NamesIpv6Object(what)) {
         return absl::FailedPreconditionError(
             absl::StrCat("kernel lacks IPv6 support (EAFNOSUPPORT); ", base));
       }
-      [[fallthrough]];
-    case EOPNOTSUPP:
-    case EPROTONOSUPPORT:
-      return absl::UnimplementedError(
-          absl::StrCat("kernel lacks nftables or netlink feature (", ErrnoName(err), ") for ", base,
-                       "; check modules ", kNftModules, " and fib rules"));
+      break;
     case ENOENT:
     case ESRCH:
+      // For a chain type or an expression this is a kernel module that is
+      // not there, not a missing object.
       if (missing_feature) {
         return absl::FailedPreconditionError(
             absl::StrCat("kernel lacks nftables feature (", ErrnoName(err),
                          ", kernel module missing?) for ", base, "; need ", kNftModules));
       }
-      return absl::NotFoundError(base);
-    case EEXIST:
-      return absl::AlreadyExistsError(base);
-    case ENOBUFS:
-    case ENOMEM:
-      return absl::ResourceExhaustedError(
-          absl::StrCat(base, " (netlink socket buffer overrun or kernel out of memory)"));
-    case EMSGSIZE:
-      return absl::ResourceExhaustedError(
-          absl::StrCat(base, " (message larger than the socket buffer)"));
-    case EINVAL:
-    case ERANGE:
-    case E2BIG:
-      return absl::InvalidArgumentError(base);
-    case EBUSY:
-    case EAGAIN:
-    case EINTR:
-      return absl::UnavailableError(base);
+      break;
     case ENETUNREACH:
     case EHOSTUNREACH:
-    case ENODEV:
     case ENETDOWN:
+      // A route's gateway that no interface reaches: api/lib says
+      // UNAVAILABLE (worth a retry), but the same push fails again until
+      // the node's addresses change, so it is a precondition.
       return absl::FailedPreconditionError(
           absl::StrCat(base, " (gateway not reachable on any interface?)"));
     default:
-      return absl::InternalError(base);
+      break;
   }
+  return absl::Status(ferry::api::ErrnoCode(err), WithHint(err, base));
 }
 
 }  // namespace ferry::agent

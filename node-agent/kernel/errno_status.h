@@ -16,7 +16,9 @@ enum class Ipv6Support {
 // Reads /proc/sys/net/ipv6/conf/all/disable_ipv6 (per network namespace).
 Ipv6Support ProbeIpv6Support();
 
-// The one place where a kernel errno becomes an absl::Status. `what` names
+// A kernel errno as an absl::Status: api::ErrnoCode's code (the one errno
+// table) with the hints only the kernel layer can give, and the overrides
+// in errno_status.cc where a netlink errno means something else. `what` names
 // the operation and object ("adding element 192.0.2.1 . tcp . 80 to map
 // dnat4"); the message is "<what>: <strerror>[ (<hint>)]".
 // `missing_feature` marks requests whose ENOENT/EOPNOTSUPP means "this

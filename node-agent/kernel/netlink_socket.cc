@@ -26,6 +26,15 @@ constexpr int kMaxReceives = 1000000;
 // Datagrams from other senders skipped in a row before a receive gives up.
 constexpr int kMaxForeignDatagrams = 1024;
 
+// Datagrams read by one Drain at most, so a flood cannot hold its caller.
+constexpr int kMaxDrainedDatagrams = 1024;
+
+// Only the kernel (port 0) answers requests or sends notifications;
+// another process could unicast anything to our port.
+bool FromKernel(const sockaddr_nl& from, socklen_t from_len) {
+  return from_len == sizeof(from) && from.nl_family == AF_NETLINK && from.nl_pid == 0;
+}
+
 struct ExtAck {
   std::optional<uint32_t> offset;
   std::string message;
@@ -45,8 +54,7 @@ ExtAck ParseExtAck(const nlmsghdr* nlh, const nlmsgerr* err) {
   size_t skip = sizeof(nlmsgerr);
   if (!(nlh->nlmsg_flags & NLM_F_CAPPED)) {
     if (err->msg.nlmsg_len < sizeof(nlmsghdr)) return ack;
-    skip +=
-        NLMSG_ALIGN(static_cast<size_t>(err->msg.nlmsg_len)) - sizeof(nlmsghdr);
+    skip += NLMSG_ALIGN(static_cast<size_t>(err->msg.nlmsg_len)) - sizeof(nlmsghdr);
   }
   const absl::string_view payload = MessageAttributes(nlh, 0);
   if (skip >= payload.size()) return ack;
@@ -129,13 +137,10 @@ absl::Status NetlinkSocket::Send(const NetlinkBatch& batch) {
   GrowBuffer(fd, SO_RCVBUF, SO_RCVBUFFORCE,
              std::max<size_t>(1 << 20, batch.acks_expected() * 2048));
   seq_ = batch.next_seq();
-  const ssize_t sent =
-      mnl_socket_sendto(sock_.get(), batch.data(), batch.size());
+  const ssize_t sent = mnl_socket_sendto(sock_.get(), batch.data(), batch.size());
   if (sent < 0) {
-    return ErrnoToStatus(
-        errno,
-        absl::StrCat("sending netlink batch of ", batch.size(), " bytes (",
-                     batch.Describe(batch.first_seq()), ", ...)"));
+    return ErrnoToStatus(errno, absl::StrCat("sending netlink batch of ", batch.size(), " bytes (",
+                                             batch.Describe(batch.first_seq()), ", ...)"));
   }
   return absl::OkStatus();
 }
@@ -145,28 +150,49 @@ absl::StatusOr<size_t> NetlinkSocket::Receive(bool dont_wait) {
     sockaddr_nl from{};
     socklen_t from_len = sizeof(from);
     // MSG_TRUNC returns the datagram's full length, so truncation shows.
-    const ssize_t n =
-        recvfrom(mnl_socket_get_fd(sock_.get()), rx_.data(), rx_.size(),
-                 MSG_TRUNC | (dont_wait ? MSG_DONTWAIT : 0),
-                 reinterpret_cast<sockaddr*>(&from), &from_len);
+    const ssize_t n = recvfrom(mnl_socket_get_fd(sock_.get()), rx_.data(), rx_.size(),
+                               MSG_TRUNC | (dont_wait ? MSG_DONTWAIT : 0),
+                               reinterpret_cast<sockaddr*>(&from), &from_len);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
       return ErrnoToStatus(errno, "receiving netlink reply");
     }
-    // Only the kernel (port 0) answers requests; another process could
-    // unicast anything to our port.
-    if (from_len != sizeof(from) || from.nl_family != AF_NETLINK ||
-        from.nl_pid != 0) {
-      continue;
-    }
+    if (!FromKernel(from, from_len)) continue;
     if (static_cast<size_t>(n) > rx_.size()) {
-      return absl::InternalError(absl::StrCat("netlink reply of ", n,
-                                              " bytes exceeds the ", rx_.size(),
-                                              "-byte receive buffer"));
+      return absl::InternalError(absl::StrCat("netlink reply of ", n, " bytes exceeds the ",
+                                              rx_.size(), "-byte receive buffer"));
     }
     return static_cast<size_t>(n);
   }
   return 0;
+}
+
+absl::Status NetlinkSocket::JoinGroup(unsigned group) {
+  if (setsockopt(fd(), SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) != 0) {
+    return ErrnoToStatus(errno, absl::StrCat("joining netlink group ", group));
+  }
+  return absl::OkStatus();
+}
+
+NetlinkSocket::Drained NetlinkSocket::Drain(absl::FunctionRef<void(const nlmsghdr*)> on_message) {
+  Drained out;
+  for (int i = 0; i < kMaxDrainedDatagrams; ++i) {
+    sockaddr_nl from{};
+    socklen_t from_len = sizeof(from);
+    const ssize_t n = recvfrom(fd(), rx_.data(), rx_.size(), MSG_DONTWAIT | MSG_TRUNC,
+                               reinterpret_cast<sockaddr*>(&from), &from_len);
+    if (n < 0) {
+      if (errno != ENOBUFS) break;  // EAGAIN: nothing more is queued
+      out.lost = true;
+      continue;
+    }
+    if (!FromKernel(from, from_len)) continue;
+    ++out.datagrams;
+    // A truncated datagram yields the messages that fit.
+    NetlinkMessageWalker walk(rx_.data(), std::min(static_cast<size_t>(n), rx_.size()));
+    while (const nlmsghdr* nlh = walk.Next()) on_message(nlh);
+  }
+  return out;
 }
 
 absl::Status NetlinkSocket::Transact(const NetlinkBatch& batch) {
@@ -185,10 +211,9 @@ absl::Status NetlinkSocket::Transact(const NetlinkBatch& batch) {
     if (!n.ok()) return n.status();
     if (*n == 0) {
       if (!failures.empty()) break;
-      return absl::DeadlineExceededError(
-          absl::StrCat("no ACK within ", kReceiveTimeoutSeconds, "s for ",
-                       batch.Describe(batch.first_seq()), " (", acked, " of ",
-                       batch.acks_expected(), " messages acknowledged)"));
+      return absl::DeadlineExceededError(absl::StrCat(
+          "no ACK within ", kReceiveTimeoutSeconds, "s for ", batch.Describe(batch.first_seq()),
+          " (", acked, " of ", batch.acks_expected(), " messages acknowledged)"));
     }
     NetlinkMessageWalker walk(rx_.data(), *n);
     while (const nlmsghdr* nlh = walk.Next()) {
@@ -202,8 +227,7 @@ absl::Status NetlinkSocket::Transact(const NetlinkBatch& batch) {
       }
       ++acked;
       if (err->error != 0) {
-        failures.push_back(
-            Failure{nlh->nlmsg_seq, -err->error, ParseExtAck(nlh, err)});
+        failures.push_back(Failure{nlh->nlmsg_seq, -err->error, ParseExtAck(nlh, err)});
       }
     }
     if (!walk.status().ok()) return walk.status();
@@ -213,41 +237,36 @@ absl::Status NetlinkSocket::Transact(const NetlinkBatch& batch) {
             [](const Failure& a, const Failure& b) { return a.seq < b.seq; });
   const Failure& first = failures.front();
   std::string what = batch.Describe(first.seq, first.ext.offset);
-  absl::Status status =
-      ErrnoToStatus(first.error, what, batch.NeedsKernelFeature(first.seq));
+  absl::Status status = ErrnoToStatus(first.error, what, batch.NeedsKernelFeature(first.seq));
   std::string message(status.message());
   if (!first.ext.message.empty()) {
     absl::StrAppend(&message, " [kernel: ", first.ext.message, "]");
   }
   if (failures.size() > 1) {
-    absl::StrAppend(&message, "; ", failures.size() - 1,
-                    " more failing message(s), first: ",
+    absl::StrAppend(&message, "; ", failures.size() - 1, " more failing message(s), first: ",
                     batch.Describe(failures[1].seq, failures[1].ext.offset));
   }
   return absl::Status(status.code(), message);
 }
 
-absl::Status NetlinkSocket::Request(
-    const NetlinkBatch& request,
-    absl::FunctionRef<absl::Status(const nlmsghdr*)> on_message) {
+absl::Status NetlinkSocket::Request(const NetlinkBatch& request,
+                                    absl::FunctionRef<absl::Status(const nlmsghdr*)> on_message) {
   if (absl::Status s = Send(request); !s.ok()) return s;
-  const bool dump =
-      (request.message(0)->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+  const bool dump = (request.message(0)->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
   const uint32_t seq = request.first_seq();
   for (int i = 0; i < kMaxReceives; ++i) {
     absl::StatusOr<size_t> n = Receive(/*dont_wait=*/false);
     if (!n.ok()) return n.status();
     if (*n == 0) {
       return absl::DeadlineExceededError(
-          absl::StrCat("no reply within ", kReceiveTimeoutSeconds, "s to ",
-                       request.Describe(seq)));
+          absl::StrCat("no reply within ", kReceiveTimeoutSeconds, "s to ", request.Describe(seq)));
     }
     NetlinkMessageWalker walk(rx_.data(), *n);
     while (const nlmsghdr* nlh = walk.Next()) {
       if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid_) continue;
       if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) {
-        return absl::UnavailableError(absl::StrCat(
-            request.Describe(seq), ": interrupted by a concurrent change"));
+        return absl::UnavailableError(
+            absl::StrCat(request.Describe(seq), ": interrupted by a concurrent change"));
       }
       if (nlh->nlmsg_type == NLMSG_DONE) return absl::OkStatus();
       if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -266,8 +285,7 @@ absl::Status NetlinkSocket::Request(
     }
     if (!walk.status().ok()) return walk.status();
   }
-  return absl::DeadlineExceededError(
-      absl::StrCat(request.Describe(seq), ": reply never ended"));
+  return absl::DeadlineExceededError(absl::StrCat(request.Describe(seq), ": reply never ended"));
 }
 
 }  // namespace ferry::agent

@@ -20,8 +20,9 @@ struct MnlSocketDeleter {
 using MnlSocketPtr = std::unique_ptr<mnl_socket, MnlSocketDeleter>;
 
 // One bound netlink socket (NETLINK_NETFILTER or NETLINK_ROUTE) with
-// extended ACKs. Sockets belong to the network namespace of the thread
-// that opened them. Not thread-safe: one request at a time.
+// extended ACKs, for requests and for the notifications of the groups it
+// joins. Sockets belong to the network namespace of the thread that opened
+// them. Not thread-safe: one request (or drain) at a time.
 class NetlinkSocket {
  public:
   static absl::StatusOr<std::unique_ptr<NetlinkSocket>> Open(int bus);
@@ -34,12 +35,31 @@ class NetlinkSocket {
 
   // Sends one GET/dump request (the only message in `request`) and passes
   // each reply to `on_message` until NLMSG_DONE or the single reply.
-  absl::Status Request(
-      const NetlinkBatch& request,
-      absl::FunctionRef<absl::Status(const nlmsghdr*)> on_message);
+  absl::Status Request(const NetlinkBatch& request,
+                       absl::FunctionRef<absl::Status(const nlmsghdr*)> on_message);
 
   // First sequence number for the next batch; Transact/Request advance it.
   uint32_t next_seq() const { return seq_; }
+
+  // Joins multicast group `group` (RTNLGRP_*, NFNLGRP_*): the kernel's
+  // notifications to it queue on this socket, to be read with Drain. A
+  // socket used for notifications is best kept apart from one used for
+  // requests, whose replies Request reads in order.
+  absl::Status JoinGroup(unsigned group);
+
+  // What Drain read: datagrams from the kernel, and whether the kernel
+  // dropped notifications because the socket's queue was full (ENOBUFS).
+  struct Drained {
+    int datagrams = 0;
+    bool lost = false;
+  };
+  // Reads every datagram already queued, without blocking, and passes each
+  // message the kernel sent to `on_message` (datagrams from other senders
+  // are dropped unread).
+  Drained Drain(absl::FunctionRef<void(const nlmsghdr*)> on_message);
+
+  // For poll(): readable when a datagram is queued.
+  int fd() const { return mnl_socket_get_fd(sock_.get()); }
 
  private:
   explicit NetlinkSocket(MnlSocketPtr sock);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "api/lib/protocol.h"
 #include "node-agent/kernel/nft_handles.h"
 
 namespace ferry::agent::nft {
@@ -17,15 +18,8 @@ namespace {
 // Upper bound of one element's attributes beyond key, data and comment.
 constexpr size_t kElementOverhead = 64;
 
-std::string ProtoName(uint8_t proto) {
-  if (proto == kProtoTcp) return "tcp";
-  if (proto == kProtoUdp) return "udp";
-  return absl::StrCat(proto);
-}
-
 // Writes addr, then (optionally) proto, then port, each padded to 4 bytes.
-uint8_t Encode(const IpAddress& addr, const uint8_t* proto, uint16_t port,
-               uint8_t* out) {
+uint8_t Encode(const IpAddress& addr, const uint8_t* proto, uint16_t port, uint8_t* out) {
   size_t n = addr.size();
   std::memcpy(out, addr.data(), n);
   if (proto != nullptr) {
@@ -37,12 +31,11 @@ uint8_t Encode(const IpAddress& addr, const uint8_t* proto, uint16_t port,
   return static_cast<uint8_t>(n + 4);
 }
 
-absl::Status CheckComment(const std::string& comment, const std::string& label,
-                          NatSet set) {
+absl::Status CheckComment(const std::string& comment, const std::string& label, NatSet set) {
   if (comment.size() > kMaxCommentLength) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "element ", label, " of ", SetNoun(set), ": comment is ",
-        comment.size(), " bytes, at most ", kMaxCommentLength, " allowed"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("element ", label, " of ", SetNoun(set), ": comment is ", comment.size(),
+                     " bytes, at most ", kMaxCommentLength, " allowed"));
   }
   return absl::OkStatus();
 }
@@ -68,31 +61,24 @@ SetElemPtr MakeElement(const ElementOp& op, bool add) {
   nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_KEY, op.key.data(), op.key_len);
   if (!add) return e;
   if (op.data_len > 0) {
-    nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_DATA, op.data.data(),
-                       op.data_len);
+    nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_DATA, op.data.data(), op.data_len);
   }
   if (op.comment != nullptr && !op.comment->empty()) {
     UdataBufPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
-    nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_SET_ELEM_COMMENT,
-                         op.comment->c_str());
-    nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_USERDATA,
-                       nftnl_udata_buf_data(ud.get()),
+    nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_SET_ELEM_COMMENT, op.comment->c_str());
+    nftnl_set_elem_set(e.get(), NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(ud.get()),
                        nftnl_udata_buf_len(ud.get()));
   }
   return e;
 }
 
-NatSet DnatSet(const IpAddress& a) {
-  return a.is_v4() ? NatSet::kDnat4 : NatSet::kDnat6;
-}
-NatSet MasqSet(const IpAddress& a) {
-  return a.is_v4() ? NatSet::kMasq4 : NatSet::kMasq6;
-}
+NatSet DnatSet(const IpAddress& a) { return a.is_v4() ? NatSet::kDnat4 : NatSet::kDnat6; }
+NatSet MasqSet(const IpAddress& a) { return a.is_v4() ? NatSet::kMasq4 : NatSet::kMasq6; }
 
 }  // namespace
 
 std::string DescribeKey(const IpAddress& addr, uint8_t proto, uint16_t port) {
-  return absl::StrCat(addr.ToString(), " . ", ProtoName(proto), " . ", port);
+  return absl::StrCat(addr.ToString(), " . ", ferry::api::IpProtocolName(proto), " . ", port);
 }
 
 absl::StatusOr<ElementOps> PlanElementOps(const NatPlan& plan) {
@@ -107,9 +93,9 @@ absl::StatusOr<ElementOps> PlanElementOps(const NatPlan& plan) {
     ElementOp op = KeyOp(key);
     const NatSet set = DnatSet(key.daddr);
     if (target.addr.family() != key.daddr.family()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "element ", op.label, " of ", SetNoun(set), ": target address ",
-          target.addr.ToString(), " is not in the key's address family"));
+      return absl::InvalidArgumentError(absl::StrCat("element ", op.label, " of ", SetNoun(set),
+                                                     ": target address ", target.addr.ToString(),
+                                                     " is not in the key's address family"));
     }
     if (absl::Status s = CheckComment(target.comment, op.label, set); !s.ok()) {
       return s;
@@ -121,16 +107,14 @@ absl::StatusOr<ElementOps> PlanElementOps(const NatPlan& plan) {
   for (const auto& [key, comment] : plan.masq_add) {
     ElementOp op = KeyOp(key);
     const NatSet set = MasqSet(key.daddr);
-    if (absl::Status s = CheckComment(comment, op.label, set); !s.ok())
-      return s;
+    if (absl::Status s = CheckComment(comment, op.label, set); !s.ok()) return s;
     op.comment = &comment;
     OpsFor(ops.adds, set).elems.push_back(std::move(op));
   }
   return ops;
 }
 
-void AppendElementMessages(NetlinkBatch& batch, const SetOps& ops, bool add,
-                           uint32_t set_id) {
+void AppendElementMessages(NetlinkBatch& batch, const SetOps& ops, bool add, uint32_t set_id) {
   const std::string noun = SetNoun(ops.set);
   const char* verb = add ? "adding element " : "deleting element ";
   const char* prep = add ? " to " : " from ";
@@ -141,8 +125,8 @@ void AppendElementMessages(NetlinkBatch& batch, const SetOps& ops, bool add,
     size_t bytes = 0;
     while (end < ops.elems.size() && end - first < kMaxElementsPerMessage) {
       const ElementOp& op = ops.elems[end];
-      const size_t size = kElementOverhead + op.key_len + op.data_len +
-                          (op.comment ? op.comment->size() : 0);
+      const size_t size =
+          kElementOverhead + op.key_len + op.data_len + (op.comment ? op.comment->size() : 0);
       if (end > first && bytes + size > kMaxElementBytesPerMessage) break;
       bytes += size;
       ++end;
@@ -152,9 +136,9 @@ void AppendElementMessages(NetlinkBatch& batch, const SetOps& ops, bool add,
     batch.Append(
         bytes + 1024,
         [&](char* buf, uint32_t seq) {
-          nlmsghdr* nlh = nftnl_nlmsg_build_hdr(
-              buf, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM, NFPROTO_INET,
-              (add ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
+          nlmsghdr* nlh =
+              nftnl_nlmsg_build_hdr(buf, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+                                    NFPROTO_INET, (add ? NLM_F_CREATE : 0) | NLM_F_ACK, seq);
           mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_TABLE, kTableName);
           mnl_attr_put_strz(nlh, NFTA_SET_ELEM_LIST_SET, SetName(ops.set));
           if (set_id != 0) {
@@ -171,11 +155,9 @@ void AppendElementMessages(NetlinkBatch& batch, const SetOps& ops, bool add,
           mnl_attr_nest_end(nlh, list);
           return nlh;
         },
-        absl::StrCat(add ? "adding " : "deleting ", end - first, " elements",
-                     prep, noun));
+        absl::StrCat(add ? "adding " : "deleting ", end - first, " elements", prep, noun));
     for (size_t i = first; i < end; ++i) {
-      batch.LabelAttribute(offsets[i - first],
-                           absl::StrCat(verb, ops.elems[i].label, prep, noun));
+      batch.LabelAttribute(offsets[i - first], absl::StrCat(verb, ops.elems[i].label, prep, noun));
     }
     first = end;
   }

@@ -2,12 +2,14 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/fib_rules.h>
+#include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "api/lib/protocol.h"
 #include "node-agent/kernel/route_backend.h"
 
 namespace ferry::agent::rtnl {
@@ -16,12 +18,6 @@ namespace {
 constexpr size_t kMessageBytes = 512;
 
 int FamilyOf(const IpAddress& a) { return a.is_v4() ? AF_INET : AF_INET6; }
-
-std::string ProtoName(uint8_t proto) {
-  if (proto == kProtoTcp) return "tcp";
-  if (proto == kProtoUdp) return "udp";
-  return absl::StrCat(proto);
-}
 
 // Table ids above 255 do not fit the 8-bit header field; RTA_TABLE /
 // FRA_TABLE carry the full id and the header says RT_TABLE_UNSPEC.
@@ -90,7 +86,7 @@ std::string DescribeRoute(const TableRoute& route) {
 
 std::string DescribeRule(const PolicyRule& rule) {
   std::string out = absl::StrCat("from ", rule.src.ToString());
-  if (rule.proto != 0) absl::StrAppend(&out, " ipproto ", ProtoName(rule.proto));
+  if (rule.proto != 0) absl::StrAppend(&out, " ipproto ", ferry::api::IpProtocolName(rule.proto));
   if (rule.sport_lo != 0 || rule.sport_hi != 0) {
     absl::StrAppend(&out, " sport ", rule.sport_lo);
     if (rule.sport_hi != rule.sport_lo) absl::StrAppend(&out, "-", rule.sport_hi);
@@ -159,6 +155,23 @@ NetlinkBatch BuildRouteDump(int family, uint32_t seq) {
 
 NetlinkBatch BuildRuleDump(int family, uint32_t seq) {
   return Dump(RTM_GETRULE, family, seq, "policy rules");
+}
+
+NetlinkBatch BuildAddressDump(uint32_t seq) {
+  NetlinkBatch batch(seq);
+  batch.Append(
+      kMessageBytes,
+      [](char* buf, uint32_t s) {
+        nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_GETADDR;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+        nlh->nlmsg_seq = s;
+        auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+        ifa->ifa_family = AF_UNSPEC;
+        return nlh;
+      },
+      "listing addresses");
+  return batch;
 }
 
 std::optional<TableRoute> ParseRoute(const nlmsghdr* nlh) {

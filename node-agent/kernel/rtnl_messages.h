@@ -1,7 +1,8 @@
 #ifndef FERRY_NODE_AGENT_KERNEL_RTNL_MESSAGES_H_
 #define FERRY_NODE_AGENT_KERNEL_RTNL_MESSAGES_H_
 
-// Pure builders and parsers of rtnetlink route and policy-rule messages.
+// Pure builders and parsers of rtnetlink route and policy-rule messages
+// (and the address dump request).
 // Everything Ferry writes carries kFerryRouteProtocol; the family of each
 // message is that of its address.
 
@@ -34,6 +35,9 @@ NetlinkBatch BuildRuleMessage(bool add, const PolicyRule& rule, uint32_t seq);
 // Dumps of all routes / rules of one family (AF_INET or AF_INET6).
 NetlinkBatch BuildRouteDump(int family, uint32_t seq);
 NetlinkBatch BuildRuleDump(int family, uint32_t seq);
+
+// A dump of every address of every family (RTM_GETADDR, AF_UNSPEC).
+NetlinkBatch BuildAddressDump(uint32_t seq);
 
 // The route or rule in an RTM_NEWROUTE / RTM_NEWRULE message, or nullopt
 // when it is not Ferry's (other protocol) or not a shape Ferry writes.

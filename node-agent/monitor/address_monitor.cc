@@ -1,6 +1,5 @@
-#include "node-agent/client/address_monitor.h"
+#include "node-agent/monitor/address_monitor.h"
 
-#include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -18,41 +17,14 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
+#include "node-agent/kernel/errno_status.h"
 #include "node-agent/kernel/netlink_walk.h"
+#include "node-agent/kernel/rtnl_messages.h"
 
 namespace ferry::agent {
 namespace {
 
-struct MnlSocketCloser {
-  void operator()(mnl_socket* s) const { mnl_socket_close(s); }
-};
-using MnlSocket = std::unique_ptr<mnl_socket, MnlSocketCloser>;
-
-constexpr size_t kBufferSize = 32768;
 constexpr int kDumpAttempts = 3;
-// Bound on datagrams read for one dump, far above any real address list.
-constexpr int kMaxDumpReceives = 100000;
-
-absl::Status ErrnoError(absl::string_view what, int err = errno) {
-  return absl::Status(err == EPERM || err == EACCES ? absl::StatusCode::kPermissionDenied
-                                                    : absl::StatusCode::kInternal,
-                      absl::StrCat(what, ": ", std::strerror(err)));
-}
-
-absl::StatusOr<MnlSocket> OpenRouteSocket(unsigned groups) {
-  MnlSocket socket(mnl_socket_open(NETLINK_ROUTE));
-  if (!socket) return ErrnoError("opening rtnetlink socket");
-  if (mnl_socket_bind(socket.get(), groups, MNL_SOCKET_AUTOPID) < 0) {
-    return ErrnoError("binding rtnetlink socket");
-  }
-  return socket;
-}
-
-// Reads `from` of a netlink datagram: only the kernel (port 0) may talk to
-// the agent's sockets; anything else is dropped unread.
-bool FromKernel(const sockaddr_nl& from, socklen_t from_len) {
-  return from_len == sizeof(from) && from.nl_family == AF_NETLINK && from.nl_pid == 0;
-}
 
 // Interface names are reported to the controller as proto strings, which
 // must be UTF-8: keep a label only if it is printable ASCII.
@@ -80,87 +52,25 @@ bool SameAddresses(const std::vector<ferry::v1::NodeAddress>& a,
                     [](const auto& x, const auto& y) { return SortKey(x) == SortKey(y); });
 }
 
-// One dump attempt. ABORTED means the kernel's list changed mid-dump
+// One dump attempt, on a socket of its own (the monitor's receives
+// notifications). UNAVAILABLE means the kernel's list changed mid-dump
 // (NLM_F_DUMP_INTR): the caller retries.
 absl::StatusOr<std::vector<ferry::v1::NodeAddress>> DumpOnce() {
-  absl::StatusOr<MnlSocket> socket = OpenRouteSocket(0);
+  absl::StatusOr<std::unique_ptr<NetlinkSocket>> socket = NetlinkSocket::Open(NETLINK_ROUTE);
   if (!socket.ok()) return socket.status();
-  const int fd = mnl_socket_get_fd(socket->get());
-  // A dump must never hang the agent.
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  std::vector<char> buf(kBufferSize);
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
-  nlh->nlmsg_type = RTM_GETADDR;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  const uint32_t seq = 1;
-  nlh->nlmsg_seq = seq;
-  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-  ifa->ifa_family = AF_UNSPEC;
-  if (mnl_socket_sendto(socket->get(), nlh, nlh->nlmsg_len) < 0) {
-    return ErrnoError("sending RTM_GETADDR dump");
-  }
-  const uint32_t portid = mnl_socket_get_portid(socket->get());
   std::vector<ferry::v1::NodeAddress> out;
-  for (int i = 0; i < kMaxDumpReceives; ++i) {
-    sockaddr_nl from{};
-    socklen_t from_len = sizeof(from);
-    // MSG_TRUNC returns the datagram's full length, so truncation shows.
-    const ssize_t n = recvfrom(fd, buf.data(), buf.size(), MSG_TRUNC,
-                               reinterpret_cast<sockaddr*>(&from), &from_len);
-    if (n < 0) return ErrnoError("reading RTM_GETADDR dump");
-    if (!FromKernel(from, from_len)) continue;
-    if (static_cast<size_t>(n) > buf.size()) {
-      return absl::InternalError(absl::StrCat("RTM_GETADDR dump datagram of ", n,
-                                              " bytes exceeds the ", buf.size(), "-byte buffer"));
-    }
-    NetlinkMessageWalker walk(buf.data(), static_cast<size_t>(n));
-    while (const nlmsghdr* msg = walk.Next()) {
-      if (msg->nlmsg_seq != seq || msg->nlmsg_pid != portid) continue;
-      if (msg->nlmsg_flags & NLM_F_DUMP_INTR) {
-        return absl::AbortedError("address list changed during the dump");
-      }
-      if (msg->nlmsg_type == NLMSG_DONE) {
-        std::sort(out.begin(), out.end(),
-                  [](const auto& a, const auto& b) { return SortKey(a) < SortKey(b); });
-        return out;
-      }
-      if (msg->nlmsg_type == NLMSG_ERROR) {
-        const auto* err = static_cast<const nlmsgerr*>(MessagePayload(msg, sizeof(nlmsgerr)));
-        if (err == nullptr) return absl::InternalError("truncated RTM_GETADDR dump error");
-        return ErrnoError("RTM_GETADDR dump", -err->error);
-      }
-      if (std::optional<ferry::v1::NodeAddress> address =
-              ParseAddressMessage(msg, msg->nlmsg_len, KernelInterfaceName)) {
-        out.push_back(*std::move(address));
-      }
-    }
-    if (!walk.status().ok()) {
-      return absl::InternalError(
-          absl::StrCat("reading RTM_GETADDR dump: ", walk.status().message()));
-    }
-  }
-  return absl::DeadlineExceededError("RTM_GETADDR dump never ended");
-}
-
-// Reads whatever is queued without blocking. The content does not matter,
-// only whether the kernel sent any of it.
-bool Drain(int fd) {
-  char buf[kBufferSize];
-  bool from_kernel = false;
-  for (int i = 0; i < 1024; ++i) {
-    sockaddr_nl from{};
-    socklen_t from_len = sizeof(from);
-    if (recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&from),
-                 &from_len) < 0) {
-      // ENOBUFS: events were lost, which is itself a reason to re-dump.
-      if (errno != ENOBUFS) break;
-      from_kernel = true;
-      continue;
-    }
-    from_kernel = from_kernel || FromKernel(from, from_len);
-  }
-  return from_kernel;
+  absl::Status status = (*socket)->Request(
+      rtnl::BuildAddressDump((*socket)->next_seq()), [&out](const nlmsghdr* msg) {
+        if (std::optional<ferry::v1::NodeAddress> address =
+                ParseAddressMessage(msg, msg->nlmsg_len, KernelInterfaceName)) {
+          out.push_back(*std::move(address));
+        }
+        return absl::OkStatus();
+      });
+  if (!status.ok()) return status;
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return SortKey(a) < SortKey(b); });
+  return out;
 }
 
 }  // namespace
@@ -233,7 +143,7 @@ absl::StatusOr<std::vector<ferry::v1::NodeAddress>> DumpNodeAddresses() {
   absl::StatusOr<std::vector<ferry::v1::NodeAddress>> result;
   for (int attempt = 0; attempt < kDumpAttempts; ++attempt) {
     result = DumpOnce();
-    if (!absl::IsAborted(result.status())) break;
+    if (!absl::IsUnavailable(result.status())) break;
   }
   return result;
 }
@@ -245,17 +155,20 @@ AddressMonitor::~AddressMonitor() { Stop(); }
 
 absl::Status AddressMonitor::Start() {
   // Subscribe before the first dump so no change falls between the two.
-  absl::StatusOr<MnlSocket> socket = OpenRouteSocket(RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR);
+  absl::StatusOr<std::unique_ptr<NetlinkSocket>> socket = NetlinkSocket::Open(NETLINK_ROUTE);
   if (!socket.ok()) return socket.status();
+  for (unsigned group : {RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR}) {
+    if (absl::Status s = (*socket)->JoinGroup(group); !s.ok()) return s;
+  }
   absl::StatusOr<std::vector<ferry::v1::NodeAddress>> addresses = DumpNodeAddresses();
   if (!addresses.ok()) return addresses.status();
   event_fd_ = eventfd(0, EFD_CLOEXEC);
-  if (event_fd_ < 0) return ErrnoError("creating eventfd");
+  if (event_fd_ < 0) return ErrnoToStatus(errno, "creating eventfd");
   {
     absl::MutexLock lock(&mu_);
     current_ = *std::move(addresses);
   }
-  socket_ = socket->release();
+  events_ = *std::move(socket);
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
 }
@@ -268,10 +181,7 @@ void AddressMonitor::Stop() {
     }
     thread_.join();
   }
-  if (socket_ != nullptr) {
-    mnl_socket_close(socket_);
-    socket_ = nullptr;
-  }
+  events_.reset();
   if (event_fd_ >= 0) {
     close(event_fd_);
     event_fd_ = -1;
@@ -284,7 +194,13 @@ std::vector<ferry::v1::NodeAddress> AddressMonitor::current() const {
 }
 
 void AddressMonitor::Run() {
-  pollfd fds[2] = {{mnl_socket_get_fd(socket_), POLLIN, 0}, {event_fd_, POLLIN, 0}};
+  pollfd fds[2] = {{events_->fd(), POLLIN, 0}, {event_fd_, POLLIN, 0}};
+  // The content does not matter, only whether the kernel sent any (lost
+  // notifications are themselves a reason to re-dump).
+  auto drain = [this] {
+    const NetlinkSocket::Drained drained = events_->Drain([](const nlmsghdr*) {});
+    return drained.datagrams > 0 || drained.lost;
+  };
   const int quiet_ms = static_cast<int>(absl::ToInt64Milliseconds(quiet_));
   // Even a constant stream of events must not postpone the dump forever.
   constexpr int kMaxCoalesceRounds = 20;
@@ -296,13 +212,13 @@ void AddressMonitor::Run() {
       return;
     }
     if (fds[1].revents != 0) return;
-    bool from_kernel = Drain(fds[0].fd);
+    bool from_kernel = drain();
     for (int round = 0; round < kMaxCoalesceRounds; ++round) {
       int ready = poll(fds, 2, quiet_ms);
       if (ready < 0 && errno != EINTR) break;
       if (fds[1].revents != 0) return;
       if (ready == 0) break;
-      from_kernel = Drain(fds[0].fd) || from_kernel;
+      from_kernel = drain() || from_kernel;
     }
     // Datagrams from other senders are no reason to re-dump.
     if (!from_kernel) continue;

@@ -1,14 +1,17 @@
-#ifndef FERRY_NODE_AGENT_CLIENT_ADDRESS_MONITOR_H_
-#define FERRY_NODE_AGENT_CLIENT_ADDRESS_MONITOR_H_
+#ifndef FERRY_NODE_AGENT_MONITOR_ADDRESS_MONITOR_H_
+#define FERRY_NODE_AGENT_MONITOR_ADDRESS_MONITOR_H_
 
-// Watches the node's IP addresses over rtnetlink and reports the list when
-// it changes, so the controller can check frontend addresses and resolve
-// return hops. Events only trigger a re-dump: the dump is the truth.
+// Watches the node's IP addresses over rtnetlink (the kernel layer's
+// NetlinkSocket) and reports the list when it changes, so the controller
+// can check frontend addresses and resolve return hops, and the agent's
+// ConfigGuard knows which addresses are its own. Events only trigger a
+// re-dump: the dump is the truth.
 
 #include <linux/netlink.h>
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -21,8 +24,7 @@
 #include "absl/time/time.h"
 #include "api/lib/ip_address.h"
 #include "ferry/v1/ferry.pb.h"
-
-struct mnl_socket;
+#include "node-agent/kernel/netlink_socket.h"
 
 namespace ferry::agent {
 
@@ -67,8 +69,8 @@ class AddressMonitor {
 
   const Callback on_change_;
   const absl::Duration quiet_;
-  int event_fd_ = -1;             // stop signal for poll()
-  mnl_socket* socket_ = nullptr;  // subscribed to the address groups
+  int event_fd_ = -1;                      // stop signal for poll()
+  std::unique_ptr<NetlinkSocket> events_;  // joined to the address groups
   std::thread thread_;
 
   mutable absl::Mutex mu_;
@@ -77,4 +79,4 @@ class AddressMonitor {
 
 }  // namespace ferry::agent
 
-#endif  // FERRY_NODE_AGENT_CLIENT_ADDRESS_MONITOR_H_
+#endif  // FERRY_NODE_AGENT_MONITOR_ADDRESS_MONITOR_H_

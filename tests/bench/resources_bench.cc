@@ -16,7 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "node-agent/client/address_monitor.h"
+#include "node-agent/monitor/address_monitor.h"
 #include "node-agent/monitor/drift_monitor.h"
 #include "tests/bench/bench.h"
 #include "tests/bench/bench_ferry.h"

@@ -35,7 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/ip_address.h"
-#include "node-agent/client/address_monitor.h"
+#include "node-agent/monitor/address_monitor.h"
 #include "node-agent/kernel/netlink_batch.h"
 #include "node-agent/kernel/netlink_walk.h"
 #include "node-agent/kernel/nft_messages.h"

@@ -2,7 +2,7 @@
 // abstract socket name is taken per namespace, so agents in different
 // namespaces on one host do not block each other.
 
-#include "node-agent/client/namespace_lock.h"
+#include "node-agent/cmd/namespace_lock.h"
 
 #include <sched.h>
 

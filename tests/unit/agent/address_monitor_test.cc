@@ -1,6 +1,6 @@
 // Spec: which addresses the agent reports. The dump runs unprivileged.
 
-#include "node-agent/client/address_monitor.h"
+#include "node-agent/monitor/address_monitor.h"
 
 #include <gtest/gtest.h>
 

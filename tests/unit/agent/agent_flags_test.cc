@@ -1,6 +1,6 @@
 // Spec: ferry-agent's command line, with errors naming the flag.
 
-#include "node-agent/client/agent_flags.h"
+#include "node-agent/cmd/agent_flags.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "api/lib/sync_protocol.h"
 
 namespace ferry::agent {
 namespace {
@@ -314,6 +315,26 @@ TEST_F(ControllerClientTest, RejectedDeltaIsNackedWithTheErrorAndKeepsTheApplied
   EXPECT_FALSE(nack->ack().accepted());
   EXPECT_THAT(nack->ack().error(), ::testing::StartsWith("base version mismatch"));
   EXPECT_EQ(client_->last_applied_version(), "v1");
+}
+
+TEST_F(ControllerClientTest, HelloAnnouncesWhatTheAgentCanDo) {
+  StartClient();
+  std::optional<AgentMessage> hello = service_->WaitFor(IsHello);
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_TRUE(ferry::api::HasCapability(hello->hello(), ferry::v1::CAPABILITY_CONFIG_DELTA));
+}
+
+TEST_F(ControllerClientTest, BaseVersionMismatchIsNackedWithItsReason) {
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  apply_delta_result_ = [](const ferry::v1::NodeConfigDelta&) {
+    return ferry::api::BaseVersionMismatch("this agent holds no applied config");
+  };
+  ASSERT_TRUE(service_->PushDelta("nonce-1", Delta("v0", "v1")));
+  std::optional<AgentMessage> nack = service_->WaitFor(IsAck);
+  ASSERT_TRUE(nack.has_value());
+  EXPECT_FALSE(nack->ack().accepted());
+  EXPECT_EQ(nack->ack().reason(), ferry::v1::NACK_REASON_BASE_VERSION_MISMATCH);
 }
 
 TEST_F(ControllerClientTest, PushesAreAnsweredInOrder) {

@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "node-agent/client/agent_flags.h"
+#include "node-agent/cmd/agent_flags.h"
 
 namespace ferry::agent {
 namespace {

@@ -2,7 +2,7 @@
 // socket; a second bind of the same name in the namespace is refused with
 // the reason, and the name is free again once the holder lets go.
 
-#include "node-agent/client/namespace_lock.h"
+#include "node-agent/cmd/namespace_lock.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -17,8 +17,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "node-agent/client/address_monitor.h"
 #include "node-agent/kernel/netlink_walk.h"
+#include "node-agent/monitor/address_monitor.h"
 
 namespace ferry::agent {
 namespace {

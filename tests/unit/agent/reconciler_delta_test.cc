@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "api/lib/sync_protocol.h"
 #include "node-agent/reconcile/drift_checker.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "tests/unit/agent/fake_kernel.h"
@@ -89,6 +90,12 @@ TEST_F(ReconcilerDeltaTest, DeltaBeforeAnyConfigIsBaseVersionMismatch) {
   EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(status.message()), StartsWith("base version mismatch"));
   EXPECT_THAT(agent_.nat.applied, IsEmpty());
+}
+
+TEST_F(ReconcilerDeltaTest, BaseVersionMismatchCarriesItsNackReason) {
+  ASSERT_TRUE(agent_.reconciler.Apply(Config("v1", {{"web", 80}})).ok());
+  absl::Status status = agent_.reconciler.ApplyDelta(Delta("v0", "v2", {"api"}, {{"api", 81}}));
+  EXPECT_EQ(ferry::api::NackReasonOf(status), ferry::v1::NACK_REASON_BASE_VERSION_MISMATCH);
 }
 
 TEST_F(ReconcilerDeltaTest, DeltaOnAnotherBaseChangesNothing) {

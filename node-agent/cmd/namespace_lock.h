@@ -1,5 +1,5 @@
-#ifndef FERRY_NODE_AGENT_CLIENT_NAMESPACE_LOCK_H_
-#define FERRY_NODE_AGENT_CLIENT_NAMESPACE_LOCK_H_
+#ifndef FERRY_NODE_AGENT_CMD_NAMESPACE_LOCK_H_
+#define FERRY_NODE_AGENT_CMD_NAMESPACE_LOCK_H_
 
 // One agent per network namespace. Two agents in one namespace would each
 // repair the other's rules forever (seen: every 11 ms), so the second must
@@ -38,4 +38,4 @@ class NamespaceLock {
 
 }  // namespace ferry::agent
 
-#endif  // FERRY_NODE_AGENT_CLIENT_NAMESPACE_LOCK_H_
+#endif  // FERRY_NODE_AGENT_CMD_NAMESPACE_LOCK_H_

@@ -1,4 +1,4 @@
-#include "node-agent/client/agent_flags.h"
+#include "node-agent/cmd/agent_flags.h"
 
 #include <cstdint>
 #include <fstream>

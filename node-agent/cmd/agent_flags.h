@@ -1,5 +1,5 @@
-#ifndef FERRY_NODE_AGENT_CLIENT_AGENT_FLAGS_H_
-#define FERRY_NODE_AGENT_CLIENT_AGENT_FLAGS_H_
+#ifndef FERRY_NODE_AGENT_CMD_AGENT_FLAGS_H_
+#define FERRY_NODE_AGENT_CMD_AGENT_FLAGS_H_
 
 // ferry-agent's command line. Parsed by hand because the documented flags
 // use dashes (--node-name), which absl flags cannot name.
@@ -47,4 +47,4 @@ absl::StatusOr<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args)
 
 }  // namespace ferry::agent
 
-#endif  // FERRY_NODE_AGENT_CLIENT_AGENT_FLAGS_H_
+#endif  // FERRY_NODE_AGENT_CMD_AGENT_FLAGS_H_

@@ -1,4 +1,4 @@
-#include "node-agent/client/namespace_lock.h"
+#include "node-agent/cmd/namespace_lock.h"
 
 #include <errno.h>
 #include <stddef.h>
