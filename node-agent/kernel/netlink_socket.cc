@@ -174,6 +174,10 @@ absl::Status NetlinkSocket::JoinGroup(unsigned group) {
   return absl::OkStatus();
 }
 
+void NetlinkSocket::GrowReceiveBuffer(size_t bytes) {
+  GrowBuffer(fd(), SO_RCVBUF, SO_RCVBUFFORCE, bytes);
+}
+
 NetlinkSocket::Drained NetlinkSocket::Drain(absl::FunctionRef<void(const nlmsghdr*)> on_message) {
   Drained out;
   for (int i = 0; i < kMaxDrainedDatagrams; ++i) {
@@ -182,7 +186,9 @@ NetlinkSocket::Drained NetlinkSocket::Drain(absl::FunctionRef<void(const nlmsghd
     const ssize_t n = recvfrom(fd(), rx_.data(), rx_.size(), MSG_DONTWAIT | MSG_TRUNC,
                                reinterpret_cast<sockaddr*>(&from), &from_len);
     if (n < 0) {
+      if (errno == EINTR) continue;
       if (errno != ENOBUFS) break;  // EAGAIN: nothing more is queued
+      // The queue is usable again; keep reading what is left.
       out.lost = true;
       continue;
     }

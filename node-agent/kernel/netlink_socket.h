@@ -47,6 +47,10 @@ class NetlinkSocket {
   // requests, whose replies Request reads in order.
   absl::Status JoinGroup(unsigned group);
 
+  // Makes room for `bytes` of queued notifications (a burst after a big
+  // transaction); beyond net.core.rmem_max only with CAP_NET_ADMIN.
+  void GrowReceiveBuffer(size_t bytes);
+
   // What Drain read: datagrams from the kernel, and whether the kernel
   // dropped notifications because the socket's queue was full (ENOBUFS).
   struct Drained {

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <utility>
 
@@ -17,6 +18,26 @@
 #include "api/lib/log.h"
 
 namespace ferry::agent {
+namespace {
+
+// Large enough for the notifications of a big batch (a flushed 100k-element
+// table sends one message per set, not per element, but other software may
+// be busy too). Overflow is not fatal: ENOBUFS schedules a full check.
+constexpr size_t kNotificationBufferBytes = 4 * 1024 * 1024;
+
+// A socket joined to `groups` of `bus`, in the calling thread's namespace.
+absl::StatusOr<std::unique_ptr<NetlinkSocket>> Subscribe(int bus,
+                                                         std::initializer_list<unsigned> groups) {
+  absl::StatusOr<std::unique_ptr<NetlinkSocket>> socket = NetlinkSocket::Open(bus);
+  if (!socket.ok()) return socket.status();
+  (*socket)->GrowReceiveBuffer(kNotificationBufferBytes);
+  for (unsigned group : groups) {
+    if (absl::Status s = (*socket)->JoinGroup(group); !s.ok()) return s;
+  }
+  return socket;
+}
+
+}  // namespace
 
 DriftMonitor::DriftMonitor(Options options, CheckFunction check, ReportFunction report)
     : options_(options),
@@ -28,12 +49,12 @@ DriftMonitor::DriftMonitor(Options options, CheckFunction check, ReportFunction 
 DriftMonitor::~DriftMonitor() { Stop(); }
 
 absl::Status DriftMonitor::Start() {
-  absl::StatusOr<MulticastSocket> nft =
-      MulticastSocket::Open(NETLINK_NETFILTER, {NFNLGRP_NFTABLES});
+  absl::StatusOr<std::unique_ptr<NetlinkSocket>> nft =
+      Subscribe(NETLINK_NETFILTER, {NFNLGRP_NFTABLES});
   if (!nft.ok()) return nft.status();
-  absl::StatusOr<MulticastSocket> routes = MulticastSocket::Open(
-      NETLINK_ROUTE, {RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE, RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE,
-                      RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF});
+  absl::StatusOr<std::unique_ptr<NetlinkSocket>> routes =
+      Subscribe(NETLINK_ROUTE, {RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE, RTNLGRP_IPV4_ROUTE,
+                                RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF});
   if (!routes.ok()) return routes.status();
   absl::StatusOr<GenerationQuery> generation = GenerationQuery::Open();
   if (!generation.ok()) return generation.status();
@@ -114,17 +135,21 @@ void DriftMonitor::Loop() {
 void DriftMonitor::ReadEvents(CheckScheduler& scheduler) {
   const absl::Time now = absl::Now();
   bool check = false;
-  if (!nft_events_->Drain([&](const nlmsghdr* nlh, size_t len) {
-        check = tracker_.OnEvent(ClassifyNftMessage(nlh, len)) || check;
-      })) {
+  if (nft_events_
+          ->Drain([&](const nlmsghdr* nlh) {
+            check = tracker_.OnEvent(ClassifyNftMessage(nlh, nlh->nlmsg_len)) || check;
+          })
+          .lost) {
     LogWarning("nftables notifications lost; verifying everything");
     tracker_.Invalidate();
     check = true;
   }
-  if (!route_events_->Drain([&](const nlmsghdr* nlh, size_t len) {
-        check =
-            IsOurRouteMessage(nlh, len, options_.tables) || IsForwardingChange(nlh, len) || check;
-      })) {
+  if (route_events_
+          ->Drain([&](const nlmsghdr* nlh) {
+            check = IsOurRouteMessage(nlh, nlh->nlmsg_len, options_.tables) ||
+                    IsForwardingChange(nlh, nlh->nlmsg_len) || check;
+          })
+          .lost) {
     LogWarning("route notifications lost; verifying everything");
     check = true;
   }

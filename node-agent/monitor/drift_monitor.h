@@ -13,14 +13,16 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <thread>
 
 #include "absl/status/status.h"
 #include "ferry/v1/ferry.pb.h"
+#include "node-agent/kernel/netlink_socket.h"
+#include "node-agent/kernel/nft_generation.h"
 #include "node-agent/monitor/check_scheduler.h"
 #include "node-agent/monitor/drift_reporter.h"
-#include "node-agent/monitor/event_sockets.h"
 #include "node-agent/monitor/kernel_events.h"
 #include "node-agent/reconcile/drift.h"
 #include "node-agent/state/route_tables.h"
@@ -68,8 +70,9 @@ class DriftMonitor {
   const Options options_;
   const CheckFunction check_;
   const ReportFunction report_;
-  std::optional<MulticastSocket> nft_events_;
-  std::optional<MulticastSocket> route_events_;
+  // Joined to nftables' and rtnetlink's notification groups.
+  std::unique_ptr<NetlinkSocket> nft_events_;
+  std::unique_ptr<NetlinkSocket> route_events_;
   std::optional<GenerationQuery> generation_;
   GenerationTracker tracker_;
   DriftReporter reporter_;

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "node-agent/kernel/netlink_backends.h"
-#include "node-agent/monitor/event_sockets.h"
+#include "node-agent/kernel/nft_generation.h"
 #include "node-agent/reconcile/drift_checker.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "tests/netns/netns_fixture.h"
