@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "node-agent/kernel/netlink_walk.h"
 #include "node-agent/kernel/route_backend.h"
 
 namespace ferry::agent {
@@ -26,32 +27,22 @@ constexpr absl::string_view kTableName = "ferry";
 // (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_SET_TABLE, NFTA_RULE_TABLE, ...).
 constexpr uint16_t kTableAttr = 1;
 
-// Calls `fn(type, payload)` for each attribute in [data, data+len), stopping
-// at the first malformed one.
-template <typename Fn>
-void ForEachAttr(const char* data, size_t len, Fn fn) {
-  while (len >= sizeof(nlattr)) {
-    nlattr attr;
-    std::memcpy(&attr, data, sizeof(attr));
-    if (attr.nla_len < sizeof(nlattr) || attr.nla_len > len) return;
-    fn(static_cast<uint16_t>(attr.nla_type & NLA_TYPE_MASK),
-       absl::string_view(data + sizeof(nlattr), attr.nla_len - sizeof(nlattr)));
-    const size_t step = NLA_ALIGN(attr.nla_len);
-    if (step >= len) return;
-    data += step;
-    len -= step;
-  }
-}
-
-// The payload behind the header and a fixed `extra`-byte family header.
-bool Body(const nlmsghdr* nlh, size_t len, size_t extra, const char** data, size_t* size) {
+// The attribute area behind the header and a fixed `extra`-byte family
+// header, once the message lies whole inside the `len` bytes it came in.
+bool Attributes(const nlmsghdr* nlh, size_t len, size_t extra, absl::string_view* attrs) {
   if (len < NLMSG_HDRLEN || nlh->nlmsg_len < NLMSG_HDRLEN + extra || nlh->nlmsg_len > len) {
     return false;
   }
-  *data = reinterpret_cast<const char*>(nlh) + NLMSG_HDRLEN + NLMSG_ALIGN(extra);
-  const size_t start = NLMSG_HDRLEN + NLMSG_ALIGN(extra);
-  *size = nlh->nlmsg_len > start ? nlh->nlmsg_len - start : 0;
+  *attrs = MessageAttributes(nlh, extra);
   return true;
+}
+
+// Calls `fn(type, payload)` for each attribute, stopping at the first
+// malformed one (the kernel layer's bounds-checked walk).
+template <typename Fn>
+void ForEachAttr(absl::string_view attrs, Fn fn) {
+  AttributeWalker walk(attrs);
+  while (const nlattr* attr = walk.Next()) fn(AttributeType(attr), AttributePayload(attr));
 }
 
 uint32_t U32(absl::string_view v, bool big_endian) {
@@ -65,14 +56,13 @@ uint32_t U32(absl::string_view v, bool big_endian) {
 
 NftEvent ClassifyNftMessage(const nlmsghdr* nlh, size_t len) {
   NftEvent event;
-  const char* data = nullptr;
-  size_t size = 0;
-  if (!Body(nlh, len, sizeof(nfgenmsg), &data, &size)) return event;
+  absl::string_view attrs;
+  if (!Attributes(nlh, len, sizeof(nfgenmsg), &attrs)) return event;
   if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES) return event;
   const int type = nlh->nlmsg_type & 0xff;
   if (type == NFT_MSG_NEWGEN) {
     event.kind = NftEvent::Kind::kGeneration;
-    ForEachAttr(data, size, [&](uint16_t attr, absl::string_view v) {
+    ForEachAttr(attrs, [&](uint16_t attr, absl::string_view v) {
       if (attr == NFTA_GEN_ID) event.generation = U32(v, /*big_endian=*/true);
       if (attr == NFTA_GEN_PROC_PID) event.pid = U32(v, /*big_endian=*/true);
     });
@@ -81,7 +71,7 @@ NftEvent ClassifyNftMessage(const nlmsghdr* nlh, size_t len) {
   nfgenmsg gen;
   std::memcpy(&gen, reinterpret_cast<const char*>(nlh) + NLMSG_HDRLEN, sizeof(gen));
   if (gen.nfgen_family != NFPROTO_INET) return event;
-  ForEachAttr(data, size, [&](uint16_t attr, absl::string_view v) {
+  ForEachAttr(attrs, [&](uint16_t attr, absl::string_view v) {
     if (attr != kTableAttr) return;
     // NLA_STRING payloads carry a trailing NUL.
     if (!v.empty() && v.back() == '\0') v.remove_suffix(1);
@@ -91,16 +81,15 @@ NftEvent ClassifyNftMessage(const nlmsghdr* nlh, size_t len) {
 }
 
 bool IsOurRouteMessage(const nlmsghdr* nlh, size_t len, const RouteTableOptions& tables) {
-  const char* data = nullptr;
-  size_t size = 0;
+  absl::string_view attrs;
   switch (nlh->nlmsg_type) {
     case RTM_NEWRULE:
     case RTM_DELRULE: {
-      if (!Body(nlh, len, sizeof(fib_rule_hdr), &data, &size)) return false;
+      if (!Attributes(nlh, len, sizeof(fib_rule_hdr), &attrs)) return false;
       fib_rule_hdr hdr;
       std::memcpy(&hdr, reinterpret_cast<const char*>(nlh) + NLMSG_HDRLEN, sizeof(hdr));
       bool ours = InTableRange(hdr.table, tables);
-      ForEachAttr(data, size, [&](uint16_t attr, absl::string_view v) {
+      ForEachAttr(attrs, [&](uint16_t attr, absl::string_view v) {
         if (attr == FRA_PROTOCOL && v.size() == 1 &&
             static_cast<uint8_t>(v[0]) == kFerryRouteProtocol) {
           ours = true;
@@ -111,11 +100,11 @@ bool IsOurRouteMessage(const nlmsghdr* nlh, size_t len, const RouteTableOptions&
     }
     case RTM_NEWROUTE:
     case RTM_DELROUTE: {
-      if (!Body(nlh, len, sizeof(rtmsg), &data, &size)) return false;
+      if (!Attributes(nlh, len, sizeof(rtmsg), &attrs)) return false;
       rtmsg rtm;
       std::memcpy(&rtm, reinterpret_cast<const char*>(nlh) + NLMSG_HDRLEN, sizeof(rtm));
       bool ours = rtm.rtm_protocol == kFerryRouteProtocol || InTableRange(rtm.rtm_table, tables);
-      ForEachAttr(data, size, [&](uint16_t attr, absl::string_view v) {
+      ForEachAttr(attrs, [&](uint16_t attr, absl::string_view v) {
         if (attr == RTA_TABLE && InTableRange(U32(v, false), tables)) ours = true;
       });
       return ours;
@@ -127,12 +116,11 @@ bool IsOurRouteMessage(const nlmsghdr* nlh, size_t len, const RouteTableOptions&
 
 bool IsForwardingChange(const nlmsghdr* nlh, size_t len) {
   if (nlh->nlmsg_type != RTM_NEWNETCONF) return false;
-  const char* data = nullptr;
-  size_t size = 0;
-  if (!Body(nlh, len, sizeof(netconfmsg), &data, &size)) return false;
+  absl::string_view attrs;
+  if (!Attributes(nlh, len, sizeof(netconfmsg), &attrs)) return false;
   bool all = false;
   bool forwarding = false;
-  ForEachAttr(data, size, [&](uint16_t attr, absl::string_view v) {
+  ForEachAttr(attrs, [&](uint16_t attr, absl::string_view v) {
     if (attr == NETCONFA_IFINDEX) {
       all = static_cast<int32_t>(U32(v, false)) == NETCONFA_IFINDEX_ALL;
     }
