@@ -2,9 +2,9 @@
 
 #include <utility>
 
+#include "api/lib/grpc_status.h"
 #include "api/lib/log.h"
 #include "controller/server/agent_session.h"
-#include "controller/server/grpc_status.h"
 
 namespace ferry::controller {
 namespace {
@@ -38,7 +38,7 @@ AgentServiceImpl::Sync(grpc::CallbackServerContext* context) {
   if (!identity.ok()) {
     LogWarning("rejected agent stream",
                {{"peer", context->peer()}, {"error", identity.status().ToString()}});
-    return new RejectedStream(ToGrpcStatus(identity.status()));
+    return new RejectedStream(api::ToGrpcStatus(identity.status()));
   }
   return new AgentSession(registry_, *std::move(identity),
                           AgentSession::Limits{&report_limiter_, &timer_, metrics_});

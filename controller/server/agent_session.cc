@@ -3,9 +3,9 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "api/lib/grpc_status.h"
 #include "api/lib/log.h"
 #include "api/lib/validation.h"
-#include "controller/server/grpc_status.h"
 
 namespace ferry::controller {
 
@@ -71,7 +71,7 @@ void AgentSession::OnWriteDone(bool ok) {
 // Finish runs outside the lock and last: once it is called, OnDone may
 // delete this session on another thread.
 void AgentSession::FinishOnce(const absl::Status& status) {
-  grpc::Status g = ToGrpcStatus(status);
+  grpc::Status g = api::ToGrpcStatus(status);
   {
     absl::MutexLock l(&mu_);
     if (finishing_) return;

@@ -1,4 +1,3 @@
-#include "api/lib/timestamps.h"
 #include "controller/server/drift_tracker.h"
 
 #include <set>
@@ -7,7 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "controller/store/object_codec.h"
+#include "api/lib/objects.h"
+#include "api/lib/timestamps.h"
 
 namespace ferry::controller {
 namespace {
@@ -30,7 +30,7 @@ std::vector<std::string> ForwardsOf(const DriftItem& item) {
 EventOccurrence Occurrence(const std::string& node, const std::string& forward,
                            const DriftItem& item, bool repaired, absl::Time when) {
   EventOccurrence o;
-  o.involved_kind = forward.empty() ? kKindNode : kKindIPForward;
+  o.involved_kind = forward.empty() ? api::kKindNode : api::kKindIPForward;
   o.involved_name = forward.empty() ? node : forward;
   o.reason = repaired ? kEventDriftRepaired : kEventDriftDetected;
   o.type = repaired ? kEventTypeNormal : kEventTypeWarning;

@@ -1,4 +1,3 @@
-#include "api/lib/timestamps.h"
 #include "controller/server/event_recorder.h"
 
 #include <algorithm>
@@ -10,6 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "api/lib/log.h"
+#include "api/lib/objects.h"
+#include "api/lib/timestamps.h"
+#include "api/lib/uuid.h"
 #include "controller/store/object_codec.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -32,7 +34,7 @@ void Apply(const EventOccurrence& o, const std::string& name, const std::string&
            ferry::v1::Event* event) {
   if (event->count() == 0) {
     event->set_api_version(kApiVersion);
-    event->set_kind(kKindEvent);
+    event->set_kind(api::kKindEvent);
     event->mutable_metadata()->set_name(name);
     event->mutable_metadata()->set_uid(uid);
     event->mutable_metadata()->set_generation(1);
@@ -92,15 +94,6 @@ void EventRecorder::Record(EventOccurrence occurrence) {
   }
 }
 
-std::string EventRecorder::NewUid() {
-  uint64_t hi = absl::Uniform<uint64_t>(bitgen_);
-  uint64_t lo = absl::Uniform<uint64_t>(bitgen_);
-  hi = (hi & ~0xF000ULL) | 0x4000ULL;              // version 4
-  lo = (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56);  // RFC 4122 variant
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF,
-                         lo >> 48, lo & 0xFFFFFFFFFFFFULL);
-}
-
 absl::Status EventRecorder::Flush() {
   std::deque<EventOccurrence> batch;
   {
@@ -126,7 +119,7 @@ absl::Status EventRecorder::Flush() {
     auto it = events.find(name);
     if (it == events.end()) {
       ferry::v1::Event current;
-      absl::StatusOr<StoredObject> stored = store_->Get(kKindEvent, name);
+      absl::StatusOr<StoredObject> stored = store_->Get(api::kKindEvent, name);
       if (stored.ok()) {
         absl::StatusOr<ferry::v1::Object> object = DecodeStored(*stored);
         if (object.ok() && object->has_event()) current = object->event();
@@ -137,7 +130,7 @@ absl::Status EventRecorder::Flush() {
       it = events.emplace(name, std::move(current)).first;
       order.push_back(name);
     }
-    Apply(o, name, it->second.count() == 0 ? NewUid() : "", &it->second);
+    Apply(o, name, it->second.count() == 0 ? api::NewUuidV4(bitgen_) : "", &it->second);
   }
 
   std::vector<WriteOp> ops;
@@ -145,7 +138,7 @@ absl::Status EventRecorder::Flush() {
     ferry::v1::Object object;
     *object.mutable_event() = events[name];
     WriteOp op;
-    op.kind = kKindEvent;
+    op.kind = api::kKindEvent;
     op.name = name;
     op.value = EncodeForStore(object);
     // Only this thread writes events, so there is no race to guard against.
@@ -170,7 +163,7 @@ absl::Status EventRecorder::Flush() {
 absl::Status EventRecorder::Prune() {
   // (last seen, name): the least recently seen go first.
   std::vector<std::tuple<absl::Time, std::string, int64_t>> all;
-  absl::StatusOr<int64_t> listed = store_->List(kKindEvent, [&](const StoredObject& stored) {
+  absl::StatusOr<int64_t> listed = store_->List(api::kKindEvent, [&](const StoredObject& stored) {
     absl::StatusOr<ferry::v1::Object> object = DecodeStored(stored);
     absl::Time seen = object.ok() && object->has_event()
                           ? api::FromTimestamp(object->event().last_timestamp())
@@ -186,7 +179,7 @@ absl::Status EventRecorder::Prune() {
   for (size_t i = 0; i < excess; ++i) {
     WriteOp op;
     op.type = WriteOp::Type::kDelete;
-    op.kind = kKindEvent;
+    op.kind = api::kKindEvent;
     op.name = std::get<1>(all[i]);
     op.expected_revision = std::get<2>(all[i]);
     ops.push_back(std::move(op));

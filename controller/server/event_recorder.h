@@ -80,7 +80,6 @@ class EventRecorder {
 
  private:
   absl::Status Prune();
-  std::string NewUid();
 
   Store* const store_;
   const Options options_;

@@ -4,13 +4,13 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "controller/store/object_codec.h"
+#include "api/lib/objects.h"
 
 namespace ferry::controller {
 
 EventOccurrence NodeStreamEvent(const std::string& node, bool connected, absl::Time when) {
   EventOccurrence o;
-  o.involved_kind = kKindNode;
+  o.involved_kind = api::kKindNode;
   o.involved_name = node;
   o.reason = connected ? kEventNodeConnected : kEventNodeDisconnected;
   o.type = connected ? kEventTypeNormal : kEventTypeWarning;
@@ -28,7 +28,7 @@ std::vector<EventOccurrence> ApplyFailedEvents(const std::string& node,
   o.node = node;
   o.time = when;
   if (ack.forward_errors().empty()) {
-    o.involved_kind = kKindNode;
+    o.involved_kind = api::kKindNode;
     o.involved_name = node;
     o.message = absl::StrCat("node ", node, " rejected config ", ack.version(), ": ", ack.error());
     return {std::move(o)};
@@ -38,7 +38,7 @@ std::vector<EventOccurrence> ApplyFailedEvents(const std::string& node,
                                             ack.forward_errors().end());
   for (const auto& [forward, error] : sorted) {
     EventOccurrence f = o;
-    f.involved_kind = kKindIPForward;
+    f.involved_kind = api::kKindIPForward;
     f.involved_name = forward;
     f.message = absl::StrCat("node ", node, " failed to apply config ", ack.version(), ": ", error);
     out.push_back(std::move(f));

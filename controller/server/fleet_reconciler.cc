@@ -1,4 +1,3 @@
-#include "api/lib/timestamps.h"
 #include "controller/server/fleet_reconciler.h"
 
 #include <algorithm>
@@ -9,6 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "api/lib/log.h"
+#include "api/lib/objects.h"
+#include "api/lib/timestamps.h"
+#include "api/lib/uuid.h"
 #include "controller/server/fleet_session.h"
 #include "controller/store/object_codec.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -25,13 +27,6 @@ using ferry::v1::Object;
 
 constexpr char kApiVersion[] = "ferry.dev/v1";
 constexpr char kConditionConnected[] = "Connected";
-
-std::string NewUid() {
-  absl::BitGen gen;
-  uint64_t hi = absl::Uniform<uint64_t>(gen), lo = absl::Uniform<uint64_t>(gen);
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xffff, hi & 0xffff,
-                         lo >> 48, lo & 0xffffffffffffULL);
-}
 
 // Replaces the node's condition of c's type, keeping the others in place.
 void ReplaceCondition(Condition c, absl::Time now, Node* node) {
@@ -156,9 +151,10 @@ std::vector<Node> FleetReconciler::DesiredNodes() {
     Node& node = desired[name];
     if (node.metadata().uid().empty()) {
       node.set_api_version(kApiVersion);
-      node.set_kind(kKindNode);
+      node.set_kind(api::kKindNode);
       node.mutable_metadata()->set_name(name);
-      node.mutable_metadata()->set_uid(NewUid());
+      absl::BitGen gen;
+      node.mutable_metadata()->set_uid(api::NewUuidV4(gen));
       node.mutable_metadata()->set_generation(1);
       api::SetTimestamp(now, node.mutable_metadata()->mutable_creation_timestamp());
     }
@@ -238,8 +234,7 @@ void FleetReconciler::UpdateNodeMetrics(const std::vector<Node>& nodes) {
   metric_nodes_ = std::move(present);
 }
 
-absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass_start,
-                                                                 bool* all) {
+absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass_start, bool* all) {
   absl::StatusOr<FleetSnapshot::Changes> changes = snapshot_.Refresh();
   if (!changes.ok()) return changes.status();
   *all = changes->relisted || pass_start - last_full_ >= options_.full_resync_period;
@@ -296,6 +291,9 @@ absl::Status FleetReconciler::ReconcileFleet() {
     if (it == snapshot_.nodes().end()) {
       node_writes.emplace_back(std::move(desired), WriteOp::kMustNotExist);
     } else if (!google::protobuf::util::MessageDifferencer::Equals(desired, it->second.object)) {
+      // The whole Node, not "did the spec change?" (api::SameSpec): its
+      // status and labels are what this writes, and labels are a map, so
+      // its bytes are not canonical.
       node_writes.emplace_back(std::move(desired), it->second.revision);
     }
   }
@@ -348,7 +346,9 @@ absl::Status FleetReconciler::ReconcileFleet() {
   }
   metrics_.SetForwards(snapshot_.condition_counts());
   if (LogEnabled(LogLevel::kDebug)) {
-    auto ms = [](absl::Duration d) { return absl::StrFormat("%.1f", absl::ToDoubleMilliseconds(d)); };
+    auto ms = [](absl::Duration d) {
+      return absl::StrFormat("%.1f", absl::ToDoubleMilliseconds(d));
+    };
     LogDebug("reconcile pass", {{"full", all || update.full ? "true" : "false"},
                                 {"replanned", absl::StrCat(update.forwards.size())},
                                 {"statuses", absl::StrCat(recompute.size())},

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "api/lib/log.h"
+#include "api/lib/objects.h"
 #include "controller/store/object_codec.h"
 
 namespace ferry::controller {
@@ -12,8 +13,7 @@ namespace {
 
 using ferry::v1::Object;
 
-// Change-log reads per round, and rounds before a full re-list is cheaper.
-constexpr size_t kCatchUpBatch = 10000;
+// Rounds of change-log reads before a full re-list is cheaper.
 constexpr int kMaxCatchUpRounds = 50;
 
 // The stored object decoded as `want`, or nothing (logged) if it is not one.
@@ -27,11 +27,6 @@ std::optional<Object> DecodeAs(const StoredObject& stored, Object::KindCase want
     return std::nullopt;
   }
   return *std::move(object);
-}
-
-bool SamePlanInputs(const ferry::v1::IPForward& a, const ferry::v1::IPForward& b) {
-  return a.metadata().generation() == b.metadata().generation() &&
-         a.spec().SerializeAsString() == b.spec().SerializeAsString();
 }
 
 }  // namespace
@@ -52,7 +47,7 @@ void FleetSnapshot::PutForward(const std::string& name, Stored stored, Changes* 
     return;
   }
   if (changes != nullptr) {
-    bool same = SamePlanInputs(it->second.object.ip_forward(), stored.object.ip_forward());
+    bool same = api::SamePlanInputs(it->second.object.ip_forward(), stored.object.ip_forward());
     (same ? changes->statuses : changes->specs).insert(name);
   }
   Count(it->second.object.ip_forward(), -1);
@@ -74,7 +69,7 @@ void FleetSnapshot::Clear() {
   forwards_.clear();
   nodes_.clear();
   condition_counts_.clear();
-  revision_ = 0;
+  feed_.Reset(0);
   listed_ = false;
 }
 
@@ -83,34 +78,33 @@ absl::Status FleetSnapshot::List(Changes* changes) {
   changes->relisted = true;
   // Changes from the earlier of the two listings on are replayed by the
   // catch-up that follows; replaying one already seen is harmless.
-  absl::StatusOr<int64_t> first = store_->List(kKindIPForward, [&](const StoredObject& stored) {
-    if (auto o = DecodeAs(stored, Object::kIpForward)) {
-      PutForward(stored.name, {*std::move(o), stored.revision}, changes);
-    }
-    return true;
-  });
+  absl::StatusOr<int64_t> first =
+      store_->List(api::kKindIPForward, [&](const StoredObject& stored) {
+        if (auto o = DecodeAs(stored, Object::kIpForward)) {
+          PutForward(stored.name, {*std::move(o), stored.revision}, changes);
+        }
+        return true;
+      });
   if (!first.ok()) return first.status();
-  absl::StatusOr<int64_t> second = store_->List(kKindNode, [&](const StoredObject& stored) {
-    if (auto o = DecodeAs(stored, Object::kNode)) nodes_[stored.name] = {*std::move(o), stored.revision};
+  absl::StatusOr<int64_t> second = store_->List(api::kKindNode, [&](const StoredObject& stored) {
+    if (auto o = DecodeAs(stored, Object::kNode))
+      nodes_[stored.name] = {*std::move(o), stored.revision};
     return true;
   });
   if (!second.ok()) return second.status();
-  revision_ = std::min(*first, *second);
+  feed_.Reset(std::min(*first, *second));
   listed_ = true;
   return absl::OkStatus();
 }
 
 absl::Status FleetSnapshot::CatchUp(Changes* changes) {
   for (int round = 0; round < kMaxCatchUpRounds; ++round) {
-    // SqliteStore never splits one revision's changes, so resuming after
-    // the last revision seen skips nothing.
-    absl::StatusOr<std::vector<Change>> log = store_->ChangesSince(revision_, "", kCatchUpBatch);
+    absl::StatusOr<ChangeFeed::Batch> log = feed_.Next();
     if (!log.ok()) return log.status();
-    for (const Change& change : *log) {
+    for (const Change& change : log->changes) {
       const StoredObject& o = change.object;
-      revision_ = std::max(revision_, o.revision);
-      bool forward = o.kind == kKindIPForward;
-      if (!forward && o.kind != kKindNode) continue;  // events
+      bool forward = o.kind == api::kKindIPForward;
+      if (!forward && o.kind != api::kKindNode) continue;  // events
       std::map<std::string, Stored>& into = forward ? forwards_ : nodes_;
       auto it = into.find(o.name);
       // Already as new: our own write, or replayed after a listing.
@@ -131,7 +125,7 @@ absl::Status FleetSnapshot::CatchUp(Changes* changes) {
         into[o.name] = {*std::move(decoded), o.revision};
       }
     }
-    if (log->size() < kCatchUpBatch) return absl::OkStatus();
+    if (log->at_end) return absl::OkStatus();
   }
   return absl::OutOfRangeError("too many changes to catch up on; re-listing");
 }

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "controller/store/change_feed.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.pb.h"
 
@@ -35,7 +36,7 @@ class FleetSnapshot {
     std::set<std::string> removed;
   };
 
-  explicit FleetSnapshot(Store* store) : store_(store) {}
+  explicit FleetSnapshot(Store* store) : store_(store), feed_(store, "", kCatchUpBatch) {}
 
   absl::StatusOr<Changes> Refresh();
 
@@ -46,7 +47,7 @@ class FleetSnapshot {
   // between, so the change-log read of the next Refresh can start after it.
   // (Otherwise Refresh reads it back: 100k status writes are 40 MB of rows.)
   void CommittedOwn(int64_t revision) {
-    if (revision == revision_ + 1) revision_ = revision;
+    if (revision == feed_.revision() + 1) feed_.Reset(revision);
   }
 
   const std::map<std::string, Stored>& forwards() const { return forwards_; }
@@ -57,8 +58,12 @@ class FleetSnapshot {
   }
 
  private:
+  // Change-log reads per round.
+  static constexpr size_t kCatchUpBatch = 10000;
+
   absl::Status List(Changes* changes);
-  // OUT_OF_RANGE when the change log no longer reaches back to revision_.
+  // OUT_OF_RANGE when the change log no longer reaches back to where the
+  // feed stands.
   absl::Status CatchUp(Changes* changes);
   void PutForward(const std::string& name, Stored stored, Changes* changes);
   void EraseForward(const std::string& name, Changes* changes);
@@ -67,7 +72,7 @@ class FleetSnapshot {
 
   Store* const store_;
   bool listed_ = false;
-  int64_t revision_ = 0;
+  ChangeFeed feed_;  // every kind: forwards, nodes (and events, skipped)
   std::map<std::string, Stored> forwards_;
   std::map<std::string, Stored> nodes_;
   std::map<std::pair<std::string, std::string>, int> condition_counts_;

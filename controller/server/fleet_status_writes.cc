@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "api/lib/log.h"
+#include "api/lib/objects.h"
 #include "controller/server/fleet_reconciler.h"
 #include "controller/store/object_codec.h"
 
@@ -24,9 +25,7 @@ std::optional<Object> FleetReconciler::StatusWrite(const FleetSnapshot::Stored& 
       ComputeStatus(forward, *resolution, AcksFor(forward, *resolution), now, forward.status());
   SetCondition(DriftedCondition(forward, drift_.UnrepairedFor(name, resolution->nodes)), now,
                forward.status().conditions(), status.mutable_conditions());
-  // Serialized bytes compare far faster than reflection (a status has no
-  // map fields, so its serialization is deterministic).
-  if (status.SerializeAsString() == forward.status().SerializeAsString()) return std::nullopt;
+  if (api::SameStatus(status, forward.status())) return std::nullopt;
   // The reconciler writes only the status; the rest is the stored object.
   Object desired = stored.object;
   *desired.mutable_ip_forward()->mutable_status() = std::move(status);
@@ -35,8 +34,8 @@ std::optional<Object> FleetReconciler::StatusWrite(const FleetSnapshot::Stored& 
 
 WriteOp FleetReconciler::WriteOf(const Object& desired, int64_t expected_revision) {
   WriteOp op;
-  op.kind = StoreKindOf(desired);
-  op.name = MetaOf(desired).name();
+  op.kind = api::KindName(desired);
+  op.name = api::MetaOf(desired).name();
   op.value = EncodeForStore(desired);
   op.expected_revision = expected_revision;
   return op;
@@ -54,7 +53,8 @@ absl::Status FleetReconciler::CommitWrites(std::vector<std::pair<Object, int64_t
     const size_t end = std::min(objects.size(), begin + kStatusBatch);
     std::vector<WriteOp> batch;
     batch.reserve(end - begin);
-    for (size_t i = begin; i < end; ++i) batch.push_back(WriteOf(objects[i].first, objects[i].second));
+    for (size_t i = begin; i < end; ++i)
+      batch.push_back(WriteOf(objects[i].first, objects[i].second));
     absl::StatusOr<int64_t> r = store_->Commit(batch);
     if (r.ok()) {
       for (size_t i = begin; i < end; ++i) snapshot_.RecordWrite(objects[i].first, *r);
@@ -78,8 +78,7 @@ absl::Status FleetReconciler::CommitWrites(std::vector<std::pair<Object, int64_t
       if (one.status().code() == absl::StatusCode::kAborted) {
         // Someone wrote it since we read it: the next pass catches up on
         // their write and recomputes.
-        LogDebug("status write lost a race; replanning",
-                 {{"kind", op.kind}, {"name", op.name}});
+        LogDebug("status write lost a race; replanning", {{"kind", op.kind}, {"name", op.name}});
         Kick();
         continue;
       }

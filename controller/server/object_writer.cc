@@ -7,21 +7,20 @@
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "api/lib/objects.h"
+#include "api/lib/timestamps.h"
+#include "api/lib/uuid.h"
 #include "api/lib/validation.h"
 #include "controller/store/object_codec.h"
-#include "google/protobuf/util/message_differencer.h"
 
 namespace ferry::controller {
 namespace {
 
 using ferry::v1::Object;
 using ferry::v1::ObjectMeta;
-using google::protobuf::util::MessageDifferencer;
 
 constexpr int kMaxAttempts = 3;
 
@@ -37,15 +36,9 @@ struct Planned {
   bool spec_changed = false;
 };
 
-bool SpecEqual(const Object& a, const Object& b) {
-  if (a.kind_case() != b.kind_case()) return false;
-  if (a.has_node()) return MessageDifferencer::Equals(a.node().spec(), b.node().spec());
-  return MessageDifferencer::Equals(a.ip_forward().spec(), b.ip_forward().spec());
-}
-
 bool LabelsEqual(const Object& a, const Object& b) {
-  const auto& la = MetaOf(a).labels();
-  const auto& lb = MetaOf(b).labels();
+  const auto& la = api::MetaOf(a).labels();
+  const auto& lb = api::MetaOf(b).labels();
   if (la.size() != lb.size()) return false;
   for (const auto& [key, value] : la) {
     auto it = lb.find(key);
@@ -90,8 +83,8 @@ absl::Status Prefixed(const std::string& label, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat(label, ": ", status.message()));
 }
 
-absl::Status NotFound(const std::string& kind, const std::string& name) {
-  return absl::NotFoundError(absl::StrCat(DisplayKind(kind), " \"", name, "\" not found"));
+absl::Status NotFound(ferry::v1::ResourceKind kind, const std::string& name) {
+  return absl::NotFoundError(absl::StrCat(api::KindLower(kind), " \"", name, "\" not found"));
 }
 
 // Events record what the controller saw; a client that could write them
@@ -100,29 +93,11 @@ absl::Status EventsAreControllerOwned(const std::string& label) {
   return absl::InvalidArgumentError(absl::StrCat(label, ": events are written by the controller"));
 }
 
-void SetNow(google::protobuf::Timestamp* ts) {
-  absl::Time now = absl::Now();
-  int64_t nanos = absl::ToUnixNanos(now);
-  ts->set_seconds(nanos / 1000000000);
-  ts->set_nanos(static_cast<int32_t>(nanos % 1000000000));
-}
-
 }  // namespace
 
 struct ObjectWriter::Attempt {
   std::vector<Planned> objects;
 };
-
-std::string DisplayKind(const std::string& kind) { return absl::AsciiStrToLower(kind); }
-
-std::string ObjectWriter::NewUid() {
-  uint64_t hi = absl::Uniform<uint64_t>(bitgen_);
-  uint64_t lo = absl::Uniform<uint64_t>(bitgen_);
-  hi = (hi & ~0xF000ULL) | 0x4000ULL;              // version 4
-  lo = (lo & ~(0xC0ULL << 56)) | (0x80ULL << 56);  // RFC 4122 variant
-  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", hi >> 32, (hi >> 16) & 0xFFFF, hi & 0xFFFF,
-                         lo >> 48, lo & 0xFFFFFFFFFFFFULL);
-}
 
 absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(
     const ferry::v1::ApplyRequest& request) {
@@ -135,8 +110,7 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(
                                                          : absl::StrCat("event/", event_name));
     }
     std::string name = api::ObjectName(object);
-    std::string label = name.empty() ? absl::StrCat("objects[", i, "]")
-                                     : absl::StrCat(DisplayKind(api::KindName(object)), "/", name);
+    std::string label = name.empty() ? absl::StrCat("objects[", i, "]") : api::ObjectRef(object);
     absl::Status valid = api::ValidateObject(object);
     if (!valid.ok()) return Prefixed(label, valid);
     if (!seen.emplace(api::KindName(object), name).second) {
@@ -167,7 +141,7 @@ absl::Status ObjectWriter::Admit(const ferry::v1::ApplyRequest& request) const {
   Admission::NodeLookup lookup = [&](const std::string& name) -> std::optional<ferry::v1::Node> {
     auto [it, inserted] = nodes.try_emplace(name);
     if (!inserted) return it->second;
-    absl::StatusOr<StoredObject> stored = store_->Get(kKindNode, name);
+    absl::StatusOr<StoredObject> stored = store_->Get(api::kKindNode, name);
     if (!stored.ok()) {
       if (!absl::IsNotFound(stored.status())) lookup_failed = stored.status();
       return std::nullopt;
@@ -208,16 +182,16 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
     Planned p;
     p.kind = api::KindName(incoming);
     p.name = api::ObjectName(incoming);
-    p.label = absl::StrCat(DisplayKind(p.kind), "/", p.name);
+    p.label = api::ObjectRef(incoming);
     p.object = incoming;
-    const std::string given_version = MetaOf(incoming).resource_version();
-    ObjectMeta* meta = MutableMetaOf(&p.object);
+    const std::string given_version = api::MetaOf(incoming).resource_version();
+    ObjectMeta* meta = api::MutableMetaOf(&p.object);
     meta->clear_resource_version();
 
     // The index knows which forwards exist, so a create costs no read; one
     // created meanwhile by another writer fails the commit's precondition.
     absl::StatusOr<StoredObject> stored = absl::NotFoundError("not stored");
-    if (!indexed || forwards_.Contains(p.name) || p.kind != kKindIPForward) {
+    if (!indexed || forwards_.Contains(p.name) || p.kind != api::kKindIPForward) {
       stored = store_->Get(p.kind, p.name);
       if (!stored.ok() && !absl::IsNotFound(stored.status())) return stored.status();
     }
@@ -235,16 +209,16 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
     if (!p.exists) {
       p.outcome = "created";
       p.spec_changed = true;
-      meta->set_uid(NewUid());
+      meta->set_uid(api::NewUuidV4(bitgen_));
       meta->set_generation(1);
-      SetNow(meta->mutable_creation_timestamp());
+      api::SetTimestamp(absl::Now(), meta->mutable_creation_timestamp());
       ClearStatus(&p.object);
     } else {
       absl::StatusOr<Object> current = DecodeStored(*stored);
       if (!current.ok()) return current.status();
       p.stored_revision = stored->revision;
-      const ObjectMeta& old_meta = MetaOf(*current);
-      p.spec_changed = !SpecEqual(*current, p.object);
+      const ObjectMeta& old_meta = api::MetaOf(*current);
+      p.spec_changed = !api::SameSpec(*current, p.object);
       bool labels_changed = !LabelsEqual(*current, p.object);
       meta->set_uid(old_meta.uid());
       meta->set_generation(old_meta.generation() + (p.spec_changed ? 1 : 0));
@@ -309,10 +283,12 @@ absl::Status ObjectWriter::CheckForwardConflicts(const Attempt& attempt) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<int64_t> ObjectWriter::Delete(const std::string& kind, const std::string& name,
+absl::StatusOr<int64_t> ObjectWriter::Delete(ferry::v1::ResourceKind kind_enum,
+                                             const std::string& name,
                                              const std::string& resource_version) {
-  const std::string label = absl::StrCat(DisplayKind(kind), "/", name);
-  if (kind == kKindEvent) return EventsAreControllerOwned(label);
+  const std::string kind = api::KindName(kind_enum);
+  const std::string label = api::ObjectRef(kind_enum, name);
+  if (kind_enum == ferry::v1::EVENT) return EventsAreControllerOwned(label);
   std::optional<int64_t> given;
   if (!resource_version.empty()) {
     absl::StatusOr<int64_t> parsed = ParseResourceVersion(label, resource_version);
@@ -323,7 +299,7 @@ absl::StatusOr<int64_t> ObjectWriter::Delete(const std::string& kind, const std:
   absl::Status last;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     absl::StatusOr<StoredObject> stored = store_->Get(kind, name);
-    if (absl::IsNotFound(stored.status())) return NotFound(kind, name);
+    if (absl::IsNotFound(stored.status())) return NotFound(kind_enum, name);
     if (!stored.ok()) return stored.status();
     if (given.has_value() && *given != stored->revision) {
       return StaleError(label, *given, stored->revision);
@@ -334,7 +310,7 @@ absl::StatusOr<int64_t> ObjectWriter::Delete(const std::string& kind, const std:
     op.name = name;
     op.expected_revision = stored->revision;
     absl::StatusOr<int64_t> revision = store_->Commit({op});
-    if (revision.ok() && kind == kKindIPForward) forwards_.Deleted(name, *revision);
+    if (revision.ok() && kind_enum == ferry::v1::IP_FORWARD) forwards_.Deleted(name, *revision);
     if (!absl::IsAborted(revision.status())) return revision;
     last = revision.status();
   }

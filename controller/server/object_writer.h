@@ -35,8 +35,8 @@ class ObjectWriter {
   absl::StatusOr<ferry::v1::ApplyResponse> Apply(const ferry::v1::ApplyRequest& request);
 
   // Returns the deleting revision. NOT_FOUND if absent; ABORTED if a given
-  // `resource_version` is stale.
-  absl::StatusOr<int64_t> Delete(const std::string& kind, const std::string& name,
+  // `resource_version` is stale; INVALID_ARGUMENT for an event.
+  absl::StatusOr<int64_t> Delete(ferry::v1::ResourceKind kind, const std::string& name,
                                  const std::string& resource_version);
 
  private:
@@ -49,7 +49,6 @@ class ObjectWriter {
   // against every stored forward and the rest of the request. The caller
   // commits or unstages.
   absl::Status CheckForwardConflicts(const Attempt& attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::string NewUid() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Admission for each forward of the request; the error names the object.
   absl::Status Admit(const ferry::v1::ApplyRequest& request) const;
 
@@ -63,9 +62,6 @@ class ObjectWriter {
   // the start of each apply that holds a forward.
   StoredForwardIndex forwards_ ABSL_GUARDED_BY(mu_);
 };
-
-// "ipforward" / "node": the spelling used in user-facing messages.
-std::string DisplayKind(const std::string& kind);
 
 }  // namespace ferry::controller
 

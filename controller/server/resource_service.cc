@@ -11,21 +11,24 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/lib/grpc_status.h"
 #include "api/lib/log.h"
+#include "api/lib/objects.h"
 #include "api/lib/selector.h"
 #include "api/lib/validation.h"
-#include "controller/server/grpc_status.h"
 #include "controller/server/node_identity.h"
+#include "controller/store/change_feed.h"
 #include "controller/store/object_codec.h"
 
 namespace ferry::controller {
 namespace {
 
-// Changes read per ChangesSince call; a burst is sent in several rounds.
+// Changes read per batch of the change log; a burst is sent in several
+// rounds.
 constexpr size_t kWatchBatch = 512;
 
 absl::StatusOr<std::string> RequireKind(ferry::v1::ResourceKind kind) {
-  std::string name = KindString(kind);
+  std::string name = api::KindName(kind);
   if (name.empty()) {
     return absl::InvalidArgumentError("kind: must be IP_FORWARD, NODE or EVENT");
   }
@@ -151,7 +154,8 @@ void ResourceServiceImpl::AuditApplyFailure(const Principal& who,
   // A call with no objects is still one call to account for.
   if (request.objects_size() == 0) Audit(who, "apply", "", "", "", allowed, outcome, reason);
   for (const ferry::v1::Object& object : request.objects()) {
-    Audit(who, "apply", StoreKindOf(object), api::ObjectName(object), "", allowed, outcome, reason);
+    Audit(who, "apply", api::KindName(object), api::ObjectName(object), "", allowed, outcome,
+          reason);
   }
 }
 
@@ -172,7 +176,7 @@ grpc::Status ResourceServiceImpl::CheckWriteLimit(grpc::ServerContext* context,
   const int64_t ms = absl::ToInt64Milliseconds(wait);
   context->AddTrailingMetadata("retry-after-ms", absl::StrCat(ms));
   LogDebug("rate limited", {{"client", client}, {"method", method}});
-  return ToGrpcStatus(absl::ResourceExhaustedError(
+  return api::ToGrpcStatus(absl::ResourceExhaustedError(
       absl::StrCat("rate limit: client ", client, " exceeds ", options_.writes.per_second,
                    " writes/s (burst ", options_.writes.burst, "); retry in ", ms, " ms")));
 }
@@ -185,22 +189,22 @@ grpc::Status ResourceServiceImpl::Apply(grpc::ServerContext* context,
   // validation) needs the least write right there is.
   absl::Status denied;
   for (const ferry::v1::Object& object : request->objects()) {
-    const std::string kind = StoreKindOf(object);
-    denied = Authorize(who, Verb::kApply, kind.empty() ? kKindIPForward : kind);
+    const std::string kind = api::KindName(object);
+    denied = Authorize(who, Verb::kApply, kind.empty() ? api::kKindIPForward : kind);
     if (!denied.ok()) break;
   }
-  if (request->objects_size() == 0) denied = Authorize(who, Verb::kApply, kKindIPForward);
+  if (request->objects_size() == 0) denied = Authorize(who, Verb::kApply, api::kKindIPForward);
   if (!denied.ok()) {
     AuditApplyFailure(who, *request, false, "denied", denied.message());
     LogDenial(who, denied);
-    return ToGrpcStatus(denied);
+    return api::ToGrpcStatus(denied);
   }
   if (grpc::Status s = CheckWriteLimit(context, who, "Apply"); !s.ok()) return s;
   const std::string outcome_prefix = request->dry_run() ? "dry-run:" : "";
   absl::StatusOr<ferry::v1::ApplyResponse> result = writer_.Apply(*request);
   if (!result.ok()) {
     AuditApplyFailure(who, *request, true, outcome_prefix + "error", result.status().message());
-    return ToGrpcStatus(result.status());
+    return api::ToGrpcStatus(result.status());
   }
   *response = *std::move(result);
   for (const ferry::v1::ApplyResult& r : response->results()) {
@@ -219,18 +223,18 @@ grpc::Status ResourceServiceImpl::Get(grpc::ServerContext* context,
                                       const ferry::v1::GetRequest* request,
                                       ferry::v1::Object* response) {
   absl::StatusOr<std::string> kind = RequireKind(request->kind());
-  if (!kind.ok()) return ToGrpcStatus(kind.status());
+  if (!kind.ok()) return api::ToGrpcStatus(kind.status());
   if (absl::Status s = Allow(Caller(*context), Verb::kGet, *kind, request->name()); !s.ok()) {
-    return ToGrpcStatus(s);
+    return api::ToGrpcStatus(s);
   }
   absl::StatusOr<StoredObject> stored = store_->Get(*kind, request->name());
   if (absl::IsNotFound(stored.status())) {
-    return ToGrpcStatus(absl::NotFoundError(
-        absl::StrCat(DisplayKind(*kind), " \"", request->name(), "\" not found")));
+    return api::ToGrpcStatus(absl::NotFoundError(
+        absl::StrCat(api::KindLower(request->kind()), " \"", request->name(), "\" not found")));
   }
-  if (!stored.ok()) return ToGrpcStatus(stored.status());
+  if (!stored.ok()) return api::ToGrpcStatus(stored.status());
   absl::StatusOr<ferry::v1::Object> object = DecodeStored(*stored);
-  if (!object.ok()) return ToGrpcStatus(object.status());
+  if (!object.ok()) return api::ToGrpcStatus(object.status());
   *response = *std::move(object);
   return grpc::Status::OK;
 }
@@ -239,12 +243,12 @@ grpc::Status ResourceServiceImpl::List(grpc::ServerContext* context,
                                        const ferry::v1::ListRequest* request,
                                        grpc::ServerWriter<ferry::v1::Object>* writer) {
   absl::StatusOr<std::string> kind = RequireKind(request->kind());
-  if (!kind.ok()) return ToGrpcStatus(kind.status());
+  if (!kind.ok()) return api::ToGrpcStatus(kind.status());
   if (absl::Status s = Allow(Caller(*context), Verb::kList, *kind, ""); !s.ok()) {
-    return ToGrpcStatus(s);
+    return api::ToGrpcStatus(s);
   }
   absl::StatusOr<api::LabelSelector> selector = api::ParseLabelSelector(request->label_selector());
-  if (!selector.ok()) return ToGrpcStatus(selector.status());
+  if (!selector.ok()) return api::ToGrpcStatus(selector.status());
 
   absl::Status failed;
   absl::StatusOr<int64_t> listed = store_->List(*kind, [&](const StoredObject& stored) {
@@ -253,32 +257,32 @@ grpc::Status ResourceServiceImpl::List(grpc::ServerContext* context,
       failed = object.status();
       return false;
     }
-    if (!api::Matches(*selector, MetaOf(*object).labels())) return true;
+    if (!api::Matches(*selector, api::MetaOf(*object).labels())) return true;
     if (context->IsCancelled() || !writer->Write(*object)) {
       failed = absl::CancelledError("client went away during list");
       return false;
     }
     return true;
   });
-  if (!listed.ok()) return ToGrpcStatus(listed.status());
-  return ToGrpcStatus(failed);
+  if (!listed.ok()) return api::ToGrpcStatus(listed.status());
+  return api::ToGrpcStatus(failed);
 }
 
 grpc::Status ResourceServiceImpl::Delete(grpc::ServerContext* context,
                                          const ferry::v1::DeleteRequest* request,
                                          ferry::v1::DeleteResponse* response) {
   absl::StatusOr<std::string> kind = RequireKind(request->kind());
-  if (!kind.ok()) return ToGrpcStatus(kind.status());
+  if (!kind.ok()) return api::ToGrpcStatus(kind.status());
   const Principal who = Caller(*context);
   if (absl::Status s = Allow(who, Verb::kDelete, *kind, request->name()); !s.ok()) {
-    return ToGrpcStatus(s);
+    return api::ToGrpcStatus(s);
   }
   if (grpc::Status s = CheckWriteLimit(context, who, "Delete"); !s.ok()) return s;
   absl::StatusOr<int64_t> revision =
-      writer_.Delete(*kind, request->name(), request->resource_version());
+      writer_.Delete(request->kind(), request->name(), request->resource_version());
   if (!revision.ok()) {
     Audit(who, "delete", *kind, request->name(), "", true, "error", revision.status().message());
-    return ToGrpcStatus(revision.status());
+    return api::ToGrpcStatus(revision.status());
   }
   response->set_resource_version(absl::StrCat(*revision));
   Audit(who, "delete", *kind, request->name(), response->resource_version(), true, "deleted", "");
@@ -286,7 +290,9 @@ grpc::Status ResourceServiceImpl::Delete(grpc::ServerContext* context,
                      {"name", request->name()},
                      {"revision", response->resource_version()},
                      {"user", who.name}});
-  if (*kind == kKindNode && options_.on_node_deleted) options_.on_node_deleted(request->name());
+  if (request->kind() == ferry::v1::NODE && options_.on_node_deleted) {
+    options_.on_node_deleted(request->name());
+  }
   return grpc::Status::OK;
 }
 
@@ -296,17 +302,17 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
   std::string kind;  // empty: every kind
   if (request->kind() != ferry::v1::RESOURCE_KIND_UNSPECIFIED) {
     absl::StatusOr<std::string> k = RequireKind(request->kind());
-    if (!k.ok()) return ToGrpcStatus(k.status());
+    if (!k.ok()) return api::ToGrpcStatus(k.status());
     kind = *k;
   }
   if (absl::Status s = Allow(Caller(*context), Verb::kWatch, kind, ""); !s.ok()) {
-    return ToGrpcStatus(s);
+    return api::ToGrpcStatus(s);
   }
   int64_t after = 0;
   if (request->resource_version().empty()) {
     after = store_->CurrentRevision();
   } else if (!absl::SimpleAtoi(request->resource_version(), &after) || after < 0) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
+    return api::ToGrpcStatus(absl::InvalidArgumentError(
         absl::StrCat("resource_version: must be a non-negative integer, got \"",
                      request->resource_version(), "\"")));
   }
@@ -324,23 +330,22 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
                {{"peer", context->peer()},
                 {"stalled_for", absl::FormatDuration(options_.watch_stall_timeout)},
                 {"revision", absl::StrCat(after)}});
-    return ToGrpcStatus(CutOffStatus(options_.watch_stall_timeout));
+    return api::ToGrpcStatus(CutOffStatus(options_.watch_stall_timeout));
   };
+  ChangeFeed feed(store_, kind, kWatchBatch, after);
   while (!context->IsCancelled()) {
-    // Read before the change log, so advancing `after` to it skips nothing.
-    const int64_t current = store_->CurrentRevision();
-    absl::StatusOr<std::vector<Change>> changes = store_->ChangesSince(after, kind, kWatchBatch);
-    if (absl::IsOutOfRange(changes.status())) {
-      return ToGrpcStatus(absl::OutOfRangeError(
-          absl::StrCat("resourceVersion too old; re-list (", changes.status().message(), ")")));
+    absl::StatusOr<ChangeFeed::Batch> batch = feed.Next();
+    if (absl::IsOutOfRange(batch.status())) {
+      return api::ToGrpcStatus(absl::OutOfRangeError(
+          absl::StrCat("resourceVersion too old; re-list (", batch.status().message(), ")")));
     }
-    if (!changes.ok()) return ToGrpcStatus(changes.status());
-    for (const Change& change : *changes) {
+    if (!batch.ok()) return api::ToGrpcStatus(batch.status());
+    for (const Change& change : batch->changes) {
       ferry::v1::WatchEvent event;
       event.set_type(EventType(change));
       event.set_resource_version(absl::StrCat(change.object.revision));
       absl::StatusOr<ferry::v1::Object> object = DecodeStored(change.object);
-      if (!object.ok()) return ToGrpcStatus(object.status());
+      if (!object.ok()) return api::ToGrpcStatus(object.status());
       *event.mutable_object() = *std::move(object);
       // Moving the deadline is one map update; the guard is disarmed only
       // before waiting, where an idle watch must not be cut off.
@@ -354,9 +359,9 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
     }
     timer_.Cancel(&stall);
     if (stall.fired()) return cut_off();
-    if (changes->size() >= kWatchBatch) continue;  // more to send
-    // Changes of other kinds advance the revision too; skip past them.
-    after = std::max(after, current);
+    if (!batch->at_end) continue;  // more to send
+    // Changes of other kinds advance the revision too; the feed skips them.
+    after = feed.revision();
     store_->WaitForChange(after, options_.watch_poll);
   }
   return grpc::Status::OK;

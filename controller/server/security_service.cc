@@ -1,12 +1,12 @@
-#include "api/lib/timestamps.h"
 #include "controller/server/security_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "api/lib/grpc_status.h"
+#include "api/lib/timestamps.h"
 #include "api/lib/validation.h"
 #include "api/security/join_token.h"
 #include "api/security/pki.h"
 #include "controller/security/authorizer.h"
-#include "controller/server/grpc_status.h"
 
 namespace ferry::controller {
 namespace {
@@ -108,7 +108,7 @@ grpc::Status SecurityServiceImpl::Join(grpc::ServerContext* context,
                  caller.name, response);
   }();
   Audit(caller, "join", "Node", request->node_name(), status, "issued");
-  return ToGrpcStatus(status);
+  return api::ToGrpcStatus(status);
 }
 
 grpc::Status SecurityServiceImpl::Renew(grpc::ServerContext* context,
@@ -129,7 +129,7 @@ grpc::Status SecurityServiceImpl::Renew(grpc::ServerContext* context,
                  absl::StrCat("renewal of ", caller.serial), response);
   }();
   Audit(caller, "renew", "Certificate", caller.name, status, "issued");
-  return ToGrpcStatus(status);
+  return api::ToGrpcStatus(status);
 }
 
 grpc::Status SecurityServiceImpl::CreateJoinToken(grpc::ServerContext* context,
@@ -157,7 +157,7 @@ grpc::Status SecurityServiceImpl::CreateJoinToken(grpc::ServerContext* context,
     return absl::OkStatus();
   }();
   Audit(caller, "create-token", "JoinToken", request->node_name(), status, "created");
-  return ToGrpcStatus(status);
+  return api::ToGrpcStatus(status);
 }
 
 grpc::Status SecurityServiceImpl::CreateCredentials(
@@ -184,7 +184,7 @@ grpc::Status SecurityServiceImpl::CreateCredentials(
     return Issue(request->csr_pem(), request->name(), request->role(), *ttl, caller.name, response);
   }();
   Audit(caller, "create-credentials", "Certificate", request->name(), status, "issued");
-  return ToGrpcStatus(status);
+  return api::ToGrpcStatus(status);
 }
 
 grpc::Status SecurityServiceImpl::Revoke(grpc::ServerContext* context,
@@ -204,7 +204,7 @@ grpc::Status SecurityServiceImpl::Revoke(grpc::ServerContext* context,
     return absl::OkStatus();
   }();
   Audit(caller, "revoke", "Certificate", request->name(), status, "revoked");
-  return ToGrpcStatus(status);
+  return api::ToGrpcStatus(status);
 }
 
 }  // namespace ferry::controller

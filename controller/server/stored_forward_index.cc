@@ -1,10 +1,9 @@
 #include "controller/server/stored_forward_index.h"
 
-#include <algorithm>
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
+#include "api/lib/objects.h"
 #include "controller/store/object_codec.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
@@ -13,9 +12,6 @@ namespace ferry::controller {
 namespace {
 
 using google::protobuf::internal::WireFormatLite;
-
-// Changes read per ChangesSince call while catching up.
-constexpr size_t kCatchUpBatch = 4096;
 
 // Field numbers in api/proto/ferry/v1/ferry.proto.
 constexpr int kObjectIpForwardField = 1;
@@ -91,24 +87,17 @@ absl::Status StoredForwardIndex::CatchUp() {
   // Changes committed after this are concurrent with the caller's request,
   // as they were with a List; catching up to here keeps the loop bounded.
   const int64_t target = store_->CurrentRevision();
-  while (revision_ < target) {
-    absl::StatusOr<std::vector<Change>> changes =
-        store_->ChangesSince(revision_, kKindIPForward, kCatchUpBatch);
-    if (absl::IsOutOfRange(changes.status())) return Reload();
-    if (!changes.ok()) return changes.status();
-    for (const Change& change : *changes) {
+  while (feed_.revision() < target) {
+    absl::StatusOr<ChangeFeed::Batch> batch = feed_.Next();
+    if (absl::IsOutOfRange(batch.status())) return Reload();
+    if (!batch.ok()) return batch.status();
+    for (const Change& change : batch->changes) {
       if (absl::Status s = ApplyChange(change); !s.ok()) {
         loaded_ = false;  // half applied: start over from a List next time
         return s;
       }
     }
-    if (changes->size() < kCatchUpBatch) {
-      // The read began after `target` was published, so it held every
-      // change up to it; other kinds' revisions are skipped too.
-      revision_ = std::max(target, changes->empty() ? revision_ : changes->back().object.revision);
-      break;
-    }
-    revision_ = changes->back().object.revision;  // never a split revision
+    if (batch->at_end) break;
   }
   return absl::OkStatus();
 }
@@ -116,19 +105,20 @@ absl::Status StoredForwardIndex::CatchUp() {
 absl::Status StoredForwardIndex::Reload() {
   ConflictIndex fresh;
   absl::Status failed;
-  absl::StatusOr<int64_t> listed = store_->List(kKindIPForward, [&](const StoredObject& stored) {
-    absl::StatusOr<ferry::v1::IPForward> forward = DecodeClaims(stored);
-    if (!forward.ok()) {
-      failed = forward.status();
-      return false;
-    }
-    fresh.Put(*forward);
-    return true;
-  });
+  absl::StatusOr<int64_t> listed =
+      store_->List(api::kKindIPForward, [&](const StoredObject& stored) {
+        absl::StatusOr<ferry::v1::IPForward> forward = DecodeClaims(stored);
+        if (!forward.ok()) {
+          failed = forward.status();
+          return false;
+        }
+        fresh.Put(*forward);
+        return true;
+      });
   if (!listed.ok()) return listed.status();
   if (!failed.ok()) return failed;
   index_ = std::move(fresh);
-  revision_ = *listed;
+  feed_.Reset(*listed);
   loaded_ = true;
   return absl::OkStatus();
 }
@@ -187,7 +177,7 @@ void StoredForwardIndex::Deleted(const std::string& name, int64_t revision) {
 }
 
 void StoredForwardIndex::Advance(int64_t revision) {
-  if (loaded_ && revision == revision_ + 1) revision_ = revision;
+  if (loaded_ && revision == feed_.revision() + 1) feed_.Reset(revision);
 }
 
 }  // namespace ferry::controller

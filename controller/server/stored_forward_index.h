@@ -21,7 +21,9 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "api/lib/objects.h"
 #include "controller/planner/conflicts.h"
+#include "controller/store/change_feed.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.pb.h"
 
@@ -29,7 +31,8 @@ namespace ferry::controller {
 
 class StoredForwardIndex {
  public:
-  explicit StoredForwardIndex(Store* store) : store_(store) {}
+  explicit StoredForwardIndex(Store* store)
+      : store_(store), feed_(store, api::kKindIPForward, kCatchUpBatch) {}
 
   // Brings the index up to at least the store's current revision. Errors
   // are the store's, or a stored forward that does not decode (then the next
@@ -57,9 +60,12 @@ class StoredForwardIndex {
 
   size_t size() const { return index_.size(); }
   // The revision up to which every change has been applied (0: not loaded).
-  int64_t revision() const { return revision_; }
+  int64_t revision() const { return feed_.revision(); }
 
  private:
+  // Changes read per batch while catching up.
+  static constexpr size_t kCatchUpBatch = 4096;
+
   struct Staged {
     std::string name;
     std::optional<ferry::v1::IPForward> replaced;  // none: it was absent
@@ -74,7 +80,7 @@ class StoredForwardIndex {
 
   Store* const store_;
   bool loaded_ = false;
-  int64_t revision_ = 0;
+  ChangeFeed feed_;  // where the index stands in the change log
   ConflictIndex index_;
   std::vector<Staged> staged_;
 };

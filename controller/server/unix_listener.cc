@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "api/lib/errno_status.h"
 #include "api/lib/log.h"
 
 namespace ferry::controller {
@@ -37,8 +38,9 @@ PeerTable& Peers() {
   return *table;
 }
 
+// "<what> <path>: <strerror(errno)>", coded by errno.
 absl::Status Errno(absl::string_view what, const std::string& path) {
-  return absl::UnavailableError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+  return api::ErrnoStatus(absl::StrCat(what, " ", path), errno);
 }
 
 absl::StatusOr<sockaddr_un> Address(const std::string& path) {

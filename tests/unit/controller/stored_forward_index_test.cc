@@ -146,7 +146,7 @@ TEST_P(StoredForwardIndexTest, RenameLikeSequenceFreesTheClaimOnDelete) {
   absl::Status refused = ApplyChecked({renamed});
   EXPECT_EQ(refused.code(), absl::StatusCode::kAlreadyExists);
   EXPECT_THAT(refused.message(), HasSubstr("already claimed by ipforward/old"));
-  ASSERT_TRUE(writer_->Delete(kKindIPForward, "old", "").ok());
+  ASSERT_TRUE(writer_->Delete(ferry::v1::IP_FORWARD, "old", "").ok());
   EXPECT_TRUE(ApplyChecked({renamed}).ok());
 }
 
@@ -202,12 +202,12 @@ TEST_P(StoredForwardIndexTest, RandomWritesThroughTheWriterAndAroundItKeepTheInd
         moved.mutable_ip_forward()->clear_status();
         moved.mutable_ip_forward()->mutable_metadata()->clear_resource_version();
         ApplyChecked({moved}).IgnoreError();
-        ASSERT_TRUE(writer_->Delete(kKindIPForward, from->metadata().name(), "").ok());
+        ASSERT_TRUE(writer_->Delete(ferry::v1::IP_FORWARD, from->metadata().name(), "").ok());
         ApplyChecked({moved}).IgnoreError();
       }
     } else if (action == 5) {  // delete through the writer
       if (const IPForward* f = random_stored()) {
-        ASSERT_TRUE(writer_->Delete(kKindIPForward, f->metadata().name(), "").ok());
+        ASSERT_TRUE(writer_->Delete(ferry::v1::IP_FORWARD, f->metadata().name(), "").ok());
       }
     } else if (action == 6) {  // a spec written around the writer, unchecked
       WriteOp op;
