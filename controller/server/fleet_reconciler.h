@@ -37,7 +37,6 @@
 #include "controller/server/fleet_metrics.h"
 #include "controller/server/fleet_snapshot.h"
 #include "controller/store/store.h"
-#include "api/lib/sync_protocol.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {

@@ -5,10 +5,10 @@
 
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "api/lib/config_delta.h"
 #include "api/lib/log.h"
-#include "controller/planner/config_delta.h"
+#include "api/lib/sync_protocol.h"
 #include "controller/server/fleet_events.h"
 #include "controller/server/fleet_reconciler.h"
 #include "controller/server/fleet_session.h"
@@ -108,12 +108,12 @@ std::optional<ferry::v1::NodeConfigDelta> FleetReconciler::DeltaFor(const Sessio
                                                                     const NodeConfig& config) {
   // Only on top of a config this stream's agent is known to hold: the first
   // push of a stream, one after an un-ACKed push (in flight or NACKed) and
-  // one to an agent that predates deltas are full.
+  // one to an agent that takes no deltas are full.
   if (!session.delta_capable || !session.last_push_acked || !state.acked ||
       state.acked->version() != session.pushed_version) {
     return std::nullopt;
   }
-  ferry::v1::NodeConfigDelta delta = ComputeDelta(*state.acked.config, config);
+  ferry::v1::NodeConfigDelta delta = api::ComputeDelta(*state.acked.config, config);
   // When most forwards changed, the whole config is the smaller message.
   if (delta.ByteSizeLong() >= config.ByteSizeLong()) return std::nullopt;
   return delta;
@@ -126,7 +126,7 @@ SessionHandle* FleetReconciler::Connect(const std::string& node_name, const ferr
   session->id = next_session_id_++;
   session->node = node_name;
   session->sink = sink;
-  session->delta_capable = AgentVersionAtLeast(hello.agent_version(), kMinDeltaAgentVersion);
+  session->delta_capable = api::HasCapability(hello, ferry::v1::CAPABILITY_CONFIG_DELTA);
   NodeState& st = nodes_[node_name];
   if (st.session != nullptr) {
     st.session->active = false;
@@ -169,7 +169,7 @@ void FleetReconciler::OnAck(SessionHandle* handle, const ferry::v1::ConfigAck& a
     return;
   }
   NodeState& st = nodes_[s->node];
-  if (!ack.accepted() && absl::StartsWith(ack.error(), kBaseVersionMismatch)) {
+  if (!ack.accepted() && ack.reason() == ferry::v1::NACK_REASON_BASE_VERSION_MISMATCH) {
     // The agent holds another version than the delta's base: not a failure
     // of the config, so no event; the next pass pushes it whole.
     LogInfo("delta rejected; pushing the full config",

@@ -7,8 +7,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "api/lib/config_delta.h"
+#include "api/lib/sync_protocol.h"
 #include "controller/observability/metrics.h"
-#include "controller/planner/config_delta.h"
+#include "controller/planner/planner.h"
 #include "controller/server/fleet_reconciler.h"
 #include "controller/store/object_codec.h"
 #include "gmock/gmock.h"
@@ -44,16 +46,31 @@ class RecordingSink : public PushSink {
   std::vector<ferry::v1::ConfigPush> pushes_ ABSL_GUARDED_BY(mu_);
 };
 
+// An agent that takes deltas says so in its Hello (CAPABILITY_CONFIG_DELTA).
 ferry::v1::Hello HelloOf(const std::string& node, const std::string& address,
-                         const std::string& agent_version) {
+                         bool delta_capable = true) {
   ferry::v1::Hello hello;
   hello.set_node_name(node);
-  hello.set_agent_version(agent_version);
+  hello.set_agent_version(delta_capable ? "0.2.0" : "0.1.0");
+  if (delta_capable) hello.add_capabilities(ferry::v1::CAPABILITY_CONFIG_DELTA);
   auto* a = hello.add_addresses();
   a->set_interface("eth0");
   a->set_address(address);
   a->set_prefix_length(24);
   return hello;
+}
+
+// The config `delta` leads to from `base`, as an agent applies it.
+ferry::v1::NodeConfig Applied(const ferry::v1::NodeConfig& base,
+                              const ferry::v1::NodeConfigDelta& delta) {
+  api::ForwardMap forwards = api::IndexByForward(base);
+  absl::StatusOr<api::ForwardUpdates> updates = api::UpdatesOfDelta(delta);
+  EXPECT_TRUE(updates.ok()) << updates.status();
+  if (updates.ok()) api::ApplyUpdates(*updates, &forwards);
+  ferry::v1::NodeConfig config = api::ConfigOf(forwards);
+  config.set_ipv4_forwarding(delta.ipv4_forwarding());
+  config.set_ipv6_forwarding(delta.ipv6_forwarding());
+  return config;
 }
 
 // A masquerading forward, so only its frontend node installs anything.
@@ -119,24 +136,22 @@ class FleetDeltaTest : public ::testing::Test {
 
   void Reconcile() { ASSERT_TRUE(fleet_.ReconcileOnce().ok()); }
 
-  static ferry::v1::ConfigAck AckOf(const ferry::v1::ConfigPush& push, bool accepted = true,
-                                    const std::string& error = "") {
-    ferry::v1::ConfigAck ack;
-    ack.set_nonce(push.nonce());
-    ack.set_version(push.has_delta() ? push.delta().version() : push.config().version());
-    ack.set_accepted(accepted);
-    ack.set_error(error);
-    return ack;
+  // The agent's answer to `push`: an ACK, or a NACK with the status's
+  // message and NackReason.
+  static ferry::v1::ConfigAck AckOf(const ferry::v1::ConfigPush& push,
+                                    const absl::Status& applied = absl::OkStatus()) {
+    return api::AckFor(push.has_delta() ? push.delta().version() : push.config().version(),
+                       push.nonce(), applied);
   }
 
   // node-a (delta-capable unless told otherwise) holds web and api; node-b
   // holds db. Both have ACKed their first, full push.
-  void ConnectAndAck(const std::string& agent_version = kMinDeltaAgentVersion) {
+  void ConnectAndAck(bool delta_capable = true) {
     Put(ForwardOn("web", "node-a", "192.0.2.1", 80));
     Put(ForwardOn("api", "node-a", "192.0.2.1", 81));
     Put(ForwardOn("db", "node-b", "192.0.2.2", 5432));
-    a_ = fleet_.Connect("node-a", HelloOf("node-a", "192.0.2.1", agent_version), &sink_a_);
-    b_ = fleet_.Connect("node-b", HelloOf("node-b", "192.0.2.2", agent_version), &sink_b_);
+    a_ = fleet_.Connect("node-a", HelloOf("node-a", "192.0.2.1", delta_capable), &sink_a_);
+    b_ = fleet_.Connect("node-b", HelloOf("node-b", "192.0.2.2", delta_capable), &sink_b_);
     Reconcile();
     fleet_.OnAck(a_, AckOf(sink_a_.last()));
     fleet_.OnAck(b_, AckOf(sink_b_.last()));
@@ -192,7 +207,7 @@ TEST_F(FleetDeltaTest, DeltaVersionIsTheVersionOfTheFullConfigItLeadsTo) {
   Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
   Reconcile();
   ferry::v1::NodeConfigDelta delta = sink_a_.last().delta();
-  ferry::v1::NodeConfig after = ApplyDelta(base, delta);
+  ferry::v1::NodeConfig after = Applied(base, delta);
   EXPECT_EQ(delta.version(), ConfigVersion(after));
 }
 
@@ -206,8 +221,8 @@ TEST_F(FleetDeltaTest, DeletedForwardIsNamedInTheDeltaWithNoEntries) {
   EXPECT_EQ(push.delta().dnat_size(), 0);
 }
 
-TEST_F(FleetDeltaTest, AgentOlderThanDeltaSupportGetsFullConfigs) {
-  ConnectAndAck("0.1.0");
+TEST_F(FleetDeltaTest, AgentWithoutTheDeltaCapabilityGetsFullConfigs) {
+  ConnectAndAck(/*delta_capable=*/false);
   Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
   Reconcile();
   ASSERT_EQ(sink_a_.count(), 2);
@@ -230,7 +245,8 @@ TEST_F(FleetDeltaTest, ChangeAfterANackIsPushedFull) {
   ConnectAndAck();
   Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
   Reconcile();
-  fleet_.OnAck(a_, AckOf(sink_a_.last(), false, "nftables: Operation not permitted"));
+  fleet_.OnAck(
+      a_, AckOf(sink_a_.last(), absl::PermissionDeniedError("nftables: Operation not permitted")));
   Put(ForwardOn("web", "node-a", "192.0.2.1", 8081, 3));
   Reconcile();
   ASSERT_EQ(sink_a_.count(), 3);
@@ -242,7 +258,7 @@ TEST_F(FleetDeltaTest, BaseVersionMismatchNackGetsTheSameVersionInFull) {
   Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
   Reconcile();
   ferry::v1::ConfigPush delta = sink_a_.last();
-  fleet_.OnAck(a_, AckOf(delta, false, "base version mismatch: applied 1234, delta base 5678"));
+  fleet_.OnAck(a_, AckOf(delta, api::BaseVersionMismatch("applied 1234, delta base 5678")));
   Reconcile();
   ASSERT_EQ(sink_a_.count(), 3);
   ferry::v1::ConfigPush full = sink_a_.last();
@@ -255,7 +271,7 @@ TEST_F(FleetDeltaTest, BaseVersionMismatchIsNotReportedAsAnApplyFailure) {
   ConnectAndAck();
   Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
   Reconcile();
-  fleet_.OnAck(a_, AckOf(sink_a_.last(), false, "base version mismatch: applied 1, base 2"));
+  fleet_.OnAck(a_, AckOf(sink_a_.last(), api::BaseVersionMismatch("applied 1, base 2")));
   Reconcile();
   EXPECT_THAT(registry_.Render(), Not(HasSubstr("ferry_apply_failures_total{node=\"node-a\"}")));
 }
@@ -264,7 +280,7 @@ TEST_F(FleetDeltaTest, AckOfTheFullFallbackMakesTheNextChangeADeltaAgain) {
   ConnectAndAck();
   Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
   Reconcile();
-  fleet_.OnAck(a_, AckOf(sink_a_.last(), false, "base version mismatch: applied 1, base 2"));
+  fleet_.OnAck(a_, AckOf(sink_a_.last(), api::BaseVersionMismatch("applied 1, base 2")));
   Reconcile();
   fleet_.OnAck(a_, AckOf(sink_a_.last()));
   Put(ForwardOn("api", "node-a", "192.0.2.1", 9090, 2));
@@ -332,10 +348,10 @@ TEST_F(FleetDeltaTest, ARestartedControllerAdoptsTheConfigAgentsSayTheyApplied) 
   Registry registry;
   FleetReconciler restarted(&store_, Options(&registry));
   RecordingSink a, b;
-  ferry::v1::Hello hello_a = HelloOf("node-a", "192.0.2.1", kMinDeltaAgentVersion);
+  ferry::v1::Hello hello_a = HelloOf("node-a", "192.0.2.1");
   hello_a.set_last_applied_version(applied_a);
   (*hello_a.mutable_last_applied_forward_errors())["api"] = "kernel lacks IPv6 support: test";
-  ferry::v1::Hello hello_b = HelloOf("node-b", "192.0.2.2", kMinDeltaAgentVersion);
+  ferry::v1::Hello hello_b = HelloOf("node-b", "192.0.2.2");
   hello_b.set_last_applied_version(applied_b);
   SessionHandle* ha = restarted.Connect("node-a", hello_a, &a);
   SessionHandle* hb = restarted.Connect("node-b", hello_b, &b);
@@ -370,7 +386,7 @@ TEST_F(FleetDeltaTest, AHelloWithAnotherAppliedVersionGetsTheFullConfig) {
   Registry registry;
   FleetReconciler restarted(&store_, Options(&registry));
   RecordingSink a;
-  ferry::v1::Hello hello = HelloOf("node-a", "192.0.2.1", kMinDeltaAgentVersion);
+  ferry::v1::Hello hello = HelloOf("node-a", "192.0.2.1");
   hello.set_last_applied_version("not-the-planned-version");
   SessionHandle* h = restarted.Connect("node-a", hello, &a);
   ASSERT_TRUE(restarted.ReconcileOnce().ok());

@@ -85,7 +85,9 @@ class History {
   ferry::v1::Hello RandomHello(int node) {
     ferry::v1::Hello hello;
     hello.set_node_name(absl::StrCat("n", node));
-    hello.set_agent_version(Pick(2) == 0 ? "0.1.0" : "0.2.0");
+    const bool delta_capable = Pick(2) != 0;
+    hello.set_agent_version(delta_capable ? "0.2.0" : "0.1.0");
+    if (delta_capable) hello.add_capabilities(ferry::v1::CAPABILITY_CONFIG_DELTA);
     for (int a = 1; a <= 2; ++a) {
       if (Pick(2) == 0) AddAddress(absl::StrCat("192.0.2.", a), &hello);
     }
