@@ -4,9 +4,9 @@
 
 namespace ferry::agent {
 
-uint32_t NetlinkBatch::Append(
-    size_t max_len, absl::FunctionRef<nlmsghdr*(char* buf, uint32_t seq)> build,
-    std::string what, bool ack) {
+uint32_t NetlinkBatch::Append(size_t max_len,
+                              absl::FunctionRef<nlmsghdr*(char* buf, uint32_t seq)> build,
+                              std::string what, bool ack) {
   const uint32_t seq = next_seq();
   const size_t start = buf_.size();
   buf_.resize(start + NLMSG_ALIGN(max_len), 0);
@@ -25,16 +25,14 @@ bool NetlinkBatch::Contains(uint32_t seq) const {
   return seq >= first_seq_ && seq - first_seq_ < messages_.size();
 }
 
-std::string NetlinkBatch::Describe(uint32_t seq,
-                                   std::optional<uint32_t> attr_offset) const {
+std::string NetlinkBatch::Describe(uint32_t seq, std::optional<uint32_t> attr_offset) const {
   if (!Contains(seq)) return "unknown netlink message";
   const Message& m = messages_[seq - first_seq_];
   if (attr_offset.has_value() && !m.labels.empty()) {
     // The kernel points at the failing element's nest or at an attribute
     // inside it: take the last label starting at or before the offset.
-    auto it = std::upper_bound(
-        m.labels.begin(), m.labels.end(), *attr_offset,
-        [](uint32_t off, const Label& l) { return off < l.offset; });
+    auto it = std::upper_bound(m.labels.begin(), m.labels.end(), *attr_offset,
+                               [](uint32_t off, const Label& l) { return off < l.offset; });
     if (it != m.labels.begin()) return std::prev(it)->what;
   }
   return m.what;

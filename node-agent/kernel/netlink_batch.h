@@ -26,8 +26,7 @@ class NetlinkBatch {
   // returns the header it wrote there. `what` describes the message
   // ("adding table inet ferry"); `ack` says whether it asked for an ACK.
   // Returns the sequence number used.
-  uint32_t Append(size_t max_len,
-                  absl::FunctionRef<nlmsghdr*(char* buf, uint32_t seq)> build,
+  uint32_t Append(size_t max_len, absl::FunctionRef<nlmsghdr*(char* buf, uint32_t seq)> build,
                   std::string what, bool ack = true);
 
   // Labels an attribute of the last message (at `offset` from its header),
@@ -52,8 +51,7 @@ class NetlinkBatch {
   bool Contains(uint32_t seq) const;
   // What the message `seq` does; with the kernel's extended-ACK attribute
   // offset, the labelled attribute at that offset if there is one.
-  std::string Describe(
-      uint32_t seq, std::optional<uint32_t> attr_offset = std::nullopt) const;
+  std::string Describe(uint32_t seq, std::optional<uint32_t> attr_offset = std::nullopt) const;
 
   // Header of the i-th message (for tests and parsers).
   const nlmsghdr* message(size_t i) const;

@@ -24,21 +24,17 @@ constexpr int kResizeRereads = 2;
 NatPlan WithReplaceDeletes(const NatPlan& plan, const NatState& kernel) {
   NatPlan out = plan;
   if (plan.create_table) return out;  // the table is rebuilt empty
-  std::set<DnatKey> dnat_deleted(plan.dnat_delete.begin(),
-                                 plan.dnat_delete.end());
+  std::set<DnatKey> dnat_deleted(plan.dnat_delete.begin(), plan.dnat_delete.end());
   for (const auto& [key, target] : plan.dnat_add) {
     auto it = kernel.dnat.find(key);
-    if (it != kernel.dnat.end() && !(it->second == target) &&
-        dnat_deleted.insert(key).second) {
+    if (it != kernel.dnat.end() && !(it->second == target) && dnat_deleted.insert(key).second) {
       out.dnat_delete.push_back(key);
     }
   }
-  std::set<MasqKey> masq_deleted(plan.masq_delete.begin(),
-                                 plan.masq_delete.end());
+  std::set<MasqKey> masq_deleted(plan.masq_delete.begin(), plan.masq_delete.end());
   for (const auto& [key, comment] : plan.masq_add) {
     auto it = kernel.masq.find(key);
-    if (it != kernel.masq.end() && it->second != comment &&
-        masq_deleted.insert(key).second) {
+    if (it != kernel.masq.end() && it->second != comment && masq_deleted.insert(key).second) {
       out.masq_delete.push_back(key);
     }
   }
@@ -46,11 +42,9 @@ NatPlan WithReplaceDeletes(const NatPlan& plan, const NatState& kernel) {
 }
 
 absl::StatusOr<std::unique_ptr<NetlinkNatBackend>> NetlinkNatBackend::Create() {
-  absl::StatusOr<std::unique_ptr<NetlinkSocket>> sock =
-      NetlinkSocket::Open(NETLINK_NETFILTER);
+  absl::StatusOr<std::unique_ptr<NetlinkSocket>> sock = NetlinkSocket::Open(NETLINK_NETFILTER);
   if (!sock.ok()) return sock.status();
-  return std::unique_ptr<NetlinkNatBackend>(
-      new NetlinkNatBackend(std::move(*sock)));
+  return std::unique_ptr<NetlinkNatBackend>(new NetlinkNatBackend(std::move(*sock)));
 }
 
 absl::StatusOr<NatState> NetlinkNatBackend::Load() {
@@ -65,9 +59,8 @@ absl::StatusOr<NatState> NetlinkNatBackend::Load() {
 
 absl::StatusOr<NatState> NetlinkNatBackend::LoadOnce() {
   NatState state;
-  absl::Status s =
-      sock_->Request(nft::BuildGetTable(sock_->next_seq()),
-                     [](const nlmsghdr*) { return absl::OkStatus(); });
+  absl::Status s = sock_->Request(nft::BuildGetTable(sock_->next_seq()),
+                                  [](const nlmsghdr*) { return absl::OkStatus(); });
   if (absl::IsNotFound(s)) return state;
   if (!s.ok()) return s;
   state.table_present = true;
@@ -75,18 +68,15 @@ absl::StatusOr<NatState> NetlinkNatBackend::LoadOnce() {
   // of other types is reported as structure drift and its elements are
   // not read, since they could not be Ferry's.
   nft::TableShape shape;
-  s = sock_->Request(nft::BuildGetSets(sock_->next_seq()), [&shape](const nlmsghdr* nlh) {
-    return nft::ParseSet(nlh, &shape);
-  });
+  s = sock_->Request(nft::BuildGetSets(sock_->next_seq()),
+                     [&shape](const nlmsghdr* nlh) { return nft::ParseSet(nlh, &shape); });
   if (s.ok()) {
-    s = sock_->Request(nft::BuildGetChains(sock_->next_seq()), [&shape](const nlmsghdr* nlh) {
-      return nft::ParseChain(nlh, &shape);
-    });
+    s = sock_->Request(nft::BuildGetChains(sock_->next_seq()),
+                       [&shape](const nlmsghdr* nlh) { return nft::ParseChain(nlh, &shape); });
   }
   if (s.ok()) {
-    s = sock_->Request(nft::BuildGetRules(sock_->next_seq()), [&shape](const nlmsghdr* nlh) {
-      return nft::ParseRule(nlh, &shape);
-    });
+    s = sock_->Request(nft::BuildGetRules(sock_->next_seq()),
+                       [&shape](const nlmsghdr* nlh) { return nft::ParseRule(nlh, &shape); });
   }
   // The table vanished between two dumps: read it all again.
   if (absl::IsNotFound(s)) return absl::UnavailableError(s.message());
@@ -101,9 +91,9 @@ absl::StatusOr<NatState> NetlinkNatBackend::LoadOnce() {
   // dump holds fewer elements than this backend last wrote, read again and
   // take the union: a walk never invents elements, and a real deletion in
   // between is announced by an event that triggers the next check.
-  for (int again = 0; again < kResizeRereads && kernel_.has_value() &&
-                      (state.dnat.size() < kernel_->dnat.size() ||
-                       state.masq.size() < kernel_->masq.size());
+  for (int again = 0;
+       again < kResizeRereads && kernel_.has_value() &&
+       (state.dnat.size() < kernel_->dnat.size() || state.masq.size() < kernel_->masq.size());
        ++again) {
     NatState more;
     if (s = DumpElements(shape, &more); !s.ok()) return s;
@@ -121,10 +111,9 @@ absl::StatusOr<NatState> NetlinkNatBackend::LoadOnce() {
 absl::Status NetlinkNatBackend::DumpElements(const nft::TableShape& shape, NatState* state) {
   for (nft::NatSet set : nft::kAllSets) {
     if (!nft::SetReadable(shape, nft::SetName(set))) continue;
-    absl::Status s = sock_->Request(nft::BuildGetSetElements(set, sock_->next_seq()),
-                                    [state](const nlmsghdr* nlh) {
-                                      return nft::ParseSetElements(nlh, state);
-                                    });
+    absl::Status s =
+        sock_->Request(nft::BuildGetSetElements(set, sock_->next_seq()),
+                       [state](const nlmsghdr* nlh) { return nft::ParseSetElements(nlh, state); });
     if (absl::IsNotFound(s)) return absl::UnavailableError(s.message());
     if (!s.ok()) return s;
   }
@@ -155,8 +144,7 @@ absl::Status NetlinkNatBackend::Apply(const NatPlan& plan) {
   std::optional<NatPlan> with_deletes;
   if (replaces()) with_deletes = WithReplaceDeletes(plan, *kernel_);
   const NatPlan& full = with_deletes.has_value() ? *with_deletes : plan;
-  absl::StatusOr<NetlinkBatch> batch =
-      nft::BuildNatBatch(full, sock_->next_seq());
+  absl::StatusOr<NetlinkBatch> batch = nft::BuildNatBatch(full, sock_->next_seq());
   if (!batch.ok()) return batch.status();
   absl::Status s = sock_->Transact(*batch);
   if (!s.ok()) {
@@ -164,14 +152,13 @@ absl::Status NetlinkNatBackend::Apply(const NatPlan& plan) {
     return s;
   }
   Remember(full);
-  LogDebug("applied nftables batch",
-           {{"messages", absl::StrCat(batch->message_count())},
-            {"bytes", absl::StrCat(batch->size())},
-            {"create_table", plan.create_table ? "true" : "false"},
-            {"dnat_add", absl::StrCat(plan.dnat_add.size())},
-            {"dnat_delete", absl::StrCat(plan.dnat_delete.size())},
-            {"masq_add", absl::StrCat(plan.masq_add.size())},
-            {"masq_delete", absl::StrCat(plan.masq_delete.size())}});
+  LogDebug("applied nftables batch", {{"messages", absl::StrCat(batch->message_count())},
+                                      {"bytes", absl::StrCat(batch->size())},
+                                      {"create_table", plan.create_table ? "true" : "false"},
+                                      {"dnat_add", absl::StrCat(plan.dnat_add.size())},
+                                      {"dnat_delete", absl::StrCat(plan.dnat_delete.size())},
+                                      {"masq_add", absl::StrCat(plan.masq_add.size())},
+                                      {"masq_delete", absl::StrCat(plan.masq_delete.size())}});
   return absl::OkStatus();
 }
 

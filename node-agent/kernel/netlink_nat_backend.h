@@ -29,8 +29,7 @@ class NetlinkNatBackend : public NatBackend {
   absl::Status Apply(const NatPlan& plan) override;
 
  private:
-  explicit NetlinkNatBackend(std::unique_ptr<NetlinkSocket> sock)
-      : sock_(std::move(sock)) {}
+  explicit NetlinkNatBackend(std::unique_ptr<NetlinkSocket> sock) : sock_(std::move(sock)) {}
   absl::StatusOr<NatState> LoadOnce();
   // Adds the elements of every set `shape` shows readable to `state`.
   absl::Status DumpElements(const nft::TableShape& shape, NatState* state);

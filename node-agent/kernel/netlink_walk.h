@@ -72,9 +72,7 @@ class AttributeWalker {
 };
 
 // Type without the NLA_F_NESTED / NLA_F_NET_BYTEORDER flags.
-inline uint16_t AttributeType(const nlattr* attr) {
-  return attr->nla_type & NLA_TYPE_MASK;
-}
+inline uint16_t AttributeType(const nlattr* attr) { return attr->nla_type & NLA_TYPE_MASK; }
 // The attribute's value (nla_len - NLA_HDRLEN bytes).
 inline absl::string_view AttributePayload(const nlattr* attr) {
   return absl::string_view(reinterpret_cast<const char*>(attr) + NLA_HDRLEN,

@@ -45,8 +45,7 @@ absl::StatusOr<ElementOps> PlanElementOps(const NatPlan& plan);
 // Appends NEWSETELEM (add) or DELSETELEM messages for `ops`, chunked, each
 // element labelled for error reports. `set_id` != 0 names a set created in
 // the same batch.
-void AppendElementMessages(NetlinkBatch& batch, const SetOps& ops, bool add,
-                           uint32_t set_id);
+void AppendElementMessages(NetlinkBatch& batch, const SetOps& ops, bool add, uint32_t set_id);
 
 }  // namespace ferry::agent::nft
 

@@ -19,24 +19,16 @@ struct NftnlDeleter {
   void operator()(T* p) const { Free(p); }
 };
 
-using TablePtr =
-    std::unique_ptr<nftnl_table, NftnlDeleter<nftnl_table, nftnl_table_free>>;
-using ChainPtr =
-    std::unique_ptr<nftnl_chain, NftnlDeleter<nftnl_chain, nftnl_chain_free>>;
-using RulePtr =
-    std::unique_ptr<nftnl_rule, NftnlDeleter<nftnl_rule, nftnl_rule_free>>;
-using ExprPtr =
-    std::unique_ptr<nftnl_expr, NftnlDeleter<nftnl_expr, nftnl_expr_free>>;
-using SetPtr =
-    std::unique_ptr<nftnl_set, NftnlDeleter<nftnl_set, nftnl_set_free>>;
+using TablePtr = std::unique_ptr<nftnl_table, NftnlDeleter<nftnl_table, nftnl_table_free>>;
+using ChainPtr = std::unique_ptr<nftnl_chain, NftnlDeleter<nftnl_chain, nftnl_chain_free>>;
+using RulePtr = std::unique_ptr<nftnl_rule, NftnlDeleter<nftnl_rule, nftnl_rule_free>>;
+using ExprPtr = std::unique_ptr<nftnl_expr, NftnlDeleter<nftnl_expr, nftnl_expr_free>>;
+using SetPtr = std::unique_ptr<nftnl_set, NftnlDeleter<nftnl_set, nftnl_set_free>>;
 using SetElemPtr =
-    std::unique_ptr<nftnl_set_elem,
-                    NftnlDeleter<nftnl_set_elem, nftnl_set_elem_free>>;
+    std::unique_ptr<nftnl_set_elem, NftnlDeleter<nftnl_set_elem, nftnl_set_elem_free>>;
 
 inline void FreeUdataBuf(nftnl_udata_buf* b) { nftnl_udata_buf_free(b); }
-using UdataBufPtr =
-    std::unique_ptr<nftnl_udata_buf,
-                    NftnlDeleter<nftnl_udata_buf, FreeUdataBuf>>;
+using UdataBufPtr = std::unique_ptr<nftnl_udata_buf, NftnlDeleter<nftnl_udata_buf, FreeUdataBuf>>;
 
 }  // namespace ferry::agent::nft
 

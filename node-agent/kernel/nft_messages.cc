@@ -61,8 +61,7 @@ void PutTypeofNest(nftnl_udata_buf* buf, uint8_t type) {
 UdataBufPtr SetUserdata(const SetSpec& spec) {
   UdataBufPtr buf(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
   nftnl_udata_put_u32(buf.get(), NFTNL_UDATA_SET_KEYBYTEORDER, 0);
-  if (spec.is_map)
-    nftnl_udata_put_u32(buf.get(), NFTNL_UDATA_SET_DATABYTEORDER, 0);
+  if (spec.is_map) nftnl_udata_put_u32(buf.get(), NFTNL_UDATA_SET_DATABYTEORDER, 0);
   PutTypeofNest(buf.get(), NFTNL_UDATA_SET_KEY_TYPEOF);
   if (spec.is_map) {
     PutTypeofNest(buf.get(), NFTNL_UDATA_SET_DATA_TYPEOF);
@@ -84,16 +83,12 @@ void AppendTable(NetlinkBatch& batch, uint16_t type, std::string what) {
           // Flags 0: never NFT_TABLE_F_OWNER, the table must outlive the agent.
           nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, 0);
           UdataBufPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
-          nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_TABLE_COMMENT,
-                               kTableComment);
-          nftnl_table_set_data(t.get(), NFTNL_TABLE_USERDATA,
-                               nftnl_udata_buf_data(ud.get()),
+          nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_TABLE_COMMENT, kTableComment);
+          nftnl_table_set_data(t.get(), NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(ud.get()),
                                nftnl_udata_buf_len(ud.get()));
         }
-        const uint16_t flags =
-            NLM_F_ACK | (type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
-        nlmsghdr* nlh =
-            nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, seq);
+        const uint16_t flags = NLM_F_ACK | (type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, seq);
         nftnl_table_nlmsg_build_payload(nlh, t.get());
         return nlh;
       },
@@ -108,12 +103,10 @@ void AppendSet(NetlinkBatch& batch, const SetSpec& spec) {
         nftnl_set_set_str(s.get(), NFTNL_SET_TABLE, kTableName);
         nftnl_set_set_str(s.get(), NFTNL_SET_NAME, SetName(spec.set));
         nftnl_set_set_u32(s.get(), NFTNL_SET_FAMILY, NFPROTO_INET);
-        nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS,
-                          spec.is_map ? NFT_SET_MAP : 0);
+        nftnl_set_set_u32(s.get(), NFTNL_SET_FLAGS, spec.is_map ? NFT_SET_MAP : 0);
         const uint32_t addr_type = spec.v4 ? kTypeIpv4Addr : kTypeIpv6Addr;
         const uint32_t key_type =
-            (((addr_type << kTypeBits) | kTypeInetProto) << kTypeBits) |
-            kTypeInetService;
+            (((addr_type << kTypeBits) | kTypeInetProto) << kTypeBits) | kTypeInetService;
         nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_TYPE, key_type);
         nftnl_set_set_u32(s.get(), NFTNL_SET_KEY_LEN, KeyLength(spec.v4));
         if (spec.is_map) {
@@ -123,11 +116,10 @@ void AppendSet(NetlinkBatch& batch, const SetSpec& spec) {
         }
         nftnl_set_set_u32(s.get(), NFTNL_SET_ID, spec.id);
         UdataBufPtr ud = SetUserdata(spec);
-        nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA,
-                           nftnl_udata_buf_data(ud.get()),
+        nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud.get()),
                            nftnl_udata_buf_len(ud.get()));
-        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, NFPROTO_INET,
-                                              NLM_F_CREATE | NLM_F_ACK, seq);
+        nlmsghdr* nlh =
+            nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE | NLM_F_ACK, seq);
         nftnl_set_nlmsg_build_payload(nlh, s.get());
         return nlh;
       },
@@ -135,8 +127,7 @@ void AppendSet(NetlinkBatch& batch, const SetSpec& spec) {
   batch.MarkNeedsKernelFeature();
 }
 
-void AppendChain(NetlinkBatch& batch, const char* name, uint32_t hook,
-                 int32_t priority) {
+void AppendChain(NetlinkBatch& batch, const char* name, uint32_t hook, int32_t priority) {
   batch.Append(
       kObjectMessageBytes,
       [&](char* buf, uint32_t seq) {
@@ -147,8 +138,8 @@ void AppendChain(NetlinkBatch& batch, const char* name, uint32_t hook,
         nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, hook);
         nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, priority);
         nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
-        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(
-            buf, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE | NLM_F_ACK, seq);
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, NFPROTO_INET,
+                                              NLM_F_CREATE | NLM_F_ACK, seq);
         nftnl_chain_nlmsg_build_payload(nlh, c.get());
         return nlh;
       },
@@ -175,8 +166,7 @@ nftnl_expr* Cmp(uint32_t sreg, uint32_t op, const void* data, uint32_t len) {
   return e;
 }
 
-nftnl_expr* Payload(uint32_t base, uint32_t offset, uint32_t len,
-                    uint32_t dreg) {
+nftnl_expr* Payload(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg) {
   nftnl_expr* e = nftnl_expr_alloc("payload");
   nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
   nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
@@ -200,12 +190,10 @@ void AddKeyLoad(nftnl_rule* r, bool v4, uint32_t* proto_reg) {
   const uint8_t nfproto = v4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
   Add(r, Meta(NFT_META_NFPROTO, NFT_REG_1));
   Add(r, Cmp(NFT_REG_1, NFT_CMP_EQ, &nfproto, sizeof(nfproto)));
-  Add(r, Payload(NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, v4 ? 4 : 16,
-                 NFT_REG_1));
+  Add(r, Payload(NFT_PAYLOAD_NETWORK_HEADER, v4 ? 16 : 24, v4 ? 4 : 16, NFT_REG_1));
   *proto_reg = v4 ? NFT_REG32_01 : NFT_REG_2;
   Add(r, Meta(NFT_META_L4PROTO, *proto_reg));
-  Add(r, Payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2,
-                 v4 ? NFT_REG32_02 : NFT_REG32_05));
+  Add(r, Payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, v4 ? NFT_REG32_02 : NFT_REG32_05));
 }
 
 RulePtr DnatRule(bool v4) {
@@ -215,8 +203,7 @@ RulePtr DnatRule(bool v4) {
   Add(r.get(), Lookup(v4 ? NatSet::kDnat4 : NatSet::kDnat6, true));
   nftnl_expr* nat = nftnl_expr_alloc("nat");
   nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
-  nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_FAMILY,
-                     v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+  nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_FAMILY, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
   nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
   nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_REG_PROTO_MIN, proto_reg);
   Add(r.get(), nat);
@@ -256,14 +243,11 @@ void AppendRule(NetlinkBatch& batch, const char* chain, NatSet tag, RulePtr rule
         nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, kTableName);
         nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, chain);
         UdataBufPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
-        nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_RULE_COMMENT,
-                             RuleTag(tag).c_str());
-        nftnl_rule_set_data(rule.get(), NFTNL_RULE_USERDATA,
-                            nftnl_udata_buf_data(ud.get()),
+        nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_RULE_COMMENT, RuleTag(tag).c_str());
+        nftnl_rule_set_data(rule.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud.get()),
                             nftnl_udata_buf_len(ud.get()));
-        nlmsghdr* nlh =
-            nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET,
-                                  NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, seq);
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET,
+                                              NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, seq);
         nftnl_rule_nlmsg_build_payload(nlh, rule.get());
         return nlh;
       },
@@ -274,8 +258,7 @@ void AppendRule(NetlinkBatch& batch, const char* chain, NatSet tag, RulePtr rule
 void AppendTableObjects(NetlinkBatch& batch) {
   // NEWTABLE first so DELTABLE cannot fail on an absent table.
   AppendTable(batch, NFT_MSG_NEWTABLE, "adding table inet ferry");
-  AppendTable(batch, NFT_MSG_DELTABLE,
-              "deleting table inet ferry to rebuild it");
+  AppendTable(batch, NFT_MSG_DELTABLE, "deleting table inet ferry to rebuild it");
   AppendTable(batch, NFT_MSG_NEWTABLE, "adding table inet ferry");
   for (const SetSpec& spec : kSetSpecs) AppendSet(batch, spec);
   AppendChain(batch, "prerouting", NF_INET_PRE_ROUTING, NF_IP_PRI_NAT_DST);
@@ -317,14 +300,12 @@ std::string SetNoun(NatSet set) {
   return absl::StrCat(is_map ? "map " : "set ", SetName(set));
 }
 
-absl::StatusOr<NetlinkBatch> BuildNatBatch(const NatPlan& plan,
-                                           uint32_t first_seq) {
+absl::StatusOr<NetlinkBatch> BuildNatBatch(const NatPlan& plan, uint32_t first_seq) {
   absl::StatusOr<ElementOps> ops = PlanElementOps(plan);
   if (!ops.ok()) return ops.status();
   NetlinkBatch batch(first_seq);
   batch.Append(
-      NLMSG_HDRLEN + 16,
-      [](char* buf, uint32_t seq) { return nftnl_batch_begin(buf, seq); },
+      NLMSG_HDRLEN + 16, [](char* buf, uint32_t seq) { return nftnl_batch_begin(buf, seq); },
       "starting nftables transaction", /*ack=*/false);
   if (plan.create_table) {
     AppendTableObjects(batch);
@@ -334,12 +315,10 @@ absl::StatusOr<NetlinkBatch> BuildNatBatch(const NatPlan& plan,
     }
   }
   for (const SetOps& set_ops : ops->adds) {
-    AppendElementMessages(batch, set_ops, /*add=*/true,
-                          plan.create_table ? SetId(set_ops.set) : 0);
+    AppendElementMessages(batch, set_ops, /*add=*/true, plan.create_table ? SetId(set_ops.set) : 0);
   }
   batch.Append(
-      NLMSG_HDRLEN + 16,
-      [](char* buf, uint32_t seq) { return nftnl_batch_end(buf, seq); },
+      NLMSG_HDRLEN + 16, [](char* buf, uint32_t seq) { return nftnl_batch_end(buf, seq); },
       "committing nftables transaction", /*ack=*/false);
   return batch;
 }
@@ -358,13 +337,11 @@ NetlinkBatch BuildGetSetElements(NatSet set, uint32_t seq) {
         SetPtr nls(nftnl_set_alloc());
         nftnl_set_set_str(nls.get(), NFTNL_SET_TABLE, kTableName);
         nftnl_set_set_str(nls.get(), NFTNL_SET_NAME, SetName(set));
-        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM,
-                                              NFPROTO_INET, NLM_F_DUMP, s);
+        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, NFPROTO_INET, NLM_F_DUMP, s);
         nftnl_set_elems_nlmsg_build_payload(nlh, nls.get());
         return nlh;
       },
-      absl::StrCat("listing elements of ", SetNoun(set),
-                   " in table inet ferry"));
+      absl::StrCat("listing elements of ", SetNoun(set), " in table inet ferry"));
   return batch;
 }
 

@@ -22,8 +22,7 @@ namespace ferry::agent::nft {
 
 inline constexpr char kTableName[] = "ferry";
 inline constexpr char kTableComment[] = "managed by ferry-agent; do not edit";
-inline constexpr char kDnat4Comment[] =
-    "client-facing addr . proto . port : backend addr . port";
+inline constexpr char kDnat4Comment[] = "client-facing addr . proto . port : backend addr . port";
 // nft's own limit for comments (NFTNL_UDATA_COMMENT_MAXLEN).
 inline constexpr size_t kMaxCommentLength = 128;
 // Elements per NEWSETELEM message. The element list is one netlink
@@ -32,8 +31,8 @@ inline constexpr size_t kMaxElementsPerMessage = 1000;
 inline constexpr size_t kMaxElementBytesPerMessage = 48 * 1024;
 
 enum class NatSet : uint8_t { kDnat4, kDnat6, kMasq4, kMasq6 };
-inline constexpr NatSet kAllSets[] = {NatSet::kDnat4, NatSet::kDnat6,
-                                      NatSet::kMasq4, NatSet::kMasq6};
+inline constexpr NatSet kAllSets[] = {NatSet::kDnat4, NatSet::kDnat6, NatSet::kMasq4,
+                                      NatSet::kMasq6};
 // "dnat4", "dnat6", "masq4", "masq6".
 const char* SetName(NatSet set);
 // "map dnat4" / "set masq4", for messages.
@@ -56,8 +55,7 @@ std::string DescribeKey(const IpAddress& addr, uint8_t proto, uint16_t port);
 // WithReplaceDeletes in netlink_nat_backend.h, which adds those deletes).
 // Bad input (family mismatch, long comment) is InvalidArgument naming the
 // element.
-absl::StatusOr<NetlinkBatch> BuildNatBatch(const NatPlan& plan,
-                                           uint32_t first_seq);
+absl::StatusOr<NetlinkBatch> BuildNatBatch(const NatPlan& plan, uint32_t first_seq);
 
 // GETTABLE inet ferry (replies ENOENT when absent).
 NetlinkBatch BuildGetTable(uint32_t seq);

@@ -27,8 +27,7 @@ namespace ferry::agent::nft {
 namespace {
 
 absl::Status Malformed(absl::string_view what) {
-  return absl::InternalError(
-      absl::StrCat("malformed set element dump message: ", what));
+  return absl::InternalError(absl::StrCat("malformed set element dump message: ", what));
 }
 
 // One NFTA_LIST_ELEM, its fields still encoded.
@@ -39,8 +38,7 @@ struct RawElement {
 };
 
 // The NFTA_DATA_VALUE inside an nft_data nest (NFTA_SET_ELEM_KEY/DATA).
-absl::StatusOr<absl::string_view> DataValue(const nlattr* nest,
-                                            absl::string_view what) {
+absl::StatusOr<absl::string_view> DataValue(const nlattr* nest, absl::string_view what) {
   std::optional<absl::string_view> value;
   AttributeWalker walk(AttributePayload(nest));
   while (const nlattr* attr = walk.Next()) {
@@ -95,8 +93,7 @@ absl::StatusOr<RawElement> ParseElement(const nlattr* elem) {
         break;
       }
       case NFTA_SET_ELEM_DATA: {
-        absl::StatusOr<absl::string_view> data =
-            DataValue(attr, "element data");
+        absl::StatusOr<absl::string_view> data = DataValue(attr, "element data");
         if (!data.ok()) return data.status();
         raw.data = *data;
         break;
@@ -119,8 +116,8 @@ absl::StatusOr<RawElement> ParseElement(const nlattr* elem) {
 
 // addr (4/16 bytes) [. proto (padded to 4)] . port (network order, padded).
 // `bytes` holds KeyLength/TargetLength bytes (checked by the caller).
-void Decode(const char* bytes, bool v4, bool with_proto, IpAddress* addr,
-            uint8_t* proto, uint16_t* port) {
+void Decode(const char* bytes, bool v4, bool with_proto, IpAddress* addr, uint8_t* proto,
+            uint16_t* port) {
   const auto* b = reinterpret_cast<const uint8_t*>(bytes);
   *addr = IpAddress::FromBytes(v4 ? Family::kIPv4 : Family::kIPv6, b);
   size_t n = v4 ? 4 : 16;
@@ -140,10 +137,9 @@ absl::Status AddElement(NatSet set, const RawElement& raw, NatState* out) {
   const bool is_map = set == NatSet::kDnat4 || set == NatSet::kDnat6;
   const size_t key_len = raw.key ? raw.key->size() : 0;
   if (key_len != KeyLength(v4)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        SetNoun(set), " in table inet ferry holds an element with a ", key_len,
-        "-byte key, want ", KeyLength(v4),
-        " (was the table changed by hand?)"));
+    return absl::FailedPreconditionError(
+        absl::StrCat(SetNoun(set), " in table inet ferry holds an element with a ", key_len,
+                     "-byte key, want ", KeyLength(v4), " (was the table changed by hand?)"));
   }
   IpAddress addr;
   uint8_t proto = 0;
@@ -155,9 +151,9 @@ absl::Status AddElement(NatSet set, const RawElement& raw, NatState* out) {
   }
   const size_t data_len = raw.data ? raw.data->size() : 0;
   if (data_len != TargetLength(v4)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "element ", DescribeKey(addr, proto, port), " of ", SetNoun(set),
-        " has a ", data_len, "-byte value, want ", TargetLength(v4)));
+    return absl::FailedPreconditionError(absl::StrCat("element ", DescribeKey(addr, proto, port),
+                                                      " of ", SetNoun(set), " has a ", data_len,
+                                                      "-byte value, want ", TargetLength(v4)));
   }
   DnatTarget t;
   uint8_t unused = 0;
@@ -177,15 +173,13 @@ std::optional<NatSet> SetByName(absl::string_view name) {
 }  // namespace
 
 absl::Status ParseSetElements(const nlmsghdr* nlh, NatState* state) {
-  constexpr uint16_t kNewSetElem =
-      (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM;
+  constexpr uint16_t kNewSetElem = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM;
   if (nlh->nlmsg_type != kNewSetElem) {
-    return Malformed(absl::StrCat("message type ", nlh->nlmsg_type,
-                                  " is not NEWSETELEM (", kNewSetElem, ")"));
+    return Malformed(
+        absl::StrCat("message type ", nlh->nlmsg_type, " is not NEWSETELEM (", kNewSetElem, ")"));
   }
   if (MessagePayload(nlh, sizeof(nfgenmsg)) == nullptr) {
-    return Malformed(
-        absl::StrCat(nlh->nlmsg_len, " bytes are too short for the nfgenmsg"));
+    return Malformed(absl::StrCat(nlh->nlmsg_len, " bytes are too short for the nfgenmsg"));
   }
   std::optional<absl::string_view> set_name;
   std::vector<RawElement> elements;
@@ -213,12 +207,11 @@ absl::Status ParseSetElements(const nlmsghdr* nlh, NatState* state) {
   if (walk.malformed()) {
     return Malformed("an attribute overruns the message");
   }
-  const std::optional<NatSet> set =
-      set_name ? SetByName(*set_name) : std::nullopt;
+  const std::optional<NatSet> set = set_name ? SetByName(*set_name) : std::nullopt;
   if (!set.has_value()) {
-    return absl::InternalError(absl::StrCat(
-        "element dump of unexpected set ",
-        set_name ? std::string(*set_name) : std::string("(unnamed)")));
+    return absl::InternalError(
+        absl::StrCat("element dump of unexpected set ",
+                     set_name ? std::string(*set_name) : std::string("(unnamed)")));
   }
   // All or nothing: a bad element leaves `state` as it was.
   NatState parsed;
@@ -226,8 +219,7 @@ absl::Status ParseSetElements(const nlmsghdr* nlh, NatState* state) {
     if (absl::Status s = AddElement(*set, raw, &parsed); !s.ok()) return s;
   }
   for (auto& [key, target] : parsed.dnat) state->dnat[key] = std::move(target);
-  for (auto& [key, comment] : parsed.masq)
-    state->masq[key] = std::move(comment);
+  for (auto& [key, comment] : parsed.masq) state->masq[key] = std::move(comment);
   return absl::OkStatus();
 }
 

@@ -26,8 +26,8 @@ namespace ferry::agent::nft {
 
 struct ChainShape {
   std::string name;
-  std::string type;               // "nat", "filter", ...; "" for a regular chain
-  std::optional<uint32_t> hook;   // base chains only
+  std::string type;              // "nat", "filter", ...; "" for a regular chain
+  std::optional<uint32_t> hook;  // base chains only
   std::optional<int32_t> priority;
   std::optional<uint32_t> policy;
   bool operator==(const ChainShape&) const = default;
@@ -35,8 +35,8 @@ struct ChainShape {
 
 struct RuleShape {
   std::string chain;
-  uint64_t handle = 0;    // 0 in Ferry's own (not yet committed) rules
-  std::string tag;        // the rule's comment; "" when it has none
+  uint64_t handle = 0;      // 0 in Ferry's own (not yet committed) rules
+  std::string tag;          // the rule's comment; "" when it has none
   std::string expressions;  // "meta cmp payload ... lookup @dnat4 nat"
 };
 

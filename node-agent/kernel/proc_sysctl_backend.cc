@@ -15,19 +15,18 @@ namespace {
 constexpr size_t kMaxValueBytes = 4096;
 
 absl::Status ValidateKey(const std::string& key) {
-  if (key.empty() || key.front() == '/' || key.back() == '/' ||
-      absl::StrContains(key, "..") || absl::StrContains(key, "//")) {
+  if (key.empty() || key.front() == '/' || key.back() == '/' || absl::StrContains(key, "..") ||
+      absl::StrContains(key, "//")) {
     return absl::InvalidArgumentError(
-        absl::StrCat("sysctl key \"", key,
-                     "\": want a relative path like net/ipv4/ip_forward"));
+        absl::StrCat("sysctl key \"", key, "\": want a relative path like net/ipv4/ip_forward"));
   }
   for (char c : key) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '/' || c == '.' || c == '-';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '/' ||
+                    c == '.' || c == '-';
     if (!ok) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("sysctl key \"", key, "\": character '",
-                       std::string(1, c), "' not allowed (only [a-z0-9_/.-])"));
+      return absl::InvalidArgumentError(absl::StrCat("sysctl key \"", key, "\": character '",
+                                                     std::string(1, c),
+                                                     "' not allowed (only [a-z0-9_/.-])"));
     }
   }
   return absl::OkStatus();
@@ -54,8 +53,7 @@ absl::StatusOr<std::string> ProcSysctlBackend::Read(const std::string& key) {
   if (absl::Status s = ValidateKey(key); !s.ok()) return s;
   const std::string path = absl::StrCat(root_, "/", key);
   Fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0)
-    return ErrnoToStatus(errno, absl::StrCat("reading sysctl ", key));
+  if (fd.get() < 0) return ErrnoToStatus(errno, absl::StrCat("reading sysctl ", key));
   std::string value(kMaxValueBytes, '\0');
   const ssize_t n = read(fd.get(), value.data(), value.size());
   if (n < 0) return ErrnoToStatus(errno, absl::StrCat("reading sysctl ", key));
@@ -66,8 +64,7 @@ absl::StatusOr<std::string> ProcSysctlBackend::Read(const std::string& key) {
   return value;
 }
 
-absl::Status ProcSysctlBackend::Write(const std::string& key,
-                                      const std::string& value) {
+absl::Status ProcSysctlBackend::Write(const std::string& key, const std::string& value) {
   if (absl::Status s = ValidateKey(key); !s.ok()) return s;
   const std::string what = absl::StrCat("writing sysctl ", key, "=", value);
   const std::string path = absl::StrCat(root_, "/", key);

@@ -14,8 +14,7 @@ namespace ferry::agent {
 // [a-z0-9_/.-]) so no path outside /proc/sys can be named.
 class ProcSysctlBackend : public SysctlBackend {
  public:
-  explicit ProcSysctlBackend(std::string root = "/proc/sys")
-      : root_(std::move(root)) {}
+  explicit ProcSysctlBackend(std::string root = "/proc/sys") : root_(std::move(root)) {}
 
   // The value without its trailing newline.
   absl::StatusOr<std::string> Read(const std::string& key) override;

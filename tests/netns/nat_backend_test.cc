@@ -43,10 +43,9 @@ CpuTimes Now() {
   rusage ru{};
   getrusage(RUSAGE_THREAD, &ru);
   auto sec = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
-  return CpuTimes{std::chrono::duration<double>(
-                      std::chrono::steady_clock::now().time_since_epoch())
-                      .count(),
-                  sec(ru.ru_utime), sec(ru.ru_stime)};
+  return CpuTimes{
+      std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(),
+      sec(ru.ru_utime), sec(ru.ru_stime)};
 }
 
 class NatBackendTest : public testing::NetnsTest {
@@ -69,10 +68,8 @@ class NatBackendTest : public testing::NetnsTest {
     plan.create_table = true;
     plan.dnat_add = {
         {Key("192.0.2.1", 80), Target("10.8.0.2", 8080, "ipforward/web")},
-        {Key("2001:db8::1", 53, kProtoUdp),
-         Target("2001:db8::2", 5353, "ipforward/dns")}};
-    plan.masq_add = {
-        {MasqKey{Ip("10.8.0.2"), kProtoTcp, 8080}, "ipforward/web"}};
+        {Key("2001:db8::1", 53, kProtoUdp), Target("2001:db8::2", 5353, "ipforward/dns")}};
+    plan.masq_add = {{MasqKey{Ip("10.8.0.2"), kProtoTcp, 8080}, "ipforward/web"}};
     return plan;
   }
 
@@ -206,23 +203,17 @@ TEST_F(NatBackendTest, AddOfExistingKeyReplacesTargetAndComment) {
   ASSERT_TRUE(backend_->Apply(ExamplePlan()).ok());
   ASSERT_TRUE(backend_->Load().ok());
   NatPlan change;
-  change.dnat_add = {
-      {Key("192.0.2.1", 80), Target("10.8.0.3", 9090, "ipforward/web2")}};
-  change.masq_add = {
-      {MasqKey{Ip("10.8.0.2"), kProtoTcp, 8080}, "ipforward/renamed"}};
+  change.dnat_add = {{Key("192.0.2.1", 80), Target("10.8.0.3", 9090, "ipforward/web2")}};
+  change.masq_add = {{MasqKey{Ip("10.8.0.2"), kProtoTcp, 8080}, "ipforward/renamed"}};
   absl::Status s = backend_->Apply(change);
   ASSERT_TRUE(s.ok()) << s;
 
   absl::StatusOr<NatState> state = backend_->Load();
   ASSERT_TRUE(state.ok()) << state.status();
-  EXPECT_EQ(state->dnat.at(Key("192.0.2.1", 80)),
-            Target("10.8.0.3", 9090, "ipforward/web2"));
-  EXPECT_EQ(state->masq.at(MasqKey{Ip("10.8.0.2"), kProtoTcp, 8080}),
-            "ipforward/renamed");
-  EXPECT_THAT(
-      MustInNetns("nft list map inet ferry dnat4"),
-      HasSubstr(
-          "192.0.2.1 . tcp . 80 comment \"ipforward/web2\" : 10.8.0.3 . 9090"));
+  EXPECT_EQ(state->dnat.at(Key("192.0.2.1", 80)), Target("10.8.0.3", 9090, "ipforward/web2"));
+  EXPECT_EQ(state->masq.at(MasqKey{Ip("10.8.0.2"), kProtoTcp, 8080}), "ipforward/renamed");
+  EXPECT_THAT(MustInNetns("nft list map inet ferry dnat4"),
+              HasSubstr("192.0.2.1 . tcp . 80 comment \"ipforward/web2\" : 10.8.0.3 . 9090"));
 }
 
 TEST_F(NatBackendTest, FailingBatchChangesNothingAndNamesTheElement) {
@@ -230,15 +221,12 @@ TEST_F(NatBackendTest, FailingBatchChangesNothingAndNamesTheElement) {
   absl::StatusOr<NatState> before = backend_->Load();
   ASSERT_TRUE(before.ok());
   NatPlan bad;
-  bad.dnat_add = {
-      {Key("192.0.2.7", 443), Target("10.8.0.9", 443, "ipforward/new")}};
+  bad.dnat_add = {{Key("192.0.2.7", 443), Target("10.8.0.9", 443, "ipforward/new")}};
   bad.dnat_delete = {Key("198.51.100.9", 443)};  // not in the map
 
   absl::Status s = backend_->Apply(bad);
   EXPECT_TRUE(absl::IsNotFound(s)) << s;
-  EXPECT_THAT(
-      s.message(),
-      HasSubstr("deleting element 198.51.100.9 . tcp . 443 from map dnat4"));
+  EXPECT_THAT(s.message(), HasSubstr("deleting element 198.51.100.9 . tcp . 443 from map dnat4"));
   absl::StatusOr<NatState> after = backend_->Load();
   ASSERT_TRUE(after.ok());
   EXPECT_EQ(*after, *before);
@@ -248,8 +236,7 @@ TEST_F(NatBackendTest, CreateTableOverAnExistingTableRebuildsIt) {
   ASSERT_TRUE(backend_->Apply(ExamplePlan()).ok());
   NatPlan rebuild;
   rebuild.create_table = true;
-  rebuild.dnat_add = {
-      {Key("192.0.2.5", 25), Target("10.8.0.5", 2525, "ipforward/mail")}};
+  rebuild.dnat_add = {{Key("192.0.2.5", 25), Target("10.8.0.5", 2525, "ipforward/mail")}};
   ASSERT_TRUE(backend_->Apply(rebuild).ok());
 
   absl::StatusOr<NatState> state = backend_->Load();
@@ -257,8 +244,7 @@ TEST_F(NatBackendTest, CreateTableOverAnExistingTableRebuildsIt) {
   EXPECT_EQ(state->dnat.size(), 1u);
   EXPECT_TRUE(state->masq.empty());
   // Exactly the two rules per chain, not four.
-  const std::string listed =
-      MustInNetns("nft list chain inet ferry prerouting");
+  const std::string listed = MustInNetns("nft list chain inet ferry prerouting");
   EXPECT_EQ(std::count(listed.begin(), listed.end(), '@'), 2) << listed;
 }
 
@@ -268,13 +254,11 @@ TEST_F(NatBackendTest, HundredThousandElementsApplyAndLoadInOneTransaction) {
   plan.create_table = true;
   plan.dnat_add.reserve(kCount);
   for (int i = 0; i < kCount; ++i) {
-    const std::string daddr =
-        absl::StrCat("198.18.", (i / 250) % 256, ".", i % 250 + 1);
+    const std::string daddr = absl::StrCat("198.18.", (i / 250) % 256, ".", i % 250 + 1);
     const uint16_t port = static_cast<uint16_t>(1000 + i / 64000);
     plan.dnat_add.push_back(
         {DnatKey{Ip(daddr.c_str()), kProtoTcp, port},
-         Target("10.8.0.2", static_cast<uint16_t>(1 + i % 60000),
-                "ipforward/bulk")});
+         Target("10.8.0.2", static_cast<uint16_t>(1 + i % 60000), "ipforward/bulk")});
   }
   const CpuTimes t0 = Now();
   absl::Status s = backend_->Apply(plan);
@@ -284,8 +268,7 @@ TEST_F(NatBackendTest, HundredThousandElementsApplyAndLoadInOneTransaction) {
   const CpuTimes t2 = Now();
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(state->dnat.size(), static_cast<size_t>(kCount));
-  std::printf("100k elements: apply %s; load %s\n", (t1 - t0).c_str(),
-              (t2 - t1).c_str());
+  std::printf("100k elements: apply %s; load %s\n", (t1 - t0).c_str(), (t2 - t1).c_str());
 }
 
 }  // namespace

@@ -31,8 +31,7 @@ inline CommandResult RunCommand(const std::string& command) {
   if (pipe == nullptr) return result;
   char buf[4096];
   size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0)
-    result.output.append(buf, n);
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) result.output.append(buf, n);
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
@@ -51,8 +50,7 @@ class NetnsTest : public ::testing::Test {
     created_ = true;
     original_ = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     ASSERT_GE(original_, 0);
-    const int target =
-        open(absl::StrCat("/run/netns/", name_).c_str(), O_RDONLY | O_CLOEXEC);
+    const int target = open(absl::StrCat("/run/netns/", name_).c_str(), O_RDONLY | O_CLOEXEC);
     ASSERT_GE(target, 0);
     const int rc = setns(target, CLONE_NEWNET);
     close(target);

@@ -25,16 +25,14 @@ using ::testing::HasSubstr;
 
 IpAddress Ip(const char* text) { return *IpAddress::Parse(text); }
 
-bool IsNft(const nlmsghdr* nlh) {
-  return (nlh->nlmsg_type >> 8) == NFNL_SUBSYS_NFTABLES;
-}
+bool IsNft(const nlmsghdr* nlh) { return (nlh->nlmsg_type >> 8) == NFNL_SUBSYS_NFTABLES; }
 uint16_t NftType(const nlmsghdr* nlh) { return nlh->nlmsg_type & 0xff; }
 
 NatPlan ExamplePlan() {
   NatPlan plan;
   plan.create_table = true;
-  plan.dnat_add = {{DnatKey{Ip("192.0.2.1"), kProtoTcp, 80},
-                    DnatTarget{Ip("10.8.0.2"), 8080, "ipforward/web"}}};
+  plan.dnat_add = {
+      {DnatKey{Ip("192.0.2.1"), kProtoTcp, 80}, DnatTarget{Ip("10.8.0.2"), 8080, "ipforward/web"}}};
   plan.masq_add = {{MasqKey{Ip("10.8.0.2"), kProtoTcp, 8080}, "ipforward/web"}};
   return plan;
 }
@@ -51,9 +49,8 @@ std::vector<uint16_t> Types(const NetlinkBatch& batch) {
 std::string Hex(const void* data, uint32_t len) {
   std::string out;
   for (uint32_t i = 0; i < len; ++i) {
-    absl::StrAppend(
-        &out, i ? " " : "",
-        absl::Hex(static_cast<const uint8_t*>(data)[i], absl::kZeroPad2));
+    absl::StrAppend(&out, i ? " " : "",
+                    absl::Hex(static_cast<const uint8_t*>(data)[i], absl::kZeroPad2));
   }
   return out;
 }
@@ -70,18 +67,15 @@ NatState ParseElements(const NetlinkBatch& batch) {
   return state;
 }
 
-TEST(NftMessagesTest,
-     CreateIsOneBatchRebuildingTableSetsChainsRulesThenElements) {
+TEST(NftMessagesTest, CreateIsOneBatchRebuildingTableSetsChainsRulesThenElements) {
   absl::StatusOr<NetlinkBatch> batch = BuildNatBatch(ExamplePlan(), 100);
   ASSERT_TRUE(batch.ok()) << batch.status();
   EXPECT_THAT(
       Types(*batch),
-      ElementsAre(NFNL_MSG_BATCH_BEGIN, NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE,
-                  NFT_MSG_NEWTABLE, NFT_MSG_NEWSET, NFT_MSG_NEWSET,
-                  NFT_MSG_NEWSET, NFT_MSG_NEWSET, NFT_MSG_NEWCHAIN,
-                  NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
-                  NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWSETELEM,
-                  NFT_MSG_NEWSETELEM, NFNL_MSG_BATCH_END));
+      ElementsAre(NFNL_MSG_BATCH_BEGIN, NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, NFT_MSG_NEWTABLE,
+                  NFT_MSG_NEWSET, NFT_MSG_NEWSET, NFT_MSG_NEWSET, NFT_MSG_NEWSET, NFT_MSG_NEWCHAIN,
+                  NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
+                  NFT_MSG_NEWRULE, NFT_MSG_NEWSETELEM, NFT_MSG_NEWSETELEM, NFNL_MSG_BATCH_END));
   for (size_t i = 0; i < batch->message_count(); ++i) {
     EXPECT_EQ(batch->message(i)->nlmsg_seq, 100 + i);
     const bool framing = !IsNft(batch->message(i));
@@ -102,8 +96,8 @@ TEST(NftMessagesTest, TableHasCommentAndNeverTheOwnerFlag) {
   ASSERT_NE(ud, nullptr);
   // TLV type 0 (comment), length, NUL-terminated text.
   const std::string bytes(static_cast<const char*>(ud), len);
-  EXPECT_EQ(bytes, absl::StrCat(std::string(1, '\0'), std::string(1, '\x24'),
-                                kTableComment, std::string(1, '\0')));
+  EXPECT_EQ(bytes, absl::StrCat(std::string(1, '\0'), std::string(1, '\x24'), kTableComment,
+                                std::string(1, '\0')));
 }
 
 struct SetExpectation {
@@ -122,10 +116,8 @@ TEST(NftMessagesTest, SetsCarryNftTypeIdsAndUserdata) {
       {5, "dnat6", NFT_SET_MAP, 0x830d, 24, 0x20d, 20,
        "00 04 00 00 00 00 01 04 00 00 00 00 03 08 00 04 0d 00 00 00 01 00 "
        "04 08 00 04 0d 00 00 00 01 00 06 04 00 00 00 00"},
-      {6, "masq4", 0, 0x730d, 12, 0, 0,
-       "00 04 00 00 00 00 03 08 00 04 0d 00 00 00 01 00"},
-      {7, "masq6", 0, 0x830d, 24, 0, 0,
-       "00 04 00 00 00 00 03 08 00 04 0d 00 00 00 01 00"},
+      {6, "masq4", 0, 0x730d, 12, 0, 0, "00 04 00 00 00 00 03 08 00 04 0d 00 00 00 01 00"},
+      {7, "masq6", 0, 0x830d, 24, 0, 0, "00 04 00 00 00 00 03 08 00 04 0d 00 00 00 01 00"},
   };
   for (const SetExpectation& w : want) {
     SCOPED_TRACE(w.name);
@@ -148,8 +140,7 @@ TEST(NftMessagesTest, SetsCarryNftTypeIdsAndUserdata) {
   SetPtr s(nftnl_set_alloc());
   ASSERT_EQ(nftnl_set_nlmsg_parse(batch->message(4), s.get()), 0);
   uint32_t len = 0;
-  const char* ud = static_cast<const char*>(
-      nftnl_set_get_data(s.get(), NFTNL_SET_USERDATA, &len));
+  const char* ud = static_cast<const char*>(nftnl_set_get_data(s.get(), NFTNL_SET_USERDATA, &len));
   EXPECT_THAT(std::string(ud, len), HasSubstr(kDnat4Comment));
 }
 
@@ -164,45 +155,41 @@ std::string RuleText(const nlmsghdr* nlh) {
 TEST(NftMessagesTest, RulesAreTheExpressionsNftGenerates) {
   absl::StatusOr<NetlinkBatch> batch = BuildNatBatch(ExamplePlan(), 1);
   ASSERT_TRUE(batch.ok());
-  EXPECT_THAT(
-      RuleText(batch->message(10)),
-      HasSubstr("inet ferry prerouting\n"
-                "  [ meta load nfproto => reg 1 ]\n"
-                "  [ cmp eq reg 1 0x00000002 ]\n"
-                "  [ payload load 4b @ network header + 16 => reg 1 ]\n"
-                "  [ meta load l4proto => reg 9 ]\n"
-                "  [ payload load 2b @ transport header + 2 => reg 10 ]\n"
-                "  [ lookup reg 1 set dnat4 dreg 1 ]\n"
-                "  [ nat dnat ip addr_min reg 1 proto_min reg 9 ]\n"));
-  EXPECT_THAT(
-      RuleText(batch->message(11)),
-      HasSubstr("  [ meta load nfproto => reg 1 ]\n"
-                "  [ cmp eq reg 1 0x0000000a ]\n"
-                "  [ payload load 16b @ network header + 24 => reg 1 ]\n"
-                "  [ meta load l4proto => reg 2 ]\n"
-                "  [ payload load 2b @ transport header + 2 => reg 13 ]\n"
-                "  [ lookup reg 1 set dnat6 dreg 1 ]\n"
-                "  [ nat dnat ip6 addr_min reg 1 proto_min reg 2 ]\n"));
-  EXPECT_THAT(
-      RuleText(batch->message(12)),
-      HasSubstr("inet ferry postrouting\n"
-                "  [ ct load status => reg 1 ]\n"
-                "  [ bitwise reg 1 = ( reg 1 & 0x00000020 ) ^ 0x00000000 ]\n"
-                "  [ cmp neq reg 1 0x00000000 ]\n"
-                "  [ meta load nfproto => reg 1 ]\n"
-                "  [ cmp eq reg 1 0x00000002 ]\n"
-                "  [ payload load 4b @ network header + 16 => reg 1 ]\n"
-                "  [ meta load l4proto => reg 9 ]\n"
-                "  [ payload load 2b @ transport header + 2 => reg 10 ]\n"
-                "  [ lookup reg 1 set masq4 ]\n"
-                "  [ masq ]\n"));
-  EXPECT_THAT(
-      RuleText(batch->message(13)),
-      HasSubstr("  [ payload load 16b @ network header + 24 => reg 1 ]\n"
-                "  [ meta load l4proto => reg 2 ]\n"
-                "  [ payload load 2b @ transport header + 2 => reg 13 ]\n"
-                "  [ lookup reg 1 set masq6 ]\n"
-                "  [ masq ]\n"));
+  EXPECT_THAT(RuleText(batch->message(10)),
+              HasSubstr("inet ferry prerouting\n"
+                        "  [ meta load nfproto => reg 1 ]\n"
+                        "  [ cmp eq reg 1 0x00000002 ]\n"
+                        "  [ payload load 4b @ network header + 16 => reg 1 ]\n"
+                        "  [ meta load l4proto => reg 9 ]\n"
+                        "  [ payload load 2b @ transport header + 2 => reg 10 ]\n"
+                        "  [ lookup reg 1 set dnat4 dreg 1 ]\n"
+                        "  [ nat dnat ip addr_min reg 1 proto_min reg 9 ]\n"));
+  EXPECT_THAT(RuleText(batch->message(11)),
+              HasSubstr("  [ meta load nfproto => reg 1 ]\n"
+                        "  [ cmp eq reg 1 0x0000000a ]\n"
+                        "  [ payload load 16b @ network header + 24 => reg 1 ]\n"
+                        "  [ meta load l4proto => reg 2 ]\n"
+                        "  [ payload load 2b @ transport header + 2 => reg 13 ]\n"
+                        "  [ lookup reg 1 set dnat6 dreg 1 ]\n"
+                        "  [ nat dnat ip6 addr_min reg 1 proto_min reg 2 ]\n"));
+  EXPECT_THAT(RuleText(batch->message(12)),
+              HasSubstr("inet ferry postrouting\n"
+                        "  [ ct load status => reg 1 ]\n"
+                        "  [ bitwise reg 1 = ( reg 1 & 0x00000020 ) ^ 0x00000000 ]\n"
+                        "  [ cmp neq reg 1 0x00000000 ]\n"
+                        "  [ meta load nfproto => reg 1 ]\n"
+                        "  [ cmp eq reg 1 0x00000002 ]\n"
+                        "  [ payload load 4b @ network header + 16 => reg 1 ]\n"
+                        "  [ meta load l4proto => reg 9 ]\n"
+                        "  [ payload load 2b @ transport header + 2 => reg 10 ]\n"
+                        "  [ lookup reg 1 set masq4 ]\n"
+                        "  [ masq ]\n"));
+  EXPECT_THAT(RuleText(batch->message(13)),
+              HasSubstr("  [ payload load 16b @ network header + 24 => reg 1 ]\n"
+                        "  [ meta load l4proto => reg 2 ]\n"
+                        "  [ payload load 2b @ transport header + 2 => reg 13 ]\n"
+                        "  [ lookup reg 1 set masq6 ]\n"
+                        "  [ masq ]\n"));
 }
 
 TEST(NftMessagesTest, ElementCarriesNftKeyLayoutDataAndCommentUserdata) {
@@ -217,8 +204,7 @@ TEST(NftMessagesTest, ElementCarriesNftKeyLayoutDataAndCommentUserdata) {
       [](nftnl_set_elem* e, void* out) {
         auto* v = static_cast<std::vector<std::string>*>(out);
         uint32_t len = 0;
-        for (uint16_t attr : {NFTNL_SET_ELEM_KEY, NFTNL_SET_ELEM_DATA,
-                              NFTNL_SET_ELEM_USERDATA}) {
+        for (uint16_t attr : {NFTNL_SET_ELEM_KEY, NFTNL_SET_ELEM_DATA, NFTNL_SET_ELEM_USERDATA}) {
           const void* d = nftnl_set_elem_get(e, attr, &len);
           v->push_back(d ? Hex(d, len) : "");
         }
@@ -227,16 +213,14 @@ TEST(NftMessagesTest, ElementCarriesNftKeyLayoutDataAndCommentUserdata) {
       &seen);
   // Bytes as in `nft --debug=netlink add element ... { 192.0.2.1 . tcp . 80
   // comment "ipforward/web" : 10.8.0.2 . 8080 }`.
-  EXPECT_THAT(seen,
-              ElementsAre("c0 00 02 01 06 00 00 00 00 50 00 00",
-                          "0a 08 00 02 1f 90 00 00",
-                          "00 0e 69 70 66 6f 72 77 61 72 64 2f 77 65 62 00"));
+  EXPECT_THAT(seen, ElementsAre("c0 00 02 01 06 00 00 00 00 50 00 00", "0a 08 00 02 1f 90 00 00",
+                                "00 0e 69 70 66 6f 72 77 61 72 64 2f 77 65 62 00"));
 }
 
 TEST(NftMessagesTest, ElementsRoundTripThroughTheDumpParser) {
   NatPlan plan = ExamplePlan();
-  plan.dnat_add.push_back({DnatKey{Ip("2001:db8::1"), kProtoUdp, 53},
-                           DnatTarget{Ip("2001:db8::2"), 5353, ""}});
+  plan.dnat_add.push_back(
+      {DnatKey{Ip("2001:db8::1"), kProtoUdp, 53}, DnatTarget{Ip("2001:db8::2"), 5353, ""}});
   plan.masq_add.push_back({MasqKey{Ip("2001:db8::2"), kProtoUdp, 5353}, "x"});
   absl::StatusOr<NetlinkBatch> batch = BuildNatBatch(plan, 1);
   ASSERT_TRUE(batch.ok());
@@ -251,8 +235,7 @@ TEST(NftMessagesTest, ManyElementsAreChunkedUnderTheAttributeLengthLimit) {
   const std::string long_comment(kMaxCommentLength, 'c');
   for (int i = 0; i < 2500; ++i) {
     plan.dnat_add.push_back(
-        {DnatKey{Ip(absl::StrCat("10.1.", i / 250, ".", i % 250).c_str()),
-                 kProtoTcp, 80},
+        {DnatKey{Ip(absl::StrCat("10.1.", i / 250, ".", i % 250).c_str()), kProtoTcp, 80},
          DnatTarget{Ip("10.8.0.2"), 80, i % 2 ? long_comment : "short"}});
   }
   absl::StatusOr<NetlinkBatch> batch = BuildNatBatch(plan, 1);
@@ -268,14 +251,13 @@ TEST(NftMessagesTest, ManyElementsAreChunkedUnderTheAttributeLengthLimit) {
 
 TEST(NftMessagesTest, DeletesPrecedeAddsAndAreSkippedWhenRebuilding) {
   NatPlan plan;
-  plan.dnat_add = {{DnatKey{Ip("192.0.2.1"), kProtoTcp, 80},
-                    DnatTarget{Ip("10.8.0.3"), 80, "new"}}};
+  plan.dnat_add = {
+      {DnatKey{Ip("192.0.2.1"), kProtoTcp, 80}, DnatTarget{Ip("10.8.0.3"), 80, "new"}}};
   plan.dnat_delete = {DnatKey{Ip("192.0.2.1"), kProtoTcp, 80}};
   absl::StatusOr<NetlinkBatch> batch = BuildNatBatch(plan, 1);
   ASSERT_TRUE(batch.ok());
-  EXPECT_THAT(Types(*batch),
-              ElementsAre(NFNL_MSG_BATCH_BEGIN, NFT_MSG_DELSETELEM,
-                          NFT_MSG_NEWSETELEM, NFNL_MSG_BATCH_END));
+  EXPECT_THAT(Types(*batch), ElementsAre(NFNL_MSG_BATCH_BEGIN, NFT_MSG_DELSETELEM,
+                                         NFT_MSG_NEWSETELEM, NFNL_MSG_BATCH_END));
   plan.create_table = true;
   batch = BuildNatBatch(plan, 1);
   ASSERT_TRUE(batch.ok());
@@ -285,8 +267,7 @@ TEST(NftMessagesTest, DeletesPrecedeAddsAndAreSkippedWhenRebuilding) {
 TEST(NftMessagesTest, ErrorOffsetIsTracedBackToTheElement) {
   NatPlan plan;
   for (int port : {80, 81, 82}) {
-    plan.masq_add.push_back(
-        {MasqKey{Ip("10.8.0.2"), kProtoTcp, static_cast<uint16_t>(port)}, "c"});
+    plan.masq_add.push_back({MasqKey{Ip("10.8.0.2"), kProtoTcp, static_cast<uint16_t>(port)}, "c"});
   }
   absl::StatusOr<NetlinkBatch> batch = BuildNatBatch(plan, 7);
   ASSERT_TRUE(batch.ok());
@@ -295,33 +276,28 @@ TEST(NftMessagesTest, ErrorOffsetIsTracedBackToTheElement) {
   std::vector<uint32_t> offsets;
   const auto* base = reinterpret_cast<const char*>(nlh);
   const auto* end = base + nlh->nlmsg_len;
-  for (auto* a = static_cast<const nlattr*>(
-           mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
-       mnl_attr_ok(a, end - reinterpret_cast<const char*>(a));
-       a = mnl_attr_next(a)) {
+  for (auto* a = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(nfgenmsg)));
+       mnl_attr_ok(a, end - reinterpret_cast<const char*>(a)); a = mnl_attr_next(a)) {
     if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS) continue;
     const char* list_end = reinterpret_cast<const char*>(a) + a->nla_len;
     for (auto* e = static_cast<const nlattr*>(mnl_attr_get_payload(a));
-         mnl_attr_ok(e, list_end - reinterpret_cast<const char*>(e));
-         e = mnl_attr_next(e)) {
+         mnl_attr_ok(e, list_end - reinterpret_cast<const char*>(e)); e = mnl_attr_next(e)) {
       offsets.push_back(reinterpret_cast<const char*>(e) - base);
     }
   }
   ASSERT_EQ(offsets.size(), 3u);
-  EXPECT_EQ(batch->Describe(8, offsets[2] + 8),
-            "adding element 10.8.0.2 . tcp . 82 to set masq4");
+  EXPECT_EQ(batch->Describe(8, offsets[2] + 8), "adding element 10.8.0.2 . tcp . 82 to set masq4");
   EXPECT_EQ(batch->Describe(8), "adding 3 elements to set masq4");
   EXPECT_EQ(batch->Describe(7), "starting nftables transaction");
 }
 
 TEST(NftMessagesTest, BadElementsAreRejectedByName) {
   NatPlan plan;
-  plan.dnat_add = {{DnatKey{Ip("192.0.2.1"), kProtoTcp, 80},
-                    DnatTarget{Ip("2001:db8::2"), 80, "x"}}};
+  plan.dnat_add = {
+      {DnatKey{Ip("192.0.2.1"), kProtoTcp, 80}, DnatTarget{Ip("2001:db8::2"), 80, "x"}}};
   absl::StatusOr<NetlinkBatch> batch = BuildNatBatch(plan, 1);
   EXPECT_TRUE(absl::IsInvalidArgument(batch.status()));
-  EXPECT_THAT(batch.status().message(),
-              HasSubstr("element 192.0.2.1 . tcp . 80 of map dnat4"));
+  EXPECT_THAT(batch.status().message(), HasSubstr("element 192.0.2.1 . tcp . 80 of map dnat4"));
 
   plan.dnat_add = {{DnatKey{Ip("192.0.2.1"), kProtoUdp, 53},
                     DnatTarget{Ip("10.8.0.2"), 53, std::string(129, 'x')}}};

@@ -100,12 +100,10 @@ TEST(NftParseRegressionTest, ExpressionWithoutNameIsNoNullDereference) {
 // A NEWSETELEM for `set` whose element list `add_elements` fills.
 class ElementMessage {
  public:
-  ElementMessage(const char* set,
-                 const std::function<void(nlmsghdr*)>& add_elements) {
+  ElementMessage(const char* set, const std::function<void(nlmsghdr*)>& add_elements) {
     nlh_ = mnl_nlmsg_put_header(buf_.data());
     nlh_->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM;
-    auto* nfg = static_cast<nfgenmsg*>(
-        mnl_nlmsg_put_extra_header(nlh_, sizeof(nfgenmsg)));
+    auto* nfg = static_cast<nfgenmsg*>(mnl_nlmsg_put_extra_header(nlh_, sizeof(nfgenmsg)));
     nfg->nfgen_family = NFPROTO_INET;
     mnl_attr_put_strz(nlh_, NFTA_SET_ELEM_LIST_TABLE, "ferry");
     mnl_attr_put_strz(nlh_, NFTA_SET_ELEM_LIST_SET, set);
@@ -250,8 +248,7 @@ TEST(NftParseRegressionTest, MessageTooShortForItsFamilyHeaderIsAnError) {
 }
 
 TEST(NftParseRegressionTest, UnknownSetIsAnErrorNamingIt) {
-  ElementMessage msg("other",
-                     [](nlmsghdr* nlh) { MasqElement(nlh, [](nlmsghdr*) {}); });
+  ElementMessage msg("other", [](nlmsghdr* nlh) { MasqElement(nlh, [](nlmsghdr*) {}); });
   NatState state;
   const absl::Status s = ParseSetElements(msg.get(), &state);
   EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
