@@ -21,17 +21,17 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "api/lib/log.h"
+#include "controller/fleet/event_recorder.h"
+#include "controller/fleet/fleet_metrics.h"
+#include "controller/fleet/fleet_reconciler.h"
 #include "controller/observability/endpoints.h"
 #include "controller/observability/http_server.h"
 #include "controller/observability/metrics.h"
 #include "controller/observability/webhook.h"
+#include "controller/protection/protection_metrics.h"
+#include "controller/protection/rate_limiter.h"
 #include "controller/server/agent_service.h"
-#include "controller/server/event_recorder.h"
-#include "controller/server/fleet_metrics.h"
-#include "controller/server/fleet_reconciler.h"
 #include "controller/server/listeners.h"
-#include "controller/server/protection_metrics.h"
-#include "controller/server/rate_limiter.h"
 #include "controller/server/resource_service.h"
 #include "controller/server/secure_serving.h"
 #include "controller/server/security_service.h"
@@ -237,7 +237,8 @@ int Run(const Config& config, const sigset_t& signals) {
   }
   absl::StatusOr<std::unique_ptr<SecureServing>> secure =
       SecureServing::Create(config.security, store->get());
-  if (!secure.ok()) return Fail("cannot set up TLS, credentials, audit or admission", secure.status());
+  if (!secure.ok())
+    return Fail("cannot set up TLS, credentials, audit or admission", secure.status());
   FleetReconciler fleet(store->get(), fleet_options);
   fleet.Start();
   ProtectionMetrics protection_metrics(&registry);
@@ -260,8 +261,9 @@ int Run(const Config& config, const sigset_t& signals) {
   resource_options.on_node_deleted = [&fleet, credentials](const std::string& node) {
     absl::StatusOr<int> revoked = credentials->Revoke(node, "node");
     LogInfo("node deleted; its certificates revoked",
-            {{"node", node}, {"revoked", revoked.ok() ? absl::StrCat(*revoked)
-                                                      : std::string(revoked.status().message())}});
+            {{"node", node},
+             {"revoked",
+              revoked.ok() ? absl::StrCat(*revoked) : std::string(revoked.status().message())}});
     fleet.ForgetNode(node, absl::UnauthenticatedError(absl::StrCat(
                                "node ", node, " was deleted; join it again with a new token")));
   };

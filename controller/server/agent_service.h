@@ -10,11 +10,11 @@
 
 #include <memory>
 
-#include "controller/server/fleet_reconciler.h"
+#include "controller/fleet/fleet_reconciler.h"
+#include "controller/protection/protection_metrics.h"
+#include "controller/protection/rate_limiter.h"
+#include "controller/protection/timer_thread.h"
 #include "controller/server/node_identity.h"
-#include "controller/server/protection_metrics.h"
-#include "controller/server/rate_limiter.h"
-#include "controller/server/timer_thread.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 
 namespace ferry::controller {

@@ -17,11 +17,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "controller/server/fleet_reconciler.h"
-#include "controller/server/protection_metrics.h"
-#include "controller/server/rate_limiter.h"
-#include "controller/server/report_throttle.h"
-#include "controller/server/timer_thread.h"
+#include "controller/fleet/fleet_reconciler.h"
+#include "controller/protection/protection_metrics.h"
+#include "controller/protection/rate_limiter.h"
+#include "controller/protection/report_throttle.h"
+#include "controller/protection/timer_thread.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 
 namespace ferry::controller {

@@ -27,14 +27,14 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "controller/protection/protection_metrics.h"
+#include "controller/protection/rate_limiter.h"
+#include "controller/protection/timer_thread.h"
+#include "controller/resources/object_writer.h"
 #include "controller/security/admission.h"
 #include "controller/security/audit_log.h"
 #include "controller/security/authorizer.h"
 #include "controller/security/principal.h"
-#include "controller/server/object_writer.h"
-#include "controller/server/protection_metrics.h"
-#include "controller/server/rate_limiter.h"
-#include "controller/server/timer_thread.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 

@@ -1,5 +1,4 @@
 #include "controller/server/agent_service.h"
-#include "tests/unit/controller/header_node_authenticator.h"
 
 #include <grpcpp/grpcpp.h>
 
@@ -7,9 +6,10 @@
 #include <memory>
 #include <string>
 
-#include "controller/server/fleet_reconciler.h"
+#include "controller/fleet/fleet_reconciler.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/controller/header_node_authenticator.h"
 #include "tests/unit/controller/memory_store.h"
 
 namespace ferry::controller {

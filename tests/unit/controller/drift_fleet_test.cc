@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "controller/fleet/fleet_reconciler.h"
 #include "controller/observability/metrics.h"
-#include "controller/server/fleet_reconciler.h"
 #include "controller/store/object_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -1,7 +1,7 @@
 #include <string>
 #include <vector>
 
-#include "controller/server/event_recorder.h"
+#include "controller/fleet/event_recorder.h"
 #include "controller/store/object_codec.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"

@@ -10,7 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "controller/server/fleet_reconciler.h"
+#include "controller/fleet/fleet_reconciler.h"
 #include "controller/store/object_codec.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller/memory_store.h"

@@ -1,4 +1,4 @@
-#include "controller/server/fleet_reconciler.h"
+#include "controller/fleet/fleet_reconciler.h"
 
 #include <string>
 #include <vector>
@@ -377,8 +377,8 @@ TEST_F(FleetReconcilerTest, OwnStatusWritesAreNotReadBackFromTheChangeLog) {
   EXPECT_EQ(store_.forward_changes_read(), read);
   // Another writer's change is read, and so is our write that follows it
   // (the log between them is not ours alone).
-  ferry::v1::Object changed = MakeForward("web", "node-a", "192.0.2.1", "node-b", "10.8.0.2",
-                                          ferry::v1::PRESERVE);
+  ferry::v1::Object changed =
+      MakeForward("web", "node-a", "192.0.2.1", "node-b", "10.8.0.2", ferry::v1::PRESERVE);
   changed.mutable_ip_forward()->mutable_metadata()->set_generation(2);
   Put(changed);
   Reconcile();

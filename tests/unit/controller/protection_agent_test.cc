@@ -12,13 +12,13 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "controller/fleet/fleet_reconciler.h"
+#include "controller/protection/protection_metrics.h"
 #include "controller/server/agent_service.h"
-#include "tests/unit/controller/header_node_authenticator.h"
-#include "controller/server/fleet_reconciler.h"
-#include "controller/server/protection_metrics.h"
 #include "controller/server/server_limits.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/controller/header_node_authenticator.h"
 #include "tests/unit/controller/memory_store.h"
 
 namespace ferry::controller {

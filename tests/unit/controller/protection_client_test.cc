@@ -17,7 +17,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "controller/server/protection_metrics.h"
+#include "controller/protection/protection_metrics.h"
 #include "controller/server/resource_service.h"
 #include "controller/server/server_limits.h"
 #include "controller/store/sqlite_store.h"
@@ -245,7 +245,8 @@ TEST_F(ProtectionClientTest, WatchThatNeverReadsIsCutOffWhileOthersApply) {
   grpc::Status end = stream->Finish();
   EXPECT_EQ(end.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << end.error_message();
   EXPECT_THAT(end.error_message(), HasSubstr("watch cut off: the client did not read for 300ms"));
-  EXPECT_THAT(end.error_message(), HasSubstr("re-list, then watch from the list's resourceVersion"));
+  EXPECT_THAT(end.error_message(),
+              HasSubstr("re-list, then watch from the list's resourceVersion"));
   std::cerr << "cut-off watch ended after " << drained << " events: " << end.error_message()
             << "\n";
 }

@@ -4,10 +4,10 @@
 #include <atomic>
 
 #include "absl/synchronization/notification.h"
+#include "controller/protection/rate_limiter.h"
+#include "controller/protection/report_throttle.h"
+#include "controller/protection/timer_thread.h"
 #include "controller/server/node_identity.h"
-#include "controller/server/rate_limiter.h"
-#include "controller/server/report_throttle.h"
-#include "controller/server/timer_thread.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

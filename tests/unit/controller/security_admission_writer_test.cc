@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "controller/resources/object_writer.h"
 #include "controller/security/admission.h"
-#include "controller/server/object_writer.h"
 #include "controller/store/object_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

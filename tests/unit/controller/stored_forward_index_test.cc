@@ -5,7 +5,7 @@
 // past it. The oracle is the check the writer made before the index: list
 // and decode every stored forward, overlay the request, CheckConflicts.
 
-#include "controller/server/stored_forward_index.h"
+#include "controller/resources/stored_forward_index.h"
 
 #include <filesystem>
 #include <map>
@@ -17,7 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/planner/conflicts.h"
-#include "controller/server/object_writer.h"
+#include "controller/resources/object_writer.h"
 #include "controller/store/object_codec.h"
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"

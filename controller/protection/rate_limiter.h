@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_RATE_LIMITER_H_
-#define FERRY_CONTROLLER_SERVER_RATE_LIMITER_H_
+#ifndef FERRY_CONTROLLER_PROTECTION_RATE_LIMITER_H_
+#define FERRY_CONTROLLER_PROTECTION_RATE_LIMITER_H_
 
 // Token buckets keyed by caller identity, so one client or agent that floods
 // the controller is slowed down without slowing anyone else. Time comes in
@@ -64,4 +64,4 @@ class RateLimiter {
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_RATE_LIMITER_H_
+#endif  // FERRY_CONTROLLER_PROTECTION_RATE_LIMITER_H_

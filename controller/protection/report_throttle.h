@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_REPORT_THROTTLE_H_
-#define FERRY_CONTROLLER_SERVER_REPORT_THROTTLE_H_
+#ifndef FERRY_CONTROLLER_PROTECTION_REPORT_THROTTLE_H_
+#define FERRY_CONTROLLER_PROTECTION_REPORT_THROTTLE_H_
 
 // Holds back one agent's AddressUpdates and DriftReports beyond its node's
 // rate limit. Only the latest state matters, so a held report is replaced by
@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "controller/server/rate_limiter.h"
+#include "controller/protection/rate_limiter.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
@@ -50,4 +50,4 @@ ferry::v1::DriftReport MergeDriftReports(const ferry::v1::DriftReport& older,
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_REPORT_THROTTLE_H_
+#endif  // FERRY_CONTROLLER_PROTECTION_REPORT_THROTTLE_H_

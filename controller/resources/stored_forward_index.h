@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_STORED_FORWARD_INDEX_H_
-#define FERRY_CONTROLLER_SERVER_STORED_FORWARD_INDEX_H_
+#ifndef FERRY_CONTROLLER_RESOURCES_STORED_FORWARD_INDEX_H_
+#define FERRY_CONTROLLER_RESOURCES_STORED_FORWARD_INDEX_H_
 
 // The conflict-relevant state (name and spec) of every IPForward in the
 // store, kept in memory so the write path checks a request of M forwards in
@@ -93,4 +93,4 @@ std::optional<absl::string_view> ForwardSpecBytes(absl::string_view value);
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_STORED_FORWARD_INDEX_H_
+#endif  // FERRY_CONTROLLER_RESOURCES_STORED_FORWARD_INDEX_H_

@@ -1,4 +1,4 @@
-#include "controller/server/fleet_snapshot.h"
+#include "controller/fleet/fleet_snapshot.h"
 
 #include <algorithm>
 #include <optional>

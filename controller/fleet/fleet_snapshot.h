@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_FLEET_SNAPSHOT_H_
-#define FERRY_CONTROLLER_SERVER_FLEET_SNAPSHOT_H_
+#ifndef FERRY_CONTROLLER_FLEET_FLEET_SNAPSHOT_H_
+#define FERRY_CONTROLLER_FLEET_FLEET_SNAPSHOT_H_
 
 // The store's IPForwards and Nodes, decoded, kept across reconcile passes
 // and brought up to date from the change log, so a pass reads and decodes
@@ -80,4 +80,4 @@ class FleetSnapshot {
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_FLEET_SNAPSHOT_H_
+#endif  // FERRY_CONTROLLER_FLEET_FLEET_SNAPSHOT_H_

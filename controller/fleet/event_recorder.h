@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_EVENT_RECORDER_H_
-#define FERRY_CONTROLLER_SERVER_EVENT_RECORDER_H_
+#ifndef FERRY_CONTROLLER_FLEET_EVENT_RECORDER_H_
+#define FERRY_CONTROLLER_FLEET_EVENT_RECORDER_H_
 
 // Turns things that happened (drift found or repaired, a rejected push, an
 // agent coming or going) into Event objects in the store, deduplicated as
@@ -92,4 +92,4 @@ class EventRecorder {
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_EVENT_RECORDER_H_
+#endif  // FERRY_CONTROLLER_FLEET_EVENT_RECORDER_H_

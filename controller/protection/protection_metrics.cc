@@ -1,4 +1,4 @@
-#include "controller/server/protection_metrics.h"
+#include "controller/protection/protection_metrics.h"
 
 #include <utility>
 #include <vector>

@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_DRIFT_TRACKER_H_
-#define FERRY_CONTROLLER_SERVER_DRIFT_TRACKER_H_
+#ifndef FERRY_CONTROLLER_FLEET_DRIFT_TRACKER_H_
+#define FERRY_CONTROLLER_FLEET_DRIFT_TRACKER_H_
 
 // What each node's agent last said about drift, and what a new report means:
 // which events to record and which counters to bump. Not thread-safe; the
@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "controller/fleet/event_recorder.h"
+#include "controller/fleet/fleet_metrics.h"
 #include "controller/planner/planner.h"
 #include "controller/planner/status.h"
-#include "controller/server/event_recorder.h"
-#include "controller/server/fleet_metrics.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
@@ -58,4 +58,4 @@ class DriftTracker {
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_DRIFT_TRACKER_H_
+#endif  // FERRY_CONTROLLER_FLEET_DRIFT_TRACKER_H_

@@ -1,4 +1,4 @@
-#include "controller/server/object_writer.h"
+#include "controller/resources/object_writer.h"
 
 #include <map>
 #include <optional>

@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_FLEET_METRICS_H_
-#define FERRY_CONTROLLER_SERVER_FLEET_METRICS_H_
+#ifndef FERRY_CONTROLLER_FLEET_FLEET_METRICS_H_
+#define FERRY_CONTROLLER_FLEET_FLEET_METRICS_H_
 
 // The fleet's Prometheus series, registered on a Registry:
 //   ferry_node_connected{node}              gauge, 1 while an agent stream is up
@@ -74,4 +74,4 @@ void RegisterWebhookMetrics(Registry* registry, const WebhookNotifier* notifier)
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_FLEET_METRICS_H_
+#endif  // FERRY_CONTROLLER_FLEET_FLEET_METRICS_H_

@@ -9,9 +9,9 @@
 #include "api/lib/config_delta.h"
 #include "api/lib/log.h"
 #include "api/lib/sync_protocol.h"
-#include "controller/server/fleet_events.h"
-#include "controller/server/fleet_reconciler.h"
-#include "controller/server/fleet_session.h"
+#include "controller/fleet/fleet_events.h"
+#include "controller/fleet/fleet_reconciler.h"
+#include "controller/fleet/fleet_session.h"
 
 namespace ferry::controller {
 

@@ -1,4 +1,4 @@
-#include "controller/server/drift_tracker.h"
+#include "controller/fleet/drift_tracker.h"
 
 #include <set>
 #include <tuple>

@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_TIMER_THREAD_H_
-#define FERRY_CONTROLLER_SERVER_TIMER_THREAD_H_
+#ifndef FERRY_CONTROLLER_PROTECTION_TIMER_THREAD_H_
+#define FERRY_CONTROLLER_PROTECTION_TIMER_THREAD_H_
 
 // One thread that calls targets back at their deadlines. gRPC reactions must
 // not block, so work deferred by a reaction (flushing a held-back report,
@@ -54,4 +54,4 @@ class TimerThread {
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_TIMER_THREAD_H_
+#endif  // FERRY_CONTROLLER_PROTECTION_TIMER_THREAD_H_

@@ -1,4 +1,4 @@
-#include "controller/server/report_throttle.h"
+#include "controller/protection/report_throttle.h"
 
 #include <set>
 #include <tuple>

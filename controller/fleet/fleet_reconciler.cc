@@ -1,4 +1,4 @@
-#include "controller/server/fleet_reconciler.h"
+#include "controller/fleet/fleet_reconciler.h"
 
 #include <algorithm>
 #include <utility>
@@ -11,7 +11,7 @@
 #include "api/lib/objects.h"
 #include "api/lib/timestamps.h"
 #include "api/lib/uuid.h"
-#include "controller/server/fleet_session.h"
+#include "controller/fleet/fleet_session.h"
 #include "controller/store/object_codec.h"
 #include "google/protobuf/util/message_differencer.h"
 

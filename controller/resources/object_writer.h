@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_OBJECT_WRITER_H_
-#define FERRY_CONTROLLER_SERVER_OBJECT_WRITER_H_
+#ifndef FERRY_CONTROLLER_RESOURCES_OBJECT_WRITER_H_
+#define FERRY_CONTROLLER_RESOURCES_OBJECT_WRITER_H_
 
 // The write path of the ResourceService, free of gRPC: validation,
 // admission (controller/security/admission.h), server-owned metadata (uid,
@@ -15,8 +15,8 @@
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "controller/resources/stored_forward_index.h"
 #include "controller/security/admission.h"
-#include "controller/server/stored_forward_index.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.pb.h"
 
@@ -65,4 +65,4 @@ class ObjectWriter {
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_OBJECT_WRITER_H_
+#endif  // FERRY_CONTROLLER_RESOURCES_OBJECT_WRITER_H_

@@ -1,4 +1,4 @@
-#include "controller/server/config_generations.h"
+#include "controller/fleet/config_generations.h"
 
 #include <algorithm>
 
@@ -8,8 +8,7 @@ namespace ferry::controller {
 namespace {
 
 template <typename Entries>
-void Collect(const Entries& entries,
-             std::vector<std::pair<std::string, int64_t>>* out) {
+void Collect(const Entries& entries, std::vector<std::pair<std::string, int64_t>>* out) {
   for (const auto& e : entries) {
     if (!out->empty() && out->back().first == e.forward()) continue;
     out->emplace_back(e.forward(), e.generation());
@@ -31,10 +30,9 @@ ConfigGenerations::ConfigGenerations(const ferry::v1::NodeConfig& config) {
 }
 
 std::optional<int64_t> ConfigGenerations::FindIn(const List& list, const std::string& forward) {
-  auto it = std::lower_bound(list.begin(), list.end(), forward,
-                             [](const auto& entry, const std::string& name) {
-                               return entry.first < name;
-                             });
+  auto it = std::lower_bound(
+      list.begin(), list.end(), forward,
+      [](const auto& entry, const std::string& name) { return entry.first < name; });
   if (it == list.end() || it->first != forward) return std::nullopt;
   return it->second;
 }

@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_PROTECTION_METRICS_H_
-#define FERRY_CONTROLLER_SERVER_PROTECTION_METRICS_H_
+#ifndef FERRY_CONTROLLER_PROTECTION_PROTECTION_METRICS_H_
+#define FERRY_CONTROLLER_PROTECTION_PROTECTION_METRICS_H_
 
 // Counters for what the controller refused or held back to protect itself:
 // rate-limited calls, coalesced agent reports, watches cut off. Each counter
@@ -38,4 +38,4 @@ class ProtectionMetrics {
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_PROTECTION_METRICS_H_
+#endif  // FERRY_CONTROLLER_PROTECTION_PROTECTION_METRICS_H_

@@ -1,4 +1,4 @@
-#include "controller/server/timer_thread.h"
+#include "controller/protection/timer_thread.h"
 
 #include <algorithm>
 

@@ -1,4 +1,4 @@
-#include "controller/server/event_recorder.h"
+#include "controller/fleet/event_recorder.h"
 
 #include <algorithm>
 #include <map>

@@ -1,4 +1,4 @@
-#include "controller/server/rate_limiter.h"
+#include "controller/protection/rate_limiter.h"
 
 #include <algorithm>
 #include <cmath>

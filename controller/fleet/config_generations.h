@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_CONFIG_GENERATIONS_H_
-#define FERRY_CONTROLLER_SERVER_CONFIG_GENERATIONS_H_
+#ifndef FERRY_CONTROLLER_FLEET_CONFIG_GENERATIONS_H_
+#define FERRY_CONTROLLER_FLEET_CONFIG_GENERATIONS_H_
 
 // Which generation of each forward a node config carries, per role: what a
 // forward's status needs from the configs a node was pushed and ACKed. The
@@ -43,4 +43,4 @@ class ConfigGenerations {
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_CONFIG_GENERATIONS_H_
+#endif  // FERRY_CONTROLLER_FLEET_CONFIG_GENERATIONS_H_

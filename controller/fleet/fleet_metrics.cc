@@ -1,4 +1,4 @@
-#include "controller/server/fleet_metrics.h"
+#include "controller/fleet/fleet_metrics.h"
 
 #include <vector>
 

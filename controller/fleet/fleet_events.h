@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_FLEET_EVENTS_H_
-#define FERRY_CONTROLLER_SERVER_FLEET_EVENTS_H_
+#ifndef FERRY_CONTROLLER_FLEET_FLEET_EVENTS_H_
+#define FERRY_CONTROLLER_FLEET_FLEET_EVENTS_H_
 
 // The events of an agent's stream and of its answers to pushes, as pure
 // functions of what happened; drift events come from DriftTracker.
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "controller/server/event_recorder.h"
+#include "controller/fleet/event_recorder.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
@@ -23,4 +23,4 @@ std::vector<EventOccurrence> ApplyFailedEvents(const std::string& node,
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_FLEET_EVENTS_H_
+#endif  // FERRY_CONTROLLER_FLEET_FLEET_EVENTS_H_

@@ -1,4 +1,4 @@
-#include "controller/server/fleet_events.h"
+#include "controller/fleet/fleet_events.h"
 
 #include <map>
 #include <utility>

@@ -7,7 +7,7 @@
 
 #include "api/lib/log.h"
 #include "api/lib/objects.h"
-#include "controller/server/fleet_reconciler.h"
+#include "controller/fleet/fleet_reconciler.h"
 #include "controller/store/object_codec.h"
 
 namespace ferry::controller {

@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_FLEET_SESSION_H_
-#define FERRY_CONTROLLER_SERVER_FLEET_SESSION_H_
+#ifndef FERRY_CONTROLLER_FLEET_FLEET_SESSION_H_
+#define FERRY_CONTROLLER_FLEET_FLEET_SESSION_H_
 
 // One agent stream as FleetReconciler keeps it; shared by its pass
 // (fleet_reconciler.cc) and its stream callbacks (fleet_sessions.cc).
@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "controller/server/fleet_reconciler.h"
+#include "controller/fleet/fleet_reconciler.h"
 
 namespace ferry::controller {
 
@@ -32,4 +32,4 @@ struct FleetReconciler::Session : public SessionHandle {
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_FLEET_SESSION_H_
+#endif  // FERRY_CONTROLLER_FLEET_FLEET_SESSION_H_

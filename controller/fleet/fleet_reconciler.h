@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_SERVER_FLEET_RECONCILER_H_
-#define FERRY_CONTROLLER_SERVER_FLEET_RECONCILER_H_
+#ifndef FERRY_CONTROLLER_FLEET_FLEET_RECONCILER_H_
+#define FERRY_CONTROLLER_FLEET_FLEET_RECONCILER_H_
 
 // Keeps every connected agent's config equal to the plan of what the store
 // declares, and writes back what the agents report: forward statuses and
@@ -27,15 +27,15 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "controller/fleet/config_generations.h"
+#include "controller/fleet/drift_tracker.h"
+#include "controller/fleet/event_recorder.h"
+#include "controller/fleet/fleet_metrics.h"
+#include "controller/fleet/fleet_snapshot.h"
 #include "controller/observability/metrics.h"
 #include "controller/planner/incremental_planner.h"
 #include "controller/planner/planner.h"
 #include "controller/planner/status.h"
-#include "controller/server/config_generations.h"
-#include "controller/server/drift_tracker.h"
-#include "controller/server/event_recorder.h"
-#include "controller/server/fleet_metrics.h"
-#include "controller/server/fleet_snapshot.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.pb.h"
 
@@ -228,4 +228,4 @@ class FleetReconciler : public SessionRegistry {
 
 }  // namespace ferry::controller
 
-#endif  // FERRY_CONTROLLER_SERVER_FLEET_RECONCILER_H_
+#endif  // FERRY_CONTROLLER_FLEET_FLEET_RECONCILER_H_

@@ -1,4 +1,4 @@
-#include "controller/server/stored_forward_index.h"
+#include "controller/resources/stored_forward_index.h"
 
 #include <utility>
 
