@@ -44,9 +44,12 @@ EventOccurrence Occurrence(const std::string& node, const std::string& forward,
 
 }  // namespace
 
-std::vector<EventOccurrence> DriftTracker::OnReport(const std::string& node,
-                                                    const ferry::v1::DriftReport& report,
-                                                    absl::Time now, FleetMetrics* metrics) {
+DriftTracker::News DriftTracker::OnReport(const std::string& node,
+                                          const ferry::v1::DriftReport& report, absl::Time now,
+                                          FleetMetrics* metrics) {
+  News news;
+  absl::MutexLock l(&mu_);
+  ForwardsIn(node, &news.forwards);
   std::set<ItemKey> standing;
   if (auto it = latest_.find(node); it != latest_.end()) {
     for (const DriftItem& item : it->second.items()) {
@@ -57,11 +60,12 @@ std::vector<EventOccurrence> DriftTracker::OnReport(const std::string& node,
   if (report.has_detected_at()) {
     when = api::FromTimestamp(report.detected_at());
   }
-  std::vector<EventOccurrence> out;
   auto record = [&](const DriftItem& item, bool repaired) {
     std::vector<std::string> forwards = ForwardsOf(item);
     if (forwards.empty()) forwards.emplace_back();  // the Node's event
-    for (const std::string& f : forwards) out.push_back(Occurrence(node, f, item, repaired, when));
+    for (const std::string& f : forwards) {
+      news.events.push_back(Occurrence(node, f, item, repaired, when));
+    }
   };
   for (const DriftItem& item : report.items()) {
     if (item.repaired()) {
@@ -79,7 +83,8 @@ std::vector<EventOccurrence> DriftTracker::OnReport(const std::string& node,
   for (int i = 0; i < report.items_size(); ++i) {
     for (const std::string& f : ForwardsOf(report.items(i))) index[f].push_back(i);
   }
-  return out;
+  ForwardsIn(node, &news.forwards);
+  return news;
 }
 
 void DriftTracker::ForwardsIn(const std::string& node, std::set<std::string>* out) const {
@@ -88,24 +93,35 @@ void DriftTracker::ForwardsIn(const std::string& node, std::set<std::string>* ou
   for (const auto& [forward, items] : it->second) out->insert(forward);
 }
 
-const ferry::v1::DriftReport* DriftTracker::Latest(const std::string& node) const {
+std::optional<ferry::v1::DriftReport> DriftTracker::Latest(const std::string& node) const {
+  absl::MutexLock l(&mu_);
   auto it = latest_.find(node);
-  return it == latest_.end() ? nullptr : &it->second;
+  if (it == latest_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<bool> DriftTracker::InSync(const std::string& node) const {
+  absl::MutexLock l(&mu_);
+  auto it = latest_.find(node);
+  if (it == latest_.end()) return std::nullopt;
+  return it->second.in_sync();
 }
 
 std::vector<ForwardDrift> DriftTracker::UnrepairedFor(
     const std::string& forward, const std::vector<InvolvedNode>& nodes) const {
   std::vector<ForwardDrift> out;
   std::set<std::string> seen;  // a node involved twice (both roles) counts once
+  absl::MutexLock l(&mu_);
   for (const InvolvedNode& n : nodes) {
     if (!seen.insert(n.name).second) continue;
-    const ferry::v1::DriftReport* report = Latest(n.name);
-    if (report == nullptr) continue;
+    auto latest = latest_.find(n.name);
+    if (latest == latest_.end()) continue;
+    const ferry::v1::DriftReport& report = latest->second;
     const auto& index = items_by_forward_.at(n.name);
     auto named = index.find(forward);
     if (named == index.end()) continue;
     for (int i : named->second) {
-      const DriftItem& item = report->items(i);
+      const DriftItem& item = report.items(i);
       if (!item.repaired()) out.push_back({n.name, item});
     }
   }

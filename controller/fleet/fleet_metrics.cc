@@ -68,6 +68,23 @@ void FleetMetrics::SetInSync(const std::string& node, bool in_sync) {
   in_sync_->WithLabels({node})->Set(in_sync ? 1 : 0);
 }
 
+void FleetMetrics::SetNodes(const std::map<std::string, NodeGauges>& nodes) {
+  for (const auto& [node, gauges] : nodes) {
+    SetConnected(node, gauges.connected);
+    if (gauges.in_sync.has_value()) SetInSync(node, *gauges.in_sync);
+  }
+  std::set<std::string> gone;
+  {
+    absl::MutexLock l(&mu_);
+    for (const std::string& node : node_series_) {
+      if (nodes.count(node) == 0) gone.insert(node);
+    }
+    node_series_.clear();
+    for (const auto& [node, gauges] : nodes) node_series_.insert(node);
+  }
+  for (const std::string& node : gone) ForgetNode(node);
+}
+
 void FleetMetrics::ForgetNode(const std::string& node) {
   connected_->Remove({node});
   in_sync_->Remove({node});

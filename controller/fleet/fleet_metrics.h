@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -36,8 +37,17 @@ class FleetMetrics {
   // kept in a private registry, so callers never see a null.
   explicit FleetMetrics(Registry* registry);
 
+  // A node's gauges as a pass sees them.
+  struct NodeGauges {
+    bool connected = false;
+    std::optional<bool> in_sync;  // none: no drift report yet, left as is
+  };
+
   void SetConnected(const std::string& node, bool connected);
   void SetInSync(const std::string& node, bool in_sync);
+  // Sets the gauges of every node in `nodes`, then drops every series of a
+  // node set here before that is gone from `nodes`.
+  void SetNodes(const std::map<std::string, NodeGauges>& nodes);
   // Drops every series of a node that no longer exists.
   void ForgetNode(const std::string& node);
   void DriftDetected(const std::string& node, const std::string& kind);
@@ -65,6 +75,7 @@ class FleetMetrics {
   absl::Mutex mu_;
   std::set<std::pair<std::string, std::string>> forward_series_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::set<std::string>> drift_kinds_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> node_series_ ABSL_GUARDED_BY(mu_);  // nodes SetNodes set
 };
 
 // Mirrors the notifier's delivery counts as ferry_webhook_{delivered,failed,

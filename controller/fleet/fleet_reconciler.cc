@@ -1,54 +1,18 @@
 #include "controller/fleet/fleet_reconciler.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <utility>
-#include <vector>
 
-#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "api/lib/log.h"
-#include "api/lib/objects.h"
-#include "api/lib/timestamps.h"
-#include "api/lib/uuid.h"
-#include "controller/fleet/fleet_session.h"
-#include "controller/store/object_codec.h"
-#include "google/protobuf/util/message_differencer.h"
 
 namespace ferry::controller {
-
 namespace {
 
-using ferry::v1::Condition;
-using ferry::v1::IPForward;
 using ferry::v1::Node;
-using ferry::v1::NodeConfig;
-using ferry::v1::Object;
-
-constexpr char kApiVersion[] = "ferry.dev/v1";
-constexpr char kConditionConnected[] = "Connected";
-
-// Replaces the node's condition of c's type, keeping the others in place.
-void ReplaceCondition(Condition c, absl::Time now, Node* node) {
-  google::protobuf::RepeatedPtrField<Condition> previous = node->status().conditions();
-  auto* conditions = node->mutable_status()->mutable_conditions();
-  conditions->Clear();
-  for (const Condition& p : previous) {
-    if (p.type() != c.type()) *conditions->Add() = p;
-  }
-  SetCondition(std::move(c), now, previous, conditions);
-}
-
-void SetConnected(bool connected, const std::string& agent_version, absl::Time now, Node* node) {
-  Condition c;
-  c.set_type(kConditionConnected);
-  c.set_status(connected ? "True" : "False");
-  c.set_reason(connected ? "AgentConnected" : "AgentDisconnected");
-  c.set_message(connected ? absl::StrCat("agent ", agent_version, " is connected")
-                          : "no agent stream to this controller");
-  c.set_observed_generation(node->metadata().generation());
-  ReplaceCondition(std::move(c), now, node);
-}
 
 EventRecorder::Options EventOptions(const FleetReconciler::Options& options) {
   EventRecorder::Options out;
@@ -66,7 +30,12 @@ FleetReconciler::FleetReconciler(Store* store, Options options)
       options_(std::move(options)),
       metrics_(options_.metrics != nullptr ? options_.metrics : &own_registry_),
       events_(store, EventOptions(options_)),
-      snapshot_(store) {}
+      pushes_(&dirty_),
+      sessions_({&pushes_, &presence_, &drift_, &dirty_, &events_, &metrics_, options_.clock,
+                 [this] { trigger_.Kick(); }}),
+      snapshot_(store),
+      status_(store, {&snapshot_, &pushes_, &drift_, &dirty_, options_.clock,
+                      [this] { trigger_.Kick(); }}) {}
 
 FleetReconciler::~FleetReconciler() { Stop(); }
 
@@ -76,32 +45,14 @@ void FleetReconciler::Start() {
 }
 
 void FleetReconciler::Stop() {
-  {
-    absl::MutexLock l(&loop_mu_);
-    stopping_ = true;
-  }
+  trigger_.Stop();
   if (loop_thread_.joinable()) loop_thread_.join();
   if (watch_thread_.joinable()) watch_thread_.join();
 }
 
-void FleetReconciler::Kick() {
-  absl::MutexLock l(&loop_mu_);
-  kicked_ = true;
-}
-
 void FleetReconciler::RunLoop() {
   absl::Duration backoff = absl::Milliseconds(100);
-  while (true) {
-    {
-      absl::MutexLock l(&loop_mu_);
-      loop_mu_.AwaitWithTimeout(absl::Condition(
-                                    +[](FleetReconciler* r) ABSL_EXCLUSIVE_LOCKS_REQUIRED(
-                                         r->loop_mu_) { return r->kicked_ || r->stopping_; },
-                                    this),
-                                options_.resync_period);
-      if (stopping_) return;
-      kicked_ = false;
-    }
+  while (trigger_.Wait(options_.resync_period)) {
     absl::Status s = ReconcileOnce();
     if (s.ok()) {
       backoff = absl::Milliseconds(100);
@@ -109,104 +60,19 @@ void FleetReconciler::RunLoop() {
     }
     LogWarning("reconcile failed; retrying",
                {{"error", s.ToString()}, {"backoff", absl::FormatDuration(backoff)}});
-    absl::MutexLock l(&loop_mu_);
-    loop_mu_.AwaitWithTimeout(absl::Condition(&stopping_), backoff);
-    kicked_ = true;
+    trigger_.Backoff(backoff);
     backoff = std::min(backoff * 2, absl::Seconds(10));
   }
 }
 
 void FleetReconciler::WatchStore() {
   int64_t revision = store_->CurrentRevision();
-  while (true) {
-    {
-      absl::MutexLock l(&loop_mu_);
-      if (stopping_) return;
-    }
+  while (!trigger_.stopping()) {
     if (store_->WaitForChange(revision, options_.store_poll)) {
       revision = store_->CurrentRevision();
-      Kick();
+      trigger_.Kick();
     }
   }
-}
-
-std::vector<Node> FleetReconciler::DesiredNodes() {
-  absl::Time now = options_.clock();
-  std::map<std::string, Node> desired;
-  for (const auto& [name, stored] : snapshot_.nodes()) desired[name] = stored.object.node();
-  for (auto& [name, node] : desired) {
-    auto st = nodes_.find(name);
-    bool connected_before = false;
-    for (const Condition& c : node.status().conditions()) {
-      if (c.type() == kConditionConnected && c.status() == "True") connected_before = true;
-    }
-    // A node this controller never heard from is not connected to it, even
-    // if the store says so from before a restart.
-    if ((st == nodes_.end() || !st->second.seen) && connected_before) {
-      SetConnected(false, "", now, &node);
-    }
-  }
-  for (const auto& [name, st] : nodes_) {
-    if (!st.seen) continue;
-    Node& node = desired[name];
-    if (node.metadata().uid().empty()) {
-      node.set_api_version(kApiVersion);
-      node.set_kind(api::kKindNode);
-      node.mutable_metadata()->set_name(name);
-      absl::BitGen gen;
-      node.mutable_metadata()->set_uid(api::NewUuidV4(gen));
-      node.mutable_metadata()->set_generation(1);
-      api::SetTimestamp(now, node.mutable_metadata()->mutable_creation_timestamp());
-    }
-    // The agent is the source of truth for its labels and addresses.
-    *node.mutable_metadata()->mutable_labels() = st.hello.labels();
-    *node.mutable_status()->mutable_addresses() = st.hello.addresses();
-    node.mutable_status()->set_agent_version(st.hello.agent_version());
-    node.mutable_status()->set_applied_config_version(st.acked ? st.acked->version() : "");
-    api::SetTimestamp(st.last_seen, node.mutable_status()->mutable_last_seen());
-    SetConnected(st.session != nullptr, st.hello.agent_version(), now, &node);
-    if (const ferry::v1::DriftReport* report = drift_.Latest(name)) {
-      ReplaceCondition(InSyncCondition(*report, node.metadata().generation()), now, &node);
-    }
-  }
-  std::vector<Node> out;
-  for (auto& [name, node] : desired) out.push_back(std::move(node));
-  return out;
-}
-
-std::map<std::string, NodeAckInfo> FleetReconciler::AcksFor(const IPForward& forward,
-                                                            const ForwardResolution& resolution) {
-  std::map<std::string, NodeAckInfo> acks;
-  const std::string& name = forward.metadata().name();
-  int64_t generation = forward.metadata().generation();
-  for (const InvolvedNode& involved : resolution.nodes) {
-    auto it = nodes_.find(involved.name);
-    if (it == nodes_.end()) continue;
-    const NodeState& st = it->second;
-    NodeAckInfo info;
-    if (st.acked) info.acked_generation = st.acked.generations->Find(name, involved.role);
-    std::optional<int64_t> pushed_generation =
-        st.pushed ? st.pushed.generations->Find(name, involved.role) : std::nullopt;
-    if (info.acked_generation == generation) {
-      // ACKed as a whole, but the agent may report this forward failed.
-      if (auto e = st.acked_forward_errors.find(name); e != st.acked_forward_errors.end()) {
-        info.nacked = true;
-        info.error = e->second;
-      }
-    } else if (st.push_nacked && pushed_generation == generation) {
-      // A NACK that names forwards blames only those; one that does not
-      // blames every forward the rejected push would have changed.
-      if (st.nack_forward_errors.empty()) {
-        info.nacked = true;
-        info.error = st.nack_error;
-      } else if (auto e = st.nack_forward_errors.find(name); e != st.nack_forward_errors.end()) {
-        info.nacked = true;
-        info.error = e->second;
-      }
-    }
-    acks[involved.name] = std::move(info);
-  }
-  return acks;
 }
 
 absl::Status FleetReconciler::ReconcileOnce() {
@@ -218,20 +84,15 @@ absl::Status FleetReconciler::ReconcileOnce() {
 }
 
 void FleetReconciler::UpdateNodeMetrics(const std::vector<Node>& nodes) {
-  std::set<std::string> present;
+  const std::set<std::string> connected = presence_.ConnectedNodes();
+  std::map<std::string, FleetMetrics::NodeGauges> gauges;
   for (const Node& node : nodes) {
     const std::string& name = node.metadata().name();
-    present.insert(name);
-    auto st = nodes_.find(name);
-    metrics_.SetConnected(name, st != nodes_.end() && st->second.session != nullptr);
-    if (const ferry::v1::DriftReport* report = drift_.Latest(name)) {
-      metrics_.SetInSync(name, report->in_sync());
-    }
+    FleetMetrics::NodeGauges& g = gauges[name];
+    g.connected = connected.count(name) > 0;
+    g.in_sync = drift_.InSync(name);
   }
-  for (const std::string& gone : metric_nodes_) {
-    if (present.count(gone) == 0) metrics_.ForgetNode(gone);
-  }
-  metric_nodes_ = std::move(present);
+  metrics_.SetNodes(gauges);
 }
 
 absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass_start, bool* all) {
@@ -247,56 +108,39 @@ absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass
   for (const std::string& name : changes->specs) {
     planner_.SetForward(snapshot_.forwards().at(name).object.ip_forward());
   }
-  std::set<std::string> dirty = std::move(retry_statuses_);
-  retry_statuses_.clear();
+  std::set<std::string> dirty = status_.TakeRetries();
   dirty.merge(changes->statuses);
   return dirty;
 }
 
 absl::Status FleetReconciler::ReconcileFleet() {
-  absl::Time pass_start = options_.clock();
+  const absl::Time pass_start = options_.clock();
   absl::MutexLock pass(&pass_mu_);
   bool all = false;
   absl::StatusOr<std::set<std::string>> dirty = ReadStore(pass_start, &all);
   if (!dirty.ok()) return dirty.status();
-  absl::Time now = options_.clock();
-  const absl::Time read = now;
+  const absl::Time now = options_.clock();
 
-  // mu_ is what agent streams wait on (an ACK, a Hello), so the pass takes
-  // it only in short spells: planning 100k forwards or computing their
-  // statuses under it would hold a big node's ACK back by a second.
-  std::vector<Node> nodes;
-  {
-    absl::MutexLock l(&mu_);
-    nodes = DesiredNodes();
-  }
+  // Agent streams wait on the parts' locks (an ACK, a Hello), so the pass
+  // takes each only for a lookup or an update: planning 100k forwards or
+  // computing their statuses under one would hold a big node's ACK back by
+  // a second.
+  std::vector<Node> nodes = status_.DesiredNodes(presence_.Agents(), now);
   planner_.SetNodes(nodes);
   IncrementalPlanner::Update update = planner_.Plan();
   const absl::Time planned = options_.clock();
 
-  std::vector<std::pair<Object, int64_t>> node_writes;  // with the revision read
-  {
-    absl::MutexLock l(&mu_);
-    PushChanged(pass_start);
-    UpdateNodeMetrics(nodes);
-    // News that arrives from here on marks its forwards again for the next
-    // pass, which its Kick starts.
-    dirty->merge(status_dirty_);
-    status_dirty_.clear();
+  // PushChanged calls this back on this thread, so pass_mu_ is held.
+  auto config_of = [this](const std::string& node)
+                       ABSL_NO_THREAD_SAFETY_ANALYSIS { return planner_.Config(node); };
+  for (const auto& [node, kind] : pushes_.PushChanged(config_of, pass_start)) {
+    metrics_.ConfigPushed(node, kind);
   }
-  for (Node& node : nodes) {
-    Object desired;
-    *desired.mutable_node() = std::move(node);
-    auto it = snapshot_.nodes().find(desired.node().metadata().name());
-    if (it == snapshot_.nodes().end()) {
-      node_writes.emplace_back(std::move(desired), WriteOp::kMustNotExist);
-    } else if (!google::protobuf::util::MessageDifferencer::Equals(desired, it->second.object)) {
-      // The whole Node, not "did the spec change?" (api::SameSpec): its
-      // status and labels are what this writes, and labels are a map, so
-      // its bytes are not canonical.
-      node_writes.emplace_back(std::move(desired), it->second.revision);
-    }
-  }
+  UpdateNodeMetrics(nodes);
+  // News that arrives from here on marks its forwards again for the next
+  // pass, which its kick starts.
+  dirty->merge(dirty_.Take());
+
   std::vector<const FleetSnapshot::Stored*> recompute;
   if (all || update.full) {
     recompute.reserve(snapshot_.forwards().size());
@@ -309,41 +153,12 @@ absl::Status FleetReconciler::ReconcileFleet() {
     }
   }
 
-  size_t superseded = 0;  // for the debug log
-  size_t write_count = node_writes.size();
-  absl::Duration status_time, commit_time;
-  // Store I/O happens outside mu_ so streams never wait on fsync.
-  absl::Time t = options_.clock();
-  absl::Status committed = CommitWrites(std::move(node_writes));
-  commit_time += options_.clock() - t;
-  // Statuses a chunk at a time: computed under mu_, committed outside it.
-  // A forward that news (an ACK) marked since the pass began is skipped:
-  // the pass that news kicked recomputes it. After a big node's first push
-  // its ACK comes within a second, and the Pending statuses it makes stale
-  // are then neither computed nor written.
-  for (size_t begin = 0; begin < recompute.size(); begin += kStatusBatch) {
-    t = options_.clock();
-    std::vector<std::pair<Object, int64_t>> writes;
-    {
-      absl::MutexLock l(&mu_);
-      for (size_t i = begin; i < std::min(recompute.size(), begin + kStatusBatch); ++i) {
-        const FleetSnapshot::Stored& stored = *recompute[i];
-        if (status_dirty_.count(stored.object.ip_forward().metadata().name()) > 0) {
-          ++superseded;
-          continue;
-        }
-        if (std::optional<Object> write = StatusWrite(stored, now)) {
-          writes.emplace_back(*std::move(write), stored.revision);
-        }
-      }
-    }
-    const absl::Time computed = options_.clock();
-    status_time += computed - t;
-    write_count += writes.size();
-    absl::Status s = CommitWrites(std::move(writes));
-    if (committed.ok()) committed = s;
-    commit_time += options_.clock() - computed;
-  }
+  // Store I/O happens outside every part's lock, so streams never wait on
+  // fsync.
+  StatusWriter::Stats stats;
+  absl::Status committed = status_.WriteNodes(std::move(nodes), &stats);
+  absl::Status statuses = status_.WriteStatuses(recompute, planner_, now, &stats);
+  if (committed.ok()) committed = statuses;
   metrics_.SetForwards(snapshot_.condition_counts());
   if (LogEnabled(LogLevel::kDebug)) {
     auto ms = [](absl::Duration d) {
@@ -352,12 +167,12 @@ absl::Status FleetReconciler::ReconcileFleet() {
     LogDebug("reconcile pass", {{"full", all || update.full ? "true" : "false"},
                                 {"replanned", absl::StrCat(update.forwards.size())},
                                 {"statuses", absl::StrCat(recompute.size())},
-                                {"writes", absl::StrCat(write_count)},
-                                {"superseded", absl::StrCat(superseded)},
-                                {"read_ms", ms(read - pass_start)},
-                                {"plan_ms", ms(planned - read)},
-                                {"status_ms", ms(status_time)},
-                                {"commit_ms", ms(commit_time)}});
+                                {"writes", absl::StrCat(stats.writes)},
+                                {"superseded", absl::StrCat(stats.superseded)},
+                                {"read_ms", ms(now - pass_start)},
+                                {"plan_ms", ms(planned - now)},
+                                {"status_ms", ms(stats.compute)},
+                                {"commit_ms", ms(stats.commit)}});
   }
   return committed;
 }

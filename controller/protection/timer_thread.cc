@@ -28,8 +28,10 @@ void TimerThread::Cancel(Target* target) {
     Target* target;
   } args{this, target};
   absl::MutexLock l(&mu_);
+  // Await evaluates the condition with mu_ held.
   mu_.Await(absl::Condition(
-      +[](Args* a) { return a->self->running_ != a->target; }, &args));
+      +[](Args* a) ABSL_NO_THREAD_SAFETY_ANALYSIS { return a->self->running_ != a->target; },
+      &args));
   due_.erase(target);
 }
 

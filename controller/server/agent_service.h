@@ -10,7 +10,7 @@
 
 #include <memory>
 
-#include "controller/fleet/fleet_reconciler.h"
+#include "controller/fleet/session_registry.h"
 #include "controller/protection/protection_metrics.h"
 #include "controller/protection/rate_limiter.h"
 #include "controller/protection/timer_thread.h"

@@ -1,0 +1,298 @@
+#include "controller/fleet/push_tracker.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "api/lib/config_delta.h"
+#include "api/lib/log.h"
+#include "api/lib/sync_protocol.h"
+#include "controller/fleet/fleet_metrics.h"
+
+namespace ferry::controller {
+
+using ferry::v1::NodeConfig;
+
+// One agent stream: what was pushed on it, and whether its agent holds it.
+struct PushTracker::Stream : public SessionHandle {
+  std::string node;
+  PushSink* sink = nullptr;
+  bool active = true;  // false once replaced by a newer stream, or closed
+  uint64_t nonce = 0;
+  std::string last_nonce;      // of the last push; only its ACK counts
+  std::string pushed_version;  // empty until the first (full) push
+  bool delta_capable = false;  // the agent applies NodeConfigDelta
+  // The agent ACKed the last push on this stream, so it holds exactly
+  // NodePushes::acked and a delta on top of it applies.
+  bool last_push_acked = false;
+  // What the Hello said the agent runs, for adoption on the first push.
+  std::string last_applied_version;
+  std::map<std::string, std::string> last_applied_forward_errors;
+};
+
+PushTracker::PushTracker(DirtyForwards* dirty) : dirty_(dirty) {}
+
+PushTracker::~PushTracker() = default;
+
+void PushTracker::AckScope(const NodePushes& node, std::set<std::string>* out) {
+  for (const auto& [forward, error] : node.acked_forward_errors) out->insert(forward);
+  for (const auto& [forward, error] : node.nack_forward_errors) out->insert(forward);
+  // A NACK blames the forwards whose pushed generation is not the ACKed one.
+  if (node.push_nacked) {
+    ConfigGenerations::Diff(node.pushed.generations.get(), node.acked.generations.get(), out);
+  }
+}
+
+template <typename Fn>
+void PushTracker::ChangeAcks(NodePushes* node, Fn change) {
+  std::set<std::string> scope;
+  AckScope(*node, &scope);
+  std::shared_ptr<const ConfigGenerations> acked_before = node->acked.generations;
+  change();
+  AckScope(*node, &scope);
+  ConfigGenerations::Diff(acked_before.get(), node->acked.generations.get(), &scope);
+  dirty_->Mark(std::move(scope));
+}
+
+PushTracker::Stream* PushTracker::ActiveStream(SessionHandle* session) {
+  auto it = streams_.find(session);
+  if (it == streams_.end() || !it->second->active) return nullptr;
+  return it->second.get();
+}
+
+SessionHandle* PushTracker::Connect(const std::string& node_name, const ferry::v1::Hello& hello,
+                                    PushSink* sink) {
+  auto stream = std::make_unique<Stream>();
+  stream->node = node_name;
+  stream->sink = sink;
+  stream->delta_capable = api::HasCapability(hello, ferry::v1::CAPABILITY_CONFIG_DELTA);
+  stream->last_applied_version = hello.last_applied_version();
+  stream->last_applied_forward_errors = {hello.last_applied_forward_errors().begin(),
+                                         hello.last_applied_forward_errors().end()};
+  absl::MutexLock l(&mu_);
+  NodePushes& node = nodes_[node_name];
+  if (node.stream != nullptr) {
+    node.stream->active = false;
+    node.stream->sink->Close(
+        absl::AbortedError(absl::StrCat("replaced by a newer stream for node ", node_name)));
+    LogInfo("agent stream replaced", {{"node", node_name}});
+  }
+  // What the agent runs is what it says it applied; if that is not what we
+  // saw it ACK, our record of its state is stale.
+  if (node.acked && node.acked->version() != hello.last_applied_version()) {
+    ChangeAcks(&node, [&] {
+      node.acked = ConfigRef();
+      node.acked_forward_errors.clear();
+    });
+  }
+  node.stream = stream.get();
+  SessionHandle* handle = stream.get();
+  streams_[handle] = std::move(stream);
+  return handle;
+}
+
+std::optional<std::string> PushTracker::ActiveNode(SessionHandle* session) {
+  absl::MutexLock l(&mu_);
+  Stream* s = ActiveStream(session);
+  if (s == nullptr) return std::nullopt;
+  return s->node;
+}
+
+PushTracker::AckResult PushTracker::OnAck(SessionHandle* session, const ferry::v1::ConfigAck& ack) {
+  AckResult result;
+  absl::MutexLock l(&mu_);
+  Stream* s = ActiveStream(session);
+  if (s == nullptr) return result;
+  if (ack.nonce() != s->last_nonce) {
+    LogDebug("ignoring stale ack",
+             {{"node", s->node}, {"nonce", ack.nonce()}, {"expected", s->last_nonce}});
+    return result;
+  }
+  result.node = s->node;
+  NodePushes& node = nodes_[s->node];
+  if (!ack.accepted() && ack.reason() == ferry::v1::NACK_REASON_BASE_VERSION_MISMATCH) {
+    // The agent holds another version than the delta's base: not a failure
+    // of the config; the next pass pushes it whole.
+    LogInfo("delta rejected; pushing the full config",
+            {{"node", s->node}, {"version", ack.version()}, {"error", ack.error()}});
+    s->pushed_version.clear();
+    s->last_push_acked = false;
+    result.kind = AckResult::Kind::kBaseVersionMismatch;
+    return result;
+  }
+  if (ack.accepted()) {
+    if (node.pushed) result.change_seen = node.pushed_change_seen;
+    s->last_push_acked = true;
+    ChangeAcks(&node, [&] {
+      node.acked = node.pushed;
+      node.acked_forward_errors = {ack.forward_errors().begin(), ack.forward_errors().end()};
+      node.push_nacked = false;
+    });
+    LogInfo("config acked", {{"node", s->node}, {"version", ack.version()}});
+    result.kind = AckResult::Kind::kAccepted;
+    return result;
+  }
+  ChangeAcks(&node, [&] {
+    node.push_nacked = true;
+    node.nack_error = ack.error();
+    node.nack_forward_errors = {ack.forward_errors().begin(), ack.forward_errors().end()};
+  });
+  LogWarning("config nacked",
+             {{"node", s->node}, {"version", ack.version()}, {"error", ack.error()}});
+  result.kind = AckResult::Kind::kRejected;
+  return result;
+}
+
+std::optional<std::string> PushTracker::Disconnect(SessionHandle* session) {
+  absl::MutexLock l(&mu_);
+  auto it = streams_.find(session);
+  if (it == streams_.end()) return std::nullopt;
+  std::optional<std::string> out;
+  NodePushes& node = nodes_[it->second->node];
+  if (node.stream == it->second.get()) {
+    node.stream = nullptr;
+    out = it->second->node;
+  }
+  streams_.erase(it);
+  return out;
+}
+
+void PushTracker::CloseNode(const std::string& node_name, const absl::Status& why) {
+  absl::MutexLock l(&mu_);
+  auto it = nodes_.find(node_name);
+  if (it == nodes_.end() || it->second.stream == nullptr) return;
+  it->second.stream->active = false;
+  it->second.stream->sink->Close(why);
+  it->second.stream = nullptr;
+}
+
+std::vector<std::pair<std::string, const char*>> PushTracker::PushChanged(
+    const PlannedConfig& planned, absl::Time pass_start) {
+  std::vector<std::pair<std::string, const char*>> pushed;
+  absl::MutexLock l(&mu_);
+  for (auto& [name, node] : nodes_) {
+    Stream* s = node.stream;
+    if (s == nullptr) continue;
+    std::shared_ptr<const NodeConfig> config = planned(name);
+    if (config == nullptr || s->pushed_version == config->version()) continue;
+    if (AdoptApplied(pass_start, s, &node, config)) continue;
+    ferry::v1::ControllerMessage message;
+    s->last_nonce = absl::StrCat(++s->nonce);
+    ferry::v1::ConfigPush* push = message.mutable_push();
+    push->set_nonce(s->last_nonce);
+    std::optional<ferry::v1::NodeConfigDelta> delta = DeltaFor(*s, node, *config);
+    if (delta) {
+      *push->mutable_delta() = *std::move(delta);
+    } else {
+      *push->mutable_config() = *config;
+    }
+    s->sink->Push(message);
+    const char* kind = push->has_delta() ? kPushDelta : kPushFull;
+    pushed.emplace_back(name, kind);
+    MarkPushed(pass_start, s, &node, config, /*adopted=*/false);
+    LogInfo("pushed config",
+            {{"node", name},
+             {"version", config->version()},
+             {"nonce", s->last_nonce},
+             {"kind", kind},
+             {"changed_forwards",
+              push->has_delta() ? absl::StrCat(push->delta().forwards_size()) : "all"},
+             {"dnat", absl::StrCat(config->dnat_size())},
+             {"return_routes", absl::StrCat(config->return_routes_size())}});
+  }
+  return pushed;
+}
+
+void PushTracker::MarkPushed(absl::Time pass_start, Stream* s, NodePushes* node,
+                             const std::shared_ptr<const NodeConfig>& config, bool adopted) {
+  s->pushed_version = config->version();
+  s->last_push_acked = adopted;
+  ChangeAcks(node, [&] {
+    node->pushed.config = config;
+    node->pushed.generations = std::make_shared<const ConfigGenerations>(*config);
+    node->push_nacked = false;
+    node->nack_error.clear();
+    node->nack_forward_errors.clear();
+    if (adopted) {
+      node->acked = node->pushed;
+      node->acked_forward_errors = s->last_applied_forward_errors;
+    }
+  });
+  node->pushed_change_seen = pass_start;
+}
+
+bool PushTracker::AdoptApplied(absl::Time pass_start, Stream* s, NodePushes* node,
+                               const std::shared_ptr<const NodeConfig>& config) {
+  // Only on a stream's first push, and only for the very version planned:
+  // the version is a hash of the config's content, so the agent holds it.
+  if (!s->pushed_version.empty() || s->last_applied_version != config->version()) return false;
+  MarkPushed(pass_start, s, node, config, /*adopted=*/true);
+  LogInfo("adopted the agent's applied config",
+          {{"node", s->node},
+           {"version", config->version()},
+           {"failed_forwards", absl::StrCat(node->acked_forward_errors.size())}});
+  return true;
+}
+
+std::optional<ferry::v1::NodeConfigDelta> PushTracker::DeltaFor(const Stream& stream,
+                                                                const NodePushes& node,
+                                                                const NodeConfig& config) {
+  // Only on top of a config this stream's agent is known to hold: the first
+  // push of a stream, one after an un-ACKed push (in flight or NACKed) and
+  // one to an agent that takes no deltas are full.
+  if (!stream.delta_capable || !stream.last_push_acked || !node.acked ||
+      node.acked->version() != stream.pushed_version) {
+    return std::nullopt;
+  }
+  ferry::v1::NodeConfigDelta delta = api::ComputeDelta(*node.acked.config, config);
+  // When most forwards changed, the whole config is the smaller message.
+  if (delta.ByteSizeLong() >= config.ByteSizeLong()) return std::nullopt;
+  return delta;
+}
+
+std::map<std::string, NodeAckInfo> PushTracker::AcksFor(const ferry::v1::IPForward& forward,
+                                                        const ForwardResolution& resolution) {
+  std::map<std::string, NodeAckInfo> acks;
+  const std::string& name = forward.metadata().name();
+  int64_t generation = forward.metadata().generation();
+  absl::MutexLock l(&mu_);
+  for (const InvolvedNode& involved : resolution.nodes) {
+    auto it = nodes_.find(involved.name);
+    if (it == nodes_.end()) continue;
+    const NodePushes& node = it->second;
+    NodeAckInfo info;
+    if (node.acked) info.acked_generation = node.acked.generations->Find(name, involved.role);
+    std::optional<int64_t> pushed_generation =
+        node.pushed ? node.pushed.generations->Find(name, involved.role) : std::nullopt;
+    if (info.acked_generation == generation) {
+      // ACKed as a whole, but the agent may report this forward failed.
+      if (auto e = node.acked_forward_errors.find(name); e != node.acked_forward_errors.end()) {
+        info.nacked = true;
+        info.error = e->second;
+      }
+    } else if (node.push_nacked && pushed_generation == generation) {
+      // A NACK that names forwards blames only those; one that does not
+      // blames every forward the rejected push would have changed.
+      if (node.nack_forward_errors.empty()) {
+        info.nacked = true;
+        info.error = node.nack_error;
+      } else if (auto e = node.nack_forward_errors.find(name);
+                 e != node.nack_forward_errors.end()) {
+        info.nacked = true;
+        info.error = e->second;
+      }
+    }
+    acks[involved.name] = std::move(info);
+  }
+  return acks;
+}
+
+std::map<std::string, std::string> PushTracker::AckedVersions() {
+  std::map<std::string, std::string> out;
+  absl::MutexLock l(&mu_);
+  for (const auto& [name, node] : nodes_) {
+    if (node.acked) out[name] = node.acked->version();
+  }
+  return out;
+}
+
+}  // namespace ferry::controller

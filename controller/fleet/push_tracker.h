@@ -1,0 +1,147 @@
+#ifndef FERRY_CONTROLLER_FLEET_PUSH_TRACKER_H_
+#define FERRY_CONTROLLER_FLEET_PUSH_TRACKER_H_
+
+// What each node's agent was pushed and what it ACKed, and on which stream.
+// It decides how a node's newly planned config goes out: not at all when a
+// new stream's Hello says the agent already applied exactly that version
+// (adopted as ACKed), as a NodeConfigDelta on top of the config the agent
+// ACKed on this stream when it can take one, else in full. It matches each
+// ACK or NACK to the push it answers, and tells a forward's status what
+// each involved node did with it (NodeAckInfo). Forwards whose NodeAckInfo
+// may read differently after a change are marked in DirtyForwards.
+//
+// Thread-safe. Pushes and closes are made with mu_ held (sinks must not
+// block); DirtyForwards is locked after mu_.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "controller/fleet/config_generations.h"
+#include "controller/fleet/dirty_forwards.h"
+#include "controller/fleet/session_registry.h"
+#include "controller/planner/planner.h"
+#include "controller/planner/status.h"
+#include "ferry/v1/ferry.pb.h"
+
+namespace ferry::controller {
+
+class PushTracker {
+ public:
+  // What an ACK (or NACK) meant.
+  struct AckResult {
+    enum class Kind {
+      kIgnored,              // not for the last push of an active stream
+      kBaseVersionMismatch,  // a delta the agent could not apply: resent whole
+      kAccepted,
+      kRejected,
+    };
+    Kind kind = Kind::kIgnored;
+    std::string node;
+    // For kAccepted: when the pass that planned the ACKed config began
+    // (apply latency runs from there), if a config was pushed.
+    std::optional<absl::Time> change_seen;
+  };
+
+  // The config planned for a node; null when there is none.
+  using PlannedConfig =
+      std::function<std::shared_ptr<const ferry::v1::NodeConfig>(const std::string& node)>;
+
+  explicit PushTracker(DirtyForwards* dirty);
+  ~PushTracker();
+
+  PushTracker(const PushTracker&) = delete;
+  PushTracker& operator=(const PushTracker&) = delete;
+
+  // A new stream of `node`, whose agent said `hello`. The node's previous
+  // stream is closed with ABORTED; if the agent applied another version
+  // than the one it last ACKed, that record is dropped. The handle is
+  // valid until Disconnect.
+  SessionHandle* Connect(const std::string& node, const ferry::v1::Hello& hello, PushSink* sink);
+  // The node `session` speaks for, while it is that node's active stream.
+  std::optional<std::string> ActiveNode(SessionHandle* session);
+  AckResult OnAck(SessionHandle* session, const ferry::v1::ConfigAck& ack);
+  // Forgets `session`; its node if it was still the node's active stream.
+  std::optional<std::string> Disconnect(SessionHandle* session);
+  // Ends the node's active stream, if any, with `why`.
+  void CloseNode(const std::string& node, const absl::Status& why);
+
+  // Sends each active stream whose node's planned config is not the
+  // version last sent on it that config (or adopts it; see above). Returns
+  // who was pushed what: kPushFull or kPushDelta (fleet_metrics.h).
+  // `pass_start` is when the pass that planned the configs began.
+  std::vector<std::pair<std::string, const char*>> PushChanged(const PlannedConfig& planned,
+                                                               absl::Time pass_start);
+
+  // What `forward`'s status needs from each node `resolution` involves that
+  // ever connected.
+  std::map<std::string, NodeAckInfo> AcksFor(const ferry::v1::IPForward& forward,
+                                             const ForwardResolution& resolution);
+  // node -> the version of the config it last ACKed, for nodes that did.
+  std::map<std::string, std::string> AckedVersions();
+
+ private:
+  struct Stream;
+  // A config a node was pushed or ACKed, shared with the plan (no copy of a
+  // 100k-forward config per push) and indexed for status lookups.
+  struct ConfigRef {
+    std::shared_ptr<const ferry::v1::NodeConfig> config;  // null: none
+    std::shared_ptr<const ConfigGenerations> generations;
+    explicit operator bool() const { return config != nullptr; }
+    const ferry::v1::NodeConfig* operator->() const { return config.get(); }
+  };
+  // What this controller knows about one node's configs, across streams.
+  struct NodePushes {
+    Stream* stream = nullptr;  // the active one, if any
+    ConfigRef pushed;          // last config pushed
+    // Start of the pass that planned `pushed`: when the change that led to
+    // it was read from the store. Apply latency runs from here to the ACK.
+    absl::Time pushed_change_seen;
+    ConfigRef acked;  // last config ACKed
+    std::map<std::string, std::string> acked_forward_errors;
+    bool push_nacked = false;  // the last push was NACKed
+    std::string nack_error;
+    std::map<std::string, std::string> nack_forward_errors;
+  };
+
+  // The active stream `session` is, or null.
+  Stream* ActiveStream(SessionHandle* session) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forwards whose NodeAckInfo on a node may read differently after
+  // `change` mutates its ack state are marked dirty.
+  static void AckScope(const NodePushes& node, std::set<std::string>* out);
+  template <typename Fn>
+  void ChangeAcks(NodePushes* node, Fn change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A new stream whose Hello says the agent applied exactly `config` (a
+  // controller restart, a reconnect) has it taken as ACKed, with the
+  // Hello's forward errors, instead of a push. False when it must be pushed.
+  bool AdoptApplied(absl::Time pass_start, Stream* s, NodePushes* node,
+                    const std::shared_ptr<const ferry::v1::NodeConfig>& config)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The stream was sent `config` (or, `adopted`, already holds it: then it
+  // also counts as ACKed with the Hello's forward errors).
+  void MarkPushed(absl::Time pass_start, Stream* s, NodePushes* node,
+                  const std::shared_ptr<const ferry::v1::NodeConfig>& config, bool adopted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The delta to push instead of `config`, if the agent can take one.
+  static std::optional<ferry::v1::NodeConfigDelta> DeltaFor(const Stream& stream,
+                                                            const NodePushes& node,
+                                                            const ferry::v1::NodeConfig& config);
+
+  DirtyForwards* const dirty_;
+  absl::Mutex mu_;
+  std::map<std::string, NodePushes> nodes_ ABSL_GUARDED_BY(mu_);
+  std::map<SessionHandle*, std::unique_ptr<Stream>> streams_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_FLEET_PUSH_TRACKER_H_

@@ -1,0 +1,229 @@
+#include "controller/fleet/status_writer.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "api/lib/log.h"
+#include "api/lib/objects.h"
+#include "api/lib/timestamps.h"
+#include "api/lib/uuid.h"
+#include "controller/planner/status.h"
+#include "controller/store/object_codec.h"
+#include "google/protobuf/util/message_differencer.h"
+
+namespace ferry::controller {
+namespace {
+
+using ferry::v1::Condition;
+using ferry::v1::IPForward;
+using ferry::v1::Node;
+using ferry::v1::Object;
+
+constexpr char kApiVersion[] = "ferry.dev/v1";
+constexpr char kConditionConnected[] = "Connected";
+
+// Replaces the node's condition of c's type, keeping the others in place.
+void ReplaceCondition(Condition c, absl::Time now, Node* node) {
+  google::protobuf::RepeatedPtrField<Condition> previous = node->status().conditions();
+  auto* conditions = node->mutable_status()->mutable_conditions();
+  conditions->Clear();
+  for (const Condition& p : previous) {
+    if (p.type() != c.type()) *conditions->Add() = p;
+  }
+  SetCondition(std::move(c), now, previous, conditions);
+}
+
+void SetConnected(bool connected, const std::string& agent_version, absl::Time now, Node* node) {
+  Condition c;
+  c.set_type(kConditionConnected);
+  c.set_status(connected ? "True" : "False");
+  c.set_reason(connected ? "AgentConnected" : "AgentDisconnected");
+  c.set_message(connected ? absl::StrCat("agent ", agent_version, " is connected")
+                          : "no agent stream to this controller");
+  c.set_observed_generation(node->metadata().generation());
+  ReplaceCondition(std::move(c), now, node);
+}
+
+bool WasConnected(const Node& node) {
+  for (const Condition& c : node.status().conditions()) {
+    if (c.type() == kConditionConnected && c.status() == "True") return true;
+  }
+  return false;
+}
+
+WriteOp WriteOf(const Object& desired, int64_t expected_revision) {
+  WriteOp op;
+  op.kind = api::KindName(desired);
+  op.name = api::MetaOf(desired).name();
+  op.value = EncodeForStore(desired);
+  op.expected_revision = expected_revision;
+  return op;
+}
+
+}  // namespace
+
+StatusWriter::StatusWriter(Store* store, Sources sources)
+    : store_(store), sources_(std::move(sources)) {}
+
+std::vector<Node> StatusWriter::DesiredNodes(
+    const std::map<std::string, NodePresence::Agent>& agents, absl::Time now) {
+  std::map<std::string, Node> desired;
+  for (const auto& [name, stored] : sources_.snapshot->nodes()) {
+    desired[name] = stored.object.node();
+  }
+  for (auto& [name, node] : desired) {
+    auto agent = agents.find(name);
+    // A node this controller never heard from is not connected to it, even
+    // if the store says so from before a restart.
+    if ((agent == agents.end() || !agent->second.seen) && WasConnected(node)) {
+      SetConnected(false, "", now, &node);
+    }
+  }
+  const std::map<std::string, std::string> acked = sources_.pushes->AckedVersions();
+  for (const auto& [name, agent] : agents) {
+    if (!agent.seen) continue;
+    Node& node = desired[name];
+    if (node.metadata().uid().empty()) {
+      node.set_api_version(kApiVersion);
+      node.set_kind(api::kKindNode);
+      node.mutable_metadata()->set_name(name);
+      node.mutable_metadata()->set_uid(api::NewUuidV4(bitgen_));
+      node.mutable_metadata()->set_generation(1);
+      api::SetTimestamp(now, node.mutable_metadata()->mutable_creation_timestamp());
+    }
+    // The agent is the source of truth for its labels and addresses.
+    *node.mutable_metadata()->mutable_labels() = agent.hello.labels();
+    *node.mutable_status()->mutable_addresses() = agent.hello.addresses();
+    node.mutable_status()->set_agent_version(agent.hello.agent_version());
+    auto version = acked.find(name);
+    node.mutable_status()->set_applied_config_version(version != acked.end() ? version->second
+                                                                             : "");
+    api::SetTimestamp(agent.last_seen, node.mutable_status()->mutable_last_seen());
+    SetConnected(agent.connected, agent.hello.agent_version(), now, &node);
+    if (std::optional<ferry::v1::DriftReport> report = sources_.drift->Latest(name)) {
+      ReplaceCondition(InSyncCondition(*report, node.metadata().generation()), now, &node);
+    }
+  }
+  std::vector<Node> out;
+  out.reserve(desired.size());
+  for (auto& [name, node] : desired) out.push_back(std::move(node));
+  return out;
+}
+
+absl::Status StatusWriter::WriteNodes(std::vector<Node> nodes, Stats* stats) {
+  std::vector<std::pair<Object, int64_t>> writes;  // with the revision read
+  for (Node& node : nodes) {
+    Object desired;
+    *desired.mutable_node() = std::move(node);
+    const auto& stored = sources_.snapshot->nodes();
+    auto it = stored.find(desired.node().metadata().name());
+    if (it == stored.end()) {
+      writes.emplace_back(std::move(desired), WriteOp::kMustNotExist);
+    } else if (!google::protobuf::util::MessageDifferencer::Equals(desired, it->second.object)) {
+      // The whole Node, not "did the spec change?" (api::SameSpec): its
+      // status and labels are what this writes, and labels are a map, so
+      // its bytes are not canonical.
+      writes.emplace_back(std::move(desired), it->second.revision);
+    }
+  }
+  stats->writes += writes.size();
+  const absl::Time start = sources_.clock();
+  absl::Status committed = Commit(std::move(writes));
+  stats->commit += sources_.clock() - start;
+  return committed;
+}
+
+absl::Status StatusWriter::WriteStatuses(const std::vector<const FleetSnapshot::Stored*>& forwards,
+                                         const IncrementalPlanner& planner, absl::Time now,
+                                         Stats* stats) {
+  absl::Status result = absl::OkStatus();
+  for (size_t begin = 0; begin < forwards.size(); begin += kBatch) {
+    const absl::Time start = sources_.clock();
+    std::vector<std::pair<Object, int64_t>> writes;
+    for (size_t i = begin; i < std::min(forwards.size(), begin + kBatch); ++i) {
+      const FleetSnapshot::Stored& stored = *forwards[i];
+      if (sources_.dirty->Contains(stored.object.ip_forward().metadata().name())) {
+        ++stats->superseded;
+        continue;
+      }
+      if (std::optional<Object> write = StatusWrite(stored, planner, now)) {
+        writes.emplace_back(*std::move(write), stored.revision);
+      }
+    }
+    const absl::Time computed = sources_.clock();
+    stats->compute += computed - start;
+    stats->writes += writes.size();
+    absl::Status s = Commit(std::move(writes));
+    if (result.ok()) result = s;
+    stats->commit += sources_.clock() - computed;
+  }
+  return result;
+}
+
+std::optional<Object> StatusWriter::StatusWrite(const FleetSnapshot::Stored& stored,
+                                                const IncrementalPlanner& planner, absl::Time now) {
+  const IPForward& forward = stored.object.ip_forward();
+  const std::string& name = forward.metadata().name();
+  const ForwardResolution* resolution = planner.Resolution(name);
+  if (resolution == nullptr) return std::nullopt;  // not planned: cannot happen
+  ferry::v1::IPForwardStatus status = ComputeStatus(
+      forward, *resolution, sources_.pushes->AcksFor(forward, *resolution), now, forward.status());
+  SetCondition(DriftedCondition(forward, sources_.drift->UnrepairedFor(name, resolution->nodes)),
+               now, forward.status().conditions(), status.mutable_conditions());
+  if (api::SameStatus(status, forward.status())) return std::nullopt;
+  // Only the status is ours; the rest is the stored object.
+  Object desired = stored.object;
+  *desired.mutable_ip_forward()->mutable_status() = std::move(status);
+  return desired;
+}
+
+absl::Status StatusWriter::Commit(std::vector<std::pair<Object, int64_t>> objects) {
+  FleetSnapshot& snapshot = *sources_.snapshot;
+  absl::Status result = absl::OkStatus();
+  auto failed = [&](const Object& o, const absl::Status& s) {
+    result = s;
+    if (o.has_ip_forward()) retries_.insert(o.ip_forward().metadata().name());
+  };
+  for (size_t begin = 0; begin < objects.size(); begin += kBatch) {
+    const size_t end = std::min(objects.size(), begin + kBatch);
+    std::vector<WriteOp> batch;
+    batch.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      batch.push_back(WriteOf(objects[i].first, objects[i].second));
+    }
+    absl::StatusOr<int64_t> r = store_->Commit(batch);
+    if (r.ok()) {
+      for (size_t i = begin; i < end; ++i) snapshot.RecordWrite(objects[i].first, *r);
+      snapshot.CommittedOwn(*r);
+      continue;
+    }
+    if (r.status().code() != absl::StatusCode::kAborted) {
+      for (size_t i = begin; i < end; ++i) failed(objects[i].first, r.status());
+      continue;
+    }
+    // A stale precondition fails the whole batch: write the rest one by one.
+    for (size_t i = begin; i < end; ++i) {
+      const Object& o = objects[i].first;
+      const WriteOp& op = batch[i - begin];
+      absl::StatusOr<int64_t> one = store_->Commit({op});
+      if (one.ok()) {
+        snapshot.RecordWrite(o, *one);
+        snapshot.CommittedOwn(*one);
+        continue;
+      }
+      if (one.status().code() == absl::StatusCode::kAborted) {
+        // Someone wrote it since we read it: the next pass catches up on
+        // their write and recomputes.
+        LogDebug("status write lost a race; replanning", {{"kind", op.kind}, {"name", op.name}});
+        sources_.on_lost_race();
+        continue;
+      }
+      failed(o, one.status());
+    }
+  }
+  return result;
+}
+
+}  // namespace ferry::controller

@@ -1,0 +1,110 @@
+#ifndef FERRY_CONTROLLER_FLEET_STATUS_WRITER_H_
+#define FERRY_CONTROLLER_FLEET_STATUS_WRITER_H_
+
+// Writes what the fleet's state means back to the store: each Node object
+// (from what its agent says, the version it ACKed and its drift) and each
+// forward's status (from its resolution, what the involved nodes did with
+// its pushes, and their drift). Only what differs from the FleetSnapshot is
+// written, in transactions of kBatch, each write guarded by the revision it
+// was computed from, and recorded in the snapshot as it commits. A write
+// that lost a race to another writer calls `on_lost_race` (a new pass
+// catches up and recomputes); one that failed otherwise is retried by the
+// next pass (TakeRetries).
+//
+// Used by one pass at a time (under FleetReconciler's pass lock); the
+// trackers it reads lock themselves.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "controller/fleet/dirty_forwards.h"
+#include "controller/fleet/drift_tracker.h"
+#include "controller/fleet/fleet_snapshot.h"
+#include "controller/fleet/node_presence.h"
+#include "controller/fleet/push_tracker.h"
+#include "controller/planner/incremental_planner.h"
+#include "controller/store/store.h"
+#include "ferry/v1/ferry.pb.h"
+
+namespace ferry::controller {
+
+class StatusWriter {
+ public:
+  // Statuses computed per round, and writes per store transaction: one
+  // fsync per batch, not per status (after a bulk apply every forward's
+  // status changes at once).
+  static constexpr size_t kBatch = 500;
+
+  struct Sources {
+    FleetSnapshot* snapshot;  // what is stored; written objects are recorded
+    PushTracker* pushes;      // what each node did with its pushes
+    DriftTracker* drift;
+    // Forwards to skip: news about them arrived after the pass took them.
+    DirtyForwards* dirty;
+    std::function<absl::Time()> clock;  // for the pass's timings only
+    std::function<void()> on_lost_race;
+  };
+
+  // What one pass wrote, for its debug log.
+  struct Stats {
+    size_t writes = 0;      // objects sent to the store
+    size_t superseded = 0;  // statuses skipped: newer news is on its way
+    absl::Duration compute;
+    absl::Duration commit;
+  };
+
+  StatusWriter(Store* store, Sources sources);
+
+  StatusWriter(const StatusWriter&) = delete;
+  StatusWriter& operator=(const StatusWriter&) = delete;
+
+  // The Node objects as they should be: every stored one, and one for each
+  // agent seen since start (created if new). The agent is the source of
+  // truth for its labels, addresses and versions; its stream for the
+  // Connected condition, its drift report for InSync. A stored node this
+  // controller never heard from is not connected to it.
+  std::vector<ferry::v1::Node> DesiredNodes(
+      const std::map<std::string, NodePresence::Agent>& agents, absl::Time now);
+
+  // Writes the nodes that differ from what is stored.
+  absl::Status WriteNodes(std::vector<ferry::v1::Node> nodes, Stats* stats);
+
+  // Recomputes the statuses of `forwards` (as `planner` resolved them) and
+  // writes those that changed, kBatch at a time. A forward marked dirty
+  // meanwhile is skipped: the pass that news kicked recomputes it. After a
+  // big node's first push its ACK comes within a second, and the Pending
+  // statuses it makes stale are then neither computed nor written.
+  absl::Status WriteStatuses(const std::vector<const FleetSnapshot::Stored*>& forwards,
+                             const IncrementalPlanner& planner, absl::Time now, Stats* stats);
+
+  // Forwards whose status write failed (other than by a lost race) since
+  // the last call: the next pass recomputes them.
+  std::set<std::string> TakeRetries() { return std::exchange(retries_, {}); }
+
+ private:
+  // The status `stored` should have now, if it differs from the stored one.
+  std::optional<ferry::v1::Object> StatusWrite(const FleetSnapshot::Stored& stored,
+                                               const IncrementalPlanner& planner, absl::Time now);
+  // Commits `objects`, each with the revision it was read at, kBatch per
+  // transaction; a stale precondition fails a whole batch, whose writes are
+  // then tried one by one.
+  absl::Status Commit(std::vector<std::pair<ferry::v1::Object, int64_t>> objects);
+
+  Store* const store_;
+  const Sources sources_;
+  absl::BitGen bitgen_;  // uids of new Nodes
+  std::set<std::string> retries_;
+};
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_FLEET_STATUS_WRITER_H_
