@@ -41,9 +41,4 @@ bool HasCapability(const ferry::v1::Hello& hello, ferry::v1::Capability capabili
 
 }  // namespace ferry::api
 
-namespace ferry {
-// TODO(restructure): goes once both ends decide by NackReason.
-inline constexpr char kBaseVersionMismatch[] = "base version mismatch";
-}  // namespace ferry
-
 #endif  // FERRY_API_LIB_SYNC_PROTOCOL_H_

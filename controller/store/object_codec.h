@@ -20,15 +20,8 @@ using api::kKindNode;
 using api::MetaOf;
 using api::MutableMetaOf;
 
-// "IPForward" / "Node" / "Event" for a kind enum; empty for UNSPECIFIED.
-inline std::string KindString(ferry::v1::ResourceKind kind) { return api::KindName(kind); }
-
 // Parses the value and sets metadata.resource_version from the revision.
 absl::StatusOr<ferry::v1::Object> DecodeStored(const StoredObject& stored);
-
-// The store kind of the object's oneof ("IPForward", "Node", "Event"); empty
-// when unset.
-inline std::string StoreKindOf(const ferry::v1::Object& object) { return api::KindName(object); }
 
 // Serializes with metadata.resource_version cleared.
 std::string EncodeForStore(const ferry::v1::Object& object);
