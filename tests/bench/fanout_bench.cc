@@ -447,7 +447,7 @@ absl::Status RunFanoutBench(const BenchOptions& options, Report* report) {
       FormatDuration(Percentile(latency, 100)), "."));
   sec.notes.push_back(absl::StrCat(
       "The changes were pushed as ", affected_delta > 0 ? "deltas" : "full configs",
-      ": agents announce their version in Hello and only agents ≥ 0.2.0 get NodeConfigDelta; "
+      ": agents announce CAPABILITY_CONFIG_DELTA in Hello and only those get NodeConfigDelta; "
       "(c)'s first push of a stream is always full (",
       c_figures.kind, ")."));
   sec.notes.push_back(
