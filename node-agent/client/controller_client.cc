@@ -38,7 +38,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ControllerClient::Options& opti
   // handshake across a WAN would time out.
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, Millis(options.connect_timeout));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, Millis(options.backoff.max));
-  return grpc::CreateCustomChannel(options.target, std::move(credentials), args);
+  return grpc::CreateCustomChannel(options.target, credentials, args);
 }
 
 Backoff::RandomSource DefaultRandom() {
