@@ -4,6 +4,7 @@
 #   scripts/run.sh test    install what is missing, build, run every test
 #   scripts/run.sh bench   install, build, run the benchmarks
 #   scripts/run.sh build   install and build only
+# (scripts/format.sh formats the C++; `--check` is part of `test`.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,8 @@ PACKAGES=(
   prometheus
   # the benchmarks' linear-rule reference
   iptables
+  # the test command fails on unformatted C++ (scripts/format.sh --check)
+  clang-format
 )
 
 install_deps() {
@@ -50,7 +53,10 @@ case "${1:-}" in
   build) install_deps; build ;;
   demo) install_deps; build; FERRY_BIN=$PWD/$BUILD_DIR/bin bash scripts/demo.sh ;;
   test)
-    install_deps; build
+    install_deps
+    # Unformatted code fails the run before anything is built.
+    scripts/format.sh --check
+    build
     # The fuzzers first (their own clang build, bounded time), so that
     # ctest's summary is the run's last word.
     FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh

@@ -5,7 +5,7 @@
 // notifications (coalesced into one check per burst; the forwarding
 // sysctls announce themselves as RTM_NEWNETCONF) and a periodic full
 // verification, plus an optional sysctl poll. Each check runs the
-// injected check function (the reconciler's CheckDrift) and hands changed
+// injected check function (a DriftChecker's Check) and hands changed
 // views to the report function. Sleeps in poll() between deadlines; never
 // busy-polls.
 

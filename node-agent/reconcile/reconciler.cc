@@ -34,17 +34,9 @@ LeftOut LeftOutOf(const std::map<std::string, std::string>& unservable) {
 
 Reconciler::Reconciler(NatBackend* nat, RouteBackend* routes, SysctlBackend* sysctls,
                        Options options)
-    : nat_(nat),
-      routes_(routes),
-      sysctls_(sysctls),
-      options_(options),
-      bench_checker_(std::make_unique<DriftChecker>(this, nat, routes, sysctls)) {}
+    : nat_(nat), routes_(routes), sysctls_(sysctls), options_(options) {}
 
 Reconciler::~Reconciler() = default;
-
-DriftOutcome Reconciler::CheckDrift(const DriftCheck& check) {
-  return bench_checker_->Check(check);
-}
 
 absl::Status Reconciler::Adopt() {
   absl::MutexLock lock(&mu_);

@@ -158,11 +158,6 @@ class Reconciler {
   // published (summary()) as it returns.
   void Inspect(absl::FunctionRef<void(Inspection&)> check);
 
-  // Transitional, for tests/bench only (its FerryNode has no DriftChecker
-  // of its own yet): DriftChecker::Check through a checker over this
-  // reconciler's backends. Goes once tests/bench holds a DriftChecker.
-  DriftOutcome CheckDrift(const DriftCheck& check);
-
  private:
   // What a push changed before it failed, so RollBack can restore the
   // previous good state. Holds only what the push touched, so a delta's
@@ -272,8 +267,6 @@ class Reconciler {
   // Per sysctl key, the value found before Ferry changed it; present only
   // while Ferry's value is in force, so we restore only what we changed.
   std::map<std::string, std::string> sysctl_original_ ABSL_GUARDED_BY(mu_);
-
-  const std::unique_ptr<DriftChecker> bench_checker_;
 
   mutable absl::Mutex published_mu_ ABSL_ACQUIRED_AFTER(mu_);
   std::map<std::string, std::string> forward_errors_ ABSL_GUARDED_BY(published_mu_);

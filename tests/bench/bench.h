@@ -24,23 +24,23 @@ struct BenchOptions {
 };
 
 // 1a: empty namespace to 100k programmed elements, Ferry vs `nft -f`.
-absl::Status RunColdSyncBench(const BenchOptions &options, Report *report);
+absl::Status RunColdSyncBench(const BenchOptions& options, Report* report);
 // 1b: one forward's change among N, Ferry vs `nft` (one process per change).
-absl::Status RunChangeBench(const BenchOptions &options, Report *report);
+absl::Status RunChangeBench(const BenchOptions& options, Report* report);
 // 2: new connections/s through a DNAT frontend: 1 vs 100k map elements vs
 // 100k linear iptables rules.
-absl::Status RunDatapathBench(const BenchOptions &options, Report *report);
+absl::Status RunDatapathBench(const BenchOptions& options, Report* report);
 // 3: 100 agents in their own namespaces; apply -> every affected ACK, no
 // push to unaffected agents, first sync of 100k forwards.
-absl::Status RunFanoutBench(const BenchOptions &options, Report *report);
+absl::Status RunFanoutBench(const BenchOptions& options, Report* report);
 // 4: the controller at 100k stored forwards: apply throughput (batched and
 // one by one), memory per forward, restart to serving, streamed list.
-absl::Status RunControllerBench(const BenchOptions &options, Report *report);
+absl::Status RunControllerBench(const BenchOptions& options, Report* report);
 // 6: drift detection latency over many tampers, and the CPU cost of the
 // periodic full verification at 10k and 100k forwards.
-absl::Status RunDriftBench(const BenchOptions &options, Report *report);
+absl::Status RunDriftBench(const BenchOptions& options, Report* report);
 // 5: RSS at 1k and 100k forwards, idle CPU (each in a child process).
-absl::Status RunResourcesBench(const BenchOptions &options, Report *report);
+absl::Status RunResourcesBench(const BenchOptions& options, Report* report);
 
 // The child side of RunResourcesBench, started inside its namespace:
 // commits `forwards`, then idles `idle_seconds`; prints one line of

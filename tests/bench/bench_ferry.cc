@@ -15,6 +15,8 @@ absl::StatusOr<std::unique_ptr<FerryNode>> StartFerryNode() {
   node->sysctls = agent::NewProcSysctlBackend();
   node->reconciler = std::make_unique<agent::Reconciler>(
       node->nat.get(), node->routes.get(), node->sysctls.get(), agent::Reconciler::Options{});
+  node->drift = std::make_unique<agent::DriftChecker>(node->reconciler.get(), node->nat.get(),
+                                                      node->routes.get(), node->sysctls.get());
   if (absl::Status s = node->reconciler->Adopt(); !s.ok()) return s;
   return node;
 }

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "node-agent/kernel/nat_backend.h"
 #include "node-agent/kernel/route_backend.h"
+#include "node-agent/reconcile/drift_checker.h"
 #include "node-agent/reconcile/reconciler.h"
 
 namespace ferry::bench {
@@ -18,6 +19,7 @@ struct FerryNode {
   std::unique_ptr<agent::RouteBackend> routes;
   std::unique_ptr<agent::SysctlBackend> sysctls;
   std::unique_ptr<agent::Reconciler> reconciler;
+  std::unique_ptr<agent::DriftChecker> drift;  // reads through the backends above
 };
 
 // Opens the backends (their sockets join the calling thread's namespace)

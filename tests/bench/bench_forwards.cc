@@ -17,7 +17,7 @@ std::string Addr(uint32_t base, uint32_t offset) {
   return absl::StrCat(a >> 24, ".", (a >> 16) & 0xff, ".", (a >> 8) & 0xff, ".", a & 0xff);
 }
 
-const char *ProtoName(ferry::v1::Protocol p) { return p == ferry::v1::UDP ? "udp" : "tcp"; }
+const char* ProtoName(ferry::v1::Protocol p) { return p == ferry::v1::UDP ? "udp" : "tcp"; }
 
 }  // namespace
 
@@ -42,17 +42,17 @@ ferry::v1::NodeConfig SyntheticConfig(int n, int version) {
   return config;
 }
 
-std::string NftKey(const ferry::v1::DnatRule &rule) {
+std::string NftKey(const ferry::v1::DnatRule& rule) {
   return absl::StrCat(rule.frontend_address(), " . ", ProtoName(rule.protocol()), " . ",
                       rule.port());
 }
 
-std::string NftElement(const ferry::v1::DnatRule &rule) {
+std::string NftElement(const ferry::v1::DnatRule& rule) {
   return absl::StrCat(NftKey(rule), " comment \"", agent::ForwardComment(rule.forward()),
                       "\" : ", rule.backend_address(), " . ", rule.target_port());
 }
 
-std::string NftRuleset(const ferry::v1::NodeConfig &config) {
+std::string NftRuleset(const ferry::v1::NodeConfig& config) {
   std::string out;
   out.reserve(128 + config.dnat_size() * 80);
   absl::StrAppend(&out,
@@ -91,13 +91,13 @@ std::string NftRuleset(const ferry::v1::NodeConfig &config) {
   return out;
 }
 
-std::string IptablesRestore(const ferry::v1::NodeConfig &config) {
+std::string IptablesRestore(const ferry::v1::NodeConfig& config) {
   std::string out =
       "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n"
       ":OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n";
   out.reserve(out.size() + config.dnat_size() * 110);
-  for (const ferry::v1::DnatRule &rule : config.dnat()) {
-    const char *proto = ProtoName(rule.protocol());
+  for (const ferry::v1::DnatRule& rule : config.dnat()) {
+    const char* proto = ProtoName(rule.protocol());
     absl::StrAppend(&out, "-A PREROUTING -d ", rule.frontend_address(), "/32 -p ", proto, " -m ",
                     proto, " --dport ", rule.port(), " -j DNAT --to-destination ",
                     rule.backend_address(), ":", rule.target_port(), "\n");
@@ -106,8 +106,8 @@ std::string IptablesRestore(const ferry::v1::NodeConfig &config) {
   return out;
 }
 
-absl::Status WriteFile(const std::string &path, const std::string &text) {
-  FILE *f = std::fopen(path.c_str(), "w");
+absl::Status WriteFile(const std::string& path, const std::string& text) {
+  FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) return absl::InternalError(absl::StrCat("cannot write ", path));
   const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
   if (std::fclose(f) != 0 || !ok) return absl::InternalError(absl::StrCat("writing ", path));

@@ -22,18 +22,18 @@ ferry::v1::NodeConfig SyntheticConfig(int n, int version = 1);
 // Returns the `nft -f` text that builds table inet ferry exactly as
 // NetlinkNatBackend does (same table, maps, sets, chains, rules, comments)
 // holding `config`'s DNAT elements.
-std::string NftRuleset(const ferry::v1::NodeConfig &config);
+std::string NftRuleset(const ferry::v1::NodeConfig& config);
 
 // "<key> comment "<c>" : <target>", one map element in nft notation.
-std::string NftElement(const ferry::v1::DnatRule &rule);
-std::string NftKey(const ferry::v1::DnatRule &rule);
+std::string NftElement(const ferry::v1::DnatRule& rule);
+std::string NftKey(const ferry::v1::DnatRule& rule);
 
 // `iptables-restore` text: one nat PREROUTING DNAT rule per forward, in
 // config order.
-std::string IptablesRestore(const ferry::v1::NodeConfig &config);
+std::string IptablesRestore(const ferry::v1::NodeConfig& config);
 
 // Writes `text` to `path`.
-absl::Status WriteFile(const std::string &path, const std::string &text);
+absl::Status WriteFile(const std::string& path, const std::string& text);
 
 }  // namespace ferry::bench
 

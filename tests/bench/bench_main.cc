@@ -52,12 +52,12 @@ namespace {
 constexpr int kSkipExitCode = 77;  // ctest SKIP_RETURN_CODE
 
 struct Family {
-  const char *name;
-  const char *title;
-  std::function<absl::Status(const BenchOptions &, Report *)> run;
+  const char* name;
+  const char* title;
+  std::function<absl::Status(const BenchOptions&, Report*)> run;
 };
 
-std::string CommandLine(int argc, char **argv) {
+std::string CommandLine(int argc, char** argv) {
   std::vector<std::string> parts;
   std::string self = argv[0];
   const std::string src = absl::StrCat(FERRY_SOURCE_DIR, "/");
@@ -67,10 +67,10 @@ std::string CommandLine(int argc, char **argv) {
   return absl::StrJoin(parts, " ");
 }
 
-int Main(int argc, char **argv) {
+int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Benchmarks Ferry beside nft and iptables (needs root). See docs/performance.md.");
-  std::vector<char *> rest = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) {
     std::fprintf(stderr, "ferry-bench: unexpected argument \"%s\"\n", rest[1]);
     return 2;
@@ -98,7 +98,7 @@ int Main(int argc, char **argv) {
   for (absl::string_view name :
        absl::StrSplit(absl::GetFlag(FLAGS_only), ',', absl::SkipWhitespace())) {
     bool known = false;
-    for (const Family &f : families) known = known || name == f.name;
+    for (const Family& f : families) known = known || name == f.name;
     if (!known) {
       std::fprintf(stderr,
                    "ferry-bench: --only: unknown benchmark \"%s\" (cold_sync, change, datapath, "
@@ -134,7 +134,7 @@ int Main(int argc, char **argv) {
   const double start = NowSeconds();
   Report report;
   int failures = 0;
-  for (const Family &f : families) {
+  for (const Family& f : families) {
     if (!only.empty() && only.count(f.name) == 0) continue;
     // The sleep inside is the measurement of idleness, not a stand-in for
     // an event: there is none for "the kernel finished its cleanup".
@@ -174,4 +174,4 @@ int Main(int argc, char **argv) {
 }  // namespace
 }  // namespace ferry::bench
 
-int main(int argc, char **argv) { return ferry::bench::Main(argc, argv); }
+int main(int argc, char** argv) { return ferry::bench::Main(argc, argv); }

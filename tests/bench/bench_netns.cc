@@ -28,7 +28,7 @@ char g_paths[kSlots][kPathBytes];
 std::atomic<bool> g_claimed[kSlots];
 std::atomic<bool> g_used[kSlots];
 
-int Register(const std::string &path) {
+int Register(const std::string& path) {
   if (path.size() >= kPathBytes) return -1;
   for (int i = 0; i < kSlots; ++i) {
     bool expected = false;
@@ -46,7 +46,7 @@ void Unregister(int slot) {
 }
 
 // What `ip netns del` does, with async-signal-safe calls only.
-void RemoveMount(const char *path) {
+void RemoveMount(const char* path) {
   umount2(path, MNT_DETACH);
   unlink(path);
 }
@@ -95,7 +95,7 @@ Netns::~Netns() {
   Unregister(slot_);
 }
 
-absl::StatusOr<std::unique_ptr<NetnsEntry>> NetnsEntry::Enter(const Netns &ns) {
+absl::StatusOr<std::unique_ptr<NetnsEntry>> NetnsEntry::Enter(const Netns& ns) {
   const int original = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (original < 0) return absl::InternalError("open /proc/thread-self/ns/net");
   if (setns(ns.fd(), CLONE_NEWNET) != 0) {
@@ -116,12 +116,12 @@ NetnsEntry::~NetnsEntry() {
   close(original_);
 }
 
-absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string> &argv, const Netns *ns,
-                                         const std::string &stdin_path, double timeout_seconds) {
-  std::vector<char *> args;
-  for (const std::string &a : argv) args.push_back(const_cast<char *>(a.c_str()));
+absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, const Netns* ns,
+                                         const std::string& stdin_path, double timeout_seconds) {
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  const char *in_path = stdin_path.empty() ? "/dev/null" : stdin_path.c_str();
+  const char* in_path = stdin_path.empty() ? "/dev/null" : stdin_path.c_str();
   const int ns_fd = ns != nullptr ? ns->fd() : -1;
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return absl::InternalError("pipe2");
@@ -170,7 +170,7 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string> &argv, c
   while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {
   }
   result.wall = NowSeconds() - start;
-  auto sec = [](const timeval &tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  auto sec = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
   result.user = sec(ru.ru_utime);
   result.sys = sec(ru.ru_stime);
   result.max_rss_kib = ru.ru_maxrss;
@@ -182,8 +182,8 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string> &argv, c
   return result;
 }
 
-absl::StatusOr<ProcessResult> MustRun(const std::vector<std::string> &argv, const Netns *ns,
-                                      const std::string &stdin_path) {
+absl::StatusOr<ProcessResult> MustRun(const std::vector<std::string>& argv, const Netns* ns,
+                                      const std::string& stdin_path) {
   absl::StatusOr<ProcessResult> r = RunProcess(argv, ns, stdin_path);
   if (!r.ok()) return r.status();
   if (r->exit_code != 0) {
@@ -195,7 +195,7 @@ absl::StatusOr<ProcessResult> MustRun(const std::vector<std::string> &argv, cons
   return r;
 }
 
-absl::Status WriteSysctl(const Netns &ns, const std::string &key, const std::string &value) {
+absl::Status WriteSysctl(const Netns& ns, const std::string& key, const std::string& value) {
   return MustRun({"sysctl", "-q", "-w", absl::StrCat(key, "=", value)}, &ns).status();
 }
 

@@ -24,10 +24,10 @@ class Netns {
   static absl::StatusOr<std::unique_ptr<Netns>> Create(absl::string_view role);
   ~Netns();
 
-  Netns(const Netns &) = delete;
-  Netns &operator=(const Netns &) = delete;
+  Netns(const Netns&) = delete;
+  Netns& operator=(const Netns&) = delete;
 
-  const std::string &name() const { return name_; }
+  const std::string& name() const { return name_; }
   // An open descriptor of the namespace, for setns.
   int fd() const { return fd_; }
 
@@ -43,11 +43,11 @@ class Netns {
 // opened meanwhile stay in `ns`; threads started meanwhile start in it.
 class NetnsEntry {
  public:
-  static absl::StatusOr<std::unique_ptr<NetnsEntry>> Enter(const Netns &ns);
+  static absl::StatusOr<std::unique_ptr<NetnsEntry>> Enter(const Netns& ns);
   ~NetnsEntry();
 
-  NetnsEntry(const NetnsEntry &) = delete;
-  NetnsEntry &operator=(const NetnsEntry &) = delete;
+  NetnsEntry(const NetnsEntry&) = delete;
+  NetnsEntry& operator=(const NetnsEntry&) = delete;
 
  private:
   explicit NetnsEntry(int original) : original_(original) {}
@@ -66,16 +66,16 @@ struct ProcessResult {
 // Runs argv (no shell, PATH searched) with its network namespace set to
 // `ns` (nullptr: the calling thread's), stdin from `stdin_path` (empty:
 // /dev/null). Killed after `timeout_seconds`.
-absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string> &argv, const Netns *ns,
-                                         const std::string &stdin_path = "",
+absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, const Netns* ns,
+                                         const std::string& stdin_path = "",
                                          double timeout_seconds = 120);
 
 // RunProcess that fails unless the exit code is 0, quoting the output.
-absl::StatusOr<ProcessResult> MustRun(const std::vector<std::string> &argv, const Netns *ns,
-                                      const std::string &stdin_path = "");
+absl::StatusOr<ProcessResult> MustRun(const std::vector<std::string>& argv, const Netns* ns,
+                                      const std::string& stdin_path = "");
 
 // Writes a /proc/sys key (e.g. "net/ipv4/ip_forward") inside `ns`.
-absl::Status WriteSysctl(const Netns &ns, const std::string &key, const std::string &value);
+absl::Status WriteSysctl(const Netns& ns, const std::string& key, const std::string& value);
 
 }  // namespace ferry::bench
 

@@ -28,7 +28,7 @@ std::string CpuModel() {
   return "unknown CPU";
 }
 
-std::string ToolVersion(const std::vector<std::string> &argv) {
+std::string ToolVersion(const std::vector<std::string>& argv) {
   absl::StatusOr<ProcessResult> r = RunProcess(argv, nullptr, "", 10);
   if (!r.ok() || r->exit_code != 0) return absl::StrCat(argv[0], " (not installed)");
   return std::string(absl::StripTrailingAsciiWhitespace(r->output));
@@ -36,7 +36,7 @@ std::string ToolVersion(const std::vector<std::string> &argv) {
 
 }  // namespace
 
-RunInfo DescribeRun(const std::string &command) {
+RunInfo DescribeRun(const std::string& command) {
   RunInfo info;
   info.command = command;
   char date[64];
@@ -58,17 +58,17 @@ RunInfo DescribeRun(const std::string &command) {
 
 std::string Verdict(bool met) { return met ? "met" : "MISSED"; }
 
-std::string RenderSection(const Section &s) {
+std::string RenderSection(const Section& s) {
   std::string out = absl::StrCat("## ", s.title, "\n\n");
   if (!s.method.empty()) absl::StrAppend(&out, s.method, "\n\n");
   if (!s.header.empty()) {
     absl::StrAppend(&out, "| ", absl::StrJoin(s.header, " | "), " |\n|");
     for (size_t i = 0; i < s.header.size(); ++i) absl::StrAppend(&out, "---|");
     absl::StrAppend(&out, "\n");
-    for (const auto &row : s.rows) absl::StrAppend(&out, "| ", absl::StrJoin(row, " | "), " |\n");
+    for (const auto& row : s.rows) absl::StrAppend(&out, "| ", absl::StrJoin(row, " | "), " |\n");
     absl::StrAppend(&out, "\n");
   }
-  for (const std::string &note : s.notes) absl::StrAppend(&out, "- ", note, "\n");
+  for (const std::string& note : s.notes) absl::StrAppend(&out, "- ", note, "\n");
   if (!s.notes.empty()) absl::StrAppend(&out, "\n");
   return out;
 }
@@ -79,14 +79,14 @@ void Report::Add(Section section) {
   sections_.push_back(std::move(section));
 }
 
-void Report::AddFailure(const std::string &family, const absl::Status &status) {
+void Report::AddFailure(const std::string& family, const absl::Status& status) {
   Section s;
   s.title = absl::StrCat(family, ": FAILED");
   s.method = absl::StrCat("The benchmark could not complete: ", status.ToString());
   Add(std::move(s));
 }
 
-std::string Report::Markdown(const RunInfo &info) const {
+std::string Report::Markdown(const RunInfo& info) const {
   std::string out =
       "# Performance\n\n"
       "Written by `ferry-bench` (tests/bench); do not edit by hand, run it again.\n"
@@ -99,7 +99,7 @@ std::string Report::Markdown(const RunInfo &info) const {
   absl::StrAppend(&out, "- Date: ", info.date, "\n");
   absl::StrAppend(&out, "- Command: `", info.command, "` (or `scripts/run.sh bench`), ",
                   "whole run ", FormatDuration(info.seconds), "\n\n");
-  for (const Section &s : sections_) absl::StrAppend(&out, RenderSection(s));
+  for (const Section& s : sections_) absl::StrAppend(&out, RenderSection(s));
   return out;
 }
 

@@ -29,7 +29,7 @@ struct RunInfo {
   double seconds = 0;   // whole run
 };
 
-RunInfo DescribeRun(const std::string &command);
+RunInfo DescribeRun(const std::string& command);
 
 // "met" / "MISSED" for the verdict column.
 std::string Verdict(bool met);
@@ -39,16 +39,16 @@ class Report {
   // Prints the section to stdout at once, and keeps it for Markdown().
   void Add(Section section);
   // Records a family that failed, so the document says so.
-  void AddFailure(const std::string &family, const absl::Status &status);
+  void AddFailure(const std::string& family, const absl::Status& status);
 
-  std::string Markdown(const RunInfo &info) const;
+  std::string Markdown(const RunInfo& info) const;
 
  private:
   std::vector<Section> sections_;
 };
 
 // The section as a Markdown table with its method and notes.
-std::string RenderSection(const Section &section);
+std::string RenderSection(const Section& section);
 
 }  // namespace ferry::bench
 

@@ -19,7 +19,7 @@ namespace {
 CpuTime FromRusage(int who) {
   rusage ru{};
   getrusage(who, &ru);
-  auto sec = [](const timeval &tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  auto sec = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
   return CpuTime{sec(ru.ru_utime), sec(ru.ru_stime), ru.ru_nvcsw + ru.ru_nivcsw};
 }
 
@@ -76,7 +76,7 @@ std::string FormatCount(double value) {
 
 std::string FormatKib(int64_t kib) { return absl::StrCat(Sig3(kib / 1024.0), " MiB"); }
 
-int64_t ReadStatusKib(const char *field) {
+int64_t ReadStatusKib(const char* field) {
   std::ifstream in("/proc/self/status");
   std::string line;
   const size_t len = std::strlen(field);
@@ -91,8 +91,8 @@ int64_t ReadStatusKib(const char *field) {
 namespace {
 
 // Idle and total jiffies of all CPUs, from /proc/stat's "cpu" line.
-bool ReadCpuJiffies(uint64_t *idle, uint64_t *total) {
-  std::FILE *f = std::fopen("/proc/stat", "r");
+bool ReadCpuJiffies(uint64_t* idle, uint64_t* total) {
+  std::FILE* f = std::fopen("/proc/stat", "r");
   if (f == nullptr) return false;
   unsigned long long v[8] = {0};
   const int n = std::fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],

@@ -45,7 +45,7 @@ std::string FormatKib(int64_t kib);
 double WaitForQuietMachine(double idle, double max_seconds);
 
 // VmRSS / VmHWM of this process from /proc/self/status, in KiB (0 if absent).
-int64_t ReadStatusKib(const char *field);
+int64_t ReadStatusKib(const char* field);
 
 }  // namespace ferry::bench
 

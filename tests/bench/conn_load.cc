@@ -38,7 +38,7 @@ void CloseWithReset(int fd) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<TinyHttpServer>> TinyHttpServer::Start(const Netns &ns,
+absl::StatusOr<std::unique_ptr<TinyHttpServer>> TinyHttpServer::Start(const Netns& ns,
                                                                       uint16_t port) {
   int fd = -1;
   {
@@ -52,7 +52,7 @@ absl::StatusOr<std::unique_ptr<TinyHttpServer>> TinyHttpServer::Start(const Netn
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
-  if (bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0 || listen(fd, 4096) != 0) {
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 4096) != 0) {
     const int err = errno;
     close(fd);
     return absl::InternalError(absl::StrCat("server bind/listen: ", std::strerror(err)));
@@ -127,7 +127,7 @@ void TinyHttpServer::Run() {
   close(ep);
 }
 
-LoadResult RunConnectionLoad(const Netns &client_ns, const sockaddr_in &target, int threads,
+LoadResult RunConnectionLoad(const Netns& client_ns, const sockaddr_in& target, int threads,
                              int in_flight, double seconds) {
   std::vector<LoadResult> results(threads);
   std::vector<std::thread> workers;
@@ -135,7 +135,7 @@ LoadResult RunConnectionLoad(const Netns &client_ns, const sockaddr_in &target, 
   const double end = start + seconds;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
-      LoadResult &out = results[t];
+      LoadResult& out = results[t];
       // The client's sockets must live in the client namespace.
       if (setns(client_ns.fd(), CLONE_NEWNET) != 0) {
         out.failed = -1;
@@ -151,19 +151,19 @@ LoadResult RunConnectionLoad(const Netns &client_ns, const sockaddr_in &target, 
       std::vector<Conn> conns(in_flight);
       const int ep = epoll_create1(EPOLL_CLOEXEC);
       auto open_one = [&](int slot) {
-        Conn &c = conns[slot];
+        Conn& c = conns[slot];
         c = Conn{};
         c.started = NowSeconds();
         c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (c.fd < 0) return;
-        connect(c.fd, reinterpret_cast<const sockaddr *>(&target), sizeof(target));
+        connect(c.fd, reinterpret_cast<const sockaddr*>(&target), sizeof(target));
         epoll_event ev{};
         ev.events = EPOLLOUT;
         ev.data.u32 = static_cast<uint32_t>(slot);
         epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
       };
       auto finish = [&](int slot, bool ok) {
-        Conn &c = conns[slot];
+        Conn& c = conns[slot];
         if (c.fd >= 0) CloseWithReset(c.fd);
         c.fd = -1;
         if (NowSeconds() < end) {
@@ -179,7 +179,7 @@ LoadResult RunConnectionLoad(const Netns &client_ns, const sockaddr_in &target, 
         const int n = epoll_wait(ep, events, 64, 100);
         for (int i = 0; i < n; ++i) {
           const int slot = static_cast<int>(events[i].data.u32);
-          Conn &c = conns[slot];
+          Conn& c = conns[slot];
           if (c.fd < 0) continue;
           if (!c.sent) {
             int err = 0;
@@ -219,16 +219,16 @@ LoadResult RunConnectionLoad(const Netns &client_ns, const sockaddr_in &target, 
           }
         }
       }
-      for (Conn &c : conns) {
+      for (Conn& c : conns) {
         if (c.fd >= 0) CloseWithReset(c.fd);
       }
       close(ep);
     });
   }
-  for (std::thread &w : workers) w.join();
+  for (std::thread& w : workers) w.join();
   LoadResult total;
   total.seconds = seconds;  // only exchanges finished inside the window count
-  for (const LoadResult &r : results) {
+  for (const LoadResult& r : results) {
     total.completed += r.completed;
     total.failed += r.failed < 0 ? 0 : r.failed;
   }

@@ -20,11 +20,11 @@ namespace ferry::bench {
 class TinyHttpServer {
  public:
   // Listens on 0.0.0.0:`port` in `ns` and serves on its own thread.
-  static absl::StatusOr<std::unique_ptr<TinyHttpServer>> Start(const Netns &ns, uint16_t port);
+  static absl::StatusOr<std::unique_ptr<TinyHttpServer>> Start(const Netns& ns, uint16_t port);
   ~TinyHttpServer();  // stops and joins
 
-  TinyHttpServer(const TinyHttpServer &) = delete;
-  TinyHttpServer &operator=(const TinyHttpServer &) = delete;
+  TinyHttpServer(const TinyHttpServer&) = delete;
+  TinyHttpServer& operator=(const TinyHttpServer&) = delete;
 
  private:
   TinyHttpServer(int listen_fd, int stop_fd);
@@ -46,7 +46,7 @@ struct LoadResult {
 // connections open, repeatedly: connect to `target`, send a GET, read the
 // whole answer, close with a reset (no TIME_WAIT, so ports recycle).
 // Returns after `seconds`; connections still open then are not counted.
-LoadResult RunConnectionLoad(const Netns &client_ns, const sockaddr_in &target, int threads,
+LoadResult RunConnectionLoad(const Netns& client_ns, const sockaddr_in& target, int threads,
                              int in_flight, double seconds);
 
 }  // namespace ferry::bench

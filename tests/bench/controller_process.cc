@@ -186,18 +186,13 @@ absl::StatusOr<ControllerProcess> StartController(const BenchOptions& options,
   c.socket = absl::StrCat("unix:", dir, "/c.sock");
   c.data_dir = data_dir;
   c.log = absl::StrCat(dir, "/controller.log");
-  std::vector<std::string> argv = {SiblingBinary(options, "ferry-controller"),
-                                   "--data-dir",
-                                   data_dir,
-                                   "--listen",
-                                   c.socket,
-                                   "--metrics-listen",
+  std::vector<std::string> argv = {SiblingBinary(options, "ferry-controller"), "--data-dir",
+                                   data_dir, "--listen", c.socket, "--metrics-listen",
                                    absl::StrCat("127.0.0.1:", c.metrics_port),
                                    // The synthetic fleets claim ports 1..50000 on
                                    // namespace-only addresses; admission's default
                                    // (22 and the metrics port) is not under test.
-                                   "--reserved-ports",
-                                   "65535"};
+                                   "--reserved-ports", "65535"};
   if (options.debug_logs) argv.insert(argv.end(), {"--v", "debug"});
   absl::StatusOr<std::unique_ptr<Child>> child = Child::Start(argv, -1, c.log);
   if (!child.ok()) return child.status();

@@ -49,7 +49,7 @@ struct Case {
 std::string FrontAddr(int k) { return absl::StrCat("10.210.", k, ".1"); }
 std::string BackAddr(int k) { return absl::StrCat("10.220.", k, ".2"); }
 
-absl::Status Ip(const Netns &ns, const std::string &args) {
+absl::Status Ip(const Netns& ns, const std::string& args) {
   std::vector<std::string> argv = {"ip", "-n", ns.name()};
   for (absl::string_view a : absl::StrSplit(args, ' ')) argv.emplace_back(a);
   return MustRun(argv, nullptr).status();
@@ -57,16 +57,16 @@ absl::Status Ip(const Netns &ns, const std::string &args) {
 
 // The links and routes of case k, never touching the root namespace: each
 // veth is created inside one namespace with its peer sent to the other.
-absl::Status Wire(int k, const Netns &client, const Netns &front, const Netns &back) {
+absl::Status Wire(int k, const Netns& client, const Netns& front, const Netns& back) {
   const std::string c = absl::StrCat("c", k), b = absl::StrCat("b", k);
-  for (const std::string &cmd : {
+  for (const std::string& cmd : {
            absl::StrCat("link add ", c, " type veth peer name f0 netns ", front.name()),
            absl::StrCat("addr add 10.210.", k, ".2/24 dev ", c),
            absl::StrCat("link set ", c, " up"),
        }) {
     if (absl::Status s = Ip(client, cmd); !s.ok()) return s;
   }
-  for (const std::string &cmd : {
+  for (const std::string& cmd : {
            std::string("link set lo up"),
            absl::StrCat("addr add ", FrontAddr(k), "/24 dev f0"),
            std::string("link set f0 up"),
@@ -76,7 +76,7 @@ absl::Status Wire(int k, const Netns &client, const Netns &front, const Netns &b
        }) {
     if (absl::Status s = Ip(front, cmd); !s.ok()) return s;
   }
-  for (const std::string &cmd : {
+  for (const std::string& cmd : {
            absl::StrCat("addr add ", BackAddr(k), "/24 dev ", b),
            absl::StrCat("link set ", b, " up"),
            absl::StrCat("route add 10.210.", k, ".0/24 via 10.220.", k, ".1"),
@@ -89,7 +89,7 @@ absl::Status Wire(int k, const Netns &client, const Netns &front, const Netns &b
 // `fillers` synthetic forwards, then the one the client uses, last.
 ferry::v1::NodeConfig FrontendConfig(int k, int fillers) {
   ferry::v1::NodeConfig config = SyntheticConfig(fillers);
-  ferry::v1::DnatRule *rule = config.add_dnat();
+  ferry::v1::DnatRule* rule = config.add_dnat();
   rule->set_forward("bench-target");
   rule->set_generation(1);
   rule->set_frontend_address(FrontAddr(k));
@@ -100,7 +100,7 @@ ferry::v1::NodeConfig FrontendConfig(int k, int fillers) {
   return config;
 }
 
-absl::Status Program(int k, Case &c, const std::string &scratch_dir) {
+absl::Status Program(int k, Case& c, const std::string& scratch_dir) {
   const ferry::v1::NodeConfig config = FrontendConfig(k, c.forwards - 1);
   if (c.kind == Kind::kFerry) {
     absl::StatusOr<std::unique_ptr<NetnsEntry>> entry = NetnsEntry::Enter(*c.frontend);
@@ -136,7 +136,7 @@ bool HaveIptables() {
 
 }  // namespace
 
-absl::Status RunDatapathBench(const BenchOptions &options, Report *report) {
+absl::Status RunDatapathBench(const BenchOptions& options, Report* report) {
   const int big = options.quick ? 10000 : 100000;
   // Each run is cut into short slices, the cases alternating slice by
   // slice: this machine's load drifts over seconds (other tenants, the
@@ -220,7 +220,8 @@ absl::Status RunDatapathBench(const BenchOptions &options, Report *report) {
       kClientThreads, " threads × ", kInFlightPerThread, " connections in flight, in slices of ",
       window, " s: the cases alternate slice by slice (rotating which goes first), ", rounds,
       " slices each. \"vs 1 forward\" is the median over slices of the rate divided by the "
-      "1-forward rate of the same round of slices. The forward the client uses is one of the map's elements, and the "
+      "1-forward rate of the same round of slices. The forward the client uses is one of the map's "
+      "elements, and the "
       "LAST iptables rule, so every new connection walks all of them.");
   sec.header = {"Frontend holds", "conns/s (median)", "vs 1 forward", "slices: min – max conns/s",
                 "failed",         "Target",           "Verdict"};
@@ -252,7 +253,8 @@ absl::Status RunDatapathBench(const BenchOptions &options, Report *report) {
   if (b_ratio < kTargetRatio) {
     sec.notes.push_back(
         "MISSED: the map lookup is one hash lookup whatever N, so a gap here is the shared "
-        "machine's noise (see the slices' range) or a cost outside the lookup. To attribute it, profile "
+        "machine's noise (see the slices' range) or a cost outside the lookup. To attribute it, "
+        "profile "
         "the run (`perf record -a -- ferry-bench --only=datapath`) and compare the share of "
         "nft_rhash_lookup with nft_do_chain.");
   }

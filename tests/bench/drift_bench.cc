@@ -19,8 +19,8 @@
 
 #include <cstdio>
 #include <functional>
-#include <random>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -106,8 +106,8 @@ NetlinkBatch NftBatch(const std::function<nlmsghdr*(char*, uint32_t)>& build) {
       "begin", false);
   batch.Append(4096, build, "tamper");
   batch.Append(
-      NLMSG_HDRLEN + 16, [](char* buf, uint32_t seq) { return nftnl_batch_end(buf, seq); },
-      "end", false);
+      NLMSG_HDRLEN + 16, [](char* buf, uint32_t seq) { return nftnl_batch_end(buf, seq); }, "end",
+      false);
   return batch;
 }
 
@@ -178,7 +178,7 @@ class LatencyRig {
         agent::DriftMonitor::Options{},
         [this](const agent::DriftCheck& check) {
           const double start = NowSeconds();
-          agent::DriftOutcome outcome = node_->reconciler->CheckDrift(check);
+          agent::DriftOutcome outcome = node_->drift->Check(check);
           Seen seen{start, NowSeconds(), {}};
           for (const agent::Drift& d : outcome.items) seen.objects.push_back(d.object);
           absl::MutexLock lock(&mu_);
@@ -235,8 +235,9 @@ class LatencyRig {
 
   absl::StatusOr<uint64_t> RuleHandle(const std::string& tag) {
     agent::nft::TableShape shape;
-    absl::Status s = nft_->Request(agent::nft::BuildGetRules(nft_->next_seq()),
-                                   [&](const nlmsghdr* nlh) { return agent::nft::ParseRule(nlh, &shape); });
+    absl::Status s =
+        nft_->Request(agent::nft::BuildGetRules(nft_->next_seq()),
+                      [&](const nlmsghdr* nlh) { return agent::nft::ParseRule(nlh, &shape); });
     if (!s.ok()) return s;
     for (const agent::nft::RuleShape& r : shape.rules) {
       if (r.tag == tag) return r.handle;
@@ -266,10 +267,8 @@ std::vector<TamperKind> TamperKinds() {
   const ferry::v1::DnatRule first = SyntheticForward(0);
   agent::NatPlan del;
   del.dnat_delete.push_back(agent::DnatKey{*IpAddress::Parse(first.frontend_address()),
-                                           agent::kProtoTcp,
-                                           static_cast<uint16_t>(first.port())});
-  const agent::TableRoute route{agent::RouteTableOptions{}.table_base,
-                                *IpAddress::Parse(kVia)};
+                                           agent::kProtoTcp, static_cast<uint16_t>(first.port())});
+  const agent::TableRoute route{agent::RouteTableOptions{}.table_base, *IpAddress::Parse(kVia)};
   return {
       {"element delete", "map dnat4 element",
        [del](LatencyRig&) {
@@ -310,17 +309,23 @@ absl::Status LatencySection(const BenchOptions& options, Report* report) {
       "made at a random 0-99 ms delay after the previous one settled, then "
       "sent as netlink from a forked child (so nftables sees another pid, as for `nft`), except "
       "the sysctl, written to /proc/sys by the bench. Latency: from the child holding the "
-      "tamper's ACK (sysctl: the write's return) to `Reconciler::CheckDrift` returning an "
+      "tamper's ACK (sysctl: the write's return) to `DriftChecker::Check` returning an "
       "outcome that names the object. Under Alert that is detection; under Enforce it also "
-      "includes the repair's commit (CheckDrift repairs before it returns). ",
+      "includes the repair's commit (Check repairs before it returns). ",
       per_kind,
       " tampers per kind and policy; after each Alert tamper the config is re-applied via an "
       "Enforce version to restore the kernel. Reference: detection by the 30 s periodic full "
       "verification alone (computed, tamper time uniform: mean 15 s, p99 29.7 s), the same "
       "interval as kube-proxy's iptables canary check.");
-  sec.header = {"Tamper",           "Alert: median", "Alert: p99", "Enforce (to repair commit): median",
-                "Enforce: p99",     "not detected within 3 s",        "30 s periodic only: median / p99",
-                "Target",           "Verdict"};
+  sec.header = {"Tamper",
+                "Alert: median",
+                "Alert: p99",
+                "Enforce (to repair commit): median",
+                "Enforce: p99",
+                "not detected within 3 s",
+                "30 s periodic only: median / p99",
+                "Target",
+                "Verdict"};
   absl::StatusOr<std::unique_ptr<Netns>> ns = Netns::Create("drift");
   if (!ns.ok()) return ns.status();
   absl::StatusOr<std::unique_ptr<NetnsEntry>> entry = NetnsEntry::Enter(**ns);
@@ -348,14 +353,14 @@ absl::Status LatencySection(const BenchOptions& options, Report* report) {
     }
     // The target is detection (Alert); Enforce adds the repair.
     const bool met = missed == 0 && Percentile(by_policy[1], 99) < 0.1;
-    sec.rows.push_back({kind.name, FormatDuration(Median(by_policy[1])),
-                        FormatDuration(Percentile(by_policy[1], 99)),
-                        FormatDuration(Median(by_policy[0])),
-                        FormatDuration(Percentile(by_policy[0], 99)),
-                        absl::StrCat(missed, failed > 0 ? absl::StrCat(" (", failed, " tampers failed)") : ""),
-                        absl::StrCat(FormatDuration(kVerifyInterval / 2), " / ",
-                                     FormatDuration(kVerifyInterval * 0.99)),
-                        "detection (Alert) p99 < 100 ms", Verdict(met)});
+    sec.rows.push_back(
+        {kind.name, FormatDuration(Median(by_policy[1])),
+         FormatDuration(Percentile(by_policy[1], 99)), FormatDuration(Median(by_policy[0])),
+         FormatDuration(Percentile(by_policy[0], 99)),
+         absl::StrCat(missed, failed > 0 ? absl::StrCat(" (", failed, " tampers failed)") : ""),
+         absl::StrCat(FormatDuration(kVerifyInterval / 2), " / ",
+                      FormatDuration(kVerifyInterval * 0.99)),
+         "detection (Alert) p99 < 100 ms", Verdict(met)});
   }
   rig.reset();
   entry->reset();
@@ -382,13 +387,13 @@ absl::Status CostSection(const BenchOptions& options, Report* report) {
   sec.method = absl::StrCat(
       "A namespace per N with N forwards committed by the Reconciler. CPU time of the calling "
       "thread (getrusage RUSAGE_THREAD: user + kernel, so the kernel's dump work counts) for "
-      "one `Reconciler::CheckDrift`: with the element dump forced, as after a foreign change "
+      "one `DriftChecker::Check`: with the element dump forced, as after a foreign change "
       "to the table (worst case), and with the dump skipped because the nftables generation "
       "id shows only Ferry's own writes since the last verification (steady state: the "
       "generation query, route dump and sysctl reads). Median of ",
       runs, " runs; share of one core at the 30 s default interval.");
-  sec.header = {"Forwards", "dump forced: CPU", "% of a core", "generation skip: CPU",
-                "% of a core", "Target", "Verdict"};
+  sec.header = {"Forwards",    "dump forced: CPU", "% of a core", "generation skip: CPU",
+                "% of a core", "Target",           "Verdict"};
   for (int n : sizes) {
     absl::StatusOr<std::unique_ptr<Netns>> ns = Netns::Create("dcost");
     if (!ns.ok()) return ns.status();
@@ -402,16 +407,17 @@ absl::Status CostSection(const BenchOptions& options, Report* report) {
     std::vector<double> forced, skipped;
     for (int i = 0; i < runs; ++i) {
       CpuTime c0 = ThreadCpu();
-      agent::DriftOutcome full = (*node)->reconciler->CheckDrift(agent::DriftCheck{});
+      agent::DriftOutcome full = (*node)->drift->Check(agent::DriftCheck{});
       CpuTime c1 = ThreadCpu();
       if (!full.error.ok()) return full.error;
       if (!full.items.empty()) {
-        return absl::InternalError(absl::StrCat("verification found drift: ", full.items[0].object));
+        return absl::InternalError(
+            absl::StrCat("verification found drift: ", full.items[0].object));
       }
       forced.push_back((c1.user - c0.user) + (c1.sys - c0.sys));
       c0 = ThreadCpu();
       if (!generation->Current().ok()) return absl::InternalError("generation query failed");
-      (*node)->reconciler->CheckDrift(agent::DriftCheck{.nat = false});
+      (*node)->drift->Check(agent::DriftCheck{.nat = false});
       c1 = ThreadCpu();
       skipped.push_back((c1.user - c0.user) + (c1.sys - c0.sys));
     }

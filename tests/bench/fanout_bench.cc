@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "tests/bench/bench.h"
 #include "tests/bench/bench_forwards.h"
 #include "tests/bench/bench_netns.h"
@@ -62,8 +62,8 @@ absl::Status PrepareNamespace(const Netns& ns, const std::vector<std::string>& a
 absl::StatusOr<std::unique_ptr<Child>> StartAgent(const BenchOptions& options,
                                                   const ControllerProcess& controller,
                                                   const Agent& agent, const std::string& dir) {
-  std::vector<std::string> argv = {SiblingBinary(options, "ferry-agent"), "--node-name",
-                                   agent.node, "--controller", controller.socket};
+  std::vector<std::string> argv = {SiblingBinary(options, "ferry-agent"), "--node-name", agent.node,
+                                   "--controller", controller.socket};
   if (options.debug_logs) argv.insert(argv.end(), {"--v", "debug"});
   return Child::Start(argv, agent.ns->fd(), absl::StrCat(dir, "/", agent.node, ".log"));
 }
@@ -341,7 +341,8 @@ absl::Status RunFanoutBench(const BenchOptions& options, Report* report) {
       break;
     }
     std::unique_ptr<ferry::v1::ResourceService::Stub> big_stub = ResourceStub(c->socket);
-    absl::StatusOr<FirstSync> one = MeasureFirstSync(options, *c, big_stub.get(), big_n, run, run_dir);
+    absl::StatusOr<FirstSync> one =
+        MeasureFirstSync(options, *c, big_stub.get(), big_n, run, run_dir);
     first_sync_rss = std::max(first_sync_rss, c->child->RssKib());
     c->child->Stop();
     if (one.ok()) {
@@ -374,10 +375,9 @@ absl::Status RunFanoutBench(const BenchOptions& options, Report* report) {
   const bool met_a = p99 < kTargetP99;
   const bool met_b = unaffected_pushes == 0 && affected_mismatch == 0;
   const bool met_c = first.ok() && c_figures.acked < kTargetFirstSync;
-  const std::string runs_note =
-      first.ok() ? absl::StrCat(" (median of ", syncs.size(), ": ", absl::StrJoin(acked_runs, ", "),
-                                ")")
-                 : "";
+  const std::string runs_note = first.ok() ? absl::StrCat(" (median of ", syncs.size(), ": ",
+                                                          absl::StrJoin(acked_runs, ", "), ")")
+                                           : "";
 
   Section sec;
   sec.title = absl::StrCat("3. Fan-out to ", agents_n, " agents");
@@ -395,12 +395,12 @@ absl::Status RunFanoutBench(const BenchOptions& options, Report* report) {
       "`ferry_config_pushes_total{node,kind}` scraped from /metrics before and after (a). (c) "
       "after the fleet is stopped, with a fresh controller per run: a new node `fan-big-K` whose ",
       FormatCount(big_n),
-      " forwards are stored (applied in batches of 5,000, then planned as FrontendNodeNotRegistered) "
+      " forwards are stored (applied in batches of 5,000, then planned as "
+      "FrontendNodeNotRegistered) "
       "before its agent starts in a fresh namespace: time from spawning the agent to the "
       "controller counting its ACK (`ferry_apply_latency_seconds_count`, /metrics polled every "
       "2 ms), once the machine is 90% idle; run ",
-      options.quick ? 1 : kFirstSyncRuns,
-      " times. The reference is `nft -f` of an equivalent ",
+      options.quick ? 1 : kFirstSyncRuns, " times. The reference is `nft -f` of an equivalent ",
       FormatCount(big_n), "-element map in a fresh namespace, after each run.");
   sec.header = {"Figure", "Ferry", "Reference", "Target", "Verdict"};
   sec.rows.push_back({"(a) ferryctl apply → affected agent's ACK (Ready), median",
@@ -433,12 +433,11 @@ absl::Status RunFanoutBench(const BenchOptions& options, Report* report) {
       {absl::StrCat("(c) agent start → all ", FormatCount(big_n), " statuses Ready (write-back)"),
        c_figures.all_ready > 0 ? FormatDuration(c_figures.all_ready) : "not within 120 s", "", "",
        ""});
-  sec.notes.push_back(absl::StrCat("All ", agents_n, " agents connected and ", FormatCount(total),
-                                   " forwards Ready ", FormatDuration(all_up),
-                                   " after the agents were spawned. Controller RSS after (b): ",
-                                   FormatKib(controller_rss), "; in (c), at ",
-                                   FormatCount(big_n), " forwards: ", FormatKib(first_sync_rss),
-                                   "."));
+  sec.notes.push_back(absl::StrCat(
+      "All ", agents_n, " agents connected and ", FormatCount(total), " forwards Ready ",
+      FormatDuration(all_up),
+      " after the agents were spawned. Controller RSS after (b): ", FormatKib(controller_rss),
+      "; in (c), at ", FormatCount(big_n), " forwards: ", FormatKib(first_sync_rss), "."));
   sec.notes.push_back(absl::StrCat(
       "(a) includes spawning ferryctl and its Apply RPC (conflict check against the stored "
       "forwards, fsync), the controller's pass (store read, plan, push), the agent's netlink "

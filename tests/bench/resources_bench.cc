@@ -32,7 +32,7 @@ constexpr double kIdleCpuTargetSeconds = 0.010;
 
 using Figures = std::map<std::string, double>;
 
-Figures ParseFigures(const std::string &line) {
+Figures ParseFigures(const std::string& line) {
   Figures out;
   for (absl::string_view field : absl::StrSplit(line, ' ', absl::SkipWhitespace())) {
     std::vector<std::string> kv = absl::StrSplit(field, absl::MaxSplits('=', 1));
@@ -64,16 +64,16 @@ int RunResourcesChild(int forwards, double idle_seconds) {
   // monitor, the drift monitor (kernel events, the forwarding sysctls'
   // included, and the periodic verification; no sysctl poll) and the
   // reconciler holding its committed state.
-  agent::AddressMonitor addresses([](const std::vector<ferry::v1::NodeAddress> &) {});
+  agent::AddressMonitor addresses([](const std::vector<ferry::v1::NodeAddress>&) {});
   if (absl::Status s = addresses.Start(); !s.ok()) {
     std::fprintf(stderr, "%s\n", s.ToString().c_str());
     return 1;
   }
-  agent::Reconciler &reconciler = *(*node)->reconciler;
+  agent::DriftChecker& checker = *(*node)->drift;
   agent::DriftMonitor drift(
       agent::DriftMonitor::Options{},
-      [&reconciler](const agent::DriftCheck &check) { return reconciler.CheckDrift(check); },
-      [](const ferry::v1::DriftReport &) {});
+      [&checker](const agent::DriftCheck& check) { return checker.Check(check); },
+      [](const ferry::v1::DriftReport&) {});
   const CpuTime v0 = ProcessCpu();
   const double w0 = NowSeconds();
   if (absl::Status s = drift.Start(); !s.ok()) {
@@ -107,7 +107,7 @@ int RunResourcesChild(int forwards, double idle_seconds) {
   return 0;
 }
 
-absl::Status RunResourcesBench(const BenchOptions &options, Report *report) {
+absl::Status RunResourcesBench(const BenchOptions& options, Report* report) {
   const std::vector<int> sizes =
       options.quick ? std::vector<int>{1000, 10000} : std::vector<int>{1000, 100000};
   const double idle = options.quick ? 1 : 5;
@@ -175,7 +175,7 @@ absl::Status RunResourcesBench(const BenchOptions &options, Report *report) {
       "Its time is mostly the kernel's: the set dump restarts its hash-table walk for every "
       "netlink message (perf: rhashtable_walk_next), so it grows faster than N.");
   std::string shares;
-  for (const auto &[n, share] : idle_by_n) {
+  for (const auto& [n, share] : idle_by_n) {
     absl::StrAppend(&shares, shares.empty() ? "" : ", ", absl::StrFormat("%.3f", share * 100),
                     "% of a core at ", FormatCount(n));
   }

@@ -28,15 +28,14 @@ namespace {
 using ferry::api::DecodeManifests;
 using ferry::api::ManifestObject;
 
-[[noreturn]] void Violation(const char *what, const std::string &detail) {
+[[noreturn]] void Violation(const char* what, const std::string& detail) {
   std::fprintf(stderr, "manifest_fuzzer: %s\n%s\n", what, detail.c_str());
   __builtin_trap();
 }
 
-void CheckRoundTrip(const ManifestObject &decoded) {
+void CheckRoundTrip(const ManifestObject& decoded) {
   const std::string yaml = ferry::api::EncodeYaml(decoded.object);
-  absl::StatusOr<std::vector<ManifestObject>> again =
-      DecodeManifests(yaml, "roundtrip");
+  absl::StatusOr<std::vector<ManifestObject>> again = DecodeManifests(yaml, "roundtrip");
   if (!again.ok()) {
     Violation("EncodeYaml output does not decode",
               again.status().ToString() + "\n--- yaml ---\n" + yaml);
@@ -48,26 +47,23 @@ void CheckRoundTrip(const ManifestObject &decoded) {
   google::protobuf::util::MessageDifferencer differ;
   differ.ReportDifferencesToString(&diff);
   if (!differ.Compare(decoded.object, (*again)[0].object)) {
-    Violation("YAML round trip changed the object",
-              diff + "--- yaml ---\n" + yaml);
+    Violation("YAML round trip changed the object", diff + "--- yaml ---\n" + yaml);
   }
 }
 
-} // namespace
+}  // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  const absl::string_view input(reinterpret_cast<const char *>(data), size);
-  absl::StatusOr<std::vector<ManifestObject>> objects =
-      DecodeManifests(input, "fuzz");
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const absl::string_view input(reinterpret_cast<const char*>(data), size);
+  absl::StatusOr<std::vector<ManifestObject>> objects = DecodeManifests(input, "fuzz");
   if (!objects.ok()) {
-    const absl::Status &s = objects.status();
-    if (s.code() != absl::StatusCode::kInvalidArgument ||
-        !absl::StartsWith(s.message(), "fuzz:")) {
+    const absl::Status& s = objects.status();
+    if (s.code() != absl::StatusCode::kInvalidArgument || !absl::StartsWith(s.message(), "fuzz:")) {
       Violation("rejection is not a positioned INVALID_ARGUMENT", s.ToString());
     }
     return 0;
   }
-  for (const ManifestObject &decoded : *objects) {
+  for (const ManifestObject& decoded : *objects) {
     CheckRoundTrip(decoded);
     (void)ferry::api::EncodeJson(decoded.object);
   }

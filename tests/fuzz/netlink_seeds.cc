@@ -26,13 +26,13 @@ IpAddress Ip(absl::string_view text) {
   return *a;
 }
 
-std::string Bytes(const nlmsghdr *nlh) {
-  return std::string(reinterpret_cast<const char *>(nlh), nlh->nlmsg_len);
+std::string Bytes(const nlmsghdr* nlh) {
+  return std::string(reinterpret_cast<const char*>(nlh), nlh->nlmsg_len);
 }
 
 std::string Done() {
   alignas(nlmsghdr) char buf[MNL_NLMSG_HDRLEN + sizeof(int)] = {};
-  nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = NLMSG_DONE;
   nlh->nlmsg_flags = NLM_F_MULTI;
   mnl_nlmsg_put_extra_header(nlh, sizeof(int));
@@ -42,10 +42,8 @@ std::string Done() {
 NatPlan SeedPlan() {
   NatPlan plan;
   plan.dnat_add = {
-      {DnatKey{Ip("192.0.2.1"), kProtoTcp, 80},
-       DnatTarget{Ip("10.8.0.2"), 8080, "ipforward/web"}},
-      {DnatKey{Ip("192.0.2.1"), kProtoUdp, 53},
-       DnatTarget{Ip("10.8.0.2"), 53, ""}},
+      {DnatKey{Ip("192.0.2.1"), kProtoTcp, 80}, DnatTarget{Ip("10.8.0.2"), 8080, "ipforward/web"}},
+      {DnatKey{Ip("192.0.2.1"), kProtoUdp, 53}, DnatTarget{Ip("10.8.0.2"), 53, ""}},
       {DnatKey{Ip("2001:db8::1"), kProtoTcp, 443},
        DnatTarget{Ip("fd00:8::2"), 8443, "ipforward/web6"}},
   };
@@ -56,7 +54,7 @@ NatPlan SeedPlan() {
   return plan;
 }
 
-} // namespace
+}  // namespace
 
 std::vector<std::pair<std::string, std::string>> NetlinkSeeds() {
   std::vector<std::pair<std::string, std::string>> seeds;
@@ -69,10 +67,9 @@ std::vector<std::pair<std::string, std::string>> NetlinkSeeds() {
   }
   const uint16_t newsetelem = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWSETELEM;
   for (size_t i = 0; i < nat->message_count(); ++i) {
-    const nlmsghdr *nlh = nat->message(i);
+    const nlmsghdr* nlh = nat->message(i);
     if (nlh->nlmsg_type == newsetelem) {
-      seeds.emplace_back(absl::StrCat("nft-setelem-", i, ".bin"),
-                         Bytes(nlh) + Done());
+      seeds.emplace_back(absl::StrCat("nft-setelem-", i, ".bin"), Bytes(nlh) + Done());
     }
   }
   seeds.emplace_back("nft-batch.bin", std::string(nat->data(), nat->size()));
@@ -87,7 +84,7 @@ std::vector<std::pair<std::string, std::string>> NetlinkSeeds() {
   }
   std::string objects;
   for (size_t i = 0; i < table->message_count(); ++i) {
-    const nlmsghdr *nlh = table->message(i);
+    const nlmsghdr* nlh = table->message(i);
     const int type = nlh->nlmsg_type & 0xff;
     if ((nlh->nlmsg_type >> 8) == NFNL_SUBSYS_NFTABLES &&
         (type == NFT_MSG_NEWCHAIN || type == NFT_MSG_NEWRULE || type == NFT_MSG_NEWSET)) {
@@ -102,7 +99,7 @@ std::vector<std::pair<std::string, std::string>> NetlinkSeeds() {
   const PolicyRule rule6{Ip("fd00:8::2"), kProtoUdp, 53, 53, 7002, 101};
   const PolicyRule rule_any{Ip("10.8.0.3"), 0, 0, 0, 300, 102};
   std::string dump;
-  for (const auto &[name, batch] :
+  for (const auto& [name, batch] :
        {std::pair{"route4", rtnl::BuildRouteMessage(true, route4, 1)},
         std::pair{"route6", rtnl::BuildRouteMessage(true, route6, 2)},
         std::pair{"rule4", rtnl::BuildRuleMessage(true, rule4, 3)},
@@ -117,13 +114,11 @@ std::vector<std::pair<std::string, std::string>> NetlinkSeeds() {
 }
 
 absl::Status WriteNetlinkSeeds(absl::string_view dir) {
-  for (const auto &[name, bytes] : NetlinkSeeds()) {
+  for (const auto& [name, bytes] : NetlinkSeeds()) {
     const std::string path = absl::StrCat(dir, "/", name);
-    std::FILE *f = std::fopen(path.c_str(), "wb");
-    if (f == nullptr)
-      return absl::NotFoundError(absl::StrCat("cannot create ", path));
-    const bool ok =
-        std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr) return absl::NotFoundError(absl::StrCat("cannot create ", path));
+    const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
     if (std::fclose(f) != 0 || !ok) {
       return absl::DataLossError(absl::StrCat("cannot write ", path));
     }
@@ -131,4 +126,4 @@ absl::Status WriteNetlinkSeeds(absl::string_view dir) {
   return absl::OkStatus();
 }
 
-} // namespace ferry::agent::fuzz
+}  // namespace ferry::agent::fuzz

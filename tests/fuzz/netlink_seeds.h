@@ -19,6 +19,6 @@ std::vector<std::pair<std::string, std::string>> NetlinkSeeds();
 // Writes NetlinkSeeds() into `dir`, which must exist.
 absl::Status WriteNetlinkSeeds(absl::string_view dir);
 
-} // namespace ferry::agent::fuzz
+}  // namespace ferry::agent::fuzz
 
-#endif // FERRY_TESTS_FUZZ_NETLINK_SEEDS_H_
+#endif  // FERRY_TESTS_FUZZ_NETLINK_SEEDS_H_

@@ -19,8 +19,8 @@
 #include "controller/server/resource_service.h"
 #include "controller/server/server_limits.h"
 #include "controller/store/sqlite_store.h"
-#include "tests/unit/controller/test_forwards.h"
 #include "gtest/gtest.h"
+#include "tests/unit/controller/test_forwards.h"
 
 namespace ferry::controller {
 namespace {
@@ -101,8 +101,8 @@ TEST_F(ConcurrencyApplyTest, DisjointForwardsFromSeveralClientsAreAllPresent) {
         grpc::Status s = Apply(stub.get(), Forward(absl::StrCat("c", c, "-", i), port));
         if (s.ok()) continue;
         if (failures[c]++ == 0) {
-          first_error[c] = absl::StrCat("apply ", i, ": code ", s.error_code(), ": ",
-                                        s.error_message());
+          first_error[c] =
+              absl::StrCat("apply ", i, ": code ", s.error_code(), ": ", s.error_message());
         }
       }
     });

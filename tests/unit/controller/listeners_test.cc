@@ -1,5 +1,4 @@
 #include "controller/server/listeners.h"
-#include "controller/server/unix_listener.h"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -10,6 +9,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "controller/server/unix_listener.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -12,9 +12,9 @@
 #include "absl/strings/str_cat.h"
 #include "controller/store/object_codec.h"
 #include "controller/store/sqlite_store.h"
-#include "tests/unit/controller/test_forwards.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/controller/test_forwards.h"
 
 namespace ferry::controller {
 namespace {

@@ -4,14 +4,13 @@
 // What the ResourceService tests share: a valid IPForward object and a
 // fresh SqliteStore in a directory of its own per test.
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "controller/store/sqlite_store.h"
