@@ -59,7 +59,7 @@ std::vector<ferry::v1::AgentMessage> ReportThrottle::TakeAllowed() {
       retry_in_ = wait;
       break;
     }
-    out.push_back(**std::move(held));
+    out.push_back(std::move(**held));
     held->reset();
   }
   return out;
