@@ -18,8 +18,6 @@
 namespace ferry::controller {
 namespace {
 
-constexpr char kApiVersion[] = "ferry.dev/v1";
-
 uint64_t Fnv1a(absl::string_view bytes) {
   uint64_t hash = 14695981039346656037ull;
   for (unsigned char c : bytes) {
@@ -33,7 +31,7 @@ uint64_t Fnv1a(absl::string_view bytes) {
 void Apply(const EventOccurrence& o, const std::string& name, const std::string& uid,
            ferry::v1::Event* event) {
   if (event->count() == 0) {
-    event->set_api_version(kApiVersion);
+    event->set_api_version(api::kApiVersion);
     event->set_kind(api::kKindEvent);
     event->mutable_metadata()->set_name(name);
     event->mutable_metadata()->set_uid(uid);

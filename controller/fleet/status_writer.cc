@@ -21,7 +21,6 @@ using ferry::v1::IPForward;
 using ferry::v1::Node;
 using ferry::v1::Object;
 
-constexpr char kApiVersion[] = "ferry.dev/v1";
 constexpr char kConditionConnected[] = "Connected";
 
 // Replaces the node's condition of c's type, keeping the others in place.
@@ -86,7 +85,7 @@ std::vector<Node> StatusWriter::DesiredNodes(
     if (!agent.seen) continue;
     Node& node = desired[name];
     if (node.metadata().uid().empty()) {
-      node.set_api_version(kApiVersion);
+      node.set_api_version(api::kApiVersion);
       node.set_kind(api::kKindNode);
       node.mutable_metadata()->set_name(name);
       node.mutable_metadata()->set_uid(api::NewUuidV4(bitgen_));
