@@ -93,11 +93,12 @@ void DriftTracker::ForwardsIn(const std::string& node, std::set<std::string>* ou
   for (const auto& [forward, items] : it->second) out->insert(forward);
 }
 
-std::optional<ferry::v1::DriftReport> DriftTracker::Latest(const std::string& node) const {
+std::optional<ferry::v1::Condition> DriftTracker::InSyncConditionFor(const std::string& node,
+                                                                     int64_t generation) const {
   absl::MutexLock l(&mu_);
   auto it = latest_.find(node);
   if (it == latest_.end()) return std::nullopt;
-  return it->second;
+  return InSyncCondition(it->second, generation);
 }
 
 std::optional<bool> DriftTracker::InSync(const std::string& node) const {

@@ -6,6 +6,7 @@
 // Drifted condition may change. Thread-safe. Knows nothing about gRPC or
 // the store.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -42,8 +43,11 @@ class DriftTracker {
   News OnReport(const std::string& node, const ferry::v1::DriftReport& report, absl::Time now,
                 FleetMetrics* metrics);
 
-  // The node's latest report; none if it sent none since start.
-  std::optional<ferry::v1::DriftReport> Latest(const std::string& node) const;
+  // The InSync condition of the node's latest report, for a Node at
+  // `generation`; none if it sent no report since start. Built under the
+  // lock, so a pass does not copy each node's whole report to read it.
+  std::optional<ferry::v1::Condition> InSyncConditionFor(const std::string& node,
+                                                         int64_t generation) const;
   // Whether the node's latest report said it is in sync; none without one.
   std::optional<bool> InSync(const std::string& node) const;
 

@@ -101,8 +101,9 @@ std::vector<Node> StatusWriter::DesiredNodes(
                                                                              : "");
     api::SetTimestamp(agent.last_seen, node.mutable_status()->mutable_last_seen());
     SetConnected(agent.connected, agent.hello.agent_version(), now, &node);
-    if (std::optional<ferry::v1::DriftReport> report = sources_.drift->Latest(name)) {
-      ReplaceCondition(InSyncCondition(*report, node.metadata().generation()), now, &node);
+    if (std::optional<Condition> in_sync =
+            sources_.drift->InSyncConditionFor(name, node.metadata().generation())) {
+      ReplaceCondition(*std::move(in_sync), now, &node);
     }
   }
   std::vector<Node> out;
