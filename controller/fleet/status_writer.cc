@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "api/lib/conditions.h"
 #include "api/lib/log.h"
 #include "api/lib/objects.h"
 #include "api/lib/timestamps.h"
@@ -46,10 +47,7 @@ void SetConnected(bool connected, const std::string& agent_version, absl::Time n
 }
 
 bool WasConnected(const Node& node) {
-  for (const Condition& c : node.status().conditions()) {
-    if (c.type() == kConditionConnected && c.status() == "True") return true;
-  }
-  return false;
+  return api::ConditionStatus(node.status().conditions(), kConditionConnected) == "True";
 }
 
 WriteOp WriteOf(const Object& desired, int64_t expected_revision) {
