@@ -45,7 +45,6 @@ class RateLimiter {
   // how long until it will (nothing is taken then).
   absl::Duration TryAcquire(const std::string& key);
 
-  const RateLimit& limit() const { return limit_; }
   size_t KeyCountForTest();
 
  private:
