@@ -44,12 +44,9 @@ class FleetMetrics {
   };
 
   void SetConnected(const std::string& node, bool connected);
-  void SetInSync(const std::string& node, bool in_sync);
   // Sets the gauges of every node in `nodes`, then drops every series of a
   // node set here before that is gone from `nodes`.
   void SetNodes(const std::map<std::string, NodeGauges>& nodes);
-  // Drops every series of a node that no longer exists.
-  void ForgetNode(const std::string& node);
   void DriftDetected(const std::string& node, const std::string& kind);
   void DriftRepaired(const std::string& node, const std::string& kind);
   void ApplyFailed(const std::string& node);
@@ -61,6 +58,10 @@ class FleetMetrics {
   void SetForwards(const std::map<std::pair<std::string, std::string>, int>& counts);
 
  private:
+  void SetInSync(const std::string& node, bool in_sync);
+  // Drops every series of a node that no longer exists.
+  void ForgetNode(const std::string& node);
+
   Registry fallback_;
   GaugeFamily* connected_;
   GaugeFamily* in_sync_;
