@@ -237,8 +237,9 @@ int Run(const Config& config, const sigset_t& signals) {
   }
   absl::StatusOr<std::unique_ptr<SecureServing>> secure =
       SecureServing::Create(config.security, store->get());
-  if (!secure.ok())
+  if (!secure.ok()) {
     return Fail("cannot set up TLS, credentials, audit or admission", secure.status());
+  }
   FleetReconciler fleet(store->get(), fleet_options);
   fleet.Start();
   ProtectionMetrics protection_metrics(&registry);
