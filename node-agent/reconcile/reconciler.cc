@@ -1,6 +1,7 @@
 // Reconciler: the boundary (a push becomes an update to the desired state,
 // once), the IPv6 rule for what this node can serve, and what is published.
-// The apply path itself is in converge.cc, the rollback in rollback.cc.
+// The apply path itself is in reconciler_converge.cc, the rollback in
+// reconciler_rollback.cc.
 
 #include "node-agent/reconcile/reconciler.h"
 
@@ -12,7 +13,6 @@
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
 #include "api/lib/sync_protocol.h"
-#include "node-agent/reconcile/drift_checker.h"
 #include "node-agent/state/ipv6_forwards.h"
 
 namespace ferry::agent {
@@ -35,8 +35,6 @@ LeftOut LeftOutOf(const std::map<std::string, std::string>& unservable) {
 Reconciler::Reconciler(NatBackend* nat, RouteBackend* routes, SysctlBackend* sysctls,
                        Options options)
     : nat_(nat), routes_(routes), sysctls_(sysctls), options_(options) {}
-
-Reconciler::~Reconciler() = default;
 
 absl::Status Reconciler::Adopt() {
   absl::MutexLock lock(&mu_);

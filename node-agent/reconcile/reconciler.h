@@ -43,8 +43,6 @@
 
 namespace ferry::agent {
 
-class DriftChecker;
-
 inline constexpr char kIpv4ForwardingKey[] = "net/ipv4/ip_forward";
 inline constexpr char kIpv6ForwardingKey[] = "net/ipv6/conf/all/forwarding";
 // Read (never written) to learn whether this namespace can serve IPv6.
@@ -79,7 +77,6 @@ class Reconciler {
 
   // The backends must outlive the reconciler.
   Reconciler(NatBackend* nat, RouteBackend* routes, SysctlBackend* sysctls, Options options);
-  ~Reconciler();
 
   Reconciler(const Reconciler&) = delete;
   Reconciler& operator=(const Reconciler&) = delete;
@@ -179,7 +176,7 @@ class Reconciler {
     absl::Status status;        // OK: everything the push changed is undone
     bool nat_restored = false;  // the table holds its elements from before the push
   };
-  // One run of the apply path (see converge.cc).
+  // One run of the apply path (see reconciler_converge.cc).
   struct Pass {
     DesiredUpdate* update = nullptr;  // nullptr: a repair
     bool whole_nat = false;           // converge the whole table, not the touched keys
