@@ -6,11 +6,9 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
-#include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "api/lib/files.h"
 #include "api/lib/log.h"
 #include "api/lib/private_files.h"
 
@@ -31,14 +29,6 @@ absl::Status ErrnoError(absl::string_view what, const std::string& path, int err
   if (err == ENOENT) return absl::NotFoundError(message);
   if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(message);
   return absl::UnavailableError(message);
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in.is_open()) return ErrnoError("cannot read", path, errno);
-  std::string text(std::istreambuf_iterator<char>(in), {});
-  if (in.bad()) return absl::UnavailableError(absl::StrCat("cannot read ", path));
-  return text;
 }
 
 bool Exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
@@ -84,8 +74,9 @@ void FinishInterruptedStore(const std::string& dir) {
   const std::string cert = PathIn(dir, kNodeCertFile);
   const std::string ca = PathIn(dir, kCaCertFile);
   if (!Exists(Tmp(key))) return;
-  absl::StatusOr<std::string> new_key = ReadFile(Tmp(key));
-  absl::StatusOr<std::string> new_cert = ReadFile(Exists(Tmp(cert)) ? Tmp(cert) : cert);
+  absl::StatusOr<std::string> new_key = api::ReadFileToString(Tmp(key));
+  absl::StatusOr<std::string> new_cert =
+      api::ReadFileToString(Exists(Tmp(cert)) ? Tmp(cert) : cert);
   if (!new_key.ok() || !new_cert.ok() ||
       !security::CheckKeyMatchesCertificate(*new_key, *new_cert).ok()) {
     return;  // a store that crashed while writing: the old files stand
@@ -131,7 +122,7 @@ absl::StatusOr<NodeCredentials> ReadNodeCredentials(const std::string& dir) {
   for (auto [name, out] : {std::pair{kNodeKeyFile, &credentials.key_pem},
                            std::pair{kNodeCertFile, &credentials.cert_pem},
                            std::pair{kCaCertFile, &credentials.ca_pem}}) {
-    absl::StatusOr<std::string> text = ReadFile(PathIn(dir, name));
+    absl::StatusOr<std::string> text = api::ReadFileToString(PathIn(dir, name));
     if (!text.ok()) return text.status();
     *out = *std::move(text);
   }
