@@ -1,13 +1,12 @@
 #include "node-agent/cmd/agent_flags.h"
 
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "api/lib/files.h"
 #include "api/security/join_token.h"
 #include "node-agent/client/controller_client.h"
 
@@ -79,12 +78,11 @@ absl::Status ParseUint64(absl::string_view flag, absl::string_view text, uint64_
 
 // The token file holds the token and perhaps a trailing newline.
 absl::Status ReadTokenFile(absl::string_view path, std::string& token) {
-  std::ifstream in{std::string(path)};
-  std::string text(std::istreambuf_iterator<char>(in), {});
-  if (!in.is_open() || in.bad()) {
+  absl::StatusOr<std::string> text = api::ReadFileToString(std::string(path));
+  if (!text.ok()) {
     return FlagError("join-token-file", absl::StrCat("cannot read \"", path, "\""));
   }
-  token = std::string(absl::StripAsciiWhitespace(text));
+  token = std::string(absl::StripAsciiWhitespace(*text));
   if (token.empty()) return FlagError("join-token-file", absl::StrCat("\"", path, "\" is empty"));
   return absl::OkStatus();
 }
