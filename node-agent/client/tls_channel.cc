@@ -3,14 +3,14 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "api/lib/grpc_status.h"
 
 namespace ferry::agent {
 
 absl::Status FromGrpcStatus(const grpc::Status& status, absl::string_view what) {
-  if (status.ok()) return absl::OkStatus();
-  // grpc::StatusCode and absl::StatusCode share their values.
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(what, ": ", status.error_message()));
+  const absl::Status converted = api::FromGrpcStatus(status);
+  if (converted.ok()) return converted;
+  return absl::Status(converted.code(), absl::StrCat(what, ": ", converted.message()));
 }
 
 std::shared_ptr<grpc::ChannelCredentials> NodeTlsCredentials(const NodeCredentials& credentials) {
