@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "api/lib/protocol.h"
@@ -25,7 +27,10 @@ uint8_t HeaderTable(uint32_t table) {
   return table < 256 ? static_cast<uint8_t>(table) : static_cast<uint8_t>(RT_TABLE_UNSPEC);
 }
 
-NetlinkBatch Dump(uint16_t type, int family, uint32_t seq, const char* what) {
+// A dump request. rtmsg, fib_rule_hdr and ifaddrmsg all start with the
+// family byte, the only field a dump sets.
+NetlinkBatch Dump(uint16_t type, size_t header_len, int family, uint32_t seq,
+                  std::string description) {
   NetlinkBatch batch(seq);
   batch.Append(
       kMessageBytes,
@@ -34,13 +39,15 @@ NetlinkBatch Dump(uint16_t type, int family, uint32_t seq, const char* what) {
         nlh->nlmsg_type = type;
         nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
         nlh->nlmsg_seq = s;
-        // rtmsg and fib_rule_hdr both start with the family byte.
-        auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-        rtm->rtm_family = family;
+        *static_cast<uint8_t*>(mnl_nlmsg_put_extra_header(nlh, header_len)) = family;
         return nlh;
       },
-      absl::StrCat("listing ", family == AF_INET ? "IPv4 " : "IPv6 ", what));
+      std::move(description));
   return batch;
+}
+
+std::string Listing(int family, absl::string_view what) {
+  return absl::StrCat("listing ", family == AF_INET ? "IPv4 " : "IPv6 ", what);
 }
 
 // Attribute table of one message, by type, after its fixed header.
@@ -150,28 +157,15 @@ NetlinkBatch BuildRuleMessage(bool add, const PolicyRule& rule, uint32_t seq) {
 }
 
 NetlinkBatch BuildRouteDump(int family, uint32_t seq) {
-  return Dump(RTM_GETROUTE, family, seq, "routes");
+  return Dump(RTM_GETROUTE, sizeof(rtmsg), family, seq, Listing(family, "routes"));
 }
 
 NetlinkBatch BuildRuleDump(int family, uint32_t seq) {
-  return Dump(RTM_GETRULE, family, seq, "policy rules");
+  return Dump(RTM_GETRULE, sizeof(fib_rule_hdr), family, seq, Listing(family, "policy rules"));
 }
 
 NetlinkBatch BuildAddressDump(uint32_t seq) {
-  NetlinkBatch batch(seq);
-  batch.Append(
-      kMessageBytes,
-      [](char* buf, uint32_t s) {
-        nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = RTM_GETADDR;
-        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-        nlh->nlmsg_seq = s;
-        auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-        ifa->ifa_family = AF_UNSPEC;
-        return nlh;
-      },
-      "listing addresses");
-  return batch;
+  return Dump(RTM_GETADDR, sizeof(ifaddrmsg), AF_UNSPEC, seq, "listing addresses");
 }
 
 std::optional<TableRoute> ParseRoute(const nlmsghdr* nlh) {
