@@ -62,21 +62,6 @@ absl::StatusOr<ferry::api::PortSpan> CheckedPorts(const Entry& entry, absl::stri
 std::string DnatPrefix(int index) { return absl::StrCat("dnat[", index, "]"); }
 std::string ReturnPrefix(int index) { return absl::StrCat("return_routes[", index, "]"); }
 
-absl::Status AddDnat(const ferry::v1::DnatRule& rule, int index, ElementOwners& owners) {
-  absl::StatusOr<DnatExpansion> e = ExpandDnat(rule, index);
-  if (!e.ok()) return e.status();
-  const std::string comment = ForwardComment(rule.forward());
-  for (uint32_t port = e->lo; port <= e->hi; ++port) {
-    const uint16_t target_port = e->TargetOf(port);
-    absl::Status claimed =
-        owners.ClaimDnat(DnatKey{e->frontend, e->proto, static_cast<uint16_t>(port)}, e->backend,
-                         target_port, comment, rule, index);
-    if (!claimed.ok()) return claimed;
-    if (e->masquerade) owners.ClaimMasq(MasqKey{e->backend, e->proto, target_port}, comment);
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<DnatExpansion> ExpandDnat(const ferry::v1::DnatRule& rule, int index) {
@@ -144,6 +129,31 @@ absl::StatusOr<DesiredReturn> ExpandReturn(const ferry::v1::ReturnRoute& route, 
       *via};
 }
 
+absl::Status ClaimDnatElements(const ferry::v1::DnatRule& rule, int index, ElementOwners& owners) {
+  absl::StatusOr<DnatExpansion> e = ExpandDnat(rule, index);
+  if (!e.ok()) return e.status();
+  const std::string comment = ForwardComment(rule.forward());
+  for (uint32_t port = e->lo; port <= e->hi; ++port) {
+    const uint16_t target_port = e->TargetOf(port);
+    absl::Status claimed =
+        owners.ClaimDnat(DnatKey{e->frontend, e->proto, static_cast<uint16_t>(port)}, e->backend,
+                         target_port, comment, rule, index);
+    if (!claimed.ok()) return claimed;
+    if (e->masquerade) owners.ClaimMasq(MasqKey{e->backend, e->proto, target_port}, comment);
+  }
+  return absl::OkStatus();
+}
+
+void ReleaseDnatElements(const ferry::v1::DnatRule& rule, ElementOwners& owners) {
+  absl::StatusOr<DnatExpansion> e = ExpandDnat(rule, 0);
+  if (!e.ok()) return;
+  for (uint32_t port = e->lo; port <= e->hi; ++port) {
+    owners.ReleaseDnat(DnatKey{e->frontend, e->proto, static_cast<uint16_t>(port)}, rule.forward());
+    if (e->masquerade)
+      owners.ReleaseMasq(MasqKey{e->backend, e->proto, e->TargetOf(port)}, rule.forward());
+  }
+}
+
 absl::StatusOr<DesiredState> BuildDesiredState(const ferry::v1::NodeConfig& config,
                                                const std::set<std::string>& left_out) {
   DesiredState state;
@@ -155,7 +165,7 @@ absl::StatusOr<DesiredState> BuildDesiredState(const ferry::v1::NodeConfig& conf
   for (int i = 0; i < config.dnat_size(); ++i) {
     const ferry::v1::DnatRule& rule = config.dnat(i);
     if (skip(rule.forward())) continue;
-    if (absl::Status status = AddDnat(rule, i, owners); !status.ok()) return status;
+    if (absl::Status status = ClaimDnatElements(rule, i, owners); !status.ok()) return status;
     if (rule.alert_only()) state.alert_forwards.insert(rule.forward());
   }
   for (int i = 0; i < config.return_routes_size(); ++i) {

@@ -69,6 +69,14 @@ struct DnatExpansion {
 absl::StatusOr<DnatExpansion> ExpandDnat(const ferry::v1::DnatRule& rule, int index);
 absl::StatusOr<DesiredReturn> ExpandReturn(const ferry::v1::ReturnRoute& route, int index);
 
+// The elements one entry asks for: each frontend port's DNAT element (mapped
+// 1:1 onto the target range) and, if it masquerades, each backend port's
+// masquerade key. Claimed as element_owners.h rules, under the entry's
+// forward; errors are ExpandDnat's and ElementOwners::ClaimDnat's.
+absl::Status ClaimDnatElements(const ferry::v1::DnatRule& rule, int index, ElementOwners& owners);
+// Gives them up again, for an entry that was valid when it was claimed.
+void ReleaseDnatElements(const ferry::v1::DnatRule& rule, ElementOwners& owners);
+
 // Expands port ranges to one element per port (mapped 1:1 onto the target
 // range) and adds masquerade keys for masquerading forwards, owned as
 // element_owners.h says. The table is always desired present, even when

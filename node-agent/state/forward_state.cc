@@ -58,15 +58,7 @@ absl::StatusOr<DesiredChange> ForwardState::Plan(const ferry::api::ForwardUpdate
   for (const auto& [name, update] : updates) {
     auto old = forwards_.find(name);
     if (old == forwards_.end()) continue;
-    for (const ferry::v1::DnatRule& rule : old->second.dnat) {
-      absl::StatusOr<DnatExpansion> e = ExpandDnat(rule, 0);  // valid when applied
-      if (!e.ok()) continue;
-      for (uint32_t port = e->lo; port <= e->hi; ++port) {
-        owners.ReleaseDnat(DnatKey{e->frontend, e->proto, static_cast<uint16_t>(port)}, name);
-        if (e->masquerade)
-          owners.ReleaseMasq(MasqKey{e->backend, e->proto, e->TargetOf(port)}, name);
-      }
-    }
+    for (const ferry::v1::DnatRule& rule : old->second.dnat) ReleaseDnatElements(rule, owners);
     for (const ferry::v1::ReturnRoute& route : old->second.returns) {
       absl::StatusOr<DesiredReturn> r = ExpandReturn(route, 0);
       if (r.ok()) change.returns_removed.push_back(*std::move(r));
@@ -74,19 +66,9 @@ absl::StatusOr<DesiredChange> ForwardState::Plan(const ferry::api::ForwardUpdate
   }
   for (const auto& [name, update] : updates) {
     bool alert = false;
-    const std::string comment = ForwardComment(name);
     for (const auto& [index, rule] : update.dnat) {
-      absl::StatusOr<DnatExpansion> e = ExpandDnat(*rule, index);
-      if (!e.ok()) return e.status();
+      if (absl::Status s = ClaimDnatElements(*rule, index, owners); !s.ok()) return s;
       alert = alert || rule->alert_only();
-      for (uint32_t port = e->lo; port <= e->hi; ++port) {
-        const uint16_t target = e->TargetOf(port);
-        absl::Status claimed =
-            owners.ClaimDnat(DnatKey{e->frontend, e->proto, static_cast<uint16_t>(port)},
-                             e->backend, target, comment, *rule, index);
-        if (!claimed.ok()) return claimed;
-        if (e->masquerade) owners.ClaimMasq(MasqKey{e->backend, e->proto, target}, comment);
-      }
     }
     for (const auto& [index, route] : update.returns) {
       absl::StatusOr<DesiredReturn> r = ExpandReturn(*route, index);
