@@ -167,15 +167,18 @@ absl::StatusOr<size_t> NetlinkSocket::Receive(bool dont_wait) {
   return 0;
 }
 
-absl::Status NetlinkSocket::JoinGroup(unsigned group) {
-  if (setsockopt(fd(), SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) != 0) {
-    return ErrnoToStatus(errno, absl::StrCat("joining netlink group ", group));
+absl::StatusOr<std::unique_ptr<NetlinkSocket>> NetlinkSocket::Subscribe(
+    int bus, std::initializer_list<unsigned> groups, size_t buffer_bytes) {
+  absl::StatusOr<std::unique_ptr<NetlinkSocket>> socket = Open(bus);
+  if (!socket.ok()) return socket.status();
+  const int fd = (*socket)->fd();
+  if (buffer_bytes != 0) GrowBuffer(fd, SO_RCVBUF, SO_RCVBUFFORCE, buffer_bytes);
+  for (unsigned group : groups) {
+    if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) != 0) {
+      return ErrnoToStatus(errno, absl::StrCat("joining netlink group ", group));
+    }
   }
-  return absl::OkStatus();
-}
-
-void NetlinkSocket::GrowReceiveBuffer(size_t bytes) {
-  GrowBuffer(fd(), SO_RCVBUF, SO_RCVBUFFORCE, bytes);
+  return socket;
 }
 
 NetlinkSocket::Drained NetlinkSocket::Drain(absl::FunctionRef<void(const nlmsghdr*)> on_message) {

@@ -3,6 +3,7 @@
 
 #include <libmnl/libmnl.h>
 
+#include <initializer_list>
 #include <memory>
 #include <vector>
 
@@ -41,15 +42,13 @@ class NetlinkSocket {
   // First sequence number for the next batch; Transact/Request advance it.
   uint32_t next_seq() const { return seq_; }
 
-  // Joins multicast group `group` (RTNLGRP_*, NFNLGRP_*): the kernel's
-  // notifications to it queue on this socket, to be read with Drain. A
-  // socket used for notifications is best kept apart from one used for
-  // requests, whose replies Request reads in order.
-  absl::Status JoinGroup(unsigned group);
-
-  // Makes room for `bytes` of queued notifications (a burst after a big
-  // transaction); beyond net.core.rmem_max only with CAP_NET_ADMIN.
-  void GrowReceiveBuffer(size_t bytes);
+  // A socket for the kernel's notifications to `groups` (RTNLGRP_*,
+  // NFNLGRP_*) of `bus`, to be read with Drain. `buffer_bytes` (0: the
+  // default) makes room for a burst of them (after a big transaction);
+  // beyond net.core.rmem_max only with CAP_NET_ADMIN. Best kept apart from
+  // a socket used for requests, whose replies Request reads in order.
+  static absl::StatusOr<std::unique_ptr<NetlinkSocket>> Subscribe(
+      int bus, std::initializer_list<unsigned> groups, size_t buffer_bytes = 0);
 
   // What Drain read: datagrams from the kernel, and whether the kernel
   // dropped notifications because the socket's queue was full (ENOBUFS).

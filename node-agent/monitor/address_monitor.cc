@@ -155,11 +155,9 @@ AddressMonitor::~AddressMonitor() { Stop(); }
 
 absl::Status AddressMonitor::Start() {
   // Subscribe before the first dump so no change falls between the two.
-  absl::StatusOr<std::unique_ptr<NetlinkSocket>> socket = NetlinkSocket::Open(NETLINK_ROUTE);
+  absl::StatusOr<std::unique_ptr<NetlinkSocket>> socket =
+      NetlinkSocket::Subscribe(NETLINK_ROUTE, {RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR});
   if (!socket.ok()) return socket.status();
-  for (unsigned group : {RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR}) {
-    if (absl::Status s = (*socket)->JoinGroup(group); !s.ok()) return s;
-  }
   absl::StatusOr<std::vector<ferry::v1::NodeAddress>> addresses = DumpNodeAddresses();
   if (!addresses.ok()) return addresses.status();
   event_fd_ = eventfd(0, EFD_CLOEXEC);

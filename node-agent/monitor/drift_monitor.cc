@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <initializer_list>
 #include <string>
 #include <utility>
 
@@ -25,18 +24,6 @@ namespace {
 // be busy too). Overflow is not fatal: ENOBUFS schedules a full check.
 constexpr size_t kNotificationBufferBytes = 4 * 1024 * 1024;
 
-// A socket joined to `groups` of `bus`, in the calling thread's namespace.
-absl::StatusOr<std::unique_ptr<NetlinkSocket>> Subscribe(int bus,
-                                                         std::initializer_list<unsigned> groups) {
-  absl::StatusOr<std::unique_ptr<NetlinkSocket>> socket = NetlinkSocket::Open(bus);
-  if (!socket.ok()) return socket.status();
-  (*socket)->GrowReceiveBuffer(kNotificationBufferBytes);
-  for (unsigned group : groups) {
-    if (absl::Status s = (*socket)->JoinGroup(group); !s.ok()) return s;
-  }
-  return socket;
-}
-
 }  // namespace
 
 DriftMonitor::DriftMonitor(Options options, CheckFunction check, ReportFunction report)
@@ -50,11 +37,13 @@ DriftMonitor::~DriftMonitor() { Stop(); }
 
 absl::Status DriftMonitor::Start() {
   absl::StatusOr<std::unique_ptr<NetlinkSocket>> nft =
-      Subscribe(NETLINK_NETFILTER, {NFNLGRP_NFTABLES});
+      NetlinkSocket::Subscribe(NETLINK_NETFILTER, {NFNLGRP_NFTABLES}, kNotificationBufferBytes);
   if (!nft.ok()) return nft.status();
   absl::StatusOr<std::unique_ptr<NetlinkSocket>> routes =
-      Subscribe(NETLINK_ROUTE, {RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE, RTNLGRP_IPV4_ROUTE,
-                                RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF});
+      NetlinkSocket::Subscribe(NETLINK_ROUTE,
+                               {RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_RULE, RTNLGRP_IPV4_ROUTE,
+                                RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF},
+                               kNotificationBufferBytes);
   if (!routes.ok()) return routes.status();
   absl::StatusOr<GenerationQuery> generation = GenerationQuery::Open();
   if (!generation.ok()) return generation.status();
