@@ -11,9 +11,10 @@ namespace ferry::agent {
 //   map dnat4 { ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service }
 //   map dnat6 { ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service }
 //   set masq4 / masq6 { addr . inet_proto . inet_service }
-//   chain prerouting  (nat, dstnat):  dnat ip to ip daddr . meta l4proto . th dport map @dnat4 (and
-//   ip6) chain postrouting (nat, srcnat):  ct status dnat ip daddr . meta l4proto . th dport @masq4
-//   masquerade (and ip6)
+//   chain prerouting (nat, dstnat):
+//     dnat ip to ip daddr . meta l4proto . th dport map @dnat4 (and ip6)
+//   chain postrouting (nat, srcnat):
+//     ct status dnat ip daddr . meta l4proto . th dport @masq4 masquerade (and ip6)
 class NatBackend {
  public:
   virtual ~NatBackend() = default;
