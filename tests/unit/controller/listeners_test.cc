@@ -1,15 +1,5 @@
 #include "controller/server/listeners.h"
 
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-
-#include "absl/strings/str_cat.h"
-#include "controller/server/unix_listener.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -70,46 +60,6 @@ TEST(ListenersTest, NormalizeFlagDashesRewritesNamesOnly) {
   auto args = NormalizeFlagDashes(6, const_cast<char**>(argv));
   EXPECT_THAT(args,
               ElementsAre("prog", "--data_dir=/var/lib/a-b", "--data_dir", "x-y", "--", "--a-b"));
-}
-
-class StaleSocketTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = absl::StrCat(::testing::TempDir(), "/ferry-sock-", getpid());
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
-};
-
-TEST_F(StaleSocketTest, RemovesASocketFile) {
-  std::string path = dir_ + "/c.sock";
-  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  ::close(fd);
-  ASSERT_TRUE(std::filesystem::exists(path));
-  // A socket nobody serves is replaced by the new listener's own.
-  auto listener = UnixListener::Open(path);
-  ASSERT_TRUE(listener.ok()) << listener.status();
-  (*listener)->Stop();
-  EXPECT_FALSE(std::filesystem::exists(path));
-}
-
-TEST_F(StaleSocketTest, MissingPathIsFine) {
-  auto listener = UnixListener::Open(dir_ + "/none.sock");
-  EXPECT_TRUE(listener.ok()) << listener.status();
-}
-
-TEST_F(StaleSocketTest, RefusesToRemoveARegularFile) {
-  std::string path = dir_ + "/precious";
-  { std::ofstream(path) << "data"; }
-  absl::Status status = UnixListener::Open(path).status();
-  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_TRUE(std::filesystem::exists(path));
 }
 
 }  // namespace

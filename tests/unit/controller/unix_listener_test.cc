@@ -1,15 +1,22 @@
 // The controller's unix socket: created 0660 whatever the umask, never
-// taken over from a live server, and removed on stop only if still ours.
+// taken over from a live server (a stale socket is replaced, a file that is
+// not a socket refused), and removed on stop only if still ours.
 
 #include "controller/server/unix_listener.h"
 
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "ferry/v1/ferry.grpc.pb.h"
@@ -77,6 +84,42 @@ TEST_F(UnixListenerTest, StopRemovesOnlyItsOwnSocket) {
   EXPECT_EQ(::stat(path_.c_str(), &st), 0);
   (*second)->Stop();
   EXPECT_NE(::stat(path_.c_str(), &st), 0);
+}
+
+// What a crashed controller leaves behind: a socket file nobody serves.
+TEST_F(UnixListenerTest, StaleSocketIsReplaced) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path_.c_str(), sizeof(addr.sun_path) - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ::close(fd);
+  ASSERT_TRUE(std::filesystem::exists(path_));
+  auto listener = UnixListener::Open(path_);
+  ASSERT_TRUE(listener.ok()) << listener.status();
+  // The path now leads to the new listener: a connect is answered, where
+  // the stale socket refused it.
+  int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  EXPECT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0)
+      << std::strerror(errno);
+  ::close(client);
+  (*listener)->Stop();
+  EXPECT_FALSE(std::filesystem::exists(path_));
+}
+
+TEST_F(UnixListenerTest, MissingPathIsFine) {
+  auto listener = UnixListener::Open(dir_ + "/none.sock");
+  EXPECT_TRUE(listener.ok()) << listener.status();
+}
+
+TEST_F(UnixListenerTest, RefusesToRemoveARegularFile) {
+  { std::ofstream(path_) << "data"; }
+  absl::Status status = UnixListener::Open(path_).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(status.message(), HasSubstr("is not a socket"));
+  EXPECT_TRUE(std::filesystem::exists(path_));
 }
 
 TEST_F(UnixListenerTest, CallsSeeThePeerUid) {
