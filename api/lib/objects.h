@@ -13,6 +13,9 @@
 
 namespace ferry::api {
 
+// apiVersion of every Ferry object (and of ferryctl's client config).
+inline constexpr char kApiVersion[] = "ferry.dev/v1";
+
 inline constexpr char kKindIPForward[] = "IPForward";
 inline constexpr char kKindNode[] = "Node";
 inline constexpr char kKindEvent[] = "Event";

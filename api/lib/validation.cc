@@ -20,7 +20,6 @@ using ferry::v1::Object;
 using ferry::v1::ObjectMeta;
 using ferry::v1::PortMapping;
 
-constexpr absl::string_view kApiVersion = "ferry.dev/v1";
 constexpr uint32_t kMaxPort = 65535;
 // DNS subdomain limit, for the optional "prefix/" of a label key.
 constexpr size_t kMaxLabelPrefixLength = 253;

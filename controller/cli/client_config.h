@@ -19,10 +19,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "api/lib/objects.h"
 
 namespace ferry::cli {
 
-inline constexpr char kClientConfigApiVersion[] = "ferry.dev/v1";
+inline constexpr const char* kClientConfigApiVersion = api::kApiVersion;
 inline constexpr char kClientConfigKind[] = "Config";
 // Relative to $HOME.
 inline constexpr char kDefaultClientConfigPath[] = ".config/ferry/config";
