@@ -97,6 +97,20 @@ absl::Status GroupNamed(const RepeatedPtrField<Entry>& entries, absl::string_vie
   return absl::OkStatus();
 }
 
+// True if `update` carries exactly `had`'s entries.
+bool SameEntries(const ForwardEntries& had, const ForwardUpdate& update) {
+  if (had.dnat.size() != update.dnat.size() || had.returns.size() != update.returns.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < update.dnat.size(); ++i) {
+    if (!SameEntry(had.dnat[i], *update.dnat[i].second)) return false;
+  }
+  for (size_t i = 0; i < update.returns.size(); ++i) {
+    if (!SameEntry(had.returns[i], *update.returns[i].second)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool SameEntry(const DnatRule& a, const DnatRule& b) {
@@ -114,19 +128,6 @@ bool SameEntry(const ReturnRoute& a, const ReturnRoute& b) {
          a.source_address() == b.source_address() && a.protocol() == b.protocol() &&
          a.port() == b.port() && a.end_port() == b.end_port() && a.via() == b.via() &&
          a.alert_only() == b.alert_only();
-}
-
-bool SameEntries(const ForwardEntries& had, const ForwardUpdate& update) {
-  if (had.dnat.size() != update.dnat.size() || had.returns.size() != update.returns.size()) {
-    return false;
-  }
-  for (size_t i = 0; i < update.dnat.size(); ++i) {
-    if (!SameEntry(had.dnat[i], *update.dnat[i].second)) return false;
-  }
-  for (size_t i = 0; i < update.returns.size(); ++i) {
-    if (!SameEntry(had.returns[i], *update.returns[i].second)) return false;
-  }
-  return true;
 }
 
 ForwardMap IndexByForward(const NodeConfig& config) {
@@ -184,21 +185,6 @@ void ApplyUpdates(const ForwardUpdates& updates, ForwardMap* applied) {
     for (const auto& [index, rule] : update.dnat) entries.dnat.push_back(*rule);
     for (const auto& [index, route] : update.returns) entries.returns.push_back(*route);
   }
-}
-
-NodeConfig ConfigOf(const ForwardMap& forwards) {
-  std::vector<const std::string*> names;
-  names.reserve(forwards.size());
-  for (const auto& [name, entries] : forwards) names.push_back(&name);
-  std::sort(names.begin(), names.end(),
-            [](const std::string* a, const std::string* b) { return *a < *b; });
-  NodeConfig config;
-  for (const std::string* name : names) {
-    const ForwardEntries& entries = forwards.at(*name);
-    for (const DnatRule& rule : entries.dnat) *config.add_dnat() = rule;
-    for (const ReturnRoute& route : entries.returns) *config.add_return_routes() = route;
-  }
-  return config;
 }
 
 NodeConfigDelta ComputeDelta(const NodeConfig& base, const NodeConfig& target) {

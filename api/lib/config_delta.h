@@ -42,9 +42,6 @@ struct ForwardUpdate {
 };
 using ForwardUpdates = std::map<std::string, ForwardUpdate>;
 
-// True if `update` carries exactly `had`'s entries.
-bool SameEntries(const ForwardEntries& had, const ForwardUpdate& update);
-
 // A full config grouped by forward.
 ForwardMap IndexByForward(const ferry::v1::NodeConfig& config);
 
@@ -59,10 +56,6 @@ ForwardUpdates UpdatesBetween(const ForwardMap& applied, const ferry::v1::NodeCo
 // Applies updates to `applied`: named forwards take their new entries or,
 // with none, are erased.
 void ApplyUpdates(const ForwardUpdates& updates, ForwardMap* applied);
-
-// The config `forwards` describe, entries sorted by forward (version and
-// forwarding flags left unset).
-ferry::v1::NodeConfig ConfigOf(const ForwardMap& forwards);
 
 // Every forward whose entries differ between `base` and `target` is named,
 // with all of its entries in `target` (none: it is gone from the node).

@@ -1,9 +1,9 @@
 #ifndef FERRY_API_LIB_FILES_H_
 #define FERRY_API_LIB_FILES_H_
 
-// Reading a whole file, once for every binary: certificates, keys, tokens,
-// manifests and configs all come through here, bounded, with the errno in
-// the message.
+// Reading a whole file, bounded, with the errno in the message. Readers
+// that need more (a stat for the mode, a size check before reading) keep
+// their own open, e.g. ferryctl's client config and the webhook secret.
 
 #include <cstddef>
 #include <string>

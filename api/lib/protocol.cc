@@ -6,17 +6,6 @@
 
 namespace ferry::api {
 
-absl::string_view ProtocolName(ferry::v1::Protocol protocol) {
-  switch (protocol) {
-    case ferry::v1::TCP:
-      return "tcp";
-    case ferry::v1::UDP:
-      return "udp";
-    default:
-      return "";
-  }
-}
-
 std::string IpProtocolName(uint8_t ip_protocol) {
   if (ip_protocol == IPPROTO_TCP) return "tcp";
   if (ip_protocol == IPPROTO_UDP) return "udp";

@@ -7,13 +7,10 @@
 #include <cstdint>
 #include <string>
 
-#include "absl/strings/string_view.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::api {
 
-// "tcp", "udp"; "" for an unspecified protocol.
-absl::string_view ProtocolName(ferry::v1::Protocol protocol);
 // "tcp", "udp", or the number for any other IP protocol.
 std::string IpProtocolName(uint8_t ip_protocol);
 

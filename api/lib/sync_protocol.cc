@@ -16,13 +16,13 @@ namespace {
 // ConfigAck.reason.
 constexpr char kNackReasonPayload[] = "type.ferry.dev/ferry.v1.NackReason";
 
-}  // namespace
-
 absl::Status WithNackReason(absl::Status status, ferry::v1::NackReason reason) {
   if (status.ok() || reason == ferry::v1::NACK_REASON_UNSPECIFIED) return status;
   status.SetPayload(kNackReasonPayload, absl::Cord(absl::StrCat(static_cast<int>(reason))));
   return status;
 }
+
+}  // namespace
 
 absl::Status BaseVersionMismatch(absl::string_view detail) {
   return WithNackReason(

@@ -21,9 +21,6 @@ namespace ferry::api {
 // config and records no failure.
 absl::Status BaseVersionMismatch(absl::string_view detail);
 
-// Marks `status` (not OK) with `reason`; NackReasonOf reads it back.
-absl::Status WithNackReason(absl::Status status, ferry::v1::NackReason reason);
-
 // The reason `status` carries; NACK_REASON_UNSPECIFIED when it carries none
 // (or is OK).
 ferry::v1::NackReason NackReasonOf(const absl::Status& status);

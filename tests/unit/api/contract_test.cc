@@ -154,8 +154,8 @@ TEST(GrpcStatusTest, CodesAndMessagesPassThroughAndStrangeCodesBecomeUnknown) {
 }
 
 TEST(ProtocolTest, OneSpellingForEachProtocol) {
-  EXPECT_EQ(ProtocolName(ferry::v1::TCP), "tcp");
-  EXPECT_EQ(ProtocolName(ferry::v1::UDP), "udp");
+  EXPECT_EQ(IpProtocolName(IpProtocolOf(ferry::v1::TCP)), "tcp");
+  EXPECT_EQ(IpProtocolOf(ferry::v1::PROTOCOL_UNSPECIFIED), 0u);
   EXPECT_EQ(IpProtocolName(IpProtocolOf(ferry::v1::UDP)), "udp");
   EXPECT_EQ(IpProtocolName(132), "132");
 }

@@ -61,7 +61,7 @@ TEST(ForwardUpdatesTest, ForwardGoneFromTheConfigIsAnUpdateWithNoEntries) {
   EXPECT_THAT(updates.at("b").dnat, IsEmpty());
 }
 
-TEST(ForwardUpdatesTest, ConfigOfTheUpdatedForwardsHoldsEveryForwardWithTheUpdatesApplied) {
+TEST(ForwardUpdatesTest, ApplyingUpdatesKeepsUnnamedForwardsAndReplacesOrErasesNamedOnes) {
   ferry::v1::NodeConfig config;
   *config.add_dnat() = Rule("b", 81);
   *config.add_dnat() = Rule("a", 80);
@@ -71,10 +71,12 @@ TEST(ForwardUpdatesTest, ConfigOfTheUpdatedForwardsHoldsEveryForwardWithTheUpdat
   updates["b"];
   updates["c"].dnat.emplace_back(0, &c);
   ApplyUpdates(updates, &applied);
-  const ferry::v1::NodeConfig out = ConfigOf(applied);
-  ASSERT_EQ(out.dnat_size(), 2);
-  EXPECT_EQ(out.dnat(0).forward(), "a");
-  EXPECT_EQ(out.dnat(1).forward(), "c");
+  ASSERT_EQ(applied.size(), 2u);
+  ASSERT_TRUE(applied.contains("a"));
+  EXPECT_EQ(applied.at("a").dnat.at(0).port(), 80u);
+  EXPECT_FALSE(applied.contains("b"));
+  ASSERT_TRUE(applied.contains("c"));
+  EXPECT_EQ(applied.at("c").dnat.at(0).port(), 82u);
 }
 
 }  // namespace

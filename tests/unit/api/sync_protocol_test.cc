@@ -36,10 +36,6 @@ TEST(SyncProtocolTest, AckForAnErrorIsANackWithMessageAndReason) {
   EXPECT_EQ(ack.reason(), ferry::v1::NACK_REASON_UNSPECIFIED);
 }
 
-TEST(SyncProtocolTest, WithNackReasonLeavesOkAlone) {
-  EXPECT_TRUE(WithNackReason(absl::OkStatus(), ferry::v1::NACK_REASON_APPLY_FAILED).ok());
-}
-
 TEST(SyncProtocolTest, AnAgentOfThisBuildAnnouncesDeltasAndAnOlderOneDoesNot) {
   ferry::v1::Hello current;
   AddAgentCapabilities(&current);

@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/unit/api/apply_delta.h"
 
 namespace ferry::controller {
 namespace {
@@ -105,14 +106,9 @@ TEST(ConfigDeltaTest, ApplyingTheDeltaToItsBaseGivesTheTarget) {
   ferry::v1::NodeConfig target =
       Plan({Forward("a", 80, 3, "10.8.0.7"), Forward("c", 82), Forward("d", 83)});
   const ferry::v1::NodeConfigDelta delta = ComputeDelta(base, target);
-  absl::StatusOr<api::ForwardUpdates> updates = api::UpdatesOfDelta(delta);
-  ASSERT_TRUE(updates.ok()) << updates.status();
-  api::ForwardMap forwards = api::IndexByForward(base);
-  api::ApplyUpdates(*updates, &forwards);
-  ferry::v1::NodeConfig applied = api::ConfigOf(forwards);
-  applied.set_ipv4_forwarding(delta.ipv4_forwarding());
-  applied.set_ipv6_forwarding(delta.ipv6_forwarding());
-  applied.set_version(delta.version());
+  absl::StatusOr<ferry::v1::NodeConfig> applied_or = testing::ApplyDeltaAsAgent(base, delta);
+  ASSERT_TRUE(applied_or.ok()) << applied_or.status();
+  const ferry::v1::NodeConfig& applied = *applied_or;
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(applied, target))
       << applied.DebugString() << "\nwant\n"
       << target.DebugString();

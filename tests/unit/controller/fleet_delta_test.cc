@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/unit/api/apply_delta.h"
 #include "tests/unit/controller/memory_store.h"
 
 namespace ferry::controller {
@@ -58,19 +59,6 @@ ferry::v1::Hello HelloOf(const std::string& node, const std::string& address,
   a->set_address(address);
   a->set_prefix_length(24);
   return hello;
-}
-
-// The config `delta` leads to from `base`, as an agent applies it.
-ferry::v1::NodeConfig Applied(const ferry::v1::NodeConfig& base,
-                              const ferry::v1::NodeConfigDelta& delta) {
-  api::ForwardMap forwards = api::IndexByForward(base);
-  absl::StatusOr<api::ForwardUpdates> updates = api::UpdatesOfDelta(delta);
-  EXPECT_TRUE(updates.ok()) << updates.status();
-  if (updates.ok()) api::ApplyUpdates(*updates, &forwards);
-  ferry::v1::NodeConfig config = api::ConfigOf(forwards);
-  config.set_ipv4_forwarding(delta.ipv4_forwarding());
-  config.set_ipv6_forwarding(delta.ipv6_forwarding());
-  return config;
 }
 
 // A masquerading forward, so only its frontend node installs anything.
@@ -207,8 +195,9 @@ TEST_F(FleetDeltaTest, DeltaVersionIsTheVersionOfTheFullConfigItLeadsTo) {
   Put(ForwardOn("web", "node-a", "192.0.2.1", 8080, 2));
   Reconcile();
   ferry::v1::NodeConfigDelta delta = sink_a_.last().delta();
-  ferry::v1::NodeConfig after = Applied(base, delta);
-  EXPECT_EQ(delta.version(), ConfigVersion(after));
+  absl::StatusOr<ferry::v1::NodeConfig> after = testing::ApplyDeltaAsAgent(base, delta);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(delta.version(), ConfigVersion(*after));
 }
 
 TEST_F(FleetDeltaTest, DeletedForwardIsNamedInTheDeltaWithNoEntries) {
