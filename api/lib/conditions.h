@@ -16,6 +16,7 @@ inline constexpr char kConditionAccepted[] = "Accepted";
 inline constexpr char kConditionReady[] = "Ready";
 inline constexpr char kConditionDrifted[] = "Drifted";
 inline constexpr char kConditionInSync[] = "InSync";
+inline constexpr char kConditionConnected[] = "Connected";  // a Node's agent stream
 
 inline constexpr char kReasonAccepted[] = "Accepted";
 inline constexpr char kReasonDriftDetected[] = "DriftDetected";

@@ -144,7 +144,8 @@ TableRow NodeHeader(bool wide) {
 
 TableRow NodeRow(const ferry::v1::Node& node, absl::Time now, bool wide) {
   const ferry::v1::NodeStatus& status = node.status();
-  TableRow row = {node.metadata().name(), ConditionStatus(status.conditions(), "Connected"),
+  TableRow row = {node.metadata().name(),
+                  ConditionStatus(status.conditions(), api::kConditionConnected),
                   FormatAddresses(status.addresses(), kAddressesShown),
                   Age(node.metadata().creation_timestamp(), now)};
   if (wide) {

@@ -135,13 +135,8 @@ absl::Status EventRecorder::Flush() {
   for (const std::string& name : order) {
     ferry::v1::Object object;
     *object.mutable_event() = events[name];
-    WriteOp op;
-    op.kind = api::kKindEvent;
-    op.name = name;
-    op.value = EncodeForStore(object);
     // Only this thread writes events, so there is no race to guard against.
-    op.expected_revision = WriteOp::kAnyRevision;
-    ops.push_back(std::move(op));
+    ops.push_back(PutOp(object, WriteOp::kAnyRevision));
   }
   absl::StatusOr<int64_t> committed = store_->Commit(ops);
   if (!committed.ok()) return requeue(committed.status());

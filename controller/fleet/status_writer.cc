@@ -22,8 +22,6 @@ using ferry::v1::IPForward;
 using ferry::v1::Node;
 using ferry::v1::Object;
 
-constexpr char kConditionConnected[] = "Connected";
-
 // Replaces the node's condition of c's type, keeping the others in place.
 void ReplaceCondition(Condition c, absl::Time now, Node* node) {
   google::protobuf::RepeatedPtrField<Condition> previous = node->status().conditions();
@@ -37,7 +35,7 @@ void ReplaceCondition(Condition c, absl::Time now, Node* node) {
 
 void SetConnected(bool connected, const std::string& agent_version, absl::Time now, Node* node) {
   Condition c;
-  c.set_type(kConditionConnected);
+  c.set_type(api::kConditionConnected);
   c.set_status(connected ? "True" : "False");
   c.set_reason(connected ? "AgentConnected" : "AgentDisconnected");
   c.set_message(connected ? absl::StrCat("agent ", agent_version, " is connected")
@@ -47,16 +45,7 @@ void SetConnected(bool connected, const std::string& agent_version, absl::Time n
 }
 
 bool WasConnected(const Node& node) {
-  return api::ConditionStatus(node.status().conditions(), kConditionConnected) == "True";
-}
-
-WriteOp WriteOf(const Object& desired, int64_t expected_revision) {
-  WriteOp op;
-  op.kind = api::KindName(desired);
-  op.name = api::MetaOf(desired).name();
-  op.value = EncodeForStore(desired);
-  op.expected_revision = expected_revision;
-  return op;
+  return api::ConditionStatus(node.status().conditions(), api::kConditionConnected) == "True";
 }
 
 }  // namespace
@@ -189,7 +178,7 @@ absl::Status StatusWriter::Commit(std::vector<std::pair<Object, int64_t>> object
     std::vector<WriteOp> batch;
     batch.reserve(end - begin);
     for (size_t i = begin; i < end; ++i) {
-      batch.push_back(WriteOf(objects[i].first, objects[i].second));
+      batch.push_back(PutOp(objects[i].first, objects[i].second));
     }
     absl::StatusOr<int64_t> r = store_->Commit(batch);
     if (r.ok()) {

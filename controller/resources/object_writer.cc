@@ -235,12 +235,7 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
   std::vector<WriteOp> ops;
   for (const Planned& p : attempt.objects) {
     if (p.outcome == "unchanged") continue;
-    WriteOp op;
-    op.kind = p.kind;
-    op.name = p.name;
-    op.value = EncodeForStore(p.object);
-    op.expected_revision = p.exists ? p.stored_revision : WriteOp::kMustNotExist;
-    ops.push_back(std::move(op));
+    ops.push_back(PutOp(p.object, p.exists ? p.stored_revision : WriteOp::kMustNotExist));
   }
   int64_t revision = 0;
   if (!request.dry_run() && !ops.empty()) {

@@ -23,4 +23,13 @@ std::string EncodeForStore(const ferry::v1::Object& object) {
   return out;
 }
 
+WriteOp PutOp(const ferry::v1::Object& object, int64_t expected_revision) {
+  WriteOp op;
+  op.kind = api::KindName(object);
+  op.name = api::ObjectName(object);
+  op.value = EncodeForStore(object);
+  op.expected_revision = expected_revision;
+  return op;
+}
+
 }  // namespace ferry::controller

@@ -26,6 +26,10 @@ absl::StatusOr<ferry::v1::Object> DecodeStored(const StoredObject& stored);
 // Serializes with metadata.resource_version cleared.
 std::string EncodeForStore(const ferry::v1::Object& object);
 
+// The write that stores `object` under its kind and name, if the stored
+// revision is still `expected_revision` (WriteOp::kAnyRevision: whatever it is).
+WriteOp PutOp(const ferry::v1::Object& object, int64_t expected_revision);
+
 }  // namespace ferry::controller
 
 #endif  // FERRY_CONTROLLER_STORE_OBJECT_CODEC_H_
