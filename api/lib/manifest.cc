@@ -1,8 +1,9 @@
-// Strict decoding of manifests: YAML tree -> ferry.v1.Object.
+// Strict decoding of manifests: YAML tree -> ferry.v1.Object, one document
+// at a time.
 //
-// Every value node is recorded under its field path, so errors found later
-// by ValidateObject ("spec.ports[0].port: ...") still point at a line and
-// column. Null values count as absent, as in Kubernetes.
+// Errors found later by ValidateObject ("spec.ports[0].port: ...") are
+// pointed at a line and column by walking the document's tree along the
+// path (Locate). Null values count as absent, as in Kubernetes.
 
 #include "api/lib/manifest.h"
 
@@ -17,10 +18,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "api/lib/objects.h"
 #include "api/lib/validation.h"
+#include "api/lib/yaml_reader.h"
 #include "api/lib/yaml_tree.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -31,28 +35,111 @@ using ferry::v1::Object;
 using ferry::v1::ObjectMeta;
 using ferry::v1::PortMapping;
 using Fields = std::initializer_list<absl::string_view>;
-using FieldFn =
-    absl::FunctionRef<absl::Status(absl::string_view, const YamlNode&, const std::string&)>;
 
 std::string Join(absl::string_view path, absl::string_view key) {
   return path.empty() ? std::string(key) : absl::StrCat(path, ".", key);
 }
+
+// A field path ("spec.ports[0].port"), spelled out only when an error
+// names it: decoding a large manifest builds none.
+class FieldPath {
+ public:
+  FieldPath() = default;  // the document itself: ""
+  FieldPath Field(absl::string_view key) const { return FieldPath(this, key, kNoIndex); }
+  FieldPath Item(size_t index) const { return FieldPath(this, "", index); }
+
+  std::string str() const {
+    if (parent_ == nullptr) return "";
+    if (index_ != kNoIndex) return absl::StrCat(parent_->str(), "[", index_, "]");
+    return Join(parent_->str(), key_);
+  }
+
+ private:
+  static constexpr size_t kNoIndex = ~size_t{0};
+  FieldPath(const FieldPath* parent, absl::string_view key, size_t index)
+      : parent_(parent), key_(key), index_(index) {}
+
+  const FieldPath* parent_ = nullptr;
+  absl::string_view key_;
+  size_t index_ = kNoIndex;
+};
+
+using FieldFn =
+    absl::FunctionRef<absl::Status(absl::string_view, const YamlNode&, const FieldPath&)>;
 
 std::string Describe(const YamlNode& n) {
   if (n.type != YamlNode::Type::kScalar) return std::string(n.TypeName());
   return absl::StrCat(n.TypeName(), " \"", n.value, "\"");
 }
 
-absl::Status NoFields(absl::string_view, const YamlNode&, const std::string&) {
+absl::Status NoFields(absl::string_view, const YamlNode&, const FieldPath&) {
   return absl::OkStatus();
+}
+
+// "[<n>]" at the start of `s`, as FieldPath spells an index.
+bool TakeIndex(absl::string_view& s, size_t* index) {
+  const size_t close = s.find(']');
+  if (s.empty() || s[0] != '[' || close == absl::string_view::npos || close < 2) return false;
+  const absl::string_view digits = s.substr(1, close - 1);
+  if ((digits.size() > 1 && digits[0] == '0') || !absl::SimpleAtoi(digits, index) ||
+      digits.find_first_not_of("0123456789") != absl::string_view::npos) {
+    return false;
+  }
+  s.remove_prefix(close + 1);
+  return true;
+}
+
+// The node Decoder visited for `path` in a document it accepted: the value
+// of a known field, a list item, or the key of a label. Status is not
+// visited. Nullptr when the path names nothing visited.
+const YamlNode* Visited(const YamlNode& root, absl::string_view path) {
+  if (path.empty()) return &root;
+  const YamlNode* node = &root;
+  absl::string_view rest = path;
+  for (int depth = 0;; ++depth) {
+    const size_t cut = rest.find_first_of(".[");
+    const absl::string_view name = rest.substr(0, cut);
+    rest.remove_prefix(name.size());
+    if (node->type != YamlNode::Type::kMap || name.empty()) return nullptr;
+    const YamlNode* value = node->Find(name);
+    if (value == nullptr) return nullptr;
+    const bool in_metadata = depth == 1 && node == root.Find("metadata");
+    if (depth == 0 && name == "status") return rest.empty() ? value : nullptr;
+    if (in_metadata && name == "labels" && absl::StartsWith(rest, ".")) {
+      if (value->type != YamlNode::Type::kMap) return nullptr;
+      for (const auto& [k, v] : value->entries) {
+        if (k->value == rest.substr(1)) return k;
+      }
+      return nullptr;
+    }
+    node = value;
+    size_t index = 0;
+    while (TakeIndex(rest, &index)) {
+      if (node->type != YamlNode::Type::kSequence || index >= node->items.size()) return nullptr;
+      node = node->items[index];
+    }
+    if (rest.empty()) return node;
+    if (rest[0] != '.') return nullptr;
+    rest.remove_prefix(1);
+  }
+}
+
+// The node for `path` in a document Decoder accepted, or for its nearest
+// parent that is there when the field is missing.
+const YamlNode& Locate(const YamlNode& root, std::string path) {
+  while (true) {
+    if (const YamlNode* n = Visited(root, path)) return *n;
+    size_t cut = path.back() == ']' ? path.rfind('[') : path.rfind('.');
+    path = cut == std::string::npos ? "" : path.substr(0, cut);
+  }
 }
 
 class Decoder {
  public:
   explicit Decoder(absl::string_view source) : source_(source) {}
 
-  absl::StatusOr<Object> Decode(const YamlNode& root) {
-    nodes_[""] = &root;
+  // Decodes and validates one document into `object` (clear).
+  absl::Status Decode(const YamlNode& root, Object& object) {
     if (root.type != YamlNode::Type::kMap) {
       return absl::InvalidArgumentError(
           AtPosition(source_, root.line, root.column,
@@ -60,6 +147,7 @@ class Decoder {
                                   "kind, metadata and spec, got ",
                                   root.TypeName())));
     }
+    const FieldPath top;
     const YamlNode* kind = root.Find("kind");
     if (kind == nullptr || kind->type == YamlNode::Type::kNull) {
       return Error(root, "kind", "required; expected IPForward or Node");
@@ -70,7 +158,6 @@ class Decoder {
     if (kind->value == "Event") {
       return Error(*kind, "kind", "Event is written by the controller; it cannot be applied");
     }
-    Object object;
     if (kind->value == "IPForward") {
       auto* f = object.mutable_ip_forward();
       absl::Status s = DecodeTop(
@@ -82,7 +169,7 @@ class Decoder {
       absl::Status s = DecodeTop(root, n->mutable_api_version(), n->mutable_kind(),
                                  n->mutable_metadata(), [&](const YamlNode& spec) {
                                    // NodeSpec has no fields: any key is unknown.
-                                   return VisitFields(spec, "spec", {}, NoFields);
+                                   return VisitFields(spec, top.Field("spec"), {}, NoFields);
                                  });
       if (!s.ok()) return s;
     } else {
@@ -90,20 +177,9 @@ class Decoder {
                    absl::StrCat("unknown kind \"", kind->value, "\"; expected IPForward or Node"));
     }
     if (std::optional<FieldError> e = FindFieldError(object)) {
-      const YamlNode& at = Locate(e->path);
-      return Error(at, e->path, e->message);
+      return Error(Locate(root, e->path), e->path, e->message);
     }
-    return object;
-  }
-
-  // The node recorded for `path`, or for its nearest recorded parent when
-  // the field is missing.
-  const YamlNode& Locate(std::string path) const {
-    while (true) {
-      if (auto it = nodes_.find(path); it != nodes_.end()) return *it->second;
-      size_t cut = path.back() == ']' ? path.rfind('[') : path.rfind('.');
-      path = cut == std::string::npos ? "" : path.substr(0, cut);
-    }
+    return absl::OkStatus();
   }
 
  private:
@@ -111,14 +187,17 @@ class Decoder {
     return absl::InvalidArgumentError(
         AtPosition(source_, at.line, at.column, absl::StrCat(path, ": ", message)));
   }
+  absl::Status Error(const YamlNode& at, const FieldPath& path, absl::string_view message) const {
+    return Error(at, path.str(), message);
+  }
 
   absl::Status DecodeTop(const YamlNode& root, std::string* api_version, std::string* kind,
                          ObjectMeta* meta, absl::FunctionRef<absl::Status(const YamlNode&)> spec) {
-    return VisitFields(root, "", {"apiVersion", "kind", "metadata", "spec", "status"},
-                       [&](absl::string_view key, const YamlNode& v, const std::string& path) {
+    return VisitFields(root, FieldPath(), {"apiVersion", "kind", "metadata", "spec", "status"},
+                       [&](absl::string_view key, const YamlNode& v, const FieldPath& path) {
                          if (key == "apiVersion") return String(v, path, api_version);
                          if (key == "kind") return String(v, path, kind);
-                         if (key == "metadata") return DecodeMeta(v, *meta);
+                         if (key == "metadata") return DecodeMeta(v, path, *meta);
                          if (key == "spec") return spec(v);
                          // status is written by the controller; like kubectl, ignore it.
                          if (v.type == YamlNode::Type::kMap || v.type == YamlNode::Type::kNull) {
@@ -128,11 +207,10 @@ class Decoder {
                        });
   }
 
-  absl::Status DecodeMeta(const YamlNode& node, ObjectMeta& meta) {
+  absl::Status DecodeMeta(const YamlNode& node, const FieldPath& at, ObjectMeta& meta) {
     return VisitFields(
-        node, "metadata",
-        {"name", "labels", "uid", "generation", "resourceVersion", "creationTimestamp"},
-        [&](absl::string_view key, const YamlNode& v, const std::string& path) {
+        node, at, {"name", "labels", "uid", "generation", "resourceVersion", "creationTimestamp"},
+        [&](absl::string_view key, const YamlNode& v, const FieldPath& path) {
           if (key == "name") return String(v, path, meta.mutable_name());
           if (key == "labels") return DecodeLabels(v, path, meta);
           if (key == "uid") return String(v, path, meta.mutable_uid());
@@ -157,17 +235,15 @@ class Decoder {
         });
   }
 
-  absl::Status DecodeLabels(const YamlNode& node, const std::string& path, ObjectMeta& meta) {
+  absl::Status DecodeLabels(const YamlNode& node, const FieldPath& path, ObjectMeta& meta) {
     if (node.type == YamlNode::Type::kNull) return absl::OkStatus();
     if (node.type != YamlNode::Type::kMap) {
       return Error(node, path, absl::StrCat("must be a map of strings, got ", node.TypeName()));
     }
     for (const auto& [k, v] : node.entries) {
-      std::string label_path = Join(path, k->value);
-      nodes_[label_path] = k;
       if (v->type != YamlNode::Type::kScalar) {
         return Error(
-            *v, label_path,
+            *v, path.Field(k->value),
             absl::StrCat("must be a string, got ", v->TypeName(),
                          v->type == YamlNode::Type::kNull ? "; write \"\" for empty" : ""));
       }
@@ -177,14 +253,15 @@ class Decoder {
   }
 
   absl::Status DecodeForwardSpec(const YamlNode& node, v1::IPForwardSpec& spec) {
+    const FieldPath top;
     return VisitFields(
-        node, "spec", {"frontend", "backend", "ports", "sourceIP", "driftPolicy"},
-        [&](absl::string_view key, const YamlNode& v, const std::string& path) {
+        node, top.Field("spec"), {"frontend", "backend", "ports", "sourceIP", "driftPolicy"},
+        [&](absl::string_view key, const YamlNode& v, const FieldPath& path) {
           if (key == "frontend") {
             auto& fe = *spec.mutable_frontend();
             return VisitFields(
                 v, path, {"nodeName", "address"},
-                [&](absl::string_view k, const YamlNode& x, const std::string& p) {
+                [&](absl::string_view k, const YamlNode& x, const FieldPath& p) {
                   return String(x, p,
                                 k == "nodeName" ? fe.mutable_node_name() : fe.mutable_address());
                 });
@@ -192,7 +269,7 @@ class Decoder {
           if (key == "backend") {
             auto& be = *spec.mutable_backend();
             return VisitFields(v, path, {"nodeName", "address", "returnVia"},
-                               [&](absl::string_view k, const YamlNode& x, const std::string& p) {
+                               [&](absl::string_view k, const YamlNode& x, const FieldPath& p) {
                                  return String(x, p,
                                                k == "nodeName"  ? be.mutable_node_name()
                                                : k == "address" ? be.mutable_address()
@@ -210,17 +287,16 @@ class Decoder {
         });
   }
 
-  absl::Status DecodePorts(const YamlNode& node, const std::string& path, v1::IPForwardSpec& spec) {
+  absl::Status DecodePorts(const YamlNode& node, const FieldPath& path, v1::IPForwardSpec& spec) {
     if (node.type == YamlNode::Type::kNull) return absl::OkStatus();
     if (node.type != YamlNode::Type::kSequence) {
       return Error(node, path, absl::StrCat("must be a list, got ", node.TypeName()));
     }
     for (size_t i = 0; i < node.items.size(); ++i) {
-      std::string item_path = absl::StrCat(path, "[", i, "]");
       PortMapping& p = *spec.add_ports();
       absl::Status s = VisitFields(
-          *node.items[i], item_path, {"protocol", "port", "endPort", "targetPort"},
-          [&](absl::string_view k, const YamlNode& v, const std::string& field) {
+          *node.items[i], path.Item(i), {"protocol", "port", "endPort", "targetPort"},
+          [&](absl::string_view k, const YamlNode& v, const FieldPath& field) {
             if (k == "protocol") {
               return Enum<v1::Protocol>(v, field, {{"TCP", v1::TCP}, {"UDP", v1::UDP}},
                                         [&](v1::Protocol e) { p.set_protocol(e); });
@@ -246,18 +322,18 @@ class Decoder {
   // A case-sensitive enum value, as Kubernetes spells them; the error lists
   // every allowed value.
   template <typename E>
-  absl::Status Enum(const YamlNode& v, const std::string& path,
+  absl::Status Enum(const YamlNode& v, const FieldPath& path,
                     std::initializer_list<std::pair<absl::string_view, E>> values,
                     absl::FunctionRef<void(E)> set) {
     if (v.type == YamlNode::Type::kNull) return absl::OkStatus();
-    std::vector<absl::string_view> names;
     for (const auto& [name, value] : values) {
       if (v.type == YamlNode::Type::kScalar && v.value == name) {
         set(value);
         return absl::OkStatus();
       }
-      names.push_back(name);
     }
+    std::vector<absl::string_view> names;
+    for (const auto& entry : values) names.push_back(entry.first);
     std::string allowed =
         names.size() == 2 ? absl::StrCat(names[0], " or ", names[1]) : absl::StrJoin(names, ", ");
     return Error(v, path, absl::StrCat("must be ", allowed, ", got ", Describe(v)));
@@ -265,28 +341,26 @@ class Decoder {
 
   // Calls `fn` for each entry of a map; unknown keys are errors. A null
   // node is an empty map.
-  absl::Status VisitFields(const YamlNode& node, const std::string& path, Fields allowed,
+  absl::Status VisitFields(const YamlNode& node, const FieldPath& path, Fields allowed,
                            FieldFn fn) {
-    nodes_[path] = &node;
     if (node.type == YamlNode::Type::kNull) return absl::OkStatus();
     if (node.type != YamlNode::Type::kMap) {
       return Error(node, path, absl::StrCat("must be a map, got ", Describe(node)));
     }
     for (const auto& [k, v] : node.entries) {
-      std::string field = Join(path, k->value);
+      const FieldPath field = path.Field(k->value);
       if (std::find(allowed.begin(), allowed.end(), k->value) == allowed.end()) {
         std::string expected =
             allowed.size() == 0 ? std::string("this map takes no fields")
                                 : absl::StrCat("expected one of: ", absl::StrJoin(allowed, ", "));
         return Error(*k, field, absl::StrCat("unknown field \"", k->value, "\"; ", expected));
       }
-      nodes_[field] = v;
       if (absl::Status s = fn(k->value, *v, field); !s.ok()) return s;
     }
     return absl::OkStatus();
   }
 
-  absl::Status String(const YamlNode& v, const std::string& path, std::string* out) {
+  absl::Status String(const YamlNode& v, const FieldPath& path, std::string* out) {
     if (v.type == YamlNode::Type::kNull) return absl::OkStatus();
     if (v.type != YamlNode::Type::kScalar) {
       return Error(v, path, absl::StrCat("must be a string, got ", v.TypeName()));
@@ -296,7 +370,7 @@ class Decoder {
   }
 
   // A plain decimal integer in [0, max]; "80" in quotes is a string.
-  absl::Status Integer(const YamlNode& v, const std::string& path, int64_t max,
+  absl::Status Integer(const YamlNode& v, const FieldPath& path, int64_t max,
                        absl::string_view range, int64_t* out) {
     if (v.type == YamlNode::Type::kNull) return absl::OkStatus();
     int64_t n = 0;
@@ -310,55 +384,77 @@ class Decoder {
     return absl::OkStatus();
   }
 
-  std::string source_;
-  absl::flat_hash_map<std::string, const YamlNode*> nodes_;
+  const absl::string_view source_;
 };
 
 }  // namespace
 
+absl::Status DecodeManifestStream(absl::string_view yaml, absl::string_view source,
+                                  absl::FunctionRef<void(const DecodedManifest&)> visit) {
+  YamlReader reader(yaml, source);
+  Decoder decoder(source);
+  Object object;
+  // (kind, name) -> the line of the metadata.name that first used it.
+  absl::flat_hash_map<std::pair<int, std::string>, int> seen;
+  // The first problem of a document. A YAML error later in the stream still
+  // comes first, as it did when the whole stream was parsed before decoding.
+  absl::Status problem;
+  while (true) {
+    absl::StatusOr<const YamlDocument*> doc = reader.Next();
+    if (!doc.ok()) return doc.status();
+    if (*doc == nullptr) break;
+    if (!problem.ok() || (*doc)->root->type == YamlNode::Type::kNull) continue;
+    object.Clear();
+    if (absl::Status s = decoder.Decode(*(*doc)->root, object); !s.ok()) {
+      problem = s;
+      continue;
+    }
+    const std::string& name = MetaOf(object).name();
+    const YamlNode& at = Locate(*(*doc)->root, "metadata.name");
+    auto [it, inserted] = seen.try_emplace(std::make_pair(object.kind_case(), name), at.line);
+    if (!inserted) {
+      problem = absl::InvalidArgumentError(
+          AtPosition(source, at.line, at.column,
+                     absl::StrCat("metadata.name: ", KindName(object), " \"", name,
+                                  "\" is defined twice in this stream, at line ", it->second,
+                                  " and at line ", at.line, "; names must be unique per kind")));
+      continue;
+    }
+    visit(DecodedManifest{object, (*doc)->line, reader.document_offset()});
+  }
+  return problem;
+}
+
 absl::StatusOr<std::vector<ManifestObject>> DecodeManifests(absl::string_view yaml,
                                                             absl::string_view source) {
-  absl::StatusOr<YamlStream> stream = ParseYamlStream(yaml, source);
-  if (!stream.ok()) return stream.status();
-
   std::vector<ManifestObject> out;
   const auto text = std::make_shared<const std::string>(yaml);
-  // (kind, name) -> the metadata.name node that first used it.
-  absl::flat_hash_map<std::pair<std::string, std::string>, const YamlNode*> seen;
-  for (const YamlDocument& doc : stream->documents) {
-    if (doc.root->type == YamlNode::Type::kNull) continue;
-    Decoder decoder(source);
-    absl::StatusOr<Object> object = decoder.Decode(*doc.root);
-    if (!object.ok()) return object.status();
-    std::string kind = KindName(*object), name = ObjectName(*object);
-    const YamlNode& at = decoder.Locate("metadata.name");
-    auto [it, inserted] = seen.emplace(std::make_pair(kind, name), &at);
-    if (!inserted) {
-      return absl::InvalidArgumentError(
-          AtPosition(source, at.line, at.column,
-                     absl::StrCat("metadata.name: ", kind, " \"", name,
-                                  "\" is defined twice in this stream, at line ", it->second->line,
-                                  " and at line ", at.line, "; names must be unique per kind")));
-    }
-    out.push_back(ManifestObject{*std::move(object), std::string(source), doc.line, text});
-  }
+  absl::Status s = DecodeManifestStream(yaml, source, [&](const DecodedManifest& m) {
+    out.push_back(ManifestObject{m.object, std::string(source), m.line, text});
+  });
+  if (!s.ok()) return s;
   return out;
 }
 
 std::optional<SourcePosition> LocateField(absl::string_view yaml, const Object& wanted,
                                           absl::string_view path) {
-  const std::string kind = KindName(wanted), name = ObjectName(wanted);
-  absl::StatusOr<YamlStream> stream = ParseYamlStream(yaml, "");
-  if (!stream.ok()) return std::nullopt;
-  for (const YamlDocument& doc : stream->documents) {
-    if (doc.root->type == YamlNode::Type::kNull) continue;
-    Decoder decoder("");
-    absl::StatusOr<Object> object = decoder.Decode(*doc.root);
-    if (!object.ok() || KindName(*object) != kind || ObjectName(*object) != name) continue;
-    const YamlNode& at = decoder.Locate(std::string(path));
+  const ferry::v1::Object::KindCase kind = wanted.kind_case();
+  const std::string& name = MetaOf(wanted).name();
+  YamlReader reader(yaml, "");
+  Decoder decoder("");
+  Object object;
+  while (true) {
+    absl::StatusOr<const YamlDocument*> doc = reader.Next();
+    if (!doc.ok() || *doc == nullptr) return std::nullopt;
+    if ((*doc)->root->type == YamlNode::Type::kNull) continue;
+    object.Clear();
+    if (!decoder.Decode(*(*doc)->root, object).ok() || object.kind_case() != kind ||
+        MetaOf(object).name() != name) {
+      continue;
+    }
+    const YamlNode& at = Locate(*(*doc)->root, std::string(path));
     return SourcePosition{at.line, at.column};
   }
-  return std::nullopt;
 }
 
 }  // namespace ferry::api

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ferry/v1/ferry.pb.h"
@@ -44,6 +46,22 @@ std::optional<SourcePosition> LocateField(absl::string_view yaml, const ferry::v
 // Nothing is returned unless every document is valid.
 absl::StatusOr<std::vector<ManifestObject>> DecodeManifests(absl::string_view yaml,
                                                             absl::string_view source);
+
+// One object of DecodeManifestStream and where its document is.
+struct DecodedManifest {
+  const ferry::v1::Object& object;
+  int line = 0;  // 1-based line of the document start, as ManifestObject's
+  // Byte offset of the start of that line: LocateField given the input from
+  // here finds this document first (add line - 1 to its line).
+  size_t offset = 0;
+};
+
+// DecodeManifests one document at a time, for inputs too large to hold as
+// protos: `visit` sees each valid object in order and must copy what it
+// keeps. The result and its errors are DecodeManifests'; after an error,
+// drop what `visit` was given.
+absl::Status DecodeManifestStream(absl::string_view yaml, absl::string_view source,
+                                  absl::FunctionRef<void(const DecodedManifest&)> visit);
 
 // Kubernetes-style YAML of one object (apiVersion, kind, metadata, spec,
 // status), omitting empty fields. Decoding the output gives the same spec.

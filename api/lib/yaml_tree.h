@@ -54,16 +54,30 @@ struct YamlDocument {
   const YamlNode* root = nullptr;  // kNull for an empty document
 };
 
-// Owns the nodes of every document, so nodes can be shared by aliases.
+// Owns nodes at stable addresses, so nodes can be shared by aliases.
+// Reset() keeps them for reuse: a stream read one document at a time then
+// allocates only for its largest document.
+class YamlNodeArena {
+ public:
+  YamlNode& New(YamlNode::Type type, int line, int column);
+  void Reset() { used_ = 0; }
+
+ private:
+  std::deque<YamlNode> nodes_;
+  size_t used_ = 0;
+};
+
 struct YamlStream {
-  std::deque<YamlNode> nodes;
+  YamlNodeArena nodes;  // of every document
   std::vector<YamlDocument> documents;
 };
 
-// Parses a multi-document stream. Errors are INVALID_ARGUMENT
+// Parses a whole multi-document stream with yaml-cpp. Errors are INVALID_ARGUMENT
 //   "<source>:<line>:<column>: <message>"
 // or, when the problem has a field path (duplicate keys),
 //   "<source>:<line>:<column>: <path>: <message>".
+// YamlReader (yaml_reader.h) reads the same stream one document at a time,
+// with the same nodes and errors.
 absl::StatusOr<YamlStream> ParseYamlStream(absl::string_view yaml, absl::string_view source,
                                            const YamlLimits& limits = {});
 
