@@ -98,7 +98,12 @@ namespace ferry::controller {
 namespace {
 
 constexpr int64_t kMaxGrpcMessageBytes = 2147483647;
-constexpr auto kShutdownGrace = std::chrono::seconds(5);
+// What an RPC in flight gets on SIGTERM before it is cancelled. Agents'
+// streams and watches never end by themselves and need no grace: agents
+// fail static (the kernel keeps what they applied) and reconnect to the
+// next controller, watchers re-watch. A unary call cut off here was never
+// acknowledged, so nothing acknowledged is lost.
+constexpr auto kShutdownGrace = std::chrono::milliseconds(300);
 // How long queued webhook posts may still be delivered on shutdown.
 constexpr absl::Duration kWebhookDrain = absl::Seconds(3);
 
@@ -314,7 +319,6 @@ int Run(const Config& config, const sigset_t& signals) {
   LogInfo("shutting down", {{"signal", absl::StrCat(signal_number)}});
   serving_grpc = false;
   (*secure)->StopUnix();
-  // Long-lived streams (Watch, Sync) are cancelled after the grace period.
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   fleet.Stop();
   server->Wait();

@@ -39,6 +39,10 @@ absl::Status RunControllerBench(const BenchOptions& options, Report* report);
 // 6: drift detection latency over many tampers, and the CPU cost of the
 // periodic full verification at 10k and 100k forwards.
 absl::Status RunDriftBench(const BenchOptions& options, Report* report);
+// 7: the user's path with the real processes in the seed's lab: ferryctl
+// apply of N forwards -> all Ready beside `nft -f`, one change among N,
+// peak RSS of ferryctl and the controller, the controller's stop.
+absl::Status RunE2eBench(const BenchOptions& options, Report* report);
 // 5: RSS at 1k and 100k forwards, idle CPU (each in a child process).
 absl::Status RunResourcesBench(const BenchOptions& options, Report* report);
 

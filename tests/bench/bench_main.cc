@@ -31,7 +31,7 @@
 
 ABSL_FLAG(std::string, only, "",
           "comma-separated subset of: cold_sync, change, datapath, fanout, controller, "
-          "resources, drift");
+          "resources, drift, e2e");
 ABSL_FLAG(bool, quick, false, "small N and short windows: a smoke test under a minute");
 ABSL_FLAG(int, runs, 5, "cold syncs per tool, and data path rounds per case");
 ABSL_FLAG(int, changes, 200, "single-forward changes per N and path");
@@ -93,6 +93,7 @@ int Main(int argc, char** argv) {
       {"controller", "controller at 100k forwards", RunControllerBench},
       {"resources", "agent resources", RunResourcesBench},
       {"drift", "drift detection", RunDriftBench},
+      {"e2e", "the user's path: apply -> all Ready", RunE2eBench},
   };
   std::set<std::string> only;
   for (absl::string_view name :
@@ -102,7 +103,7 @@ int Main(int argc, char** argv) {
     if (!known) {
       std::fprintf(stderr,
                    "ferry-bench: --only: unknown benchmark \"%s\" (cold_sync, change, datapath, "
-                   "fanout, controller, resources, drift)\n",
+                   "fanout, controller, resources, drift, e2e)\n",
                    std::string(name).c_str());
       return 2;
     }
