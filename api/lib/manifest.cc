@@ -22,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "api/lib/manifest_locate.h"
 #include "api/lib/objects.h"
 #include "api/lib/validation.h"
 #include "api/lib/yaml_reader.h"
@@ -76,64 +77,6 @@ absl::Status NoFields(absl::string_view, const YamlNode&, const FieldPath&) {
   return absl::OkStatus();
 }
 
-// "[<n>]" at the start of `s`, as FieldPath spells an index.
-bool TakeIndex(absl::string_view& s, size_t* index) {
-  const size_t close = s.find(']');
-  if (s.empty() || s[0] != '[' || close == absl::string_view::npos || close < 2) return false;
-  const absl::string_view digits = s.substr(1, close - 1);
-  if ((digits.size() > 1 && digits[0] == '0') || !absl::SimpleAtoi(digits, index) ||
-      digits.find_first_not_of("0123456789") != absl::string_view::npos) {
-    return false;
-  }
-  s.remove_prefix(close + 1);
-  return true;
-}
-
-// The node Decoder visited for `path` in a document it accepted: the value
-// of a known field, a list item, or the key of a label. Status is not
-// visited. Nullptr when the path names nothing visited.
-const YamlNode* Visited(const YamlNode& root, absl::string_view path) {
-  if (path.empty()) return &root;
-  const YamlNode* node = &root;
-  absl::string_view rest = path;
-  for (int depth = 0;; ++depth) {
-    const size_t cut = rest.find_first_of(".[");
-    const absl::string_view name = rest.substr(0, cut);
-    rest.remove_prefix(name.size());
-    if (node->type != YamlNode::Type::kMap || name.empty()) return nullptr;
-    const YamlNode* value = node->Find(name);
-    if (value == nullptr) return nullptr;
-    const bool in_metadata = depth == 1 && node == root.Find("metadata");
-    if (depth == 0 && name == "status") return rest.empty() ? value : nullptr;
-    if (in_metadata && name == "labels" && absl::StartsWith(rest, ".")) {
-      if (value->type != YamlNode::Type::kMap) return nullptr;
-      for (const auto& [k, v] : value->entries) {
-        if (k->value == rest.substr(1)) return k;
-      }
-      return nullptr;
-    }
-    node = value;
-    size_t index = 0;
-    while (TakeIndex(rest, &index)) {
-      if (node->type != YamlNode::Type::kSequence || index >= node->items.size()) return nullptr;
-      node = node->items[index];
-    }
-    if (rest.empty()) return node;
-    if (rest[0] != '.') return nullptr;
-    rest.remove_prefix(1);
-  }
-}
-
-// The node for `path` in a document Decoder accepted, or for its nearest
-// parent that is there when the field is missing.
-const YamlNode& Locate(const YamlNode& root, std::string path) {
-  while (true) {
-    if (const YamlNode* n = Visited(root, path)) return *n;
-    size_t cut = path.back() == ']' ? path.rfind('[') : path.rfind('.');
-    path = cut == std::string::npos ? "" : path.substr(0, cut);
-  }
-}
-
 class Decoder {
  public:
   explicit Decoder(absl::string_view source) : source_(source) {}
@@ -177,7 +120,7 @@ class Decoder {
                    absl::StrCat("unknown kind \"", kind->value, "\"; expected IPForward or Node"));
     }
     if (std::optional<FieldError> e = FindFieldError(object)) {
-      return Error(Locate(root, e->path), e->path, e->message);
+      return Error(LocateVisited(root, e->path), e->path, e->message);
     }
     return absl::OkStatus();
   }
@@ -410,7 +353,7 @@ absl::Status DecodeManifestStream(absl::string_view yaml, absl::string_view sour
       continue;
     }
     const std::string& name = MetaOf(object).name();
-    const YamlNode& at = Locate(*(*doc)->root, "metadata.name");
+    const YamlNode& at = LocateVisited(*(*doc)->root, "metadata.name");
     auto [it, inserted] = seen.try_emplace(std::make_pair(object.kind_case(), name), at.line);
     if (!inserted) {
       problem = absl::InvalidArgumentError(
@@ -430,7 +373,7 @@ absl::StatusOr<std::vector<ManifestObject>> DecodeManifests(absl::string_view ya
   std::vector<ManifestObject> out;
   const auto text = std::make_shared<const std::string>(yaml);
   absl::Status s = DecodeManifestStream(yaml, source, [&](const DecodedManifest& m) {
-    out.push_back(ManifestObject{m.object, std::string(source), m.line, text});
+    out.push_back(ManifestObject{m.object, std::string(source), m.line, m.offset, text});
   });
   if (!s.ok()) return s;
   return out;
@@ -452,7 +395,7 @@ std::optional<SourcePosition> LocateField(absl::string_view yaml, const Object& 
         MetaOf(object).name() != name) {
       continue;
     }
-    const YamlNode& at = Locate(*(*doc)->root, std::string(path));
+    const YamlNode& at = LocateVisited(*(*doc)->root, std::string(path));
     return SourcePosition{at.line, at.column};
   }
 }

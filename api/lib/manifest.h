@@ -19,6 +19,7 @@ struct ManifestObject {
   ferry::v1::Object object;
   std::string source;  // file name or "-"
   int line = 0;        // 1-based line of the document start
+  size_t offset = 0;   // byte offset of that line in `text`: see DecodedManifest
   // The whole input the document came from (shared by its documents), so an
   // error found later (by the controller) can still be pointed at a line:
   // see LocateField.

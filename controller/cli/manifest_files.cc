@@ -4,15 +4,18 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <map>
+#include <optional>
 #include <sstream>
 #include <system_error>
+#include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/files.h"
-#include "api/lib/validation.h"
+#include "api/lib/objects.h"
 #include "controller/cli/kinds.h"
 
 namespace ferry::cli {
@@ -74,67 +77,141 @@ bool IsFieldPath(absl::string_view s) {
   return absl::ascii_isalpha(static_cast<unsigned char>(s[0]));
 }
 
-}  // namespace
+// Positions a controller error about the object `ref` names: the document
+// defining it is found by `find`, then the blamed field in its text.
+struct Document {
+  absl::string_view source;
+  int line;                  // of the document start
+  absl::string_view text;    // the input from the start of that line
+  ferry::v1::Object object;  // its kind and name, for LocateField
+};
 
-absl::Status PointAtManifest(const std::vector<api::ManifestObject>& objects,
-                             const absl::Status& status) {
+absl::Status PointAtDocument(const absl::Status& status,
+                             absl::FunctionRef<std::optional<Document>(absl::string_view)> find) {
   const absl::string_view message = status.message();
   const size_t ref_end = message.find(": ");
   if (ref_end == absl::string_view::npos) return status;
-  const absl::string_view ref = message.substr(0, ref_end);
-  const api::ManifestObject* found = nullptr;
-  for (const api::ManifestObject& m : objects) {
-    if (ObjectRef(m.object) == ref) {
-      found = &m;
-      break;
-    }
-  }
-  if (found == nullptr) return status;
+  const std::optional<Document> found = find(message.substr(0, ref_end));
+  if (!found) return status;
   api::SourcePosition at{found->line, 1};
   const absl::string_view rest = message.substr(ref_end + 2);
   absl::string_view path = rest.substr(0, rest.find(": "));
   // No field named: the document's first line (its root map).
   if (path.size() == rest.size() || !IsFieldPath(path)) path = "";
-  if (found->text != nullptr) {
-    if (std::optional<api::SourcePosition> p =
-            api::LocateField(*found->text, found->object, path)) {
-      at = *p;
-    }
+  if (std::optional<api::SourcePosition> p = api::LocateField(found->text, found->object, path)) {
+    at = api::SourcePosition{p->line + found->line - 1, p->column};
   }
   return absl::Status(status.code(),
                       absl::StrCat(found->source, ":", at.line, ":", at.column, ": ", message));
 }
 
-absl::StatusOr<std::vector<api::ManifestObject>> LoadManifests(
-    const std::vector<std::string>& paths, std::istream& stdin_stream) {
+ferry::v1::Object Skeleton(ferry::v1::ResourceKind kind, const std::string& name) {
+  ferry::v1::Object object;
+  if (kind == ferry::v1::NODE) {
+    object.mutable_node()->mutable_metadata()->set_name(name);
+  } else {
+    object.mutable_ip_forward()->mutable_metadata()->set_name(name);
+  }
+  return object;
+}
+
+}  // namespace
+
+// Fills a ManifestIndex from the inputs, checking names across them.
+class ManifestReader {
+ public:
+  absl::Status Read(std::vector<Input> inputs,
+                    absl::FunctionRef<void(const ferry::v1::Object&)> visit) {
+    for (Input& input : inputs) {
+      index_.inputs_.push_back(
+          {std::move(input.source), std::make_shared<const std::string>(std::move(input.text))});
+      const size_t input_index = index_.inputs_.size() - 1;
+      const std::string source = index_.inputs_.back().source;
+      const absl::string_view text = *index_.inputs_.back().text;
+      // A name already used by an earlier input is reported only once this
+      // input decodes, as its own errors come first.
+      absl::Status clash;
+      absl::Status s = api::DecodeManifestStream(text, source, [&](const api::DecodedManifest& m) {
+        const ferry::v1::ResourceKind kind = KindOf(m.object);
+        const std::string& name = MetaOf(m.object).name();
+        index_.entries_.push_back({kind, name, input_index, m.line, m.offset});
+        auto [it, inserted] =
+            seen_.try_emplace(std::make_pair(kind, name), index_.entries_.size() - 1);
+        if (!inserted && clash.ok()) {
+          const ManifestIndex::Entry& first = index_.entries_[it->second];
+          clash = absl::InvalidArgumentError(
+              absl::StrCat(source, ":", m.line, ": ", ObjectRef(kind, name), " is also defined at ",
+                           index_.inputs_[first.input].source, ":", first.line));
+        }
+        visit(m.object);
+      });
+      if (!s.ok()) return s;
+      if (!clash.ok()) return clash;
+    }
+    if (index_.entries_.empty()) {
+      return absl::InvalidArgumentError("no objects passed (the manifests are empty)");
+    }
+    return absl::OkStatus();
+  }
+
+  ManifestIndex Release() && { return std::move(index_); }
+
+ private:
+  ManifestIndex index_;
+  absl::flat_hash_map<std::pair<ferry::v1::ResourceKind, std::string>, size_t> seen_;
+};
+
+absl::Status ManifestIndex::PointAt(const absl::Status& status) const {
+  return PointAtDocument(status, [&](absl::string_view ref) -> std::optional<Document> {
+    for (const Entry& e : entries_) {
+      if (ObjectRef(e.kind, e.name) != ref) continue;
+      const Input& in = inputs_[e.input];
+      return Document{in.source, e.line, absl::string_view(*in.text).substr(e.offset),
+                      Skeleton(e.kind, e.name)};
+    }
+    return std::nullopt;
+  });
+}
+
+absl::Status PointAtManifest(const std::vector<api::ManifestObject>& objects,
+                             const absl::Status& status) {
+  return PointAtDocument(status, [&](absl::string_view ref) -> std::optional<Document> {
+    for (const api::ManifestObject& m : objects) {
+      if (ObjectRef(m.object) != ref) continue;
+      const absl::string_view text = m.text != nullptr ? absl::string_view(*m.text) : "";
+      return Document{m.source, m.line, text.substr(std::min(m.offset, text.size())), m.object};
+    }
+    return std::nullopt;
+  });
+}
+
+absl::StatusOr<ManifestIndex> ReadManifests(
+    const std::vector<std::string>& paths, std::istream& stdin_stream,
+    absl::FunctionRef<void(const ferry::v1::Object&)> visit) {
   std::vector<Input> inputs;
   bool stdin_used = false;
   for (const std::string& path : paths) {
     if (absl::Status s = Collect(path, stdin_stream, stdin_used, inputs); !s.ok()) return s;
   }
-  std::vector<api::ManifestObject> objects;
-  std::map<std::string, std::string> seen;  // "ipforward/web" -> "file:line"
-  for (const Input& input : inputs) {
-    absl::StatusOr<std::vector<api::ManifestObject>> decoded =
-        api::DecodeManifests(input.text, input.source);
-    if (!decoded.ok()) return decoded.status();
-    for (api::ManifestObject& m : *decoded) {
-      const std::string where = absl::StrCat(m.source, ":", m.line);
-      if (absl::Status s = api::ValidateObject(m.object); !s.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(where, ": ", s.message()));
-      }
-      const std::string ref = ObjectRef(m.object);
-      auto [it, inserted] = seen.emplace(ref, where);
-      if (!inserted) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, ": ", ref, " is also defined at ", it->second));
-      }
-      objects.push_back(std::move(m));
-    }
+  ManifestReader reader;
+  if (absl::Status s = reader.Read(std::move(inputs), visit); !s.ok()) return s;
+  return std::move(reader).Release();
+}
+
+absl::StatusOr<std::vector<api::ManifestObject>> LoadManifests(
+    const std::vector<std::string>& paths, std::istream& stdin_stream) {
+  std::vector<ferry::v1::Object> objects;
+  absl::StatusOr<ManifestIndex> index =
+      ReadManifests(paths, stdin_stream, [&](const ferry::v1::Object& o) { objects.push_back(o); });
+  if (!index.ok()) return index.status();
+  std::vector<api::ManifestObject> out;
+  out.reserve(objects.size());
+  for (size_t i = 0; i < objects.size(); ++i) {
+    const ManifestIndex::Entry& e = index->entries_[i];
+    const ManifestIndex::Input& in = index->inputs_[e.input];
+    out.push_back({std::move(objects[i]), in.source, e.line, e.offset, in.text});
   }
-  if (objects.empty())
-    return absl::InvalidArgumentError("no objects passed (the manifests are empty)");
-  return objects;
+  return out;
 }
 
 }  // namespace ferry::cli

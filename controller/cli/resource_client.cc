@@ -3,8 +3,13 @@
 #include <utility>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "controller/cli/rpc_status.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/support/slice.h"
 #include "grpcpp/support/sync_stream.h"
 
 namespace ferry::cli {
@@ -30,12 +35,57 @@ absl::Status ResourceClient::Convert(const grpc::Status& status, bool is_watch) 
   return ConvertRpcStatus(status, *channel_, address_, is_watch);
 }
 
-absl::StatusOr<ferry::v1::ApplyResponse> ResourceClient::Apply(
-    const ferry::v1::ApplyRequest& request) {
+void EncodedApplyRequest::Add(const ferry::v1::Object& object) {
+  using google::protobuf::io::CodedOutputStream;
+  static_assert(ferry::v1::ApplyRequest::kObjectsFieldNumber < 16, "one-byte tag");
+  constexpr uint8_t kTag = (ferry::v1::ApplyRequest::kObjectsFieldNumber << 3) | 2;  // bytes
+  const size_t size = object.ByteSizeLong();
+  if (chunks_.empty() || chunks_.back()->size() >= kChunkBytes) {
+    chunks_.push_back(std::make_unique<std::string>());
+    chunks_.back()->reserve(kChunkBytes + 1024);
+  }
+  std::string& chunk = *chunks_.back();
+  const size_t at = chunk.size();
+  chunk.resize(at + 1 + CodedOutputStream::VarintSize64(size) + size);
+  auto* p = reinterpret_cast<uint8_t*>(chunk.data() + at);
+  *p++ = kTag;
+  p = CodedOutputStream::WriteVarint64ToArray(size, p);
+  object.SerializeWithCachedSizesToArray(p);
+  ++objects_;
+}
+
+grpc::ByteBuffer EncodedApplyRequest::Finish() && {
+  if (dry_run_) {
+    static_assert(ferry::v1::ApplyRequest::kDryRunFieldNumber < 16, "one-byte tag");
+    constexpr char kTag = ferry::v1::ApplyRequest::kDryRunFieldNumber << 3;  // varint
+    chunks_.push_back(std::make_unique<std::string>(std::string{kTag, 1}));
+  }
+  std::vector<grpc::Slice> slices;
+  for (std::unique_ptr<std::string>& chunk : chunks_) {
+    std::string* owned = chunk.release();
+    slices.emplace_back(
+        owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
+  }
+  chunks_.clear();
+  return grpc::ByteBuffer(slices.data(), slices.size());
+}
+
+absl::StatusOr<ferry::v1::ApplyResponse> ResourceClient::Apply(EncodedApplyRequest request) {
+  static const std::string kMethod =
+      absl::StrCat("/", ferry::v1::ResourceService::service_full_name(), "/Apply");
   grpc::ClientContext context;
   PrepareContext(context, absl::Now() + timeout_);
+  const grpc::ByteBuffer bytes = std::move(request).Finish();
+  grpc::TemplatedGenericStub<grpc::ByteBuffer, ferry::v1::ApplyResponse> stub(channel_);
   ferry::v1::ApplyResponse response;
-  if (absl::Status s = Convert(stub_->Apply(&context, request, &response)); !s.ok()) return s;
+  grpc::Status status;
+  absl::Notification done;
+  stub.UnaryCall(&context, kMethod, grpc::StubOptions(), &bytes, &response, [&](grpc::Status s) {
+    status = std::move(s);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  if (absl::Status s = Convert(status); !s.ok()) return s;
   return response;
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -17,8 +18,32 @@
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "ferry/v1/ferry.pb.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/support/byte_buffer.h"
 
 namespace ferry::cli {
+
+// An ApplyRequest encoded one object at a time. On the wire, `repeated
+// Object objects = 1` is one length-delimited record per object, so a large
+// apply holds each object once, as bytes, and never the whole request as
+// protos plus their serialization.
+class EncodedApplyRequest {
+ public:
+  EncodedApplyRequest() = default;
+  EncodedApplyRequest(EncodedApplyRequest&&) = default;
+  EncodedApplyRequest& operator=(EncodedApplyRequest&&) = default;
+
+  void Add(const ferry::v1::Object& object);
+  void set_dry_run(bool dry_run) { dry_run_ = dry_run; }
+  size_t objects() const { return objects_; }
+  // The request's bytes, in pieces that the ByteBuffer takes over.
+  grpc::ByteBuffer Finish() &&;
+
+ private:
+  static constexpr size_t kChunkBytes = 1 << 20;
+  std::vector<std::unique_ptr<std::string>> chunks_;
+  size_t objects_ = 0;
+  bool dry_run_ = false;
+};
 
 class ResourceClient {
  public:
@@ -27,7 +52,8 @@ class ResourceClient {
   ResourceClient(std::shared_ptr<grpc::Channel> channel, std::string address,
                  absl::Duration timeout);
 
-  absl::StatusOr<ferry::v1::ApplyResponse> Apply(const ferry::v1::ApplyRequest& request);
+  // One request, applied by the controller in one transaction.
+  absl::StatusOr<ferry::v1::ApplyResponse> Apply(EncodedApplyRequest request);
   absl::StatusOr<ferry::v1::Object> Get(ferry::v1::ResourceKind kind, const std::string& name);
   // Calls `visit` for each object as it arrives.
   absl::Status List(ferry::v1::ResourceKind kind, const std::string& label_selector,

@@ -23,13 +23,15 @@ namespace {
 int Fail(Io io, const absl::Status& status) { return FailWith(io.err, status); }
 
 int RunApply(const Command& command, ResourceClient& client, Io io) {
-  absl::StatusOr<std::vector<api::ManifestObject>> objects = LoadManifests(command.files, io.in);
-  if (!objects.ok()) return Fail(io, objects.status());
-  ferry::v1::ApplyRequest request;
+  // Each object is encoded into the request as it is decoded; only where
+  // it was defined is kept, for errors the controller finds.
+  EncodedApplyRequest request;
+  absl::StatusOr<ManifestIndex> index = ReadManifests(
+      command.files, io.in, [&](const ferry::v1::Object& object) { request.Add(object); });
+  if (!index.ok()) return Fail(io, index.status());
   request.set_dry_run(command.dry_run);
-  for (const api::ManifestObject& m : *objects) *request.add_objects() = m.object;
-  absl::StatusOr<ferry::v1::ApplyResponse> response = client.Apply(request);
-  if (!response.ok()) return Fail(io, PointAtManifest(*objects, response.status()));
+  absl::StatusOr<ferry::v1::ApplyResponse> response = client.Apply(std::move(request));
+  if (!response.ok()) return Fail(io, index->PointAt(response.status()));
   for (const ferry::v1::ApplyResult& result : response->results()) {
     io.out << KindLowerFromName(result.kind()) << "/" << result.name() << " " << result.outcome()
            << (command.dry_run ? " (dry run)" : "") << "\n";
