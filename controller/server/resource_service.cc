@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +27,10 @@ namespace {
 // Changes read per batch of the change log; a burst is sent in several
 // rounds.
 constexpr size_t kWatchBatch = 512;
+
+// An apply of up to this many objects logs a line per object; a larger one
+// logs one line of counts (the audit log, when set, still has every object).
+constexpr int kLoggedApplyObjects = 100;
 
 absl::StatusOr<std::string> RequireKind(ferry::v1::ResourceKind kind) {
   std::string name = api::KindName(kind);
@@ -207,14 +212,32 @@ grpc::Status ResourceServiceImpl::Apply(grpc::ServerContext* context,
     return api::ToGrpcStatus(result.status());
   }
   *response = *std::move(result);
+  const char* what = request->dry_run() ? "apply (dry run)" : "apply";
+  const bool each = response->results_size() <= kLoggedApplyObjects;
+  std::map<std::string, int> outcomes;
+  int64_t revision = 0;  // the newest among the results: the commit's, if any
   for (const ferry::v1::ApplyResult& r : response->results()) {
     Audit(who, "apply", r.kind(), r.name(), r.resource_version(), true,
           outcome_prefix + r.outcome(), "");
-    LogInfo(request->dry_run() ? "apply (dry run)" : "apply", {{"kind", r.kind()},
-                                                               {"name", r.name()},
-                                                               {"outcome", r.outcome()},
-                                                               {"revision", r.resource_version()},
-                                                               {"user", who.name}});
+    if (!each) {
+      ++outcomes[r.outcome()];
+      int64_t version = 0;
+      if (absl::SimpleAtoi(r.resource_version(), &version)) revision = std::max(revision, version);
+      continue;
+    }
+    LogInfo(what, {{"kind", r.kind()},
+                   {"name", r.name()},
+                   {"outcome", r.outcome()},
+                   {"revision", r.resource_version()},
+                   {"user", who.name}});
+  }
+  if (!each) {
+    LogInfo(what, {{"objects", absl::StrCat(response->results_size())},
+                   {"created", absl::StrCat(outcomes["created"])},
+                   {"configured", absl::StrCat(outcomes["configured"])},
+                   {"unchanged", absl::StrCat(outcomes["unchanged"])},
+                   {"revision", absl::StrCat(revision)},
+                   {"user", who.name}});
   }
   return grpc::Status::OK;
 }
@@ -265,6 +288,9 @@ grpc::Status ResourceServiceImpl::List(grpc::ServerContext* context,
     return true;
   });
   if (!listed.ok()) return api::ToGrpcStatus(listed.status());
+  // Every object sent came from the snapshot at this revision: a client
+  // watches from it to miss nothing and replay nothing.
+  if (failed.ok()) context->AddTrailingMetadata(kListRevisionKey, absl::StrCat(*listed));
   return api::ToGrpcStatus(failed);
 }
 

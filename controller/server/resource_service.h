@@ -40,6 +40,12 @@
 
 namespace ferry::controller {
 
+// A List streams the objects of one store snapshot and ends with that
+// snapshot's revision in this trailing metadata key: every object listed is
+// as of that revision (and a selector only filters it), so a client that
+// watches from it misses and replays nothing.
+inline constexpr char kListRevisionKey[] = "resource-version";
+
 class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
  public:
   struct Options {

@@ -5,20 +5,29 @@
 
 namespace ferry::controller {
 
-absl::StatusOr<ferry::v1::Object> DecodeStored(const StoredObject& stored) {
-  ferry::v1::Object object;
-  if (!object.ParseFromString(stored.value)) {
+absl::Status DecodeStoredInto(const StoredObject& stored, ferry::v1::Object* out) {
+  if (!out->ParseFromString(stored.value)) {
     return absl::DataLossError(absl::StrCat("stored ", stored.kind, "/", stored.name,
                                             " at revision ", stored.revision, " does not parse"));
   }
-  MutableMetaOf(&object)->set_resource_version(absl::StrCat(stored.revision));
+  MutableMetaOf(out)->set_resource_version(absl::StrCat(stored.revision));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ferry::v1::Object> DecodeStored(const StoredObject& stored) {
+  ferry::v1::Object object;
+  if (absl::Status s = DecodeStoredInto(stored, &object); !s.ok()) return s;
   return object;
 }
 
 std::string EncodeForStore(const ferry::v1::Object& object) {
+  std::string out;
+  if (MetaOf(object).resource_version().empty()) {
+    object.SerializeToString(&out);  // nothing to clear: no copy
+    return out;
+  }
   ferry::v1::Object copy = object;
   MutableMetaOf(&copy)->clear_resource_version();
-  std::string out;
   copy.SerializeToString(&out);
   return out;
 }

@@ -23,6 +23,9 @@ using api::MutableMetaOf;
 // Parses the value and sets metadata.resource_version from the revision.
 absl::StatusOr<ferry::v1::Object> DecodeStored(const StoredObject& stored);
 
+// The same into `out` (which may live on an arena).
+absl::Status DecodeStoredInto(const StoredObject& stored, ferry::v1::Object* out);
+
 // Serializes with metadata.resource_version cleared.
 std::string EncodeForStore(const ferry::v1::Object& object);
 

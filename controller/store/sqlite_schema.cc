@@ -13,6 +13,9 @@
 namespace ferry::controller {
 namespace {
 
+// Schema 2. A put's change row holds no value: a reader gets the key's
+// value from objects, so a put stores its value once, not twice. A delete's
+// row keeps the value it removed.
 constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS objects(
   kind TEXT NOT NULL, name TEXT NOT NULL, value BLOB NOT NULL,
@@ -21,12 +24,47 @@ CREATE TABLE IF NOT EXISTS objects(
 -- One row per key written; all rows of one commit share its revision.
 CREATE TABLE IF NOT EXISTS changes(
   revision INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
-  type TEXT NOT NULL, value BLOB NOT NULL, created INTEGER NOT NULL,
-  PRIMARY KEY(revision, kind, name));
+  deleted INTEGER NOT NULL, created INTEGER NOT NULL,
+  value BLOB,  -- deletes only: the value before deletion
+  PRIMARY KEY(revision, kind, name)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value);
 INSERT OR IGNORE INTO meta(key, value) VALUES
-  ('schema_version', 1), ('revision', 0), ('compacted_revision', 0);
+  ('schema_version', 2), ('revision', 0), ('compacted_revision', 0);
 )sql";
+
+// Schema 1 kept every change's value (and its type as text). Its put rows
+// drop theirs; its delete rows keep them.
+constexpr char kMigrate1To2[] = R"sql(
+CREATE TABLE changes_v2(
+  revision INTEGER NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
+  deleted INTEGER NOT NULL, created INTEGER NOT NULL, value BLOB,
+  PRIMARY KEY(revision, kind, name)) WITHOUT ROWID;
+INSERT INTO changes_v2(revision, kind, name, deleted, created, value)
+  SELECT revision, kind, name, type = 'delete', created,
+         CASE WHEN type = 'delete' THEN value END FROM changes;
+DROP TABLE changes;
+ALTER TABLE changes_v2 RENAME TO changes;
+UPDATE meta SET value = 2 WHERE key = 'schema_version';
+)sql";
+
+// A put whose key is gone reads its value from the next delete of the key.
+constexpr char kIndexes[] = R"sql(
+CREATE INDEX IF NOT EXISTS changes_deletes ON changes(kind, name, revision)
+  WHERE deleted = 1;
+)sql";
+
+// A change as a reader gets it. A put's value is the key's value now if the
+// key is still the one the put wrote (created at or before it), else the
+// value the key's next delete removed: either way the value at the put's
+// revision or a later one.
+#define FERRY_CHANGE_SELECT                                                      \
+  "SELECT c.revision, c.kind, c.name, c.deleted, c.created, "                    \
+  "CASE WHEN c.deleted THEN c.value ELSE coalesce("                              \
+  "(SELECT o.value FROM objects o WHERE o.kind = c.kind AND o.name = c.name "    \
+  "AND o.create_revision <= c.revision), "                                       \
+  "(SELECT d.value FROM changes d WHERE d.kind = c.kind AND d.name = c.name "    \
+  "AND d.deleted = 1 AND d.revision > c.revision ORDER BY d.revision LIMIT 1)) " \
+  "END FROM changes c "
 
 // Checks an existing file without writing to it: sqlite only reads here,
 // and the WAL switch (the first write) happens after these checks pass.
@@ -71,6 +109,24 @@ absl::Status CheckExistingFile(SqliteDb& db, const std::string& path) {
   return absl::OkStatus();
 }
 
+// Creates what is missing and brings an older schema up to this one,
+// inside the caller's transaction.
+absl::Status ApplySchema(SqliteDb& db) {
+  if (absl::Status s = db.Exec(kSchema); !s.ok()) return s;
+  int64_t schema_version = 0;
+  {
+    absl::StatusOr<SqliteStatement> version =
+        db.Prepare("SELECT value FROM meta WHERE key = 'schema_version'");
+    absl::StatusOr<bool> found = version.ok() ? version->Step() : version.status();
+    if (!found.ok()) return found.status();
+    if (*found) schema_version = version->ColumnInt64(0);
+  }  // finalized before the tables change
+  if (schema_version == 1) {
+    if (absl::Status s = db.Exec(kMigrate1To2); !s.ok()) return s;
+  }
+  return db.Exec(kIndexes);
+}
+
 }  // namespace
 
 absl::Status SqliteConnection::Prepare() {
@@ -84,20 +140,21 @@ absl::Status SqliteConnection::Prepare() {
       {&list_objects,
        "SELECT name, value, revision, create_revision FROM objects "
        "WHERE kind = ?1 ORDER BY name"},
+      {&get_revisions,
+       "SELECT revision, create_revision FROM objects "
+       "WHERE kind = ?1 AND name = ?2"},
       {&get_meta, "SELECT value FROM meta WHERE key = ?1"},
       {&changes_all,
-       "SELECT revision, kind, name, type, value, created FROM changes "
-       "WHERE revision > ?1 ORDER BY revision, kind, name"},
+       FERRY_CHANGE_SELECT "WHERE c.revision > ?1 ORDER BY c.revision, c.kind, c.name"},
       {&changes_of_kind,
-       "SELECT revision, kind, name, type, value, created FROM changes "
-       "WHERE revision > ?1 AND kind = ?2 ORDER BY revision, name"},
+       FERRY_CHANGE_SELECT "WHERE c.revision > ?1 AND c.kind = ?2 ORDER BY c.revision, c.name"},
       {&upsert_object,
        "INSERT INTO objects(kind, name, value, revision, create_revision) "
        "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(kind, name) DO UPDATE SET "
        "value = excluded.value, revision = excluded.revision"},
       {&delete_object, "DELETE FROM objects WHERE kind = ?1 AND name = ?2"},
       {&insert_change,
-       "INSERT INTO changes(revision, kind, name, type, value, created) "
+       "INSERT INTO changes(revision, kind, name, deleted, created, value) "
        "VALUES(?1, ?2, ?3, ?4, ?5, ?6)"},
       {&set_meta, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)"},
       {&compaction_cutoff,
@@ -105,6 +162,7 @@ absl::Status SqliteConnection::Prepare() {
        "LIMIT 1 OFFSET ?1"},
       {&delete_changes, "DELETE FROM changes WHERE revision <= ?1"},
   };
+#undef FERRY_CHANGE_SELECT
   for (const auto& s : statements) {
     absl::StatusOr<SqliteStatement> prepared = db.Prepare(s.sql);
     if (!prepared.ok()) return prepared.status();
@@ -171,7 +229,7 @@ absl::StatusOr<SqliteDb> OpenDatabaseFile(const std::string& path, int busy_time
     absl::Status status = db->Exec(sql);
     if (!status.ok()) return status;
   }
-  absl::Status schema = db->Exec(kSchema);
+  absl::Status schema = ApplySchema(*db);
   if (!schema.ok()) {
     db->Exec("ROLLBACK").IgnoreError();
     return schema;

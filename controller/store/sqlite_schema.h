@@ -15,7 +15,9 @@
 
 namespace ferry::controller {
 
-inline constexpr int64_t kSqliteSchemaVersion = 1;
+// 1: every change row held its value. 2: only a delete's does; 1 is
+// migrated on open.
+inline constexpr int64_t kSqliteSchemaVersion = 2;
 
 // One connection with every statement the store runs prepared once. The
 // SQL lives here, next to the schema it queries. Members are destroyed in
@@ -23,6 +25,7 @@ inline constexpr int64_t kSqliteSchemaVersion = 1;
 struct SqliteConnection {
   SqliteDb db;
   SqliteStatement get_object;
+  SqliteStatement get_revisions;
   SqliteStatement list_objects;
   SqliteStatement get_meta;
   SqliteStatement changes_all;

@@ -2,10 +2,10 @@
 
 #include <unistd.h>
 
-#include <set>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/private_files.h"
 #include "controller/store/sqlite_handle.h"
@@ -127,7 +127,9 @@ void SqliteStore::ReleaseReader(std::unique_ptr<Connection> conn) {
 }
 
 absl::StatusOr<int64_t> SqliteStore::Commit(const std::vector<WriteOp>& ops) {
-  std::set<std::pair<std::string, std::string>> keys;
+  // Views into `ops`: a 100k-op commit checks its keys without copying them.
+  absl::flat_hash_set<std::pair<absl::string_view, absl::string_view>> keys;
+  keys.reserve(ops.size());
   for (const WriteOp& op : ops) {
     if (op.kind.empty() || op.name.empty()) {
       return absl::InvalidArgumentError(
@@ -164,36 +166,39 @@ absl::StatusOr<int64_t> SqliteStore::Commit(const std::vector<WriteOp>& ops) {
 absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops, int64_t revision) {
   Connection& w = *writer_;
   for (const WriteOp& op : ops) {
+    const bool put = op.type == WriteOp::Type::kPut;
     bool exists = false;
     int64_t current = 0;
     int64_t create_revision = revision;
-    std::string old_value;
+    std::string old_value;  // a delete's change keeps it
     {
-      ScopedReset reset(&w.get_object);
-      w.get_object.BindText(1, op.kind);
-      w.get_object.BindText(2, op.name);
-      absl::StatusOr<bool> row = w.get_object.Step();
+      // A put needs only the revisions, so its old value is never copied.
+      SqliteStatement& lookup = put ? w.get_revisions : w.get_object;
+      const int first = put ? 0 : 1;  // get_object starts with the value
+      ScopedReset reset(&lookup);
+      lookup.BindText(1, op.kind);
+      lookup.BindText(2, op.name);
+      absl::StatusOr<bool> row = lookup.Step();
       if (!row.ok()) return row.status();
       if (*row) {
         exists = true;
-        old_value = w.get_object.ColumnBlob(0);
-        current = w.get_object.ColumnInt64(1);
-        create_revision = w.get_object.ColumnInt64(2);
+        if (!put) old_value = lookup.ColumnBlob(0);
+        current = lookup.ColumnInt64(first);
+        create_revision = lookup.ColumnInt64(first + 1);
       }
     }
-    const std::string key = Key(op.kind, op.name);
     if (op.expected_revision == WriteOp::kMustNotExist && exists) {
-      return absl::AbortedError(absl::StrCat(key, " already exists (revision ", current, ")"));
+      return absl::AbortedError(
+          absl::StrCat(Key(op.kind, op.name), " already exists (revision ", current, ")"));
     }
     if (op.expected_revision > 0 && !exists) {
-      return absl::AbortedError(absl::StrCat(key, ": expected revision ", op.expected_revision,
-                                             " but it does not exist"));
+      return absl::AbortedError(absl::StrCat(Key(op.kind, op.name), ": expected revision ",
+                                             op.expected_revision, " but it does not exist"));
     }
     if (op.expected_revision > 0 && current != op.expected_revision) {
-      return absl::AbortedError(absl::StrCat(key, ": expected revision ", op.expected_revision,
-                                             ", current is ", current));
+      return absl::AbortedError(absl::StrCat(Key(op.kind, op.name), ": expected revision ",
+                                             op.expected_revision, ", current is ", current));
     }
-    bool put = op.type == WriteOp::Type::kPut;
     if (put) {
       ScopedReset reset(&w.upsert_object);
       w.upsert_object.BindText(1, op.kind);
@@ -204,7 +209,7 @@ absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops, int64_t revi
       absl::Status status = w.upsert_object.Run();
       if (!status.ok()) return status;
     } else {
-      if (!exists) return absl::NotFoundError(absl::StrCat(key, " not found"));
+      if (!exists) return absl::NotFoundError(absl::StrCat(Key(op.kind, op.name), " not found"));
       ScopedReset reset(&w.delete_object);
       w.delete_object.BindText(1, op.kind);
       w.delete_object.BindText(2, op.name);
@@ -215,9 +220,9 @@ absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops, int64_t revi
     w.insert_change.BindInt64(1, revision);
     w.insert_change.BindText(2, op.kind);
     w.insert_change.BindText(3, op.name);
-    w.insert_change.BindText(4, put ? "put" : "delete");
-    w.insert_change.BindBlob(5, put ? op.value : old_value);
-    w.insert_change.BindInt64(6, put && !exists ? 1 : 0);
+    w.insert_change.BindInt64(4, put ? 0 : 1);
+    w.insert_change.BindInt64(5, put && !exists ? 1 : 0);
+    if (!put) w.insert_change.BindBlob(6, old_value);  // a put's stays NULL
     absl::Status status = w.insert_change.Run();
     if (!status.ok()) return status;
   }
@@ -261,6 +266,34 @@ absl::StatusOr<StoredObject> SqliteStore::Get(const std::string& kind, const std
   if (!*row) return absl::NotFoundError(absl::StrCat(Key(kind, name), " not found"));
   StoredObject object{kind, name, get.ColumnBlob(0), get.ColumnInt64(1), get.ColumnInt64(2)};
   return object;
+}
+
+absl::Status SqliteStore::GetMany(const std::string& kind, const std::vector<std::string>& names,
+                                  const std::function<void(size_t, const StoredObject&)>& visit) {
+  if (names.empty()) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<Connection>> conn = AcquireReader();
+  if (!conn.ok()) return conn.status();
+  absl::Cleanup release = [&] { ReleaseReader(std::move(*conn)); };
+  Connection& r = **conn;
+  ReadTxn txn(&r.db);
+  if (!txn.status().ok()) return txn.status();
+  StoredObject object;
+  object.kind = kind;
+  for (size_t i = 0; i < names.size(); ++i) {
+    SqliteStatement& get = r.get_object;
+    ScopedReset reset(&get);
+    get.BindText(1, kind);
+    get.BindText(2, names[i]);
+    absl::StatusOr<bool> row = get.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) continue;
+    object.name = names[i];
+    object.value = get.ColumnBlob(0);
+    object.revision = get.ColumnInt64(1);
+    object.create_revision = get.ColumnInt64(2);
+    visit(i, object);
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> SqliteStore::List(const std::string& kind,
@@ -330,12 +363,19 @@ absl::StatusOr<std::vector<Change>> SqliteStore::ChangesSince(int64_t after,
       break;
     }
     Change change;
-    change.type = query.ColumnText(3) == "delete" ? Change::Type::kDelete : Change::Type::kPut;
+    change.type = query.ColumnInt64(3) != 0 ? Change::Type::kDelete : Change::Type::kPut;
     change.object.kind = query.ColumnText(1);
     change.object.name = query.ColumnText(2);
-    change.object.value = query.ColumnBlob(4);
     change.object.revision = revision;
-    change.created = query.ColumnInt64(5) != 0;
+    change.created = query.ColumnInt64(4) != 0;
+    if (query.ColumnIsNull(5)) {
+      // A put's key is either still the one it wrote or was deleted by a
+      // later change, which compaction keeps as long as the put.
+      return absl::DataLossError(
+          absl::StrCat("change log: ", Key(change.object.kind, change.object.name), " at revision ",
+                       revision, " has no value"));
+    }
+    change.object.value = query.ColumnBlob(5);
     changes.push_back(std::move(change));
   }
   return changes;

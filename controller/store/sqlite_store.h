@@ -49,6 +49,8 @@ class SqliteStore : public Store {
   // key is NOT_FOUND.
   absl::StatusOr<int64_t> Commit(const std::vector<WriteOp>& ops) override;
   absl::StatusOr<StoredObject> Get(const std::string& kind, const std::string& name) override;
+  absl::Status GetMany(const std::string& kind, const std::vector<std::string>& names,
+                       const std::function<void(size_t, const StoredObject&)>& visit) override;
   absl::StatusOr<int64_t> List(const std::string& kind,
                                const std::function<bool(const StoredObject&)>& visit) override;
   int64_t CurrentRevision() override;

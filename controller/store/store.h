@@ -43,7 +43,10 @@ struct WriteOp {
 struct Change {
   enum class Type { kPut, kDelete };
   Type type = Type::kPut;
-  StoredObject object;   // for kDelete: the value before deletion
+  // object.revision is the change's own revision: where a reader resumes.
+  // object.value: for kDelete, the value it removed; for kPut, the key's
+  // value at that revision or a later one (see ChangesSince).
+  StoredObject object;
   bool created = false;  // for kPut: the key did not exist before
 };
 
@@ -59,6 +62,20 @@ class Store {
   // NOT_FOUND if absent.
   virtual absl::StatusOr<StoredObject> Get(const std::string& kind, const std::string& name) = 0;
 
+  // Calls visit(i, object) for each names[i] of `kind` that is stored
+  // (absent ones are skipped), all from one consistent snapshot: a writer
+  // that reads many keys pays for one read transaction, not one per key.
+  virtual absl::Status GetMany(const std::string& kind, const std::vector<std::string>& names,
+                               const std::function<void(size_t, const StoredObject&)>& visit) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      absl::StatusOr<StoredObject> object = Get(kind, names[i]);
+      if (absl::IsNotFound(object.status())) continue;
+      if (!object.ok()) return object.status();
+      visit(i, *object);
+    }
+    return absl::OkStatus();
+  }
+
   // Visits every object of `kind` in name order, from one consistent
   // snapshot, without loading them all at once. Stops early if `visit`
   // returns false. Returns the snapshot's revision.
@@ -70,6 +87,17 @@ class Store {
   // Changes with revision > `after`, oldest first, at most `limit`, of
   // `kind` (all kinds if empty). OUT_OF_RANGE if `after` is older than the
   // retained change log (the watcher must re-list).
+  //
+  // Every write has its change, at its revision, with its `created` flag,
+  // but a store may keep each value once: a put then carries the key's value
+  // at the put's revision or a later one. When the key was written again
+  // since, that is the newer value (the later put follows in the log, with
+  // the same or a newer value); when it was deleted since, it is the value
+  // the delete removed. A reader that applies changes in order thus holds,
+  // once it has read to the end of the log, every key as of that end; in
+  // between it may see a key ahead of the revision it has read up to, never
+  // behind it, and a put's object.revision says where the reader is, not
+  // which write produced the value.
   virtual absl::StatusOr<std::vector<Change>> ChangesSince(int64_t after, const std::string& kind,
                                                            size_t limit) = 0;
 

@@ -310,9 +310,10 @@ TEST_F(SqliteStoreTest, RefusesNewerSchemaVersionNamingTheFile) {
   const std::string path = dir_ + "/ferry.db";
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE meta SET value = 2 WHERE key = 'schema_version'", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
+  const int64_t newer = SqliteStore::kSchemaVersion + 1;
+  const std::string bump =
+      absl::StrCat("UPDATE meta SET value = ", newer, " WHERE key = 'schema_version'");
+  ASSERT_EQ(sqlite3_exec(db, bump.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
   const std::string before = ReadFile(path);
 
@@ -320,7 +321,7 @@ TEST_F(SqliteStoreTest, RefusesNewerSchemaVersionNamingTheFile) {
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(store.status().message(), HasSubstr(path));
-  EXPECT_THAT(store.status().message(), HasSubstr("schema_version 2"));
+  EXPECT_THAT(store.status().message(), HasSubstr(absl::StrCat("schema_version ", newer)));
   EXPECT_EQ(ReadFile(path), before);
 }
 
