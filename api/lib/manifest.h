@@ -53,7 +53,8 @@ struct DecodedManifest {
   const ferry::v1::Object& object;
   int line = 0;  // 1-based line of the document start, as ManifestObject's
   // Byte offset of the start of that line: LocateField given the input from
-  // here finds this document first (add line - 1 to its line).
+  // here finds this document first (add line - 1 to its line) when it
+  // starts the stream or a "---" line, as manifests do.
   size_t offset = 0;
 };
 
