@@ -58,13 +58,16 @@ class Waiter {
 
   absl::Status InitialRead() {
     if (command_.all) {
-      std::vector<Object> objects;
-      absl::Status s =
-          client_.List(command_.kind, "", [&](const Object& o) { objects.push_back(o); });
+      // Each object is judged as it streams in: 100k listed objects are
+      // never held at once.
+      bool any = false;
+      absl::Status s = client_.List(command_.kind, "", [&](const Object& o) {
+        any = true;
+        pending_[MetaOf(o).name()] = std::nullopt;
+        Observe(o);
+      });
       if (!s.ok()) return s;
-      if (objects.empty()) return absl::NotFoundError("no matching resources found");
-      for (const Object& o : objects) pending_[MetaOf(o).name()] = std::nullopt;
-      for (const Object& o : objects) Observe(o);
+      if (!any) return absl::NotFoundError("no matching resources found");
       return absl::OkStatus();
     }
     for (const std::string& name : command_.names) pending_[name] = std::nullopt;
