@@ -99,7 +99,14 @@ absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass
   absl::StatusOr<FleetSnapshot::Changes> changes = snapshot_.Refresh();
   if (!changes.ok()) return changes.status();
   *all = changes->relisted || pass_start - last_full_ >= options_.full_resync_period;
-  if (changes->relisted) planner_ = IncrementalPlanner();
+  if (changes->relisted) {
+    // A listing reports no deletions. The planner is kept, not replaced:
+    // its node plans remember what was pushed, so the next push can still
+    // be a delta.
+    planner_.RemoveForwardsExcept([this](const std::string& name) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return snapshot_.forwards().count(name) > 0;
+    });
+  }
   if (*all) {
     planner_.Invalidate();
     last_full_ = pass_start;
@@ -130,10 +137,7 @@ absl::Status FleetReconciler::ReconcileFleet() {
   IncrementalPlanner::Update update = planner_.Plan();
   const absl::Time planned = options_.clock();
 
-  // PushChanged calls this back on this thread, so pass_mu_ is held.
-  auto config_of = [this](const std::string& node)
-                       ABSL_NO_THREAD_SAFETY_ANALYSIS { return planner_.Config(node); };
-  for (const auto& [node, kind] : pushes_.PushChanged(config_of, pass_start)) {
+  for (const auto& [node, kind] : pushes_.PushChanged(&planner_, pass_start)) {
     metrics_.ConfigPushed(node, kind);
   }
   UpdateNodeMetrics(nodes);

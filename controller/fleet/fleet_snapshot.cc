@@ -26,6 +26,9 @@ std::optional<Object> DecodeAs(const StoredObject& stored, Object::KindCase want
               {"error", object.ok() ? "wrong kind" : object.status().ToString()}});
     return std::nullopt;
   }
+  // The revision is kept beside it; the stamp would only be cleared again
+  // for each write back.
+  api::MutableMetaOf(&*object)->clear_resource_version();
   return *std::move(object);
 }
 
@@ -151,11 +154,14 @@ absl::StatusOr<FleetSnapshot::Changes> FleetSnapshot::Refresh() {
   return changes;
 }
 
-void FleetSnapshot::RecordWrite(const Object& object, int64_t revision) {
+void FleetSnapshot::RecordWrite(Object object, int64_t revision) {
+  api::MutableMetaOf(&object)->clear_resource_version();
   if (object.has_ip_forward()) {
-    PutForward(object.ip_forward().metadata().name(), {object, revision}, nullptr);
+    std::string name = object.ip_forward().metadata().name();
+    PutForward(name, {std::move(object), revision}, nullptr);
   } else if (object.has_node()) {
-    nodes_[object.node().metadata().name()] = {object, revision};
+    std::string name = object.node().metadata().name();
+    nodes_[name] = {std::move(object), revision};
   }
 }
 

@@ -41,7 +41,7 @@ class FleetSnapshot {
   absl::StatusOr<Changes> Refresh();
 
   // Records a write the caller committed at `revision`.
-  void RecordWrite(const ferry::v1::Object& object, int64_t revision);
+  void RecordWrite(ferry::v1::Object object, int64_t revision);
   // After a commit of the reconciler's own writes (each recorded) at
   // `revision`: when it is the very next revision, nobody else committed in
   // between, so the change-log read of the next Refresh can start after it.

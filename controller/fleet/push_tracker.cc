@@ -10,8 +10,6 @@
 
 namespace ferry::controller {
 
-using ferry::v1::NodeConfig;
-
 // One agent stream: what was pushed on it, and whether its agent holds it.
 struct PushTracker::Stream : public SessionHandle {
   std::string node;
@@ -33,23 +31,20 @@ PushTracker::PushTracker(DirtyForwards* dirty) : dirty_(dirty) {}
 
 PushTracker::~PushTracker() = default;
 
-void PushTracker::AckScope(const NodePushes& node, std::set<std::string>* out) {
+void PushTracker::ErrorScope(const NodePushes& node, std::set<std::string>* out) {
   for (const auto& [forward, error] : node.acked_forward_errors) out->insert(forward);
   for (const auto& [forward, error] : node.nack_forward_errors) out->insert(forward);
   // A NACK blames the forwards whose pushed generation is not the ACKed one.
-  if (node.push_nacked) {
-    ConfigGenerations::Diff(node.pushed.generations.get(), node.acked.generations.get(), out);
-  }
+  if (node.push_nacked)
+    out->insert(node.generations.unacked().begin(), node.generations.unacked().end());
 }
 
 template <typename Fn>
 void PushTracker::ChangeAcks(NodePushes* node, Fn change) {
   std::set<std::string> scope;
-  AckScope(*node, &scope);
-  std::shared_ptr<const ConfigGenerations> acked_before = node->acked.generations;
-  change();
-  AckScope(*node, &scope);
-  ConfigGenerations::Diff(acked_before.get(), node->acked.generations.get(), &scope);
+  ErrorScope(*node, &scope);
+  change(&scope);
+  ErrorScope(*node, &scope);
   dirty_->Mark(std::move(scope));
 }
 
@@ -76,12 +71,23 @@ SessionHandle* PushTracker::Connect(const std::string& node_name, const ferry::v
         absl::AbortedError(absl::StrCat("replaced by a newer stream for node ", node_name)));
     LogInfo("agent stream replaced", {{"node", node_name}});
   }
-  // What the agent runs is what it says it applied; if that is not what we
-  // saw it ACK, our record of its state is stale.
-  if (node.acked && node.acked->version() != hello.last_applied_version()) {
-    ChangeAcks(&node, [&] {
-      node.acked = ConfigRef();
+  // What the agent runs is what it says it applied. If that is the last
+  // push, whose ACK was lost with the old stream, the Hello is its ACK (so
+  // forwards Ready on it stay Ready while the plan moves on); if it is
+  // neither that nor what we saw it ACK, our record of its state is stale.
+  const std::string& applied = hello.last_applied_version();
+  if (!applied.empty() && applied == node.pushed_version && applied != node.acked_version) {
+    ChangeAcks(&node, [&](std::set<std::string>* changed) {
+      node.acked_version = node.pushed_version;
+      node.acked_forward_errors = stream->last_applied_forward_errors;
+      node.push_nacked = false;
+      node.generations.Ack(changed);
+    });
+  } else if (!node.acked_version.empty() && node.acked_version != applied) {
+    ChangeAcks(&node, [&](std::set<std::string>* changed) {
+      node.acked_version.clear();
       node.acked_forward_errors.clear();
+      node.generations.ForgetAcked(changed);
     });
   }
   node.stream = stream.get();
@@ -120,18 +126,19 @@ PushTracker::AckResult PushTracker::OnAck(SessionHandle* session, const ferry::v
     return result;
   }
   if (ack.accepted()) {
-    if (node.pushed) result.change_seen = node.pushed_change_seen;
+    result.change_seen = node.pushed_change_seen;
     s->last_push_acked = true;
-    ChangeAcks(&node, [&] {
-      node.acked = node.pushed;
+    ChangeAcks(&node, [&](std::set<std::string>* changed) {
+      node.acked_version = node.pushed_version;
       node.acked_forward_errors = {ack.forward_errors().begin(), ack.forward_errors().end()};
       node.push_nacked = false;
+      node.generations.Ack(changed);
     });
     LogInfo("config acked", {{"node", s->node}, {"version", ack.version()}});
     result.kind = AckResult::Kind::kAccepted;
     return result;
   }
-  ChangeAcks(&node, [&] {
+  ChangeAcks(&node, [&](std::set<std::string>*) {
     node.push_nacked = true;
     node.nack_error = ack.error();
     node.nack_forward_errors = {ack.forward_errors().begin(), ack.forward_errors().end()};
@@ -165,87 +172,94 @@ void PushTracker::CloseNode(const std::string& node_name, const absl::Status& wh
   it->second.stream = nullptr;
 }
 
-std::vector<std::pair<std::string, const char*>> PushTracker::PushChanged(
-    const PlannedConfig& planned, absl::Time pass_start) {
+std::vector<std::pair<std::string, const char*>> PushTracker::PushChanged(IncrementalPlanner* plan,
+                                                                          absl::Time pass_start) {
   std::vector<std::pair<std::string, const char*>> pushed;
   absl::MutexLock l(&mu_);
   for (auto& [name, node] : nodes_) {
     Stream* s = node.stream;
     if (s == nullptr) continue;
-    std::shared_ptr<const NodeConfig> config = planned(name);
-    if (config == nullptr || s->pushed_version == config->version()) continue;
-    if (AdoptApplied(pass_start, s, &node, config)) continue;
+    NodePlan* planned = plan->ForNode(name);
+    if (planned == nullptr || s->pushed_version == planned->version()) continue;
+    if (AdoptApplied(pass_start, s, &node, planned)) continue;
     ferry::v1::ControllerMessage message;
     s->last_nonce = absl::StrCat(++s->nonce);
     ferry::v1::ConfigPush* push = message.mutable_push();
     push->set_nonce(s->last_nonce);
-    std::optional<ferry::v1::NodeConfigDelta> delta = DeltaFor(*s, node, *config);
+    std::optional<ferry::v1::NodeConfigDelta> delta = DeltaFor(*s, node, *planned);
     if (delta) {
       *push->mutable_delta() = *std::move(delta);
     } else {
-      *push->mutable_config() = *config;
+      push->mutable_config()->Swap(planned->Materialize().get());
     }
     s->sink->Push(message);
     const char* kind = push->has_delta() ? kPushDelta : kPushFull;
     pushed.emplace_back(name, kind);
-    MarkPushed(pass_start, s, &node, config, /*adopted=*/false);
+    MarkPushed(pass_start, s, &node, planned, *push, /*adopted=*/false);
     LogInfo("pushed config",
             {{"node", name},
-             {"version", config->version()},
+             {"version", planned->version()},
              {"nonce", s->last_nonce},
              {"kind", kind},
              {"changed_forwards",
               push->has_delta() ? absl::StrCat(push->delta().forwards_size()) : "all"},
-             {"dnat", absl::StrCat(config->dnat_size())},
-             {"return_routes", absl::StrCat(config->return_routes_size())}});
+             {"dnat", absl::StrCat(planned->dnat_count())},
+             {"return_routes", absl::StrCat(planned->route_count())}});
   }
   return pushed;
 }
 
-void PushTracker::MarkPushed(absl::Time pass_start, Stream* s, NodePushes* node,
-                             const std::shared_ptr<const NodeConfig>& config, bool adopted) {
-  s->pushed_version = config->version();
+void PushTracker::MarkPushed(absl::Time pass_start, Stream* s, NodePushes* node, NodePlan* plan,
+                             const ferry::v1::ConfigPush& pushed, bool adopted) {
+  s->pushed_version = plan->version();
   s->last_push_acked = adopted;
-  ChangeAcks(node, [&] {
-    node->pushed.config = config;
-    node->pushed.generations = std::make_shared<const ConfigGenerations>(*config);
+  ChangeAcks(node, [&](std::set<std::string>* changed) {
+    node->pushed_version = plan->version();
+    if (pushed.has_delta()) {
+      node->generations.PushDelta(pushed.delta());
+    } else {
+      node->generations.PushFull(pushed.config());
+    }
     node->push_nacked = false;
     node->nack_error.clear();
     node->nack_forward_errors.clear();
     if (adopted) {
-      node->acked = node->pushed;
+      node->acked_version = node->pushed_version;
       node->acked_forward_errors = s->last_applied_forward_errors;
+      node->generations.Ack(changed);
     }
   });
   node->pushed_change_seen = pass_start;
+  plan->MarkPushed();
 }
 
-bool PushTracker::AdoptApplied(absl::Time pass_start, Stream* s, NodePushes* node,
-                               const std::shared_ptr<const NodeConfig>& config) {
+bool PushTracker::AdoptApplied(absl::Time pass_start, Stream* s, NodePushes* node, NodePlan* plan) {
   // Only on a stream's first push, and only for the very version planned:
   // the version is a hash of the config's content, so the agent holds it.
-  if (!s->pushed_version.empty() || s->last_applied_version != config->version()) return false;
-  MarkPushed(pass_start, s, node, config, /*adopted=*/true);
+  if (!s->pushed_version.empty() || s->last_applied_version != plan->version()) return false;
+  ferry::v1::ConfigPush held;
+  held.mutable_config()->Swap(plan->Materialize().get());
+  MarkPushed(pass_start, s, node, plan, held, /*adopted=*/true);
   LogInfo("adopted the agent's applied config",
           {{"node", s->node},
-           {"version", config->version()},
+           {"version", plan->version()},
            {"failed_forwards", absl::StrCat(node->acked_forward_errors.size())}});
   return true;
 }
 
 std::optional<ferry::v1::NodeConfigDelta> PushTracker::DeltaFor(const Stream& stream,
                                                                 const NodePushes& node,
-                                                                const NodeConfig& config) {
+                                                                const NodePlan& plan) {
   // Only on top of a config this stream's agent is known to hold: the first
   // push of a stream, one after an un-ACKed push (in flight or NACKed) and
   // one to an agent that takes no deltas are full.
-  if (!stream.delta_capable || !stream.last_push_acked || !node.acked ||
-      node.acked->version() != stream.pushed_version) {
+  if (!stream.delta_capable || !stream.last_push_acked || node.acked_version.empty() ||
+      node.acked_version != stream.pushed_version) {
     return std::nullopt;
   }
-  ferry::v1::NodeConfigDelta delta = api::ComputeDelta(*node.acked.config, config);
+  std::optional<ferry::v1::NodeConfigDelta> delta = plan.DeltaSinceMark(node.acked_version);
   // When most forwards changed, the whole config is the smaller message.
-  if (delta.ByteSizeLong() >= config.ByteSizeLong()) return std::nullopt;
+  if (!delta || delta->ByteSizeLong() >= plan.ByteSize()) return std::nullopt;
   return delta;
 }
 
@@ -260,9 +274,8 @@ std::map<std::string, NodeAckInfo> PushTracker::AcksFor(const ferry::v1::IPForwa
     if (it == nodes_.end()) continue;
     const NodePushes& node = it->second;
     NodeAckInfo info;
-    if (node.acked) info.acked_generation = node.acked.generations->Find(name, involved.role);
-    std::optional<int64_t> pushed_generation =
-        node.pushed ? node.pushed.generations->Find(name, involved.role) : std::nullopt;
+    info.acked_generation = node.generations.Acked(name, involved.role);
+    std::optional<int64_t> pushed_generation = node.generations.Pushed(name, involved.role);
     if (info.acked_generation == generation) {
       // ACKed as a whole, but the agent may report this forward failed.
       if (auto e = node.acked_forward_errors.find(name); e != node.acked_forward_errors.end()) {
@@ -290,7 +303,7 @@ std::map<std::string, std::string> PushTracker::AckedVersions() {
   std::map<std::string, std::string> out;
   absl::MutexLock l(&mu_);
   for (const auto& [name, node] : nodes_) {
-    if (node.acked) out[name] = node.acked->version();
+    if (!node.acked_version.empty()) out[name] = node.acked_version;
   }
   return out;
 }

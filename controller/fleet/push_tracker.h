@@ -8,7 +8,9 @@
 // ACKed on this stream when it can take one, else in full. It matches each
 // ACK or NACK to the push it answers, and tells a forward's status what
 // each involved node did with it (NodeAckInfo). Forwards whose NodeAckInfo
-// may read differently after a change are marked in DirtyForwards.
+// may read differently after a change are marked in DirtyForwards. It keeps
+// no configs: the plan builds a full one for a full push and names what
+// changed for a delta, and NodeGenerations keeps what statuses need.
 //
 // Thread-safe. Pushes and closes are made with mu_ held (sinks must not
 // block); DirtyForwards is locked after mu_.
@@ -26,9 +28,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "controller/fleet/config_generations.h"
 #include "controller/fleet/dirty_forwards.h"
+#include "controller/fleet/node_generations.h"
 #include "controller/fleet/session_registry.h"
+#include "controller/planner/incremental_planner.h"
 #include "controller/planner/planner.h"
 #include "controller/planner/status.h"
 #include "ferry/v1/ferry.pb.h"
@@ -52,10 +55,6 @@ class PushTracker {
     std::optional<absl::Time> change_seen;
   };
 
-  // The config planned for a node; null when there is none.
-  using PlannedConfig =
-      std::function<std::shared_ptr<const ferry::v1::NodeConfig>(const std::string& node)>;
-
   explicit PushTracker(DirtyForwards* dirty);
   ~PushTracker();
 
@@ -78,8 +77,9 @@ class PushTracker {
   // Sends each active stream whose node's planned config is not the
   // version last sent on it that config (or adopts it; see above). Returns
   // who was pushed what: kPushFull or kPushDelta (fleet_metrics.h).
-  // `pass_start` is when the pass that planned the configs began.
-  std::vector<std::pair<std::string, const char*>> PushChanged(const PlannedConfig& planned,
+  // `pass_start` is when the pass that planned the configs began. Marks
+  // what it pushed in `plan`, so the next delta starts from there.
+  std::vector<std::pair<std::string, const char*>> PushChanged(IncrementalPlanner* plan,
                                                                absl::Time pass_start);
 
   // What `forward`'s status needs from each node `resolution` involves that
@@ -91,22 +91,16 @@ class PushTracker {
 
  private:
   struct Stream;
-  // A config a node was pushed or ACKed, shared with the plan (no copy of a
-  // 100k-forward config per push) and indexed for status lookups.
-  struct ConfigRef {
-    std::shared_ptr<const ferry::v1::NodeConfig> config;  // null: none
-    std::shared_ptr<const ConfigGenerations> generations;
-    explicit operator bool() const { return config != nullptr; }
-    const ferry::v1::NodeConfig* operator->() const { return config.get(); }
-  };
   // What this controller knows about one node's configs, across streams.
   struct NodePushes {
-    Stream* stream = nullptr;  // the active one, if any
-    ConfigRef pushed;          // last config pushed
-    // Start of the pass that planned `pushed`: when the change that led to
-    // it was read from the store. Apply latency runs from here to the ACK.
-    absl::Time pushed_change_seen;
-    ConfigRef acked;  // last config ACKed
+    Stream* stream = nullptr;    // the active one, if any
+    std::string pushed_version;  // of the last config pushed (any stream)
+    // Start of the pass that planned the last push: when the change that
+    // led to it was read from the store. Apply latency runs from here to
+    // the ACK.
+    std::optional<absl::Time> pushed_change_seen;
+    std::string acked_version;  // of the last config ACKed; empty: none
+    NodeGenerations generations;
     std::map<std::string, std::string> acked_forward_errors;
     bool push_nacked = false;  // the last push was NACKed
     std::string nack_error;
@@ -115,26 +109,31 @@ class PushTracker {
 
   // The active stream `session` is, or null.
   Stream* ActiveStream(SessionHandle* session) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Forwards whose NodeAckInfo on a node may read differently after
-  // `change` mutates its ack state are marked dirty.
-  static void AckScope(const NodePushes& node, std::set<std::string>* out);
+  // Adds the forwards whose NodeAckInfo reads the node's NACK or forward
+  // errors to `out`: those whose NodeAckInfo may change when they do.
+  static void ErrorScope(const NodePushes& node, std::set<std::string>* out);
+  // Runs change(&scope) on the node's ack state; `change` adds the
+  // forwards whose ACKed generation it changed. Those, and the forwards the
+  // node's errors name before and after, are marked dirty.
   template <typename Fn>
   void ChangeAcks(NodePushes* node, Fn change) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A new stream whose Hello says the agent applied exactly `config` (a
-  // controller restart, a reconnect) has it taken as ACKed, with the
-  // Hello's forward errors, instead of a push. False when it must be pushed.
-  bool AdoptApplied(absl::Time pass_start, Stream* s, NodePushes* node,
-                    const std::shared_ptr<const ferry::v1::NodeConfig>& config)
+  // A new stream whose Hello says the agent applied exactly the planned
+  // config (a controller restart, a reconnect) has it taken as ACKed, with
+  // the Hello's forward errors, instead of a push. False when it must be
+  // pushed.
+  bool AdoptApplied(absl::Time pass_start, Stream* s, NodePushes* node, NodePlan* plan)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The stream was sent `config` (or, `adopted`, already holds it: then it
-  // also counts as ACKed with the Hello's forward errors).
-  void MarkPushed(absl::Time pass_start, Stream* s, NodePushes* node,
-                  const std::shared_ptr<const ferry::v1::NodeConfig>& config, bool adopted)
+  // The stream was sent the plan's config (or, `adopted`, already holds it:
+  // then it also counts as ACKed with the Hello's forward errors).
+  // `pushed` is what went out: a full config or a delta.
+  void MarkPushed(absl::Time pass_start, Stream* s, NodePushes* node, NodePlan* plan,
+                  const ferry::v1::ConfigPush& pushed, bool adopted)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The delta to push instead of `config`, if the agent can take one.
+  // The delta to push instead of the full config, if the agent can take
+  // one and it is the smaller message.
   static std::optional<ferry::v1::NodeConfigDelta> DeltaFor(const Stream& stream,
                                                             const NodePushes& node,
-                                                            const ferry::v1::NodeConfig& config);
+                                                            const NodePlan& plan);
 
   DirtyForwards* const dirty_;
   absl::Mutex mu_;

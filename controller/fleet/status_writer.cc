@@ -126,10 +126,12 @@ absl::Status StatusWriter::WriteStatuses(const std::vector<const FleetSnapshot::
                                          const IncrementalPlanner& planner, absl::Time now,
                                          Stats* stats) {
   absl::Status result = absl::OkStatus();
-  for (size_t begin = 0; begin < forwards.size(); begin += kBatch) {
+  size_t batch = kBatch;
+  for (size_t begin = 0; begin < forwards.size();
+       begin += batch, batch = std::min(2 * batch, kMaxBatch)) {
     const absl::Time start = sources_.clock();
     std::vector<std::pair<Object, int64_t>> writes;
-    for (size_t i = begin; i < std::min(forwards.size(), begin + kBatch); ++i) {
+    for (size_t i = begin; i < std::min(forwards.size(), begin + batch); ++i) {
       const FleetSnapshot::Stored& stored = *forwards[i];
       if (sources_.dirty->Contains(stored.object.ip_forward().metadata().name())) {
         ++stats->superseded;
@@ -160,55 +162,57 @@ std::optional<Object> StatusWriter::StatusWrite(const FleetSnapshot::Stored& sto
   SetCondition(DriftedCondition(forward, sources_.drift->UnrepairedFor(name, resolution->nodes)),
                now, forward.status().conditions(), status.mutable_conditions());
   if (api::SameStatus(status, forward.status())) return std::nullopt;
-  // Only the status is ours; the rest is the stored object.
-  Object desired = stored.object;
-  *desired.mutable_ip_forward()->mutable_status() = std::move(status);
+  // Only the status is ours; the rest is the stored object (copied field by
+  // field, so the old status is not copied only to be replaced).
+  Object desired;
+  IPForward* out = desired.mutable_ip_forward();
+  out->set_api_version(forward.api_version());
+  out->set_kind(forward.kind());
+  *out->mutable_metadata() = forward.metadata();
+  *out->mutable_spec() = forward.spec();
+  *out->mutable_status() = std::move(status);
   return desired;
 }
 
 absl::Status StatusWriter::Commit(std::vector<std::pair<Object, int64_t>> objects) {
+  if (objects.empty()) return absl::OkStatus();
   FleetSnapshot& snapshot = *sources_.snapshot;
+  std::vector<WriteOp> batch;
+  batch.reserve(objects.size());
+  for (const auto& [object, revision] : objects) batch.push_back(PutOp(object, revision));
+  absl::StatusOr<int64_t> r = store_->Commit(batch);
+  if (r.ok()) {
+    for (auto& [object, revision] : objects) snapshot.RecordWrite(std::move(object), *r);
+    snapshot.CommittedOwn(*r);
+    return absl::OkStatus();
+  }
   absl::Status result = absl::OkStatus();
   auto failed = [&](const Object& o, const absl::Status& s) {
     result = s;
     if (o.has_ip_forward()) retries_.insert(o.ip_forward().metadata().name());
   };
-  for (size_t begin = 0; begin < objects.size(); begin += kBatch) {
-    const size_t end = std::min(objects.size(), begin + kBatch);
-    std::vector<WriteOp> batch;
-    batch.reserve(end - begin);
-    for (size_t i = begin; i < end; ++i) {
-      batch.push_back(PutOp(objects[i].first, objects[i].second));
-    }
-    absl::StatusOr<int64_t> r = store_->Commit(batch);
-    if (r.ok()) {
-      for (size_t i = begin; i < end; ++i) snapshot.RecordWrite(objects[i].first, *r);
-      snapshot.CommittedOwn(*r);
+  if (r.status().code() != absl::StatusCode::kAborted) {
+    for (const auto& [object, revision] : objects) failed(object, r.status());
+    return result;
+  }
+  // A stale precondition fails the whole batch: write the rest one by one.
+  for (size_t i = 0; i < objects.size(); ++i) {
+    Object& o = objects[i].first;
+    const WriteOp& op = batch[i];
+    absl::StatusOr<int64_t> one = store_->Commit({op});
+    if (one.ok()) {
+      snapshot.RecordWrite(std::move(o), *one);
+      snapshot.CommittedOwn(*one);
       continue;
     }
-    if (r.status().code() != absl::StatusCode::kAborted) {
-      for (size_t i = begin; i < end; ++i) failed(objects[i].first, r.status());
+    if (one.status().code() == absl::StatusCode::kAborted) {
+      // Someone wrote it since we read it: the next pass catches up on
+      // their write and recomputes.
+      LogDebug("status write lost a race; replanning", {{"kind", op.kind}, {"name", op.name}});
+      sources_.on_lost_race();
       continue;
     }
-    // A stale precondition fails the whole batch: write the rest one by one.
-    for (size_t i = begin; i < end; ++i) {
-      const Object& o = objects[i].first;
-      const WriteOp& op = batch[i - begin];
-      absl::StatusOr<int64_t> one = store_->Commit({op});
-      if (one.ok()) {
-        snapshot.RecordWrite(o, *one);
-        snapshot.CommittedOwn(*one);
-        continue;
-      }
-      if (one.status().code() == absl::StatusCode::kAborted) {
-        // Someone wrote it since we read it: the next pass catches up on
-        // their write and recomputes.
-        LogDebug("status write lost a race; replanning", {{"kind", op.kind}, {"name", op.name}});
-        sources_.on_lost_race();
-        continue;
-      }
-      failed(o, one.status());
-    }
+    failed(o, one.status());
   }
   return result;
 }

@@ -50,7 +50,7 @@ void IncrementalPlanner::SetNodes(const std::vector<Node>& nodes) {
     it = node_fingerprints_.erase(it);
     node_ptrs_.erase(name);
     nodes_.erase(name);
-    dirty_nodes_.insert(name);  // RebuildConfigs drops its config
+    dirty_nodes_.insert(name);  // SealNodes drops its plan
     if (auto n = forwards_naming_.find(name); n != forwards_naming_.end()) {
       dirty_forwards_.insert(n->second.begin(), n->second.end());
     }
@@ -95,10 +95,46 @@ void IncrementalPlanner::RemoveForward(const std::string& name) {
   dirty_forwards_.insert(name);
 }
 
+std::map<std::string, NodePlan::PiecePtr> IncrementalPlanner::PiecesOf(const Forward& forward) {
+  std::map<std::string, NodeConfig> entries;
+  for (const InvolvedNode& n : forward.resolution.nodes) {
+    AddNodeEntries(*forward.spec, forward.resolution, n, &entries[n.name]);
+  }
+  std::map<std::string, NodePlan::PiecePtr> out;
+  for (auto& [node, e] : entries) out[node] = NodePlan::MakePiece(std::move(e));
+  return out;
+}
+
+void IncrementalPlanner::RemoveForwardsExcept(const std::function<bool(const std::string&)>& keep) {
+  std::vector<std::string> gone;
+  for (const auto& [name, f] : forwards_) {
+    if (!keep(name)) gone.push_back(name);
+  }
+  for (const std::string& name : gone) RemoveForward(name);
+}
+
 void IncrementalPlanner::DropPieces(const std::string& name, const Forward& forward) {
   for (const InvolvedNode& n : forward.resolution.nodes) {
-    if (auto it = pieces_.find(n.name); it != pieces_.end()) it->second.erase(name);
-    dirty_nodes_.insert(n.name);
+    if (auto it = plans_.find(n.name); it != plans_.end() && it->second.Put(name, nullptr)) {
+      dirty_nodes_.insert(n.name);
+    }
+  }
+}
+
+void IncrementalPlanner::PlacePieces(const std::string& name, const Forward& forward,
+                                     const std::vector<InvolvedNode>& before) {
+  std::map<std::string, NodePlan::PiecePtr> pieces;
+  if (forward.resolution.accepted) {
+    index_.Add(forward.spec.get());
+    indexed_.push_back(forward.spec);
+    pieces = PiecesOf(forward);
+  }
+  for (const InvolvedNode& n : before) pieces.try_emplace(n.name, nullptr);
+  for (auto& [node, piece] : pieces) {
+    // Resolved nodes are registered; a node that was may be gone.
+    auto it = plans_.find(node);
+    if (it == plans_.end() && piece != nullptr) it = plans_.try_emplace(node).first;
+    if (it != plans_.end() && it->second.Put(name, std::move(piece))) dirty_nodes_.insert(node);
   }
 }
 
@@ -112,25 +148,18 @@ void IncrementalPlanner::RebuildIndex() {
   }
 }
 
-void IncrementalPlanner::AddPieces(const std::string& name, const Forward& forward) {
-  index_.Add(forward.spec.get());
-  indexed_.push_back(forward.spec);
-  for (const InvolvedNode& n : forward.resolution.nodes) {
-    AddNodeEntries(*forward.spec, forward.resolution, n, &pieces_[n.name][name]);
-    dirty_nodes_.insert(n.name);
-  }
-}
-
 void IncrementalPlanner::PlanAll(Update* update) {
   *update = Update();
   update->full = true;
-  pieces_.clear();
   index_ = ConflictIndex();
   indexed_.clear();
   conflicted_ = 0;
   for (const auto& [name, node] : nodes_) dirty_nodes_.insert(name);
-  for (const auto& [name, configured] : configs_) dirty_nodes_.insert(name);
-  // Name order, as PlanFleet: the earlier name wins a conflict.
+  for (const auto& [name, plan] : plans_) dirty_nodes_.insert(name);
+  // Name order, as PlanFleet: the earlier name wins a conflict. Each node's
+  // plan keeps the pieces that came out the same, so the deltas of the
+  // next pushes name only real changes.
+  std::map<std::string, std::map<std::string, NodePlan::PiecePtr>> next;  // node -> forward
   for (auto& [name, f] : forwards_) {
     f.resolution = ResolveForward(*f.spec, node_ptrs_);
     f.in_conflict = false;
@@ -141,8 +170,22 @@ void IncrementalPlanner::PlanAll(Update* update) {
         ++conflicted_;
       }
     }
-    if (f.resolution.accepted) AddPieces(name, f);
+    if (f.resolution.accepted) {
+      index_.Add(f.spec.get());
+      indexed_.push_back(f.spec);
+      for (auto& [node, piece] : PiecesOf(f)) next[node][name] = std::move(piece);
+    }
     update->forwards.push_back(name);
+  }
+  for (const auto& [node, unused] : nodes_) plans_.try_emplace(node);
+  for (auto& [node, plan] : plans_) {
+    std::map<std::string, NodePlan::PiecePtr>& pieces = next[node];
+    std::vector<std::string> gone;
+    for (const auto& [name, piece] : plan.pieces()) {
+      if (pieces.count(name) == 0) gone.push_back(name);
+    }
+    for (const std::string& name : gone) plan.Put(name, nullptr);
+    for (auto& [name, piece] : pieces) plan.Put(name, std::move(piece));
   }
 }
 
@@ -151,14 +194,14 @@ bool IncrementalPlanner::PlanDirty(Update* update) {
     auto it = forwards_.find(name);
     if (it == forwards_.end()) continue;  // removed: its pieces are gone
     Forward& f = it->second;
-    DropPieces(name, f);
+    std::vector<InvolvedNode> before = std::move(f.resolution.nodes);
     f.resolution = ResolveForward(*f.spec, node_ptrs_);
     if (f.resolution.accepted && !index_.Check(*f.spec).ok()) {
       // Maybe only a superseded entry: ask an index of what is accepted now.
       RebuildIndex();
       if (!index_.Check(*f.spec).ok()) return false;
     }
-    if (f.resolution.accepted) AddPieces(name, f);
+    PlacePieces(name, f, before);
     update->forwards.push_back(name);
   }
   // Superseded entries only cost memory and false hits; drop them now and
@@ -167,32 +210,13 @@ bool IncrementalPlanner::PlanDirty(Update* update) {
   return true;
 }
 
-void IncrementalPlanner::RebuildConfigs(Update* update) {
+void IncrementalPlanner::SealNodes(Update* update) {
   for (const std::string& node : dirty_nodes_) {
     if (nodes_.count(node) == 0) {
-      configs_.erase(node);
-      pieces_.erase(node);
+      plans_.erase(node);
       continue;
     }
-    auto config = std::make_shared<NodeConfig>();
-    if (auto it = pieces_.find(node); it != pieces_.end()) {
-      int dnat = 0, routes = 0;
-      for (const auto& [name, piece] : it->second) {
-        dnat += piece.dnat_size();
-        routes += piece.return_routes_size();
-      }
-      config->mutable_dnat()->Reserve(dnat);
-      config->mutable_return_routes()->Reserve(routes);
-      for (const auto& [name, piece] : it->second) {
-        for (const auto& rule : piece.dnat()) *config->add_dnat() = rule;
-        for (const auto& route : piece.return_routes()) *config->add_return_routes() = route;
-        if (piece.ipv4_forwarding()) config->set_ipv4_forwarding(true);
-        if (piece.ipv6_forwarding()) config->set_ipv6_forwarding(true);
-      }
-    }
-    SortConfigEntries(config.get());
-    config->set_version(ConfigVersion(*config));
-    configs_[node] = std::move(config);
+    plans_[node].Seal();
     update->nodes.push_back(node);
   }
 }
@@ -203,7 +227,7 @@ IncrementalPlanner::Update IncrementalPlanner::Plan() {
   // another winner; only the ordered full pass knows.
   bool full = full_ || (conflicted_ > 0 && !dirty_forwards_.empty());
   if (full || !PlanDirty(&update)) PlanAll(&update);
-  RebuildConfigs(&update);
+  SealNodes(&update);
   dirty_forwards_.clear();
   dirty_nodes_.clear();
   full_ = false;
@@ -216,8 +240,18 @@ const ForwardResolution* IncrementalPlanner::Resolution(const std::string& name)
 }
 
 std::shared_ptr<const NodeConfig> IncrementalPlanner::Config(const std::string& node) const {
-  auto it = configs_.find(node);
-  return it == configs_.end() ? nullptr : it->second;
+  const NodePlan* plan = ForNode(node);
+  return plan == nullptr ? nullptr : plan->Materialize();
+}
+
+const NodePlan* IncrementalPlanner::ForNode(const std::string& node) const {
+  auto it = plans_.find(node);
+  return it == plans_.end() ? nullptr : &it->second;
+}
+
+NodePlan* IncrementalPlanner::ForNode(const std::string& node) {
+  auto it = plans_.find(node);
+  return it == plans_.end() ? nullptr : &it->second;
 }
 
 }  // namespace ferry::controller

@@ -4,10 +4,11 @@
 // PlanFleet kept up to date as forwards and nodes change, with work in
 // proportion to the change: a changed forward is resolved again, a node
 // whose addresses changed has the forwards that name it resolved again, and
-// only nodes whose entries changed have their config rebuilt. A fleet of
-// 100k forwards then costs a pass O(changed * log N + entries of the touched
-// nodes), not O(N). Plan() always returns what PlanFleet returns for the
-// same inputs (tests check it against PlanFleet on random histories).
+// each node's config is a NodePlan that follows a changed forward's entries
+// in O(its entries + log N). A fleet of 100k forwards then costs a pass
+// O(changed * log N), not O(N). Plan() always gives what PlanFleet returns
+// for the same inputs (tests check it against PlanFleet on random
+// histories).
 //
 // Conflicts need the global, name-ordered view of PlanFleet. Apply rejects
 // them, so in a real store they are rare, and the planner stays exact by
@@ -18,6 +19,7 @@
 // Not thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "controller/planner/conflicts.h"
+#include "controller/planner/node_plan.h"
 #include "controller/planner/planner.h"
 #include "ferry/v1/ferry.pb.h"
 
@@ -36,7 +39,7 @@ class IncrementalPlanner {
     // Forwards resolved again in this pass (all of them when `full`), name
     // order; their resolution may or may not differ from before.
     std::vector<std::string> forwards;
-    // Nodes whose config was rebuilt; its version tells whether it changed.
+    // Nodes whose entries were touched; the version tells whether they changed.
     std::vector<std::string> nodes;
     bool full = false;
   };
@@ -48,6 +51,10 @@ class IncrementalPlanner {
   // labels are ignored). Keeps its own copy.
   void SetForward(const ferry::v1::IPForward& forward);
   void RemoveForward(const std::string& name);
+  // Removes every forward for which `keep` is false (after a re-list,
+  // which reports no deletions). The nodes' plans, and what they remember
+  // of the last push, stay.
+  void RemoveForwardsExcept(const std::function<bool(const std::string&)>& keep);
   // The next Plan resolves everything again (a safety-net resync).
   void Invalidate() { full_ = true; }
 
@@ -56,11 +63,13 @@ class IncrementalPlanner {
   // After Plan: the forward's resolution, or null if it is not declared.
   const ForwardResolution* Resolution(const std::string& name) const;
   // After Plan: the node's config (version set), or null if the node is not
-  // registered. Shared, so pushing and keeping it as "pushed" copy nothing.
+  // registered. Built on each call (O(its entries)): for full pushes.
   std::shared_ptr<const ferry::v1::NodeConfig> Config(const std::string& node) const;
-  const std::map<std::string, std::shared_ptr<const ferry::v1::NodeConfig>>& configs() const {
-    return configs_;
-  }
+  // After Plan: the node's plan (version, size, deltas), or null if the
+  // node is not registered.
+  const NodePlan* ForNode(const std::string& node) const;
+  NodePlan* ForNode(const std::string& node);
+  size_t node_count() const { return plans_.size(); }
   size_t forward_count() const { return forwards_.size(); }
 
  private:
@@ -70,20 +79,20 @@ class IncrementalPlanner {
     ForwardResolution resolution;
     bool in_conflict = false;
   };
-  // What one forward installs on one node: its DNAT rules or return routes,
-  // in PlanFleet's order, and the forwarding flag its frontend needs.
-  using Piece = ferry::v1::NodeConfig;
-
+  // What the forward installs on each node, by node.
+  static std::map<std::string, NodePlan::PiecePtr> PiecesOf(const Forward& forward);
   // Takes the forward's entries off the nodes of its last resolution.
   void DropPieces(const std::string& name, const Forward& forward);
-  // Indexes the accepted forward and puts its entries on its nodes.
-  void AddPieces(const std::string& name, const Forward& forward);
+  // Indexes the forward if accepted, and puts its entries on its nodes in
+  // place of those it had on the nodes of `before`.
+  void PlacePieces(const std::string& name, const Forward& forward,
+                   const std::vector<InvolvedNode>& before);
   // The conflict index of just the forwards accepted now.
   void RebuildIndex();
   void PlanAll(Update* update);
   // False if a conflict may be involved; then only PlanAll is exact.
   bool PlanDirty(Update* update);
-  void RebuildConfigs(Update* update);
+  void SealNodes(Update* update);
   void IndexNodeNames(const std::string& name, const ferry::v1::IPForward& spec, bool add);
 
   std::map<std::string, Forward> forwards_;
@@ -91,8 +100,7 @@ class IncrementalPlanner {
   std::map<std::string, const ferry::v1::Node*> node_ptrs_;       // for ResolveForward
   std::map<std::string, std::string> node_fingerprints_;          // serialized addresses
   std::map<std::string, std::set<std::string>> forwards_naming_;  // node -> forwards
-  std::map<std::string, std::map<std::string, Piece>> pieces_;    // node -> forward -> piece
-  std::map<std::string, std::shared_ptr<const ferry::v1::NodeConfig>> configs_;
+  std::map<std::string, NodePlan> plans_;                         // one per registered node
 
   // Accepted forwards, including versions superseded since the last rebuild
   // (the index cannot remove): ConflictIndex::Check ignores a candidate's own
@@ -102,7 +110,7 @@ class IncrementalPlanner {
   size_t conflicted_ = 0;  // forwards rejected as Conflict
 
   std::set<std::string> dirty_forwards_;  // changed, removed or naming a changed node
-  std::set<std::string> dirty_nodes_;     // configs to rebuild
+  std::set<std::string> dirty_nodes_;     // plans to seal (or drop)
   bool full_ = true;
 };
 

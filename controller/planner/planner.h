@@ -70,11 +70,13 @@ void AddNodeEntries(const ferry::v1::IPForward& forward, const ForwardResolution
                     const InvolvedNode& node, ferry::v1::NodeConfig* config);
 
 // Sorts the DNAT rules and return routes in the planner's canonical order
-// (forward, port, protocol, end port), on which ConfigVersion depends.
+// (forward, port, protocol, end port), which deltas and agents rely on.
 void SortConfigEntries(ferry::v1::NodeConfig* config);
 
-// Hex of a 64-bit FNV-1a hash of the config's deterministic serialization
-// with `version` cleared: equal configs have equal versions.
+// The config's content version: a 64-bit hash of the multiset of its
+// entries (the sum of each entry's hash, node_plan.h) and its forwarding
+// flags, `version` itself aside. Equal configs have equal versions, and a
+// node's version follows a change of one forward in O(1) (NodePlan).
 std::string ConfigVersion(const ferry::v1::NodeConfig& config);
 
 // The spec's defaults (api/lib/forward_spec.h).

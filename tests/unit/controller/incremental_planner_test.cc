@@ -31,7 +31,7 @@ void ExpectSamePlan(const IncrementalPlanner& planner, const std::map<std::strin
   std::vector<IPForward> forwards;
   for (const auto& [name, f] : fs) forwards.push_back(f);
   FleetPlan want = PlanFleet(forwards, nodes);
-  ASSERT_EQ(planner.configs().size(), want.node_configs.size()) << context;
+  ASSERT_EQ(planner.node_count(), want.node_configs.size()) << context;
   for (const auto& [node, config] : want.node_configs) {
     auto got = planner.Config(node);
     ASSERT_NE(got, nullptr) << context << " node " << node;

@@ -1,0 +1,84 @@
+#ifndef FERRY_CONTROLLER_PLANNER_NODE_PLAN_H_
+#define FERRY_CONTROLLER_PLANNER_NODE_PLAN_H_
+
+// One node's planned config kept as the entries of each forward (a piece),
+// with the whole config's version and size kept up to date as pieces come
+// and go: a change of one forward among 100k costs O(its entries + log N),
+// not a rebuild, sort and hash of the node's config. The full NodeConfig is
+// built only when asked for (a full push). It also remembers each piece as
+// it was at the last push (MarkPushed), so the delta to the next push
+// names exactly the forwards whose entries changed since, without
+// comparing two whole configs. Not thread-safe.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "ferry/v1/ferry.pb.h"
+
+namespace ferry::controller {
+
+class NodePlan {
+ public:
+  // What one forward installs on the node: its DNAT rules and return
+  // routes in the planner's order, the forwarding flags it needs, and their
+  // share of the config's version and size.
+  struct Piece {
+    ferry::v1::NodeConfig entries;  // version unset
+    uint64_t hash = 0;
+    size_t bytes = 0;  // encoded size of its entries inside a NodeConfig
+  };
+  using PiecePtr = std::shared_ptr<const Piece>;
+
+  // Sorts the entries and computes the piece's hash and size.
+  static PiecePtr MakePiece(ferry::v1::NodeConfig entries);
+  // Same entries (one by one, in order) and flags; null is no piece.
+  static bool SamePiece(const Piece* a, const Piece* b);
+
+  // Sets the forward's piece (null: the forward installs nothing here).
+  // Returns false, and keeps the held piece, when it has the same entries.
+  bool Put(const std::string& forward, PiecePtr piece);
+  // Recomputes the version after Puts.
+  void Seal();
+
+  const std::map<std::string, PiecePtr>& pieces() const { return pieces_; }
+  const std::string& version() const { return version_; }
+  // Encoded size of the full config, version included.
+  size_t ByteSize() const;
+  int dnat_count() const { return dnat_; }
+  int route_count() const { return routes_; }
+  // The full config, entries sorted as PlanFleet sorts them, version set.
+  std::shared_ptr<ferry::v1::NodeConfig> Materialize() const;
+
+  // The config at version() was pushed: later deltas start from it.
+  void MarkPushed();
+  // The delta from the config last marked pushed to this one, as
+  // api::ComputeDelta would compute it, if `base_version` is that config's
+  // version; otherwise none (the caller pushes the full config).
+  std::optional<ferry::v1::NodeConfigDelta> DeltaSinceMark(const std::string& base_version) const;
+
+ private:
+  std::map<std::string, PiecePtr> pieces_;  // by forward
+  uint64_t hash_ = 0;                       // sum of the pieces' hashes
+  size_t bytes_ = 0;
+  int dnat_ = 0, routes_ = 0, ipv4_ = 0, ipv6_ = 0;
+  std::string version_;
+  std::string marked_version_;  // empty: never pushed
+  // Forwards whose piece changed since the mark -> their piece at the mark
+  // (null: none).
+  std::map<std::string, PiecePtr> since_mark_;
+};
+
+// The planner's config version of a config holding entries whose hashes
+// (EntryHash) sum to `entries_hash`, with these forwarding flags.
+std::string VersionOf(uint64_t entries_hash, bool ipv4_forwarding, bool ipv6_forwarding);
+// One entry's share of a config's version: a hash of its encoding.
+uint64_t EntryHash(const ferry::v1::DnatRule& rule);
+uint64_t EntryHash(const ferry::v1::ReturnRoute& route);
+
+}  // namespace ferry::controller
+
+#endif  // FERRY_CONTROLLER_PLANNER_NODE_PLAN_H_
