@@ -127,6 +127,7 @@ class BlockParser {
       size_t key_end = 0;
       if (!IsKey(at, &key_end) || map.entries.size() >= kMaxKeysPerMap) return false;
       const absl::string_view key = text_.substr(at, key_end - at);
+      if (IsNullWord(key)) return false;  // a null key: yaml-cpp's message
       for (const auto& entry : map.entries) {
         if (entry.first->value == key) return false;  // duplicate: yaml-cpp's message
       }

@@ -83,7 +83,8 @@ inline std::string DiffReaderAndYamlCpp(absl::string_view yaml, const YamlLimits
   // when it starts the stream or a "---" line (as manifests do; a document
   // yaml-cpp starts inside a line, after a multi-line scalar, may not).
   for (size_t i = 0; i < offsets.size() && i < 4; ++i) {
-    if (offsets[i] != 0 && !yaml_internal::IsDocumentMarkerLine(yaml, offsets[i])) continue;
+    const bool starts_stream = i == 0 && offsets[i] == 0;
+    if (!starts_stream && !yaml_internal::IsDocumentMarkerLine(yaml, offsets[i])) continue;
     const absl::string_view rest = yaml.substr(offsets[i]);
     const int shift = static_cast<int>(std::count(yaml.begin(), yaml.begin() + offsets[i], '\n'));
     YamlReader reader(rest, "s", limits);

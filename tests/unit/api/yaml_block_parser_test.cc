@@ -75,7 +75,8 @@ TEST(YamlBlockParserTest, DeclinesWhatItDoesNotReadExactly) {
                            "a: 1\n...\n",      "a: x#y\n",
                            "a: 'x'#y\n",       "a: -1\n",
                            "a: 1\n b: 2\n",    "a: 'x\n  y'\n",
-                           "a: hello world\n", "---\n# no newline at the end"}) {
+                           "a: hello world\n", "---\n# no newline at the end",
+                           "NULL: 1\n",        "a:\n  null: 1\n"}) {
     EXPECT_EQ(ParseFirst(yaml), BlockResult::kDecline) << yaml;
   }
 }
