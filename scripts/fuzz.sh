@@ -3,7 +3,7 @@
 # bounded time on a copy of its seed corpus (tests/fuzz/README.md).
 #   FUZZ_SECONDS=30     time per target (libFuzzer -max_total_time)
 #   FUZZ_BUILD_DIR=build-fuzz
-#   FUZZ_TARGETS="manifest netlink"
+#   FUZZ_TARGETS="manifest yaml netlink"
 #   FUZZ_JOBS=$(nproc)  build parallelism
 # Exits non-zero on any crash, leak, timeout or out-of-memory, printing the
 # path of the input that caused it.
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 BUILD_DIR=${FUZZ_BUILD_DIR:-build-fuzz}
-TARGETS=(${FUZZ_TARGETS:-manifest netlink})
+TARGETS=(${FUZZ_TARGETS:-manifest yaml netlink})
 # clang 14 is bookworm's default clang; libFuzzer and the sanitizer
 # runtimes come in libclang-rt-14-dev.
 PACKAGES=(clang libclang-rt-14-dev)
