@@ -165,4 +165,23 @@ void FleetSnapshot::RecordWrite(Object object, int64_t revision) {
   }
 }
 
+std::string FleetSnapshot::EncodeWithStatus(const std::string& name,
+                                            ferry::v1::IPForwardStatus* status) {
+  Object& object = forwards_.at(name).object;
+  object.mutable_ip_forward()->mutable_status()->Swap(status);
+  std::string value = EncodeForStore(object);
+  object.mutable_ip_forward()->mutable_status()->Swap(status);
+  return value;
+}
+
+void FleetSnapshot::RecordStatus(const std::string& name, ferry::v1::IPForwardStatus status,
+                                 int64_t revision) {
+  Stored& stored = forwards_.at(name);
+  ferry::v1::IPForward& forward = *stored.object.mutable_ip_forward();
+  Count(forward, -1);
+  *forward.mutable_status() = std::move(status);
+  Count(forward, +1);
+  stored.revision = revision;
+}
+
 }  // namespace ferry::controller

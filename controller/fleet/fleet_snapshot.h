@@ -42,6 +42,13 @@ class FleetSnapshot {
 
   // Records a write the caller committed at `revision`.
   void RecordWrite(ferry::v1::Object object, int64_t revision);
+  // The stored forward `name` encoded for the store with `status` in place
+  // of its own. The status is swapped in and back out, so 100k status
+  // writes copy no metadata or spec. `status` is unchanged on return.
+  std::string EncodeWithStatus(const std::string& name, ferry::v1::IPForwardStatus* status);
+  // Records that forward `name`'s status was committed as `status` at
+  // `revision`; the rest of the stored forward is unchanged by such a write.
+  void RecordStatus(const std::string& name, ferry::v1::IPForwardStatus status, int64_t revision);
   // After a commit of the reconciler's own writes (each recorded) at
   // `revision`: when it is the very next revision, nobody else committed in
   // between, so the change-log read of the next Refresh can start after it.

@@ -130,29 +130,30 @@ absl::Status StatusWriter::WriteStatuses(const std::vector<const FleetSnapshot::
   for (size_t begin = 0; begin < forwards.size();
        begin += batch, batch = std::min(2 * batch, kMaxBatch)) {
     const absl::Time start = sources_.clock();
-    std::vector<std::pair<Object, int64_t>> writes;
+    std::vector<StatusUpdate> writes;
+    writes.reserve(std::min(forwards.size() - begin, batch));
     for (size_t i = begin; i < std::min(forwards.size(), begin + batch); ++i) {
       const FleetSnapshot::Stored& stored = *forwards[i];
       if (sources_.dirty->Contains(stored.object.ip_forward().metadata().name())) {
         ++stats->superseded;
         continue;
       }
-      if (std::optional<Object> write = StatusWrite(stored, planner, now)) {
-        writes.emplace_back(*std::move(write), stored.revision);
+      if (std::optional<ferry::v1::IPForwardStatus> status = StatusWrite(stored, planner, now)) {
+        writes.push_back({&stored, *std::move(status)});
       }
     }
     const absl::Time computed = sources_.clock();
     stats->compute += computed - start;
     stats->writes += writes.size();
-    absl::Status s = Commit(std::move(writes));
+    absl::Status s = CommitStatuses(std::move(writes));
     if (result.ok()) result = s;
     stats->commit += sources_.clock() - computed;
   }
   return result;
 }
 
-std::optional<Object> StatusWriter::StatusWrite(const FleetSnapshot::Stored& stored,
-                                                const IncrementalPlanner& planner, absl::Time now) {
+std::optional<ferry::v1::IPForwardStatus> StatusWriter::StatusWrite(
+    const FleetSnapshot::Stored& stored, const IncrementalPlanner& planner, absl::Time now) {
   const IPForward& forward = stored.object.ip_forward();
   const std::string& name = forward.metadata().name();
   const ForwardResolution* resolution = planner.Resolution(name);
@@ -162,16 +163,55 @@ std::optional<Object> StatusWriter::StatusWrite(const FleetSnapshot::Stored& sto
   SetCondition(DriftedCondition(forward, sources_.drift->UnrepairedFor(name, resolution->nodes)),
                now, forward.status().conditions(), status.mutable_conditions());
   if (api::SameStatus(status, forward.status())) return std::nullopt;
-  // Only the status is ours; the rest is the stored object (copied field by
-  // field, so the old status is not copied only to be replaced).
-  Object desired;
-  IPForward* out = desired.mutable_ip_forward();
-  out->set_api_version(forward.api_version());
-  out->set_kind(forward.kind());
-  *out->mutable_metadata() = forward.metadata();
-  *out->mutable_spec() = forward.spec();
-  *out->mutable_status() = std::move(status);
-  return desired;
+  return status;
+}
+
+absl::Status StatusWriter::CommitStatuses(std::vector<StatusUpdate> updates) {
+  if (updates.empty()) return absl::OkStatus();
+  FleetSnapshot& snapshot = *sources_.snapshot;
+  std::vector<WriteOp> batch;
+  batch.reserve(updates.size());
+  for (StatusUpdate& update : updates) {
+    WriteOp op;
+    op.kind = kKindIPForward;
+    op.name = update.stored->object.ip_forward().metadata().name();
+    op.value = snapshot.EncodeWithStatus(op.name, &update.status);
+    op.expected_revision = update.stored->revision;
+    batch.push_back(std::move(op));
+  }
+  absl::StatusOr<int64_t> r = store_->Commit(batch);
+  if (r.ok()) {
+    for (size_t i = 0; i < updates.size(); ++i) {
+      snapshot.RecordStatus(batch[i].name, std::move(updates[i].status), *r);
+    }
+    snapshot.CommittedOwn(*r);
+    return absl::OkStatus();
+  }
+  if (r.status().code() != absl::StatusCode::kAborted) {
+    for (const WriteOp& op : batch) retries_.insert(op.name);
+    return r.status();
+  }
+  // A stale precondition fails the whole batch: write the rest one by one.
+  absl::Status result = absl::OkStatus();
+  for (size_t i = 0; i < updates.size(); ++i) {
+    const WriteOp& op = batch[i];
+    absl::StatusOr<int64_t> one = store_->Commit({op});
+    if (one.ok()) {
+      snapshot.RecordStatus(op.name, std::move(updates[i].status), *one);
+      snapshot.CommittedOwn(*one);
+      continue;
+    }
+    if (one.status().code() == absl::StatusCode::kAborted) {
+      // Someone wrote it since we read it: the next pass catches up on
+      // their write and recomputes.
+      LogDebug("status write lost a race; replanning", {{"kind", op.kind}, {"name", op.name}});
+      sources_.on_lost_race();
+      continue;
+    }
+    result = one.status();
+    retries_.insert(op.name);
+  }
+  return result;
 }
 
 absl::Status StatusWriter::Commit(std::vector<std::pair<Object, int64_t>> objects) {

@@ -94,13 +94,23 @@ class StatusWriter {
   std::set<std::string> TakeRetries() { return std::exchange(retries_, {}); }
 
  private:
+  // A forward's new status, to be written over the stored one.
+  struct StatusUpdate {
+    const FleetSnapshot::Stored* stored;
+    ferry::v1::IPForwardStatus status;
+  };
+
   // The status `stored` should have now, if it differs from the stored one.
-  std::optional<ferry::v1::Object> StatusWrite(const FleetSnapshot::Stored& stored,
-                                               const IncrementalPlanner& planner, absl::Time now);
+  std::optional<ferry::v1::IPForwardStatus> StatusWrite(const FleetSnapshot::Stored& stored,
+                                                        const IncrementalPlanner& planner,
+                                                        absl::Time now);
   // Commits `objects`, each with the revision it was read at, in one
   // transaction, and records them in the snapshot; a stale precondition
   // fails the whole transaction, whose writes are then tried one by one.
   absl::Status Commit(std::vector<std::pair<ferry::v1::Object, int64_t>> objects);
+  // The same for forwards' statuses: each is the stored forward with its
+  // new status, encoded and recorded without copying the rest of it.
+  absl::Status CommitStatuses(std::vector<StatusUpdate> updates);
 
   Store* const store_;
   const Sources sources_;
