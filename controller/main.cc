@@ -320,6 +320,9 @@ int Run(const Config& config, const sigset_t& signals) {
   serving_grpc = false;
   (*secure)->StopUnix();
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  // Watches and the reconciler's store follower would otherwise notice the
+  // stop only at the end of their poll interval (up to a second).
+  (*store)->StopWaiting();
   fleet.Stop();
   server->Wait();
   if (http != nullptr) http->Stop();

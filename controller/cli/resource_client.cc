@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "api/lib/list_metadata.h"
 #include "controller/cli/rpc_status.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "grpcpp/client_context.h"
@@ -102,7 +103,8 @@ absl::StatusOr<ferry::v1::Object> ResourceClient::Get(ferry::v1::ResourceKind ki
 }
 
 absl::Status ResourceClient::List(ferry::v1::ResourceKind kind, const std::string& label_selector,
-                                  const std::function<void(const ferry::v1::Object&)>& visit) {
+                                  const std::function<void(const ferry::v1::Object&)>& visit,
+                                  std::string* revision) {
   grpc::ClientContext context;
   PrepareContext(context, absl::Now() + timeout_);
   ferry::v1::ListRequest request;
@@ -111,7 +113,13 @@ absl::Status ResourceClient::List(ferry::v1::ResourceKind kind, const std::strin
   std::unique_ptr<grpc::ClientReader<ferry::v1::Object>> reader = stub_->List(&context, request);
   ferry::v1::Object object;
   while (reader->Read(&object)) visit(object);
-  return Convert(reader->Finish());
+  absl::Status status = Convert(reader->Finish());
+  if (status.ok() && revision != nullptr) {
+    const auto& trailers = context.GetServerTrailingMetadata();
+    auto it = trailers.find(api::kListRevisionMetadata);
+    revision->assign(it == trailers.end() ? "" : std::string(it->second.data(), it->second.size()));
+  }
+  return status;
 }
 
 absl::StatusOr<ferry::v1::DeleteResponse> ResourceClient::Delete(ferry::v1::ResourceKind kind,

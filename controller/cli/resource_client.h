@@ -55,9 +55,12 @@ class ResourceClient {
   // One request, applied by the controller in one transaction.
   absl::StatusOr<ferry::v1::ApplyResponse> Apply(EncodedApplyRequest request);
   absl::StatusOr<ferry::v1::Object> Get(ferry::v1::ResourceKind kind, const std::string& name);
-  // Calls `visit` for each object as it arrives.
+  // Calls `visit` for each object as it arrives. `revision`, if given, is
+  // set to the revision the listed snapshot is at (empty from a server that
+  // does not say).
   absl::Status List(ferry::v1::ResourceKind kind, const std::string& label_selector,
-                    const std::function<void(const ferry::v1::Object&)>& visit);
+                    const std::function<void(const ferry::v1::Object&)>& visit,
+                    std::string* revision = nullptr);
   absl::StatusOr<ferry::v1::DeleteResponse> Delete(ferry::v1::ResourceKind kind,
                                                    const std::string& name);
   // Streams events after `resource_version` until `visit` returns false

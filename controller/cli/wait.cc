@@ -61,13 +61,21 @@ class Waiter {
       // Each object is judged as it streams in: 100k listed objects are
       // never held at once.
       bool any = false;
-      absl::Status s = client_.List(command_.kind, "", [&](const Object& o) {
-        any = true;
-        pending_[MetaOf(o).name()] = std::nullopt;
-        Observe(o);
-      });
+      std::string listed_at;
+      absl::Status s = client_.List(
+          command_.kind, "",
+          [&](const Object& o) {
+            any = true;
+            pending_[MetaOf(o).name()] = std::nullopt;
+            Observe(o);
+          },
+          &listed_at);
       if (!s.ok()) return s;
       if (!any) return absl::NotFoundError("no matching resources found");
+      // The list is the store at that revision: watching from there misses
+      // nothing and replays nothing (from the oldest object's revision it
+      // could replay 100k status writes, or fall off the change log).
+      last_event_revision_ = ParseRevision(listed_at);
       return absl::OkStatus();
     }
     for (const std::string& name : command_.names) pending_[name] = std::nullopt;

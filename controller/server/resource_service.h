@@ -27,6 +27,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "api/lib/list_metadata.h"
 #include "controller/protection/protection_metrics.h"
 #include "controller/protection/rate_limiter.h"
 #include "controller/protection/timer_thread.h"
@@ -40,11 +41,8 @@
 
 namespace ferry::controller {
 
-// A List streams the objects of one store snapshot and ends with that
-// snapshot's revision in this trailing metadata key: every object listed is
-// as of that revision (and a selector only filters it), so a client that
-// watches from it misses and replays nothing.
-inline constexpr char kListRevisionKey[] = "resource-version";
+// A List's trailing metadata: its snapshot's revision (see list_metadata.h).
+inline constexpr const char* kListRevisionKey = api::kListRevisionMetadata;
 
 class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
  public:

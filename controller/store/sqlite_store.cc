@@ -383,9 +383,16 @@ absl::StatusOr<std::vector<Change>> SqliteStore::ChangesSince(int64_t after,
 
 bool SqliteStore::WaitForChange(int64_t after, absl::Duration timeout) {
   absl::MutexLock lock(&revision_mu_);
-  auto advanced = [this, after]()
-                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(revision_mu_) { return revision_ > after; };
-  return revision_mu_.AwaitWithTimeout(absl::Condition(&advanced), timeout);
+  auto advanced = [this, after]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(revision_mu_) {
+    return revision_ > after || stop_waiting_;
+  };
+  revision_mu_.AwaitWithTimeout(absl::Condition(&advanced), timeout);
+  return revision_ > after;
+}
+
+void SqliteStore::StopWaiting() {
+  absl::MutexLock lock(&revision_mu_);
+  stop_waiting_ = true;
 }
 
 }  // namespace ferry::controller

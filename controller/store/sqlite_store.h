@@ -59,6 +59,7 @@ class SqliteStore : public Store {
   absl::StatusOr<std::vector<Change>> ChangesSince(int64_t after, const std::string& kind,
                                                    size_t limit) override;
   bool WaitForChange(int64_t after, absl::Duration timeout) override;
+  void StopWaiting() override;
 
   const std::string& path() const { return path_; }
 
@@ -89,6 +90,7 @@ class SqliteStore : public Store {
   // Published after each commit, for waiters.
   absl::Mutex revision_mu_;
   int64_t revision_ ABSL_GUARDED_BY(revision_mu_) = 0;
+  bool stop_waiting_ ABSL_GUARDED_BY(revision_mu_) = false;
 };
 
 }  // namespace ferry::controller

@@ -104,6 +104,11 @@ class Store {
   // Blocks until CurrentRevision() > `after` or `timeout` passes. Returns
   // true if the revision advanced.
   virtual bool WaitForChange(int64_t after, absl::Duration timeout) = 0;
+
+  // On shutdown: every WaitForChange, now and later, returns at once, so
+  // the threads and streams waiting in one notice that they are to stop
+  // without sitting out their poll interval.
+  virtual void StopWaiting() = 0;
 };
 
 }  // namespace ferry::controller

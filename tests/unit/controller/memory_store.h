@@ -122,9 +122,16 @@ class MemoryStore : public Store {
 
   bool WaitForChange(int64_t after, absl::Duration timeout) override {
     absl::MutexLock l(&mu_);
-    auto advanced = [this, after]()
-                        ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return revision_ > after; };
-    return mu_.AwaitWithTimeout(absl::Condition(&advanced), timeout);
+    auto advanced = [this, after]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return revision_ > after || stop_waiting_;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&advanced), timeout);
+    return revision_ > after;
+  }
+
+  void StopWaiting() override {
+    absl::MutexLock l(&mu_);
+    stop_waiting_ = true;
   }
 
   void FailNextCommit(absl::Status status) {
@@ -145,6 +152,7 @@ class MemoryStore : public Store {
   std::map<Key, StoredObject> objects_ ABSL_GUARDED_BY(mu_);
   std::vector<Change> changes_ ABSL_GUARDED_BY(mu_);
   int64_t revision_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stop_waiting_ ABSL_GUARDED_BY(mu_) = false;
   int commits_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<absl::Status> fail_next_commit_ ABSL_GUARDED_BY(mu_);
 };

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -265,6 +266,23 @@ TEST_F(SqliteStoreTest, WaitForChangeWakesOnCommit) {
   EXPECT_TRUE(store->WaitForChange(before, absl::Seconds(30)));
   writer.join();
   EXPECT_GT(store->CurrentRevision(), before);
+}
+
+TEST_F(SqliteStoreTest, StopWaitingReleasesWaitersNowAndLater) {
+  auto store = OpenStore();
+  const int64_t revision = store->CurrentRevision();
+  absl::Notification waiting;
+  std::thread waiter([&] {
+    waiting.Notify();
+    // A minute: only StopWaiting can end this wait within the test's time.
+    EXPECT_FALSE(store->WaitForChange(revision, absl::Minutes(1)));
+  });
+  waiting.WaitForNotification();
+  store->StopWaiting();
+  waiter.join();
+  const absl::Time start = absl::Now();
+  EXPECT_FALSE(store->WaitForChange(revision, absl::Minutes(1)));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
 }
 
 TEST_F(SqliteStoreTest, WaitForChangeTimesOutWithoutCommit) {
