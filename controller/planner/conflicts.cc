@@ -1,16 +1,17 @@
 #include "controller/planner/conflicts.h"
 
 #include <algorithm>
-#include <functional>
+#include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/forward_spec.h"
 #include "api/lib/ip_address.h"
 #include "api/lib/port_mapping.h"
-#include "controller/planner/planner.h"
 
 namespace ferry::controller {
 namespace {
@@ -80,7 +81,7 @@ absl::Status CheckSourceIPModes(const ferry::v1::IPForward& candidate,
   const auto& cs = candidate.spec();
   const auto& os = other.spec();
   if (cs.frontend().node_name() != os.frontend().node_name()) return absl::OkStatus();
-  if (IsMasquerade(cs) == IsMasquerade(os)) return absl::OkStatus();
+  if (api::IsMasquerade(cs) == api::IsMasquerade(os)) return absl::OkStatus();
   if (!SameAddress(cs.backend().address(), os.backend().address())) return absl::OkStatus();
   for (int i = 0; i < cs.ports_size(); ++i) {
     const auto& cp = cs.ports(i);
@@ -99,137 +100,321 @@ absl::Status CheckSourceIPModes(const ferry::v1::IPForward& candidate,
   return absl::OkStatus();
 }
 
-// The key form of an address: equal values give equal strings.
-std::string Canonical(const std::string& address) {
-  absl::StatusOr<IpAddress> parsed = IpAddress::Parse(address);
-  return parsed.ok() ? parsed->ToString() : address;
-}
-
 absl::Status CheckPair(const ferry::v1::IPForward& candidate, const ferry::v1::IPForward& other) {
   if (other.metadata().name() == candidate.metadata().name()) return absl::OkStatus();
   if (absl::Status s = CheckFrontendClaims(candidate, other); !s.ok()) return s;
   return CheckSourceIPModes(candidate, other);
 }
 
-}  // namespace
+constexpr uint32_t kRoleFrontend = 0;
+constexpr uint32_t kRoleBackendPreserve = 2;
+constexpr uint32_t kRoleBackendMasquerade = 3;
 
-void ConflictIndex::Insert(Bucket* bucket, uint32_t first, uint32_t last, const std::string* name) {
-  bucket->ranges.emplace(first, std::make_pair(last, name));
-  bucket->widest = std::max(bucket->widest, last - first);
+uint64_t PackBucket(uint32_t node, uint32_t address, int protocol, uint32_t role) {
+  return uint64_t{address} << 32 | (node & 0xfffff) << 12 |
+         (static_cast<uint32_t>(protocol) & 0xff) << 4 | role;
 }
 
-void ConflictIndex::Erase(std::map<Key, Bucket>* buckets, const Key& key, uint32_t first,
-                          uint32_t last, const std::string* name) {
-  auto bucket = buckets->find(key);
-  if (bucket == buckets->end()) return;
-  auto& ranges = bucket->second.ranges;
-  auto [begin, end] = ranges.equal_range(first);
-  for (auto it = begin; it != end; ++it) {
-    // One entry per mapping: a forward with two equal mappings has two.
-    if (it->second.first == last && it->second.second == name) {
-      ranges.erase(it);
-      break;
+// Calls fn(bucket, range) for each claim of `spec` whose ids are known:
+// its own claims, or with `opposite` its frontend claims and the backend
+// claims of the other sourceIP mode (the ones that would conflict).
+template <typename Fn>
+void ForEachClaim(const ferry::v1::IPForwardSpec& spec, std::optional<uint32_t> node,
+                  std::optional<uint32_t> frontend, std::optional<uint32_t> backend, bool opposite,
+                  Fn fn) {
+  if (!node.has_value()) return;
+  const bool masq = api::IsMasquerade(spec);
+  const uint32_t role = masq != opposite ? kRoleBackendMasquerade : kRoleBackendPreserve;
+  for (const ferry::v1::PortMapping& m : spec.ports()) {
+    if (frontend.has_value()) {
+      fn(PackBucket(*node, *frontend, m.protocol(), kRoleFrontend), FrontendRange(m));
+    }
+    if (backend.has_value()) {
+      fn(PackBucket(*node, *backend, m.protocol(), role), BackendRange(m));
     }
   }
-  if (ranges.empty()) buckets->erase(bucket);
 }
 
-void ConflictIndex::Collect(const Bucket& bucket, uint32_t first, uint32_t last,
-                            std::vector<const std::string*>* out) {
-  // A range overlapping [first, last] starts in [first - widest, last].
-  uint32_t from = first > bucket.widest ? first - bucket.widest : 0;
-  for (auto it = bucket.ranges.lower_bound(from); it != bucket.ranges.end() && it->first <= last;
-       ++it) {
-    if (it->second.first >= first) out->push_back(it->second.second);
+}  // namespace
+
+// Node names and addresses as small ids, counted by the forwards that use
+// them so that ids of released ones are reused. Addresses are keyed by
+// value, so equal addresses written differently share an id; text that is
+// not an address is keyed as text, as SameAddress compares it.
+class ConflictIndex::InternTable {
+ public:
+  uint32_t AcquireNode(absl::string_view node) { return Acquire(&nodes_, std::string(node)); }
+  std::optional<uint32_t> ReleaseNode(absl::string_view node) {
+    return Release(&nodes_, std::string(node));
   }
-}
+  std::optional<uint32_t> FindNode(absl::string_view node) const { return Find(nodes_, node); }
 
-void ConflictIndex::ForEachClaim(
-    const ferry::v1::IPForwardSpec& spec,
-    const std::function<void(std::map<Key, Bucket>*, const Key&, uint32_t, uint32_t)>& fn) {
-  const std::string& node = spec.frontend().node_name();
-  const std::string fe = Canonical(spec.frontend().address());
-  const std::string be = Canonical(spec.backend().address());
-  const int masq = IsMasquerade(spec) ? 1 : 0;
-  for (const auto& m : spec.ports()) {
-    PortRange f = FrontendRange(m);
-    fn(&frontends_, {node, fe, m.protocol(), 0}, f.first, f.last);
-    PortRange b = BackendRange(m);
-    fn(&backends_, {node, be, m.protocol(), masq}, b.first, b.last);
+  uint32_t AcquireAddress(absl::string_view address) {
+    absl::StatusOr<IpAddress> ip = IpAddress::Parse(address);
+    return ip.ok() ? Acquire(&addresses_, *ip) : Acquire(&unparsed_, std::string(address));
   }
+  std::optional<uint32_t> ReleaseAddress(absl::string_view address) {
+    absl::StatusOr<IpAddress> ip = IpAddress::Parse(address);
+    return ip.ok() ? Release(&addresses_, *ip) : Release(&unparsed_, std::string(address));
+  }
+  std::optional<uint32_t> FindAddress(absl::string_view address) const {
+    absl::StatusOr<IpAddress> ip = IpAddress::Parse(address);
+    return ip.ok() ? Find(addresses_, *ip) : Find(unparsed_, address);
+  }
+
+ private:
+  struct Space {
+    std::vector<uint32_t> free;
+    uint32_t next = 0;
+  };
+  template <typename K>
+  struct Table {
+    absl::flat_hash_map<K, Interned> ids;
+    Space* space;
+  };
+
+  template <typename K, typename Q>
+  static std::optional<uint32_t> Find(const Table<K>& table, const Q& key) {
+    auto it = table.ids.find(key);
+    if (it == table.ids.end()) return std::nullopt;
+    return it->second.id;
+  }
+  template <typename K>
+  static uint32_t Acquire(Table<K>* table, K key) {
+    auto [it, inserted] = table->ids.try_emplace(std::move(key));
+    if (inserted) {
+      Space* space = table->space;
+      if (space->free.empty()) {
+        it->second.id = space->next++;
+      } else {
+        it->second.id = space->free.back();
+        space->free.pop_back();
+      }
+    }
+    ++it->second.refs;
+    return it->second.id;
+  }
+  // The released id: still the key's until someone acquires again.
+  template <typename K>
+  static std::optional<uint32_t> Release(Table<K>* table, const K& key) {
+    auto it = table->ids.find(key);
+    if (it == table->ids.end()) return std::nullopt;
+    const uint32_t id = it->second.id;
+    if (--it->second.refs == 0) {
+      table->space->free.push_back(id);
+      table->ids.erase(it);
+    }
+    return id;
+  }
+
+  Space node_ids_;
+  Space address_ids_;
+  Table<std::string> nodes_{{}, &node_ids_};
+  Table<IpAddress> addresses_{{}, &address_ids_};
+  Table<std::string> unparsed_{{}, &address_ids_};
+};
+
+ConflictIndex::ConflictIndex()
+    : interned_(std::make_unique<InternTable>()),
+      scratch_(std::make_unique<ferry::v1::IPForwardSpec>()) {}
+ConflictIndex::~ConflictIndex() = default;
+ConflictIndex::ConflictIndex(ConflictIndex&&) = default;
+ConflictIndex& ConflictIndex::operator=(ConflictIndex&&) = default;
+
+absl::string_view ConflictIndex::Held::name() const {
+  if (borrowed != nullptr) return borrowed->metadata().name();
+  return absl::string_view(bytes.get(), name_size);
 }
 
-void ConflictIndex::Index(const std::string* name, const ferry::v1::IPForwardSpec& spec) {
-  ForEachClaim(spec, [name](std::map<Key, Bucket>* buckets, const Key& key, uint32_t first,
-                            uint32_t last) { Insert(&(*buckets)[key], first, last, name); });
+absl::string_view ConflictIndex::Held::spec() const {
+  return absl::string_view(bytes.get() + name_size, spec_size);
 }
 
-void ConflictIndex::Unindex(const std::string* name, const ferry::v1::IPForwardSpec& spec) {
-  ForEachClaim(spec, [name](std::map<Key, Bucket>* buckets, const Key& key, uint32_t first,
-                            uint32_t last) { Erase(buckets, key, first, last, name); });
+ConflictIndex::Ids ConflictIndex::Acquire(const ferry::v1::IPForwardSpec& spec) {
+  return {interned_->AcquireNode(spec.frontend().node_name()),
+          interned_->AcquireAddress(spec.frontend().address()),
+          interned_->AcquireAddress(spec.backend().address())};
 }
 
-void ConflictIndex::Hold(const std::string& name, Held held) {
-  auto [it, inserted] = forwards_.try_emplace(name);
-  if (!inserted) Unindex(&it->first, it->second.forward->spec());
-  it->second = std::move(held);
-  Index(&it->first, it->second.forward->spec());
+ConflictIndex::Ids ConflictIndex::Release(const ferry::v1::IPForwardSpec& spec) {
+  return {interned_->ReleaseNode(spec.frontend().node_name()),
+          interned_->ReleaseAddress(spec.frontend().address()),
+          interned_->ReleaseAddress(spec.backend().address())};
+}
+
+ConflictIndex::Ids ConflictIndex::FindIds(const ferry::v1::IPForwardSpec& spec) const {
+  Ids ids;
+  ids.node = interned_->FindNode(spec.frontend().node_name());
+  if (!ids.node.has_value()) return ids;  // no claim on that node at all
+  ids.frontend = interned_->FindAddress(spec.frontend().address());
+  ids.backend = interned_->FindAddress(spec.backend().address());
+  return ids;
+}
+
+void ConflictIndex::Index(uint32_t id, const ferry::v1::IPForwardSpec& spec) {
+  Ids ids = Acquire(spec);
+  ForEachClaim(spec, ids.node, ids.frontend, ids.backend, false,
+               [&](BucketKey bucket, PortRange r) {
+                 claims_.emplace(ClaimKey::Of(bucket, r.first, id), r.last);
+                 if (r.last > r.first) {
+                   uint32_t& widest = widest_[bucket];
+                   widest = std::max(widest, r.last - r.first);
+                 }
+               });
+}
+
+void ConflictIndex::Unindex(uint32_t id, const ferry::v1::IPForwardSpec& spec) {
+  // Released first: the ids stay what they were until someone acquires.
+  Ids ids = Release(spec);
+  ForEachClaim(spec, ids.node, ids.frontend, ids.backend, false,
+               [&](BucketKey bucket, PortRange r) {
+                 auto [begin, end] = claims_.equal_range(ClaimKey::Of(bucket, r.first, id));
+                 for (auto it = begin; it != end; ++it) {
+                   if (it->second == r.last) {
+                     claims_.erase(it);
+                     break;
+                   }
+                 }
+                 auto wide = widest_.find(bucket);
+                 if (wide == widest_.end()) return;
+                 auto next = claims_.lower_bound(ClaimKey::Of(bucket, 0, 0));
+                 if (next == claims_.end() || next->first.bucket() != bucket) widest_.erase(wide);
+               });
+}
+
+const ferry::v1::IPForward* ConflictIndex::Materialize(uint32_t id,
+                                                       ferry::v1::IPForward* scratch) const {
+  const Held& held = held_[id];
+  if (held.borrowed != nullptr) return held.borrowed;
+  scratch->Clear();
+  absl::string_view spec = held.spec();
+  if (!scratch->mutable_spec()->ParseFromArray(spec.data(), static_cast<int>(spec.size()))) {
+    return nullptr;
+  }
+  scratch->mutable_metadata()->set_name(std::string(held.name()));
+  return scratch;
+}
+
+uint32_t ConflictIndex::Slot(absl::string_view name) {
+  Remove(name);
+  if (free_slots_.empty()) {
+    held_.emplace_back();
+    return static_cast<uint32_t>(held_.size() - 1);
+  }
+  uint32_t id = free_slots_.back();
+  free_slots_.pop_back();
+  return id;
 }
 
 void ConflictIndex::Put(const ferry::v1::IPForward& forward) {
-  Held held;
-  held.owned = std::make_unique<ferry::v1::IPForward>();
-  held.owned->mutable_metadata()->set_name(forward.metadata().name());
-  *held.owned->mutable_spec() = forward.spec();
-  held.forward = held.owned.get();
-  Hold(forward.metadata().name(), std::move(held));
+  const std::string& name = forward.metadata().name();
+  const size_t spec_size = forward.spec().ByteSizeLong();
+  const uint32_t id = Slot(name);
+  Held& held = held_[id];
+  Fill(&held, name, spec_size);
+  forward.spec().SerializeWithCachedSizesToArray(
+      reinterpret_cast<uint8_t*>(held.bytes.get() + held.name_size));
+  names_.emplace(held.name(), id);
+  Index(id, forward.spec());
 }
 
-void ConflictIndex::Add(const ferry::v1::IPForward* forward) {
-  Held held;
-  held.forward = forward;
-  Hold(forward->metadata().name(), std::move(held));
-}
-
-bool ConflictIndex::Remove(const std::string& name) {
-  auto it = forwards_.find(name);
-  if (it == forwards_.end()) return false;
-  Unindex(&it->first, it->second.forward->spec());
-  forwards_.erase(it);
+bool ConflictIndex::PutSpecBytes(absl::string_view name, absl::string_view spec) {
+  if (!scratch_->ParseFromArray(spec.data(), static_cast<int>(spec.size()))) return false;
+  if (Contains(name)) {
+    Remove(name);  // decodes the replaced spec into scratch_: parse again
+    (void)scratch_->ParseFromArray(spec.data(), static_cast<int>(spec.size()));
+  }
+  const uint32_t id = Slot(name);
+  Held& held = held_[id];
+  Fill(&held, name, spec.size());
+  std::memcpy(held.bytes.get() + held.name_size, spec.data(), spec.size());
+  names_.emplace(held.name(), id);
+  Index(id, *scratch_);
   return true;
 }
 
-const ferry::v1::IPForward* ConflictIndex::Find(const std::string& name) const {
-  auto it = forwards_.find(name);
-  return it == forwards_.end() ? nullptr : it->second.forward;
+void ConflictIndex::Fill(Held* held, absl::string_view name, size_t spec_size) {
+  held->name_size = static_cast<uint32_t>(name.size());
+  held->spec_size = static_cast<uint32_t>(spec_size);
+  held->bytes = std::make_unique_for_overwrite<char[]>(name.size() + spec_size);
+  std::memcpy(held->bytes.get(), name.data(), name.size());
+}
+
+void ConflictIndex::Add(const ferry::v1::IPForward* forward) {
+  uint32_t id = Slot(forward->metadata().name());
+  held_[id].borrowed = forward;
+  names_.emplace(held_[id].name(), id);
+  Index(id, forward->spec());
+}
+
+bool ConflictIndex::Remove(absl::string_view name) {
+  auto it = names_.find(name);
+  if (it == names_.end()) return false;
+  const uint32_t id = it->second;
+  names_.erase(it);
+  Held& held = held_[id];
+  if (held.borrowed != nullptr) {
+    Unindex(id, held.borrowed->spec());
+  } else {
+    absl::string_view spec = held.spec();
+    // Cannot fail: the same bytes parsed when they were put.
+    (void)scratch_->ParseFromArray(spec.data(), static_cast<int>(spec.size()));
+    Unindex(id, *scratch_);
+  }
+  held = Held();
+  free_slots_.push_back(id);
+  return true;
+}
+
+std::optional<ferry::v1::IPForward> ConflictIndex::Find(absl::string_view name) const {
+  auto it = names_.find(name);
+  if (it == names_.end()) return std::nullopt;
+  ferry::v1::IPForward scratch;
+  const ferry::v1::IPForward* forward = Materialize(it->second, &scratch);
+  if (forward == nullptr) return std::nullopt;
+  if (forward == &scratch) return scratch;
+  ferry::v1::IPForward copy;
+  copy.mutable_metadata()->set_name(forward->metadata().name());
+  *copy.mutable_spec() = forward->spec();
+  return copy;
+}
+
+std::optional<absl::string_view> ConflictIndex::SpecBytes(absl::string_view name) const {
+  auto it = names_.find(name);
+  if (it == names_.end() || held_[it->second].borrowed != nullptr) return std::nullopt;
+  return held_[it->second].spec();
 }
 
 absl::Status ConflictIndex::Check(const ferry::v1::IPForward& candidate) const {
-  const auto& spec = candidate.spec();
-  const std::string& node = spec.frontend().node_name();
-  const std::string fe = Canonical(spec.frontend().address());
-  const std::string be = Canonical(spec.backend().address());
-  std::vector<const std::string*> hits;
-  for (const auto& m : spec.ports()) {
-    if (auto it = frontends_.find({node, fe, m.protocol(), 0}); it != frontends_.end()) {
-      PortRange f = FrontendRange(m);
-      Collect(it->second, f.first, f.last, &hits);
-    }
-    // Only the other sourceIP mode conflicts.
-    Key other{node, be, m.protocol(), IsMasquerade(spec) ? 0 : 1};
-    if (auto it = backends_.find(other); it != backends_.end()) {
-      PortRange b = BackendRange(m);
-      Collect(it->second, b.first, b.last, &hits);
-    }
-  }
+  const ferry::v1::IPForwardSpec& spec = candidate.spec();
+  Ids ids = FindIds(spec);
+  absl::InlinedVector<uint32_t, 8> hits;  // a staged candidate hits itself
+  ForEachClaim(
+      spec, ids.node, ids.frontend, ids.backend, /*opposite=*/true,
+      [&](BucketKey bucket, PortRange r) {
+        // A range overlapping [first, last] starts in [first - widest, last].
+        auto wide = widest_.find(bucket);
+        uint32_t widest = wide == widest_.end() ? 0 : wide->second;
+        uint32_t from = r.first > widest ? r.first - widest : 0;
+        for (auto it = claims_.lower_bound(ClaimKey::Of(bucket, from, 0));
+             it != claims_.end() && it->first.bucket() == bucket && it->first.first <= r.last;
+             ++it) {
+          if (it->second >= r.first) hits.push_back(it->first.forward);
+        }
+      });
   if (hits.empty()) return absl::OkStatus();
   // The full check over just the overlapping forwards, in name order,
   // words the error exactly as CheckConflicts over all of them would.
-  std::sort(hits.begin(), hits.end(),
-            [](const std::string* a, const std::string* b) { return *a < *b; });
+  std::sort(hits.begin(), hits.end(), [this](uint32_t a, uint32_t b) {
+    return held_[a].name() < held_[b].name() || (held_[a].name() == held_[b].name() && a < b);
+  });
   hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
-  for (const std::string* name : hits) {
-    if (absl::Status s = CheckPair(candidate, *forwards_.at(*name).forward); !s.ok()) return s;
+  ferry::v1::IPForward scratch;
+  for (uint32_t id : hits) {
+    if (held_[id].name() == candidate.metadata().name()) continue;
+    const ferry::v1::IPForward* other = Materialize(id, &scratch);
+    if (other == nullptr) continue;  // cannot happen: the bytes parsed when put
+    if (absl::Status s = CheckPair(candidate, *other); !s.ok()) return s;
   }
   return absl::OkStatus();
 }

@@ -27,7 +27,7 @@ class ObjectWriter {
   // `admission` (not owned; may be null: nothing beyond validation) is
   // checked for every forward of every apply, dry runs included.
   explicit ObjectWriter(Store* store, const Admission* admission = nullptr)
-      : store_(store), admission_(admission), forwards_(store) {}
+      : store_(store), admission_(admission), forwards_(store, &mu_) {}
 
   // All objects or none. Errors name the object, "ipforward/web: ...":
   // INVALID_ARGUMENT (validation, admission), ABORTED (stale resourceVersion, or
@@ -59,7 +59,8 @@ class ObjectWriter {
   absl::Mutex mu_;
   absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
   // Every stored forward's name and spec, caught up from the change log at
-  // the start of each apply that holds a forward.
+  // the start of each apply that holds a forward (and between applies by
+  // its own thread, which takes mu_).
   StoredForwardIndex forwards_ ABSL_GUARDED_BY(mu_);
 };
 

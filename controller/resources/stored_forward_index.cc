@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "api/lib/objects.h"
 #include "controller/store/object_codec.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -50,18 +51,17 @@ Field FindField(absl::string_view message, int number, absl::string_view* out) {
   return found ? Field::kFound : Field::kAbsent;
 }
 
-// The stored forward's name (its key) and spec.
-absl::StatusOr<ferry::v1::IPForward> DecodeClaims(const StoredObject& stored) {
-  ferry::v1::IPForward forward;
+// Holds the stored forward's name (its key) and spec, as the spec bytes
+// inside the value when they parse; otherwise decodes the whole value.
+absl::Status PutStored(const StoredObject& stored, ConflictIndex* index) {
   std::optional<absl::string_view> spec = ForwardSpecBytes(stored.value);
-  if (!spec.has_value() ||
-      !forward.mutable_spec()->ParseFromArray(spec->data(), static_cast<int>(spec->size()))) {
-    absl::StatusOr<ferry::v1::Object> object = DecodeStored(stored);
-    if (!object.ok()) return object.status();
-    forward = std::move(*object->mutable_ip_forward());
-  }
-  forward.mutable_metadata()->set_name(stored.name);
-  return forward;
+  if (spec.has_value() && index->PutSpecBytes(stored.name, *spec)) return absl::OkStatus();
+  absl::StatusOr<ferry::v1::Object> object = DecodeStored(stored);
+  if (!object.ok()) return object.status();
+  ferry::v1::IPForward* forward = object->mutable_ip_forward();
+  forward->mutable_metadata()->set_name(stored.name);
+  index->Put(*forward);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -81,9 +81,25 @@ std::optional<absl::string_view> ForwardSpecBytes(absl::string_view value) {
   return std::nullopt;
 }
 
+StoredForwardIndex::StoredForwardIndex(Store* store, absl::Mutex* mu)
+    : store_(store), mu_(mu), feed_(store, api::kKindIPForward, kCatchUpBatch) {}
+
+StoredForwardIndex::~StoredForwardIndex() {
+  stop_.Notify();
+  if (follower_.joinable()) follower_.join();
+}
+
 absl::Status StoredForwardIndex::CatchUp() {
   Unstage();
-  if (!loaded_) return Reload();
+  if (!loaded_) {
+    absl::Status loaded = Reload();
+    // Started by the first load, so that an index never used (a writer
+    // that only ever sees nodes) costs no thread.
+    if (loaded.ok() && mu_ != nullptr && !follower_.joinable()) {
+      follower_ = std::thread([this, from = feed_.revision()] { Follow(from); });
+    }
+    return loaded;
+  }
   // Changes committed after this are concurrent with the caller's request,
   // as they were with a List; catching up to here keeps the loop bounded.
   const int64_t target = store_->CurrentRevision();
@@ -91,15 +107,63 @@ absl::Status StoredForwardIndex::CatchUp() {
     absl::StatusOr<ChangeFeed::Batch> batch = feed_.Next();
     if (absl::IsOutOfRange(batch.status())) return Reload();
     if (!batch.ok()) return batch.status();
-    for (const Change& change : batch->changes) {
-      if (absl::Status s = ApplyChange(change); !s.ok()) {
-        loaded_ = false;  // half applied: start over from a List next time
-        return s;
-      }
-    }
+    if (absl::Status s = ApplyBatch(batch->changes); !s.ok()) return s;
     if (batch->at_end) break;
   }
   return absl::OkStatus();
+}
+
+absl::Status StoredForwardIndex::ApplyBatch(const std::vector<Change>& changes) {
+  for (const Change& change : changes) {
+    if (absl::Status s = ApplyChange(change); !s.ok()) {
+      loaded_ = false;  // half applied: start over from a List next time
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void StoredForwardIndex::Follow(int64_t seen) {
+  while (!stop_.HasBeenNotified()) {
+    const absl::Time start = absl::Now();
+    if (store_->WaitForChange(seen, kFollowPoll)) {
+      seen = FollowOnce();
+    } else if (absl::Now() - start < kFollowPoll / 2) {
+      // Back early with no change: the store has stopped waiting (it is
+      // shutting down). Wait for our own stop instead of spinning.
+      stop_.WaitForNotificationWithTimeout(kFollowPoll);
+    }
+  }
+}
+
+// The store is read without the lock, so the owner waits only while a
+// batch is applied; a batch read from a place the owner has since moved
+// the index past is dropped, and the next round starts from there.
+int64_t StoredForwardIndex::FollowOnce() {
+  int64_t from = 0;
+  {
+    absl::MutexLock lock(mu_);
+    if (!loaded_) {
+      // Loaded ahead of the first apply. On an error, the next change
+      // retries (as the next apply would).
+      return Reload().ok() ? feed_.revision() : store_->CurrentRevision();
+    }
+    from = feed_.revision();
+  }
+  ChangeFeed feed(store_, api::kKindIPForward, kCatchUpBatch, from);
+  while (!stop_.HasBeenNotified()) {
+    absl::StatusOr<ChangeFeed::Batch> batch = feed.Next();
+    absl::MutexLock lock(mu_);
+    if (!loaded_ || feed_.revision() != from) return from;
+    if (absl::IsOutOfRange(batch.status())) {
+      return Reload().ok() ? feed_.revision() : store_->CurrentRevision();
+    }
+    if (!batch.ok() || !ApplyBatch(batch->changes).ok()) return store_->CurrentRevision();
+    feed_.Reset(feed.revision());
+    from = feed.revision();
+    if (batch->at_end) break;
+  }
+  return from;
 }
 
 absl::Status StoredForwardIndex::Reload() {
@@ -107,13 +171,8 @@ absl::Status StoredForwardIndex::Reload() {
   absl::Status failed;
   absl::StatusOr<int64_t> listed =
       store_->List(api::kKindIPForward, [&](const StoredObject& stored) {
-        absl::StatusOr<ferry::v1::IPForward> forward = DecodeClaims(stored);
-        if (!forward.ok()) {
-          failed = forward.status();
-          return false;
-        }
-        fresh.Put(*forward);
-        return true;
+        failed = PutStored(stored, &fresh);
+        return failed.ok();
       });
   if (!listed.ok()) return listed.status();
   if (!failed.ok()) return failed;
@@ -129,25 +188,20 @@ absl::Status StoredForwardIndex::ApplyChange(const Change& change) {
     index_.Remove(name);
     return absl::OkStatus();
   }
-  // Most puts are status writes: the spec bytes are those of the held spec.
-  const ferry::v1::IPForward* held = index_.Find(name);
-  if (held != nullptr) {
+  // Most puts are status writes: the spec bytes are those held.
+  std::optional<absl::string_view> held = index_.SpecBytes(name);
+  if (held.has_value()) {
     std::optional<absl::string_view> spec = ForwardSpecBytes(change.object.value);
-    if (spec.has_value() && held->spec().SerializeAsString() == *spec) {
-      return absl::OkStatus();
-    }
+    if (spec.has_value() && *held == *spec) return absl::OkStatus();
   }
-  absl::StatusOr<ferry::v1::IPForward> forward = DecodeClaims(change.object);
-  if (!forward.ok()) return forward.status();
-  index_.Put(*forward);
-  return absl::OkStatus();
+  return PutStored(change.object, &index_);
 }
 
 void StoredForwardIndex::Stage(const ferry::v1::IPForward& forward) {
   Staged staged;
   staged.name = forward.metadata().name();
-  if (const ferry::v1::IPForward* held = index_.Find(staged.name); held != nullptr) {
-    staged.replaced = *held;
+  if (std::optional<absl::string_view> held = index_.SpecBytes(staged.name); held.has_value()) {
+    staged.replaced = std::string(*held);
   }
   staged_.push_back(std::move(staged));
   index_.Put(forward);
@@ -157,7 +211,8 @@ void StoredForwardIndex::Unstage() {
   // Newest first, so a name staged twice gets its original back.
   for (auto it = staged_.rbegin(); it != staged_.rend(); ++it) {
     if (it->replaced.has_value()) {
-      index_.Put(*it->replaced);
+      // Cannot fail: the bytes parsed when they were first held.
+      (void)index_.PutSpecBytes(it->name, *it->replaced);
     } else {
       index_.Remove(it->name);
     }

@@ -116,7 +116,8 @@ TEST(ConflictIndexTest, RemovedForwardClaimsNothing) {
   EXPECT_TRUE(index.Remove("web"));
   EXPECT_FALSE(index.Remove("web"));
   EXPECT_TRUE(index.Check(Forward("new", "192.0.2.1", 85)).ok());
-  EXPECT_EQ(index.Find("web"), nullptr);
+  EXPECT_FALSE(index.Contains("web"));
+  EXPECT_FALSE(index.Find("web").has_value());
 }
 
 TEST(ConflictIndexTest, ErrorNamesTheFirstConflictingForwardByNameWhateverTheOrderAdded) {

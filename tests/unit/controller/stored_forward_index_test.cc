@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -128,8 +129,9 @@ class StoredForwardIndexTest : public ::testing::TestWithParam<bool> {
     std::map<std::string, IPForward> stored = StoredForwards(store_.get());
     ASSERT_EQ(index->size(), stored.size()) << "step " << step;
     for (const auto& [name, f] : stored) {
-      const IPForward* held = index->Find(name);
-      ASSERT_NE(held, nullptr) << name << " at step " << step;
+      std::optional<IPForward> held = index->Find(name);
+      ASSERT_TRUE(held.has_value()) << name << " at step " << step;
+      ASSERT_EQ(held->metadata().name(), name);
       ASSERT_TRUE(MessageDifferencer::Equals(held->spec(), f.spec()))
           << name << " at step " << step;
     }
