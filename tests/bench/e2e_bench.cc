@@ -309,7 +309,10 @@ absl::Status RunE2eBench(const BenchOptions& options, Report* report) {
   }
   WaitForQuietMachine(0.9, 30);
   const double t0 = NowSeconds();
-  absl::StatusOr<ProcessResult> apply = MustRun(ctl({"apply", "-f", manifest}), nullptr);
+  // A bulk apply is one transaction; on a loaded machine it may outlast
+  // ferryctl's default per-request timeout, which is not what is measured.
+  absl::StatusOr<ProcessResult> apply =
+      MustRun(ctl({"--request-timeout", "300s", "apply", "-f", manifest}), nullptr);
   if (!apply.ok()) return apply.status();
   absl::StatusOr<ProcessResult> wait =
       RunProcess(ctl({"wait", "ipforwards", "--all", "--for=condition=Ready", "--timeout=300s"}),
