@@ -100,6 +100,14 @@ absl::Status StoredForwardIndex::CatchUp() {
     }
     return loaded;
   }
+  if (mu_ != nullptr) {
+    // The thread is reading what this would read (one revision of a status
+    // pass may be 100k changes): wait for it rather than read it twice.
+    ++owners_waiting_;  // and the thread starts no new read meanwhile
+    mu_->Await(absl::Condition(this, &StoredForwardIndex::NotReadingAhead));
+    --owners_waiting_;
+    if (!loaded_) return Reload();  // its batch failed
+  }
   // Changes committed after this are concurrent with the caller's request,
   // as they were with a List; catching up to here keeps the loop bounded.
   const int64_t target = store_->CurrentRevision();
@@ -138,32 +146,34 @@ void StoredForwardIndex::Follow(int64_t seen) {
 
 // The store is read without the lock, so the owner waits only while a
 // batch is applied; a batch read from a place the owner has since moved
-// the index past is dropped, and the next round starts from there.
+// the index past is dropped, and the next one starts from there.
 int64_t StoredForwardIndex::FollowOnce() {
-  int64_t from = 0;
-  {
-    absl::MutexLock lock(mu_);
-    if (!loaded_) {
-      // Loaded ahead of the first apply. On an error, the next change
-      // retries (as the next apply would).
-      return Reload().ok() ? feed_.revision() : store_->CurrentRevision();
-    }
-    from = feed_.revision();
-  }
-  ChangeFeed feed(store_, api::kKindIPForward, kCatchUpBatch, from);
   while (!stop_.HasBeenNotified()) {
+    int64_t from = 0;
+    {
+      absl::MutexLock lock(mu_);
+      // An owner waiting in CatchUp reads the rest itself: let it in first.
+      mu_->Await(absl::Condition(this, &StoredForwardIndex::NoOwnerWaiting));
+      if (!loaded_) {
+        // Unloaded by an error: the next change retries, as an apply would.
+        return Reload().ok() ? feed_.revision() : store_->CurrentRevision();
+      }
+      from = feed_.revision();
+      if (from >= store_->CurrentRevision()) return from;
+      reading_from_ = from;
+    }
+    ChangeFeed feed(store_, api::kKindIPForward, kCatchUpBatch, from);
     absl::StatusOr<ChangeFeed::Batch> batch = feed.Next();
     absl::MutexLock lock(mu_);
-    if (!loaded_ || feed_.revision() != from) return from;
+    reading_from_ = -1;
+    if (!loaded_ || feed_.revision() != from) continue;
     if (absl::IsOutOfRange(batch.status())) {
       return Reload().ok() ? feed_.revision() : store_->CurrentRevision();
     }
     if (!batch.ok() || !ApplyBatch(batch->changes).ok()) return store_->CurrentRevision();
     feed_.Reset(feed.revision());
-    from = feed.revision();
-    if (batch->at_end) break;
   }
-  return from;
+  return 0;
 }
 
 absl::Status StoredForwardIndex::Reload() {

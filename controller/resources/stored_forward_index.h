@@ -53,7 +53,9 @@ class StoredForwardIndex {
 
   // Brings the index up to at least the store's current revision. Errors
   // are the store's, or a stored forward that does not decode (then the next
-  // call re-lists).
+  // call re-lists). With a following thread that is reading the next
+  // changes, it waits for that read, releasing `mu` meanwhile: call it
+  // before anything read under `mu` is relied on.
   absl::Status CatchUp();
 
   // Whether a forward of that name was stored at the last CatchUp (or is
@@ -108,6 +110,8 @@ class StoredForwardIndex {
   // an error (the next change retries).
   void Follow(int64_t seen);
   int64_t FollowOnce();
+  bool NotReadingAhead() const { return reading_from_ != feed_.revision(); }
+  bool NoOwnerWaiting() const { return owners_waiting_ == 0; }
 
   Store* const store_;
   absl::Mutex* const mu_;  // null: no following thread
@@ -115,6 +119,10 @@ class StoredForwardIndex {
   ChangeFeed feed_;  // where the index stands in the change log
   ConflictIndex index_;
   std::vector<Staged> staged_;
+  // Where the thread's read in flight starts (-1: none), so that CatchUp
+  // waits for it instead of reading the same changes.
+  int64_t reading_from_ = -1;
+  int owners_waiting_ = 0;  // in CatchUp, for that read
   absl::Notification stop_;
   std::thread follower_;
 };

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -38,9 +39,31 @@ class CountingStore : public Store {
   int64_t CurrentRevision() override { return store_->CurrentRevision(); }
   absl::StatusOr<std::vector<Change>> ChangesSince(int64_t after, const std::string& kind,
                                                    size_t limit) override {
+    {
+      absl::MutexLock lock(&gate_mu_);
+      ++entered_;
+      // Bounded, so that a wrong CatchUp fails the test instead of hanging.
+      gate_mu_.AwaitWithTimeout(absl::Condition(
+                                    +[](bool* closed) { return !*closed; }, &closed_),
+                                absl::Seconds(30));
+    }
     absl::StatusOr<std::vector<Change>> changes = store_->ChangesSince(after, kind, limit);
     if (changes.ok()) read_ += changes->size();
     return changes;
+  }
+  // While closed, a ChangesSince call counts itself in and waits.
+  void Close() {
+    absl::MutexLock lock(&gate_mu_);
+    closed_ = true;
+  }
+  void Open() {
+    absl::MutexLock lock(&gate_mu_);
+    closed_ = false;
+  }
+  bool AwaitEntered(int n) {
+    absl::MutexLock lock(&gate_mu_);
+    auto reached = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return entered_ >= n; };
+    return gate_mu_.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(30));
   }
   bool WaitForChange(int64_t after, absl::Duration timeout) override {
     return store_->WaitForChange(after, timeout);
@@ -51,6 +74,9 @@ class CountingStore : public Store {
  private:
   Store* const store_;
   std::atomic<size_t> read_{0};
+  absl::Mutex gate_mu_;
+  bool closed_ ABSL_GUARDED_BY(gate_mu_) = false;
+  int entered_ ABSL_GUARDED_BY(gate_mu_) = 0;
 };
 
 WriteOp Put(const ferry::v1::Object& object) {
@@ -124,6 +150,54 @@ TEST_F(StoredForwardIndexFollowTest, StatusPassIsReadInTheBackgroundAndCatchUpRe
   EXPECT_TRUE(index.Check(probe.ip_forward()).ok());
   probe.mutable_ip_forward()->mutable_spec()->mutable_ports(0)->set_port(1008);
   EXPECT_FALSE(index.Check(probe.ip_forward()).ok());
+}
+
+TEST_F(StoredForwardIndexFollowTest, CatchUpWaitsForTheThreadsReadInsteadOfReadingItTwice) {
+  constexpr int kForwards = 1000;
+  std::vector<ferry::v1::Object> objects;
+  std::vector<WriteOp> creates;
+  for (int i = 0; i < kForwards; ++i) {
+    objects.push_back(TestForward(absl::StrCat("f", i), "192.0.2.1", 1000 + i));
+    creates.push_back(Put(objects.back()));
+  }
+  ASSERT_TRUE(store_->Commit(creates).ok());
+  StoredForwardIndex index(store_.get(), &mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    ASSERT_TRUE(index.CatchUp().ok());
+  }
+  // The thread starts reading a status pass and is held in the read.
+  store_->Close();
+  std::vector<WriteOp> statuses;
+  for (ferry::v1::Object& o : objects) {
+    o.mutable_ip_forward()->mutable_status()->set_observed_generation(1);
+    statuses.push_back(Put(o));
+  }
+  ASSERT_TRUE(store_->Commit(statuses).ok());
+  ASSERT_TRUE(store_->AwaitEntered(1));
+  const size_t read_before = store_->read();
+
+  // An apply's CatchUp meanwhile: it must wait for that read, releasing
+  // mu_, not read the same changes again (it would be held too, keeping
+  // mu_, and the LockWhen below would time out).
+  bool owner_in = false;
+  bool owner_done = false;
+  std::thread owner([&] {
+    absl::MutexLock lock(&mu_);
+    owner_in = true;
+    EXPECT_TRUE(index.CatchUp().ok());
+    owner_done = true;
+  });
+  const bool waiting = mu_.LockWhenWithTimeout(absl::Condition(
+                                                   +[](bool* in) { return *in; }, &owner_in),
+                                               absl::Seconds(30));
+  EXPECT_TRUE(waiting) << "CatchUp held mu_ while the thread was reading";
+  EXPECT_FALSE(owner_done);
+  mu_.Unlock();
+  store_->Open();
+  owner.join();
+  EXPECT_TRUE(owner_done);
+  EXPECT_EQ(store_->read() - read_before, static_cast<size_t>(kForwards));
 }
 
 TEST_F(StoredForwardIndexFollowTest, OwnersCommitsAndTheThreadAgreeOnWhereTheIndexStands) {
