@@ -60,7 +60,8 @@ class ObjectWriter {
   absl::BitGen bitgen_ ABSL_GUARDED_BY(mu_);
   // Every stored forward's name and spec, caught up from the change log at
   // the start of each apply that holds a forward (and between applies by
-  // its own thread, which takes mu_).
+  // its own thread, which takes mu_). That CatchUp may release mu_ while
+  // it waits for the thread's read: it comes before anything is read.
   StoredForwardIndex forwards_ ABSL_GUARDED_BY(mu_);
 };
 
