@@ -36,7 +36,7 @@ absl::Status CheckConflicts(const ferry::v1::IPForward& candidate,
 // order they were added in.
 //
 // Sized for 100k held forwards: a held forward is its name and serialized
-// spec in one allocation, and a claim is a 24-byte entry of one ordered
+// spec in one allocation, and a claim is a 20-byte entry of one ordered
 // tree keyed by small ids (node and address interned), so a forward costs
 // about a quarter of a KB. A forward is decoded again only when a check
 // hits it, to word the message.
