@@ -346,12 +346,15 @@ TEST_F(ResourceServiceTest, WatchFromNowDeliversLaterWrites) {
 }
 
 TEST_F(ResourceServiceTest, WatchFromCompactedRevisionIsOutOfRange) {
-  store_.reset();
   SqliteStore::Options options;
   options.retained_changes = 1;
   options.compact_every = 1;
+  // Torn down as TearDown does: the service (its writer's following
+  // thread) before the store it reads.
   server_->Shutdown(std::chrono::system_clock::now());
   server_.reset();
+  service_.reset();
+  store_.reset();
   std::filesystem::remove_all(dir_);
   store_ = std::move(*SqliteStore::Open(dir_, options));
   service_ = std::make_unique<ResourceServiceImpl>(store_.get(), absl::Milliseconds(20));
