@@ -35,6 +35,23 @@ class ReadTxn {
   absl::Status status_;
 };
 
+// Reads kind/name into `out`; false if it is not stored.
+absl::StatusOr<bool> ReadObject(SqliteConnection& conn, const std::string& kind,
+                                const std::string& name, StoredObject* out) {
+  SqliteStatement& get = conn.get_object;
+  ScopedReset reset(&get);
+  get.BindText(1, kind);
+  get.BindText(2, name);
+  absl::StatusOr<bool> row = get.Step();
+  if (!row.ok() || !*row) return row;
+  out->kind = kind;
+  out->name = name;
+  out->value = get.ColumnBlob(0);
+  out->revision = get.ColumnInt64(1);
+  out->create_revision = get.ColumnInt64(2);
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& data_dir) {
@@ -253,74 +270,65 @@ absl::Status SqliteStore::Compact() {
   return w.SetMeta("compacted_revision", cutoff);
 }
 
+absl::Status SqliteStore::InSnapshot(const std::function<absl::Status(Connection&)>& read) {
+  absl::StatusOr<std::unique_ptr<Connection>> conn = AcquireReader();
+  if (!conn.ok()) return conn.status();
+  absl::Cleanup release = [&] { ReleaseReader(std::move(*conn)); };
+  ReadTxn txn(&(*conn)->db);
+  if (!txn.status().ok()) return txn.status();
+  return read(**conn);
+}
+
 absl::StatusOr<StoredObject> SqliteStore::Get(const std::string& kind, const std::string& name) {
   absl::StatusOr<std::unique_ptr<Connection>> conn = AcquireReader();
   if (!conn.ok()) return conn.status();
   absl::Cleanup release = [&] { ReleaseReader(std::move(*conn)); };
-  SqliteStatement& get = (*conn)->get_object;
-  ScopedReset reset(&get);
-  get.BindText(1, kind);
-  get.BindText(2, name);
-  absl::StatusOr<bool> row = get.Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return absl::NotFoundError(absl::StrCat(Key(kind, name), " not found"));
-  StoredObject object{kind, name, get.ColumnBlob(0), get.ColumnInt64(1), get.ColumnInt64(2)};
+  StoredObject object;
+  absl::StatusOr<bool> found = ReadObject(**conn, kind, name, &object);
+  if (!found.ok()) return found.status();
+  if (!*found) return absl::NotFoundError(absl::StrCat(Key(kind, name), " not found"));
   return object;
 }
 
 absl::Status SqliteStore::GetMany(const std::string& kind, const std::vector<std::string>& names,
                                   const std::function<void(size_t, const StoredObject&)>& visit) {
   if (names.empty()) return absl::OkStatus();
-  absl::StatusOr<std::unique_ptr<Connection>> conn = AcquireReader();
-  if (!conn.ok()) return conn.status();
-  absl::Cleanup release = [&] { ReleaseReader(std::move(*conn)); };
-  Connection& r = **conn;
-  ReadTxn txn(&r.db);
-  if (!txn.status().ok()) return txn.status();
-  StoredObject object;
-  object.kind = kind;
-  for (size_t i = 0; i < names.size(); ++i) {
-    SqliteStatement& get = r.get_object;
-    ScopedReset reset(&get);
-    get.BindText(1, kind);
-    get.BindText(2, names[i]);
-    absl::StatusOr<bool> row = get.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) continue;
-    object.name = names[i];
-    object.value = get.ColumnBlob(0);
-    object.revision = get.ColumnInt64(1);
-    object.create_revision = get.ColumnInt64(2);
-    visit(i, object);
-  }
-  return absl::OkStatus();
+  return InSnapshot([&](Connection& r) -> absl::Status {
+    StoredObject object;
+    for (size_t i = 0; i < names.size(); ++i) {
+      absl::StatusOr<bool> found = ReadObject(r, kind, names[i], &object);
+      if (!found.ok()) return found.status();
+      if (*found) visit(i, object);
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<int64_t> SqliteStore::List(const std::string& kind,
                                           const std::function<bool(const StoredObject&)>& visit) {
-  absl::StatusOr<std::unique_ptr<Connection>> conn = AcquireReader();
-  if (!conn.ok()) return conn.status();
-  absl::Cleanup release = [&] { ReleaseReader(std::move(*conn)); };
-  Connection& r = **conn;
-  ReadTxn txn(&r.db);
-  if (!txn.status().ok()) return txn.status();
-  absl::StatusOr<int64_t> revision = r.MetaInt("revision");
-  if (!revision.ok()) return revision.status();
-  ScopedReset reset(&r.list_objects);
-  r.list_objects.BindText(1, kind);
-  StoredObject object;
-  object.kind = kind;
-  while (true) {
-    absl::StatusOr<bool> row = r.list_objects.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    object.name = r.list_objects.ColumnText(0);
-    object.value = r.list_objects.ColumnBlob(1);
-    object.revision = r.list_objects.ColumnInt64(2);
-    object.create_revision = r.list_objects.ColumnInt64(3);
-    if (!visit(object)) break;
-  }
-  return *revision;
+  int64_t revision = 0;
+  absl::Status read = InSnapshot([&](Connection& r) -> absl::Status {
+    absl::StatusOr<int64_t> at = r.MetaInt("revision");
+    if (!at.ok()) return at.status();
+    revision = *at;
+    ScopedReset reset(&r.list_objects);
+    r.list_objects.BindText(1, kind);
+    StoredObject object;
+    object.kind = kind;
+    while (true) {
+      absl::StatusOr<bool> row = r.list_objects.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      object.name = r.list_objects.ColumnText(0);
+      object.value = r.list_objects.ColumnBlob(1);
+      object.revision = r.list_objects.ColumnInt64(2);
+      object.create_revision = r.list_objects.ColumnInt64(3);
+      if (!visit(object)) break;
+    }
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
+  return revision;
 }
 
 int64_t SqliteStore::CurrentRevision() {
@@ -334,50 +342,48 @@ absl::StatusOr<std::vector<Change>> SqliteStore::ChangesSince(int64_t after,
   if (after < 0) {
     return absl::InvalidArgumentError(absl::StrCat("revision ", after, " is negative"));
   }
-  absl::StatusOr<std::unique_ptr<Connection>> conn = AcquireReader();
-  if (!conn.ok()) return conn.status();
-  absl::Cleanup release = [&] { ReleaseReader(std::move(*conn)); };
-  Connection& r = **conn;
-  ReadTxn txn(&r.db);
-  if (!txn.status().ok()) return txn.status();
-  absl::StatusOr<int64_t> compacted = r.MetaInt("compacted_revision");
-  if (!compacted.ok()) return compacted.status();
-  if (after < *compacted) {
-    return absl::OutOfRangeError(absl::StrCat("revision ", after,
-                                              " is older than the retained change log (changes "
-                                              "after revision ",
-                                              *compacted, " are kept)"));
-  }
-  SqliteStatement& query = kind.empty() ? r.changes_all : r.changes_of_kind;
-  ScopedReset reset(&query);
-  query.BindInt64(1, after);
-  if (!kind.empty()) query.BindText(2, kind);
   std::vector<Change> changes;
-  while (true) {
-    absl::StatusOr<bool> row = query.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    int64_t revision = query.ColumnInt64(0);
-    if (changes.size() >= limit &&
-        (changes.empty() || changes.back().object.revision != revision)) {
-      break;
+  absl::Status read = InSnapshot([&](Connection& r) -> absl::Status {
+    absl::StatusOr<int64_t> compacted = r.MetaInt("compacted_revision");
+    if (!compacted.ok()) return compacted.status();
+    if (after < *compacted) {
+      return absl::OutOfRangeError(absl::StrCat("revision ", after,
+                                                " is older than the retained change log (changes "
+                                                "after revision ",
+                                                *compacted, " are kept)"));
     }
-    Change change;
-    change.type = query.ColumnInt64(3) != 0 ? Change::Type::kDelete : Change::Type::kPut;
-    change.object.kind = query.ColumnText(1);
-    change.object.name = query.ColumnText(2);
-    change.object.revision = revision;
-    change.created = query.ColumnInt64(4) != 0;
-    if (query.ColumnIsNull(5)) {
-      // A put's key is either still the one it wrote or was deleted by a
-      // later change, which compaction keeps as long as the put.
-      return absl::DataLossError(
-          absl::StrCat("change log: ", Key(change.object.kind, change.object.name), " at revision ",
-                       revision, " has no value"));
+    SqliteStatement& query = kind.empty() ? r.changes_all : r.changes_of_kind;
+    ScopedReset reset(&query);
+    query.BindInt64(1, after);
+    if (!kind.empty()) query.BindText(2, kind);
+    while (true) {
+      absl::StatusOr<bool> row = query.Step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      int64_t revision = query.ColumnInt64(0);
+      if (changes.size() >= limit &&
+          (changes.empty() || changes.back().object.revision != revision)) {
+        break;
+      }
+      Change change;
+      change.type = query.ColumnInt64(3) != 0 ? Change::Type::kDelete : Change::Type::kPut;
+      change.object.kind = query.ColumnText(1);
+      change.object.name = query.ColumnText(2);
+      change.object.revision = revision;
+      change.created = query.ColumnInt64(4) != 0;
+      if (query.ColumnIsNull(5)) {
+        // A put's key is either still the one it wrote or was deleted by a
+        // later change, which compaction keeps as long as the put.
+        return absl::DataLossError(
+            absl::StrCat("change log: ", Key(change.object.kind, change.object.name),
+                         " at revision ", revision, " has no value"));
+      }
+      change.object.value = query.ColumnBlob(5);
+      changes.push_back(std::move(change));
     }
-    change.object.value = query.ColumnBlob(5);
-    changes.push_back(std::move(change));
-  }
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
   return changes;
 }
 

@@ -8,6 +8,7 @@
 // only its own snapshot and never blocks writers.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -72,6 +73,9 @@ class SqliteStore : public Store {
   absl::StatusOr<std::unique_ptr<Connection>> OpenConnection(bool writer);
   absl::StatusOr<std::unique_ptr<Connection>> AcquireReader();
   void ReleaseReader(std::unique_ptr<Connection> conn);
+  // Runs `read` on a pooled reader inside one read transaction, so every
+  // statement it runs sees one snapshot.
+  absl::Status InSnapshot(const std::function<absl::Status(Connection&)>& read);
   absl::Status WriteOps(const std::vector<WriteOp>& ops, int64_t revision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status Compact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
