@@ -79,13 +79,7 @@ class CountingStore : public Store {
   int entered_ ABSL_GUARDED_BY(gate_mu_) = 0;
 };
 
-WriteOp Put(const ferry::v1::Object& object) {
-  WriteOp op;
-  op.kind = kKindIPForward;
-  op.name = object.ip_forward().metadata().name();
-  op.value = EncodeForStore(object);
-  return op;
-}
+WriteOp Put(const ferry::v1::Object& object) { return PutOp(object, WriteOp::kAnyRevision); }
 
 class StoredForwardIndexFollowTest : public ::testing::Test {
  protected:
@@ -101,6 +95,32 @@ class StoredForwardIndexFollowTest : public ::testing::Test {
     auto reached = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return index.revision() >= revision; };
     return mu_.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(30));
   }
+  // Stores forwards f0..f<n-1> on ports 1000..1000+n-1 in one commit.
+  std::vector<ferry::v1::Object> CommitForwards(int n) {
+    std::vector<ferry::v1::Object> objects;
+    std::vector<WriteOp> creates;
+    for (int i = 0; i < n; ++i) {
+      objects.push_back(TestForward(absl::StrCat("f", i), "192.0.2.1", 1000 + i));
+      creates.push_back(Put(objects.back()));
+    }
+    EXPECT_TRUE(store_->Commit(creates).ok());
+    return objects;
+  }
+  // The fleet's status pass over `objects`: one commit that changes no spec.
+  absl::Status CommitStatusPass(std::vector<ferry::v1::Object>* objects) {
+    std::vector<WriteOp> statuses;
+    for (ferry::v1::Object& o : *objects) {
+      o.mutable_ip_forward()->mutable_status()->set_observed_generation(1);
+      statuses.push_back(Put(o));
+    }
+    return store_->Commit(statuses).status();
+  }
+  // An owner's CatchUp, under the owner's mutex; the first one loads the
+  // index and starts its thread.
+  absl::Status CatchUp(StoredForwardIndex& index) {
+    absl::MutexLock lock(&mu_);
+    return index.CatchUp();
+  }
 
   std::string dir_;
   std::unique_ptr<SqliteStore> sqlite_;
@@ -110,26 +130,12 @@ class StoredForwardIndexFollowTest : public ::testing::Test {
 
 TEST_F(StoredForwardIndexFollowTest, StatusPassIsReadInTheBackgroundAndCatchUpReadsNothing) {
   constexpr int kForwards = 5000;
-  std::vector<WriteOp> creates;
-  std::vector<ferry::v1::Object> objects;
-  for (int i = 0; i < kForwards; ++i) {
-    objects.push_back(TestForward(absl::StrCat("f", i), "192.0.2.1", 1000 + i));
-    creates.push_back(Put(objects.back()));
-  }
-  ASSERT_TRUE(store_->Commit(creates).ok());
+  std::vector<ferry::v1::Object> objects = CommitForwards(kForwards);
   StoredForwardIndex index(store_.get(), &mu_);
-  {
-    absl::MutexLock lock(&mu_);
-    ASSERT_TRUE(index.CatchUp().ok());  // loads, and starts the thread
-  }
+  ASSERT_TRUE(CatchUp(index).ok());  // loads, and starts the thread
 
   // The fleet's status pass over all of them, then one spec changed.
-  std::vector<WriteOp> statuses;
-  for (ferry::v1::Object& o : objects) {
-    o.mutable_ip_forward()->mutable_status()->set_observed_generation(1);
-    statuses.push_back(Put(o));
-  }
-  ASSERT_TRUE(store_->Commit(statuses).ok());
+  ASSERT_TRUE(CommitStatusPass(&objects).ok());
   ferry::v1::Object moved = objects[7];
   moved.mutable_ip_forward()->mutable_spec()->mutable_ports(0)->set_port(80);
   ASSERT_TRUE(store_->Commit({Put(moved)}).ok());
@@ -154,26 +160,12 @@ TEST_F(StoredForwardIndexFollowTest, StatusPassIsReadInTheBackgroundAndCatchUpRe
 
 TEST_F(StoredForwardIndexFollowTest, CatchUpWaitsForTheThreadsReadInsteadOfReadingItTwice) {
   constexpr int kForwards = 1000;
-  std::vector<ferry::v1::Object> objects;
-  std::vector<WriteOp> creates;
-  for (int i = 0; i < kForwards; ++i) {
-    objects.push_back(TestForward(absl::StrCat("f", i), "192.0.2.1", 1000 + i));
-    creates.push_back(Put(objects.back()));
-  }
-  ASSERT_TRUE(store_->Commit(creates).ok());
+  std::vector<ferry::v1::Object> objects = CommitForwards(kForwards);
   StoredForwardIndex index(store_.get(), &mu_);
-  {
-    absl::MutexLock lock(&mu_);
-    ASSERT_TRUE(index.CatchUp().ok());
-  }
+  ASSERT_TRUE(CatchUp(index).ok());
   // The thread starts reading a status pass and is held in the read.
   store_->Close();
-  std::vector<WriteOp> statuses;
-  for (ferry::v1::Object& o : objects) {
-    o.mutable_ip_forward()->mutable_status()->set_observed_generation(1);
-    statuses.push_back(Put(o));
-  }
-  ASSERT_TRUE(store_->Commit(statuses).ok());
+  ASSERT_TRUE(CommitStatusPass(&objects).ok());
   ASSERT_TRUE(store_->AwaitEntered(1));
   const size_t read_before = store_->read();
 
