@@ -66,14 +66,17 @@ class CountingStore : public Store {
     return gate_mu_.AwaitWithTimeout(absl::Condition(&reached), absl::Seconds(30));
   }
   bool WaitForChange(int64_t after, absl::Duration timeout) override {
+    ++waits_;
     return store_->WaitForChange(after, timeout);
   }
   void StopWaiting() override { store_->StopWaiting(); }
   size_t read() const { return read_; }
+  int waits() const { return waits_; }
 
  private:
   Store* const store_;
   std::atomic<size_t> read_{0};
+  std::atomic<int> waits_{0};
   absl::Mutex gate_mu_;
   bool closed_ ABSL_GUARDED_BY(gate_mu_) = false;
   int entered_ ABSL_GUARDED_BY(gate_mu_) = 0;
@@ -219,6 +222,17 @@ TEST_F(StoredForwardIndexFollowTest, OwnersCommitsAndTheThreadAgreeOnWhereTheInd
     ASSERT_TRUE(held.has_value());
     EXPECT_EQ(held->spec().ports(0).port(), 1000u + 180 + n) << n;
   }
+}
+
+TEST_F(StoredForwardIndexFollowTest, AfterTheStoreStopsWaitingTheThreadDoesNotSpin) {
+  CommitForwards(10);
+  StoredForwardIndex index(store_.get(), &mu_);
+  ASSERT_TRUE(CatchUp(index).ok());
+  store_->StopWaiting();  // every WaitForChange now returns at once
+  const int before = store_->waits();
+  absl::SleepFor(StoredForwardIndex::kFollowPoll * 4);
+  // About one wait per poll interval; a spinning thread makes thousands.
+  EXPECT_LT(store_->waits() - before, 20);
 }
 
 }  // namespace
