@@ -7,7 +7,6 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
@@ -21,6 +20,7 @@
 #include "controller/store/object_codec.h"
 #include "controller/store/sqlite_store.h"
 #include "gtest/gtest.h"
+#include "tests/unit/controller/resource_service_fixture.h"
 #include "tests/unit/controller/test_forwards.h"
 
 namespace ferry::controller {
@@ -49,25 +49,9 @@ struct Listed {
   std::vector<std::pair<std::string, int64_t>> objects;  // in the order received
 };
 
-class ListSnapshotTest : public ::testing::Test {
+class ListSnapshotTest : public ResourceServiceFixture {
  protected:
-  void SetUp() override {
-    store_ = OpenTestStore("ferry-list", &dir_);
-    ASSERT_NE(store_, nullptr);
-    service_ = std::make_unique<ResourceServiceImpl>(store_.get(), absl::Milliseconds(20));
-    grpc::ServerBuilder builder;
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    stub_ = ferry::v1::ResourceService::NewStub(server_->InProcessChannel({}));
-  }
-  void TearDown() override {
-    if (server_) server_->Shutdown(std::chrono::system_clock::now());
-    server_.reset();
-    service_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { OpenAndServe("ferry-list"); }
 
   Listed List(const std::string& selector) {
     Listed out;
@@ -93,12 +77,6 @@ class ListSnapshotTest : public ::testing::Test {
     }
     return out;
   }
-
-  std::string dir_;
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<ResourceServiceImpl> service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<ferry::v1::ResourceService::Stub> stub_;
 };
 
 TEST_F(ListSnapshotTest, EveryListIsTheStoreAtItsRevisionWhileWritesRun) {

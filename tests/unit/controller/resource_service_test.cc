@@ -14,6 +14,7 @@
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/controller/resource_service_fixture.h"
 #include "tests/unit/controller/test_forwards.h"
 
 namespace ferry::controller {
@@ -30,26 +31,9 @@ Object Forward(const std::string& name, const std::string& frontend_address, uin
   return TestForward(name, frontend_address, port);
 }
 
-class ResourceServiceTest : public ::testing::Test {
+class ResourceServiceTest : public ResourceServiceFixture {
  protected:
-  void SetUp() override {
-    store_ = OpenTestStore("ferry-rs", &dir_);
-    ASSERT_NE(store_, nullptr);
-    service_ = std::make_unique<ResourceServiceImpl>(store_.get(), absl::Milliseconds(20));
-    grpc::ServerBuilder builder;
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    stub_ = ferry::v1::ResourceService::NewStub(server_->InProcessChannel({}));
-  }
-
-  void TearDown() override {
-    if (server_) server_->Shutdown(std::chrono::system_clock::now());
-    server_.reset();
-    service_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { OpenAndServe("ferry-rs"); }
 
   grpc::Status Apply(std::vector<Object> objects, ApplyResponse* response, bool dry_run = false) {
     ApplyRequest request;
@@ -94,12 +78,6 @@ class ResourceServiceTest : public ::testing::Test {
     EXPECT_TRUE(status.ok()) << status.error_message();
     return names;
   }
-
-  std::string dir_;
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<ResourceServiceImpl> service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<ferry::v1::ResourceService::Stub> stub_;
 };
 
 TEST_F(ResourceServiceTest, ApplyNewObjectIsCreatedWithUidAndGeneration1) {
@@ -349,19 +327,10 @@ TEST_F(ResourceServiceTest, WatchFromCompactedRevisionIsOutOfRange) {
   SqliteStore::Options options;
   options.retained_changes = 1;
   options.compact_every = 1;
-  // Torn down as TearDown does: the service (its writer's following
-  // thread) before the store it reads.
-  server_->Shutdown(std::chrono::system_clock::now());
-  server_.reset();
-  service_.reset();
-  store_.reset();
+  StopAndClose();
   std::filesystem::remove_all(dir_);
   store_ = std::move(*SqliteStore::Open(dir_, options));
-  service_ = std::make_unique<ResourceServiceImpl>(store_.get(), absl::Milliseconds(20));
-  grpc::ServerBuilder builder;
-  builder.RegisterService(service_.get());
-  server_ = builder.BuildAndStart();
-  stub_ = ferry::v1::ResourceService::NewStub(server_->InProcessChannel({}));
+  Serve();
   for (uint32_t port = 80; port < 84; ++port) ApplyOutcome(Forward("web", "192.0.2.1", port));
 
   ferry::v1::WatchRequest request;

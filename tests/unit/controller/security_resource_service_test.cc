@@ -3,7 +3,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +12,7 @@
 #include "controller/store/object_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/controller/resource_service_fixture.h"
 #include "tests/unit/controller/test_forwards.h"
 
 namespace ferry::controller {
@@ -45,16 +45,13 @@ std::string Summary(const AuditEntry& e) {
                       e.resource_version, " ", e.allowed ? "allowed" : "refused", " ", e.outcome);
 }
 
-class SecureResourceServiceTest : public ::testing::Test {
+class SecureResourceServiceTest : public ResourceServiceFixture {
  protected:
   void SetUp() override {
-    store_ = OpenTestStore("ferry-authz", &dir_);
-    ASSERT_NE(store_, nullptr);
     AdmissionPolicy policy;
     policy.reserved_ports = {22};
     admission_ = std::make_unique<Admission>(policy);
-    ResourceServiceImpl::Options options;
-    options.watch_poll = absl::Milliseconds(20);
+    ResourceServiceImpl::Options options = FastWatchOptions();
     options.audit = &audit_;
     options.admission = admission_.get();
     // Tests name the caller in metadata; the real server reads the
@@ -72,19 +69,7 @@ class SecureResourceServiceTest : public ::testing::Test {
       absl::MutexLock lock(&mu_);
       deleted_nodes_.push_back(node);
     };
-    service_ = std::make_unique<ResourceServiceImpl>(store_.get(), options);
-    grpc::ServerBuilder builder;
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    stub_ = ferry::v1::ResourceService::NewStub(server_->InProcessChannel({}));
-  }
-
-  void TearDown() override {
-    server_->Shutdown(std::chrono::system_clock::now());
-    service_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
+    OpenAndServe("ferry-authz", std::move(options));
   }
 
   static void As(const std::string& user, const std::string& role, grpc::ClientContext* context) {
@@ -142,15 +127,10 @@ class SecureResourceServiceTest : public ::testing::Test {
     return store_->Get(kind, name).ok();
   }
 
-  std::string dir_;
-  std::unique_ptr<SqliteStore> store_;
   std::unique_ptr<Admission> admission_;
   RecordingAudit audit_;
   absl::Mutex mu_;
   std::vector<std::string> deleted_nodes_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<ResourceServiceImpl> service_;
-  std::unique_ptr<grpc::Server> server_;
-  std::unique_ptr<ferry::v1::ResourceService::Stub> stub_;
 };
 
 TEST_F(SecureResourceServiceTest, AViewerIsRefusedAWriteAndNothingChanges) {
