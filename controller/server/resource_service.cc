@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/grpc_status.h"
+#include "api/lib/list_metadata.h"
 #include "api/lib/log.h"
 #include "api/lib/objects.h"
 #include "api/lib/selector.h"
@@ -290,7 +291,7 @@ grpc::Status ResourceServiceImpl::List(grpc::ServerContext* context,
   if (!listed.ok()) return api::ToGrpcStatus(listed.status());
   // Every object sent came from the snapshot at this revision: a client
   // watches from it to miss nothing and replay nothing.
-  if (failed.ok()) context->AddTrailingMetadata(kListRevisionKey, absl::StrCat(*listed));
+  if (failed.ok()) context->AddTrailingMetadata(api::kListRevisionMetadata, absl::StrCat(*listed));
   return api::ToGrpcStatus(failed);
 }
 

@@ -27,7 +27,6 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "api/lib/list_metadata.h"
 #include "controller/protection/protection_metrics.h"
 #include "controller/protection/rate_limiter.h"
 #include "controller/protection/timer_thread.h"
@@ -40,9 +39,6 @@
 #include "ferry/v1/ferry.grpc.pb.h"
 
 namespace ferry::controller {
-
-// A List's trailing metadata: its snapshot's revision (see list_metadata.h).
-inline constexpr const char* kListRevisionKey = api::kListRevisionMetadata;
 
 class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
  public:
