@@ -128,8 +128,7 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(
     };
     absl::Status valid = api::ValidateObject(object);
     if (!valid.ok()) return Prefixed(label(), valid);
-    absl::string_view name = object.has_node() ? absl::string_view(object.node().metadata().name())
-                                               : object.ip_forward().metadata().name();
+    absl::string_view name = api::MetaOf(object).name();
     if (!seen.emplace(object.kind_case(), name).second) {
       return absl::InvalidArgumentError(
           absl::StrCat(label(), ": appears more than once in one apply"));
