@@ -167,7 +167,6 @@ std::optional<ferry::v1::IPForwardStatus> StatusWriter::StatusWrite(
 }
 
 absl::Status StatusWriter::CommitStatuses(std::vector<StatusUpdate> updates) {
-  if (updates.empty()) return absl::OkStatus();
   FleetSnapshot& snapshot = *sources_.snapshot;
   std::vector<WriteOp> batch;
   batch.reserve(updates.size());
@@ -179,25 +178,45 @@ absl::Status StatusWriter::CommitStatuses(std::vector<StatusUpdate> updates) {
     op.expected_revision = update.stored->revision;
     batch.push_back(std::move(op));
   }
+  return CommitOps(batch, [&](size_t i, int64_t revision) {
+    snapshot.RecordStatus(batch[i].name, std::move(updates[i].status), revision);
+  });
+}
+
+absl::Status StatusWriter::Commit(std::vector<std::pair<Object, int64_t>> objects) {
+  std::vector<WriteOp> batch;
+  batch.reserve(objects.size());
+  for (const auto& [object, revision] : objects) batch.push_back(PutOp(object, revision));
+  return CommitOps(batch, [&](size_t i, int64_t revision) {
+    sources_.snapshot->RecordWrite(std::move(objects[i].first), revision);
+  });
+}
+
+absl::Status StatusWriter::CommitOps(const std::vector<WriteOp>& batch,
+                                     absl::FunctionRef<void(size_t, int64_t)> record) {
+  if (batch.empty()) return absl::OkStatus();
+  FleetSnapshot& snapshot = *sources_.snapshot;
+  // Only a forward's status is recomputed and retried by the next pass.
+  auto retry = [this](const WriteOp& op) {
+    if (op.kind == kKindIPForward) retries_.insert(op.name);
+  };
   absl::StatusOr<int64_t> r = store_->Commit(batch);
   if (r.ok()) {
-    for (size_t i = 0; i < updates.size(); ++i) {
-      snapshot.RecordStatus(batch[i].name, std::move(updates[i].status), *r);
-    }
+    for (size_t i = 0; i < batch.size(); ++i) record(i, *r);
     snapshot.CommittedOwn(*r);
     return absl::OkStatus();
   }
   if (r.status().code() != absl::StatusCode::kAborted) {
-    for (const WriteOp& op : batch) retries_.insert(op.name);
+    for (const WriteOp& op : batch) retry(op);
     return r.status();
   }
   // A stale precondition fails the whole batch: write the rest one by one.
   absl::Status result = absl::OkStatus();
-  for (size_t i = 0; i < updates.size(); ++i) {
+  for (size_t i = 0; i < batch.size(); ++i) {
     const WriteOp& op = batch[i];
     absl::StatusOr<int64_t> one = store_->Commit({op});
     if (one.ok()) {
-      snapshot.RecordStatus(op.name, std::move(updates[i].status), *one);
+      record(i, *one);
       snapshot.CommittedOwn(*one);
       continue;
     }
@@ -209,50 +228,7 @@ absl::Status StatusWriter::CommitStatuses(std::vector<StatusUpdate> updates) {
       continue;
     }
     result = one.status();
-    retries_.insert(op.name);
-  }
-  return result;
-}
-
-absl::Status StatusWriter::Commit(std::vector<std::pair<Object, int64_t>> objects) {
-  if (objects.empty()) return absl::OkStatus();
-  FleetSnapshot& snapshot = *sources_.snapshot;
-  std::vector<WriteOp> batch;
-  batch.reserve(objects.size());
-  for (const auto& [object, revision] : objects) batch.push_back(PutOp(object, revision));
-  absl::StatusOr<int64_t> r = store_->Commit(batch);
-  if (r.ok()) {
-    for (auto& [object, revision] : objects) snapshot.RecordWrite(std::move(object), *r);
-    snapshot.CommittedOwn(*r);
-    return absl::OkStatus();
-  }
-  absl::Status result = absl::OkStatus();
-  auto failed = [&](const Object& o, const absl::Status& s) {
-    result = s;
-    if (o.has_ip_forward()) retries_.insert(o.ip_forward().metadata().name());
-  };
-  if (r.status().code() != absl::StatusCode::kAborted) {
-    for (const auto& [object, revision] : objects) failed(object, r.status());
-    return result;
-  }
-  // A stale precondition fails the whole batch: write the rest one by one.
-  for (size_t i = 0; i < objects.size(); ++i) {
-    Object& o = objects[i].first;
-    const WriteOp& op = batch[i];
-    absl::StatusOr<int64_t> one = store_->Commit({op});
-    if (one.ok()) {
-      snapshot.RecordWrite(std::move(o), *one);
-      snapshot.CommittedOwn(*one);
-      continue;
-    }
-    if (one.status().code() == absl::StatusCode::kAborted) {
-      // Someone wrote it since we read it: the next pass catches up on
-      // their write and recomputes.
-      LogDebug("status write lost a race; replanning", {{"kind", op.kind}, {"name", op.name}});
-      sources_.on_lost_race();
-      continue;
-    }
-    failed(o, one.status());
+    retry(op);
   }
   return result;
 }

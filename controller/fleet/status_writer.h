@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -104,13 +105,17 @@ class StatusWriter {
   std::optional<ferry::v1::IPForwardStatus> StatusWrite(const FleetSnapshot::Stored& stored,
                                                         const IncrementalPlanner& planner,
                                                         absl::Time now);
-  // Commits `objects`, each with the revision it was read at, in one
-  // transaction, and records them in the snapshot; a stale precondition
-  // fails the whole transaction, whose writes are then tried one by one.
+  // Commits `objects`, each with the revision it was read at (CommitOps).
   absl::Status Commit(std::vector<std::pair<ferry::v1::Object, int64_t>> objects);
   // The same for forwards' statuses: each is the stored forward with its
   // new status, encoded and recorded without copying the rest of it.
   absl::Status CommitStatuses(std::vector<StatusUpdate> updates);
+  // Commits `batch` in one transaction and calls record(i, revision) for
+  // each write i that committed; a stale precondition fails the whole
+  // transaction, whose writes are then tried one by one. A forward whose
+  // write failed other than by a lost race is kept for TakeRetries.
+  absl::Status CommitOps(const std::vector<WriteOp>& batch,
+                         absl::FunctionRef<void(size_t, int64_t)> record);
 
   Store* const store_;
   const Sources sources_;
