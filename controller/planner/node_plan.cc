@@ -1,12 +1,11 @@
 #include "controller/planner/node_plan.h"
 
-#include <algorithm>
-#include <tuple>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_format.h"
 #include "api/lib/config_delta.h"
+#include "controller/planner/planner.h"
 #include "google/protobuf/io/coded_stream.h"
 
 namespace ferry::controller {
@@ -43,21 +42,6 @@ size_t FieldSize(const google::protobuf::MessageLite& entry) {
   return 1 + CodedOutputStream::VarintSize64(size) + size;
 }
 
-// The planner's canonical order: forward, port, protocol, end port.
-template <typename Entry>
-void SortEntries(google::protobuf::RepeatedPtrField<Entry>* entries) {
-  auto key = [](const Entry& e) {
-    return std::tuple<const std::string&, uint32_t, int, uint32_t>(
-        e.forward(), e.port(), static_cast<int>(e.protocol()), e.end_port());
-  };
-  if (std::is_sorted(entries->begin(), entries->end(),
-                     [&](const Entry& a, const Entry& b) { return key(a) < key(b); })) {
-    return;
-  }
-  std::sort(entries->begin(), entries->end(),
-            [&](const Entry& a, const Entry& b) { return key(a) < key(b); });
-}
-
 template <typename Entry>
 bool SameEntries(const google::protobuf::RepeatedPtrField<Entry>& a,
                  const google::protobuf::RepeatedPtrField<Entry>& b) {
@@ -84,8 +68,7 @@ std::string VersionOf(uint64_t entries_hash, bool ipv4_forwarding, bool ipv6_for
 
 NodePlan::PiecePtr NodePlan::MakePiece(NodeConfig entries) {
   auto piece = std::make_shared<Piece>();
-  SortEntries(entries.mutable_dnat());
-  SortEntries(entries.mutable_return_routes());
+  SortConfigEntries(&entries);
   for (const DnatRule& r : entries.dnat()) {
     piece->hash += EntryHash(r);
     piece->bytes += FieldSize(r);
