@@ -31,6 +31,14 @@ PushTracker::PushTracker(DirtyForwards* dirty) : dirty_(dirty) {}
 
 PushTracker::~PushTracker() = default;
 
+void PushTracker::NodePushes::AckPushed(std::map<std::string, std::string> forward_errors,
+                                        std::set<std::string>* changed) {
+  acked_version = pushed_version;
+  acked_forward_errors = std::move(forward_errors);
+  push_nacked = false;
+  generations.Ack(changed);
+}
+
 void PushTracker::ErrorScope(const NodePushes& node, std::set<std::string>* out) {
   for (const auto& [forward, error] : node.acked_forward_errors) out->insert(forward);
   for (const auto& [forward, error] : node.nack_forward_errors) out->insert(forward);
@@ -78,10 +86,7 @@ SessionHandle* PushTracker::Connect(const std::string& node_name, const ferry::v
   const std::string& applied = hello.last_applied_version();
   if (!applied.empty() && applied == node.pushed_version && applied != node.acked_version) {
     ChangeAcks(&node, [&](std::set<std::string>* changed) {
-      node.acked_version = node.pushed_version;
-      node.acked_forward_errors = stream->last_applied_forward_errors;
-      node.push_nacked = false;
-      node.generations.Ack(changed);
+      node.AckPushed(stream->last_applied_forward_errors, changed);
     });
   } else if (!node.acked_version.empty() && node.acked_version != applied) {
     ChangeAcks(&node, [&](std::set<std::string>* changed) {
@@ -129,10 +134,7 @@ PushTracker::AckResult PushTracker::OnAck(SessionHandle* session, const ferry::v
     result.change_seen = node.pushed_change_seen;
     s->last_push_acked = true;
     ChangeAcks(&node, [&](std::set<std::string>* changed) {
-      node.acked_version = node.pushed_version;
-      node.acked_forward_errors = {ack.forward_errors().begin(), ack.forward_errors().end()};
-      node.push_nacked = false;
-      node.generations.Ack(changed);
+      node.AckPushed({ack.forward_errors().begin(), ack.forward_errors().end()}, changed);
     });
     LogInfo("config acked", {{"node", s->node}, {"version", ack.version()}});
     result.kind = AckResult::Kind::kAccepted;
@@ -223,11 +225,7 @@ void PushTracker::MarkPushed(absl::Time pass_start, Stream* s, NodePushes* node,
     node->push_nacked = false;
     node->nack_error.clear();
     node->nack_forward_errors.clear();
-    if (adopted) {
-      node->acked_version = node->pushed_version;
-      node->acked_forward_errors = s->last_applied_forward_errors;
-      node->generations.Ack(changed);
-    }
+    if (adopted) node->AckPushed(s->last_applied_forward_errors, changed);
   });
   node->pushed_change_seen = pass_start;
   plan->MarkPushed();

@@ -105,6 +105,12 @@ class PushTracker {
     bool push_nacked = false;  // the last push was NACKed
     std::string nack_error;
     std::map<std::string, std::string> nack_forward_errors;
+
+    // The last push is what the agent holds (an ACK, or a Hello naming
+    // it), with these forward errors. Adds the forwards whose ACKed
+    // generation changed to `changed`.
+    void AckPushed(std::map<std::string, std::string> forward_errors,
+                   std::set<std::string>* changed);
   };
 
   // The active stream `session` is, or null.
