@@ -19,11 +19,8 @@ bool TakeIndex(absl::string_view& s, size_t* index) {
   return true;
 }
 
-}  // namespace
-
-// The node Decoder visited for `path` in a document it accepted: the value
-// of a known field, a list item, or the key of a label. Status is not
-// visited. Nullptr when the path names nothing visited.
+// The node Decoder visited for `path`, or nullptr when the path names
+// nothing visited.
 const YamlNode* Visited(const YamlNode& root, absl::string_view path) {
   if (path.empty()) return &root;
   const YamlNode* node = &root;
@@ -56,8 +53,8 @@ const YamlNode* Visited(const YamlNode& root, absl::string_view path) {
   }
 }
 
-// The node for `path` in a document Decoder accepted, or for its nearest
-// parent that is there when the field is missing.
+}  // namespace
+
 const YamlNode& LocateVisited(const YamlNode& root, std::string path) {
   while (true) {
     if (const YamlNode* n = Visited(root, path)) return *n;

@@ -14,12 +14,9 @@ namespace ferry::api {
 
 // The node the manifest decoder visited for `path` ("spec.ports[0].port")
 // in a document it accepted: the value of a known field, a list item, or
-// the key of a label ("metadata.labels.<key>"). Status is not visited.
-// Nullptr when the path names nothing visited.
-const YamlNode* Visited(const YamlNode& root, absl::string_view path);
-
-// The node for `path`, or for its nearest parent that is there when the
-// field is missing ("" is the document itself).
+// the key of a label ("metadata.labels.<key>"); status is not visited. When
+// the field is missing, the node of its nearest parent that is there ("" is
+// the document itself).
 const YamlNode& LocateVisited(const YamlNode& root, std::string path);
 
 }  // namespace ferry::api
