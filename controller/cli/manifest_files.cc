@@ -15,6 +15,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/files.h"
+#include "api/lib/manifest.h"
 #include "api/lib/objects.h"
 #include "controller/cli/kinds.h"
 
@@ -77,34 +78,6 @@ bool IsFieldPath(absl::string_view s) {
   return absl::ascii_isalpha(static_cast<unsigned char>(s[0]));
 }
 
-// Positions a controller error about the object `ref` names: the document
-// defining it is found by `find`, then the blamed field in its text.
-struct Document {
-  absl::string_view source;
-  int line;                  // of the document start
-  absl::string_view text;    // the input from the start of that line
-  ferry::v1::Object object;  // its kind and name, for LocateField
-};
-
-absl::Status PointAtDocument(const absl::Status& status,
-                             absl::FunctionRef<std::optional<Document>(absl::string_view)> find) {
-  const absl::string_view message = status.message();
-  const size_t ref_end = message.find(": ");
-  if (ref_end == absl::string_view::npos) return status;
-  const std::optional<Document> found = find(message.substr(0, ref_end));
-  if (!found) return status;
-  api::SourcePosition at{found->line, 1};
-  const absl::string_view rest = message.substr(ref_end + 2);
-  absl::string_view path = rest.substr(0, rest.find(": "));
-  // No field named: the document's first line (its root map).
-  if (path.size() == rest.size() || !IsFieldPath(path)) path = "";
-  if (std::optional<api::SourcePosition> p = api::LocateField(found->text, found->object, path)) {
-    at = api::SourcePosition{p->line + found->line - 1, p->column};
-  }
-  return absl::Status(status.code(),
-                      absl::StrCat(found->source, ":", at.line, ":", at.column, ": ", message));
-}
-
 ferry::v1::Object Skeleton(ferry::v1::ResourceKind kind, const std::string& name) {
   ferry::v1::Object object;
   if (kind == ferry::v1::NODE) {
@@ -123,11 +96,10 @@ class ManifestReader {
   absl::Status Read(std::vector<Input> inputs,
                     absl::FunctionRef<void(const ferry::v1::Object&)> visit) {
     for (Input& input : inputs) {
-      index_.inputs_.push_back(
-          {std::move(input.source), std::make_shared<const std::string>(std::move(input.text))});
+      index_.inputs_.push_back({std::move(input.source), std::move(input.text)});
       const size_t input_index = index_.inputs_.size() - 1;
-      const std::string source = index_.inputs_.back().source;
-      const absl::string_view text = *index_.inputs_.back().text;
+      const std::string& source = index_.inputs_.back().source;
+      const absl::string_view text = index_.inputs_.back().text;
       // A name already used by an earlier input is reported only once this
       // input decodes, as its own errors come first.
       absl::Status clash;
@@ -162,27 +134,27 @@ class ManifestReader {
 };
 
 absl::Status ManifestIndex::PointAt(const absl::Status& status) const {
-  return PointAtDocument(status, [&](absl::string_view ref) -> std::optional<Document> {
-    for (const Entry& e : entries_) {
-      if (ObjectRef(e.kind, e.name) != ref) continue;
-      const Input& in = inputs_[e.input];
-      return Document{in.source, e.line, absl::string_view(*in.text).substr(e.offset),
-                      Skeleton(e.kind, e.name)};
-    }
-    return std::nullopt;
-  });
-}
-
-absl::Status PointAtManifest(const std::vector<api::ManifestObject>& objects,
-                             const absl::Status& status) {
-  return PointAtDocument(status, [&](absl::string_view ref) -> std::optional<Document> {
-    for (const api::ManifestObject& m : objects) {
-      if (ObjectRef(m.object) != ref) continue;
-      const absl::string_view text = m.text != nullptr ? absl::string_view(*m.text) : "";
-      return Document{m.source, m.line, text.substr(std::min(m.offset, text.size())), m.object};
-    }
-    return std::nullopt;
-  });
+  const absl::string_view message = status.message();
+  const size_t ref_end = message.find(": ");
+  if (ref_end == absl::string_view::npos) return status;
+  const absl::string_view ref = message.substr(0, ref_end);
+  const auto found = std::find_if(entries_.begin(), entries_.end(),
+                                  [&](const Entry& e) { return ObjectRef(e.kind, e.name) == ref; });
+  if (found == entries_.end()) return status;
+  const Input& in = inputs_[found->input];
+  api::SourcePosition at{found->line, 1};
+  const absl::string_view rest = message.substr(ref_end + 2);
+  absl::string_view path = rest.substr(0, rest.find(": "));
+  // No field named: the document's first line (its root map).
+  if (path.size() == rest.size() || !IsFieldPath(path)) path = "";
+  // From the start of its document's line, the input has that document first.
+  if (std::optional<api::SourcePosition> p =
+          api::LocateField(absl::string_view(in.text).substr(found->offset),
+                           Skeleton(found->kind, found->name), path)) {
+    at = api::SourcePosition{p->line + found->line - 1, p->column};
+  }
+  return absl::Status(status.code(),
+                      absl::StrCat(in.source, ":", at.line, ":", at.column, ": ", message));
 }
 
 absl::StatusOr<ManifestIndex> ReadManifests(
@@ -196,22 +168,6 @@ absl::StatusOr<ManifestIndex> ReadManifests(
   ManifestReader reader;
   if (absl::Status s = reader.Read(std::move(inputs), visit); !s.ok()) return s;
   return std::move(reader).Release();
-}
-
-absl::StatusOr<std::vector<api::ManifestObject>> LoadManifests(
-    const std::vector<std::string>& paths, std::istream& stdin_stream) {
-  std::vector<ferry::v1::Object> objects;
-  absl::StatusOr<ManifestIndex> index =
-      ReadManifests(paths, stdin_stream, [&](const ferry::v1::Object& o) { objects.push_back(o); });
-  if (!index.ok()) return index.status();
-  std::vector<api::ManifestObject> out;
-  out.reserve(objects.size());
-  for (size_t i = 0; i < objects.size(); ++i) {
-    const ManifestIndex::Entry& e = index->entries_[i];
-    const ManifestIndex::Input& in = index->inputs_[e.input];
-    out.push_back({std::move(objects[i]), in.source, e.line, e.offset, in.text});
-  }
-  return out;
 }
 
 }  // namespace ferry::cli

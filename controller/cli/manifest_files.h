@@ -5,14 +5,12 @@
 // *.yaml / *.yml files, sorted, not recursive) and "-" for stdin.
 
 #include <istream>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "api/lib/manifest.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::cli {
@@ -32,11 +30,9 @@ class ManifestIndex {
 
  private:
   friend class ManifestReader;
-  friend absl::StatusOr<std::vector<api::ManifestObject>> LoadManifests(
-      const std::vector<std::string>& paths, std::istream& stdin_stream);
   struct Input {
     std::string source;  // as printed in messages
-    std::shared_ptr<const std::string> text;
+    std::string text;
   };
   struct Entry {
     ferry::v1::ResourceKind kind;
@@ -58,14 +54,6 @@ class ManifestIndex {
 absl::StatusOr<ManifestIndex> ReadManifests(
     const std::vector<std::string>& paths, std::istream& stdin_stream,
     absl::FunctionRef<void(const ferry::v1::Object&)> visit);
-
-// ReadManifests keeping every object, for small inputs (delete -f).
-absl::StatusOr<std::vector<api::ManifestObject>> LoadManifests(
-    const std::vector<std::string>& paths, std::istream& stdin_stream);
-
-// ManifestIndex::PointAt for objects from LoadManifests.
-absl::Status PointAtManifest(const std::vector<api::ManifestObject>& objects,
-                             const absl::Status& status);
 
 }  // namespace ferry::cli
 

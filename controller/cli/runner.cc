@@ -92,11 +92,11 @@ int RunDelete(const Command& command, ResourceClient& client, Io io) {
   std::vector<DeleteTarget> targets;
   const bool from_files = !command.files.empty();
   if (from_files) {
-    absl::StatusOr<std::vector<api::ManifestObject>> objects = LoadManifests(command.files, io.in);
-    if (!objects.ok()) return Fail(io, objects.status());
-    for (const api::ManifestObject& m : *objects) {
-      targets.push_back({KindOf(m.object), MetaOf(m.object).name()});
-    }
+    absl::StatusOr<ManifestIndex> index =
+        ReadManifests(command.files, io.in, [&](const ferry::v1::Object& object) {
+          targets.push_back({KindOf(object), MetaOf(object).name()});
+        });
+    if (!index.ok()) return Fail(io, index.status());
   } else {
     for (const std::string& name : command.names) targets.push_back({command.kind, name});
   }

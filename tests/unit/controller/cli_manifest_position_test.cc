@@ -49,18 +49,20 @@ constexpr char kTwoForwards[] =
     "  - protocol: TCP\n"         // 30
     "    port: 443\n";            // 31
 
-std::vector<api::ManifestObject> Load() {
+// ReadManifests' index of kTwoForwards, which ferryctl apply keeps to point
+// the controller's errors.
+ManifestIndex Load() {
   std::istringstream in(kTwoForwards);
-  absl::StatusOr<std::vector<api::ManifestObject>> objects = LoadManifests({"-"}, in);
-  EXPECT_TRUE(objects.ok()) << objects.status();
-  return objects.ok() ? *std::move(objects) : std::vector<api::ManifestObject>{};
+  absl::StatusOr<ManifestIndex> index = ReadManifests({"-"}, in, [](const ferry::v1::Object&) {});
+  EXPECT_TRUE(index.ok()) << index.status();
+  return index.ok() ? *std::move(index) : ManifestIndex();
 }
 
 TEST(CliManifestPositionTest, ControllerErrorOnAFieldGetsThatFieldsLine) {
   const absl::Status blamed = absl::InvalidArgumentError(
       "ipforward/api: spec.ports[1]: TCP 192.0.2.1:443 on node node-a is already claimed by "
       "ipforward/other, so ipforward/api cannot claim it");
-  const absl::Status pointed = PointAtManifest(Load(), blamed);
+  const absl::Status pointed = Load().PointAt(blamed);
   EXPECT_EQ(pointed.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(pointed.message(), absl::StrCat("-:30:5: ", blamed.message()));
 }
@@ -69,19 +71,19 @@ TEST(CliManifestPositionTest, MissingFieldGetsItsParentsLine) {
   // The stale-update error names a field the manifest does not set.
   const absl::Status stale = absl::AbortedError(
       "ipforward/web: metadata.resourceVersion: is 7, the stored object is at 9");
-  EXPECT_EQ(PointAtManifest(Load(), stale).message(), absl::StrCat("-:4:3: ", stale.message()));
+  EXPECT_EQ(Load().PointAt(stale).message(), absl::StrCat("-:4:3: ", stale.message()));
 }
 
 TEST(CliManifestPositionTest, ErrorNamingNoFieldGetsTheDocumentsLine) {
   const absl::Status error = absl::FailedPreconditionError("ipforward/api: being deleted");
-  EXPECT_EQ(PointAtManifest(Load(), error).message(), absl::StrCat("-:16:1: ", error.message()));
+  EXPECT_EQ(Load().PointAt(error).message(), absl::StrCat("-:16:1: ", error.message()));
 }
 
 TEST(CliManifestPositionTest, ErrorAboutNoAppliedObjectIsUnchanged) {
   const absl::Status error = absl::UnavailableError("connection refused");
-  EXPECT_EQ(PointAtManifest(Load(), error), error);
+  EXPECT_EQ(Load().PointAt(error), error);
   const absl::Status other = absl::InvalidArgumentError("ipforward/db: spec.ports[0]: bad");
-  EXPECT_EQ(PointAtManifest(Load(), other), other);
+  EXPECT_EQ(Load().PointAt(other), other);
 }
 
 TEST(CliManifestPositionTest, LocateFieldFindsTheNamedObjectsDocument) {
