@@ -28,10 +28,6 @@ namespace ferry::cli {
 // protos plus their serialization.
 class EncodedApplyRequest {
  public:
-  EncodedApplyRequest() = default;
-  EncodedApplyRequest(EncodedApplyRequest&&) = default;
-  EncodedApplyRequest& operator=(EncodedApplyRequest&&) = default;
-
   void Add(const ferry::v1::Object& object);
   void set_dry_run(bool dry_run) { dry_run_ = dry_run; }
   size_t objects() const { return objects_; }
