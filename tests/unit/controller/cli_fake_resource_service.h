@@ -13,6 +13,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "api/lib/list_metadata.h"
 #include "controller/cli/kinds.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -33,6 +34,12 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
     event.set_type(type);
     *event.mutable_object() = object;
     event.set_resource_version(resource_version);
+  }
+  // The revision each List then names in its trailing metadata, as the
+  // controller does; none by default, as an older server.
+  void SetListRevision(const std::string& revision) {
+    absl::MutexLock lock(&mu_);
+    list_revision_ = revision;
   }
   std::vector<ferry::v1::ApplyRequest> apply_requests() {
     absl::MutexLock lock(&mu_);
@@ -78,16 +85,19 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status List(grpc::ServerContext*, const ferry::v1::ListRequest* request,
+  grpc::Status List(grpc::ServerContext* context, const ferry::v1::ListRequest* request,
                     grpc::ServerWriter<ferry::v1::Object>* writer) override {
     std::vector<ferry::v1::Object> objects;
+    std::string revision;
     {
       absl::MutexLock lock(&mu_);
       for (const auto& [key, object] : objects_) {
         if (key.first == request->kind()) objects.push_back(object);
       }
+      revision = list_revision_;
     }
     for (const ferry::v1::Object& object : objects) writer->Write(object);
+    if (!revision.empty()) context->AddTrailingMetadata(api::kListRevisionMetadata, revision);
     return grpc::Status::OK;
   }
 
@@ -129,6 +139,7 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
   std::vector<ferry::v1::WatchRequest> watch_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<ferry::v1::WatchEvent> watch_events_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> deleted_ ABSL_GUARDED_BY(mu_);
+  std::string list_revision_ ABSL_GUARDED_BY(mu_);
 };
 
 // The fake, served in-process, and a client for it.

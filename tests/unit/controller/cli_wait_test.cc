@@ -105,6 +105,19 @@ TEST_F(CliWaitTest, WaitForAllNeedsEveryForward) {
   EXPECT_THAT(OutLines(), ElementsAre("ipforward/a condition met", "ipforward/b condition met"));
 }
 
+TEST_F(CliWaitTest, WaitForAllWatchesFromTheRevisionTheListIsAt) {
+  fake_.service().Put(Forward("a", "True", "4"));
+  fake_.service().Put(Forward("b", "False", "5"));
+  fake_.service().SetListRevision("12");
+  fake_.service().AddWatchEvent(WatchEvent::MODIFIED, Forward("b", "True", "13"), "13");
+  EXPECT_EQ(Run({"wait", "forwards", "--all", "--for=condition=Ready", "--timeout=10s"}), kExitOk)
+      << err_.str();
+  EXPECT_THAT(OutLines(), ElementsAre("ipforward/a condition met", "ipforward/b condition met"));
+  // Not from b's revision 5: the list already holds everything up to 12.
+  ASSERT_EQ(fake_.service().watch_requests().size(), 1u);
+  EXPECT_EQ(fake_.service().watch_requests()[0].resource_version(), "12");
+}
+
 TEST_F(CliWaitTest, WaitForAllWithNoForwardsFails) {
   EXPECT_EQ(Run({"wait", "forwards", "--all", "--for=condition=Ready"}), kExitFailure);
   EXPECT_EQ(err_.str(), "error: no matching resources found\n");
