@@ -18,7 +18,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -371,9 +370,8 @@ absl::Status DecodeManifestStream(absl::string_view yaml, absl::string_view sour
 absl::StatusOr<std::vector<ManifestObject>> DecodeManifests(absl::string_view yaml,
                                                             absl::string_view source) {
   std::vector<ManifestObject> out;
-  const auto text = std::make_shared<const std::string>(yaml);
   absl::Status s = DecodeManifestStream(yaml, source, [&](const DecodedManifest& m) {
-    out.push_back(ManifestObject{m.object, std::string(source), m.line, m.offset, text});
+    out.push_back(ManifestObject{m.object, std::string(source), m.line});
   });
   if (!s.ok()) return s;
   return out;

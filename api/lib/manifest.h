@@ -1,7 +1,6 @@
 #ifndef FERRY_API_LIB_MANIFEST_H_
 #define FERRY_API_LIB_MANIFEST_H_
 
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,11 +18,6 @@ struct ManifestObject {
   ferry::v1::Object object;
   std::string source;  // file name or "-"
   int line = 0;        // 1-based line of the document start
-  size_t offset = 0;   // byte offset of that line in `text`: see DecodedManifest
-  // The whole input the document came from (shared by its documents), so an
-  // error found later (by the controller) can still be pointed at a line:
-  // see LocateField.
-  std::shared_ptr<const std::string> text;
 };
 
 struct SourcePosition {
