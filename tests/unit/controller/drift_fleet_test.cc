@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller/memory_store.h"
+#include "tests/unit/controller/recording_push_sink.h"
 
 namespace ferry::controller {
 namespace {
@@ -21,23 +22,6 @@ using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 constexpr char kDnatElement[] = "map dnat4 element 192.0.2.1 . tcp . 80";
-
-class RecordingSink : public PushSink {
- public:
-  void Push(const ferry::v1::ControllerMessage& message) override {
-    absl::MutexLock l(&mu_);
-    last_ = message.push();
-  }
-  void Close(const absl::Status&) override {}
-  ferry::v1::ConfigPush last() {
-    absl::MutexLock l(&mu_);
-    return last_;
-  }
-
- private:
-  absl::Mutex mu_;
-  ferry::v1::ConfigPush last_ ABSL_GUARDED_BY(mu_);
-};
 
 ferry::v1::Hello Hello(const std::string& name, const std::vector<std::string>& addresses) {
   ferry::v1::Hello hello;
@@ -158,7 +142,7 @@ class DriftFleetTest : public ::testing::Test {
     return out;
   }
 
-  ferry::v1::ConfigAck Ack(RecordingSink& sink, bool accepted, const std::string& error = "") {
+  ferry::v1::ConfigAck Ack(RecordingPushSink& sink, bool accepted, const std::string& error = "") {
     ferry::v1::ConfigAck ack;
     ack.set_nonce(sink.last().nonce());
     ack.set_version(sink.last().config().version());
@@ -174,7 +158,7 @@ class DriftFleetTest : public ::testing::Test {
   Registry registry_;
   MemoryStore store_;
   FleetReconciler fleet_;
-  RecordingSink sink_a_, sink_b_;
+  RecordingPushSink sink_a_, sink_b_;
   SessionHandle* a_ = nullptr;
   SessionHandle* b_ = nullptr;
 };
@@ -369,7 +353,7 @@ TEST(DriftFleetCapTest, EventsBeyondTheCapAreDeletedOldestFirst) {
   options.clock = [&now] { return now; };
   options.max_events = 2;
   FleetReconciler fleet(&store, options);
-  RecordingSink sinks[3];
+  RecordingPushSink sinks[3];
   const char* names[] = {"node-a", "node-b", "node-c"};
   for (int i = 0; i < 3; ++i) {
     fleet.Connect(names[i], Hello(names[i], {}), &sinks[i]);

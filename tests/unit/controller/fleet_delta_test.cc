@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "api/lib/config_delta.h"
 #include "api/lib/sync_protocol.h"
 #include "controller/fleet/fleet_reconciler.h"
@@ -18,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "tests/unit/api/apply_delta.h"
 #include "tests/unit/controller/memory_store.h"
+#include "tests/unit/controller/recording_push_sink.h"
 
 namespace ferry::controller {
 namespace {
@@ -25,27 +25,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-class RecordingSink : public PushSink {
- public:
-  void Push(const ferry::v1::ControllerMessage& message) override {
-    absl::MutexLock l(&mu_);
-    pushes_.push_back(message.push());
-  }
-  void Close(const absl::Status&) override {}
-  int count() {
-    absl::MutexLock l(&mu_);
-    return static_cast<int>(pushes_.size());
-  }
-  ferry::v1::ConfigPush last() {
-    absl::MutexLock l(&mu_);
-    return pushes_.empty() ? ferry::v1::ConfigPush() : pushes_.back();
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<ferry::v1::ConfigPush> pushes_ ABSL_GUARDED_BY(mu_);
-};
 
 // An agent that takes deltas says so in its Hello (CAPABILITY_CONFIG_DELTA).
 ferry::v1::Hello HelloOf(const std::string& node, const std::string& address,
@@ -160,7 +139,7 @@ class FleetDeltaTest : public ::testing::Test {
   Registry registry_;
   CompactingStore store_;
   FleetReconciler fleet_;
-  RecordingSink sink_a_, sink_b_;
+  RecordingPushSink sink_a_, sink_b_;
   SessionHandle* a_ = nullptr;
   SessionHandle* b_ = nullptr;
 };
@@ -336,7 +315,7 @@ TEST_F(FleetDeltaTest, ARestartedControllerAdoptsTheConfigAgentsSayTheyApplied) 
   const std::string applied_b = sink_b_.last().config().version();
   Registry registry;
   FleetReconciler restarted(&store_, Options(&registry));
-  RecordingSink a, b;
+  RecordingPushSink a, b;
   ferry::v1::Hello hello_a = HelloOf("node-a", "192.0.2.1");
   hello_a.set_last_applied_version(applied_a);
   (*hello_a.mutable_last_applied_forward_errors())["api"] = "kernel lacks IPv6 support: test";
@@ -374,7 +353,7 @@ TEST_F(FleetDeltaTest, AHelloWithAnotherAppliedVersionGetsTheFullConfig) {
   ConnectAndAck();
   Registry registry;
   FleetReconciler restarted(&store_, Options(&registry));
-  RecordingSink a;
+  RecordingPushSink a;
   ferry::v1::Hello hello = HelloOf("node-a", "192.0.2.1");
   hello.set_last_applied_version("not-the-planned-version");
   SessionHandle* h = restarted.Connect("node-a", hello, &a);

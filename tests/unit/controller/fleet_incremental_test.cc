@@ -9,37 +9,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "controller/fleet/fleet_reconciler.h"
 #include "controller/store/object_codec.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller/memory_store.h"
+#include "tests/unit/controller/recording_push_sink.h"
 
 namespace ferry::controller {
 namespace {
-
-class LastPushSink : public PushSink {
- public:
-  void Push(const ferry::v1::ControllerMessage& message) override {
-    absl::MutexLock l(&mu_);
-    last_ = message.push();
-    ++count_;
-  }
-  void Close(const absl::Status&) override {}
-  ferry::v1::ConfigPush last() {
-    absl::MutexLock l(&mu_);
-    return last_;
-  }
-  int count() {
-    absl::MutexLock l(&mu_);
-    return count_;
-  }
-
- private:
-  absl::Mutex mu_;
-  ferry::v1::ConfigPush last_ ABSL_GUARDED_BY(mu_);
-  int count_ ABSL_GUARDED_BY(mu_) = 0;
-};
 
 constexpr int kNodes = 3;
 
@@ -54,7 +31,7 @@ struct Side {
   }
   MemoryStore store;
   FleetReconciler fleet;
-  LastPushSink sinks[kNodes];
+  RecordingPushSink sinks[kNodes];
   SessionHandle* sessions[kNodes] = {};
 };
 

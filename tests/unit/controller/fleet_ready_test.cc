@@ -8,32 +8,16 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/synchronization/mutex.h"
+#include "api/lib/conditions.h"
 #include "api/lib/sync_protocol.h"
 #include "controller/fleet/fleet_reconciler.h"
 #include "controller/store/object_codec.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller/memory_store.h"
+#include "tests/unit/controller/recording_push_sink.h"
 
 namespace ferry::controller {
 namespace {
-
-class LastPushSink : public PushSink {
- public:
-  void Push(const ferry::v1::ControllerMessage& message) override {
-    absl::MutexLock l(&mu_);
-    last_ = message.push();
-  }
-  void Close(const absl::Status&) override {}
-  ferry::v1::ConfigPush last() {
-    absl::MutexLock l(&mu_);
-    return last_;
-  }
-
- private:
-  absl::Mutex mu_;
-  ferry::v1::ConfigPush last_ ABSL_GUARDED_BY(mu_);
-};
 
 ferry::v1::Hello HelloOf(bool delta_capable, const std::string& last_applied) {
   ferry::v1::Hello hello;
@@ -96,10 +80,7 @@ class FleetReadyTest : public ::testing::TestWithParam<bool> {
   }
 
   static bool IsReady(const ferry::v1::IPForwardStatus& status) {
-    for (const auto& c : status.conditions()) {
-      if (c.type() == "Ready") return c.status() == "True";
-    }
-    return false;
+    return api::ConditionStatus(status.conditions(), api::kConditionReady) == "True";
   }
 
   void Reconcile() { ASSERT_TRUE(fleet_.ReconcileOnce().ok()); }
@@ -126,7 +107,7 @@ class FleetReadyTest : public ::testing::TestWithParam<bool> {
 
   MemoryStore store_;
   FleetReconciler fleet_;
-  LastPushSink sink_;
+  RecordingPushSink sink_;
   SessionHandle* session_ = nullptr;
 };
 

@@ -9,47 +9,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller/memory_store.h"
+#include "tests/unit/controller/recording_push_sink.h"
 
 namespace ferry::controller {
 namespace {
 
 using ::testing::HasSubstr;
-
-class FakeSink : public PushSink {
- public:
-  void Push(const ferry::v1::ControllerMessage& message) override {
-    absl::MutexLock l(&mu_);
-    pushes_.push_back(message.push());
-  }
-  void Close(const absl::Status& status) override {
-    absl::MutexLock l(&mu_);
-    closed_ = status;
-  }
-  int count() {
-    absl::MutexLock l(&mu_);
-    return static_cast<int>(pushes_.size());
-  }
-  ferry::v1::ConfigPush last() {
-    absl::MutexLock l(&mu_);
-    return pushes_.empty() ? ferry::v1::ConfigPush() : pushes_.back();
-  }
-  std::optional<absl::Status> closed() {
-    absl::MutexLock l(&mu_);
-    return closed_;
-  }
-  bool WaitForPushes(int n) {
-    absl::MutexLock l(&mu_);
-    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return static_cast<int>(pushes_.size()) >= n;
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
-  }
-
- private:
-  absl::Mutex mu_;
-  std::vector<ferry::v1::ConfigPush> pushes_ ABSL_GUARDED_BY(mu_);
-  std::optional<absl::Status> closed_ ABSL_GUARDED_BY(mu_);
-};
 
 ferry::v1::Hello MakeHello(const std::string& name,
                            std::vector<std::pair<std::string, uint32_t>> addresses) {
@@ -134,7 +99,8 @@ class FleetReconcilerTest : public ::testing::Test {
 
   void Reconcile() { ASSERT_TRUE(fleet_.ReconcileOnce().ok()); }
 
-  ferry::v1::ConfigAck AckOf(FakeSink& sink, bool accepted = true, std::string error = "") {
+  ferry::v1::ConfigAck AckOf(RecordingPushSink& sink, bool accepted = true,
+                             std::string error = "") {
     ferry::v1::ConfigAck ack;
     ack.set_nonce(sink.last().nonce());
     ack.set_version(sink.last().config().version());
@@ -155,7 +121,7 @@ class FleetReconcilerTest : public ::testing::Test {
 
   MemoryStore store_;
   FleetReconciler fleet_;
-  FakeSink sink_a_, sink_b_, sink_c_;
+  RecordingPushSink sink_a_, sink_b_, sink_c_;
   SessionHandle* a_ = nullptr;
   SessionHandle* b_ = nullptr;
 };
@@ -290,7 +256,7 @@ TEST_F(FleetReconcilerTest, NackMarksNodeFailedWithTheAgentsError) {
 
 TEST_F(FleetReconcilerTest, SecondStreamForNodeReplacesFirstAndGetsFullConfig) {
   ConnectWebFleet();
-  FakeSink second;
+  RecordingPushSink second;
   fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}, {"10.8.0.1", 24}}), &second);
   ASSERT_TRUE(sink_a_.closed().has_value());
   EXPECT_EQ(sink_a_.closed()->code(), absl::StatusCode::kAborted);
