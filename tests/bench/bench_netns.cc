@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "tests/bench/bench_forwards.h"
 #include "tests/bench/bench_util.h"
 
 namespace ferry::bench {
@@ -193,6 +194,12 @@ absl::StatusOr<ProcessResult> MustRun(const std::vector<std::string>& argv, cons
         absl::StrCat("`", cmd, "` exited ", r->exit_code, ": ", r->output.substr(0, 2000)));
   }
   return r;
+}
+
+absl::Status IpBatch(const Netns& ns, const std::string& dir, const std::string& commands) {
+  const std::string path = absl::StrCat(dir, "/", ns.name(), ".ip");
+  if (absl::Status s = WriteFile(path, commands); !s.ok()) return s;
+  return MustRun({"ip", "-n", ns.name(), "-batch", path}, nullptr).status();
 }
 
 absl::Status WriteSysctl(const Netns& ns, const std::string& key, const std::string& value) {

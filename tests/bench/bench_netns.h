@@ -74,6 +74,10 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, c
 absl::StatusOr<ProcessResult> MustRun(const std::vector<std::string>& argv, const Netns* ns,
                                       const std::string& stdin_path = "");
 
+// Runs `commands` (lines of `ip` commands) with `ip -n <ns> -batch`, from a
+// file written into `dir`: one process for any number of addresses.
+absl::Status IpBatch(const Netns& ns, const std::string& dir, const std::string& commands);
+
 // Writes a /proc/sys key (e.g. "net/ipv4/ip_forward") inside `ns`.
 absl::Status WriteSysctl(const Netns& ns, const std::string& key, const std::string& value);
 

@@ -76,8 +76,9 @@ std::string FormatCount(double value) {
 
 std::string FormatKib(int64_t kib) { return absl::StrCat(Sig3(kib / 1024.0), " MiB"); }
 
-int64_t ReadStatusKib(const char* field) {
-  std::ifstream in("/proc/self/status");
+int64_t ReadStatusKib(const char* field, int pid) {
+  std::ifstream in(pid == 0 ? std::string("/proc/self/status")
+                            : absl::StrCat("/proc/", pid, "/status"));
   std::string line;
   const size_t len = std::strlen(field);
   while (std::getline(in, line)) {

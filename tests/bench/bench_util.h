@@ -44,8 +44,9 @@ std::string FormatKib(int64_t kib);
 // namespaces (100k conntrack entries, 100k iptables rules) measures that.
 double WaitForQuietMachine(double idle, double max_seconds);
 
-// VmRSS / VmHWM of this process from /proc/self/status, in KiB (0 if absent).
-int64_t ReadStatusKib(const char* field);
+// VmRSS / VmHWM of a process (0: this one) from /proc/<pid>/status, in KiB
+// (0 if absent, or the process has exited).
+int64_t ReadStatusKib(const char* field, int pid = 0);
 
 }  // namespace ferry::bench
 

@@ -16,12 +16,14 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "tests/bench/bench_util.h"
 
 namespace ferry::bench {
@@ -75,17 +77,24 @@ void Child::Stop(double grace_seconds) {
   reaped_ = true;
 }
 
-int64_t Child::RssKib() const {
-  std::ifstream in(absl::StrCat("/proc/", pid_, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      int64_t kib = 0;
-      absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(6, line.size() - 9)), &kib);
-      return kib;
-    }
-  }
-  return 0;
+int64_t Child::RssKib() const { return ReadStatusKib("VmRSS", pid_); }
+
+int64_t Child::PeakRssKib() const { return ReadStatusKib("VmHWM", pid_); }
+
+absl::StatusOr<std::unique_ptr<Child>> StartAgent(const BenchOptions& options,
+                                                  const ControllerProcess& controller, int netns_fd,
+                                                  const std::string& node, const std::string& dir) {
+  std::vector<std::string> argv = {SiblingBinary(options, "ferry-agent"), "--node-name", node,
+                                   "--controller", controller.socket};
+  if (options.debug_logs) argv.insert(argv.end(), {"--v", "debug"});
+  return Child::Start(argv, netns_fd, absl::StrCat(dir, "/", node, ".log"));
+}
+
+std::string LogTail(const std::string& path, size_t bytes) {
+  std::ifstream log(path);
+  std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  return absl::StrReplaceAll(text.substr(text.size() > bytes ? text.size() - bytes : 0),
+                             {{"\n", " / "}, {"|", "\\|"}});
 }
 
 std::string SiblingBinary(const BenchOptions& options, const std::string& name) {

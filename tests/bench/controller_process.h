@@ -37,6 +37,8 @@ class Child {
   void Stop(double grace_seconds = 5);
   // VmRSS of the process in KiB (0 once it has exited).
   int64_t RssKib() const;
+  // VmHWM: the process's peak RSS so far, in KiB (0 once it has exited).
+  int64_t PeakRssKib() const;
 
  private:
   explicit Child(pid_t pid) : pid_(pid) {}
@@ -79,6 +81,16 @@ struct ControllerProcess {
 absl::StatusOr<ControllerProcess> StartController(const BenchOptions& options,
                                                   const std::string& dir,
                                                   const std::string& data_dir);
+
+// Starts ferry-agent as `node` inside the namespace `netns_fd`, talking to
+// `controller`; its log is `dir`/<node>.log.
+absl::StatusOr<std::unique_ptr<Child>> StartAgent(const BenchOptions& options,
+                                                  const ControllerProcess& controller, int netns_fd,
+                                                  const std::string& node, const std::string& dir);
+
+// The end of a log (about `bytes`) on one line, escaped for a Markdown
+// table cell, for the error that a child did not do its part.
+std::string LogTail(const std::string& path, size_t bytes = 1500);
 
 // A channel and stub to the controller's ResourceService.
 std::unique_ptr<ferry::v1::ResourceService::Stub> ResourceStub(const std::string& socket);

@@ -6,8 +6,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,7 +15,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_replace.h"
 #include "tests/bench/bench.h"
 #include "tests/bench/bench_forwards.h"
 #include "tests/bench/bench_netns.h"
@@ -53,19 +50,7 @@ absl::Status PrepareNamespace(const Netns& ns, const std::vector<std::string>& a
   std::string batch = "link set lo up\nlink add fd0 type veth peer name fd1\n";
   for (const std::string& a : addresses) absl::StrAppend(&batch, "addr add ", a, "/32 dev fd0\n");
   absl::StrAppend(&batch, "link set fd1 up\nlink set fd0 up\n");
-  const std::string path = absl::StrCat(scratch, "/", ns.name(), ".ip");
-  if (absl::Status s = WriteFile(path, batch); !s.ok()) return s;
-  absl::StatusOr<ProcessResult> r = MustRun({"ip", "-n", ns.name(), "-batch", path}, nullptr);
-  return r.status();
-}
-
-absl::StatusOr<std::unique_ptr<Child>> StartAgent(const BenchOptions& options,
-                                                  const ControllerProcess& controller,
-                                                  const Agent& agent, const std::string& dir) {
-  std::vector<std::string> argv = {SiblingBinary(options, "ferry-agent"), "--node-name", agent.node,
-                                   "--controller", controller.socket};
-  if (options.debug_logs) argv.insert(argv.end(), {"--v", "debug"});
-  return Child::Start(argv, agent.ns->fd(), absl::StrCat(dir, "/", agent.node, ".log"));
+  return IpBatch(ns, scratch, batch);
 }
 
 absl::StatusOr<std::string> Metrics(const ControllerProcess& controller) {
@@ -147,7 +132,8 @@ absl::StatusOr<FirstSync> MeasureFirstSync(const BenchOptions& options,
   const double acks_before = MetricValue(*before, latency_count);
 
   const double t0 = NowSeconds();
-  absl::StatusOr<std::unique_ptr<Child>> child = StartAgent(options, controller, big, dir);
+  absl::StatusOr<std::unique_ptr<Child>> child =
+      StartAgent(options, controller, big.ns->fd(), big.node, dir);
   if (!child.ok()) return child.status();
   big.child = *std::move(child);
   const std::string connected = absl::StrCat("ferry_node_connected{node=\"", big.node, "\"}");
@@ -163,13 +149,9 @@ absl::StatusOr<FirstSync> MeasureFirstSync(const BenchOptions& options,
       },
       60, 0.002);
   if (!acked) {
-    std::ifstream log(absl::StrCat(dir, "/", big.node, ".log"));
-    std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
     return absl::DeadlineExceededError(
         absl::StrCat("the big node's agent did not ACK in 60 s; its log ends: ",
-                     // One line: it lands in a Markdown table cell.
-                     absl::StrReplaceAll(text.substr(text.size() > 1500 ? text.size() - 1500 : 0),
-                                         {{"\n", " / "}, {"|", "\\|"}})));
+                     LogTail(absl::StrCat(dir, "/", big.node, ".log"))));
   }
   out.acked = NowSeconds() - t0;
   out.kind = MetricValue(last, PushSeries(big.node, "delta")) > 0 ? "delta" : "full";
@@ -243,7 +225,8 @@ absl::Status RunFanoutBench(const BenchOptions& options, Report* report) {
   if (absl::Status s = Apply(stub.get(), forwards); !s.ok()) return s;
   const double start_agents = NowSeconds();
   for (auto& a : agents) {
-    absl::StatusOr<std::unique_ptr<Child>> child = StartAgent(options, *controller, *a, dir);
+    absl::StatusOr<std::unique_ptr<Child>> child =
+        StartAgent(options, *controller, a->ns->fd(), a->node, dir);
     if (!child.ok()) return child.status();
     a->child = *std::move(child);
   }
