@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "api/lib/log.h"
 #include "controller/fleet/event_recorder.h"
@@ -319,10 +321,20 @@ int Run(const Config& config, const sigset_t& signals) {
   LogInfo("shutting down", {{"signal", absl::StrCat(signal_number)}});
   serving_grpc = false;
   (*secure)->StopUnix();
-  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
-  // Watches and the reconciler's store follower would otherwise notice the
-  // stop only at the end of their poll interval (up to a second).
-  (*store)->StopWaiting();
+  // Shutdown cancels the calls still open at its deadline and then waits
+  // for their handlers; a watch handler notices the cancellation only when
+  // its wait for a store change returns (up to a second), so the waits are
+  // released at that same deadline. Not before: during the grace a watch
+  // would loop on a wait that returns at once.
+  const auto deadline = std::chrono::system_clock::now() + kShutdownGrace;
+  absl::Notification shut_down;
+  std::thread release_waits([&] {
+    shut_down.WaitForNotificationWithDeadline(absl::FromChrono(deadline));
+    (*store)->StopWaiting();
+  });
+  server->Shutdown(deadline);
+  shut_down.Notify();
+  release_waits.join();
   fleet.Stop();
   server->Wait();
   if (http != nullptr) http->Stop();

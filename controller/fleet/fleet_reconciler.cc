@@ -68,9 +68,14 @@ void FleetReconciler::RunLoop() {
 void FleetReconciler::WatchStore() {
   int64_t revision = store_->CurrentRevision();
   while (!trigger_.stopping()) {
+    const absl::Time start = absl::Now();
     if (store_->WaitForChange(revision, options_.store_poll)) {
       revision = store_->CurrentRevision();
       trigger_.Kick();
+    } else if (absl::Now() - start < options_.store_poll / 2) {
+      // Back early with no change: the store has stopped waiting (it is
+      // shutting down). Wait for our own stop instead of spinning.
+      trigger_.WaitForStop(options_.store_poll);
     }
   }
 }

@@ -42,6 +42,12 @@ class PassTrigger {
     stopping_ = true;
   }
 
+  // Waits until stopping or `timeout` passed; true if stopping.
+  bool WaitForStop(absl::Duration timeout) {
+    absl::MutexLock l(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&stopping_), timeout);
+  }
+
   bool stopping() {
     absl::MutexLock l(&mu_);
     return stopping_;

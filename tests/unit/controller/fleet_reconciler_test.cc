@@ -372,5 +372,51 @@ TEST_F(FleetReconcilerTest, RunningLoopPushesOnConnectAndWritesReadyAfterAck) {
   fleet_.Stop();
 }
 
+// Counts the WaitForChange calls that return after StopWaiting.
+class StoppingStore : public MemoryStore {
+ public:
+  bool WaitForChange(int64_t after, absl::Duration timeout) override {
+    const bool changed = MemoryStore::WaitForChange(after, timeout);
+    absl::MutexLock l(&mu_);
+    if (stopped_) ++returns_after_stop_;
+    return changed;
+  }
+  void StopWaiting() override {
+    {
+      absl::MutexLock l(&mu_);
+      stopped_ = true;
+    }
+    MemoryStore::StopWaiting();
+  }
+  // Whether `n` waits returned after StopWaiting within `timeout`.
+  bool AwaitReturnsAfterStop(int n, absl::Duration timeout) {
+    absl::MutexLock l(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return returns_after_stop_ >= n; };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  int returns_after_stop_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+TEST(FleetReconcilerStopTest, StoreFollowerWaitsForStopInsteadOfSpinningOnAStoppedStore) {
+  StoppingStore store;
+  FleetReconciler::Options options;
+  options.clock = [] { return absl::FromUnixSeconds(1700000000); };
+  options.store_poll = absl::Minutes(1);  // only a stop ends a wait within the test's time
+  FleetReconciler fleet(&store, options);
+  fleet.Start();
+  store.StopWaiting();
+  ASSERT_TRUE(store.AwaitReturnsAfterStop(1, absl::Seconds(10)));
+  // A follower that went straight back to the store would be back thousands
+  // of times by now.
+  EXPECT_FALSE(store.AwaitReturnsAfterStop(3, absl::Milliseconds(200)));
+  const absl::Time stop_start = absl::Now();
+  fleet.Stop();
+  EXPECT_LT(absl::Now() - stop_start, absl::Seconds(5));
+}
+
 }  // namespace
 }  // namespace ferry::controller
