@@ -40,7 +40,12 @@ absl::StatusOr<DesiredUpdate> UpdateOfConfig(const ferry::v1::NodeConfig& config
   DesiredUpdate update;
   update.version = config.version();
   update.sysctls = SysctlsOf(config.ipv4_forwarding(), config.ipv6_forwarding(), left_out);
-  if (held == nullptr) {
+  // Built whole, as at a cold start, when most of the config is new (the
+  // first real push after an empty one, a node taking over a fleet's
+  // forwards): diffing 100k new forwards one by one against held state
+  // costs several times building the table and converging it whole.
+  const size_t entries = static_cast<size_t>(config.dnat_size() + config.return_routes_size());
+  if (held == nullptr || 2 * held->forwards().size() < entries) {
     absl::StatusOr<DesiredState> whole = BuildDesiredState(config, left_out.forwards);
     if (!whole.ok()) return whole.status();
     update.whole_forwards = ForwardState::Of(config, left_out.forwards, std::move(whole->sharers));

@@ -30,8 +30,8 @@ struct DesiredUpdate {
   std::string version;
   DesiredSysctls sysctls;
   // Set when the update replaces everything held (the first config after
-  // the kernel was adopted): the whole desired state, and the forwards it
-  // holds.
+  // the kernel was adopted, or one that is mostly new): the whole desired
+  // state, and the forwards it holds.
   std::optional<DesiredState> whole;
   ForwardState whole_forwards;
   // Otherwise: the forwards that change (pointing into the push, which
@@ -42,7 +42,8 @@ struct DesiredUpdate {
 
 // A full config against `held` (the forwards applied, whose desired NAT
 // state is `held_nat`): only the forwards whose entries differ are
-// converted. With nothing held (nullptr), the whole config is.
+// converted. With nothing held (nullptr), or less than half as many
+// forwards held as the config has entries, the whole config is.
 absl::StatusOr<DesiredUpdate> UpdateOfConfig(const ferry::v1::NodeConfig& config,
                                              const ForwardState* held, const NatState& held_nat,
                                              const LeftOut& left_out);

@@ -6,6 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "node-agent/state/desired_update.h"
+
 namespace ferry::agent {
 namespace {
 
@@ -57,6 +59,39 @@ TEST(ForwardStateTest, LastOwnerGoneRemovesTheSharedElement) {
   ASSERT_TRUE(change.ok());
   ASSERT_EQ(change->masq.size(), 1u);
   EXPECT_FALSE(change->masq.begin()->second.has_value());
+}
+
+// A full push that is mostly new is built whole, as at a cold start; one
+// that changes a few held forwards is diffed forward by forward.
+TEST(DesiredUpdateTest, AMostlyNewConfigIsBuiltWholeAndAFewChangesIncrementally) {
+  ferry::v1::NodeConfig held_config;
+  *held_config.add_dnat() = Rule("a", 80);
+  *held_config.add_dnat() = Rule("b", 81);
+  absl::StatusOr<DesiredState> held_desired = BuildDesiredState(held_config);
+  ASSERT_TRUE(held_desired.ok());
+  const ForwardState held = ForwardState::Of(held_config, {}, held_desired->sharers);
+
+  ferry::v1::NodeConfig one_more = held_config;
+  *one_more.add_dnat() = Rule("c", 82);
+  absl::StatusOr<DesiredUpdate> small = UpdateOfConfig(one_more, &held, held_desired->nat, {});
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_FALSE(small->whole.has_value());
+  EXPECT_EQ(small->forwards.size(), 1u);
+
+  ferry::v1::NodeConfig many = held_config;
+  for (uint32_t port = 100; port < 110; ++port) {
+    *many.add_dnat() = Rule("n" + std::to_string(port), port);
+  }
+  absl::StatusOr<DesiredUpdate> big = UpdateOfConfig(many, &held, held_desired->nat, {});
+  ASSERT_TRUE(big.ok()) << big.status();
+  ASSERT_TRUE(big->whole.has_value());
+  EXPECT_EQ(big->whole->nat.dnat.size(), 12u);
+  EXPECT_EQ(big->whole_forwards.forwards().size(), 12u);
+
+  const ForwardState empty = ForwardState::Of(ferry::v1::NodeConfig(), {}, {});
+  absl::StatusOr<DesiredUpdate> first = UpdateOfConfig(one_more, &empty, NatState(), {});
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(first->whole.has_value());
 }
 
 }  // namespace
