@@ -35,7 +35,7 @@ FleetReconciler::FleetReconciler(Store* store, Options options)
                  [this] { trigger_.Kick(); }}),
       snapshot_(store),
       status_(store, {&snapshot_, &pushes_, &drift_, &dirty_, options_.clock,
-                      [this] { trigger_.Kick(); }}) {}
+                      [this] { trigger_.Kick(); }, options_.pending_grace}) {}
 
 FleetReconciler::~FleetReconciler() { Stop(); }
 
@@ -121,6 +121,7 @@ absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass
     planner_.SetForward(snapshot_.forwards().at(name).object.ip_forward());
   }
   std::set<std::string> dirty = status_.TakeRetries();
+  dirty.merge(status_.TakeDue(pass_start));
   dirty.merge(changes->statuses);
   return dirty;
 }
@@ -142,7 +143,7 @@ absl::Status FleetReconciler::ReconcileFleet() {
   IncrementalPlanner::Update update = planner_.Plan();
   const absl::Time planned = options_.clock();
 
-  for (const auto& [node, kind] : pushes_.PushChanged(&planner_, pass_start)) {
+  for (const auto& [node, kind] : pushes_.PushChanged(&planner_, pass_start, planned)) {
     metrics_.ConfigPushed(node, kind);
   }
   UpdateNodeMetrics(nodes);
@@ -168,6 +169,9 @@ absl::Status FleetReconciler::ReconcileFleet() {
   absl::Status committed = status_.WriteNodes(std::move(nodes), &stats);
   absl::Status statuses = status_.WriteStatuses(recompute, planner_, now, &stats);
   if (committed.ok()) committed = statuses;
+  if (std::optional<absl::Time> due = status_.NextDue()) {
+    trigger_.KickAfter(*due - options_.clock());
+  }
   metrics_.SetForwards(snapshot_.condition_counts());
   if (LogEnabled(LogLevel::kDebug)) {
     auto ms = [](absl::Duration d) {

@@ -56,6 +56,10 @@ class FleetReconciler : public SessionRegistry {
     // Recompute every plan and status from scratch this often, in case an
     // incremental pass missed an input (a pass costs ~1 s at 100k forwards).
     absl::Duration full_resync_period = absl::Minutes(10);
+    // How long a forward's Pending status may wait for the ACK of the push
+    // carrying it before it is written (StatusWriter::Sources); the
+    // controller's --pending-grace.
+    absl::Duration pending_grace = absl::ZeroDuration();
     // How long one store wait may block before Stop is noticed.
     absl::Duration store_poll = absl::Milliseconds(500);
     // Where the fleet's series go; a private registry if null.

@@ -5,6 +5,8 @@
 // a lost race, a failure's backoff) into one wake-up of the loop, and tells
 // the loop's threads to stop. Thread-safe; Kick never blocks for long.
 
+#include <algorithm>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -19,13 +21,22 @@ class PassTrigger {
     kicked_ = true;
   }
 
-  // Waits until kicked or `timeout` passed, and takes the kick. False once
-  // stopping. Starts kicked, so the first wait returns at once.
+  // Asks for a pass `delay` from now (or sooner, if kicked before).
+  void KickAfter(absl::Duration delay) {
+    absl::MutexLock l(&mu_);
+    wake_at_ = std::min(wake_at_, absl::Now() + delay);
+  }
+
+  // Waits until kicked, a KickAfter's time or `timeout` passed, and takes
+  // the kick. False once stopping. Starts kicked, so the first wait returns
+  // at once.
   bool Wait(absl::Duration timeout) {
     absl::MutexLock l(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(this, &PassTrigger::WakeLocked), timeout);
+    mu_.AwaitWithDeadline(absl::Condition(this, &PassTrigger::WakeLocked),
+                          std::min(absl::Now() + timeout, wake_at_));
     if (stopping_) return false;
     kicked_ = false;
+    if (absl::Now() >= wake_at_) wake_at_ = absl::InfiniteFuture();
     return true;
   }
 
@@ -58,6 +69,7 @@ class PassTrigger {
 
   absl::Mutex mu_;
   bool kicked_ ABSL_GUARDED_BY(mu_) = true;
+  absl::Time wake_at_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 

@@ -175,7 +175,8 @@ void PushTracker::CloseNode(const std::string& node_name, const absl::Status& wh
 }
 
 std::vector<std::pair<std::string, const char*>> PushTracker::PushChanged(IncrementalPlanner* plan,
-                                                                          absl::Time pass_start) {
+                                                                          absl::Time pass_start,
+                                                                          absl::Time now) {
   std::vector<std::pair<std::string, const char*>> pushed;
   absl::MutexLock l(&mu_);
   for (auto& [name, node] : nodes_) {
@@ -198,6 +199,7 @@ std::vector<std::pair<std::string, const char*>> PushTracker::PushChanged(Increm
     const char* kind = push->has_delta() ? kPushDelta : kPushFull;
     pushed.emplace_back(name, kind);
     MarkPushed(pass_start, s, &node, planned, *push, /*adopted=*/false);
+    node.pushed_at = now;
     LogInfo("pushed config",
             {{"node", name},
              {"version", planned->version()},
@@ -274,6 +276,11 @@ std::map<std::string, NodeAckInfo> PushTracker::AcksFor(const ferry::v1::IPForwa
     NodeAckInfo info;
     info.acked_generation = node.generations.Acked(name, involved.role);
     std::optional<int64_t> pushed_generation = node.generations.Pushed(name, involved.role);
+    if (info.acked_generation != generation && pushed_generation == generation &&
+        !node.push_nacked && node.stream != nullptr &&
+        node.stream->pushed_version == node.pushed_version) {
+      info.in_flight_since = node.pushed_at;
+    }
     if (info.acked_generation == generation) {
       // ACKed as a whole, but the agent may report this forward failed.
       if (auto e = node.acked_forward_errors.find(name); e != node.acked_forward_errors.end()) {

@@ -77,10 +77,12 @@ class PushTracker {
   // Sends each active stream whose node's planned config is not the
   // version last sent on it that config (or adopts it; see above). Returns
   // who was pushed what: kPushFull or kPushDelta (fleet_metrics.h).
-  // `pass_start` is when the pass that planned the configs began. Marks
-  // what it pushed in `plan`, so the next delta starts from there.
+  // `pass_start` is when the pass that planned the configs began, `now`
+  // when they go out. Marks what it pushed in `plan`, so the next delta
+  // starts from there.
   std::vector<std::pair<std::string, const char*>> PushChanged(IncrementalPlanner* plan,
-                                                               absl::Time pass_start);
+                                                               absl::Time pass_start,
+                                                               absl::Time now);
 
   // What `forward`'s status needs from each node `resolution` involves that
   // ever connected.
@@ -99,6 +101,7 @@ class PushTracker {
     // led to it was read from the store. Apply latency runs from here to
     // the ACK.
     std::optional<absl::Time> pushed_change_seen;
+    absl::Time pushed_at;       // when the last push went out (not adopted)
     std::string acked_version;  // of the last config ACKed; empty: none
     NodeGenerations generations;
     std::map<std::string, std::string> acked_forward_errors;

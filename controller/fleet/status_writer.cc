@@ -44,6 +44,27 @@ void SetConnected(bool connected, const std::string& agent_version, absl::Time n
   ReplaceCondition(std::move(c), now, node);
 }
 
+// When a Pending status may be written instead of held back: the grace
+// after the latest push still in flight, if every involved node either
+// applied the forward's generation or has that push in flight, and at
+// least one has. Otherwise (a node that failed, is disconnected or was not
+// yet sent it) now: that is news.
+std::optional<absl::Time> PendingDue(const ForwardResolution& resolution,
+                                     const std::map<std::string, NodeAckInfo>& acks,
+                                     int64_t generation, absl::Duration grace) {
+  std::optional<absl::Time> latest;
+  for (const InvolvedNode& involved : resolution.nodes) {
+    auto it = acks.find(involved.name);
+    if (it == acks.end() || it->second.nacked) return std::nullopt;
+    const NodeAckInfo& info = it->second;
+    if (info.acked_generation == generation) continue;
+    if (!info.in_flight_since) return std::nullopt;
+    if (!latest || *info.in_flight_since > *latest) latest = info.in_flight_since;
+  }
+  if (!latest) return std::nullopt;
+  return *latest + grace;
+}
+
 bool WasConnected(const Node& node) {
   return api::ConditionStatus(node.status().conditions(), api::kConditionConnected) == "True";
 }
@@ -158,12 +179,44 @@ std::optional<ferry::v1::IPForwardStatus> StatusWriter::StatusWrite(
   const std::string& name = forward.metadata().name();
   const ForwardResolution* resolution = planner.Resolution(name);
   if (resolution == nullptr) return std::nullopt;  // not planned: cannot happen
-  ferry::v1::IPForwardStatus status = ComputeStatus(
-      forward, *resolution, sources_.pushes->AcksFor(forward, *resolution), now, forward.status());
+  const std::map<std::string, NodeAckInfo> acks = sources_.pushes->AcksFor(forward, *resolution);
+  if (resolution->accepted && sources_.pending_grace > absl::ZeroDuration()) {
+    std::optional<absl::Time> due =
+        PendingDue(*resolution, acks, forward.metadata().generation(), sources_.pending_grace);
+    if (due && now < *due) {
+      held_[name] = *due;
+      next_due_ = std::min(next_due_, *due);
+      return std::nullopt;
+    }
+  }
+  held_.erase(name);
+  ferry::v1::IPForwardStatus status =
+      ComputeStatus(forward, *resolution, acks, now, forward.status());
   SetCondition(DriftedCondition(forward, sources_.drift->UnrepairedFor(name, resolution->nodes)),
                now, forward.status().conditions(), status.mutable_conditions());
   if (api::SameStatus(status, forward.status())) return std::nullopt;
   return status;
+}
+
+std::set<std::string> StatusWriter::TakeDue(absl::Time now) {
+  std::set<std::string> due;
+  if (now < next_due_) return due;
+  next_due_ = absl::InfiniteFuture();
+  for (auto it = held_.begin(); it != held_.end();) {
+    if (it->second <= now) {
+      due.insert(it->first);
+      held_.erase(it++);
+    } else {
+      next_due_ = std::min(next_due_, it->second);
+      ++it;
+    }
+  }
+  return due;
+}
+
+std::optional<absl::Time> StatusWriter::NextDue() const {
+  if (held_.empty()) return std::nullopt;
+  return next_due_;
 }
 
 absl::Status StatusWriter::CommitStatuses(std::vector<StatusUpdate> updates) {

@@ -18,11 +18,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
@@ -56,6 +58,12 @@ class StatusWriter {
     DirtyForwards* dirty;
     std::function<absl::Time()> clock;  // for the pass's timings only
     std::function<void()> on_lost_race;
+    // A status that would only say "Pending: the push is on its way" is not
+    // written while every such push is younger than this: the ACK usually
+    // comes first, and the forward then costs one write (Ready), not two.
+    // A 100k push would otherwise write 100k Pending statuses while the
+    // agent applies it, on the same two cores. Zero writes Pending at once.
+    absl::Duration pending_grace = absl::ZeroDuration();
   };
 
   // What one pass wrote, for its debug log.
@@ -94,6 +102,12 @@ class StatusWriter {
   // the last call: the next pass recomputes them.
   std::set<std::string> TakeRetries() { return std::exchange(retries_, {}); }
 
+  // Forwards whose Pending status was held back (pending_grace) and whose
+  // grace ended by `now`: the pass recomputes them.
+  std::set<std::string> TakeDue(absl::Time now);
+  // When the earliest held-back status is due, if any.
+  std::optional<absl::Time> NextDue() const;
+
  private:
   // A forward's new status, to be written over the stored one.
   struct StatusUpdate {
@@ -101,7 +115,8 @@ class StatusWriter {
     ferry::v1::IPForwardStatus status;
   };
 
-  // The status `stored` should have now, if it differs from the stored one.
+  // The status `stored` should have now, if it differs from the stored one
+  // and is not held back.
   std::optional<ferry::v1::IPForwardStatus> StatusWrite(const FleetSnapshot::Stored& stored,
                                                         const IncrementalPlanner& planner,
                                                         absl::Time now);
@@ -121,6 +136,9 @@ class StatusWriter {
   const Sources sources_;
   absl::BitGen bitgen_;  // uids of new Nodes
   std::set<std::string> retries_;
+  // Held-back statuses: forward -> when its grace ends.
+  absl::flat_hash_map<std::string, absl::Time> held_;
+  absl::Time next_due_ = absl::InfiniteFuture();  // no later than any in held_
 };
 
 }  // namespace ferry::controller

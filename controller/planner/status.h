@@ -40,6 +40,10 @@ struct NodeAckInfo {
   // The node rejected the push that carries the forward's current state.
   bool nacked = false;
   std::string error;  // the agent's error when nacked
+  // When the push carrying the forward's generation went to the node, if
+  // it is still unanswered on the node's live stream: the node is busy
+  // applying it rather than behind.
+  std::optional<absl::Time> in_flight_since;
 };
 
 // One difference a node reported for a forward and did not repair.

@@ -53,11 +53,15 @@ ferry::v1::Object MakeForward(const std::string& name, const std::string& fe_nod
 
 class FleetReconcilerTest : public ::testing::Test {
  protected:
-  FleetReconcilerTest() : fleet_(&store_, Options()) {}
+  FleetReconcilerTest() : FleetReconcilerTest(absl::ZeroDuration()) {}
+  explicit FleetReconcilerTest(absl::Duration pending_grace)
+      : fleet_(&store_, Options(pending_grace)) {}
 
-  static FleetReconciler::Options Options() {
+  // The clock is now_, which only tests that never start the loop move.
+  FleetReconciler::Options Options(absl::Duration pending_grace) {
     FleetReconciler::Options options;
-    options.clock = [] { return absl::FromUnixSeconds(1700000000); };
+    options.clock = [this] { return now_; };
+    options.pending_grace = pending_grace;
     return options;
   }
 
@@ -120,6 +124,7 @@ class FleetReconcilerTest : public ::testing::Test {
   }
 
   MemoryStore store_;
+  absl::Time now_ = absl::FromUnixSeconds(1700000000);
   FleetReconciler fleet_;
   RecordingPushSink sink_a_, sink_b_, sink_c_;
   SessionHandle* a_ = nullptr;
@@ -200,6 +205,67 @@ TEST_F(FleetReconcilerTest, ForwardIsPendingUntilAcked) {
   EXPECT_EQ(Find(web.status().conditions(), "Accepted").status(), "True");
   EXPECT_EQ(Find(web.status().conditions(), "Ready").reason(), "Pending");
   EXPECT_EQ(web.status().return_via(), "10.8.0.1");
+}
+
+class FleetPendingGraceTest : public FleetReconcilerTest {
+ protected:
+  FleetPendingGraceTest() : FleetReconcilerTest(absl::Seconds(2)) {}
+};
+
+TEST_F(FleetPendingGraceTest, AnAckWithinTheGraceMakesTheForwardReadyInOneWrite) {
+  ConnectWebFleet();
+  // Pushed to both nodes and in flight: nothing is written yet.
+  EXPECT_TRUE(Forward("web").status().conditions().empty());
+  now_ += absl::Seconds(1);
+  fleet_.OnAck(a_, AckOf(sink_a_));
+  fleet_.OnAck(b_, AckOf(sink_b_));
+  const int64_t before = store_.CurrentRevision();
+  Reconcile();
+  ferry::v1::IPForward web = Forward("web");
+  EXPECT_EQ(Find(web.status().conditions(), "Ready").status(), "True");
+  EXPECT_EQ(Find(web.status().conditions(), "Accepted").status(), "True");
+  absl::StatusOr<std::vector<Change>> changes = store_.ChangesSince(before, kKindIPForward, 100);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  EXPECT_EQ(changes->size(), 1u);
+}
+
+TEST_F(FleetPendingGraceTest, PendingIsWrittenOnceTheGraceEnds) {
+  ConnectWebFleet();
+  fleet_.OnAck(a_, AckOf(sink_a_));  // node-b stays silent
+  now_ += absl::Seconds(1);
+  Reconcile();
+  EXPECT_TRUE(Forward("web").status().conditions().empty());
+  now_ += absl::Seconds(1);
+  Reconcile();
+  ferry::v1::IPForward web = Forward("web");
+  EXPECT_EQ(Find(web.status().conditions(), "Ready").reason(), "Pending");
+  EXPECT_EQ(web.status().nodes(0).state(), "Applied");
+  EXPECT_EQ(web.status().nodes(1).state(), "Pending");
+}
+
+TEST_F(FleetPendingGraceTest, ANackIsWrittenAtOnce) {
+  ConnectWebFleet();
+  fleet_.OnAck(a_, AckOf(sink_a_, false, "nftables: Operation not permitted"));
+  Reconcile();
+  EXPECT_EQ(Find(Forward("web").status().conditions(), "Ready").reason(), "ApplyFailed");
+}
+
+TEST_F(FleetPendingGraceTest, ANodeThatWasNotSentThePushIsPendingAtOnce) {
+  ConnectWebFleet();
+  fleet_.OnAck(a_, AckOf(sink_a_));
+  fleet_.OnAck(b_, AckOf(sink_b_));
+  Reconcile();
+  // node-b goes away; a new generation cannot reach it.
+  fleet_.Disconnect(b_);
+  ferry::v1::Object changed =
+      MakeForward("web", "node-a", "192.0.2.1", "node-b", "10.8.0.2", ferry::v1::PRESERVE);
+  changed.mutable_ip_forward()->mutable_metadata()->set_generation(2);
+  changed.mutable_ip_forward()->mutable_spec()->mutable_ports(0)->set_target_port(8080);
+  Put(changed);
+  Reconcile();
+  ferry::v1::IPForward web = Forward("web");
+  EXPECT_EQ(web.status().observed_generation(), 2);
+  EXPECT_EQ(Find(web.status().conditions(), "Ready").reason(), "Pending");
 }
 
 TEST_F(FleetReconcilerTest, AcksFromAllInvolvedNodesMakeForwardReady) {
