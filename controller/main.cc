@@ -2,6 +2,7 @@
 // ferryctl and AgentService to the agents, and runs the fleet reconciler.
 
 #include <grpcpp/grpcpp.h>
+#include <malloc.h>
 #include <signal.h>
 
 #include <atomic>
@@ -364,6 +365,19 @@ int Run(const Config& config, const sigset_t& signals) {
 }  // namespace ferry::controller
 
 int main(int argc, char** argv) {
+  // Before any thread starts. The controller's big moments are an apply of
+  // 100k objects (freed when it commits, on a gRPC thread) followed by the
+  // fleet decoding and planning the same 100k (on the reconcile thread).
+  // With one malloc arena the second reuses the first's freed memory
+  // instead of faulting in fresh pages, and memory freed stays mapped for
+  // the next one; with glibc's defaults (an arena per thread, large blocks
+  // mmapped and unmapped each time) the reconcile pass's read took 2-2.5 s
+  // at 100k forwards, mostly page faults, against ~1 s this way. Two cores
+  // give one arena's lock little contention.
+  mallopt(M_ARENA_MAX, 1);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  mallopt(M_TOP_PAD, 64 << 20);
   // Blocked before any thread starts, so every thread inherits the mask and
   // only Run's sigwait sees these signals.
   sigset_t signals;

@@ -118,7 +118,7 @@ absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass
   }
   for (const std::string& name : changes->removed) planner_.RemoveForward(name);
   for (const std::string& name : changes->specs) {
-    planner_.SetForward(snapshot_.forwards().at(name).object.ip_forward());
+    planner_.SetForward(snapshot_.forwards().at(name).forward());
   }
   std::set<std::string> dirty = status_.TakeRetries();
   dirty.merge(status_.TakeDue(pass_start));

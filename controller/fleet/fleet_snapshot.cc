@@ -44,24 +44,24 @@ void FleetSnapshot::Count(const ferry::v1::IPForward& forward, int delta) {
 void FleetSnapshot::PutForward(const std::string& name, Stored stored, Changes* changes) {
   auto it = forwards_.find(name);
   if (it == forwards_.end()) {
-    Count(stored.object.ip_forward(), +1);
+    Count(stored.object().ip_forward(), +1);
     if (changes != nullptr) changes->specs.insert(name);
     forwards_.emplace(name, std::move(stored));
     return;
   }
   if (changes != nullptr) {
-    bool same = api::SamePlanInputs(it->second.object.ip_forward(), stored.object.ip_forward());
+    bool same = api::SamePlanInputs(it->second.object().ip_forward(), stored.object().ip_forward());
     (same ? changes->statuses : changes->specs).insert(name);
   }
-  Count(it->second.object.ip_forward(), -1);
-  Count(stored.object.ip_forward(), +1);
+  Count(it->second.object().ip_forward(), -1);
+  Count(stored.object().ip_forward(), +1);
   it->second = std::move(stored);
 }
 
 void FleetSnapshot::EraseForward(const std::string& name, Changes* changes) {
   auto it = forwards_.find(name);
   if (it == forwards_.end()) return;
-  Count(it->second.object.ip_forward(), -1);
+  Count(it->second.object().ip_forward(), -1);
   forwards_.erase(it);
   changes->removed.insert(name);
   changes->specs.erase(name);
@@ -167,7 +167,7 @@ void FleetSnapshot::RecordWrite(Object object, int64_t revision) {
 
 std::string FleetSnapshot::EncodeWithStatus(const std::string& name,
                                             ferry::v1::IPForwardStatus* status) {
-  Object& object = forwards_.at(name).object;
+  Object& object = *forwards_.at(name).held;
   object.mutable_ip_forward()->mutable_status()->Swap(status);
   std::string value = EncodeForStore(object);
   object.mutable_ip_forward()->mutable_status()->Swap(status);
@@ -177,7 +177,7 @@ std::string FleetSnapshot::EncodeWithStatus(const std::string& name,
 void FleetSnapshot::RecordStatus(const std::string& name, ferry::v1::IPForwardStatus status,
                                  int64_t revision) {
   Stored& stored = forwards_.at(name);
-  ferry::v1::IPForward& forward = *stored.object.mutable_ip_forward();
+  ferry::v1::IPForward& forward = *stored.held->mutable_ip_forward();
   Count(forward, -1);
   *forward.mutable_status() = std::move(status);
   Count(forward, +1);

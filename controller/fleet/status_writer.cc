@@ -78,7 +78,7 @@ std::vector<Node> StatusWriter::DesiredNodes(
     const std::map<std::string, NodePresence::Agent>& agents, absl::Time now) {
   std::map<std::string, Node> desired;
   for (const auto& [name, stored] : sources_.snapshot->nodes()) {
-    desired[name] = stored.object.node();
+    desired[name] = stored.object().node();
   }
   for (auto& [name, node] : desired) {
     auto agent = agents.find(name);
@@ -129,7 +129,7 @@ absl::Status StatusWriter::WriteNodes(std::vector<Node> nodes, Stats* stats) {
     auto it = stored.find(desired.node().metadata().name());
     if (it == stored.end()) {
       writes.emplace_back(std::move(desired), WriteOp::kMustNotExist);
-    } else if (!google::protobuf::util::MessageDifferencer::Equals(desired, it->second.object)) {
+    } else if (!google::protobuf::util::MessageDifferencer::Equals(desired, it->second.object())) {
       // The whole Node, not "did the spec change?" (api::SameSpec): its
       // status and labels are what this writes, and labels are a map, so
       // its bytes are not canonical.
@@ -155,7 +155,7 @@ absl::Status StatusWriter::WriteStatuses(const std::vector<const FleetSnapshot::
     writes.reserve(std::min(forwards.size() - begin, batch));
     for (size_t i = begin; i < std::min(forwards.size(), begin + batch); ++i) {
       const FleetSnapshot::Stored& stored = *forwards[i];
-      if (sources_.dirty->Contains(stored.object.ip_forward().metadata().name())) {
+      if (sources_.dirty->Contains(stored.object().ip_forward().metadata().name())) {
         ++stats->superseded;
         continue;
       }
@@ -175,7 +175,7 @@ absl::Status StatusWriter::WriteStatuses(const std::vector<const FleetSnapshot::
 
 std::optional<ferry::v1::IPForwardStatus> StatusWriter::StatusWrite(
     const FleetSnapshot::Stored& stored, const IncrementalPlanner& planner, absl::Time now) {
-  const IPForward& forward = stored.object.ip_forward();
+  const IPForward& forward = stored.object().ip_forward();
   const std::string& name = forward.metadata().name();
   const ForwardResolution* resolution = planner.Resolution(name);
   if (resolution == nullptr) return std::nullopt;  // not planned: cannot happen
@@ -226,7 +226,7 @@ absl::Status StatusWriter::CommitStatuses(std::vector<StatusUpdate> updates) {
   for (StatusUpdate& update : updates) {
     WriteOp op;
     op.kind = kKindIPForward;
-    op.name = update.stored->object.ip_forward().metadata().name();
+    op.name = update.stored->object().ip_forward().metadata().name();
     op.value = snapshot.EncodeWithStatus(op.name, &update.status);
     op.expected_revision = update.stored->revision;
     batch.push_back(std::move(op));

@@ -60,6 +60,7 @@ void IncrementalPlanner::SetNodes(const std::vector<Node>& nodes) {
 void IncrementalPlanner::IndexNodeNames(const std::string& name, const IPForward& spec, bool add) {
   for (const std::string* node :
        {&spec.spec().frontend().node_name(), &spec.spec().backend().node_name()}) {
+    if (node->empty()) continue;  // a backend outside the fleet names no node
     if (add) {
       forwards_naming_[*node].insert(name);
     } else if (auto it = forwards_naming_.find(*node); it != forwards_naming_.end()) {
@@ -71,16 +72,20 @@ void IncrementalPlanner::IndexNodeNames(const std::string& name, const IPForward
 
 void IncrementalPlanner::SetForward(const IPForward& forward) {
   auto copy = std::make_shared<IPForward>();
-  const std::string& name = forward.metadata().name();
-  copy->mutable_metadata()->set_name(name);
+  copy->mutable_metadata()->set_name(forward.metadata().name());
   copy->mutable_metadata()->set_generation(forward.metadata().generation());
   *copy->mutable_spec() = forward.spec();
+  SetForward(std::shared_ptr<const IPForward>(std::move(copy)));
+}
+
+void IncrementalPlanner::SetForward(std::shared_ptr<const IPForward> forward) {
+  const std::string& name = forward->metadata().name();
   Forward& kept = forwards_[name];
   if (kept.spec != nullptr) {
-    if (api::SamePlanInputs(*kept.spec, *copy)) return;
+    if (api::SamePlanInputs(*kept.spec, *forward)) return;
     IndexNodeNames(name, *kept.spec, false);
   }
-  kept.spec = std::move(copy);
+  kept.spec = std::move(forward);
   IndexNodeNames(name, *kept.spec, true);
   dirty_forwards_.insert(name);
 }

@@ -48,7 +48,10 @@ class IncrementalPlanner {
   // matter; nodes whose addresses are unchanged cost a comparison.
   void SetNodes(const std::vector<ferry::v1::Node>& nodes);
   // A forward whose name, generation or spec may have changed (status and
-  // labels are ignored). Keeps its own copy.
+  // labels are ignored). Keeps `forward` (only its name, generation and
+  // spec are read, and they must not change while kept).
+  void SetForward(std::shared_ptr<const ferry::v1::IPForward> forward);
+  // The same with a copy of `forward`'s name, generation and spec.
   void SetForward(const ferry::v1::IPForward& forward);
   void RemoveForward(const std::string& name);
   // Removes every forward for which `keep` is false (after a re-list,
@@ -74,7 +77,7 @@ class IncrementalPlanner {
 
  private:
   struct Forward {
-    // Name, generation and spec only: what the plan depends on.
+    // Its name, generation and spec are what the plan depends on.
     std::shared_ptr<const ferry::v1::IPForward> spec;
     ForwardResolution resolution;
     bool in_conflict = false;

@@ -59,7 +59,7 @@ TEST_F(FleetSnapshotTest, EncodeWithStatusIsTheStoredForwardWithThatStatus) {
   EXPECT_TRUE(MessageDifferencer::Equals(decoded, Forward("web", "True"))) << decoded.DebugString();
   // Neither the snapshot nor the caller's status changed.
   EXPECT_TRUE(
-      MessageDifferencer::Equals(snapshot_.forwards().at("web").object, Forward("web", "False")));
+      MessageDifferencer::Equals(snapshot_.forwards().at("web").object(), Forward("web", "False")));
   EXPECT_TRUE(MessageDifferencer::Equals(status, ReadyStatus("True")));
 }
 
@@ -72,7 +72,7 @@ TEST_F(FleetSnapshotTest, RecordStatusReplacesOnlyTheStatusAndRecounts) {
 
   const FleetSnapshot::Stored& stored = snapshot_.forwards().at("web");
   EXPECT_EQ(stored.revision, 42);
-  EXPECT_TRUE(MessageDifferencer::Equals(stored.object, Forward("web", "True")));
+  EXPECT_TRUE(MessageDifferencer::Equals(stored.object(), Forward("web", "True")));
   EXPECT_EQ(snapshot_.condition_counts().count(ready_false), 0u);
   EXPECT_EQ(snapshot_.condition_counts().at(ready_true), 1);
 }
