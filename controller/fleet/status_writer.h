@@ -5,7 +5,8 @@
 // (from what its agent says, the version it ACKed and its drift) and each
 // forward's status (from its resolution, what the involved nodes did with
 // its pushes, and their drift). Only what differs from the FleetSnapshot is
-// written, in transactions growing from kBatch, each write guarded by the revision it
+// written, in transactions growing from kBatch (each committing while the
+// next is computed), each write guarded by the revision it
 // was computed from, and recorded in the snapshot as it commits. A write
 // that lost a race to another writer calls `on_lost_race` (a new pass
 // catches up and recomputes); one that failed otherwise is retried by the
@@ -17,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -120,16 +122,31 @@ class StatusWriter {
   std::optional<ferry::v1::IPForwardStatus> StatusWrite(const FleetSnapshot::Stored& stored,
                                                         const IncrementalPlanner& planner,
                                                         absl::Time now);
+  // One round of forwards' statuses: each is the stored forward with its
+  // new status, encoded without copying the rest of it, and recorded in
+  // the snapshot once its transaction committed (`pending` while it commits
+  // on another thread, then `committed`).
+  struct StatusRound {
+    std::vector<StatusUpdate> updates;
+    std::vector<WriteOp> ops;
+    std::future<absl::StatusOr<int64_t>> pending;
+    absl::StatusOr<int64_t> committed = absl::UnknownError("not committed");
+  };
+
   // Commits `objects`, each with the revision it was read at (CommitOps).
   absl::Status Commit(std::vector<std::pair<ferry::v1::Object, int64_t>> objects);
-  // The same for forwards' statuses: each is the stored forward with its
-  // new status, encoded and recorded without copying the rest of it.
-  absl::Status CommitStatuses(std::vector<StatusUpdate> updates);
-  // Commits `batch` in one transaction and calls record(i, revision) for
-  // each write i that committed; a stale precondition fails the whole
-  // transaction, whose writes are then tried one by one. A forward whose
-  // write failed other than by a lost race is kept for TakeRetries.
+  StatusRound EncodeStatuses(std::vector<StatusUpdate> updates);
+  // Waits for the round's commit, if pending, and finishes it (FinishOps).
+  absl::Status FinishStatuses(StatusRound* round);
+  // Commits `batch` in one transaction and finishes it.
   absl::Status CommitOps(const std::vector<WriteOp>& batch,
+                         absl::FunctionRef<void(size_t, int64_t)> record);
+  // After `batch` was committed as one transaction with result `r`: calls
+  // record(i, revision) for each write i that committed. A stale
+  // precondition fails the whole transaction, whose writes are then tried
+  // one by one. A forward whose write failed other than by a lost race is
+  // kept for TakeRetries.
+  absl::Status FinishOps(const std::vector<WriteOp>& batch, absl::StatusOr<int64_t> r,
                          absl::FunctionRef<void(size_t, int64_t)> record);
 
   Store* const store_;

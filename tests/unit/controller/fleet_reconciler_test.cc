@@ -361,6 +361,35 @@ TEST_F(FleetReconcilerTest, FailedStoreCommitIsReported) {
   EXPECT_EQ(fleet_.ReconcileOnce().code(), absl::StatusCode::kUnavailable);
 }
 
+TEST_F(FleetReconcilerTest, RoundsCommittedBesideTheNextOneAreAllWrittenAndRecorded) {
+  // Rounds of 500, 1000 and 500: the last two commit on another thread
+  // while the next one is computed.
+  constexpr int kForwards = 2000;
+  for (int i = 0; i < kForwards; ++i) {
+    ferry::v1::Object o = MakeForward(absl::StrFormat("web-%04d", i), "node-a", "192.0.2.1", "",
+                                      "198.51.100.7", ferry::v1::MASQUERADE);
+    o.mutable_ip_forward()->mutable_spec()->mutable_ports(0)->set_port(1000 + i);
+    Put(o);
+  }
+  a_ = fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}}), &sink_a_);
+  std::vector<size_t> transactions;
+  store_.before_commit = [&](const std::vector<WriteOp>& ops) {
+    size_t forwards = 0;
+    for (const WriteOp& op : ops) forwards += op.kind == kKindIPForward;
+    if (forwards > 0) transactions.push_back(forwards);
+  };
+  Reconcile();
+  EXPECT_THAT(transactions, ::testing::ElementsAre(500, 1000, 500));
+  for (int i : {0, 999, kForwards - 1}) {
+    EXPECT_EQ(Find(Forward(absl::StrFormat("web-%04d", i)).status().conditions(), "Ready").reason(),
+              "Pending");
+  }
+  // Each write was recorded as committed: nothing is written again.
+  transactions.clear();
+  Reconcile();
+  EXPECT_THAT(transactions, ::testing::IsEmpty());
+}
+
 TEST_F(FleetReconcilerTest, StatusesMadeStaleByAnAckDuringTheCommitAreNotWritten) {
   // More forwards than one status transaction holds (500), so the ACK that
   // lands while the first transaction commits finds the rest unwritten.
