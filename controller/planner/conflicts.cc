@@ -306,6 +306,11 @@ uint32_t ConflictIndex::Slot(absl::string_view name) {
   return id;
 }
 
+void ConflictIndex::Reserve(size_t n) {
+  names_.reserve(names_.size() + n);
+  held_.reserve(held_.size() + n);
+}
+
 void ConflictIndex::Put(const ferry::v1::IPForward& forward) {
   const std::string& name = forward.metadata().name();
   const size_t spec_size = forward.spec().ByteSizeLong();

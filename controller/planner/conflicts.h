@@ -68,6 +68,8 @@ class ConflictIndex {
   // nullopt for one given by Add or not held.
   std::optional<absl::string_view> SpecBytes(absl::string_view name) const;
   size_t size() const { return names_.size(); }
+  // Room for `n` more forwards than are held.
+  void Reserve(size_t n);
 
   absl::Status Check(const ferry::v1::IPForward& candidate) const;
 

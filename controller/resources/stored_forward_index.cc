@@ -217,6 +217,11 @@ void StoredForwardIndex::Stage(const ferry::v1::IPForward& forward) {
   index_.Put(forward);
 }
 
+void StoredForwardIndex::ReserveStage(size_t n) {
+  staged_.reserve(staged_.size() + n);
+  index_.Reserve(n);
+}
+
 void StoredForwardIndex::Unstage() {
   // Newest first, so a name staged twice gets its original back.
   for (auto it = staged_.rbegin(); it != staged_.rend(); ++it) {

@@ -69,6 +69,9 @@ class StoredForwardIndex {
   // A request's forward, visible to Check as if stored, until Commit keeps
   // or Unstage drops every staged forward.
   void Stage(const ferry::v1::IPForward& forward);
+  // Room for `n` more staged forwards, so that staging a large apply does
+  // not regrow (and rehash) the index step by step.
+  void ReserveStage(size_t n);
   absl::Status Check(const ferry::v1::IPForward& candidate) const {
     return index_.Check(candidate);
   }

@@ -217,13 +217,22 @@ grpc::Status ResourceServiceImpl::Apply(grpc::ServerContext* context,
   const bool each = response->results_size() <= kLoggedApplyObjects;
   std::map<std::string, int> outcomes;
   int64_t revision = 0;  // the newest among the results: the commit's, if any
+  absl::string_view max_version;
   for (const ferry::v1::ApplyResult& r : response->results()) {
-    Audit(who, "apply", r.kind(), r.name(), r.resource_version(), true,
-          outcome_prefix + r.outcome(), "");
+    // Without an audit log, no entry is built (a string per object).
+    if (options_.audit != nullptr) {
+      Audit(who, "apply", r.kind(), r.name(), r.resource_version(), true,
+            outcome_prefix + r.outcome(), "");
+    }
     if (!each) {
       ++outcomes[r.outcome()];
+      // Most results carry the commit's revision: parse each text once.
+      if (r.resource_version() == max_version) continue;
       int64_t version = 0;
-      if (absl::SimpleAtoi(r.resource_version(), &version)) revision = std::max(revision, version);
+      if (absl::SimpleAtoi(r.resource_version(), &version) && version > revision) {
+        revision = version;
+        max_version = r.resource_version();
+      }
       continue;
     }
     LogInfo(what, {{"kind", r.kind()},

@@ -4,6 +4,7 @@
 // Typed view of stored values. The store's revision is the object's
 // resourceVersion, so it is stamped on read and never stored in the value.
 
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -28,6 +29,16 @@ absl::Status DecodeStoredInto(const StoredObject& stored, ferry::v1::Object* out
 
 // Serializes with metadata.resource_version cleared.
 std::string EncodeForStore(const ferry::v1::Object& object);
+
+// The stored value of a forward created from the client's `incoming`: as
+// EncodeForStore of a copy given `uid`, generation 1 and `created`, with no
+// status, but encoded straight from `incoming` (copying 100k forwards to
+// set three fields was a fifth of a large apply). nullopt when `incoming`
+// is not a plain forward that leaves those fields to the controller (the
+// caller then copies it).
+std::optional<std::string> EncodeCreatedForward(const ferry::v1::Object& incoming,
+                                                absl::string_view uid,
+                                                const google::protobuf::Timestamp& created);
 
 // The write that stores `object` under its kind and name, if the stored
 // revision is still `expected_revision` (WriteOp::kAnyRevision: whatever it is).

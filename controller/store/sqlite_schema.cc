@@ -152,6 +152,9 @@ absl::Status SqliteConnection::Prepare() {
        "INSERT INTO objects(kind, name, value, revision, create_revision) "
        "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(kind, name) DO UPDATE SET "
        "value = excluded.value, revision = excluded.revision"},
+      {&insert_new_object,
+       "INSERT INTO objects(kind, name, value, revision, create_revision) "
+       "VALUES(?1, ?2, ?3, ?4, ?4) ON CONFLICT(kind, name) DO NOTHING"},
       {&delete_object, "DELETE FROM objects WHERE kind = ?1 AND name = ?2"},
       {&insert_change,
        "INSERT INTO changes(revision, kind, name, deleted, created, value) "

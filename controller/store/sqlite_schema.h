@@ -32,6 +32,8 @@ struct SqliteConnection {
   SqliteStatement changes_of_kind;
   // Used on the writer only.
   SqliteStatement upsert_object;
+  // A create: writes nothing (no error) if the key exists.
+  SqliteStatement insert_new_object;
   SqliteStatement delete_object;
   SqliteStatement insert_change;
   SqliteStatement set_meta;

@@ -184,6 +184,13 @@ absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops, int64_t revi
   Connection& w = *writer_;
   for (const WriteOp& op : ops) {
     const bool put = op.type == WriteOp::Type::kPut;
+    if (put && op.expected_revision == WriteOp::kMustNotExist) {
+      // A create needs no lookup first: the insert itself finds an existing
+      // key (through the primary key) and then writes nothing, so a large
+      // apply of new objects saves one index search per object.
+      if (absl::Status s = InsertNew(op, revision); !s.ok()) return s;
+      continue;
+    }
     bool exists = false;
     int64_t current = 0;
     int64_t create_revision = revision;
@@ -249,6 +256,37 @@ absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops, int64_t revi
     return Compact();
   }
   return absl::OkStatus();
+}
+
+absl::Status SqliteStore::InsertNew(const WriteOp& op, int64_t revision) {
+  Connection& w = *writer_;
+  {
+    ScopedReset reset(&w.insert_new_object);
+    w.insert_new_object.BindText(1, op.kind);
+    w.insert_new_object.BindText(2, op.name);
+    w.insert_new_object.BindBlob(3, op.value);
+    w.insert_new_object.BindInt64(4, revision);
+    if (absl::Status s = w.insert_new_object.Run(); !s.ok()) return s;
+  }
+  if (sqlite3_changes(w.db.get()) == 0) {
+    // Rare (the writer believed the key absent): read its revision only
+    // to word the error as a lookup first would have.
+    ScopedReset reset(&w.get_revisions);
+    w.get_revisions.BindText(1, op.kind);
+    w.get_revisions.BindText(2, op.name);
+    absl::StatusOr<bool> row = w.get_revisions.Step();
+    if (!row.ok()) return row.status();
+    const int64_t current = *row ? w.get_revisions.ColumnInt64(0) : 0;
+    return absl::AbortedError(
+        absl::StrCat(Key(op.kind, op.name), " already exists (revision ", current, ")"));
+  }
+  ScopedReset reset(&w.insert_change);
+  w.insert_change.BindInt64(1, revision);
+  w.insert_change.BindText(2, op.kind);
+  w.insert_change.BindText(3, op.name);
+  w.insert_change.BindInt64(4, 0);
+  w.insert_change.BindInt64(5, 1);  // created; the value stays NULL, as for any put
+  return w.insert_change.Run();
 }
 
 absl::Status SqliteStore::Compact() {

@@ -78,6 +78,9 @@ class SqliteStore : public Store {
   absl::Status InSnapshot(const std::function<absl::Status(Connection&)>& read);
   absl::Status WriteOps(const std::vector<WriteOp>& ops, int64_t revision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // A put with WriteOp::kMustNotExist: ABORTED if the key exists.
+  absl::Status InsertNew(const WriteOp& op, int64_t revision)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status Compact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   const std::string path_;

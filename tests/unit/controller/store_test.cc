@@ -138,6 +138,38 @@ TEST_F(SqliteStoreTest, MustNotExistPreconditionFailsOnExistingKey) {
   EXPECT_EQ(store->Get("IPForward", "web")->value, "v1");
 }
 
+// Creates skip the lookup and rely on the insert finding the key: one that
+// exists still fails the whole commit, naming it with its revision, and
+// the creates before it in the same commit are rolled back.
+TEST_F(SqliteStoreTest, CreateOfExistingKeyAmongCreatesWritesNothing) {
+  auto store = OpenStore();
+  int64_t first = *store->Commit({Put("web", "v1")});
+  auto rev = store->Commit({Put("a", "x", WriteOp::kMustNotExist),
+                            Put("web", "v2", WriteOp::kMustNotExist),
+                            Put("z", "y", WriteOp::kMustNotExist)});
+  EXPECT_EQ(rev.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(rev.status().message(),
+              HasSubstr(absl::StrCat("IPForward/web already exists (revision ", first, ")")));
+  EXPECT_EQ(store->CurrentRevision(), first);
+  EXPECT_EQ(store->Get("IPForward", "a").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store->Get("IPForward", "web")->value, "v1");
+  auto changes = store->ChangesSince(first, "", 100);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  EXPECT_TRUE(changes->empty());
+
+  int64_t created = *store->Commit({Put("a", "x", WriteOp::kMustNotExist)});
+  auto got = store->Get("IPForward", "a");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->value, "x");
+  EXPECT_EQ(got->revision, created);
+  EXPECT_EQ(got->create_revision, created);
+  changes = store->ChangesSince(first, "", 100);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_TRUE((*changes)[0].created);
+  EXPECT_EQ((*changes)[0].object.value, "x");
+}
+
 TEST_F(SqliteStoreTest, StaleExpectedRevisionWritesNothing) {
   auto store = OpenStore();
   int64_t first = *store->Commit({Put("web", "v1")});
