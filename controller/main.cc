@@ -74,7 +74,7 @@ ABSL_FLAG(double, agent_report_rate, 50,
 ABSL_FLAG(double, agent_report_burst, 200, "agent reports a node may send at once");
 ABSL_FLAG(absl::Duration, watch_stall_timeout, absl::Seconds(30),
           "end a watch whose client has read nothing for this long");
-ABSL_FLAG(absl::Duration, pending_grace, absl::Seconds(2),
+ABSL_FLAG(absl::Duration, pending_grace, absl::Seconds(5),
           "how long a forward may wait for the ACK of the push carrying it before its status "
           "says Pending (0: at once); an ACK within it makes the forward Ready in one write");
 ABSL_FLAG(std::vector<std::string>, tls_san, {},
@@ -159,7 +159,7 @@ absl::Status ReadProtectionFlags(Config* config) {
   }
   config->pending_grace = absl::GetFlag(FLAGS_pending_grace);
   if (config->pending_grace < absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("--pending-grace: must not be negative, e.g. 2s");
+    return absl::InvalidArgumentError("--pending-grace: must not be negative, e.g. 5s");
   }
   return absl::OkStatus();
 }
@@ -366,15 +366,16 @@ int Run(const Config& config, const sigset_t& signals) {
 
 int main(int argc, char** argv) {
   // Before any thread starts. The controller's big moments are an apply of
-  // 100k objects (freed when it commits, on a gRPC thread) followed by the
-  // fleet decoding and planning the same 100k (on the reconcile thread).
-  // With one malloc arena the second reuses the first's freed memory
-  // instead of faulting in fresh pages, and memory freed stays mapped for
-  // the next one; with glibc's defaults (an arena per thread, large blocks
-  // mmapped and unmapped each time) the reconcile pass's read took 2-2.5 s
-  // at 100k forwards, mostly page faults, against ~1 s this way. Two cores
-  // give one arena's lock little contention.
-  mallopt(M_ARENA_MAX, 1);
+  // 100k objects (freed when it commits) followed by the fleet decoding and
+  // planning the same 100k. glibc's defaults hand blocks over 128 KiB back
+  // to the kernel when freed and trim the heap's top, so each such moment
+  // faults its memory in afresh (page faults and malloc's heap growth were
+  // the largest items in the controller's profile on this 2-core VM):
+  // blocks up to 32 MiB stay in the heap, and 256 MiB of free top is kept,
+  // for the next one. One arena for all threads reused memory across
+  // threads better still, but its lock slowed the status pass and the
+  // watches beside it (e2e: 9.5 s with the default arenas, 11-13 s with
+  // one or two).
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   mallopt(M_TOP_PAD, 64 << 20);
