@@ -123,6 +123,19 @@ class FleetReconcilerTest : public ::testing::Test {
     Reconcile();
   }
 
+  // Forward Many(i) on node-a's port 1000 + i, for i < n, and node-a
+  // connected: more forwards than one status round holds.
+  static std::string Many(int i) { return absl::StrFormat("web-%04d", i); }
+  void ConnectManyForwards(int n) {
+    for (int i = 0; i < n; ++i) {
+      ferry::v1::Object o =
+          MakeForward(Many(i), "node-a", "192.0.2.1", "", "198.51.100.7", ferry::v1::MASQUERADE);
+      o.mutable_ip_forward()->mutable_spec()->mutable_ports(0)->set_port(1000 + i);
+      Put(o);
+    }
+    a_ = fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}}), &sink_a_);
+  }
+
   MemoryStore store_;
   absl::Time now_ = absl::FromUnixSeconds(1700000000);
   FleetReconciler fleet_;
@@ -365,13 +378,7 @@ TEST_F(FleetReconcilerTest, RoundsCommittedBesideTheNextOneAreAllWrittenAndRecor
   // Rounds of 500, 1000 and 500: the last two commit on another thread
   // while the next one is computed.
   constexpr int kForwards = 2000;
-  for (int i = 0; i < kForwards; ++i) {
-    ferry::v1::Object o = MakeForward(absl::StrFormat("web-%04d", i), "node-a", "192.0.2.1", "",
-                                      "198.51.100.7", ferry::v1::MASQUERADE);
-    o.mutable_ip_forward()->mutable_spec()->mutable_ports(0)->set_port(1000 + i);
-    Put(o);
-  }
-  a_ = fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}}), &sink_a_);
+  ConnectManyForwards(kForwards);
   std::vector<size_t> transactions;
   store_.before_commit = [&](const std::vector<WriteOp>& ops) {
     size_t forwards = 0;
@@ -381,8 +388,7 @@ TEST_F(FleetReconcilerTest, RoundsCommittedBesideTheNextOneAreAllWrittenAndRecor
   Reconcile();
   EXPECT_THAT(transactions, ::testing::ElementsAre(500, 1000, 500));
   for (int i : {0, 999, kForwards - 1}) {
-    EXPECT_EQ(Find(Forward(absl::StrFormat("web-%04d", i)).status().conditions(), "Ready").reason(),
-              "Pending");
+    EXPECT_EQ(Find(Forward(Many(i)).status().conditions(), "Ready").reason(), "Pending");
   }
   // Each write was recorded as committed: nothing is written again.
   transactions.clear();
@@ -394,13 +400,7 @@ TEST_F(FleetReconcilerTest, StatusesMadeStaleByAnAckDuringTheCommitAreNotWritten
   // More forwards than one status transaction holds (500), so the ACK that
   // lands while the first transaction commits finds the rest unwritten.
   constexpr int kForwards = 700;
-  for (int i = 0; i < kForwards; ++i) {
-    ferry::v1::Object o = MakeForward(absl::StrFormat("web-%03d", i), "node-a", "192.0.2.1", "",
-                                      "198.51.100.7", ferry::v1::MASQUERADE);
-    o.mutable_ip_forward()->mutable_spec()->mutable_ports(0)->set_port(1000 + i);
-    Put(o);
-  }
-  a_ = fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}}), &sink_a_);
+  ConnectManyForwards(kForwards);
   int forward_writes = 0;
   bool acked = false;
   store_.before_commit = [&](const std::vector<WriteOp>& ops) {
@@ -414,15 +414,14 @@ TEST_F(FleetReconcilerTest, StatusesMadeStaleByAnAckDuringTheCommitAreNotWritten
   ASSERT_TRUE(acked);
   // The first transaction's Pending statuses landed; the rest were stale.
   EXPECT_LT(forward_writes, kForwards);
-  EXPECT_EQ(Find(Forward("web-000").status().conditions(), "Ready").reason(), "Pending");
-  EXPECT_TRUE(Forward(absl::StrFormat("web-%03d", kForwards - 1)).status().conditions().empty());
+  EXPECT_EQ(Find(Forward(Many(0)).status().conditions(), "Ready").reason(), "Pending");
+  EXPECT_TRUE(Forward(Many(kForwards - 1)).status().conditions().empty());
   // The pass the ACK kicked writes every status, from the ACKed state.
   forward_writes = 0;
   Reconcile();
   EXPECT_EQ(forward_writes, kForwards);
   for (int i : {0, kForwards - 1}) {
-    EXPECT_EQ(Find(Forward(absl::StrFormat("web-%03d", i)).status().conditions(), "Ready").status(),
-              "True");
+    EXPECT_EQ(Find(Forward(Many(i)).status().conditions(), "Ready").status(), "True");
   }
 }
 
