@@ -38,15 +38,15 @@ namespace {
 
 using google::protobuf::internal::WireFormatLite;
 
-// Field numbers in api/proto/ferry/v1/ferry.proto.
-constexpr int kObjectIpForward = 1;
-constexpr int kForwardApiVersion = 1;
-constexpr int kForwardKind = 2;
-constexpr int kForwardMetadata = 3;
-constexpr int kForwardSpec = 4;
-constexpr int kMetaUid = 3;
-constexpr int kMetaGeneration = 4;
-constexpr int kMetaCreationTimestamp = 6;
+// Field numbers, as protoc generated them from api/proto/ferry/v1/ferry.proto.
+constexpr int kObjectIpForward = ferry::v1::Object::kIpForwardFieldNumber;
+constexpr int kForwardApiVersion = ferry::v1::IPForward::kApiVersionFieldNumber;
+constexpr int kForwardKind = ferry::v1::IPForward::kKindFieldNumber;
+constexpr int kForwardMetadata = ferry::v1::IPForward::kMetadataFieldNumber;
+constexpr int kForwardSpec = ferry::v1::IPForward::kSpecFieldNumber;
+constexpr int kMetaUid = ferry::v1::ObjectMeta::kUidFieldNumber;
+constexpr int kMetaGeneration = ferry::v1::ObjectMeta::kGenerationFieldNumber;
+constexpr int kMetaCreationTimestamp = ferry::v1::ObjectMeta::kCreationTimestampFieldNumber;
 
 bool KnownFieldsOnly(const google::protobuf::Message& m) {
   return m.GetReflection()->GetUnknownFields(m).empty();
