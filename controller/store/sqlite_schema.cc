@@ -155,6 +155,9 @@ absl::Status SqliteConnection::Prepare() {
       {&insert_new_object,
        "INSERT INTO objects(kind, name, value, revision, create_revision) "
        "VALUES(?1, ?2, ?3, ?4, ?4) ON CONFLICT(kind, name) DO NOTHING"},
+      {&update_current_object,
+       "UPDATE objects SET value = ?3, revision = ?4 "
+       "WHERE kind = ?1 AND name = ?2 AND revision = ?5"},
       {&delete_object, "DELETE FROM objects WHERE kind = ?1 AND name = ?2"},
       {&insert_change,
        "INSERT INTO changes(revision, kind, name, deleted, created, value) "

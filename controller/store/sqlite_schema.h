@@ -34,6 +34,7 @@ struct SqliteConnection {
   SqliteStatement upsert_object;
   // A create: writes nothing (no error) if the key exists.
   SqliteStatement insert_new_object;
+  SqliteStatement update_current_object;  // only at the expected revision
   SqliteStatement delete_object;
   SqliteStatement insert_change;
   SqliteStatement set_meta;

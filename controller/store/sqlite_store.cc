@@ -191,6 +191,12 @@ absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops, int64_t revi
       if (absl::Status s = InsertNew(op, revision); !s.ok()) return s;
       continue;
     }
+    if (put && op.expected_revision > 0) {
+      // The same for an update at an expected revision (every status
+      // write): the update itself checks the revision.
+      if (absl::Status s = UpdateCurrent(op, revision); !s.ok()) return s;
+      continue;
+    }
     bool exists = false;
     int64_t current = 0;
     int64_t create_revision = revision;
@@ -286,6 +292,41 @@ absl::Status SqliteStore::InsertNew(const WriteOp& op, int64_t revision) {
   w.insert_change.BindText(3, op.name);
   w.insert_change.BindInt64(4, 0);
   w.insert_change.BindInt64(5, 1);  // created; the value stays NULL, as for any put
+  return w.insert_change.Run();
+}
+
+absl::Status SqliteStore::UpdateCurrent(const WriteOp& op, int64_t revision) {
+  Connection& w = *writer_;
+  {
+    ScopedReset reset(&w.update_current_object);
+    w.update_current_object.BindText(1, op.kind);
+    w.update_current_object.BindText(2, op.name);
+    w.update_current_object.BindBlob(3, op.value);
+    w.update_current_object.BindInt64(4, revision);
+    w.update_current_object.BindInt64(5, op.expected_revision);
+    if (absl::Status s = w.update_current_object.Run(); !s.ok()) return s;
+  }
+  if (sqlite3_changes(w.db.get()) == 0) {
+    // Gone or changed since it was read: read why, to say it.
+    ScopedReset reset(&w.get_revisions);
+    w.get_revisions.BindText(1, op.kind);
+    w.get_revisions.BindText(2, op.name);
+    absl::StatusOr<bool> row = w.get_revisions.Step();
+    if (!row.ok()) return row.status();
+    if (!*row) {
+      return absl::AbortedError(absl::StrCat(Key(op.kind, op.name), ": expected revision ",
+                                             op.expected_revision, " but it does not exist"));
+    }
+    return absl::AbortedError(absl::StrCat(Key(op.kind, op.name), ": expected revision ",
+                                           op.expected_revision, ", current is ",
+                                           w.get_revisions.ColumnInt64(0)));
+  }
+  ScopedReset reset(&w.insert_change);
+  w.insert_change.BindInt64(1, revision);
+  w.insert_change.BindText(2, op.kind);
+  w.insert_change.BindText(3, op.name);
+  w.insert_change.BindInt64(4, 0);
+  w.insert_change.BindInt64(5, 0);  // not created; the value stays NULL, as for any put
   return w.insert_change.Run();
 }
 

@@ -81,6 +81,9 @@ class SqliteStore : public Store {
   // A put with WriteOp::kMustNotExist: ABORTED if the key exists.
   absl::Status InsertNew(const WriteOp& op, int64_t revision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // A put at an expected revision: ABORTED if the key is gone or changed.
+  absl::Status UpdateCurrent(const WriteOp& op, int64_t revision)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status Compact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   const std::string path_;

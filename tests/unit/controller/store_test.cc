@@ -182,10 +182,34 @@ TEST_F(SqliteStoreTest, StaleExpectedRevisionWritesNothing) {
   EXPECT_EQ(store->CurrentRevision(), before);
 }
 
+TEST_F(SqliteStoreTest, StaleOrMissingExpectedRevisionSaysWhich) {
+  auto store = OpenStore();
+  int64_t first = *store->Commit({Put("web", "v1")});
+  int64_t second = *store->Commit({Put("web", "v2")});
+  auto stale = store->Commit({Put("web", "v3", first)});
+  EXPECT_THAT(stale.status().message(),
+              HasSubstr(absl::StrCat("expected revision ", first, ", current is ", second)));
+  auto missing = store->Commit({Put("gone", "v1", first)});
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kAborted);
+  EXPECT_THAT(missing.status().message(), HasSubstr("IPForward/gone"));
+  EXPECT_THAT(missing.status().message(), HasSubstr("does not exist"));
+}
+
 TEST_F(SqliteStoreTest, MatchingExpectedRevisionSucceeds) {
   auto store = OpenStore();
   int64_t first = *store->Commit({Put("web", "v1")});
-  EXPECT_TRUE(store->Commit({Put("web", "v2", first)}).ok());
+  absl::StatusOr<int64_t> second = store->Commit({Put("web", "v2", first)});
+  ASSERT_TRUE(second.ok()) << second.status();
+  absl::StatusOr<StoredObject> got = store->Get("IPForward", "web");
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->value, "v2");
+  EXPECT_EQ(got->revision, *second);
+  EXPECT_EQ(got->create_revision, first);
+  auto changes = store->ChangesSince(first, "IPForward", 10);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->size(), 1u);
+  EXPECT_FALSE((*changes)[0].created);
+  EXPECT_EQ((*changes)[0].object.value, "v2");
 }
 
 TEST_F(SqliteStoreTest, DeleteRemovesKeyAndMissingDeleteIsNotFound) {
