@@ -277,22 +277,12 @@ absl::Status SqliteStore::InsertNew(const WriteOp& op, int64_t revision) {
   if (sqlite3_changes(w.db.get()) == 0) {
     // Rare (the writer believed the key absent): read its revision only
     // to word the error as a lookup first would have.
-    ScopedReset reset(&w.get_revisions);
-    w.get_revisions.BindText(1, op.kind);
-    w.get_revisions.BindText(2, op.name);
-    absl::StatusOr<bool> row = w.get_revisions.Step();
-    if (!row.ok()) return row.status();
-    const int64_t current = *row ? w.get_revisions.ColumnInt64(0) : 0;
-    return absl::AbortedError(
-        absl::StrCat(Key(op.kind, op.name), " already exists (revision ", current, ")"));
+    absl::StatusOr<std::optional<int64_t>> current = StoredRevision(op);
+    if (!current.ok()) return current.status();
+    return absl::AbortedError(absl::StrCat(Key(op.kind, op.name), " already exists (revision ",
+                                           current->value_or(0), ")"));
   }
-  ScopedReset reset(&w.insert_change);
-  w.insert_change.BindInt64(1, revision);
-  w.insert_change.BindText(2, op.kind);
-  w.insert_change.BindText(3, op.name);
-  w.insert_change.BindInt64(4, 0);
-  w.insert_change.BindInt64(5, 1);  // created; the value stays NULL, as for any put
-  return w.insert_change.Run();
+  return InsertPutChange(op, revision, /*created=*/true);
 }
 
 absl::Status SqliteStore::UpdateCurrent(const WriteOp& op, int64_t revision) {
@@ -308,25 +298,37 @@ absl::Status SqliteStore::UpdateCurrent(const WriteOp& op, int64_t revision) {
   }
   if (sqlite3_changes(w.db.get()) == 0) {
     // Gone or changed since it was read: read why, to say it.
-    ScopedReset reset(&w.get_revisions);
-    w.get_revisions.BindText(1, op.kind);
-    w.get_revisions.BindText(2, op.name);
-    absl::StatusOr<bool> row = w.get_revisions.Step();
-    if (!row.ok()) return row.status();
-    if (!*row) {
+    absl::StatusOr<std::optional<int64_t>> current = StoredRevision(op);
+    if (!current.ok()) return current.status();
+    if (!current->has_value()) {
       return absl::AbortedError(absl::StrCat(Key(op.kind, op.name), ": expected revision ",
                                              op.expected_revision, " but it does not exist"));
     }
     return absl::AbortedError(absl::StrCat(Key(op.kind, op.name), ": expected revision ",
-                                           op.expected_revision, ", current is ",
-                                           w.get_revisions.ColumnInt64(0)));
+                                           op.expected_revision, ", current is ", **current));
   }
+  return InsertPutChange(op, revision, /*created=*/false);
+}
+
+absl::StatusOr<std::optional<int64_t>> SqliteStore::StoredRevision(const WriteOp& op) {
+  Connection& w = *writer_;
+  ScopedReset reset(&w.get_revisions);
+  w.get_revisions.BindText(1, op.kind);
+  w.get_revisions.BindText(2, op.name);
+  absl::StatusOr<bool> row = w.get_revisions.Step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::nullopt;
+  return w.get_revisions.ColumnInt64(0);
+}
+
+absl::Status SqliteStore::InsertPutChange(const WriteOp& op, int64_t revision, bool created) {
+  Connection& w = *writer_;
   ScopedReset reset(&w.insert_change);
   w.insert_change.BindInt64(1, revision);
   w.insert_change.BindText(2, op.kind);
   w.insert_change.BindText(3, op.name);
   w.insert_change.BindInt64(4, 0);
-  w.insert_change.BindInt64(5, 0);  // not created; the value stays NULL, as for any put
+  w.insert_change.BindInt64(5, created ? 1 : 0);  // the value stays NULL, as for any put
   return w.insert_change.Run();
 }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,12 @@ class SqliteStore : public Store {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // A put at an expected revision: ABORTED if the key is gone or changed.
   absl::Status UpdateCurrent(const WriteOp& op, int64_t revision)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The op's key's stored revision, read by the writer; none if absent.
+  absl::StatusOr<std::optional<int64_t>> StoredRevision(const WriteOp& op)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // The change row of a put that InsertNew or UpdateCurrent made.
+  absl::Status InsertPutChange(const WriteOp& op, int64_t revision, bool created)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   absl::Status Compact() ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
