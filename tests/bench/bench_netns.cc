@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -119,6 +120,7 @@ NetnsEntry::~NetnsEntry() {
 
 absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, const Netns* ns,
                                          const std::string& stdin_path, double timeout_seconds) {
+  constexpr int kHwmPollMs = 5;
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -126,13 +128,19 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, c
   const int ns_fd = ns != nullptr ? ns->fd() : -1;
   int out[2];
   if (pipe2(out, O_CLOEXEC) != 0) return absl::InternalError("pipe2");
+  // Closed by the child's exec: until then its VmHWM is the forked copy's.
+  int execed_pipe[2];
+  if (pipe2(execed_pipe, O_CLOEXEC) != 0) {
+    close(out[0]);
+    close(out[1]);
+    return absl::InternalError("pipe2");
+  }
 
   ProcessResult result;
   const double start = NowSeconds();
   const pid_t pid = fork();
   if (pid < 0) {
-    close(out[0]);
-    close(out[1]);
+    for (int fd : {out[0], out[1], execed_pipe[0], execed_pipe[1]}) close(fd);
     return absl::InternalError("fork");
   }
   if (pid == 0) {
@@ -147,6 +155,8 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, c
     _exit(127);
   }
   close(out[1]);
+  close(execed_pipe[1]);
+  bool execed = false;
   char buf[4096];
   bool killed = false;
   for (;;) {
@@ -155,8 +165,16 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, c
       kill(pid, SIGKILL);
       killed = true;
     }
+    // VmHWM only grows, so the last reading before exit is the peak up to
+    // then; a zombie has none, so an exited child reads 0 and is ignored.
+    if (!execed) {
+      pollfd e{execed_pipe[0], POLLIN, 0};
+      execed = poll(&e, 1, 0) > 0;
+    }
+    if (execed) result.peak_hwm_kib = std::max(result.peak_hwm_kib, ReadStatusKib("VmHWM", pid));
     pollfd p{out[0], POLLIN, 0};
-    const int ready = poll(&p, 1, killed ? 1000 : static_cast<int>(left * 1000) + 1);
+    const int ready =
+        poll(&p, 1, killed ? 1000 : std::min(kHwmPollMs, static_cast<int>(left * 1000) + 1));
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) continue;
     const ssize_t n = read(out[0], buf, sizeof(buf));
@@ -166,6 +184,7 @@ absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, c
     if (result.output.size() < (1 << 20)) result.output.append(buf, n);
   }
   close(out[0]);
+  close(execed_pipe[0]);
   int status = 0;
   rusage ru{};
   while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR) {

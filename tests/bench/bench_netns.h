@@ -60,7 +60,14 @@ struct ProcessResult {
   double wall = 0;     // seconds from fork to reaping
   double user = 0;
   double sys = 0;
+  // The kernel's ru_maxrss. After fork and exec it is at least the
+  // forking process's own peak (the kernel carries the forked copy's high
+  // water mark into the child), so for a small child of a big benchmark
+  // process it says more about the benchmark than the child.
   int64_t max_rss_kib = 0;
+  // The child's own peak (VmHWM of the image it executed), read while it
+  // runs, at least every 5 ms: the measure of a child's memory.
+  int64_t peak_hwm_kib = 0;
 };
 
 // Runs argv (no shell, PATH searched) with its network namespace set to
