@@ -66,12 +66,7 @@ struct Planned {
 // node, fields this build does not know) is copied whole.
 Object* StorableCopy(const Object& incoming, google::protobuf::Arena* arena) {
   Object* object = google::protobuf::Arena::CreateMessage<Object>(arena);
-  auto known_only = [](const google::protobuf::Message& m) {
-    return m.GetReflection()->GetUnknownFields(m).empty();
-  };
-  const bool plain_forward =
-      incoming.has_ip_forward() && known_only(incoming) && known_only(incoming.ip_forward());
-  if (!plain_forward) {
+  if (!IsPlainForward(incoming)) {
     *object = incoming;
     return object;
   }

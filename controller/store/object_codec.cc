@@ -59,12 +59,16 @@ size_t FieldSize(int field, size_t length) {
 
 }  // namespace
 
+bool IsPlainForward(const ferry::v1::Object& object) {
+  return object.has_ip_forward() && KnownFieldsOnly(object) && KnownFieldsOnly(object.ip_forward());
+}
+
 std::optional<std::string> EncodeCreatedForward(const ferry::v1::Object& incoming,
                                                 absl::string_view uid,
                                                 const google::protobuf::Timestamp& created) {
-  if (!incoming.has_ip_forward() || !KnownFieldsOnly(incoming)) return std::nullopt;
+  if (!IsPlainForward(incoming)) return std::nullopt;
   const ferry::v1::IPForward& forward = incoming.ip_forward();
-  if (!KnownFieldsOnly(forward) || !forward.has_metadata()) return std::nullopt;
+  if (!forward.has_metadata()) return std::nullopt;
   const ferry::v1::ObjectMeta& meta = forward.metadata();
   // The client's metadata is written as it is and the controller's fields
   // after it, so none of them may be set already (a parse would keep the

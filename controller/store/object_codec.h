@@ -30,6 +30,10 @@ absl::Status DecodeStoredInto(const StoredObject& stored, ferry::v1::Object* out
 // Serializes with metadata.resource_version cleared.
 std::string EncodeForStore(const ferry::v1::Object& object);
 
+// An IPForward with no fields this build does not know, in the Object or
+// the forward: one whose parts may be encoded or borrowed one by one.
+bool IsPlainForward(const ferry::v1::Object& object);
+
 // The stored value of a forward created from the client's `incoming`: as
 // EncodeForStore of a copy given `uid`, generation 1 and `created`, with no
 // status, but encoded straight from `incoming` (copying 100k forwards to
