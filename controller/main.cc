@@ -245,8 +245,11 @@ int Run(const Config& config, const sigset_t& signals) {
             {{"address", config.metrics_listen}, {"port", absl::StrCat(http->port())}});
   }
 
+  // Published by the fleet, served by the API.
+  ForwardStatuses statuses(store->get());
   FleetReconciler::Options fleet_options;
   fleet_options.metrics = &registry;
+  fleet_options.statuses = &statuses;
   fleet_options.pending_grace = config.pending_grace;
   if (notifier != nullptr) {
     fleet_options.on_event = [n = notifier.get()](const ferry::v1::Event& event) {
@@ -276,6 +279,7 @@ int Run(const Config& config, const sigset_t& signals) {
   };
   resource_options.audit = (*secure)->audit();
   resource_options.admission = (*secure)->admission();
+  resource_options.statuses = &statuses;
   CredentialStore* credentials = (*secure)->credentials();
   resource_options.on_node_deleted = [&fleet, credentials](const std::string& node) {
     absl::StatusOr<int> revoked = credentials->Revoke(node, "node");

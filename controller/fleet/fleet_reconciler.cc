@@ -28,13 +28,16 @@ FleetReconciler::FleetReconciler(Store* store) : FleetReconciler(store, Options(
 FleetReconciler::FleetReconciler(Store* store, Options options)
     : store_(store),
       options_(std::move(options)),
+      own_statuses_(options_.statuses == nullptr ? std::make_unique<ForwardStatuses>(store)
+                                                 : nullptr),
+      statuses_(options_.statuses != nullptr ? options_.statuses : own_statuses_.get()),
       metrics_(options_.metrics != nullptr ? options_.metrics : &own_registry_),
       events_(store, EventOptions(options_)),
       pushes_(&dirty_),
       sessions_({&pushes_, &presence_, &drift_, &dirty_, &events_, &metrics_, options_.clock,
                  [this] { trigger_.Kick(); }}),
       snapshot_(store),
-      status_(store, {&snapshot_, &pushes_, &drift_, &dirty_, options_.clock,
+      status_(store, {&snapshot_, statuses_, &pushes_, &drift_, &dirty_, options_.clock,
                       [this] { trigger_.Kick(); }, options_.pending_grace}) {}
 
 FleetReconciler::~FleetReconciler() { Stop(); }
@@ -111,12 +114,14 @@ absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass
     planner_.RemoveForwardsExcept([this](const std::string& name) ABSL_NO_THREAD_SAFETY_ANALYSIS {
       return snapshot_.forwards().count(name) > 0;
     });
+    status_.ForgetAllExceptSnapshot();
   }
   if (*all) {
     planner_.Invalidate();
     last_full_ = pass_start;
   }
   for (const std::string& name : changes->removed) planner_.RemoveForward(name);
+  status_.Forget(changes->removed);
   for (const std::string& name : changes->specs) {
     planner_.SetForward(snapshot_.forwards().at(name).forward());
   }
@@ -172,7 +177,7 @@ absl::Status FleetReconciler::ReconcileFleet() {
   if (std::optional<absl::Time> due = status_.NextDue()) {
     trigger_.KickAfter(*due - options_.clock());
   }
-  metrics_.SetForwards(snapshot_.condition_counts());
+  metrics_.SetForwards(status_.condition_counts());
   if (LogEnabled(LogLevel::kDebug)) {
     auto ms = [](absl::Duration d) {
       return absl::StrFormat("%.1f", absl::ToDoubleMilliseconds(d));

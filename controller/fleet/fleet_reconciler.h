@@ -2,16 +2,16 @@
 #define FERRY_CONTROLLER_FLEET_FLEET_RECONCILER_H_
 
 // The fleet's control loop: keeps every connected agent's config equal to
-// the plan of what the store declares, and the store's Nodes and forward
-// statuses equal to what the agents report. Level-triggered, with work in
-// proportion to what changed. Each pass
+// the plan of what the store declares, and the store's Nodes and the
+// forwards' statuses (ForwardStatuses) equal to what the agents report. Level-triggered, with work
+// in proportion to what changed. Each pass
 //   1. catches its FleetSnapshot up from the store's change log,
 //   2. re-plans only the changed forwards and the nodes they touch
 //      (IncrementalPlanner),
 //   3. has the PushTracker push to the nodes whose config version changed
 //      (just the changed forwards, as a NodeConfigDelta, when it can), and
-//   4. has the StatusWriter write the Nodes, and the statuses whose inputs
-//      changed (spec, resolution, a node's ACK/NACK, drift).
+//   4. has the StatusWriter write the Nodes, and publish the statuses whose
+//      inputs changed (spec, resolution, a node's ACK/NACK, drift).
 // A full recompute runs every `full_resync_period` as a safety net. Agent
 // streams reach it as a SessionRegistry; FleetSessions routes their news.
 // This class only owns the parts and wires them; it knows nothing about
@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -35,6 +36,7 @@
 #include "controller/fleet/fleet_metrics.h"
 #include "controller/fleet/fleet_sessions.h"
 #include "controller/fleet/fleet_snapshot.h"
+#include "controller/fleet/forward_statuses.h"
 #include "controller/fleet/node_presence.h"
 #include "controller/fleet/pass_trigger.h"
 #include "controller/fleet/push_tracker.h"
@@ -64,6 +66,9 @@ class FleetReconciler : public SessionRegistry {
     absl::Duration store_poll = absl::Milliseconds(500);
     // Where the fleet's series go; a private registry if null.
     Registry* metrics = nullptr;
+    // Where forward statuses go (ResourceService serves them from there);
+    // a private table if null.
+    ForwardStatuses* statuses = nullptr;
     // Events kept in the store.
     size_t max_events = 1000;
     // Called from the reconcile thread for each Event written (e.g. to post
@@ -102,6 +107,9 @@ class FleetReconciler : public SessionRegistry {
   }
   void Disconnect(SessionHandle* session) override { sessions_.Disconnect(session); }
 
+  // The forwards' statuses this reconciler publishes.
+  const ForwardStatuses& statuses() const { return *statuses_; }
+
   // After the Node was deleted (and its certificates revoked): ends its
   // stream with `why` and stops writing the Node back, so the deletion
   // holds until the node joins again.
@@ -123,6 +131,8 @@ class FleetReconciler : public SessionRegistry {
   Store* const store_;
   const Options options_;
   Registry own_registry_;
+  std::unique_ptr<ForwardStatuses> own_statuses_;
+  ForwardStatuses* const statuses_;
   FleetMetrics metrics_;
   EventRecorder events_;
   PassTrigger trigger_;

@@ -29,22 +29,16 @@ std::optional<Object> DecodeAs(const StoredObject& stored, Object::KindCase want
   // The revision is kept beside it; the stamp would only be cleared again
   // for each write back.
   api::MutableMetaOf(&*object)->clear_resource_version();
+  // Statuses live in ForwardStatuses; one stored by an older build is stale.
+  if (object->has_ip_forward()) object->mutable_ip_forward()->clear_status();
   return *std::move(object);
 }
 
 }  // namespace
 
-void FleetSnapshot::Count(const ferry::v1::IPForward& forward, int delta) {
-  for (const ferry::v1::Condition& c : forward.status().conditions()) {
-    auto key = std::make_pair(c.type(), c.status());
-    if ((condition_counts_[key] += delta) == 0) condition_counts_.erase(key);
-  }
-}
-
 void FleetSnapshot::PutForward(const std::string& name, Stored stored, Changes* changes) {
   auto it = forwards_.find(name);
   if (it == forwards_.end()) {
-    Count(stored.object().ip_forward(), +1);
     if (changes != nullptr) changes->specs.insert(name);
     forwards_.emplace(name, std::move(stored));
     return;
@@ -53,15 +47,12 @@ void FleetSnapshot::PutForward(const std::string& name, Stored stored, Changes* 
     bool same = api::SamePlanInputs(it->second.object().ip_forward(), stored.object().ip_forward());
     (same ? changes->statuses : changes->specs).insert(name);
   }
-  Count(it->second.object().ip_forward(), -1);
-  Count(stored.object().ip_forward(), +1);
   it->second = std::move(stored);
 }
 
 void FleetSnapshot::EraseForward(const std::string& name, Changes* changes) {
   auto it = forwards_.find(name);
   if (it == forwards_.end()) return;
-  Count(it->second.object().ip_forward(), -1);
   forwards_.erase(it);
   changes->removed.insert(name);
   changes->specs.erase(name);
@@ -71,7 +62,6 @@ void FleetSnapshot::EraseForward(const std::string& name, Changes* changes) {
 void FleetSnapshot::Clear() {
   forwards_.clear();
   nodes_.clear();
-  condition_counts_.clear();
   feed_.Reset(0);
   listed_ = false;
 }
@@ -163,25 +153,6 @@ void FleetSnapshot::RecordWrite(Object object, int64_t revision) {
     std::string name = object.node().metadata().name();
     nodes_[name] = {std::move(object), revision};
   }
-}
-
-std::string FleetSnapshot::EncodeWithStatus(const std::string& name,
-                                            ferry::v1::IPForwardStatus* status) {
-  Object& object = *forwards_.at(name).held;
-  object.mutable_ip_forward()->mutable_status()->Swap(status);
-  std::string value = EncodeForStore(object);
-  object.mutable_ip_forward()->mutable_status()->Swap(status);
-  return value;
-}
-
-void FleetSnapshot::RecordStatus(const std::string& name, ferry::v1::IPForwardStatus status,
-                                 int64_t revision) {
-  Stored& stored = forwards_.at(name);
-  ferry::v1::IPForward& forward = *stored.held->mutable_ip_forward();
-  Count(forward, -1);
-  *forward.mutable_status() = std::move(status);
-  Count(forward, +1);
-  stored.revision = revision;
 }
 
 }  // namespace ferry::controller

@@ -5,8 +5,9 @@
 // and brought up to date from the change log, so a pass reads and decodes
 // only what changed since the last one and learns what kind of change it
 // was. The reconciler's own writes are recorded as they commit, so their
-// change-log entries are skipped instead of decoded again. Also counts the
-// stored forwards' conditions for the fleet's gauges. Not thread-safe.
+// change-log entries are skipped instead of decoded again. A forward's
+// status is not kept: ForwardStatuses holds it (a status a store from
+// before that still holds is dropped on read). Not thread-safe.
 
 #include <cstdint>
 #include <map>
@@ -31,9 +32,8 @@ class FleetSnapshot {
 
     const ferry::v1::Object& object() const { return *held; }
     // The forward itself, for the planner to keep instead of a copy of it
-    // (100k copies were a third of a pass's read). Only its status changes
-    // in place (RecordStatus), which planning never reads; a new version
-    // replaces `held`, so a kept old one stays as it was.
+    // (100k copies were a third of a pass's read). Never changed in place:
+    // a new version replaces `held`, so a kept old one stays as it was.
     std::shared_ptr<const ferry::v1::IPForward> forward() const {
       return {held, &held->ip_forward()};
     }
@@ -56,27 +56,16 @@ class FleetSnapshot {
 
   // Records a write the caller committed at `revision`.
   void RecordWrite(ferry::v1::Object object, int64_t revision);
-  // The stored forward `name` encoded for the store with `status` in place
-  // of its own. The status is swapped in and back out, so 100k status
-  // writes copy no metadata or spec. `status` is unchanged on return.
-  std::string EncodeWithStatus(const std::string& name, ferry::v1::IPForwardStatus* status);
-  // Records that forward `name`'s status was committed as `status` at
-  // `revision`; the rest of the stored forward is unchanged by such a write.
-  void RecordStatus(const std::string& name, ferry::v1::IPForwardStatus status, int64_t revision);
   // After a commit of the reconciler's own writes (each recorded) at
   // `revision`: when it is the very next revision, nobody else committed in
   // between, so the change-log read of the next Refresh can start after it.
-  // (Otherwise Refresh reads it back: 100k status writes are 40 MB of rows.)
+  // (Otherwise Refresh reads it back.)
   void CommittedOwn(int64_t revision) {
     if (revision == feed_.revision() + 1) feed_.Reset(revision);
   }
 
   const std::map<std::string, Stored>& forwards() const { return forwards_; }
   const std::map<std::string, Stored>& nodes() const { return nodes_; }
-  // (condition type, status) -> forwards whose stored status has it.
-  const std::map<std::pair<std::string, std::string>, int>& condition_counts() const {
-    return condition_counts_;
-  }
 
  private:
   // Change-log reads per round.
@@ -88,7 +77,6 @@ class FleetSnapshot {
   absl::Status CatchUp(Changes* changes);
   void PutForward(const std::string& name, Stored stored, Changes* changes);
   void EraseForward(const std::string& name, Changes* changes);
-  void Count(const ferry::v1::IPForward& forward, int delta);
   void Clear();
 
   Store* const store_;
@@ -96,7 +84,6 @@ class FleetSnapshot {
   ChangeFeed feed_;  // every kind: forwards, nodes (and events, skipped)
   std::map<std::string, Stored> forwards_;
   std::map<std::string, Stored> nodes_;
-  std::map<std::pair<std::string, std::string>, int> condition_counts_;
 };
 
 }  // namespace ferry::controller

@@ -1,8 +1,8 @@
 #include "controller/fleet/status_writer.h"
 
 #include <algorithm>
-#include <future>
 #include <optional>
+#include <string_view>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -147,87 +147,84 @@ absl::Status StatusWriter::WriteNodes(std::vector<Node> nodes, Stats* stats) {
 absl::Status StatusWriter::WriteStatuses(const std::vector<const FleetSnapshot::Stored*>& forwards,
                                          const IncrementalPlanner& planner, absl::Time now,
                                          Stats* stats) {
-  absl::Status result = absl::OkStatus();
-  // The round whose transaction is committing on another thread while the
-  // next round is computed: at 100k forwards computing is a third of the
-  // work and committing the rest, so overlapping them saves most of the
-  // computing. The first round commits alone (see kBatch), and so does a
-  // round after a failed one.
-  std::optional<StatusRound> committing;
-  auto finish = [&] {
-    if (!committing) return;
-    const absl::Time waited = sources_.clock();
-    absl::Status s = FinishStatuses(&*committing);
-    stats->commit += sources_.clock() - waited;
-    committing.reset();
-    if (result.ok()) result = s;
-  };
-  size_t batch = kBatch;
-  for (size_t begin = 0; begin < forwards.size();
-       begin += batch, batch = std::min(2 * batch, kMaxBatch)) {
-    const absl::Time start = sources_.clock();
-    std::vector<StatusUpdate> writes;
-    writes.reserve(std::min(forwards.size() - begin, batch));
-    for (size_t i = begin; i < std::min(forwards.size(), begin + batch); ++i) {
-      const FleetSnapshot::Stored& stored = *forwards[i];
-      if (sources_.dirty->Contains(stored.object().ip_forward().metadata().name())) {
-        ++stats->superseded;
-        continue;
-      }
-      if (std::optional<ferry::v1::IPForwardStatus> status = StatusWrite(stored, planner, now)) {
-        writes.push_back({&stored, *std::move(status)});
-      }
-    }
-    stats->writes += writes.size();
-    // Encoded here, on the pass's thread: the snapshot is not thread-safe.
-    // The rounds hold different forwards, so the one committing is not
-    // touched by this one.
-    StatusRound round = EncodeStatuses(std::move(writes));
-    stats->compute += sources_.clock() - start;
-    finish();
-    if (round.ops.empty()) continue;
-    if (begin == 0 || !result.ok()) {
-      const absl::Time alone = sources_.clock();
-      round.committed = store_->Commit(round.ops);
-      absl::Status s = FinishStatuses(&round);
-      stats->commit += sources_.clock() - alone;
-      if (result.ok()) result = s;
+  const absl::Time start = sources_.clock();
+  std::vector<const FleetSnapshot::Stored*> taken;
+  std::vector<std::string> names;
+  taken.reserve(forwards.size());
+  names.reserve(forwards.size() + forgotten_.size());
+  for (const FleetSnapshot::Stored* stored : forwards) {
+    const std::string& name = stored->object().ip_forward().metadata().name();
+    if (sources_.dirty->Contains(name)) {
+      ++stats->superseded;
       continue;
     }
-    committing.emplace(std::move(round));
-    committing->pending = std::async(
-        std::launch::async, [this, ops = &committing->ops] { return store_->Commit(*ops); });
+    taken.push_back(stored);
+    names.push_back(name);
   }
-  finish();
-  return result;
-}
+  for (const std::string& name : forgotten_) names.push_back(name);
+  const std::vector<ForwardStatuses::Bytes> current = sources_.statuses->GetMany(names);
 
-StatusWriter::StatusRound StatusWriter::EncodeStatuses(std::vector<StatusUpdate> updates) {
-  FleetSnapshot& snapshot = *sources_.snapshot;
-  StatusRound round;
-  round.ops.reserve(updates.size());
-  for (StatusUpdate& update : updates) {
-    WriteOp op;
-    op.kind = kKindIPForward;
-    op.name = update.stored->object().ip_forward().metadata().name();
-    op.value = snapshot.EncodeWithStatus(op.name, &update.status);
-    op.expected_revision = update.stored->revision;
-    round.ops.push_back(std::move(op));
+  std::map<std::pair<std::string, std::string>, int> tally;
+  std::vector<ForwardStatuses::Update> updates;
+  // Forwards created together mostly end in the same status: each distinct
+  // one is kept once.
+  absl::flat_hash_map<std::string_view, ForwardStatuses::Bytes> interned;
+  for (size_t i = 0; i < taken.size(); ++i) {
+    std::optional<std::string> encoded = StatusWrite(*taken[i], planner, now, current[i], &tally);
+    if (!encoded) continue;
+    auto it = interned.find(*encoded);
+    if (it == interned.end()) {
+      auto bytes = std::make_shared<const std::string>(*std::move(encoded));
+      it = interned.emplace(std::string_view(*bytes), bytes).first;
+    }
+    updates.push_back({names[i], it->second});
   }
-  round.updates = std::move(updates);
-  return round;
+  for (size_t i = taken.size(); i < names.size(); ++i) {
+    if (current[i] == nullptr) continue;
+    ferry::v1::IPForwardStatus gone;
+    if (gone.ParseFromString(*current[i])) {
+      for (const Condition& c : gone.conditions()) --tally[{c.type(), c.status()}];
+    }
+    updates.push_back({names[i], nullptr});
+  }
+  stats->writes += updates.size();
+  stats->compute += sources_.clock() - start;
+  if (updates.empty()) {
+    forgotten_.clear();
+    return absl::OkStatus();
+  }
+  const absl::Time publish = sources_.clock();
+  absl::StatusOr<int64_t> published = sources_.statuses->Publish(std::move(updates));
+  stats->commit += sources_.clock() - publish;
+  if (!published.ok()) {
+    // Recomputed by the next pass; removals stay queued.
+    for (size_t i = 0; i < taken.size(); ++i) retries_.insert(names[i]);
+    return published.status();
+  }
+  forgotten_.clear();
+  for (const auto& [key, delta] : tally) {
+    if ((condition_counts_[key] += delta) == 0) condition_counts_.erase(key);
+  }
+  return absl::OkStatus();
 }
 
-absl::Status StatusWriter::FinishStatuses(StatusRound* round) {
-  if (round->pending.valid()) round->committed = round->pending.get();
-  return FinishOps(round->ops, std::move(round->committed), [&](size_t i, int64_t revision) {
-    sources_.snapshot->RecordStatus(round->ops[i].name, std::move(round->updates[i].status),
-                                    revision);
-  });
+void StatusWriter::Forget(const std::set<std::string>& names) {
+  for (const std::string& name : names) {
+    forgotten_.insert(name);
+    held_.erase(name);
+  }
 }
 
-std::optional<ferry::v1::IPForwardStatus> StatusWriter::StatusWrite(
-    const FleetSnapshot::Stored& stored, const IncrementalPlanner& planner, absl::Time now) {
+void StatusWriter::ForgetAllExceptSnapshot() {
+  for (const std::string& name : sources_.statuses->Names()) {
+    if (sources_.snapshot->forwards().count(name) == 0) Forget({name});
+  }
+}
+
+std::optional<std::string> StatusWriter::StatusWrite(
+    const FleetSnapshot::Stored& stored, const IncrementalPlanner& planner, absl::Time now,
+    const ForwardStatuses::Bytes& current,
+    std::map<std::pair<std::string, std::string>, int>* tally) {
   const IPForward& forward = stored.object().ip_forward();
   const std::string& name = forward.metadata().name();
   const ForwardResolution* resolution = planner.Resolution(name);
@@ -243,12 +240,16 @@ std::optional<ferry::v1::IPForwardStatus> StatusWriter::StatusWrite(
     }
   }
   held_.erase(name);
-  ferry::v1::IPForwardStatus status =
-      ComputeStatus(forward, *resolution, acks, now, forward.status());
+  ferry::v1::IPForwardStatus previous;
+  if (current != nullptr && !previous.ParseFromString(*current)) previous.Clear();
+  ferry::v1::IPForwardStatus status = ComputeStatus(forward, *resolution, acks, now, previous);
   SetCondition(DriftedCondition(forward, sources_.drift->UnrepairedFor(name, resolution->nodes)),
-               now, forward.status().conditions(), status.mutable_conditions());
-  if (api::SameStatus(status, forward.status())) return std::nullopt;
-  return status;
+               now, previous.conditions(), status.mutable_conditions());
+  std::string encoded = status.SerializeAsString();
+  if (current != nullptr && *current == encoded) return std::nullopt;
+  for (const Condition& c : previous.conditions()) --(*tally)[{c.type(), c.status()}];
+  for (const Condition& c : status.conditions()) ++(*tally)[{c.type(), c.status()}];
+  return encoded;
 }
 
 std::set<std::string> StatusWriter::TakeDue(absl::Time now) {

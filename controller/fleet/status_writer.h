@@ -1,16 +1,15 @@
 #ifndef FERRY_CONTROLLER_FLEET_STATUS_WRITER_H_
 #define FERRY_CONTROLLER_FLEET_STATUS_WRITER_H_
 
-// Writes what the fleet's state means back to the store: each Node object
-// (from what its agent says, the version it ACKed and its drift) and each
-// forward's status (from its resolution, what the involved nodes did with
-// its pushes, and their drift). Only what differs from the FleetSnapshot is
-// written, in transactions growing from kBatch (each committing while the
-// next is computed), each write guarded by the revision it
-// was computed from, and recorded in the snapshot as it commits. A write
-// that lost a race to another writer calls `on_lost_race` (a new pass
-// catches up and recomputes); one that failed otherwise is retried by the
-// next pass (TakeRetries).
+// Writes what the fleet's state means: each Node object to the store (from
+// what its agent says, the version it ACKed and its drift), and each
+// forward's status to ForwardStatuses (from its resolution, what the
+// involved nodes did with its pushes, and their drift). Only what differs
+// is written. A Node write is guarded by the revision it was computed from
+// and recorded in the snapshot as it commits; one that lost a race to
+// another writer calls `on_lost_race` (a new pass catches up and
+// recomputes). A status publication that failed is retried by the next
+// pass (TakeRetries).
 //
 // Used by one pass at a time (under FleetReconciler's pass lock); the
 // trackers it reads lock themselves.
@@ -18,7 +17,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -34,6 +32,7 @@
 #include "controller/fleet/dirty_forwards.h"
 #include "controller/fleet/drift_tracker.h"
 #include "controller/fleet/fleet_snapshot.h"
+#include "controller/fleet/forward_statuses.h"
 #include "controller/fleet/node_presence.h"
 #include "controller/fleet/push_tracker.h"
 #include "controller/planner/incremental_planner.h"
@@ -44,17 +43,10 @@ namespace ferry::controller {
 
 class StatusWriter {
  public:
-  // Statuses computed per round, and written per store transaction: the
-  // first round is small, so that an ACK landing while it commits spares
-  // the rest (they would be Pending, made stale by it); each next round is
-  // twice as big, up to kMaxBatch, so 100k statuses cost ~10 fsyncs, not
-  // 200.
-  static constexpr size_t kBatch = 500;
-  static constexpr size_t kMaxBatch = 32768;
-
   struct Sources {
-    FleetSnapshot* snapshot;  // what is stored; written objects are recorded
-    PushTracker* pushes;      // what each node did with its pushes
+    FleetSnapshot* snapshot;    // what is stored; written objects are recorded
+    ForwardStatuses* statuses;  // where forward statuses go
+    PushTracker* pushes;        // what each node did with its pushes
     DriftTracker* drift;
     // Forwards to skip: news about them arrived after the pass took them.
     DirtyForwards* dirty;
@@ -93,12 +85,21 @@ class StatusWriter {
   absl::Status WriteNodes(std::vector<ferry::v1::Node> nodes, Stats* stats);
 
   // Recomputes the statuses of `forwards` (as `planner` resolved them) and
-  // writes those that changed, in growing rounds. A forward marked dirty
-  // meanwhile is skipped: the pass that news kicked recomputes it. After a
-  // big node's first push its ACK comes within a second, and the Pending
-  // statuses it makes stale are then neither computed nor written.
+  // publishes those that changed, with the removals Forget queued, as one
+  // ForwardStatuses change. A forward marked dirty meanwhile is skipped:
+  // the pass that news kicked recomputes it.
   absl::Status WriteStatuses(const std::vector<const FleetSnapshot::Stored*>& forwards,
                              const IncrementalPlanner& planner, absl::Time now, Stats* stats);
+  // The forwards are gone: their statuses go with the next WriteStatuses.
+  void Forget(const std::set<std::string>& names);
+  // Forgets every status but those of the snapshot's forwards (after a
+  // re-list, which reports no deletions).
+  void ForgetAllExceptSnapshot();
+
+  // (condition type, status) -> forwards whose published status has it.
+  const std::map<std::pair<std::string, std::string>, int>& condition_counts() const {
+    return condition_counts_;
+  }
 
   // Forwards whose status write failed (other than by a lost race) since
   // the last call: the next pass recomputes them.
@@ -111,33 +112,16 @@ class StatusWriter {
   std::optional<absl::Time> NextDue() const;
 
  private:
-  // A forward's new status, to be written over the stored one.
-  struct StatusUpdate {
-    const FleetSnapshot::Stored* stored;
-    ferry::v1::IPForwardStatus status;
-  };
-
-  // The status `stored` should have now, if it differs from the stored one
-  // and is not held back.
-  std::optional<ferry::v1::IPForwardStatus> StatusWrite(const FleetSnapshot::Stored& stored,
-                                                        const IncrementalPlanner& planner,
-                                                        absl::Time now);
-  // One round of forwards' statuses: each is the stored forward with its
-  // new status, encoded without copying the rest of it, and recorded in
-  // the snapshot once its transaction committed (`pending` while it commits
-  // on another thread, then `committed`).
-  struct StatusRound {
-    std::vector<StatusUpdate> updates;
-    std::vector<WriteOp> ops;
-    std::future<absl::StatusOr<int64_t>> pending;
-    absl::StatusOr<int64_t> committed = absl::UnknownError("not committed");
-  };
+  // The encoded status `stored` should have now, if it differs from
+  // `current` (its published one, or null) and is not held back. Adds its
+  // conditions to `tally` and the replaced ones' with -1.
+  std::optional<std::string> StatusWrite(const FleetSnapshot::Stored& stored,
+                                         const IncrementalPlanner& planner, absl::Time now,
+                                         const ForwardStatuses::Bytes& current,
+                                         std::map<std::pair<std::string, std::string>, int>* tally);
 
   // Commits `objects`, each with the revision it was read at (CommitOps).
   absl::Status Commit(std::vector<std::pair<ferry::v1::Object, int64_t>> objects);
-  StatusRound EncodeStatuses(std::vector<StatusUpdate> updates);
-  // Waits for the round's commit, if pending, and finishes it (FinishOps).
-  absl::Status FinishStatuses(StatusRound* round);
   // Commits `batch` in one transaction and finishes it.
   absl::Status CommitOps(const std::vector<WriteOp>& batch,
                          absl::FunctionRef<void(size_t, int64_t)> record);
@@ -156,6 +140,8 @@ class StatusWriter {
   // Held-back statuses: forward -> when its grace ends.
   absl::flat_hash_map<std::string, absl::Time> held_;
   absl::Time next_due_ = absl::InfiniteFuture();  // no later than any in held_
+  std::set<std::string> forgotten_;               // removals for the next publication
+  std::map<std::pair<std::string, std::string>, int> condition_counts_;
 };
 
 }  // namespace ferry::controller

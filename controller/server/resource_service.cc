@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -118,7 +119,8 @@ ResourceServiceImpl::ResourceServiceImpl(Store* store, Options options)
       own_metrics_(options_.metrics == nullptr ? std::make_unique<ProtectionMetrics>(nullptr)
                                                : nullptr),
       metrics_(options_.metrics != nullptr ? options_.metrics : own_metrics_.get()),
-      write_limiter_(options_.writes) {}
+      write_limiter_(options_.writes),
+      overlay_(options_.statuses) {}
 
 Principal ResourceServiceImpl::Caller(const grpc::ServerContext& context) const {
   return options_.principal ? options_.principal(context) : LocalAdmin(context);
@@ -268,6 +270,7 @@ grpc::Status ResourceServiceImpl::Get(grpc::ServerContext* context,
   if (!stored.ok()) return api::ToGrpcStatus(stored.status());
   absl::StatusOr<ferry::v1::Object> object = DecodeStored(*stored);
   if (!object.ok()) return api::ToGrpcStatus(object.status());
+  overlay_.PutCurrent(&*object);
   *response = *std::move(object);
   return grpc::Status::OK;
 }
@@ -283,12 +286,25 @@ grpc::Status ResourceServiceImpl::List(grpc::ServerContext* context,
   absl::StatusOr<api::LabelSelector> selector = api::ParseLabelSelector(request->label_selector());
   if (!selector.ok()) return api::ToGrpcStatus(selector.status());
 
+  // The statuses as of the list's own snapshot: publications wait from
+  // here until the store has opened it (its first object).
+  std::optional<ForwardStatuses::Pin> pin;
+  if (overlay_.active() && *kind == kKindIPForward) pin.emplace(overlay_.statuses());
+  ForwardStatuses::Table statuses;
   absl::Status failed;
   absl::StatusOr<int64_t> listed = store_->List(*kind, [&](const StoredObject& stored) {
+    if (pin) {
+      statuses = pin->Take();
+      pin.reset();
+    }
     absl::StatusOr<ferry::v1::Object> object = DecodeStored(stored);
     if (!object.ok()) {
       failed = object.status();
       return false;
+    }
+    if (overlay_.active() && object->has_ip_forward()) {
+      auto it = statuses.find(stored.name);
+      overlay_.Put(it == statuses.end() ? nullptr : it->second, &*object);
     }
     if (!api::Matches(*selector, api::MetaOf(*object).labels())) return true;
     if (context->IsCancelled() || !writer->Write(*object)) {
@@ -368,7 +384,20 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
                 {"revision", absl::StrCat(after)}});
     return api::ToGrpcStatus(CutOffStatus(options_.watch_stall_timeout));
   };
-  ChangeFeed feed(store_, kind, kWatchBatch, after);
+  // Status changes are marker rows (ForwardStatuses): a watch of forwards
+  // reads every kind and expands each marker into the forwards it names.
+  const bool markers = overlay_.Watches(kind, ForwardStatuses::kMarkerKind);
+  ChangeFeed feed(store_, markers ? "" : kind, kWatchBatch, after);
+  bool gone = false;
+  // Sends one event; false when the client is gone or was cut off.
+  auto send = [&](ferry::v1::WatchEvent& event) {
+    // Moving the deadline is one map update; the guard is disarmed only
+    // before waiting, where an idle watch must not be cut off.
+    timer_.Schedule(&stall, absl::Now() + options_.watch_stall_timeout);
+    if (writer->Write(event)) return true;
+    gone = true;
+    return false;
+  };
   while (!context->IsCancelled()) {
     absl::StatusOr<ChangeFeed::Batch> batch = feed.Next();
     if (absl::IsOutOfRange(batch.status())) {
@@ -377,16 +406,33 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
     }
     if (!batch.ok()) return api::ToGrpcStatus(batch.status());
     for (const Change& change : batch->changes) {
-      ferry::v1::WatchEvent event;
-      event.set_type(EventType(change));
-      event.set_resource_version(absl::StrCat(change.object.revision));
-      absl::StatusOr<ferry::v1::Object> object = DecodeStored(change.object);
-      if (!object.ok()) return api::ToGrpcStatus(object.status());
-      *event.mutable_object() = *std::move(object);
-      // Moving the deadline is one map update; the guard is disarmed only
-      // before waiting, where an idle watch must not be cut off.
-      timer_.Schedule(&stall, absl::Now() + options_.watch_stall_timeout);
-      if (!writer->Write(event)) {
+      if (!overlay_.Watches(kind, change.object.kind)) continue;
+      const std::string revision = absl::StrCat(change.object.revision);
+      if (overlay_.IsMarker(change.object.kind)) {
+        absl::Status expanded =
+            overlay_.ForEachChanged(store_, change.object.revision, [&](ferry::v1::Object object) {
+              ferry::v1::WatchEvent event;
+              event.set_type(ferry::v1::WatchEvent::MODIFIED);
+              event.set_resource_version(revision);
+              *event.mutable_object() = std::move(object);
+              return send(event);
+            });
+        if (absl::IsOutOfRange(expanded)) {
+          return api::ToGrpcStatus(absl::OutOfRangeError(
+              absl::StrCat("resourceVersion too old; re-list (", expanded.message(), ")")));
+        }
+        if (!expanded.ok()) return api::ToGrpcStatus(expanded);
+      } else {
+        ferry::v1::WatchEvent event;
+        event.set_type(EventType(change));
+        event.set_resource_version(revision);
+        absl::StatusOr<ferry::v1::Object> object = DecodeStored(change.object);
+        if (!object.ok()) return api::ToGrpcStatus(object.status());
+        if (change.type != Change::Type::kDelete) overlay_.PutCurrent(&*object);
+        *event.mutable_object() = *std::move(object);
+        send(event);
+      }
+      if (gone) {
         timer_.Cancel(&stall);
         if (stall.fired()) return cut_off();
         return grpc::Status::OK;  // client gone

@@ -35,6 +35,7 @@
 #include "controller/security/audit_log.h"
 #include "controller/security/authorizer.h"
 #include "controller/security/principal.h"
+#include "controller/server/status_overlay.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 
@@ -68,6 +69,9 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
     // Called after a Node is deleted, with its name: its credentials and
     // stream must go too, or its agent would re-create it.
     std::function<void(const std::string& node)> on_node_deleted;
+    // The forwards' statuses, served in place of the stored ones (the
+    // store keeps none); forwards are served as stored if null. Not owned.
+    const ForwardStatuses* statuses = nullptr;
   };
 
   explicit ResourceServiceImpl(Store* store, absl::Duration watch_poll = absl::Seconds(1));
@@ -106,6 +110,7 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
   std::unique_ptr<ProtectionMetrics> own_metrics_;
   ProtectionMetrics* const metrics_;
   RateLimiter write_limiter_;
+  const StatusOverlay overlay_;
   // Declared last: joined first, before what a stall guard touches goes.
   TimerThread timer_;
 };

@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller/memory_store.h"
+#include "tests/unit/controller/published_status.h"
 #include "tests/unit/controller/recording_push_sink.h"
 
 namespace ferry::controller {
@@ -121,6 +122,9 @@ class DriftFleetTest : public ::testing::Test {
     EXPECT_TRUE(stored.ok()) << stored.status();
     if (!stored.ok()) return {};
     ferry::v1::Object o = *DecodeStored(*stored);
+    if (o.has_ip_forward()) {
+      *o.mutable_ip_forward()->mutable_status() = PublishedStatus(fleet_.statuses(), name);
+    }
     const auto& conditions =
         o.has_node() ? o.node().status().conditions() : o.ip_forward().status().conditions();
     for (const auto& c : conditions) {

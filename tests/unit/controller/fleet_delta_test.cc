@@ -17,6 +17,7 @@
 #include "gtest/gtest.h"
 #include "tests/unit/api/apply_delta.h"
 #include "tests/unit/controller/memory_store.h"
+#include "tests/unit/controller/published_status.h"
 #include "tests/unit/controller/recording_push_sink.h"
 
 namespace ferry::controller {
@@ -328,10 +329,9 @@ TEST_F(FleetDeltaTest, ARestartedControllerAdoptsTheConfigAgentsSayTheyApplied) 
   EXPECT_EQ(b.count(), 0);
   // Ready at once, and the failure the agent reported stands.
   auto ready = [&](const std::string& name) {
-    absl::StatusOr<StoredObject> stored = store_.Get(kKindIPForward, name);
-    EXPECT_TRUE(stored.ok());
-    absl::StatusOr<ferry::v1::Object> o = DecodeStored(*stored);
-    for (const ferry::v1::Condition& c : o->ip_forward().status().conditions()) {
+    EXPECT_TRUE(store_.Get(kKindIPForward, name).ok()) << name;
+    const ferry::v1::IPForwardStatus status = PublishedStatus(restarted.statuses(), name);
+    for (const ferry::v1::Condition& c : status.conditions()) {
       if (c.type() == "Ready") return c.status() + "/" + c.reason();
     }
     return std::string("none");

@@ -13,6 +13,7 @@
 #include "controller/store/object_codec.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller/memory_store.h"
+#include "tests/unit/controller/published_status.h"
 #include "tests/unit/controller/recording_push_sink.h"
 
 namespace ferry::controller {
@@ -84,14 +85,18 @@ class History {
   std::mt19937 rng_;
 };
 
-std::map<std::string, std::string> Statuses(MemoryStore& store) {
+// Every stored forward's published status; and a forward gone from the
+// store has none left.
+std::map<std::string, std::string> Statuses(MemoryStore& store, const ForwardStatuses& statuses) {
   std::map<std::string, std::string> out;
   absl::StatusOr<int64_t> listed = store.List(kKindIPForward, [&](const StoredObject& stored) {
-    absl::StatusOr<ferry::v1::Object> o = DecodeStored(stored);
-    if (o.ok()) out[stored.name] = o->ip_forward().status().DebugString();
+    out[stored.name] = PublishedStatus(statuses, stored.name).DebugString();
     return true;
   });
   EXPECT_TRUE(listed.ok());
+  for (const std::string& name : statuses.Names()) {
+    EXPECT_EQ(out.count(name), 1u) << "a status outlived forward " << name;
+  }
   return out;
 }
 
@@ -175,7 +180,9 @@ TEST(FleetIncrementalTest, WritesTheSameStatusesAndPushesAsFullPassesOnRandomHis
         }
       }
       for (Side* s : sides) ASSERT_TRUE(s->fleet.ReconcileOnce().ok()) << context;
-      ASSERT_EQ(Statuses(incremental.store), Statuses(full.store)) << context;
+      ASSERT_EQ(Statuses(incremental.store, incremental.fleet.statuses()),
+                Statuses(full.store, full.fleet.statuses()))
+          << context;
       for (int n = 0; n < kNodes; ++n) {
         ASSERT_EQ(incremental.sinks[n].count(), full.sinks[n].count()) << context << " node " << n;
         ASSERT_EQ(incremental.sinks[n].last().SerializeAsString(),

@@ -14,6 +14,7 @@
 #include "controller/store/object_codec.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller/memory_store.h"
+#include "tests/unit/controller/published_status.h"
 #include "tests/unit/controller/recording_push_sink.h"
 
 namespace ferry::controller {
@@ -73,10 +74,8 @@ class FleetReadyTest : public ::testing::TestWithParam<bool> {
   }
 
   ferry::v1::IPForwardStatus StatusOf(const std::string& name) {
-    absl::StatusOr<StoredObject> stored = store_.Get(kKindIPForward, name);
-    EXPECT_TRUE(stored.ok());
-    if (!stored.ok()) return {};
-    return DecodeStored(*stored)->ip_forward().status();
+    EXPECT_TRUE(store_.Get(kKindIPForward, name).ok()) << name;
+    return PublishedStatus(fleet_.statuses(), name);
   }
 
   static bool IsReady(const ferry::v1::IPForwardStatus& status) {

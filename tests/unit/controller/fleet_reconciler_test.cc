@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller/memory_store.h"
+#include "tests/unit/controller/published_status.h"
 #include "tests/unit/controller/recording_push_sink.h"
 
 namespace ferry::controller {
@@ -82,7 +83,9 @@ class FleetReconcilerTest : public ::testing::Test {
     if constexpr (std::is_same_v<T, ferry::v1::Node>) {
       return o->node();
     } else {
-      return o->ip_forward();
+      ferry::v1::IPForward forward = o->ip_forward();
+      *forward.mutable_status() = PublishedStatus(fleet_.statuses(), name);
+      return forward;
     }
   }
 
@@ -237,9 +240,14 @@ TEST_F(FleetPendingGraceTest, AnAckWithinTheGraceMakesTheForwardReadyInOneWrite)
   ferry::v1::IPForward web = Forward("web");
   EXPECT_EQ(Find(web.status().conditions(), "Ready").status(), "True");
   EXPECT_EQ(Find(web.status().conditions(), "Accepted").status(), "True");
-  absl::StatusOr<std::vector<Change>> changes = store_.ChangesSince(before, kKindIPForward, 100);
+  // One publication, naming the forward once: Ready, with no Pending before.
+  absl::StatusOr<std::vector<Change>> changes =
+      store_.ChangesSince(before, ForwardStatuses::kMarkerKind, 100);
   ASSERT_TRUE(changes.ok()) << changes.status();
-  EXPECT_EQ(changes->size(), 1u);
+  ASSERT_EQ(changes->size(), 1u);
+  auto named = fleet_.statuses().ChangedAt(changes->front().object.revision);
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_THAT(**named, ::testing::ElementsAre("web"));
 }
 
 TEST_F(FleetPendingGraceTest, PendingIsWrittenOnceTheGraceEnds) {
@@ -374,52 +382,84 @@ TEST_F(FleetReconcilerTest, FailedStoreCommitIsReported) {
   EXPECT_EQ(fleet_.ReconcileOnce().code(), absl::StatusCode::kUnavailable);
 }
 
-TEST_F(FleetReconcilerTest, RoundsCommittedBesideTheNextOneAreAllWrittenAndRecorded) {
-  // Rounds of 500, 1000 and 500: the last two commit on another thread
-  // while the next one is computed.
+TEST_F(FleetReconcilerTest, APassPublishesItsStatusesAsOneChangeAndNotTheStore) {
   constexpr int kForwards = 2000;
   ConnectManyForwards(kForwards);
-  std::vector<size_t> transactions;
+  int forward_writes = 0;
   store_.before_commit = [&](const std::vector<WriteOp>& ops) {
-    size_t forwards = 0;
-    for (const WriteOp& op : ops) forwards += op.kind == kKindIPForward;
-    if (forwards > 0) transactions.push_back(forwards);
+    for (const WriteOp& op : ops) forward_writes += op.kind == kKindIPForward;
   };
+  const int64_t before = store_.CurrentRevision();
   Reconcile();
-  EXPECT_THAT(transactions, ::testing::ElementsAre(500, 1000, 500));
+  EXPECT_EQ(forward_writes, 0);  // statuses are not store rows
+  absl::StatusOr<std::vector<Change>> markers =
+      store_.ChangesSince(before, ForwardStatuses::kMarkerKind, 100);
+  ASSERT_TRUE(markers.ok()) << markers.status();
+  ASSERT_EQ(markers->size(), 1u);
+  auto named = fleet_.statuses().ChangedAt(markers->front().object.revision);
+  ASSERT_TRUE(named.ok()) << named.status();
+  EXPECT_EQ((*named)->size(), static_cast<size_t>(kForwards));
   for (int i : {0, 999, kForwards - 1}) {
     EXPECT_EQ(Find(Forward(Many(i)).status().conditions(), "Ready").reason(), "Pending");
   }
-  // Each write was recorded as committed: nothing is written again.
-  transactions.clear();
+  // Equal statuses are kept once.
+  EXPECT_EQ(fleet_.statuses().Get(Many(1)), fleet_.statuses().Get(Many(2)));
+  // Nothing changed: nothing is published again.
+  const int64_t after = store_.CurrentRevision();
   Reconcile();
-  EXPECT_THAT(transactions, ::testing::IsEmpty());
+  markers = store_.ChangesSince(after, ForwardStatuses::kMarkerKind, 100);
+  ASSERT_TRUE(markers.ok()) << markers.status();
+  EXPECT_TRUE(markers->empty());
 }
 
-TEST_F(FleetReconcilerTest, StatusesMadeStaleByAnAckDuringTheCommitAreNotWritten) {
-  // More forwards than one status transaction holds (500), so the ACK that
-  // lands while the first transaction commits finds the rest unwritten.
+TEST_F(FleetReconcilerTest, AFailedPublicationIsRetriedByTheNextPass) {
+  ConnectWebFleet();
+  fleet_.OnAck(a_, AckOf(sink_a_));
+  fleet_.OnAck(b_, AckOf(sink_b_));
+  store_.before_commit = [&](const std::vector<WriteOp>& ops) {
+    if (ops.size() == 1 && ops[0].kind == ForwardStatuses::kMarkerKind) {
+      store_.FailNextCommit(absl::UnavailableError("disk full"));
+    }
+  };
+  EXPECT_EQ(fleet_.ReconcileOnce().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Find(Forward("web").status().conditions(), "Ready").reason(), "Pending");
+  store_.before_commit = nullptr;
+  Reconcile();
+  EXPECT_EQ(Find(Forward("web").status().conditions(), "Ready").status(), "True");
+}
+
+TEST_F(FleetReconcilerTest, ADeletedForwardsStatusGoesWithIt) {
+  ConnectWebFleet();
+  ASSERT_NE(fleet_.statuses().Get("web"), nullptr);
+  WriteOp del;
+  del.type = WriteOp::Type::kDelete;
+  del.kind = kKindIPForward;
+  del.name = "web";
+  ASSERT_TRUE(store_.Commit({del}).ok());
+  Reconcile();
+  EXPECT_EQ(fleet_.statuses().Get("web"), nullptr);
+  EXPECT_TRUE(fleet_.statuses().Names().empty());
+}
+
+TEST_F(FleetReconcilerTest, StatusesMadeStaleByAnAckDuringThePassAreNotPublished) {
   constexpr int kForwards = 700;
   ConnectManyForwards(kForwards);
-  int forward_writes = 0;
   bool acked = false;
+  // The pass writes node-a's Node before the statuses; the ACK lands then.
   store_.before_commit = [&](const std::vector<WriteOp>& ops) {
-    for (const WriteOp& op : ops) forward_writes += op.kind == kKindIPForward;
-    if (!acked && forward_writes > 0) {
+    if (!acked && !ops.empty() && ops[0].kind == kKindNode) {
       acked = true;
       fleet_.OnAck(a_, AckOf(sink_a_));
     }
   };
   Reconcile();
   ASSERT_TRUE(acked);
-  // The first transaction's Pending statuses landed; the rest were stale.
-  EXPECT_LT(forward_writes, kForwards);
-  EXPECT_EQ(Find(Forward(Many(0)).status().conditions(), "Ready").reason(), "Pending");
-  EXPECT_TRUE(Forward(Many(kForwards - 1)).status().conditions().empty());
-  // The pass the ACK kicked writes every status, from the ACKed state.
-  forward_writes = 0;
+  // Pending would be stale: none was published.
+  for (int i : {0, kForwards - 1}) {
+    EXPECT_TRUE(Forward(Many(i)).status().conditions().empty()) << Many(i);
+  }
+  // The pass the ACK kicked publishes every status, from the ACKed state.
   Reconcile();
-  EXPECT_EQ(forward_writes, kForwards);
   for (int i : {0, kForwards - 1}) {
     EXPECT_EQ(Find(Forward(Many(i)).status().conditions(), "Ready").status(), "True");
   }

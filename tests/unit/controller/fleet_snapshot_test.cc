@@ -34,10 +34,6 @@ Object Forward(const std::string& name, const std::string& ready) {
   return o;
 }
 
-IPForwardStatus ReadyStatus(const std::string& ready) {
-  return Forward("unused", ready).ip_forward().status();
-}
-
 class FleetSnapshotTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -50,31 +46,21 @@ class FleetSnapshotTest : public ::testing::Test {
   FleetSnapshot snapshot_{&store_};
 };
 
-TEST_F(FleetSnapshotTest, EncodeWithStatusIsTheStoredForwardWithThatStatus) {
-  IPForwardStatus status = ReadyStatus("True");
-  std::string value = snapshot_.EncodeWithStatus("web", &status);
-
-  Object decoded;
-  ASSERT_TRUE(decoded.ParseFromString(value));
-  EXPECT_TRUE(MessageDifferencer::Equals(decoded, Forward("web", "True"))) << decoded.DebugString();
-  // Neither the snapshot nor the caller's status changed.
-  EXPECT_TRUE(
-      MessageDifferencer::Equals(snapshot_.forwards().at("web").object(), Forward("web", "False")));
-  EXPECT_TRUE(MessageDifferencer::Equals(status, ReadyStatus("True")));
+TEST_F(FleetSnapshotTest, AStatusStoredByAnOlderBuildIsDroppedOnRead) {
+  // Statuses live in ForwardStatuses; one left in the store is stale.
+  const Object& held = snapshot_.forwards().at("web").object();
+  EXPECT_FALSE(held.ip_forward().has_status()) << held.DebugString();
+  EXPECT_EQ(held.ip_forward().metadata().name(), "web");
 }
 
-TEST_F(FleetSnapshotTest, RecordStatusReplacesOnlyTheStatusAndRecounts) {
-  const auto ready_false = std::make_pair(std::string("Ready"), std::string("False"));
-  const auto ready_true = std::make_pair(std::string("Ready"), std::string("True"));
-  EXPECT_EQ(snapshot_.condition_counts().at(ready_false), 1);
-
-  snapshot_.RecordStatus("web", ReadyStatus("True"), 42);
-
-  const FleetSnapshot::Stored& stored = snapshot_.forwards().at("web");
-  EXPECT_EQ(stored.revision, 42);
-  EXPECT_TRUE(MessageDifferencer::Equals(stored.object(), Forward("web", "True")));
-  EXPECT_EQ(snapshot_.condition_counts().count(ready_false), 0u);
-  EXPECT_EQ(snapshot_.condition_counts().at(ready_true), 1);
+TEST_F(FleetSnapshotTest, ALaterWriteOfTheForwardReplacesTheHeldOne) {
+  ASSERT_TRUE(store_.Commit({PutOp(Forward("web", "True"), WriteOp::kAnyRevision)}).ok());
+  absl::StatusOr<FleetSnapshot::Changes> changes = snapshot_.Refresh();
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  // Only the (dropped) status differs: not a spec change.
+  EXPECT_EQ(changes->specs.count("web"), 0u);
+  EXPECT_EQ(changes->statuses.count("web"), 1u);
+  EXPECT_FALSE(snapshot_.forwards().at("web").object().ip_forward().has_status());
 }
 
 }  // namespace

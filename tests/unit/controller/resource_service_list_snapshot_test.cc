@@ -1,8 +1,10 @@
-// A List is one snapshot at one resourceVersion: while a writer creates,
-// rewrites the status of and deletes forwards, every List over the RPC
-// (with and without a label selector) holds each object once, and holds
-// exactly the objects, at exactly their revisions, that the store held at
-// the revision the List reports in its trailing metadata.
+// A List is one snapshot at one resourceVersion: while a writer creates
+// and deletes forwards and the fleet publishes their statuses
+// (ForwardStatuses, served over the stored objects), every List over the
+// RPC (with and without a label selector) holds each object once, and
+// holds exactly the objects, at exactly their revisions and with exactly
+// their statuses, that were current at the revision the List reports in
+// its trailing metadata.
 
 #include <grpcpp/grpcpp.h>
 
@@ -16,6 +18,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "controller/fleet/forward_statuses.h"
 #include "controller/server/resource_service.h"
 #include "controller/store/object_codec.h"
 #include "controller/store/sqlite_store.h"
@@ -27,7 +30,8 @@ namespace ferry::controller {
 namespace {
 
 using ferry::v1::Object;
-using State = std::map<std::string, int64_t>;  // name -> revision
+// name -> (revision, the tag of its published status; 0: none)
+using State = std::map<std::string, std::pair<int64_t, int64_t>>;
 
 constexpr int kNames = 120;
 constexpr int kCommits = 300;
@@ -46,12 +50,35 @@ Object Labelled(int i) {
 struct Listed {
   std::string selector;
   int64_t revision = 0;
-  std::vector<std::pair<std::string, int64_t>> objects;  // in the order received
+  // (name, (revision, status tag)) in the order received
+  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> objects;
 };
 
 class ListSnapshotTest : public ResourceServiceFixture {
  protected:
-  void SetUp() override { OpenAndServe("ferry-list"); }
+  void SetUp() override {
+    store_ = OpenTestStore("ferry-list", &dir_);
+    ASSERT_NE(store_, nullptr);
+    statuses_ = std::make_unique<ForwardStatuses>(store_.get());
+    ResourceServiceImpl::Options options = FastWatchOptions();
+    options.statuses = statuses_.get();
+    Serve(std::move(options));
+  }
+
+  void TearDown() override {
+    StopAndClose();
+    statuses_.reset();
+    ResourceServiceFixture::TearDown();
+  }
+
+  // A status whose observed generation tags it.
+  static ForwardStatuses::Bytes Tagged(int64_t tag) {
+    ferry::v1::IPForwardStatus status;
+    status.set_observed_generation(tag);
+    return std::make_shared<const std::string>(status.SerializeAsString());
+  }
+
+  std::unique_ptr<ForwardStatuses> statuses_;
 
   Listed List(const std::string& selector) {
     Listed out;
@@ -65,7 +92,8 @@ class ListSnapshotTest : public ResourceServiceFixture {
     while (reader->Read(&object)) {
       int64_t revision = 0;
       EXPECT_TRUE(absl::SimpleAtoi(api::MetaOf(object).resource_version(), &revision));
-      out.objects.emplace_back(api::ObjectName(object), revision);
+      out.objects.push_back({api::ObjectName(object),
+                             {revision, object.ip_forward().status().observed_generation()}});
     }
     grpc::Status status = reader->Finish();
     EXPECT_TRUE(status.ok()) << status.error_message();
@@ -87,16 +115,17 @@ TEST_F(ListSnapshotTest, EveryListIsTheStoreAtItsRevisionWhileWritesRun) {
   for (int i = 0; i < kNames; i += 2) initial.push_back(PutOp(Labelled(i), WriteOp::kMustNotExist));
   absl::StatusOr<int64_t> first = store_->Commit(initial);
   ASSERT_TRUE(first.ok()) << first.status();
-  for (int i = 0; i < kNames; i += 2) state[NameOf(i)] = *first;
+  for (int i = 0; i < kNames; i += 2) state[NameOf(i)] = {*first, 0};
   history[*first] = state;
 
   std::atomic<bool> done{false};
   std::thread writer([&] {
     std::mt19937 random(13);
     for (int c = 0; c < kCommits; ++c) {
-      // A few status rewrites, one delete and one create per commit, on
-      // distinct names.
+      // One delete, one create and a few published statuses per round, on
+      // distinct names: the store's commit, then the publication.
       std::vector<WriteOp> ops;
+      std::vector<ForwardStatuses::Update> published;
       std::map<int, char> picked;  // index -> 's'tatus, 'd'elete, 'c'reate
       for (int k = 0; k < 6; ++k) {
         int i = static_cast<int>(random() % kNames);
@@ -113,14 +142,11 @@ TEST_F(ListSnapshotTest, EveryListIsTheStoreAtItsRevisionWhileWritesRun) {
           op.type = WriteOp::Type::kDelete;
           op.kind = kKindIPForward;
           op.name = name;
-          op.expected_revision = state[name];
+          op.expected_revision = state[name].first;
           ops.push_back(op);
+          published.push_back({name, nullptr});
         } else {
-          Object o = Labelled(i);
-          auto* condition = o.mutable_ip_forward()->mutable_status()->add_conditions();
-          condition->set_type("Ready");
-          condition->set_status(c % 2 == 0 ? "True" : "False");
-          ops.push_back(PutOp(o, state[name]));
+          published.push_back({name, Tagged(c + 1)});
         }
       }
       absl::StatusOr<int64_t> revision = store_->Commit(ops);
@@ -128,11 +154,17 @@ TEST_F(ListSnapshotTest, EveryListIsTheStoreAtItsRevisionWhileWritesRun) {
       for (const auto& [i, what] : picked) {
         if (what == 'd') {
           state.erase(NameOf(i));
-        } else {
-          state[NameOf(i)] = *revision;
+        } else if (what == 'c') {
+          state[NameOf(i)] = {*revision, 0};
         }
       }
       history[*revision] = state;
+      absl::StatusOr<int64_t> marker = statuses_->Publish(published);
+      ASSERT_TRUE(marker.ok()) << marker.status();
+      for (const auto& [i, what] : picked) {
+        if (what == 's') state[NameOf(i)].second = c + 1;
+      }
+      history[*marker] = state;
     }
     done = true;
   });
@@ -157,17 +189,17 @@ TEST_F(ListSnapshotTest, EveryListIsTheStoreAtItsRevisionWhileWritesRun) {
       ASSERT_NE(at, history.end())
           << "list at revision " << listed.revision << " is not a revision the writer committed";
       State want;
-      for (const auto& [name, revision] : at->second) {
+      for (const auto& [name, stored] : at->second) {
         int index = 0;
         ASSERT_TRUE(absl::SimpleAtoi(name.substr(1), &index));
         const bool even = (index - 1000) % 2 == 0;
         if (listed.selector == "app=even" && !even) continue;
         if (listed.selector == "app=odd" && even) continue;
-        want[name] = revision;
+        want[name] = stored;
       }
       State got;
-      for (const auto& [name, revision] : listed.objects) {
-        EXPECT_TRUE(got.emplace(name, revision).second)
+      for (const auto& [name, stored] : listed.objects) {
+        EXPECT_TRUE(got.emplace(name, stored).second)
             << name << " listed twice at revision " << listed.revision;
       }
       EXPECT_EQ(got, want) << "selector \"" << listed.selector << "\" at revision "

@@ -1,0 +1,70 @@
+#include "controller/server/status_overlay.h"
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "controller/store/object_codec.h"
+
+namespace ferry::controller {
+namespace {
+
+// Forwards read from the store per round when a marker is expanded.
+constexpr size_t kExpandBatch = 512;
+
+}  // namespace
+
+void StatusOverlay::Put(const ForwardStatuses::Bytes& status, ferry::v1::Object* object) const {
+  if (statuses_ == nullptr || !object->has_ip_forward()) return;
+  ferry::v1::IPForward* forward = object->mutable_ip_forward();
+  forward->clear_status();
+  if (status != nullptr && !forward->mutable_status()->ParseFromString(*status)) {
+    forward->clear_status();
+  }
+}
+
+void StatusOverlay::PutCurrent(ferry::v1::Object* object) const {
+  if (statuses_ == nullptr || !object->has_ip_forward()) return;
+  Put(statuses_->Get(object->ip_forward().metadata().name()), object);
+}
+
+bool StatusOverlay::IsMarker(const std::string& change_kind) const {
+  return change_kind == ForwardStatuses::kMarkerKind;
+}
+
+bool StatusOverlay::Watches(const std::string& kind, const std::string& change_kind) const {
+  if (IsMarker(change_kind)) return statuses_ != nullptr && (kind.empty() || kind == kKindIPForward);
+  return kind.empty() || kind == change_kind;
+}
+
+absl::Status StatusOverlay::ForEachChanged(
+    Store* store, int64_t revision, const std::function<bool(ferry::v1::Object)>& send) const {
+  absl::StatusOr<std::shared_ptr<const std::vector<std::string>>> changed =
+      statuses_->ChangedAt(revision);
+  if (!changed.ok()) return changed.status();
+  const std::vector<std::string>& names = **changed;
+  for (size_t begin = 0; begin < names.size(); begin += kExpandBatch) {
+    std::vector<std::string> batch(names.begin() + begin,
+                                   names.begin() + std::min(names.size(), begin + kExpandBatch));
+    std::vector<ferry::v1::Object> objects(batch.size());
+    std::vector<bool> found(batch.size(), false);
+    absl::Status decoded = absl::OkStatus();
+    absl::Status read =
+        store->GetMany(kKindIPForward, batch, [&](size_t i, const StoredObject& stored) {
+          absl::Status s = DecodeStoredInto(stored, &objects[i]);
+          if (!s.ok() && decoded.ok()) decoded = s;
+          found[i] = s.ok();
+        });
+    if (!read.ok()) return read;
+    if (!decoded.ok()) return decoded;
+    const std::vector<ForwardStatuses::Bytes> statuses = statuses_->GetMany(batch);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!found[i]) continue;
+      Put(statuses[i], &objects[i]);
+      if (!send(std::move(objects[i]))) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ferry::controller

@@ -1,0 +1,193 @@
+// ResourceService serves a forward's status from ForwardStatuses, in place
+// of what the store holds: on Get, on List and on Watch, where each
+// publication (a marker revision) becomes one MODIFIED event per forward it
+// names.
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "controller/fleet/forward_statuses.h"
+#include "controller/server/resource_service.h"
+#include "controller/store/object_codec.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/controller/resource_service_fixture.h"
+#include "tests/unit/controller/test_forwards.h"
+
+namespace ferry::controller {
+namespace {
+
+using ferry::v1::Object;
+using ferry::v1::WatchEvent;
+
+ForwardStatuses::Bytes Ready(const std::string& value) {
+  ferry::v1::IPForwardStatus status;
+  auto* c = status.add_conditions();
+  c->set_type("Ready");
+  c->set_status(value);
+  return std::make_shared<const std::string>(status.SerializeAsString());
+}
+
+std::string ReadyOf(const Object& o) {
+  for (const auto& c : o.ip_forward().status().conditions()) {
+    if (c.type() == "Ready") return c.status();
+  }
+  return "none";
+}
+
+class ResourceServiceStatusTest : public ResourceServiceFixture {
+ protected:
+  void SetUp() override {
+    store_ = OpenTestStore("ferry-rss", &dir_);
+    ASSERT_NE(store_, nullptr);
+    statuses_ = std::make_unique<ForwardStatuses>(store_.get(), /*retained_names=*/4);
+    ResourceServiceImpl::Options options = FastWatchOptions();
+    options.statuses = statuses_.get();
+    Serve(std::move(options));
+  }
+
+  void TearDown() override {
+    StopAndClose();
+    statuses_.reset();
+    ResourceServiceFixture::TearDown();
+  }
+
+  // Stores a forward whose stored value carries a stale status, as an
+  // older build wrote it.
+  int64_t Store(const std::string& name, uint32_t port) {
+    Object o = TestForward(name, "192.0.2.1", port);
+    o.mutable_ip_forward()->mutable_status()->add_conditions()->set_type("Stale");
+    absl::StatusOr<int64_t> r = store_->Commit({PutOp(o, WriteOp::kAnyRevision)});
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : 0;
+  }
+
+  Object Get(const std::string& name) {
+    ferry::v1::GetRequest request;
+    request.set_kind(ferry::v1::IP_FORWARD);
+    request.set_name(name);
+    grpc::ClientContext context;
+    Object out;
+    grpc::Status s = stub_->Get(&context, request, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  std::vector<Object> List() {
+    ferry::v1::ListRequest request;
+    request.set_kind(ferry::v1::IP_FORWARD);
+    grpc::ClientContext context;
+    auto reader = stub_->List(&context, request);
+    std::vector<Object> out;
+    Object o;
+    while (reader->Read(&o)) out.push_back(o);
+    grpc::Status s = reader->Finish();
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+
+  // The first `n` events of a watch of `kind` from `after`, or its status.
+  grpc::Status Watch(ferry::v1::ResourceKind kind, int64_t after, size_t n,
+                     std::vector<WatchEvent>* events) {
+    ferry::v1::WatchRequest request;
+    request.set_kind(kind);
+    request.set_resource_version(absl::StrCat(after));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    auto reader = stub_->Watch(&context, request);
+    WatchEvent event;
+    while (events->size() < n && reader->Read(&event)) events->push_back(event);
+    if (events->size() == n) context.TryCancel();
+    grpc::Status s = reader->Finish();
+    return events->size() == n ? grpc::Status::OK : s;
+  }
+
+  std::unique_ptr<ForwardStatuses> statuses_;
+};
+
+TEST_F(ResourceServiceStatusTest, GetAndListServeThePublishedStatusNotTheStoredOne) {
+  Store("a", 80);
+  Store("b", 81);
+  // Nothing published yet: no status, not the stale stored one.
+  EXPECT_FALSE(Get("a").ip_forward().has_status());
+  ASSERT_TRUE(statuses_->Publish({{"a", Ready("True")}}).ok());
+  EXPECT_EQ(ReadyOf(Get("a")), "True");
+  std::vector<Object> listed = List();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(ReadyOf(listed[0]), "True");
+  EXPECT_FALSE(listed[1].ip_forward().has_status());
+}
+
+TEST_F(ResourceServiceStatusTest, APublicationIsOneModifiedEventPerForwardAtItsRevision) {
+  const int64_t start = store_->CurrentRevision();
+  Store("a", 80);
+  Store("b", 81);
+  Store("gone", 82);
+  absl::StatusOr<int64_t> marker =
+      statuses_->Publish({{"a", Ready("True")}, {"gone", Ready("True")}, {"b", Ready("False")}});
+  ASSERT_TRUE(marker.ok());
+  WriteOp del;
+  del.type = WriteOp::Type::kDelete;
+  del.kind = kKindIPForward;
+  del.name = "gone";
+  absl::StatusOr<int64_t> deleted = store_->Commit({del});
+  ASSERT_TRUE(deleted.ok());
+
+  std::vector<WatchEvent> events;
+  ASSERT_TRUE(Watch(ferry::v1::IP_FORWARD, start, 6, &events).ok());
+  ASSERT_EQ(events.size(), 6u);
+  // Three ADDED, then the publication, in its order; "gone" was deleted
+  // since, so its event is skipped and its DELETED follows.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(events[i].type(), WatchEvent::ADDED);
+  EXPECT_EQ(events[3].type(), WatchEvent::MODIFIED);
+  EXPECT_EQ(events[3].object().ip_forward().metadata().name(), "a");
+  EXPECT_EQ(ReadyOf(events[3].object()), "True");
+  EXPECT_EQ(events[3].resource_version(), absl::StrCat(*marker));
+  EXPECT_EQ(events[4].object().ip_forward().metadata().name(), "b");
+  EXPECT_EQ(ReadyOf(events[4].object()), "False");
+  EXPECT_EQ(events[4].resource_version(), absl::StrCat(*marker));
+  EXPECT_EQ(events[5].type(), WatchEvent::DELETED);
+  EXPECT_EQ(events[5].resource_version(), absl::StrCat(*deleted));
+}
+
+TEST_F(ResourceServiceStatusTest, AWatchOfNodesSeesNoMarkersAndOneOfAllKindsSeesStatuses) {
+  const int64_t start = store_->CurrentRevision();
+  Store("a", 80);
+  ASSERT_TRUE(statuses_->Publish({{"a", Ready("True")}}).ok());
+  Object node;
+  node.mutable_node()->set_kind("Node");
+  node.mutable_node()->mutable_metadata()->set_name("node-a");
+  ASSERT_TRUE(store_->Commit({PutOp(node, WriteOp::kAnyRevision)}).ok());
+
+  std::vector<WatchEvent> nodes;
+  ASSERT_TRUE(Watch(ferry::v1::NODE, start, 1, &nodes).ok());
+  EXPECT_TRUE(nodes[0].object().has_node());
+
+  std::vector<WatchEvent> all;
+  ASSERT_TRUE(Watch(ferry::v1::RESOURCE_KIND_UNSPECIFIED, start, 3, &all).ok());
+  EXPECT_EQ(all[0].type(), WatchEvent::ADDED);
+  EXPECT_EQ(all[1].type(), WatchEvent::MODIFIED);
+  EXPECT_EQ(ReadyOf(all[1].object()), "True");
+  EXPECT_TRUE(all[2].object().has_node());
+}
+
+TEST_F(ResourceServiceStatusTest, AWatchFromBeforeAForgottenPublicationMustReList) {
+  const int64_t start = store_->CurrentRevision();
+  Store("a", 80);
+  // retained_names is 4: the first publication is forgotten by the third.
+  ASSERT_TRUE(statuses_->Publish({{"a", Ready("False")}, {"x", Ready("False")}}).ok());
+  ASSERT_TRUE(statuses_->Publish({{"a", Ready("True")}, {"y", Ready("False")}}).ok());
+  ASSERT_TRUE(statuses_->Publish({{"z", Ready("True")}}).ok());
+  std::vector<WatchEvent> events;
+  grpc::Status s = Watch(ferry::v1::IP_FORWARD, start, 10, &events);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::OUT_OF_RANGE) << s.error_message();
+  EXPECT_THAT(s.error_message(), ::testing::HasSubstr("re-list"));
+}
+
+}  // namespace
+}  // namespace ferry::controller
