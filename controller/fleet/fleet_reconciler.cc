@@ -1,5 +1,7 @@
 #include "controller/fleet/fleet_reconciler.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -19,6 +21,17 @@ EventRecorder::Options EventOptions(const FleetReconciler::Options& options) {
   out.max_events = options.max_events;
   out.on_written = options.on_event;
   return out;
+}
+
+// Hands memory freed since the last pass back to the kernel when there is
+// much of it. A big apply's request and staging (~150 MB at 100k forwards)
+// are freed in the RPC threads' malloc arenas, which this thread's arena
+// cannot reuse: without this the pass that decodes and plans the same
+// forwards next stacks its own peak on top of theirs (the controller's
+// peak RSS fell from ~540 to ~390 MiB at 100k).
+void ReleaseFreedMemory() {
+  constexpr size_t kWorthReleasing = 64 << 20;
+  if (mallinfo2().fordblks >= kWorthReleasing) malloc_trim(0);
 }
 
 }  // namespace
@@ -106,6 +119,9 @@ void FleetReconciler::UpdateNodeMetrics(const std::vector<Node>& nodes) {
 absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass_start, bool* all) {
   absl::StatusOr<FleetSnapshot::Changes> changes = snapshot_.Refresh();
   if (!changes.ok()) return changes.status();
+  // Before planning: the apply that made these changes has freed its
+  // memory by the time they are read.
+  ReleaseFreedMemory();
   *all = changes->relisted || pass_start - last_full_ >= options_.full_resync_period;
   if (changes->relisted) {
     // A listing reports no deletions. The planner is kept, not replaced:
