@@ -68,8 +68,8 @@ absl::StatusOr<std::shared_ptr<const std::vector<std::string>>> ForwardStatuses:
   absl::ReaderMutexLock lock(&mu_);
   auto it = log_.find(revision);
   if (it == log_.end()) {
-    return absl::OutOfRangeError(absl::StrCat("the status changes of revision ", revision,
-                                              " are no longer kept"));
+    return absl::OutOfRangeError(
+        absl::StrCat("the status changes of revision ", revision, " are no longer kept"));
   }
   return it->second;
 }

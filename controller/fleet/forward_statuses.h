@@ -69,8 +69,7 @@ class ForwardStatuses {
   // The forwards whose status changed at `revision`, a marker revision;
   // OUT_OF_RANGE when no longer retained (or published before this
   // process started): the watcher re-lists.
-  absl::StatusOr<std::shared_ptr<const std::vector<std::string>>> ChangedAt(
-      int64_t revision) const;
+  absl::StatusOr<std::shared_ptr<const std::vector<std::string>>> ChangedAt(int64_t revision) const;
 
   // Holds publications back from construction until Take: a List opens its
   // store snapshot in between, then takes the statuses, which are thus

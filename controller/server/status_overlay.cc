@@ -33,7 +33,8 @@ bool StatusOverlay::IsMarker(const std::string& change_kind) const {
 }
 
 bool StatusOverlay::Watches(const std::string& kind, const std::string& change_kind) const {
-  if (IsMarker(change_kind)) return statuses_ != nullptr && (kind.empty() || kind == kKindIPForward);
+  if (IsMarker(change_kind))
+    return statuses_ != nullptr && (kind.empty() || kind == kKindIPForward);
   return kind.empty() || kind == change_kind;
 }
 

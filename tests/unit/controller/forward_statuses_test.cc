@@ -15,7 +15,9 @@ namespace {
 
 using ::testing::ElementsAre;
 
-ForwardStatuses::Bytes Bytes(const std::string& s) { return std::make_shared<const std::string>(s); }
+ForwardStatuses::Bytes Bytes(const std::string& s) {
+  return std::make_shared<const std::string>(s);
+}
 
 TEST(ForwardStatusesTest, APublicationIsOneMarkerRevisionNamingItsForwards) {
   MemoryStore store;
