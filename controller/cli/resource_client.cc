@@ -144,18 +144,23 @@ absl::Status ResourceClient::Watch(ferry::v1::ResourceKind kind,
   request.set_kind(kind);
   request.set_resource_version(resource_version);
   if (canceller != nullptr) canceller->Attach(&context);
-  std::unique_ptr<grpc::ClientReader<ferry::v1::WatchEvent>> reader =
-      stub_->Watch(&context, request);
-  ferry::v1::WatchEvent event;
+  // Batches: 100k events as one message each cost the server seconds.
+  std::unique_ptr<grpc::ClientReader<ferry::v1::WatchEventBatch>> reader =
+      stub_->WatchBatches(&context, request);
+  ferry::v1::WatchEventBatch batch;
   bool stopped = false;
-  while (reader->Read(&event)) {
-    if (!visit(event)) {
-      stopped = true;
-      context.TryCancel();
-      // Drain so Finish does not block on unread messages.
-      while (reader->Read(&event)) {
+  while (!stopped && reader->Read(&batch)) {
+    for (const ferry::v1::WatchEvent& event : batch.events()) {
+      if (!visit(event)) {
+        stopped = true;
+        break;
       }
-      break;
+    }
+  }
+  if (stopped) {
+    context.TryCancel();
+    // Drain so Finish does not block on unread messages.
+    while (reader->Read(&batch)) {
     }
   }
   const grpc::Status status = reader->Finish();

@@ -351,6 +351,40 @@ grpc::Status ResourceServiceImpl::Delete(grpc::ServerContext* context,
 grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
                                         const ferry::v1::WatchRequest* request,
                                         grpc::ServerWriter<ferry::v1::WatchEvent>* writer) {
+  WatchOutput output;
+  output.established = [writer] { writer->SendInitialMetadata(); };
+  output.emit = [writer](ferry::v1::WatchEvent event) { return writer->Write(event); };
+  output.flush = [] { return true; };
+  return ServeWatch(context, *request, output);
+}
+
+grpc::Status ResourceServiceImpl::WatchBatches(
+    grpc::ServerContext* context, const ferry::v1::WatchRequest* request,
+    grpc::ServerWriter<ferry::v1::WatchEventBatch>* writer) {
+  // A batch goes out when it is full, and whenever the watch has sent all
+  // it has (flush): an event never waits for later ones.
+  constexpr int kMaxEvents = 256;
+  ferry::v1::WatchEventBatch batch;
+  auto send = [&] {
+    if (batch.events_size() == 0) return true;
+    const bool sent = writer->Write(batch);
+    batch.Clear();
+    return sent;
+  };
+  WatchOutput output;
+  output.established = [writer] { writer->SendInitialMetadata(); };
+  output.emit = [&](ferry::v1::WatchEvent event) {
+    *batch.add_events() = std::move(event);
+    return batch.events_size() < kMaxEvents || send();
+  };
+  output.flush = send;
+  return ServeWatch(context, *request, output);
+}
+
+grpc::Status ResourceServiceImpl::ServeWatch(grpc::ServerContext* context,
+                                             const ferry::v1::WatchRequest& wanted,
+                                             const WatchOutput& output) {
+  const ferry::v1::WatchRequest* request = &wanted;
   std::string kind;  // empty: every kind
   if (request->kind() != ferry::v1::RESOURCE_KIND_UNSPECIFIED) {
     absl::StatusOr<std::string> k = RequireKind(request->kind());
@@ -370,7 +404,7 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
   }
 
   // Tells the client the watch is established from `after` on.
-  writer->SendInitialMetadata();
+  output.established();
   StallGuard stall(context, options_.watch_stall_timeout);
   // Every return disarms it: the timer must not touch it once it is gone.
   absl::Cleanup disarm = [&] { timer_.Cancel(&stall); };
@@ -390,11 +424,16 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
   ChangeFeed feed(store_, markers ? "" : kind, kWatchBatch, after);
   bool gone = false;
   // Sends one event; false when the client is gone or was cut off.
+  auto client_gone = [&] {
+    timer_.Cancel(&stall);
+    if (stall.fired()) return cut_off();
+    return grpc::Status::OK;
+  };
   auto send = [&](ferry::v1::WatchEvent& event) {
     // Moving the deadline is one map update; the guard is disarmed only
     // before waiting, where an idle watch must not be cut off.
     timer_.Schedule(&stall, absl::Now() + options_.watch_stall_timeout);
-    if (writer->Write(event)) return true;
+    if (output.emit(std::move(event))) return true;
     gone = true;
     return false;
   };
@@ -432,13 +471,11 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
         *event.mutable_object() = *std::move(object);
         send(event);
       }
-      if (gone) {
-        timer_.Cancel(&stall);
-        if (stall.fired()) return cut_off();
-        return grpc::Status::OK;  // client gone
-      }
+      if (gone) return client_gone();
       after = change.object.revision;
     }
+    // What is held goes out now, under the stall guard.
+    if (!output.flush()) return client_gone();
     timer_.Cancel(&stall);
     if (stall.fired()) return cut_off();
     if (!batch->at_end) continue;  // more to send

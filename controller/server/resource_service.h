@@ -87,8 +87,22 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
                       ferry::v1::DeleteResponse* response) override;
   grpc::Status Watch(grpc::ServerContext* context, const ferry::v1::WatchRequest* request,
                      grpc::ServerWriter<ferry::v1::WatchEvent>* writer) override;
+  grpc::Status WatchBatches(grpc::ServerContext* context, const ferry::v1::WatchRequest* request,
+                            grpc::ServerWriter<ferry::v1::WatchEventBatch>* writer) override;
 
  private:
+  // How one watch reaches its client, whichever RPC carries it.
+  struct WatchOutput {
+    std::function<void()> established;  // initial metadata: watching from now
+    // Sends an event, or holds it for the next message; false once the
+    // client is gone.
+    std::function<bool(ferry::v1::WatchEvent)> emit;
+    // Sends what emit held; false once the client is gone.
+    std::function<bool()> flush;
+  };
+  grpc::Status ServeWatch(grpc::ServerContext* context, const ferry::v1::WatchRequest& request,
+                          const WatchOutput& output);
+
   // OK, or RESOURCE_EXHAUSTED saying when to retry (also in the trailing
   // metadata "retry-after-ms").
   grpc::Status CheckWriteLimit(grpc::ServerContext* context, const Principal& who,

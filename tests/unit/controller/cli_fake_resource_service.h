@@ -5,6 +5,7 @@
 // records requests and plays scripted watch events, then holds the stream
 // open until the client cancels it.
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -120,15 +121,37 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
       events = watch_events_;
     }
     for (const ferry::v1::WatchEvent& event : events) writer->Write(event);
-    // Hold the stream like a real watch, until the client goes away.
-    const absl::Time give_up = absl::Now() + absl::Seconds(20);
-    while (!context->IsCancelled() && absl::Now() < give_up) {
-      absl::SleepFor(absl::Milliseconds(5));
+    HoldLikeAWatch(context);
+    return grpc::Status::OK;
+  }
+
+  // As Watch, the events two to a batch.
+  grpc::Status WatchBatches(grpc::ServerContext* context, const ferry::v1::WatchRequest* request,
+                            grpc::ServerWriter<ferry::v1::WatchEventBatch>* writer) override {
+    std::vector<ferry::v1::WatchEvent> events;
+    {
+      absl::MutexLock lock(&mu_);
+      watch_requests_.push_back(*request);
+      events = watch_events_;
     }
+    for (size_t i = 0; i < events.size(); i += 2) {
+      ferry::v1::WatchEventBatch batch;
+      for (size_t j = i; j < std::min(events.size(), i + 2); ++j) *batch.add_events() = events[j];
+      writer->Write(batch);
+    }
+    HoldLikeAWatch(context);
     return grpc::Status::OK;
   }
 
  private:
+  // Holds the stream like a real watch, until the client goes away.
+  static void HoldLikeAWatch(grpc::ServerContext* context) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(20);
+    while (!context->IsCancelled() && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+  }
+
   static std::pair<int, std::string> Key(ferry::v1::ResourceKind kind, const std::string& name) {
     return {static_cast<int>(kind), name};
   }

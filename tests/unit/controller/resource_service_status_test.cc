@@ -107,8 +107,61 @@ class ResourceServiceStatusTest : public ResourceServiceFixture {
     return events->size() == n ? grpc::Status::OK : s;
   }
 
+  // The first `n` events of WatchBatches from `after`, and how many
+  // messages carried them.
+  std::vector<WatchEvent> WatchBatched(int64_t after, size_t n, int* messages) {
+    ferry::v1::WatchRequest request;
+    request.set_kind(ferry::v1::IP_FORWARD);
+    request.set_resource_version(absl::StrCat(after));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    auto reader = stub_->WatchBatches(&context, request);
+    std::vector<WatchEvent> events;
+    ferry::v1::WatchEventBatch batch;
+    *messages = 0;
+    while (events.size() < n && reader->Read(&batch)) {
+      ++*messages;
+      for (const WatchEvent& e : batch.events()) events.push_back(e);
+    }
+    context.TryCancel();
+    reader->Finish();
+    return events;
+  }
+
   std::unique_ptr<ForwardStatuses> statuses_;
 };
+
+TEST_F(ResourceServiceStatusTest, WatchBatchesSendsTheSameEventsInFewerMessages) {
+  constexpr int kForwards = 300;
+  // This test's publication is bigger than the fixture's retention.
+  server_->Shutdown(std::chrono::system_clock::now());
+  server_.reset();
+  service_.reset();
+  statuses_ = std::make_unique<ForwardStatuses>(store_.get());
+  ResourceServiceImpl::Options options = FastWatchOptions();
+  options.statuses = statuses_.get();
+  Serve(std::move(options));
+
+  const int64_t start = store_->CurrentRevision();
+  std::vector<ForwardStatuses::Update> updates;
+  for (int i = 0; i < kForwards; ++i) {
+    const std::string name = absl::StrCat("f", 1000 + i);
+    Store(name, 1000 + i);
+    updates.push_back({name, Ready(i % 2 == 0 ? "True" : "False")});
+  }
+  ASSERT_TRUE(statuses_->Publish(updates).ok());
+
+  const size_t n = 2 * kForwards;  // each ADDED, then each MODIFIED
+  std::vector<WatchEvent> one_by_one;
+  ASSERT_TRUE(Watch(ferry::v1::IP_FORWARD, start, n, &one_by_one).ok());
+  int messages = 0;
+  std::vector<WatchEvent> batched = WatchBatched(start, n, &messages);
+  ASSERT_EQ(batched.size(), n);
+  for (size_t i = 0; i < n; ++i) {
+    EXPECT_EQ(batched[i].SerializeAsString(), one_by_one[i].SerializeAsString()) << i;
+  }
+  EXPECT_LT(messages, static_cast<int>(n) / 2) << "batches of one or two events";
+}
 
 TEST_F(ResourceServiceStatusTest, GetAndListServeThePublishedStatusNotTheStoredOne) {
   Store("a", 80);
