@@ -110,9 +110,13 @@ absl::Status ResourceClient::List(ferry::v1::ResourceKind kind, const std::strin
   ferry::v1::ListRequest request;
   request.set_kind(kind);
   request.set_label_selector(label_selector);
-  std::unique_ptr<grpc::ClientReader<ferry::v1::Object>> reader = stub_->List(&context, request);
-  ferry::v1::Object object;
-  while (reader->Read(&object)) visit(object);
+  // Batches: 100k objects as one message each cost the server seconds.
+  std::unique_ptr<grpc::ClientReader<ferry::v1::ObjectBatch>> reader =
+      stub_->ListBatches(&context, request);
+  ferry::v1::ObjectBatch batch;
+  while (reader->Read(&batch)) {
+    for (const ferry::v1::Object& object : batch.objects()) visit(object);
+  }
   absl::Status status = Convert(reader->Finish());
   if (status.ok() && revision != nullptr) {
     const auto& trailers = context.GetServerTrailingMetadata();

@@ -85,6 +85,43 @@ class StallGuard : public TimerThread::Target {
   std::atomic<bool> fired_{false};
 };
 
+// Messages of a batched stream (ListBatches, WatchBatches): items are added
+// until 256 or about 1 MiB, then the batch is sent; Send sends what is
+// there. 100k objects as one message each cost the server seconds.
+template <typename BatchT>
+class Batcher {
+ public:
+  explicit Batcher(grpc::ServerWriter<BatchT>* writer) : writer_(writer) {}
+
+  // Adds `item` to the batch through `slot` (the batch's add_...); false
+  // once the client is gone.
+  template <typename ItemT, typename SlotFn>
+  bool Add(ItemT item, SlotFn slot) {
+    bytes_ += item.ByteSizeLong();
+    *slot(&batch_) = std::move(item);
+    if (++count_ < kMaxItems && bytes_ < kMaxBytes) return true;
+    return Send();
+  }
+
+  bool Send() {
+    if (count_ == 0) return true;
+    const bool sent = writer_->Write(batch_);
+    batch_.Clear();
+    count_ = 0;
+    bytes_ = 0;
+    return sent;
+  }
+
+ private:
+  static constexpr int kMaxItems = 256;
+  static constexpr size_t kMaxBytes = 1 << 20;
+
+  grpc::ServerWriter<BatchT>* const writer_;
+  BatchT batch_;
+  int count_ = 0;
+  size_t bytes_ = 0;
+};
+
 std::string DefaultIdentity(const grpc::ServerContext& context) {
   return ClientIdentity(context.peer());
 }
@@ -278,6 +315,29 @@ grpc::Status ResourceServiceImpl::Get(grpc::ServerContext* context,
 grpc::Status ResourceServiceImpl::List(grpc::ServerContext* context,
                                        const ferry::v1::ListRequest* request,
                                        grpc::ServerWriter<ferry::v1::Object>* writer) {
+  return ServeList(
+      context, *request, [writer](ferry::v1::Object object) { return writer->Write(object); },
+      [] { return true; });
+}
+
+grpc::Status ResourceServiceImpl::ListBatches(grpc::ServerContext* context,
+                                              const ferry::v1::ListRequest* request,
+                                              grpc::ServerWriter<ferry::v1::ObjectBatch>* writer) {
+  Batcher<ferry::v1::ObjectBatch> batch(writer);
+  return ServeList(
+      context, *request,
+      [&](ferry::v1::Object object) {
+        return batch.Add(std::move(object),
+                         [](ferry::v1::ObjectBatch* b) { return b->add_objects(); });
+      },
+      [&] { return batch.Send(); });
+}
+
+grpc::Status ResourceServiceImpl::ServeList(grpc::ServerContext* context,
+                                            const ferry::v1::ListRequest& wanted,
+                                            const std::function<bool(ferry::v1::Object)>& emit,
+                                            const std::function<bool()>& flush) {
+  const ferry::v1::ListRequest* request = &wanted;
   absl::StatusOr<std::string> kind = RequireKind(request->kind());
   if (!kind.ok()) return api::ToGrpcStatus(kind.status());
   if (absl::Status s = Allow(Caller(*context), Verb::kList, *kind, ""); !s.ok()) {
@@ -307,13 +367,14 @@ grpc::Status ResourceServiceImpl::List(grpc::ServerContext* context,
       overlay_.Put(it == statuses.end() ? nullptr : it->second, &*object);
     }
     if (!api::Matches(*selector, api::MetaOf(*object).labels())) return true;
-    if (context->IsCancelled() || !writer->Write(*object)) {
+    if (context->IsCancelled() || !emit(*std::move(object))) {
       failed = absl::CancelledError("client went away during list");
       return false;
     }
     return true;
   });
   if (!listed.ok()) return api::ToGrpcStatus(listed.status());
+  if (failed.ok() && !flush()) failed = absl::CancelledError("client went away during list");
   // Every object sent came from the snapshot at this revision: a client
   // watches from it to miss nothing and replay nothing.
   if (failed.ok()) context->AddTrailingMetadata(api::kListRevisionMetadata, absl::StrCat(*listed));
@@ -363,21 +424,14 @@ grpc::Status ResourceServiceImpl::WatchBatches(
     grpc::ServerWriter<ferry::v1::WatchEventBatch>* writer) {
   // A batch goes out when it is full, and whenever the watch has sent all
   // it has (flush): an event never waits for later ones.
-  constexpr int kMaxEvents = 256;
-  ferry::v1::WatchEventBatch batch;
-  auto send = [&] {
-    if (batch.events_size() == 0) return true;
-    const bool sent = writer->Write(batch);
-    batch.Clear();
-    return sent;
-  };
+  Batcher<ferry::v1::WatchEventBatch> batch(writer);
   WatchOutput output;
   output.established = [writer] { writer->SendInitialMetadata(); };
   output.emit = [&](ferry::v1::WatchEvent event) {
-    *batch.add_events() = std::move(event);
-    return batch.events_size() < kMaxEvents || send();
+    return batch.Add(std::move(event),
+                     [](ferry::v1::WatchEventBatch* b) { return b->add_events(); });
   };
-  output.flush = send;
+  output.flush = [&] { return batch.Send(); };
   return ServeWatch(context, *request, output);
 }
 

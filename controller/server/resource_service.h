@@ -83,6 +83,8 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
                    ferry::v1::Object* response) override;
   grpc::Status List(grpc::ServerContext* context, const ferry::v1::ListRequest* request,
                     grpc::ServerWriter<ferry::v1::Object>* writer) override;
+  grpc::Status ListBatches(grpc::ServerContext* context, const ferry::v1::ListRequest* request,
+                           grpc::ServerWriter<ferry::v1::ObjectBatch>* writer) override;
   grpc::Status Delete(grpc::ServerContext* context, const ferry::v1::DeleteRequest* request,
                       ferry::v1::DeleteResponse* response) override;
   grpc::Status Watch(grpc::ServerContext* context, const ferry::v1::WatchRequest* request,
@@ -102,6 +104,10 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
   };
   grpc::Status ServeWatch(grpc::ServerContext* context, const ferry::v1::WatchRequest& request,
                           const WatchOutput& output);
+  // The same for a List: each object listed, then flush.
+  grpc::Status ServeList(grpc::ServerContext* context, const ferry::v1::ListRequest& request,
+                         const std::function<bool(ferry::v1::Object)>& emit,
+                         const std::function<bool()>& flush);
 
   // OK, or RESOURCE_EXHAUSTED saying when to retry (also in the trailing
   // metadata "retry-after-ms").

@@ -102,6 +102,28 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
     return grpc::Status::OK;
   }
 
+  // As List, the objects two to a batch.
+  grpc::Status ListBatches(grpc::ServerContext* context, const ferry::v1::ListRequest* request,
+                           grpc::ServerWriter<ferry::v1::ObjectBatch>* writer) override {
+    std::vector<ferry::v1::Object> objects;
+    std::string revision;
+    {
+      absl::MutexLock lock(&mu_);
+      for (const auto& [key, object] : objects_) {
+        if (key.first == request->kind()) objects.push_back(object);
+      }
+      revision = list_revision_;
+    }
+    for (size_t i = 0; i < objects.size(); i += 2) {
+      ferry::v1::ObjectBatch batch;
+      for (size_t j = i; j < std::min(objects.size(), i + 2); ++j)
+        *batch.add_objects() = objects[j];
+      writer->Write(batch);
+    }
+    if (!revision.empty()) context->AddTrailingMetadata(api::kListRevisionMetadata, revision);
+    return grpc::Status::OK;
+  }
+
   grpc::Status Delete(grpc::ServerContext*, const ferry::v1::DeleteRequest* request,
                       ferry::v1::DeleteResponse*) override {
     absl::MutexLock lock(&mu_);

@@ -131,6 +131,42 @@ class ResourceServiceStatusTest : public ResourceServiceFixture {
   std::unique_ptr<ForwardStatuses> statuses_;
 };
 
+TEST_F(ResourceServiceStatusTest, ListBatchesSendsTheSameObjectsAndRevisionInFewerMessages) {
+  constexpr int kForwards = 600;
+  std::vector<ForwardStatuses::Update> updates;
+  for (int i = 0; i < kForwards; ++i) {
+    const std::string name = absl::StrCat("f", 1000 + i);
+    Store(name, 1000 + i);
+    if (i % 3 == 0) updates.push_back({name, Ready("True")});
+  }
+  ASSERT_TRUE(statuses_->Publish(updates).ok());
+  std::vector<Object> one_by_one = List();
+
+  ferry::v1::ListRequest request;
+  request.set_kind(ferry::v1::IP_FORWARD);
+  grpc::ClientContext context;
+  auto reader = stub_->ListBatches(&context, request);
+  std::vector<Object> batched;
+  int messages = 0;
+  ferry::v1::ObjectBatch batch;
+  while (reader->Read(&batch)) {
+    ++messages;
+    for (const Object& o : batch.objects()) batched.push_back(o);
+  }
+  grpc::Status s = reader->Finish();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(batched.size(), one_by_one.size());
+  for (size_t i = 0; i < batched.size(); ++i) {
+    EXPECT_EQ(batched[i].SerializeAsString(), one_by_one[i].SerializeAsString()) << i;
+  }
+  EXPECT_EQ(ReadyOf(batched[0]), "True");
+  EXPECT_LE(messages, 3);  // 256 per batch
+  auto revision = context.GetServerTrailingMetadata().find("resource-version");
+  ASSERT_NE(revision, context.GetServerTrailingMetadata().end());
+  EXPECT_EQ(std::string(revision->second.data(), revision->second.size()),
+            absl::StrCat(store_->CurrentRevision()));
+}
+
 TEST_F(ResourceServiceStatusTest, WatchBatchesSendsTheSameEventsInFewerMessages) {
   constexpr int kForwards = 300;
   // This test's publication is bigger than the fixture's retention.
