@@ -23,16 +23,17 @@ EventRecorder::Options EventOptions(const FleetReconciler::Options& options) {
   return out;
 }
 
-// Hands memory freed since the last pass back to the kernel when there is
-// much of it. A big apply's request and staging (~150 MB at 100k forwards)
-// are freed in the RPC threads' malloc arenas, which this thread's arena
-// cannot reuse: without this the pass that decodes and plans the same
-// forwards next stacks its own peak on top of theirs (the controller's
-// peak RSS fell from ~540 to ~390 MiB at 100k).
-void ReleaseFreedMemory() {
-  constexpr size_t kWorthReleasing = 64 << 20;
-  if (mallinfo2().fordblks >= kWorthReleasing) malloc_trim(0);
-}
+// Changed forwards from which a pass hands freed memory back first.
+constexpr size_t kBigChange = 10000;
+
+// Hands memory freed since the last pass back to the kernel. A big apply's
+// request and staging (~150 MB at 100k forwards) are freed in the RPC
+// threads' malloc arenas, which this thread's arena cannot reuse: without
+// this the pass that plans the same forwards next stacks its own peak on
+// top of theirs (the controller's peak RSS fell from ~540 to ~390 MiB at
+// 100k). Only after a big change: malloc_trim, like mallinfo, walks every
+// free chunk (~20 ms on a fragmented heap), too much for every pass.
+void ReleaseFreedMemory() { malloc_trim(0); }
 
 }  // namespace
 
@@ -121,7 +122,7 @@ absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass
   if (!changes.ok()) return changes.status();
   // Before planning: the apply that made these changes has freed its
   // memory by the time they are read.
-  ReleaseFreedMemory();
+  if (changes->relisted || changes->specs.size() >= kBigChange) ReleaseFreedMemory();
   *all = changes->relisted || pass_start - last_full_ >= options_.full_resync_period;
   if (changes->relisted) {
     // A listing reports no deletions. The planner is kept, not replaced:

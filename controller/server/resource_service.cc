@@ -367,7 +367,9 @@ grpc::Status ResourceServiceImpl::ServeList(grpc::ServerContext* context,
       overlay_.Put(it == statuses.end() ? nullptr : it->second, &*object);
     }
     if (!api::Matches(*selector, api::MetaOf(*object).labels())) return true;
-    if (context->IsCancelled() || !emit(*std::move(object))) {
+    // A gone client fails the write; IsCancelled is a poll of the call's
+    // completion queue, a tenth of a 100k list's time when asked per object.
+    if (!emit(*std::move(object))) {
       failed = absl::CancelledError("client went away during list");
       return false;
     }
