@@ -86,23 +86,7 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status List(grpc::ServerContext* context, const ferry::v1::ListRequest* request,
-                    grpc::ServerWriter<ferry::v1::Object>* writer) override {
-    std::vector<ferry::v1::Object> objects;
-    std::string revision;
-    {
-      absl::MutexLock lock(&mu_);
-      for (const auto& [key, object] : objects_) {
-        if (key.first == request->kind()) objects.push_back(object);
-      }
-      revision = list_revision_;
-    }
-    for (const ferry::v1::Object& object : objects) writer->Write(object);
-    if (!revision.empty()) context->AddTrailingMetadata(api::kListRevisionMetadata, revision);
-    return grpc::Status::OK;
-  }
-
-  // As List, the objects two to a batch.
+  // The objects of the kind, two to a batch (ferryctl lists only so).
   grpc::Status ListBatches(grpc::ServerContext* context, const ferry::v1::ListRequest* request,
                            grpc::ServerWriter<ferry::v1::ObjectBatch>* writer) override {
     std::vector<ferry::v1::Object> objects;
@@ -134,20 +118,8 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Watch(grpc::ServerContext* context, const ferry::v1::WatchRequest* request,
-                     grpc::ServerWriter<ferry::v1::WatchEvent>* writer) override {
-    std::vector<ferry::v1::WatchEvent> events;
-    {
-      absl::MutexLock lock(&mu_);
-      watch_requests_.push_back(*request);
-      events = watch_events_;
-    }
-    for (const ferry::v1::WatchEvent& event : events) writer->Write(event);
-    HoldLikeAWatch(context);
-    return grpc::Status::OK;
-  }
-
-  // As Watch, the events two to a batch.
+  // The events set, two to a batch (ferryctl watches only so), then the
+  // stream is held.
   grpc::Status WatchBatches(grpc::ServerContext* context, const ferry::v1::WatchRequest* request,
                             grpc::ServerWriter<ferry::v1::WatchEventBatch>* writer) override {
     std::vector<ferry::v1::WatchEvent> events;

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "absl/time/time.h"
+#include "controller/fleet/forward_statuses.h"
 #include "controller/server/resource_service.h"
 #include "controller/store/sqlite_store.h"
 #include "gtest/gtest.h"
@@ -50,11 +51,32 @@ class ResourceServiceFixture : public ::testing::Test {
     stub_ = ferry::v1::ResourceService::NewStub(server_->InProcessChannel({}));
   }
 
+  // Opens a store as OpenAndServe does and serves it with forward statuses
+  // from statuses_ (ForwardStatuses keeping `retained_names`).
+  void OpenAndServeWithStatuses(const std::string& prefix,
+                                size_t retained_names = ForwardStatuses::kRetainedNames) {
+    store_ = OpenTestStore(prefix, &dir_);
+    ASSERT_NE(store_, nullptr);
+    ServeWithStatuses(retained_names);
+  }
+
+  // Serves store_ anew, with a new statuses_.
+  void ServeWithStatuses(size_t retained_names = ForwardStatuses::kRetainedNames) {
+    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    server_.reset();
+    service_.reset();
+    statuses_ = std::make_unique<ForwardStatuses>(store_.get(), retained_names);
+    ResourceServiceImpl::Options options = FastWatchOptions();
+    options.statuses = statuses_.get();
+    Serve(std::move(options));
+  }
+
   // Stops serving, then closes the store; the directory stays.
   void StopAndClose() {
     if (server_) server_->Shutdown(std::chrono::system_clock::now());
     server_.reset();
     service_.reset();
+    statuses_.reset();
     store_.reset();
   }
 
@@ -65,6 +87,7 @@ class ResourceServiceFixture : public ::testing::Test {
 
   std::string dir_;
   std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<ForwardStatuses> statuses_;  // with OpenAndServeWithStatuses
   std::unique_ptr<ResourceServiceImpl> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<ferry::v1::ResourceService::Stub> stub_;

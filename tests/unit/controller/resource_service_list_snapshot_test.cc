@@ -56,20 +56,7 @@ struct Listed {
 
 class ListSnapshotTest : public ResourceServiceFixture {
  protected:
-  void SetUp() override {
-    store_ = OpenTestStore("ferry-list", &dir_);
-    ASSERT_NE(store_, nullptr);
-    statuses_ = std::make_unique<ForwardStatuses>(store_.get());
-    ResourceServiceImpl::Options options = FastWatchOptions();
-    options.statuses = statuses_.get();
-    Serve(std::move(options));
-  }
-
-  void TearDown() override {
-    StopAndClose();
-    statuses_.reset();
-    ResourceServiceFixture::TearDown();
-  }
+  void SetUp() override { OpenAndServeWithStatuses("ferry-list"); }
 
   // A status whose observed generation tags it.
   static ForwardStatuses::Bytes Tagged(int64_t tag) {
@@ -77,8 +64,6 @@ class ListSnapshotTest : public ResourceServiceFixture {
     status.set_observed_generation(tag);
     return std::make_shared<const std::string>(status.SerializeAsString());
   }
-
-  std::unique_ptr<ForwardStatuses> statuses_;
 
   Listed List(const std::string& selector) {
     Listed out;

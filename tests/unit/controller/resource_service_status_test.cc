@@ -42,20 +42,7 @@ std::string ReadyOf(const Object& o) {
 
 class ResourceServiceStatusTest : public ResourceServiceFixture {
  protected:
-  void SetUp() override {
-    store_ = OpenTestStore("ferry-rss", &dir_);
-    ASSERT_NE(store_, nullptr);
-    statuses_ = std::make_unique<ForwardStatuses>(store_.get(), /*retained_names=*/4);
-    ResourceServiceImpl::Options options = FastWatchOptions();
-    options.statuses = statuses_.get();
-    Serve(std::move(options));
-  }
-
-  void TearDown() override {
-    StopAndClose();
-    statuses_.reset();
-    ResourceServiceFixture::TearDown();
-  }
+  void SetUp() override { OpenAndServeWithStatuses("ferry-rss", /*retained_names=*/4); }
 
   // Stores a forward whose stored value carries a stale status, as an
   // older build wrote it.
@@ -127,8 +114,6 @@ class ResourceServiceStatusTest : public ResourceServiceFixture {
     reader->Finish();
     return events;
   }
-
-  std::unique_ptr<ForwardStatuses> statuses_;
 };
 
 TEST_F(ResourceServiceStatusTest, ListBatchesSendsTheSameObjectsAndRevisionInFewerMessages) {
@@ -170,14 +155,7 @@ TEST_F(ResourceServiceStatusTest, ListBatchesSendsTheSameObjectsAndRevisionInFew
 TEST_F(ResourceServiceStatusTest, WatchBatchesSendsTheSameEventsInFewerMessages) {
   constexpr int kForwards = 300;
   // This test's publication is bigger than the fixture's retention.
-  server_->Shutdown(std::chrono::system_clock::now());
-  server_.reset();
-  service_.reset();
-  statuses_ = std::make_unique<ForwardStatuses>(store_.get());
-  ResourceServiceImpl::Options options = FastWatchOptions();
-  options.statuses = statuses_.get();
-  Serve(std::move(options));
-
+  ServeWithStatuses();
   const int64_t start = store_->CurrentRevision();
   std::vector<ForwardStatuses::Update> updates;
   for (int i = 0; i < kForwards; ++i) {
