@@ -344,7 +344,8 @@ absl::Status RunE2eBench(const BenchOptions& options, Report* report) {
       "from "
       "spawning `ferryctl apply -f` until `ferryctl wait ipforwards --all --for=condition=Ready` "
       "exits 0 (Ready: every involved node ACKed a config holding the forward's generation, and "
-      "the controller wrote that back). The reference is `nft -f` of node-a's same map, the same "
+      "the controller published that status, which ferryctl sees as a watch event). The reference "
+      "is `nft -f` of node-a's same map, the same "
       "table, chains and comments, in a fresh namespace, median of ",
       kNftRuns,
       ". One change: a new targetPort for one forward, `ferryctl apply -f` of it, then `ferryctl "
