@@ -20,6 +20,7 @@
 #include "api/lib/selector.h"
 #include "api/lib/validation.h"
 #include "controller/server/node_identity.h"
+#include "controller/server/stream_batcher.h"
 #include "controller/store/change_feed.h"
 #include "controller/store/object_codec.h"
 
@@ -83,43 +84,6 @@ class StallGuard : public TimerThread::Target {
   grpc::ServerContext* const context_;
   const absl::Duration stalled_for_;
   std::atomic<bool> fired_{false};
-};
-
-// Messages of a batched stream (ListBatches, WatchBatches): items are added
-// until 256 or about 1 MiB, then the batch is sent; Send sends what is
-// there. 100k objects as one message each cost the server seconds.
-template <typename BatchT>
-class Batcher {
- public:
-  explicit Batcher(grpc::ServerWriter<BatchT>* writer) : writer_(writer) {}
-
-  // Adds `item` to the batch through `slot` (the batch's add_...); false
-  // once the client is gone.
-  template <typename ItemT, typename SlotFn>
-  bool Add(ItemT item, SlotFn slot) {
-    bytes_ += item.ByteSizeLong();
-    *slot(&batch_) = std::move(item);
-    if (++count_ < kMaxItems && bytes_ < kMaxBytes) return true;
-    return Send();
-  }
-
-  bool Send() {
-    if (count_ == 0) return true;
-    const bool sent = writer_->Write(batch_);
-    batch_.Clear();
-    count_ = 0;
-    bytes_ = 0;
-    return sent;
-  }
-
- private:
-  static constexpr int kMaxItems = 256;
-  static constexpr size_t kMaxBytes = 1 << 20;
-
-  grpc::ServerWriter<BatchT>* const writer_;
-  BatchT batch_;
-  int count_ = 0;
-  size_t bytes_ = 0;
 };
 
 std::string DefaultIdentity(const grpc::ServerContext& context) {
@@ -323,7 +287,7 @@ grpc::Status ResourceServiceImpl::List(grpc::ServerContext* context,
 grpc::Status ResourceServiceImpl::ListBatches(grpc::ServerContext* context,
                                               const ferry::v1::ListRequest* request,
                                               grpc::ServerWriter<ferry::v1::ObjectBatch>* writer) {
-  Batcher<ferry::v1::ObjectBatch> batch(writer);
+  StreamBatcher<ferry::v1::ObjectBatch> batch(writer);
   return ServeList(
       context, *request,
       [&](ferry::v1::Object object) {
@@ -426,7 +390,7 @@ grpc::Status ResourceServiceImpl::WatchBatches(
     grpc::ServerWriter<ferry::v1::WatchEventBatch>* writer) {
   // A batch goes out when it is full, and whenever the watch has sent all
   // it has (flush): an event never waits for later ones.
-  Batcher<ferry::v1::WatchEventBatch> batch(writer);
+  StreamBatcher<ferry::v1::WatchEventBatch> batch(writer);
   WatchOutput output;
   output.established = [writer] { writer->SendInitialMetadata(); };
   output.emit = [&](ferry::v1::WatchEvent event) {
