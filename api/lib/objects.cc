@@ -98,8 +98,4 @@ bool SamePlanInputs(const ferry::v1::IPForward& a, const ferry::v1::IPForward& b
   return a.metadata().generation() == b.metadata().generation() && SameSpec(a.spec(), b.spec());
 }
 
-bool SameStatus(const ferry::v1::IPForwardStatus& a, const ferry::v1::IPForwardStatus& b) {
-  return SameBytes(a, b);
-}
-
 }  // namespace ferry::api

@@ -51,8 +51,6 @@ bool SameSpec(const ferry::v1::IPForwardSpec& a, const ferry::v1::IPForwardSpec&
 bool SameSpec(const ferry::v1::Object& a, const ferry::v1::Object& b);
 // Same generation and spec: nothing the planner reads has changed.
 bool SamePlanInputs(const ferry::v1::IPForward& a, const ferry::v1::IPForward& b);
-// The controller-owned part (the status) is equal.
-bool SameStatus(const ferry::v1::IPForwardStatus& a, const ferry::v1::IPForwardStatus& b);
 
 }  // namespace ferry::api
 

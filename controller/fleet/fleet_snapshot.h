@@ -46,7 +46,7 @@ class FleetSnapshot {
     // The view was (re)built from a full listing: treat everything as new.
     bool relisted = false;
     std::set<std::string> specs;     // created, or name/generation/spec changed
-    std::set<std::string> statuses;  // only status or labels changed
+    std::set<std::string> statuses;  // only labels (or a stale stored status) changed
     std::set<std::string> removed;
   };
 

@@ -274,55 +274,36 @@ std::optional<absl::Time> StatusWriter::NextDue() const {
 }
 
 absl::Status StatusWriter::Commit(std::vector<std::pair<Object, int64_t>> objects) {
+  if (objects.empty()) return absl::OkStatus();
+  FleetSnapshot& snapshot = *sources_.snapshot;
   std::vector<WriteOp> batch;
   batch.reserve(objects.size());
   for (const auto& [object, revision] : objects) batch.push_back(PutOp(object, revision));
-  return CommitOps(batch, [&](size_t i, int64_t revision) {
-    sources_.snapshot->RecordWrite(std::move(objects[i].first), revision);
-  });
-}
-
-absl::Status StatusWriter::CommitOps(const std::vector<WriteOp>& batch,
-                                     absl::FunctionRef<void(size_t, int64_t)> record) {
-  if (batch.empty()) return absl::OkStatus();
-  return FinishOps(batch, store_->Commit(batch), record);
-}
-
-absl::Status StatusWriter::FinishOps(const std::vector<WriteOp>& batch, absl::StatusOr<int64_t> r,
-                                     absl::FunctionRef<void(size_t, int64_t)> record) {
-  FleetSnapshot& snapshot = *sources_.snapshot;
-  // Only a forward's status is recomputed and retried by the next pass.
-  auto retry = [this](const WriteOp& op) {
-    if (op.kind == kKindIPForward) retries_.insert(op.name);
-  };
+  absl::StatusOr<int64_t> r = store_->Commit(batch);
   if (r.ok()) {
-    for (size_t i = 0; i < batch.size(); ++i) record(i, *r);
+    for (auto& [object, revision] : objects) snapshot.RecordWrite(std::move(object), *r);
     snapshot.CommittedOwn(*r);
     return absl::OkStatus();
   }
-  if (r.status().code() != absl::StatusCode::kAborted) {
-    for (const WriteOp& op : batch) retry(op);
-    return r.status();
-  }
+  if (r.status().code() != absl::StatusCode::kAborted) return r.status();
   // A stale precondition fails the whole batch: write the rest one by one.
   absl::Status result = absl::OkStatus();
   for (size_t i = 0; i < batch.size(); ++i) {
     const WriteOp& op = batch[i];
     absl::StatusOr<int64_t> one = store_->Commit({op});
     if (one.ok()) {
-      record(i, *one);
+      snapshot.RecordWrite(std::move(objects[i].first), *one);
       snapshot.CommittedOwn(*one);
       continue;
     }
     if (one.status().code() == absl::StatusCode::kAborted) {
       // Someone wrote it since we read it: the next pass catches up on
       // their write and recomputes.
-      LogDebug("status write lost a race; replanning", {{"kind", op.kind}, {"name", op.name}});
+      LogDebug("node write lost a race; replanning", {{"kind", op.kind}, {"name", op.name}});
       sources_.on_lost_race();
       continue;
     }
     result = one.status();
-    retry(op);
   }
   return result;
 }

@@ -25,7 +25,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/functional/function_ref.h"
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -120,18 +119,11 @@ class StatusWriter {
                                          const ForwardStatuses::Bytes& current,
                                          std::map<std::pair<std::string, std::string>, int>* tally);
 
-  // Commits `objects`, each with the revision it was read at (CommitOps).
-  absl::Status Commit(std::vector<std::pair<ferry::v1::Object, int64_t>> objects);
-  // Commits `batch` in one transaction and finishes it.
-  absl::Status CommitOps(const std::vector<WriteOp>& batch,
-                         absl::FunctionRef<void(size_t, int64_t)> record);
-  // After `batch` was committed as one transaction with result `r`: calls
-  // record(i, revision) for each write i that committed. A stale
+  // Commits the Node `objects`, each guarded by the revision it was read
+  // at, in one transaction, and records each in the snapshot. A stale
   // precondition fails the whole transaction, whose writes are then tried
-  // one by one. A forward whose write failed other than by a lost race is
-  // kept for TakeRetries.
-  absl::Status FinishOps(const std::vector<WriteOp>& batch, absl::StatusOr<int64_t> r,
-                         absl::FunctionRef<void(size_t, int64_t)> record);
+  // one by one; one that lost its race calls on_lost_race.
+  absl::Status Commit(std::vector<std::pair<ferry::v1::Object, int64_t>> objects);
 
   Store* const store_;
   const Sources sources_;

@@ -265,16 +265,10 @@ absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops, int64_t revi
 }
 
 absl::Status SqliteStore::InsertNew(const WriteOp& op, int64_t revision) {
-  Connection& w = *writer_;
-  {
-    ScopedReset reset(&w.insert_new_object);
-    w.insert_new_object.BindText(1, op.kind);
-    w.insert_new_object.BindText(2, op.name);
-    w.insert_new_object.BindBlob(3, op.value);
-    w.insert_new_object.BindInt64(4, revision);
-    if (absl::Status s = w.insert_new_object.Run(); !s.ok()) return s;
-  }
-  if (sqlite3_changes(w.db.get()) == 0) {
+  absl::StatusOr<bool> wrote =
+      WriteObjectRow(writer_->insert_new_object, op, revision, /*with_expected=*/false);
+  if (!wrote.ok()) return wrote.status();
+  if (!*wrote) {
     // Rare (the writer believed the key absent): read its revision only
     // to word the error as a lookup first would have.
     absl::StatusOr<std::optional<int64_t>> current = StoredRevision(op);
@@ -286,17 +280,10 @@ absl::Status SqliteStore::InsertNew(const WriteOp& op, int64_t revision) {
 }
 
 absl::Status SqliteStore::UpdateCurrent(const WriteOp& op, int64_t revision) {
-  Connection& w = *writer_;
-  {
-    ScopedReset reset(&w.update_current_object);
-    w.update_current_object.BindText(1, op.kind);
-    w.update_current_object.BindText(2, op.name);
-    w.update_current_object.BindBlob(3, op.value);
-    w.update_current_object.BindInt64(4, revision);
-    w.update_current_object.BindInt64(5, op.expected_revision);
-    if (absl::Status s = w.update_current_object.Run(); !s.ok()) return s;
-  }
-  if (sqlite3_changes(w.db.get()) == 0) {
+  absl::StatusOr<bool> wrote =
+      WriteObjectRow(writer_->update_current_object, op, revision, /*with_expected=*/true);
+  if (!wrote.ok()) return wrote.status();
+  if (!*wrote) {
     // Gone or changed since it was read: read why, to say it.
     absl::StatusOr<std::optional<int64_t>> current = StoredRevision(op);
     if (!current.ok()) return current.status();
@@ -308,6 +295,20 @@ absl::Status SqliteStore::UpdateCurrent(const WriteOp& op, int64_t revision) {
                                            op.expected_revision, ", current is ", **current));
   }
   return InsertPutChange(op, revision, /*created=*/false);
+}
+
+absl::StatusOr<bool> SqliteStore::WriteObjectRow(SqliteStatement& statement, const WriteOp& op,
+                                                 int64_t revision, bool with_expected) {
+  {
+    ScopedReset reset(&statement);
+    statement.BindText(1, op.kind);
+    statement.BindText(2, op.name);
+    statement.BindBlob(3, op.value);
+    statement.BindInt64(4, revision);
+    if (with_expected) statement.BindInt64(5, op.expected_revision);
+    if (absl::Status s = statement.Run(); !s.ok()) return s;
+  }
+  return sqlite3_changes(writer_->db.get()) > 0;
 }
 
 absl::StatusOr<std::optional<int64_t>> SqliteStore::StoredRevision(const WriteOp& op) {

@@ -85,6 +85,12 @@ class SqliteStore : public Store {
   // A put at an expected revision: ABORTED if the key is gone or changed.
   absl::Status UpdateCurrent(const WriteOp& op, int64_t revision)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Runs `statement` (insert_new_object or update_current_object) for the
+  // op's key, value and `revision`, and the expected revision when the
+  // statement takes one; whether it wrote a row.
+  absl::StatusOr<bool> WriteObjectRow(SqliteStatement& statement, const WriteOp& op,
+                                      int64_t revision, bool with_expected)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // The op's key's stored revision, read by the writer; none if absent.
   absl::StatusOr<std::optional<int64_t>> StoredRevision(const WriteOp& op)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);

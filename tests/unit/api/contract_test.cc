@@ -102,8 +102,9 @@ TEST(ObjectsTest, SameSpecIgnoresMetadataAndStatus) {
   EXPECT_FALSE(SameSpec(a, node));
 }
 
-// SameSpec and SameStatus compare serialized bytes, which is sound only for
-// messages without map fields (a map's serialization order is unspecified).
+// SameSpec compares serialized bytes, and so does the StatusWriter with a
+// forward's published status: sound only for messages without map fields
+// (a map's serialization order is unspecified).
 bool HasMapField(const google::protobuf::Descriptor* d, int depth = 0) {
   if (depth > 16) return false;  // recursive message types end here
   for (int i = 0; i < d->field_count(); ++i) {

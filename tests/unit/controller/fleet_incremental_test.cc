@@ -120,14 +120,6 @@ TEST(FleetIncrementalTest, WritesTheSameStatusesAndPushesAsFullPassesOnRandomHis
           op.kind = kKindIPForward;
           op.name = name;
           op.value = EncodeForStore(o);
-          // The user's spec keeps whatever status is stored (as Apply does).
-          if (absl::StatusOr<StoredObject> old = s->store.Get(kKindIPForward, name); old.ok()) {
-            absl::StatusOr<ferry::v1::Object> decoded = DecodeStored(*old);
-            ASSERT_TRUE(decoded.ok());
-            ferry::v1::Object with_status = o;
-            *with_status.mutable_ip_forward()->mutable_status() = decoded->ip_forward().status();
-            op.value = EncodeForStore(with_status);
-          }
           ASSERT_TRUE(s->store.Commit({op}).ok());
         }
       } else if (action == 4) {

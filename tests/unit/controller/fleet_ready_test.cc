@@ -62,15 +62,7 @@ class FleetReadyTest : public ::testing::TestWithParam<bool> {
     p->set_protocol(ferry::v1::TCP);
     p->set_port(port);
     p->set_target_port(8000 + generation);
-    WriteOp op = PutOp(o, WriteOp::kAnyRevision);
-    // Keep the stored status, as Apply does.
-    if (absl::StatusOr<StoredObject> old = store_.Get(kKindIPForward, name); old.ok()) {
-      absl::StatusOr<ferry::v1::Object> decoded = DecodeStored(*old);
-      ASSERT_TRUE(decoded.ok());
-      *o.mutable_ip_forward()->mutable_status() = decoded->ip_forward().status();
-      op = PutOp(o, old->revision);
-    }
-    ASSERT_TRUE(store_.Commit({op}).ok());
+    ASSERT_TRUE(store_.Commit({PutOp(o, WriteOp::kAnyRevision)}).ok());
   }
 
   ferry::v1::IPForwardStatus StatusOf(const std::string& name) {
