@@ -40,6 +40,7 @@
 #include "controller/server/secure_serving.h"
 #include "controller/server/security_service.h"
 #include "controller/server/server_limits.h"
+#include "controller/store/commit_handoff.h"
 #include "controller/store/sqlite_store.h"
 
 ABSL_FLAG(std::string, data_dir, "./ferry-data", "directory holding ferry.db (created if missing)");
@@ -247,7 +248,10 @@ int Run(const Config& config, const sigset_t& signals) {
 
   // Published by the fleet, served by the API.
   ForwardStatuses statuses(store->get());
+  // Applied objects go from the API's writer to the fleet's snapshot.
+  CommitHandoff handoff;
   FleetReconciler::Options fleet_options;
+  fleet_options.handoff = &handoff;
   fleet_options.metrics = &registry;
   fleet_options.statuses = &statuses;
   fleet_options.pending_grace = config.pending_grace;
@@ -280,6 +284,7 @@ int Run(const Config& config, const sigset_t& signals) {
   resource_options.audit = (*secure)->audit();
   resource_options.admission = (*secure)->admission();
   resource_options.statuses = &statuses;
+  resource_options.handoff = &handoff;
   CredentialStore* credentials = (*secure)->credentials();
   resource_options.on_node_deleted = [&fleet, credentials](const std::string& node) {
     absl::StatusOr<int> revoked = credentials->Revoke(node, "node");

@@ -50,7 +50,7 @@ FleetReconciler::FleetReconciler(Store* store, Options options)
       pushes_(&dirty_),
       sessions_({&pushes_, &presence_, &drift_, &dirty_, &events_, &metrics_, options_.clock,
                  [this] { trigger_.Kick(); }}),
-      snapshot_(store),
+      snapshot_(store, options_.handoff),
       status_(store, {&snapshot_, statuses_, &pushes_, &drift_, &dirty_, options_.clock,
                       [this] { trigger_.Kick(); }, options_.pending_grace}) {}
 

@@ -44,6 +44,7 @@
 #include "controller/fleet/status_writer.h"
 #include "controller/observability/metrics.h"
 #include "controller/planner/incremental_planner.h"
+#include "controller/store/commit_handoff.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.pb.h"
 
@@ -69,6 +70,9 @@ class FleetReconciler : public SessionRegistry {
     // Where forward statuses go (ResourceService serves them from there);
     // a private table if null.
     ForwardStatuses* statuses = nullptr;
+    // Where the write path hands its commits over (ObjectWriter); they
+    // are read back from the store if null. Not owned.
+    CommitHandoff* handoff = nullptr;
     // Events kept in the store.
     size_t max_events = 1000;
     // Called from the reconcile thread for each Event written (e.g. to post

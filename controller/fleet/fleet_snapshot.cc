@@ -90,8 +90,27 @@ absl::Status FleetSnapshot::List(Changes* changes) {
   return absl::OkStatus();
 }
 
+bool FleetSnapshot::TakeHandoff(Changes* changes) {
+  if (handoff_ == nullptr) return false;
+  const int64_t revision = feed_.revision() + 1;
+  std::optional<CommitHandoff::Objects> objects = handoff_->Take(revision, kHandoffWait);
+  if (!objects.has_value()) return false;
+  for (std::shared_ptr<Object>& object : *objects) {
+    if (object->has_ip_forward()) {
+      std::string name = object->ip_forward().metadata().name();
+      PutForward(name, {std::move(object), revision}, changes);
+    } else if (object->has_node()) {
+      std::string name = object->node().metadata().name();
+      nodes_[name] = {std::move(object), revision};
+    }
+  }
+  feed_.Reset(revision);
+  return true;
+}
+
 absl::Status FleetSnapshot::CatchUp(Changes* changes) {
   for (int round = 0; round < kMaxCatchUpRounds; ++round) {
+    if (TakeHandoff(changes)) continue;
     absl::StatusOr<ChangeFeed::Batch> log = feed_.Next();
     if (!log.ok()) return log.status();
     for (const Change& change : log->changes) {

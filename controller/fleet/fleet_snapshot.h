@@ -7,7 +7,9 @@
 // was. The reconciler's own writes are recorded as they commit, so their
 // change-log entries are skipped instead of decoded again. A forward's
 // status is not kept: ForwardStatuses holds it (a status a store from
-// before that still holds is dropped on read). Not thread-safe.
+// before that still holds is dropped on read). A commit of the write path
+// is taken from its CommitHandoff, decoded already, instead of being read
+// back. Not thread-safe.
 
 #include <cstdint>
 #include <map>
@@ -17,7 +19,9 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "controller/store/change_feed.h"
+#include "controller/store/commit_handoff.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.pb.h"
 
@@ -29,6 +33,8 @@ class FleetSnapshot {
     Stored() = default;
     Stored(ferry::v1::Object decoded, int64_t at)
         : held(std::make_shared<ferry::v1::Object>(std::move(decoded))), revision(at) {}
+    Stored(std::shared_ptr<ferry::v1::Object> decoded, int64_t at)
+        : held(std::move(decoded)), revision(at) {}
 
     const ferry::v1::Object& object() const { return *held; }
     // The forward itself, for the planner to keep instead of a copy of it
@@ -50,7 +56,9 @@ class FleetSnapshot {
     std::set<std::string> removed;
   };
 
-  explicit FleetSnapshot(Store* store) : store_(store), feed_(store, "", kCatchUpBatch) {}
+  // `handoff` (not owned) may be null: every change is read from the log.
+  explicit FleetSnapshot(Store* store, CommitHandoff* handoff = nullptr)
+      : store_(store), handoff_(handoff), feed_(store, "", kCatchUpBatch) {}
 
   absl::StatusOr<Changes> Refresh();
 
@@ -70,16 +78,23 @@ class FleetSnapshot {
  private:
   // Change-log reads per round.
   static constexpr size_t kCatchUpBatch = 10000;
+  // How long a catch-up waits for a commit under way to be handed off:
+  // longer than any commit takes, so that a pass woken by it never reads
+  // it back, and short enough that a stuck writer delays a pass only once.
+  static constexpr absl::Duration kHandoffWait = absl::Seconds(5);
 
   absl::Status List(Changes* changes);
   // OUT_OF_RANGE when the change log no longer reaches back to where the
   // feed stands.
   absl::Status CatchUp(Changes* changes);
+  // Applies the hand-off of the next revision, if there is one.
+  bool TakeHandoff(Changes* changes);
   void PutForward(const std::string& name, Stored stored, Changes* changes);
   void EraseForward(const std::string& name, Changes* changes);
   void Clear();
 
   Store* const store_;
+  CommitHandoff* const handoff_;
   bool listed_ = false;
   ChangeFeed feed_;  // every kind: forwards, nodes (and events, skipped)
   std::map<std::string, Stored> forwards_;

@@ -56,6 +56,7 @@ struct Planned {
   absl::Status decoded;       // why `current` is missing though it exists
   Outcome outcome = Outcome::kUnchanged;
   bool spec_changed = false;
+  std::string uid;  // of a forward created into `encoded`
 };
 
 // `incoming` as it will be stored, on `arena`, before the controller's
@@ -157,13 +158,12 @@ struct ObjectWriter::Attempt {
   std::vector<Planned> objects;
 };
 
-absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(
-    const ferry::v1::ApplyRequest& request) {
+absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(ferry::v1::ApplyRequest* request) {
   // Names are views into the request; kinds are the oneof case.
   absl::flat_hash_set<std::pair<int, absl::string_view>> seen;
-  seen.reserve(request.objects_size());
-  for (int i = 0; i < request.objects_size(); ++i) {
-    const Object& object = request.objects(i);
+  seen.reserve(request->objects_size());
+  for (int i = 0; i < request->objects_size(); ++i) {
+    const Object& object = request->objects(i);
     if (object.has_event()) {
       const std::string& event_name = object.event().metadata().name();
       return EventsAreControllerOwned(event_name.empty() ? absl::StrCat("objects[", i, "]")
@@ -181,7 +181,7 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::Apply(
           absl::StrCat(label(), ": appears more than once in one apply"));
     }
   }
-  if (absl::Status admitted = Admit(request); !admitted.ok()) return admitted;
+  if (absl::Status admitted = Admit(*request); !admitted.ok()) return admitted;
   absl::MutexLock lock(&mu_);
   absl::Status last;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
@@ -230,8 +230,9 @@ absl::Status ObjectWriter::Admit(const ferry::v1::ApplyRequest& request) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
-    const ferry::v1::ApplyRequest& request, bool* lost_race) {
+absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(ferry::v1::ApplyRequest* mutable_request,
+                                                                bool* lost_race) {
+  const ferry::v1::ApplyRequest& request = *mutable_request;
   bool indexed = false;
   for (const Object& incoming : request.objects()) indexed |= incoming.has_ip_forward();
   if (indexed) {
@@ -295,6 +296,7 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
       std::optional<std::string> encoded = EncodeCreatedForward(*p.incoming, uid, now);
       if (encoded.has_value()) {
         p.encoded = *std::move(encoded);
+        p.uid = std::move(uid);
         continue;
       }
       p.object = StorableCopy(*p.incoming, &attempt.arena);
@@ -340,9 +342,13 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
   }
   int64_t revision = 0;
   if (!request.dry_run() && !ops.empty()) {
+    if (handoff_ != nullptr) handoff_->Begin();
     absl::StatusOr<int64_t> committed = store_->Commit(ops);
     if (absl::IsAborted(committed.status())) *lost_race = true;
-    if (!committed.ok()) return committed.status();
+    if (!committed.ok()) {
+      if (handoff_ != nullptr) handoff_->Abandon();
+      return committed.status();
+    }
     revision = *committed;
     forwards_.Committed(revision);
   }
@@ -361,7 +367,38 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
       result->set_resource_version(absl::StrCat(p.stored_revision));
     }
   }
+  // After the response, which names objects from the request.
+  if (revision > 0 && handoff_ != nullptr) {
+    handoff_->Finish(revision, HandOff(&attempt, now, mutable_request));
+  }
   return response;
+}
+
+CommitHandoff::Objects ObjectWriter::HandOff(Attempt* attempt,
+                                             const google::protobuf::Timestamp& created,
+                                             ferry::v1::ApplyRequest* request) {
+  CommitHandoff::Objects objects;
+  objects.reserve(attempt->objects.size());
+  for (size_t i = 0; i < attempt->objects.size(); ++i) {
+    Planned& p = attempt->objects[i];
+    if (p.outcome == Outcome::kUnchanged) continue;
+    auto object = std::make_shared<Object>();
+    if (p.object == nullptr) {
+      // What EncodeCreatedForward wrote: the request's forward (plain, no
+      // status kept) and the controller's metadata. Moved, not copied.
+      object->Swap(request->mutable_objects(static_cast<int>(i)));
+      ObjectMeta* meta = api::MutableMetaOf(object.get());
+      meta->set_uid(std::move(p.uid));
+      meta->set_generation(1);
+      *meta->mutable_creation_timestamp() = created;
+    } else {
+      *object = *p.object;  // off the attempt's arena, which dies with it
+      api::MutableMetaOf(object.get())->clear_resource_version();
+    }
+    if (object->has_ip_forward()) object->mutable_ip_forward()->clear_status();
+    objects.push_back(std::move(object));
+  }
+  return objects;
 }
 
 absl::Status ObjectWriter::CheckForwardConflicts(const Attempt& attempt) {

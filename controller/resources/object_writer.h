@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "controller/resources/stored_forward_index.h"
 #include "controller/security/admission.h"
+#include "controller/store/commit_handoff.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.pb.h"
 
@@ -25,14 +26,17 @@ namespace ferry::controller {
 class ObjectWriter {
  public:
   // `admission` (not owned; may be null: nothing beyond validation) is
-  // checked for every forward of every apply, dry runs included.
-  explicit ObjectWriter(Store* store, const Admission* admission = nullptr)
-      : store_(store), admission_(admission), forwards_(store, &mu_) {}
+  // checked for every forward of every apply, dry runs included. Each
+  // commit's objects go to `handoff` (not owned; may be null).
+  explicit ObjectWriter(Store* store, const Admission* admission = nullptr,
+                        CommitHandoff* handoff = nullptr)
+      : store_(store), admission_(admission), handoff_(handoff), forwards_(store, &mu_) {}
 
   // All objects or none. Errors name the object, "ipforward/web: ...":
   // INVALID_ARGUMENT (validation, admission), ABORTED (stale resourceVersion, or
-  // concurrent writers won three times), ALREADY_EXISTS (conflict).
-  absl::StatusOr<ferry::v1::ApplyResponse> Apply(const ferry::v1::ApplyRequest& request);
+  // concurrent writers won three times), ALREADY_EXISTS (conflict). Once
+  // committed, the request's objects may have been moved to the hand-off.
+  absl::StatusOr<ferry::v1::ApplyResponse> Apply(ferry::v1::ApplyRequest* request);
 
   // Returns the deleting revision. NOT_FOUND if absent; ABORTED if a given
   // `resource_version` is stale; INVALID_ARGUMENT for an event.
@@ -42,18 +46,24 @@ class ObjectWriter {
  private:
   struct Attempt;
 
-  absl::StatusOr<ferry::v1::ApplyResponse> TryApply(const ferry::v1::ApplyRequest& request,
+  absl::StatusOr<ferry::v1::ApplyResponse> TryApply(ferry::v1::ApplyRequest* request,
                                                     bool* lost_race)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Stages the request's changed forwards in forwards_ and checks each
   // against every stored forward and the rest of the request. The caller
   // commits or unstages.
   absl::Status CheckForwardConflicts(const Attempt& attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The objects `attempt` committed, for the hand-off. A created forward
+  // is moved out of `request`.
+  static CommitHandoff::Objects HandOff(Attempt* attempt,
+                                        const google::protobuf::Timestamp& created,
+                                        ferry::v1::ApplyRequest* request);
   // Admission for each forward of the request; the error names the object.
   absl::Status Admit(const ferry::v1::ApplyRequest& request) const;
 
   Store* const store_;
   const Admission* const admission_;
+  CommitHandoff* const handoff_;
   // Serializes read-check-commit, so conflict checks see every accepted
   // spec; other writers (status) are caught by the commit's preconditions.
   absl::Mutex mu_;

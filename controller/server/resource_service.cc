@@ -115,7 +115,7 @@ ResourceServiceImpl::ResourceServiceImpl(Store* store, absl::Duration watch_poll
 
 ResourceServiceImpl::ResourceServiceImpl(Store* store, Options options)
     : store_(store),
-      writer_(store, options.admission),
+      writer_(store, options.admission, options.handoff),
       options_(std::move(options)),
       own_metrics_(options_.metrics == nullptr ? std::make_unique<ProtectionMetrics>(nullptr)
                                                : nullptr),
@@ -210,7 +210,11 @@ grpc::Status ResourceServiceImpl::Apply(grpc::ServerContext* context,
   }
   if (grpc::Status s = CheckWriteLimit(context, who, "Apply"); !s.ok()) return s;
   const std::string outcome_prefix = request->dry_run() ? "dry-run:" : "";
-  absl::StatusOr<ferry::v1::ApplyResponse> result = writer_.Apply(*request);
+  // gRPC's sync handler owns the request as a mutable message and only
+  // destroys it after this returns; the writer moves committed objects out
+  // of it rather than have the fleet parse them again.
+  absl::StatusOr<ferry::v1::ApplyResponse> result =
+      writer_.Apply(const_cast<ferry::v1::ApplyRequest*>(request));
   if (!result.ok()) {
     AuditApplyFailure(who, *request, true, outcome_prefix + "error", result.status().message());
     return api::ToGrpcStatus(result.status());

@@ -32,6 +32,7 @@
 #include "controller/protection/timer_thread.h"
 #include "controller/resources/object_writer.h"
 #include "controller/security/admission.h"
+#include "controller/store/commit_handoff.h"
 #include "controller/security/audit_log.h"
 #include "controller/security/authorizer.h"
 #include "controller/security/principal.h"
@@ -72,6 +73,9 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
     // The forwards' statuses, served in place of the stored ones (the
     // store keeps none); forwards are served as stored if null. Not owned.
     const ForwardStatuses* statuses = nullptr;
+    // Where each apply's committed objects are handed to the fleet's
+    // snapshot; none if null. Not owned.
+    CommitHandoff* handoff = nullptr;
   };
 
   explicit ResourceServiceImpl(Store* store, absl::Duration watch_poll = absl::Seconds(1));

@@ -56,7 +56,7 @@ class AdmissionWriterTest : public ::testing::Test {
     ApplyRequest request;
     for (const Object& o : objects) *request.add_objects() = o;
     request.set_dry_run(dry_run);
-    return writer_->Apply(request).status();
+    return writer_->Apply(&request).status();
   }
 
   bool Stored(const std::string& name) { return store_->Get(kKindIPForward, name).ok(); }
@@ -117,7 +117,7 @@ TEST_F(AdmissionWriterTest, WithoutAdmissionReservedPortsAreAccepted) {
   ObjectWriter plain(store_.get());
   ApplyRequest request;
   *request.add_objects() = TestForward("ssh", "192.0.2.1", 22);
-  EXPECT_TRUE(plain.Apply(request).ok());
+  EXPECT_TRUE(plain.Apply(&request).ok());
 }
 
 }  // namespace

@@ -112,7 +112,7 @@ class StoredForwardIndexTest : public ::testing::TestWithParam<bool> {
     ferry::v1::ApplyRequest request;
     for (const Object& o : objects) *request.add_objects() = o;
     request.set_dry_run(dry_run);
-    absl::StatusOr<ferry::v1::ApplyResponse> got = writer_->Apply(request);
+    absl::StatusOr<ferry::v1::ApplyResponse> got = writer_->Apply(&request);
     EXPECT_EQ(got.status(), want);
     return got.status();
   }
