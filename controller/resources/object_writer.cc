@@ -230,8 +230,8 @@ absl::Status ObjectWriter::Admit(const ferry::v1::ApplyRequest& request) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(ferry::v1::ApplyRequest* mutable_request,
-                                                                bool* lost_race) {
+absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
+    ferry::v1::ApplyRequest* mutable_request, bool* lost_race) {
   const ferry::v1::ApplyRequest& request = *mutable_request;
   bool indexed = false;
   for (const Object& incoming : request.objects()) indexed |= incoming.has_ip_forward();

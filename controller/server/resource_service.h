@@ -32,11 +32,11 @@
 #include "controller/protection/timer_thread.h"
 #include "controller/resources/object_writer.h"
 #include "controller/security/admission.h"
-#include "controller/store/commit_handoff.h"
 #include "controller/security/audit_log.h"
 #include "controller/security/authorizer.h"
 #include "controller/security/principal.h"
 #include "controller/server/status_overlay.h"
+#include "controller/store/commit_handoff.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 
