@@ -8,15 +8,15 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
-#include <memory>
 #include <string>
 #include <thread>
 
+#include "api/lib/objects.h"
 #include "controller/fleet/fleet_snapshot.h"
 #include "controller/resources/object_writer.h"
-#include "api/lib/objects.h"
 #include "controller/store/object_codec.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -164,8 +164,8 @@ TEST_F(WriterHandoffTest, ASnapshotThatTakesTheHandoffEqualsOneThatReadsTheStore
   FleetSnapshot reading(store_.get());
   ASSERT_TRUE(taking.Refresh().ok());
   ASSERT_TRUE(reading.Refresh().ok());
-  ASSERT_TRUE(Apply({TestForward("web", "192.0.2.1", 80), TestForward("db", "192.0.2.1", 5432)})
-                  .ok());
+  ASSERT_TRUE(
+      Apply({TestForward("web", "192.0.2.1", 80), TestForward("db", "192.0.2.1", 5432)}).ok());
   Object moved = TestForward("web", "192.0.2.1", 81);
   ASSERT_TRUE(Apply({moved}).ok());  // two revisions: the first is read back
   absl::StatusOr<FleetSnapshot::Changes> took = taking.Refresh();
