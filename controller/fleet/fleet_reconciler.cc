@@ -168,6 +168,7 @@ absl::Status FleetReconciler::ReconcileFleet() {
   for (const auto& [node, kind] : pushes_.PushChanged(&planner_, pass_start, planned)) {
     metrics_.ConfigPushed(node, kind);
   }
+  const absl::Time pushed = options_.clock();
   UpdateNodeMetrics(nodes);
   // News that arrives from here on marks its forwards again for the next
   // pass, which its kick starts.
@@ -206,6 +207,7 @@ absl::Status FleetReconciler::ReconcileFleet() {
                                 {"superseded", absl::StrCat(stats.superseded)},
                                 {"read_ms", ms(now - pass_start)},
                                 {"plan_ms", ms(planned - now)},
+                                {"push_ms", ms(pushed - planned)},
                                 {"status_ms", ms(stats.compute)},
                                 {"commit_ms", ms(stats.commit)}});
   }

@@ -195,20 +195,23 @@ std::vector<std::pair<std::string, const char*>> PushTracker::PushChanged(Increm
     } else {
       push->mutable_config()->Swap(planned->Materialize().get());
     }
-    s->sink->Push(message);
     const char* kind = push->has_delta() ? kPushDelta : kPushFull;
+    const std::string changed =
+        push->has_delta() ? absl::StrCat(push->delta().forwards_size()) : "all";
     pushed.emplace_back(name, kind);
+    // Recorded before it is sent, both under mu_: its ACK cannot be
+    // handled in between, and the message is moved, not copied, into the
+    // stream.
     MarkPushed(pass_start, s, &node, planned, *push, /*adopted=*/false);
+    s->sink->Push(std::move(message));
     node.pushed_at = now;
-    LogInfo("pushed config",
-            {{"node", name},
-             {"version", planned->version()},
-             {"nonce", s->last_nonce},
-             {"kind", kind},
-             {"changed_forwards",
-              push->has_delta() ? absl::StrCat(push->delta().forwards_size()) : "all"},
-             {"dnat", absl::StrCat(planned->dnat_count())},
-             {"return_routes", absl::StrCat(planned->route_count())}});
+    LogInfo("pushed config", {{"node", name},
+                              {"version", planned->version()},
+                              {"nonce", s->last_nonce},
+                              {"kind", kind},
+                              {"changed_forwards", changed},
+                              {"dnat", absl::StrCat(planned->dnat_count())},
+                              {"return_routes", absl::StrCat(planned->route_count())}});
   }
   return pushed;
 }
@@ -257,8 +260,10 @@ std::optional<ferry::v1::NodeConfigDelta> PushTracker::DeltaFor(const Stream& st
       node.acked_version != stream.pushed_version) {
     return std::nullopt;
   }
+  // When most forwards changed, the whole config is the smaller message;
+  // most often that shows before the delta is built.
+  if (plan.DeltaEntryBytesSinceMark() >= plan.ByteSize()) return std::nullopt;
   std::optional<ferry::v1::NodeConfigDelta> delta = plan.DeltaSinceMark(node.acked_version);
-  // When most forwards changed, the whole config is the smaller message.
   if (!delta || delta->ByteSizeLong() >= plan.ByteSize()) return std::nullopt;
   return delta;
 }

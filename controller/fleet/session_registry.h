@@ -17,8 +17,9 @@ namespace ferry::controller {
 class PushSink {
  public:
   virtual ~PushSink() = default;
-  // Enqueues a message for the agent.
-  virtual void Push(const ferry::v1::ControllerMessage& message) = 0;
+  // Enqueues a message for the agent. Taken by value: a full config of
+  // 100k forwards is moved in, not copied.
+  virtual void Push(ferry::v1::ControllerMessage message) = 0;
   // Ends the stream with `status` (e.g. replaced by a newer one). No Push
   // follows.
   virtual void Close(const absl::Status& status) = 0;

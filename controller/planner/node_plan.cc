@@ -147,15 +147,8 @@ void NodePlan::MarkPushed() {
   since_mark_.clear();
 }
 
-std::optional<ferry::v1::NodeConfigDelta> NodePlan::DeltaSinceMark(
-    const std::string& base_version) const {
-  if (marked_version_.empty() || base_version != marked_version_) return std::nullopt;
-  ferry::v1::NodeConfigDelta delta;
-  delta.set_version(version_);
-  delta.set_base_version(base_version);
-  delta.set_ipv4_forwarding(ipv4_ > 0);
-  delta.set_ipv6_forwarding(ipv6_ > 0);
-  std::vector<const Piece*> changed;
+template <typename Fn>
+void NodePlan::ForEachChangedSinceMark(Fn fn) const {
   for (const auto& [forward, then] : since_mark_) {
     auto now = pieces_.find(forward);
     const Piece* current = now == pieces_.end() ? nullptr : now->second.get();
@@ -166,9 +159,23 @@ std::optional<ferry::v1::NodeConfigDelta> NodePlan::DeltaSinceMark(
       continue;
     }
     if (Empty(then.get()) && Empty(current)) continue;
+    fn(forward, current);
+  }
+}
+
+std::optional<ferry::v1::NodeConfigDelta> NodePlan::DeltaSinceMark(
+    const std::string& base_version) const {
+  if (marked_version_.empty() || base_version != marked_version_) return std::nullopt;
+  ferry::v1::NodeConfigDelta delta;
+  delta.set_version(version_);
+  delta.set_base_version(base_version);
+  delta.set_ipv4_forwarding(ipv4_ > 0);
+  delta.set_ipv6_forwarding(ipv6_ > 0);
+  std::vector<const Piece*> changed;
+  ForEachChangedSinceMark([&](const std::string& forward, const Piece* current) {
     delta.add_forwards(forward);
     if (current != nullptr) changed.push_back(current);
-  }
+  });
   for (const Piece* p : changed) {
     for (const DnatRule& r : p->entries.dnat()) *delta.add_dnat() = r;
   }
@@ -176,6 +183,15 @@ std::optional<ferry::v1::NodeConfigDelta> NodePlan::DeltaSinceMark(
     for (const ReturnRoute& r : p->entries.return_routes()) *delta.add_return_routes() = r;
   }
   return delta;
+}
+
+size_t NodePlan::DeltaEntryBytesSinceMark() const {
+  size_t bytes = 0;
+  ForEachChangedSinceMark([&](const std::string& forward, const Piece* current) {
+    bytes += 1 + CodedOutputStream::VarintSize64(forward.size()) + forward.size();
+    if (current != nullptr) bytes += current->bytes;
+  });
+  return bytes;
 }
 
 }  // namespace ferry::controller

@@ -59,8 +59,18 @@ class NodePlan {
   // api::ComputeDelta would compute it, if `base_version` is that config's
   // version; otherwise none (the caller pushes the full config).
   std::optional<ferry::v1::NodeConfigDelta> DeltaSinceMark(const std::string& base_version) const;
+  // The encoded size of the forward names and entries such a delta would
+  // carry: when that is no smaller than ByteSize(), the full config is the
+  // smaller message, and building the delta (a copy of nearly every entry)
+  // is waste.
+  size_t DeltaEntryBytesSinceMark() const;
 
  private:
+  // Calls fn(forward, its piece now or null) for each forward a delta since
+  // the mark lists.
+  template <typename Fn>
+  void ForEachChangedSinceMark(Fn fn) const;
+
   std::map<std::string, PiecePtr> pieces_;  // by forward
   uint64_t hash_ = 0;                       // sum of the pieces' hashes
   size_t bytes_ = 0;

@@ -17,20 +17,20 @@ AgentSession::AgentSession(SessionRegistry* registry, std::string identity, Limi
   StartRead(&in_);
 }
 
-void AgentSession::Push(const ferry::v1::ControllerMessage& message) {
+void AgentSession::Push(ferry::v1::ControllerMessage message) {
   {
     absl::MutexLock l(&mu_);
     if (finishing_) return;
     if (message.has_push()) {
       for (auto& pending : outbox_) {
         if (pending.has_push()) {
-          pending = message;
+          pending = std::move(message);
           return;
         }
       }
     }
     if (outbox_.size() < kMaxOutbox) {
-      outbox_.push_back(message);
+      outbox_.push_back(std::move(message));
       if (!write_in_flight_) StartNextWriteLocked();
       return;
     }

@@ -49,7 +49,7 @@ class AgentSession
 
   // PushSink. Coalesces: an unsent push is replaced, since only the latest
   // config matters.
-  void Push(const ferry::v1::ControllerMessage& message) override;
+  void Push(ferry::v1::ControllerMessage message) override;
   void Close(const absl::Status& status) override;
 
   void OnReadDone(bool ok) override;

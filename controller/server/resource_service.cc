@@ -23,6 +23,9 @@
 #include "controller/server/stream_batcher.h"
 #include "controller/store/change_feed.h"
 #include "controller/store/object_codec.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace ferry::controller {
 namespace {
@@ -46,6 +49,22 @@ absl::StatusOr<std::string> RequireKind(ferry::v1::ResourceKind kind) {
 ferry::v1::WatchEvent::Type EventType(const Change& change) {
   if (change.type == Change::Type::kDelete) return ferry::v1::WatchEvent::DELETED;
   return change.created ? ferry::v1::WatchEvent::ADDED : ferry::v1::WatchEvent::MODIFIED;
+}
+
+// A WatchEvent of an encoded Object, encoded: the object is neither parsed
+// nor copied into a message to be encoded again.
+std::string EncodeWatchEvent(ferry::v1::WatchEvent::Type type, const std::string& object,
+                             const std::string& resource_version) {
+  using google::protobuf::internal::WireFormatLite;
+  std::string out;
+  google::protobuf::io::StringOutputStream stream(&out);
+  google::protobuf::io::CodedOutputStream coded(&stream);
+  WireFormatLite::WriteEnum(ferry::v1::WatchEvent::kTypeFieldNumber, type, &coded);
+  WireFormatLite::WriteBytes(ferry::v1::WatchEvent::kObjectFieldNumber, object, &coded);
+  WireFormatLite::WriteString(ferry::v1::WatchEvent::kResourceVersionFieldNumber, resource_version,
+                              &coded);
+  coded.Trim();
+  return out;
 }
 
 // What a watch cut off for not reading ends with: the cause, and how to
@@ -384,7 +403,14 @@ grpc::Status ResourceServiceImpl::Watch(grpc::ServerContext* context,
                                         grpc::ServerWriter<ferry::v1::WatchEvent>* writer) {
   WatchOutput output;
   output.established = [writer] { writer->SendInitialMetadata(); };
-  output.emit = [writer](ferry::v1::WatchEvent event) { return writer->Write(event); };
+  output.emit = [writer](std::string encoded) {
+    // Sent as it is: a message made of unknown fields writes them verbatim.
+    ferry::v1::WatchEvent event;
+    if (!event.GetReflection()->MutableUnknownFields(&event)->ParseFromString(encoded)) {
+      return false;  // cannot happen: ServeWatch encoded it
+    }
+    return writer->Write(event);
+  };
   output.flush = [] { return true; };
   return ServeWatch(context, *request, output);
 }
@@ -397,9 +423,8 @@ grpc::Status ResourceServiceImpl::WatchBatches(
   StreamBatcher<ferry::v1::WatchEventBatch> batch(writer);
   WatchOutput output;
   output.established = [writer] { writer->SendInitialMetadata(); };
-  output.emit = [&](ferry::v1::WatchEvent event) {
-    return batch.Add(std::move(event),
-                     [](ferry::v1::WatchEventBatch* b) { return b->add_events(); });
+  output.emit = [&](std::string event) {
+    return batch.AddEncoded(ferry::v1::WatchEventBatch::kEventsFieldNumber, std::move(event));
   };
   output.flush = [&] { return batch.Send(); };
   return ServeWatch(context, *request, output);
@@ -453,11 +478,12 @@ grpc::Status ResourceServiceImpl::ServeWatch(grpc::ServerContext* context,
     if (stall.fired()) return cut_off();
     return grpc::Status::OK;
   };
-  auto send = [&](ferry::v1::WatchEvent& event) {
+  auto send = [&](ferry::v1::WatchEvent::Type type, const std::string& object,
+                  const std::string& revision) {
     // Moving the deadline is one map update; the guard is disarmed only
     // before waiting, where an idle watch must not be cut off.
     timer_.Schedule(&stall, absl::Now() + options_.watch_stall_timeout);
-    if (output.emit(std::move(event))) return true;
+    if (output.emit(EncodeWatchEvent(type, object, revision))) return true;
     gone = true;
     return false;
   };
@@ -473,12 +499,8 @@ grpc::Status ResourceServiceImpl::ServeWatch(grpc::ServerContext* context,
       const std::string revision = absl::StrCat(change.object.revision);
       if (overlay_.IsMarker(change.object.kind)) {
         absl::Status expanded =
-            overlay_.ForEachChanged(store_, change.object.revision, [&](ferry::v1::Object object) {
-              ferry::v1::WatchEvent event;
-              event.set_type(ferry::v1::WatchEvent::MODIFIED);
-              event.set_resource_version(revision);
-              *event.mutable_object() = std::move(object);
-              return send(event);
+            overlay_.ForEachChanged(store_, change.object.revision, [&](std::string object) {
+              return send(ferry::v1::WatchEvent::MODIFIED, object, revision);
             });
         if (absl::IsOutOfRange(expanded)) {
           return api::ToGrpcStatus(absl::OutOfRangeError(
@@ -486,14 +508,10 @@ grpc::Status ResourceServiceImpl::ServeWatch(grpc::ServerContext* context,
         }
         if (!expanded.ok()) return api::ToGrpcStatus(expanded);
       } else {
-        ferry::v1::WatchEvent event;
-        event.set_type(EventType(change));
-        event.set_resource_version(revision);
-        absl::StatusOr<ferry::v1::Object> object = DecodeStored(change.object);
+        absl::StatusOr<std::string> object =
+            overlay_.Encode(change.object, change.type != Change::Type::kDelete);
         if (!object.ok()) return api::ToGrpcStatus(object.status());
-        if (change.type != Change::Type::kDelete) overlay_.PutCurrent(&*object);
-        *event.mutable_object() = *std::move(object);
-        send(event);
+        send(EventType(change), *object, revision);
       }
       if (gone) return client_gone();
       after = change.object.revision;

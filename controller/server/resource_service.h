@@ -100,9 +100,9 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
   // How one watch reaches its client, whichever RPC carries it.
   struct WatchOutput {
     std::function<void()> established;  // initial metadata: watching from now
-    // Sends an event, or holds it for the next message; false once the
-    // client is gone.
-    std::function<bool(ferry::v1::WatchEvent)> emit;
+    // Sends an encoded WatchEvent, or holds it for the next message; false
+    // once the client is gone.
+    std::function<bool(std::string)> emit;
     // Sends what emit held; false once the client is gone.
     std::function<bool()> flush;
   };

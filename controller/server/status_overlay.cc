@@ -1,10 +1,13 @@
 #include "controller/server/status_overlay.h"
 
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "controller/store/object_codec.h"
+#include "controller/store/served_object.h"
 
 namespace ferry::controller {
 namespace {
@@ -38,8 +41,17 @@ bool StatusOverlay::Watches(const std::string& kind, const std::string& change_k
   return kind.empty() || kind == change_kind;
 }
 
-absl::Status StatusOverlay::ForEachChanged(
-    Store* store, int64_t revision, const std::function<bool(ferry::v1::Object)>& send) const {
+absl::StatusOr<std::string> StatusOverlay::Encode(const StoredObject& stored,
+                                                  bool current_status) const {
+  if (!active() || !current_status || stored.kind != kKindIPForward) {
+    return EncodeServed(stored, false, nullptr);
+  }
+  const ForwardStatuses::Bytes status = statuses_->Get(stored.name);
+  return EncodeServed(stored, true, status.get());
+}
+
+absl::Status StatusOverlay::ForEachChanged(Store* store, int64_t revision,
+                                           const std::function<bool(std::string)>& send) const {
   absl::StatusOr<std::shared_ptr<const std::vector<std::string>>> changed =
       statuses_->ChangedAt(revision);
   if (!changed.ok()) return changed.status();
@@ -47,22 +59,23 @@ absl::Status StatusOverlay::ForEachChanged(
   for (size_t begin = 0; begin < names.size(); begin += kExpandBatch) {
     std::vector<std::string> batch(names.begin() + begin,
                                    names.begin() + std::min(names.size(), begin + kExpandBatch));
-    std::vector<ferry::v1::Object> objects(batch.size());
-    std::vector<bool> found(batch.size(), false);
-    absl::Status decoded = absl::OkStatus();
+    const std::vector<ForwardStatuses::Bytes> statuses = statuses_->GetMany(batch);
+    std::vector<std::optional<std::string>> objects(batch.size());
+    absl::Status encoded = absl::OkStatus();
     absl::Status read =
         store->GetMany(kKindIPForward, batch, [&](size_t i, const StoredObject& stored) {
-          absl::Status s = DecodeStoredInto(stored, &objects[i]);
-          if (!s.ok() && decoded.ok()) decoded = s;
-          found[i] = s.ok();
+          absl::StatusOr<std::string> object = EncodeServed(stored, true, statuses[i].get());
+          if (object.ok()) {
+            objects[i] = *std::move(object);
+          } else if (encoded.ok()) {
+            encoded = object.status();
+          }
         });
     if (!read.ok()) return read;
-    if (!decoded.ok()) return decoded;
-    const std::vector<ForwardStatuses::Bytes> statuses = statuses_->GetMany(batch);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!found[i]) continue;
-      Put(statuses[i], &objects[i]);
-      if (!send(std::move(objects[i]))) return absl::OkStatus();
+    if (!encoded.ok()) return encoded;
+    for (std::optional<std::string>& object : objects) {
+      if (!object.has_value()) continue;
+      if (!send(*std::move(object))) return absl::OkStatus();
     }
   }
   return absl::OkStatus();

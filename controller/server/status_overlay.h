@@ -8,8 +8,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "controller/fleet/forward_statuses.h"
 #include "controller/store/store.h"
 #include "ferry/v1/ferry.pb.h"
@@ -33,12 +35,17 @@ class StatusOverlay {
   bool Watches(const std::string& kind, const std::string& change_kind) const;
   bool IsMarker(const std::string& change_kind) const;
 
+  // `stored` encoded as served (an encoded Object): with a forward's
+  // current status, or as stored when `current_status` is false (a
+  // deletion's last value).
+  absl::StatusOr<std::string> Encode(const StoredObject& stored, bool current_status) const;
+
   // The forwards whose status changed at marker revision `revision`, each
-  // as stored now with its current status, in order, until `send` returns
-  // false. Forwards deleted since are skipped (their deletion follows).
-  // OUT_OF_RANGE when the marker is no longer retained.
+  // as stored now with its current status, encoded, in order, until `send`
+  // returns false. Forwards deleted since are skipped (their deletion
+  // follows). OUT_OF_RANGE when the marker is no longer retained.
   absl::Status ForEachChanged(Store* store, int64_t revision,
-                              const std::function<bool(ferry::v1::Object)>& send) const;
+                              const std::function<bool(std::string)>& send) const;
 
  private:
   const ForwardStatuses* const statuses_;

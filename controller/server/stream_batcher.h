@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cstddef>
+#include <string>
 #include <utility>
 
 namespace ferry::controller {
@@ -22,6 +23,16 @@ class StreamBatcher {
   bool Add(ItemT item, SlotFn slot) {
     bytes_ += item.ByteSizeLong();
     *slot(&batch_) = std::move(item);
+    if (++count_ < kMaxItems && bytes_ < kMaxBytes) return true;
+    return Send();
+  }
+
+  // Adds an item already encoded as field `number` of the batch. A batch
+  // takes either encoded items or Add's, never both: unknown fields are
+  // written after known ones, which would reorder them.
+  bool AddEncoded(int number, std::string item) {
+    bytes_ += item.size();
+    batch_.GetReflection()->MutableUnknownFields(&batch_)->AddLengthDelimited(number)->swap(item);
     if (++count_ < kMaxItems && bytes_ < kMaxBytes) return true;
     return Send();
   }

@@ -116,7 +116,7 @@ class LoopbackReceiver {
 
 class NullPushSink : public PushSink {
  public:
-  void Push(const ferry::v1::ControllerMessage&) override {}
+  void Push(ferry::v1::ControllerMessage) override {}
   void Close(const absl::Status&) override {}
 };
 

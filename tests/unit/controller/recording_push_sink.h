@@ -18,7 +18,7 @@ namespace ferry::controller {
 
 class RecordingPushSink : public PushSink {
  public:
-  void Push(const ferry::v1::ControllerMessage& message) override {
+  void Push(ferry::v1::ControllerMessage message) override {
     absl::MutexLock l(&mu_);
     pushes_.push_back(message.push());
   }
