@@ -63,6 +63,9 @@ ABSL_FLAG(std::string, alert_webhook_ca, "",
 ABSL_FLAG(int64_t, max_message_bytes, 16 << 20,
           "largest gRPC message accepted (an Apply's whole manifest set, an agent "
           "report); larger ones are refused with RESOURCE_EXHAUSTED");
+ABSL_FLAG(int64_t, max_apply_bytes, 256 << 20,
+          "largest apply streamed by ferryctl (ApplyStream), in total: one transaction, "
+          "held in memory until it commits");
 ABSL_FLAG(int64_t, max_send_message_bytes, 256 << 20,
           "largest gRPC message sent (a node's whole config, a listed object)");
 ABSL_FLAG(double, client_write_rate, 5000,
@@ -121,6 +124,7 @@ struct Config {
   std::string metrics_listen;
   std::vector<std::string> alert_webhooks;
   ServerLimits limits;
+  size_t max_apply_bytes = 0;
   RateLimit client_writes;
   RateLimit agent_reports;
   absl::Duration watch_stall_timeout;
@@ -142,6 +146,12 @@ absl::Status ReadProtectionFlags(Config* config) {
     }
     *out = static_cast<int>(value);
   }
+  const int64_t apply_bytes = absl::GetFlag(FLAGS_max_apply_bytes);
+  if (apply_bytes < 1024 || apply_bytes > (int64_t{1} << 34)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max-apply-bytes: must be from 1024 to 16 GiB, got ", apply_bytes));
+  }
+  config->max_apply_bytes = static_cast<size_t>(apply_bytes);
   config->client_writes = {absl::GetFlag(FLAGS_client_write_rate),
                            absl::GetFlag(FLAGS_client_write_burst)};
   config->agent_reports = {absl::GetFlag(FLAGS_agent_report_rate),
@@ -285,6 +295,7 @@ int Run(const Config& config, const sigset_t& signals) {
   resource_options.admission = (*secure)->admission();
   resource_options.statuses = &statuses;
   resource_options.handoff = &handoff;
+  resource_options.max_apply_bytes = config.max_apply_bytes;
   CredentialStore* credentials = (*secure)->credentials();
   resource_options.on_node_deleted = [&fleet, credentials](const std::string& node) {
     absl::StatusOr<int> revoked = credentials->Revoke(node, "node");

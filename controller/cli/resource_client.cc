@@ -36,57 +36,47 @@ absl::Status ResourceClient::Convert(const grpc::Status& status, bool is_watch) 
   return ConvertRpcStatus(status, *channel_, address_, is_watch);
 }
 
-void EncodedApplyRequest::Add(const ferry::v1::Object& object) {
-  using google::protobuf::io::CodedOutputStream;
-  static_assert(ferry::v1::ApplyRequest::kObjectsFieldNumber < 16, "one-byte tag");
-  constexpr uint8_t kTag = (ferry::v1::ApplyRequest::kObjectsFieldNumber << 3) | 2;  // bytes
-  const size_t size = object.ByteSizeLong();
-  if (chunks_.empty() || chunks_.back()->size() >= kChunkBytes) {
-    chunks_.push_back(std::make_unique<std::string>());
-    chunks_.back()->reserve(kChunkBytes + 1024);
-  }
-  std::string& chunk = *chunks_.back();
-  const size_t at = chunk.size();
-  chunk.resize(at + 1 + CodedOutputStream::VarintSize64(size) + size);
-  auto* p = reinterpret_cast<uint8_t*>(chunk.data() + at);
-  *p++ = kTag;
-  p = CodedOutputStream::WriteVarint64ToArray(size, p);
-  object.SerializeWithCachedSizesToArray(p);
-  ++objects_;
+bool ApplyChunker::Add(const ferry::v1::Object& object) {
+  std::string* record =
+      current_.GetReflection()->MutableUnknownFields(&current_)->AddLengthDelimited(
+          ferry::v1::ApplyRequest::kObjectsFieldNumber);
+  object.SerializeToString(record);
+  // The record on the wire: tag, length, object.
+  bytes_ +=
+      1 + google::protobuf::io::CodedOutputStream::VarintSize64(record->size()) + record->size();
+  return bytes_ >= kChunkBytes;
 }
 
-grpc::ByteBuffer EncodedApplyRequest::Finish() && {
-  if (dry_run_) {
-    static_assert(ferry::v1::ApplyRequest::kDryRunFieldNumber < 16, "one-byte tag");
-    constexpr char kTag = ferry::v1::ApplyRequest::kDryRunFieldNumber << 3;  // varint
-    chunks_.push_back(std::make_unique<std::string>(std::string{kTag, 1}));
-  }
-  std::vector<grpc::Slice> slices;
-  for (std::unique_ptr<std::string>& chunk : chunks_) {
-    std::string* owned = chunk.release();
-    slices.emplace_back(
-        owned->data(), owned->size(), [](void* p) { delete static_cast<std::string*>(p); }, owned);
-  }
-  chunks_.clear();
-  return grpc::ByteBuffer(slices.data(), slices.size());
+ferry::v1::ApplyRequest ApplyChunker::Take(bool last) {
+  ferry::v1::ApplyRequest message;
+  message.Swap(&current_);
+  message.set_dry_run(dry_run_);
+  message.set_last(last);
+  bytes_ = 0;
+  return message;
 }
 
-absl::StatusOr<ferry::v1::ApplyResponse> ResourceClient::Apply(EncodedApplyRequest request) {
-  static const std::string kMethod =
-      absl::StrCat("/", ferry::v1::ResourceService::service_full_name(), "/Apply");
+absl::StatusOr<ferry::v1::ApplyResponse> ResourceClient::ApplyStreamed(
+    bool dry_run, const std::function<absl::Status(const ObjectSink& add)>& read) {
   grpc::ClientContext context;
   PrepareContext(context, absl::Now() + timeout_);
-  const grpc::ByteBuffer bytes = std::move(request).Finish();
-  grpc::TemplatedGenericStub<grpc::ByteBuffer, ferry::v1::ApplyResponse> stub(channel_);
   ferry::v1::ApplyResponse response;
-  grpc::Status status;
-  absl::Notification done;
-  stub.UnaryCall(&context, kMethod, grpc::StubOptions(), &bytes, &response, [&](grpc::Status s) {
-    status = std::move(s);
-    done.Notify();
+  std::unique_ptr<grpc::ClientWriter<ferry::v1::ApplyRequest>> stream =
+      stub_->ApplyStream(&context, &response);
+  ApplyChunker chunks(dry_run);
+  // A failed write means the server ended the call; Finish says why.
+  bool open = true;
+  absl::Status decoded = read([&](const ferry::v1::Object& object) {
+    if (chunks.Add(object) && open) open = stream->Write(chunks.Take());
   });
-  done.WaitForNotification();
-  if (absl::Status s = Convert(status); !s.ok()) return s;
+  if (!decoded.ok()) {
+    context.TryCancel();
+    stream->Finish();
+    return decoded;
+  }
+  if (open) open = stream->Write(chunks.Take(/*last=*/true));
+  if (open) stream->WritesDone();
+  if (absl::Status s = Convert(stream->Finish()); !s.ok()) return s;
   return response;
 }
 

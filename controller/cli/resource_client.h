@@ -22,23 +22,25 @@
 
 namespace ferry::cli {
 
-// An ApplyRequest encoded one object at a time. On the wire, `repeated
-// Object objects = 1` is one length-delimited record per object, so a large
-// apply holds each object once, as bytes, and never the whole request as
-// protos plus their serialization.
-class EncodedApplyRequest {
+// An apply's messages for ApplyStream, encoded one object at a time. On
+// the wire, `repeated Object objects = 1` is one length-delimited record per
+// object: each object is encoded as such a record straight into the
+// message's unknown fields, which are written verbatim, so an apply holds
+// each object once, as bytes, and only until its message (about 1 MiB) is
+// sent.
+class ApplyChunker {
  public:
-  void Add(const ferry::v1::Object& object);
-  void set_dry_run(bool dry_run) { dry_run_ = dry_run; }
-  size_t objects() const { return objects_; }
-  // The request's bytes, in pieces that the ByteBuffer takes over.
-  grpc::ByteBuffer Finish() &&;
+  explicit ApplyChunker(bool dry_run) : dry_run_(dry_run) {}
+  // Adds an object; true when the current message is full: Take it.
+  bool Add(const ferry::v1::Object& object);
+  // The current message (with `last` as given), leaving an empty one.
+  ferry::v1::ApplyRequest Take(bool last = false);
 
  private:
   static constexpr size_t kChunkBytes = 1 << 20;
-  std::vector<std::unique_ptr<std::string>> chunks_;
-  size_t objects_ = 0;
-  bool dry_run_ = false;
+  const bool dry_run_;
+  ferry::v1::ApplyRequest current_;
+  size_t bytes_ = 0;
 };
 
 class ResourceClient {
@@ -48,8 +50,13 @@ class ResourceClient {
   ResourceClient(std::shared_ptr<grpc::Channel> channel, std::string address,
                  absl::Duration timeout);
 
-  // One request, applied by the controller in one transaction.
-  absl::StatusOr<ferry::v1::ApplyResponse> Apply(EncodedApplyRequest request);
+  // Calls `read`, which hands each object it decodes to its argument, and
+  // streams the objects to the controller while it reads; the controller
+  // applies them in one transaction. If `read` fails, its error is
+  // returned and the stream is cancelled: nothing is written.
+  using ObjectSink = std::function<void(const ferry::v1::Object&)>;
+  absl::StatusOr<ferry::v1::ApplyResponse> ApplyStreamed(
+      bool dry_run, const std::function<absl::Status(const ObjectSink& add)>& read);
   absl::StatusOr<ferry::v1::Object> Get(ferry::v1::ResourceKind kind, const std::string& name);
   // Calls `visit` for each object as it arrives. `revision`, if given, is
   // set to the revision the listed snapshot is at (empty from a server that

@@ -23,14 +23,15 @@ namespace {
 int Fail(Io io, const absl::Status& status) { return FailWith(io.err, status); }
 
 int RunApply(const Command& command, ResourceClient& client, Io io) {
-  // Each object is encoded into the request as it is decoded; only where
-  // it was defined is kept, for errors the controller finds.
-  EncodedApplyRequest request;
-  absl::StatusOr<ManifestIndex> index = ReadManifests(
-      command.files, io.in, [&](const ferry::v1::Object& object) { request.Add(object); });
+  // Each object is sent as it is decoded, while the rest is read; only
+  // where it was defined is kept, for errors the controller finds.
+  absl::StatusOr<ManifestIndex> index = absl::InternalError("manifests were not read");
+  absl::StatusOr<ferry::v1::ApplyResponse> response =
+      client.ApplyStreamed(command.dry_run, [&](const ResourceClient::ObjectSink& add) {
+        index = ReadManifests(command.files, io.in, add);
+        return index.status();
+      });
   if (!index.ok()) return Fail(io, index.status());
-  request.set_dry_run(command.dry_run);
-  absl::StatusOr<ferry::v1::ApplyResponse> response = client.Apply(std::move(request));
   if (!response.ok()) return Fail(io, index->PointAt(response.status()));
   for (const ferry::v1::ApplyResult& result : response->results()) {
     io.out << KindLowerFromName(result.kind()) << "/" << result.name() << " " << result.outcome()

@@ -34,10 +34,6 @@ namespace {
 // rounds.
 constexpr size_t kWatchBatch = 512;
 
-// An apply of up to this many objects logs a line per object; a larger one
-// logs one line of counts (the audit log, when set, still has every object).
-constexpr int kLoggedApplyObjects = 100;
-
 absl::StatusOr<std::string> RequireKind(ferry::v1::ResourceKind kind) {
   std::string name = api::KindName(kind);
   if (name.empty()) {
@@ -118,12 +114,12 @@ Principal LocalAdmin(const grpc::ServerContextBase& context) {
   return admin;
 }
 
-void LogDenial(const Principal& who, const absl::Status& status) {
+}  // namespace
+
+void ResourceServiceImpl::LogDenial(const Principal& who, const absl::Status& status) {
   LogInfo("denied",
           {{"user", who.name}, {"source", who.source}, {"reason", std::string(status.message())}});
 }
-
-}  // namespace
 
 ResourceServiceImpl::ResourceServiceImpl(Store* store, absl::Duration watch_poll)
     : ResourceServiceImpl(store, [watch_poll] {
@@ -176,17 +172,6 @@ absl::Status ResourceServiceImpl::Allow(const Principal& who, Verb verb, const s
   return status;
 }
 
-void ResourceServiceImpl::AuditApplyFailure(const Principal& who,
-                                            const ferry::v1::ApplyRequest& request, bool allowed,
-                                            const std::string& outcome, absl::string_view reason) {
-  // A call with no objects is still one call to account for.
-  if (request.objects_size() == 0) Audit(who, "apply", "", "", "", allowed, outcome, reason);
-  for (const ferry::v1::Object& object : request.objects()) {
-    Audit(who, "apply", api::KindName(object), api::ObjectName(object), "", allowed, outcome,
-          reason);
-  }
-}
-
 grpc::Status ResourceServiceImpl::CheckWriteLimit(grpc::ServerContext* context,
                                                   const Principal& who, const char* method) {
   if (!options_.writes.enabled()) return grpc::Status::OK;
@@ -207,75 +192,6 @@ grpc::Status ResourceServiceImpl::CheckWriteLimit(grpc::ServerContext* context,
   return api::ToGrpcStatus(absl::ResourceExhaustedError(
       absl::StrCat("rate limit: client ", client, " exceeds ", options_.writes.per_second,
                    " writes/s (burst ", options_.writes.burst, "); retry in ", ms, " ms")));
-}
-
-grpc::Status ResourceServiceImpl::Apply(grpc::ServerContext* context,
-                                        const ferry::v1::ApplyRequest* request,
-                                        ferry::v1::ApplyResponse* response) {
-  const Principal who = Caller(*context);
-  // Every object must be allowed. A kind-less object (refused later by
-  // validation) needs the least write right there is.
-  absl::Status denied;
-  for (const ferry::v1::Object& object : request->objects()) {
-    const std::string kind = api::KindName(object);
-    denied = Authorize(who, Verb::kApply, kind.empty() ? api::kKindIPForward : kind);
-    if (!denied.ok()) break;
-  }
-  if (request->objects_size() == 0) denied = Authorize(who, Verb::kApply, api::kKindIPForward);
-  if (!denied.ok()) {
-    AuditApplyFailure(who, *request, false, "denied", denied.message());
-    LogDenial(who, denied);
-    return api::ToGrpcStatus(denied);
-  }
-  if (grpc::Status s = CheckWriteLimit(context, who, "Apply"); !s.ok()) return s;
-  const std::string outcome_prefix = request->dry_run() ? "dry-run:" : "";
-  // gRPC's sync handler owns the request as a mutable message and only
-  // destroys it after this returns; the writer moves committed objects out
-  // of it rather than have the fleet parse them again.
-  absl::StatusOr<ferry::v1::ApplyResponse> result =
-      writer_.Apply(const_cast<ferry::v1::ApplyRequest*>(request));
-  if (!result.ok()) {
-    AuditApplyFailure(who, *request, true, outcome_prefix + "error", result.status().message());
-    return api::ToGrpcStatus(result.status());
-  }
-  *response = *std::move(result);
-  const char* what = request->dry_run() ? "apply (dry run)" : "apply";
-  const bool each = response->results_size() <= kLoggedApplyObjects;
-  std::map<std::string, int> outcomes;
-  int64_t revision = 0;  // the newest among the results: the commit's, if any
-  absl::string_view max_version;
-  for (const ferry::v1::ApplyResult& r : response->results()) {
-    // Without an audit log, no entry is built (a string per object).
-    if (options_.audit != nullptr) {
-      Audit(who, "apply", r.kind(), r.name(), r.resource_version(), true,
-            outcome_prefix + r.outcome(), "");
-    }
-    if (!each) {
-      ++outcomes[r.outcome()];
-      // Most results carry the commit's revision: parse each text once.
-      if (r.resource_version() == max_version) continue;
-      int64_t version = 0;
-      if (absl::SimpleAtoi(r.resource_version(), &version) && version > revision) {
-        revision = version;
-        max_version = r.resource_version();
-      }
-      continue;
-    }
-    LogInfo(what, {{"kind", r.kind()},
-                   {"name", r.name()},
-                   {"outcome", r.outcome()},
-                   {"revision", r.resource_version()},
-                   {"user", who.name}});
-  }
-  if (!each) {
-    LogInfo(what, {{"objects", absl::StrCat(response->results_size())},
-                   {"created", absl::StrCat(outcomes["created"])},
-                   {"configured", absl::StrCat(outcomes["configured"])},
-                   {"unchanged", absl::StrCat(outcomes["unchanged"])},
-                   {"revision", absl::StrCat(revision)},
-                   {"user", who.name}});
-  }
-  return grpc::Status::OK;
 }
 
 grpc::Status ResourceServiceImpl::Get(grpc::ServerContext* context,

@@ -76,6 +76,9 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
     // Where each apply's committed objects are handed to the fleet's
     // snapshot; none if null. Not owned.
     CommitHandoff* handoff = nullptr;
+    // The most one ApplyStream may send in total: one transaction, held in
+    // memory until it commits.
+    size_t max_apply_bytes = 256 << 20;
   };
 
   explicit ResourceServiceImpl(Store* store, absl::Duration watch_poll = absl::Seconds(1));
@@ -83,6 +86,9 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
 
   grpc::Status Apply(grpc::ServerContext* context, const ferry::v1::ApplyRequest* request,
                      ferry::v1::ApplyResponse* response) override;
+  grpc::Status ApplyStream(grpc::ServerContext* context,
+                           grpc::ServerReader<ferry::v1::ApplyRequest>* reader,
+                           ferry::v1::ApplyResponse* response) override;
   grpc::Status Get(grpc::ServerContext* context, const ferry::v1::GetRequest* request,
                    ferry::v1::Object* response) override;
   grpc::Status List(grpc::ServerContext* context, const ferry::v1::ListRequest* request,
@@ -97,6 +103,11 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
                             grpc::ServerWriter<ferry::v1::WatchEventBatch>* writer) override;
 
  private:
+  // Authorizes, rate-limits, writes, audits and logs one apply, whichever
+  // RPC carried it (resource_apply.cc). Committed objects are moved out of
+  // `request`.
+  grpc::Status ApplyObjects(grpc::ServerContext* context, ferry::v1::ApplyRequest* request,
+                            ferry::v1::ApplyResponse* response);
   // How one watch reaches its client, whichever RPC carries it.
   struct WatchOutput {
     std::function<void()> established;  // initial metadata: watching from now
@@ -118,6 +129,7 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
   grpc::Status CheckWriteLimit(grpc::ServerContext* context, const Principal& who,
                                const char* method);
   Principal Caller(const grpc::ServerContext& context) const;
+  static void LogDenial(const Principal& who, const absl::Status& status);
   // Authorize, recording a denial of (verb, kind, name) in the audit log.
   absl::Status Allow(const Principal& who, Verb verb, const std::string& kind,
                      const std::string& name);

@@ -13,10 +13,10 @@
 namespace ferry::controller {
 namespace {
 
+using google::protobuf::internal::WireFormatLite;
 using google::protobuf::io::CodedInputStream;
 using google::protobuf::io::CodedOutputStream;
 using google::protobuf::io::StringOutputStream;
-using google::protobuf::internal::WireFormatLite;
 
 // Every kind's message has its metadata and (where it has one) its status
 // at the same numbers; the static_asserts keep the proto honest.

@@ -1,6 +1,6 @@
-// Spec: ferryctl apply reads its manifests into one encoded ApplyRequest,
-// object by object, that the controller parses as the same ApplyRequest a
-// proto would have been; the index it keeps instead of the objects still
+// Spec: ferryctl apply encodes its manifests object by object into
+// ApplyStream messages that the controller merges into the same
+// ApplyRequest a proto would have been; the index it keeps instead of the objects still
 // points controller errors at the manifest, across several inputs; and a
 // name defined in two inputs is reported only after the later input
 // decodes, so that input's own errors come first.
@@ -32,54 +32,61 @@ std::string Forward(const std::string& name, int port) {
                       port, "\n");
 }
 
-ferry::v1::ApplyRequest Parse(grpc::ByteBuffer bytes) {
-  std::vector<grpc::Slice> slices;
-  EXPECT_TRUE(bytes.Dump(&slices).ok());
-  std::string wire;
-  for (const grpc::Slice& s : slices)
-    wire.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  ferry::v1::ApplyRequest request;
-  EXPECT_TRUE(request.ParseFromString(wire));
-  return request;
+// The messages as the server reads them, merged as ApplyStream merges
+// them: objects in order, dry_run and last as sent.
+ferry::v1::ApplyRequest Merge(const std::vector<ferry::v1::ApplyRequest>& messages) {
+  ferry::v1::ApplyRequest merged;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    ferry::v1::ApplyRequest parsed;
+    EXPECT_TRUE(parsed.ParseFromString(messages[i].SerializeAsString()));
+    EXPECT_EQ(parsed.last(), i + 1 == messages.size()) << "message " << i;
+    for (const ferry::v1::Object& o : parsed.objects()) *merged.add_objects() = o;
+    merged.set_dry_run(parsed.dry_run());
+  }
+  return merged;
 }
 
-TEST(CliApplyRequestTest, EncodedRequestParsesAsTheProtoRequest) {
+// Every object through one chunker, as ApplyStreamed sends them.
+std::vector<ferry::v1::ApplyRequest> Chunk(const ferry::v1::ApplyRequest& request) {
+  ApplyChunker chunks(request.dry_run());
+  std::vector<ferry::v1::ApplyRequest> messages;
+  for (const ferry::v1::Object& o : request.objects()) {
+    if (chunks.Add(o)) messages.push_back(chunks.Take());
+  }
+  messages.push_back(chunks.Take(/*last=*/true));
+  return messages;
+}
+
+TEST(CliApplyRequestTest, StreamedMessagesParseAsTheProtoRequest) {
   std::istringstream in(Forward("web", 80) + "---\n" + Forward("api", 81) +
                         "---\napiVersion: ferry.dev/v1\nkind: Node\nmetadata: {name: n1}\n");
   ferry::v1::ApplyRequest want;
-  EncodedApplyRequest encoded;
-  absl::StatusOr<ManifestIndex> index = ReadManifests({"-"}, in, [&](const ferry::v1::Object& o) {
-    *want.add_objects() = o;
-    encoded.Add(o);
-  });
+  absl::StatusOr<ManifestIndex> index =
+      ReadManifests({"-"}, in, [&](const ferry::v1::Object& o) { *want.add_objects() = o; });
   ASSERT_TRUE(index.ok()) << index.status();
   EXPECT_EQ(index->size(), 3u);
-  EXPECT_EQ(encoded.objects(), 3u);
   for (bool dry_run : {false, true}) {
     want.set_dry_run(dry_run);
-    EncodedApplyRequest copy;
-    for (const ferry::v1::Object& o : want.objects()) copy.Add(o);
-    copy.set_dry_run(dry_run);
-    EXPECT_TRUE(
-        google::protobuf::util::MessageDifferencer::Equals(Parse(std::move(copy).Finish()), want));
+    const std::vector<ferry::v1::ApplyRequest> messages = Chunk(want);
+    EXPECT_EQ(messages.size(), 1u);
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Merge(messages), want));
   }
 }
 
-TEST(CliApplyRequestTest, ManyObjectsSpanSeveralPiecesAndStayInOrder) {
+TEST(CliApplyRequestTest, ManyObjectsSpanSeveralMessagesAndStayInOrder) {
   ferry::v1::ApplyRequest want;
-  EncodedApplyRequest encoded;
   for (int i = 0; i < 20000; ++i) {
     ferry::v1::Object o;
     o.mutable_ip_forward()->mutable_metadata()->set_name(absl::StrCat("fwd-", i));
     o.mutable_ip_forward()->mutable_spec()->mutable_frontend()->set_address(std::string(40, 'x'));
     *want.add_objects() = o;
-    encoded.Add(o);
   }
-  grpc::ByteBuffer bytes = std::move(encoded).Finish();
-  std::vector<grpc::Slice> slices;
-  ASSERT_TRUE(bytes.Dump(&slices).ok());
-  EXPECT_GT(slices.size(), 1u);
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Parse(std::move(bytes)), want));
+  const std::vector<ferry::v1::ApplyRequest> messages = Chunk(want);
+  EXPECT_GT(messages.size(), 1u);
+  for (const ferry::v1::ApplyRequest& m : messages) {
+    EXPECT_LE(m.ByteSizeLong(), (1u << 20) + 1024);  // one object over the mark at most
+  }
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(Merge(messages), want));
 }
 
 class CliManifestIndexTest : public ::testing::Test {

@@ -77,6 +77,23 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
     return grpc::Status::OK;
   }
 
+  // As the controller: the messages merged into one request (recorded
+  // with objects and dry_run only), applied only when the last arrived.
+  grpc::Status ApplyStream(grpc::ServerContext* context,
+                           grpc::ServerReader<ferry::v1::ApplyRequest>* reader,
+                           ferry::v1::ApplyResponse* response) override {
+    ferry::v1::ApplyRequest request;
+    ferry::v1::ApplyRequest message;
+    bool last = false;
+    while (reader->Read(&message)) {
+      for (const ferry::v1::Object& o : message.objects()) *request.add_objects() = o;
+      request.set_dry_run(message.dry_run());
+      last = message.last();
+    }
+    if (!last) return grpc::Status(grpc::StatusCode::CANCELLED, "no last message");
+    return Apply(context, &request, response);
+  }
+
   grpc::Status Get(grpc::ServerContext*, const ferry::v1::GetRequest* request,
                    ferry::v1::Object* response) override {
     absl::MutexLock lock(&mu_);

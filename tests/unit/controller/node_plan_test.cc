@@ -48,17 +48,18 @@ size_t FixedFields(const NodeConfigDelta& delta) {
 
 TEST(NodePlanTest, TheDeltaSizeEstimateIsTheDeltaLessItsFixedFields) {
   NodePlan plan;
-  for (int i = 0; i < 20; ++i) plan.Put("fwd-" + std::to_string(i), Piece("fwd-" + std::to_string(i), 1000 + i, i % 3 == 0));
+  for (int i = 0; i < 20; ++i)
+    plan.Put("fwd-" + std::to_string(i), Piece("fwd-" + std::to_string(i), 1000 + i, i % 3 == 0));
   plan.Seal();
   plan.MarkPushed();
   const std::string base = plan.version();
   EXPECT_EQ(plan.DeltaEntryBytesSinceMark(), 0u);
 
-  plan.Put("fwd-1", Piece("fwd-1", 2001));          // changed
-  plan.Put("fwd-2", nullptr);                        // removed
-  plan.Put("new", Piece("new", 3000, true));         // added
-  plan.Put("fwd-4", Piece("fwd-4", 5000));           // changed ...
-  plan.Put("fwd-4", Piece("fwd-4", 1004));           // ... and back
+  plan.Put("fwd-1", Piece("fwd-1", 2001));    // changed
+  plan.Put("fwd-2", nullptr);                 // removed
+  plan.Put("new", Piece("new", 3000, true));  // added
+  plan.Put("fwd-4", Piece("fwd-4", 5000));    // changed ...
+  plan.Put("fwd-4", Piece("fwd-4", 1004));    // ... and back
   plan.Seal();
   std::optional<NodeConfigDelta> delta = plan.DeltaSinceMark(base);
   ASSERT_TRUE(delta.has_value());
@@ -70,7 +71,8 @@ TEST(NodePlanTest, WhenEveryForwardIsNewTheFullConfigIsTheSmallerMessage) {
   NodePlan plan;
   plan.Seal();
   plan.MarkPushed();
-  for (int i = 0; i < 50; ++i) plan.Put("fwd-" + std::to_string(i), Piece("fwd-" + std::to_string(i), 1000 + i));
+  for (int i = 0; i < 50; ++i)
+    plan.Put("fwd-" + std::to_string(i), Piece("fwd-" + std::to_string(i), 1000 + i));
   plan.Seal();
   EXPECT_GE(plan.DeltaEntryBytesSinceMark(), plan.ByteSize());
   EXPECT_EQ(plan.ByteSize(), plan.Materialize()->ByteSizeLong());
