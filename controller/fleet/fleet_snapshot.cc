@@ -95,15 +95,7 @@ bool FleetSnapshot::TakeHandoff(Changes* changes) {
   const int64_t revision = feed_.revision() + 1;
   std::optional<CommitHandoff::Objects> objects = handoff_->Take(revision, kHandoffWait);
   if (!objects.has_value()) return false;
-  for (std::shared_ptr<Object>& object : *objects) {
-    if (object->has_ip_forward()) {
-      std::string name = object->ip_forward().metadata().name();
-      PutForward(name, {std::move(object), revision}, changes);
-    } else if (object->has_node()) {
-      std::string name = object->node().metadata().name();
-      nodes_[name] = {std::move(object), revision};
-    }
-  }
+  for (std::shared_ptr<Object>& object : *objects) Put(std::move(object), revision, changes);
   feed_.Reset(revision);
   return true;
 }
@@ -163,15 +155,19 @@ absl::StatusOr<FleetSnapshot::Changes> FleetSnapshot::Refresh() {
   return changes;
 }
 
-void FleetSnapshot::RecordWrite(Object object, int64_t revision) {
-  api::MutableMetaOf(&object)->clear_resource_version();
-  if (object.has_ip_forward()) {
-    std::string name = object.ip_forward().metadata().name();
-    PutForward(name, {std::move(object), revision}, nullptr);
-  } else if (object.has_node()) {
-    std::string name = object.node().metadata().name();
+void FleetSnapshot::Put(std::shared_ptr<Object> object, int64_t revision, Changes* changes) {
+  if (object->has_ip_forward()) {
+    std::string name = object->ip_forward().metadata().name();
+    PutForward(name, {std::move(object), revision}, changes);
+  } else if (object->has_node()) {
+    std::string name = object->node().metadata().name();
     nodes_[name] = {std::move(object), revision};
   }
+}
+
+void FleetSnapshot::RecordWrite(Object object, int64_t revision) {
+  api::MutableMetaOf(&object)->clear_resource_version();
+  Put(std::make_shared<Object>(std::move(object)), revision, nullptr);
 }
 
 }  // namespace ferry::controller

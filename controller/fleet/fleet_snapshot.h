@@ -89,6 +89,8 @@ class FleetSnapshot {
   absl::Status CatchUp(Changes* changes);
   // Applies the hand-off of the next revision, if there is one.
   bool TakeHandoff(Changes* changes);
+  // A forward or node as written at `revision` (an event is ignored).
+  void Put(std::shared_ptr<ferry::v1::Object> object, int64_t revision, Changes* changes);
   void PutForward(const std::string& name, Stored stored, Changes* changes);
   void EraseForward(const std::string& name, Changes* changes);
   void Clear();

@@ -58,10 +58,10 @@ grpc::Status ResourceServiceImpl::ApplyStream(grpc::ServerContext* context,
     last = chunk.last();
     if (first) {
       // Refused before anything is held for a caller with no write right.
-      if (absl::Status s = Authorize(Caller(*context), Verb::kApply, api::kKindIPForward);
-          !s.ok()) {
-        LogDenial(Caller(*context), s);
-        AuditApplyFailure(Caller(*context), chunk, false, "denied", s.message());
+      const Principal who = Caller(*context);
+      if (absl::Status s = Authorize(who, Verb::kApply, api::kKindIPForward); !s.ok()) {
+        LogDenial(who, s);
+        AuditApplyFailure(who, chunk, false, "denied", s.message());
         return api::ToGrpcStatus(s);
       }
       request.set_dry_run(chunk.dry_run());

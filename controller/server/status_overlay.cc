@@ -18,12 +18,7 @@ constexpr size_t kExpandBatch = 512;
 }  // namespace
 
 void StatusOverlay::Put(const ForwardStatuses::Bytes& status, ferry::v1::Object* object) const {
-  if (statuses_ == nullptr || !object->has_ip_forward()) return;
-  ferry::v1::IPForward* forward = object->mutable_ip_forward();
-  forward->clear_status();
-  if (status != nullptr && !forward->mutable_status()->ParseFromString(*status)) {
-    forward->clear_status();
-  }
+  if (statuses_ != nullptr) ReplaceStatus(status.get(), object);
 }
 
 void StatusOverlay::PutCurrent(ferry::v1::Object* object) const {

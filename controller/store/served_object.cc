@@ -74,17 +74,20 @@ absl::StatusOr<std::string> DecodeAndEncode(const StoredObject& stored, bool rep
                                             const std::string* status) {
   ferry::v1::Object object;
   if (absl::Status s = DecodeStoredInto(stored, &object); !s.ok()) return s;
-  if (replace_status && object.has_ip_forward()) {
-    ferry::v1::IPForward* forward = object.mutable_ip_forward();
-    forward->clear_status();
-    if (status != nullptr && !forward->mutable_status()->ParseFromString(*status)) {
-      forward->clear_status();
-    }
-  }
+  if (replace_status) ReplaceStatus(status, &object);
   return object.SerializeAsString();
 }
 
 }  // namespace
+
+void ReplaceStatus(const std::string* status, ferry::v1::Object* object) {
+  if (!object->has_ip_forward()) return;
+  ferry::v1::IPForward* forward = object->mutable_ip_forward();
+  forward->clear_status();
+  if (status != nullptr && !forward->mutable_status()->ParseFromString(*status)) {
+    forward->clear_status();
+  }
+}
 
 absl::StatusOr<std::string> EncodeServed(const StoredObject& stored, bool replace_status,
                                          const std::string* status) {

@@ -14,8 +14,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "controller/store/store.h"
+#include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
+
+// Puts `status` (an encoded IPForwardStatus; none if null or if it does not
+// parse) in place of a forward's status; anything else is left as it is.
+void ReplaceStatus(const std::string* status, ferry::v1::Object* object);
 
 // `stored` with its revision as metadata.resourceVersion. With
 // `replace_status`, a forward's status is `status` (an encoded

@@ -136,6 +136,23 @@ TEST_F(CliCommandsTest, ApplyWithOneBadDocumentSendsNothing) {
   EXPECT_THAT(ErrLines()[0], HasSubstr("spec.ports[0].port"));
 }
 
+TEST_F(CliCommandsTest, ABadDocumentAfterMessagesWereSentAppliesNothing) {
+  // About 3 MiB of good forwards goes out (the client's writes wait on the
+  // server reading) before the bad one is read: the stream is cancelled
+  // without its last message, so nothing is applied.
+  std::string good;
+  for (int i = 0; i < 40000; ++i) {
+    good += ForwardYaml("fwd-" + std::to_string(i), 1000 + i % 50000) + "---\n";
+  }
+  const std::string many = WriteFile("a.yaml", good);
+  const std::string bad = WriteFile("b.yaml", ForwardYaml("api", 70000));
+  EXPECT_EQ(Run({"apply", "-f", many, "-f", bad}), kExitFailure);
+  EXPECT_THAT(fake_.service().apply_requests(), IsEmpty());
+  EXPECT_GT(fake_.service().apply_messages(), 0) << "nothing was streamed before the error";
+  ASSERT_EQ(ErrLines().size(), 1u) << err_.str();
+  EXPECT_THAT(ErrLines()[0], StartsWith("error: " + bad + ":"));
+}
+
 TEST_F(CliCommandsTest, ApplyOfSameNameInTwoFilesIsRejected) {
   const std::string a = WriteFile("a.yaml", ForwardYaml("web", 80));
   const std::string b = WriteFile("b.yaml", ForwardYaml("web", 81));

@@ -46,6 +46,11 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
     absl::MutexLock lock(&mu_);
     return apply_requests_;
   }
+  // ApplyStream messages received, applied or not.
+  int apply_messages() {
+    absl::MutexLock lock(&mu_);
+    return apply_messages_;
+  }
   std::vector<ferry::v1::WatchRequest> watch_requests() {
     absl::MutexLock lock(&mu_);
     return watch_requests_;
@@ -86,6 +91,10 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
     ferry::v1::ApplyRequest message;
     bool last = false;
     while (reader->Read(&message)) {
+      {
+        absl::MutexLock lock(&mu_);
+        ++apply_messages_;
+      }
       for (const ferry::v1::Object& o : message.objects()) *request.add_objects() = o;
       request.set_dry_run(message.dry_run());
       last = message.last();
@@ -170,6 +179,7 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
   absl::Mutex mu_;
   std::map<std::pair<int, std::string>, ferry::v1::Object> objects_ ABSL_GUARDED_BY(mu_);
   std::vector<ferry::v1::ApplyRequest> apply_requests_ ABSL_GUARDED_BY(mu_);
+  int apply_messages_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<ferry::v1::WatchRequest> watch_requests_ ABSL_GUARDED_BY(mu_);
   std::vector<ferry::v1::WatchEvent> watch_events_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> deleted_ ABSL_GUARDED_BY(mu_);

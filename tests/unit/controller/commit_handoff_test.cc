@@ -54,6 +54,10 @@ TEST(CommitHandoffTest, AReaderWaitsForACommitUnderWay) {
   CommitHandoff handoff;
   handoff.Begin();
   EXPECT_FALSE(handoff.Take(3, absl::ZeroDuration()).has_value());
+  // With nothing finished, a reader waits out its whole wait.
+  const absl::Time start = absl::Now();
+  EXPECT_FALSE(handoff.Take(3, absl::Milliseconds(200)).has_value());
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(200));
   std::optional<CommitHandoff::Objects> got;
   std::thread reader([&] { got = handoff.Take(3, absl::Seconds(30)); });
   handoff.Finish(3, {Named("a")});

@@ -145,6 +145,24 @@ TEST_F(SecureResourceServiceTest, AViewerIsRefusedAWriteAndNothingChanges) {
   EXPECT_EQ(e.source, "test");
 }
 
+TEST_F(SecureResourceServiceTest, AViewersStreamedApplyIsRefusedAtItsFirstMessage) {
+  grpc::ClientContext context;
+  As("bob", "viewer", &context);
+  ApplyResponse response;
+  std::unique_ptr<grpc::ClientWriter<ApplyRequest>> stream =
+      stub_->ApplyStream(&context, &response);
+  ApplyRequest first;
+  *first.add_objects() = TestForward("web", "192.0.2.1", 80);
+  stream->Write(first);  // the rest is never read
+  stream->WritesDone();
+  grpc::Status s = stream->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(s.error_message(), "permission denied: user \"bob\" (viewer) may not apply IPForward");
+  EXPECT_EQ(store_->CurrentRevision(), 0);
+  EXPECT_EQ(AuditSummaries(),
+            std::vector<std::string>{"bob viewer apply IPForward web  refused denied"});
+}
+
 TEST_F(SecureResourceServiceTest, AnEditorsWritesAreAuditedWithOutcomeAndResourceVersion) {
   ASSERT_TRUE(Apply("alice", "editor", {TestForward("web", "192.0.2.1", 80)}).ok());
   ASSERT_TRUE(Apply("alice", "editor", {TestForward("web", "192.0.2.1", 80)}).ok());
