@@ -1,7 +1,8 @@
 #ifndef FERRY_CONTROLLER_FLEET_FLEET_SNAPSHOT_H_
 #define FERRY_CONTROLLER_FLEET_FLEET_SNAPSHOT_H_
 
-// The store's IPForwards and Nodes, decoded, kept across reconcile passes
+// The store's IPForwards and Nodes, decoded (of a forward only what the
+// fleet reads: its name, generation and spec), kept across reconcile passes
 // and brought up to date from the change log, so a pass reads and decodes
 // only what changed since the last one and learns what kind of change it
 // was. The reconciler's own writes are recorded as they commit, so their

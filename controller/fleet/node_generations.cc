@@ -11,9 +11,11 @@ int RoleIndex(const std::string& role) { return role == kRoleFrontend ? 0 : 1; }
 
 }  // namespace
 
-template <typename Entries>
-void NodeGenerations::SetPushed(const Entries& entries, int role) {
-  for (const auto& e : entries) gens_[e.forward()].pushed[role] = e.generation();
+void NodeGenerations::SetPushed(const std::string& name, const NodePlan::Piece& piece) {
+  if (piece.dnat_count == 0 && piece.route_count == 0) return;
+  Gens& g = gens_[name];
+  if (piece.dnat_count > 0) g.pushed[0] = piece.generation;
+  if (piece.route_count > 0) g.pushed[1] = piece.generation;
 }
 
 void NodeGenerations::Settle(const std::string& name) {
@@ -26,10 +28,9 @@ void NodeGenerations::Settle(const std::string& name) {
   }
 }
 
-void NodeGenerations::PushFull(const ferry::v1::NodeConfig& config) {
+void NodeGenerations::PushFull(const NodePlan& plan) {
   for (auto& [name, g] : gens_) g.pushed[0] = g.pushed[1] = kNone;
-  SetPushed(config.dnat(), 0);
-  SetPushed(config.return_routes(), 1);
+  for (const auto& [name, piece] : plan.pieces()) SetPushed(name, *piece);
   unacked_.clear();
   std::vector<std::string> empty;
   for (const auto& [name, g] : gens_) {
@@ -42,15 +43,14 @@ void NodeGenerations::PushFull(const ferry::v1::NodeConfig& config) {
   for (const std::string& name : empty) gens_.erase(name);
 }
 
-void NodeGenerations::PushDelta(const ferry::v1::NodeConfigDelta& delta) {
-  for (const std::string& name : delta.forwards()) {
+void NodeGenerations::PushDelta(const NodePlan& plan) {
+  plan.ForEachChangedSinceMark([&](const std::string& name, const NodePlan::Piece* piece) {
     if (auto it = gens_.find(name); it != gens_.end()) {
       it->second.pushed[0] = it->second.pushed[1] = kNone;
     }
-  }
-  SetPushed(delta.dnat(), 0);
-  SetPushed(delta.return_routes(), 1);
-  for (const std::string& name : delta.forwards()) Settle(name);
+    if (piece != nullptr) SetPushed(name, *piece);
+    Settle(name);
+  });
 }
 
 void NodeGenerations::Ack(std::set<std::string>* changed) {

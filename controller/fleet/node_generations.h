@@ -14,17 +14,18 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
-#include "ferry/v1/ferry.pb.h"
+#include "controller/planner/node_plan.h"
 
 namespace ferry::controller {
 
 class NodeGenerations {
  public:
-  // The whole config was pushed: every forward's pushed generations become
-  // the config's.
-  void PushFull(const ferry::v1::NodeConfig& config);
-  // A delta was pushed: the forwards it names take its entries'.
-  void PushDelta(const ferry::v1::NodeConfigDelta& delta);
+  // The plan's whole config was pushed: every forward's pushed generations
+  // become its piece's.
+  void PushFull(const NodePlan& plan);
+  // The plan's delta since its last mark was pushed: the forwards it names
+  // take their pieces'.
+  void PushDelta(const NodePlan& plan);
   // The last push was ACKed: its generations become the ACKed ones. Adds
   // the forwards whose ACKed generation changed to `changed`.
   void Ack(std::set<std::string>* changed);
@@ -53,9 +54,9 @@ class NodeGenerations {
   static std::optional<int64_t> Get(int64_t g) {
     return g == kNone ? std::nullopt : std::optional<int64_t>(g);
   }
-  // Sets the pushed generations of the forwards in `entries` (of one role).
-  template <typename Entries>
-  void SetPushed(const Entries& entries, int role);
+  // Sets the pushed generations of the roles the forward's piece holds
+  // entries of.
+  void SetPushed(const std::string& name, const NodePlan::Piece& piece);
   // Keeps unacked_ and the table's emptiness right after `name` changed.
   void Settle(const std::string& name);
 

@@ -7,8 +7,46 @@
 #include "api/lib/log.h"
 #include "api/lib/sync_protocol.h"
 #include "controller/fleet/fleet_metrics.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace ferry::controller {
+namespace {
+
+using google::protobuf::internal::WireFormatLite;
+
+void AppendLengthPrefix(int number, size_t length, std::string* out) {
+  uint8_t prefix[16];
+  uint8_t* end =
+      WireFormatLite::WriteTagToArray(number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, prefix);
+  end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(length),
+                                                                      end);
+  out->append(reinterpret_cast<const char*>(prefix), end - prefix);
+}
+
+// A push as the agent's stream writes it: the ConfigPush carried encoded
+// as the message's unknown field `push`, which protobuf writes verbatim.
+// A full config of 100k forwards is then its pieces appended once, not
+// 100k entries copied into messages and encoded again.
+ferry::v1::ControllerMessage EncodedPush(const std::string& nonce, const NodePlan& plan,
+                                         const std::optional<NodePlan::Delta>& delta) {
+  using ferry::v1::ConfigPush;
+  ferry::v1::ControllerMessage message;
+  std::string* push = message.GetReflection()->MutableUnknownFields(&message)->AddLengthDelimited(
+      ferry::v1::ControllerMessage::kPushFieldNumber);
+  AppendLengthPrefix(ConfigPush::kNonceFieldNumber, nonce.size(), push);
+  push->append(nonce);
+  if (delta.has_value()) {
+    AppendLengthPrefix(ConfigPush::kDeltaFieldNumber, delta->encoded.size(), push);
+    push->append(delta->encoded);
+  } else {
+    AppendLengthPrefix(ConfigPush::kConfigFieldNumber, plan.ByteSize(), push);
+    plan.AppendConfig(push);
+  }
+  return message;
+}
+
+}  // namespace
 
 // One agent stream: what was pushed on it, and whether its agent holds it.
 struct PushTracker::Stream : public SessionHandle {
@@ -185,24 +223,16 @@ std::vector<std::pair<std::string, const char*>> PushTracker::PushChanged(Increm
     NodePlan* planned = plan->ForNode(name);
     if (planned == nullptr || s->pushed_version == planned->version()) continue;
     if (AdoptApplied(pass_start, s, &node, planned)) continue;
-    ferry::v1::ControllerMessage message;
     s->last_nonce = absl::StrCat(++s->nonce);
-    ferry::v1::ConfigPush* push = message.mutable_push();
-    push->set_nonce(s->last_nonce);
-    std::optional<ferry::v1::NodeConfigDelta> delta = DeltaFor(*s, node, *planned);
-    if (delta) {
-      *push->mutable_delta() = *std::move(delta);
-    } else {
-      push->mutable_config()->Swap(planned->Materialize().get());
-    }
-    const char* kind = push->has_delta() ? kPushDelta : kPushFull;
-    const std::string changed =
-        push->has_delta() ? absl::StrCat(push->delta().forwards_size()) : "all";
+    std::optional<NodePlan::Delta> delta = DeltaFor(*s, node, *planned);
+    ferry::v1::ControllerMessage message = EncodedPush(s->last_nonce, *planned, delta);
+    const char* kind = delta.has_value() ? kPushDelta : kPushFull;
+    const std::string changed = delta.has_value() ? absl::StrCat(delta->forwards) : "all";
     pushed.emplace_back(name, kind);
     // Recorded before it is sent, both under mu_: its ACK cannot be
     // handled in between, and the message is moved, not copied, into the
     // stream.
-    MarkPushed(pass_start, s, &node, planned, *push, /*adopted=*/false);
+    MarkPushed(pass_start, s, &node, planned, delta.has_value(), /*adopted=*/false);
     s->sink->Push(std::move(message));
     node.pushed_at = now;
     LogInfo("pushed config", {{"node", name},
@@ -217,15 +247,15 @@ std::vector<std::pair<std::string, const char*>> PushTracker::PushChanged(Increm
 }
 
 void PushTracker::MarkPushed(absl::Time pass_start, Stream* s, NodePushes* node, NodePlan* plan,
-                             const ferry::v1::ConfigPush& pushed, bool adopted) {
+                             bool delta, bool adopted) {
   s->pushed_version = plan->version();
   s->last_push_acked = adopted;
   ChangeAcks(node, [&](std::set<std::string>* changed) {
     node->pushed_version = plan->version();
-    if (pushed.has_delta()) {
-      node->generations.PushDelta(pushed.delta());
+    if (delta) {
+      node->generations.PushDelta(*plan);
     } else {
-      node->generations.PushFull(pushed.config());
+      node->generations.PushFull(*plan);
     }
     node->push_nacked = false;
     node->nack_error.clear();
@@ -240,9 +270,7 @@ bool PushTracker::AdoptApplied(absl::Time pass_start, Stream* s, NodePushes* nod
   // Only on a stream's first push, and only for the very version planned:
   // the version is a hash of the config's content, so the agent holds it.
   if (!s->pushed_version.empty() || s->last_applied_version != plan->version()) return false;
-  ferry::v1::ConfigPush held;
-  held.mutable_config()->Swap(plan->Materialize().get());
-  MarkPushed(pass_start, s, node, plan, held, /*adopted=*/true);
+  MarkPushed(pass_start, s, node, plan, /*delta=*/false, /*adopted=*/true);
   LogInfo("adopted the agent's applied config",
           {{"node", s->node},
            {"version", plan->version()},
@@ -250,9 +278,8 @@ bool PushTracker::AdoptApplied(absl::Time pass_start, Stream* s, NodePushes* nod
   return true;
 }
 
-std::optional<ferry::v1::NodeConfigDelta> PushTracker::DeltaFor(const Stream& stream,
-                                                                const NodePushes& node,
-                                                                const NodePlan& plan) {
+std::optional<NodePlan::Delta> PushTracker::DeltaFor(const Stream& stream, const NodePushes& node,
+                                                     const NodePlan& plan) {
   // Only on top of a config this stream's agent is known to hold: the first
   // push of a stream, one after an un-ACKed push (in flight or NACKed) and
   // one to an agent that takes no deltas are full.
@@ -263,8 +290,8 @@ std::optional<ferry::v1::NodeConfigDelta> PushTracker::DeltaFor(const Stream& st
   // When most forwards changed, the whole config is the smaller message;
   // most often that shows before the delta is built.
   if (plan.DeltaEntryBytesSinceMark() >= plan.ByteSize()) return std::nullopt;
-  std::optional<ferry::v1::NodeConfigDelta> delta = plan.DeltaSinceMark(node.acked_version);
-  if (!delta || delta->ByteSizeLong() >= plan.ByteSize()) return std::nullopt;
+  std::optional<NodePlan::Delta> delta = plan.DeltaSinceMark(node.acked_version);
+  if (!delta || delta->encoded.size() >= plan.ByteSize()) return std::nullopt;
   return delta;
 }
 

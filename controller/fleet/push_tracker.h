@@ -133,16 +133,14 @@ class PushTracker {
   bool AdoptApplied(absl::Time pass_start, Stream* s, NodePushes* node, NodePlan* plan)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The stream was sent the plan's config (or, `adopted`, already holds it:
-  // then it also counts as ACKed with the Hello's forward errors).
-  // `pushed` is what went out: a full config or a delta.
-  void MarkPushed(absl::Time pass_start, Stream* s, NodePushes* node, NodePlan* plan,
-                  const ferry::v1::ConfigPush& pushed, bool adopted)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // then it also counts as ACKed with the Hello's forward errors): as the
+  // plan's delta since its mark if `delta`, else whole.
+  void MarkPushed(absl::Time pass_start, Stream* s, NodePushes* node, NodePlan* plan, bool delta,
+                  bool adopted) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The delta to push instead of the full config, if the agent can take
   // one and it is the smaller message.
-  static std::optional<ferry::v1::NodeConfigDelta> DeltaFor(const Stream& stream,
-                                                            const NodePushes& node,
-                                                            const NodePlan& plan);
+  static std::optional<NodePlan::Delta> DeltaFor(const Stream& stream, const NodePushes& node,
+                                                 const NodePlan& plan);
 
   DirtyForwards* const dirty_;
   absl::Mutex mu_;

@@ -4,17 +4,24 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
-#include "api/lib/config_delta.h"
 #include "controller/planner/planner.h"
 #include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace ferry::controller {
 namespace {
 
 using ferry::v1::DnatRule;
 using ferry::v1::NodeConfig;
+using ferry::v1::NodeConfigDelta;
 using ferry::v1::ReturnRoute;
+using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
 using google::protobuf::io::CodedOutputStream;
+
+constexpr uint64_t kDnatSeed = 0x444e4154ull;
+constexpr uint64_t kRouteSeed = 0x52455455ull;
 
 // splitmix64's finalizer: spreads FNV's weak low bits over the word, so
 // that sums of entry hashes do not cancel out.
@@ -26,8 +33,7 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-uint64_t HashBytes(const google::protobuf::MessageLite& entry, uint64_t seed) {
-  std::string bytes = entry.SerializeAsString();   // no map fields: deterministic
+uint64_t HashBytes(absl::string_view bytes, uint64_t seed) {
   uint64_t hash = 14695981039346656037ull ^ seed;  // FNV-1a
   for (unsigned char c : bytes) {
     hash ^= c;
@@ -36,30 +42,61 @@ uint64_t HashBytes(const google::protobuf::MessageLite& entry, uint64_t seed) {
   return Mix(hash);
 }
 
-// Encoded size of one entry as a repeated field of NodeConfig.
-size_t FieldSize(const google::protobuf::MessageLite& entry) {
+// Appends `entry` as a length-delimited record of field `number` and
+// returns the hash of its encoding (no map fields: deterministic).
+uint64_t AppendRecord(int number, const google::protobuf::MessageLite& entry, uint64_t seed,
+                      std::string* out) {
   const size_t size = entry.ByteSizeLong();
-  return 1 + CodedOutputStream::VarintSize64(size) + size;
+  const size_t at = out->size();
+  out->resize(at + WireFormatLite::TagSize(number, WireFormatLite::TYPE_MESSAGE) +
+              CodedOutputStream::VarintSize32(static_cast<uint32_t>(size)) + size);
+  auto* p = reinterpret_cast<uint8_t*>(out->data() + at);
+  p = WireFormatLite::WriteTagToArray(number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, p);
+  p = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(size), p);
+  entry.SerializeWithCachedSizesToArray(p);
+  return HashBytes(absl::string_view(reinterpret_cast<const char*>(p), size), seed);
 }
 
-template <typename Entry>
-bool SameEntries(const google::protobuf::RepeatedPtrField<Entry>& a,
-                 const google::protobuf::RepeatedPtrField<Entry>& b) {
-  if (a.size() != b.size()) return false;
-  for (int i = 0; i < a.size(); ++i) {
-    if (!api::SameEntry(a.Get(i), b.Get(i))) return false;
+// Appends `records` (length-delimited records of one-byte tags) with each
+// record's tag replaced by field `number`'s: NodeConfig's entries become a
+// NodeConfigDelta's.
+void AppendRetagged(absl::string_view records, int number, std::string* out) {
+  const char tag =
+      static_cast<char>(WireFormatLite::MakeTag(number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+  CodedInputStream in(reinterpret_cast<const uint8_t*>(records.data()),
+                      static_cast<int>(records.size()));
+  size_t at = 0;
+  while (at < records.size()) {
+    uint32_t length = 0;
+    in.Skip(1);
+    in.ReadVarint32(&length);
+    const size_t end = static_cast<size_t>(in.CurrentPosition()) + length;
+    out->push_back(tag);
+    out->append(records.data() + at + 1, end - at - 1);
+    in.Skip(static_cast<int>(length));
+    at = end;
   }
-  return true;
 }
 
-bool Empty(const NodePlan::Piece* p) {
-  return p == nullptr || (p->entries.dnat_size() == 0 && p->entries.return_routes_size() == 0);
+void AppendString(int number, const std::string& value, std::string* out) {
+  google::protobuf::io::StringOutputStream stream(out);
+  CodedOutputStream coded(&stream);
+  WireFormatLite::WriteString(number, value, &coded);
+}
+
+void AppendFlag(int number, bool value, std::string* out) {
+  if (!value) return;  // proto3: a false bool is not written
+  out->push_back(
+      static_cast<char>(WireFormatLite::MakeTag(number, WireFormatLite::WIRETYPE_VARINT)));
+  out->push_back(1);
 }
 
 }  // namespace
 
-uint64_t EntryHash(const DnatRule& rule) { return HashBytes(rule, 0x444e4154ull); }
-uint64_t EntryHash(const ReturnRoute& route) { return HashBytes(route, 0x52455455ull); }
+uint64_t EntryHash(const DnatRule& rule) { return HashBytes(rule.SerializeAsString(), kDnatSeed); }
+uint64_t EntryHash(const ReturnRoute& route) {
+  return HashBytes(route.SerializeAsString(), kRouteSeed);
+}
 
 std::string VersionOf(uint64_t entries_hash, bool ipv4_forwarding, bool ipv6_forwarding) {
   uint64_t flags = Mix(0x666c616773ull + (ipv4_forwarding ? 1 : 0) + (ipv6_forwarding ? 2 : 0));
@@ -69,25 +106,36 @@ std::string VersionOf(uint64_t entries_hash, bool ipv4_forwarding, bool ipv6_for
 NodePlan::PiecePtr NodePlan::MakePiece(NodeConfig entries) {
   auto piece = std::make_shared<Piece>();
   SortConfigEntries(&entries);
+  std::string& records = piece->records;
   for (const DnatRule& r : entries.dnat()) {
-    piece->hash += EntryHash(r);
-    piece->bytes += FieldSize(r);
+    piece->hash += AppendRecord(NodeConfig::kDnatFieldNumber, r, kDnatSeed, &records);
+    piece->generation = r.generation();
   }
+  piece->routes_at = static_cast<uint32_t>(records.size());
   for (const ReturnRoute& r : entries.return_routes()) {
-    piece->hash += EntryHash(r);
-    piece->bytes += FieldSize(r);
+    piece->hash += AppendRecord(NodeConfig::kReturnRoutesFieldNumber, r, kRouteSeed, &records);
+    piece->generation = r.generation();
   }
-  piece->entries = std::move(entries);
+  records.shrink_to_fit();
+  piece->dnat_count = static_cast<uint32_t>(entries.dnat_size());
+  piece->route_count = static_cast<uint32_t>(entries.return_routes_size());
+  piece->ipv4_forwarding = entries.ipv4_forwarding();
+  piece->ipv6_forwarding = entries.ipv6_forwarding();
   return piece;
+}
+
+bool NodePlan::SameRecords(const Piece* a, const Piece* b) {
+  const bool a_empty = a == nullptr || a->records.empty();
+  const bool b_empty = b == nullptr || b->records.empty();
+  if (a_empty || b_empty) return a_empty == b_empty;
+  return a->routes_at == b->routes_at && a->hash == b->hash && a->records == b->records;
 }
 
 bool NodePlan::SamePiece(const Piece* a, const Piece* b) {
   if (a == b) return true;
   if (a == nullptr || b == nullptr) return false;
-  return a->hash == b->hash && a->entries.ipv4_forwarding() == b->entries.ipv4_forwarding() &&
-         a->entries.ipv6_forwarding() == b->entries.ipv6_forwarding() &&
-         SameEntries(a->entries.dnat(), b->entries.dnat()) &&
-         SameEntries(a->entries.return_routes(), b->entries.return_routes());
+  return a->ipv4_forwarding == b->ipv4_forwarding && a->ipv6_forwarding == b->ipv6_forwarding &&
+         a->routes_at == b->routes_at && a->hash == b->hash && a->records == b->records;
 }
 
 bool NodePlan::Put(const std::string& forward, PiecePtr piece) {
@@ -97,11 +145,11 @@ bool NodePlan::Put(const std::string& forward, PiecePtr piece) {
   since_mark_.try_emplace(forward, it == pieces_.end() ? nullptr : it->second);
   auto account = [this](const Piece& p, int sign) {
     hash_ += sign > 0 ? p.hash : -p.hash;
-    bytes_ = sign > 0 ? bytes_ + p.bytes : bytes_ - p.bytes;
-    dnat_ += sign * p.entries.dnat_size();
-    routes_ += sign * p.entries.return_routes_size();
-    ipv4_ += sign * (p.entries.ipv4_forwarding() ? 1 : 0);
-    ipv6_ += sign * (p.entries.ipv6_forwarding() ? 1 : 0);
+    bytes_ = sign > 0 ? bytes_ + p.records.size() : bytes_ - p.records.size();
+    dnat_ += sign * static_cast<int>(p.dnat_count);
+    routes_ += sign * static_cast<int>(p.route_count);
+    ipv4_ += sign * (p.ipv4_forwarding ? 1 : 0);
+    ipv6_ += sign * (p.ipv6_forwarding ? 1 : 0);
   };
   if (old != nullptr) account(*old, -1);
   if (piece == nullptr) {
@@ -127,18 +175,22 @@ size_t NodePlan::ByteSize() const {
   return size;
 }
 
+void NodePlan::AppendConfig(std::string* out) const {
+  out->reserve(out->size() + ByteSize());
+  if (!version_.empty()) AppendString(NodeConfig::kVersionFieldNumber, version_, out);
+  // Pieces are sorted within and by forward name, so the whole is sorted;
+  // and fields in number order are what protobuf itself writes.
+  for (const auto& [forward, piece] : pieces_) out->append(piece->records, 0, piece->routes_at);
+  for (const auto& [forward, piece] : pieces_) out->append(piece->records, piece->routes_at);
+  AppendFlag(NodeConfig::kIpv4ForwardingFieldNumber, ipv4_ > 0, out);
+  AppendFlag(NodeConfig::kIpv6ForwardingFieldNumber, ipv6_ > 0, out);
+}
+
 std::shared_ptr<NodeConfig> NodePlan::Materialize() const {
+  std::string encoded;
+  AppendConfig(&encoded);
   auto config = std::make_shared<NodeConfig>();
-  config->set_version(version_);
-  config->mutable_dnat()->Reserve(dnat_);
-  config->mutable_return_routes()->Reserve(routes_);
-  // Pieces are sorted within and by forward name: the whole is sorted.
-  for (const auto& [forward, piece] : pieces_) {
-    for (const DnatRule& r : piece->entries.dnat()) *config->add_dnat() = r;
-    for (const ReturnRoute& r : piece->entries.return_routes()) *config->add_return_routes() = r;
-  }
-  config->set_ipv4_forwarding(ipv4_ > 0);
-  config->set_ipv6_forwarding(ipv6_ > 0);
+  config->ParseFromString(encoded);  // our own encoding of valid entries
   return config;
 }
 
@@ -147,41 +199,26 @@ void NodePlan::MarkPushed() {
   since_mark_.clear();
 }
 
-template <typename Fn>
-void NodePlan::ForEachChangedSinceMark(Fn fn) const {
-  for (const auto& [forward, then] : since_mark_) {
-    auto now = pieces_.find(forward);
-    const Piece* current = now == pieces_.end() ? nullptr : now->second.get();
-    // Changed and changed back is no change, as api::ComputeDelta sees it.
-    if (then != nullptr && current != nullptr &&
-        SameEntries(then->entries.dnat(), current->entries.dnat()) &&
-        SameEntries(then->entries.return_routes(), current->entries.return_routes())) {
-      continue;
-    }
-    if (Empty(then.get()) && Empty(current)) continue;
-    fn(forward, current);
-  }
-}
-
-std::optional<ferry::v1::NodeConfigDelta> NodePlan::DeltaSinceMark(
-    const std::string& base_version) const {
+std::optional<NodePlan::Delta> NodePlan::DeltaSinceMark(const std::string& base_version) const {
   if (marked_version_.empty() || base_version != marked_version_) return std::nullopt;
-  ferry::v1::NodeConfigDelta delta;
-  delta.set_version(version_);
-  delta.set_base_version(base_version);
-  delta.set_ipv4_forwarding(ipv4_ > 0);
-  delta.set_ipv6_forwarding(ipv6_ > 0);
+  Delta delta;
+  std::string& out = delta.encoded;
+  AppendString(NodeConfigDelta::kVersionFieldNumber, version_, &out);
+  AppendString(NodeConfigDelta::kBaseVersionFieldNumber, base_version, &out);
   std::vector<const Piece*> changed;
   ForEachChangedSinceMark([&](const std::string& forward, const Piece* current) {
-    delta.add_forwards(forward);
+    AppendString(NodeConfigDelta::kForwardsFieldNumber, forward, &out);
+    ++delta.forwards;
     if (current != nullptr) changed.push_back(current);
   });
   for (const Piece* p : changed) {
-    for (const DnatRule& r : p->entries.dnat()) *delta.add_dnat() = r;
+    AppendRetagged(p->dnat(), NodeConfigDelta::kDnatFieldNumber, &out);
   }
   for (const Piece* p : changed) {
-    for (const ReturnRoute& r : p->entries.return_routes()) *delta.add_return_routes() = r;
+    AppendRetagged(p->routes(), NodeConfigDelta::kReturnRoutesFieldNumber, &out);
   }
+  AppendFlag(NodeConfigDelta::kIpv4ForwardingFieldNumber, ipv4_ > 0, &out);
+  AppendFlag(NodeConfigDelta::kIpv6ForwardingFieldNumber, ipv6_ > 0, &out);
   return delta;
 }
 
@@ -189,7 +226,7 @@ size_t NodePlan::DeltaEntryBytesSinceMark() const {
   size_t bytes = 0;
   ForEachChangedSinceMark([&](const std::string& forward, const Piece* current) {
     bytes += 1 + CodedOutputStream::VarintSize64(forward.size()) + forward.size();
-    if (current != nullptr) bytes += current->bytes;
+    if (current != nullptr) bytes += current->records.size();
   });
   return bytes;
 }

@@ -21,13 +21,11 @@ void AgentSession::Push(ferry::v1::ControllerMessage message) {
   {
     absl::MutexLock l(&mu_);
     if (finishing_) return;
-    if (message.has_push()) {
-      for (auto& pending : outbox_) {
-        if (pending.has_push()) {
-          pending = std::move(message);
-          return;
-        }
-      }
+    // Every message is a push (often carried encoded, as an unknown
+    // field): a newer one replaces one still waiting, which is stale.
+    if (!outbox_.empty()) {
+      outbox_.back() = std::move(message);
+      return;
     }
     if (outbox_.size() < kMaxOutbox) {
       outbox_.push_back(std::move(message));

@@ -202,9 +202,11 @@ TEST_F(WriterHandoffTest, ASnapshotTakesTheHandoffInsteadOfReadingTheStore) {
   Object web = TestForward("web", "192.0.2.1", 80);
   absl::StatusOr<int64_t> revision = store_->Commit({PutOp(web, WriteOp::kMustNotExist)});
   ASSERT_TRUE(revision.ok()) << revision.status();
-  // Marked, so that where the snapshot got it from shows.
+  // Marked, so that where the snapshot got it from shows; the snapshot
+  // keeps the handed spec itself, moved, not a copy.
   auto handed = std::make_shared<Object>(web);
-  (*handed->mutable_ip_forward()->mutable_metadata()->mutable_labels())["from"] = "handoff";
+  handed->mutable_ip_forward()->mutable_metadata()->set_generation(7);
+  const ferry::v1::IPForwardSpec* handed_spec = &handed->ip_forward().spec();
   handoff_.Begin();
   handoff_.Finish(*revision, {handed});
   absl::StatusOr<FleetSnapshot::Changes> changes = taking.Refresh();
@@ -212,8 +214,8 @@ TEST_F(WriterHandoffTest, ASnapshotTakesTheHandoffInsteadOfReadingTheStore) {
   EXPECT_EQ(changes->specs, (std::set<std::string>{"web"}));
   const FleetSnapshot::Stored& held = taking.forwards().at("web");
   EXPECT_EQ(held.revision, *revision);
-  EXPECT_EQ(held.held.get(), handed.get()) << "copied or read back";
-  EXPECT_EQ(held.object().ip_forward().metadata().labels().at("from"), "handoff");
+  EXPECT_EQ(&held.object().ip_forward().spec(), handed_spec) << "copied or read back";
+  EXPECT_EQ(held.object().ip_forward().metadata().generation(), 7);
 }
 
 }  // namespace

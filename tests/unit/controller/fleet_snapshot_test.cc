@@ -53,6 +53,24 @@ TEST_F(FleetSnapshotTest, AStatusStoredByAnOlderBuildIsDroppedOnRead) {
   EXPECT_EQ(held.ip_forward().metadata().name(), "web");
 }
 
+TEST_F(FleetSnapshotTest, AForwardIsHeldAsItsNameGenerationAndSpecOnly) {
+  Object labelled = Forward("cache", "False");
+  ferry::v1::ObjectMeta* meta = labelled.mutable_ip_forward()->mutable_metadata();
+  (*meta->mutable_labels())["team"] = "web";
+  meta->set_uid("0b7e4d9a-3f1c-4c2e-9d8a-5e6f7a8b9c0d");
+  meta->set_generation(3);
+  labelled.mutable_ip_forward()->set_api_version("ferry.dev/v1");
+  ASSERT_TRUE(store_.Commit({PutOp(labelled, WriteOp::kMustNotExist)}).ok());
+  ASSERT_TRUE(snapshot_.Refresh().ok());
+  Object expected;
+  ferry::v1::IPForward* kept = expected.mutable_ip_forward();
+  kept->mutable_metadata()->set_name("cache");
+  kept->mutable_metadata()->set_generation(3);
+  *kept->mutable_spec() = labelled.ip_forward().spec();
+  const Object& held = snapshot_.forwards().at("cache").object();
+  EXPECT_EQ(held.SerializeAsString(), expected.SerializeAsString()) << held.DebugString();
+}
+
 TEST_F(FleetSnapshotTest, ALaterWriteOfTheForwardReplacesTheHeldOne) {
   ASSERT_TRUE(store_.Commit({PutOp(Forward("web", "True"), WriteOp::kAnyRevision)}).ok());
   absl::StatusOr<FleetSnapshot::Changes> changes = snapshot_.Refresh();

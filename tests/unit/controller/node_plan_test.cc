@@ -1,13 +1,16 @@
-// NodePlan's delta-size estimate: the push decides between a delta and the
-// full config on it before building the delta, so it must be the delta's
-// exact size less its fixed fields, for added, changed, removed and
-// changed-back forwards.
+// NodePlan's encodings and its delta-size estimate. A full push is the
+// plan's pieces appended, so it must be byte for byte what protobuf writes
+// for the same config. The push decides between a delta and the full
+// config on the estimate before building the delta, so it must be the
+// delta's exact size less its fixed fields, for added, changed, removed
+// and changed-back forwards.
 
 #include "controller/planner/node_plan.h"
 
 #include <optional>
 #include <string>
 
+#include "controller/planner/planner.h"
 #include "gtest/gtest.h"
 
 namespace ferry::controller {
@@ -61,10 +64,14 @@ TEST(NodePlanTest, TheDeltaSizeEstimateIsTheDeltaLessItsFixedFields) {
   plan.Put("fwd-4", Piece("fwd-4", 5000));    // changed ...
   plan.Put("fwd-4", Piece("fwd-4", 1004));    // ... and back
   plan.Seal();
-  std::optional<NodeConfigDelta> delta = plan.DeltaSinceMark(base);
-  ASSERT_TRUE(delta.has_value());
-  EXPECT_EQ(delta->forwards_size(), 3) << delta->DebugString();
-  EXPECT_EQ(plan.DeltaEntryBytesSinceMark() + FixedFields(*delta), delta->ByteSizeLong());
+  std::optional<NodePlan::Delta> encoded = plan.DeltaSinceMark(base);
+  ASSERT_TRUE(encoded.has_value());
+  NodeConfigDelta delta;
+  ASSERT_TRUE(delta.ParseFromString(encoded->encoded));
+  EXPECT_EQ(encoded->forwards, 3);
+  EXPECT_EQ(delta.forwards_size(), 3) << delta.DebugString();
+  EXPECT_EQ(plan.DeltaEntryBytesSinceMark() + FixedFields(delta), delta.ByteSizeLong());
+  EXPECT_EQ(delta.SerializeAsString(), encoded->encoded);
 }
 
 TEST(NodePlanTest, WhenEveryForwardIsNewTheFullConfigIsTheSmallerMessage) {
@@ -76,6 +83,47 @@ TEST(NodePlanTest, WhenEveryForwardIsNewTheFullConfigIsTheSmallerMessage) {
   plan.Seal();
   EXPECT_GE(plan.DeltaEntryBytesSinceMark(), plan.ByteSize());
   EXPECT_EQ(plan.ByteSize(), plan.Materialize()->ByteSizeLong());
+}
+
+TEST(NodePlanTest, TheFullConfigIsWhatProtobufWritesForTheSameEntries) {
+  NodePlan plan;
+  NodeConfig expected;
+  // Names out of order, ports within a forward out of order, routes on
+  // some: the plan sorts, as PlanFleet does.
+  for (int i : {7, 3, 11, 0, 5}) {
+    const std::string name = "fwd-" + std::to_string(i);
+    NodeConfig entries;
+    for (uint32_t port : {2000u + i, 1000u + i}) {
+      auto* rule = entries.add_dnat();
+      rule->set_forward(name);
+      rule->set_generation(i + 1);
+      rule->set_frontend_address("192.0.2.1");
+      rule->set_port(port);
+      rule->set_backend_address("10.8.0.2");
+      rule->set_target_port(8080);
+    }
+    if (i % 2 == 1) {
+      auto* route = entries.add_return_routes();
+      route->set_forward(name);
+      route->set_generation(i + 1);
+      route->set_source_address("10.8.0.2");
+      route->set_port(8080);
+      route->set_via("10.8.0.1");
+    }
+    entries.set_ipv4_forwarding(true);
+    expected.MergeFrom(entries);
+    plan.Put(name, NodePlan::MakePiece(std::move(entries)));
+  }
+  plan.Seal();
+  SortConfigEntries(&expected);
+  expected.set_version(ConfigVersion(expected));
+  std::string encoded;
+  plan.AppendConfig(&encoded);
+  EXPECT_EQ(plan.version(), expected.version());
+  EXPECT_EQ(encoded, expected.SerializeAsString());
+  EXPECT_EQ(plan.ByteSize(), encoded.size());
+  EXPECT_EQ(plan.dnat_count(), 10);
+  EXPECT_EQ(plan.route_count(), 4);  // the odd ones
 }
 
 }  // namespace

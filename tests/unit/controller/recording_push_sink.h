@@ -19,8 +19,11 @@ namespace ferry::controller {
 class RecordingPushSink : public PushSink {
  public:
   void Push(ferry::v1::ControllerMessage message) override {
+    // As the agent reads it: the fleet may send the push encoded.
+    ferry::v1::ControllerMessage received;
+    received.ParseFromString(message.SerializeAsString());
     absl::MutexLock l(&mu_);
-    pushes_.push_back(message.push());
+    pushes_.push_back(received.push());
   }
   void Close(const absl::Status& status) override {
     absl::MutexLock l(&mu_);
