@@ -164,20 +164,12 @@ absl::Status StatusWriter::WriteStatuses(const std::vector<const FleetSnapshot::
   for (const std::string& name : forgotten_) names.push_back(name);
   const std::vector<ForwardStatuses::Bytes> current = sources_.statuses->GetMany(names);
 
-  std::map<std::pair<std::string, std::string>, int> tally;
+  Tally tally;
   std::vector<ForwardStatuses::Update> updates;
-  // Forwards created together mostly end in the same status: each distinct
-  // one is kept once.
-  absl::flat_hash_map<std::string_view, ForwardStatuses::Bytes> interned;
+  PassMemo memo;
   for (size_t i = 0; i < taken.size(); ++i) {
-    std::optional<std::string> encoded = StatusWrite(*taken[i], planner, now, current[i], &tally);
-    if (!encoded) continue;
-    auto it = interned.find(*encoded);
-    if (it == interned.end()) {
-      auto bytes = std::make_shared<const std::string>(*std::move(encoded));
-      it = interned.emplace(std::string_view(*bytes), bytes).first;
-    }
-    updates.push_back({names[i], it->second});
+    ForwardStatuses::Bytes status = StatusWrite(*taken[i], planner, now, current[i], &memo, &tally);
+    if (status != nullptr) updates.push_back({names[i], std::move(status)});
   }
   for (size_t i = taken.size(); i < names.size(); ++i) {
     if (current[i] == nullptr) continue;
@@ -221,14 +213,14 @@ void StatusWriter::ForgetAllExceptSnapshot() {
   }
 }
 
-std::optional<std::string> StatusWriter::StatusWrite(
-    const FleetSnapshot::Stored& stored, const IncrementalPlanner& planner, absl::Time now,
-    const ForwardStatuses::Bytes& current,
-    std::map<std::pair<std::string, std::string>, int>* tally) {
+ForwardStatuses::Bytes StatusWriter::StatusWrite(const FleetSnapshot::Stored& stored,
+                                                 const IncrementalPlanner& planner, absl::Time now,
+                                                 const ForwardStatuses::Bytes& current,
+                                                 PassMemo* memo, Tally* tally) {
   const IPForward& forward = stored.object().ip_forward();
   const std::string& name = forward.metadata().name();
   const ForwardResolution* resolution = planner.Resolution(name);
-  if (resolution == nullptr) return std::nullopt;  // not planned: cannot happen
+  if (resolution == nullptr) return nullptr;  // not planned: cannot happen
   const std::map<std::string, NodeAckInfo> acks = sources_.pushes->AcksFor(forward, *resolution);
   if (resolution->accepted && sources_.pending_grace > absl::ZeroDuration()) {
     std::optional<absl::Time> due =
@@ -236,20 +228,61 @@ std::optional<std::string> StatusWriter::StatusWrite(
     if (due && now < *due) {
       held_[name] = *due;
       next_due_ = std::min(next_due_, *due);
-      return std::nullopt;
+      return nullptr;
     }
   }
   held_.erase(name);
+  const std::vector<ForwardDrift> drift = sources_.drift->UnrepairedFor(name, resolution->nodes);
+  // Everything ComputeStatus and DriftedCondition read, `now` aside (one
+  // per pass); the current status by identity, as equal ones are shared.
+  // A forward with drift names its own objects: computed alone.
+  std::string key;
+  if (drift.empty()) {
+    absl::StrAppend(&key, forward.metadata().generation(), "|",
+                    reinterpret_cast<uintptr_t>(current.get()), "|", resolution->accepted);
+    for (const std::string* field :
+         {&resolution->reason, &resolution->message, &resolution->return_via}) {
+      absl::StrAppend(&key, "|", field->size(), ":", *field);
+    }
+    for (const InvolvedNode& node : resolution->nodes) {
+      auto it = acks.find(node.name);
+      const NodeAckInfo none;
+      const NodeAckInfo& ack = it == acks.end() ? none : it->second;
+      absl::StrAppend(&key, "|", node.name.size(), ":", node.name, node.role.size(), ":", node.role,
+                      ack.acked_generation.has_value() ? "=" : "-",
+                      ack.acked_generation.value_or(0), ack.nacked ? "!" : ".", ack.error.size(),
+                      ":", ack.error);
+    }
+    if (auto hit = memo->by_inputs.find(key); hit != memo->by_inputs.end()) {
+      for (const auto& [condition, delta] : hit->second.tally) (*tally)[condition] += delta;
+      return hit->second.status;
+    }
+  }
+  Computed computed;
   ferry::v1::IPForwardStatus previous;
   if (current != nullptr && !previous.ParseFromString(*current)) previous.Clear();
   ferry::v1::IPForwardStatus status = ComputeStatus(forward, *resolution, acks, now, previous);
-  SetCondition(DriftedCondition(forward, sources_.drift->UnrepairedFor(name, resolution->nodes)),
-               now, previous.conditions(), status.mutable_conditions());
+  SetCondition(DriftedCondition(forward, drift), now, previous.conditions(),
+               status.mutable_conditions());
   std::string encoded = status.SerializeAsString();
-  if (current != nullptr && *current == encoded) return std::nullopt;
-  for (const Condition& c : previous.conditions()) --(*tally)[{c.type(), c.status()}];
-  for (const Condition& c : status.conditions()) ++(*tally)[{c.type(), c.status()}];
-  return encoded;
+  if (current == nullptr || *current != encoded) {
+    for (const Condition& c : previous.conditions())
+      computed.tally.push_back({{c.type(), c.status()}, -1});
+    for (const Condition& c : status.conditions())
+      computed.tally.push_back({{c.type(), c.status()}, +1});
+    // Forwards created together mostly end in the same status: each
+    // distinct one is kept once.
+    auto it = memo->interned.find(encoded);
+    if (it == memo->interned.end()) {
+      auto bytes = std::make_shared<const std::string>(std::move(encoded));
+      it = memo->interned.emplace(std::string_view(*bytes), bytes).first;
+    }
+    computed.status = it->second;
+  }
+  for (const auto& [condition, delta] : computed.tally) (*tally)[condition] += delta;
+  ForwardStatuses::Bytes result = computed.status;
+  if (!key.empty()) memo->by_inputs.emplace(std::move(key), std::move(computed));
+  return result;
 }
 
 std::set<std::string> StatusWriter::TakeDue(absl::Time now) {

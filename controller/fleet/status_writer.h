@@ -21,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -111,13 +112,28 @@ class StatusWriter {
   std::optional<absl::Time> NextDue() const;
 
  private:
+  using Tally = std::map<std::pair<std::string, std::string>, int>;
+  // One status computed in a pass, and what it changed in the tally.
+  struct Computed {
+    ForwardStatuses::Bytes status;  // null: the same as the current one
+    std::vector<std::pair<std::pair<std::string, std::string>, int>> tally;
+  };
+  // A pass's statuses by everything they are computed from (key), so that
+  // forwards in the same state share one computation; and each distinct
+  // encoding once.
+  struct PassMemo {
+    absl::flat_hash_map<std::string, Computed> by_inputs;
+    absl::flat_hash_map<std::string_view, ForwardStatuses::Bytes> interned;
+  };
+
   // The encoded status `stored` should have now, if it differs from
-  // `current` (its published one, or null) and is not held back. Adds its
-  // conditions to `tally` and the replaced ones' with -1.
-  std::optional<std::string> StatusWrite(const FleetSnapshot::Stored& stored,
-                                         const IncrementalPlanner& planner, absl::Time now,
-                                         const ForwardStatuses::Bytes& current,
-                                         std::map<std::pair<std::string, std::string>, int>* tally);
+  // `current` (its published one, or null) and is not held back (null
+  // otherwise). Adds its conditions to `tally` and the replaced ones' with
+  // -1.
+  ForwardStatuses::Bytes StatusWrite(const FleetSnapshot::Stored& stored,
+                                     const IncrementalPlanner& planner, absl::Time now,
+                                     const ForwardStatuses::Bytes& current, PassMemo* memo,
+                                     Tally* tally);
 
   // Commits the Node `objects`, each guarded by the revision it was read
   // at, in one transaction, and records each in the snapshot. A stale

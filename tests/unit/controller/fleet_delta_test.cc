@@ -145,6 +145,53 @@ class FleetDeltaTest : public ::testing::Test {
   SessionHandle* b_ = nullptr;
 };
 
+// Forwards in one state share one status computation per pass; each still
+// gets its own status, and the condition counts count every forward. The
+// g- forwards differ in nothing but their generation (their node never
+// registers).
+TEST_F(FleetDeltaTest, ForwardsInOneStateShareAComputationButEachGetsItsOwnStatus) {
+  for (int i = 0; i < 20; ++i) {
+    Put(ForwardOn(absl::StrCat("f-", i), "node-a", "192.0.2.1", 1000 + i, i % 2 == 0 ? 1 : 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    Put(ForwardOn(absl::StrCat("g-", i), "node-b", "192.0.2.2", 1000 + i, i % 2 == 0 ? 1 : 2));
+  }
+  a_ = fleet_.Connect("node-a", HelloOf("node-a", "192.0.2.1"), &sink_a_);
+  Reconcile();
+  ferry::v1::ConfigAck ack = AckOf(sink_a_.last());
+  (*ack.mutable_forward_errors())["f-7"] = "kernel said no: test";
+  fleet_.OnAck(a_, ack);
+  Reconcile();
+  for (int i = 0; i < 20; ++i) {
+    const std::string name = absl::StrCat("f-", i);
+    ferry::v1::IPForwardStatus status = PublishedStatus(fleet_.statuses(), name);
+    EXPECT_EQ(status.observed_generation(), i % 2 == 0 ? 1 : 2) << name;
+    bool ready = false;
+    std::string message;
+    for (const auto& c : status.conditions()) {
+      if (c.type() != "Ready") continue;
+      ready = c.status() == "True";
+      message = c.message();
+      EXPECT_EQ(c.observed_generation(), i % 2 == 0 ? 1 : 2) << name;
+    }
+    EXPECT_EQ(ready, i != 7) << name << ": " << status.DebugString();
+    if (i == 7) EXPECT_THAT(message, HasSubstr("kernel said no: test"));
+  }
+  for (int i = 0; i < 4; ++i) {
+    const std::string name = absl::StrCat("g-", i);
+    ferry::v1::IPForwardStatus status = PublishedStatus(fleet_.statuses(), name);
+    EXPECT_EQ(status.observed_generation(), i % 2 == 0 ? 1 : 2) << name;
+    for (const auto& c : status.conditions()) {
+      EXPECT_EQ(c.observed_generation(), i % 2 == 0 ? 1 : 2) << name << " " << c.type();
+    }
+  }
+  const std::string text = registry_.Render();
+  EXPECT_THAT(text, HasSubstr("ferry_forwards{condition=\"Ready\",status=\"True\"} 19\n"));
+  EXPECT_THAT(text, HasSubstr("ferry_forwards{condition=\"Ready\",status=\"False\"} 5\n"));
+  EXPECT_THAT(text, HasSubstr("ferry_forwards{condition=\"Accepted\",status=\"True\"} 20\n"));
+  EXPECT_THAT(text, HasSubstr("ferry_forwards{condition=\"Accepted\",status=\"False\"} 4\n"));
+}
+
 TEST_F(FleetDeltaTest, FirstPushOfAStreamIsTheFullConfig) {
   ConnectAndAck();
   ASSERT_EQ(sink_a_.count(), 1);
