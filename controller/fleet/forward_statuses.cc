@@ -63,6 +63,11 @@ std::vector<std::string> ForwardStatuses::Names() const {
   return names;
 }
 
+size_t ForwardStatuses::size() const {
+  absl::ReaderMutexLock lock(&mu_);
+  return table_.size();
+}
+
 absl::StatusOr<std::shared_ptr<const std::vector<std::string>>> ForwardStatuses::ChangedAt(
     int64_t revision) const {
   absl::ReaderMutexLock lock(&mu_);

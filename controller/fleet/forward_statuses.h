@@ -65,6 +65,8 @@ class ForwardStatuses {
 
   // Every forward with a status.
   std::vector<std::string> Names() const;
+  // How many forwards have a status.
+  size_t size() const;
 
   // The forwards whose status changed at `revision`, a marker revision;
   // OUT_OF_RANGE when no longer retained (or published before this

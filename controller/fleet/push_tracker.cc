@@ -229,11 +229,12 @@ std::vector<std::pair<std::string, const char*>> PushTracker::PushChanged(Increm
     const char* kind = delta.has_value() ? kPushDelta : kPushFull;
     const std::string changed = delta.has_value() ? absl::StrCat(delta->forwards) : "all";
     pushed.emplace_back(name, kind);
-    // Recorded before it is sent, both under mu_: its ACK cannot be
-    // handled in between, and the message is moved, not copied, into the
-    // stream.
-    MarkPushed(pass_start, s, &node, planned, delta.has_value(), /*adopted=*/false);
+    // Sent, then recorded, both under mu_: its ACK cannot be handled in
+    // between, and the agent starts on 100k forwards while their pushed
+    // generations are recorded. The message is moved, not copied, into
+    // the stream.
     s->sink->Push(std::move(message));
+    MarkPushed(pass_start, s, &node, planned, delta.has_value(), /*adopted=*/false);
     node.pushed_at = now;
     LogInfo("pushed config", {{"node", name},
                               {"version", planned->version()},

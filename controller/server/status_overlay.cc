@@ -14,6 +14,11 @@ namespace {
 
 // Forwards read from the store per round when a marker is expanded.
 constexpr size_t kExpandBatch = 512;
+// A marker naming at least this many forwards, and a quarter of all that
+// have a status, is expanded in one pass over the stored forwards instead
+// of a point read per name: after one ACK of 100k forwards, 100k point
+// reads were 100 ms between the Ready status and `ferryctl wait`.
+constexpr size_t kScanAt = 4096;
 
 }  // namespace
 
@@ -51,6 +56,10 @@ absl::Status StatusOverlay::ForEachChanged(Store* store, int64_t revision,
       statuses_->ChangedAt(revision);
   if (!changed.ok()) return changed.status();
   const std::vector<std::string>& names = **changed;
+  if (names.size() >= kScanAt && names.size() * 4 >= statuses_->size() &&
+      std::is_sorted(names.begin(), names.end())) {
+    return ScanChanged(store, names, send);
+  }
   for (size_t begin = 0; begin < names.size(); begin += kExpandBatch) {
     std::vector<std::string> batch(names.begin() + begin,
                                    names.begin() + std::min(names.size(), begin + kExpandBatch));
@@ -74,6 +83,28 @@ absl::Status StatusOverlay::ForEachChanged(Store* store, int64_t revision,
     }
   }
   return absl::OkStatus();
+}
+
+absl::Status StatusOverlay::ScanChanged(Store* store, const std::vector<std::string>& names,
+                                        const std::function<bool(std::string)>& send) const {
+  // Both in name order: a merge of the listing with the names.
+  size_t next = 0;
+  absl::Status failed = absl::OkStatus();
+  absl::StatusOr<int64_t> listed = store->List(kKindIPForward, [&](const StoredObject& stored) {
+    while (next < names.size() && names[next] < stored.name) ++next;  // deleted since
+    if (next == names.size()) return false;
+    if (names[next] != stored.name) return true;
+    ++next;
+    const ForwardStatuses::Bytes status = statuses_->Get(stored.name);
+    absl::StatusOr<std::string> object = EncodeServed(stored, true, status.get());
+    if (!object.ok()) {
+      failed = object.status();
+      return false;
+    }
+    return send(*std::move(object));
+  });
+  if (!listed.ok()) return listed.status();
+  return failed;
 }
 
 }  // namespace ferry::controller

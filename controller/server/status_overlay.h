@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -48,6 +49,11 @@ class StatusOverlay {
                               const std::function<bool(std::string)>& send) const;
 
  private:
+  // ForEachChanged for many `names`, sorted: one listing of the stored
+  // forwards, merged with them.
+  absl::Status ScanChanged(Store* store, const std::vector<std::string>& names,
+                           const std::function<bool(std::string)>& send) const;
+
   const ForwardStatuses* const statuses_;
 };
 

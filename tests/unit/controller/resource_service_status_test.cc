@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "controller/fleet/forward_statuses.h"
 #include "controller/server/resource_service.h"
 #include "controller/store/object_codec.h"
@@ -220,6 +221,44 @@ TEST_F(ResourceServiceStatusTest, APublicationIsOneModifiedEventPerForwardAtItsR
   EXPECT_EQ(events[4].resource_version(), absl::StrCat(*marker));
   EXPECT_EQ(events[5].type(), WatchEvent::DELETED);
   EXPECT_EQ(events[5].resource_version(), absl::StrCat(*deleted));
+}
+
+// A publication of thousands is expanded from one listing of the stored
+// forwards: the same events, in the publication's (name) order, with a
+// forward deleted since skipped and one it does not name left out.
+TEST_F(ResourceServiceStatusTest, ALargePublicationIsExpandedInOrderFromOneListing) {
+  constexpr int kForwards = 5000;
+  std::vector<WriteOp> ops;
+  std::vector<ForwardStatuses::Update> updates;
+  for (int i = 0; i < kForwards; ++i) {
+    const std::string name = absl::StrFormat("f-%05d", i);
+    ops.push_back(PutOp(TestForward(name, "192.0.2.1", 1 + i), WriteOp::kAnyRevision));
+    updates.push_back({name, Ready(i % 3 == 0 ? "False" : "True")});
+  }
+  ops.push_back(PutOp(TestForward("f-unnamed", "192.0.2.1", 6000), WriteOp::kAnyRevision));
+  ASSERT_TRUE(store_->Commit(ops).ok());
+  absl::StatusOr<int64_t> marker = statuses_->Publish(std::move(updates));
+  ASSERT_TRUE(marker.ok());
+  WriteOp del;
+  del.type = WriteOp::Type::kDelete;
+  del.kind = kKindIPForward;
+  del.name = "f-02500";
+  ASSERT_TRUE(store_->Commit({del}).ok());
+
+  int messages = 0;
+  std::vector<WatchEvent> events = WatchBatched(*marker - 1, kForwards, &messages);
+  ASSERT_EQ(events.size(), static_cast<size_t>(kForwards));
+  int at = 0;
+  for (int i = 0; i < kForwards; ++i) {
+    if (i == 2500) continue;
+    const WatchEvent& e = events[at++];
+    EXPECT_EQ(e.type(), WatchEvent::MODIFIED);
+    EXPECT_EQ(e.object().ip_forward().metadata().name(), absl::StrFormat("f-%05d", i));
+    EXPECT_EQ(ReadyOf(e.object()), i % 3 == 0 ? "False" : "True");
+    EXPECT_EQ(e.resource_version(), absl::StrCat(*marker));
+  }
+  EXPECT_EQ(events.back().type(), WatchEvent::DELETED);
+  EXPECT_EQ(events.back().object().ip_forward().metadata().name(), "f-02500");
 }
 
 TEST_F(ResourceServiceStatusTest, AWatchOfNodesSeesNoMarkersAndOneOfAllKindsSeesStatuses) {
