@@ -232,12 +232,17 @@ void StoredForwardIndex::Unstage() {
       index_.Remove(it->name);
     }
   }
-  staged_.clear();
+  ReleaseStaged();
 }
 
 void StoredForwardIndex::Committed(int64_t revision) {
-  staged_.clear();
+  ReleaseStaged();
   Advance(revision);
+}
+
+void StoredForwardIndex::ReleaseStaged() {
+  // Freed, not only emptied: a 100k apply's room is 7 MB held for good.
+  std::vector<Staged>().swap(staged_);
 }
 
 void StoredForwardIndex::Deleted(const std::string& name, int64_t revision) {

@@ -104,6 +104,8 @@ class StoredForwardIndex {
   // Applies a batch read from the log; on an error the index is unloaded
   // (half applied: the next CatchUp re-lists).
   absl::Status ApplyBatch(const std::vector<Change>& changes);
+  // Drops the staged forwards' records and their room.
+  void ReleaseStaged();
   // Our own commit at `revision`: if nothing else committed since the last
   // change applied, the index is now exact at `revision`; otherwise the
   // next CatchUp replays the gap, our own commit included (idempotent).
