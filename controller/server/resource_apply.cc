@@ -1,12 +1,15 @@
 // ResourceService's write of objects: Apply (one message) and ApplyStream
 // (the same request in chunks, read as the client sends them).
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "api/lib/grpc_status.h"
 #include "api/lib/log.h"
 #include "api/lib/objects.h"
@@ -50,7 +53,9 @@ grpc::Status ResourceServiceImpl::ApplyStream(grpc::ServerContext* context,
   size_t bytes = 0;
   bool first = true;
   bool last = false;
+  absl::Time started = absl::InfiniteFuture();
   while (reader->Read(&chunk)) {
+    started = std::min(started, absl::Now());
     if (last) {
       return api::ToGrpcStatus(
           absl::InvalidArgumentError("last: a message followed the last one; nothing was written"));
@@ -84,7 +89,17 @@ grpc::Status ResourceServiceImpl::ApplyStream(grpc::ServerContext* context,
     return api::ToGrpcStatus(absl::CancelledError(
         "the apply stream ended before its last message; nothing was written"));
   }
-  return ApplyObjects(context, &request, response);
+  const absl::Time received = absl::Now();
+  grpc::Status status = ApplyObjects(context, &request, response);
+  if (LogEnabled(LogLevel::kDebug)) {
+    // Where a large apply's time goes: the stream (bounded by the client's
+    // reading) or the write after it.
+    LogDebug("apply stream",
+             {{"objects", absl::StrCat(request.objects_size())},
+              {"receive_ms", absl::StrCat(absl::ToInt64Milliseconds(received - started))},
+              {"write_ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - received))}});
+  }
+  return status;
 }
 
 grpc::Status ResourceServiceImpl::ApplyObjects(grpc::ServerContext* context,
