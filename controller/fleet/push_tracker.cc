@@ -6,23 +6,11 @@
 #include "api/lib/config_delta.h"
 #include "api/lib/log.h"
 #include "api/lib/sync_protocol.h"
+#include "api/lib/wire.h"
 #include "controller/fleet/fleet_metrics.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/wire_format_lite.h"
 
 namespace ferry::controller {
 namespace {
-
-using google::protobuf::internal::WireFormatLite;
-
-void AppendLengthPrefix(int number, size_t length, std::string* out) {
-  uint8_t prefix[16];
-  uint8_t* end =
-      WireFormatLite::WriteTagToArray(number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, prefix);
-  end = google::protobuf::io::CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(length),
-                                                                      end);
-  out->append(reinterpret_cast<const char*>(prefix), end - prefix);
-}
 
 // A push as the agent's stream writes it: the ConfigPush carried encoded
 // as the message's unknown field `push`, which protobuf writes verbatim.
@@ -34,13 +22,11 @@ ferry::v1::ControllerMessage EncodedPush(const std::string& nonce, const NodePla
   ferry::v1::ControllerMessage message;
   std::string* push = message.GetReflection()->MutableUnknownFields(&message)->AddLengthDelimited(
       ferry::v1::ControllerMessage::kPushFieldNumber);
-  AppendLengthPrefix(ConfigPush::kNonceFieldNumber, nonce.size(), push);
-  push->append(nonce);
+  api::AppendLengthDelimited(ConfigPush::kNonceFieldNumber, nonce, push);
   if (delta.has_value()) {
-    AppendLengthPrefix(ConfigPush::kDeltaFieldNumber, delta->encoded.size(), push);
-    push->append(delta->encoded);
+    api::AppendLengthDelimited(ConfigPush::kDeltaFieldNumber, delta->encoded, push);
   } else {
-    AppendLengthPrefix(ConfigPush::kConfigFieldNumber, plan.ByteSize(), push);
+    api::AppendLengthPrefix(ConfigPush::kConfigFieldNumber, plan.ByteSize(), push);
     plan.AppendConfig(push);
   }
   return message;

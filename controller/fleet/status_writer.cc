@@ -23,6 +23,30 @@ using ferry::v1::IPForward;
 using ferry::v1::Node;
 using ferry::v1::Object;
 
+// Everything ComputeStatus and DriftedCondition read of a forward without
+// drift, `now` aside (one per pass), as one key; the current status by
+// identity, as equal ones are shared.
+std::string StatusInputs(const IPForward& forward, const ForwardResolution& resolution,
+                         const std::map<std::string, NodeAckInfo>& acks,
+                         const ForwardStatuses::Bytes& current) {
+  std::string key;
+  absl::StrAppend(&key, forward.metadata().generation(), "|",
+                  reinterpret_cast<uintptr_t>(current.get()), "|", resolution.accepted);
+  for (const std::string* field :
+       {&resolution.reason, &resolution.message, &resolution.return_via}) {
+    absl::StrAppend(&key, "|", field->size(), ":", *field);
+  }
+  const NodeAckInfo none;
+  for (const InvolvedNode& node : resolution.nodes) {
+    auto it = acks.find(node.name);
+    const NodeAckInfo& ack = it == acks.end() ? none : it->second;
+    absl::StrAppend(&key, "|", node.name.size(), ":", node.name, node.role.size(), ":", node.role,
+                    ack.acked_generation.has_value() ? "=" : "-", ack.acked_generation.value_or(0),
+                    ack.nacked ? "!" : ".", ack.error.size(), ":", ack.error);
+  }
+  return key;
+}
+
 // Replaces the node's condition of c's type, keeping the others in place.
 void ReplaceCondition(Condition c, absl::Time now, Node* node) {
   google::protobuf::RepeatedPtrField<Condition> previous = node->status().conditions();
@@ -233,56 +257,50 @@ ForwardStatuses::Bytes StatusWriter::StatusWrite(const FleetSnapshot::Stored& st
   }
   held_.erase(name);
   const std::vector<ForwardDrift> drift = sources_.drift->UnrepairedFor(name, resolution->nodes);
-  // Everything ComputeStatus and DriftedCondition read, `now` aside (one
-  // per pass); the current status by identity, as equal ones are shared.
   // A forward with drift names its own objects: computed alone.
-  std::string key;
+  Computed alone;
+  const Computed* computed = &alone;
   if (drift.empty()) {
-    absl::StrAppend(&key, forward.metadata().generation(), "|",
-                    reinterpret_cast<uintptr_t>(current.get()), "|", resolution->accepted);
-    for (const std::string* field :
-         {&resolution->reason, &resolution->message, &resolution->return_via}) {
-      absl::StrAppend(&key, "|", field->size(), ":", *field);
-    }
-    for (const InvolvedNode& node : resolution->nodes) {
-      auto it = acks.find(node.name);
-      const NodeAckInfo none;
-      const NodeAckInfo& ack = it == acks.end() ? none : it->second;
-      absl::StrAppend(&key, "|", node.name.size(), ":", node.name, node.role.size(), ":", node.role,
-                      ack.acked_generation.has_value() ? "=" : "-",
-                      ack.acked_generation.value_or(0), ack.nacked ? "!" : ".", ack.error.size(),
-                      ":", ack.error);
-    }
-    if (auto hit = memo->by_inputs.find(key); hit != memo->by_inputs.end()) {
-      for (const auto& [condition, delta] : hit->second.tally) (*tally)[condition] += delta;
-      return hit->second.status;
-    }
+    auto [it, inserted] =
+        memo->by_inputs.try_emplace(StatusInputs(forward, *resolution, acks, current));
+    if (inserted) it->second = Compute(forward, *resolution, acks, drift, now, current, memo);
+    computed = &it->second;
+  } else {
+    alone = Compute(forward, *resolution, acks, drift, now, current, memo);
   }
+  for (const auto& [condition, delta] : computed->tally) (*tally)[condition] += delta;
+  return computed->status;
+}
+
+StatusWriter::Computed StatusWriter::Compute(const IPForward& forward,
+                                             const ForwardResolution& resolution,
+                                             const std::map<std::string, NodeAckInfo>& acks,
+                                             const std::vector<ForwardDrift>& drift, absl::Time now,
+                                             const ForwardStatuses::Bytes& current,
+                                             PassMemo* memo) {
   Computed computed;
   ferry::v1::IPForwardStatus previous;
   if (current != nullptr && !previous.ParseFromString(*current)) previous.Clear();
-  ferry::v1::IPForwardStatus status = ComputeStatus(forward, *resolution, acks, now, previous);
+  ferry::v1::IPForwardStatus status = ComputeStatus(forward, resolution, acks, now, previous);
   SetCondition(DriftedCondition(forward, drift), now, previous.conditions(),
                status.mutable_conditions());
   std::string encoded = status.SerializeAsString();
-  if (current == nullptr || *current != encoded) {
-    for (const Condition& c : previous.conditions())
-      computed.tally.push_back({{c.type(), c.status()}, -1});
-    for (const Condition& c : status.conditions())
-      computed.tally.push_back({{c.type(), c.status()}, +1});
-    // Forwards created together mostly end in the same status: each
-    // distinct one is kept once.
-    auto it = memo->interned.find(encoded);
-    if (it == memo->interned.end()) {
-      auto bytes = std::make_shared<const std::string>(std::move(encoded));
-      it = memo->interned.emplace(std::string_view(*bytes), bytes).first;
-    }
-    computed.status = it->second;
+  if (current != nullptr && *current == encoded) return computed;  // unchanged
+  for (const Condition& c : previous.conditions()) {
+    computed.tally.push_back({{c.type(), c.status()}, -1});
   }
-  for (const auto& [condition, delta] : computed.tally) (*tally)[condition] += delta;
-  ForwardStatuses::Bytes result = computed.status;
-  if (!key.empty()) memo->by_inputs.emplace(std::move(key), std::move(computed));
-  return result;
+  for (const Condition& c : status.conditions()) {
+    computed.tally.push_back({{c.type(), c.status()}, +1});
+  }
+  // Forwards created together mostly end in the same status: each distinct
+  // one is kept once.
+  auto it = memo->interned.find(encoded);
+  if (it == memo->interned.end()) {
+    auto bytes = std::make_shared<const std::string>(std::move(encoded));
+    it = memo->interned.emplace(std::string_view(*bytes), bytes).first;
+  }
+  computed.status = it->second;
+  return computed;
 }
 
 std::set<std::string> StatusWriter::TakeDue(absl::Time now) {

@@ -134,6 +134,11 @@ class StatusWriter {
                                      const IncrementalPlanner& planner, absl::Time now,
                                      const ForwardStatuses::Bytes& current, PassMemo* memo,
                                      Tally* tally);
+  // The status the inputs give, unless it equals `current`, and its tally.
+  static Computed Compute(const ferry::v1::IPForward& forward, const ForwardResolution& resolution,
+                          const std::map<std::string, NodeAckInfo>& acks,
+                          const std::vector<ForwardDrift>& drift, absl::Time now,
+                          const ForwardStatuses::Bytes& current, PassMemo* memo);
 
   // Commits the Node `objects`, each guarded by the revision it was read
   // at, in one transaction, and records each in the snapshot. A stale

@@ -4,9 +4,9 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "api/lib/wire.h"
 #include "controller/planner/planner.h"
 #include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
 
 namespace ferry::controller {
@@ -47,14 +47,11 @@ uint64_t HashBytes(absl::string_view bytes, uint64_t seed) {
 uint64_t AppendRecord(int number, const google::protobuf::MessageLite& entry, uint64_t seed,
                       std::string* out) {
   const size_t size = entry.ByteSizeLong();
+  api::AppendLengthPrefix(number, size, out);
   const size_t at = out->size();
-  out->resize(at + WireFormatLite::TagSize(number, WireFormatLite::TYPE_MESSAGE) +
-              CodedOutputStream::VarintSize32(static_cast<uint32_t>(size)) + size);
-  auto* p = reinterpret_cast<uint8_t*>(out->data() + at);
-  p = WireFormatLite::WriteTagToArray(number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, p);
-  p = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(size), p);
-  entry.SerializeWithCachedSizesToArray(p);
-  return HashBytes(absl::string_view(reinterpret_cast<const char*>(p), size), seed);
+  out->resize(at + size);
+  entry.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out->data() + at));
+  return HashBytes(absl::string_view(out->data() + at, size), seed);
 }
 
 // Appends `records` (length-delimited records of one-byte tags) with each
@@ -76,12 +73,6 @@ void AppendRetagged(absl::string_view records, int number, std::string* out) {
     in.Skip(static_cast<int>(length));
     at = end;
   }
-}
-
-void AppendString(int number, const std::string& value, std::string* out) {
-  google::protobuf::io::StringOutputStream stream(out);
-  CodedOutputStream coded(&stream);
-  WireFormatLite::WriteString(number, value, &coded);
 }
 
 void AppendFlag(int number, bool value, std::string* out) {
@@ -124,18 +115,22 @@ NodePlan::PiecePtr NodePlan::MakePiece(NodeConfig entries) {
   return piece;
 }
 
+bool NodePlan::SameEntries(const Piece& a, const Piece& b) {
+  return a.routes_at == b.routes_at && a.hash == b.hash && a.records == b.records;
+}
+
 bool NodePlan::SameRecords(const Piece* a, const Piece* b) {
   const bool a_empty = a == nullptr || a->records.empty();
   const bool b_empty = b == nullptr || b->records.empty();
   if (a_empty || b_empty) return a_empty == b_empty;
-  return a->routes_at == b->routes_at && a->hash == b->hash && a->records == b->records;
+  return SameEntries(*a, *b);
 }
 
 bool NodePlan::SamePiece(const Piece* a, const Piece* b) {
   if (a == b) return true;
   if (a == nullptr || b == nullptr) return false;
   return a->ipv4_forwarding == b->ipv4_forwarding && a->ipv6_forwarding == b->ipv6_forwarding &&
-         a->routes_at == b->routes_at && a->hash == b->hash && a->records == b->records;
+         SameEntries(*a, *b);
 }
 
 bool NodePlan::Put(const std::string& forward, PiecePtr piece) {
@@ -177,7 +172,7 @@ size_t NodePlan::ByteSize() const {
 
 void NodePlan::AppendConfig(std::string* out) const {
   out->reserve(out->size() + ByteSize());
-  if (!version_.empty()) AppendString(NodeConfig::kVersionFieldNumber, version_, out);
+  if (!version_.empty()) api::AppendLengthDelimited(NodeConfig::kVersionFieldNumber, version_, out);
   // Pieces are sorted within and by forward name, so the whole is sorted;
   // and fields in number order are what protobuf itself writes.
   for (const auto& [forward, piece] : pieces_) out->append(piece->records, 0, piece->routes_at);
@@ -203,11 +198,11 @@ std::optional<NodePlan::Delta> NodePlan::DeltaSinceMark(const std::string& base_
   if (marked_version_.empty() || base_version != marked_version_) return std::nullopt;
   Delta delta;
   std::string& out = delta.encoded;
-  AppendString(NodeConfigDelta::kVersionFieldNumber, version_, &out);
-  AppendString(NodeConfigDelta::kBaseVersionFieldNumber, base_version, &out);
+  api::AppendLengthDelimited(NodeConfigDelta::kVersionFieldNumber, version_, &out);
+  api::AppendLengthDelimited(NodeConfigDelta::kBaseVersionFieldNumber, base_version, &out);
   std::vector<const Piece*> changed;
   ForEachChangedSinceMark([&](const std::string& forward, const Piece* current) {
-    AppendString(NodeConfigDelta::kForwardsFieldNumber, forward, &out);
+    api::AppendLengthDelimited(NodeConfigDelta::kForwardsFieldNumber, forward, &out);
     ++delta.forwards;
     if (current != nullptr) changed.push_back(current);
   });

@@ -92,6 +92,9 @@ class NodePlan {
   void ForEachChangedSinceMark(Fn fn) const;
 
  private:
+  // The same entries, in order (non-null pieces).
+  static bool SameEntries(const Piece& a, const Piece& b);
+  // The same entries, a piece without any being none.
   static bool SameRecords(const Piece* a, const Piece* b);
 
   std::map<std::string, PiecePtr> pieces_;  // by forward

@@ -18,31 +18,18 @@ AgentSession::AgentSession(SessionRegistry* registry, std::string identity, Limi
 }
 
 void AgentSession::Push(ferry::v1::ControllerMessage message) {
-  {
-    absl::MutexLock l(&mu_);
-    if (finishing_) return;
-    // Every message is a push (often carried encoded, as an unknown
-    // field): a newer one replaces one still waiting, which is stale.
-    if (!outbox_.empty()) {
-      outbox_.back() = std::move(message);
-      return;
-    }
-    if (outbox_.size() < kMaxOutbox) {
-      outbox_.push_back(std::move(message));
-      if (!write_in_flight_) StartNextWriteLocked();
-      return;
-    }
-  }
-  FinishOnce(absl::ResourceExhaustedError(absl::StrCat(
-      "node ", identity_, " is not reading its stream; ", kMaxOutbox, " messages are waiting")));
+  absl::MutexLock l(&mu_);
+  if (finishing_) return;
+  waiting_ = std::move(message);  // a stale one still waiting is dropped
+  if (!write_in_flight_) StartNextWriteLocked();
 }
 
 void AgentSession::Close(const absl::Status& status) { FinishOnce(status); }
 
 void AgentSession::StartNextWriteLocked() {
-  if (outbox_.empty() || finishing_) return;
-  writing_ = std::move(outbox_.front());
-  outbox_.pop_front();
+  if (!waiting_.has_value() || finishing_) return;
+  writing_ = *std::move(waiting_);
+  waiting_.reset();
   write_in_flight_ = true;
   StartWrite(&writing_);
 }
@@ -57,7 +44,7 @@ void AgentSession::OnWriteDone(bool ok) {
       deferred_finish_.reset();
     } else if (!ok && !finishing_) {
       finishing_ = true;
-      outbox_.clear();
+      waiting_.reset();
       finish = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write to agent failed");
     } else {
       StartNextWriteLocked();
@@ -74,7 +61,7 @@ void AgentSession::FinishOnce(const absl::Status& status) {
     absl::MutexLock l(&mu_);
     if (finishing_) return;
     finishing_ = true;
-    outbox_.clear();
+    waiting_.reset();
     if (write_in_flight_) {
       deferred_finish_ = std::move(g);
       return;

@@ -10,7 +10,6 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <deque>
 #include <optional>
 #include <string>
 
@@ -39,16 +38,13 @@ class AgentSession
     ProtectionMetrics* metrics = nullptr;
   };
 
-  // Messages waiting to be written; a stream that falls this far behind is
-  // ended rather than allowed to grow without bound.
-  static constexpr size_t kMaxOutbox = 64;
-
   // `identity` is the node the connection authenticated as. Starts reading
   // at once; deletes itself when the stream is done.
   AgentSession(SessionRegistry* registry, std::string identity, Limits limits);
 
-  // PushSink. Coalesces: an unsent push is replaced, since only the latest
-  // config matters.
+  // PushSink. Coalesces: every message is a push (often carried encoded, as
+  // an unknown field), and one still waiting is replaced, since only the
+  // latest config matters. So at most one waits behind the write in flight.
   void Push(ferry::v1::ControllerMessage message) override;
   void Close(const absl::Status& status) override;
 
@@ -77,7 +73,7 @@ class AgentSession
   SessionHandle* handle_ = nullptr;
 
   absl::Mutex mu_;
-  std::deque<ferry::v1::ControllerMessage> outbox_ ABSL_GUARDED_BY(mu_);
+  std::optional<ferry::v1::ControllerMessage> waiting_ ABSL_GUARDED_BY(mu_);
   ferry::v1::ControllerMessage writing_ ABSL_GUARDED_BY(mu_);
   bool write_in_flight_ ABSL_GUARDED_BY(mu_) = false;
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;

@@ -1,7 +1,6 @@
 // ResourceService's write of objects: Apply (one message) and ApplyStream
 // (the same request in chunks, read as the client sends them).
 
-#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -53,15 +52,15 @@ grpc::Status ResourceServiceImpl::ApplyStream(grpc::ServerContext* context,
   size_t bytes = 0;
   bool first = true;
   bool last = false;
-  absl::Time started = absl::InfiniteFuture();
+  absl::Time started;
   while (reader->Read(&chunk)) {
-    started = std::min(started, absl::Now());
     if (last) {
       return api::ToGrpcStatus(
           absl::InvalidArgumentError("last: a message followed the last one; nothing was written"));
     }
     last = chunk.last();
     if (first) {
+      started = absl::Now();
       // Refused before anything is held for a caller with no write right.
       const Principal who = Caller(*context);
       if (absl::Status s = Authorize(who, Verb::kApply, api::kKindIPForward); !s.ok()) {

@@ -95,8 +95,7 @@ absl::Status StatusOverlay::ScanChanged(Store* store, const std::vector<std::str
     if (next == names.size()) return false;
     if (names[next] != stored.name) return true;
     ++next;
-    const ForwardStatuses::Bytes status = statuses_->Get(stored.name);
-    absl::StatusOr<std::string> object = EncodeServed(stored, true, status.get());
+    absl::StatusOr<std::string> object = Encode(stored, /*current_status=*/true);
     if (!object.ok()) {
       failed = object.status();
       return false;

@@ -213,7 +213,20 @@ TEST_F(ProtectionAgentTest, ReportsWithinTheLimitAreAllDelivered) {
   EXPECT_EQ(metrics_.CoalescedCount("addresses"), 0);
 }
 
-TEST_F(ProtectionAgentTest, PushesToAnAgentThatDoesNotReadAreCoalescedToTheLatest) {
+// Pushes as PushTracker sends them: the ConfigPush encoded, carried as the
+// message's unknown `push` field.
+ferry::v1::ControllerMessage EncodedPush(const ferry::v1::ConfigPush& push) {
+  ferry::v1::ControllerMessage m;
+  m.GetReflection()->MutableUnknownFields(&m)->AddLengthDelimited(
+      ferry::v1::ControllerMessage::kPushFieldNumber, push.SerializeAsString());
+  return m;
+}
+
+class ProtectionPushTest : public ProtectionAgentTest,
+                           public ::testing::WithParamInterface<bool> {};
+
+TEST_P(ProtectionPushTest, PushesToAnAgentThatDoesNotReadAreCoalescedToTheLatest) {
+  const bool encoded = GetParam();
   Start(&registry_, {10, 2});
   AgentClient stalled(channel_, "node-stall");
   ASSERT_TRUE(stalled->Write(Hello("node-stall")));
@@ -228,7 +241,7 @@ TEST_F(ProtectionAgentTest, PushesToAnAgentThatDoesNotReadAreCoalescedToTheLates
     m.mutable_push()->set_nonce(absl::StrCat(i));
     m.mutable_push()->mutable_config()->set_version(absl::StrCat("v", i));
     m.mutable_push()->mutable_config()->add_dnat()->set_forward(padding);
-    sink->Push(m);
+    sink->Push(encoded ? EncodedPush(m.push()) : m);
   }
   // Now it reads: whatever was in flight or buffered, then the latest only.
   int received = 0;
@@ -241,6 +254,11 @@ TEST_F(ProtectionAgentTest, PushesToAnAgentThatDoesNotReadAreCoalescedToTheLates
   EXPECT_EQ(last, absl::StrCat(kPushes - 1)) << "the latest push must arrive";
   EXPECT_LT(received, kPushes / 2) << "pushes queued behind the stalled write were not coalesced";
 }
+
+INSTANTIATE_TEST_SUITE_P(Pushes, ProtectionPushTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Encoded" : "Decoded";
+                         });
 
 class ProtectionFleetTest : public ProtectionAgentTest {
  protected:
