@@ -140,7 +140,7 @@ absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass
   for (const std::string& name : changes->removed) planner_.RemoveForward(name);
   status_.Forget(changes->removed);
   for (const std::string& name : changes->specs) {
-    planner_.SetForward(snapshot_.forwards().at(name).forward());
+    planner_.SetForward(snapshot_.forwards().at(name).forward);
   }
   std::set<std::string> dirty = status_.TakeRetries();
   dirty.merge(status_.TakeDue(pass_start));
@@ -174,15 +174,16 @@ absl::Status FleetReconciler::ReconcileFleet() {
   // pass, which its kick starts.
   dirty->merge(dirty_.Take());
 
-  std::vector<const FleetSnapshot::Stored*> recompute;
+  std::vector<const PlanForward*> recompute;
   if (all || update.full) {
     recompute.reserve(snapshot_.forwards().size());
-    for (const auto& [name, stored] : snapshot_.forwards()) recompute.push_back(&stored);
+    for (const auto& [name, stored] : snapshot_.forwards())
+      recompute.push_back(stored.forward.get());
   } else {
     dirty->insert(update.forwards.begin(), update.forwards.end());
     for (const std::string& name : *dirty) {
       auto it = snapshot_.forwards().find(name);
-      if (it != snapshot_.forwards().end()) recompute.push_back(&it->second);
+      if (it != snapshot_.forwards().end()) recompute.push_back(it->second.forward.get());
     }
   }
 

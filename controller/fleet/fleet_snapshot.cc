@@ -29,30 +29,17 @@ std::optional<Object> DecodeAs(const StoredObject& stored, Object::KindCase want
   // The revision is kept beside it; the stamp would only be cleared again
   // for each write back.
   api::MutableMetaOf(&*object)->clear_resource_version();
-  // Statuses live in ForwardStatuses; one stored by an older build is stale.
-  if (object->has_ip_forward()) object->mutable_ip_forward()->clear_status();
   return *std::move(object);
-}
-
-// What the fleet reads of a forward, moved out of `object`: its name,
-// generation and spec. Its uid, labels and timestamps are served from the
-// store; kept here for 100k forwards they were about half of the
-// snapshot's memory.
-std::shared_ptr<Object> PlanInputs(std::shared_ptr<Object> object) {
-  ferry::v1::IPForward* in = object->mutable_ip_forward();
-  auto kept = std::make_shared<Object>();
-  ferry::v1::IPForward* out = kept->mutable_ip_forward();
-  ferry::v1::ObjectMeta* meta = out->mutable_metadata();
-  meta->mutable_name()->swap(*in->mutable_metadata()->mutable_name());
-  meta->set_generation(in->metadata().generation());
-  if (in->has_spec()) out->set_allocated_spec(in->release_spec());
-  return kept;
 }
 
 }  // namespace
 
-void FleetSnapshot::PutForward(const std::string& name, Stored stored, Changes* changes) {
-  stored.held = PlanInputs(std::move(stored.held));
+// Of a forward only its name, generation and spec are kept: its uid,
+// labels and timestamps are served from the store, and kept here for 100k
+// forwards they were about half of the snapshot's memory.
+void FleetSnapshot::PutForward(Object* object, int64_t revision, Changes* changes) {
+  StoredForward stored{PlanForward::Take(object->mutable_ip_forward()), revision};
+  const std::string& name = stored.forward->name;
   auto it = forwards_.find(name);
   if (it == forwards_.end()) {
     if (changes != nullptr) changes->specs.insert(name);
@@ -60,7 +47,7 @@ void FleetSnapshot::PutForward(const std::string& name, Stored stored, Changes* 
     return;
   }
   if (changes != nullptr) {
-    bool same = api::SamePlanInputs(it->second.object().ip_forward(), stored.object().ip_forward());
+    bool same = it->second.forward->SameInputs(*stored.forward);
     (same ? changes->statuses : changes->specs).insert(name);
   }
   it->second = std::move(stored);
@@ -90,7 +77,7 @@ absl::Status FleetSnapshot::List(Changes* changes) {
   absl::StatusOr<int64_t> first =
       store_->List(api::kKindIPForward, [&](const StoredObject& stored) {
         if (auto o = DecodeAs(stored, Object::kIpForward)) {
-          PutForward(stored.name, {*std::move(o), stored.revision}, changes);
+          PutForward(&*o, stored.revision, changes);
         }
         return true;
       });
@@ -125,24 +112,28 @@ absl::Status FleetSnapshot::CatchUp(Changes* changes) {
       const StoredObject& o = change.object;
       bool forward = o.kind == api::kKindIPForward;
       if (!forward && o.kind != api::kKindNode) continue;  // events
-      std::map<std::string, Stored>& into = forward ? forwards_ : nodes_;
-      auto it = into.find(o.name);
       // Already as new: our own write, or replayed after a listing.
-      if (it != into.end() && it->second.revision >= o.revision) continue;
+      if (forward) {
+        auto it = forwards_.find(o.name);
+        if (it != forwards_.end() && it->second.revision >= o.revision) continue;
+      } else {
+        auto it = nodes_.find(o.name);
+        if (it != nodes_.end() && it->second.revision >= o.revision) continue;
+      }
       if (change.type == Change::Type::kDelete) {
         if (forward) {
           EraseForward(o.name, changes);
-        } else if (it != into.end()) {
-          into.erase(it);
+        } else {
+          nodes_.erase(o.name);
         }
         continue;
       }
       std::optional<Object> decoded = DecodeAs(o, forward ? Object::kIpForward : Object::kNode);
       if (!decoded) continue;
       if (forward) {
-        PutForward(o.name, {*std::move(decoded), o.revision}, changes);
+        PutForward(&*decoded, o.revision, changes);
       } else {
-        into[o.name] = {*std::move(decoded), o.revision};
+        nodes_[o.name] = {*std::move(decoded), o.revision};
       }
     }
     if (log->at_end) return absl::OkStatus();
@@ -173,8 +164,7 @@ absl::StatusOr<FleetSnapshot::Changes> FleetSnapshot::Refresh() {
 
 void FleetSnapshot::Put(std::shared_ptr<Object> object, int64_t revision, Changes* changes) {
   if (object->has_ip_forward()) {
-    std::string name = object->ip_forward().metadata().name();
-    PutForward(name, {std::move(object), revision}, changes);
+    PutForward(object.get(), revision, changes);
   } else if (object->has_node()) {
     std::string name = object->node().metadata().name();
     nodes_[name] = {std::move(object), revision};

@@ -2,13 +2,12 @@
 #define FERRY_CONTROLLER_FLEET_FLEET_SNAPSHOT_H_
 
 // The store's IPForwards and Nodes, decoded (of a forward only what the
-// fleet reads: its name, generation and spec), kept across reconcile passes
-// and brought up to date from the change log, so a pass reads and decodes
-// only what changed since the last one and learns what kind of change it
-// was. The reconciler's own writes are recorded as they commit, so their
-// change-log entries are skipped instead of decoded again. A forward's
-// status is not kept: ForwardStatuses holds it (a status a store from
-// before that still holds is dropped on read). A commit of the write path
+// fleet reads, a PlanForward: not its status, which ForwardStatuses holds,
+// nor its labels and timestamps), kept across reconcile passes and brought
+// up to date from the change log, so a pass reads and decodes only what
+// changed since the last one and learns what kind of change it was. The
+// reconciler's own writes are recorded as they commit, so their change-log
+// entries are skipped instead of decoded again. A commit of the write path
 // is taken from its CommitHandoff, decoded already, instead of being read
 // back. Not thread-safe.
 
@@ -21,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "controller/planner/plan_forward.h"
 #include "controller/store/change_feed.h"
 #include "controller/store/commit_handoff.h"
 #include "controller/store/store.h"
@@ -38,14 +38,15 @@ class FleetSnapshot {
         : held(std::move(decoded)), revision(at) {}
 
     const ferry::v1::Object& object() const { return *held; }
-    // The forward itself, for the planner to keep instead of a copy of it
-    // (100k copies were a third of a pass's read). Never changed in place:
-    // a new version replaces `held`, so a kept old one stays as it was.
-    std::shared_ptr<const ferry::v1::IPForward> forward() const {
-      return {held, &held->ip_forward()};
-    }
 
     std::shared_ptr<ferry::v1::Object> held;
+    int64_t revision = 0;
+  };
+  struct StoredForward {
+    // Shared with the planner, which keeps it instead of a copy. Never
+    // changed in place: a new version replaces it, so a kept old one stays
+    // as it was.
+    std::shared_ptr<const PlanForward> forward;
     int64_t revision = 0;
   };
   // What one Refresh found, by forward name.
@@ -73,7 +74,7 @@ class FleetSnapshot {
     if (revision == feed_.revision() + 1) feed_.Reset(revision);
   }
 
-  const std::map<std::string, Stored>& forwards() const { return forwards_; }
+  const std::map<std::string, StoredForward>& forwards() const { return forwards_; }
   const std::map<std::string, Stored>& nodes() const { return nodes_; }
 
  private:
@@ -92,7 +93,8 @@ class FleetSnapshot {
   bool TakeHandoff(Changes* changes);
   // A forward or node as written at `revision` (an event is ignored).
   void Put(std::shared_ptr<ferry::v1::Object> object, int64_t revision, Changes* changes);
-  void PutForward(const std::string& name, Stored stored, Changes* changes);
+  // Takes the forward's plan inputs out of `object`.
+  void PutForward(ferry::v1::Object* object, int64_t revision, Changes* changes);
   void EraseForward(const std::string& name, Changes* changes);
   void Clear();
 
@@ -100,7 +102,7 @@ class FleetSnapshot {
   CommitHandoff* const handoff_;
   bool listed_ = false;
   ChangeFeed feed_;  // every kind: forwards, nodes (and events, skipped)
-  std::map<std::string, Stored> forwards_;
+  std::map<std::string, StoredForward> forwards_;
   std::map<std::string, Stored> nodes_;
 };
 

@@ -282,11 +282,11 @@ std::optional<NodePlan::Delta> PushTracker::DeltaFor(const Stream& stream, const
   return delta;
 }
 
-std::map<std::string, NodeAckInfo> PushTracker::AcksFor(const ferry::v1::IPForward& forward,
+std::map<std::string, NodeAckInfo> PushTracker::AcksFor(ForwardRef forward,
                                                         const ForwardResolution& resolution) {
   std::map<std::string, NodeAckInfo> acks;
-  const std::string& name = forward.metadata().name();
-  int64_t generation = forward.metadata().generation();
+  const std::string& name = forward.name();
+  int64_t generation = forward.generation();
   absl::MutexLock l(&mu_);
   for (const InvolvedNode& involved : resolution.nodes) {
     auto it = nodes_.find(involved.name);

@@ -86,7 +86,7 @@ class PushTracker {
 
   // What `forward`'s status needs from each node `resolution` involves that
   // ever connected.
-  std::map<std::string, NodeAckInfo> AcksFor(const ferry::v1::IPForward& forward,
+  std::map<std::string, NodeAckInfo> AcksFor(ForwardRef forward,
                                              const ForwardResolution& resolution);
   // node -> the version of the config it last ACKed, for nodes that did.
   std::map<std::string, std::string> AckedVersions();

@@ -19,19 +19,18 @@ namespace ferry::controller {
 namespace {
 
 using ferry::v1::Condition;
-using ferry::v1::IPForward;
 using ferry::v1::Node;
 using ferry::v1::Object;
 
 // Everything ComputeStatus and DriftedCondition read of a forward without
 // drift, `now` aside (one per pass), as one key; the current status by
 // identity, as equal ones are shared.
-std::string StatusInputs(const IPForward& forward, const ForwardResolution& resolution,
+std::string StatusInputs(ForwardRef forward, const ForwardResolution& resolution,
                          const std::map<std::string, NodeAckInfo>& acks,
                          const ForwardStatuses::Bytes& current) {
   std::string key;
-  absl::StrAppend(&key, forward.metadata().generation(), "|",
-                  reinterpret_cast<uintptr_t>(current.get()), "|", resolution.accepted);
+  absl::StrAppend(&key, forward.generation(), "|", reinterpret_cast<uintptr_t>(current.get()), "|",
+                  resolution.accepted);
   for (const std::string* field :
        {&resolution.reason, &resolution.message, &resolution.return_via}) {
     absl::StrAppend(&key, "|", field->size(), ":", *field);
@@ -168,21 +167,21 @@ absl::Status StatusWriter::WriteNodes(std::vector<Node> nodes, Stats* stats) {
   return committed;
 }
 
-absl::Status StatusWriter::WriteStatuses(const std::vector<const FleetSnapshot::Stored*>& forwards,
+absl::Status StatusWriter::WriteStatuses(const std::vector<const PlanForward*>& forwards,
                                          const IncrementalPlanner& planner, absl::Time now,
                                          Stats* stats) {
   const absl::Time start = sources_.clock();
-  std::vector<const FleetSnapshot::Stored*> taken;
+  std::vector<const PlanForward*> taken;
   std::vector<std::string> names;
   taken.reserve(forwards.size());
   names.reserve(forwards.size() + forgotten_.size());
-  for (const FleetSnapshot::Stored* stored : forwards) {
-    const std::string& name = stored->object().ip_forward().metadata().name();
+  for (const PlanForward* forward : forwards) {
+    const std::string& name = forward->name;
     if (sources_.dirty->Contains(name)) {
       ++stats->superseded;
       continue;
     }
-    taken.push_back(stored);
+    taken.push_back(forward);
     names.push_back(name);
   }
   for (const std::string& name : forgotten_) names.push_back(name);
@@ -237,18 +236,17 @@ void StatusWriter::ForgetAllExceptSnapshot() {
   }
 }
 
-ForwardStatuses::Bytes StatusWriter::StatusWrite(const FleetSnapshot::Stored& stored,
+ForwardStatuses::Bytes StatusWriter::StatusWrite(const PlanForward& forward,
                                                  const IncrementalPlanner& planner, absl::Time now,
                                                  const ForwardStatuses::Bytes& current,
                                                  PassMemo* memo, Tally* tally) {
-  const IPForward& forward = stored.object().ip_forward();
-  const std::string& name = forward.metadata().name();
+  const std::string& name = forward.name;
   const ForwardResolution* resolution = planner.Resolution(name);
   if (resolution == nullptr) return nullptr;  // not planned: cannot happen
   const std::map<std::string, NodeAckInfo> acks = sources_.pushes->AcksFor(forward, *resolution);
   if (resolution->accepted && sources_.pending_grace > absl::ZeroDuration()) {
     std::optional<absl::Time> due =
-        PendingDue(*resolution, acks, forward.metadata().generation(), sources_.pending_grace);
+        PendingDue(*resolution, acks, forward.generation, sources_.pending_grace);
     if (due && now < *due) {
       held_[name] = *due;
       next_due_ = std::min(next_due_, *due);
@@ -272,7 +270,7 @@ ForwardStatuses::Bytes StatusWriter::StatusWrite(const FleetSnapshot::Stored& st
   return computed->status;
 }
 
-StatusWriter::Computed StatusWriter::Compute(const IPForward& forward,
+StatusWriter::Computed StatusWriter::Compute(ForwardRef forward,
                                              const ForwardResolution& resolution,
                                              const std::map<std::string, NodeAckInfo>& acks,
                                              const std::vector<ForwardDrift>& drift, absl::Time now,

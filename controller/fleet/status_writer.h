@@ -88,7 +88,7 @@ class StatusWriter {
   // publishes those that changed, with the removals Forget queued, as one
   // ForwardStatuses change. A forward marked dirty meanwhile is skipped:
   // the pass that news kicked recomputes it.
-  absl::Status WriteStatuses(const std::vector<const FleetSnapshot::Stored*>& forwards,
+  absl::Status WriteStatuses(const std::vector<const PlanForward*>& forwards,
                              const IncrementalPlanner& planner, absl::Time now, Stats* stats);
   // The forwards are gone: their statuses go with the next WriteStatuses.
   void Forget(const std::set<std::string>& names);
@@ -126,16 +126,15 @@ class StatusWriter {
     absl::flat_hash_map<std::string_view, ForwardStatuses::Bytes> interned;
   };
 
-  // The encoded status `stored` should have now, if it differs from
+  // The encoded status `forward` should have now, if it differs from
   // `current` (its published one, or null) and is not held back (null
   // otherwise). Adds its conditions to `tally` and the replaced ones' with
   // -1.
-  ForwardStatuses::Bytes StatusWrite(const FleetSnapshot::Stored& stored,
-                                     const IncrementalPlanner& planner, absl::Time now,
-                                     const ForwardStatuses::Bytes& current, PassMemo* memo,
-                                     Tally* tally);
+  ForwardStatuses::Bytes StatusWrite(const PlanForward& forward, const IncrementalPlanner& planner,
+                                     absl::Time now, const ForwardStatuses::Bytes& current,
+                                     PassMemo* memo, Tally* tally);
   // The status the inputs give, unless it equals `current`, and its tally.
-  static Computed Compute(const ferry::v1::IPForward& forward, const ForwardResolution& resolution,
+  static Computed Compute(ForwardRef forward, const ForwardResolution& resolution,
                           const std::map<std::string, NodeAckInfo>& acks,
                           const std::vector<ForwardDrift>& drift, absl::Time now,
                           const ForwardStatuses::Bytes& current, PassMemo* memo);

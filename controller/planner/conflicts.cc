@@ -52,8 +52,7 @@ std::string HostPort(const std::string& address, PortRange r) {
             : absl::StrCat(address, ":", RangeText(r));
 }
 
-absl::Status CheckFrontendClaims(const ferry::v1::IPForward& candidate,
-                                 const ferry::v1::IPForward& other) {
+absl::Status CheckFrontendClaims(ForwardRef candidate, ForwardRef other) {
   const auto& cf = candidate.spec().frontend();
   const auto& of = other.spec().frontend();
   if (cf.node_name() != of.node_name() || !SameAddress(cf.address(), of.address())) {
@@ -67,8 +66,8 @@ absl::Status CheckFrontendClaims(const ferry::v1::IPForward& candidate,
       return absl::AlreadyExistsError(
           absl::StrCat("spec.ports[", i, "]: ", ferry::v1::Protocol_Name(cp.protocol()), " ",
                        HostPort(cf.address(), FrontendRange(cp)), " on node ", cf.node_name(),
-                       " is already claimed by ipforward/", other.metadata().name(),
-                       ", so ipforward/", candidate.metadata().name(), " cannot claim it"));
+                       " is already claimed by ipforward/", other.name(), ", so ipforward/",
+                       candidate.name(), " cannot claim it"));
     }
   }
   return absl::OkStatus();
@@ -76,8 +75,7 @@ absl::Status CheckFrontendClaims(const ferry::v1::IPForward& candidate,
 
 // The frontend's masquerade set is keyed on the backend tuple, so one tuple
 // through one frontend node cannot be both masqueraded and preserved.
-absl::Status CheckSourceIPModes(const ferry::v1::IPForward& candidate,
-                                const ferry::v1::IPForward& other) {
+absl::Status CheckSourceIPModes(ForwardRef candidate, ForwardRef other) {
   const auto& cs = candidate.spec();
   const auto& os = other.spec();
   if (cs.frontend().node_name() != os.frontend().node_name()) return absl::OkStatus();
@@ -88,20 +86,20 @@ absl::Status CheckSourceIPModes(const ferry::v1::IPForward& candidate,
     for (const auto& op : os.ports()) {
       if (cp.protocol() != op.protocol()) continue;
       if (!Overlap(BackendRange(cp), BackendRange(op))) continue;
-      return absl::AlreadyExistsError(absl::StrCat(
-          "spec.sourceIP: ipforward/", candidate.metadata().name(), " sends ",
-          ferry::v1::Protocol_Name(cp.protocol()), " ",
-          HostPort(cs.backend().address(), BackendRange(cp)), " (spec.ports[", i,
-          "]) through node ", cs.frontend().node_name(), " with sourceIP ",
-          api::SourceIPName(cs.source_ip()), ", but ipforward/", other.metadata().name(),
-          " already sends it with sourceIP ", api::SourceIPName(os.source_ip())));
+      return absl::AlreadyExistsError(
+          absl::StrCat("spec.sourceIP: ipforward/", candidate.name(), " sends ",
+                       ferry::v1::Protocol_Name(cp.protocol()), " ",
+                       HostPort(cs.backend().address(), BackendRange(cp)), " (spec.ports[", i,
+                       "]) through node ", cs.frontend().node_name(), " with sourceIP ",
+                       api::SourceIPName(cs.source_ip()), ", but ipforward/", other.name(),
+                       " already sends it with sourceIP ", api::SourceIPName(os.source_ip())));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status CheckPair(const ferry::v1::IPForward& candidate, const ferry::v1::IPForward& other) {
-  if (other.metadata().name() == candidate.metadata().name()) return absl::OkStatus();
+absl::Status CheckPair(ForwardRef candidate, ForwardRef other) {
+  if (other.name() == candidate.name()) return absl::OkStatus();
   if (absl::Status s = CheckFrontendClaims(candidate, other); !s.ok()) return s;
   return CheckSourceIPModes(candidate, other);
 }
@@ -222,7 +220,7 @@ ConflictIndex::ConflictIndex(ConflictIndex&&) = default;
 ConflictIndex& ConflictIndex::operator=(ConflictIndex&&) = default;
 
 absl::string_view ConflictIndex::Held::name() const {
-  if (borrowed != nullptr) return borrowed->metadata().name();
+  if (borrowed != nullptr) return borrowed->name;
   return absl::string_view(bytes.get(), name_size);
 }
 
@@ -282,17 +280,17 @@ void ConflictIndex::Unindex(uint32_t id, const ferry::v1::IPForwardSpec& spec) {
                });
 }
 
-const ferry::v1::IPForward* ConflictIndex::Materialize(uint32_t id,
-                                                       ferry::v1::IPForward* scratch) const {
+std::optional<ForwardRef> ConflictIndex::Materialize(uint32_t id,
+                                                     ferry::v1::IPForward* scratch) const {
   const Held& held = held_[id];
-  if (held.borrowed != nullptr) return held.borrowed;
+  if (held.borrowed != nullptr) return ForwardRef(*held.borrowed);
   scratch->Clear();
   absl::string_view spec = held.spec();
   if (!scratch->mutable_spec()->ParseFromArray(spec.data(), static_cast<int>(spec.size()))) {
-    return nullptr;
+    return std::nullopt;
   }
   scratch->mutable_metadata()->set_name(std::string(held.name()));
-  return scratch;
+  return ForwardRef(*scratch);
 }
 
 uint32_t ConflictIndex::Slot(absl::string_view name) {
@@ -345,11 +343,11 @@ void ConflictIndex::Fill(Held* held, absl::string_view name, size_t spec_size) {
   std::memcpy(held->bytes.get(), name.data(), name.size());
 }
 
-void ConflictIndex::Add(const ferry::v1::IPForward* forward) {
-  uint32_t id = Slot(forward->metadata().name());
+void ConflictIndex::Add(const PlanForward* forward) {
+  uint32_t id = Slot(forward->name);
   held_[id].borrowed = forward;
   names_.emplace(held_[id].name(), id);
-  Index(id, forward->spec());
+  Index(id, forward->spec);
 }
 
 bool ConflictIndex::Remove(absl::string_view name) {
@@ -359,7 +357,7 @@ bool ConflictIndex::Remove(absl::string_view name) {
   names_.erase(it);
   Held& held = held_[id];
   if (held.borrowed != nullptr) {
-    Unindex(id, held.borrowed->spec());
+    Unindex(id, held.borrowed->spec);
   } else {
     absl::string_view spec = held.spec();
     // Cannot fail: the same bytes parsed when they were put.
@@ -375,11 +373,11 @@ std::optional<ferry::v1::IPForward> ConflictIndex::Find(absl::string_view name) 
   auto it = names_.find(name);
   if (it == names_.end()) return std::nullopt;
   ferry::v1::IPForward scratch;
-  const ferry::v1::IPForward* forward = Materialize(it->second, &scratch);
-  if (forward == nullptr) return std::nullopt;
-  if (forward == &scratch) return scratch;
+  std::optional<ForwardRef> forward = Materialize(it->second, &scratch);
+  if (!forward.has_value()) return std::nullopt;
+  if (&forward->spec() == &scratch.spec()) return scratch;
   ferry::v1::IPForward copy;
-  copy.mutable_metadata()->set_name(forward->metadata().name());
+  copy.mutable_metadata()->set_name(forward->name());
   *copy.mutable_spec() = forward->spec();
   return copy;
 }
@@ -390,7 +388,7 @@ std::optional<absl::string_view> ConflictIndex::SpecBytes(absl::string_view name
   return held_[it->second].spec();
 }
 
-absl::Status ConflictIndex::Check(const ferry::v1::IPForward& candidate) const {
+absl::Status ConflictIndex::Check(ForwardRef candidate) const {
   const ferry::v1::IPForwardSpec& spec = candidate.spec();
   Ids ids = FindIds(spec);
   absl::InlinedVector<uint32_t, 8> hits;  // a staged candidate hits itself
@@ -416,9 +414,9 @@ absl::Status ConflictIndex::Check(const ferry::v1::IPForward& candidate) const {
   hits.erase(std::unique(hits.begin(), hits.end()), hits.end());
   ferry::v1::IPForward scratch;
   for (uint32_t id : hits) {
-    if (held_[id].name() == candidate.metadata().name()) continue;
-    const ferry::v1::IPForward* other = Materialize(id, &scratch);
-    if (other == nullptr) continue;  // cannot happen: the bytes parsed when put
+    if (held_[id].name() == candidate.name()) continue;
+    std::optional<ForwardRef> other = Materialize(id, &scratch);
+    if (!other.has_value()) continue;  // cannot happen: the bytes parsed when put
     if (absl::Status s = CheckPair(candidate, *other); !s.ok()) return s;
   }
   return absl::OkStatus();

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "api/lib/ip_address.h"
+#include "controller/planner/plan_forward.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
@@ -56,9 +57,9 @@ class ConflictIndex {
   // (and nothing changed) if they do not parse.
   bool PutSpecBytes(absl::string_view name, absl::string_view spec);
   // Holds `forward` itself, without a copy: for a caller that keeps the
-  // forwards alive, unchanged, longer than the index (the planner's pass).
+  // forwards alive, unchanged, longer than the index (the planner).
   // Replaces the forward of that name if there is one.
-  void Add(const ferry::v1::IPForward* forward);
+  void Add(const PlanForward* forward);
   // Returns false if no forward of that name is held.
   bool Remove(absl::string_view name);
   bool Contains(absl::string_view name) const { return names_.contains(name); }
@@ -71,7 +72,7 @@ class ConflictIndex {
   // Room for `n` more forwards than are held.
   void Reserve(size_t n);
 
-  absl::Status Check(const ferry::v1::IPForward& candidate) const;
+  absl::Status Check(ForwardRef candidate) const;
 
  private:
   // A forward held by the index; its id is its slot in held_.
@@ -79,7 +80,7 @@ class ConflictIndex {
     std::unique_ptr<char[]> bytes;  // the name, then the spec (none if borrowed)
     uint32_t name_size = 0;
     uint32_t spec_size = 0;
-    const ferry::v1::IPForward* borrowed = nullptr;  // from Add
+    const PlanForward* borrowed = nullptr;  // from Add
     absl::string_view name() const;
     absl::string_view spec() const;
   };
@@ -121,8 +122,8 @@ class ConflictIndex {
   Ids Release(const ferry::v1::IPForwardSpec& spec);
   Ids FindIds(const ferry::v1::IPForwardSpec& spec) const;
   // The held forward with its name and spec: the borrowed one, or `scratch`
-  // decoded. False if held bytes no longer parse (they parsed when put).
-  const ferry::v1::IPForward* Materialize(uint32_t id, ferry::v1::IPForward* scratch) const;
+  // decoded. None if held bytes no longer parse (they parsed when put).
+  std::optional<ForwardRef> Materialize(uint32_t id, ferry::v1::IPForward* scratch) const;
 
   std::vector<Held> held_;
   std::vector<uint32_t> free_slots_;

@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "api/lib/objects.h"
 
 namespace ferry::controller {
 namespace {
@@ -57,9 +56,10 @@ void IncrementalPlanner::SetNodes(const std::vector<Node>& nodes) {
   }
 }
 
-void IncrementalPlanner::IndexNodeNames(const std::string& name, const IPForward& spec, bool add) {
+void IncrementalPlanner::IndexNodeNames(const std::string& name, const PlanForward& forward,
+                                        bool add) {
   for (const std::string* node :
-       {&spec.spec().frontend().node_name(), &spec.spec().backend().node_name()}) {
+       {&forward.spec.frontend().node_name(), &forward.spec.backend().node_name()}) {
     if (node->empty()) continue;  // a backend outside the fleet names no node
     if (add) {
       forwards_naming_[*node].insert(name);
@@ -71,18 +71,14 @@ void IncrementalPlanner::IndexNodeNames(const std::string& name, const IPForward
 }
 
 void IncrementalPlanner::SetForward(const IPForward& forward) {
-  auto copy = std::make_shared<IPForward>();
-  copy->mutable_metadata()->set_name(forward.metadata().name());
-  copy->mutable_metadata()->set_generation(forward.metadata().generation());
-  *copy->mutable_spec() = forward.spec();
-  SetForward(std::shared_ptr<const IPForward>(std::move(copy)));
+  SetForward(PlanForward::Of(forward));
 }
 
-void IncrementalPlanner::SetForward(std::shared_ptr<const IPForward> forward) {
-  const std::string& name = forward->metadata().name();
+void IncrementalPlanner::SetForward(std::shared_ptr<const PlanForward> forward) {
+  const std::string& name = forward->name;
   Forward& kept = forwards_[name];
   if (kept.spec != nullptr) {
-    if (api::SamePlanInputs(*kept.spec, *forward)) return;
+    if (kept.spec->SameInputs(*forward)) return;
     IndexNodeNames(name, *kept.spec, false);
   }
   kept.spec = std::move(forward);

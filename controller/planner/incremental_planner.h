@@ -28,6 +28,7 @@
 
 #include "controller/planner/conflicts.h"
 #include "controller/planner/node_plan.h"
+#include "controller/planner/plan_forward.h"
 #include "controller/planner/planner.h"
 #include "ferry/v1/ferry.pb.h"
 
@@ -47,10 +48,9 @@ class IncrementalPlanner {
   // The registered nodes, as PlanFleet takes them. Only addresses and names
   // matter; nodes whose addresses are unchanged cost a comparison.
   void SetNodes(const std::vector<ferry::v1::Node>& nodes);
-  // A forward whose name, generation or spec may have changed (status and
-  // labels are ignored). Keeps `forward` (only its name, generation and
-  // spec are read, and they must not change while kept).
-  void SetForward(std::shared_ptr<const ferry::v1::IPForward> forward);
+  // A forward whose generation or spec may have changed. Keeps `forward`,
+  // which must not change while kept.
+  void SetForward(std::shared_ptr<const PlanForward> forward);
   // The same with a copy of `forward`'s name, generation and spec.
   void SetForward(const ferry::v1::IPForward& forward);
   void RemoveForward(const std::string& name);
@@ -78,7 +78,7 @@ class IncrementalPlanner {
  private:
   struct Forward {
     // Its name, generation and spec are what the plan depends on.
-    std::shared_ptr<const ferry::v1::IPForward> spec;
+    std::shared_ptr<const PlanForward> spec;
     ForwardResolution resolution;
     bool in_conflict = false;
   };
@@ -96,7 +96,7 @@ class IncrementalPlanner {
   // False if a conflict may be involved; then only PlanAll is exact.
   bool PlanDirty(Update* update);
   void SealNodes(Update* update);
-  void IndexNodeNames(const std::string& name, const ferry::v1::IPForward& spec, bool add);
+  void IndexNodeNames(const std::string& name, const PlanForward& forward, bool add);
 
   std::map<std::string, Forward> forwards_;
   std::map<std::string, ferry::v1::Node> nodes_;                  // name, addresses
@@ -109,7 +109,7 @@ class IncrementalPlanner {
   // (the index cannot remove): ConflictIndex::Check ignores a candidate's own
   // name, and a hit on a stale entry is re-checked on a rebuilt index.
   ConflictIndex index_;
-  std::vector<std::shared_ptr<const ferry::v1::IPForward>> indexed_;
+  std::vector<std::shared_ptr<const PlanForward>> indexed_;
   size_t conflicted_ = 0;  // forwards rejected as Conflict
 
   std::set<std::string> dirty_forwards_;  // changed, removed or naming a changed node

@@ -54,7 +54,7 @@ ForwardResolution Reject(const char* reason, std::string message) {
 
 }  // namespace
 
-ForwardResolution ResolveForward(const IPForward& forward,
+ForwardResolution ResolveForward(ForwardRef forward,
                                  const std::map<std::string, const Node*>& nodes) {
   const auto& spec = forward.spec();
   const std::string& fe_name = spec.frontend().node_name();
@@ -110,14 +110,14 @@ ForwardResolution RejectForConflict(const absl::Status& conflict) {
 
 namespace {
 
-void AddFrontendRules(const IPForward& forward, NodeConfig* config) {
+void AddFrontendRules(ForwardRef forward, NodeConfig* config) {
   const auto& spec = forward.spec();
   absl::StatusOr<IpAddress> fe = IpAddress::Parse(spec.frontend().address());
   for (const auto& m : spec.ports()) {
     const api::PortSpan ports = api::ExpandPorts(m);
     ferry::v1::DnatRule* rule = config->add_dnat();
-    rule->set_forward(forward.metadata().name());
-    rule->set_generation(forward.metadata().generation());
+    rule->set_forward(forward.name());
+    rule->set_generation(forward.generation());
     rule->set_frontend_address(spec.frontend().address());
     rule->set_protocol(m.protocol());
     rule->set_port(ports.first);
@@ -136,13 +136,13 @@ void AddFrontendRules(const IPForward& forward, NodeConfig* config) {
   }
 }
 
-void AddReturnRoutes(const IPForward& forward, const std::string& via, NodeConfig* config) {
+void AddReturnRoutes(ForwardRef forward, const std::string& via, NodeConfig* config) {
   const auto& spec = forward.spec();
   for (const auto& m : spec.ports()) {
     const api::PortSpan ports = api::ExpandPorts(m);
     ferry::v1::ReturnRoute* route = config->add_return_routes();
-    route->set_forward(forward.metadata().name());
-    route->set_generation(forward.metadata().generation());
+    route->set_forward(forward.name());
+    route->set_generation(forward.generation());
     route->set_source_address(spec.backend().address());
     route->set_protocol(m.protocol());
     route->set_port(ports.target_first);
@@ -168,7 +168,7 @@ void SortEntries(google::protobuf::RepeatedPtrField<Entry>* entries) {
 
 }  // namespace
 
-void AddNodeEntries(const IPForward& forward, const ForwardResolution& resolution,
+void AddNodeEntries(ForwardRef forward, const ForwardResolution& resolution,
                     const InvolvedNode& node, NodeConfig* config) {
   if (node.role == kRoleFrontend) {
     AddFrontendRules(forward, config);
@@ -178,14 +178,6 @@ void AddNodeEntries(const IPForward& forward, const ForwardResolution& resolutio
 }
 
 FleetPlan PlanFleet(const std::vector<IPForward>& forwards, const std::vector<Node>& nodes) {
-  std::vector<const IPForward*> pointers;
-  pointers.reserve(forwards.size());
-  for (const IPForward& f : forwards) pointers.push_back(&f);
-  return PlanFleetOf(pointers, nodes);
-}
-
-FleetPlan PlanFleetOf(const std::vector<const IPForward*>& forwards,
-                      const std::vector<Node>& nodes) {
   FleetPlan plan;
   std::map<std::string, const Node*> by_name;
   for (const Node& n : nodes) {
@@ -193,7 +185,9 @@ FleetPlan PlanFleetOf(const std::vector<const IPForward*>& forwards,
     plan.node_configs[n.metadata().name()];
   }
   // Name order makes the conflict winner independent of input order.
-  std::vector<const IPForward*> sorted = forwards;
+  std::vector<const IPForward*> sorted;
+  sorted.reserve(forwards.size());
+  for (const IPForward& f : forwards) sorted.push_back(&f);
   auto name_order = [](const IPForward* a, const IPForward* b) {
     return a->metadata().name() < b->metadata().name();
   };
@@ -210,7 +204,7 @@ FleetPlan PlanFleetOf(const std::vector<const IPForward*>& forwards,
       if (absl::Status s = accepted.Check(*f); !s.ok()) r = RejectForConflict(s);
     }
     if (r.accepted) {
-      accepted.Add(f);
+      accepted.Put(*f);
       for (const InvolvedNode& n : r.nodes) AddNodeEntries(*f, r, n, &plan.node_configs[n.name]);
     }
     plan.forwards[f->metadata().name()] = std::move(r);

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "api/lib/conditions.h"
 #include "api/lib/forward_spec.h"
+#include "controller/planner/plan_forward.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
@@ -53,20 +54,17 @@ struct FleetPlan {
 
 FleetPlan PlanFleet(const std::vector<ferry::v1::IPForward>& forwards,
                     const std::vector<ferry::v1::Node>& nodes);
-// The same, without copying the forwards (the reconciler plans 100k).
-FleetPlan PlanFleetOf(const std::vector<const ferry::v1::IPForward*>& forwards,
-                      const std::vector<ferry::v1::Node>& nodes);
 
 // The building blocks of PlanFleet, shared with IncrementalPlanner.
 // ResolveForward makes the checks of one forward that do not depend on other
 // forwards (registered nodes, addresses on them, the return hop).
-ForwardResolution ResolveForward(const ferry::v1::IPForward& forward,
+ForwardResolution ResolveForward(ForwardRef forward,
                                  const std::map<std::string, const ferry::v1::Node*>& nodes);
 // The resolution of a forward that overlaps an earlier accepted one.
 ForwardResolution RejectForConflict(const absl::Status& conflict);
 // Appends what `node` installs for the accepted `forward` (DNAT rules and
 // the forwarding flag for its frontend, return routes for its backend).
-void AddNodeEntries(const ferry::v1::IPForward& forward, const ForwardResolution& resolution,
+void AddNodeEntries(ForwardRef forward, const ForwardResolution& resolution,
                     const InvolvedNode& node, ferry::v1::NodeConfig* config);
 
 // Sorts the DNAT rules and return routes in the planner's canonical order

@@ -46,9 +46,9 @@ NodeForwardStatus NodeState(const InvolvedNode& node, int64_t generation,
   return s;
 }
 
-Condition ReadyCondition(const ferry::v1::IPForward& forward, const ForwardResolution& resolution,
+Condition ReadyCondition(ForwardRef forward, const ForwardResolution& resolution,
                          const IPForwardStatus& status) {
-  int64_t generation = forward.metadata().generation();
+  int64_t generation = forward.generation();
   if (!resolution.accepted) {
     return MakeCondition(kConditionReady, false, kReasonNotAccepted,
                          absl::StrCat("not accepted: ", resolution.reason), generation);
@@ -95,9 +95,8 @@ std::string DescribeDrift(const ferry::v1::DriftItem& item) {
                       "\"");
 }
 
-Condition DriftedCondition(const ferry::v1::IPForward& forward,
-                           const std::vector<ForwardDrift>& drift) {
-  int64_t generation = forward.metadata().generation();
+Condition DriftedCondition(ForwardRef forward, const std::vector<ForwardDrift>& drift) {
+  int64_t generation = forward.generation();
   if (drift.empty()) {
     return MakeCondition(kConditionDrifted, false, kReasonInSync,
                          "no unrepaired drift reported by its nodes", generation);
@@ -157,11 +156,10 @@ void SetCondition(Condition condition, absl::Time now,
   *conditions->Add() = std::move(condition);
 }
 
-IPForwardStatus ComputeStatus(const ferry::v1::IPForward& forward,
-                              const ForwardResolution& resolution,
+IPForwardStatus ComputeStatus(ForwardRef forward, const ForwardResolution& resolution,
                               const std::map<std::string, NodeAckInfo>& node_acks, absl::Time now,
                               const IPForwardStatus& previous) {
-  int64_t generation = forward.metadata().generation();
+  int64_t generation = forward.generation();
   IPForwardStatus status;
   status.set_observed_generation(generation);
   status.set_return_via(resolution.return_via);

@@ -12,6 +12,7 @@
 
 #include "absl/time/time.h"
 #include "api/lib/conditions.h"
+#include "controller/planner/plan_forward.h"
 #include "controller/planner/planner.h"
 #include "ferry/v1/ferry.pb.h"
 
@@ -59,14 +60,12 @@ std::string DescribeDrift(const ferry::v1::DriftItem& item);
 // Drifted: True (DriftDetected) while any involved node reports unrepaired
 // drift of the forward, naming node, object, expected and found; else False
 // (InSync). Repairs under driftPolicy Enforce are events, not this.
-ferry::v1::Condition DriftedCondition(const ferry::v1::IPForward& forward,
-                                      const std::vector<ForwardDrift>& drift);
+ferry::v1::Condition DriftedCondition(ForwardRef forward, const std::vector<ForwardDrift>& drift);
 
 // The Node's InSync condition from its agent's latest drift report.
 ferry::v1::Condition InSyncCondition(const ferry::v1::DriftReport& report, int64_t generation);
 
-ferry::v1::IPForwardStatus ComputeStatus(const ferry::v1::IPForward& forward,
-                                         const ForwardResolution& resolution,
+ferry::v1::IPForwardStatus ComputeStatus(ForwardRef forward, const ForwardResolution& resolution,
                                          const std::map<std::string, NodeAckInfo>& node_acks,
                                          absl::Time now,
                                          const ferry::v1::IPForwardStatus& previous);

@@ -180,9 +180,10 @@ TEST_F(WriterHandoffTest, ASnapshotThatTakesTheHandoffEqualsOneThatReadsTheStore
   EXPECT_EQ(took->statuses, read->statuses);
   ASSERT_EQ(taking.forwards().size(), reading.forwards().size());
   for (const auto& [name, stored] : reading.forwards()) {
-    const FleetSnapshot::Stored& held = taking.forwards().at(name);
+    const FleetSnapshot::StoredForward& held = taking.forwards().at(name);
     EXPECT_EQ(held.revision, stored.revision) << name;
-    EXPECT_TRUE(MessageDifferencer::Equals(held.object(), stored.object())) << name;
+    EXPECT_EQ(held.forward->name, stored.forward->name);
+    EXPECT_TRUE(held.forward->SameInputs(*stored.forward)) << name;
   }
 
   // The next apply is the very next revision: it is taken, not read.
@@ -192,8 +193,8 @@ TEST_F(WriterHandoffTest, ASnapshotThatTakesTheHandoffEqualsOneThatReadsTheStore
   EXPECT_EQ(took->specs, (std::set<std::string>{"cache"}));
   EXPECT_FALSE(handoff_.Take(store_->CurrentRevision(), absl::ZeroDuration()).has_value());
   ASSERT_TRUE(reading.Refresh().ok());
-  EXPECT_TRUE(MessageDifferencer::Equals(taking.forwards().at("cache").object(),
-                                         reading.forwards().at("cache").object()));
+  EXPECT_TRUE(
+      taking.forwards().at("cache").forward->SameInputs(*reading.forwards().at("cache").forward));
 }
 
 TEST_F(WriterHandoffTest, ASnapshotTakesTheHandoffInsteadOfReadingTheStore) {
@@ -203,19 +204,19 @@ TEST_F(WriterHandoffTest, ASnapshotTakesTheHandoffInsteadOfReadingTheStore) {
   absl::StatusOr<int64_t> revision = store_->Commit({PutOp(web, WriteOp::kMustNotExist)});
   ASSERT_TRUE(revision.ok()) << revision.status();
   // Marked, so that where the snapshot got it from shows; the snapshot
-  // keeps the handed spec itself, moved, not a copy.
+  // keeps the handed spec's parts themselves, moved, not copies.
   auto handed = std::make_shared<Object>(web);
   handed->mutable_ip_forward()->mutable_metadata()->set_generation(7);
-  const ferry::v1::IPForwardSpec* handed_spec = &handed->ip_forward().spec();
+  const ferry::v1::Frontend* handed_frontend = &handed->ip_forward().spec().frontend();
   handoff_.Begin();
   handoff_.Finish(*revision, {handed});
   absl::StatusOr<FleetSnapshot::Changes> changes = taking.Refresh();
   ASSERT_TRUE(changes.ok()) << changes.status();
   EXPECT_EQ(changes->specs, (std::set<std::string>{"web"}));
-  const FleetSnapshot::Stored& held = taking.forwards().at("web");
+  const FleetSnapshot::StoredForward& held = taking.forwards().at("web");
   EXPECT_EQ(held.revision, *revision);
-  EXPECT_EQ(&held.object().ip_forward().spec(), handed_spec) << "copied or read back";
-  EXPECT_EQ(held.object().ip_forward().metadata().generation(), 7);
+  EXPECT_EQ(&held.forward->spec.frontend(), handed_frontend) << "copied or read back";
+  EXPECT_EQ(held.forward->generation, 7);
 }
 
 }  // namespace

@@ -52,14 +52,14 @@ TEST(ConflictIndexFormsTest, PutsInEveryFormAndRemovalsMatchTheFullCheck) {
   ConflictIndex index;
   std::map<std::string, IPForward> held;  // the oracle's copy, name order
   // Forwards given by Add: alive and unchanged while the index holds them.
-  std::map<std::string, std::unique_ptr<IPForward>> borrowed;
+  std::map<std::string, std::shared_ptr<const PlanForward>> borrowed;
   int conflicts = 0;
   for (int step = 0; step < 4000; ++step) {
     const std::string name = absl::StrCat("f", pick(40));
     const int action = pick(12);
     if (action < 6) {
       IPForward f = RandomForward(&rng, name);
-      auto lent = std::make_unique<IPForward>(f);
+      std::shared_ptr<const PlanForward> lent = PlanForward::Of(f);
       switch (action % 3) {
         case 0:
           index.Put(f);

@@ -46,13 +46,6 @@ class FleetSnapshotTest : public ::testing::Test {
   FleetSnapshot snapshot_{&store_};
 };
 
-TEST_F(FleetSnapshotTest, AStatusStoredByAnOlderBuildIsDroppedOnRead) {
-  // Statuses live in ForwardStatuses; one left in the store is stale.
-  const Object& held = snapshot_.forwards().at("web").object();
-  EXPECT_FALSE(held.ip_forward().has_status()) << held.DebugString();
-  EXPECT_EQ(held.ip_forward().metadata().name(), "web");
-}
-
 TEST_F(FleetSnapshotTest, AForwardIsHeldAsItsNameGenerationAndSpecOnly) {
   Object labelled = Forward("cache", "False");
   ferry::v1::ObjectMeta* meta = labelled.mutable_ip_forward()->mutable_metadata();
@@ -62,23 +55,22 @@ TEST_F(FleetSnapshotTest, AForwardIsHeldAsItsNameGenerationAndSpecOnly) {
   labelled.mutable_ip_forward()->set_api_version("ferry.dev/v1");
   ASSERT_TRUE(store_.Commit({PutOp(labelled, WriteOp::kMustNotExist)}).ok());
   ASSERT_TRUE(snapshot_.Refresh().ok());
-  Object expected;
-  ferry::v1::IPForward* kept = expected.mutable_ip_forward();
-  kept->mutable_metadata()->set_name("cache");
-  kept->mutable_metadata()->set_generation(3);
-  *kept->mutable_spec() = labelled.ip_forward().spec();
-  const Object& held = snapshot_.forwards().at("cache").object();
-  EXPECT_EQ(held.SerializeAsString(), expected.SerializeAsString()) << held.DebugString();
+  const PlanForward& held = *snapshot_.forwards().at("cache").forward;
+  EXPECT_EQ(held.name, "cache");
+  EXPECT_EQ(held.generation, 3);
+  EXPECT_EQ(held.spec.SerializeAsString(), labelled.ip_forward().spec().SerializeAsString())
+      << held.spec.DebugString();
 }
 
 TEST_F(FleetSnapshotTest, ALaterWriteOfTheForwardReplacesTheHeldOne) {
   ASSERT_TRUE(store_.Commit({PutOp(Forward("web", "True"), WriteOp::kAnyRevision)}).ok());
   absl::StatusOr<FleetSnapshot::Changes> changes = snapshot_.Refresh();
   ASSERT_TRUE(changes.ok()) << changes.status();
-  // Only the (dropped) status differs: not a spec change.
+  // Only the status differs (which ForwardStatuses holds, not this): not a
+  // spec change.
   EXPECT_EQ(changes->specs.count("web"), 0u);
   EXPECT_EQ(changes->statuses.count("web"), 1u);
-  EXPECT_FALSE(snapshot_.forwards().at("web").object().ip_forward().has_status());
+  EXPECT_EQ(snapshot_.forwards().at("web").forward->name, "web");
 }
 
 }  // namespace
