@@ -2,7 +2,6 @@
 // ferryctl and AgentService to the agents, and runs the fleet reconciler.
 
 #include <grpcpp/grpcpp.h>
-#include <malloc.h>
 #include <signal.h>
 
 #include <atomic>
@@ -385,20 +384,6 @@ int Run(const Config& config, const sigset_t& signals) {
 }  // namespace ferry::controller
 
 int main(int argc, char** argv) {
-  // Before any thread starts. The controller's big moments are an apply of
-  // 100k objects (freed when it commits) followed by the fleet decoding and
-  // planning the same 100k. glibc's defaults hand blocks over 128 KiB back
-  // to the kernel when freed and trim the heap's top, so each such moment
-  // faults its memory in afresh (page faults and malloc's heap growth were
-  // the largest items in the controller's profile on this 2-core VM):
-  // blocks up to 32 MiB stay in the heap, and 256 MiB of free top is kept,
-  // for the next one. One arena for all threads reused memory across
-  // threads better still, but its lock slowed the status pass and the
-  // watches beside it (e2e: 9.5 s with the default arenas, 11-13 s with
-  // one or two).
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  mallopt(M_TOP_PAD, 64 << 20);
   // Blocked before any thread starts, so every thread inherits the mask and
   // only Run's sigwait sees these signals.
   sigset_t signals;

@@ -16,6 +16,8 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libmnl-dev libnftnl-dev libyaml-cpp-dev libsqlite3-dev
   libgtest-dev libgmock-dev libssl-dev
+  # tcmalloc, the controller's allocator (controller/CMakeLists.txt)
+  libgoogle-perftools-dev
   # for the namespace tests and the demo
   iproute2 nftables wireguard-go wireguard-tools iputils-ping procps curl python3
   # the durability test reads and damages the store with the sqlite3 tool

@@ -1,7 +1,5 @@
 #include "controller/fleet/fleet_reconciler.h"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -22,18 +20,6 @@ EventRecorder::Options EventOptions(const FleetReconciler::Options& options) {
   out.on_written = options.on_event;
   return out;
 }
-
-// Changed forwards from which a pass hands freed memory back first.
-constexpr size_t kBigChange = 10000;
-
-// Hands memory freed since the last pass back to the kernel. A big apply's
-// request and staging (~150 MB at 100k forwards) are freed in the RPC
-// threads' malloc arenas, which this thread's arena cannot reuse: without
-// this the pass that plans the same forwards next stacks its own peak on
-// top of theirs (the controller's peak RSS fell from ~540 to ~390 MiB at
-// 100k). Only after a big change: malloc_trim, like mallinfo, walks every
-// free chunk (~20 ms on a fragmented heap), too much for every pass.
-void ReleaseFreedMemory() { malloc_trim(0); }
 
 }  // namespace
 
@@ -120,9 +106,6 @@ void FleetReconciler::UpdateNodeMetrics(const std::vector<Node>& nodes) {
 absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass_start, bool* all) {
   absl::StatusOr<FleetSnapshot::Changes> changes = snapshot_.Refresh();
   if (!changes.ok()) return changes.status();
-  // Before planning: the apply that made these changes has freed its
-  // memory by the time they are read.
-  if (changes->relisted || changes->specs.size() >= kBigChange) ReleaseFreedMemory();
   *all = changes->relisted || pass_start - last_full_ >= options_.full_resync_period;
   if (changes->relisted) {
     // A listing reports no deletions. The planner is kept, not replaced:
