@@ -1,5 +1,7 @@
 #include "api/lib/yaml_tree.h"
 
+#include <algorithm>
+#include <cstring>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -28,12 +30,37 @@ struct TreeError {
 // Raised at the start of a document the block parser may take back.
 struct HandBack {};
 
+// The 1-based line of byte `at` of `text`, and its column in characters
+// (yaml-cpp counts columns so), the text before it being valid UTF-8.
+std::pair<int, int> PositionOf(absl::string_view text, size_t at) {
+  const absl::string_view before = text.substr(0, at);
+  const int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+  const size_t newline = before.rfind('\n');
+  const size_t line_start = newline == absl::string_view::npos ? 0 : newline + 1;
+  int column = 1;
+  for (size_t k = line_start; k < at; ++k) {
+    if ((static_cast<unsigned char>(text[k]) & 0xc0) != 0x80) ++column;  // not a continuation
+  }
+  return {line, column};
+}
+
 // Checks UTF-8 and returns the 1-based position of the first bad byte.
-// Columns count characters, as yaml-cpp's do.
+// Manifests are mostly ASCII, which is skipped eight bytes at a time, and a
+// position is computed only for an error: this check runs over the whole
+// input before its first document is decoded (a 26 MB manifest took
+// ~90 ms of byte-at-a-time work, which delayed a streamed apply's start).
 absl::Status CheckUtf8(absl::string_view text, absl::string_view source) {
-  int line = 1, column = 1;
+  constexpr uint64_t kHighBits = 0x8080808080808080ull;
   size_t i = 0;
   while (i < text.size()) {
+    if (i + 8 <= text.size()) {
+      uint64_t word;
+      std::memcpy(&word, text.data() + i, 8);
+      if ((word & kHighBits) == 0) {
+        i += 8;
+        continue;
+      }
+    }
     auto c = static_cast<unsigned char>(text[i]);
     size_t len = c < 0x80           ? 1
                  : (c >> 5) == 0x6  ? 2
@@ -53,15 +80,10 @@ absl::Status CheckUtf8(absl::string_view text, absl::string_view source) {
       ok = false;
     }
     if (!ok) {
+      const auto [line, column] = PositionOf(text, i);
       return absl::InvalidArgumentError(AtPosition(
           source, line, column,
           absl::StrFormat("invalid UTF-8 (byte 0x%02x); manifests must be UTF-8 text", c)));
-    }
-    if (c == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
     }
     i += len;
   }

@@ -248,6 +248,9 @@ const Case kCases[] = {
     {"InvalidUtf8", "kind: Node\nmetadata: {name: \xc3\x28}\n",
      "t.yaml:2:18: invalid UTF-8 (byte 0xc3)"},
     {"Utf16Bom", "\xff\xfek\x00", "t.yaml:1:1: invalid UTF-8 (byte 0xff)"},
+    // Columns count characters: the two-byte é before the bad byte is one.
+    {"InvalidUtf8AfterMultibyte", "kind: Node\nmetadata: {name: \"\xc3\xa9\", x: \xe2\x28}\n",
+     "t.yaml:2:26: invalid UTF-8 (byte 0xe2)"},
     {"AliasBomb", AliasBomb(), "document expands to more than 100000 nodes"},
     {"AliasCycle", "a: &a [*a]\n", "t.yaml:1:8: an alias may not refer to a node that contains it"},
     {"DeepNesting", absl::StrCat("a: ", std::string(70, '['), std::string(70, ']'), "\n"),
