@@ -10,17 +10,21 @@
 
 namespace ferry::api {
 
-// One term of a label selector, as in Kubernetes' equality-based syntax.
+// One term of a label selector, as in Kubernetes' equality- and set-based
+// syntax.
 struct LabelRequirement {
   enum class Op {
     kEquals,     // k=v or k==v
     kNotEquals,  // k!=v (also true when k is absent)
     kExists,     // k
     kNotExists,  // !k
+    kIn,         // k in (v1,v2)
+    kNotIn,      // k notin (v1,v2) (also true when k is absent)
   };
   std::string key;
   Op op = Op::kExists;
-  std::string value;  // for kEquals and kNotEquals
+  std::string value;                // for kEquals and kNotEquals
+  std::vector<std::string> values;  // for kIn and kNotIn, never empty
 
   bool operator==(const LabelRequirement&) const = default;
 };
@@ -30,8 +34,9 @@ struct LabelSelector {
   std::vector<LabelRequirement> requirements;
 };
 
-// Parses "k=v,k2!=v2,k3,!k4". Whitespace around terms and operators is
-// ignored. Errors are INVALID_ARGUMENT naming the bad term, e.g.
+// Parses "k=v,k2!=v2,k3,!k4,k5 in (a,b),k6 notin (c)". Whitespace around
+// terms, operators and values is ignored. Errors are INVALID_ARGUMENT
+// naming the bad term, e.g.
 //   label selector term 2 "Bad Key=x": label key "Bad Key" is invalid: ...
 absl::StatusOr<LabelSelector> ParseLabelSelector(absl::string_view text);
 

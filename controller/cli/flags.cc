@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "api/lib/selector.h"
 #include "controller/cli/kinds.h"
 
 namespace ferry::cli {
@@ -152,13 +153,11 @@ absl::StatusOr<OutputFormat> ParseOutput(const Flag& flag) {
 }
 
 absl::Status CheckSelector(const Flag& flag) {
-  for (absl::string_view term : absl::StrSplit(flag.value, ',')) {
-    std::vector<absl::string_view> kv = absl::StrSplit(term, absl::MaxSplits('=', 1));
-    if (kv.size() != 2 || kv[0].empty() || absl::StrContains(kv[1], '=')) {
-      return UsageError(
-          absl::StrCat(flag.spelled, ": want key=value[,key=value], got \"", term, "\""));
-    }
-  }
+  // The controller's own parser: what the server would accept, and the
+  // same message for what it would not.
+  absl::StatusOr<api::LabelSelector> selector = api::ParseLabelSelector(flag.value);
+  if (!selector.ok())
+    return UsageError(absl::StrCat(flag.spelled, ": ", selector.status().message()));
   return absl::OkStatus();
 }
 

@@ -12,7 +12,7 @@ Commands:
   apply -f FILE|DIR|- [--dry-run]      Create or update the objects in the manifests.
                                        All documents are checked first, then applied
                                        in one transaction.
-  get TYPE [NAME] [-o yaml|json|wide|name] [-l k=v,...] [-w [--timeout D]]
+  get TYPE [NAME] [-o yaml|json|wide|name] [-l k=v,k!=v,k,!k,k in (a,b)] [-w [--timeout D]]
                                        List or show forwards, nodes or events; with -w,
                                        keep printing changes until Ctrl-C (or --timeout).
   get events [--for forward/NAME|node/NAME] [-w]

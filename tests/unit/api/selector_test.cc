@@ -38,11 +38,12 @@ TEST(LabelSelectorTest, EmptySelectorMatchesEverything) {
 TEST(LabelSelectorTest, ParsesEveryOperator) {
   absl::StatusOr<LabelSelector> s = ParseLabelSelector("a=1, b==2,c!=3, d ,!e");
   ASSERT_TRUE(s.ok()) << s.status();
-  EXPECT_THAT(s->requirements, ::testing::ElementsAre(LabelRequirement{"a", Op::kEquals, "1"},
-                                                      LabelRequirement{"b", Op::kEquals, "2"},
-                                                      LabelRequirement{"c", Op::kNotEquals, "3"},
-                                                      LabelRequirement{"d", Op::kExists, ""},
-                                                      LabelRequirement{"e", Op::kNotExists, ""}));
+  EXPECT_THAT(s->requirements,
+              ::testing::ElementsAre(LabelRequirement{"a", Op::kEquals, "1", {}},
+                                     LabelRequirement{"b", Op::kEquals, "2", {}},
+                                     LabelRequirement{"c", Op::kNotEquals, "3", {}},
+                                     LabelRequirement{"d", Op::kExists, "", {}},
+                                     LabelRequirement{"e", Op::kNotExists, "", {}}));
 }
 
 TEST(LabelSelectorTest, EqualityRequiresEveryTerm) {
@@ -72,7 +73,37 @@ TEST(LabelSelectorTest, EqualsEmptyValueMatchesOnlyEmptyLabel) {
   EXPECT_FALSE(Select("team=", l));
 }
 
+TEST(LabelSelectorTest, ParsesSetTermsWithCommasInsideTheirParentheses) {
+  absl::StatusOr<LabelSelector> s = ParseLabelSelector("team in (web, db),tier notin(back), x");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_THAT(s->requirements,
+              ::testing::ElementsAre(LabelRequirement{"team", Op::kIn, "", {"web", "db"}},
+                                     LabelRequirement{"tier", Op::kNotIn, "", {"back"}},
+                                     LabelRequirement{"x", Op::kExists, "", {}}));
+}
+
+TEST(LabelSelectorTest, InNeedsTheKeyWithOneOfTheValues) {
+  EXPECT_TRUE(Select("team in (web)", Web()));
+  EXPECT_TRUE(Select("team in (db,web)", Web()));
+  EXPECT_FALSE(Select("team in (db)", Web()));
+  EXPECT_FALSE(Select("zone in (a,b)", Web()));
+  EXPECT_TRUE(Select("team in (web),tier=front", Web()));
+}
+
+TEST(LabelSelectorTest, NotInAlsoMatchesAbsentKeys) {
+  EXPECT_TRUE(Select("team notin (db)", Web()));
+  EXPECT_TRUE(Select("zone notin (a)", Web()));
+  EXPECT_FALSE(Select("team notin (db, web)", Web()));
+}
+
 TEST(LabelSelectorTest, ErrorsNameTheBadTerm) {
+  EXPECT_THAT(ParseError("team in ()"),
+              HasSubstr("term 1 \"team in ()\": 'in' needs at least one value"));
+  EXPECT_THAT(ParseError("team in (web"), HasSubstr("'(' without ')'"));
+  EXPECT_THAT(ParseError("team in web)"), HasSubstr("')' without '('"));
+  EXPECT_THAT(ParseError("team within (web)"), HasSubstr("k in (v1,v2) or k notin (v1,v2)"));
+  EXPECT_THAT(ParseError("team in (web,-x)"), HasSubstr("label value \"-x\" is invalid"));
+  EXPECT_THAT(ParseError("team in (a) x"), HasSubstr("missing ')' after the values"));
   EXPECT_THAT(ParseError("a=b,,c"), HasSubstr("label selector term 2 \"\": empty term"));
   EXPECT_THAT(ParseError("team=web,Bad Key=x"),
               HasSubstr("label selector term 2 \"Bad Key=x\": label key \"Bad "

@@ -109,7 +109,18 @@ TEST(CliCommandTest, UnknownOutputFormatIsUsageError) {
 }
 
 TEST(CliCommandTest, MalformedSelectorIsUsageError) {
-  ExpectUsageError({"get", "forwards", "-l", "app"}, "want key=value");
+  // The controller's parser, with its message.
+  ExpectUsageError({"get", "forwards", "-l", "app in (web"},
+                   "-l: label selector \"app in (web\": '(' without ')'");
+  ExpectUsageError({"get", "forwards", "-l", "a=b=c"}, "more than one operator");
+}
+
+TEST(CliCommandTest, SetBasedAndExistenceSelectorsAreAccepted) {
+  for (const char* selector : {"app", "!app", "app in (web,db)", "app notin (web)", "a=b,c!=d"}) {
+    absl::StatusOr<Command> command = Parse({"get", "forwards", "-l", selector});
+    ASSERT_TRUE(command.ok()) << selector << ": " << command.status();
+    EXPECT_EQ(command->label_selector, selector);
+  }
 }
 
 TEST(CliCommandTest, UnknownResourceTypeIsUsageError) {
