@@ -7,6 +7,7 @@
 #include "absl/synchronization/notification.h"
 #include "api/lib/list_metadata.h"
 #include "controller/cli/rpc_status.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -92,6 +93,28 @@ absl::StatusOr<ferry::v1::Object> ResourceClient::Get(ferry::v1::ResourceKind ki
   return object;
 }
 
+namespace {
+
+// Reads a stream's batches, each decoded into a message on one arena that
+// is reset after the batch, until `fn(batch)` returns false or the stream
+// ends. Decoded into a reused heap message, every object's oneof was
+// freed and allocated again: malloc and free were ~40% of `ferryctl wait
+// --all`'s CPU while 100k statuses streamed in.
+template <typename Batch, typename Fn>
+void ReadBatches(grpc::ClientReader<Batch>* reader, Fn fn) {
+  google::protobuf::ArenaOptions options;
+  options.start_block_size = 64 << 10;
+  options.max_block_size = 1 << 20;
+  google::protobuf::Arena arena(options);
+  while (true) {
+    Batch* batch = google::protobuf::Arena::CreateMessage<Batch>(&arena);
+    if (!reader->Read(batch) || !fn(*batch)) return;
+    arena.Reset();
+  }
+}
+
+}  // namespace
+
 absl::Status ResourceClient::List(ferry::v1::ResourceKind kind, const std::string& label_selector,
                                   const std::function<void(const ferry::v1::Object&)>& visit,
                                   std::string* revision) {
@@ -103,10 +126,10 @@ absl::Status ResourceClient::List(ferry::v1::ResourceKind kind, const std::strin
   // Batches: 100k objects as one message each cost the server seconds.
   std::unique_ptr<grpc::ClientReader<ferry::v1::ObjectBatch>> reader =
       stub_->ListBatches(&context, request);
-  ferry::v1::ObjectBatch batch;
-  while (reader->Read(&batch)) {
+  ReadBatches(reader.get(), [&](const ferry::v1::ObjectBatch& batch) {
     for (const ferry::v1::Object& object : batch.objects()) visit(object);
-  }
+    return true;
+  });
   absl::Status status = Convert(reader->Finish());
   if (status.ok() && revision != nullptr) {
     const auto& trailers = context.GetServerTrailingMetadata();
@@ -141,20 +164,21 @@ absl::Status ResourceClient::Watch(ferry::v1::ResourceKind kind,
   // Batches: 100k events as one message each cost the server seconds.
   std::unique_ptr<grpc::ClientReader<ferry::v1::WatchEventBatch>> reader =
       stub_->WatchBatches(&context, request);
-  ferry::v1::WatchEventBatch batch;
   bool stopped = false;
-  while (!stopped && reader->Read(&batch)) {
+  ReadBatches(reader.get(), [&](const ferry::v1::WatchEventBatch& batch) {
     for (const ferry::v1::WatchEvent& event : batch.events()) {
       if (!visit(event)) {
         stopped = true;
-        break;
+        return false;
       }
     }
-  }
+    return true;
+  });
   if (stopped) {
     context.TryCancel();
     // Drain so Finish does not block on unread messages.
-    while (reader->Read(&batch)) {
+    ferry::v1::WatchEventBatch rest;
+    while (reader->Read(&rest)) {
     }
   }
   const grpc::Status status = reader->Finish();

@@ -17,6 +17,11 @@ namespace {
 using ferry::v1::Object;
 using ferry::v1::WatchEvent;
 
+// How often "condition met" lines are flushed while many are met at once:
+// a flush per line was a write(2) each, 100k of them for `wait --all` of a
+// 100k apply (~0.2 s of its tail). The last lines go out when the wait ends.
+constexpr absl::Duration kFlushEvery = absl::Milliseconds(50);
+
 // One wait: the objects still pending and the revision each was last seen
 // at, so events replayed from before that revision are ignored.
 class Waiter {
@@ -25,6 +30,13 @@ class Waiter {
       : command_(command), client_(client), io_(io) {}
 
   int Run() {
+    const int code = Wait();
+    io_.out.flush();
+    return code;
+  }
+
+ private:
+  int Wait() {
     const absl::Time deadline = absl::Now() + command_.wait_timeout;
     if (absl::Status s = InitialRead(); !s.ok()) return Fail(s);
     for (int attempt = 0; !pending_.empty() && attempt < kMaxWatchAttempts; ++attempt) {
@@ -53,7 +65,6 @@ class Waiter {
         absl::StrCat("timed out waiting for the condition on ", absl::StrJoin(refs, ", "))));
   }
 
- private:
   int Fail(const absl::Status& status) { return FailWith(io_.err, status); }
 
   absl::Status InitialRead() {
@@ -148,7 +159,12 @@ class Waiter {
 
   void Met(const std::string& name) {
     pending_.erase(name);
-    io_.out << ObjectRef(command_.kind, name) << " condition met\n" << std::flush;
+    io_.out << ObjectRef(command_.kind, name) << " condition met\n";
+    const absl::Time now = absl::Now();
+    if (now - last_flush_ >= kFlushEvery) {
+      io_.out.flush();
+      last_flush_ = now;
+    }
   }
 
   // Resumes after the last event the stream delivered (streams are in
@@ -169,6 +185,7 @@ class Waiter {
   std::map<std::string, std::optional<int64_t>> pending_;  // name -> last seen revision
   std::optional<int64_t> last_event_revision_;
   bool watch_from_now_ = false;
+  absl::Time last_flush_ = absl::InfinitePast();
 };
 
 }  // namespace

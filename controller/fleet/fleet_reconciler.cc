@@ -126,8 +126,8 @@ absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass
     planner_.SetForward(snapshot_.forwards().at(name).forward);
   }
   std::set<std::string> dirty = status_.TakeRetries();
-  dirty.merge(status_.TakeDue(pass_start));
-  dirty.merge(changes->statuses);
+  MergeNames(&dirty, status_.TakeDue(pass_start));
+  MergeNames(&dirty, std::move(changes->statuses));
   return dirty;
 }
 
@@ -155,26 +155,28 @@ absl::Status FleetReconciler::ReconcileFleet() {
   UpdateNodeMetrics(nodes);
   // News that arrives from here on marks its forwards again for the next
   // pass, which its kick starts.
-  dirty->merge(dirty_.Take());
+  MergeNames(&*dirty, dirty_.Take());
 
-  std::vector<const PlanForward*> recompute;
+  // The planner holds what the snapshot does (ReadStore brought it up to
+  // date), with each forward's resolution beside it.
+  std::vector<StatusWriter::Input> recompute;
+  auto take = [&](const PlanForward& forward, const ForwardResolution& resolution) {
+    recompute.push_back({&forward, &resolution});
+  };
   if (all || update.full) {
-    recompute.reserve(snapshot_.forwards().size());
-    for (const auto& [name, stored] : snapshot_.forwards())
-      recompute.push_back(stored.forward.get());
+    recompute.reserve(planner_.forward_count());
+    planner_.ForEachForward(take);
   } else {
     dirty->insert(update.forwards.begin(), update.forwards.end());
-    for (const std::string& name : *dirty) {
-      auto it = snapshot_.forwards().find(name);
-      if (it != snapshot_.forwards().end()) recompute.push_back(it->second.forward.get());
-    }
+    recompute.reserve(dirty->size());
+    planner_.ForEachForwardOf(*dirty, take);
   }
 
   // Store I/O happens outside every part's lock, so streams never wait on
   // fsync.
   StatusWriter::Stats stats;
   absl::Status committed = status_.WriteNodes(std::move(nodes), &stats);
-  absl::Status statuses = status_.WriteStatuses(recompute, planner_, now, &stats);
+  absl::Status statuses = status_.WriteStatuses(recompute, now, &stats);
   if (committed.ok()) committed = statuses;
   if (std::optional<absl::Time> due = status_.NextDue()) {
     trigger_.KickAfter(*due - options_.clock());

@@ -44,7 +44,7 @@ ForwardStatuses::Bytes ForwardStatuses::Get(const std::string& name) const {
 }
 
 std::vector<ForwardStatuses::Bytes> ForwardStatuses::GetMany(
-    const std::vector<std::string>& names) const {
+    absl::Span<const std::string> names) const {
   std::vector<Bytes> out;
   out.reserve(names.size());
   absl::ReaderMutexLock lock(&mu_);

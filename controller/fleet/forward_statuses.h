@@ -28,6 +28,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/types/span.h"
 #include "controller/store/store.h"
 
 namespace ferry::controller {
@@ -61,7 +62,7 @@ class ForwardStatuses {
   // The forward's status; null if none was computed (yet).
   Bytes Get(const std::string& name) const;
   // Each names[i]'s status (null if none), under one lock.
-  std::vector<Bytes> GetMany(const std::vector<std::string>& names) const;
+  std::vector<Bytes> GetMany(absl::Span<const std::string> names) const;
 
   // Every forward with a status.
   std::vector<std::string> Names() const;

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "controller/fleet/dirty_forwards.h"
 #include "controller/planner/planner.h"
 
 namespace ferry::controller {
@@ -64,7 +65,7 @@ void NodeGenerations::Ack(std::set<std::string>* changed) {
   }
   // Moved, not copied: after a full push's ACK that is 100k names. (Every
   // unACKed name is in the table: Settle and PushFull keep it so.)
-  changed->merge(unacked_);
+  MergeNames(changed, std::move(unacked_));
   unacked_.clear();
 }
 

@@ -84,12 +84,16 @@ class StatusWriter {
   // Writes the nodes that differ from what is stored.
   absl::Status WriteNodes(std::vector<ferry::v1::Node> nodes, Stats* stats);
 
-  // Recomputes the statuses of `forwards` (as `planner` resolved them) and
-  // publishes those that changed, with the removals Forget queued, as one
-  // ForwardStatuses change. A forward marked dirty meanwhile is skipped:
-  // the pass that news kicked recomputes it.
-  absl::Status WriteStatuses(const std::vector<const PlanForward*>& forwards,
-                             const IncrementalPlanner& planner, absl::Time now, Stats* stats);
+  // A forward and its resolution, as the planner holds them.
+  struct Input {
+    const PlanForward* forward;
+    const ForwardResolution* resolution;
+  };
+  // Recomputes the statuses of `forwards` and publishes those that changed,
+  // with the removals Forget queued, as one ForwardStatuses change. A
+  // forward marked dirty meanwhile is skipped: the pass that news kicked
+  // recomputes it.
+  absl::Status WriteStatuses(const std::vector<Input>& forwards, absl::Time now, Stats* stats);
   // The forwards are gone: their statuses go with the next WriteStatuses.
   void Forget(const std::set<std::string>& names);
   // Forgets every status but those of the snapshot's forwards (after a
@@ -130,9 +134,9 @@ class StatusWriter {
   // `current` (its published one, or null) and is not held back (null
   // otherwise). Adds its conditions to `tally` and the replaced ones' with
   // -1.
-  ForwardStatuses::Bytes StatusWrite(const PlanForward& forward, const IncrementalPlanner& planner,
-                                     absl::Time now, const ForwardStatuses::Bytes& current,
-                                     PassMemo* memo, Tally* tally);
+  ForwardStatuses::Bytes StatusWrite(const Input& input, absl::Time now,
+                                     const ForwardStatuses::Bytes& current, PassMemo* memo,
+                                     Tally* tally);
   // The status the inputs give, unless it equals `current`, and its tally.
   static Computed Compute(ForwardRef forward, const ForwardResolution& resolution,
                           const std::map<std::string, NodeAckInfo>& acks,
