@@ -1,7 +1,9 @@
 #include "controller/planner/incremental_planner.h"
 
+#include <algorithm>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -175,6 +177,45 @@ TEST(IncrementalPlannerTest, OneChangedForwardIsResolvedAloneAndRebuildsOnlyItsN
   IncrementalPlanner::Update third = planner.Plan();
   EXPECT_TRUE(third.forwards.empty());
   EXPECT_TRUE(third.nodes.empty());
+}
+
+TEST(IncrementalPlannerTest, ForEachForwardOfVisitsTheDeclaredNamesInOrderByLookupOrByWalk) {
+  IncrementalPlanner planner;
+  planner.SetNodes({MakeNode("n0", {{"192.0.2.1", 24}})});
+  for (int i = 0; i < 100; ++i) {
+    IPForward f;
+    f.mutable_metadata()->set_name(absl::StrCat("f", 100 + i));  // f100..f199, in order
+    f.mutable_metadata()->set_generation(1);
+    f.mutable_spec()->mutable_frontend()->set_node_name("n0");
+    f.mutable_spec()->mutable_frontend()->set_address("192.0.2.1");
+    f.mutable_spec()->mutable_backend()->set_address("10.9.0.1");
+    f.mutable_spec()->set_source_ip(ferry::v1::MASQUERADE);
+    f.mutable_spec()->add_ports()->set_port(1000 + i);
+    planner.SetForward(f);
+  }
+  planner.Plan();
+  auto visit = [&](const std::set<std::string>& names) {
+    std::vector<std::string> seen;
+    planner.ForEachForwardOf(names, [&](const PlanForward& f, const ForwardResolution& r) {
+      EXPECT_EQ(&r, planner.Resolution(f.name));
+      seen.push_back(f.name);
+    });
+    return seen;
+  };
+  // Few names: looked up one by one; an undeclared one is skipped.
+  EXPECT_EQ(visit({"f150", "f9", "f101"}), (std::vector<std::string>{"f101", "f150"}));
+  // Many: merged with the forwards, undeclared ones before, between and
+  // after them skipped.
+  std::set<std::string> many = {"a", "f1000", "zz"};
+  for (int i = 100; i < 200; i += 2) many.insert(absl::StrCat("f", i));
+  std::vector<std::string> want;
+  for (int i = 100; i < 200; i += 2) want.push_back(absl::StrCat("f", i));
+  EXPECT_EQ(visit(many), want);
+  std::vector<std::string> all;
+  planner.ForEachForward(
+      [&](const PlanForward& f, const ForwardResolution&) { all.push_back(f.name); });
+  EXPECT_EQ(all.size(), 100u);
+  EXPECT_TRUE(std::is_sorted(all.begin(), all.end()));
 }
 
 }  // namespace
