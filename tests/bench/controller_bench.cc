@@ -358,7 +358,7 @@ absl::Status RunControllerBench(const BenchOptions& options, Report* report) {
   sec.notes.push_back(
       "Memory per forward counts the reconciler's decoded copy of every forward and Node (kept "
       "between passes), the planner's resolutions and per-node configs, the write path's index, "
-      "SQLite's page cache and heap that glibc keeps after a pass.");
+      "SQLite's page cache and heap that the allocator (tcmalloc) keeps after a pass.");
   report->Add(std::move(sec));
   return absl::OkStatus();
 }
