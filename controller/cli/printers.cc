@@ -189,6 +189,19 @@ std::unique_ptr<ObjectPrinter> MakeObjectPrinter(OutputFormat format, ferry::v1:
   return std::make_unique<TablePrinter>(kind, now, /*wide=*/false);
 }
 
+std::string ApplyResultLine(const ferry::v1::ApplyResult& result, bool dry_run) {
+  std::string line =
+      absl::StrCat(KindLowerFromName(result.kind()), "/", result.name(), " ", result.outcome());
+  if (!dry_run) return line;
+  absl::StrAppend(&line, " (dry run)");
+  if (!result.has_accepted()) return line;
+  const ferry::v1::Condition& accepted = result.accepted();
+  if (accepted.status() == "True") return absl::StrCat(line, ": Accepted");
+  absl::StrAppend(&line, ": not accepted, ", accepted.reason());
+  if (!accepted.message().empty()) absl::StrAppend(&line, ": ", accepted.message());
+  return line;
+}
+
 std::string PrintObjects(OutputFormat format, ferry::v1::ResourceKind kind,
                          const std::vector<Object>& objects, absl::Time now, bool as_list) {
   std::unique_ptr<ObjectPrinter> printer = MakeObjectPrinter(format, kind, now, as_list);

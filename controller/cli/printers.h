@@ -45,6 +45,13 @@ class ObjectPrinter {
 std::unique_ptr<ObjectPrinter> MakeObjectPrinter(OutputFormat format, ferry::v1::ResourceKind kind,
                                                  absl::Time now, bool as_list);
 
+// One line of `apply`'s output, e.g. "ipforward/web created". A dry run
+// says so and, for a forward, whether the fleet would accept it:
+//   ipforward/web created (dry run): Accepted
+//   ipforward/web created (dry run): not accepted, FrontendNodeNotRegistered:
+//   spec.frontend.nodeName: node node-x is not registered
+std::string ApplyResultLine(const ferry::v1::ApplyResult& result, bool dry_run);
+
 // Convenience for tests and small outputs.
 std::string PrintObjects(OutputFormat format, ferry::v1::ResourceKind kind,
                          const std::vector<ferry::v1::Object>& objects, absl::Time now,

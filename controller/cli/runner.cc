@@ -13,6 +13,7 @@
 #include "controller/cli/get.h"
 #include "controller/cli/kinds.h"
 #include "controller/cli/manifest_files.h"
+#include "controller/cli/printers.h"
 #include "controller/cli/rpc_status.h"
 #include "controller/cli/security_commands.h"
 #include "controller/cli/wait.h"
@@ -34,8 +35,7 @@ int RunApply(const Command& command, ResourceClient& client, Io io) {
   if (!index.ok()) return Fail(io, index.status());
   if (!response.ok()) return Fail(io, index->PointAt(response.status()));
   for (const ferry::v1::ApplyResult& result : response->results()) {
-    io.out << KindLowerFromName(result.kind()) << "/" << result.name() << " " << result.outcome()
-           << (command.dry_run ? " (dry run)" : "") << "\n";
+    io.out << ApplyResultLine(result, command.dry_run) << "\n";
   }
   return kExitOk;
 }

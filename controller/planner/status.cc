@@ -156,6 +156,11 @@ void SetCondition(Condition condition, absl::Time now,
   *conditions->Add() = std::move(condition);
 }
 
+Condition AcceptedCondition(const ForwardResolution& resolution, int64_t generation) {
+  return MakeCondition(kConditionAccepted, resolution.accepted, resolution.reason,
+                       resolution.message, generation);
+}
+
 IPForwardStatus ComputeStatus(ForwardRef forward, const ForwardResolution& resolution,
                               const std::map<std::string, NodeAckInfo>& node_acks, absl::Time now,
                               const IPForwardStatus& previous) {
@@ -166,8 +171,7 @@ IPForwardStatus ComputeStatus(ForwardRef forward, const ForwardResolution& resol
   for (const InvolvedNode& node : resolution.nodes) {
     *status.add_nodes() = NodeState(node, generation, node_acks);
   }
-  Condition accepted = MakeCondition(kConditionAccepted, resolution.accepted, resolution.reason,
-                                     resolution.message, generation);
+  Condition accepted = AcceptedCondition(resolution, generation);
   Condition ready = ReadyCondition(forward, resolution, status);
   SetCondition(std::move(accepted), now, previous.conditions(), status.mutable_conditions());
   SetCondition(std::move(ready), now, previous.conditions(), status.mutable_conditions());

@@ -65,6 +65,10 @@ ferry::v1::Condition DriftedCondition(ForwardRef forward, const std::vector<Forw
 // The Node's InSync condition from its agent's latest drift report.
 ferry::v1::Condition InSyncCondition(const ferry::v1::DriftReport& report, int64_t generation);
 
+// Accepted: True (Accepted) or False with the resolution's reason and
+// message, at `generation`. Also what an apply's dry run reports.
+ferry::v1::Condition AcceptedCondition(const ForwardResolution& resolution, int64_t generation);
+
 ferry::v1::IPForwardStatus ComputeStatus(ForwardRef forward, const ForwardResolution& resolution,
                                          const std::map<std::string, NodeAckInfo>& node_acks,
                                          absl::Time now,

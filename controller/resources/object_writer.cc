@@ -16,6 +16,8 @@
 #include "api/lib/timestamps.h"
 #include "api/lib/uuid.h"
 #include "api/lib/validation.h"
+#include "controller/planner/planner.h"
+#include "controller/planner/status.h"
 #include "controller/store/object_codec.h"
 #include "google/protobuf/arena.h"
 
@@ -355,6 +357,12 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
 
   ferry::v1::ApplyResponse response;
   response.mutable_results()->Reserve(static_cast<int>(attempt.objects.size()));
+  std::optional<PlannedNodes> nodes;
+  if (request.dry_run()) {
+    absl::StatusOr<PlannedNodes> read = ReadNodes();
+    if (!read.ok()) return read.status();
+    nodes = *std::move(read);
+  }
   const std::string written_version = revision > 0 ? absl::StrCat(revision) : "";
   for (const Planned& p : attempt.objects) {
     ferry::v1::ApplyResult* result = response.add_results();
@@ -366,12 +374,36 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
     } else if (p.stored_revision > 0) {
       result->set_resource_version(absl::StrCat(p.stored_revision));
     }
+    if (nodes.has_value() && p.incoming->has_ip_forward()) {
+      const ForwardResolution resolution = ResolveForward(p.incoming->ip_forward(), nodes->by_name);
+      // A created forward's first generation is 1; an update's was set.
+      const int64_t generation = p.object != nullptr ? api::MetaOf(*p.object).generation() : 1;
+      *result->mutable_accepted() = AcceptedCondition(resolution, generation);
+    }
   }
   // After the response, which names objects from the request.
   if (revision > 0 && handoff_ != nullptr) {
     handoff_->Finish(revision, HandOff(&attempt, now, mutable_request));
   }
   return response;
+}
+
+absl::StatusOr<ObjectWriter::PlannedNodes> ObjectWriter::ReadNodes() const {
+  PlannedNodes nodes;
+  absl::Status failed;
+  absl::StatusOr<int64_t> listed = store_->List(api::kKindNode, [&](const StoredObject& stored) {
+    absl::StatusOr<Object> object = DecodeStored(stored);
+    if (!object.ok() || !object->has_node()) {
+      failed = object.ok() ? absl::InternalError("stored node is not a Node") : object.status();
+      return false;
+    }
+    nodes.stored.push_back(std::make_unique<ferry::v1::Node>(std::move(*object->mutable_node())));
+    return true;
+  });
+  if (!listed.ok()) return listed.status();
+  if (!failed.ok()) return failed;
+  for (const auto& node : nodes.stored) nodes.by_name[node->metadata().name()] = node.get();
+  return nodes;
 }
 
 CommitHandoff::Objects ObjectWriter::HandOff(Attempt* attempt,

@@ -9,7 +9,10 @@
 // (StoredForwardIndex), so a request costs O(M log N), not O(N).
 
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/random/random.h"
@@ -60,6 +63,14 @@ class ObjectWriter {
                                         ferry::v1::ApplyRequest* request);
   // Admission for each forward of the request; the error names the object.
   absl::Status Admit(const ferry::v1::ApplyRequest& request) const;
+  // The stored Nodes, as the planner takes them: what a dry run resolves
+  // its forwards against (the fleet plans with the same Nodes, updated
+  // from their agents).
+  struct PlannedNodes {
+    std::vector<std::unique_ptr<ferry::v1::Node>> stored;
+    std::map<std::string, const ferry::v1::Node*> by_name;
+  };
+  absl::StatusOr<PlannedNodes> ReadNodes() const;
 
   Store* const store_;
   const Admission* const admission_;

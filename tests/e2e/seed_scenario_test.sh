@@ -43,6 +43,12 @@ forward_yaml() {
   echo "$WORK/fwd.yaml"
 }
 
+# 0. A dry run says the real agents' nodes would accept the forward, and
+#    writes nothing.
+expect_eq "dry run" "ipforward/web created (dry run): Accepted" \
+  "$(ferryctl apply --dry-run -f "$EXAMPLES/web-forward.yaml")"
+if ferryctl get forward web >/dev/null 2>&1; then fail "a dry run created ipforward/web"; fi
+
 # 1. Preserve: the backend sees the client's own address, over TCP and UDP.
 out=$(ferryctl apply -f "$EXAMPLES/web-forward.yaml")
 expect_eq "first apply" "ipforward/web created" "$out"

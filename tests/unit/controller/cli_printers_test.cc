@@ -92,6 +92,24 @@ std::vector<std::string> Columns(const std::string& line) {
   return absl::StrSplit(line, ' ', absl::SkipEmpty());
 }
 
+TEST(CliPrintersTest, ApplyLinesSayWhatADryRunWouldDoAndWhetherItWouldBeAccepted) {
+  ferry::v1::ApplyResult result;
+  result.set_kind("IPForward");
+  result.set_name("web");
+  result.set_outcome("created");
+  EXPECT_EQ(ApplyResultLine(result, false), "ipforward/web created");
+  EXPECT_EQ(ApplyResultLine(result, true), "ipforward/web created (dry run)");
+  result.mutable_accepted()->set_status("True");
+  result.mutable_accepted()->set_reason("Accepted");
+  EXPECT_EQ(ApplyResultLine(result, true), "ipforward/web created (dry run): Accepted");
+  result.mutable_accepted()->set_status("False");
+  result.mutable_accepted()->set_reason("FrontendNodeNotRegistered");
+  result.mutable_accepted()->set_message("spec.frontend.nodeName: node node-x is not registered");
+  EXPECT_EQ(ApplyResultLine(result, true),
+            "ipforward/web created (dry run): not accepted, FrontendNodeNotRegistered: "
+            "spec.frontend.nodeName: node node-x is not registered");
+}
+
 TEST(CliPrintersTest, ForwardTableHasKubectlColumns) {
   std::string out = PrintObjects(OutputFormat::kTable, ferry::v1::IP_FORWARD, {Forward("web")},
                                  kNow, /*as_list=*/true);

@@ -220,6 +220,54 @@ TEST_F(ResourceServiceTest, DryRunReportsOutcomeButWritesNothing) {
   EXPECT_EQ(store_->CurrentRevision(), 0);
 }
 
+Object StoredNode(const std::string& name, const std::vector<std::string>& cidrs) {
+  Object object;
+  ferry::v1::Node* node = object.mutable_node();
+  node->set_api_version("ferry.dev/v1");
+  node->set_kind("Node");
+  node->mutable_metadata()->set_name(name);
+  node->mutable_metadata()->set_uid(absl::StrCat(name, "-uid"));
+  for (const std::string& cidr : cidrs) {
+    auto* a = node->mutable_status()->add_addresses();
+    a->set_address(cidr.substr(0, cidr.find('/')));
+    a->set_prefix_length(std::stoi(cidr.substr(cidr.find('/') + 1)));
+  }
+  return object;
+}
+
+TEST_F(ResourceServiceTest, DryRunReportsWhetherTheFleetWouldAcceptEachForward) {
+  ApplyResponse response;
+  ASSERT_TRUE(Apply({Forward("web", "192.0.2.1", 80)}, &response, /*dry_run=*/true).ok());
+  ASSERT_TRUE(response.results(0).has_accepted());
+  const ferry::v1::Condition& rejected = response.results(0).accepted();
+  EXPECT_EQ(rejected.type(), "Accepted");
+  EXPECT_EQ(rejected.status(), "False");
+  EXPECT_EQ(rejected.reason(), "FrontendNodeNotRegistered");
+  EXPECT_EQ(rejected.message(), "spec.frontend.nodeName: node node-a is not registered");
+  EXPECT_EQ(rejected.observed_generation(), 1);
+
+  // With both nodes registered, and node-a on node-b's tunnel subnet for
+  // the return hop, the same forward would be accepted; still nothing is
+  // written.
+  ASSERT_TRUE(store_
+                  ->Commit({PutOp(StoredNode("node-a", {"192.0.2.1/24", "10.8.0.1/24"}),
+                                  WriteOp::kMustNotExist),
+                            PutOp(StoredNode("node-b", {"10.8.0.2/24"}), WriteOp::kMustNotExist)})
+                  .ok());
+  const int64_t before = store_->CurrentRevision();
+  response.Clear();
+  ASSERT_TRUE(Apply({Forward("web", "192.0.2.1", 80)}, &response, /*dry_run=*/true).ok());
+  EXPECT_EQ(response.results(0).outcome(), "created");
+  EXPECT_EQ(response.results(0).accepted().status(), "True");
+  EXPECT_EQ(response.results(0).accepted().reason(), "Accepted");
+  EXPECT_EQ(store_->CurrentRevision(), before);
+
+  // A real apply reports no acceptance: the forward's status does.
+  response.Clear();
+  ASSERT_TRUE(Apply({Forward("web", "192.0.2.1", 80)}, &response).ok());
+  EXPECT_FALSE(response.results(0).has_accepted());
+}
+
 TEST_F(ResourceServiceTest, GetMissingIsNotFoundWithKindAndName) {
   Object out;
   grpc::Status status = Get("web", &out);
