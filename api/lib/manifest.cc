@@ -108,11 +108,14 @@ class Decoder {
       if (!s.ok()) return s;
     } else if (kind->value == "Node") {
       auto* n = object.mutable_node();
-      absl::Status s = DecodeTop(root, n->mutable_api_version(), n->mutable_kind(),
-                                 n->mutable_metadata(), [&](const YamlNode& spec) {
-                                   // NodeSpec has no fields: any key is unknown.
-                                   return VisitFields(spec, top.Field("spec"), {}, NoFields);
-                                 });
+      absl::Status s = DecodeTop(
+          root, n->mutable_api_version(), n->mutable_kind(), n->mutable_metadata(),
+          [&](const YamlNode& spec) {
+            return VisitFields(spec, top.Field("spec"), {"labels"},
+                               [&](absl::string_view, const YamlNode& v, const FieldPath& path) {
+                                 return DecodeLabels(v, path, n->mutable_spec()->mutable_labels());
+                               });
+          });
       if (!s.ok()) return s;
     } else {
       return Error(*kind, "kind",
@@ -154,7 +157,7 @@ class Decoder {
         node, at, {"name", "labels", "uid", "generation", "resourceVersion", "creationTimestamp"},
         [&](absl::string_view key, const YamlNode& v, const FieldPath& path) {
           if (key == "name") return String(v, path, meta.mutable_name());
-          if (key == "labels") return DecodeLabels(v, path, meta);
+          if (key == "labels") return DecodeLabels(v, path, meta.mutable_labels());
           if (key == "uid") return String(v, path, meta.mutable_uid());
           if (key == "resourceVersion") return String(v, path, meta.mutable_resource_version());
           if (key == "generation") {
@@ -177,7 +180,8 @@ class Decoder {
         });
   }
 
-  absl::Status DecodeLabels(const YamlNode& node, const FieldPath& path, ObjectMeta& meta) {
+  absl::Status DecodeLabels(const YamlNode& node, const FieldPath& path,
+                            google::protobuf::Map<std::string, std::string>* labels) {
     if (node.type == YamlNode::Type::kNull) return absl::OkStatus();
     if (node.type != YamlNode::Type::kMap) {
       return Error(node, path, absl::StrCat("must be a map of strings, got ", node.TypeName()));
@@ -189,7 +193,7 @@ class Decoder {
             absl::StrCat("must be a string, got ", v->TypeName(),
                          v->type == YamlNode::Type::kNull ? "; write \"\" for empty" : ""));
       }
-      (*meta.mutable_labels())[k->value] = v->value;
+      (*labels)[k->value] = v->value;
     }
     return absl::OkStatus();
   }

@@ -104,21 +104,25 @@ Result CheckNodeName(const std::string& path, const std::string& name, absl::str
   return FromStatus(path, ValidateName(name));
 }
 
+Result CheckLabels(absl::string_view at,
+                   const google::protobuf::Map<std::string, std::string>& map) {
+  // Sorted, so the reported label does not depend on map iteration order.
+  std::vector<std::pair<std::string, std::string>> labels(map.begin(), map.end());
+  std::sort(labels.begin(), labels.end());
+  for (const auto& [key, value] : labels) {
+    std::string path = absl::StrCat(at, ".", key);
+    if (Result r = FromStatus(path, ValidateLabelKey(key))) return r;
+    if (Result r = FromStatus(path, ValidateLabelValue(value))) return r;
+  }
+  return std::nullopt;
+}
+
 Result CheckMeta(const ObjectMeta& meta) {
   if (meta.name().empty()) {
     return Fail("metadata.name", "required; a lowercase name such as \"web\"");
   }
   if (Result r = FromStatus("metadata.name", ValidateName(meta.name()))) return r;
-  // Sorted, so the reported label does not depend on map iteration order.
-  std::vector<std::pair<std::string, std::string>> labels(meta.labels().begin(),
-                                                          meta.labels().end());
-  std::sort(labels.begin(), labels.end());
-  for (const auto& [key, value] : labels) {
-    std::string path = absl::StrCat("metadata.labels.", key);
-    if (Result r = FromStatus(path, ValidateLabelKey(key))) return r;
-    if (Result r = FromStatus(path, ValidateLabelValue(value))) return r;
-  }
-  return std::nullopt;
+  return CheckLabels("metadata.labels", meta.labels());
 }
 
 Result CheckTypeMeta(const std::string& api_version, const std::string& kind,
@@ -279,7 +283,8 @@ Result CheckForward(const IPForward& f) {
 
 Result CheckNode(const Node& n) {
   if (Result r = CheckTypeMeta(n.api_version(), n.kind(), "Node")) return r;
-  return CheckMeta(n.metadata());
+  if (Result r = CheckMeta(n.metadata())) return r;
+  return CheckLabels("spec.labels", n.spec().labels());
 }
 
 absl::Status ToStatus(const Result& r) {

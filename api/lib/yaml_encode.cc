@@ -94,21 +94,26 @@ class Writer {
   YAML::Emitter out_;
 };
 
+// A label map under `key`, sorted; nothing when empty.
+void WriteLabels(Writer& w, const char* key,
+                 const google::protobuf::Map<std::string, std::string>& map) {
+  if (map.empty()) return;
+  std::vector<std::pair<std::string, std::string>> labels(map.begin(), map.end());
+  std::sort(labels.begin(), labels.end());
+  w.Map(key);
+  for (const auto& [k, v] : labels) {
+    w.KeyText(k, v);  // empty values are legal labels, so always written
+  }
+  w.EndMap();
+}
+
 void WriteMeta(Writer& w, const std::string& api_version, const std::string& kind,
                const v1::ObjectMeta& m) {
   w.Str("apiVersion", api_version);
   w.Str("kind", kind);
   w.Map("metadata");
   w.Str("name", m.name());
-  if (!m.labels().empty()) {
-    std::vector<std::pair<std::string, std::string>> labels(m.labels().begin(), m.labels().end());
-    std::sort(labels.begin(), labels.end());
-    w.Map("labels");
-    for (const auto& [k, v] : labels) {
-      w.KeyText(k, v);  // empty values are legal labels, so always written
-    }
-    w.EndMap();
-  }
+  WriteLabels(w, "labels", m.labels());
   w.Str("uid", m.uid());
   w.Int("generation", m.generation());
   w.Str("resourceVersion", m.resource_version());
@@ -192,7 +197,13 @@ std::string EncodeForward(const v1::IPForward& f) {
 std::string EncodeNode(const v1::Node& n) {
   Writer w;
   WriteMeta(w, n.api_version(), n.kind(), n.metadata());
-  w.EmptyMap("spec");
+  if (n.spec().labels().empty()) {
+    w.EmptyMap("spec");
+  } else {
+    w.Map("spec");
+    WriteLabels(w, "labels", n.spec().labels());
+    w.EndMap();
+  }
   const auto& st = n.status();
   if (st.ByteSizeLong() != 0) {
     w.Map("status");
@@ -211,6 +222,7 @@ std::string EncodeNode(const v1::Node& n) {
     w.Str("agentVersion", st.agent_version());
     w.Str("appliedConfigVersion", st.applied_config_version());
     w.Time("lastSeen", st.last_seen());
+    WriteLabels(w, "agentLabels", st.agent_labels());
     w.EndMap();
   }
   return w.Finish();

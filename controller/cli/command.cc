@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "api/lib/validation.h"
 #include "controller/cli/flags.h"
 #include "controller/cli/kinds.h"
 #include "controller/cli/security_args.h"
@@ -83,6 +84,7 @@ absl::StatusOr<VerbWords> ParseVerb(const std::vector<std::string>& positionals,
   if (word == "describe") return VerbWords{Verb::kDescribe, word, 1};
   if (word == "delete") return VerbWords{Verb::kDelete, word, 1};
   if (word == "wait") return VerbWords{Verb::kWait, word, 1};
+  if (word == "label") return VerbWords{Verb::kLabel, word, 1};
   if (word == "version") return VerbWords{Verb::kVersion, word, 1};
   if (word == "help") return VerbWords{Verb::kHelp, word, 1};
   return UsageError(absl::StrCat("unknown command \"", word, "\" (run 'ferryctl help')"));
@@ -98,6 +100,8 @@ std::vector<absl::string_view> VerbFlags(Verb verb) {
       return {"filename", "ignore-not-found"};
     case Verb::kWait:
       return {"all", "for", "timeout"};
+    case Verb::kLabel:
+      return {"overwrite"};
     case Verb::kTokenCreate:
       return {"node", "ttl"};
     case Verb::kCredentialsCreate:
@@ -113,6 +117,48 @@ bool Allowed(Verb verb, absl::string_view flag) {
   std::vector<absl::string_view> allowed = VerbFlags(verb);
   allowed.insert(allowed.end(), std::begin(kGlobalFlags), std::end(kGlobalFlags));
   return std::find(allowed.begin(), allowed.end(), flag) != allowed.end();
+}
+
+// label TYPE NAME CHANGE... or label TYPE/NAME CHANGE..., where a change
+// is KEY=VALUE (set) or KEY- (remove).
+absl::Status ParseLabelArgs(const std::vector<std::string>& rest, Command& command) {
+  const size_t targets = !rest.empty() && absl::StrContains(rest[0], '/') ? 1 : 2;
+  if (rest.size() <= targets) {
+    return UsageError(
+        "label needs TYPE NAME and at least one change, e.g. label node node-a tier=edge or "
+        "tier-");
+  }
+  const std::vector<std::string> target(rest.begin(), rest.begin() + targets);
+  if (absl::Status s = ParseTargets("label", target, command); !s.ok()) return s;
+  if (command.kind == ferry::v1::EVENT) return UsageError("label does not take events");
+  for (size_t i = targets; i < rest.size(); ++i) {
+    const std::string& arg = rest[i];
+    Command::LabelChange change;
+    if (size_t eq = arg.find('='); eq != std::string::npos) {
+      change.key = arg.substr(0, eq);
+      change.value = arg.substr(eq + 1);
+    } else if (absl::EndsWith(arg, "-")) {
+      change.key = arg.substr(0, arg.size() - 1);
+    } else {
+      return UsageError(
+          absl::StrCat("\"", arg, "\": want KEY=VALUE to set a label or KEY- to remove it"));
+    }
+    if (absl::Status s = api::ValidateLabelKey(change.key); !s.ok()) {
+      return UsageError(absl::StrCat("\"", arg, "\": ", s.message()));
+    }
+    if (change.value.has_value()) {
+      if (absl::Status s = api::ValidateLabelValue(*change.value); !s.ok()) {
+        return UsageError(absl::StrCat("\"", arg, "\": ", s.message()));
+      }
+    }
+    for (const Command::LabelChange& earlier : command.label_changes) {
+      if (earlier.key == change.key) {
+        return UsageError(absl::StrCat("label \"", change.key, "\" is changed twice"));
+      }
+    }
+    command.label_changes.push_back(std::move(change));
+  }
+  return absl::OkStatus();
 }
 
 // Checks what each verb needs once its flags are applied.
@@ -172,6 +218,8 @@ absl::Status CheckVerbArgs(absl::string_view word, const std::vector<std::string
         return UsageError("wait needs --for=condition=NAME or --for=delete");
       }
       return absl::OkStatus();
+    case Verb::kLabel:
+      return ParseLabelArgs(rest, command);
     case Verb::kVersion:
       if (!rest.empty()) {
         return UsageError(absl::StrCat("version takes no arguments, got \"", rest[0], "\""));
@@ -221,6 +269,8 @@ absl::Status ApplyFlag(const Flag& flag, Command& command) {
     command.files.push_back(flag.value);
   } else if (name == "dry-run") {
     command.dry_run = flag.value == "true";
+  } else if (name == "overwrite") {
+    command.overwrite = flag.value == "true";
   } else if (name == "ignore-not-found") {
     command.ignore_not_found = flag.value == "true";
   } else if (name == "all") {

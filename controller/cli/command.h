@@ -4,6 +4,7 @@
 // ferryctl's command line as a value: parsing needs no server, so every
 // usage error is testable on its own and exits 2 before any RPC.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ enum class Verb {
   kDescribe,
   kDelete,
   kWait,
+  kLabel,              // label TYPE NAME k=v... k-...
   kTokenCreate,        // token create --node NAME
   kCredentialsCreate,  // credentials create NAME --role ROLE
   kCredentialsRevoke,  // credentials revoke NAME [--role ROLE]
@@ -75,6 +77,15 @@ struct Command {
   absl::Duration watch_timeout = absl::InfiniteDuration();
   // get events --for forward/NAME: only the events about that object.
   EventTarget events_for;
+
+  // label: set (value) or remove (none) each key, in order.
+  struct LabelChange {
+    std::string key;
+    std::optional<std::string> value;
+    bool operator==(const LabelChange&) const = default;
+  };
+  std::vector<LabelChange> label_changes;
+  bool overwrite = false;  // label --overwrite: a set key may change value
 
   // wait.
   WaitCondition wait_for;

@@ -23,14 +23,15 @@ struct FlagSpec {
 };
 
 constexpr FlagSpec kFlags[] = {
-    {"server", "", true},    {"request-timeout", "", true},
-    {"help", "h", false},    {"filename", "f", true},
-    {"dry-run", "", false},  {"output", "o", true},
-    {"selector", "l", true}, {"ignore-not-found", "", false},
-    {"all", "", false},      {"for", "", true},
-    {"timeout", "", true},   {"watch", "w", false},
-    {"config", "", true},    {"node", "", true},
-    {"ttl", "", true},       {"role", "", true},
+    {"server", "", true},     {"request-timeout", "", true},
+    {"help", "h", false},     {"filename", "f", true},
+    {"dry-run", "", false},   {"output", "o", true},
+    {"selector", "l", true},  {"ignore-not-found", "", false},
+    {"all", "", false},       {"for", "", true},
+    {"timeout", "", true},    {"watch", "w", false},
+    {"config", "", true},     {"node", "", true},
+    {"ttl", "", true},        {"role", "", true},
+    {"overwrite", "", false},
 };
 
 const FlagSpec* FindFlag(absl::string_view name, bool is_short) {

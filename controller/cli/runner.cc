@@ -12,6 +12,7 @@
 #include "controller/cli/events.h"
 #include "controller/cli/get.h"
 #include "controller/cli/kinds.h"
+#include "controller/cli/label.h"
 #include "controller/cli/manifest_files.h"
 #include "controller/cli/printers.h"
 #include "controller/cli/rpc_status.h"
@@ -153,6 +154,8 @@ int RunCommand(const Command& command, ResourceClient& client, Io io) {
       return RunDelete(command, client, io);
     case Verb::kWait:
       return RunWait(command, client, io);
+    case Verb::kLabel:
+      return RunLabel(command, client, io);
     case Verb::kHelp:
       io.out << UsageText();
       return kExitOk;

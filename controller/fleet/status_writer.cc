@@ -95,6 +95,12 @@ bool WasConnected(const Node& node) {
 
 }  // namespace
 
+google::protobuf::Map<std::string, std::string> MergedLabels(const Node& node) {
+  google::protobuf::Map<std::string, std::string> labels = node.status().agent_labels();
+  for (const auto& [key, value] : node.spec().labels()) labels[key] = value;
+  return labels;
+}
+
 StatusWriter::StatusWriter(Store* store, Sources sources)
     : store_(store), sources_(std::move(sources)) {}
 
@@ -124,8 +130,9 @@ std::vector<Node> StatusWriter::DesiredNodes(
       node.mutable_metadata()->set_generation(1);
       api::SetTimestamp(now, node.mutable_metadata()->mutable_creation_timestamp());
     }
-    // The agent is the source of truth for its labels and addresses.
-    *node.mutable_metadata()->mutable_labels() = agent.hello.labels();
+    // The agent is the source of truth for its addresses and its own
+    // labels; an operator's (spec.labels) go over them below.
+    *node.mutable_status()->mutable_agent_labels() = agent.hello.labels();
     *node.mutable_status()->mutable_addresses() = agent.hello.addresses();
     node.mutable_status()->set_agent_version(agent.hello.agent_version());
     auto version = acked.find(name);
@@ -140,7 +147,15 @@ std::vector<Node> StatusWriter::DesiredNodes(
   }
   std::vector<Node> out;
   out.reserve(desired.size());
-  for (auto& [name, node] : desired) out.push_back(std::move(node));
+  for (auto& [name, node] : desired) {
+    // A node whose agent has said nothing since an older build stored it
+    // keeps the labels stored, unless an operator labelled it.
+    const bool said = agents.count(name) > 0 && agents.at(name).seen;
+    if (said || node.spec().labels_size() > 0 || node.status().agent_labels_size() > 0) {
+      *node.mutable_metadata()->mutable_labels() = MergedLabels(node);
+    }
+    out.push_back(std::move(node));
+  }
   return out;
 }
 

@@ -43,8 +43,15 @@ forward_yaml() {
   echo "$WORK/fwd.yaml"
 }
 
-# 0. A dry run says the real agents' nodes would accept the forward, and
+# 0. An operator's label on a node, selected by the set-based syntax; and a
+#    dry run says the real agents' nodes would accept the forward, and
 #    writes nothing.
+expect_eq "label" "node/node-a labeled" "$(ferryctl label node node-a tier=edge)"
+edge_nodes_are() { [ "$(ferryctl get nodes -l 'tier in (edge,core)' -o name)" = "$1" ]; }
+wait_for "node-a's label published" 10 edge_nodes_are node/node-a
+expect_eq "unlabelled nodes" "node/node-b" "$(ferryctl get nodes -l '!tier' -o name)"
+expect_eq "unlabel" "node/node-a labeled" "$(ferryctl label node/node-a tier-)"
+wait_for "node-a's label removed" 10 edge_nodes_are ""
 expect_eq "dry run" "ipforward/web created (dry run): Accepted" \
   "$(ferryctl apply --dry-run -f "$EXAMPLES/web-forward.yaml")"
 if ferryctl get forward web >/dev/null 2>&1; then fail "a dry run created ipforward/web"; fi

@@ -118,7 +118,21 @@ bool HasMapField(const google::protobuf::Descriptor* d, int depth = 0) {
 TEST(ObjectsTest, MessagesComparedByBytesHaveNoMapFields) {
   EXPECT_FALSE(HasMapField(ferry::v1::IPForwardSpec::descriptor()));
   EXPECT_FALSE(HasMapField(ferry::v1::IPForwardStatus::descriptor()));
-  EXPECT_FALSE(HasMapField(ferry::v1::NodeSpec::descriptor()));
+  // A NodeSpec is compared by its one field, its labels, entry by entry.
+  EXPECT_EQ(ferry::v1::NodeSpec::descriptor()->field_count(), 1);
+}
+
+TEST(ObjectsTest, NodeSpecsWithTheSameLabelsAreTheSameInAnyOrder) {
+  ferry::v1::Object a, b;
+  for (int i = 0; i < 32; ++i) {
+    (*a.mutable_node()->mutable_spec()->mutable_labels())[absl::StrCat("k", i)] = "v";
+    (*b.mutable_node()->mutable_spec()->mutable_labels())[absl::StrCat("k", 31 - i)] = "v";
+  }
+  EXPECT_TRUE(SameSpec(a, b));
+  (*b.mutable_node()->mutable_spec()->mutable_labels())["k0"] = "w";
+  EXPECT_FALSE(SameSpec(a, b));
+  b.mutable_node()->mutable_spec()->mutable_labels()->erase("k0");
+  EXPECT_FALSE(SameSpec(a, b));
 }
 
 TEST(ObjectsTest, SamePlanInputsNeedsTheSameGeneration) {

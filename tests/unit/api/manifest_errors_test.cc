@@ -82,6 +82,9 @@ const Case kCases[] = {
     {"KindIsMap", "kind: {a: b}\n", "t.yaml:1:7: kind: must be a string, got map"},
     {"WrongApiVersion", "apiVersion: v1\nkind: Node\nmetadata: {name: a}\n",
      "t.yaml:1:13: apiVersion: must be ferry.dev/v1, got \"v1\""},
+    {"BadNodeSpecLabel",
+     "apiVersion: ferry.dev/v1\nkind: Node\nmetadata: {name: a}\nspec:\n  labels: {tier: -x}\n",
+     "t.yaml:5:18: spec.labels.tier: label value \"-x\" is invalid"},
     {"MissingApiVersion", "kind: Node\nmetadata: {name: a}\n",
      "t.yaml:1:1: apiVersion: required; set it to ferry.dev/v1"},
     // Unknown fields, at the key.
@@ -102,7 +105,7 @@ const Case kCases[] = {
     {"NodeSpecField",
      "apiVersion: ferry.dev/v1\nkind: Node\nmetadata: {name: a}\nspec: {x: "
      "1}\n",
-     "t.yaml:4:8: spec.x: unknown field \"x\"; this map takes no fields"},
+     "t.yaml:4:8: spec.x: unknown field \"x\"; expected one of: labels"},
     // Duplicate keys, which yaml-cpp itself would merge silently.
     {"DuplicateTopLevelKey", absl::StrCat(Valid(), "kind: Node\n"),
      "t.yaml:10:1: kind: duplicate key; first defined at line 2, column 1"},

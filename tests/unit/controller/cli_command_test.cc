@@ -123,6 +123,31 @@ TEST(CliCommandTest, SetBasedAndExistenceSelectorsAreAccepted) {
   }
 }
 
+TEST(CliCommandTest, LabelTakesATargetAndSetsOrRemovals) {
+  absl::StatusOr<Command> c =
+      Parse({"label", "node", "node-a", "tier=edge", "zone-", "--overwrite"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->verb, Verb::kLabel);
+  EXPECT_EQ(c->kind, ferry::v1::NODE);
+  EXPECT_THAT(c->names, ElementsAre("node-a"));
+  EXPECT_THAT(c->label_changes, ElementsAre(Command::LabelChange{"tier", "edge"},
+                                            Command::LabelChange{"zone", std::nullopt}));
+  EXPECT_TRUE(c->overwrite);
+  c = Parse({"label", "forward/web", "team="});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->kind, ferry::v1::IP_FORWARD);
+  EXPECT_THAT(c->label_changes, ElementsAre(Command::LabelChange{"team", ""}));
+}
+
+TEST(CliCommandTest, LabelErrorsNameTheArgument) {
+  ExpectUsageError({"label", "node", "node-a"}, "at least one change");
+  ExpectUsageError({"label", "node", "node-a", "tier"}, "\"tier\": want KEY=VALUE");
+  ExpectUsageError({"label", "node", "node-a", "Bad Key=x"}, "\"Bad Key=x\": label key");
+  ExpectUsageError({"label", "node", "node-a", "tier=-x"}, "\"tier=-x\": label value");
+  ExpectUsageError({"label", "node", "node-a", "tier=a", "tier-"}, "changed twice");
+  ExpectUsageError({"label", "events", "e1", "a=b"}, "label does not take events");
+}
+
 TEST(CliCommandTest, UnknownResourceTypeIsUsageError) {
   ExpectUsageError({"get", "pods"}, "unknown resource type \"pods\"");
 }

@@ -162,6 +162,37 @@ TEST_F(FleetReconcilerTest, HelloRegistersNodeWithAddressesLabelsAndConnected) {
   EXPECT_EQ(Find(node.status().conditions(), "Connected").status(), "True");
 }
 
+TEST_F(FleetReconcilerTest, AnOperatorsLabelsGoOverTheAgentsAndSurviveItsHellos) {
+  fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}}), &sink_a_);
+  Reconcile();
+  // What `ferryctl label node node-a zone=ams3 tier=edge` writes: the
+  // stored node with its spec.labels changed.
+  ferry::v1::Object labelled;
+  *labelled.mutable_node() = NodeObject("node-a");
+  (*labelled.mutable_node()->mutable_spec()->mutable_labels())["zone"] = "ams3";
+  (*labelled.mutable_node()->mutable_spec()->mutable_labels())["tier"] = "edge";
+  Put(labelled);
+  Reconcile();
+  ferry::v1::Node node = NodeObject("node-a");
+  EXPECT_EQ(node.status().agent_labels().at("zone"), "fra1");
+  EXPECT_EQ(node.metadata().labels().at("zone"), "ams3");
+  EXPECT_EQ(node.metadata().labels().at("tier"), "edge");
+  // The agent says hello again with its own labels: the operator's stay.
+  fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}}), &sink_a_);
+  Reconcile();
+  node = NodeObject("node-a");
+  EXPECT_EQ(node.metadata().labels().at("zone"), "ams3");
+  EXPECT_EQ(node.metadata().labels().at("tier"), "edge");
+  // Removed by the operator: the agent's value shows again.
+  labelled.mutable_node()->mutable_spec()->mutable_labels()->erase("zone");
+  *labelled.mutable_node()->mutable_status() = node.status();
+  Put(labelled);
+  Reconcile();
+  node = NodeObject("node-a");
+  EXPECT_EQ(node.metadata().labels().at("zone"), "fra1");
+  EXPECT_EQ(node.metadata().labels().at("tier"), "edge");
+}
+
 TEST_F(FleetReconcilerTest, DisconnectMarksNodeNotConnected) {
   SessionHandle* h = fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}}), &sink_a_);
   Reconcile();
