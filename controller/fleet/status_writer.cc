@@ -148,12 +148,11 @@ std::vector<Node> StatusWriter::DesiredNodes(
   std::vector<Node> out;
   out.reserve(desired.size());
   for (auto& [name, node] : desired) {
-    // A node whose agent has said nothing since an older build stored it
-    // keeps the labels stored, unless an operator labelled it.
-    const bool said = agents.count(name) > 0 && agents.at(name).seen;
-    if (said || node.spec().labels_size() > 0 || node.status().agent_labels_size() > 0) {
-      *node.mutable_metadata()->mutable_labels() = MergedLabels(node);
-    }
+    // Derived on every pass, so an operator's removed label goes at once.
+    // (An agent that last spoke to an older build, which kept no
+    // agentLabels, shows its labels again when it next says Hello, as
+    // every connected agent does when the upgraded controller starts.)
+    *node.mutable_metadata()->mutable_labels() = MergedLabels(node);
     out.push_back(std::move(node));
   }
   return out;
