@@ -212,6 +212,9 @@ absl::Status StatusWriter::WriteStatuses(const std::vector<Input>& forwards, abs
     ForwardStatuses::Bytes status = StatusWrite(taken[i], now, current[i], &memo, &tally);
     if (status != nullptr) updates.push_back({names[i], std::move(status)});
   }
+  for (const auto& [inputs, computed] : memo.by_inputs) {
+    for (const auto& [condition, delta] : computed.tally) tally[condition] += delta * computed.uses;
+  }
   for (size_t i = taken.size(); i < names.size(); ++i) {
     if (current[i] == nullptr) continue;
     ferry::v1::IPForwardStatus gone;
@@ -270,21 +273,20 @@ ForwardStatuses::Bytes StatusWriter::StatusWrite(const Input& input, absl::Time 
       return nullptr;
     }
   }
-  held_.erase(name);
+  if (!held_.empty()) held_.erase(name);
   const std::vector<ForwardDrift> drift = sources_.drift->UnrepairedFor(name, resolution->nodes);
-  // A forward with drift names its own objects: computed alone.
-  Computed alone;
-  const Computed* computed = &alone;
-  if (drift.empty()) {
-    auto [it, inserted] =
-        memo->by_inputs.try_emplace(StatusInputs(forward, *resolution, acks, current));
-    if (inserted) it->second = Compute(forward, *resolution, acks, drift, now, current, memo);
-    computed = &it->second;
-  } else {
-    alone = Compute(forward, *resolution, acks, drift, now, current, memo);
+  // A forward with drift names its own objects: computed alone, and
+  // tallied now; the memo's are tallied once per pass (Computed::uses).
+  if (!drift.empty()) {
+    Computed alone = Compute(forward, *resolution, acks, drift, now, current, memo);
+    for (const auto& [condition, delta] : alone.tally) (*tally)[condition] += delta;
+    return alone.status;
   }
-  for (const auto& [condition, delta] : computed->tally) (*tally)[condition] += delta;
-  return computed->status;
+  auto [it, inserted] =
+      memo->by_inputs.try_emplace(StatusInputs(forward, *resolution, acks, current));
+  if (inserted) it->second = Compute(forward, *resolution, acks, drift, now, current, memo);
+  ++it->second.uses;
+  return it->second.status;
 }
 
 StatusWriter::Computed StatusWriter::Compute(ForwardRef forward,
