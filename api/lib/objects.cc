@@ -87,7 +87,6 @@ bool SameSpec(const ferry::v1::IPForwardSpec& a, const ferry::v1::IPForwardSpec&
   return SameBytes(a, b);
 }
 
-// Maps serialize in no set order, so they are compared entry by entry.
 bool SameLabels(const google::protobuf::Map<std::string, std::string>& a,
                 const google::protobuf::Map<std::string, std::string>& b) {
   if (a.size() != b.size()) return false;

@@ -48,6 +48,9 @@ std::string ObjectRef(const ferry::v1::Object& object);
 //
 // The user-owned part (the spec) of two objects of the same kind is equal.
 bool SameSpec(const ferry::v1::IPForwardSpec& a, const ferry::v1::IPForwardSpec& b);
+// Equal label maps, entry by entry (maps serialize in no set order).
+bool SameLabels(const google::protobuf::Map<std::string, std::string>& a,
+                const google::protobuf::Map<std::string, std::string>& b);
 bool SameSpec(const ferry::v1::Object& a, const ferry::v1::Object& b);
 // Same generation and spec: nothing the planner reads has changed.
 bool SamePlanInputs(const ferry::v1::IPForward& a, const ferry::v1::IPForward& b);

@@ -14,15 +14,9 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "controller/fleet/name_sets.h"
 
 namespace ferry::controller {
-
-// Moves `from` into `into`: the smaller set's nodes into the larger, so
-// that 100k names an ACK marks cost a swap, not 100k re-insertions.
-inline void MergeNames(std::set<std::string>* into, std::set<std::string>&& from) {
-  if (into->size() < from.size()) into->swap(from);
-  into->merge(from);
-}
 
 class DirtyForwards {
  public:

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "controller/fleet/dirty_forwards.h"
+#include "controller/fleet/name_sets.h"
 #include "controller/planner/planner.h"
 
 namespace ferry::controller {

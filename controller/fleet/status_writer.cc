@@ -93,13 +93,15 @@ bool WasConnected(const Node& node) {
   return api::ConditionStatus(node.status().conditions(), api::kConditionConnected) == "True";
 }
 
-}  // namespace
-
+// A node's labels: its agent's (status.agentLabels), with an operator's
+// (spec.labels, `ferryctl label node`) over them on the same key.
 google::protobuf::Map<std::string, std::string> MergedLabels(const Node& node) {
   google::protobuf::Map<std::string, std::string> labels = node.status().agent_labels();
   for (const auto& [key, value] : node.spec().labels()) labels[key] = value;
   return labels;
 }
+
+}  // namespace
 
 StatusWriter::StatusWriter(Store* store, Sources sources)
     : store_(store), sources_(std::move(sources)) {}

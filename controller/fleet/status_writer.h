@@ -41,10 +41,6 @@
 
 namespace ferry::controller {
 
-// A node's labels: its agent's (status.agentLabels), with an operator's
-// (spec.labels, `ferryctl label node`) over them on the same key.
-google::protobuf::Map<std::string, std::string> MergedLabels(const ferry::v1::Node& node);
-
 class StatusWriter {
  public:
   struct Sources {

@@ -85,15 +85,13 @@ Object* StorableCopy(const Object& incoming, google::protobuf::Arena* arena) {
   return object;
 }
 
-bool LabelsEqual(const Object& a, const Object& b) {
-  const auto& la = api::MetaOf(a).labels();
-  const auto& lb = api::MetaOf(b).labels();
-  if (la.size() != lb.size()) return false;
-  for (const auto& [key, value] : la) {
-    auto it = lb.find(key);
-    if (it == lb.end() || it->second != value) return false;
-  }
-  return true;
+// The stored Node as the planner takes it; an error if it does not decode
+// as one.
+absl::StatusOr<ferry::v1::Node> NodeOf(const StoredObject& stored) {
+  absl::StatusOr<Object> object = DecodeStored(stored);
+  if (!object.ok()) return object.status();
+  if (!object->has_node()) return absl::InternalError("stored node is not a Node");
+  return std::move(*object->mutable_node());
 }
 
 // Status belongs to the controller: the stored one is kept, the client's
@@ -211,13 +209,12 @@ absl::Status ObjectWriter::Admit(const ferry::v1::ApplyRequest& request) const {
       if (!absl::IsNotFound(stored.status())) lookup_failed = stored.status();
       return std::nullopt;
     }
-    absl::StatusOr<Object> object = DecodeStored(*stored);
-    if (!object.ok() || !object->has_node()) {
-      lookup_failed =
-          object.ok() ? absl::InternalError("stored node is not a Node") : object.status();
+    absl::StatusOr<ferry::v1::Node> node = NodeOf(*stored);
+    if (!node.ok()) {
+      lookup_failed = node.status();
       return std::nullopt;
     }
-    it->second = object->node();
+    it->second = *std::move(node);
     return it->second;
   };
   for (const Object& object : request.objects()) {
@@ -316,7 +313,8 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
       const Object& current = *p.current;
       const ObjectMeta& old_meta = api::MetaOf(current);
       p.spec_changed = !api::SameSpec(current, *p.object);
-      bool labels_changed = !LabelsEqual(current, *p.object);
+      bool labels_changed =
+          !api::SameLabels(api::MetaOf(current).labels(), api::MetaOf(*p.object).labels());
       meta->set_uid(old_meta.uid());
       meta->set_generation(old_meta.generation() + (p.spec_changed ? 1 : 0));
       *meta->mutable_creation_timestamp() = old_meta.creation_timestamp();
@@ -357,8 +355,10 @@ absl::StatusOr<ferry::v1::ApplyResponse> ObjectWriter::TryApply(
 
   ferry::v1::ApplyResponse response;
   response.mutable_results()->Reserve(static_cast<int>(attempt.objects.size()));
+  // A dry run's forwards are resolved against the stored Nodes (read only
+  // when it has forwards).
   std::optional<PlannedNodes> nodes;
-  if (request.dry_run()) {
+  if (request.dry_run() && indexed) {
     absl::StatusOr<PlannedNodes> read = ReadNodes();
     if (!read.ok()) return read.status();
     nodes = *std::move(read);
@@ -392,12 +392,12 @@ absl::StatusOr<ObjectWriter::PlannedNodes> ObjectWriter::ReadNodes() const {
   PlannedNodes nodes;
   absl::Status failed;
   absl::StatusOr<int64_t> listed = store_->List(api::kKindNode, [&](const StoredObject& stored) {
-    absl::StatusOr<Object> object = DecodeStored(stored);
-    if (!object.ok() || !object->has_node()) {
-      failed = object.ok() ? absl::InternalError("stored node is not a Node") : object.status();
+    absl::StatusOr<ferry::v1::Node> node = NodeOf(stored);
+    if (!node.ok()) {
+      failed = node.status();
       return false;
     }
-    nodes.stored.push_back(std::make_unique<ferry::v1::Node>(std::move(*object->mutable_node())));
+    nodes.stored.push_back(std::make_unique<ferry::v1::Node>(*std::move(node)));
     return true;
   });
   if (!listed.ok()) return listed.status();
