@@ -77,7 +77,32 @@ struct NatPlan {
   }
 };
 
-// A policy rule: "from src ipproto P sport lo-hi lookup table" at priority.
+// Ferry's bits of the conntrack and packet marks. A backend marks each new
+// connection that arrives on a frontend's interface with that interface's
+// mark, copies it to the replies, and routes them by it: so replies leave
+// through the frontend that received the request, however many frontends
+// share the backend's address and port. The top byte, because the low bits
+// are kube-proxy's (0x4000, 0x8000) and Cilium's (0xf00, 0xf000), and
+// 0x00ff0000 is Tailscale's.
+inline constexpr uint32_t kReturnMarkMask = 0xff000000;
+inline constexpr uint32_t kReturnMarkShift = 24;
+inline constexpr uint32_t kMaxReturnMarks = kReturnMarkMask >> kReturnMarkShift;  // 255
+// The mark of index 1..kMaxReturnMarks.
+inline constexpr uint32_t ReturnMark(uint32_t index) { return index << kReturnMarkShift; }
+
+// Contents of table `inet ferry_return`: which interface's new connections
+// get which mark (see kReturnMarkMask). Its chains and its one map are
+// fixed; the elements vary.
+struct MarkState {
+  bool table_present = false;
+  std::map<std::string, uint32_t> marks;  // interface -> mark
+  // As NatState's: empty when chains, rules and map are as Ferry makes them.
+  std::vector<StructureDrift> structure_drift;
+  bool operator==(const MarkState&) const = default;
+};
+
+// A policy rule: "from src ipproto P sport lo-hi fwmark M/MASK lookup
+// table" at priority (fwmask 0: no fwmark selector).
 struct PolicyRule {
   IpAddress src;  // /32 or /128
   uint8_t proto = kProtoTcp;
@@ -85,6 +110,8 @@ struct PolicyRule {
   uint16_t sport_hi = 0;
   uint32_t table = 0;
   uint32_t priority = 0;
+  uint32_t fwmark = 0;
+  uint32_t fwmask = 0;
   auto operator<=>(const PolicyRule&) const = default;
 };
 
