@@ -15,7 +15,11 @@ using ferry::v1::NodeConfig;
 std::string Fingerprint(const Node& node) {
   std::string out;
   for (const auto& a : node.status().addresses()) {
-    absl::StrAppend(&out, a.address(), "/", a.prefix_length(), ";");
+    absl::StrAppend(&out, a.interface(), " ", a.address(), "/", a.prefix_length(), ";");
+  }
+  out.push_back('|');
+  for (const auto& r : node.status().route_sources()) {
+    absl::StrAppend(&out, r.destination(), ">", r.source(), ";");
   }
   return out;
 }
@@ -35,6 +39,7 @@ void IncrementalPlanner::SetNodes(const std::vector<Node>& nodes) {
     Node& kept = nodes_[name];
     kept.mutable_metadata()->set_name(name);
     *kept.mutable_status()->mutable_addresses() = node.status().addresses();
+    *kept.mutable_status()->mutable_route_sources() = node.status().route_sources();
     node_ptrs_[name] = &kept;
     if (auto n = forwards_naming_.find(name); n != forwards_naming_.end()) {
       dirty_forwards_.insert(n->second.begin(), n->second.end());

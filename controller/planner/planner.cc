@@ -29,6 +29,32 @@ std::optional<NodeAddress> FindAddress(const Node& node, const std::string& addr
   return std::nullopt;
 }
 
+// The source of the frontend's own route to the backend address, as its
+// agent reported it: what the backend sees the frontend's packets come
+// from, so the hop to return replies to, even when the two sit on
+// different networks of a tunnel.
+std::optional<IpAddress> ReportedReturnVia(const Node& frontend, const IpAddress& backend) {
+  for (const ferry::v1::RouteSource& r : frontend.status().route_sources()) {
+    absl::StatusOr<IpAddress> destination = IpAddress::Parse(r.destination());
+    if (!destination.ok() || *destination != backend) continue;
+    absl::StatusOr<IpAddress> source = IpAddress::Parse(r.source());
+    if (source.ok() && source->family() == backend.family()) return *source;
+  }
+  return std::nullopt;
+}
+
+// The backend's interface whose network holds `via` (the longest prefix):
+// where the frontend's requests arrive, so what the backend marks them by.
+std::string InterfaceToward(const Node& backend, const IpAddress& via) {
+  const NodeAddress* best = nullptr;
+  for (const NodeAddress& a : backend.status().addresses()) {
+    absl::StatusOr<IpAddress> own = IpAddress::Parse(a.address());
+    if (!own.ok() || *own == via || !own->SameNetwork(via, a.prefix_length())) continue;
+    if (best == nullptr || a.prefix_length() > best->prefix_length()) best = &a;
+  }
+  return best == nullptr ? std::string() : best->interface();
+}
+
 // The frontend's address inside the backend entry's network: the hop the
 // backend can reach directly. The smallest match wins, so the choice does
 // not depend on the order the agent reported its addresses in.
@@ -90,16 +116,24 @@ ForwardResolution ResolveForward(ForwardRef forward,
                   absl::StrCat("spec.backend.address: ", spec.backend().address(),
                                " is not an address of node ", be_name));
   }
+  absl::StatusOr<IpAddress> be_ip = IpAddress::Parse(be_addr->address());
+  std::optional<IpAddress> via;
   if (!spec.backend().return_via().empty()) {
     r.return_via = spec.backend().return_via();
-  } else if (std::optional<IpAddress> via = DiscoverReturnVia(*fe->second, *be_addr)) {
+    if (absl::StatusOr<IpAddress> given = IpAddress::Parse(r.return_via); given.ok()) via = *given;
+  } else if (be_ip.ok() && (via = ReportedReturnVia(*fe->second, *be_ip))) {
+    r.return_via = via->ToString();
+  } else if ((via = DiscoverReturnVia(*fe->second, *be_addr))) {
     r.return_via = via->ToString();
   } else {
-    return Reject(kReasonNoReturnPath,
-                  absl::StrCat("spec.backend.returnVia: node ", fe_name, " has no address in ",
-                               be_addr->address(), "/", be_addr->prefix_length(), " of node ",
-                               be_name, "; set returnVia to the hop replies should take"));
+    return Reject(
+        kReasonNoReturnPath,
+        absl::StrCat("spec.backend.returnVia: node ", fe_name, " has reported no route to ",
+                     be_addr->address(), " and has no address in ", be_addr->address(), "/",
+                     be_addr->prefix_length(), " of node ", be_name,
+                     "; set returnVia to the hop replies should take"));
   }
+  if (via.has_value()) r.return_interface = InterfaceToward(*be->second, *via);
   r.nodes.push_back({be_name, kRoleBackend});
   return r;
 }
@@ -136,7 +170,7 @@ void AddFrontendRules(ForwardRef forward, NodeConfig* config) {
   }
 }
 
-void AddReturnRoutes(ForwardRef forward, const std::string& via, NodeConfig* config) {
+void AddReturnRoutes(ForwardRef forward, const ForwardResolution& resolution, NodeConfig* config) {
   const auto& spec = forward.spec();
   for (const auto& m : spec.ports()) {
     const api::PortSpan ports = api::ExpandPorts(m);
@@ -147,8 +181,9 @@ void AddReturnRoutes(ForwardRef forward, const std::string& via, NodeConfig* con
     route->set_protocol(m.protocol());
     route->set_port(ports.target_first);
     route->set_end_port(ports.is_range() ? static_cast<uint32_t>(ports.target_last) : 0);
-    route->set_via(via);
+    route->set_via(resolution.return_via);
     route->set_alert_only(IsAlertOnly(spec));
+    route->set_in_interface(resolution.return_interface);
   }
 }
 
@@ -173,7 +208,7 @@ void AddNodeEntries(ForwardRef forward, const ForwardResolution& resolution,
   if (node.role == kRoleFrontend) {
     AddFrontendRules(forward, config);
   } else {
-    AddReturnRoutes(forward, resolution.return_via, config);
+    AddReturnRoutes(forward, resolution, config);
   }
 }
 

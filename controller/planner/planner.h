@@ -41,6 +41,9 @@ struct ForwardResolution {
   std::string reason;      // kReason*
   std::string message;     // empty when accepted
   std::string return_via;  // resolved return hop (PRESERVE only)
+  // The backend's interface on return_via's network, which the frontend's
+  // requests arrive on; empty if return_via is on none of its networks.
+  std::string return_interface;
   // Nodes that install something for this forward; empty when rejected.
   std::vector<InvolvedNode> nodes;
 };

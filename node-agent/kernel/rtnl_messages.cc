@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "api/lib/protocol.h"
 #include "node-agent/kernel/route_backend.h"
 
@@ -98,6 +99,9 @@ std::string DescribeRule(const PolicyRule& rule) {
     absl::StrAppend(&out, " sport ", rule.sport_lo);
     if (rule.sport_hi != rule.sport_lo) absl::StrAppend(&out, "-", rule.sport_hi);
   }
+  if (rule.fwmask != 0) {
+    absl::StrAppend(&out, absl::StrFormat(" fwmark %#x/%#x", rule.fwmark, rule.fwmask));
+  }
   absl::StrAppend(&out, " lookup ", rule.table, " priority ", rule.priority);
   return out;
 }
@@ -149,6 +153,10 @@ NetlinkBatch BuildRuleMessage(bool add, const PolicyRule& rule, uint32_t seq) {
         if (rule.sport_lo != 0 || rule.sport_hi != 0) {
           fib_rule_port_range range{rule.sport_lo, rule.sport_hi};
           mnl_attr_put(nlh, FRA_SPORT_RANGE, sizeof(range), &range);
+        }
+        if (rule.fwmask != 0) {
+          mnl_attr_put_u32(nlh, FRA_FWMARK, rule.fwmark);
+          mnl_attr_put_u32(nlh, FRA_FWMASK, rule.fwmask);
         }
         return nlh;
       },
@@ -209,6 +217,9 @@ std::optional<PolicyRule> ParseRule(const nlmsghdr* nlh) {
     rule.sport_lo = range.start;
     rule.sport_hi = range.end;
   }
+  // The kernel echoes a mask with any mark (all ones if none was given).
+  rule.fwmark = U32Attr(attrs.by_type[FRA_FWMARK], 0);
+  rule.fwmask = U32Attr(attrs.by_type[FRA_FWMASK], rule.fwmark != 0 ? 0xffffffff : 0);
   return rule;
 }
 

@@ -67,6 +67,10 @@ RoutePlan DiffRoutes(const RouteState& current, const RouteState& desired) {
   }
   plan.rules_add = Minus(desired.rules, current.rules);
   plan.rules_delete = Minus(current.rules, desired.rules);
+  // The mark table is a handful of elements: any difference rebuilds it.
+  if (current.marks != desired.marks || current.marks_drift != desired.marks_drift) {
+    plan.marks = desired.marks;
+  }
   return plan;
 }
 

@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "api/lib/protocol.h"
 
@@ -11,6 +12,7 @@ namespace ferry::agent {
 namespace {
 
 constexpr char kTableObject[] = "table inet ferry";
+constexpr char kMarkTableObject[] = "table inet ferry_return";
 
 std::string Family(const IpAddress& a) { return a.is_v4() ? "4" : "6"; }
 
@@ -29,9 +31,14 @@ std::string PortText(uint16_t lo, uint16_t hi) {
 }
 
 std::string RuleSelector(const PolicyRule& r) {
-  return absl::StrCat("from ", r.src.ToString(), " ipproto ", ferry::api::IpProtocolName(r.proto),
-                      " sport ", PortText(r.sport_lo, r.sport_hi));
+  std::string text =
+      absl::StrCat("from ", r.src.ToString(), " ipproto ", ferry::api::IpProtocolName(r.proto),
+                   " sport ", PortText(r.sport_lo, r.sport_hi));
+  if (r.fwmask != 0) absl::StrAppend(&text, absl::StrFormat(" fwmark %#x/%#x", r.fwmark, r.fwmask));
+  return text;
 }
+
+std::string MarkText(uint32_t mark) { return absl::StrFormat("%#x", mark); }
 
 std::string RuleText(const PolicyRule& r) {
   return absl::StrCat(RuleSelector(r), " lookup ", r.table, " pref ", r.priority);
@@ -57,15 +64,27 @@ class Owners {
     return "";
   }
 
-  // Forwards whose return paths match the rule's selector.
+  // Forwards whose return paths match the rule's selector (its mark
+  // included: the interface that has it).
   std::set<std::string> OfRule(const PolicyRule& r) const {
     std::set<std::string> out;
     for (const Intent* intent : {&desired_, &previous_}) {
       for (const DesiredReturn& ret : intent->returns) {
         if (ret.source == r.src && ret.proto == r.proto && ret.port_lo == r.sport_lo &&
-            ret.port_hi == r.sport_hi) {
+            ret.port_hi == r.sport_hi && MarkOf(*intent, ret.interface) == r.fwmark) {
           out.insert(ret.forward);
         }
+      }
+    }
+    return out;
+  }
+
+  // Forwards whose requests arrive on `interface`.
+  std::set<std::string> OfInterface(const std::string& interface) const {
+    std::set<std::string> out;
+    for (const Intent* intent : {&desired_, &previous_}) {
+      for (const DesiredReturn& ret : intent->returns) {
+        if (ret.interface == interface) out.insert(ret.forward);
       }
     }
     return out;
@@ -94,6 +113,11 @@ class Owners {
   }
 
  private:
+  static uint32_t MarkOf(const Intent& intent, const std::string& interface) {
+    if (interface.empty()) return 0;
+    auto it = intent.routes.marks.find(interface);
+    return it == intent.routes.marks.end() ? 0 : it->second;
+  }
   static const std::string& CommentOf(const DnatTarget& t) { return t.comment; }
   static const std::string& CommentOf(const std::string& comment) { return comment; }
 
@@ -177,8 +201,10 @@ void TableMissingDrift(const Intent& committed, const Owners& owners, bool repai
   }
 }
 
-using RuleKey = std::tuple<IpAddress, uint8_t, uint16_t, uint16_t>;
-RuleKey KeyOf(const PolicyRule& r) { return {r.src, r.proto, r.sport_lo, r.sport_hi}; }
+using RuleKey = std::tuple<IpAddress, uint8_t, uint16_t, uint16_t, uint32_t, uint32_t>;
+RuleKey KeyOf(const PolicyRule& r) {
+  return {r.src, r.proto, r.sport_lo, r.sport_hi, r.fwmark, r.fwmask};
+}
 
 void RuleDrift(const Intent& committed, const Owners& owners, const RouteState& observed,
                std::vector<Drift>& out) {
@@ -228,7 +254,32 @@ void RouteDrift(const Intent& committed, const Owners& owners, const RouteState&
   }
 }
 
+// Table inet ferry_return: its fixed part is node-wide, its elements belong
+// to the forwards whose requests arrive on the element's interface.
+void MarkDrift(const Intent& committed, const Owners& owners, const RouteState& observed,
+               std::vector<Drift>& out) {
+  for (const StructureDrift& d : observed.marks_drift) {
+    out.push_back(Drift{"", absl::StrCat(kMarkTableObject, " ", d.object), "nftables", d.expected,
+                        d.found, RepairsNodeWide(committed)});
+  }
+  const std::map<std::string, uint32_t>& want = committed.routes.marks;
+  const std::map<std::string, uint32_t>& have = observed.marks;
+  if (want == have) return;
+  for (const std::string& interface : KeyUnion(want, have, have)) {
+    auto w = want.find(interface);
+    auto h = have.find(interface);
+    if (w != want.end() && h != have.end() && w->second == h->second) continue;
+    const std::set<std::string> forwards = owners.OfInterface(interface);
+    out.push_back(Drift{JoinOwners(forwards),
+                        absl::StrCat(kMarkTableObject, " map marks element \"", interface, "\""),
+                        "nftables", w != want.end() ? MarkText(w->second) : "",
+                        h != have.end() ? MarkText(h->second) : "", !owners.AllAlert(forwards)});
+  }
+}
+
 }  // namespace
+
+bool IsMarkTableObject(const std::string& object) { return object.rfind(kMarkTableObject, 0) == 0; }
 
 bool RepairsNodeWide(const Intent& intent) {
   std::set<std::string> forwards;
@@ -266,6 +317,7 @@ std::vector<Drift> FindDrift(const Intent& committed, const Observed& observed) 
       ElementDrift(owners, committed.nat.masq, observed.nat.masq, MasqObject, out);
     }
   }
+  MarkDrift(committed, owners, observed.routes, out);
   RuleDrift(committed, owners, observed.routes, out);
   RouteDrift(committed, owners, observed.routes, out);
   for (const auto& [key, want] : committed.sysctls) {
@@ -321,6 +373,16 @@ RouteState RouteTarget(const Intent& desired, const Intent& previous, const Rout
     auto it = source.find(table);
     if (it != source.end()) target.routes.push_back(it->second);
   }
+  const auto& [want_marks, before_marks, have_marks] =
+      std::tie(desired.routes.marks, previous.routes.marks, kernel.marks);
+  for (const std::string& interface : KeyUnion(want_marks, before_marks, have_marks)) {
+    const bool keep_kernel = owners.AllAlert(owners.OfInterface(interface)) &&
+                             SameEntry(want_marks, before_marks, interface);
+    const auto& source = keep_kernel ? have_marks : want_marks;
+    auto it = source.find(interface);
+    if (it != source.end()) target.marks.insert(*it);
+  }
+  if (!RepairsNodeWide(desired)) target.marks_drift = kernel.marks_drift;
   return target;  // both built in sorted order
 }
 

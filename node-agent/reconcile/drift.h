@@ -53,6 +53,10 @@ struct Drift {
   bool operator==(const Drift&) const = default;
 };
 
+// True for the items of table inet ferry_return (the return marks), which
+// are repaired with the rules and routes, not with table inet ferry.
+bool IsMarkTableObject(const std::string& object);
+
 // True when node-wide objects are repaired (see the policy above).
 bool RepairsNodeWide(const Intent& intent);
 

@@ -31,7 +31,7 @@ void MarkRepaired(const RepairResult& result, DriftOutcome& outcome) {
     const Drift& d = outcome.items[i];
     if (!d.repair) continue;
     if (d.kind == "nftables") {
-      outcome.repaired[i] = result.nat;
+      outcome.repaired[i] = IsMarkTableObject(d.object) ? result.routes : result.nat;
     } else if (d.kind == "rule" || d.kind == "route") {
       outcome.repaired[i] = result.routes;
     } else if (d.kind == "sysctl") {

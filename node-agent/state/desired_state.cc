@@ -124,9 +124,18 @@ absl::StatusOr<DesiredReturn> ExpandReturn(const ferry::v1::ReturnRoute& route, 
   }
   absl::StatusOr<ferry::api::PortSpan> span = CheckedPorts(route, prefix);
   if (!span.ok()) return span.status();
-  return DesiredReturn{
-      fwd, *source, *proto, static_cast<uint16_t>(span->first), static_cast<uint16_t>(span->last),
-      *via};
+  // IFNAMSIZ less its NUL: what the kernel and the mark map hold.
+  if (route.in_interface().size() > 15) {
+    return ForwardError(fwd, absl::StrCat(prefix, ".in_interface"),
+                        absl::StrCat("\"", route.in_interface(), "\" is longer than 15 bytes"));
+  }
+  return DesiredReturn{fwd,
+                       *source,
+                       *proto,
+                       static_cast<uint16_t>(span->first),
+                       static_cast<uint16_t>(span->last),
+                       *via,
+                       route.in_interface()};
 }
 
 absl::Status ClaimDnatElements(const ferry::v1::DnatRule& rule, int index, ElementOwners& owners) {

@@ -19,9 +19,11 @@
 
 namespace ferry::agent {
 
-// One return path: replies from `source` on sport port_lo..port_hi go via
-// `via`. The routing table is chosen later (see route_tables.h), because it
-// depends on what is already committed.
+// One return path: replies from `source` on sport port_lo..port_hi, to
+// connections that arrived on `interface`, go via `via`. The routing table
+// and the interface's mark are chosen later (see route_tables.h), because
+// they depend on what is already committed. An empty interface (from a
+// controller that predates marks) matches replies by source alone.
 struct DesiredReturn {
   std::string forward;
   IpAddress source;
@@ -29,6 +31,7 @@ struct DesiredReturn {
   uint16_t port_lo = 0;
   uint16_t port_hi = 0;
   IpAddress via;
+  std::string interface;
   auto operator<=>(const DesiredReturn&) const = default;
 };
 

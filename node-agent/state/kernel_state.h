@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -122,10 +123,14 @@ struct TableRoute {
   auto operator<=>(const TableRoute&) const = default;
 };
 
-// Rules and routes tagged with Ferry's protocol value (see RouteBackend).
+// A backend's return paths: rules and routes tagged with Ferry's protocol
+// value (see RouteBackend), and the marks the rules match (MarkState's map
+// and how its table's fixed part differs, normally not at all).
 struct RouteState {
   std::vector<PolicyRule> rules;   // sorted
   std::vector<TableRoute> routes;  // sorted, at most one per table
+  std::map<std::string, uint32_t> marks;
+  std::vector<StructureDrift> marks_drift;
   bool operator==(const RouteState&) const = default;
 };
 
@@ -134,8 +139,12 @@ struct RoutePlan {
   std::vector<TableRoute> routes_delete;
   std::vector<PolicyRule> rules_add;
   std::vector<PolicyRule> rules_delete;
+  // Set: table inet ferry_return is rebuilt to hold exactly these marks
+  // (removed when empty), before any rule changes.
+  std::optional<std::map<std::string, uint32_t>> marks;
   bool empty() const {
-    return routes_add.empty() && routes_delete.empty() && rules_add.empty() && rules_delete.empty();
+    return routes_add.empty() && routes_delete.empty() && rules_add.empty() &&
+           rules_delete.empty() && !marks.has_value();
   }
 };
 

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "node-agent/state/route_tables.h"
 
 namespace ferry::agent {
@@ -244,6 +245,94 @@ TEST(RouteTablesTest, TableOutsideRangeIsNotReused) {
       BuildRouteState({Return("10.8.0.2", 80, "10.8.0.1")}, committed, options);
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(state->routes[0].table, 7100u);
+}
+
+// ---------------------------------------------------------- return marks
+
+DesiredReturn MarkedReturn(absl::string_view forward, uint16_t port, absl::string_view via,
+                           absl::string_view interface) {
+  return DesiredReturn{std::string(forward),  Ip("10.8.0.2"), kProtoTcp, port, port, Ip(via),
+                       std::string(interface)};
+}
+
+TEST(ReturnMarksTest, OneMarkPerInterfaceInTheTopByteLowestFirst) {
+  absl::StatusOr<std::map<std::string, uint32_t>> marks = AssignReturnMarks(
+      {MarkedReturn("a", 80, "10.8.0.1", "wg-a"), MarkedReturn("c", 80, "10.78.0.1", "wg-c"),
+       MarkedReturn("a2", 443, "10.8.0.1", "wg-a"), MarkedReturn("old", 22, "10.9.0.1", "")},
+      {});
+  ASSERT_TRUE(marks.ok()) << marks.status();
+  EXPECT_EQ(*marks, (std::map<std::string, uint32_t>{{"wg-a", 0x01000000}, {"wg-c", 0x02000000}}));
+}
+
+TEST(ReturnMarksTest, CommittedMarksAreKeptAndNewOnesSkipThem) {
+  absl::StatusOr<std::map<std::string, uint32_t>> marks = AssignReturnMarks(
+      {MarkedReturn("a", 80, "10.8.0.1", "wg-a"), MarkedReturn("c", 80, "10.78.0.1", "wg-c")},
+      {{"wg-c", 0x01000000}, {"gone", 0x02000000}, {"foreign-bits", 0x00000001}});
+  ASSERT_TRUE(marks.ok()) << marks.status();
+  EXPECT_EQ(*marks, (std::map<std::string, uint32_t>{{"wg-a", 0x02000000}, {"wg-c", 0x01000000}}));
+}
+
+TEST(ReturnMarksTest, MoreInterfacesThanMarksIsAnError) {
+  std::vector<DesiredReturn> returns;
+  for (int i = 0; i <= static_cast<int>(kMaxReturnMarks); ++i) {
+    returns.push_back(MarkedReturn("f", 80, "10.8.0.1", absl::StrCat("if", i)));
+  }
+  absl::StatusOr<std::map<std::string, uint32_t>> marks = AssignReturnMarks(returns, {});
+  EXPECT_EQ(marks.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(marks.status().message(), HasSubstr("256 interfaces"));
+}
+
+TEST(ReturnMarksTest, SharedBackendPortGetsOneRulePerFrontendMatchingItsMark) {
+  RouteTableOptions options{7100, 100, 10000};
+  absl::StatusOr<RouteState> state =
+      BuildRouteState({MarkedReturn("web-a", 8080, "10.8.0.1", "wg-a"),
+                       MarkedReturn("web-c", 8080, "10.78.0.1", "wg-c")},
+                      RouteState(), options);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(state->marks,
+            (std::map<std::string, uint32_t>{{"wg-a", 0x01000000}, {"wg-c", 0x02000000}}));
+  std::vector<TableRoute> routes = {{7100, Ip("10.8.0.1")}, {7101, Ip("10.78.0.1")}};
+  EXPECT_EQ(state->routes, routes);
+  ASSERT_EQ(state->rules.size(), 2u);
+  for (const PolicyRule& rule : state->rules) {
+    EXPECT_EQ(rule.fwmask, kReturnMarkMask);
+    EXPECT_EQ(rule.fwmark, rule.table == 7100 ? 0x01000000u : 0x02000000u) << rule.table;
+    EXPECT_EQ(rule.sport_lo, 8080);
+  }
+}
+
+TEST(ReturnMarksTest, ReturnWithoutInterfaceMatchesBySourceAlone) {
+  absl::StatusOr<RouteState> state = BuildRouteState({MarkedReturn("web", 8080, "10.8.0.1", "")},
+                                                     RouteState(), {7100, 100, 10000});
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_TRUE(state->marks.empty());
+  ASSERT_EQ(state->rules.size(), 1u);
+  EXPECT_EQ(state->rules[0].fwmask, 0u);
+}
+
+TEST(ReturnMarksTest, TwoHopsForTheSameRepliesOnOneInterfaceAreAnError) {
+  absl::StatusOr<RouteState> state =
+      BuildRouteState({MarkedReturn("web-a", 8080, "10.8.0.1", "eth0"),
+                       MarkedReturn("web-c", 8080, "10.8.0.3", "eth0")},
+                      RouteState(), {7100, 100, 10000});
+  EXPECT_EQ(state.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(state.status().message(), HasSubstr("\"web-a\" and \"web-c\""));
+  EXPECT_THAT(state.status().message(), HasSubstr("no rule can tell them apart"));
+}
+
+TEST(ReturnMarksTest, ExpandReturnCarriesTheInterfaceAndRejectsALongName) {
+  ferry::v1::ReturnRoute route;
+  route.set_forward("web");
+  route.set_source_address("10.8.0.2");
+  route.set_protocol(ferry::v1::TCP);
+  route.set_port(8080);
+  route.set_via("10.8.0.1");
+  route.set_in_interface("wg-a");
+  absl::StatusOr<DesiredReturn> r = ExpandReturn(route, 0);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->interface, "wg-a");
+  route.set_in_interface("sixteen-bytes-ab");
+  EXPECT_THAT(ExpandReturn(route, 0).status().message(), HasSubstr("in_interface"));
 }
 
 }  // namespace

@@ -76,6 +76,64 @@ TEST(FindDriftTest, ExtraElementOfDeletedForwardIsDriftNamedByItsComment) {
                                 "10.8.0.2 . 81", true}));
 }
 
+// "web" and "web-c" share backend port 8080 through two tunnels.
+Intent TwoFrontends() {
+  Intent intent = TwoForwards();
+  intent.returns[0].interface = "wg-a";
+  intent.returns.push_back(
+      DesiredReturn{"web-c", Ip("10.8.0.2"), kProtoTcp, 8080, 8080, Ip("10.78.0.1"), "wg-c"});
+  intent.routes.marks = {{"wg-a", 0x01000000}, {"wg-c", 0x02000000}};
+  intent.routes.rules[0].fwmark = 0x01000000;
+  intent.routes.rules[0].fwmask = kReturnMarkMask;
+  PolicyRule c = Rule(8080, 7101);
+  c.fwmark = 0x02000000;
+  c.fwmask = kReturnMarkMask;
+  intent.routes.rules.push_back(c);
+  intent.routes.routes.push_back(TableRoute{7101, Ip("10.78.0.1")});
+  return intent;
+}
+
+TEST(FindDriftTest, MissingReturnMarkIsAttributedToTheForwardsOfItsInterface) {
+  const Intent intent = TwoFrontends();
+  Observed observed = Matching(intent);
+  EXPECT_THAT(FindDrift(intent, observed), IsEmpty());
+  observed.routes.marks.erase("wg-c");
+  std::vector<Drift> drift = FindDrift(intent, observed);
+  ASSERT_THAT(drift, SizeIs(1));
+  EXPECT_EQ(drift[0], (Drift{"web-c", "table inet ferry_return map marks element \"wg-c\"",
+                             "nftables", "0x2000000", "", true}));
+  EXPECT_TRUE(IsMarkTableObject(drift[0].object));
+  // The repair rebuilds the mark table with the rules, not table inet ferry.
+  RoutePlan plan = DiffRoutes(observed.routes, RouteTarget(intent, intent, observed.routes));
+  ASSERT_TRUE(plan.marks.has_value());
+  EXPECT_EQ(*plan.marks, intent.routes.marks);
+  EXPECT_TRUE(plan.rules_add.empty());
+}
+
+TEST(FindDriftTest, MarkedRuleIsNamedWithItsMarkAndOwnedByItsFrontendsForward) {
+  const Intent intent = TwoFrontends();
+  Observed observed = Matching(intent);
+  observed.routes.rules.pop_back();
+  std::vector<Drift> drift = FindDrift(intent, observed);
+  ASSERT_THAT(drift, SizeIs(1));
+  EXPECT_EQ(drift[0].forward, "web-c");
+  EXPECT_EQ(drift[0].object,
+            "rule from 10.8.0.2 ipproto tcp sport 8080 fwmark 0x2000000/0xff000000 lookup 7101");
+}
+
+TEST(FindDriftTest, MarkTableStructureDriftIsNodeWide) {
+  const Intent intent = TwoFrontends();
+  Observed observed = Matching(intent);
+  observed.routes.marks_drift.push_back(StructureDrift{"chain mark_out", "type route", ""});
+  std::vector<Drift> drift = FindDrift(intent, observed);
+  ASSERT_THAT(drift, SizeIs(1));
+  EXPECT_EQ(drift[0].forward, "");
+  EXPECT_EQ(drift[0].object, "table inet ferry_return chain mark_out");
+  EXPECT_TRUE(drift[0].repair);
+  EXPECT_TRUE(
+      DiffRoutes(observed.routes, RouteTarget(intent, intent, observed.routes)).marks.has_value());
+}
+
 TEST(FindDriftTest, MissingTableIsOneNodeWideItemPlusOnePerForward) {
   const Intent intent = TwoForwards();
   Observed observed = Matching(intent);

@@ -72,8 +72,8 @@ class FakeRouteBackend : public RouteBackend {
     return sorted;
   }
 
-  // Same order as the real backend: route adds, rule adds, rule deletes,
-  // route deletes. With fail_after_messages = n, message n+1 fails.
+  // Same order as the real backend: the marks, route adds, rule adds, rule
+  // deletes, route deletes. With fail_after_messages = n, message n+1 fails.
   absl::Status Apply(const RoutePlan& plan) override {
     applied.push_back(plan);
     int sent = 0;
@@ -84,6 +84,11 @@ class FakeRouteBackend : public RouteBackend {
       ++sent;
       return absl::OkStatus();
     };
+    if (plan.marks.has_value()) {  // one nftables batch, as ReturnPathBackend's first
+      if (absl::Status s = step(); !s.ok()) return s;
+      state.marks = *plan.marks;
+      state.marks_drift.clear();
+    }
     for (const TableRoute& r : plan.routes_add) {
       if (absl::Status s = step(); !s.ok()) return s;
       std::erase_if(state.routes, [&](const TableRoute& x) { return x.table == r.table; });

@@ -174,6 +174,50 @@ TEST_F(ReconcilerTest, RouteFailureTakesBackWhatLandedAndTheRetryAppliesEverythi
   EXPECT_EQ(routes_.state.rules.size(), 2u);
 }
 
+// Two frontends share backend port 8080, each through its own tunnel.
+ferry::v1::NodeConfig TwoFrontends() {
+  ferry::v1::NodeConfig config;
+  AddReturn(config, 8080, "10.8.0.1");
+  config.mutable_return_routes(0)->set_in_interface("wg-a");
+  AddReturn(config, 8080, "10.78.0.1");
+  config.mutable_return_routes(1)->set_forward("web-c");
+  config.mutable_return_routes(1)->set_in_interface("wg-c");
+  return config;
+}
+
+TEST_F(ReconcilerTest, SharedBackendPortGetsAMarkPerTunnelBeforeTheRulesThatMatchThem) {
+  ASSERT_TRUE(reconciler_.Adopt().ok());
+  ASSERT_TRUE(reconciler_.Apply(TwoFrontends()).ok());
+  EXPECT_EQ(routes_.state.marks,
+            (std::map<std::string, uint32_t>{{"wg-a", 0x01000000}, {"wg-c", 0x02000000}}));
+  ASSERT_EQ(routes_.state.rules.size(), 2u);
+  EXPECT_NE(routes_.state.rules[0].fwmark, routes_.state.rules[1].fwmark);
+  ASSERT_EQ(routes_.applied.size(), 1u);
+  EXPECT_TRUE(routes_.applied[0].marks.has_value());
+
+  // The same config again changes nothing; dropping one frontend rebuilds
+  // the marks without it and keeps the other's mark.
+  ASSERT_TRUE(reconciler_.Apply(TwoFrontends()).ok());
+  EXPECT_EQ(routes_.applied.size(), 1u);
+  ferry::v1::NodeConfig one = TwoFrontends();
+  one.mutable_return_routes()->RemoveLast();
+  ASSERT_TRUE(reconciler_.Apply(one).ok());
+  EXPECT_EQ(routes_.state.marks, (std::map<std::string, uint32_t>{{"wg-a", 0x01000000}}));
+  EXPECT_EQ(routes_.state.rules.size(), 1u);
+}
+
+TEST_F(ReconcilerTest, MarkFailureIsRolledBackWithTheRules) {
+  ASSERT_TRUE(reconciler_.Adopt().ok());
+  ferry::v1::NodeConfig config = TwoFrontends();
+  routes_.fail_after_messages = 2;  // the marks and the first route land
+  EXPECT_THAT(reconciler_.Apply(config).message(), HasSubstr("rolled back"));
+  EXPECT_THAT(routes_.state.marks, IsEmpty());
+  EXPECT_THAT(routes_.state.rules, IsEmpty());
+  routes_.fail_after_messages.reset();
+  ASSERT_TRUE(reconciler_.Apply(config).ok());
+  EXPECT_EQ(routes_.state.marks.size(), 2u);
+}
+
 TEST_F(ReconcilerTest, ForwardingSysctlIsSetWhenWanted) {
   ASSERT_TRUE(reconciler_.Adopt().ok());
   ferry::v1::NodeConfig config;

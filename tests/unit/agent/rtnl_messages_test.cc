@@ -121,6 +121,26 @@ TEST(RtnlMessagesTest, ParsersReadBackWhatTheBuildersWrite) {
   EXPECT_EQ(ParseRule(BuildRuleMessage(true, rule, 1).message(0)), rule);
 }
 
+TEST(RtnlMessagesTest, RuleWithAReturnMarkRoundTripsAndDescribesIt) {
+  PolicyRule rule{Ip("10.8.0.2"), kProtoTcp, 8080, 8080, 7100, 10000};
+  rule.fwmark = 0x02000000;
+  rule.fwmask = kReturnMarkMask;
+  NetlinkBatch batch = BuildRuleMessage(true, rule, 1);
+  EXPECT_EQ(ParseRule(batch.message(0)), rule);
+  EXPECT_EQ(DescribeRule(rule),
+            "from 10.8.0.2 ipproto tcp sport 8080 fwmark 0x2000000/0xff000000 lookup 7100 "
+            "priority 10000");
+  // A rule without a mark sends neither attribute (the kernel would add an
+  // all-ones mask to a mark of 0).
+  auto attrs = Attributes(
+      const_cast<nlmsghdr*>(
+          BuildRuleMessage(true, PolicyRule{Ip("10.8.0.2"), kProtoTcp, 80, 80, 7100, 10000}, 1)
+              .message(0)),
+      sizeof(fib_rule_hdr));
+  EXPECT_EQ(attrs[FRA_FWMARK], nullptr);
+  EXPECT_EQ(attrs[FRA_FWMASK], nullptr);
+}
+
 TEST(RtnlMessagesTest, ParsersIgnoreOtherProtocols) {
   NetlinkBatch route = BuildRouteMessage(true, TableRoute{7001, Ip("10.8.0.1")}, 1);
   auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_get_payload(const_cast<nlmsghdr*>(route.message(0))));

@@ -104,6 +104,55 @@ TEST(PlannerTest, ExplicitReturnViaOverridesDiscovery) {
   EXPECT_EQ(plan.node_configs.at("node-b").return_routes(0).via(), "10.8.0.254");
 }
 
+TEST(PlannerTest, ReturnsArriveOnTheBackendInterfaceOfTheReturnHop) {
+  std::vector<ferry::v1::Node> nodes = TwoNodes();
+  nodes[1].mutable_status()->mutable_addresses(0)->set_interface("wg-b");
+  FleetPlan plan = PlanFleet({Web()}, nodes);
+  EXPECT_EQ(plan.forwards.at("web").return_interface, "wg-b");
+  EXPECT_EQ(plan.node_configs.at("node-b").return_routes(0).in_interface(), "wg-b");
+}
+
+// node-c reaches node-b's 10.8.0.2 over a tunnel of its own (10.78.0.1 ->
+// 10.78.0.2), sharing no network with it: its agent's route source is the
+// return hop, and both frontends forward to the same backend port.
+TEST(PlannerTest, TwoFrontendsShareOneBackendEachWithItsReportedReturnHop) {
+  std::vector<ferry::v1::Node> nodes = TwoNodes();
+  nodes[1].mutable_status()->mutable_addresses(0)->set_interface("wg-b");
+  auto* b2 = nodes[1].mutable_status()->add_addresses();
+  b2->set_interface("wg-b2");
+  b2->set_address("10.78.0.2");
+  b2->set_prefix_length(24);
+  nodes.push_back(MakeNode("node-c", {{"192.0.2.3", 24}, {"10.78.0.1", 24}}));
+  ferry::v1::IPForward via_c = MakeForward("web-c", "node-c", "192.0.2.3", "node-b", "10.8.0.2");
+  FleetPlan without_report = PlanFleet({Web(), via_c}, nodes);
+  EXPECT_EQ(without_report.forwards.at("web-c").reason, kReasonNoReturnPath);
+  EXPECT_THAT(without_report.forwards.at("web-c").message, HasSubstr("reported no route"));
+
+  auto* route = nodes[2].mutable_status()->add_route_sources();
+  route->set_destination("10.8.0.2");
+  route->set_source("10.78.0.1");
+  route->set_interface("wg-c");
+  FleetPlan plan = PlanFleet({Web(), via_c}, nodes);
+  ASSERT_TRUE(plan.forwards.at("web-c").accepted) << plan.forwards.at("web-c").message;
+  EXPECT_EQ(plan.forwards.at("web-c").return_via, "10.78.0.1");
+  EXPECT_EQ(plan.forwards.at("web").return_via, "10.8.0.1");
+  const ferry::v1::NodeConfig& b = plan.node_configs.at("node-b");
+  ASSERT_EQ(b.return_routes_size(), 2);
+  EXPECT_EQ(b.return_routes(0).forward(), "web");
+  EXPECT_EQ(b.return_routes(0).in_interface(), "wg-b");
+  EXPECT_EQ(b.return_routes(1).forward(), "web-c");
+  EXPECT_EQ(b.return_routes(1).via(), "10.78.0.1");
+  EXPECT_EQ(b.return_routes(1).in_interface(), "wg-b2");
+}
+
+TEST(PlannerTest, ReportedRouteSourceComesBeforeTheSharedNetwork) {
+  std::vector<ferry::v1::Node> nodes = TwoNodes();
+  auto* route = nodes[0].mutable_status()->add_route_sources();
+  route->set_destination("10.8.0.2");
+  route->set_source("10.8.0.7");
+  EXPECT_EQ(PlanFleet({Web()}, nodes).forwards.at("web").return_via, "10.8.0.7");
+}
+
 TEST(PlannerTest, DiscoversIPv6ReturnVia) {
   std::vector<ferry::v1::Node> nodes = {
       MakeNode("node-a", {{"2001:db8:1::1", 64}, {"fd00:8::1", 64}}),

@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Many frontends, one backend (issue 14): node-a and node-c each reach
+# node-b over their own WireGuard tunnel, and both forward to the same
+# backend address and port with sourceIP Preserve. node-b marks each
+# connection by the tunnel it arrived on and routes the replies by that
+# mark, so every reply leaves through the frontend that got the request and
+# the web server sees each client's own address. node-c's return hop is
+# discovered from node-c's own route to the backend (it shares no network
+# with 10.8.0.2/24), with no returnVia.
+#
+#   client 192.0.2.10 ─┬─ node-a 192.0.2.1 ══ wg 10.8.0.1 ═══ 10.8.0.2 wg ══╗
+#                      └─ node-c 192.0.2.3 ══ wg 10.78.0.1 ══ 10.78.0.2 wg ══ node-b :8080
+source "$(dirname "$0")/lib.sh"
+NS_C=fx-$FX_ID-c
+WG_C=fxc$FX_ID
+WG_B2=fxd$FX_ID
+EXTRA_NS=("$NS_C")
+trap 'rm -f "/var/run/wireguard/$WG_C.sock" "/var/run/wireguard/$WG_B2.sock"; cleanup' EXIT
+need_root
+
+CLIENT=192.0.2.10
+
+# node-c on the lan, and its own tunnel into node-b: a second interface on
+# node-b, since one WireGuard interface cannot give two peers 0.0.0.0/0.
+add_node_c() {
+  ip netns add "$NS_C"
+  ip link add "fx${FX_ID}p4" type veth peer name eth0 netns "$NS_C"
+  ip link set "fx${FX_ID}p4" netns "$NS_LAN"
+  in_ns "$NS_LAN" ip link set "fx${FX_ID}p4" master br0 up
+  in_ns "$NS_C" ip link set lo up
+  in_ns "$NS_C" ip link set eth0 up
+  in_ns "$NS_C" ip addr add 192.0.2.3/24 dev eth0
+  local kc kb
+  kc=$(wg genkey); kb=$(wg genkey)
+  in_ns "$NS_C" env WG_PROCESS_FOREGROUND=1 wireguard-go "$WG_C" >"$WORK/wg-c.log" 2>&1 &
+  PIDS+=($!)
+  in_ns "$NS_B" env WG_PROCESS_FOREGROUND=1 wireguard-go "$WG_B2" >"$WORK/wg-b2.log" 2>&1 &
+  PIDS+=($!)
+  wait_for "wireguard-go socket $WG_C" 10 test -S "/var/run/wireguard/$WG_C.sock"
+  wait_for "wireguard-go socket $WG_B2" 10 test -S "/var/run/wireguard/$WG_B2.sock"
+  in_ns "$NS_C" wg set "$WG_C" listen-port 51822 private-key <(echo "$kc") \
+    peer "$(echo "$kb" | wg pubkey)" endpoint 192.0.2.2:51823 allowed-ips 10.8.0.2/32
+  in_ns "$NS_B" wg set "$WG_B2" listen-port 51823 private-key <(echo "$kb") \
+    peer "$(echo "$kc" | wg pubkey)" endpoint 192.0.2.3:51822 allowed-ips 0.0.0.0/0
+  in_ns "$NS_C" ip addr add 10.78.0.1/24 dev "$WG_C"
+  in_ns "$NS_B" ip addr add 10.78.0.2/24 dev "$WG_B2"
+  in_ns "$NS_C" ip link set "$WG_C" up
+  in_ns "$NS_B" ip link set "$WG_B2" up
+  # What wg-quick does for allowed-ips: node-c reaches the backend address
+  # through its tunnel, from 10.78.0.1.
+  in_ns "$NS_C" ip route add 10.8.0.2/32 dev "$WG_C"
+  wait_for "tunnel ping c->b" 10 in_ns "$NS_C" ping -c1 -W1 10.8.0.2
+}
+
+make_topology
+add_node_c
+start_backend_servers 8080
+start_controller
+start_agent "$NS_A" node-a
+start_agent "$NS_B" node-b
+start_agent "$NS_C" node-c
+for n in node-a node-b node-c; do wait_for "$n connected" 20 node_connected "$n"; done
+
+# forward NAME NODE ADDRESS: a Preserve forward of ADDRESS:80 on NODE to
+# node-b's 10.8.0.2:8080, with no returnVia.
+forward() {
+  cat <<EOF
+apiVersion: ferry.dev/v1
+kind: IPForward
+metadata:
+  name: $1
+spec:
+  frontend:
+    nodeName: $2
+    address: $3
+  backend:
+    nodeName: node-b
+    address: 10.8.0.2
+  ports:
+  - protocol: TCP
+    port: 80
+    targetPort: 8080
+  sourceIP: Preserve
+EOF
+}
+{ forward web-a node-a 192.0.2.1; echo ---; forward web-c node-c 192.0.2.3; } >"$WORK/two.yaml"
+ferryctl apply -f "$WORK/two.yaml"
+ferryctl wait forwards --all --for=condition=Ready --timeout=30s
+
+expect_eq() {  # expect_eq WHAT EXPECTED ACTUAL
+  [[ $2 == "$3" ]] || fail "$1: expected '$2', got '$3'"
+  log "ok: $1 = $3"
+}
+return_via() { ferryctl get forward "$1" -o json | python3 -c \
+  'import json,sys; print(json.load(sys.stdin)["status"].get("returnVia",""))'; }
+expect_eq "node-a's return hop" "10.8.0.1" "$(return_via web-a)"
+expect_eq "node-c's return hop, from its route to 10.8.0.2" "10.78.0.1" "$(return_via web-c)"
+
+# 1. Six requests alternate between the frontends; each is served with the
+#    client's own address, so each reply went back the way it came.
+for i in 1 2 3 4 5 6; do
+  if (( i % 2 )); then frontend=192.0.2.1; else frontend=192.0.2.3; fi
+  expect_eq "request $i via $frontend: source seen by node-b" "$CLIENT" \
+    "$(seen_by_backend "http://$frontend/")"
+done
+
+# 2. What node-b holds: a mark per tunnel, and a rule per frontend that
+#    matches the mark.
+marks=$(in_ns "$NS_B" nft list table inet ferry_return)
+grep -q "\"$WG_B\" : 0x01000000" <<<"$marks" || grep -q "\"$WG_B\" : 0x0[12]000000" <<<"$marks" \
+  || fail "no mark for $WG_B: $marks"
+grep -q "\"$WG_B2\" : 0x0[12]000000" <<<"$marks" || fail "no mark for $WG_B2: $marks"
+rules=$(in_ns "$NS_B" ip rule list)
+expect_eq "fwmark rules on node-b" 2 "$(grep -c 'sport 8080 fwmark 0x[12]000000/0xff000000' <<<"$rules")"
+log "ok: node-b marks by tunnel: $(grep -o '"fx[^}]*' <<<"$marks" | tr '\n' ' ')"
+
+# 3. Drift in the marks is found and repaired like any other object: a
+#    deleted mark element comes back, and both frontends still serve.
+in_ns "$NS_B" nft delete element inet ferry_return marks "{ \"$WG_B2\" }"
+mark_restored() { in_ns "$NS_B" nft list map inet ferry_return marks | grep -q "\"$WG_B2\""; }
+wait_for "node-b's mark for $WG_B2 repaired" 30 mark_restored
+expect_eq "after repair, via node-c" "$CLIENT" "$(seen_by_backend http://192.0.2.3/)"
+expect_eq "after repair, via node-a" "$CLIENT" "$(seen_by_backend http://192.0.2.1/)"
+ferryctl get events 2>/dev/null | grep -q "ferry_return" || log "note: no event names ferry_return"
+
+# 4. Deleting one frontend's forward leaves the other serving, and its mark
+#    goes; deleting both leaves nothing of Ferry's on node-b.
+ferryctl delete forward web-c
+mark_gone() { ! in_ns "$NS_B" nft list map inet ferry_return marks | grep -q "\"$WG_B2\""; }
+wait_for "node-b's mark for $WG_B2 removed" 20 mark_gone
+expect_eq "web-a still serves" "$CLIENT" "$(seen_by_backend http://192.0.2.1/)"
+ferryctl delete forward web-a
+no_mark_table() { ! in_ns "$NS_B" nft list table inet ferry_return; }
+wait_for "table inet ferry_return removed" 20 no_mark_table
+no_fwmark_rules() { ! in_ns "$NS_B" ip rule list | grep -q fwmark; }
+wait_for "node-b's fwmark rules removed" 20 no_fwmark_rules
+log "PASS: two frontends, one backend, the client's address preserved through both"
