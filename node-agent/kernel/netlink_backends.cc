@@ -1,5 +1,6 @@
 #include "node-agent/kernel/netlink_backends.h"
 
+#include "node-agent/kernel/netlink_mark_backend.h"
 #include "node-agent/kernel/netlink_nat_backend.h"
 #include "node-agent/kernel/netlink_route_backend.h"
 #include "node-agent/kernel/proc_sysctl_backend.h"
@@ -10,6 +11,12 @@ absl::StatusOr<std::unique_ptr<NatBackend>> NewNetlinkNatBackend() {
   absl::StatusOr<std::unique_ptr<NetlinkNatBackend>> b = NetlinkNatBackend::Create();
   if (!b.ok()) return b.status();
   return std::unique_ptr<NatBackend>(std::move(*b));
+}
+
+absl::StatusOr<std::unique_ptr<MarkBackend>> NewNetlinkMarkBackend() {
+  absl::StatusOr<std::unique_ptr<NetlinkMarkBackend>> b = NetlinkMarkBackend::Create();
+  if (!b.ok()) return b.status();
+  return std::unique_ptr<MarkBackend>(std::move(*b));
 }
 
 absl::StatusOr<std::unique_ptr<RouteBackend>> NewNetlinkRouteBackend(

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "node-agent/kernel/mark_backend.h"
 #include "node-agent/kernel/nat_backend.h"
 #include "node-agent/kernel/route_backend.h"
 #include "node-agent/state/route_tables.h"
@@ -15,6 +16,8 @@ namespace ferry::agent {
 
 // nf_tables over NETLINK_NETFILTER; owns table `inet ferry`.
 absl::StatusOr<std::unique_ptr<NatBackend>> NewNetlinkNatBackend();
+// nf_tables over NETLINK_NETFILTER; owns table `inet ferry_return`.
+absl::StatusOr<std::unique_ptr<MarkBackend>> NewNetlinkMarkBackend();
 // Routes and policy rules over NETLINK_ROUTE, tagged kFerryRouteProtocol,
 // in the routing tables of `tables`.
 absl::StatusOr<std::unique_ptr<RouteBackend>> NewNetlinkRouteBackend(

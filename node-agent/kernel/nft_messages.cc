@@ -8,10 +8,12 @@
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter_ipv4.h>
 
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "node-agent/kernel/nft_elements.h"
+#include "node-agent/kernel/nft_expressions.h"
 #include "node-agent/kernel/nft_handles.h"
 
 namespace ferry::agent::nft {
@@ -147,41 +149,10 @@ void AppendChain(NetlinkBatch& batch, const char* name, uint32_t hook, int32_t p
   batch.MarkNeedsKernelFeature();
 }
 
-// --- expressions, one helper per kind used by the four rules ---
-
-void Add(nftnl_rule* r, nftnl_expr* e) { nftnl_rule_add_expr(r, e); }
-
-nftnl_expr* Meta(uint32_t key, uint32_t dreg) {
-  nftnl_expr* e = nftnl_expr_alloc("meta");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
-  return e;
-}
-
-nftnl_expr* Cmp(uint32_t sreg, uint32_t op, const void* data, uint32_t len) {
-  nftnl_expr* e = nftnl_expr_alloc("cmp");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-  nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
-  return e;
-}
-
-nftnl_expr* Payload(uint32_t base, uint32_t offset, uint32_t len, uint32_t dreg) {
-  nftnl_expr* e = nftnl_expr_alloc("payload");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
-  nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-  return e;
-}
-
+// The lookup of `set`, a set of the same batch.
 nftnl_expr* Lookup(NatSet set, bool with_dreg) {
-  nftnl_expr* e = nftnl_expr_alloc("lookup");
-  nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-  if (with_dreg) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_1);
-  nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, SetName(set));
-  nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, SetId(set));
-  return e;
+  return nft::Lookup(SetName(set), SetId(set),
+                     with_dreg ? std::optional<uint32_t>(NFT_REG_1) : std::nullopt);
 }
 
 // `ip daddr . meta l4proto . th dport` for one family: nfproto check, then
@@ -212,19 +183,9 @@ RulePtr DnatRule(bool v4) {
 
 RulePtr MasqRule(bool v4) {
   RulePtr r(nftnl_rule_alloc());
-  nftnl_expr* ct = nftnl_expr_alloc("ct");
-  nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
-  nftnl_expr_set_u32(ct, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-  Add(r.get(), ct);
-  const uint32_t mask = IPS_DST_NAT;  // host byte order, as nft sends it
+  Add(r.get(), Ct(NFT_CT_STATUS, NFT_REG_1));
+  Add(r.get(), BitwiseAnd(NFT_REG_1, IPS_DST_NAT));
   const uint32_t zero = 0;
-  nftnl_expr* bitwise = nftnl_expr_alloc("bitwise");
-  nftnl_expr_set_u32(bitwise, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-  nftnl_expr_set_u32(bitwise, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-  nftnl_expr_set_u32(bitwise, NFTNL_EXPR_BITWISE_LEN, sizeof(mask));
-  nftnl_expr_set(bitwise, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof(mask));
-  nftnl_expr_set(bitwise, NFTNL_EXPR_BITWISE_XOR, &zero, sizeof(zero));
-  Add(r.get(), bitwise);
   Add(r.get(), Cmp(NFT_REG_1, NFT_CMP_NEQ, &zero, sizeof(zero)));
   uint32_t proto_reg = 0;
   AddKeyLoad(r.get(), v4, &proto_reg);

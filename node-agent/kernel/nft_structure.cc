@@ -1,4 +1,4 @@
-// The dumps of table inet ferry's fixed part and their parsers (the
+// The dumps of an owned table's fixed part and their parsers (the
 // comparison is in nft_structure_compare.cc). Read with Ferry's own
 // bounds-checked walk, never libnftnl's parsers: they exit() on an
 // attribute of unexpected size (see nft_parse.cc).
@@ -113,7 +113,9 @@ absl::StatusOr<std::string> ExpressionText(const nlattr* elem) {
   return absl::StrCat(*name, detail);
 }
 
-bool OurTable(const std::optional<std::string>& table) { return table && *table == kTableName; }
+bool OurTable(const std::optional<std::string>& table, const TableShape& shape) {
+  return table && *table == shape.table;
+}
 
 }  // namespace
 
@@ -128,33 +130,33 @@ NetlinkBatch BuildGetChains(uint32_t seq) {
   return out;
 }
 
-NetlinkBatch BuildGetRules(uint32_t seq) {
+NetlinkBatch BuildGetRules(uint32_t seq, absl::string_view table) {
   NetlinkBatch out(seq);
   out.Append(
       kRequestBytes,
       [&](char* buf, uint32_t s) {
         nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, s);
         RulePtr r(nftnl_rule_alloc());
-        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, kTableName);
+        nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, std::string(table).c_str());
         nftnl_rule_nlmsg_build_payload(nlh, r.get());
         return nlh;
       },
-      "listing rules of table inet ferry");
+      absl::StrCat("listing rules of table inet ", table));
   return out;
 }
 
-NetlinkBatch BuildGetSets(uint32_t seq) {
+NetlinkBatch BuildGetSets(uint32_t seq, absl::string_view table) {
   NetlinkBatch out(seq);
   out.Append(
       kRequestBytes,
       [&](char* buf, uint32_t s) {
         nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSET, NFPROTO_INET, NLM_F_DUMP, s);
         SetPtr set(nftnl_set_alloc());
-        nftnl_set_set_str(set.get(), NFTNL_SET_TABLE, kTableName);
+        nftnl_set_set_str(set.get(), NFTNL_SET_TABLE, std::string(table).c_str());
         nftnl_set_nlmsg_build_payload(nlh, set.get());
         return nlh;
       },
-      "listing sets and maps of table inet ferry");
+      absl::StrCat("listing sets and maps of table inet ", table));
   return out;
 }
 
@@ -194,8 +196,8 @@ absl::Status ParseChain(const nlmsghdr* nlh, TableShape* shape) {
     }
   }
   if (walk.malformed()) return Malformed("chain", "an attribute overruns the message");
-  if (!OurTable(table)) return absl::OkStatus();
-  if (!name) return Malformed("chain", "chain of table ferry without a name");
+  if (!OurTable(table, *shape)) return absl::OkStatus();
+  if (!name) return Malformed("chain", absl::StrCat("chain of table ", *table, " without a name"));
   c.name = *name;
   shape->chains.push_back(std::move(c));
   return absl::OkStatus();
@@ -241,8 +243,8 @@ absl::Status ParseRule(const nlmsghdr* nlh, TableShape* shape) {
     }
   }
   if (walk.malformed()) return Malformed("rule", "an attribute overruns the message");
-  if (!OurTable(table)) return absl::OkStatus();
-  if (!chain) return Malformed("rule", "rule of table ferry without a chain");
+  if (!OurTable(table, *shape)) return absl::OkStatus();
+  if (!chain) return Malformed("rule", absl::StrCat("rule of table ", *table, " without a chain"));
   r.chain = *chain;
   r.expressions = absl::StrJoin(exprs, " ");
   shape->rules.push_back(std::move(r));
@@ -266,27 +268,32 @@ absl::Status ParseSet(const nlmsghdr* nlh, TableShape* shape) {
     if (type == NFTA_SET_DATA_LEN) s.data_len = Be32(attr).value_or(0);
   }
   if (walk.malformed()) return Malformed("set", "an attribute overruns the message");
-  if (!OurTable(table) || (s.flags & NFT_SET_ANONYMOUS)) return absl::OkStatus();
-  if (!name) return Malformed("set", "set of table ferry without a name");
+  if (!OurTable(table, *shape) || (s.flags & NFT_SET_ANONYMOUS)) return absl::OkStatus();
+  if (!name) return Malformed("set", absl::StrCat("set of table ", *table, " without a name"));
   s.name = *name;
   shape->sets.push_back(std::move(s));
   return absl::OkStatus();
 }
 
+TableShape ShapeOfBatch(const NetlinkBatch& batch, absl::string_view table) {
+  TableShape shape;
+  shape.table = std::string(table);
+  for (size_t i = 0; i < batch.message_count(); ++i) {
+    const nlmsghdr* nlh = batch.message(i);
+    // Ferry's own messages parse; an error here would show as drift.
+    if (nlh->nlmsg_type == Type(NFT_MSG_NEWCHAIN)) (void)ParseChain(nlh, &shape);
+    if (nlh->nlmsg_type == Type(NFT_MSG_NEWRULE)) (void)ParseRule(nlh, &shape);
+    if (nlh->nlmsg_type == Type(NFT_MSG_NEWSET)) (void)ParseSet(nlh, &shape);
+  }
+  return shape;
+}
+
 const TableShape& ExpectedShape() {
   static const TableShape* const kShape = [] {
-    auto* shape = new TableShape;
     NatPlan plan;
     plan.create_table = true;
     absl::StatusOr<NetlinkBatch> batch = BuildNatBatch(plan, 1);
-    for (size_t i = 0; batch.ok() && i < batch->message_count(); ++i) {
-      const nlmsghdr* nlh = batch->message(i);
-      // Ferry's own messages parse; an error here would show as drift.
-      if (nlh->nlmsg_type == Type(NFT_MSG_NEWCHAIN)) (void)ParseChain(nlh, shape);
-      if (nlh->nlmsg_type == Type(NFT_MSG_NEWRULE)) (void)ParseRule(nlh, shape);
-      if (nlh->nlmsg_type == Type(NFT_MSG_NEWSET)) (void)ParseSet(nlh, shape);
-    }
-    return shape;
+    return new TableShape(batch.ok() ? ShapeOfBatch(*batch, kTableName) : TableShape{});
   }();
   return *kShape;
 }

@@ -1,4 +1,4 @@
-// The comparison of table inet ferry's fixed part with what Ferry creates
+// The comparison of an owned table's fixed part with what Ferry creates
 // (nft_structure.h's CompareShape and SetReadable), apart from the dumps'
 // parsers in nft_structure.cc. Differences are rendered like `nft list`.
 
@@ -42,6 +42,8 @@ std::string TypeText(uint32_t id) {
                     : t == 8  ? "ipv6_addr"
                     : t == 12 ? "inet_proto"
                     : t == 13 ? "inet_service"
+                    : t == 19 ? "mark"
+                    : t == 41 ? "ifname"
                               : absl::StrCat("type", t));
   }
   std::reverse(parts.begin(), parts.end());
@@ -102,7 +104,10 @@ void CompareRules(const std::string& chain, const std::vector<const RuleShape*>&
 }  // namespace
 
 std::vector<StructureDrift> CompareShape(const TableShape& found) {
-  const TableShape& want = ExpectedShape();
+  return CompareShape(found, ExpectedShape());
+}
+
+std::vector<StructureDrift> CompareShape(const TableShape& found, const TableShape& want) {
   std::vector<StructureDrift> out;
   std::map<std::string, std::vector<const RuleShape*>> want_rules, have_rules;
   for (const RuleShape& r : want.rules) want_rules[r.chain].push_back(&r);
@@ -141,7 +146,12 @@ std::vector<StructureDrift> CompareShape(const TableShape& found) {
 }
 
 bool SetReadable(const TableShape& found, const std::string& set_name) {
-  for (const SetShape& want : ExpectedShape().sets) {
+  return SetReadable(found, ExpectedShape(), set_name);
+}
+
+bool SetReadable(const TableShape& found, const TableShape& want_shape,
+                 const std::string& set_name) {
+  for (const SetShape& want : want_shape.sets) {
     if (want.name != set_name) continue;
     return std::any_of(found.sets.begin(), found.sets.end(),
                        [&](const SetShape& s) { return s == want; });

@@ -1,5 +1,6 @@
 // libFuzzer target for the agent's parsing of netlink dump replies
-// (node-agent/kernel/nft_messages.h, nft_structure.h, rtnl_messages.h).
+// (node-agent/kernel/nft_messages.h, nft_structure.h, nft_return_marks.h,
+// rtnl_messages.h).
 //
 // The input is one receive buffer: any bytes, walked message by message
 // with the agent's own NetlinkMessageWalker (node-agent/kernel/
@@ -27,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +40,7 @@
 #include "node-agent/kernel/netlink_batch.h"
 #include "node-agent/kernel/netlink_walk.h"
 #include "node-agent/kernel/nft_messages.h"
+#include "node-agent/kernel/nft_return_marks.h"
 #include "node-agent/kernel/nft_structure.h"
 #include "node-agent/kernel/rtnl_messages.h"
 #include "node-agent/monitor/address_monitor.h"
@@ -176,6 +179,15 @@ void ParseOne(const nlmsghdr* nlh) {
   for (const StructureDrift& d : nft::CompareShape(shape)) {
     if (d.object.empty() || (d.expected.empty() && d.found.empty())) {
       Violation(absl::StrCat("structure drift without a name or a difference: ", d.object));
+    }
+  }
+  // Return marks: all or nothing, and a name fits the 16-byte key.
+  std::map<std::string, uint32_t> marks;
+  const bool marks_ok = nft::ParseMarkElements(nlh, &marks).ok();
+  if (!marks_ok && !marks.empty()) Violation("a failed mark parse added elements");
+  for (const auto& [name, mark] : marks) {
+    if (name.size() > nft::kIfnameKeyLength || name.find('\0') != std::string::npos) {
+      Violation(absl::StrCat("mark element name of ", name.size(), " bytes or with a NUL"));
     }
   }
   if (std::optional<TableRoute> route = rtnl::ParseRoute(nlh)) CheckRoute(*route);

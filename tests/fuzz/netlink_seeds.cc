@@ -11,6 +11,7 @@
 #include "api/lib/ip_address.h"
 #include "node-agent/kernel/netlink_batch.h"
 #include "node-agent/kernel/nft_messages.h"
+#include "node-agent/kernel/nft_return_marks.h"
 #include "node-agent/kernel/rtnl_messages.h"
 #include "node-agent/state/kernel_state.h"
 
@@ -92,6 +93,26 @@ std::vector<std::pair<std::string, std::string>> NetlinkSeeds() {
     }
   }
   seeds.emplace_back("nft-structure.bin", objects + Done());
+
+  // Table ferry_return: its map's elements, and its chains, rules and map.
+  absl::StatusOr<NetlinkBatch> marks = nft::BuildMarkTableBatch(
+      {{"wg-b1", ReturnMark(1)}, {"abcdefghijklmno", ReturnMark(kMaxReturnMarks)}}, 1);
+  if (!marks.ok()) {
+    std::fprintf(stderr, "seed marks: %s\n", marks.status().ToString().c_str());
+    std::abort();
+  }
+  std::string mark_objects;
+  for (size_t i = 0; i < marks->message_count(); ++i) {
+    const nlmsghdr* nlh = marks->message(i);
+    const int type = nlh->nlmsg_type & 0xff;
+    if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES) continue;
+    if (type == NFT_MSG_NEWSETELEM) {
+      seeds.emplace_back("nft-marks-setelem.bin", Bytes(nlh) + Done());
+    } else if (type == NFT_MSG_NEWCHAIN || type == NFT_MSG_NEWRULE || type == NFT_MSG_NEWSET) {
+      mark_objects += Bytes(nlh);
+    }
+  }
+  seeds.emplace_back("nft-marks-structure.bin", mark_objects + Done());
 
   const TableRoute route4{7001, Ip("10.8.0.1")};
   const TableRoute route6{7002, Ip("fd00:8::1")};
