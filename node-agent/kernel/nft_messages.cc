@@ -15,13 +15,10 @@
 #include "node-agent/kernel/nft_elements.h"
 #include "node-agent/kernel/nft_expressions.h"
 #include "node-agent/kernel/nft_handles.h"
+#include "node-agent/kernel/nft_objects.h"
 
 namespace ferry::agent::nft {
 namespace {
-
-// Room for any one table/set/chain/rule message (the largest rule is
-// under 500 bytes).
-constexpr size_t kObjectMessageBytes = 4096;
 
 // nft's datatype ids (src/datatype.h) and concatenation encoding
 // (id << 6 | next id).
@@ -75,28 +72,6 @@ UdataBufPtr SetUserdata(const SetSpec& spec) {
   return buf;
 }
 
-void AppendTable(NetlinkBatch& batch, uint16_t type, std::string what) {
-  batch.Append(
-      kObjectMessageBytes,
-      [&](char* buf, uint32_t seq) {
-        TablePtr t(nftnl_table_alloc());
-        nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, kTableName);
-        if (type == NFT_MSG_NEWTABLE) {
-          // Flags 0: never NFT_TABLE_F_OWNER, the table must outlive the agent.
-          nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, 0);
-          UdataBufPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
-          nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_TABLE_COMMENT, kTableComment);
-          nftnl_table_set_data(t.get(), NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(ud.get()),
-                               nftnl_udata_buf_len(ud.get()));
-        }
-        const uint16_t flags = NLM_F_ACK | (type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
-        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, seq);
-        nftnl_table_nlmsg_build_payload(nlh, t.get());
-        return nlh;
-      },
-      std::move(what));
-}
-
 void AppendSet(NetlinkBatch& batch, const SetSpec& spec) {
   batch.Append(
       kObjectMessageBytes,
@@ -126,26 +101,6 @@ void AppendSet(NetlinkBatch& batch, const SetSpec& spec) {
         return nlh;
       },
       absl::StrCat("adding ", SetNoun(spec.set), " to table inet ferry"));
-  batch.MarkNeedsKernelFeature();
-}
-
-void AppendChain(NetlinkBatch& batch, const char* name, uint32_t hook, int32_t priority) {
-  batch.Append(
-      kObjectMessageBytes,
-      [&](char* buf, uint32_t seq) {
-        ChainPtr c(nftnl_chain_alloc());
-        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, kTableName);
-        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name);
-        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, "nat");
-        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, hook);
-        nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, priority);
-        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
-        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, NFPROTO_INET,
-                                              NLM_F_CREATE | NLM_F_ACK, seq);
-        nftnl_chain_nlmsg_build_payload(nlh, c.get());
-        return nlh;
-      },
-      absl::StrCat("adding chain ", name, " (type nat) to table inet ferry"));
   batch.MarkNeedsKernelFeature();
 }
 
@@ -194,46 +149,24 @@ RulePtr MasqRule(bool v4) {
   return r;
 }
 
-// `tag` goes into the rule's comment: drift checks identify Ferry's rules
-// by it (nft_structure.h) without decoding expressions.
-void AppendRule(NetlinkBatch& batch, const char* chain, NatSet tag, RulePtr rule,
-                std::string what) {
-  batch.Append(
-      kObjectMessageBytes,
-      [&](char* buf, uint32_t seq) {
-        nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, kTableName);
-        nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, chain);
-        UdataBufPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
-        nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_RULE_COMMENT, RuleTag(tag).c_str());
-        nftnl_rule_set_data(rule.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud.get()),
-                            nftnl_udata_buf_len(ud.get()));
-        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET,
-                                              NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, seq);
-        nftnl_rule_nlmsg_build_payload(nlh, rule.get());
-        return nlh;
-      },
-      std::move(what));
-  batch.MarkNeedsKernelFeature();
-}
-
 void AppendTableObjects(NetlinkBatch& batch) {
   // NEWTABLE first so DELTABLE cannot fail on an absent table.
-  AppendTable(batch, NFT_MSG_NEWTABLE, "adding table inet ferry");
-  AppendTable(batch, NFT_MSG_DELTABLE, "deleting table inet ferry to rebuild it");
-  AppendTable(batch, NFT_MSG_NEWTABLE, "adding table inet ferry");
+  AppendTable(batch, kTableName, NFT_MSG_NEWTABLE, "adding table inet ferry");
+  AppendTable(batch, kTableName, NFT_MSG_DELTABLE, "deleting table inet ferry to rebuild it");
+  AppendTable(batch, kTableName, NFT_MSG_NEWTABLE, "adding table inet ferry");
   for (const SetSpec& spec : kSetSpecs) AppendSet(batch, spec);
-  AppendChain(batch, "prerouting", NF_INET_PRE_ROUTING, NF_IP_PRI_NAT_DST);
-  AppendChain(batch, "postrouting", NF_INET_POST_ROUTING, NF_IP_PRI_NAT_SRC);
-  AppendRule(batch, "prerouting", NatSet::kDnat4, DnatRule(true),
+  AppendChain(batch, kTableName, "prerouting", "nat", NF_INET_PRE_ROUTING, NF_IP_PRI_NAT_DST);
+  AppendChain(batch, kTableName, "postrouting", "nat", NF_INET_POST_ROUTING, NF_IP_PRI_NAT_SRC);
+  AppendRule(batch, kTableName, "prerouting", RuleTag(NatSet::kDnat4), DnatRule(true),
              "adding rule to chain prerouting: dnat ip to ip daddr . meta "
              "l4proto . th dport map @dnat4");
-  AppendRule(batch, "prerouting", NatSet::kDnat6, DnatRule(false),
+  AppendRule(batch, kTableName, "prerouting", RuleTag(NatSet::kDnat6), DnatRule(false),
              "adding rule to chain prerouting: dnat ip6 to ip6 daddr . meta "
              "l4proto . th dport map @dnat6");
-  AppendRule(batch, "postrouting", NatSet::kMasq4, MasqRule(true),
+  AppendRule(batch, kTableName, "postrouting", RuleTag(NatSet::kMasq4), MasqRule(true),
              "adding rule to chain postrouting: ct status dnat ip daddr . "
              "meta l4proto . th dport @masq4 masquerade");
-  AppendRule(batch, "postrouting", NatSet::kMasq6, MasqRule(false),
+  AppendRule(batch, kTableName, "postrouting", RuleTag(NatSet::kMasq6), MasqRule(false),
              "adding rule to chain postrouting: ct status dnat ip6 daddr . "
              "meta l4proto . th dport @masq6 masquerade");
 }
@@ -265,9 +198,7 @@ absl::StatusOr<NetlinkBatch> BuildNatBatch(const NatPlan& plan, uint32_t first_s
   absl::StatusOr<ElementOps> ops = PlanElementOps(plan);
   if (!ops.ok()) return ops.status();
   NetlinkBatch batch(first_seq);
-  batch.Append(
-      NLMSG_HDRLEN + 16, [](char* buf, uint32_t seq) { return nftnl_batch_begin(buf, seq); },
-      "starting nftables transaction", /*ack=*/false);
+  AppendBatchBegin(batch);
   if (plan.create_table) {
     AppendTableObjects(batch);
   } else {
@@ -278,15 +209,13 @@ absl::StatusOr<NetlinkBatch> BuildNatBatch(const NatPlan& plan, uint32_t first_s
   for (const SetOps& set_ops : ops->adds) {
     AppendElementMessages(batch, set_ops, /*add=*/true, plan.create_table ? SetId(set_ops.set) : 0);
   }
-  batch.Append(
-      NLMSG_HDRLEN + 16, [](char* buf, uint32_t seq) { return nftnl_batch_end(buf, seq); },
-      "committing nftables transaction", /*ack=*/false);
+  AppendBatchEnd(batch);
   return batch;
 }
 
 NetlinkBatch BuildGetTable(uint32_t seq) {
   NetlinkBatch batch(seq);
-  AppendTable(batch, NFT_MSG_GETTABLE, "reading table inet ferry");
+  AppendTable(batch, kTableName, NFT_MSG_GETTABLE, "reading table inet ferry");
   return batch;
 }
 

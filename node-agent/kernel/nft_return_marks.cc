@@ -19,14 +19,12 @@
 #include "node-agent/kernel/netlink_walk.h"
 #include "node-agent/kernel/nft_expressions.h"
 #include "node-agent/kernel/nft_handles.h"
+#include "node-agent/kernel/nft_objects.h"
 #include "node-agent/state/kernel_state.h"
 
 namespace ferry::agent::nft {
 namespace {
 
-// Room for any one table/set/chain/rule message (the largest rule is
-// under 500 bytes).
-constexpr size_t kObjectMessageBytes = 4096;
 // Upper bound of one element's encoding in a NEWSETELEM message (nests,
 // 16-byte key, 4-byte value).
 constexpr size_t kElementBytes = 64;
@@ -56,41 +54,6 @@ absl::Status Malformed(absl::string_view what) {
                                           TableText(), ": ", what));
 }
 
-void AppendBatchBegin(NetlinkBatch& batch) {
-  batch.Append(
-      NLMSG_HDRLEN + 16, [](char* buf, uint32_t seq) { return nftnl_batch_begin(buf, seq); },
-      "starting nftables transaction", /*ack=*/false);
-}
-
-void AppendBatchEnd(NetlinkBatch& batch) {
-  batch.Append(
-      NLMSG_HDRLEN + 16, [](char* buf, uint32_t seq) { return nftnl_batch_end(buf, seq); },
-      "committing nftables transaction", /*ack=*/false);
-}
-
-// NEWTABLE (with the comment, never NFT_TABLE_F_OWNER: the table must
-// outlive the agent), DELTABLE or GETTABLE.
-void AppendTable(NetlinkBatch& batch, uint16_t type, std::string what) {
-  batch.Append(
-      kObjectMessageBytes,
-      [&](char* buf, uint32_t seq) {
-        TablePtr t(nftnl_table_alloc());
-        nftnl_table_set_str(t.get(), NFTNL_TABLE_NAME, kReturnTableName);
-        if (type == NFT_MSG_NEWTABLE) {
-          nftnl_table_set_u32(t.get(), NFTNL_TABLE_FLAGS, 0);
-          UdataBufPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
-          nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_TABLE_COMMENT, kTableComment);
-          nftnl_table_set_data(t.get(), NFTNL_TABLE_USERDATA, nftnl_udata_buf_data(ud.get()),
-                               nftnl_udata_buf_len(ud.get()));
-        }
-        const uint16_t flags = NLM_F_ACK | (type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0);
-        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, type, NFPROTO_INET, flags, seq);
-        nftnl_table_nlmsg_build_payload(nlh, t.get());
-        return nlh;
-      },
-      std::move(what));
-}
-
 // `map marks { type ifname : mark }`, with the userdata nft writes for it.
 void AppendMarksMap(NetlinkBatch& batch) {
   batch.Append(
@@ -118,26 +81,6 @@ void AppendMarksMap(NetlinkBatch& batch) {
         return nlh;
       },
       absl::StrCat("adding map ", kMarksMapName, " to ", TableText()));
-  batch.MarkNeedsKernelFeature();
-}
-
-void AppendChain(NetlinkBatch& batch, const char* name, const char* type, uint32_t hook) {
-  batch.Append(
-      kObjectMessageBytes,
-      [&](char* buf, uint32_t seq) {
-        ChainPtr c(nftnl_chain_alloc());
-        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TABLE, kReturnTableName);
-        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_NAME, name);
-        nftnl_chain_set_str(c.get(), NFTNL_CHAIN_TYPE, type);
-        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_HOOKNUM, hook);
-        nftnl_chain_set_s32(c.get(), NFTNL_CHAIN_PRIO, NF_IP_PRI_MANGLE);
-        nftnl_chain_set_u32(c.get(), NFTNL_CHAIN_POLICY, NF_ACCEPT);
-        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWCHAIN, NFPROTO_INET,
-                                              NLM_F_CREATE | NLM_F_ACK, seq);
-        nftnl_chain_nlmsg_build_payload(nlh, c.get());
-        return nlh;
-      },
-      absl::StrCat("adding chain ", name, " (type ", type, ") to ", TableText()));
   batch.MarkNeedsKernelFeature();
 }
 
@@ -175,39 +118,21 @@ RulePtr MarkOutRule() {
   return r;
 }
 
-void AppendRule(NetlinkBatch& batch, const char* chain, const char* tag, RulePtr rule,
-                std::string what) {
-  batch.Append(
-      kObjectMessageBytes,
-      [&](char* buf, uint32_t seq) {
-        nftnl_rule_set_str(rule.get(), NFTNL_RULE_TABLE, kReturnTableName);
-        nftnl_rule_set_str(rule.get(), NFTNL_RULE_CHAIN, chain);
-        UdataBufPtr ud(nftnl_udata_buf_alloc(NFT_USERDATA_MAXLEN));
-        nftnl_udata_put_strz(ud.get(), NFTNL_UDATA_RULE_COMMENT, tag);
-        nftnl_rule_set_data(rule.get(), NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud.get()),
-                            nftnl_udata_buf_len(ud.get()));
-        nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_NEWRULE, NFPROTO_INET,
-                                              NLM_F_CREATE | NLM_F_APPEND | NLM_F_ACK, seq);
-        nftnl_rule_nlmsg_build_payload(nlh, rule.get());
-        return nlh;
-      },
-      std::move(what));
-  batch.MarkNeedsKernelFeature();
-}
-
 // The table rebuilt empty: everything but the elements.
 void AppendTableObjects(NetlinkBatch& batch) {
   // NEWTABLE first so DELTABLE cannot fail on an absent table.
-  AppendTable(batch, NFT_MSG_NEWTABLE, absl::StrCat("adding ", TableText()));
-  AppendTable(batch, NFT_MSG_DELTABLE, absl::StrCat("deleting ", TableText(), " to rebuild it"));
-  AppendTable(batch, NFT_MSG_NEWTABLE, absl::StrCat("adding ", TableText()));
+  AppendTable(batch, kReturnTableName, NFT_MSG_NEWTABLE, absl::StrCat("adding ", TableText()));
+  AppendTable(batch, kReturnTableName, NFT_MSG_DELTABLE,
+              absl::StrCat("deleting ", TableText(), " to rebuild it"));
+  AppendTable(batch, kReturnTableName, NFT_MSG_NEWTABLE, absl::StrCat("adding ", TableText()));
   AppendMarksMap(batch);
-  AppendChain(batch, kMarkInChain, "filter", NF_INET_PRE_ROUTING);
-  AppendChain(batch, kMarkOutChain, "route", NF_INET_LOCAL_OUT);
-  AppendRule(batch, kMarkInChain, kMarkInTag, MarkInRule(),
+  AppendChain(batch, kReturnTableName, kMarkInChain, "filter", NF_INET_PRE_ROUTING,
+              NF_IP_PRI_MANGLE);
+  AppendChain(batch, kReturnTableName, kMarkOutChain, "route", NF_INET_LOCAL_OUT, NF_IP_PRI_MANGLE);
+  AppendRule(batch, kReturnTableName, kMarkInChain, kMarkInTag, MarkInRule(),
              "adding rule to chain mark_in: ct state new ct mark 0 ct mark set iifname map "
              "@marks");
-  AppendRule(batch, kMarkOutChain, kMarkOutTag, MarkOutRule(),
+  AppendRule(batch, kReturnTableName, kMarkOutChain, kMarkOutTag, MarkOutRule(),
              "adding rule to chain mark_out: meta mark 0 ct mark and 0xff000000 != 0 meta mark "
              "set ct mark and 0xff000000");
 }
@@ -339,15 +264,16 @@ NetlinkBatch BuildDeleteMarkTableBatch(uint32_t first_seq) {
   NetlinkBatch batch(first_seq);
   AppendBatchBegin(batch);
   // NEWTABLE first so DELTABLE cannot fail on an absent table.
-  AppendTable(batch, NFT_MSG_NEWTABLE, absl::StrCat("adding ", TableText(), " to delete it"));
-  AppendTable(batch, NFT_MSG_DELTABLE, absl::StrCat("deleting ", TableText()));
+  AppendTable(batch, kReturnTableName, NFT_MSG_NEWTABLE,
+              absl::StrCat("adding ", TableText(), " to delete it"));
+  AppendTable(batch, kReturnTableName, NFT_MSG_DELTABLE, absl::StrCat("deleting ", TableText()));
   AppendBatchEnd(batch);
   return batch;
 }
 
 NetlinkBatch BuildGetMarkTable(uint32_t seq) {
   NetlinkBatch batch(seq);
-  AppendTable(batch, NFT_MSG_GETTABLE, absl::StrCat("reading ", TableText()));
+  AppendTable(batch, kReturnTableName, NFT_MSG_GETTABLE, absl::StrCat("reading ", TableText()));
   return batch;
 }
 

@@ -18,7 +18,7 @@ namespace ferry::agent {
 struct NftEvent {
   enum class Kind {
     kOther,       // another table, or unparseable
-    kOurTable,    // an object of table inet ferry (or the table itself)
+    kOurTable,    // an object of table inet ferry or inet ferry_return (or the table)
     kGeneration,  // NFT_MSG_NEWGEN: the end of one committed transaction
   };
   Kind kind = Kind::kOther;
