@@ -39,6 +39,38 @@ absl::Status ValidateNodeAddresses(
   return absl::OkStatus();
 }
 
+absl::Status ValidateRouteSources(
+    const google::protobuf::RepeatedPtrField<ferry::v1::RouteSource>& sources,
+    absl::string_view field) {
+  if (static_cast<size_t>(sources.size()) > kMaxRouteSources) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": ", sources.size(), " route sources; at most ", kMaxRouteSources));
+  }
+  for (int i = 0; i < sources.size(); ++i) {
+    const ferry::v1::RouteSource& r = sources[i];
+    const std::string at = absl::StrCat(field, "[", i, "]");
+    absl::StatusOr<IpAddress> destination = IpAddress::Parse(r.destination());
+    if (!destination.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(at, ".destination: \"",
+                                                     absl::CEscape(r.destination().substr(0, 64)),
+                                                     "\" is not an IP address"));
+    }
+    absl::StatusOr<IpAddress> source = IpAddress::Parse(r.source());
+    if (!source.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          at, ".source: \"", absl::CEscape(r.source().substr(0, 64)), "\" is not an IP address"));
+    }
+    if (source->family() != destination->family()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          at, ".source: ", r.source(), " is not of the family of destination ", r.destination()));
+    }
+    if (r.interface().empty() || r.interface().size() > 15) {
+      return absl::InvalidArgumentError(absl::StrCat(at, ".interface: must be 1 to 15 characters"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateHello(const ferry::v1::Hello& hello) {
   if (absl::Status s = ValidateName(hello.node_name()); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("hello.nodeName: ", s.message()));

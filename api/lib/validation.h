@@ -42,6 +42,17 @@ absl::Status ValidateNodeAddresses(
     const google::protobuf::RepeatedPtrField<ferry::v1::NodeAddress>& addresses,
     absl::string_view field);
 
+// Most route sources one AddressUpdate may carry: one per backend address
+// a frontend forwards to while keeping client sources. An agent with more
+// reports the first ones.
+inline constexpr size_t kMaxRouteSources = 16384;
+// Each destination and source an IP address of one family, each interface
+// a Linux interface name; errors name the field, e.g.
+// "addresses.routeSources[2].source: ...".
+absl::Status ValidateRouteSources(
+    const google::protobuf::RepeatedPtrField<ferry::v1::RouteSource>& sources,
+    absl::string_view field);
+
 // The first problem of `object` with its field path kept apart from the
 // message, so the manifest decoder can point at the YAML node of the path.
 // ValidateObject's message is "<path>: <message>" of this.

@@ -223,6 +223,17 @@ std::string EncodeNode(const v1::Node& n) {
     w.Str("appliedConfigVersion", st.applied_config_version());
     w.Time("lastSeen", st.last_seen());
     WriteLabels(w, "agentLabels", st.agent_labels());
+    if (!st.route_sources().empty()) {
+      w.List("routeSources");
+      for (const auto& r : st.route_sources()) {
+        w.Item();
+        w.Str("destination", r.destination());
+        w.Str("source", r.source());
+        w.Str("interface", r.interface());
+        w.EndMap();
+      }
+      w.EndList();
+    }
     w.EndMap();
   }
   return w.Finish();

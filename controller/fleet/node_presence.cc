@@ -15,7 +15,9 @@ void NodePresence::Connected(const std::string& node, const ferry::v1::Hello& he
 void NodePresence::AddressesChanged(const std::string& node,
                                     const ferry::v1::AddressUpdate& update) {
   absl::MutexLock l(&mu_);
-  *agents_[node].hello.mutable_addresses() = update.addresses();
+  Agent& agent = agents_[node];
+  *agent.hello.mutable_addresses() = update.addresses();
+  agent.route_sources = update.route_sources();
 }
 
 void NodePresence::Disconnected(const std::string& node, absl::Time now) {

@@ -3,10 +3,12 @@
 
 // Which nodes' agents this controller has heard from since it started, and
 // what each says about itself: its Hello (labels, addresses as its address
-// updates replace them, agent version), whether its stream is up and when
-// it was last seen. The Node objects are written from this. Thread-safe.
+// updates replace them, agent version), its route sources, whether its
+// stream is up and when it was last seen. The Node objects are written
+// from this. Thread-safe.
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -25,6 +27,11 @@ class NodePresence {
     bool seen = false;
     bool connected = false;  // its stream is up
     ferry::v1::Hello hello;
+    // As its last AddressUpdate said (always the whole list). Unset until
+    // one did since this controller started: the stored Node's are kept
+    // then, because a Hello has no field for them and the agent sends them
+    // right after it once it knows them.
+    std::optional<google::protobuf::RepeatedPtrField<ferry::v1::RouteSource>> route_sources;
     absl::Time last_seen;
   };
 

@@ -132,10 +132,13 @@ std::vector<Node> StatusWriter::DesiredNodes(
       node.mutable_metadata()->set_generation(1);
       api::SetTimestamp(now, node.mutable_metadata()->mutable_creation_timestamp());
     }
-    // The agent is the source of truth for its addresses and its own
-    // labels; an operator's (spec.labels) go over them below.
+    // The agent is the source of truth for its addresses, route sources
+    // and its own labels; an operator's (spec.labels) go over them below.
     *node.mutable_status()->mutable_agent_labels() = agent.hello.labels();
     *node.mutable_status()->mutable_addresses() = agent.hello.addresses();
+    if (agent.route_sources.has_value()) {
+      *node.mutable_status()->mutable_route_sources() = *agent.route_sources;
+    }
     node.mutable_status()->set_agent_version(agent.hello.agent_version());
     auto version = acked.find(name);
     node.mutable_status()->set_applied_config_version(version != acked.end() ? version->second

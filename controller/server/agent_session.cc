@@ -100,6 +100,11 @@ absl::Status AgentSession::Handle(const ferry::v1::AgentMessage& message) {
           !valid.ok()) {
         return valid;
       }
+      if (absl::Status valid = api::ValidateRouteSources(message.addresses().route_sources(),
+                                                         "addresses.routeSources");
+          !valid.ok()) {
+        return valid;
+      }
       OfferReport(message);
       return absl::OkStatus();
     case ferry::v1::AgentMessage::kDrift:

@@ -162,6 +162,14 @@ void ControllerClient::RunStream(Backoff& backoff) {
     // Built under write_mu_, so an address change either makes it into the
     // hello or is sent as an update right after it.
     hello_sent = stream_->Write(MakeHello());
+    // The hello has no route sources: the controller's may be from before
+    // a restart of either end.
+    bool sources_known = false;
+    {
+      absl::MutexLock lock(&mu_);
+      sources_known = route_sources_.has_value();
+    }
+    if (hello_sent && sources_known) hello_sent = stream_->Write(MakeAddressUpdate());
     if (hello_sent && pending_reports_.empty() && standing_drift_.has_value()) {
       pending_reports_.push_back(*standing_drift_);
     }
@@ -263,15 +271,33 @@ bool ControllerClient::Write(const ferry::v1::AgentMessage& message) {
   return stream_ != nullptr && stream_->Write(message);
 }
 
-void ControllerClient::UpdateAddresses(std::vector<ferry::v1::NodeAddress> addresses) {
+ferry::v1::AgentMessage ControllerClient::MakeAddressUpdate() const {
   ferry::v1::AgentMessage message;
-  for (const ferry::v1::NodeAddress& a : addresses)
-    *message.mutable_addresses()->add_addresses() = a;
+  ferry::v1::AddressUpdate& update = *message.mutable_addresses();
+  absl::MutexLock lock(&mu_);
+  for (const ferry::v1::NodeAddress& a : addresses_) *update.add_addresses() = a;
+  if (route_sources_.has_value()) {
+    for (const ferry::v1::RouteSource& r : *route_sources_) *update.add_route_sources() = r;
+  }
+  return message;
+}
+
+void ControllerClient::UpdateAddresses(std::vector<ferry::v1::NodeAddress> addresses) {
+  absl::MutexLock write(&write_mu_);
   {
     absl::MutexLock lock(&mu_);
     addresses_ = std::move(addresses);
   }
-  Write(message);
+  if (stream_ != nullptr) stream_->Write(MakeAddressUpdate());
+}
+
+void ControllerClient::UpdateRouteSources(std::vector<ferry::v1::RouteSource> sources) {
+  absl::MutexLock write(&write_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    route_sources_ = std::move(sources);
+  }
+  if (stream_ != nullptr) stream_->Write(MakeAddressUpdate());
 }
 
 void ControllerClient::ReportDrift(ferry::v1::DriftReport report) {

@@ -2,10 +2,10 @@
 #define FERRY_NODE_AGENT_CLIENT_CONTROLLER_CLIENT_H_
 
 // The agent's end of AgentService.Sync: say hello, apply each pushed config
-// in order and answer it with an ACK or NACK, report address changes, and
-// reconnect with backoff when the stream dies. It knows nothing about the
-// kernel: pushes go to injected apply functions (a full config to one, an
-// incremental delta to the other).
+// in order and answer it with an ACK or NACK, report address and route
+// source changes, and reconnect with backoff when the stream dies. It knows
+// nothing about the kernel: pushes go to injected apply functions (a full
+// config to one, an incremental delta to the other).
 
 #include <cstddef>
 #include <deque>
@@ -105,8 +105,16 @@ class ControllerClient {
   void Stop();
 
   // Remembers the addresses for the next Hello and sends an AddressUpdate
-  // if a stream is open. Safe from any thread.
+  // (with the route sources, once known) if a stream is open. Safe from
+  // any thread.
   void UpdateAddresses(std::vector<ferry::v1::NodeAddress> addresses);
+  // Remembers the node's routes to its backends (the whole list, sorted by
+  // destination) and sends them with the addresses as an AddressUpdate if
+  // a stream is open; once given, they also follow every Hello, which has
+  // no field for them, so a restarted controller never keeps stale ones.
+  // Until then none are sent after a Hello: the agent does not know them
+  // yet, which is not the same as having none. Safe from any thread.
+  void UpdateRouteSources(std::vector<ferry::v1::RouteSource> sources);
 
   // Sends the report if a stream is open; otherwise (or if the write
   // fails) keeps it, the newest kMaxQueuedReports, and sends them in order
@@ -137,6 +145,10 @@ class ControllerClient {
   void AwaitConnection();
   void HandlePush(const ferry::v1::ConfigPush& push);
   ferry::v1::AgentMessage MakeHello() const;
+  // The AddressUpdate of the addresses and route sources remembered. Built
+  // under write_mu_, like the hello, so that updates from two threads
+  // reach the stream in the order they were remembered.
+  ferry::v1::AgentMessage MakeAddressUpdate() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Writes if a stream is open; false if there is none or it is broken.
   bool Write(const ferry::v1::AgentMessage& message);
   // Sends queued drift reports in order; stops at the first failed write.
@@ -155,6 +167,8 @@ class ControllerClient {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   grpc::ClientContext* context_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::vector<ferry::v1::NodeAddress> addresses_ ABSL_GUARDED_BY(mu_);
+  // Unset until the first UpdateRouteSources.
+  std::optional<std::vector<ferry::v1::RouteSource>> route_sources_ ABSL_GUARDED_BY(mu_);
   std::string last_applied_version_ ABSL_GUARDED_BY(mu_);
 
   // Serialises writes: the sync API allows one writer at a time, and the

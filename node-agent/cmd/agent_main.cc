@@ -27,8 +27,10 @@
 #include "node-agent/cmd/agent_flags.h"
 #include "node-agent/cmd/namespace_lock.h"
 #include "node-agent/kernel/netlink_backends.h"
+#include "node-agent/kernel/route_lookup.h"
 #include "node-agent/monitor/address_monitor.h"
 #include "node-agent/monitor/drift_monitor.h"
+#include "node-agent/monitor/route_sources.h"
 #include "node-agent/reconcile/drift_checker.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "node-agent/state/config_guard.h"
@@ -158,6 +160,12 @@ int Run(const AgentFlags& flags) {
     return 1;
   }
   std::unique_ptr<SysctlBackend> sysctls = NewProcSysctlBackend();
+  absl::StatusOr<std::unique_ptr<NetlinkRouteLookup>> route_lookup = NetlinkRouteLookup::Open();
+  if (!route_lookup.ok()) {
+    LogError("opening rtnetlink for route lookups",
+             {{"error", std::string(route_lookup.status().message())}});
+    return 1;
+  }
 
   Reconciler reconciler(nat->get(), routes->get(), sysctls.get(),
                         Reconciler::Options{flags.tables});
@@ -183,13 +191,23 @@ int Run(const AgentFlags& flags) {
   // Set before the client runs, so before any push can arrive.
   DriftMonitor* drift_monitor = nullptr;
   const AddressMonitor* address_monitor = nullptr;
+  ControllerClient* controller = nullptr;
   ConfigGuard guard(flags.max_config_entries,
                     [&address_monitor] { return LocalAddresses(address_monitor); });
-  auto apply = [&reconciler, &guard](const ferry::v1::NodeConfig& config) {
+  // Told every applied push; reports once the client exists (its thread
+  // starts after it).
+  RouteSourceMonitor route_sources(
+      route_lookup->get(),
+      [&controller](std::vector<ferry::v1::RouteSource> sources) {
+        controller->UpdateRouteSources(std::move(sources));
+      },
+      RouteSourceMonitor::Options{});
+  auto apply = [&reconciler, &guard, &route_sources](const ferry::v1::NodeConfig& config) {
     if (absl::Status refused = guard.Check(config); !refused.ok()) return refused;
     absl::Status status = reconciler.Apply(config);
     if (status.ok()) {
       guard.Applied(config);
+      route_sources.Applied(config);
       Reconciler::Summary s = reconciler.summary();
       LogInfo("applied config", {{"version", config.version()},
                                  {"dnat", absl::StrCat(s.dnat_elements)},
@@ -199,11 +217,13 @@ int Run(const AgentFlags& flags) {
     }
     return status;
   };
-  auto apply_delta = [&reconciler, &guard](const ferry::v1::NodeConfigDelta& delta) {
+  auto apply_delta = [&reconciler, &guard,
+                      &route_sources](const ferry::v1::NodeConfigDelta& delta) {
     if (absl::Status refused = guard.Check(delta); !refused.ok()) return refused;
     absl::Status status = reconciler.ApplyDelta(delta);
     if (status.ok()) {
       guard.Applied(delta);
+      route_sources.Applied(delta);
       LogDebug("applied delta", {{"version", delta.version()},
                                  {"base", delta.base_version()},
                                  {"forwards", absl::StrCat(delta.forwards_size())}});
@@ -224,11 +244,15 @@ int Run(const AgentFlags& flags) {
     if (drift_monitor != nullptr) drift_monitor->Recheck();
   };
   ControllerClient client(options, apply, apply_delta);
+  controller = &client;
 
-  AddressMonitor monitor([&client](const std::vector<ferry::v1::NodeAddress>& addresses) {
-    LogInfo("addresses changed", {{"count", absl::StrCat(addresses.size())}});
-    client.UpdateAddresses(addresses);
-  });
+  AddressMonitor monitor(
+      [&client, &route_sources](const std::vector<ferry::v1::NodeAddress>& addresses) {
+        LogInfo("addresses changed", {{"count", absl::StrCat(addresses.size())}});
+        client.UpdateAddresses(addresses);
+        // A new or removed address can change the routes' sources.
+        route_sources.Recheck();
+      });
   if (absl::Status status = monitor.Start(); !status.ok()) {
     LogError("watching addresses", {{"error", std::string(status.message())}});
     return 1;
@@ -250,6 +274,7 @@ int Run(const AgentFlags& flags) {
     return 1;
   }
   drift_monitor = &drift;
+  route_sources.Start();
 
   std::optional<CertRenewer> renewer;
   std::thread renewing;
@@ -268,6 +293,7 @@ int Run(const AgentFlags& flags) {
                       {"addresses", absl::StrCat(monitor.current().size())}});
   client.Run();  // returns only after Stop()
   if (renewing.joinable()) renewing.join();
+  route_sources.Stop();
   drift.Stop();
   monitor.Stop();
   return 0;

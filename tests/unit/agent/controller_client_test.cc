@@ -87,6 +87,11 @@ class FakeAgentService final : public ferry::v1::AgentService::Service {
     return identities_;
   }
 
+  std::vector<AgentMessage> received() {
+    absl::MutexLock lock(&mu_);
+    return received_;
+  }
+
  private:
   absl::Mutex mu_;
   absl::CondVar changed_;
@@ -360,6 +365,73 @@ TEST_F(ControllerClientTest, AddressChangeIsSentOnOpenStream) {
   ASSERT_TRUE(update.has_value());
   ASSERT_EQ(update->addresses().addresses_size(), 1);
   EXPECT_EQ(update->addresses().addresses(0).address(), "192.0.2.7");
+}
+
+ferry::v1::RouteSource Source(const std::string& destination, const std::string& source) {
+  ferry::v1::RouteSource r;
+  r.set_destination(destination);
+  r.set_source(source);
+  r.set_interface("wg0");
+  return r;
+}
+
+TEST_F(ControllerClientTest, RouteSourcesAreSentWithTheAddressesOnOpenStream) {
+  ferry::v1::NodeAddress address;
+  address.set_interface("wg0");
+  address.set_address("10.8.0.1");
+  address.set_prefix_length(24);
+  client_->UpdateAddresses({address});
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  client_->UpdateRouteSources({Source("10.8.0.2", "10.8.0.1")});
+  std::optional<AgentMessage> update = service_->WaitFor(IsAddresses);
+  ASSERT_TRUE(update.has_value());
+  // The whole AddressUpdate: the controller replaces both lists with it.
+  ASSERT_EQ(update->addresses().addresses_size(), 1);
+  EXPECT_EQ(update->addresses().addresses(0).address(), "10.8.0.1");
+  ASSERT_EQ(update->addresses().route_sources_size(), 1);
+  EXPECT_EQ(update->addresses().route_sources(0).destination(), "10.8.0.2");
+  EXPECT_EQ(update->addresses().route_sources(0).source(), "10.8.0.1");
+  EXPECT_EQ(update->addresses().route_sources(0).interface(), "wg0");
+
+  // An address change repeats the route sources.
+  address.set_address("10.8.0.5");
+  client_->UpdateAddresses({address});
+  update = service_->WaitFor(IsAddresses, 2);
+  ASSERT_TRUE(update.has_value());
+  EXPECT_EQ(update->addresses().addresses(0).address(), "10.8.0.5");
+  EXPECT_EQ(update->addresses().route_sources_size(), 1);
+}
+
+TEST_F(ControllerClientTest, EveryHelloIsFollowedByTheRouteSourcesOnceKnown) {
+  client_->UpdateRouteSources({Source("10.8.0.2", "10.8.0.1"), Source("10.8.0.3", "10.8.0.1")});
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  std::optional<AgentMessage> update = service_->WaitFor(IsAddresses);
+  ASSERT_TRUE(update.has_value());
+  EXPECT_EQ(update->addresses().route_sources_size(), 2);
+
+  StopServer();  // a restarted controller may hold stale ones from its store
+  StartServer();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  update = service_->WaitFor(IsAddresses);
+  ASSERT_TRUE(update.has_value());
+  ASSERT_EQ(update->addresses().route_sources_size(), 2);
+  EXPECT_EQ(update->addresses().route_sources(1).destination(), "10.8.0.3");
+  const std::vector<AgentMessage> received = service_->received();
+  ASSERT_GE(received.size(), 2u);
+  EXPECT_TRUE(received[0].has_hello());
+  EXPECT_TRUE(received[1].has_addresses());
+}
+
+TEST_F(ControllerClientTest, NoRouteSourcesFollowTheHelloBeforeTheyAreKnown) {
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  // Messages arrive in order: an update sent after the hello would come
+  // before this push's ACK.
+  ASSERT_TRUE(service_->Push("n", Config("v1")));
+  ASSERT_TRUE(service_->WaitFor(IsAck).has_value());
+  for (const AgentMessage& m : service_->received()) EXPECT_FALSE(m.has_addresses());
 }
 
 TEST_F(ControllerClientTest, ReconnectsAfterServerRestartAndReportsAppliedVersion) {

@@ -2,7 +2,9 @@
 
 #include "api/lib/validation.h"
 
+#include <initializer_list>
 #include <string>
+#include <tuple>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -229,6 +231,53 @@ TEST(KindHelpersTest, NameKindAndObject) {
   EXPECT_EQ(KindName(o), "IPForward");
   EXPECT_EQ(ObjectName(o), "web");
   EXPECT_EQ(KindName(v1::Object()), "");
+}
+
+google::protobuf::RepeatedPtrField<v1::RouteSource> RouteSources(
+    std::initializer_list<std::tuple<std::string, std::string, std::string>> list) {
+  google::protobuf::RepeatedPtrField<v1::RouteSource> out;
+  for (const auto& [destination, source, interface] : list) {
+    v1::RouteSource* r = out.Add();
+    r->set_destination(destination);
+    r->set_source(source);
+    r->set_interface(interface);
+  }
+  return out;
+}
+
+TEST(ValidateRouteSourcesTest, AcceptsAddressesOfOneFamilyAndAnInterfaceName) {
+  EXPECT_TRUE(ValidateRouteSources(RouteSources({{"10.8.0.2", "10.8.0.1", "wg0"},
+                                                 {"fd00:8::2", "fd00:8::1", "wg0"}}),
+                                   "addresses.routeSources")
+                  .ok());
+  EXPECT_TRUE(ValidateRouteSources(RouteSources({}), "addresses.routeSources").ok());
+}
+
+TEST(ValidateRouteSourcesTest, NamesTheFieldThatIsWrong) {
+  absl::Status s = ValidateRouteSources(
+      RouteSources({{"10.8.0.2", "10.8.0.1", "wg0"}, {"10.8.0.3", "nope", "wg0"}}),
+      "addresses.routeSources");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "addresses.routeSources[1].source: \"nope\" is not an IP address");
+  s = ValidateRouteSources(RouteSources({{"", "10.8.0.1", "wg0"}}), "r");
+  EXPECT_THAT(s.message(), HasSubstr("r[0].destination: \"\" is not an IP address"));
+  s = ValidateRouteSources(RouteSources({{"10.8.0.2", "fd00:8::1", "wg0"}}), "r");
+  EXPECT_THAT(s.message(), HasSubstr("r[0].source: fd00:8::1 is not of the family"));
+  s = ValidateRouteSources(RouteSources({{"10.8.0.2", "10.8.0.1", "a-much-too-long-name"}}), "r");
+  EXPECT_THAT(s.message(), HasSubstr("r[0].interface: must be 1 to 15 characters"));
+  s = ValidateRouteSources(RouteSources({{"10.8.0.2", "10.8.0.1", ""}}), "r");
+  EXPECT_THAT(s.message(), HasSubstr("r[0].interface"));
+}
+
+TEST(ValidateRouteSourcesTest, BoundsTheList) {
+  google::protobuf::RepeatedPtrField<v1::RouteSource> many;
+  for (size_t i = 0; i <= kMaxRouteSources; ++i) {
+    v1::RouteSource* r = many.Add();
+    r->set_destination("10.8.0.2");
+    r->set_source("10.8.0.1");
+    r->set_interface("wg0");
+  }
+  EXPECT_THAT(ValidateRouteSources(many, "r").message(), HasSubstr("route sources; at most 16384"));
 }
 
 }  // namespace

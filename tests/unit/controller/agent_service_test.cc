@@ -174,5 +174,55 @@ TEST_F(AgentServiceTest, DriftReportKeepsTheStreamOpenAndReachesTheNodeStatus) {
   EXPECT_TRUE(stream->Finish().ok());
 }
 
+TEST_F(AgentServiceTest, RouteSourcesReachTheNodeStatus) {
+  auto context = Context("node-a");
+  auto stream = stub_->Sync(context.get());
+  ASSERT_TRUE(stream->Write(Hello("node-a")));
+  ferry::v1::ControllerMessage in;
+  ASSERT_TRUE(stream->Read(&in));
+  ferry::v1::AgentMessage update;
+  *update.mutable_addresses()->mutable_addresses() = Hello("node-a").hello().addresses();
+  auto* r = update.mutable_addresses()->add_route_sources();
+  r->set_destination("10.8.0.2");
+  r->set_source("10.8.0.1");
+  r->set_interface("wg0");
+  ASSERT_TRUE(stream->Write(update));
+  auto sources = [&]() -> int {
+    absl::StatusOr<StoredObject> stored = store_.Get("Node", "node-a");
+    if (!stored.ok()) return 0;
+    ferry::v1::Object o;
+    o.ParseFromString(stored->value);
+    return o.node().status().route_sources_size();
+  };
+  int64_t revision = 0;
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (sources() != 1 && absl::Now() < deadline) {
+    store_.WaitForChange(revision, absl::Milliseconds(200));
+    revision = store_.CurrentRevision();
+  }
+  EXPECT_EQ(sources(), 1);
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(AgentServiceTest, MalformedRouteSourceEndsTheStreamNamingTheField) {
+  auto context = Context("node-a");
+  auto stream = stub_->Sync(context.get());
+  ASSERT_TRUE(stream->Write(Hello("node-a")));
+  ferry::v1::ControllerMessage in;
+  ASSERT_TRUE(stream->Read(&in));
+  ferry::v1::AgentMessage update;
+  auto* r = update.mutable_addresses()->add_route_sources();
+  r->set_destination("10.8.0.2");
+  r->set_source("not-an-address");
+  r->set_interface("wg0");
+  stream->Write(update);
+  while (stream->Read(&in)) {
+  }
+  grpc::Status status = stream->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("addresses.routeSources[0].source"));
+}
+
 }  // namespace
 }  // namespace ferry::controller

@@ -406,6 +406,94 @@ TEST_F(FleetReconcilerTest, AddressUpdateCanMakeForwardAccepted) {
   EXPECT_EQ(NodeObject("node-a").status().addresses(0).address(), "192.0.2.1");
 }
 
+ferry::v1::AddressUpdate RouteSourceUpdate(
+    std::vector<std::pair<std::string, uint32_t>> addresses,
+    std::vector<std::pair<std::string, std::string>> sources) {
+  ferry::v1::AddressUpdate update;
+  *update.mutable_addresses() = MakeHello("", std::move(addresses)).addresses();
+  for (const auto& [destination, source] : sources) {
+    auto* r = update.add_route_sources();
+    r->set_destination(destination);
+    r->set_source(source);
+    r->set_interface("wg0");
+  }
+  return update;
+}
+
+// The store's Node changes (what watchers and `ferryctl get node` see).
+size_t NodeWritesSince(Store& store, int64_t revision) {
+  absl::StatusOr<std::vector<Change>> changes = store.ChangesSince(revision, kKindNode, 100);
+  EXPECT_TRUE(changes.ok()) << changes.status();
+  return changes.ok() ? changes->size() : 0;
+}
+
+TEST_F(FleetReconcilerTest, RouteSourcesAloneChangingRewriteTheNode) {
+  ConnectWebFleet();
+  const auto kAddresses =
+      std::vector<std::pair<std::string, uint32_t>>{{"192.0.2.1", 24}, {"10.8.0.1", 24}};
+  int64_t before = store_.CurrentRevision();
+  fleet_.OnAddresses(a_, RouteSourceUpdate(kAddresses, {{"10.8.0.2", "10.8.0.1"}}));
+  Reconcile();
+  EXPECT_EQ(NodeWritesSince(store_, before), 1u);
+  ferry::v1::Node node = NodeObject("node-a");
+  ASSERT_EQ(node.status().route_sources_size(), 1);
+  EXPECT_EQ(node.status().route_sources(0).destination(), "10.8.0.2");
+  EXPECT_EQ(node.status().route_sources(0).source(), "10.8.0.1");
+  EXPECT_EQ(node.status().route_sources(0).interface(), "wg0");
+  EXPECT_EQ(node.status().addresses_size(), 2);
+
+  // The route moved to another hop; the addresses are as they were.
+  before = store_.CurrentRevision();
+  fleet_.OnAddresses(a_, RouteSourceUpdate(kAddresses, {{"10.8.0.2", "192.0.2.1"}}));
+  Reconcile();
+  EXPECT_EQ(NodeWritesSince(store_, before), 1u);
+  EXPECT_EQ(NodeObject("node-a").status().route_sources(0).source(), "192.0.2.1");
+
+  // The same list again: nothing to write.
+  before = store_.CurrentRevision();
+  fleet_.OnAddresses(a_, RouteSourceUpdate(kAddresses, {{"10.8.0.2", "192.0.2.1"}}));
+  Reconcile();
+  EXPECT_EQ(NodeWritesSince(store_, before), 0u);
+}
+
+TEST_F(FleetReconcilerTest, EachAddressUpdateReplacesTheWholeRouteSourceList) {
+  ConnectWebFleet();
+  fleet_.OnAddresses(a_, RouteSourceUpdate({{"10.8.0.1", 24}},
+                                           {{"10.8.0.2", "10.8.0.1"}, {"10.8.0.3", "10.8.0.1"}}));
+  Reconcile();
+  EXPECT_EQ(NodeObject("node-a").status().route_sources_size(), 2);
+  fleet_.OnAddresses(a_, RouteSourceUpdate({{"10.8.0.1", 24}}, {{"10.8.0.3", "10.8.0.1"}}));
+  Reconcile();
+  ferry::v1::Node node = NodeObject("node-a");
+  ASSERT_EQ(node.status().route_sources_size(), 1);
+  EXPECT_EQ(node.status().route_sources(0).destination(), "10.8.0.3");
+  // No forward needs one any more: an empty list clears them.
+  fleet_.OnAddresses(a_, RouteSourceUpdate({{"10.8.0.1", 24}}, {}));
+  Reconcile();
+  EXPECT_EQ(NodeObject("node-a").status().route_sources_size(), 0);
+}
+
+TEST_F(FleetReconcilerTest, AHelloKeepsTheRouteSourcesUntilTheAgentSendsItsOwn) {
+  ConnectWebFleet();
+  fleet_.OnAddresses(a_, RouteSourceUpdate({{"10.8.0.1", 24}}, {{"10.8.0.2", "10.8.0.1"}}));
+  Reconcile();
+  // The agent reconnects: its Hello has no field for them.
+  a_ = fleet_.Connect("node-a", MakeHello("node-a", {{"10.8.0.1", 24}}), &sink_c_);
+  Reconcile();
+  EXPECT_EQ(NodeObject("node-a").status().route_sources_size(), 1);
+
+  // A restarted controller has only the stored Node's until the agent's
+  // AddressUpdate after its Hello.
+  FleetReconciler restarted(&store_, Options(absl::ZeroDuration()));
+  RecordingPushSink sink;
+  SessionHandle* a = restarted.Connect("node-a", MakeHello("node-a", {{"10.8.0.1", 24}}), &sink);
+  ASSERT_TRUE(restarted.ReconcileOnce().ok());
+  EXPECT_EQ(NodeObject("node-a").status().route_sources(0).source(), "10.8.0.1");
+  restarted.OnAddresses(a, RouteSourceUpdate({{"10.8.0.1", 24}}, {{"10.8.0.2", "10.8.0.9"}}));
+  ASSERT_TRUE(restarted.ReconcileOnce().ok());
+  EXPECT_EQ(NodeObject("node-a").status().route_sources(0).source(), "10.8.0.9");
+}
+
 TEST_F(FleetReconcilerTest, FailedStoreCommitIsReported) {
   ConnectWebFleet();
   fleet_.OnAck(a_, AckOf(sink_a_));
