@@ -120,14 +120,15 @@ bool SameEntry(const DnatRule& a, const DnatRule& b) {
          a.frontend_address() == b.frontend_address() && a.protocol() == b.protocol() &&
          a.port() == b.port() && a.end_port() == b.end_port() &&
          a.backend_address() == b.backend_address() && a.target_port() == b.target_port() &&
-         a.masquerade() == b.masquerade() && a.alert_only() == b.alert_only();
+         a.masquerade() == b.masquerade() && a.alert_only() == b.alert_only() &&
+         a.route_query() == b.route_query();
 }
 
 bool SameEntry(const ReturnRoute& a, const ReturnRoute& b) {
   return a.forward() == b.forward() && a.generation() == b.generation() &&
          a.source_address() == b.source_address() && a.protocol() == b.protocol() &&
          a.port() == b.port() && a.end_port() == b.end_port() && a.via() == b.via() &&
-         a.alert_only() == b.alert_only();
+         a.alert_only() == b.alert_only() && a.in_interface() == b.in_interface();
 }
 
 ForwardMap IndexByForward(const NodeConfig& config) {

@@ -205,12 +205,15 @@ class Decoder {
         [&](absl::string_view key, const YamlNode& v, const FieldPath& path) {
           if (key == "frontend") {
             auto& fe = *spec.mutable_frontend();
-            return VisitFields(
-                v, path, {"nodeName", "address"},
-                [&](absl::string_view k, const YamlNode& x, const FieldPath& p) {
-                  return String(x, p,
-                                k == "nodeName" ? fe.mutable_node_name() : fe.mutable_address());
-                });
+            return VisitFields(v, path, {"nodeName", "nodeSelector", "address", "interface"},
+                               [&](absl::string_view k, const YamlNode& x, const FieldPath& p) {
+                                 if (k == "nodeSelector")
+                                   return DecodeNodeSelector(x, p, *fe.mutable_node_selector());
+                                 return String(x, p,
+                                               k == "nodeName"  ? fe.mutable_node_name()
+                                               : k == "address" ? fe.mutable_address()
+                                                                : fe.mutable_interface());
+                               });
           }
           if (key == "backend") {
             auto& be = *spec.mutable_backend();
@@ -231,6 +234,55 @@ class Decoder {
           return Enum<v1::DriftPolicy>(v, path, {{"Enforce", v1::ENFORCE}, {"Alert", v1::ALERT}},
                                        [&](v1::DriftPolicy e) { spec.set_drift_policy(e); });
         });
+  }
+
+  absl::Status DecodeNodeSelector(const YamlNode& node, const FieldPath& path,
+                                  v1::NodeSelector& selector) {
+    return VisitFields(
+        node, path, {"matchLabels", "matchExpressions"},
+        [&](absl::string_view key, const YamlNode& v, const FieldPath& field) {
+          if (key == "matchLabels") {
+            google::protobuf::Map<std::string, std::string> labels;
+            if (absl::Status s = DecodeLabels(v, field, &labels); !s.ok()) return s;
+            // Sorted by key: what the proto's list promises (ferry.proto).
+            std::vector<std::pair<std::string, std::string>> sorted(labels.begin(), labels.end());
+            std::sort(sorted.begin(), sorted.end());
+            for (auto& [k, value] : sorted) {
+              v1::LabelPair* pair = selector.add_match_labels();
+              pair->set_key(k);
+              pair->set_value(value);
+            }
+            return absl::OkStatus();
+          }
+          if (v.type == YamlNode::Type::kNull) return absl::OkStatus();
+          if (v.type != YamlNode::Type::kSequence) {
+            return Error(v, field, absl::StrCat("must be a list, got ", v.TypeName()));
+          }
+          for (size_t i = 0; i < v.items.size(); ++i) {
+            v1::LabelSelectorRequirement& term = *selector.add_match_expressions();
+            absl::Status s =
+                VisitFields(*v.items[i], field.Item(i), {"key", "operator", "values"},
+                            [&](absl::string_view k, const YamlNode& x, const FieldPath& p) {
+                              if (k == "key") return String(x, p, term.mutable_key());
+                              if (k == "operator") return String(x, p, term.mutable_operator_());
+                              return Strings(x, p, term.mutable_values());
+                            });
+            if (!s.ok()) return s;
+          }
+          return absl::OkStatus();
+        });
+  }
+
+  absl::Status Strings(const YamlNode& node, const FieldPath& path,
+                       google::protobuf::RepeatedPtrField<std::string>* out) {
+    if (node.type == YamlNode::Type::kNull) return absl::OkStatus();
+    if (node.type != YamlNode::Type::kSequence) {
+      return Error(node, path, absl::StrCat("must be a list of strings, got ", node.TypeName()));
+    }
+    for (size_t i = 0; i < node.items.size(); ++i) {
+      if (absl::Status s = String(*node.items[i], path.Item(i), out->Add()); !s.ok()) return s;
+    }
+    return absl::OkStatus();
   }
 
   absl::Status DecodePorts(const YamlNode& node, const FieldPath& path, v1::IPForwardSpec& spec) {

@@ -1,5 +1,6 @@
 #include "api/lib/selector.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
@@ -132,6 +133,32 @@ absl::StatusOr<LabelSelector> ParseLabelSelector(absl::string_view text) {
     selector.requirements.push_back(*std::move(req));
   }
   return selector;
+}
+
+LabelSelector FromNodeSelector(const ferry::v1::NodeSelector& selector) {
+  LabelSelector out;
+  for (const ferry::v1::LabelPair& label : selector.match_labels()) {
+    out.requirements.push_back({label.key(), LabelRequirement::Op::kEquals, label.value(), {}});
+  }
+  for (const ferry::v1::LabelSelectorRequirement& term : selector.match_expressions()) {
+    LabelRequirement r;
+    r.key = term.key();
+    r.values.assign(term.values().begin(), term.values().end());
+    if (term.operator_() == "In") {
+      r.op = LabelRequirement::Op::kIn;
+    } else if (term.operator_() == "NotIn") {
+      r.op = LabelRequirement::Op::kNotIn;
+    } else if (term.operator_() == "Exists") {
+      r.op = LabelRequirement::Op::kExists;
+    } else if (term.operator_() == "DoesNotExist") {
+      r.op = LabelRequirement::Op::kNotExists;
+    } else {
+      r.op = LabelRequirement::Op::kIn;  // in nothing: matches no node
+      r.values.clear();
+    }
+    out.requirements.push_back(std::move(r));
+  }
+  return out;
 }
 
 bool Matches(const LabelSelector& selector,

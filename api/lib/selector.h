@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "ferry/v1/ferry.pb.h"
 #include "google/protobuf/map.h"
 
 namespace ferry::api {
@@ -39,6 +40,12 @@ struct LabelSelector {
 // naming the bad term, e.g.
 //   label selector term 2 "Bad Key=x": label key "Bad Key" is invalid: ...
 absl::StatusOr<LabelSelector> ParseLabelSelector(absl::string_view text);
+
+// A forward's nodeSelector in the same terms: matchLabels as k=v, and
+// matchExpressions' In, NotIn, Exists and DoesNotExist as k in (..),
+// k notin (..), k and !k. Validation (api/lib/validation.h) has checked it;
+// an unknown operator matches nothing.
+LabelSelector FromNodeSelector(const ferry::v1::NodeSelector& selector);
 
 bool Matches(const LabelSelector& selector,
              const google::protobuf::Map<std::string, std::string>& labels);

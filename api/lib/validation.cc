@@ -216,21 +216,107 @@ Result CheckOverlaps(const google::protobuf::RepeatedPtrField<PortMapping>& port
   return std::nullopt;
 }
 
+Result CheckNodeSelector(const v1::NodeSelector& selector) {
+  const std::string at = "spec.frontend.nodeSelector";
+  if (selector.match_labels().empty() && selector.match_expressions().empty()) {
+    return Fail(at,
+                "give at least one of matchLabels and matchExpressions (an empty selector "
+                "would select every node)");
+  }
+  for (int i = 0; i < selector.match_labels_size(); ++i) {
+    const v1::LabelPair& label = selector.match_labels(i);
+    const std::string path = absl::StrCat(at, ".matchLabels.", label.key());
+    if (Result r = FromStatus(path, ValidateLabelKey(label.key()))) return r;
+    if (Result r = FromStatus(path, ValidateLabelValue(label.value()))) return r;
+    if (i > 0 && selector.match_labels(i - 1).key() >= label.key()) {
+      return Fail(path, "keys must be unique and in order (as a YAML manifest decodes them)");
+    }
+  }
+  for (int i = 0; i < selector.match_expressions_size(); ++i) {
+    const v1::LabelSelectorRequirement& term = selector.match_expressions(i);
+    const std::string path = absl::StrCat(at, ".matchExpressions[", i, "]");
+    if (term.key().empty()) return Fail(path + ".key", "required; the label key to test");
+    if (Result r = FromStatus(path + ".key", ValidateLabelKey(term.key()))) return r;
+    const std::string& op = term.operator_();
+    const bool with_values = op == "In" || op == "NotIn";
+    if (!with_values && op != "Exists" && op != "DoesNotExist") {
+      return Fail(path + ".operator",
+                  absl::StrCat("must be In, NotIn, Exists or DoesNotExist, got ", Quote(op)));
+    }
+    if (with_values && term.values().empty()) {
+      return Fail(path + ".values", absl::StrCat("at least one value is required with ", op));
+    }
+    if (!with_values && !term.values().empty()) {
+      return Fail(path + ".values", absl::StrCat("must be empty with ", op));
+    }
+    for (int j = 0; j < term.values_size(); ++j) {
+      if (Result r = FromStatus(absl::StrCat(path, ".values[", j, "]"),
+                                ValidateLabelValue(term.values(j)))) {
+        return r;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+// The frontend's nodes (a name or a selector) and its address (given, or
+// with a selector, taken from each node's `interface`). Sets *fe_addr when
+// an address is given.
+Result CheckFrontend(const v1::Frontend& fe, IpAddress* fe_addr, bool* has_addr) {
+  *has_addr = false;
+  if (fe.has_node_selector()) {
+    if (!fe.node_name().empty()) {
+      return Fail("spec.frontend.nodeSelector", "give nodeName or nodeSelector, not both");
+    }
+    if (Result r = CheckNodeSelector(fe.node_selector())) return r;
+    if (!fe.address().empty() && !fe.interface().empty()) {
+      return Fail("spec.frontend.interface",
+                  "give address (held by every selected node) or interface (each node's own "
+                  "address on it), not both");
+    }
+    if (fe.address().empty()) {
+      if (fe.interface().empty()) {
+        return Fail("spec.frontend.address",
+                    "required with nodeSelector, unless spec.frontend.interface names the "
+                    "interface whose address each selected node serves on");
+      }
+      if (fe.interface().size() > 15 ||
+          fe.interface().find_first_of("/ \t\n") != std::string::npos) {
+        return Fail("spec.frontend.interface",
+                    absl::StrCat(Quote(fe.interface()),
+                                 " is not an interface name (at most 15 characters, no '/' "
+                                 "or spaces)"));
+      }
+      return std::nullopt;
+    }
+  } else {
+    if (Result r = CheckNodeName("spec.frontend.nodeName", fe.node_name(),
+                                 "the node whose address clients connect to (or give "
+                                 "nodeSelector)")) {
+      return r;
+    }
+    if (!fe.interface().empty()) {
+      return Fail("spec.frontend.interface",
+                  "only with nodeSelector; with nodeName, give the address");
+    }
+  }
+  if (Result r = CheckEndpoint("spec.frontend.address", fe.address(),
+                               "the frontend node's address that clients connect to", fe_addr)) {
+    return r;
+  }
+  *has_addr = true;
+  return std::nullopt;
+}
+
 Result CheckForward(const IPForward& f) {
   if (Result r = CheckTypeMeta(f.api_version(), f.kind(), "IPForward")) return r;
   if (Result r = CheckMeta(f.metadata())) return r;
   const auto& spec = f.spec();
   const auto& fe = spec.frontend();
   const auto& be = spec.backend();
-  if (Result r = CheckNodeName("spec.frontend.nodeName", fe.node_name(),
-                               "the node whose address clients connect to")) {
-    return r;
-  }
   IpAddress fe_addr, be_addr;
-  if (Result r = CheckEndpoint("spec.frontend.address", fe.address(),
-                               "the frontend node's address that clients connect to", &fe_addr)) {
-    return r;
-  }
+  bool has_fe_addr = false;
+  if (Result r = CheckFrontend(fe, &fe_addr, &has_fe_addr)) return r;
   if (spec.source_ip() != v1::SOURCE_IP_UNSPECIFIED && spec.source_ip() != v1::PRESERVE &&
       spec.source_ip() != v1::MASQUERADE) {
     return Fail("spec.sourceIP",
@@ -256,9 +342,17 @@ Result CheckForward(const IPForward& f) {
                                "the address the backend serves on", &be_addr)) {
     return r;
   }
-  if (Result r = SameFamily("spec.backend.address", be.address(), be_addr, "spec.frontend.address",
-                            fe.address(), fe_addr)) {
-    return r;
+  // Without an address, each node serves on its own of the backend's family.
+  if (has_fe_addr) {
+    if (Result r = SameFamily("spec.backend.address", be.address(), be_addr,
+                              "spec.frontend.address", fe.address(), fe_addr)) {
+      return r;
+    }
+  }
+  if (!be.return_via().empty() && fe.has_node_selector()) {
+    return Fail("spec.backend.returnVia",
+                "not with spec.frontend.nodeSelector: each selected node's return hop is "
+                "discovered from its own route to the backend");
   }
   if (!be.return_via().empty()) {
     IpAddress via;

@@ -86,6 +86,13 @@ class Writer {
   void Item() { out_ << YAML::BeginMap; }
   void EndMap() { out_ << YAML::EndMap; }
   void EndList() { out_ << YAML::EndSeq; }
+  // A list of strings under `key`, in flow style; nothing when empty.
+  void Strings(const char* key, const google::protobuf::RepeatedPtrField<std::string>& values) {
+    if (values.empty()) return;
+    out_ << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const std::string& v : values) Text(v);
+    out_ << YAML::EndSeq;
+  }
   void EmptyMap(const char* key) {
     out_ << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::EndMap;
   }
@@ -144,7 +151,31 @@ std::string EncodeForward(const v1::IPForward& f) {
   w.Map("spec");
   w.Map("frontend");
   w.Str("nodeName", spec.frontend().node_name());
+  if (spec.frontend().has_node_selector()) {
+    const v1::NodeSelector& selector = spec.frontend().node_selector();
+    w.Map("nodeSelector");
+    if (!selector.match_labels().empty()) {
+      w.Map("matchLabels");
+      for (const v1::LabelPair& label : selector.match_labels()) {
+        w.KeyText(label.key(), label.value());
+      }
+      w.EndMap();
+    }
+    if (!selector.match_expressions().empty()) {
+      w.List("matchExpressions");
+      for (const v1::LabelSelectorRequirement& term : selector.match_expressions()) {
+        w.Item();
+        w.Str("key", term.key());
+        w.Str("operator", term.operator_());
+        w.Strings("values", term.values());
+        w.EndMap();
+      }
+      w.EndList();
+    }
+    w.EndMap();
+  }
   w.Str("address", spec.frontend().address());
+  w.Str("interface", spec.frontend().interface());
   w.EndMap();
   w.Map("backend");
   w.Str("nodeName", spec.backend().node_name());
@@ -183,6 +214,7 @@ std::string EncodeForward(const v1::IPForward& f) {
         w.Str("role", n.role());
         w.Str("state", n.state());
         w.Int("appliedGeneration", n.applied_generation());
+        w.Str("address", n.address());
         w.Str("message", n.message());
         w.EndMap();
       }

@@ -56,8 +56,7 @@ std::string DescribeForward(const ferry::v1::IPForward& forward,
   Metadata(out, forward.metadata(), now);
   absl::StrAppend(&out, "Spec:\n");
   constexpr size_t kSpecWidth = 16;  // fits "  Drift policy:"
-  Field(out, "  ", "Frontend",
-        FormatEndpoint(spec.frontend().node_name(), spec.frontend().address()), kSpecWidth);
+  Field(out, "  ", "Frontend", FormatFrontend(spec.frontend()), kSpecWidth);
   Field(out, "  ", "Backend", FormatEndpoint(spec.backend().node_name(), spec.backend().address()),
         kSpecWidth);
   Field(out, "  ", "Ports", FormatPorts(spec, ", "), kSpecWidth);

@@ -1,5 +1,6 @@
 #include "controller/cli/fields.h"
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -21,6 +22,27 @@ std::string PortRange(uint32_t first, uint64_t last) {
 std::string FormatEndpoint(absl::string_view node, absl::string_view address) {
   if (node.empty()) return std::string(address);
   return absl::StrCat(node, "/", address);
+}
+
+std::string FormatFrontend(const ferry::v1::Frontend& frontend) {
+  if (!frontend.has_node_selector())
+    return FormatEndpoint(frontend.node_name(), frontend.address());
+  const ferry::v1::NodeSelector& selector = frontend.node_selector();
+  std::vector<std::string> terms;
+  for (const ferry::v1::LabelPair& label : selector.match_labels()) {
+    terms.push_back(absl::StrCat(label.key(), "=", label.value()));
+  }
+  for (const ferry::v1::LabelSelectorRequirement& term : selector.match_expressions()) {
+    const std::string values = absl::StrJoin(term.values(), ",");
+    if (term.operator_() == "In") terms.push_back(absl::StrCat(term.key(), " in (", values, ")"));
+    if (term.operator_() == "NotIn") {
+      terms.push_back(absl::StrCat(term.key(), " notin (", values, ")"));
+    }
+    if (term.operator_() == "Exists") terms.push_back(term.key());
+    if (term.operator_() == "DoesNotExist") terms.push_back(absl::StrCat("!", term.key()));
+  }
+  return absl::StrCat("[", absl::StrJoin(terms, ","), "]/",
+                      frontend.address().empty() ? frontend.interface() : frontend.address());
 }
 
 std::string FormatPorts(const ferry::v1::IPForwardSpec& spec, absl::string_view separator) {

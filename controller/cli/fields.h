@@ -21,6 +21,9 @@ using api::FindCondition;
 
 // "node-a/192.0.2.1"; just the address when there is no node.
 std::string FormatEndpoint(absl::string_view node, absl::string_view address);
+// "node-a/192.0.2.1", or for a nodeSelector "[tier=edge,region in (eu)]/eth0"
+// (its terms, then the address or the interface).
+std::string FormatFrontend(const ferry::v1::Frontend& frontend);
 
 // "80→8080/TCP,443/TCP,8000-8009→9000-9009/UDP"; a target port equal to
 // the port (or 0) is not repeated.

@@ -119,7 +119,7 @@ TableRow ForwardRow(const ferry::v1::IPForward& forward, absl::Time now, bool wi
   const ferry::v1::IPForwardSpec& spec = forward.spec();
   const ferry::v1::IPForwardStatus& status = forward.status();
   TableRow row = {forward.metadata().name(),
-                  FormatEndpoint(spec.frontend().node_name(), spec.frontend().address()),
+                  FormatFrontend(spec.frontend()),
                   FormatEndpoint(spec.backend().node_name(), spec.backend().address()),
                   FormatPorts(spec),
                   SourceIPName(spec.source_ip()),

@@ -35,6 +35,14 @@ std::string StatusInputs(ForwardRef forward, const ForwardResolution& resolution
        {&resolution.reason, &resolution.message, &resolution.return_via}) {
     absl::StrAppend(&key, "|", field->size(), ":", *field);
   }
+  for (const FrontendEnd& end : resolution.frontends) {
+    absl::StrAppend(&key, "|", end.node.size(), ":", end.node, end.address.size(), ":",
+                    end.address);
+  }
+  for (const SkippedNode& skipped : resolution.skipped) {
+    absl::StrAppend(&key, "|!", skipped.node.size(), ":", skipped.node, skipped.message.size(), ":",
+                    skipped.message);
+  }
   const NodeAckInfo none;
   for (const InvolvedNode& node : resolution.nodes) {
     auto it = acks.find(node.name);

@@ -100,6 +100,13 @@ absl::Status CheckSourceIPModes(ForwardRef candidate, ForwardRef other) {
 
 absl::Status CheckPair(ForwardRef candidate, ForwardRef other) {
   if (other.name() == candidate.name()) return absl::OkStatus();
+  // Which nodes a selector claims on changes with their labels, after any
+  // admission check: the agent of each node finds the overlap instead
+  // (element_owners.h), and the later forward fails on that node.
+  if (candidate.spec().frontend().has_node_selector() ||
+      other.spec().frontend().has_node_selector()) {
+    return absl::OkStatus();
+  }
   if (absl::Status s = CheckFrontendClaims(candidate, other); !s.ok()) return s;
   return CheckSourceIPModes(candidate, other);
 }
@@ -120,7 +127,7 @@ template <typename Fn>
 void ForEachClaim(const ferry::v1::IPForwardSpec& spec, std::optional<uint32_t> node,
                   std::optional<uint32_t> frontend, std::optional<uint32_t> backend, bool opposite,
                   Fn fn) {
-  if (!node.has_value()) return;
+  if (!node.has_value() || spec.frontend().has_node_selector()) return;  // see CheckPair
   const bool masq = api::IsMasquerade(spec);
   const uint32_t role = masq != opposite ? kRoleBackendMasquerade : kRoleBackendPreserve;
   for (const ferry::v1::PortMapping& m : spec.ports()) {

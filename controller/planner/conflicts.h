@@ -24,7 +24,9 @@ namespace ferry::controller {
 // modes (the masquerade set is keyed on the backend tuple). Returns
 // ALREADY_EXISTS naming both forwards and the field, e.g.
 //   "spec.ports[0]: TCP 192.0.2.1:80 on node node-a is already claimed by ipforward/web"
-// Forwards with the candidate's name are ignored (an update of itself).
+// Forwards with the candidate's name are ignored (an update of itself), and
+// so are forwards whose frontend is a nodeSelector: the nodes they claim on
+// change with labels, so each node's agent finds their overlaps instead.
 absl::Status CheckConflicts(const ferry::v1::IPForward& candidate,
                             const std::vector<ferry::v1::IPForward>& existing);
 

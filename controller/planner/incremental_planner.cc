@@ -1,5 +1,6 @@
 #include "controller/planner/incremental_planner.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,12 @@ std::string Fingerprint(const Node& node) {
     absl::StrAppend(&out, a.interface(), " ", a.address(), "/", a.prefix_length(), ";");
   }
   out.push_back('|');
+  // Sorted: equal labels, equal fingerprints, whatever the map's order.
+  std::vector<std::pair<std::string, std::string>> labels(node.metadata().labels().begin(),
+                                                          node.metadata().labels().end());
+  std::sort(labels.begin(), labels.end());
+  for (const auto& [key, value] : labels) absl::StrAppend(&out, key, "=", value, ";");
+  out.push_back('|');
   for (const auto& r : node.status().route_sources()) {
     absl::StrAppend(&out, r.destination(), ">", r.source(), ";");
   }
@@ -28,6 +35,7 @@ std::string Fingerprint(const Node& node) {
 
 void IncrementalPlanner::SetNodes(const std::vector<Node>& nodes) {
   std::set<std::string> present;
+  bool any_changed = false;
   for (const Node& node : nodes) {
     const std::string& name = node.metadata().name();
     present.insert(name);
@@ -40,6 +48,8 @@ void IncrementalPlanner::SetNodes(const std::vector<Node>& nodes) {
     kept.mutable_metadata()->set_name(name);
     *kept.mutable_status()->mutable_addresses() = node.status().addresses();
     *kept.mutable_status()->mutable_route_sources() = node.status().route_sources();
+    *kept.mutable_metadata()->mutable_labels() = node.metadata().labels();
+    any_changed = true;
     node_ptrs_[name] = &kept;
     if (auto n = forwards_naming_.find(name); n != forwards_naming_.end()) {
       dirty_forwards_.insert(n->second.begin(), n->second.end());
@@ -51,6 +61,7 @@ void IncrementalPlanner::SetNodes(const std::vector<Node>& nodes) {
       continue;
     }
     const std::string name = it->first;
+    any_changed = true;
     it = node_fingerprints_.erase(it);
     node_ptrs_.erase(name);
     nodes_.erase(name);
@@ -59,10 +70,19 @@ void IncrementalPlanner::SetNodes(const std::vector<Node>& nodes) {
       dirty_forwards_.insert(n->second.begin(), n->second.end());
     }
   }
+  // Any node's labels or addresses may change what a selector selects.
+  if (any_changed) dirty_forwards_.insert(selector_forwards_.begin(), selector_forwards_.end());
 }
 
 void IncrementalPlanner::IndexNodeNames(const std::string& name, const PlanForward& forward,
                                         bool add) {
+  if (forward.spec.frontend().has_node_selector()) {
+    if (add) {
+      selector_forwards_.insert(name);
+    } else {
+      selector_forwards_.erase(name);
+    }
+  }
   for (const std::string* node :
        {&forward.spec.frontend().node_name(), &forward.spec.backend().node_name()}) {
     if (node->empty()) continue;  // a backend outside the fleet names no node
@@ -101,10 +121,23 @@ void IncrementalPlanner::RemoveForward(const std::string& name) {
   dirty_forwards_.insert(name);
 }
 
+std::vector<InvolvedNode> IncrementalPlanner::NodesOf(const ForwardResolution& resolution) {
+  std::vector<InvolvedNode> nodes = resolution.nodes;
+  for (const std::string& node : resolution.route_query_nodes) {
+    nodes.push_back({node, kRoleFrontend});
+  }
+  return nodes;
+}
+
 std::map<std::string, NodePlan::PiecePtr> IncrementalPlanner::PiecesOf(const Forward& forward) {
   std::map<std::string, NodeConfig> entries;
-  for (const InvolvedNode& n : forward.resolution.nodes) {
-    AddNodeEntries(*forward.spec, forward.resolution, n, &entries[n.name]);
+  if (forward.resolution.accepted) {
+    for (const InvolvedNode& n : forward.resolution.nodes) {
+      AddNodeEntries(*forward.spec, forward.resolution, n, &entries[n.name]);
+    }
+  }
+  for (const std::string& node : forward.resolution.route_query_nodes) {
+    AddRouteQuery(*forward.spec, &entries[node]);
   }
   std::map<std::string, NodePlan::PiecePtr> out;
   for (auto& [node, e] : entries) out[node] = NodePlan::MakePiece(std::move(e));
@@ -120,7 +153,7 @@ void IncrementalPlanner::RemoveForwardsExcept(const std::function<bool(const std
 }
 
 void IncrementalPlanner::DropPieces(const std::string& name, const Forward& forward) {
-  for (const InvolvedNode& n : forward.resolution.nodes) {
+  for (const InvolvedNode& n : NodesOf(forward.resolution)) {
     if (auto it = plans_.find(n.name); it != plans_.end() && it->second.Put(name, nullptr)) {
       dirty_nodes_.insert(n.name);
     }
@@ -129,11 +162,10 @@ void IncrementalPlanner::DropPieces(const std::string& name, const Forward& forw
 
 void IncrementalPlanner::PlacePieces(const std::string& name, const Forward& forward,
                                      const std::vector<InvolvedNode>& before) {
-  std::map<std::string, NodePlan::PiecePtr> pieces;
+  std::map<std::string, NodePlan::PiecePtr> pieces = PiecesOf(forward);
   if (forward.resolution.accepted) {
     index_.Add(forward.spec.get());
     indexed_.push_back(forward.spec);
-    pieces = PiecesOf(forward);
   }
   for (const InvolvedNode& n : before) pieces.try_emplace(n.name, nullptr);
   for (auto& [node, piece] : pieces) {
@@ -179,8 +211,8 @@ void IncrementalPlanner::PlanAll(Update* update) {
     if (f.resolution.accepted) {
       index_.Add(f.spec.get());
       indexed_.push_back(f.spec);
-      for (auto& [node, piece] : PiecesOf(f)) next[node][name] = std::move(piece);
     }
+    for (auto& [node, piece] : PiecesOf(f)) next[node][name] = std::move(piece);
     update->forwards.push_back(name);
   }
   for (const auto& [node, unused] : nodes_) plans_.try_emplace(node);
@@ -200,7 +232,7 @@ bool IncrementalPlanner::PlanDirty(Update* update) {
     auto it = forwards_.find(name);
     if (it == forwards_.end()) continue;  // removed: its pieces are gone
     Forward& f = it->second;
-    std::vector<InvolvedNode> before = std::move(f.resolution.nodes);
+    std::vector<InvolvedNode> before = NodesOf(f.resolution);
     f.resolution = ResolveForward(*f.spec, node_ptrs_);
     if (f.resolution.accepted && !index_.Check(*f.spec).ok()) {
       // Maybe only a superseded entry: ask an index of what is accepted now.

@@ -45,8 +45,8 @@ class IncrementalPlanner {
     bool full = false;
   };
 
-  // The registered nodes, as PlanFleet takes them. Only addresses and names
-  // matter; nodes whose addresses are unchanged cost a comparison.
+  // The registered nodes, as PlanFleet takes them. Only names, labels,
+  // addresses and route sources matter; unchanged nodes cost a comparison.
   void SetNodes(const std::vector<ferry::v1::Node>& nodes);
   // A forward whose generation or spec may have changed. Keeps `forward`,
   // which must not change while kept.
@@ -90,8 +90,11 @@ class IncrementalPlanner {
     ForwardResolution resolution;
     bool in_conflict = false;
   };
-  // What the forward installs on each node, by node.
+  // What the forward installs on each node, by node: its entries if
+  // accepted, else its route query if it has one.
   static std::map<std::string, NodePlan::PiecePtr> PiecesOf(const Forward& forward);
+  // The nodes that hold a piece of a forward so resolved.
+  static std::vector<InvolvedNode> NodesOf(const ForwardResolution& resolution);
   // Takes the forward's entries off the nodes of its last resolution.
   void DropPieces(const std::string& name, const Forward& forward);
   // Indexes the forward if accepted, and puts its entries on its nodes in
@@ -111,7 +114,8 @@ class IncrementalPlanner {
   std::map<std::string, const ferry::v1::Node*> node_ptrs_;       // for ResolveForward
   std::map<std::string, std::string> node_fingerprints_;          // serialized addresses
   std::map<std::string, std::set<std::string>> forwards_naming_;  // node -> forwards
-  std::map<std::string, NodePlan> plans_;                         // one per registered node
+  std::set<std::string> selector_forwards_;  // frontend by nodeSelector: dirtied by any node
+  std::map<std::string, NodePlan> plans_;    // one per registered node
 
   // Accepted forwards, including versions superseded since the last rebuild
   // (the index cannot remove): ConflictIndex::Check ignores a candidate's own

@@ -5,8 +5,10 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "api/lib/ip_address.h"
 #include "api/lib/port_mapping.h"
+#include "api/lib/selector.h"
 #include "controller/planner/conflicts.h"
 #include "controller/planner/node_plan.h"
 
@@ -80,26 +82,115 @@ ForwardResolution Reject(const char* reason, std::string message) {
 
 }  // namespace
 
+namespace {
+
+// The selected nodes of a forward: its nodeName's, or every registered node
+// its nodeSelector matches, in name order.
+std::vector<const Node*> FrontendNodes(const ferry::v1::Frontend& frontend,
+                                       const std::map<std::string, const Node*>& nodes) {
+  std::vector<const Node*> selected;
+  if (!frontend.has_node_selector()) {
+    if (auto it = nodes.find(frontend.node_name()); it != nodes.end()) {
+      selected.push_back(it->second);
+    }
+    return selected;
+  }
+  const api::LabelSelector selector = api::FromNodeSelector(frontend.node_selector());
+  for (const auto& [name, node] : nodes) {
+    if (api::Matches(selector, node->metadata().labels())) selected.push_back(node);
+  }
+  return selected;
+}
+
+// The address `node` serves the forward on: the given one, if the node has
+// it; else, with an interface, its lowest address there of the backend's
+// family. Empty, with why in *why, if neither.
+std::string FrontendAddress(const ferry::v1::Frontend& frontend, const IpAddress& backend,
+                            const Node& node, std::string* why) {
+  const std::string& name = node.metadata().name();
+  if (!frontend.address().empty()) {
+    // CVE-2020-8554: a forward may claim only an address its node really
+    // has, or any user could intercept traffic for someone else's IP.
+    if (FindAddress(node, frontend.address())) return frontend.address();
+    *why = absl::StrCat("spec.frontend.address: ", frontend.address(),
+                        " is not an address of node ", name);
+    return "";
+  }
+  std::optional<IpAddress> best;
+  for (const NodeAddress& a : node.status().addresses()) {
+    if (a.interface() != frontend.interface()) continue;
+    absl::StatusOr<IpAddress> ip = IpAddress::Parse(a.address());
+    if (!ip.ok() || ip->family() != backend.family()) continue;
+    if (!best || *ip < *best) best = *ip;
+  }
+  if (best) return best->ToString();
+  *why = absl::StrCat("spec.frontend.interface: node ", name, " has no ",
+                      backend.is_v4() ? "IPv4" : "IPv6", " address on ", frontend.interface());
+  return "";
+}
+
+// A rejection naming what kept every selected node from serving.
+ForwardResolution RejectSkipped(ForwardResolution r) {
+  const SkippedNode& first = r.skipped.front();
+  r.accepted = false;
+  r.reason = first.reason;
+  r.message = first.message;
+  if (r.skipped.size() > 1) {
+    absl::StrAppend(&r.message, " (and ", r.skipped.size() - 1, " more selected node(s))");
+  }
+  r.nodes.clear();
+  r.frontends.clear();
+  return r;
+}
+
+// The return hop of one Preserve frontend: returnVia, else the source of
+// its reported route to the backend, else its address on the backend's
+// network.
+std::optional<IpAddress> ReturnHop(const ferry::v1::IPForwardSpec& spec, const Node& frontend,
+                                   const IpAddress& backend, const NodeAddress& backend_entry) {
+  if (!spec.backend().return_via().empty()) {
+    absl::StatusOr<IpAddress> given = IpAddress::Parse(spec.backend().return_via());
+    if (given.ok()) return *given;
+    return std::nullopt;
+  }
+  if (std::optional<IpAddress> via = ReportedReturnVia(frontend, backend)) return via;
+  return DiscoverReturnVia(frontend, backend_entry);
+}
+
+}  // namespace
+
 ForwardResolution ResolveForward(ForwardRef forward,
                                  const std::map<std::string, const Node*>& nodes) {
   const auto& spec = forward.spec();
-  const std::string& fe_name = spec.frontend().node_name();
-  auto fe = nodes.find(fe_name);
-  if (fe == nodes.end()) {
-    return Reject(kReasonFrontendNodeNotRegistered,
-                  absl::StrCat("spec.frontend.nodeName: node ", fe_name, " is not registered"));
+  const auto& frontend = spec.frontend();
+  const std::vector<const Node*> selected = FrontendNodes(frontend, nodes);
+  if (selected.empty()) {
+    if (frontend.has_node_selector()) {
+      return Reject(kReasonNoNodeSelected,
+                    "spec.frontend.nodeSelector: no registered node matches it");
+    }
+    return Reject(
+        kReasonFrontendNodeNotRegistered,
+        absl::StrCat("spec.frontend.nodeName: node ", frontend.node_name(), " is not registered"));
   }
-  // CVE-2020-8554: a forward may claim only an address its node really has,
-  // or any user could intercept traffic for someone else's IP.
-  if (!FindAddress(*fe->second, spec.frontend().address())) {
-    return Reject(kReasonAddressNotOnNode,
-                  absl::StrCat("spec.frontend.address: ", spec.frontend().address(),
-                               " is not an address of node ", fe_name));
+  absl::StatusOr<IpAddress> backend_ip = IpAddress::Parse(spec.backend().address());
+  if (!backend_ip.ok()) {  // validation admits none such
+    return Reject(kReasonBackendAddressNotOnNode, std::string(backend_ip.status().message()));
   }
   ForwardResolution r;
+  for (const Node* node : selected) {
+    std::string why;
+    std::string address = FrontendAddress(frontend, *backend_ip, *node, &why);
+    if (address.empty()) {
+      r.skipped.push_back({node->metadata().name(), kReasonAddressNotOnNode, std::move(why)});
+    } else {
+      r.frontends.push_back({node->metadata().name(), std::move(address)});
+    }
+  }
+  if (r.frontends.empty()) return RejectSkipped(std::move(r));
   r.accepted = true;
   r.reason = kReasonAccepted;
-  r.nodes.push_back({fe_name, kRoleFrontend});
+  for (const FrontendEnd& end : r.frontends) r.nodes.push_back({end.node, kRoleFrontend});
   if (IsMasquerade(spec)) return r;
 
   const std::string& be_name = spec.backend().node_name();
@@ -116,24 +207,40 @@ ForwardResolution ResolveForward(ForwardRef forward,
                   absl::StrCat("spec.backend.address: ", spec.backend().address(),
                                " is not an address of node ", be_name));
   }
-  absl::StatusOr<IpAddress> be_ip = IpAddress::Parse(be_addr->address());
-  std::optional<IpAddress> via;
-  if (!spec.backend().return_via().empty()) {
-    r.return_via = spec.backend().return_via();
-    if (absl::StatusOr<IpAddress> given = IpAddress::Parse(r.return_via); given.ok()) via = *given;
-  } else if (be_ip.ok() && (via = ReportedReturnVia(*fe->second, *be_ip))) {
-    r.return_via = via->ToString();
-  } else if ((via = DiscoverReturnVia(*fe->second, *be_addr))) {
-    r.return_via = via->ToString();
-  } else {
-    return Reject(
-        kReasonNoReturnPath,
-        absl::StrCat("spec.backend.returnVia: node ", fe_name, " has reported no route to ",
-                     be_addr->address(), " and has no address in ", be_addr->address(), "/",
-                     be_addr->prefix_length(), " of node ", be_name,
-                     "; set returnVia to the hop replies should take"));
+  std::vector<FrontendEnd> served;
+  for (FrontendEnd& end : r.frontends) {
+    std::optional<IpAddress> via = ReturnHop(spec, *nodes.at(end.node), *backend_ip, *be_addr);
+    if (!via.has_value()) {
+      r.route_query_nodes.push_back(end.node);
+      r.skipped.push_back(
+          {end.node, kReasonNoReturnPath,
+           absl::StrCat("spec.backend.returnVia: node ", end.node, " has reported no route to ",
+                        be_addr->address(), " (it has been asked) and has no address in ",
+                        be_addr->address(), "/", be_addr->prefix_length(), " of node ", be_name,
+                        "; set returnVia to the hop replies should take")});
+      continue;
+    }
+    end.return_via =
+        spec.backend().return_via().empty() ? via->ToString() : spec.backend().return_via();
+    end.return_interface = InterfaceToward(*be->second, *via);
+    served.push_back(std::move(end));
   }
-  if (via.has_value()) r.return_interface = InterfaceToward(*be->second, *via);
+  r.frontends = std::move(served);
+  if (r.frontends.empty()) {
+    std::vector<std::string> queries = std::move(r.route_query_nodes);
+    ForwardResolution rejected = RejectSkipped(std::move(r));
+    rejected.route_query_nodes = std::move(queries);
+    return rejected;
+  }
+  r.nodes.clear();
+  std::vector<std::string> vias;
+  for (const FrontendEnd& end : r.frontends) {
+    r.nodes.push_back({end.node, kRoleFrontend});
+    if (std::find(vias.begin(), vias.end(), end.return_via) == vias.end()) {
+      vias.push_back(end.return_via);
+    }
+  }
+  r.return_via = absl::StrJoin(vias, ",");
   r.nodes.push_back({be_name, kRoleBackend});
   return r;
 }
@@ -144,15 +251,15 @@ ForwardResolution RejectForConflict(const absl::Status& conflict) {
 
 namespace {
 
-void AddFrontendRules(ForwardRef forward, NodeConfig* config) {
+void AddFrontendRules(ForwardRef forward, const std::string& address, NodeConfig* config) {
   const auto& spec = forward.spec();
-  absl::StatusOr<IpAddress> fe = IpAddress::Parse(spec.frontend().address());
+  absl::StatusOr<IpAddress> fe = IpAddress::Parse(address);
   for (const auto& m : spec.ports()) {
     const api::PortSpan ports = api::ExpandPorts(m);
     ferry::v1::DnatRule* rule = config->add_dnat();
     rule->set_forward(forward.name());
     rule->set_generation(forward.generation());
-    rule->set_frontend_address(spec.frontend().address());
+    rule->set_frontend_address(address);
     rule->set_protocol(m.protocol());
     rule->set_port(ports.first);
     rule->set_end_port(api::WireEndPort(ports.first, ports.last));
@@ -170,7 +277,7 @@ void AddFrontendRules(ForwardRef forward, NodeConfig* config) {
   }
 }
 
-void AddReturnRoutes(ForwardRef forward, const ForwardResolution& resolution, NodeConfig* config) {
+void AddReturnRoutes(ForwardRef forward, const FrontendEnd& end, NodeConfig* config) {
   const auto& spec = forward.spec();
   for (const auto& m : spec.ports()) {
     const api::PortSpan ports = api::ExpandPorts(m);
@@ -181,9 +288,9 @@ void AddReturnRoutes(ForwardRef forward, const ForwardResolution& resolution, No
     route->set_protocol(m.protocol());
     route->set_port(ports.target_first);
     route->set_end_port(ports.is_range() ? static_cast<uint32_t>(ports.target_last) : 0);
-    route->set_via(resolution.return_via);
+    route->set_via(end.return_via);
     route->set_alert_only(IsAlertOnly(spec));
-    route->set_in_interface(resolution.return_interface);
+    route->set_in_interface(end.return_interface);
   }
 }
 
@@ -203,12 +310,33 @@ void SortEntries(google::protobuf::RepeatedPtrField<Entry>* entries) {
 
 }  // namespace
 
+void AddRouteQuery(ForwardRef forward, NodeConfig* config) {
+  const auto& spec = forward.spec();
+  ferry::v1::DnatRule* rule = config->add_dnat();
+  rule->set_forward(forward.name());
+  // Generation 0: an ACK of the query must never count as the node having
+  // applied the forward (node_generations.h reads the pieces' generations).
+  rule->set_generation(0);
+  // Any valid address of the backend's family: nothing is installed.
+  rule->set_frontend_address(spec.backend().address());
+  rule->set_backend_address(spec.backend().address());
+  if (spec.ports_size() > 0) {
+    const api::PortSpan ports = api::ExpandPorts(spec.ports(0));
+    rule->set_protocol(spec.ports(0).protocol());
+    rule->set_port(ports.first);
+    rule->set_target_port(ports.target_first);
+  }
+  rule->set_route_query(true);
+}
+
 void AddNodeEntries(ForwardRef forward, const ForwardResolution& resolution,
                     const InvolvedNode& node, NodeConfig* config) {
   if (node.role == kRoleFrontend) {
-    AddFrontendRules(forward, config);
+    for (const FrontendEnd& end : resolution.frontends) {
+      if (end.node == node.name) AddFrontendRules(forward, end.address, config);
+    }
   } else {
-    AddReturnRoutes(forward, resolution, config);
+    for (const FrontendEnd& end : resolution.frontends) AddReturnRoutes(forward, end, config);
   }
 }
 
@@ -241,6 +369,9 @@ FleetPlan PlanFleet(const std::vector<IPForward>& forwards, const std::vector<No
     if (r.accepted) {
       accepted.Put(*f);
       for (const InvolvedNode& n : r.nodes) AddNodeEntries(*f, r, n, &plan.node_configs[n.name]);
+    }
+    for (const std::string& node : r.route_query_nodes) {
+      AddRouteQuery(*f, &plan.node_configs[node]);
     }
     plan.forwards[f->metadata().name()] = std::move(r);
   }

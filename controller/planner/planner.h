@@ -28,6 +28,7 @@ inline constexpr char kReasonBackendNodeNotRegistered[] = "BackendNodeNotRegiste
 inline constexpr char kReasonBackendAddressNotOnNode[] = "BackendAddressNotOnNode";
 inline constexpr char kReasonNoReturnPath[] = "NoReturnPath";
 inline constexpr char kReasonConflict[] = "Conflict";
+inline constexpr char kReasonNoNodeSelected[] = "NoNodeSelected";
 
 struct InvolvedNode {
   std::string name;
@@ -36,16 +37,41 @@ struct InvolvedNode {
   bool operator==(const InvolvedNode&) const = default;
 };
 
+// One node that serves a forward as its frontend.
+struct FrontendEnd {
+  std::string node;
+  std::string address;  // what it DNATs
+  // PRESERVE: the hop the backend returns this frontend's replies to, and
+  // the backend's interface on its network, which the requests arrive on
+  // (empty if the hop is on none of its networks).
+  std::string return_via;
+  std::string return_interface;
+  bool operator==(const FrontendEnd&) const = default;
+};
+
+// A node the forward's frontend selects that does not serve it, and why.
+struct SkippedNode {
+  std::string node;
+  std::string reason;  // kReason*
+  std::string message;
+  bool operator==(const SkippedNode&) const = default;
+};
+
 struct ForwardResolution {
   bool accepted = false;
-  std::string reason;      // kReason*
-  std::string message;     // empty when accepted
-  std::string return_via;  // resolved return hop (PRESERVE only)
-  // The backend's interface on return_via's network, which the frontend's
-  // requests arrive on; empty if return_via is on none of its networks.
-  std::string return_interface;
+  std::string reason;   // kReason*
+  std::string message;  // empty when accepted
+  // The resolved return hops (PRESERVE only), comma-separated: one unless
+  // a nodeSelector selects several frontends.
+  std::string return_via;
   // Nodes that install something for this forward; empty when rejected.
   std::vector<InvolvedNode> nodes;
+  std::vector<FrontendEnd> frontends;  // name order; empty when rejected
+  std::vector<SkippedNode> skipped;
+  // Frontends whose return hop is unknown until they report their route to
+  // the backend: each is sent a route query (DnatRule.route_query) so that
+  // it does.
+  std::vector<std::string> route_query_nodes;
 };
 
 struct FleetPlan {
@@ -69,6 +95,9 @@ ForwardResolution RejectForConflict(const absl::Status& conflict);
 // the forwarding flag for its frontend, return routes for its backend).
 void AddNodeEntries(ForwardRef forward, const ForwardResolution& resolution,
                     const InvolvedNode& node, ferry::v1::NodeConfig* config);
+// Appends the route query of a forward whose resolution asks for one
+// (route_query_node's config).
+void AddRouteQuery(ForwardRef forward, ferry::v1::NodeConfig* config);
 
 // Sorts the DNAT rules and return routes in the planner's canonical order
 // (forward, port, protocol, end port), which deltas and agents rely on.

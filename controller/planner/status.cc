@@ -169,7 +169,23 @@ IPForwardStatus ComputeStatus(ForwardRef forward, const ForwardResolution& resol
   status.set_observed_generation(generation);
   status.set_return_via(resolution.return_via);
   for (const InvolvedNode& node : resolution.nodes) {
-    *status.add_nodes() = NodeState(node, generation, node_acks);
+    NodeForwardStatus& n = *status.add_nodes();
+    n = NodeState(node, generation, node_acks);
+    if (node.role != kRoleFrontend) continue;
+    for (const FrontendEnd& end : resolution.frontends) {
+      if (end.node == node.name) n.set_address(end.address);
+    }
+  }
+  // Selected nodes that cannot serve it: the forward is not Ready while
+  // one of them is, and each says why.
+  if (resolution.accepted) {
+    for (const SkippedNode& skipped : resolution.skipped) {
+      NodeForwardStatus& n = *status.add_nodes();
+      n.set_name(skipped.node);
+      n.set_role(kRoleFrontend);
+      n.set_state(kStateFailed);
+      n.set_message(absl::StrCat(skipped.reason, ": ", skipped.message));
+    }
   }
   Condition accepted = AcceptedCondition(resolution, generation);
   Condition ready = ReadyCondition(forward, resolution, status);

@@ -86,8 +86,10 @@ absl::Status Admission::Check(const ferry::v1::IPForward& forward, const NodeLoo
     const uint32_t last = p.end_port() == 0 ? p.port() : p.end_port();
     auto it = policy_.reserved_ports.lower_bound(first);
     if (it == policy_.reserved_ports.end() || *it > last) continue;
-    std::string message = absl::StrCat("spec.ports[", i, "].port: port ", *it, " is reserved on ",
-                                       spec.frontend().node_name());
+    std::string message =
+        absl::StrCat("spec.ports[", i, "].port: port ", *it, " is reserved on ",
+                     spec.frontend().has_node_selector() ? std::string("every node")
+                                                         : spec.frontend().node_name());
     if (last != first) absl::StrAppend(&message, " (the range ", first, "-", last, " includes it)");
     return absl::InvalidArgumentError(message);
   }
@@ -154,6 +156,14 @@ absl::Status Admission::CheckReturnVia(const ferry::v1::IPForwardSpec& spec,
 
 // 4. A per-node allow-list, when the policy has one for this node.
 absl::Status Admission::CheckClaimable(const ferry::v1::Frontend& frontend) const {
+  if (frontend.has_node_selector() && !claimable_.empty()) {
+    // Which nodes a selector claims on changes with their labels, after
+    // this check: the per-node allow-lists could be bypassed.
+    return absl::InvalidArgumentError(
+        "spec.frontend.nodeSelector: the admission policy limits the addresses forwards may "
+        "claim per node (claimableAddresses), which a selector's nodes cannot be checked "
+        "against; name the node with nodeName");
+  }
   auto allowed = claimable_.find(frontend.node_name());
   if (allowed == claimable_.end()) return absl::OkStatus();
   const std::string& text = frontend.address();

@@ -27,6 +27,7 @@
 #include "node-agent/cmd/agent_flags.h"
 #include "node-agent/cmd/namespace_lock.h"
 #include "node-agent/kernel/netlink_backends.h"
+#include "node-agent/kernel/return_path_backend.h"
 #include "node-agent/kernel/route_lookup.h"
 #include "node-agent/monitor/address_monitor.h"
 #include "node-agent/monitor/drift_monitor.h"
@@ -154,11 +155,19 @@ int Run(const AgentFlags& flags) {
     LogError("opening nftables", {{"error", std::string(nat.status().message())}});
     return 1;
   }
-  absl::StatusOr<std::unique_ptr<RouteBackend>> routes = NewNetlinkRouteBackend(flags.tables);
-  if (!routes.ok()) {
-    LogError("opening rtnetlink", {{"error", std::string(routes.status().message())}});
+  absl::StatusOr<std::unique_ptr<RouteBackend>> rules = NewNetlinkRouteBackend(flags.tables);
+  if (!rules.ok()) {
+    LogError("opening rtnetlink", {{"error", std::string(rules.status().message())}});
     return 1;
   }
+  absl::StatusOr<std::unique_ptr<MarkBackend>> marks = NewNetlinkMarkBackend();
+  if (!marks.ok()) {
+    LogError("opening nftables for the return marks",
+             {{"error", std::string(marks.status().message())}});
+    return 1;
+  }
+  // The return paths: rules and routes with the marks they match, one state.
+  auto routes = std::make_unique<ReturnPathBackend>(*std::move(rules), *std::move(marks));
   std::unique_ptr<SysctlBackend> sysctls = NewProcSysctlBackend();
   absl::StatusOr<std::unique_ptr<NetlinkRouteLookup>> route_lookup = NetlinkRouteLookup::Open();
   if (!route_lookup.ok()) {
@@ -167,8 +176,7 @@ int Run(const AgentFlags& flags) {
     return 1;
   }
 
-  Reconciler reconciler(nat->get(), routes->get(), sysctls.get(),
-                        Reconciler::Options{flags.tables});
+  Reconciler reconciler(nat->get(), routes.get(), sysctls.get(), Reconciler::Options{flags.tables});
   if (absl::Status status = reconciler.Adopt(); !status.ok()) {
     LogError("cannot read kernel state (ferry-agent needs CAP_NET_ADMIN)",
              {{"error", std::string(status.message())}});
@@ -264,7 +272,7 @@ int Run(const AgentFlags& flags) {
   drift_options.schedule.verify_interval = flags.verify_interval;
   drift_options.schedule.sysctl_poll = flags.sysctl_poll;
   drift_options.tables = flags.tables;
-  DriftChecker checker(&reconciler, nat->get(), routes->get(), sysctls.get());
+  DriftChecker checker(&reconciler, nat->get(), routes.get(), sysctls.get());
   DriftMonitor drift(
       drift_options, [&checker](const DriftCheck& check) { return checker.Check(check); },
       [&client](const ferry::v1::DriftReport& report) { client.ReportDrift(report); });

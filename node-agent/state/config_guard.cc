@@ -66,7 +66,8 @@ absl::Status ConfigGuard::CheckEntries(
   for (int i = 0; i < dnat.size(); ++i) {
     absl::StatusOr<DnatExpansion> e = ExpandDnat(dnat[i], i);
     if (!e.ok()) return e.status();
-    if (!own.contains(e->frontend)) {
+    // A route query takes no traffic: it only asks for a route lookup.
+    if (!dnat[i].route_query() && !own.contains(e->frontend)) {
       return NotLocal(dnat[i].forward(), absl::StrCat("dnat[", i, "].frontend_address"),
                       e->frontend, local);
     }

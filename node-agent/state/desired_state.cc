@@ -141,6 +141,7 @@ absl::StatusOr<DesiredReturn> ExpandReturn(const ferry::v1::ReturnRoute& route, 
 absl::Status ClaimDnatElements(const ferry::v1::DnatRule& rule, int index, ElementOwners& owners) {
   absl::StatusOr<DnatExpansion> e = ExpandDnat(rule, index);
   if (!e.ok()) return e.status();
+  if (rule.route_query()) return absl::OkStatus();  // installs nothing (see RouteSourceMonitor)
   const std::string comment = ForwardComment(rule.forward());
   for (uint32_t port = e->lo; port <= e->hi; ++port) {
     const uint16_t target_port = e->TargetOf(port);
@@ -155,7 +156,7 @@ absl::Status ClaimDnatElements(const ferry::v1::DnatRule& rule, int index, Eleme
 
 void ReleaseDnatElements(const ferry::v1::DnatRule& rule, ElementOwners& owners) {
   absl::StatusOr<DnatExpansion> e = ExpandDnat(rule, 0);
-  if (!e.ok()) return;
+  if (!e.ok() || rule.route_query()) return;
   for (uint32_t port = e->lo; port <= e->hi; ++port) {
     owners.ReleaseDnat(DnatKey{e->frontend, e->proto, static_cast<uint16_t>(port)}, rule.forward());
     if (e->masquerade)

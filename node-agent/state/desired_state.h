@@ -75,7 +75,8 @@ absl::StatusOr<DesiredReturn> ExpandReturn(const ferry::v1::ReturnRoute& route, 
 // The elements one entry asks for: each frontend port's DNAT element (mapped
 // 1:1 onto the target range) and, if it masquerades, each backend port's
 // masquerade key. Claimed as element_owners.h rules, under the entry's
-// forward; errors are ExpandDnat's and ElementOwners::ClaimDnat's.
+// forward; errors are ExpandDnat's and ElementOwners::ClaimDnat's. A route
+// query (DnatRule.route_query) is validated and claims nothing.
 absl::Status ClaimDnatElements(const ferry::v1::DnatRule& rule, int index, ElementOwners& owners);
 // Gives them up again, for an entry that was valid when it was claimed.
 void ReleaseDnatElements(const ferry::v1::DnatRule& rule, ElementOwners& owners);

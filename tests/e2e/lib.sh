@@ -36,6 +36,7 @@ CONTROLLER_FLAGS=()
 # creates; cleanup removes them too.
 CONTROLLER_NS=
 EXTRA_NS=()
+EXTRA_WG=()  # further wireguard-go interfaces a test starts; cleanup removes their sockets
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
 fail() { log "FAIL: $*"; exit 1; }
@@ -54,7 +55,7 @@ cleanup() {
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
     ip netns del "$ns" 2>/dev/null
   done
-  rm -f "/var/run/wireguard/$WG_A.sock" "/var/run/wireguard/$WG_B.sock"
+  for wg in "$WG_A" "$WG_B" "${EXTRA_WG[@]}"; do rm -f "/var/run/wireguard/$wg.sock"; done
   if [[ -n ${FERRY_KEEP_WORK:-} && -d $WORK ]]; then
     log "FERRY_KEEP_WORK: logs kept in $WORK"
   elif [[ $rc -ne 0 && -d $WORK ]]; then

@@ -70,6 +70,15 @@ TEST_F(ConfigGuardTest, RefusesAFrontendThatIsNotLocalNamingForwardAndField) {
                         "address of this node (it has 192.0.2.10, 2001:db8::10)"));
 }
 
+TEST_F(ConfigGuardTest, ARouteQueryNeedsNoLocalAddressSinceItTakesNoTraffic) {
+  ConfigGuard guard = Guard();
+  ferry::v1::NodeConfig config;
+  ferry::v1::DnatRule query = Dnat("web-c", "10.8.0.2", 80);
+  query.set_route_query(true);
+  *config.add_dnat() = query;
+  EXPECT_TRUE(guard.Check(config).ok()) << guard.Check(config);
+}
+
 TEST_F(ConfigGuardTest, RefusesEveryFrontendWhenTheNodeReportsNoAddresses) {
   local_.clear();
   ConfigGuard guard = Guard();

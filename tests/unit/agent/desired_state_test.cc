@@ -247,6 +247,24 @@ TEST(RouteTablesTest, TableOutsideRangeIsNotReused) {
   EXPECT_EQ(state->routes[0].table, 7100u);
 }
 
+TEST(DesiredStateTest, RouteQueryIsValidatedButInstallsNothing) {
+  ferry::v1::NodeConfig config;
+  ferry::v1::DnatRule* rule = config.add_dnat();
+  rule->set_forward("web-c");
+  rule->set_frontend_address("192.0.2.3");
+  rule->set_protocol(ferry::v1::TCP);
+  rule->set_port(80);
+  rule->set_backend_address("10.8.0.2");
+  rule->set_target_port(8080);
+  rule->set_route_query(true);
+  absl::StatusOr<DesiredState> state = BuildDesiredState(config);
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_TRUE(state->nat.dnat.empty());
+  EXPECT_TRUE(state->nat.masq.empty());
+  rule->set_backend_address("not-an-address");
+  EXPECT_FALSE(BuildDesiredState(config).ok());
+}
+
 // ---------------------------------------------------------- return marks
 
 DesiredReturn MarkedReturn(absl::string_view forward, uint16_t port, absl::string_view via,

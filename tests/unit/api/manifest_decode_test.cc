@@ -201,5 +201,49 @@ TEST(DecodeManifestsTest, AcceptsPlainScalarsAsStrings) {
   EXPECT_EQ(got[0].object.node().metadata().labels().at("version"), "1.10");
 }
 
+constexpr absl::string_view kEdge = R"(apiVersion: ferry.dev/v1
+kind: IPForward
+metadata: {name: edge}
+spec:
+  frontend:
+    nodeSelector:
+      matchLabels: {tier: edge}
+      matchExpressions:
+      - {key: region, operator: In, values: [eu, us]}
+      - {key: draining, operator: DoesNotExist}
+    interface: eth0
+  backend: {nodeName: node-b, address: 10.8.0.2}
+  ports: [{protocol: TCP, port: 80, targetPort: 8080}]
+)";
+
+TEST(DecodeManifestsTest, DecodesANodeSelectorFrontendAndEncodesItBack) {
+  std::vector<ManifestObject> objects = MustDecode(kEdge);
+  ASSERT_EQ(objects.size(), 1u);
+  const v1::Frontend& fe = objects[0].object.ip_forward().spec().frontend();
+  EXPECT_TRUE(fe.node_name().empty());
+  EXPECT_EQ(fe.interface(), "eth0");
+  ASSERT_EQ(fe.node_selector().match_labels_size(), 1);
+  EXPECT_EQ(fe.node_selector().match_labels(0).key(), "tier");
+  EXPECT_EQ(fe.node_selector().match_labels(0).value(), "edge");
+  ASSERT_EQ(fe.node_selector().match_expressions_size(), 2);
+  EXPECT_EQ(fe.node_selector().match_expressions(0).operator_(), "In");
+  EXPECT_THAT(fe.node_selector().match_expressions(0).values(), ElementsAre("eu", "us"));
+  EXPECT_EQ(fe.node_selector().match_expressions(1).key(), "draining");
+  // What get -o yaml writes applies back to the same spec.
+  std::vector<ManifestObject> again = MustDecode(EncodeYaml(objects[0].object));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].object.ip_forward().spec().SerializeAsString(),
+            objects[0].object.ip_forward().spec().SerializeAsString());
+}
+
+TEST(DecodeManifestsTest, ANodeSelectorTermsValuesMustBeAList) {
+  std::string yaml(kEdge);
+  yaml.replace(yaml.find("[eu, us]"), 8, "eu");
+  absl::StatusOr<std::vector<ManifestObject>> got = DecodeManifests(yaml, "m.yaml");
+  ASSERT_FALSE(got.ok());
+  EXPECT_THAT(std::string(got.status().message()),
+              ::testing::HasSubstr("spec.frontend.nodeSelector.matchExpressions[0].values"));
+}
+
 }  // namespace
 }  // namespace ferry::api

@@ -114,5 +114,43 @@ TEST(LabelSelectorTest, ErrorsNameTheBadTerm) {
   EXPECT_THAT(ParseError("a=b=c"), HasSubstr("term 1 \"a=b=c\": more than one operator"));
 }
 
+TEST(FromNodeSelectorTest, MatchLabelsAndEveryOperator) {
+  v1::NodeSelector selector;
+  {
+    auto* label = selector.add_match_labels();
+    label->set_key("tier");
+    label->set_value("edge");
+  }
+  auto add = [&](const char* key, const char* op, std::vector<std::string> values) {
+    v1::LabelSelectorRequirement* t = selector.add_match_expressions();
+    t->set_key(key);
+    t->set_operator_(op);
+    for (const std::string& v : values) t->add_values(v);
+  };
+  add("region", "In", {"eu", "us"});
+  add("zone", "NotIn", {"fra2"});
+  add("public", "Exists", {});
+  add("draining", "DoesNotExist", {});
+  const LabelSelector s = FromNodeSelector(selector);
+  google::protobuf::Map<std::string, std::string> labels;
+  labels["tier"] = "edge";
+  labels["region"] = "eu";
+  labels["zone"] = "fra1";
+  labels["public"] = "";
+  EXPECT_TRUE(Matches(s, labels));
+  labels["zone"] = "fra2";
+  EXPECT_FALSE(Matches(s, labels));
+  labels.erase("zone");  // NotIn holds for an absent key
+  EXPECT_TRUE(Matches(s, labels));
+  labels["draining"] = "yes";
+  EXPECT_FALSE(Matches(s, labels));
+  labels.erase("draining");
+  labels["region"] = "ap";
+  EXPECT_FALSE(Matches(s, labels));
+  labels["region"] = "us";
+  labels.erase("public");
+  EXPECT_FALSE(Matches(s, labels));
+}
+
 }  // namespace
 }  // namespace ferry::api

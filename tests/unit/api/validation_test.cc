@@ -2,6 +2,7 @@
 
 #include "api/lib/validation.h"
 
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <tuple>
@@ -278,6 +279,88 @@ TEST(ValidateRouteSourcesTest, BoundsTheList) {
     r->set_interface("wg0");
   }
   EXPECT_THAT(ValidateRouteSources(many, "r").message(), HasSubstr("route sources; at most 16384"));
+}
+
+v1::Object SelectorForward() {
+  v1::Object o = Forward();
+  v1::Frontend& fe = *Spec(o).mutable_frontend();
+  fe.clear_node_name();
+  {
+    auto* label = fe.mutable_node_selector()->add_match_labels();
+    label->set_key("tier");
+    label->set_value("edge");
+  }
+  return o;
+}
+
+TEST(ValidateObjectTest, AcceptsANodeSelectorWithAnAddressOrAnInterface) {
+  v1::Object o = SelectorForward();
+  EXPECT_EQ(Error(o), "OK");
+  Spec(o).mutable_frontend()->clear_address();
+  Spec(o).mutable_frontend()->set_interface("eth0");
+  EXPECT_EQ(Error(o), "OK");
+}
+
+TEST(ValidateObjectTest, RejectsBadNodeSelectorsByFieldPath) {
+  struct Case {
+    std::function<void(v1::Frontend&)> change;
+    std::string error;
+  };
+  const std::vector<Case> cases = {
+      {[](v1::Frontend& fe) { fe.set_node_name("node-a"); },
+       "spec.frontend.nodeSelector: give nodeName or nodeSelector, not both"},
+      {[](v1::Frontend& fe) { fe.mutable_node_selector()->clear_match_labels(); },
+       "spec.frontend.nodeSelector: give at least one of matchLabels and matchExpressions"},
+      {[](v1::Frontend& fe) {
+         {
+           auto* label = fe.mutable_node_selector()->add_match_labels();
+           label->set_key("Bad Key");
+           label->set_value("x");
+         }
+       },
+       "spec.frontend.nodeSelector.matchLabels.Bad Key: "},
+      {[](v1::Frontend& fe) {
+         auto* t = fe.mutable_node_selector()->add_match_expressions();
+         t->set_key("region");
+         t->set_operator_("Equals");
+       },
+       "spec.frontend.nodeSelector.matchExpressions[0].operator: must be In, NotIn, Exists or "
+       "DoesNotExist, got \"Equals\""},
+      {[](v1::Frontend& fe) {
+         auto* t = fe.mutable_node_selector()->add_match_expressions();
+         t->set_key("region");
+         t->set_operator_("In");
+       },
+       "spec.frontend.nodeSelector.matchExpressions[0].values: at least one value is required "
+       "with In"},
+      {[](v1::Frontend& fe) {
+         auto* t = fe.mutable_node_selector()->add_match_expressions();
+         t->set_key("region");
+         t->set_operator_("Exists");
+         t->add_values("eu");
+       },
+       "spec.frontend.nodeSelector.matchExpressions[0].values: must be empty with Exists"},
+      {[](v1::Frontend& fe) { fe.set_interface("eth0"); },
+       "spec.frontend.interface: give address (held by every selected node) or interface"},
+      {[](v1::Frontend& fe) { fe.clear_address(); },
+       "spec.frontend.address: required with nodeSelector, unless spec.frontend.interface"},
+      {[](v1::Frontend& fe) {
+         fe.clear_address();
+         fe.set_interface("a/b");
+       },
+       "spec.frontend.interface: \"a/b\" is not an interface name"},
+  };
+  for (const Case& c : cases) {
+    v1::Object o = SelectorForward();
+    c.change(*Spec(o).mutable_frontend());
+    EXPECT_THAT(Error(o), HasSubstr(c.error));
+  }
+  v1::Object with_via = SelectorForward();
+  Spec(with_via).mutable_backend()->set_return_via("10.8.0.1");
+  EXPECT_THAT(Error(with_via), HasSubstr("spec.backend.returnVia: not with spec.frontend."));
+  v1::Object named = Forward();
+  Spec(named).mutable_frontend()->set_interface("eth0");
+  EXPECT_THAT(Error(named), HasSubstr("spec.frontend.interface: only with nodeSelector"));
 }
 
 }  // namespace

@@ -108,7 +108,7 @@ TEST(PlannerTest, ReturnsArriveOnTheBackendInterfaceOfTheReturnHop) {
   std::vector<ferry::v1::Node> nodes = TwoNodes();
   nodes[1].mutable_status()->mutable_addresses(0)->set_interface("wg-b");
   FleetPlan plan = PlanFleet({Web()}, nodes);
-  EXPECT_EQ(plan.forwards.at("web").return_interface, "wg-b");
+  EXPECT_EQ(plan.forwards.at("web").frontends.at(0).return_interface, "wg-b");
   EXPECT_EQ(plan.node_configs.at("node-b").return_routes(0).in_interface(), "wg-b");
 }
 
@@ -127,6 +127,13 @@ TEST(PlannerTest, TwoFrontendsShareOneBackendEachWithItsReportedReturnHop) {
   FleetPlan without_report = PlanFleet({Web(), via_c}, nodes);
   EXPECT_EQ(without_report.forwards.at("web-c").reason, kReasonNoReturnPath);
   EXPECT_THAT(without_report.forwards.at("web-c").message, HasSubstr("reported no route"));
+  // node-c is asked for its route to the backend, and installs nothing.
+  const ferry::v1::NodeConfig& asked = without_report.node_configs.at("node-c");
+  ASSERT_EQ(asked.dnat_size(), 1);
+  EXPECT_TRUE(asked.dnat(0).route_query());
+  EXPECT_EQ(asked.dnat(0).backend_address(), "10.8.0.2");
+  EXPECT_FALSE(asked.ipv4_forwarding());
+  EXPECT_EQ(without_report.node_configs.at("node-b").return_routes_size(), 1);
 
   auto* route = nodes[2].mutable_status()->add_route_sources();
   route->set_destination("10.8.0.2");
@@ -134,6 +141,8 @@ TEST(PlannerTest, TwoFrontendsShareOneBackendEachWithItsReportedReturnHop) {
   route->set_interface("wg-c");
   FleetPlan plan = PlanFleet({Web(), via_c}, nodes);
   ASSERT_TRUE(plan.forwards.at("web-c").accepted) << plan.forwards.at("web-c").message;
+  ASSERT_EQ(plan.node_configs.at("node-c").dnat_size(), 1);
+  EXPECT_FALSE(plan.node_configs.at("node-c").dnat(0).route_query());
   EXPECT_EQ(plan.forwards.at("web-c").return_via, "10.78.0.1");
   EXPECT_EQ(plan.forwards.at("web").return_via, "10.8.0.1");
   const ferry::v1::NodeConfig& b = plan.node_configs.at("node-b");
@@ -214,7 +223,11 @@ TEST(PlannerTest, RejectsPreserveWithoutReturnPath) {
   FleetPlan plan = PlanFleet({Web()}, nodes);
   EXPECT_EQ(plan.forwards.at("web").reason, kReasonNoReturnPath);
   EXPECT_THAT(plan.forwards.at("web").message, HasSubstr("returnVia"));
-  EXPECT_EQ(plan.node_configs.at("node-a").dnat_size(), 0);
+  // node-a installs nothing; it is only asked for its route to 10.8.0.2.
+  ASSERT_EQ(plan.node_configs.at("node-a").dnat_size(), 1);
+  EXPECT_TRUE(plan.node_configs.at("node-a").dnat(0).route_query());
+  EXPECT_EQ(plan.node_configs.at("node-a").dnat(0).generation(), 0);
+  EXPECT_FALSE(plan.node_configs.at("node-a").ipv4_forwarding());
   EXPECT_EQ(plan.node_configs.at("node-b").return_routes_size(), 0);
 }
 
@@ -295,6 +308,95 @@ TEST(PlannerTest, SwitchingDriftPolicyChangesTheConfigVersion) {
   alert.mutable_spec()->set_drift_policy(ferry::v1::ALERT);
   EXPECT_NE(PlanFleet({Web()}, TwoNodes()).node_configs.at("node-a").version(),
             PlanFleet({alert}, TwoNodes()).node_configs.at("node-a").version());
+}
+
+// -------------------------------------------------------- node selectors
+
+ferry::v1::Node Labeled(ferry::v1::Node node, const std::string& key, const std::string& value) {
+  (*node.mutable_metadata()->mutable_labels())[key] = value;
+  return node;
+}
+
+// node-a and node-c are edge nodes, each with its own eth0 address and a
+// tunnel to node-b; node-x is not an edge node.
+std::vector<ferry::v1::Node> EdgeFleet() {
+  ferry::v1::Node a = MakeNode("node-a", {{"192.0.2.1", 24}, {"10.8.0.1", 24}});
+  a.mutable_status()->mutable_addresses(0)->set_interface("eth0");
+  ferry::v1::Node c = MakeNode("node-c", {{"192.0.2.3", 24}, {"10.8.0.3", 24}});
+  c.mutable_status()->mutable_addresses(0)->set_interface("eth0");
+  ferry::v1::Node x = MakeNode("node-x", {{"192.0.2.9", 24}, {"10.8.0.9", 24}});
+  x.mutable_status()->mutable_addresses(0)->set_interface("eth0");
+  return {Labeled(a, "tier", "edge"), MakeNode("node-b", {{"10.8.0.2", 24}}),
+          Labeled(c, "tier", "edge"), x};
+}
+
+ferry::v1::IPForward EdgeForward() {
+  ferry::v1::IPForward f = MakeForward("edge", "", "", "node-b", "10.8.0.2");
+  ferry::v1::Frontend& fe = *f.mutable_spec()->mutable_frontend();
+  {
+    auto* label = fe.mutable_node_selector()->add_match_labels();
+    label->set_key("tier");
+    label->set_value("edge");
+  }
+  fe.set_interface("eth0");
+  return f;
+}
+
+TEST(PlannerSelectorTest, EverySelectedNodeServesOnItsOwnAddressWithItsOwnReturnHop) {
+  FleetPlan plan = PlanFleet({EdgeForward()}, EdgeFleet());
+  const ForwardResolution& r = plan.forwards.at("edge");
+  ASSERT_TRUE(r.accepted) << r.message;
+  EXPECT_EQ(r.frontends, (std::vector<FrontendEnd>{{"node-a", "192.0.2.1", "10.8.0.1", "wg0"},
+                                                   {"node-c", "192.0.2.3", "10.8.0.3", "wg0"}}));
+  EXPECT_EQ(r.return_via, "10.8.0.1,10.8.0.3");
+  EXPECT_EQ(plan.node_configs.at("node-a").dnat(0).frontend_address(), "192.0.2.1");
+  EXPECT_EQ(plan.node_configs.at("node-c").dnat(0).frontend_address(), "192.0.2.3");
+  EXPECT_EQ(plan.node_configs.at("node-x").dnat_size(), 0);
+  const ferry::v1::NodeConfig& b = plan.node_configs.at("node-b");
+  ASSERT_EQ(b.return_routes_size(), 2);
+  EXPECT_EQ(b.return_routes(0).via(), "10.8.0.1");
+  EXPECT_EQ(b.return_routes(1).via(), "10.8.0.3");
+}
+
+TEST(PlannerSelectorTest, FollowsLabelsBothWays) {
+  std::vector<ferry::v1::Node> nodes = EdgeFleet();
+  nodes[3] = Labeled(nodes[3], "tier", "edge");
+  EXPECT_EQ(PlanFleet({EdgeForward()}, nodes).node_configs.at("node-x").dnat_size(), 1);
+  for (ferry::v1::Node& n : nodes) n.mutable_metadata()->mutable_labels()->erase("tier");
+  const ForwardResolution r = PlanFleet({EdgeForward()}, nodes).forwards.at("edge");
+  EXPECT_EQ(r.reason, kReasonNoNodeSelected);
+}
+
+TEST(PlannerSelectorTest, AVipServesOnlyWhereItIsAndTheOthersSayWhy) {
+  std::vector<ferry::v1::Node> nodes = EdgeFleet();
+  auto* vip = nodes[0].mutable_status()->add_addresses();
+  vip->set_interface("lo");
+  vip->set_address("198.51.100.7");
+  vip->set_prefix_length(32);
+  ferry::v1::IPForward f = EdgeForward();
+  f.mutable_spec()->mutable_frontend()->clear_interface();
+  f.mutable_spec()->mutable_frontend()->set_address("198.51.100.7");
+  const ForwardResolution r = PlanFleet({f}, nodes).forwards.at("edge");
+  ASSERT_TRUE(r.accepted) << r.message;
+  ASSERT_EQ(r.frontends.size(), 1u);
+  EXPECT_EQ(r.frontends[0].node, "node-a");
+  ASSERT_EQ(r.skipped.size(), 1u);
+  EXPECT_EQ(r.skipped[0].node, "node-c");
+  EXPECT_EQ(r.skipped[0].reason, kReasonAddressNotOnNode);
+  EXPECT_THAT(r.skipped[0].message, HasSubstr("198.51.100.7 is not an address of node node-c"));
+}
+
+TEST(PlannerSelectorTest, AFrontendWithoutAReturnHopIsAskedAndTheOthersServe) {
+  std::vector<ferry::v1::Node> nodes = EdgeFleet();
+  nodes[2].mutable_status()->mutable_addresses()->RemoveLast();  // node-c: no tunnel address
+  FleetPlan plan = PlanFleet({EdgeForward()}, nodes);
+  const ForwardResolution& r = plan.forwards.at("edge");
+  ASSERT_TRUE(r.accepted);
+  EXPECT_EQ(r.route_query_nodes, std::vector<std::string>{"node-c"});
+  const ferry::v1::NodeConfig& c = plan.node_configs.at("node-c");
+  ASSERT_EQ(c.dnat_size(), 1);
+  EXPECT_TRUE(c.dnat(0).route_query());
+  EXPECT_EQ(plan.node_configs.at("node-b").return_routes_size(), 1);
 }
 
 }  // namespace
