@@ -72,10 +72,6 @@ std::string Describe(const YamlNode& n) {
   return absl::StrCat(n.TypeName(), " \"", n.value, "\"");
 }
 
-absl::Status NoFields(absl::string_view, const YamlNode&, const FieldPath&) {
-  return absl::OkStatus();
-}
-
 class Decoder {
  public:
   explicit Decoder(absl::string_view source) : source_(source) {}
@@ -201,7 +197,8 @@ class Decoder {
   absl::Status DecodeForwardSpec(const YamlNode& node, v1::IPForwardSpec& spec) {
     const FieldPath top;
     return VisitFields(
-        node, top.Field("spec"), {"frontend", "backend", "ports", "sourceIP", "driftPolicy"},
+        node, top.Field("spec"),
+        {"frontend", "backend", "ports", "sourceIP", "driftPolicy", "rollout"},
         [&](absl::string_view key, const YamlNode& v, const FieldPath& path) {
           if (key == "frontend") {
             auto& fe = *spec.mutable_frontend();
@@ -226,6 +223,21 @@ class Decoder {
                                });
           }
           if (key == "ports") return DecodePorts(v, path, spec);
+          if (key == "rollout") {
+            v1::Rollout& rollout = *spec.mutable_rollout();
+            return VisitFields(v, path, {"maxUnavailable", "progressDeadlineSeconds"},
+                               [&](absl::string_view k, const YamlNode& x, const FieldPath& p) {
+                                 if (k == "maxUnavailable") {
+                                   // 1 or "25%", as a Deployment's: a number or a string.
+                                   return String(x, p, rollout.mutable_max_unavailable());
+                                 }
+                                 int64_t n = 0;
+                                 absl::Status s =
+                                     Integer(x, p, 86400, "0 (30 s) or 1..86400 seconds", &n);
+                                 rollout.set_progress_deadline_seconds(static_cast<uint32_t>(n));
+                                 return s;
+                               });
+          }
           if (key == "sourceIP") {
             return Enum<v1::SourceIP>(v, path,
                                       {{"Preserve", v1::PRESERVE}, {"Masquerade", v1::MASQUERADE}},

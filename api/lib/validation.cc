@@ -6,8 +6,10 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
 #include "api/lib/ip_address.h"
 #include "api/lib/port_mapping.h"
 
@@ -362,6 +364,17 @@ Result CheckForward(const IPForward& f) {
       return r;
     }
   }
+  if (spec.has_rollout()) {
+    if (absl::StatusOr<MaxUnavailable> m = ParseMaxUnavailable(spec.rollout().max_unavailable());
+        !m.ok()) {
+      return Fail("spec.rollout.maxUnavailable", std::string(m.status().message()));
+    }
+    if (spec.rollout().progress_deadline_seconds() > 86400) {
+      return Fail("spec.rollout.progressDeadlineSeconds",
+                  absl::StrCat("must be 0 (30 s) or 1..86400, got ",
+                               spec.rollout().progress_deadline_seconds()));
+    }
+  }
   if (spec.ports().empty()) {
     return Fail("spec.ports", "at least one port is required, e.g. [{protocol: TCP, port: 80}]");
   }
@@ -387,6 +400,29 @@ absl::Status ToStatus(const Result& r) {
 }
 
 }  // namespace
+
+absl::StatusOr<MaxUnavailable> ParseMaxUnavailable(absl::string_view text) {
+  MaxUnavailable out;
+  if (text.empty()) return out;  // the default: one node at a time
+  absl::string_view digits = text;
+  out.percent = absl::ConsumeSuffix(&digits, "%");
+  uint32_t n = 0;
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), absl::ascii_isdigit) ||
+      !absl::SimpleAtoi(digits, &n) || n == 0 || (out.percent && n > 100)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("must be a count of nodes (1, 2, ...) or a percentage of them (1% to "
+                     "100%), got ",
+                     Quote(text)));
+  }
+  out.value = n;
+  return out;
+}
+
+uint32_t MaxUnavailable::Of(size_t nodes) const {
+  if (!percent) return value;
+  // Rounded down, as a Deployment's, but never below one node.
+  return std::max<uint32_t>(1, static_cast<uint32_t>(nodes * value / 100));
+}
 
 absl::Status ValidateName(absl::string_view name) {
   if (name.size() > kMaxNameLength) return TooLong("name", kMaxNameLength, name.size());

@@ -2,10 +2,12 @@
 #define FERRY_API_LIB_VALIDATION_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "api/lib/objects.h"  // KindName, ObjectName: formerly declared here
 #include "ferry/v1/ferry.pb.h"
@@ -64,6 +66,17 @@ std::optional<FieldError> FindFieldError(const ferry::v1::Object& object);
 
 // Single-value checks shared with the label selector parser. The messages
 // carry no field path.
+// spec.rollout.maxUnavailable: how many of a forward's frontend nodes may
+// be changing at once, as a count or a percentage of them.
+struct MaxUnavailable {
+  uint32_t value = 1;
+  bool percent = false;
+  // For `nodes` selected nodes; at least 1.
+  uint32_t Of(size_t nodes) const;
+};
+// "" (one node), "2" or "25%"; INVALID_ARGUMENT otherwise.
+absl::StatusOr<MaxUnavailable> ParseMaxUnavailable(absl::string_view text);
+
 absl::Status ValidateName(absl::string_view name);
 absl::Status ValidateLabelKey(absl::string_view key);
 absl::Status ValidateLabelValue(absl::string_view value);

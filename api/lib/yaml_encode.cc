@@ -199,6 +199,12 @@ std::string EncodeForward(const v1::IPForward& f) {
   if (spec.source_ip() == v1::MASQUERADE) w.Str("sourceIP", "Masquerade");
   if (spec.drift_policy() == v1::ENFORCE) w.Str("driftPolicy", "Enforce");
   if (spec.drift_policy() == v1::ALERT) w.Str("driftPolicy", "Alert");
+  if (spec.has_rollout()) {
+    w.Map("rollout");
+    w.Str("maxUnavailable", spec.rollout().max_unavailable());
+    w.Int("progressDeadlineSeconds", spec.rollout().progress_deadline_seconds());
+    w.EndMap();
+  }
   w.EndMap();
 
   const auto& st = f.status();

@@ -146,6 +146,24 @@ absl::Status FleetReconciler::ReconcileFleet() {
   std::vector<Node> nodes = status_.DesiredNodes(presence_.Agents(), now);
   planner_.SetNodes(nodes);
   IncrementalPlanner::Update update = planner_.Plan();
+  // Staged rollouts move on by what the nodes ACKed since the last pass,
+  // on this pass's resolutions; a wake-up at the earliest deadline catches
+  // a node that never answers.
+  const IncrementalPlanner::RolloutStep rollouts = planner_.AdvanceRollouts(
+      now, [this](const PlanForward& forward, const std::vector<InvolvedNode>& nodes) {
+        ForwardResolution asked;
+        asked.nodes = nodes;
+        return pushes_.AcksFor(forward, asked);
+      });
+  if (rollouts.changed) {
+    IncrementalPlanner::Update more = planner_.Plan();
+    update.full = update.full || more.full;
+    update.forwards.insert(update.forwards.end(), more.forwards.begin(), more.forwards.end());
+    update.nodes.insert(update.nodes.end(), more.nodes.begin(), more.nodes.end());
+  }
+  if (rollouts.next_deadline.has_value()) {
+    trigger_.KickAfter(*rollouts.next_deadline - options_.clock());
+  }
   const absl::Time planned = options_.clock();
 
   for (const auto& [node, kind] : pushes_.PushChanged(&planner_, pass_start, planned)) {

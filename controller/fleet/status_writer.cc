@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "api/lib/conditions.h"
 #include "api/lib/log.h"
 #include "api/lib/objects.h"
@@ -38,6 +39,10 @@ std::string StatusInputs(ForwardRef forward, const ForwardResolution& resolution
   for (const FrontendEnd& end : resolution.frontends) {
     absl::StrAppend(&key, "|", end.node.size(), ":", end.node, end.address.size(), ":",
                     end.address);
+  }
+  if (const std::optional<RolloutView>& r = resolution.rollout) {
+    absl::StrAppend(&key, "|@", r->stable_generation, ":", absl::StrJoin(r->released, ","), ":",
+                    r->stopped_node, ":", r->stopped_reason);
   }
   for (const SkippedNode& skipped : resolution.skipped) {
     absl::StrAppend(&key, "|!", skipped.node.size(), ":", skipped.node, skipped.message.size(), ":",

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "api/lib/validation.h"
 
 namespace ferry::controller {
 namespace {
@@ -105,6 +106,20 @@ void IncrementalPlanner::SetForward(std::shared_ptr<const PlanForward> forward) 
   if (kept.spec != nullptr) {
     if (kept.spec->SameInputs(*forward)) return;
     IndexNodeNames(name, *kept.spec, false);
+    if (!forward->spec.has_rollout()) {
+      kept.stable = nullptr;
+    } else if (forward->generation > kept.spec->generation) {
+      // A new change rolls out from the last generation every node
+      // applied: the old one, unless that was still rolling out (or stopped).
+      if (kept.stable == nullptr) kept.stable = kept.spec;
+      kept.released.clear();
+      kept.stopped.reset();
+    }
+    if (kept.stable == nullptr) {
+      kept.stable_resolution = ForwardResolution();
+      kept.released.clear();
+      kept.stopped.reset();
+    }
   }
   kept.spec = std::move(forward);
   IndexNodeNames(name, *kept.spec, true);
@@ -121,17 +136,123 @@ void IncrementalPlanner::RemoveForward(const std::string& name) {
   dirty_forwards_.insert(name);
 }
 
-std::vector<InvolvedNode> IncrementalPlanner::NodesOf(const ForwardResolution& resolution) {
-  std::vector<InvolvedNode> nodes = resolution.nodes;
-  for (const std::string& node : resolution.route_query_nodes) {
-    nodes.push_back({node, kRoleFrontend});
+std::vector<std::string> IncrementalPlanner::RolloutNodes(const Forward& forward) {
+  std::set<std::string> nodes;
+  for (const ForwardResolution* r : {&forward.resolution, &forward.stable_resolution}) {
+    for (const FrontendEnd& end : r->frontends) nodes.insert(end.node);
   }
-  return nodes;
+  return std::vector<std::string>(nodes.begin(), nodes.end());
+}
+
+std::optional<RolloutView> IncrementalPlanner::ViewOf(const Forward& forward) {
+  if (forward.stable == nullptr) return std::nullopt;
+  RolloutView view;
+  view.stable_generation = forward.stable->generation;
+  for (const auto& [node, at] : forward.released) view.released.push_back(node);
+  view.nodes = RolloutNodes(forward).size();
+  if (forward.stopped.has_value()) {
+    view.stopped_node = forward.stopped->first;
+    view.stopped_reason = forward.stopped->second;
+  }
+  return view;
+}
+
+IncrementalPlanner::RolloutStep IncrementalPlanner::AdvanceRollouts(absl::Time now,
+                                                                    const ProgressFn& progress) {
+  RolloutStep step;
+  std::optional<absl::Time>& next_deadline = step.next_deadline;
+  for (auto& [name, f] : forwards_) {
+    if (f.stable == nullptr || f.stopped.has_value()) continue;
+    const ferry::v1::Rollout& rollout = f.spec->spec.rollout();
+    const absl::Duration deadline = absl::Seconds(
+        rollout.progress_deadline_seconds() == 0 ? 30 : rollout.progress_deadline_seconds());
+    const std::vector<std::string> nodes = RolloutNodes(f);
+    std::vector<InvolvedNode> asked;
+    for (const std::string& node : nodes) asked.push_back({node, kRoleFrontend});
+    const std::map<std::string, NodeAckInfo> acks = progress(*f.spec, asked);
+    std::set<std::string> target_nodes;
+    for (const FrontendEnd& end : f.resolution.frontends) target_nodes.insert(end.node);
+    size_t changing = 0;
+    bool all_done = f.resolution.accepted;
+    for (const std::string& node : nodes) {
+      auto a = acks.find(node);
+      const NodeAckInfo none;
+      const NodeAckInfo& ack = a == acks.end() ? none : a->second;
+      // Done: holds the new generation, or (deselected) nothing at all.
+      const bool done = target_nodes.contains(node) ? ack.acked_generation == f.spec->generation
+                                                    : !ack.acked_generation.has_value();
+      if (!done) all_done = false;
+      auto released = f.released.find(node);
+      if (released == f.released.end() || done) continue;
+      if (ack.nacked) {
+        f.stopped.emplace(node, absl::StrCat("node ", node, " rejected generation ",
+                                             f.spec->generation, ": ", ack.error));
+        break;
+      }
+      if (now - released->second >= deadline) {
+        f.stopped.emplace(
+            node, absl::StrCat("node ", node, " did not apply generation ", f.spec->generation,
+                               " within ", absl::FormatDuration(deadline)));
+        break;
+      }
+      ++changing;
+      const absl::Time due = released->second + deadline;
+      if (!next_deadline || due < *next_deadline) next_deadline = due;
+    }
+    if (f.stopped.has_value()) {
+      // The node that stopped it is planned back to the stable generation,
+      // which its agent kept (a NACKed push changes nothing).
+      f.released.erase(f.stopped->first);
+      dirty_forwards_.insert(name);
+      step.changed = true;
+      continue;
+    }
+    if (all_done) {  // every node holds the new generation: it is the stable one now
+      f.stable = nullptr;
+      f.stable_resolution = ForwardResolution();
+      f.released.clear();
+      dirty_forwards_.insert(name);
+      step.changed = true;
+      continue;
+    }
+    if (!f.resolution.accepted) continue;  // nothing to roll out until it is
+    const absl::StatusOr<api::MaxUnavailable> max =
+        api::ParseMaxUnavailable(rollout.max_unavailable());
+    size_t budget = max.ok() ? max->Of(nodes.size()) : 1;
+    for (const std::string& node : nodes) {
+      if (changing >= budget) break;
+      if (f.released.contains(node)) continue;
+      f.released.emplace(node, now);
+      ++changing;
+      dirty_forwards_.insert(name);
+      step.changed = true;
+      const absl::Time due = now + deadline;
+      if (!next_deadline || due < *next_deadline) next_deadline = due;
+    }
+  }
+  return step;
 }
 
 std::map<std::string, NodePlan::PiecePtr> IncrementalPlanner::PiecesOf(const Forward& forward) {
   std::map<std::string, NodeConfig> entries;
-  if (forward.resolution.accepted) {
+  if (forward.stable != nullptr) {
+    // A released node takes the new generation; the others keep the
+    // stable one's entries (a node new to the forward has none yet).
+    if (forward.resolution.accepted) {
+      for (const FrontendEnd& end : forward.resolution.frontends) {
+        if (forward.released.contains(end.node)) {
+          AddFrontendEndEntries(*forward.spec, forward.resolution, end, &entries);
+        }
+      }
+    }
+    if (forward.stable_resolution.accepted) {
+      for (const FrontendEnd& end : forward.stable_resolution.frontends) {
+        if (!forward.released.contains(end.node)) {
+          AddFrontendEndEntries(*forward.stable, forward.stable_resolution, end, &entries);
+        }
+      }
+    }
+  } else if (forward.resolution.accepted) {
     for (const InvolvedNode& n : forward.resolution.nodes) {
       AddNodeEntries(*forward.spec, forward.resolution, n, &entries[n.name]);
     }
@@ -153,21 +274,23 @@ void IncrementalPlanner::RemoveForwardsExcept(const std::function<bool(const std
 }
 
 void IncrementalPlanner::DropPieces(const std::string& name, const Forward& forward) {
-  for (const InvolvedNode& n : NodesOf(forward.resolution)) {
-    if (auto it = plans_.find(n.name); it != plans_.end() && it->second.Put(name, nullptr)) {
-      dirty_nodes_.insert(n.name);
+  for (const std::string& node : forward.placed) {
+    if (auto it = plans_.find(node); it != plans_.end() && it->second.Put(name, nullptr)) {
+      dirty_nodes_.insert(node);
     }
   }
 }
 
-void IncrementalPlanner::PlacePieces(const std::string& name, const Forward& forward,
-                                     const std::vector<InvolvedNode>& before) {
+void IncrementalPlanner::PlacePieces(const std::string& name, Forward& forward) {
   std::map<std::string, NodePlan::PiecePtr> pieces = PiecesOf(forward);
   if (forward.resolution.accepted) {
     index_.Add(forward.spec.get());
     indexed_.push_back(forward.spec);
   }
-  for (const InvolvedNode& n : before) pieces.try_emplace(n.name, nullptr);
+  std::vector<std::string> placed;
+  for (const auto& [node, piece] : pieces) placed.push_back(node);
+  for (const std::string& node : forward.placed) pieces.try_emplace(node, nullptr);
+  forward.placed = std::move(placed);
   for (auto& [node, piece] : pieces) {
     // Resolved nodes are registered; a node that was may be gone.
     auto it = plans_.find(node);
@@ -200,6 +323,10 @@ void IncrementalPlanner::PlanAll(Update* update) {
   std::map<std::string, std::map<std::string, NodePlan::PiecePtr>> next;  // node -> forward
   for (auto& [name, f] : forwards_) {
     f.resolution = ResolveForward(*f.spec, node_ptrs_);
+    if (f.stable != nullptr) {
+      f.stable_resolution = ResolveForward(*f.stable, node_ptrs_);
+      f.resolution.rollout = ViewOf(f);
+    }
     f.in_conflict = false;
     if (f.resolution.accepted) {
       if (absl::Status s = index_.Check(*f.spec); !s.ok()) {
@@ -212,7 +339,11 @@ void IncrementalPlanner::PlanAll(Update* update) {
       index_.Add(f.spec.get());
       indexed_.push_back(f.spec);
     }
-    for (auto& [node, piece] : PiecesOf(f)) next[node][name] = std::move(piece);
+    f.placed.clear();
+    for (auto& [node, piece] : PiecesOf(f)) {
+      f.placed.push_back(node);
+      next[node][name] = std::move(piece);
+    }
     update->forwards.push_back(name);
   }
   for (const auto& [node, unused] : nodes_) plans_.try_emplace(node);
@@ -232,14 +363,17 @@ bool IncrementalPlanner::PlanDirty(Update* update) {
     auto it = forwards_.find(name);
     if (it == forwards_.end()) continue;  // removed: its pieces are gone
     Forward& f = it->second;
-    std::vector<InvolvedNode> before = NodesOf(f.resolution);
     f.resolution = ResolveForward(*f.spec, node_ptrs_);
+    if (f.stable != nullptr) {
+      f.stable_resolution = ResolveForward(*f.stable, node_ptrs_);
+      f.resolution.rollout = ViewOf(f);
+    }
     if (f.resolution.accepted && !index_.Check(*f.spec).ok()) {
       // Maybe only a superseded entry: ask an index of what is accepted now.
       RebuildIndex();
       if (!index_.Check(*f.spec).ok()) return false;
     }
-    PlacePieces(name, f, before);
+    PlacePieces(name, f);
     update->forwards.push_back(name);
   }
   // Superseded entries only cost memory and false hits; drop them now and

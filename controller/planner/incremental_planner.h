@@ -22,14 +22,17 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "controller/planner/conflicts.h"
 #include "controller/planner/node_plan.h"
 #include "controller/planner/plan_forward.h"
 #include "controller/planner/planner.h"
+#include "controller/planner/status.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
@@ -63,6 +66,22 @@ class IncrementalPlanner {
 
   Update Plan();
 
+  // Staged rollouts (spec.rollout). What the fleet knows of each node's
+  // hold of a forward's frontend entries: for `forward`, by node.
+  using ProgressFn = std::function<std::map<std::string, NodeAckInfo>(
+      const PlanForward& forward, const std::vector<InvolvedNode>& nodes)>;
+  struct RolloutStep {
+    bool changed = false;                     // Plan again: pieces moved
+    std::optional<absl::Time> next_deadline;  // the earliest still running
+  };
+  // Moves each rolling forward on, after Plan: stops it at a released node
+  // that NACKed or has not ACKed within its deadline, completes it once
+  // every node holds the new generation (or, if deselected, nothing), and
+  // otherwise releases its next nodes, in name order, while fewer than
+  // maxUnavailable released ones are still changing. Nodes not released
+  // keep the entries of the last generation every node applied.
+  RolloutStep AdvanceRollouts(absl::Time now, const ProgressFn& progress);
+
   // After Plan: the forward's resolution, or null if it is not declared.
   const ForwardResolution* Resolution(const std::string& name) const;
   // After Plan: fn(forward, resolution) for each declared forward, in name
@@ -89,18 +108,27 @@ class IncrementalPlanner {
     std::shared_ptr<const PlanForward> spec;
     ForwardResolution resolution;
     bool in_conflict = false;
+    // While a change rolls out: the last generation every node applied,
+    // its resolution, and the nodes given `spec` so far (with when).
+    std::shared_ptr<const PlanForward> stable;
+    ForwardResolution stable_resolution;
+    std::map<std::string, absl::Time> released;
+    std::optional<std::pair<std::string, std::string>> stopped;  // node, why
+    std::vector<std::string> placed;  // the nodes its pieces are on, name order
   };
+  // Its rollout as status shows it, or none.
+  static std::optional<RolloutView> ViewOf(const Forward& forward);
+  // The nodes a rolling forward's rollout covers: its frontends under
+  // either generation, name order.
+  static std::vector<std::string> RolloutNodes(const Forward& forward);
   // What the forward installs on each node, by node: its entries if
   // accepted, else its route query if it has one.
   static std::map<std::string, NodePlan::PiecePtr> PiecesOf(const Forward& forward);
-  // The nodes that hold a piece of a forward so resolved.
-  static std::vector<InvolvedNode> NodesOf(const ForwardResolution& resolution);
-  // Takes the forward's entries off the nodes of its last resolution.
+  // Takes the forward's entries off the nodes that hold them.
   void DropPieces(const std::string& name, const Forward& forward);
   // Indexes the forward if accepted, and puts its entries on its nodes in
-  // place of those it had on the nodes of `before`.
-  void PlacePieces(const std::string& name, const Forward& forward,
-                   const std::vector<InvolvedNode>& before);
+  // place of those it had (on forward.placed, which it then updates).
+  void PlacePieces(const std::string& name, Forward& forward);
   // The conflict index of just the forwards accepted now.
   void RebuildIndex();
   void PlanAll(Update* update);

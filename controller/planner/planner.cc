@@ -184,7 +184,7 @@ ForwardResolution ResolveForward(ForwardRef forward,
     if (address.empty()) {
       r.skipped.push_back({node->metadata().name(), kReasonAddressNotOnNode, std::move(why)});
     } else {
-      r.frontends.push_back({node->metadata().name(), std::move(address)});
+      r.frontends.push_back({node->metadata().name(), std::move(address), "", ""});
     }
   }
   if (r.frontends.empty()) return RejectSkipped(std::move(r));
@@ -309,6 +309,14 @@ void SortEntries(google::protobuf::RepeatedPtrField<Entry>* entries) {
 }
 
 }  // namespace
+
+void AddFrontendEndEntries(ForwardRef forward, const ForwardResolution& resolution,
+                           const FrontendEnd& end, std::map<std::string, NodeConfig>* configs) {
+  AddFrontendRules(forward, end.address, &(*configs)[end.node]);
+  for (const InvolvedNode& node : resolution.nodes) {
+    if (node.role == kRoleBackend) AddReturnRoutes(forward, end, &(*configs)[node.name]);
+  }
+}
 
 void AddRouteQuery(ForwardRef forward, NodeConfig* config) {
   const auto& spec = forward.spec();

@@ -6,6 +6,7 @@
 // configs and the reconciler can push only to nodes whose config changed.
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,16 @@ struct FrontendEnd {
   bool operator==(const FrontendEnd&) const = default;
 };
 
+// A staged rollout of a forward's change (spec.rollout), as status shows it.
+struct RolloutView {
+  int64_t stable_generation = 0;      // what nodes not yet released keep
+  std::vector<std::string> released;  // nodes given the new generation, name order
+  size_t nodes = 0;                   // nodes the rollout covers
+  std::string stopped_node;           // set once stopped
+  std::string stopped_reason;
+  bool operator==(const RolloutView&) const = default;
+};
+
 // A node the forward's frontend selects that does not serve it, and why.
 struct SkippedNode {
   std::string node;
@@ -72,6 +83,8 @@ struct ForwardResolution {
   // the backend: each is sent a route query (DnatRule.route_query) so that
   // it does.
   std::vector<std::string> route_query_nodes;
+  // Set while a change rolls out (IncrementalPlanner::AdvanceRollouts).
+  std::optional<RolloutView> rollout;
 };
 
 struct FleetPlan {
@@ -95,6 +108,11 @@ ForwardResolution RejectForConflict(const absl::Status& conflict);
 // the forwarding flag for its frontend, return routes for its backend).
 void AddNodeEntries(ForwardRef forward, const ForwardResolution& resolution,
                     const InvolvedNode& node, ferry::v1::NodeConfig* config);
+// Adds what one frontend of an accepted forward installs: its DNAT rules on
+// its node and, for Preserve, its return routes on the backend node.
+void AddFrontendEndEntries(ForwardRef forward, const ForwardResolution& resolution,
+                           const FrontendEnd& end,
+                           std::map<std::string, ferry::v1::NodeConfig>* configs);
 // Appends the route query of a forward whose resolution asks for one
 // (route_query_node's config).
 void AddRouteQuery(ForwardRef forward, ferry::v1::NodeConfig* config);

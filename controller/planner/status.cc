@@ -53,6 +53,14 @@ Condition ReadyCondition(ForwardRef forward, const ForwardResolution& resolution
     return MakeCondition(kConditionReady, false, kReasonNotAccepted,
                          absl::StrCat("not accepted: ", resolution.reason), generation);
   }
+  if (resolution.rollout.has_value() && !resolution.rollout->stopped_node.empty()) {
+    return MakeCondition(kConditionReady, false, kReasonRolloutStopped,
+                         absl::StrCat("rollout of generation ", generation,
+                                      " stopped: ", resolution.rollout->stopped_reason,
+                                      "; node(s) not yet reached keep generation ",
+                                      resolution.rollout->stable_generation),
+                         generation);
+  }
   std::vector<std::string> failed, pending, applied;
   for (const NodeForwardStatus& n : status.nodes()) {
     if (n.state() == kStateFailed) {
@@ -69,10 +77,15 @@ Condition ReadyCondition(ForwardRef forward, const ForwardResolution& resolution
                          generation);
   }
   if (!pending.empty()) {
-    return MakeCondition(kConditionReady, false, kReasonPending,
-                         absl::StrCat("waiting for node ", absl::StrJoin(pending, ", node "),
-                                      " to apply generation ", generation),
-                         generation);
+    std::string message = absl::StrCat("waiting for node ", absl::StrJoin(pending, ", node "),
+                                       " to apply generation ", generation);
+    if (resolution.rollout.has_value()) {
+      absl::StrAppend(&message, " (rolling out: ", resolution.rollout->released.size(), " of ",
+                      resolution.rollout->nodes,
+                      " node(s) released: ", absl::StrJoin(resolution.rollout->released, ", "),
+                      ")");
+    }
+    return MakeCondition(kConditionReady, false, kReasonPending, std::move(message), generation);
   }
   return MakeCondition(kConditionReady, true, kReasonApplied,
                        absl::StrCat("applied on node ", absl::StrJoin(applied, ", node ")),

@@ -34,6 +34,8 @@ using api::kStateFailed;
 using api::kStatePending;
 
 // One node's report about one forward.
+inline constexpr char kReasonRolloutStopped[] = "RolloutStopped";
+
 struct NodeAckInfo {
   // The forward's generation in the node's last ACKed config; absent if
   // that config did not contain the forward (or nothing was ACKed).

@@ -190,4 +190,38 @@ expect_eq "selector: node-a still serves" "$CLIENT" "$(seen_by_backend http://19
 ferryctl delete forward edge >/dev/null
 wait_for "table inet ferry_return removed again" 20 no_mark_table
 
-log "PASS: two frontends, one backend, the client's address preserved through both; a selector follows labels"
+# 6. A staged rollout that stops at a node which rejects the change. node-c
+#    is restarted to accept at most one config entry, so the second port
+#    mapping of generation 2 is a NACK there. node-a (first by name) gets
+#    generation 2 alone; once it ACKs, node-c is released, rejects it, and
+#    the rollout stops: node-c keeps serving generation 1.
+ferryctl label node node-c draining- >/dev/null
+sed -e 's/name: edge$/name: staged/' "$WORK/edge.yaml" >"$WORK/staged.yaml"
+printf '  rollout: {maxUnavailable: 1, progressDeadlineSeconds: 20}\n' >>"$WORK/staged.yaml"
+ferryctl apply -f "$WORK/staged.yaml"
+ferryctl wait forward/staged --for=condition=Ready --timeout=30s
+stop_process "$AGENT_PID_node_c"
+ip netns exec "$NS_C" "$FERRY_BIN/ferry-agent" --node-name node-c --controller "unix:$SOCK" \
+  --labels role=node-c --max-config-entries 1 >>"$WORK/agent-node-c.log" 2>&1 &
+PIDS+=($!)
+wait_for "node-c back, accepting one entry" 20 node_connected node-c
+sed -e 's/  sourceIP: Preserve/  - {protocol: TCP, port: 82, targetPort: 8080}\n  sourceIP: Preserve/' \
+  "$WORK/staged.yaml" >"$WORK/staged2.yaml"
+expect_eq "generation 2 applied" "ipforward/staged configured" \
+  "$(ferryctl apply -f "$WORK/staged2.yaml")"
+ready_reason() { ferryctl get forward staged -o json | python3 -c '
+import json, sys
+for c in json.load(sys.stdin)["status"]["conditions"]:
+    if c["type"] == "Ready": print(c["reason"], c["message"])'; }
+stopped() { [[ $(ready_reason) == RolloutStopped* ]]; }
+wait_for "the rollout stopped at node-c" 30 stopped
+reason=$(ready_reason)
+[[ $reason == *"node node-c rejected generation 2"* && $reason == *"keep generation 1"* ]] \
+  || fail "the stop does not name node-c and why: $reason"
+log "ok: $reason"
+expect_eq "node-a serves generation 2 (:82)" "$CLIENT" "$(seen_by_backend http://192.0.2.1:82/)"
+expect_eq "node-c keeps generation 1 (:81)" "$CLIENT" "$(seen_by_backend http://192.0.2.3:81/)"
+if seen_by_backend http://192.0.2.3:82/ >/dev/null 2>&1; then fail "node-c serves :82"; fi
+ferryctl delete forward staged >/dev/null
+
+log "PASS: two frontends, one backend, the client's address preserved through both; a selector follows labels; a rollout stops at a NACK"

@@ -185,7 +185,7 @@ TEST(DesiredStateTest, ReturnRouteSinglePortHasEqualBounds) {
 // ---------------------------------------------------------- route tables
 
 DesiredReturn Return(absl::string_view source, uint16_t port, absl::string_view via) {
-  return DesiredReturn{"f", Ip(source), kProtoTcp, port, port, Ip(via)};
+  return DesiredReturn{"f", Ip(source), kProtoTcp, port, port, Ip(via), ""};
 }
 
 TEST(RouteTablesTest, NewViasGetLowestTablesAndOneRulePerReturn) {

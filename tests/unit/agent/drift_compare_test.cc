@@ -32,7 +32,7 @@ Intent TwoForwards() {
   intent.nat.dnat[Key(80)] = Target("web", 8080);
   intent.nat.dnat[Key(5432)] = Target("db", 5432);
   intent.returns.push_back(
-      DesiredReturn{"web", Ip("10.8.0.2"), kProtoTcp, 8080, 8080, Ip("10.8.0.1")});
+      DesiredReturn{"web", Ip("10.8.0.2"), kProtoTcp, 8080, 8080, Ip("10.8.0.1"), ""});
   intent.routes.rules.push_back(Rule(8080, 7100));
   intent.routes.routes.push_back(TableRoute{7100, Ip("10.8.0.1")});
   intent.sysctls["net/ipv4/ip_forward"] = "1";

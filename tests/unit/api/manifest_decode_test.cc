@@ -214,6 +214,7 @@ spec:
     interface: eth0
   backend: {nodeName: node-b, address: 10.8.0.2}
   ports: [{protocol: TCP, port: 80, targetPort: 8080}]
+  rollout: {maxUnavailable: 25%, progressDeadlineSeconds: 60}
 )";
 
 TEST(DecodeManifestsTest, DecodesANodeSelectorFrontendAndEncodesItBack) {
@@ -229,6 +230,8 @@ TEST(DecodeManifestsTest, DecodesANodeSelectorFrontendAndEncodesItBack) {
   EXPECT_EQ(fe.node_selector().match_expressions(0).operator_(), "In");
   EXPECT_THAT(fe.node_selector().match_expressions(0).values(), ElementsAre("eu", "us"));
   EXPECT_EQ(fe.node_selector().match_expressions(1).key(), "draining");
+  EXPECT_EQ(objects[0].object.ip_forward().spec().rollout().max_unavailable(), "25%");
+  EXPECT_EQ(objects[0].object.ip_forward().spec().rollout().progress_deadline_seconds(), 60u);
   // What get -o yaml writes applies back to the same spec.
   std::vector<ManifestObject> again = MustDecode(EncodeYaml(objects[0].object));
   ASSERT_EQ(again.size(), 1u);

@@ -363,5 +363,25 @@ TEST(ValidateObjectTest, RejectsBadNodeSelectorsByFieldPath) {
   EXPECT_THAT(Error(named), HasSubstr("spec.frontend.interface: only with nodeSelector"));
 }
 
+TEST(ValidateObjectTest, RolloutTakesACountOrAPercentageOfNodes) {
+  for (const char* ok : {"", "1", "3", "25%", "100%"}) {
+    v1::Object o = Forward();
+    Spec(o).mutable_rollout()->set_max_unavailable(ok);
+    EXPECT_EQ(Error(o), "OK") << ok;
+  }
+  for (const char* bad : {"0", "-1", "0%", "101%", "x", "1.5", "%"}) {
+    v1::Object o = Forward();
+    Spec(o).mutable_rollout()->set_max_unavailable(bad);
+    EXPECT_THAT(Error(o), HasSubstr("spec.rollout.maxUnavailable: must be a count of nodes"))
+        << bad;
+  }
+  v1::Object o = Forward();
+  Spec(o).mutable_rollout()->set_progress_deadline_seconds(86401);
+  EXPECT_THAT(Error(o), HasSubstr("spec.rollout.progressDeadlineSeconds: must be 0 (30 s) or"));
+  EXPECT_EQ(ParseMaxUnavailable("25%")->Of(10), 2u);
+  EXPECT_EQ(ParseMaxUnavailable("25%")->Of(3), 1u);  // never below one node
+  EXPECT_EQ(ParseMaxUnavailable("")->Of(10), 1u);
+}
+
 }  // namespace
 }  // namespace ferry::api

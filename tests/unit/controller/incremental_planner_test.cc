@@ -218,5 +218,158 @@ TEST(IncrementalPlannerTest, ForEachForwardOfVisitsTheDeclaredNamesInOrderByLook
   EXPECT_TRUE(std::is_sorted(all.begin(), all.end()));
 }
 
+// ------------------------------------------------ selectors and rollouts
+
+Node EdgeNode(const std::string& name, int i, bool edge) {
+  Node node = MakeNode(name, {{absl::StrCat("192.0.2.", i), 24}, {absl::StrCat("10.8.0.", i), 24}});
+  node.mutable_status()->mutable_addresses(0)->set_interface("eth0");
+  if (edge) (*node.mutable_metadata()->mutable_labels())["tier"] = "edge";
+  return node;
+}
+
+IPForward EdgeForward(int64_t generation, uint32_t port, const std::string& max_unavailable) {
+  IPForward f;
+  f.mutable_metadata()->set_name("edge");
+  f.mutable_metadata()->set_generation(generation);
+  auto* spec = f.mutable_spec();
+  auto* label = spec->mutable_frontend()->mutable_node_selector()->add_match_labels();
+  label->set_key("tier");
+  label->set_value("edge");
+  spec->mutable_frontend()->set_interface("eth0");
+  spec->mutable_backend()->set_node_name("b");
+  spec->mutable_backend()->set_address("10.8.0.2");
+  auto* p = spec->add_ports();
+  p->set_protocol(ferry::v1::TCP);
+  p->set_port(port);
+  if (!max_unavailable.empty()) spec->mutable_rollout()->set_max_unavailable(max_unavailable);
+  return f;
+}
+
+TEST(IncrementalPlannerTest, ASelectorForwardFollowsLabelsAsPlanFleetDoes) {
+  std::vector<Node> nodes = {EdgeNode("a", 1, true), EdgeNode("b", 2, false),
+                             EdgeNode("c", 3, false)};
+  IncrementalPlanner planner;
+  std::map<std::string, IPForward> forwards = {{"edge", EdgeForward(1, 80, "")}};
+  planner.SetForward(forwards.at("edge"));
+  planner.SetNodes(nodes);
+  planner.Plan();
+  ExpectSamePlan(planner, forwards, nodes, "a selected");
+  (*nodes[2].mutable_metadata()->mutable_labels())["tier"] = "edge";
+  planner.SetNodes(nodes);
+  planner.Plan();
+  ExpectSamePlan(planner, forwards, nodes, "c labelled");
+  EXPECT_EQ(planner.Config("c")->dnat_size(), 1);
+  nodes[0].mutable_metadata()->mutable_labels()->clear();
+  planner.SetNodes(nodes);
+  planner.Plan();
+  ExpectSamePlan(planner, forwards, nodes, "a unlabelled");
+  EXPECT_EQ(planner.Config("a")->dnat_size(), 0);
+}
+
+// The frontend generation each node's plan holds for "edge", by node.
+std::map<std::string, int64_t> Generations(const IncrementalPlanner& planner) {
+  std::map<std::string, int64_t> out;
+  for (const std::string node : {"a", "c", "x"}) {
+    std::shared_ptr<const ferry::v1::NodeConfig> config = planner.Config(node);
+    if (config != nullptr && config->dnat_size() > 0) out[node] = config->dnat(0).generation();
+  }
+  return out;
+}
+
+TEST(IncrementalPlannerTest, ARolloutReleasesOneNodeAtATimeAndStopsAtANack) {
+  std::vector<Node> nodes = {EdgeNode("a", 1, true), EdgeNode("b", 2, false),
+                             EdgeNode("c", 3, true), EdgeNode("x", 9, true)};
+  IncrementalPlanner planner;
+  planner.SetNodes(nodes);
+  planner.SetForward(EdgeForward(1, 80, "1"));
+  planner.Plan();  // a new forward goes everywhere at once
+  EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 1}, {"c", 1}, {"x", 1}}));
+
+  // What each node ACKed, and which NACKed, as the push tracker says.
+  std::map<std::string, NodeAckInfo> acks = {{"a", {1}}, {"c", {1}}, {"x", {1}}};
+  auto progress = [&](const PlanForward&, const std::vector<InvolvedNode>& asked) {
+    std::map<std::string, NodeAckInfo> out;
+    for (const InvolvedNode& n : asked) out[n.name] = acks[n.name];
+    return out;
+  };
+  absl::Time now = absl::FromUnixSeconds(1000);
+  EXPECT_FALSE(planner.AdvanceRollouts(now, progress).changed);  // nothing rolling
+
+  planner.SetForward(EdgeForward(2, 81, "1"));
+  planner.Plan();
+  EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 1}, {"c", 1}, {"x", 1}}));
+  IncrementalPlanner::RolloutStep step = planner.AdvanceRollouts(now, progress);
+  EXPECT_TRUE(step.changed);
+  EXPECT_EQ(step.next_deadline, now + absl::Seconds(30));
+  planner.Plan();
+  EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 2}, {"c", 1}, {"x", 1}}));
+  EXPECT_EQ(planner.Config("a")->dnat(0).port(), 81u);
+  EXPECT_EQ(planner.Config("c")->dnat(0).port(), 80u);
+  // The backend holds each frontend's return routes at its generation.
+  EXPECT_EQ(planner.Config("b")->return_routes_size(), 3);
+
+  // a has not ACKed yet: nothing more is released.
+  EXPECT_FALSE(planner.AdvanceRollouts(now + absl::Seconds(1), progress).changed);
+  acks["a"] = {2};
+  EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(2), progress).changed);
+  planner.Plan();
+  EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 2}, {"c", 2}, {"x", 1}}));
+  ASSERT_TRUE(planner.Resolution("edge")->rollout.has_value());
+  EXPECT_EQ(planner.Resolution("edge")->rollout->released, (std::vector<std::string>{"a", "c"}));
+
+  // c rejects generation 2: the rollout stops there, c is planned back to
+  // generation 1 (what its agent kept), and x is never reached.
+  acks["c"] = {1, true, "config has 2 entries, more than the 1 this agent accepts"};
+  EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(3), progress).changed);
+  planner.Plan();
+  EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 2}, {"c", 1}, {"x", 1}}));
+  const RolloutView& view = *planner.Resolution("edge")->rollout;
+  EXPECT_EQ(view.stopped_node, "c");
+  EXPECT_EQ(view.stopped_reason,
+            "node c rejected generation 2: config has 2 entries, more than the 1 this agent "
+            "accepts");
+  EXPECT_EQ(view.stable_generation, 1);
+  EXPECT_FALSE(planner.AdvanceRollouts(now + absl::Seconds(60), progress).changed);
+
+  // The next change starts again from generation 1, the last every node applied.
+  planner.SetForward(EdgeForward(3, 82, "100%"));
+  planner.Plan();
+  EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(61), progress).changed);
+  planner.Plan();
+  EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 3}, {"c", 3}, {"x", 3}}));
+  acks = {{"a", {3}}, {"c", {3}}, {"x", {3}}};
+  EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(62), progress).changed);
+  planner.Plan();
+  EXPECT_FALSE(planner.Resolution("edge")->rollout.has_value());  // complete
+}
+
+TEST(IncrementalPlannerTest, ARolloutStopsAtANodeThatDoesNotAckInTime) {
+  std::vector<Node> nodes = {EdgeNode("a", 1, true), EdgeNode("b", 2, false),
+                             EdgeNode("c", 3, true)};
+  IncrementalPlanner planner;
+  planner.SetNodes(nodes);
+  planner.SetForward(EdgeForward(1, 80, "1"));
+  planner.Plan();
+  std::map<std::string, NodeAckInfo> acks = {{"a", {1}}, {"c", {1}}};
+  auto progress = [&](const PlanForward&, const std::vector<InvolvedNode>& asked) {
+    std::map<std::string, NodeAckInfo> out;
+    for (const InvolvedNode& n : asked) out[n.name] = acks[n.name];
+    return out;
+  };
+  IPForward v2 = EdgeForward(2, 81, "1");
+  v2.mutable_spec()->mutable_rollout()->set_progress_deadline_seconds(5);
+  planner.SetForward(v2);
+  planner.Plan();
+  const absl::Time now = absl::FromUnixSeconds(1000);
+  planner.AdvanceRollouts(now, progress);
+  planner.Plan();
+  EXPECT_FALSE(planner.AdvanceRollouts(now + absl::Seconds(4), progress).changed);
+  EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(5), progress).changed);
+  planner.Plan();
+  EXPECT_EQ(planner.Resolution("edge")->rollout->stopped_reason,
+            "node a did not apply generation 2 within 5s");
+  EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 1}, {"c", 1}}));
+}
+
 }  // namespace
 }  // namespace ferry::controller
