@@ -27,6 +27,7 @@
 #include "controller/fleet/event_recorder.h"
 #include "controller/fleet/fleet_metrics.h"
 #include "controller/fleet/fleet_reconciler.h"
+#include "controller/fleet/plan_requests.h"
 #include "controller/observability/endpoints.h"
 #include "controller/observability/http_server.h"
 #include "controller/observability/metrics.h"
@@ -278,9 +279,12 @@ int Run(const Config& config, const sigset_t& signals) {
   fleet.Start();
   ProtectionMetrics protection_metrics(&registry);
   const PrincipalResolver* resolver = (*secure)->resolver();
+  // ResourceService.Diff asks the agents over their streams.
+  PlanRequests plans;
   AgentServiceImpl::Options agent_options;
   agent_options.reports = config.agent_reports;
   agent_options.metrics = &protection_metrics;
+  agent_options.plans = &plans;
   AgentServiceImpl agent_service(&fleet, agent_options,
                                  std::make_unique<CertificateNodeAuthenticator>(resolver));
   ResourceServiceImpl::Options resource_options;
@@ -295,6 +299,7 @@ int Run(const Config& config, const sigset_t& signals) {
   resource_options.statuses = &statuses;
   resource_options.handoff = &handoff;
   resource_options.max_apply_bytes = config.max_apply_bytes;
+  resource_options.plans = &plans;
   CredentialStore* credentials = (*secure)->credentials();
   resource_options.on_node_deleted = [&fleet, credentials](const std::string& node) {
     absl::StatusOr<int> revoked = credentials->Revoke(node, "node");

@@ -80,6 +80,7 @@ absl::StatusOr<VerbWords> ParseVerb(const std::vector<std::string>& positionals,
         absl::StrCat("unknown command \"", both, "\" (", word, " takes ", subcommands, ")"));
   }
   if (word == "apply") return VerbWords{Verb::kApply, word, 1};
+  if (word == "diff") return VerbWords{Verb::kDiff, word, 1};
   if (word == "get") return VerbWords{Verb::kGet, word, 1};
   if (word == "describe") return VerbWords{Verb::kDescribe, word, 1};
   if (word == "delete") return VerbWords{Verb::kDelete, word, 1};
@@ -94,6 +95,8 @@ std::vector<absl::string_view> VerbFlags(Verb verb) {
   switch (verb) {
     case Verb::kApply:
       return {"filename", "dry-run"};
+    case Verb::kDiff:
+      return {"filename"};
     case Verb::kGet:
       return {"output", "selector", "watch", "for", "timeout"};
     case Verb::kDelete:
@@ -166,11 +169,12 @@ absl::Status CheckVerbArgs(absl::string_view word, const std::vector<std::string
                            Command& command) {
   switch (command.verb) {
     case Verb::kApply:
+    case Verb::kDiff:
       if (!rest.empty()) {
         return UsageError(
-            absl::StrCat("apply takes no arguments, got \"", rest[0], "\" (use -f FILE)"));
+            absl::StrCat(word, " takes no arguments, got \"", rest[0], "\" (use -f FILE)"));
       }
-      if (command.files.empty()) return UsageError("apply needs -f FILE, DIR or -");
+      if (command.files.empty()) return UsageError(absl::StrCat(word, " needs -f FILE, DIR or -"));
       return absl::OkStatus();
     case Verb::kGet:
     case Verb::kDescribe:
@@ -264,6 +268,7 @@ absl::Status ApplyFlag(const Flag& flag, Command& command) {
     absl::StatusOr<absl::Duration> d = ParseDurationFlag(flag, /*allow_zero=*/false);
     if (!d.ok()) return d.status();
     command.request_timeout = *d;
+    command.request_timeout_set = true;
   } else if (name == "filename") {
     if (flag.value.empty()) return UsageError(absl::StrCat(flag.spelled, ": must not be empty"));
     command.files.push_back(flag.value);

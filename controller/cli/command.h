@@ -20,11 +20,15 @@ inline constexpr char kFerryctlVersion[] = "0.1.0";
 inline constexpr char kDefaultServer[] = "127.0.0.1:7443";
 inline constexpr absl::Duration kDefaultRequestTimeout = absl::Seconds(5);
 inline constexpr absl::Duration kDefaultWaitTimeout = absl::Seconds(30);
+// diff's deadline unless --request-timeout gives one: the controller waits
+// up to 10 s for the agents' answers.
+inline constexpr absl::Duration kDefaultDiffTimeout = absl::Seconds(15);
 
 enum class Verb {
   kHelp,
   kVersion,
   kApply,
+  kDiff,  // diff -f FILE|DIR|-
   kGet,
   kDescribe,
   kDelete,
@@ -57,13 +61,14 @@ struct Command {
   ServerSource server_source = ServerSource::kDefault;
   std::string config_path;  // --config; empty: $FERRY_CONFIG or the default file
   absl::Duration request_timeout = kDefaultRequestTimeout;
+  bool request_timeout_set = false;  // --request-timeout was given
 
   // get, describe, delete, wait.
   ferry::v1::ResourceKind kind = ferry::v1::RESOURCE_KIND_UNSPECIFIED;
   std::vector<std::string> names;
   bool all = false;  // wait --all
 
-  // apply -f / delete -f.
+  // apply -f / diff -f / delete -f.
   std::vector<std::string> files;
   bool dry_run = false;
   bool ignore_not_found = false;

@@ -81,6 +81,15 @@ absl::StatusOr<ferry::v1::ApplyResponse> ResourceClient::ApplyStreamed(
   return response;
 }
 
+absl::StatusOr<ferry::v1::DiffResponse> ResourceClient::Diff(const ferry::v1::ApplyRequest& request,
+                                                             absl::Duration timeout) {
+  grpc::ClientContext context;
+  PrepareContext(context, absl::Now() + timeout);
+  ferry::v1::DiffResponse response;
+  if (absl::Status s = Convert(stub_->Diff(&context, request, &response)); !s.ok()) return s;
+  return response;
+}
+
 absl::StatusOr<ferry::v1::Object> ResourceClient::Get(ferry::v1::ResourceKind kind,
                                                       const std::string& name) {
   grpc::ClientContext context;

@@ -66,6 +66,10 @@ class ResourceClient {
                     std::string* revision = nullptr);
   absl::StatusOr<ferry::v1::DeleteResponse> Delete(ferry::v1::ResourceKind kind,
                                                    const std::string& name);
+  // ResourceService.Diff, within `timeout` rather than the client's own:
+  // the controller waits on the agents' answers.
+  absl::StatusOr<ferry::v1::DiffResponse> Diff(const ferry::v1::ApplyRequest& request,
+                                               absl::Duration timeout);
   // Streams events after `resource_version` until `visit` returns false
   // (then OK), the server ends the stream, `deadline` passes
   // (DEADLINE_EXCEEDED; absl::InfiniteFuture() for none) or `canceller` is

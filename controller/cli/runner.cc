@@ -9,6 +9,7 @@
 #include "controller/cli/channel.h"
 #include "controller/cli/client_config.h"
 #include "controller/cli/describe.h"
+#include "controller/cli/diff.h"
 #include "controller/cli/events.h"
 #include "controller/cli/get.h"
 #include "controller/cli/kinds.h"
@@ -146,6 +147,8 @@ int RunCommand(const Command& command, ResourceClient& client, Io io) {
   switch (command.verb) {
     case Verb::kApply:
       return RunApply(command, client, io);
+    case Verb::kDiff:
+      return RunDiff(command, client, io);
     case Verb::kGet:
       return RunGet(command, client, io);
     case Verb::kDescribe:

@@ -12,6 +12,12 @@ Commands:
   apply -f FILE|DIR|- [--dry-run]      Create or update the objects in the manifests.
                                        All documents are checked first, then applied
                                        in one transaction.
+  diff -f FILE|DIR|-                   Show, per node, the kernel changes applying would
+                                       make there (nft elements, rules, routes, sysctls,
+                                       as +/- lines), computed by each node's agent against
+                                       its kernel. Changes nothing. Exits 0 when nothing
+                                       would change, 1 when something would, 2 on an error
+                                       (a node whose diff is unknown included).
   get TYPE [NAME] [-o yaml|json|wide|name] [-l k=v,k!=v,k,!k,k in (a,b)] [-w [--timeout D]]
                                        List or show forwards, nodes or events; with -w,
                                        keep printing changes until Ctrl-C (or --timeout).
@@ -48,13 +54,13 @@ Global flags:
                          (default $FERRY_CONFIG, else ~/.config/ferry/config if it exists)
   --server ADDR          ferry-controller address: host:port or unix:PATH (default
                          $FERRY_SERVER, else the config's server, else 127.0.0.1:7443)
-  --request-timeout D    deadline of each request (default 5s)
+  --request-timeout D    deadline of each request (default 5s; diff: 15s)
 
 A TCP server is reached over mutual TLS with the client config's certificates;
 a unix socket needs no config (the controller knows the caller by its uid).
 Durations: 30s, 5m, 1h, 90d, 1d12h.
 
-Exit status: 0 on success, 1 on failure, 2 on a usage error.
+Exit status: 0 on success, 1 on failure, 2 on a usage error (diff: as said above).
 )";
 }
 

@@ -27,6 +27,7 @@ AgentServiceImpl::AgentServiceImpl(SessionRegistry* registry, Options options,
                                    std::unique_ptr<NodeAuthenticator> authenticator)
     : registry_(registry),
       authenticator_(std::move(authenticator)),
+      plans_(options.plans),
       own_metrics_(options.metrics == nullptr ? std::make_unique<ProtectionMetrics>(nullptr)
                                               : nullptr),
       metrics_(options.metrics != nullptr ? options.metrics : own_metrics_.get()),
@@ -41,7 +42,7 @@ AgentServiceImpl::Sync(grpc::CallbackServerContext* context) {
     return new RejectedStream(api::ToGrpcStatus(identity.status()));
   }
   return new AgentSession(registry_, *std::move(identity),
-                          AgentSession::Limits{&report_limiter_, &timer_, metrics_});
+                          AgentSession::Limits{&report_limiter_, &timer_, metrics_}, plans_);
 }
 
 }  // namespace ferry::controller

@@ -10,6 +10,7 @@
 
 #include <memory>
 
+#include "controller/fleet/plan_requests.h"
 #include "controller/fleet/session_registry.h"
 #include "controller/protection/protection_metrics.h"
 #include "controller/protection/rate_limiter.h"
@@ -29,6 +30,9 @@ class AgentServiceImpl : public ferry::v1::AgentService::CallbackService {
     RateLimit reports{/*per_second=*/50, /*burst=*/200};
     // Where the protection counters go; a private one if null.
     ProtectionMetrics* metrics = nullptr;
+    // Where each stream is attached once its Hello is taken, so that
+    // ResourceService.Diff can ask its agent; none if null. Not owned.
+    PlanRequests* plans = nullptr;
   };
 
   // `registry` must outlive the server. `authenticator` decides which node
@@ -43,6 +47,7 @@ class AgentServiceImpl : public ferry::v1::AgentService::CallbackService {
  private:
   SessionRegistry* const registry_;
   const std::unique_ptr<NodeAuthenticator> authenticator_;
+  PlanRequests* const plans_;
   std::unique_ptr<ProtectionMetrics> own_metrics_;
   ProtectionMetrics* const metrics_;
   RateLimiter report_limiter_;

@@ -9,10 +9,12 @@
 
 namespace ferry::controller {
 
-AgentSession::AgentSession(SessionRegistry* registry, std::string identity, Limits limits)
+AgentSession::AgentSession(SessionRegistry* registry, std::string identity, Limits limits,
+                           PlanRequests* plans)
     : registry_(registry),
       identity_(std::move(identity)),
       limits_(limits),
+      plans_(plans),
       throttle_(limits.reports, identity_) {
   StartRead(&in_);
 }
@@ -26,10 +28,25 @@ void AgentSession::Push(ferry::v1::ControllerMessage message) {
 
 void AgentSession::Close(const absl::Status& status) { FinishOnce(status); }
 
+bool AgentSession::SendPlan(ferry::v1::ControllerMessage message) {
+  absl::MutexLock l(&mu_);
+  if (finishing_ || plans_waiting_.size() >= kMaxQueuedPlans) return false;
+  plans_waiting_.push_back(std::move(message));
+  if (!write_in_flight_) StartNextWriteLocked();
+  return true;
+}
+
 void AgentSession::StartNextWriteLocked() {
-  if (!waiting_.has_value() || finishing_) return;
-  writing_ = *std::move(waiting_);
-  waiting_.reset();
+  if (finishing_) return;
+  if (!plans_waiting_.empty()) {
+    writing_ = std::move(plans_waiting_.front());
+    plans_waiting_.pop_front();
+  } else if (waiting_.has_value()) {
+    writing_ = *std::move(waiting_);
+    waiting_.reset();
+  } else {
+    return;
+  }
   write_in_flight_ = true;
   StartWrite(&writing_);
 }
@@ -45,6 +62,7 @@ void AgentSession::OnWriteDone(bool ok) {
     } else if (!ok && !finishing_) {
       finishing_ = true;
       waiting_.reset();
+      plans_waiting_.clear();
       finish = grpc::Status(grpc::StatusCode::UNAVAILABLE, "write to agent failed");
     } else {
       StartNextWriteLocked();
@@ -62,6 +80,7 @@ void AgentSession::FinishOnce(const absl::Status& status) {
     if (finishing_) return;
     finishing_ = true;
     waiting_.reset();
+    plans_waiting_.clear();
     if (write_in_flight_) {
       deferred_finish_ = std::move(g);
       return;
@@ -82,6 +101,10 @@ absl::Status AgentSession::Handle(const ferry::v1::AgentMessage& message) {
                        "\" does not match the connection's identity \"", identity_, "\""));
     }
     handle_ = registry_->Connect(identity_, message.hello(), this);
+    if (plans_ != nullptr) {
+      plans_->Attach(identity_, this);
+      attached_ = true;
+    }
     return absl::OkStatus();
   }
   switch (message.msg_case()) {
@@ -109,6 +132,13 @@ absl::Status AgentSession::Handle(const ferry::v1::AgentMessage& message) {
       return absl::OkStatus();
     case ferry::v1::AgentMessage::kDrift:
       OfferReport(message);
+      return absl::OkStatus();
+    case ferry::v1::AgentMessage::kPlan:
+      // An answer nobody waits for any more (the diff gave up) is dropped.
+      if (plans_ != nullptr && !plans_->Answer(identity_, message.plan())) {
+        LogDebug("plan answer for no waiting diff",
+                 {{"node", identity_}, {"nonce", message.plan().nonce()}});
+      }
       return absl::OkStatus();
     default:
       return absl::InvalidArgumentError("msg: empty agent message");
@@ -172,6 +202,8 @@ void AgentSession::OnCancel() { FinishOnce(absl::CancelledError("stream cancelle
 void AgentSession::OnDone() {
   // Held reports die with the stream; the agent re-reports on reconnect.
   if (limits_.timer != nullptr) limits_.timer->Cancel(this);
+  // Its unanswered plan requests fail now rather than at their deadline.
+  if (attached_) plans_->Detach(identity_, this);
   if (handle_ != nullptr) registry_->Disconnect(handle_);
   delete this;
 }

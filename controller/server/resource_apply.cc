@@ -101,19 +101,24 @@ grpc::Status ResourceServiceImpl::ApplyStream(grpc::ServerContext* context,
   return status;
 }
 
+absl::Status ResourceServiceImpl::AuthorizeApply(const Principal& who,
+                                                 const ferry::v1::ApplyRequest& request) {
+  // Every object must be allowed. A kind-less object (refused later by
+  // validation) needs the least write right there is.
+  for (const ferry::v1::Object& object : request.objects()) {
+    const std::string kind = api::KindName(object);
+    absl::Status denied = Authorize(who, Verb::kApply, kind.empty() ? api::kKindIPForward : kind);
+    if (!denied.ok()) return denied;
+  }
+  if (request.objects_size() == 0) return Authorize(who, Verb::kApply, api::kKindIPForward);
+  return absl::OkStatus();
+}
+
 grpc::Status ResourceServiceImpl::ApplyObjects(grpc::ServerContext* context,
                                                ferry::v1::ApplyRequest* request,
                                                ferry::v1::ApplyResponse* response) {
   const Principal who = Caller(*context);
-  // Every object must be allowed. A kind-less object (refused later by
-  // validation) needs the least write right there is.
-  absl::Status denied;
-  for (const ferry::v1::Object& object : request->objects()) {
-    const std::string kind = api::KindName(object);
-    denied = Authorize(who, Verb::kApply, kind.empty() ? api::kKindIPForward : kind);
-    if (!denied.ok()) break;
-  }
-  if (request->objects_size() == 0) denied = Authorize(who, Verb::kApply, api::kKindIPForward);
+  const absl::Status denied = AuthorizeApply(who, *request);
   if (!denied.ok()) {
     AuditApplyFailure(who, *request, false, "denied", denied.message());
     LogDenial(who, denied);

@@ -27,6 +27,7 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "controller/fleet/plan_requests.h"
 #include "controller/protection/protection_metrics.h"
 #include "controller/protection/rate_limiter.h"
 #include "controller/protection/timer_thread.h"
@@ -79,6 +80,15 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
     // The most one ApplyStream may send in total: one transaction, held in
     // memory until it commits.
     size_t max_apply_bytes = 256 << 20;
+    // The agents Diff asks what a config would change; with none, every
+    // affected node's diff is an error. Not owned.
+    PlanRequests* plans = nullptr;
+    // How long Diff waits for the agents' answers, at most (less when the
+    // call's own deadline is nearer).
+    absl::Duration diff_wait = absl::Seconds(10);
+    // The most bytes of lines one DiffResponse carries, under ferryctl's
+    // 4 MiB receive limit; a node's lines beyond it are counted, not sent.
+    size_t max_diff_bytes = 3 << 20;
   };
 
   explicit ResourceServiceImpl(Store* store, absl::Duration watch_poll = absl::Seconds(1));
@@ -101,8 +111,18 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
                      grpc::ServerWriter<ferry::v1::WatchEvent>* writer) override;
   grpc::Status WatchBatches(grpc::ServerContext* context, const ferry::v1::WatchRequest* request,
                             grpc::ServerWriter<ferry::v1::WatchEventBatch>* writer) override;
+  // What applying the request would change in each affected node's kernel
+  // (resource_diff.cc): authorized and checked as a dry-run apply (the
+  // same errors), then each node whose planned config the objects change
+  // is asked by its agent. Writes nothing. Blocks this call's thread for
+  // at most Options::diff_wait.
+  grpc::Status Diff(grpc::ServerContext* context, const ferry::v1::ApplyRequest* request,
+                    ferry::v1::DiffResponse* response) override;
 
  private:
+  // OK if `who` may apply every object of `request` (a request without
+  // objects needs the least write right there is).
+  static absl::Status AuthorizeApply(const Principal& who, const ferry::v1::ApplyRequest& request);
   // Authorizes, rate-limits, writes, audits and logs one apply, whichever
   // RPC carried it (resource_apply.cc). Committed objects are moved out of
   // `request`.

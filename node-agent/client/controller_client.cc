@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
@@ -39,6 +42,21 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ControllerClient::Options& opti
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, Millis(options.connect_timeout));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, Millis(options.backoff.max));
   return grpc::CreateCustomChannel(options.target, credentials, args);
+}
+
+// The answer to a plan request: its lines, or why they are unknown.
+ferry::v1::AgentMessage PlanAnswer(const std::string& nonce,
+                                   absl::StatusOr<std::vector<std::string>> lines) {
+  ferry::v1::AgentMessage message;
+  ferry::v1::PlanResult& result = *message.mutable_plan();
+  result.set_nonce(nonce);
+  if (!lines.ok()) {
+    result.set_error(std::string(lines.status().message()));
+    return message;
+  }
+  result.mutable_lines()->Reserve(static_cast<int>(lines->size()));
+  for (std::string& line : *lines) result.add_lines(std::move(line));
+  return message;
 }
 
 Backoff::RandomSource DefaultRandom() {
@@ -177,6 +195,16 @@ void ControllerClient::RunStream(Backoff& backoff) {
   }
   if (hello_sent) LogInfo("connected", {{"controller", options_.target}});
 
+  // Plans are answered beside the pushes, which this thread applies.
+  std::thread planner;
+  if (hello_sent && options_.plan) {
+    {
+      absl::MutexLock lock(&plan_mu_);
+      plans_.clear();
+      plans_stopped_ = false;
+    }
+    planner = std::thread([this] { ServePlans(); });
+  }
   ferry::v1::ControllerMessage message;
   bool received = false;
   while (hello_sent && stream->Read(&message)) {
@@ -184,7 +212,15 @@ void ControllerClient::RunStream(Backoff& backoff) {
       received = true;
       backoff.Reset();
     }
-    if (message.has_push()) HandlePush(message.push());
+    if (message.has_push()) {
+      HandlePush(message.push());
+    } else if (message.has_plan()) {
+      QueuePlan(std::move(*message.mutable_plan()));
+    }
+  }
+  if (planner.joinable()) {
+    StopPlans();
+    planner.join();
   }
   {
     absl::MutexLock lock(&write_mu_);
@@ -244,6 +280,49 @@ void ControllerClient::HandlePush(const ferry::v1::ConfigPush& push) {
   }
   if (!Write(reply)) LogDebug("ack not sent: stream closed", {{"nonce", push.nonce()}});
   if (status.ok() && options_.on_applied) options_.on_applied();
+}
+
+void ControllerClient::QueuePlan(ferry::v1::PlanRequest request) {
+  absl::Status refused;
+  if (!options_.plan) {
+    refused = absl::UnimplementedError("this agent does not preview configs");
+  } else {
+    absl::MutexLock lock(&plan_mu_);
+    if (plans_.size() < kMaxQueuedPlans) {
+      plans_.push_back(std::move(request));
+      return;
+    }
+    refused = absl::ResourceExhaustedError(
+        absl::StrCat("more than ", kMaxQueuedPlans, " diffs wait on this agent; try again"));
+  }
+  if (!Write(PlanAnswer(request.nonce(), refused))) {
+    LogDebug("plan answer not sent: stream closed", {{"nonce", request.nonce()}});
+  }
+}
+
+void ControllerClient::ServePlans() {
+  auto ready = [this]()
+                   ABSL_NO_THREAD_SAFETY_ANALYSIS { return plans_stopped_ || !plans_.empty(); };
+  while (true) {
+    ferry::v1::PlanRequest request;
+    {
+      absl::MutexLock lock(&plan_mu_);
+      plan_mu_.Await(absl::Condition(&ready));
+      if (plans_stopped_) return;
+      request = std::move(plans_.front());
+      plans_.pop_front();
+    }
+    LogDebug("plan request", {{"nonce", request.nonce()}, {"version", request.config().version()}});
+    ferry::v1::AgentMessage answer = PlanAnswer(request.nonce(), options_.plan(request.config()));
+    if (!Write(answer))
+      LogDebug("plan answer not sent: stream closed", {{"nonce", request.nonce()}});
+  }
+}
+
+void ControllerClient::StopPlans() {
+  absl::MutexLock lock(&plan_mu_);
+  plans_stopped_ = true;
+  plans_.clear();  // asked on this stream; the controller forgot them with it
 }
 
 ferry::v1::AgentMessage ControllerClient::MakeHello() const {

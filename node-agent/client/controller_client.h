@@ -87,6 +87,13 @@ class ControllerClient {
     // only while this says so; after a push that failed partway and could
     // not be rolled back it does not. Unset: always.
     std::function<bool()> holds_last_applied;
+    // Answers a PlanRequest (ResourceService.Diff): what applying the
+    // config would change in the kernel, as "+ ..." / "- ..." lines, or
+    // why that is unknown. Called on a thread of its own, one request at
+    // a time, so pushes are read and applied meanwhile; the answer is
+    // written as soon as it is ready, between any other messages. Unset:
+    // every request is answered with an error.
+    std::function<absl::StatusOr<std::vector<std::string>>(const ferry::v1::NodeConfig&)> plan;
   };
 
   // `random` feeds the backoff jitter; by default a uniform [0, 1) source.
@@ -124,6 +131,10 @@ class ControllerClient {
   // and reports are sent on change only. Safe from any thread.
   void ReportDrift(ferry::v1::DriftReport report);
   static constexpr size_t kMaxQueuedReports = 256;
+  // Plan requests waiting for Options::plan beyond the one it is
+  // answering; one more is answered at once with an error. The controller
+  // sends at most 16 at a time.
+  static constexpr size_t kMaxQueuedPlans = 16;
   size_t queued_reports() const;
 
   // The version of the last config applied successfully.
@@ -144,6 +155,13 @@ class ControllerClient {
   // the channel is not ready.
   void AwaitConnection();
   void HandlePush(const ferry::v1::ConfigPush& push);
+  // Queues a plan request for ServePlans, or answers it at once with why
+  // it cannot be answered.
+  void QueuePlan(ferry::v1::PlanRequest request);
+  // Answers queued plan requests on the stream, until the stream ends
+  // (StopPlans).
+  void ServePlans();
+  void StopPlans();
   ferry::v1::AgentMessage MakeHello() const;
   // The AddressUpdate of the addresses and route sources remembered. Built
   // under write_mu_, like the hello, so that updates from two threads
@@ -179,6 +197,13 @@ class ControllerClient {
   // latest view of drift is always kept.
   std::deque<ferry::v1::AgentMessage> pending_reports_ ABSL_GUARDED_BY(write_mu_);
   std::optional<ferry::v1::AgentMessage> standing_drift_ ABSL_GUARDED_BY(write_mu_);
+
+  // Plan requests of the current stream, for ServePlans' thread. An answer
+  // goes out only on the stream its request came on: the queue is emptied
+  // and the thread joined before the stream ends.
+  absl::Mutex plan_mu_;
+  std::deque<ferry::v1::PlanRequest> plans_ ABSL_GUARDED_BY(plan_mu_);
+  bool plans_stopped_ ABSL_GUARDED_BY(plan_mu_) = false;
 };
 
 }  // namespace ferry::agent

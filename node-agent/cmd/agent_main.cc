@@ -27,6 +27,7 @@
 #include "node-agent/cmd/agent_flags.h"
 #include "node-agent/cmd/namespace_lock.h"
 #include "node-agent/kernel/netlink_backends.h"
+#include "node-agent/kernel/plan_lines.h"
 #include "node-agent/kernel/return_path_backend.h"
 #include "node-agent/kernel/route_lookup.h"
 #include "node-agent/monitor/address_monitor.h"
@@ -250,6 +251,19 @@ int Run(const AgentFlags& flags) {
   options.holds_last_applied = [&reconciler] { return !reconciler.summary().partial; };
   options.on_applied = [&drift_monitor] {
     if (drift_monitor != nullptr) drift_monitor->Recheck();
+  };
+  // ResourceService.Diff: what a config would change here, checked as a
+  // push is and planned against the kernel as it is; nothing is applied.
+  options.plan =
+      [&reconciler,
+       &guard](const ferry::v1::NodeConfig& config) -> absl::StatusOr<std::vector<std::string>> {
+    if (absl::Status refused = guard.Check(config); !refused.ok()) {
+      return absl::Status(refused.code(),
+                          absl::StrCat("this agent would refuse the config: ", refused.message()));
+    }
+    absl::StatusOr<KernelChanges> changes = reconciler.Preview(config);
+    if (!changes.ok()) return changes.status();
+    return PlanLines(*changes);
   };
   ControllerClient client(options, apply, apply_delta);
   controller = &client;

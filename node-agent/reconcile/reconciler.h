@@ -31,6 +31,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "ferry/v1/ferry.pb.h"
 #include "node-agent/kernel/nat_backend.h"
@@ -38,6 +39,7 @@
 #include "node-agent/reconcile/drift.h"
 #include "node-agent/state/desired_update.h"
 #include "node-agent/state/forward_state.h"
+#include "node-agent/state/kernel_changes.h"
 #include "node-agent/state/kernel_state.h"
 #include "node-agent/state/route_tables.h"
 
@@ -109,6 +111,17 @@ class Reconciler {
   // full config. Otherwise errors are as Apply's, and the result equals an
   // Apply of the equivalent full config.
   absl::Status ApplyDelta(const ferry::v1::NodeConfigDelta& delta);
+
+  // What Apply(config) would change in the kernel as it is now, for
+  // ResourceService.Diff (reconciler_preview.cc). Changes neither the
+  // kernel nor this reconciler: under the apply lock it reads the kernel
+  // (so a push in progress is seen whole or not at all), builds the whole
+  // desired state the config makes (its IPv6 forwards left out on a node
+  // that cannot serve them, as Apply leaves them out) and plans it as a
+  // push that converges the whole table would: Alert forwards' drift is
+  // kept, Enforce drift shows as the change that repairs it. Errors are
+  // Apply's for an invalid config, or reading the kernel's.
+  absl::StatusOr<KernelChanges> Preview(const ferry::v1::NodeConfig& config);
 
   // Forwards this node holds in its config but cannot serve, with why: a
   // push with IPv6 entries on a node without working IPv6 (disabled in the

@@ -23,8 +23,8 @@ struct SysctlChange {
 };
 
 struct KernelChanges {
-  NatState nat_before;  // table inet ferry as read
-  NatState nat_after;   // as the push's one batch would leave it
+  NatState nat_before;       // table inet ferry as read
+  NatState nat_after;        // as the push's one batch would leave it
   RouteState routes_before;  // rules, routes and return marks as read
   RouteState routes_after;
   std::vector<SysctlChange> sysctls;  // in the order they would be written

@@ -56,6 +56,35 @@ expect_eq "dry run" "ipforward/web created (dry run): Accepted" \
   "$(ferryctl apply --dry-run -f "$EXAMPLES/web-forward.yaml")"
 if ferryctl get forward web >/dev/null 2>&1; then fail "a dry run created ipforward/web"; fi
 
+# 0b. ferryctl diff: each affected node's agent says what applying would
+#     change in its kernel, and nothing changes (exit 1: changes; kubectl
+#     diff's codes).
+kernel_a() { in_ns "$NS_A" nft list table inet ferry 2>&1 || true; }
+kernel_b() {
+  { in_ns "$NS_B" ip rule list; in_ns "$NS_B" ip route show table all proto 254
+    in_ns "$NS_B" nft list table inet ferry_return || true; } 2>&1
+}
+run_diff() {  # run_diff FILE: prints ferryctl diff's exit code; its output is in $WORK/diff.out
+  local code=0
+  ferryctl diff -f "$1" >"$WORK/diff.out" || code=$?
+  echo "$code"
+}
+kernel_a_before=$(kernel_a)
+kernel_b_before=$(kernel_b)
+code=$(run_diff "$EXAMPLES/web-forward.yaml")
+diff_out=$(cat "$WORK/diff.out")
+log "ferryctl diff (exit $code):"$'\n'"$diff_out"
+expect_eq "diff exit code with changes" 1 "$code"
+grep -qx "node node-a:" <<<"$diff_out" || fail "diff names no node-a: $diff_out"
+grep -q '^+ map dnat4 element 192\.0\.2\.1 \. tcp \. 80 : 10\.8\.0\.2 \. 8080 comment "ipforward/web"$' \
+  <<<"$diff_out" || fail "diff has no DNAT element for 192.0.2.1:80: $diff_out"
+grep -qx "node node-b:" <<<"$diff_out" || fail "diff names no node-b: $diff_out"
+grep -q '^+ rule from 10\.8\.0\.2 ipproto tcp sport 8080 ' <<<"$diff_out" ||
+  fail "diff has no return rule on node-b: $diff_out"
+expect_eq "node-a's table after diff" "$kernel_a_before" "$(kernel_a)"
+expect_eq "node-b's rules, routes and marks after diff" "$kernel_b_before" "$(kernel_b)"
+if ferryctl get forward web >/dev/null 2>&1; then fail "a diff created ipforward/web"; fi
+
 # 1. Preserve: the backend sees the client's own address, over TCP and UDP.
 out=$(ferryctl apply -f "$EXAMPLES/web-forward.yaml")
 expect_eq "first apply" "ipforward/web created" "$out"
@@ -63,6 +92,10 @@ ferryctl wait forward/web --for=condition=Ready --timeout=30s
 expect_eq "TCP Preserve source seen by node-b" "$CLIENT" "$(seen_by_backend http://192.0.2.1/)"
 expect_eq "UDP Preserve source seen by node-b" "$CLIENT" "$(udp_seen_by_backend 192.0.2.1 5353)"
 expect_eq "re-apply" "ipforward/web unchanged" "$(ferryctl apply -f "$EXAMPLES/web-forward.yaml")"
+# Applied and Ready: the same diff has nothing left to change.
+code=$(run_diff "$EXAMPLES/web-forward.yaml")
+expect_eq "diff exit code once applied" 0 "$code"
+expect_eq "diff output once applied" "" "$(cat "$WORK/diff.out")"
 ferryctl get forwards -o wide
 
 # Status reports both nodes at the current generation.

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -18,6 +19,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "api/lib/sync_protocol.h"
 
 namespace ferry::agent {
@@ -69,6 +71,14 @@ class FakeAgentService final : public ferry::v1::AgentService::Service {
     return stream_ != nullptr && stream_->Write(message);
   }
 
+  bool Plan(absl::string_view nonce, const ferry::v1::NodeConfig& config) {
+    ControllerMessage message;
+    message.mutable_plan()->set_nonce(std::string(nonce));
+    *message.mutable_plan()->mutable_config() = config;
+    absl::MutexLock lock(&mu_);
+    return stream_ != nullptr && stream_->Write(message);
+  }
+
   // Waits (bounded) for the n-th received message (1-based) matching `pred`.
   std::optional<AgentMessage> WaitFor(std::function<bool(const AgentMessage&)> pred, int n = 1) {
     const absl::Time deadline = absl::Now() + kWait;
@@ -103,6 +113,7 @@ class FakeAgentService final : public ferry::v1::AgentService::Service {
 bool IsHello(const AgentMessage& m) { return m.has_hello(); }
 bool IsAck(const AgentMessage& m) { return m.has_ack(); }
 bool IsAddresses(const AgentMessage& m) { return m.has_addresses(); }
+bool IsPlan(const AgentMessage& m) { return m.has_plan(); }
 
 ferry::v1::NodeConfig Config(absl::string_view version) {
   ferry::v1::NodeConfig config;
@@ -138,6 +149,7 @@ class ControllerClientTest : public ::testing::Test {
       const int n = static_cast<int>(on_applied_saw_ack_.size()) + 1;
       on_applied_saw_ack_.push_back(service_->WaitFor(IsAck, n).has_value());
     };
+    options.plan = [this](const ferry::v1::NodeConfig& c) { return plan_result_(c); };
     options_ = options;
     client_ = std::make_unique<ControllerClient>(
         options, [this](const ferry::v1::NodeConfig& c) { return apply_result_(c); },
@@ -184,6 +196,10 @@ class ControllerClientTest : public ::testing::Test {
       [](const ferry::v1::NodeConfig&) { return absl::OkStatus(); };
   std::function<absl::Status(const ferry::v1::NodeConfigDelta&)> apply_delta_result_ =
       [](const ferry::v1::NodeConfigDelta&) { return absl::OkStatus(); };
+  std::function<absl::StatusOr<std::vector<std::string>>(const ferry::v1::NodeConfig&)>
+      plan_result_ = [](const ferry::v1::NodeConfig& c) {
+        return std::vector<std::string>{absl::StrCat("+ version ", c.version())};
+      };
   std::vector<std::string> delta_versions_;  // written by the client's thread before it ACKs
   std::map<std::string, std::string> forward_errors_;  // set before the push that reports them
   std::vector<bool> on_applied_saw_ack_;               // written by the client's thread
@@ -600,6 +616,71 @@ TEST_F(ControllerClientTest, QueuedDriftReportsKeepTheNewest) {
   std::optional<AgentMessage> first = service_->WaitFor(IsDrift);
   ASSERT_TRUE(first.has_value());
   EXPECT_EQ(first->drift().trigger(), "r10");
+}
+
+}  // namespace
+}  // namespace ferry::agent
+
+namespace ferry::agent {
+namespace {
+
+TEST_F(ControllerClientTest, PlanRequestIsAnsweredWithItsNonceAndLines) {
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ASSERT_TRUE(service_->Plan("plan-1", Config("v7")));
+  std::optional<AgentMessage> answer = service_->WaitFor(IsPlan);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->plan().nonce(), "plan-1");
+  EXPECT_THAT(answer->plan().lines(), ::testing::ElementsAre("+ version v7"));
+  EXPECT_EQ(answer->plan().error(), "");
+  // A plan is no push: nothing was applied or ACKed.
+  EXPECT_EQ(client_->last_applied_version(), "");
+}
+
+TEST_F(ControllerClientTest, PlanThatCannotBeMadeIsAnsweredWithWhy) {
+  plan_result_ = [](const ferry::v1::NodeConfig&) {
+    return absl::PermissionDeniedError(
+        "reading nftables table inet ferry: operation not permitted");
+  };
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ASSERT_TRUE(service_->Plan("plan-2", Config("v1")));
+  std::optional<AgentMessage> answer = service_->WaitFor(IsPlan);
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->plan().nonce(), "plan-2");
+  EXPECT_THAT(answer->plan().error(), HasSubstr("operation not permitted"));
+  EXPECT_TRUE(answer->plan().lines().empty());
+}
+
+// Plans are worked out beside the pushes: a slow one holds no push back,
+// and its answer goes out while a push is being applied.
+TEST_F(ControllerClientTest, PlanNeitherWaitsForNorHoldsBackPushes) {
+  absl::Notification planning, plan_release, applying, apply_release;
+  plan_result_ = [&](const ferry::v1::NodeConfig&) {
+    planning.Notify();
+    plan_release.WaitForNotificationWithTimeout(kWait);
+    return std::vector<std::string>{"+ sysctl net/ipv4/ip_forward = 1"};
+  };
+  apply_result_ = [&](const ferry::v1::NodeConfig&) {
+    applying.Notify();
+    apply_release.WaitForNotificationWithTimeout(kWait);
+    return absl::OkStatus();
+  };
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  ASSERT_TRUE(service_->Plan("plan-3", Config("v2")));
+  ASSERT_TRUE(planning.WaitForNotificationWithTimeout(kWait));
+  ASSERT_TRUE(service_->Push("push-1", Config("v1")));
+  ASSERT_TRUE(applying.WaitForNotificationWithTimeout(kWait));
+
+  plan_release.Notify();
+  std::optional<AgentMessage> answer = service_->WaitFor(IsPlan);
+  const std::vector<AgentMessage> before_ack = service_->received();
+  apply_release.Notify();
+  ASSERT_TRUE(answer.has_value());
+  EXPECT_EQ(answer->plan().nonce(), "plan-3");
+  EXPECT_TRUE(std::none_of(before_ack.begin(), before_ack.end(), IsAck));
+  EXPECT_TRUE(service_->WaitFor(IsAck).has_value());
 }
 
 }  // namespace

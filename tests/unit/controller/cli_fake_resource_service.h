@@ -59,6 +59,24 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
     absl::MutexLock lock(&mu_);
     return deleted_;
   }
+  // What every Diff then answers.
+  void SetDiff(grpc::Status status, ferry::v1::DiffResponse response = {}) {
+    absl::MutexLock lock(&mu_);
+    diff_status_ = std::move(status);
+    diff_response_ = std::move(response);
+  }
+  std::vector<ferry::v1::ApplyRequest> diff_requests() {
+    absl::MutexLock lock(&mu_);
+    return diff_requests_;
+  }
+
+  grpc::Status Diff(grpc::ServerContext*, const ferry::v1::ApplyRequest* request,
+                    ferry::v1::DiffResponse* response) override {
+    absl::MutexLock lock(&mu_);
+    diff_requests_.push_back(*request);
+    if (diff_status_.ok()) *response = diff_response_;
+    return diff_status_;
+  }
 
   grpc::Status Apply(grpc::ServerContext*, const ferry::v1::ApplyRequest* request,
                      ferry::v1::ApplyResponse* response) override {
@@ -184,6 +202,9 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
   std::vector<ferry::v1::WatchEvent> watch_events_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> deleted_ ABSL_GUARDED_BY(mu_);
   std::string list_revision_ ABSL_GUARDED_BY(mu_);
+  grpc::Status diff_status_ ABSL_GUARDED_BY(mu_);
+  ferry::v1::DiffResponse diff_response_ ABSL_GUARDED_BY(mu_);
+  std::vector<ferry::v1::ApplyRequest> diff_requests_ ABSL_GUARDED_BY(mu_);
 };
 
 // The fake, served in-process, and a client for it.
