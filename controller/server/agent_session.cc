@@ -100,11 +100,13 @@ absl::Status AgentSession::Handle(const ferry::v1::AgentMessage& message) {
           absl::StrCat("hello.nodeName: \"", message.hello().node_name(),
                        "\" does not match the connection's identity \"", identity_, "\""));
     }
-    handle_ = registry_->Connect(identity_, message.hello(), this);
+    // Attached first: Connect writes the Hello's push, and an agent that
+    // has read it must be able to take a plan request.
     if (plans_ != nullptr) {
       plans_->Attach(identity_, this);
       attached_ = true;
     }
+    handle_ = registry_->Connect(identity_, message.hello(), this);
     return absl::OkStatus();
   }
   switch (message.msg_case()) {
