@@ -40,7 +40,7 @@ std::string StatusInputs(ForwardRef forward, const ForwardResolution& resolution
     absl::StrAppend(&key, "|", end.node.size(), ":", end.node, end.address.size(), ":",
                     end.address);
   }
-  if (const std::optional<RolloutView>& r = resolution.rollout) {
+  if (const std::shared_ptr<const RolloutView>& r = resolution.rollout) {
     absl::StrAppend(&key, "|@", r->stable_generation, ":", absl::StrJoin(r->released, ","), ":",
                     r->stopped_node, ":", r->stopped_reason);
   }

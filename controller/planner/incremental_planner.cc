@@ -107,18 +107,19 @@ void IncrementalPlanner::SetForward(std::shared_ptr<const PlanForward> forward) 
     if (kept.spec->SameInputs(*forward)) return;
     IndexNodeNames(name, *kept.spec, false);
     if (!forward->spec.has_rollout()) {
-      kept.stable = nullptr;
+      if (kept.rollout != nullptr) kept.rollout->ending = true;
     } else if (forward->generation > kept.spec->generation) {
       // A new change rolls out from the last generation every node
       // applied: the old one, unless that was still rolling out (or stopped).
-      if (kept.stable == nullptr) kept.stable = kept.spec;
-      kept.released.clear();
-      kept.stopped.reset();
-    }
-    if (kept.stable == nullptr) {
-      kept.stable_resolution = ForwardResolution();
-      kept.released.clear();
-      kept.stopped.reset();
+      if (!Rolling(kept)) {
+        std::set<std::string> holders = HoldersOf(kept);
+        kept.rollout = std::make_unique<Rollout>();
+        kept.rollout->stable = kept.spec;
+        kept.rollout->placed.assign(holders.begin(), holders.end());
+        rolling_.insert(name);
+      }
+      kept.rollout->released.clear();
+      kept.rollout->stopped.reset();
     }
   }
   kept.spec = std::move(forward);
@@ -132,37 +133,61 @@ void IncrementalPlanner::RemoveForward(const std::string& name) {
   IndexNodeNames(name, *it->second.spec, false);
   DropPieces(name, it->second);
   if (it->second.in_conflict) --conflicted_;
+  rolling_.erase(name);
   forwards_.erase(it);
   dirty_forwards_.insert(name);
 }
 
 std::vector<std::string> IncrementalPlanner::RolloutNodes(const Forward& forward) {
   std::set<std::string> nodes;
-  for (const ForwardResolution* r : {&forward.resolution, &forward.stable_resolution}) {
+  for (const ForwardResolution* r :
+       {&forward.resolution,
+        static_cast<const ForwardResolution*>(&forward.rollout->stable_resolution)}) {
     for (const FrontendEnd& end : r->frontends) nodes.insert(end.node);
   }
   return std::vector<std::string>(nodes.begin(), nodes.end());
 }
 
-std::optional<RolloutView> IncrementalPlanner::ViewOf(const Forward& forward) {
-  if (forward.stable == nullptr) return std::nullopt;
-  RolloutView view;
-  view.stable_generation = forward.stable->generation;
-  for (const auto& [node, at] : forward.released) view.released.push_back(node);
-  view.nodes = RolloutNodes(forward).size();
-  if (forward.stopped.has_value()) {
-    view.stopped_node = forward.stopped->first;
-    view.stopped_reason = forward.stopped->second;
+std::shared_ptr<const RolloutView> IncrementalPlanner::ViewOf(const Forward& forward) {
+  if (!Rolling(forward)) return nullptr;
+  const Rollout& rollout = *forward.rollout;
+  auto view = std::make_shared<RolloutView>();
+  view->stable_generation = rollout.stable->generation;
+  for (const auto& [node, at] : rollout.released) view->released.push_back(node);
+  view->nodes = RolloutNodes(forward).size();
+  if (rollout.stopped.has_value()) {
+    view->stopped_node = rollout.stopped->first;
+    view->stopped_reason = rollout.stopped->second;
   }
   return view;
+}
+
+std::set<std::string> IncrementalPlanner::HoldersOf(const Forward& forward) {
+  std::set<std::string> nodes;
+  for (const InvolvedNode& n : forward.resolution.nodes) nodes.insert(n.name);
+  for (const std::string& n : forward.resolution.route_query_nodes) nodes.insert(n);
+  if (forward.rollout != nullptr) {
+    nodes.insert(forward.rollout->placed.begin(), forward.rollout->placed.end());
+  }
+  return nodes;
+}
+
+void IncrementalPlanner::Resolve(Forward& forward) {
+  forward.resolution = ResolveForward(*forward.spec, node_ptrs_);
+  if (Rolling(forward)) {
+    forward.rollout->stable_resolution = ResolveForward(*forward.rollout->stable, node_ptrs_);
+    forward.resolution.rollout = ViewOf(forward);
+  }
 }
 
 IncrementalPlanner::RolloutStep IncrementalPlanner::AdvanceRollouts(absl::Time now,
                                                                     const ProgressFn& progress) {
   RolloutStep step;
   std::optional<absl::Time>& next_deadline = step.next_deadline;
-  for (auto& [name, f] : forwards_) {
-    if (f.stable == nullptr || f.stopped.has_value()) continue;
+  for (const std::string& name : rolling_) {
+    Forward& f = forwards_.at(name);
+    if (!Rolling(f) || f.rollout->stopped.has_value()) continue;
+    Rollout& r = *f.rollout;
     const ferry::v1::Rollout& rollout = f.spec->spec.rollout();
     const absl::Duration deadline = absl::Seconds(
         rollout.progress_deadline_seconds() == 0 ? 30 : rollout.progress_deadline_seconds());
@@ -182,15 +207,15 @@ IncrementalPlanner::RolloutStep IncrementalPlanner::AdvanceRollouts(absl::Time n
       const bool done = target_nodes.contains(node) ? ack.acked_generation == f.spec->generation
                                                     : !ack.acked_generation.has_value();
       if (!done) all_done = false;
-      auto released = f.released.find(node);
-      if (released == f.released.end() || done) continue;
+      auto released = r.released.find(node);
+      if (released == r.released.end() || done) continue;
       if (ack.nacked) {
-        f.stopped.emplace(node, absl::StrCat("node ", node, " rejected generation ",
+        r.stopped.emplace(node, absl::StrCat("node ", node, " rejected generation ",
                                              f.spec->generation, ": ", ack.error));
         break;
       }
       if (now - released->second >= deadline) {
-        f.stopped.emplace(
+        r.stopped.emplace(
             node, absl::StrCat("node ", node, " did not apply generation ", f.spec->generation,
                                " within ", absl::FormatDuration(deadline)));
         break;
@@ -199,18 +224,16 @@ IncrementalPlanner::RolloutStep IncrementalPlanner::AdvanceRollouts(absl::Time n
       const absl::Time due = released->second + deadline;
       if (!next_deadline || due < *next_deadline) next_deadline = due;
     }
-    if (f.stopped.has_value()) {
+    if (r.stopped.has_value()) {
       // The node that stopped it is planned back to the stable generation,
       // which its agent kept (a NACKed push changes nothing).
-      f.released.erase(f.stopped->first);
+      r.released.erase(r.stopped->first);
       dirty_forwards_.insert(name);
       step.changed = true;
       continue;
     }
     if (all_done) {  // every node holds the new generation: it is the stable one now
-      f.stable = nullptr;
-      f.stable_resolution = ForwardResolution();
-      f.released.clear();
+      r.ending = true;
       dirty_forwards_.insert(name);
       step.changed = true;
       continue;
@@ -221,8 +244,8 @@ IncrementalPlanner::RolloutStep IncrementalPlanner::AdvanceRollouts(absl::Time n
     size_t budget = max.ok() ? max->Of(nodes.size()) : 1;
     for (const std::string& node : nodes) {
       if (changing >= budget) break;
-      if (f.released.contains(node)) continue;
-      f.released.emplace(node, now);
+      if (r.released.contains(node)) continue;
+      r.released.emplace(node, now);
       ++changing;
       dirty_forwards_.insert(name);
       step.changed = true;
@@ -235,20 +258,21 @@ IncrementalPlanner::RolloutStep IncrementalPlanner::AdvanceRollouts(absl::Time n
 
 std::map<std::string, NodePlan::PiecePtr> IncrementalPlanner::PiecesOf(const Forward& forward) {
   std::map<std::string, NodeConfig> entries;
-  if (forward.stable != nullptr) {
+  if (Rolling(forward)) {
     // A released node takes the new generation; the others keep the
     // stable one's entries (a node new to the forward has none yet).
+    const Rollout& r = *forward.rollout;
     if (forward.resolution.accepted) {
       for (const FrontendEnd& end : forward.resolution.frontends) {
-        if (forward.released.contains(end.node)) {
+        if (r.released.contains(end.node)) {
           AddFrontendEndEntries(*forward.spec, forward.resolution, end, &entries);
         }
       }
     }
-    if (forward.stable_resolution.accepted) {
-      for (const FrontendEnd& end : forward.stable_resolution.frontends) {
-        if (!forward.released.contains(end.node)) {
-          AddFrontendEndEntries(*forward.stable, forward.stable_resolution, end, &entries);
+    if (r.stable_resolution.accepted) {
+      for (const FrontendEnd& end : r.stable_resolution.frontends) {
+        if (!r.released.contains(end.node)) {
+          AddFrontendEndEntries(*r.stable, r.stable_resolution, end, &entries);
         }
       }
     }
@@ -274,29 +298,39 @@ void IncrementalPlanner::RemoveForwardsExcept(const std::function<bool(const std
 }
 
 void IncrementalPlanner::DropPieces(const std::string& name, const Forward& forward) {
-  for (const std::string& node : forward.placed) {
+  for (const std::string& node : HoldersOf(forward)) {
     if (auto it = plans_.find(node); it != plans_.end() && it->second.Put(name, nullptr)) {
       dirty_nodes_.insert(node);
     }
   }
 }
 
-void IncrementalPlanner::PlacePieces(const std::string& name, Forward& forward) {
+void IncrementalPlanner::PlacePieces(const std::string& name, Forward& forward,
+                                     const std::set<std::string>& before) {
   std::map<std::string, NodePlan::PiecePtr> pieces = PiecesOf(forward);
   if (forward.resolution.accepted) {
     index_.Add(forward.spec.get());
     indexed_.push_back(forward.spec);
   }
-  std::vector<std::string> placed;
-  for (const auto& [node, piece] : pieces) placed.push_back(node);
-  for (const std::string& node : forward.placed) pieces.try_emplace(node, nullptr);
-  forward.placed = std::move(placed);
+  if (forward.rollout != nullptr) SettleRollout(name, forward, pieces);
+  for (const std::string& node : before) pieces.try_emplace(node, nullptr);
   for (auto& [node, piece] : pieces) {
     // Resolved nodes are registered; a node that was may be gone.
     auto it = plans_.find(node);
     if (it == plans_.end() && piece != nullptr) it = plans_.try_emplace(node).first;
     if (it != plans_.end() && it->second.Put(name, std::move(piece))) dirty_nodes_.insert(node);
   }
+}
+
+void IncrementalPlanner::SettleRollout(const std::string& name, Forward& forward,
+                                       const std::map<std::string, NodePlan::PiecePtr>& pieces) {
+  if (forward.rollout->ending) {
+    forward.rollout.reset();
+    rolling_.erase(name);
+    return;
+  }
+  forward.rollout->placed.clear();
+  for (const auto& [node, piece] : pieces) forward.rollout->placed.push_back(node);
 }
 
 void IncrementalPlanner::RebuildIndex() {
@@ -322,11 +356,7 @@ void IncrementalPlanner::PlanAll(Update* update) {
   // next pushes name only real changes.
   std::map<std::string, std::map<std::string, NodePlan::PiecePtr>> next;  // node -> forward
   for (auto& [name, f] : forwards_) {
-    f.resolution = ResolveForward(*f.spec, node_ptrs_);
-    if (f.stable != nullptr) {
-      f.stable_resolution = ResolveForward(*f.stable, node_ptrs_);
-      f.resolution.rollout = ViewOf(f);
-    }
+    Resolve(f);
     f.in_conflict = false;
     if (f.resolution.accepted) {
       if (absl::Status s = index_.Check(*f.spec); !s.ok()) {
@@ -339,11 +369,9 @@ void IncrementalPlanner::PlanAll(Update* update) {
       index_.Add(f.spec.get());
       indexed_.push_back(f.spec);
     }
-    f.placed.clear();
-    for (auto& [node, piece] : PiecesOf(f)) {
-      f.placed.push_back(node);
-      next[node][name] = std::move(piece);
-    }
+    std::map<std::string, NodePlan::PiecePtr> pieces = PiecesOf(f);
+    if (f.rollout != nullptr) SettleRollout(name, f, pieces);
+    for (auto& [node, piece] : pieces) next[node][name] = std::move(piece);
     update->forwards.push_back(name);
   }
   for (const auto& [node, unused] : nodes_) plans_.try_emplace(node);
@@ -363,17 +391,14 @@ bool IncrementalPlanner::PlanDirty(Update* update) {
     auto it = forwards_.find(name);
     if (it == forwards_.end()) continue;  // removed: its pieces are gone
     Forward& f = it->second;
-    f.resolution = ResolveForward(*f.spec, node_ptrs_);
-    if (f.stable != nullptr) {
-      f.stable_resolution = ResolveForward(*f.stable, node_ptrs_);
-      f.resolution.rollout = ViewOf(f);
-    }
+    const std::set<std::string> before = HoldersOf(f);
+    Resolve(f);
     if (f.resolution.accepted && !index_.Check(*f.spec).ok()) {
       // Maybe only a superseded entry: ask an index of what is accepted now.
       RebuildIndex();
       if (!index_.Check(*f.spec).ok()) return false;
     }
-    PlacePieces(name, f);
+    PlacePieces(name, f, before);
     update->forwards.push_back(name);
   }
   // Superseded entries only cost memory and false hits; drop them now and

@@ -103,21 +103,38 @@ class IncrementalPlanner {
   size_t forward_count() const { return forwards_.size(); }
 
  private:
+  struct Rollout {
+    // The last generation every node applied, its resolution, and the
+    // nodes given the forward's spec so far (with when).
+    std::shared_ptr<const PlanForward> stable;
+    ForwardResolution stable_resolution;
+    std::map<std::string, absl::Time> released;
+    std::optional<std::pair<std::string, std::string>> stopped;  // node, why
+    // The nodes its pieces are on: they are not all its resolution's.
+    std::vector<std::string> placed;
+    // Done (complete, or the spec dropped spec.rollout): the next placing
+    // of its pieces takes them off `placed` and ends it.
+    bool ending = false;
+  };
   struct Forward {
     // Its name, generation and spec are what the plan depends on.
     std::shared_ptr<const PlanForward> spec;
     ForwardResolution resolution;
     bool in_conflict = false;
-    // While a change rolls out: the last generation every node applied,
-    // its resolution, and the nodes given `spec` so far (with when).
-    std::shared_ptr<const PlanForward> stable;
-    ForwardResolution stable_resolution;
-    std::map<std::string, absl::Time> released;
-    std::optional<std::pair<std::string, std::string>> stopped;  // node, why
-    std::vector<std::string> placed;  // the nodes its pieces are on, name order
+    // Set only while a change rolls out: most forwards never have one, so
+    // it costs them a pointer.
+    std::unique_ptr<Rollout> rollout;
   };
   // Its rollout as status shows it, or none.
-  static std::optional<RolloutView> ViewOf(const Forward& forward);
+  static std::shared_ptr<const RolloutView> ViewOf(const Forward& forward);
+  // Whether its pieces follow a rollout (rather than its spec alone).
+  static bool Rolling(const Forward& forward) {
+    return forward.rollout != nullptr && !forward.rollout->ending;
+  }
+  // The nodes that may hold a piece of the forward.
+  static std::set<std::string> HoldersOf(const Forward& forward);
+  // Resolves the forward (and its stable generation, while rolling out).
+  void Resolve(Forward& forward);
   // The nodes a rolling forward's rollout covers: its frontends under
   // either generation, name order.
   static std::vector<std::string> RolloutNodes(const Forward& forward);
@@ -127,8 +144,12 @@ class IncrementalPlanner {
   // Takes the forward's entries off the nodes that hold them.
   void DropPieces(const std::string& name, const Forward& forward);
   // Indexes the forward if accepted, and puts its entries on its nodes in
-  // place of those it had (on forward.placed, which it then updates).
-  void PlacePieces(const std::string& name, Forward& forward);
+  // place of those it had on the nodes of `before`.
+  void PlacePieces(const std::string& name, Forward& forward, const std::set<std::string>& before);
+  // Records where a rolling forward's pieces went, or ends a rollout that
+  // is done now that its pieces follow the spec alone.
+  void SettleRollout(const std::string& name, Forward& forward,
+                     const std::map<std::string, NodePlan::PiecePtr>& pieces);
   // The conflict index of just the forwards accepted now.
   void RebuildIndex();
   void PlanAll(Update* update);
@@ -143,6 +164,7 @@ class IncrementalPlanner {
   std::map<std::string, std::string> node_fingerprints_;          // serialized addresses
   std::map<std::string, std::set<std::string>> forwards_naming_;  // node -> forwards
   std::set<std::string> selector_forwards_;  // frontend by nodeSelector: dirtied by any node
+  std::set<std::string> rolling_;            // forwards with a Rollout
   std::map<std::string, NodePlan> plans_;    // one per registered node
 
   // Accepted forwards, including versions superseded since the last rebuild

@@ -6,6 +6,7 @@
 // configs and the reconciler can push only to nodes whose config changed.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,7 +85,7 @@ struct ForwardResolution {
   // it does.
   std::vector<std::string> route_query_nodes;
   // Set while a change rolls out (IncrementalPlanner::AdvanceRollouts).
-  std::optional<RolloutView> rollout;
+  std::shared_ptr<const RolloutView> rollout;
 };
 
 struct FleetPlan {

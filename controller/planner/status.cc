@@ -53,7 +53,7 @@ Condition ReadyCondition(ForwardRef forward, const ForwardResolution& resolution
     return MakeCondition(kConditionReady, false, kReasonNotAccepted,
                          absl::StrCat("not accepted: ", resolution.reason), generation);
   }
-  if (resolution.rollout.has_value() && !resolution.rollout->stopped_node.empty()) {
+  if (resolution.rollout != nullptr && !resolution.rollout->stopped_node.empty()) {
     return MakeCondition(kConditionReady, false, kReasonRolloutStopped,
                          absl::StrCat("rollout of generation ", generation,
                                       " stopped: ", resolution.rollout->stopped_reason,
@@ -79,7 +79,7 @@ Condition ReadyCondition(ForwardRef forward, const ForwardResolution& resolution
   if (!pending.empty()) {
     std::string message = absl::StrCat("waiting for node ", absl::StrJoin(pending, ", node "),
                                        " to apply generation ", generation);
-    if (resolution.rollout.has_value()) {
+    if (resolution.rollout != nullptr) {
       absl::StrAppend(&message, " (rolling out: ", resolution.rollout->released.size(), " of ",
                       resolution.rollout->nodes,
                       " node(s) released: ", absl::StrJoin(resolution.rollout->released, ", "),

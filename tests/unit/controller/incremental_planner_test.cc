@@ -266,6 +266,19 @@ TEST(IncrementalPlannerTest, ASelectorForwardFollowsLabelsAsPlanFleetDoes) {
   EXPECT_EQ(planner.Config("a")->dnat_size(), 0);
 }
 
+NodeAckInfo Acked(int64_t generation) {
+  NodeAckInfo info;
+  info.acked_generation = generation;
+  return info;
+}
+
+NodeAckInfo Nacked(int64_t acked, const std::string& error) {
+  NodeAckInfo info = Acked(acked);
+  info.nacked = true;
+  info.error = error;
+  return info;
+}
+
 // The frontend generation each node's plan holds for "edge", by node.
 std::map<std::string, int64_t> Generations(const IncrementalPlanner& planner) {
   std::map<std::string, int64_t> out;
@@ -286,7 +299,7 @@ TEST(IncrementalPlannerTest, ARolloutReleasesOneNodeAtATimeAndStopsAtANack) {
   EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 1}, {"c", 1}, {"x", 1}}));
 
   // What each node ACKed, and which NACKed, as the push tracker says.
-  std::map<std::string, NodeAckInfo> acks = {{"a", {1}}, {"c", {1}}, {"x", {1}}};
+  std::map<std::string, NodeAckInfo> acks = {{"a", Acked(1)}, {"c", Acked(1)}, {"x", Acked(1)}};
   auto progress = [&](const PlanForward&, const std::vector<InvolvedNode>& asked) {
     std::map<std::string, NodeAckInfo> out;
     for (const InvolvedNode& n : asked) out[n.name] = acks[n.name];
@@ -310,16 +323,16 @@ TEST(IncrementalPlannerTest, ARolloutReleasesOneNodeAtATimeAndStopsAtANack) {
 
   // a has not ACKed yet: nothing more is released.
   EXPECT_FALSE(planner.AdvanceRollouts(now + absl::Seconds(1), progress).changed);
-  acks["a"] = {2};
+  acks["a"] = Acked(2);
   EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(2), progress).changed);
   planner.Plan();
   EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 2}, {"c", 2}, {"x", 1}}));
-  ASSERT_TRUE(planner.Resolution("edge")->rollout.has_value());
+  ASSERT_NE(planner.Resolution("edge")->rollout, nullptr);
   EXPECT_EQ(planner.Resolution("edge")->rollout->released, (std::vector<std::string>{"a", "c"}));
 
   // c rejects generation 2: the rollout stops there, c is planned back to
   // generation 1 (what its agent kept), and x is never reached.
-  acks["c"] = {1, true, "config has 2 entries, more than the 1 this agent accepts"};
+  acks["c"] = Nacked(1, "config has 2 entries, more than the 1 this agent accepts");
   EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(3), progress).changed);
   planner.Plan();
   EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 2}, {"c", 1}, {"x", 1}}));
@@ -337,10 +350,10 @@ TEST(IncrementalPlannerTest, ARolloutReleasesOneNodeAtATimeAndStopsAtANack) {
   EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(61), progress).changed);
   planner.Plan();
   EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 3}, {"c", 3}, {"x", 3}}));
-  acks = {{"a", {3}}, {"c", {3}}, {"x", {3}}};
+  acks = {{"a", Acked(3)}, {"c", Acked(3)}, {"x", Acked(3)}};
   EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(62), progress).changed);
   planner.Plan();
-  EXPECT_FALSE(planner.Resolution("edge")->rollout.has_value());  // complete
+  EXPECT_EQ(planner.Resolution("edge")->rollout, nullptr);  // complete
 }
 
 TEST(IncrementalPlannerTest, ARolloutStopsAtANodeThatDoesNotAckInTime) {
@@ -350,7 +363,7 @@ TEST(IncrementalPlannerTest, ARolloutStopsAtANodeThatDoesNotAckInTime) {
   planner.SetNodes(nodes);
   planner.SetForward(EdgeForward(1, 80, "1"));
   planner.Plan();
-  std::map<std::string, NodeAckInfo> acks = {{"a", {1}}, {"c", {1}}};
+  std::map<std::string, NodeAckInfo> acks = {{"a", Acked(1)}, {"c", Acked(1)}};
   auto progress = [&](const PlanForward&, const std::vector<InvolvedNode>& asked) {
     std::map<std::string, NodeAckInfo> out;
     for (const InvolvedNode& n : asked) out[n.name] = acks[n.name];
