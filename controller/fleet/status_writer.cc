@@ -36,6 +36,7 @@ std::string StatusInputs(ForwardRef forward, const ForwardResolution& resolution
        {&resolution.reason, &resolution.message, &resolution.return_via}) {
     absl::StrAppend(&key, "|", field->size(), ":", *field);
   }
+  absl::StrAppend(&key, "|", resolution.return_interface);
   for (const FrontendEnd& end : resolution.frontends) {
     absl::StrAppend(&key, "|", end.node.size(), ":", end.node, end.address.size(), ":",
                     end.address);

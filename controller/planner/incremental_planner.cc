@@ -140,11 +140,11 @@ void IncrementalPlanner::RemoveForward(const std::string& name) {
 
 std::vector<std::string> IncrementalPlanner::RolloutNodes(const Forward& forward) {
   std::set<std::string> nodes;
-  for (const ForwardResolution* r :
-       {&forward.resolution,
-        static_cast<const ForwardResolution*>(&forward.rollout->stable_resolution)}) {
-    for (const FrontendEnd& end : r->frontends) nodes.insert(end.node);
+  for (const FrontendEnd& end : FrontendsOf(*forward.spec, forward.resolution)) {
+    nodes.insert(end.node);
   }
+  const Rollout& r = *forward.rollout;
+  for (const FrontendEnd& end : FrontendsOf(*r.stable, r.stable_resolution)) nodes.insert(end.node);
   return std::vector<std::string>(nodes.begin(), nodes.end());
 }
 
@@ -196,7 +196,9 @@ IncrementalPlanner::RolloutStep IncrementalPlanner::AdvanceRollouts(absl::Time n
     for (const std::string& node : nodes) asked.push_back({node, kRoleFrontend});
     const std::map<std::string, NodeAckInfo> acks = progress(*f.spec, asked);
     std::set<std::string> target_nodes;
-    for (const FrontendEnd& end : f.resolution.frontends) target_nodes.insert(end.node);
+    for (const FrontendEnd& end : FrontendsOf(*f.spec, f.resolution)) {
+      target_nodes.insert(end.node);
+    }
     size_t changing = 0;
     bool all_done = f.resolution.accepted;
     for (const std::string& node : nodes) {
@@ -263,14 +265,14 @@ std::map<std::string, NodePlan::PiecePtr> IncrementalPlanner::PiecesOf(const For
     // stable one's entries (a node new to the forward has none yet).
     const Rollout& r = *forward.rollout;
     if (forward.resolution.accepted) {
-      for (const FrontendEnd& end : forward.resolution.frontends) {
+      for (const FrontendEnd& end : FrontendsOf(*forward.spec, forward.resolution)) {
         if (r.released.contains(end.node)) {
           AddFrontendEndEntries(*forward.spec, forward.resolution, end, &entries);
         }
       }
     }
     if (r.stable_resolution.accepted) {
-      for (const FrontendEnd& end : r.stable_resolution.frontends) {
+      for (const FrontendEnd& end : FrontendsOf(*r.stable, r.stable_resolution)) {
         if (!r.released.contains(end.node)) {
           AddFrontendEndEntries(*r.stable, r.stable_resolution, end, &entries);
         }

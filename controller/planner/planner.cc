@@ -157,10 +157,8 @@ std::optional<IpAddress> ReturnHop(const ferry::v1::IPForwardSpec& spec, const N
   return DiscoverReturnVia(frontend, backend_entry);
 }
 
-}  // namespace
-
-ForwardResolution ResolveForward(ForwardRef forward,
-                                 const std::map<std::string, const Node*>& nodes) {
+// ResolveForward with every frontend listed, a nodeName's one included.
+ForwardResolution ResolveEnds(ForwardRef forward, const std::map<std::string, const Node*>& nodes) {
   const auto& spec = forward.spec();
   const auto& frontend = spec.frontend();
   const std::vector<const Node*> selected = FrontendNodes(frontend, nodes);
@@ -243,6 +241,28 @@ ForwardResolution ResolveForward(ForwardRef forward,
   r.return_via = absl::StrJoin(vias, ",");
   r.nodes.push_back({be_name, kRoleBackend});
   return r;
+}
+
+}  // namespace
+
+ForwardResolution ResolveForward(ForwardRef forward,
+                                 const std::map<std::string, const Node*>& nodes) {
+  ForwardResolution r = ResolveEnds(forward, nodes);
+  if (!forward.spec().frontend().has_node_selector() && !r.frontends.empty()) {
+    // A nodeName's one frontend is its spec's node and address with
+    // return_via: only the interface is kept (FrontendsOf derives the
+    // rest), so 100k forwards do not each hold a heap block of it.
+    r.return_interface = std::move(r.frontends.front().return_interface);
+    r.frontends = std::vector<FrontendEnd>();
+  }
+  return r;
+}
+
+std::vector<FrontendEnd> FrontendsOf(ForwardRef forward, const ForwardResolution& resolution) {
+  const ferry::v1::Frontend& frontend = forward.spec().frontend();
+  if (frontend.has_node_selector() || !resolution.accepted) return resolution.frontends;
+  return {{frontend.node_name(), frontend.address(), resolution.return_via,
+           resolution.return_interface}};
 }
 
 ForwardResolution RejectForConflict(const absl::Status& conflict) {
@@ -339,12 +359,13 @@ void AddRouteQuery(ForwardRef forward, NodeConfig* config) {
 
 void AddNodeEntries(ForwardRef forward, const ForwardResolution& resolution,
                     const InvolvedNode& node, NodeConfig* config) {
+  const std::vector<FrontendEnd> ends = FrontendsOf(forward, resolution);
   if (node.role == kRoleFrontend) {
-    for (const FrontendEnd& end : resolution.frontends) {
+    for (const FrontendEnd& end : ends) {
       if (end.node == node.name) AddFrontendRules(forward, end.address, config);
     }
   } else {
-    for (const FrontendEnd& end : resolution.frontends) AddReturnRoutes(forward, end, config);
+    for (const FrontendEnd& end : ends) AddReturnRoutes(forward, end, config);
   }
 }
 

@@ -76,9 +76,14 @@ struct ForwardResolution {
   // The resolved return hops (PRESERVE only), comma-separated: one unless
   // a nodeSelector selects several frontends.
   std::string return_via;
+  // A nodeName forward's (PRESERVE): the backend's interface on its return
+  // hop's network. A selector forward's are in `frontends`.
+  std::string return_interface;
   // Nodes that install something for this forward; empty when rejected.
   std::vector<InvolvedNode> nodes;
-  std::vector<FrontendEnd> frontends;  // name order; empty when rejected
+  // A selector forward's frontends, name order; empty for a nodeName
+  // forward, whose one frontend FrontendsOf derives from its spec.
+  std::vector<FrontendEnd> frontends;
   std::vector<SkippedNode> skipped;
   // Frontends whose return hop is unknown until they report their route to
   // the backend: each is sent a route query (DnatRule.route_query) so that
@@ -109,6 +114,9 @@ ForwardResolution RejectForConflict(const absl::Status& conflict);
 // the forwarding flag for its frontend, return routes for its backend).
 void AddNodeEntries(ForwardRef forward, const ForwardResolution& resolution,
                     const InvolvedNode& node, ferry::v1::NodeConfig* config);
+// The frontends of an accepted forward: a selector's as resolved, a
+// nodeName's one from its spec and resolution; none if rejected.
+std::vector<FrontendEnd> FrontendsOf(ForwardRef forward, const ForwardResolution& resolution);
 // Adds what one frontend of an accepted forward installs: its DNAT rules on
 // its node and, for Preserve, its return routes on the backend node.
 void AddFrontendEndEntries(ForwardRef forward, const ForwardResolution& resolution,

@@ -185,7 +185,7 @@ IPForwardStatus ComputeStatus(ForwardRef forward, const ForwardResolution& resol
     NodeForwardStatus& n = *status.add_nodes();
     n = NodeState(node, generation, node_acks);
     if (node.role != kRoleFrontend) continue;
-    for (const FrontendEnd& end : resolution.frontends) {
+    for (const FrontendEnd& end : FrontendsOf(forward, resolution)) {
       if (end.node == node.name) n.set_address(end.address);
     }
   }

@@ -108,7 +108,9 @@ TEST(PlannerTest, ReturnsArriveOnTheBackendInterfaceOfTheReturnHop) {
   std::vector<ferry::v1::Node> nodes = TwoNodes();
   nodes[1].mutable_status()->mutable_addresses(0)->set_interface("wg-b");
   FleetPlan plan = PlanFleet({Web()}, nodes);
-  EXPECT_EQ(plan.forwards.at("web").frontends.at(0).return_interface, "wg-b");
+  EXPECT_EQ(plan.forwards.at("web").return_interface, "wg-b");
+  EXPECT_EQ(FrontendsOf(Web(), plan.forwards.at("web")),
+            (std::vector<FrontendEnd>{{"node-a", "192.0.2.1", "10.8.0.1", "wg-b"}}));
   EXPECT_EQ(plan.node_configs.at("node-b").return_routes(0).in_interface(), "wg-b");
 }
 
