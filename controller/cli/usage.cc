@@ -29,7 +29,7 @@ Commands:
   delete TYPE NAME... [--ignore-not-found]
   delete -f FILE|DIR|- [--ignore-not-found]
                                        Delete the named objects.
-  label TYPE NAME KEY=VALUE... KEY-... [--overwrite]
+  label TYPE NAME|TYPE/NAME KEY=VALUE... KEY-... [--overwrite]
                                        Set or remove labels: a node's own (spec.labels, over
                                        its agent's --labels) or a forward's.
   wait TYPE/NAME...|TYPE --all --for=condition=Ready[=True]|--for=delete [--timeout=30s]

@@ -267,21 +267,19 @@ std::map<std::string, NodePlan::PiecePtr> IncrementalPlanner::PiecesOf(const For
     if (forward.resolution.accepted) {
       for (const FrontendEnd& end : FrontendsOf(*forward.spec, forward.resolution)) {
         if (r.released.contains(end.node)) {
-          AddFrontendEndEntries(*forward.spec, forward.resolution, end, &entries);
+          AddFrontendEndEntries(*forward.spec, end, &entries);
         }
       }
     }
     if (r.stable_resolution.accepted) {
       for (const FrontendEnd& end : FrontendsOf(*r.stable, r.stable_resolution)) {
         if (!r.released.contains(end.node)) {
-          AddFrontendEndEntries(*r.stable, r.stable_resolution, end, &entries);
+          AddFrontendEndEntries(*r.stable, end, &entries);
         }
       }
     }
   } else if (forward.resolution.accepted) {
-    for (const InvolvedNode& n : forward.resolution.nodes) {
-      AddNodeEntries(*forward.spec, forward.resolution, n, &entries[n.name]);
-    }
+    AddForwardEntries(*forward.spec, forward.resolution, &entries);
   }
   for (const std::string& node : forward.resolution.route_query_nodes) {
     AddRouteQuery(*forward.spec, &entries[node]);

@@ -80,10 +80,6 @@ ForwardResolution Reject(const char* reason, std::string message) {
   return r;
 }
 
-}  // namespace
-
-namespace {
-
 // The selected nodes of a forward: its nodeName's, or every registered node
 // its nodeSelector matches, in name order.
 std::vector<const Node*> FrontendNodes(const ferry::v1::Frontend& frontend,
@@ -129,7 +125,8 @@ std::string FrontendAddress(const ferry::v1::Frontend& frontend, const IpAddress
   return "";
 }
 
-// A rejection naming what kept every selected node from serving.
+// A rejection naming what kept every selected node from serving (its route
+// queries stay: they are how a hop becomes known).
 ForwardResolution RejectSkipped(ForwardResolution r) {
   const SkippedNode& first = r.skipped.front();
   r.accepted = false;
@@ -224,12 +221,7 @@ ForwardResolution ResolveEnds(ForwardRef forward, const std::map<std::string, co
     served.push_back(std::move(end));
   }
   r.frontends = std::move(served);
-  if (r.frontends.empty()) {
-    std::vector<std::string> queries = std::move(r.route_query_nodes);
-    ForwardResolution rejected = RejectSkipped(std::move(r));
-    rejected.route_query_nodes = std::move(queries);
-    return rejected;
-  }
+  if (r.frontends.empty()) return RejectSkipped(std::move(r));  // the route queries stay
   r.nodes.clear();
   std::vector<std::string> vias;
   for (const FrontendEnd& end : r.frontends) {
@@ -330,11 +322,18 @@ void SortEntries(google::protobuf::RepeatedPtrField<Entry>* entries) {
 
 }  // namespace
 
-void AddFrontendEndEntries(ForwardRef forward, const ForwardResolution& resolution,
-                           const FrontendEnd& end, std::map<std::string, NodeConfig>* configs) {
+void AddFrontendEndEntries(ForwardRef forward, const FrontendEnd& end,
+                           std::map<std::string, NodeConfig>* configs) {
   AddFrontendRules(forward, end.address, &(*configs)[end.node]);
-  for (const InvolvedNode& node : resolution.nodes) {
-    if (node.role == kRoleBackend) AddReturnRoutes(forward, end, &(*configs)[node.name]);
+  if (!IsMasquerade(forward.spec())) {
+    AddReturnRoutes(forward, end, &(*configs)[forward.spec().backend().node_name()]);
+  }
+}
+
+void AddForwardEntries(ForwardRef forward, const ForwardResolution& resolution,
+                       std::map<std::string, NodeConfig>* configs) {
+  for (const FrontendEnd& end : FrontendsOf(forward, resolution)) {
+    AddFrontendEndEntries(forward, end, configs);
   }
 }
 
@@ -355,18 +354,6 @@ void AddRouteQuery(ForwardRef forward, NodeConfig* config) {
     rule->set_target_port(ports.target_first);
   }
   rule->set_route_query(true);
-}
-
-void AddNodeEntries(ForwardRef forward, const ForwardResolution& resolution,
-                    const InvolvedNode& node, NodeConfig* config) {
-  const std::vector<FrontendEnd> ends = FrontendsOf(forward, resolution);
-  if (node.role == kRoleFrontend) {
-    for (const FrontendEnd& end : ends) {
-      if (end.node == node.name) AddFrontendRules(forward, end.address, config);
-    }
-  } else {
-    for (const FrontendEnd& end : ends) AddReturnRoutes(forward, end, config);
-  }
 }
 
 FleetPlan PlanFleet(const std::vector<IPForward>& forwards, const std::vector<Node>& nodes) {
@@ -397,7 +384,7 @@ FleetPlan PlanFleet(const std::vector<IPForward>& forwards, const std::vector<No
     }
     if (r.accepted) {
       accepted.Put(*f);
-      for (const InvolvedNode& n : r.nodes) AddNodeEntries(*f, r, n, &plan.node_configs[n.name]);
+      AddForwardEntries(*f, r, &plan.node_configs);
     }
     for (const std::string& node : r.route_query_nodes) {
       AddRouteQuery(*f, &plan.node_configs[node]);

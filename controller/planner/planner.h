@@ -110,20 +110,19 @@ ForwardResolution ResolveForward(ForwardRef forward,
                                  const std::map<std::string, const ferry::v1::Node*>& nodes);
 // The resolution of a forward that overlaps an earlier accepted one.
 ForwardResolution RejectForConflict(const absl::Status& conflict);
-// Appends what `node` installs for the accepted `forward` (DNAT rules and
-// the forwarding flag for its frontend, return routes for its backend).
-void AddNodeEntries(ForwardRef forward, const ForwardResolution& resolution,
-                    const InvolvedNode& node, ferry::v1::NodeConfig* config);
 // The frontends of an accepted forward: a selector's as resolved, a
 // nodeName's one from its spec and resolution; none if rejected.
 std::vector<FrontendEnd> FrontendsOf(ForwardRef forward, const ForwardResolution& resolution);
-// Adds what one frontend of an accepted forward installs: its DNAT rules on
-// its node and, for Preserve, its return routes on the backend node.
-void AddFrontendEndEntries(ForwardRef forward, const ForwardResolution& resolution,
-                           const FrontendEnd& end,
+// Adds what one frontend of an accepted forward installs: its DNAT rules
+// (and the forwarding flag) on its node and, for Preserve, its return
+// routes on the backend node.
+void AddFrontendEndEntries(ForwardRef forward, const FrontendEnd& end,
                            std::map<std::string, ferry::v1::NodeConfig>* configs);
-// Appends the route query of a forward whose resolution asks for one
-// (route_query_node's config).
+// The same for every frontend of the accepted forward.
+void AddForwardEntries(ForwardRef forward, const ForwardResolution& resolution,
+                       std::map<std::string, ferry::v1::NodeConfig>* configs);
+// Appends the route query of a forward whose resolution asks for one (to
+// each of route_query_nodes' configs).
 void AddRouteQuery(ForwardRef forward, ferry::v1::NodeConfig* config);
 
 // Sorts the DNAT rules and return routes in the planner's canonical order

@@ -28,7 +28,7 @@
 
 namespace ferry::agent::nft {
 
-inline constexpr char kReturnTableName[] = "ferry_return";
+using ::ferry::agent::kReturnTableName;
 inline constexpr char kMarksMapName[] = "marks";
 // The rules' comments, by which drift checks know them (nft_structure.h).
 inline constexpr char kMarkInTag[] = "ferry:mark_in";

@@ -23,9 +23,6 @@ namespace ferry::agent {
 namespace {
 
 constexpr absl::string_view kTableName = "ferry";
-// The return marks' table: a change to it is drift of the return paths,
-// which a check reads with the rules and routes.
-constexpr absl::string_view kReturnTableName = "ferry_return";
 // Every nf_tables object message names its table in attribute 1
 // (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_SET_TABLE, NFTA_RULE_TABLE, ...).
 constexpr uint16_t kTableAttr = 1;
@@ -78,6 +75,8 @@ NftEvent ClassifyNftMessage(const nlmsghdr* nlh, size_t len) {
     if (attr != kTableAttr) return;
     // NLA_STRING payloads carry a trailing NUL.
     if (!v.empty() && v.back() == '\0') v.remove_suffix(1);
+    // A change to the return marks' table (kernel_state.h) is drift of the
+    // return paths, which a check reads with the rules and routes.
     if (v == kTableName || v == kReturnTableName) event.kind = NftEvent::Kind::kOurTable;
   });
   return event;

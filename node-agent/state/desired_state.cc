@@ -125,7 +125,7 @@ absl::StatusOr<DesiredReturn> ExpandReturn(const ferry::v1::ReturnRoute& route, 
   absl::StatusOr<ferry::api::PortSpan> span = CheckedPorts(route, prefix);
   if (!span.ok()) return span.status();
   // IFNAMSIZ less its NUL: what the kernel and the mark map hold.
-  if (route.in_interface().size() > 15) {
+  if (route.in_interface().size() > kMaxInterfaceName) {
     return ForwardError(fwd, absl::StrCat(prefix, ".in_interface"),
                         absl::StrCat("\"", route.in_interface(), "\" is longer than 15 bytes"));
   }

@@ -91,6 +91,11 @@ inline constexpr uint32_t kMaxReturnMarks = kReturnMarkMask >> kReturnMarkShift;
 // The mark of index 1..kMaxReturnMarks.
 inline constexpr uint32_t ReturnMark(uint32_t index) { return index << kReturnMarkShift; }
 
+// The nftables table of the return marks, and the longest interface name
+// its map holds (IFNAMSIZ less its NUL).
+inline constexpr char kReturnTableName[] = "ferry_return";
+inline constexpr size_t kMaxInterfaceName = 15;
+
 // Contents of table `inet ferry_return`: which interface's new connections
 // get which mark (see kReturnMarkMask). Its chains and its one map are
 // fixed; the elements vary.

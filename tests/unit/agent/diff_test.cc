@@ -67,13 +67,13 @@ PolicyRule Rule(uint16_t port, uint32_t table) {
 }
 
 TEST(DiffRoutesTest, EqualStatesGiveEmptyPlan) {
-  RouteState state{{Rule(80, 7100)}, {{7100, Ip("10.8.0.1")}}};
+  RouteState state{{Rule(80, 7100)}, {{7100, Ip("10.8.0.1")}}, {}, {}};
   EXPECT_TRUE(DiffRoutes(state, state).empty());
 }
 
 TEST(DiffRoutesTest, AddsAndDeletesRulesAndRoutes) {
-  RouteState current{{Rule(80, 7100)}, {{7100, Ip("10.8.0.1")}}};
-  RouteState desired{{Rule(22, 7101)}, {{7101, Ip("10.9.0.1")}}};
+  RouteState current{{Rule(80, 7100)}, {{7100, Ip("10.8.0.1")}}, {}, {}};
+  RouteState desired{{Rule(22, 7101)}, {{7101, Ip("10.9.0.1")}}, {}, {}};
   RoutePlan plan = DiffRoutes(current, desired);
   EXPECT_THAT(plan.rules_add, ElementsAre(Rule(22, 7101)));
   EXPECT_THAT(plan.rules_delete, ElementsAre(Rule(80, 7100)));
@@ -82,8 +82,8 @@ TEST(DiffRoutesTest, AddsAndDeletesRulesAndRoutes) {
 }
 
 TEST(DiffRoutesTest, TableWithNewViaIsReplacedNotDeleted) {
-  RouteState current{{Rule(80, 7100)}, {{7100, Ip("10.8.0.1")}}};
-  RouteState desired{{Rule(80, 7100)}, {{7100, Ip("10.9.0.1")}}};
+  RouteState current{{Rule(80, 7100)}, {{7100, Ip("10.8.0.1")}}, {}, {}};
+  RouteState desired{{Rule(80, 7100)}, {{7100, Ip("10.9.0.1")}}, {}, {}};
   RoutePlan plan = DiffRoutes(current, desired);
   EXPECT_THAT(plan.routes_add, ElementsAre(TableRoute{7100, Ip("10.9.0.1")}));
   EXPECT_THAT(plan.routes_delete, IsEmpty());

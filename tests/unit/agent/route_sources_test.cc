@@ -205,9 +205,11 @@ TEST_F(RouteSourceMonitorTest, AnAppliedPushIsLookedUpByTheThread) {
   monitor.Applied(Config({Rule("web", "10.8.0.2")}));
   ASSERT_TRUE(WaitForReports(1));
   EXPECT_THAT(reports()[0], ElementsAre("10.8.0.2>10.8.0.1@wg0"));
-  monitor.Applied(Delta({"web"}, {Rule("web", "10.8.0.3")}));
+  // The route is there before the push, so the second report must hold it.
   lookup_.Set("10.8.0.3", "10.8.0.1", "wg0");
+  monitor.Applied(Delta({"web"}, {Rule("web", "10.8.0.3")}));
   ASSERT_TRUE(WaitForReports(2));
+  EXPECT_THAT(reports()[1], ElementsAre("10.8.0.3>10.8.0.1@wg0"));
   monitor.Stop();
 }
 

@@ -132,11 +132,10 @@ TEST(RtnlMessagesTest, RuleWithAReturnMarkRoundTripsAndDescribesIt) {
             "priority 10000");
   // A rule without a mark sends neither attribute (the kernel would add an
   // all-ones mask to a mark of 0).
-  auto attrs = Attributes(
-      const_cast<nlmsghdr*>(
-          BuildRuleMessage(true, PolicyRule{Ip("10.8.0.2"), kProtoTcp, 80, 80, 7100, 10000}, 1)
-              .message(0)),
-      sizeof(fib_rule_hdr));
+  // The batch is kept: the attributes point into its bytes.
+  NetlinkBatch unmarked =
+      BuildRuleMessage(true, PolicyRule{Ip("10.8.0.2"), kProtoTcp, 80, 80, 7100, 10000}, 1);
+  auto attrs = Attributes(const_cast<nlmsghdr*>(unmarked.message(0)), sizeof(fib_rule_hdr));
   EXPECT_EQ(attrs[FRA_FWMARK], nullptr);
   EXPECT_EQ(attrs[FRA_FWMASK], nullptr);
 }
