@@ -17,6 +17,8 @@ inline constexpr char kConditionReady[] = "Ready";
 inline constexpr char kConditionDrifted[] = "Drifted";
 inline constexpr char kConditionInSync[] = "InSync";
 inline constexpr char kConditionConnected[] = "Connected";  // a Node's agent stream
+// A forward's probe, through its DNAT, tunnel, backend and return path.
+inline constexpr char kConditionDataPathVerified[] = "DataPathVerified";
 
 inline constexpr char kReasonAccepted[] = "Accepted";
 inline constexpr char kReasonDriftDetected[] = "DriftDetected";
@@ -25,6 +27,14 @@ inline constexpr char kReasonApplied[] = "Applied";
 inline constexpr char kReasonPending[] = "Pending";
 inline constexpr char kReasonApplyFailed[] = "ApplyFailed";
 inline constexpr char kReasonNotAccepted[] = "NotAccepted";
+// DataPathVerified's reasons, which are also DataPathVerdict.reason's.
+inline constexpr char kReasonVerified[] = "Verified";        // True
+inline constexpr char kReasonProbeFailed[] = "ProbeFailed";  // False
+inline constexpr char kReasonUnproven[] = "Unproven";        // Unknown: e.g. UDP without a reply
+inline constexpr char kReasonNotProbed[] = "NotProbed";      // Unknown: no verdict (yet)
+// Ready=False after rollback OnProbeFailure returned the nodes to an earlier
+// generation.
+inline constexpr char kReasonRolledBack[] = "RolledBack";
 
 // A node's state for one forward (NodeForwardStatus.state).
 inline constexpr char kStatePending[] = "Pending";

@@ -87,9 +87,15 @@ struct NatPlan {
 // 0x00ff0000 is Tailscale's.
 inline constexpr uint32_t kReturnMarkMask = 0xff000000;
 inline constexpr uint32_t kReturnMarkShift = 24;
-inline constexpr uint32_t kMaxReturnMarks = kReturnMarkMask >> kReturnMarkShift;  // 255
+// Index 255 is the data-path probe's (kProbeMark), so 254 return marks.
+inline constexpr uint32_t kMaxReturnMarks = (kReturnMarkMask >> kReturnMarkShift) - 1;  // 254
 // The mark of index 1..kMaxReturnMarks.
 inline constexpr uint32_t ReturnMark(uint32_t index) { return index << kReturnMarkShift; }
+// The packet mark of the agent's data-path probes (SO_MARK): table inet
+// ferry's output chain DNATs exactly these packets through the forwards'
+// maps, so a probe from the frontend takes the forward's own DNAT. No
+// return rule matches it (their marks are 1..kMaxReturnMarks).
+inline constexpr uint32_t kProbeMark = kReturnMarkMask;
 
 // The nftables table of the return marks, and the longest interface name
 // its map holds (IFNAMSIZ less its NUL).
