@@ -151,9 +151,7 @@ absl::Status FleetReconciler::ReconcileFleet() {
   // a node that never answers.
   const IncrementalPlanner::RolloutStep rollouts = planner_.AdvanceRollouts(
       now, [this](const PlanForward& forward, const std::vector<InvolvedNode>& nodes) {
-        ForwardResolution asked;
-        asked.nodes = nodes;
-        return pushes_.AcksFor(forward, asked);
+        return pushes_.AcksFor(forward, nodes);
       });
   if (rollouts.changed) {
     IncrementalPlanner::Update more = planner_.Plan();

@@ -283,12 +283,12 @@ std::optional<NodePlan::Delta> PushTracker::DeltaFor(const Stream& stream, const
 }
 
 std::map<std::string, NodeAckInfo> PushTracker::AcksFor(ForwardRef forward,
-                                                        const ForwardResolution& resolution) {
+                                                        const std::vector<InvolvedNode>& nodes) {
   std::map<std::string, NodeAckInfo> acks;
   const std::string& name = forward.name();
   int64_t generation = forward.generation();
   absl::MutexLock l(&mu_);
-  for (const InvolvedNode& involved : resolution.nodes) {
+  for (const InvolvedNode& involved : nodes) {
     auto it = nodes_.find(involved.name);
     if (it == nodes_.end()) continue;
     const NodePushes& node = it->second;

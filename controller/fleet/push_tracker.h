@@ -84,10 +84,10 @@ class PushTracker {
                                                                absl::Time pass_start,
                                                                absl::Time now);
 
-  // What `forward`'s status needs from each node `resolution` involves that
-  // ever connected.
+  // What `forward`'s status needs from each of its involved `nodes`
+  // (NodesOf) that ever connected.
   std::map<std::string, NodeAckInfo> AcksFor(ForwardRef forward,
-                                             const ForwardResolution& resolution);
+                                             const std::vector<InvolvedNode>& nodes);
   // node -> the version of the config it last ACKed, for nodes that did.
   std::map<std::string, std::string> AckedVersions();
 

@@ -27,30 +27,32 @@ using ferry::v1::Object;
 // drift, `now` aside (one per pass), as one key; the current status by
 // identity, as equal ones are shared.
 std::string StatusInputs(ForwardRef forward, const ForwardResolution& resolution,
+                         const std::vector<InvolvedNode>& nodes,
                          const std::map<std::string, NodeAckInfo>& acks,
                          const ForwardStatuses::Bytes& current) {
   std::string key;
   absl::StrAppend(&key, forward.generation(), "|", reinterpret_cast<uintptr_t>(current.get()), "|",
                   resolution.accepted);
   for (const std::string* field :
-       {&resolution.reason, &resolution.message, &resolution.return_via}) {
+       {&resolution.reason, &resolution.message(), &resolution.return_via}) {
     absl::StrAppend(&key, "|", field->size(), ":", *field);
   }
   absl::StrAppend(&key, "|", resolution.return_interface);
-  for (const FrontendEnd& end : resolution.frontends) {
+  // A nodeName forward's too: its frontend's address is its spec's.
+  for (const FrontendEnd& end : FrontendsOf(forward, resolution)) {
     absl::StrAppend(&key, "|", end.node.size(), ":", end.node, end.address.size(), ":",
                     end.address);
   }
-  if (const std::shared_ptr<const RolloutView>& r = resolution.rollout) {
+  if (const RolloutView* r = resolution.rollout()) {
     absl::StrAppend(&key, "|@", r->stable_generation, ":", absl::StrJoin(r->released, ","), ":",
                     r->stopped_node, ":", r->stopped_reason);
   }
-  for (const SkippedNode& skipped : resolution.skipped) {
+  for (const SkippedNode& skipped : resolution.skipped()) {
     absl::StrAppend(&key, "|!", skipped.node.size(), ":", skipped.node, skipped.message.size(), ":",
                     skipped.message);
   }
   const NodeAckInfo none;
-  for (const InvolvedNode& node : resolution.nodes) {
+  for (const InvolvedNode& node : nodes) {
     auto it = acks.find(node.name);
     const NodeAckInfo& ack = it == acks.end() ? none : it->second;
     absl::StrAppend(&key, "|", node.name.size(), ":", node.name, node.role.size(), ":", node.role,
@@ -87,11 +89,11 @@ void SetConnected(bool connected, const std::string& agent_version, absl::Time n
 // applied the forward's generation or has that push in flight, and at
 // least one has. Otherwise (a node that failed, is disconnected or was not
 // yet sent it) now: that is news.
-std::optional<absl::Time> PendingDue(const ForwardResolution& resolution,
+std::optional<absl::Time> PendingDue(const std::vector<InvolvedNode>& nodes,
                                      const std::map<std::string, NodeAckInfo>& acks,
                                      int64_t generation, absl::Duration grace) {
   std::optional<absl::Time> latest;
-  for (const InvolvedNode& involved : resolution.nodes) {
+  for (const InvolvedNode& involved : nodes) {
     auto it = acks.find(involved.name);
     if (it == acks.end() || it->second.nacked) return std::nullopt;
     const NodeAckInfo& info = it->second;
@@ -282,10 +284,11 @@ ForwardStatuses::Bytes StatusWriter::StatusWrite(const Input& input, absl::Time 
   const PlanForward& forward = *input.forward;
   const std::string& name = forward.name;
   const ForwardResolution* resolution = input.resolution;
-  const std::map<std::string, NodeAckInfo> acks = sources_.pushes->AcksFor(forward, *resolution);
+  const std::vector<InvolvedNode> nodes = NodesOf(forward, *resolution);
+  const std::map<std::string, NodeAckInfo> acks = sources_.pushes->AcksFor(forward, nodes);
   if (resolution->accepted && sources_.pending_grace > absl::ZeroDuration()) {
     std::optional<absl::Time> due =
-        PendingDue(*resolution, acks, forward.generation, sources_.pending_grace);
+        PendingDue(nodes, acks, forward.generation, sources_.pending_grace);
     if (due && now < *due) {
       held_[name] = *due;
       next_due_ = std::min(next_due_, *due);
@@ -293,7 +296,7 @@ ForwardStatuses::Bytes StatusWriter::StatusWrite(const Input& input, absl::Time 
     }
   }
   if (!held_.empty()) held_.erase(name);
-  const std::vector<ForwardDrift> drift = sources_.drift->UnrepairedFor(name, resolution->nodes);
+  const std::vector<ForwardDrift> drift = sources_.drift->UnrepairedFor(name, nodes);
   // A forward with drift names its own objects: computed alone, and
   // tallied now; the memo's are tallied once per pass (Computed::uses).
   if (!drift.empty()) {
@@ -302,7 +305,7 @@ ForwardStatuses::Bytes StatusWriter::StatusWrite(const Input& input, absl::Time 
     return alone.status;
   }
   auto [it, inserted] =
-      memo->by_inputs.try_emplace(StatusInputs(forward, *resolution, acks, current));
+      memo->by_inputs.try_emplace(StatusInputs(forward, *resolution, nodes, acks, current));
   if (inserted) it->second = Compute(forward, *resolution, acks, drift, now, current, memo);
   ++it->second.uses;
   return it->second.status;

@@ -106,13 +106,16 @@ void IncrementalPlanner::SetForward(std::shared_ptr<const PlanForward> forward) 
   if (kept.spec != nullptr) {
     if (kept.spec->SameInputs(*forward)) return;
     IndexNodeNames(name, *kept.spec, false);
+    // Its holders follow from the spec it was resolved with, which is
+    // about to go: noted until the next Plan.
+    if (!held_before_.contains(name)) held_before_.emplace(name, HoldersOf(kept));
     if (!forward->spec.has_rollout()) {
       if (kept.rollout != nullptr) kept.rollout->ending = true;
     } else if (forward->generation > kept.spec->generation) {
       // A new change rolls out from the last generation every node
       // applied: the old one, unless that was still rolling out (or stopped).
       if (!Rolling(kept)) {
-        std::set<std::string> holders = HoldersOf(kept);
+        const std::set<std::string>& holders = held_before_.at(name);
         kept.rollout = std::make_unique<Rollout>();
         kept.rollout->stable = kept.spec;
         kept.rollout->placed.assign(holders.begin(), holders.end());
@@ -131,7 +134,8 @@ void IncrementalPlanner::RemoveForward(const std::string& name) {
   auto it = forwards_.find(name);
   if (it == forwards_.end()) return;
   IndexNodeNames(name, *it->second.spec, false);
-  DropPieces(name, it->second);
+  DropPieces(name, HoldersNow(name, it->second));
+  held_before_.erase(name);
   if (it->second.in_conflict) --conflicted_;
   rolling_.erase(name);
   forwards_.erase(it);
@@ -164,8 +168,8 @@ std::shared_ptr<const RolloutView> IncrementalPlanner::ViewOf(const Forward& for
 
 std::set<std::string> IncrementalPlanner::HoldersOf(const Forward& forward) {
   std::set<std::string> nodes;
-  for (const InvolvedNode& n : forward.resolution.nodes) nodes.insert(n.name);
-  for (const std::string& n : forward.resolution.route_query_nodes) nodes.insert(n);
+  for (const InvolvedNode& n : NodesOf(*forward.spec, forward.resolution)) nodes.insert(n.name);
+  for (const std::string& n : forward.resolution.route_query_nodes()) nodes.insert(n);
   if (forward.rollout != nullptr) {
     nodes.insert(forward.rollout->placed.begin(), forward.rollout->placed.end());
   }
@@ -176,7 +180,9 @@ void IncrementalPlanner::Resolve(Forward& forward) {
   forward.resolution = ResolveForward(*forward.spec, node_ptrs_);
   if (Rolling(forward)) {
     forward.rollout->stable_resolution = ResolveForward(*forward.rollout->stable, node_ptrs_);
-    forward.resolution.rollout = ViewOf(forward);
+    if (std::shared_ptr<const RolloutView> view = ViewOf(forward)) {
+      forward.resolution.MutableExtra().rollout = std::move(view);
+    }
   }
 }
 
@@ -281,7 +287,7 @@ std::map<std::string, NodePlan::PiecePtr> IncrementalPlanner::PiecesOf(const For
   } else if (forward.resolution.accepted) {
     AddForwardEntries(*forward.spec, forward.resolution, &entries);
   }
-  for (const std::string& node : forward.resolution.route_query_nodes) {
+  for (const std::string& node : forward.resolution.route_query_nodes()) {
     AddRouteQuery(*forward.spec, &entries[node]);
   }
   std::map<std::string, NodePlan::PiecePtr> out;
@@ -297,8 +303,14 @@ void IncrementalPlanner::RemoveForwardsExcept(const std::function<bool(const std
   for (const std::string& name : gone) RemoveForward(name);
 }
 
-void IncrementalPlanner::DropPieces(const std::string& name, const Forward& forward) {
-  for (const std::string& node : HoldersOf(forward)) {
+std::set<std::string> IncrementalPlanner::HoldersNow(const std::string& name,
+                                                     const Forward& forward) const {
+  auto it = held_before_.find(name);
+  return it == held_before_.end() ? HoldersOf(forward) : it->second;
+}
+
+void IncrementalPlanner::DropPieces(const std::string& name, const std::set<std::string>& holders) {
+  for (const std::string& node : holders) {
     if (auto it = plans_.find(node); it != plans_.end() && it->second.Put(name, nullptr)) {
       dirty_nodes_.insert(node);
     }
@@ -391,7 +403,7 @@ bool IncrementalPlanner::PlanDirty(Update* update) {
     auto it = forwards_.find(name);
     if (it == forwards_.end()) continue;  // removed: its pieces are gone
     Forward& f = it->second;
-    const std::set<std::string> before = HoldersOf(f);
+    const std::set<std::string> before = HoldersNow(name, f);
     Resolve(f);
     if (f.resolution.accepted && !index_.Check(*f.spec).ok()) {
       // Maybe only a superseded entry: ask an index of what is accepted now.
@@ -427,6 +439,7 @@ IncrementalPlanner::Update IncrementalPlanner::Plan() {
   SealNodes(&update);
   dirty_forwards_.clear();
   dirty_nodes_.clear();
+  held_before_.clear();
   full_ = false;
   return update;
 }

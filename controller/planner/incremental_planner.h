@@ -131,8 +131,12 @@ class IncrementalPlanner {
   static bool Rolling(const Forward& forward) {
     return forward.rollout != nullptr && !forward.rollout->ending;
   }
-  // The nodes that may hold a piece of the forward.
+  // The nodes that may hold a piece of the forward, while its resolution is
+  // of its spec (derived from both: NodesOf).
   static std::set<std::string> HoldersOf(const Forward& forward);
+  // The same, or, if its spec changed since the last Plan, what they were
+  // then (held_before_).
+  std::set<std::string> HoldersNow(const std::string& name, const Forward& forward) const;
   // Resolves the forward (and its stable generation, while rolling out).
   void Resolve(Forward& forward);
   // The nodes a rolling forward's rollout covers: its frontends under
@@ -141,8 +145,8 @@ class IncrementalPlanner {
   // What the forward installs on each node, by node: its entries if
   // accepted, else its route query if it has one.
   static std::map<std::string, NodePlan::PiecePtr> PiecesOf(const Forward& forward);
-  // Takes the forward's entries off the nodes that hold them.
-  void DropPieces(const std::string& name, const Forward& forward);
+  // Takes the forward's entries off `holders`.
+  void DropPieces(const std::string& name, const std::set<std::string>& holders);
   // Indexes the forward if accepted, and puts its entries on its nodes in
   // place of those it had on the nodes of `before`.
   void PlacePieces(const std::string& name, Forward& forward, const std::set<std::string>& before);
@@ -175,7 +179,11 @@ class IncrementalPlanner {
   size_t conflicted_ = 0;  // forwards rejected as Conflict
 
   std::set<std::string> dirty_forwards_;  // changed, removed or naming a changed node
-  std::set<std::string> dirty_nodes_;     // plans to seal (or drop)
+  // Forwards whose spec changed since the last Plan: the nodes that held
+  // their pieces then. A resolution does not store its nodes (NodesOf
+  // derives them from the spec), so they must be taken before the spec goes.
+  std::map<std::string, std::set<std::string>> held_before_;
+  std::set<std::string> dirty_nodes_;  // plans to seal (or drop)
   bool full_ = true;
 };
 

@@ -76,7 +76,7 @@ std::optional<IpAddress> DiscoverReturnVia(const Node& frontend, const NodeAddre
 ForwardResolution Reject(const char* reason, std::string message) {
   ForwardResolution r;
   r.reason = reason;
-  r.message = std::move(message);
+  r.MutableExtra().message = std::move(message);
   return r;
 }
 
@@ -128,15 +128,15 @@ std::string FrontendAddress(const ferry::v1::Frontend& frontend, const IpAddress
 // A rejection naming what kept every selected node from serving (its route
 // queries stay: they are how a hop becomes known).
 ForwardResolution RejectSkipped(ForwardResolution r) {
-  const SkippedNode& first = r.skipped.front();
+  ForwardResolution::Extra& extra = r.MutableExtra();
+  const SkippedNode& first = extra.skipped.front();
   r.accepted = false;
   r.reason = first.reason;
-  r.message = first.message;
-  if (r.skipped.size() > 1) {
-    absl::StrAppend(&r.message, " (and ", r.skipped.size() - 1, " more selected node(s))");
+  extra.message = first.message;
+  if (extra.skipped.size() > 1) {
+    absl::StrAppend(&extra.message, " (and ", extra.skipped.size() - 1, " more selected node(s))");
   }
-  r.nodes.clear();
-  r.frontends.clear();
+  extra.frontends = std::vector<FrontendEnd>();
   return r;
 }
 
@@ -173,19 +173,19 @@ ForwardResolution ResolveEnds(ForwardRef forward, const std::map<std::string, co
     return Reject(kReasonBackendAddressNotOnNode, std::string(backend_ip.status().message()));
   }
   ForwardResolution r;
+  ForwardResolution::Extra& extra = r.MutableExtra();  // stays r's when r moves
   for (const Node* node : selected) {
     std::string why;
     std::string address = FrontendAddress(frontend, *backend_ip, *node, &why);
     if (address.empty()) {
-      r.skipped.push_back({node->metadata().name(), kReasonAddressNotOnNode, std::move(why)});
+      extra.skipped.push_back({node->metadata().name(), kReasonAddressNotOnNode, std::move(why)});
     } else {
-      r.frontends.push_back({node->metadata().name(), std::move(address), "", ""});
+      extra.frontends.push_back({node->metadata().name(), std::move(address), "", ""});
     }
   }
-  if (r.frontends.empty()) return RejectSkipped(std::move(r));
+  if (extra.frontends.empty()) return RejectSkipped(std::move(r));
   r.accepted = true;
   r.reason = kReasonAccepted;
-  for (const FrontendEnd& end : r.frontends) r.nodes.push_back({end.node, kRoleFrontend});
   if (IsMasquerade(spec)) return r;
 
   const std::string& be_name = spec.backend().node_name();
@@ -203,11 +203,11 @@ ForwardResolution ResolveEnds(ForwardRef forward, const std::map<std::string, co
                                " is not an address of node ", be_name));
   }
   std::vector<FrontendEnd> served;
-  for (FrontendEnd& end : r.frontends) {
+  for (FrontendEnd& end : extra.frontends) {
     std::optional<IpAddress> via = ReturnHop(spec, *nodes.at(end.node), *backend_ip, *be_addr);
     if (!via.has_value()) {
-      r.route_query_nodes.push_back(end.node);
-      r.skipped.push_back(
+      extra.route_query_nodes.push_back(end.node);
+      extra.skipped.push_back(
           {end.node, kReasonNoReturnPath,
            absl::StrCat("spec.backend.returnVia: node ", end.node, " has reported no route to ",
                         be_addr->address(), " (it has been asked) and has no address in ",
@@ -220,18 +220,15 @@ ForwardResolution ResolveEnds(ForwardRef forward, const std::map<std::string, co
     end.return_interface = InterfaceToward(*be->second, *via);
     served.push_back(std::move(end));
   }
-  r.frontends = std::move(served);
-  if (r.frontends.empty()) return RejectSkipped(std::move(r));  // the route queries stay
-  r.nodes.clear();
+  extra.frontends = std::move(served);
+  if (extra.frontends.empty()) return RejectSkipped(std::move(r));  // the route queries stay
   std::vector<std::string> vias;
-  for (const FrontendEnd& end : r.frontends) {
-    r.nodes.push_back({end.node, kRoleFrontend});
+  for (const FrontendEnd& end : extra.frontends) {
     if (std::find(vias.begin(), vias.end(), end.return_via) == vias.end()) {
       vias.push_back(end.return_via);
     }
   }
   r.return_via = absl::StrJoin(vias, ",");
-  r.nodes.push_back({be_name, kRoleBackend});
   return r;
 }
 
@@ -240,21 +237,58 @@ ForwardResolution ResolveEnds(ForwardRef forward, const std::map<std::string, co
 ForwardResolution ResolveForward(ForwardRef forward,
                                  const std::map<std::string, const Node*>& nodes) {
   ForwardResolution r = ResolveEnds(forward, nodes);
-  if (!forward.spec().frontend().has_node_selector() && !r.frontends.empty()) {
+  if (r.extra == nullptr) return r;
+  ForwardResolution::Extra& extra = r.MutableExtra();  // r's own: nothing shares it yet
+  if (!forward.spec().frontend().has_node_selector() && !extra.frontends.empty()) {
     // A nodeName's one frontend is its spec's node and address with
     // return_via: only the interface is kept (FrontendsOf derives the
     // rest), so 100k forwards do not each hold a heap block of it.
-    r.return_interface = std::move(r.frontends.front().return_interface);
-    r.frontends = std::vector<FrontendEnd>();
+    r.return_interface = std::move(extra.frontends.front().return_interface);
+    extra.frontends = std::vector<FrontendEnd>();
   }
+  // The common accepted nodeName forward then has nothing extra.
+  if (extra.Empty()) r.extra = nullptr;
   return r;
 }
 
 std::vector<FrontendEnd> FrontendsOf(ForwardRef forward, const ForwardResolution& resolution) {
   const ferry::v1::Frontend& frontend = forward.spec().frontend();
-  if (frontend.has_node_selector() || !resolution.accepted) return resolution.frontends;
+  if (frontend.has_node_selector() || !resolution.accepted) return resolution.frontends();
   return {{frontend.node_name(), frontend.address(), resolution.return_via,
            resolution.return_interface}};
+}
+
+std::vector<InvolvedNode> NodesOf(ForwardRef forward, const ForwardResolution& resolution) {
+  std::vector<InvolvedNode> nodes;
+  if (!resolution.accepted) return nodes;
+  const ferry::v1::Frontend& frontend = forward.spec().frontend();
+  if (frontend.has_node_selector()) {
+    for (const FrontendEnd& end : resolution.frontends()) {
+      nodes.push_back({end.node, kRoleFrontend});
+    }
+  } else {
+    nodes.push_back({frontend.node_name(), kRoleFrontend});
+  }
+  if (!IsMasquerade(forward.spec())) {
+    nodes.push_back({forward.spec().backend().node_name(), kRoleBackend});
+  }
+  return nodes;
+}
+
+ForwardResolution::Extra& ForwardResolution::MutableExtra() {
+  if (extra == nullptr || extra.use_count() > 1) {
+    auto own = extra == nullptr ? std::make_shared<Extra>() : std::make_shared<Extra>(*extra);
+    Extra& out = *own;
+    extra = std::move(own);
+    return out;
+  }
+  // Made non-const (above) and owned by this resolution alone.
+  return const_cast<Extra&>(*extra);
+}
+
+const ForwardResolution::Extra& ForwardResolution::ExtraOrNone() const {
+  static const Extra* const kNone = new Extra();
+  return extra == nullptr ? *kNone : *extra;
 }
 
 ForwardResolution RejectForConflict(const absl::Status& conflict) {
@@ -386,7 +420,7 @@ FleetPlan PlanFleet(const std::vector<IPForward>& forwards, const std::vector<No
       accepted.Put(*f);
       AddForwardEntries(*f, r, &plan.node_configs);
     }
-    for (const std::string& node : r.route_query_nodes) {
+    for (const std::string& node : r.route_query_nodes()) {
       AddRouteQuery(*f, &plan.node_configs[node]);
     }
     plan.forwards[f->metadata().name()] = std::move(r);

@@ -70,27 +70,52 @@ struct SkippedNode {
 };
 
 struct ForwardResolution {
+  // What few forwards have, in one block that the common accepted nodeName
+  // forward goes without: 100k resolutions are resident, and these members
+  // inline were more than half of each.
+  struct Extra {
+    std::string message;  // empty when accepted
+    // A selector forward's frontends, name order; empty for a nodeName
+    // forward, whose one frontend FrontendsOf derives from its spec.
+    std::vector<FrontendEnd> frontends;
+    std::vector<SkippedNode> skipped;
+    // Frontends whose return hop is unknown until they report their route
+    // to the backend: each is sent a route query (DnatRule.route_query) so
+    // that it does.
+    std::vector<std::string> route_query_nodes;
+    // Set while a change rolls out (IncrementalPlanner::AdvanceRollouts).
+    std::shared_ptr<const RolloutView> rollout;
+
+    bool Empty() const {
+      return message.empty() && frontends.empty() && skipped.empty() && route_query_nodes.empty() &&
+             rollout == nullptr;
+    }
+  };
+
   bool accepted = false;
-  std::string reason;   // kReason*
-  std::string message;  // empty when accepted
+  std::string reason;  // kReason*
   // The resolved return hops (PRESERVE only), comma-separated: one unless
   // a nodeSelector selects several frontends.
   std::string return_via;
   // A nodeName forward's (PRESERVE): the backend's interface on its return
-  // hop's network. A selector forward's are in `frontends`.
+  // hop's network. A selector forward's are in `frontends()`.
   std::string return_interface;
-  // Nodes that install something for this forward; empty when rejected.
-  std::vector<InvolvedNode> nodes;
-  // A selector forward's frontends, name order; empty for a nodeName
-  // forward, whose one frontend FrontendsOf derives from its spec.
-  std::vector<FrontendEnd> frontends;
-  std::vector<SkippedNode> skipped;
-  // Frontends whose return hop is unknown until they report their route to
-  // the backend: each is sent a route query (DnatRule.route_query) so that
-  // it does.
-  std::vector<std::string> route_query_nodes;
-  // Set while a change rolls out (IncrementalPlanner::AdvanceRollouts).
-  std::shared_ptr<const RolloutView> rollout;
+  // Null when every member of Extra would be empty. Copies share it; write
+  // through MutableExtra.
+  std::shared_ptr<const Extra> extra;
+
+  const std::string& message() const { return ExtraOrNone().message; }
+  const std::vector<FrontendEnd>& frontends() const { return ExtraOrNone().frontends; }
+  const std::vector<SkippedNode>& skipped() const { return ExtraOrNone().skipped; }
+  const std::vector<std::string>& route_query_nodes() const {
+    return ExtraOrNone().route_query_nodes;
+  }
+  const RolloutView* rollout() const { return ExtraOrNone().rollout.get(); }
+  // `extra`, made first if null and copied first if shared.
+  Extra& MutableExtra();
+
+ private:
+  const Extra& ExtraOrNone() const;
 };
 
 struct FleetPlan {
@@ -113,6 +138,11 @@ ForwardResolution RejectForConflict(const absl::Status& conflict);
 // The frontends of an accepted forward: a selector's as resolved, a
 // nodeName's one from its spec and resolution; none if rejected.
 std::vector<FrontendEnd> FrontendsOf(ForwardRef forward, const ForwardResolution& resolution);
+// The nodes that install something for an accepted forward: its frontends
+// (FrontendsOf), then for Preserve its backend; none if rejected. Derived,
+// not stored, like FrontendsOf: `forward` must be the spec `resolution`
+// was resolved from.
+std::vector<InvolvedNode> NodesOf(ForwardRef forward, const ForwardResolution& resolution);
 // Adds what one frontend of an accepted forward installs: its DNAT rules
 // (and the forwarding flag) on its node and, for Preserve, its return
 // routes on the backend node.
@@ -122,7 +152,7 @@ void AddFrontendEndEntries(ForwardRef forward, const FrontendEnd& end,
 void AddForwardEntries(ForwardRef forward, const ForwardResolution& resolution,
                        std::map<std::string, ferry::v1::NodeConfig>* configs);
 // Appends the route query of a forward whose resolution asks for one (to
-// each of route_query_nodes' configs).
+// each of route_query_nodes()' configs).
 void AddRouteQuery(ForwardRef forward, ferry::v1::NodeConfig* config);
 
 // Sorts the DNAT rules and return routes in the planner's canonical order

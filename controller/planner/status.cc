@@ -53,13 +53,13 @@ Condition ReadyCondition(ForwardRef forward, const ForwardResolution& resolution
     return MakeCondition(kConditionReady, false, kReasonNotAccepted,
                          absl::StrCat("not accepted: ", resolution.reason), generation);
   }
-  if (resolution.rollout != nullptr && !resolution.rollout->stopped_node.empty()) {
-    return MakeCondition(kConditionReady, false, kReasonRolloutStopped,
-                         absl::StrCat("rollout of generation ", generation,
-                                      " stopped: ", resolution.rollout->stopped_reason,
-                                      "; node(s) not yet reached keep generation ",
-                                      resolution.rollout->stable_generation),
-                         generation);
+  const RolloutView* rollout = resolution.rollout();
+  if (rollout != nullptr && !rollout->stopped_node.empty()) {
+    return MakeCondition(
+        kConditionReady, false, kReasonRolloutStopped,
+        absl::StrCat("rollout of generation ", generation, " stopped: ", rollout->stopped_reason,
+                     "; node(s) not yet reached keep generation ", rollout->stable_generation),
+        generation);
   }
   std::vector<std::string> failed, pending, applied;
   for (const NodeForwardStatus& n : status.nodes()) {
@@ -79,11 +79,9 @@ Condition ReadyCondition(ForwardRef forward, const ForwardResolution& resolution
   if (!pending.empty()) {
     std::string message = absl::StrCat("waiting for node ", absl::StrJoin(pending, ", node "),
                                        " to apply generation ", generation);
-    if (resolution.rollout != nullptr) {
-      absl::StrAppend(&message, " (rolling out: ", resolution.rollout->released.size(), " of ",
-                      resolution.rollout->nodes,
-                      " node(s) released: ", absl::StrJoin(resolution.rollout->released, ", "),
-                      ")");
+    if (rollout != nullptr) {
+      absl::StrAppend(&message, " (rolling out: ", rollout->released.size(), " of ", rollout->nodes,
+                      " node(s) released: ", absl::StrJoin(rollout->released, ", "), ")");
     }
     return MakeCondition(kConditionReady, false, kReasonPending, std::move(message), generation);
   }
@@ -171,7 +169,7 @@ void SetCondition(Condition condition, absl::Time now,
 
 Condition AcceptedCondition(const ForwardResolution& resolution, int64_t generation) {
   return MakeCondition(kConditionAccepted, resolution.accepted, resolution.reason,
-                       resolution.message, generation);
+                       resolution.message(), generation);
 }
 
 IPForwardStatus ComputeStatus(ForwardRef forward, const ForwardResolution& resolution,
@@ -181,18 +179,19 @@ IPForwardStatus ComputeStatus(ForwardRef forward, const ForwardResolution& resol
   IPForwardStatus status;
   status.set_observed_generation(generation);
   status.set_return_via(resolution.return_via);
-  for (const InvolvedNode& node : resolution.nodes) {
+  const std::vector<FrontendEnd> frontends = FrontendsOf(forward, resolution);
+  for (const InvolvedNode& node : NodesOf(forward, resolution)) {
     NodeForwardStatus& n = *status.add_nodes();
     n = NodeState(node, generation, node_acks);
     if (node.role != kRoleFrontend) continue;
-    for (const FrontendEnd& end : FrontendsOf(forward, resolution)) {
+    for (const FrontendEnd& end : frontends) {
       if (end.node == node.name) n.set_address(end.address);
     }
   }
   // Selected nodes that cannot serve it: the forward is not Ready while
   // one of them is, and each says why.
   if (resolution.accepted) {
-    for (const SkippedNode& skipped : resolution.skipped) {
+    for (const SkippedNode& skipped : resolution.skipped()) {
       NodeForwardStatus& n = *status.add_nodes();
       n.set_name(skipped.node);
       n.set_role(kRoleFrontend);

@@ -254,6 +254,22 @@ TEST_F(FleetReconcilerTest, ForwardIsPendingUntilAcked) {
   EXPECT_EQ(web.status().return_via(), "10.8.0.1");
 }
 
+TEST_F(FleetReconcilerTest, EachForwardsStatusNamesItsOwnFrontendAddress) {
+  // Alike but for their address, and new in one pass: no status of one
+  // stands in for the other's.
+  Put(MakeForward("api", "node-a", "192.0.2.1", "", "198.51.100.7", ferry::v1::MASQUERADE));
+  Put(MakeForward("www", "node-a", "192.0.2.9", "", "198.51.100.7", ferry::v1::MASQUERADE));
+  a_ = fleet_.Connect("node-a", MakeHello("node-a", {{"192.0.2.1", 24}, {"192.0.2.9", 24}}),
+                      &sink_a_);
+  Reconcile();
+  const ferry::v1::IPForward api = Forward("api");
+  const ferry::v1::IPForward www = Forward("www");
+  ASSERT_EQ(api.status().nodes_size(), 1);
+  ASSERT_EQ(www.status().nodes_size(), 1);
+  EXPECT_EQ(api.status().nodes(0).address(), "192.0.2.1");
+  EXPECT_EQ(www.status().nodes(0).address(), "192.0.2.9");
+}
+
 class FleetPendingGraceTest : public FleetReconcilerTest {
  protected:
   FleetPendingGraceTest() : FleetReconcilerTest(absl::Seconds(2)) {}

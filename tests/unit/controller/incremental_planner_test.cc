@@ -45,9 +45,14 @@ void ExpectSamePlan(const IncrementalPlanner& planner, const std::map<std::strin
     ASSERT_NE(got, nullptr) << context << " forward " << name;
     EXPECT_EQ(got->accepted, r.accepted) << context << " forward " << name;
     EXPECT_EQ(got->reason, r.reason) << context << " forward " << name;
-    EXPECT_EQ(got->message, r.message) << context << " forward " << name;
+    EXPECT_EQ(got->message(), r.message()) << context << " forward " << name;
     EXPECT_EQ(got->return_via, r.return_via) << context << " forward " << name;
-    EXPECT_EQ(got->nodes, r.nodes) << context << " forward " << name;
+    EXPECT_EQ(NodesOf(fs.at(name), *got), NodesOf(fs.at(name), r))
+        << context << " forward " << name;
+    EXPECT_EQ(got->return_interface, r.return_interface) << context << " forward " << name;
+    EXPECT_EQ(got->frontends(), r.frontends()) << context << " forward " << name;
+    EXPECT_EQ(got->skipped(), r.skipped()) << context << " forward " << name;
+    EXPECT_EQ(got->route_query_nodes(), r.route_query_nodes()) << context << " forward " << name;
   }
 }
 
@@ -121,6 +126,35 @@ TEST(IncrementalPlannerTest, EqualsPlanFleetAfterEveryStepOfRandomHistories) {
       } else {
         planner.Invalidate();
       }
+      planner.Plan();
+      ExpectSamePlan(planner, forwards, nodes, absl::StrCat("seed ", seed, " step ", step));
+      if (::testing::Test::HasFailure()) return;
+    }
+  }
+}
+
+// A forward changed twice, or changed and removed, before one Plan leaves
+// nothing of its first spec behind (its holders are what it was planned
+// with).
+TEST(IncrementalPlannerTest, EqualsPlanFleetWhenSeveralChangesComeBetweenPlans) {
+  for (uint32_t seed = 1; seed <= 40; ++seed) {
+    RandomFleet r(seed);
+    IncrementalPlanner planner;
+    std::map<std::string, IPForward> forwards;
+    std::vector<Node> nodes = r.RandomNodes();
+    planner.SetNodes(nodes);
+    int64_t generation = 1;
+    for (int step = 0; step < 90; ++step) {
+      if (r.Pick(10) < 7) {
+        std::string name = absl::StrCat("f", r.Pick(6));
+        forwards[name] = r.RandomForward(name, ++generation);
+        planner.SetForward(forwards[name]);
+      } else if (!forwards.empty()) {
+        auto it = std::next(forwards.begin(), r.Pick(static_cast<int>(forwards.size())));
+        planner.RemoveForward(it->first);
+        forwards.erase(it);
+      }
+      if (r.Pick(4) != 0) continue;
       planner.Plan();
       ExpectSamePlan(planner, forwards, nodes, absl::StrCat("seed ", seed, " step ", step));
       if (::testing::Test::HasFailure()) return;
@@ -327,8 +361,8 @@ TEST(IncrementalPlannerTest, ARolloutReleasesOneNodeAtATimeAndStopsAtANack) {
   EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(2), progress).changed);
   planner.Plan();
   EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 2}, {"c", 2}, {"x", 1}}));
-  ASSERT_NE(planner.Resolution("edge")->rollout, nullptr);
-  EXPECT_EQ(planner.Resolution("edge")->rollout->released, (std::vector<std::string>{"a", "c"}));
+  ASSERT_NE(planner.Resolution("edge")->rollout(), nullptr);
+  EXPECT_EQ(planner.Resolution("edge")->rollout()->released, (std::vector<std::string>{"a", "c"}));
 
   // c rejects generation 2: the rollout stops there, c is planned back to
   // generation 1 (what its agent kept), and x is never reached.
@@ -336,7 +370,7 @@ TEST(IncrementalPlannerTest, ARolloutReleasesOneNodeAtATimeAndStopsAtANack) {
   EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(3), progress).changed);
   planner.Plan();
   EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 2}, {"c", 1}, {"x", 1}}));
-  const RolloutView& view = *planner.Resolution("edge")->rollout;
+  const RolloutView& view = *planner.Resolution("edge")->rollout();
   EXPECT_EQ(view.stopped_node, "c");
   EXPECT_EQ(view.stopped_reason,
             "node c rejected generation 2: config has 2 entries, more than the 1 this agent "
@@ -353,7 +387,7 @@ TEST(IncrementalPlannerTest, ARolloutReleasesOneNodeAtATimeAndStopsAtANack) {
   acks = {{"a", Acked(3)}, {"c", Acked(3)}, {"x", Acked(3)}};
   EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(62), progress).changed);
   planner.Plan();
-  EXPECT_EQ(planner.Resolution("edge")->rollout, nullptr);  // complete
+  EXPECT_EQ(planner.Resolution("edge")->rollout(), nullptr);  // complete
 }
 
 TEST(IncrementalPlannerTest, ARolloutStopsAtANodeThatDoesNotAckInTime) {
@@ -379,7 +413,7 @@ TEST(IncrementalPlannerTest, ARolloutStopsAtANodeThatDoesNotAckInTime) {
   EXPECT_FALSE(planner.AdvanceRollouts(now + absl::Seconds(4), progress).changed);
   EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(5), progress).changed);
   planner.Plan();
-  EXPECT_EQ(planner.Resolution("edge")->rollout->stopped_reason,
+  EXPECT_EQ(planner.Resolution("edge")->rollout()->stopped_reason,
             "node a did not apply generation 2 within 5s");
   EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 1}, {"c", 1}}));
 }

@@ -55,7 +55,7 @@ TEST(PlannerTest, AcceptsPreserveForwardAndDiscoversReturnViaInBackendNetwork) {
   const ForwardResolution& r = plan.forwards.at("web");
   EXPECT_TRUE(r.accepted);
   EXPECT_EQ(r.return_via, "10.8.0.1");
-  EXPECT_EQ(r.nodes,
+  EXPECT_EQ(NodesOf(Web(), r),
             (std::vector<InvolvedNode>{{"node-a", kRoleFrontend}, {"node-b", kRoleBackend}}));
 }
 
@@ -128,7 +128,7 @@ TEST(PlannerTest, TwoFrontendsShareOneBackendEachWithItsReportedReturnHop) {
   ferry::v1::IPForward via_c = MakeForward("web-c", "node-c", "192.0.2.3", "node-b", "10.8.0.2");
   FleetPlan without_report = PlanFleet({Web(), via_c}, nodes);
   EXPECT_EQ(without_report.forwards.at("web-c").reason, kReasonNoReturnPath);
-  EXPECT_THAT(without_report.forwards.at("web-c").message, HasSubstr("reported no route"));
+  EXPECT_THAT(without_report.forwards.at("web-c").message(), HasSubstr("reported no route"));
   // node-c is asked for its route to the backend, and installs nothing.
   const ferry::v1::NodeConfig& asked = without_report.node_configs.at("node-c");
   ASSERT_EQ(asked.dnat_size(), 1);
@@ -142,7 +142,7 @@ TEST(PlannerTest, TwoFrontendsShareOneBackendEachWithItsReportedReturnHop) {
   route->set_source("10.78.0.1");
   route->set_interface("wg-c");
   FleetPlan plan = PlanFleet({Web(), via_c}, nodes);
-  ASSERT_TRUE(plan.forwards.at("web-c").accepted) << plan.forwards.at("web-c").message;
+  ASSERT_TRUE(plan.forwards.at("web-c").accepted) << plan.forwards.at("web-c").message();
   ASSERT_EQ(plan.node_configs.at("node-c").dnat_size(), 1);
   EXPECT_FALSE(plan.node_configs.at("node-c").dnat(0).route_query());
   EXPECT_EQ(plan.forwards.at("web-c").return_via, "10.78.0.1");
@@ -183,26 +183,26 @@ TEST(PlannerTest, MasqueradeNeedsNoBackendNodeAndGivesBackendNoConfig) {
   const ForwardResolution& r = plan.forwards.at("web");
   EXPECT_TRUE(r.accepted);
   EXPECT_EQ(r.return_via, "");
-  EXPECT_EQ(r.nodes, (std::vector<InvolvedNode>{{"node-a", kRoleFrontend}}));
+  EXPECT_EQ(NodesOf(f, r), (std::vector<InvolvedNode>{{"node-a", kRoleFrontend}}));
   EXPECT_TRUE(plan.node_configs.at("node-a").dnat(0).masquerade());
   EXPECT_EQ(plan.node_configs.at("node-b").return_routes_size(), 0);
 }
 
 TEST(PlannerTest, RejectsUnregisteredFrontendNode) {
-  FleetPlan plan =
-      PlanFleet({MakeForward("web", "node-x", "192.0.2.1", "node-b", "10.8.0.2")}, TwoNodes());
+  const ferry::v1::IPForward f = MakeForward("web", "node-x", "192.0.2.1", "node-b", "10.8.0.2");
+  FleetPlan plan = PlanFleet({f}, TwoNodes());
   const ForwardResolution& r = plan.forwards.at("web");
   EXPECT_FALSE(r.accepted);
   EXPECT_EQ(r.reason, kReasonFrontendNodeNotRegistered);
-  EXPECT_THAT(r.message, HasSubstr("node node-x is not registered"));
-  EXPECT_TRUE(r.nodes.empty());
+  EXPECT_THAT(r.message(), HasSubstr("node node-x is not registered"));
+  EXPECT_TRUE(NodesOf(f, r).empty());
 }
 
 TEST(PlannerTest, RejectsFrontendAddressTheNodeDoesNotHave) {
   FleetPlan plan =
       PlanFleet({MakeForward("web", "node-a", "203.0.113.9", "node-b", "10.8.0.2")}, TwoNodes());
   EXPECT_EQ(plan.forwards.at("web").reason, kReasonAddressNotOnNode);
-  EXPECT_THAT(plan.forwards.at("web").message, HasSubstr("203.0.113.9"));
+  EXPECT_THAT(plan.forwards.at("web").message(), HasSubstr("203.0.113.9"));
   EXPECT_EQ(plan.node_configs.at("node-a").dnat_size(), 0);
 }
 
@@ -210,7 +210,7 @@ TEST(PlannerTest, RejectsPreserveWithUnregisteredBackendNode) {
   FleetPlan plan =
       PlanFleet({MakeForward("web", "node-a", "192.0.2.1", "node-y", "10.8.0.2")}, TwoNodes());
   EXPECT_EQ(plan.forwards.at("web").reason, kReasonBackendNodeNotRegistered);
-  EXPECT_THAT(plan.forwards.at("web").message, HasSubstr("node node-y is not registered"));
+  EXPECT_THAT(plan.forwards.at("web").message(), HasSubstr("node node-y is not registered"));
 }
 
 TEST(PlannerTest, RejectsPreserveWithBackendAddressNotOnBackendNode) {
@@ -224,7 +224,7 @@ TEST(PlannerTest, RejectsPreserveWithoutReturnPath) {
                                         MakeNode("node-b", {{"10.8.0.2", 24}})};
   FleetPlan plan = PlanFleet({Web()}, nodes);
   EXPECT_EQ(plan.forwards.at("web").reason, kReasonNoReturnPath);
-  EXPECT_THAT(plan.forwards.at("web").message, HasSubstr("returnVia"));
+  EXPECT_THAT(plan.forwards.at("web").message(), HasSubstr("returnVia"));
   // node-a installs nothing; it is only asked for its route to 10.8.0.2.
   ASSERT_EQ(plan.node_configs.at("node-a").dnat_size(), 1);
   EXPECT_TRUE(plan.node_configs.at("node-a").dnat(0).route_query());
@@ -240,7 +240,7 @@ TEST(PlannerTest, RejectsLaterForwardInNameOrderOnConflict) {
   FleetPlan plan = PlanFleet({second, first}, TwoNodes());
   EXPECT_TRUE(plan.forwards.at("web").accepted);
   EXPECT_EQ(plan.forwards.at("zz-web").reason, kReasonConflict);
-  EXPECT_THAT(plan.forwards.at("zz-web").message, HasSubstr("ipforward/web"));
+  EXPECT_THAT(plan.forwards.at("zz-web").message(), HasSubstr("ipforward/web"));
   EXPECT_EQ(plan.node_configs.at("node-a").dnat_size(), 1);
 }
 
@@ -347,9 +347,9 @@ ferry::v1::IPForward EdgeForward() {
 TEST(PlannerSelectorTest, EverySelectedNodeServesOnItsOwnAddressWithItsOwnReturnHop) {
   FleetPlan plan = PlanFleet({EdgeForward()}, EdgeFleet());
   const ForwardResolution& r = plan.forwards.at("edge");
-  ASSERT_TRUE(r.accepted) << r.message;
-  EXPECT_EQ(r.frontends, (std::vector<FrontendEnd>{{"node-a", "192.0.2.1", "10.8.0.1", "wg0"},
-                                                   {"node-c", "192.0.2.3", "10.8.0.3", "wg0"}}));
+  ASSERT_TRUE(r.accepted) << r.message();
+  EXPECT_EQ(r.frontends(), (std::vector<FrontendEnd>{{"node-a", "192.0.2.1", "10.8.0.1", "wg0"},
+                                                     {"node-c", "192.0.2.3", "10.8.0.3", "wg0"}}));
   EXPECT_EQ(r.return_via, "10.8.0.1,10.8.0.3");
   EXPECT_EQ(plan.node_configs.at("node-a").dnat(0).frontend_address(), "192.0.2.1");
   EXPECT_EQ(plan.node_configs.at("node-c").dnat(0).frontend_address(), "192.0.2.3");
@@ -379,13 +379,13 @@ TEST(PlannerSelectorTest, AVipServesOnlyWhereItIsAndTheOthersSayWhy) {
   f.mutable_spec()->mutable_frontend()->clear_interface();
   f.mutable_spec()->mutable_frontend()->set_address("198.51.100.7");
   const ForwardResolution r = PlanFleet({f}, nodes).forwards.at("edge");
-  ASSERT_TRUE(r.accepted) << r.message;
-  ASSERT_EQ(r.frontends.size(), 1u);
-  EXPECT_EQ(r.frontends[0].node, "node-a");
-  ASSERT_EQ(r.skipped.size(), 1u);
-  EXPECT_EQ(r.skipped[0].node, "node-c");
-  EXPECT_EQ(r.skipped[0].reason, kReasonAddressNotOnNode);
-  EXPECT_THAT(r.skipped[0].message, HasSubstr("198.51.100.7 is not an address of node node-c"));
+  ASSERT_TRUE(r.accepted) << r.message();
+  ASSERT_EQ(r.frontends().size(), 1u);
+  EXPECT_EQ(r.frontends()[0].node, "node-a");
+  ASSERT_EQ(r.skipped().size(), 1u);
+  EXPECT_EQ(r.skipped()[0].node, "node-c");
+  EXPECT_EQ(r.skipped()[0].reason, kReasonAddressNotOnNode);
+  EXPECT_THAT(r.skipped()[0].message, HasSubstr("198.51.100.7 is not an address of node node-c"));
 }
 
 TEST(PlannerSelectorTest, AFrontendWithoutAReturnHopIsAskedAndTheOthersServe) {
@@ -394,7 +394,7 @@ TEST(PlannerSelectorTest, AFrontendWithoutAReturnHopIsAskedAndTheOthersServe) {
   FleetPlan plan = PlanFleet({EdgeForward()}, nodes);
   const ForwardResolution& r = plan.forwards.at("edge");
   ASSERT_TRUE(r.accepted);
-  EXPECT_EQ(r.route_query_nodes, std::vector<std::string>{"node-c"});
+  EXPECT_EQ(r.route_query_nodes(), std::vector<std::string>{"node-c"});
   const ferry::v1::NodeConfig& c = plan.node_configs.at("node-c");
   ASSERT_EQ(c.dnat_size(), 1);
   EXPECT_TRUE(c.dnat(0).route_query());

@@ -15,10 +15,16 @@ using ::testing::HasSubstr;
 const absl::Time kT0 = absl::FromUnixSeconds(1700000000);
 const absl::Time kT1 = kT0 + absl::Minutes(5);
 
+// node-a DNATs it to node-b, which routes the replies back (Preserve).
 ferry::v1::IPForward Forward(int64_t generation) {
   ferry::v1::IPForward f;
   f.mutable_metadata()->set_name("web");
   f.mutable_metadata()->set_generation(generation);
+  f.mutable_spec()->mutable_frontend()->set_node_name("node-a");
+  f.mutable_spec()->mutable_frontend()->set_address("192.0.2.1");
+  f.mutable_spec()->mutable_backend()->set_node_name("node-b");
+  f.mutable_spec()->mutable_backend()->set_address("10.8.0.2");
+  f.mutable_spec()->set_source_ip(ferry::v1::PRESERVE);
   return f;
 }
 
@@ -27,7 +33,6 @@ ForwardResolution Accepted() {
   r.accepted = true;
   r.reason = kReasonAccepted;
   r.return_via = "10.8.0.1";
-  r.nodes = {{"node-a", kRoleFrontend}, {"node-b", kRoleBackend}};
   return r;
 }
 
@@ -56,6 +61,8 @@ TEST(StatusTest, ReadyWhenEveryInvolvedNodeAppliedCurrentGeneration) {
   EXPECT_EQ(s.nodes(0).name(), "node-a");
   EXPECT_EQ(s.nodes(0).role(), kRoleFrontend);
   EXPECT_EQ(s.nodes(0).state(), kStateApplied);
+  EXPECT_EQ(s.nodes(0).address(), "192.0.2.1");
+  EXPECT_EQ(s.nodes(1).name(), "node-b");
   EXPECT_EQ(s.nodes(1).role(), kRoleBackend);
   EXPECT_EQ(s.nodes(1).applied_generation(), 3);
   EXPECT_EQ(s.return_via(), "10.8.0.1");
@@ -96,12 +103,12 @@ TEST(StatusTest, NackMakesNodeFailedAndReadyApplyFailedWithTheError) {
 TEST(StatusTest, RejectedForwardIsNotAcceptedAndNotReady) {
   ForwardResolution r;
   r.reason = kReasonAddressNotOnNode;
-  r.message = "spec.frontend.address: 203.0.113.9 is not an address of node node-a";
+  r.MutableExtra().message = "spec.frontend.address: 203.0.113.9 is not an address of node node-a";
   auto s = ComputeStatus(Forward(1), r, {}, kT0, {});
   const auto& accepted = Find(s, kConditionAccepted);
   EXPECT_EQ(accepted.status(), "False");
   EXPECT_EQ(accepted.reason(), kReasonAddressNotOnNode);
-  EXPECT_EQ(accepted.message(), r.message);
+  EXPECT_EQ(accepted.message(), r.message());
   EXPECT_EQ(Find(s, kConditionReady).status(), "False");
   EXPECT_EQ(s.nodes_size(), 0);
 }
