@@ -121,7 +121,9 @@ bool SameEntry(const DnatRule& a, const DnatRule& b) {
          a.port() == b.port() && a.end_port() == b.end_port() &&
          a.backend_address() == b.backend_address() && a.target_port() == b.target_port() &&
          a.masquerade() == b.masquerade() && a.alert_only() == b.alert_only() &&
-         a.route_query() == b.route_query();
+         a.route_query() == b.route_query() &&
+         a.probe_period_seconds() == b.probe_period_seconds() &&
+         a.probe_timeout_seconds() == b.probe_timeout_seconds();
 }
 
 bool SameEntry(const ReturnRoute& a, const ReturnRoute& b) {

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "absl/time/time.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::api {
@@ -28,6 +29,25 @@ inline std::string SourceIPName(ferry::v1::SourceIP source_ip) {
 // "Enforce" or "Alert", as manifests spell them.
 inline std::string DriftPolicyName(ferry::v1::DriftPolicy policy) {
   return policy == ferry::v1::ALERT ? "Alert" : "Enforce";
+}
+
+// rollback OnProbeFailure: a change whose probe fails is undone on every node.
+inline bool RollsBackOnProbeFailure(const ferry::v1::IPForwardSpec& spec) {
+  return spec.rollback() == ferry::v1::ON_PROBE_FAILURE;
+}
+
+// "Never" or "OnProbeFailure", as manifests spell them.
+inline std::string RollbackPolicyName(ferry::v1::RollbackPolicy policy) {
+  return policy == ferry::v1::ON_PROBE_FAILURE ? "OnProbeFailure" : "Never";
+}
+
+// The probe's timings with their defaults applied; a period of 0 means the
+// controller's --probe-period.
+inline absl::Duration ProbeTimeout(const ferry::v1::IPForwardSpec& spec) {
+  return absl::Seconds(spec.probe().timeout_seconds() == 0 ? 2 : spec.probe().timeout_seconds());
+}
+inline absl::Duration ProbeConfirmDeadline(const ferry::v1::IPForwardSpec& spec) {
+  return absl::Seconds(spec.probe().confirm_seconds() == 0 ? 10 : spec.probe().confirm_seconds());
 }
 
 }  // namespace ferry::api

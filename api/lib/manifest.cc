@@ -198,7 +198,7 @@ class Decoder {
     const FieldPath top;
     return VisitFields(
         node, top.Field("spec"),
-        {"frontend", "backend", "ports", "sourceIP", "driftPolicy", "rollout"},
+        {"frontend", "backend", "ports", "sourceIP", "driftPolicy", "rollout", "probe", "rollback"},
         [&](absl::string_view key, const YamlNode& v, const FieldPath& path) {
           if (key == "frontend") {
             auto& fe = *spec.mutable_frontend();
@@ -237,6 +237,30 @@ class Decoder {
                                  rollout.set_progress_deadline_seconds(static_cast<uint32_t>(n));
                                  return s;
                                });
+          }
+          if (key == "probe") {
+            v1::Probe& probe = *spec.mutable_probe();
+            return VisitFields(
+                v, path, {"periodSeconds", "timeoutSeconds", "confirmSeconds"},
+                [&](absl::string_view k, const YamlNode& x, const FieldPath& p) {
+                  int64_t n = 0;
+                  absl::Status s =
+                      k == "periodSeconds"
+                          ? Integer(x, p, 86400, "0 (the controller's --probe-period) or 1..86400",
+                                    &n)
+                      : k == "timeoutSeconds" ? Integer(x, p, 60, "0 (2 s) or 1..60", &n)
+                                              : Integer(x, p, 3600, "0 (10 s) or 1..3600", &n);
+                  const auto value = static_cast<uint32_t>(n);
+                  if (k == "periodSeconds") probe.set_period_seconds(value);
+                  if (k == "timeoutSeconds") probe.set_timeout_seconds(value);
+                  if (k == "confirmSeconds") probe.set_confirm_seconds(value);
+                  return s;
+                });
+          }
+          if (key == "rollback") {
+            return Enum<v1::RollbackPolicy>(
+                v, path, {{"Never", v1::NEVER}, {"OnProbeFailure", v1::ON_PROBE_FAILURE}},
+                [&](v1::RollbackPolicy e) { spec.set_rollback(e); });
           }
           if (key == "sourceIP") {
             return Enum<v1::SourceIP>(v, path,

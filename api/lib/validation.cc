@@ -375,6 +375,24 @@ Result CheckForward(const IPForward& f) {
                                spec.rollout().progress_deadline_seconds()));
     }
   }
+  if (spec.probe().period_seconds() > 86400) {
+    return Fail("spec.probe.periodSeconds",
+                absl::StrCat("must be 0 (the controller's --probe-period) or 1..86400, got ",
+                             spec.probe().period_seconds()));
+  }
+  if (spec.probe().timeout_seconds() > 60) {
+    return Fail("spec.probe.timeoutSeconds",
+                absl::StrCat("must be 0 (2 s) or 1..60, got ", spec.probe().timeout_seconds()));
+  }
+  if (spec.probe().confirm_seconds() > 3600) {
+    return Fail("spec.probe.confirmSeconds",
+                absl::StrCat("must be 0 (10 s) or 1..3600, got ", spec.probe().confirm_seconds()));
+  }
+  if (spec.rollback() != v1::ROLLBACK_POLICY_UNSPECIFIED && spec.rollback() != v1::NEVER &&
+      spec.rollback() != v1::ON_PROBE_FAILURE) {
+    return Fail("spec.rollback",
+                absl::StrCat("must be Never or OnProbeFailure, got ", spec.rollback()));
+  }
   if (spec.ports().empty()) {
     return Fail("spec.ports", "at least one port is required, e.g. [{protocol: TCP, port: 80}]");
   }

@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "api/lib/forward_spec.h"
 #include "api/lib/manifest.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -205,6 +206,16 @@ std::string EncodeForward(const v1::IPForward& f) {
     w.Int("progressDeadlineSeconds", spec.rollout().progress_deadline_seconds());
     w.EndMap();
   }
+  if (spec.has_probe()) {
+    w.Map("probe");
+    w.Int("periodSeconds", spec.probe().period_seconds());
+    w.Int("timeoutSeconds", spec.probe().timeout_seconds());
+    w.Int("confirmSeconds", spec.probe().confirm_seconds());
+    w.EndMap();
+  }
+  if (spec.rollback() != v1::ROLLBACK_POLICY_UNSPECIFIED) {
+    w.Str("rollback", RollbackPolicyName(spec.rollback()));
+  }
   w.EndMap();
 
   const auto& st = f.status();
@@ -222,11 +233,14 @@ std::string EncodeForward(const v1::IPForward& f) {
         w.Int("appliedGeneration", n.applied_generation());
         w.Str("address", n.address());
         w.Str("message", n.message());
+        w.Str("dataPath", n.data_path());
+        w.Str("dataPathMessage", n.data_path_message());
         w.EndMap();
       }
       w.EndList();
     }
     w.Str("returnVia", st.return_via());
+    w.Int("rolledBackToGeneration", st.rolled_back_to_generation());
     w.EndMap();
   }
   return w.Finish();

@@ -65,6 +65,7 @@ std::string DescribeForward(const ferry::v1::IPForward& forward,
   if (!spec.backend().return_via().empty()) {
     Field(out, "  ", "Return via", spec.backend().return_via(), kSpecWidth);
   }
+  Field(out, "  ", "Rollback", api::RollbackPolicyName(spec.rollback()), kSpecWidth);
   absl::StrAppend(&out, "Status:\n");
   Field(out, "  ", "Observed Generation", absl::StrCat(status.observed_generation()), 24);
   absl::StrAppend(&out, "  Conditions:\n");
@@ -73,14 +74,19 @@ std::string DescribeForward(const ferry::v1::IPForward& forward,
   if (status.nodes().empty()) {
     absl::StrAppend(&out, "    <none>\n");
   } else {
-    std::vector<TableRow> rows = {{"NAME", "ROLE", "STATE", "APPLIED-GENERATION", "MESSAGE"}};
+    std::vector<TableRow> rows = {
+        {"NAME", "ROLE", "STATE", "APPLIED-GENERATION", "DATA-PATH", "MESSAGE"}};
     for (const ferry::v1::NodeForwardStatus& n : status.nodes()) {
+      const std::string& message = n.message().empty() ? n.data_path_message() : n.message();
       rows.push_back({n.name(), n.role(), n.state(), absl::StrCat(n.applied_generation()),
-                      OrNone(n.message())});
+                      OrNone(n.data_path()), OrNone(message)});
     }
     absl::StrAppend(&out, FormatTable(rows, "    "));
   }
   Field(out, "  ", "Return via", OrNone(status.return_via()));
+  if (status.rolled_back_to_generation() != 0) {
+    Field(out, "  ", "Rolled back to generation", absl::StrCat(status.rolled_back_to_generation()));
+  }
   absl::StrAppend(&out, DescribeEvents(events, now));
   return out;
 }

@@ -108,7 +108,8 @@ class JsonPrinter : public ObjectPrinter {
 }  // namespace
 
 TableRow ForwardHeader(bool wide) {
-  TableRow header = {"NAME", "FRONTEND", "BACKEND", "PORTS", "SOURCEIP", "READY", "AGE"};
+  TableRow header = {"NAME",     "FRONTEND", "BACKEND",  "PORTS",
+                     "SOURCEIP", "READY",    "VERIFIED", "AGE"};
   if (wide) {
     header.insert(header.end(), {"ACCEPTED", "DRIFTED", "REASON", "RETURN-VIA", "GENERATION"});
   }
@@ -124,6 +125,7 @@ TableRow ForwardRow(const ferry::v1::IPForward& forward, absl::Time now, bool wi
                   FormatPorts(spec),
                   SourceIPName(spec.source_ip()),
                   ConditionStatus(status.conditions(), api::kConditionReady),
+                  ConditionStatus(status.conditions(), api::kConditionDataPathVerified),
                   Age(forward.metadata().creation_timestamp(), now)};
   if (wide) {
     const std::string& return_via =

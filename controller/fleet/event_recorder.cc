@@ -66,7 +66,9 @@ std::string EventName(const EventOccurrence& o) {
 
 bool IsAlertReason(const std::string& reason) {
   return reason == kEventDriftDetected || reason == kEventDriftRepaired ||
-         reason == kEventApplyFailed || reason == kEventNodeDisconnected;
+         reason == kEventApplyFailed || reason == kEventNodeDisconnected ||
+         reason == kEventDataPathFailed || reason == kEventDataPathRestored ||
+         reason == kEventRolledBack;
 }
 
 std::string EventWebhookBody(const ferry::v1::Event& event) {

@@ -29,6 +29,9 @@ inline constexpr char kEventDriftRepaired[] = "DriftRepaired";
 inline constexpr char kEventApplyFailed[] = "ApplyFailed";
 inline constexpr char kEventNodeDisconnected[] = "NodeDisconnected";
 inline constexpr char kEventNodeConnected[] = "NodeConnected";
+inline constexpr char kEventDataPathFailed[] = "DataPathFailed";
+inline constexpr char kEventDataPathRestored[] = "DataPathRestored";
+inline constexpr char kEventRolledBack[] = "RolledBack";
 inline constexpr char kEventTypeNormal[] = "Normal";
 inline constexpr char kEventTypeWarning[] = "Warning";
 

@@ -46,4 +46,16 @@ std::vector<EventOccurrence> ApplyFailedEvents(const std::string& node,
   return out;
 }
 
+EventOccurrence RolledBackEvent(const std::string& forward, const std::string& what,
+                                absl::Time when) {
+  EventOccurrence o;
+  o.involved_kind = api::kKindIPForward;
+  o.involved_name = forward;
+  o.reason = kEventRolledBack;
+  o.type = kEventTypeWarning;
+  o.message = what;
+  o.time = when;
+  return o;
+}
+
 }  // namespace ferry::controller

@@ -21,6 +21,11 @@ EventOccurrence NodeStreamEvent(const std::string& node, bool connected, absl::T
 std::vector<EventOccurrence> ApplyFailedEvents(const std::string& node,
                                                const ferry::v1::ConfigAck& ack, absl::Time when);
 
+// RolledBack (Warning), about the IPForward: a commit-confirmed change was
+// undone; `what` says which generations and why.
+EventOccurrence RolledBackEvent(const std::string& forward, const std::string& what,
+                                absl::Time when);
+
 }  // namespace ferry::controller
 
 #endif  // FERRY_CONTROLLER_FLEET_FLEET_EVENTS_H_

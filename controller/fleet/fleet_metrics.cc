@@ -56,6 +56,10 @@ FleetMetrics::FleetMetrics(Registry* registry) {
                     "Config pushes to a node's agent, by kind: full (the whole config) or delta "
                     "(only the forwards that changed)",
                     {"node", "kind"});
+  data_path_ = gauge("ferry_datapath_verified",
+                     "1 if the forward's data-path probe on the frontend node passed, 0 if it "
+                     "failed; absent while unknown (no verdict yet, or UDP without a reply)",
+                     {"forward", "node"});
   forwards_ =
       gauge("ferry_forwards", "IPForwards by condition type and status", {"condition", "status"});
 }
@@ -97,6 +101,15 @@ void FleetMetrics::ForgetNode(const std::string& node) {
     repaired_->Remove({node, kind});
   }
   drift_kinds_.erase(node);
+}
+
+void FleetMetrics::SetDataPath(const std::string& forward, const std::string& node,
+                               std::optional<bool> verified) {
+  if (verified.has_value()) {
+    data_path_->WithLabels({forward, node})->Set(*verified ? 1 : 0);
+  } else {
+    data_path_->Remove({forward, node});
+  }
 }
 
 void FleetMetrics::DriftDetected(const std::string& node, const std::string& kind) {

@@ -10,6 +10,8 @@
 //   ferry_apply_latency_seconds             histogram, change observed -> ACK
 //   ferry_forwards{condition,status}        gauge, forwards by condition
 //   ferry_config_pushes_total{node,kind}    counter, pushes by kind (full, delta)
+//   ferry_datapath_verified{forward,node}   gauge, a frontend's probe: 1 passed,
+//                                           0 failed, absent while unknown
 // kind is the DriftItem kind: nftables, rule, route or sysctl.
 
 #include <map>
@@ -56,6 +58,9 @@ class FleetMetrics {
   // (condition type, status) -> number of forwards. Pairs missing from
   // `counts` that were reported before are set to 0.
   void SetForwards(const std::map<std::pair<std::string, std::string>, int>& counts);
+  // The forward's probe on `node`: passed, failed, or none (the series goes).
+  void SetDataPath(const std::string& forward, const std::string& node,
+                   std::optional<bool> verified);
 
  private:
   void SetInSync(const std::string& node, bool in_sync);
@@ -72,6 +77,7 @@ class FleetMetrics {
   Histogram* latency_;
   GaugeFamily* forwards_;
   CounterFamily* pushes_;
+  GaugeFamily* data_path_;
 
   absl::Mutex mu_;
   std::set<std::pair<std::string, std::string>> forward_series_ ABSL_GUARDED_BY(mu_);

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "api/lib/log.h"
+#include "controller/fleet/fleet_events.h"
 
 namespace ferry::controller {
 namespace {
@@ -34,11 +35,11 @@ FleetReconciler::FleetReconciler(Store* store, Options options)
       metrics_(options_.metrics != nullptr ? options_.metrics : &own_registry_),
       events_(store, EventOptions(options_)),
       pushes_(&dirty_),
-      sessions_({&pushes_, &presence_, &drift_, &dirty_, &events_, &metrics_, options_.clock,
-                 [this] { trigger_.Kick(); }}),
+      sessions_({&pushes_, &presence_, &drift_, &data_path_, &dirty_, &events_, &metrics_,
+                 options_.clock, [this] { trigger_.Kick(); }}),
       snapshot_(store, options_.handoff),
-      status_(store, {&snapshot_, statuses_, &pushes_, &drift_, &dirty_, options_.clock,
-                      [this] { trigger_.Kick(); }, options_.pending_grace}) {}
+      status_(store, {&snapshot_, statuses_, &pushes_, &drift_, &data_path_, &dirty_,
+                      options_.clock, [this] { trigger_.Kick(); }, options_.pending_grace}) {}
 
 FleetReconciler::~FleetReconciler() { Stop(); }
 
@@ -120,7 +121,10 @@ absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass
     planner_.Invalidate();
     last_full_ = pass_start;
   }
-  for (const std::string& name : changes->removed) planner_.RemoveForward(name);
+  for (const std::string& name : changes->removed) {
+    planner_.RemoveForward(name);
+    data_path_.Forget(name, &metrics_);
+  }
   status_.Forget(changes->removed);
   for (const std::string& name : changes->specs) {
     planner_.SetForward(snapshot_.forwards().at(name).forward);
@@ -151,8 +155,14 @@ absl::Status FleetReconciler::ReconcileFleet() {
   // a node that never answers.
   const IncrementalPlanner::RolloutStep rollouts = planner_.AdvanceRollouts(
       now, [this](const PlanForward& forward, const std::vector<InvolvedNode>& nodes) {
-        return pushes_.AcksFor(forward, nodes);
+        std::map<std::string, NodeAckInfo> acks = pushes_.AcksFor(forward, nodes);
+        for (auto& [node, ack] : acks) ack.data_path = data_path_.VerdictOf(forward.name, node);
+        return acks;
       });
+  for (const auto& [forward, why] : rollouts.rolled_back) {
+    LogWarning("change rolled back: its probe failed", {{"forward", forward}, {"why", why}});
+    events_.Record(RolledBackEvent(forward, why, now));
+  }
   if (rollouts.changed) {
     IncrementalPlanner::Update more = planner_.Plan();
     update.full = update.full || more.full;

@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "controller/fleet/datapath_tracker.h"
 #include "controller/fleet/dirty_forwards.h"
 #include "controller/fleet/drift_tracker.h"
 #include "controller/fleet/event_recorder.h"
@@ -109,6 +110,9 @@ class FleetReconciler : public SessionRegistry {
   void OnDrift(SessionHandle* session, const ferry::v1::DriftReport& report) override {
     sessions_.OnDrift(session, report);
   }
+  void OnDataPath(SessionHandle* session, const ferry::v1::DataPathReport& report) override {
+    sessions_.OnDataPath(session, report);
+  }
   void Disconnect(SessionHandle* session) override { sessions_.Disconnect(session); }
 
   // The forwards' statuses this reconciler publishes.
@@ -145,6 +149,7 @@ class FleetReconciler : public SessionRegistry {
   DirtyForwards dirty_;
   NodePresence presence_;
   DriftTracker drift_;
+  DataPathTracker data_path_;
   PushTracker pushes_;
   FleetSessions sessions_;
 

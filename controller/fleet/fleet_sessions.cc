@@ -70,6 +70,23 @@ void FleetSessions::OnDrift(SessionHandle* session, const ferry::v1::DriftReport
   parts_.kick();
 }
 
+void FleetSessions::OnDataPath(SessionHandle* session, const ferry::v1::DataPathReport& report) {
+  absl::MutexLock l(&mu_);
+  std::optional<std::string> node = parts_.pushes->ActiveNode(session);
+  if (!node) return;
+  DataPathTracker::News news =
+      parts_.data_path->OnReport(*node, report, parts_.clock(), parts_.metrics);
+  if (news.forwards.empty()) return;
+  if (!news.failed.empty()) {
+    LogInfo("data-path probes failed", {{"node", *node},
+                                        {"forwards", absl::StrCat(news.failed.size())},
+                                        {"first", *news.failed.begin()}});
+  }
+  parts_.dirty->Mark(std::move(news.forwards));
+  for (EventOccurrence& o : news.events) parts_.events->Record(std::move(o));
+  parts_.kick();
+}
+
 void FleetSessions::Disconnect(SessionHandle* session) {
   absl::MutexLock l(&mu_);
   std::optional<std::string> node = parts_.pushes->Disconnect(session);

@@ -4,8 +4,8 @@
 // What agent streams tell the fleet, taken in the order it arrives and
 // handed to the part it concerns: streams and ACKs to the PushTracker, what
 // an agent says about itself to NodePresence, drift reports to the
-// DriftTracker. Each piece of news also becomes the events and metrics it
-// means, and kicks a pass.
+// DriftTracker, data-path reports to the DataPathTracker. Each piece of news also becomes the
+// events and metrics it means, and kicks a pass.
 //
 // One piece of news at a time (mu_, taken before any part's lock), so the
 // parts see every stream's news in one order: a replaced stream's last
@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "controller/fleet/datapath_tracker.h"
 #include "controller/fleet/dirty_forwards.h"
 #include "controller/fleet/drift_tracker.h"
 #include "controller/fleet/event_recorder.h"
@@ -36,6 +37,7 @@ class FleetSessions : public SessionRegistry {
     PushTracker* pushes;
     NodePresence* presence;
     DriftTracker* drift;
+    DataPathTracker* data_path;
     DirtyForwards* dirty;
     EventRecorder* events;  // Record only: the pass writes them
     FleetMetrics* metrics;
@@ -50,6 +52,7 @@ class FleetSessions : public SessionRegistry {
   void OnAck(SessionHandle* session, const ferry::v1::ConfigAck& ack) override;
   void OnAddresses(SessionHandle* session, const ferry::v1::AddressUpdate& update) override;
   void OnDrift(SessionHandle* session, const ferry::v1::DriftReport& report) override;
+  void OnDataPath(SessionHandle* session, const ferry::v1::DataPathReport& report) override;
   void Disconnect(SessionHandle* session) override;
 
   // After the Node was deleted (and its certificates revoked): ends its

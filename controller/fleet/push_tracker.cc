@@ -43,6 +43,7 @@ struct PushTracker::Stream : public SessionHandle {
   std::string last_nonce;      // of the last push; only its ACK counts
   std::string pushed_version;  // empty until the first (full) push
   bool delta_capable = false;  // the agent applies NodeConfigDelta
+  bool probe_capable = false;  // the agent probes its forwards' data path
   // The agent ACKed the last push on this stream, so it holds exactly
   // NodePushes::acked and a delta on top of it applies.
   bool last_push_acked = false;
@@ -92,6 +93,7 @@ SessionHandle* PushTracker::Connect(const std::string& node_name, const ferry::v
   stream->node = node_name;
   stream->sink = sink;
   stream->delta_capable = api::HasCapability(hello, ferry::v1::CAPABILITY_CONFIG_DELTA);
+  stream->probe_capable = api::HasCapability(hello, ferry::v1::CAPABILITY_DATA_PATH_PROBE);
   stream->last_applied_version = hello.last_applied_version();
   stream->last_applied_forward_errors = {hello.last_applied_forward_errors().begin(),
                                          hello.last_applied_forward_errors().end()};
@@ -293,6 +295,7 @@ std::map<std::string, NodeAckInfo> PushTracker::AcksFor(ForwardRef forward,
     if (it == nodes_.end()) continue;
     const NodePushes& node = it->second;
     NodeAckInfo info;
+    info.probes = node.stream != nullptr && node.stream->probe_capable;
     info.acked_generation = node.generations.Acked(name, involved.role);
     std::optional<int64_t> pushed_generation = node.generations.Pushed(name, involved.role);
     if (info.acked_generation != generation && pushed_generation == generation &&

@@ -43,6 +43,7 @@ class SessionRegistry {
   virtual void OnAck(SessionHandle* session, const ferry::v1::ConfigAck& ack) = 0;
   virtual void OnAddresses(SessionHandle* session, const ferry::v1::AddressUpdate& update) = 0;
   virtual void OnDrift(SessionHandle* session, const ferry::v1::DriftReport& report) = 0;
+  virtual void OnDataPath(SessionHandle* session, const ferry::v1::DataPathReport& report) = 0;
   // The stream ended; after this returns, `sink` is never used again.
   virtual void Disconnect(SessionHandle* session) = 0;
 };

@@ -58,6 +58,10 @@ std::string StatusInputs(ForwardRef forward, const ForwardResolution& resolution
     absl::StrAppend(&key, "|", node.name.size(), ":", node.name, node.role.size(), ":", node.role,
                     ack.acked_generation.has_value() ? "=" : "-", ack.acked_generation.value_or(0),
                     ack.nacked ? "!" : ".", ack.error.size(), ":", ack.error);
+    if (const std::optional<DataPathVerdict>& v = ack.data_path) {
+      absl::StrAppend(&key, "~", static_cast<int>(v->status), ":", v->generation, ":",
+                      v->message.size(), ":", v->message);
+    }
   }
   return key;
 }
@@ -285,7 +289,11 @@ ForwardStatuses::Bytes StatusWriter::StatusWrite(const Input& input, absl::Time 
   const std::string& name = forward.name;
   const ForwardResolution* resolution = input.resolution;
   const std::vector<InvolvedNode> nodes = NodesOf(forward, *resolution);
-  const std::map<std::string, NodeAckInfo> acks = sources_.pushes->AcksFor(forward, nodes);
+  std::map<std::string, NodeAckInfo> acks = sources_.pushes->AcksFor(forward, nodes);
+  for (const InvolvedNode& node : nodes) {
+    if (node.role == kRoleFrontend)
+      acks[node.name].data_path = sources_.data_path->VerdictOf(name, node.name);
+  }
   if (resolution->accepted && sources_.pending_grace > absl::ZeroDuration()) {
     std::optional<absl::Time> due =
         PendingDue(nodes, acks, forward.generation, sources_.pending_grace);

@@ -29,6 +29,7 @@
 #include "absl/random/random.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "controller/fleet/datapath_tracker.h"
 #include "controller/fleet/dirty_forwards.h"
 #include "controller/fleet/drift_tracker.h"
 #include "controller/fleet/fleet_snapshot.h"
@@ -48,6 +49,7 @@ class StatusWriter {
     ForwardStatuses* statuses;  // where forward statuses go
     PushTracker* pushes;        // what each node did with its pushes
     DriftTracker* drift;
+    DataPathTracker* data_path;  // the frontends' probe verdicts
     // Forwards to skip: news about them arrived after the pass took them.
     DirtyForwards* dirty;
     std::function<absl::Time()> clock;  // for the pass's timings only

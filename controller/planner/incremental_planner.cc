@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "api/lib/forward_spec.h"
 #include "api/lib/validation.h"
 
 namespace ferry::controller {
@@ -12,6 +13,12 @@ namespace {
 using ferry::v1::IPForward;
 using ferry::v1::Node;
 using ferry::v1::NodeConfig;
+
+// Whether a change of the forward goes out as a rollout: staged
+// (spec.rollout), or commit-confirmed (rollback OnProbeFailure).
+bool Staged(const ferry::v1::IPForwardSpec& spec) {
+  return spec.has_rollout() || api::RollsBackOnProbeFailure(spec);
+}
 
 // What ResolveForward reads of a node, as one comparable string.
 std::string Fingerprint(const Node& node) {
@@ -109,7 +116,7 @@ void IncrementalPlanner::SetForward(std::shared_ptr<const PlanForward> forward) 
     // Its holders follow from the spec it was resolved with, which is
     // about to go: noted until the next Plan.
     if (!held_before_.contains(name)) held_before_.emplace(name, HoldersOf(kept));
-    if (!forward->spec.has_rollout()) {
+    if (!Staged(forward->spec)) {
       if (kept.rollout != nullptr) kept.rollout->ending = true;
     } else if (forward->generation > kept.spec->generation) {
       // A new change rolls out from the last generation every node
@@ -123,6 +130,8 @@ void IncrementalPlanner::SetForward(std::shared_ptr<const PlanForward> forward) 
       }
       kept.rollout->released.clear();
       kept.rollout->stopped.reset();
+      kept.rollout->applied_at.clear();
+      kept.rollout->rolled_back = false;
     }
   }
   kept.spec = std::move(forward);
@@ -163,6 +172,7 @@ std::shared_ptr<const RolloutView> IncrementalPlanner::ViewOf(const Forward& for
     view->stopped_node = rollout.stopped->first;
     view->stopped_reason = rollout.stopped->second;
   }
+  view->rolled_back = rollout.rolled_back;
   return view;
 }
 
@@ -189,14 +199,19 @@ void IncrementalPlanner::Resolve(Forward& forward) {
 IncrementalPlanner::RolloutStep IncrementalPlanner::AdvanceRollouts(absl::Time now,
                                                                     const ProgressFn& progress) {
   RolloutStep step;
-  std::optional<absl::Time>& next_deadline = step.next_deadline;
+  auto wake_at = [&step](absl::Time due) {
+    if (!step.next_deadline || due < *step.next_deadline) step.next_deadline = due;
+  };
   for (const std::string& name : rolling_) {
     Forward& f = forwards_.at(name);
     if (!Rolling(f) || f.rollout->stopped.has_value()) continue;
     Rollout& r = *f.rollout;
-    const ferry::v1::Rollout& rollout = f.spec->spec.rollout();
-    const absl::Duration deadline = absl::Seconds(
-        rollout.progress_deadline_seconds() == 0 ? 30 : rollout.progress_deadline_seconds());
+    const ferry::v1::IPForwardSpec& spec = f.spec->spec;
+    const int64_t generation = f.spec->generation;
+    const absl::Duration deadline = absl::Seconds(spec.rollout().progress_deadline_seconds() == 0
+                                                      ? 30
+                                                      : spec.rollout().progress_deadline_seconds());
+    const bool confirm = api::RollsBackOnProbeFailure(spec);
     const std::vector<std::string> nodes = RolloutNodes(f);
     std::vector<InvolvedNode> asked;
     for (const std::string& node : nodes) asked.push_back({node, kRoleFrontend});
@@ -211,31 +226,65 @@ IncrementalPlanner::RolloutStep IncrementalPlanner::AdvanceRollouts(absl::Time n
       auto a = acks.find(node);
       const NodeAckInfo none;
       const NodeAckInfo& ack = a == acks.end() ? none : a->second;
-      // Done: holds the new generation, or (deselected) nothing at all.
-      const bool done = target_nodes.contains(node) ? ack.acked_generation == f.spec->generation
-                                                    : !ack.acked_generation.has_value();
+      const bool target = target_nodes.contains(node);
+      // Applied: holds the new generation, or (deselected) nothing at all.
+      const bool applied =
+          target ? ack.acked_generation == generation : !ack.acked_generation.has_value();
+      // Commit-confirmed: applied is done once the node's probe of this
+      // generation passed, or could not tell (UDP). An agent that does not
+      // probe cannot confirm, so its ACK has to do.
+      const bool confirming = confirm && target && applied && ack.probes;
+      const DataPathVerdict* probe =
+          confirming && ack.data_path.has_value() && ack.data_path->generation == generation
+              ? &*ack.data_path
+              : nullptr;
+      const bool done =
+          applied &&
+          (!confirming || (probe != nullptr && probe->status != DataPathVerdict::Status::kFalse));
       if (!done) all_done = false;
       auto released = r.released.find(node);
       if (released == r.released.end() || done) continue;
+      std::optional<std::string> stop;
+      absl::Time due = released->second + deadline;
       if (ack.nacked) {
-        r.stopped.emplace(node, absl::StrCat("node ", node, " rejected generation ",
-                                             f.spec->generation, ": ", ack.error));
-        break;
+        stop = absl::StrCat("node ", node, " rejected generation ", generation, ": ", ack.error);
+      } else if (confirming) {
+        const absl::Duration confirm_deadline = api::ProbeConfirmDeadline(spec);
+        due = r.applied_at.try_emplace(node, now).first->second + confirm_deadline;
+        if (probe != nullptr) {
+          stop = absl::StrCat("node ", node, ": ", probe->message);
+        } else if (now >= due) {
+          stop = absl::StrCat("node ", node, ": the probe of generation ", generation,
+                              " did not pass within ", absl::FormatDuration(confirm_deadline));
+          if (ack.data_path.has_value() && !ack.data_path->message.empty()) {
+            absl::StrAppend(&*stop, " (last: ", ack.data_path->message, ")");
+          }
+        }
+      } else if (now >= due) {
+        stop = absl::StrCat("node ", node, " did not apply generation ", generation, " within ",
+                            absl::FormatDuration(deadline));
       }
-      if (now - released->second >= deadline) {
-        r.stopped.emplace(
-            node, absl::StrCat("node ", node, " did not apply generation ", f.spec->generation,
-                               " within ", absl::FormatDuration(deadline)));
+      if (stop.has_value()) {
+        r.stopped.emplace(node, std::move(*stop));
         break;
       }
       ++changing;
-      const absl::Time due = released->second + deadline;
-      if (!next_deadline || due < *next_deadline) next_deadline = due;
+      wake_at(due);
     }
     if (r.stopped.has_value()) {
-      // The node that stopped it is planned back to the stable generation,
-      // which its agent kept (a NACKed push changes nothing).
-      r.released.erase(r.stopped->first);
+      if (confirm) {
+        // Commit-confirmed: every node goes back to the last generation
+        // whose probe passed, however many took the new one.
+        r.released.clear();
+        r.rolled_back = true;
+        step.rolled_back.emplace_back(
+            name, absl::StrCat("generation ", generation, " rolled back to generation ",
+                               r.stable->generation, ": ", r.stopped->second));
+      } else {
+        // The node that stopped it is planned back to the stable
+        // generation, which its agent kept (a NACKed push changes nothing).
+        r.released.erase(r.stopped->first);
+      }
       dirty_forwards_.insert(name);
       step.changed = true;
       continue;
@@ -247,9 +296,13 @@ IncrementalPlanner::RolloutStep IncrementalPlanner::AdvanceRollouts(absl::Time n
       continue;
     }
     if (!f.resolution.accepted) continue;  // nothing to roll out until it is
-    const absl::StatusOr<api::MaxUnavailable> max =
-        api::ParseMaxUnavailable(rollout.max_unavailable());
-    size_t budget = max.ok() ? max->Of(nodes.size()) : 1;
+    // Without spec.rollout (a commit-confirmed change), every node at once.
+    size_t budget = nodes.size();
+    if (spec.has_rollout()) {
+      const absl::StatusOr<api::MaxUnavailable> max =
+          api::ParseMaxUnavailable(spec.rollout().max_unavailable());
+      budget = max.ok() ? max->Of(nodes.size()) : 1;
+    }
     for (const std::string& node : nodes) {
       if (changing >= budget) break;
       if (r.released.contains(node)) continue;
@@ -257,8 +310,7 @@ IncrementalPlanner::RolloutStep IncrementalPlanner::AdvanceRollouts(absl::Time n
       ++changing;
       dirty_forwards_.insert(name);
       step.changed = true;
-      const absl::Time due = now + deadline;
-      if (!next_deadline || due < *next_deadline) next_deadline = due;
+      wake_at(now + deadline);
     }
   }
   return step;

@@ -73,6 +73,9 @@ class IncrementalPlanner {
   struct RolloutStep {
     bool changed = false;                     // Plan again: pieces moved
     std::optional<absl::Time> next_deadline;  // the earliest still running
+    // Commit-confirmed changes undone in this step: forward, and what
+    // happened ("generation 3 rolled back to generation 2: node …").
+    std::vector<std::pair<std::string, std::string>> rolled_back;
   };
   // Moves each rolling forward on, after Plan: stops it at a released node
   // that NACKed or has not ACKed within its deadline, completes it once
@@ -80,6 +83,12 @@ class IncrementalPlanner {
   // otherwise releases its next nodes, in name order, while fewer than
   // maxUnavailable released ones are still changing. Nodes not released
   // keep the entries of the last generation every node applied.
+  //
+  // rollback OnProbeFailure makes every change a rollout (of all nodes at
+  // once without spec.rollout) that a node completes only when its probe
+  // of the new generation passed: a failed probe, or none passing within
+  // probe.confirmSeconds of the ACK, stops it and returns every node to
+  // the stable generation (rolled back).
   RolloutStep AdvanceRollouts(absl::Time now, const ProgressFn& progress);
 
   // After Plan: the forward's resolution, or null if it is not declared.
@@ -110,6 +119,11 @@ class IncrementalPlanner {
     ForwardResolution stable_resolution;
     std::map<std::string, absl::Time> released;
     std::optional<std::pair<std::string, std::string>> stopped;  // node, why
+    // Commit-confirmed: when each node was first seen holding the new
+    // generation (its probe's deadline runs from there), and whether a
+    // probe stopped it and every node went back to `stable`.
+    std::map<std::string, absl::Time> applied_at;
+    bool rolled_back = false;
     // The nodes its pieces are on: they are not all its resolution's.
     std::vector<std::string> placed;
     // Done (complete, or the spec dropped spec.rollout): the next placing

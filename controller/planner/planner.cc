@@ -313,6 +313,9 @@ void AddFrontendRules(ForwardRef forward, const std::string& address, NodeConfig
     rule->set_target_port(ports.target_first);
     rule->set_masquerade(IsMasquerade(spec));
     rule->set_alert_only(IsAlertOnly(spec));
+    // As the spec says: 0 leaves the period to the agent's --probe-period.
+    rule->set_probe_period_seconds(spec.probe().period_seconds());
+    rule->set_probe_timeout_seconds(spec.probe().timeout_seconds());
   }
   if (fe.ok() && spec.ports_size() > 0) {
     if (fe->is_v4()) {

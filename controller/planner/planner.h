@@ -58,6 +58,9 @@ struct RolloutView {
   size_t nodes = 0;                   // nodes the rollout covers
   std::string stopped_node;           // set once stopped
   std::string stopped_reason;
+  // rollback OnProbeFailure: stopped by a probe, and every node is back on
+  // stable_generation.
+  bool rolled_back = false;
   bool operator==(const RolloutView&) const = default;
 };
 

@@ -26,6 +26,26 @@ Condition MakeCondition(const char* type, bool value, std::string reason, std::s
   return c;
 }
 
+Condition UnknownCondition(const char* type, std::string reason, std::string message,
+                           int64_t generation) {
+  Condition c = MakeCondition(type, false, std::move(reason), std::move(message), generation);
+  c.set_status("Unknown");
+  return c;
+}
+
+// Conditions stay readable: the first few entries, then a count.
+constexpr size_t kMaxListed = 3;
+
+std::string Listed(const std::vector<std::string>& entries) {
+  std::vector<std::string> shown(entries.begin(),
+                                 entries.begin() + std::min(entries.size(), kMaxListed));
+  std::string out = absl::StrJoin(shown, "; ");
+  if (entries.size() > kMaxListed) {
+    absl::StrAppend(&out, "; and ", entries.size() - kMaxListed, " more");
+  }
+  return out;
+}
+
 NodeForwardStatus NodeState(const InvolvedNode& node, int64_t generation,
                             const std::map<std::string, NodeAckInfo>& acks) {
   NodeForwardStatus s;
@@ -54,6 +74,12 @@ Condition ReadyCondition(ForwardRef forward, const ForwardResolution& resolution
                          absl::StrCat("not accepted: ", resolution.reason), generation);
   }
   const RolloutView* rollout = resolution.rollout();
+  if (rollout != nullptr && rollout->rolled_back) {
+    return MakeCondition(kConditionReady, false, kReasonRolledBack,
+                         absl::StrCat("generation ", generation, " rolled back to generation ",
+                                      rollout->stable_generation, ": ", rollout->stopped_reason),
+                         generation);
+  }
   if (rollout != nullptr && !rollout->stopped_node.empty()) {
     return MakeCondition(
         kConditionReady, false, kReasonRolloutStopped,
@@ -90,9 +116,6 @@ Condition ReadyCondition(ForwardRef forward, const ForwardResolution& resolution
                        generation);
 }
 
-// Conditions stay readable: the first few differences, then a count.
-constexpr size_t kMaxListed = 3;
-
 }  // namespace
 
 std::string DescribeDrift(const ferry::v1::DriftItem& item) {
@@ -113,15 +136,10 @@ Condition DriftedCondition(ForwardRef forward, const std::vector<ForwardDrift>& 
                          "no unrepaired drift reported by its nodes", generation);
   }
   std::vector<std::string> listed;
-  for (size_t i = 0; i < drift.size() && i < kMaxListed; ++i) {
-    listed.push_back(absl::StrCat("node ", drift[i].node, ": ", DescribeDrift(drift[i].item)));
+  for (const ForwardDrift& d : drift) {
+    listed.push_back(absl::StrCat("node ", d.node, ": ", DescribeDrift(d.item)));
   }
-  std::string message = absl::StrJoin(listed, "; ");
-  if (drift.size() > kMaxListed) {
-    absl::StrAppend(&message, "; and ", drift.size() - kMaxListed, " more");
-  }
-  return MakeCondition(kConditionDrifted, true, kReasonDriftDetected, std::move(message),
-                       generation);
+  return MakeCondition(kConditionDrifted, true, kReasonDriftDetected, Listed(listed), generation);
 }
 
 Condition InSyncCondition(const ferry::v1::DriftReport& report, int64_t generation) {
@@ -139,14 +157,7 @@ Condition InSyncCondition(const ferry::v1::DriftReport& report, int64_t generati
   }
   size_t n = unrepaired.empty() ? static_cast<size_t>(report.items_size()) : unrepaired.size();
   std::string message = absl::StrCat(n, " drifted object(s)");
-  if (!unrepaired.empty()) {
-    std::vector<std::string> listed(unrepaired.begin(),
-                                    unrepaired.begin() + std::min(unrepaired.size(), kMaxListed));
-    absl::StrAppend(&message, ": ", absl::StrJoin(listed, "; "));
-    if (unrepaired.size() > kMaxListed) {
-      absl::StrAppend(&message, "; and ", unrepaired.size() - kMaxListed, " more");
-    }
-  }
+  if (!unrepaired.empty()) absl::StrAppend(&message, ": ", Listed(unrepaired));
   return MakeCondition(kConditionInSync, false, kReasonDriftDetected, std::move(message),
                        generation);
 }
@@ -172,6 +183,56 @@ Condition AcceptedCondition(const ForwardResolution& resolution, int64_t generat
                        resolution.message(), generation);
 }
 
+Condition DataPathCondition(ForwardRef forward, const ForwardResolution& resolution,
+                            const std::map<std::string, NodeAckInfo>& node_acks) {
+  const int64_t generation = forward.generation();
+  if (!resolution.accepted) {
+    return UnknownCondition(kConditionDataPathVerified, kReasonNotProbed,
+                            "not probed: the forward is not accepted", generation);
+  }
+  std::vector<std::string> failed, unproven, waiting, passed;
+  for (const FrontendEnd& end : FrontendsOf(forward, resolution)) {
+    auto it = node_acks.find(end.node);
+    if (it == node_acks.end() || !it->second.data_path.has_value()) {
+      waiting.push_back(end.node);
+      continue;
+    }
+    const DataPathVerdict& v = *it->second.data_path;
+    switch (v.status) {
+      case DataPathVerdict::Status::kTrue:
+        passed.push_back(end.node);
+        break;
+      case DataPathVerdict::Status::kFalse:
+        failed.push_back(absl::StrCat("node ", end.node, ": ", v.message));
+        break;
+      case DataPathVerdict::Status::kUnknown:
+        unproven.push_back(absl::StrCat("node ", end.node, ": ", v.message));
+        break;
+    }
+  }
+  if (!failed.empty()) {
+    return MakeCondition(kConditionDataPathVerified, false, kReasonProbeFailed, Listed(failed),
+                         generation);
+  }
+  if (!waiting.empty()) {
+    return UnknownCondition(
+        kConditionDataPathVerified, kReasonNotProbed,
+        absl::StrCat("no probe result yet from node ", absl::StrJoin(waiting, ", node ")),
+        generation);
+  }
+  if (!unproven.empty()) {
+    return UnknownCondition(kConditionDataPathVerified, kReasonUnproven, Listed(unproven),
+                            generation);
+  }
+  if (passed.empty()) {
+    return UnknownCondition(kConditionDataPathVerified, kReasonNotProbed,
+                            "no frontend node serves it", generation);
+  }
+  return MakeCondition(kConditionDataPathVerified, true, kReasonVerified,
+                       absl::StrCat("the probe passed on node ", absl::StrJoin(passed, ", node ")),
+                       generation);
+}
+
 IPForwardStatus ComputeStatus(ForwardRef forward, const ForwardResolution& resolution,
                               const std::map<std::string, NodeAckInfo>& node_acks, absl::Time now,
                               const IPForwardStatus& previous) {
@@ -187,6 +248,11 @@ IPForwardStatus ComputeStatus(ForwardRef forward, const ForwardResolution& resol
     for (const FrontendEnd& end : frontends) {
       if (end.node == node.name) n.set_address(end.address);
     }
+    if (auto it = node_acks.find(node.name);
+        it != node_acks.end() && it->second.data_path.has_value()) {
+      n.set_data_path(StatusName(it->second.data_path->status));
+      n.set_data_path_message(it->second.data_path->message);
+    }
   }
   // Selected nodes that cannot serve it: the forward is not Ready while
   // one of them is, and each says why.
@@ -201,8 +267,14 @@ IPForwardStatus ComputeStatus(ForwardRef forward, const ForwardResolution& resol
   }
   Condition accepted = AcceptedCondition(resolution, generation);
   Condition ready = ReadyCondition(forward, resolution, status);
+  if (const RolloutView* rollout = resolution.rollout();
+      rollout != nullptr && rollout->rolled_back) {
+    status.set_rolled_back_to_generation(rollout->stable_generation);
+  }
   SetCondition(std::move(accepted), now, previous.conditions(), status.mutable_conditions());
   SetCondition(std::move(ready), now, previous.conditions(), status.mutable_conditions());
+  SetCondition(DataPathCondition(forward, resolution, node_acks), now, previous.conditions(),
+               status.mutable_conditions());
   return status;
 }
 

@@ -12,6 +12,7 @@
 
 #include "absl/time/time.h"
 #include "api/lib/conditions.h"
+#include "controller/planner/data_path.h"
 #include "controller/planner/plan_forward.h"
 #include "controller/planner/planner.h"
 #include "ferry/v1/ferry.pb.h"
@@ -20,6 +21,7 @@ namespace ferry::controller {
 
 // The status vocabulary is the API's (api/lib/conditions.h).
 using api::kConditionAccepted;
+using api::kConditionDataPathVerified;
 using api::kConditionDrifted;
 using api::kConditionInSync;
 using api::kConditionReady;
@@ -28,7 +30,12 @@ using api::kReasonApplyFailed;
 using api::kReasonDriftDetected;
 using api::kReasonInSync;
 using api::kReasonNotAccepted;
+using api::kReasonNotProbed;
 using api::kReasonPending;
+using api::kReasonProbeFailed;
+using api::kReasonRolledBack;
+using api::kReasonUnproven;
+using api::kReasonVerified;
 using api::kStateApplied;
 using api::kStateFailed;
 using api::kStatePending;
@@ -47,6 +54,11 @@ struct NodeAckInfo {
   // it is still unanswered on the node's live stream: the node is busy
   // applying it rather than behind.
   std::optional<absl::Time> in_flight_since;
+  // A frontend's latest data-path verdict on the forward, of whichever
+  // generation it last probed; none before its first.
+  std::optional<DataPathVerdict> data_path;
+  // The node's agent probes (CAPABILITY_DATA_PATH_PROBE).
+  bool probes = false;
 };
 
 // One difference a node reported for a forward and did not repair.
@@ -70,6 +82,13 @@ ferry::v1::Condition InSyncCondition(const ferry::v1::DriftReport& report, int64
 // Accepted: True (Accepted) or False with the resolution's reason and
 // message, at `generation`. Also what an apply's dry run reports.
 ferry::v1::Condition AcceptedCondition(const ForwardResolution& resolution, int64_t generation);
+
+// DataPathVerified: True when every frontend's latest probe passed, False
+// (ProbeFailed) when any failed, naming the nodes and what they saw, else
+// Unknown: NotProbed while a frontend has no verdict, Unproven when a probe
+// could not tell (UDP without a reply).
+ferry::v1::Condition DataPathCondition(ForwardRef forward, const ForwardResolution& resolution,
+                                       const std::map<std::string, NodeAckInfo>& node_acks);
 
 ferry::v1::IPForwardStatus ComputeStatus(ForwardRef forward, const ForwardResolution& resolution,
                                          const std::map<std::string, NodeAckInfo>& node_acks,

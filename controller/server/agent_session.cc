@@ -135,6 +135,10 @@ absl::Status AgentSession::Handle(const ferry::v1::AgentMessage& message) {
     case ferry::v1::AgentMessage::kDrift:
       OfferReport(message);
       return absl::OkStatus();
+    case ferry::v1::AgentMessage::kDataPath:
+      // Not coalesced as drift is: each report carries only what changed.
+      registry_->OnDataPath(handle_, message.data_path());
+      return absl::OkStatus();
     case ferry::v1::AgentMessage::kPlan:
       // An answer nobody waits for any more (the diff gave up) is dropped.
       if (plans_ != nullptr && !plans_->Answer(identity_, message.plan())) {

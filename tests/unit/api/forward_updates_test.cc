@@ -30,7 +30,7 @@ ferry::v1::DnatRule Rule(absl::string_view forward, uint32_t port, bool masquera
 TEST(ForwardUpdatesTest, SameEntryComparesEveryField) {
   // A new proto field must be added to api::SameEntry, or a change to it
   // alone would never reach the kernel.
-  EXPECT_EQ(ferry::v1::DnatRule::descriptor()->field_count(), 11);
+  EXPECT_EQ(ferry::v1::DnatRule::descriptor()->field_count(), 13);
   EXPECT_EQ(ferry::v1::ReturnRoute::descriptor()->field_count(), 9);
 }
 

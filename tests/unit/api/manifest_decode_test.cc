@@ -248,5 +248,41 @@ TEST(DecodeManifestsTest, ANodeSelectorTermsValuesMustBeAList) {
               ::testing::HasSubstr("spec.frontend.nodeSelector.matchExpressions[0].values"));
 }
 
+TEST(DecodeManifestsTest, DecodesProbeAndRollbackAndEncodesThemBack) {
+  std::string yaml(kEdge);
+  yaml +=
+      "  probe: {periodSeconds: 5, timeoutSeconds: 3, confirmSeconds: 20}\n"
+      "  rollback: OnProbeFailure\n";
+  std::vector<ManifestObject> objects = MustDecode(yaml);
+  ASSERT_EQ(objects.size(), 1u);
+  const v1::IPForwardSpec& spec = objects[0].object.ip_forward().spec();
+  EXPECT_EQ(spec.probe().period_seconds(), 5u);
+  EXPECT_EQ(spec.probe().timeout_seconds(), 3u);
+  EXPECT_EQ(spec.probe().confirm_seconds(), 20u);
+  EXPECT_EQ(spec.rollback(), v1::ON_PROBE_FAILURE);
+  std::vector<ManifestObject> again = MustDecode(EncodeYaml(objects[0].object));
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].object.ip_forward().spec().SerializeAsString(), spec.SerializeAsString());
+}
+
+TEST(DecodeManifestsTest, BadProbeAndRollbackValuesNameTheField) {
+  struct Case {
+    const char* tail;
+    const char* field;
+  } cases[] = {
+      {"  rollback: Sometimes\n", "spec.rollback"},
+      {"  probe: {periodSeconds: 86401}\n", "spec.probe.periodSeconds"},
+      {"  probe: {timeoutSeconds: 61}\n", "spec.probe.timeoutSeconds"},
+      {"  probe: {confirmSeconds: -1}\n", "spec.probe.confirmSeconds"},
+      {"  probe: {intervalSeconds: 5}\n", "spec.probe.intervalSeconds"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<std::vector<ManifestObject>> got =
+        DecodeManifests(std::string(kEdge) + c.tail, "m.yaml");
+    ASSERT_FALSE(got.ok()) << c.tail;
+    EXPECT_THAT(std::string(got.status().message()), ::testing::HasSubstr(c.field)) << c.tail;
+  }
+}
+
 }  // namespace
 }  // namespace ferry::api

@@ -363,6 +363,24 @@ TEST(ValidateObjectTest, RejectsBadNodeSelectorsByFieldPath) {
   EXPECT_THAT(Error(named), HasSubstr("spec.frontend.interface: only with nodeSelector"));
 }
 
+TEST(ValidateObjectTest, ProbeTimesAndRollbackAreBounded) {
+  v1::Object o = Forward();
+  Spec(o).set_rollback(v1::ON_PROBE_FAILURE);
+  Spec(o).mutable_probe()->set_period_seconds(5);
+  EXPECT_EQ(Error(o), "OK");
+  Spec(o).mutable_probe()->set_timeout_seconds(61);
+  EXPECT_THAT(Error(o), HasSubstr("spec.probe.timeoutSeconds: must be 0 (2 s) or 1..60"));
+  o = Forward();
+  Spec(o).mutable_probe()->set_confirm_seconds(3601);
+  EXPECT_THAT(Error(o), HasSubstr("spec.probe.confirmSeconds"));
+  o = Forward();
+  Spec(o).mutable_probe()->set_period_seconds(86401);
+  EXPECT_THAT(Error(o), HasSubstr("spec.probe.periodSeconds"));
+  o = Forward();
+  Spec(o).set_rollback(static_cast<v1::RollbackPolicy>(7));
+  EXPECT_THAT(Error(o), HasSubstr("spec.rollback: must be Never or OnProbeFailure"));
+}
+
 TEST(ValidateObjectTest, RolloutTakesACountOrAPercentageOfNodes) {
   for (const char* ok : {"", "1", "3", "25%", "100%"}) {
     v1::Object o = Forward();

@@ -115,10 +115,10 @@ TEST(CliPrintersTest, ForwardTableHasKubectlColumns) {
                                  kNow, /*as_list=*/true);
   std::vector<std::string> lines = Lines(out);
   ASSERT_EQ(lines.size(), 2u) << out;
-  EXPECT_THAT(Columns(lines[0]),
-              ElementsAre("NAME", "FRONTEND", "BACKEND", "PORTS", "SOURCEIP", "READY", "AGE"));
+  EXPECT_THAT(Columns(lines[0]), ElementsAre("NAME", "FRONTEND", "BACKEND", "PORTS", "SOURCEIP",
+                                             "READY", "VERIFIED", "AGE"));
   EXPECT_THAT(Columns(lines[1]), ElementsAre("web", "node-a/192.0.2.1", "node-b/10.8.0.2",
-                                             "80→8080/TCP", "Preserve", "False", "5m"));
+                                             "80→8080/TCP", "Preserve", "False", "Unknown", "5m"));
 }
 
 TEST(CliPrintersTest, TableColumnsAlignAcrossRows) {
@@ -137,11 +137,11 @@ TEST(CliPrintersTest, WideForwardTableAddsStatusColumns) {
   std::vector<std::string> lines = Lines(out);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_THAT(Columns(lines[0]),
-              ElementsAre("NAME", "FRONTEND", "BACKEND", "PORTS", "SOURCEIP", "READY", "AGE",
-                          "ACCEPTED", "DRIFTED", "REASON", "RETURN-VIA", "GENERATION"));
-  EXPECT_THAT(Columns(lines[1]),
-              ElementsAre("web", "node-a/192.0.2.1", "node-b/10.8.0.2", "80→8080/TCP", "Preserve",
-                          "False", "5m", "True", "Unknown", "NodePending", "10.8.0.1", "3"));
+              ElementsAre("NAME", "FRONTEND", "BACKEND", "PORTS", "SOURCEIP", "READY", "VERIFIED",
+                          "AGE", "ACCEPTED", "DRIFTED", "REASON", "RETURN-VIA", "GENERATION"));
+  EXPECT_THAT(Columns(lines[1]), ElementsAre("web", "node-a/192.0.2.1", "node-b/10.8.0.2",
+                                             "80→8080/TCP", "Preserve", "False", "Unknown", "5m",
+                                             "True", "Unknown", "NodePending", "10.8.0.1", "3"));
 }
 
 TEST(CliPrintersTest, WideForwardTableShowsTheDriftedCondition) {
@@ -159,10 +159,11 @@ TEST(CliPrintersTest, ForwardWithoutConditionsIsUnknown) {
   ferry::v1::Object object = Forward("web");
   object.mutable_ip_forward()->mutable_status()->clear_conditions();
   TableRow row = ForwardRow(object.ip_forward(), kNow, /*wide=*/true);
-  EXPECT_EQ(row[5], "Unknown");
-  EXPECT_EQ(row[7], "Unknown");
-  EXPECT_EQ(row[8], "Unknown");
-  EXPECT_EQ(row[9], "<none>");
+  EXPECT_EQ(row[5], "Unknown");  // READY
+  EXPECT_EQ(row[6], "Unknown");  // VERIFIED
+  EXPECT_EQ(row[8], "Unknown");  // ACCEPTED
+  EXPECT_EQ(row[9], "Unknown");  // DRIFTED
+  EXPECT_EQ(row[10], "<none>");  // REASON
 }
 
 TEST(CliPrintersTest, PortsShowRangesProtocolsAndSamePort) {
@@ -298,9 +299,9 @@ TEST(CliPrintersTest, DescribeForwardShowsSpecAndStatusTables) {
   EXPECT_THAT(Columns(find_line("    Ready")),
               ElementsAre("Ready", "False", "NodePending", "Ready", "message", "3m"));
   EXPECT_THAT(Columns(find_line("    NAME")),
-              ElementsAre("NAME", "ROLE", "STATE", "APPLIED-GENERATION", "MESSAGE"));
+              ElementsAre("NAME", "ROLE", "STATE", "APPLIED-GENERATION", "DATA-PATH", "MESSAGE"));
   EXPECT_THAT(Columns(find_line("    node-a")),
-              ElementsAre("node-a", "Frontend", "Applied", "3", "<none>"));
+              ElementsAre("node-a", "Frontend", "Applied", "3", "<none>", "<none>"));
   EXPECT_THAT(out, HasSubstr("  Return via: 10.8.0.1\n"));
 }
 

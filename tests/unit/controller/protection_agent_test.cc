@@ -43,6 +43,7 @@ class RecordingRegistry : public SessionRegistry {
     absl::MutexLock l(&mu_);
     drift_.push_back(report.config_version());
   }
+  void OnDataPath(SessionHandle*, const ferry::v1::DataPathReport&) override {}
   void Disconnect(SessionHandle*) override {}
 
   // Waits, bounded, until the last delivered address is `address`.
