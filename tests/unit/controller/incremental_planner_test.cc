@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace ferry::controller {
@@ -15,6 +16,7 @@ namespace {
 
 using ferry::v1::IPForward;
 using ferry::v1::Node;
+using ::testing::IsEmpty;
 
 Node MakeNode(const std::string& name, const std::vector<std::pair<std::string, int>>& addrs) {
   Node node;
@@ -416,6 +418,147 @@ TEST(IncrementalPlannerTest, ARolloutStopsAtANodeThatDoesNotAckInTime) {
   EXPECT_EQ(planner.Resolution("edge")->rollout()->stopped_reason,
             "node a did not apply generation 2 within 5s");
   EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 1}, {"c", 1}}));
+}
+
+// An ACK of `generation` from an agent that probes, with its verdict on it.
+NodeAckInfo Probed(int64_t generation, DataPathVerdict::Status status,
+                   const std::string& message = "") {
+  NodeAckInfo info = Acked(generation);
+  info.probes = true;
+  info.data_path = DataPathVerdict{status, generation, "", message, absl::Time()};
+  return info;
+}
+
+IPForward Confirmed(int64_t generation, uint32_t port) {
+  IPForward f = EdgeForward(generation, port, "");
+  f.mutable_spec()->set_rollback(ferry::v1::ON_PROBE_FAILURE);
+  return f;
+}
+
+TEST(IncrementalPlannerTest, AFailedProbeRollsEveryNodeBackToTheLastConfirmedGeneration) {
+  std::vector<Node> nodes = {EdgeNode("a", 1, true), EdgeNode("b", 2, false),
+                             EdgeNode("c", 3, true)};
+  IncrementalPlanner planner;
+  planner.SetNodes(nodes);
+  planner.SetForward(Confirmed(1, 80));
+  planner.Plan();  // a new forward has nothing to go back to: no rollout
+  EXPECT_EQ(planner.Resolution("edge")->rollout(), nullptr);
+  std::map<std::string, NodeAckInfo> acks = {{"a", Probed(1, DataPathVerdict::Status::kTrue)},
+                                             {"c", Probed(1, DataPathVerdict::Status::kTrue)}};
+  auto progress = [&](const PlanForward&, const std::vector<InvolvedNode>& asked) {
+    std::map<std::string, NodeAckInfo> out;
+    for (const InvolvedNode& n : asked) out[n.name] = acks[n.name];
+    return out;
+  };
+  const absl::Time now = absl::FromUnixSeconds(1000);
+
+  // A change goes to every node at once (no spec.rollout).
+  planner.SetForward(Confirmed(2, 81));
+  planner.Plan();
+  IncrementalPlanner::RolloutStep step = planner.AdvanceRollouts(now, progress);
+  EXPECT_TRUE(step.changed);
+  planner.Plan();
+  EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 2}, {"c", 2}}));
+
+  // Both ACK; a's probe passes, c's has not come yet: not done, and the
+  // confirm deadline (10 s from the ACK) is the next wake-up.
+  acks["a"] = Probed(2, DataPathVerdict::Status::kTrue);
+  acks["c"] = Acked(2);
+  acks["c"].probes = true;
+  step = planner.AdvanceRollouts(now + absl::Seconds(1), progress);
+  EXPECT_FALSE(step.changed);
+  EXPECT_EQ(step.next_deadline, now + absl::Seconds(11));
+  EXPECT_THAT(step.rolled_back, IsEmpty());
+
+  // c's probe fails: every node goes back to generation 1, a included.
+  acks["c"] = Probed(2, DataPathVerdict::Status::kFalse, "connection refused by 10.8.0.2:81");
+  step = planner.AdvanceRollouts(now + absl::Seconds(2), progress);
+  EXPECT_TRUE(step.changed);
+  ASSERT_EQ(step.rolled_back.size(), 1u);
+  EXPECT_EQ(step.rolled_back[0].first, "edge");
+  EXPECT_EQ(step.rolled_back[0].second,
+            "generation 2 rolled back to generation 1: node c: connection refused by "
+            "10.8.0.2:81");
+  planner.Plan();
+  EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 1}, {"c", 1}}));
+  EXPECT_EQ(planner.Config("a")->dnat(0).port(), 80u);
+  const RolloutView& view = *planner.Resolution("edge")->rollout();
+  EXPECT_TRUE(view.rolled_back);
+  EXPECT_EQ(view.stable_generation, 1);
+  EXPECT_FALSE(planner.AdvanceRollouts(now + absl::Seconds(60), progress).changed);
+
+  // The next change is tried again, and completes once every probe passed.
+  planner.SetForward(Confirmed(3, 82));
+  planner.Plan();
+  EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(61), progress).changed);
+  planner.Plan();
+  EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 3}, {"c", 3}}));
+  EXPECT_FALSE(planner.Resolution("edge")->rollout()->rolled_back);
+  acks = {{"a", Probed(3, DataPathVerdict::Status::kTrue)},
+          {"c", Probed(3, DataPathVerdict::Status::kUnknown, "no reply")}};  // Unknown confirms
+  EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(62), progress).changed);
+  planner.Plan();
+  EXPECT_EQ(planner.Resolution("edge")->rollout(), nullptr);
+  EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 3}, {"c", 3}}));
+}
+
+TEST(IncrementalPlannerTest, AProbeThatDoesNotPassInTimeRollsBack) {
+  std::vector<Node> nodes = {EdgeNode("a", 1, true), EdgeNode("b", 2, false)};
+  IncrementalPlanner planner;
+  planner.SetNodes(nodes);
+  planner.SetForward(Confirmed(1, 80));
+  planner.Plan();
+  std::map<std::string, NodeAckInfo> acks;
+  auto progress = [&](const PlanForward&, const std::vector<InvolvedNode>& asked) {
+    std::map<std::string, NodeAckInfo> out;
+    for (const InvolvedNode& n : asked) out[n.name] = acks[n.name];
+    return out;
+  };
+  IPForward v2 = Confirmed(2, 81);
+  v2.mutable_spec()->mutable_probe()->set_confirm_seconds(5);
+  planner.SetForward(v2);
+  planner.Plan();
+  const absl::Time now = absl::FromUnixSeconds(1000);
+  planner.AdvanceRollouts(now, progress);
+  planner.Plan();
+  // ACKed at +1 s, with the previous generation's verdict only.
+  acks["a"] = Acked(2);
+  acks["a"].probes = true;
+  acks["a"].data_path = DataPathVerdict{DataPathVerdict::Status::kTrue, 1, "", "", absl::Time()};
+  EXPECT_FALSE(planner.AdvanceRollouts(now + absl::Seconds(1), progress).changed);
+  EXPECT_FALSE(planner.AdvanceRollouts(now + absl::Seconds(5), progress).changed);
+  IncrementalPlanner::RolloutStep step = planner.AdvanceRollouts(now + absl::Seconds(6), progress);
+  EXPECT_TRUE(step.changed);
+  ASSERT_EQ(step.rolled_back.size(), 1u);
+  EXPECT_EQ(step.rolled_back[0].second,
+            "generation 2 rolled back to generation 1: node a: the probe of generation 2 did not "
+            "pass within 5s");
+  planner.Plan();
+  EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 1}}));
+}
+
+TEST(IncrementalPlannerTest, AnAgentThatDoesNotProbeConfirmsByItsAck) {
+  std::vector<Node> nodes = {EdgeNode("a", 1, true), EdgeNode("b", 2, false)};
+  IncrementalPlanner planner;
+  planner.SetNodes(nodes);
+  planner.SetForward(Confirmed(1, 80));
+  planner.Plan();
+  std::map<std::string, NodeAckInfo> acks;
+  auto progress = [&](const PlanForward&, const std::vector<InvolvedNode>& asked) {
+    std::map<std::string, NodeAckInfo> out;
+    for (const InvolvedNode& n : asked) out[n.name] = acks[n.name];
+    return out;
+  };
+  planner.SetForward(Confirmed(2, 81));
+  planner.Plan();
+  const absl::Time now = absl::FromUnixSeconds(1000);
+  planner.AdvanceRollouts(now, progress);
+  planner.Plan();
+  acks["a"] = Acked(2);  // probes stays false: an older agent
+  EXPECT_TRUE(planner.AdvanceRollouts(now + absl::Seconds(1), progress).changed);
+  planner.Plan();
+  EXPECT_EQ(planner.Resolution("edge")->rollout(), nullptr);
+  EXPECT_EQ(Generations(planner), (std::map<std::string, int64_t>{{"a", 2}}));
 }
 
 }  // namespace

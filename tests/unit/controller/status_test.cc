@@ -113,6 +113,73 @@ TEST(StatusTest, RejectedForwardIsNotAcceptedAndNotReady) {
   EXPECT_EQ(s.nodes_size(), 0);
 }
 
+NodeAckInfo Probed(int64_t generation, DataPathVerdict::Status status, const std::string& message) {
+  NodeAckInfo a = Acked(generation);
+  a.probes = true;
+  a.data_path = DataPathVerdict{status, generation, "", message, kT0};
+  return a;
+}
+
+TEST(StatusTest, DataPathVerifiedFollowsTheFrontendsProbe) {
+  auto status_with = [](std::optional<NodeAckInfo> frontend) {
+    std::map<std::string, NodeAckInfo> acks = {{"node-b", Acked(2)}};
+    if (frontend.has_value()) acks["node-a"] = *frontend;
+    return ComputeStatus(Forward(2), Accepted(), acks, kT0, {});
+  };
+  auto none = status_with(Acked(2));
+  EXPECT_EQ(Find(none, kConditionDataPathVerified).status(), "Unknown");
+  EXPECT_EQ(Find(none, kConditionDataPathVerified).reason(), kReasonNotProbed);
+  EXPECT_EQ(Find(none, kConditionDataPathVerified).message(),
+            "no probe result yet from node node-a");
+
+  auto passed = status_with(Probed(2, DataPathVerdict::Status::kTrue, ""));
+  EXPECT_EQ(Find(passed, kConditionDataPathVerified).status(), "True");
+  EXPECT_EQ(Find(passed, kConditionDataPathVerified).reason(), kReasonVerified);
+  EXPECT_EQ(Find(passed, kConditionReady).status(), "True");
+  ASSERT_EQ(passed.nodes_size(), 2);
+  EXPECT_EQ(passed.nodes(0).name(), "node-a");
+  EXPECT_EQ(passed.nodes(0).data_path(), "True");
+  EXPECT_EQ(passed.nodes(1).data_path(), "");  // a backend is not probed
+
+  auto failed = status_with(Probed(2, DataPathVerdict::Status::kFalse,
+                                   "no SYN-ACK from 10.8.0.2:8080 via 192.0.2.1:80 within 2s"));
+  const auto& c = Find(failed, kConditionDataPathVerified);
+  EXPECT_EQ(c.status(), "False");
+  EXPECT_EQ(c.reason(), kReasonProbeFailed);
+  EXPECT_EQ(c.message(), "node node-a: no SYN-ACK from 10.8.0.2:8080 via 192.0.2.1:80 within 2s");
+  EXPECT_EQ(Find(failed, kConditionReady).status(), "True");  // applied, but no traffic
+  EXPECT_EQ(failed.nodes(0).data_path(), "False");
+  EXPECT_EQ(failed.nodes(0).data_path_message(),
+            "no SYN-ACK from 10.8.0.2:8080 via 192.0.2.1:80 within 2s");
+
+  auto unproven = status_with(Probed(2, DataPathVerdict::Status::kUnknown, "no reply"));
+  EXPECT_EQ(Find(unproven, kConditionDataPathVerified).status(), "Unknown");
+  EXPECT_EQ(Find(unproven, kConditionDataPathVerified).reason(), kReasonUnproven);
+}
+
+TEST(StatusTest, ARolledBackChangeIsNotReadyAndNamesTheGenerationInEffect) {
+  ForwardResolution r = Accepted();
+  auto view = std::make_shared<RolloutView>();
+  view->stable_generation = 2;
+  view->stopped_node = "node-a";
+  view->stopped_reason = "node node-a: connection refused by 10.8.0.2:8081";
+  view->rolled_back = true;
+  view->nodes = 1;
+  r.MutableExtra().rollout = view;
+  auto s = ComputeStatus(
+      Forward(3), r,
+      {{"node-a", Probed(2, DataPathVerdict::Status::kTrue, "")}, {"node-b", Acked(2)}}, kT0, {});
+  const auto& ready = Find(s, kConditionReady);
+  EXPECT_EQ(ready.status(), "False");
+  EXPECT_EQ(ready.reason(), kReasonRolledBack);
+  EXPECT_EQ(ready.message(),
+            "generation 3 rolled back to generation 2: node node-a: connection refused by "
+            "10.8.0.2:8081");
+  EXPECT_EQ(s.rolled_back_to_generation(), 2);
+  // What serves now, generation 2, passes its probe.
+  EXPECT_EQ(Find(s, kConditionDataPathVerified).status(), "True");
+}
+
 TEST(StatusTest, KeepsTransitionTimeWhileConditionStatusIsUnchanged) {
   auto first = ComputeStatus(Forward(1), Accepted(), {}, kT0, {});
   auto second = ComputeStatus(Forward(1), Accepted(), {}, kT1, first);
