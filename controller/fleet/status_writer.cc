@@ -57,7 +57,8 @@ std::string StatusInputs(ForwardRef forward, const ForwardResolution& resolution
     const NodeAckInfo& ack = it == acks.end() ? none : it->second;
     absl::StrAppend(&key, "|", node.name.size(), ":", node.name, node.role.size(), ":", node.role,
                     ack.acked_generation.has_value() ? "=" : "-", ack.acked_generation.value_or(0),
-                    ack.nacked ? "!" : ".", ack.error.size(), ":", ack.error);
+                    ack.nacked ? "!" : ".", ack.probes ? "p" : "", ack.error.size(), ":",
+                    ack.error);
     if (const std::optional<DataPathVerdict>& v = ack.data_path) {
       absl::StrAppend(&key, "~", static_cast<int>(v->status), ":", v->generation, ":",
                       v->message.size(), ":", v->message);

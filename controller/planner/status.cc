@@ -190,11 +190,14 @@ Condition DataPathCondition(ForwardRef forward, const ForwardResolution& resolut
     return UnknownCondition(kConditionDataPathVerified, kReasonNotProbed,
                             "not probed: the forward is not accepted", generation);
   }
-  std::vector<std::string> failed, unproven, waiting, passed;
+  std::vector<std::string> failed, unproven, waiting, passed, unable;
   for (const FrontendEnd& end : FrontendsOf(forward, resolution)) {
     auto it = node_acks.find(end.node);
     if (it == node_acks.end() || !it->second.data_path.has_value()) {
-      waiting.push_back(end.node);
+      // An agent that is connected and cannot probe never will.
+      const bool cannot =
+          it != node_acks.end() && it->second.acked_generation.has_value() && !it->second.probes;
+      (cannot ? unable : waiting).push_back(end.node);
       continue;
     }
     const DataPathVerdict& v = *it->second.data_path;
@@ -219,6 +222,12 @@ Condition DataPathCondition(ForwardRef forward, const ForwardResolution& resolut
         kConditionDataPathVerified, kReasonNotProbed,
         absl::StrCat("no probe result yet from node ", absl::StrJoin(waiting, ", node ")),
         generation);
+  }
+  if (!unable.empty()) {
+    return UnknownCondition(kConditionDataPathVerified, kReasonNotProbed,
+                            absl::StrCat("the agent of node ", absl::StrJoin(unable, ", node "),
+                                         " does not probe (an older version)"),
+                            generation);
   }
   if (!unproven.empty()) {
     return UnknownCondition(kConditionDataPathVerified, kReasonUnproven, Listed(unproven),

@@ -126,11 +126,16 @@ TEST(StatusTest, DataPathVerifiedFollowsTheFrontendsProbe) {
     if (frontend.has_value()) acks["node-a"] = *frontend;
     return ComputeStatus(Forward(2), Accepted(), acks, kT0, {});
   };
-  auto none = status_with(Acked(2));
+  NodeAckInfo probing = Acked(2);
+  probing.probes = true;
+  auto none = status_with(probing);
   EXPECT_EQ(Find(none, kConditionDataPathVerified).status(), "Unknown");
   EXPECT_EQ(Find(none, kConditionDataPathVerified).reason(), kReasonNotProbed);
   EXPECT_EQ(Find(none, kConditionDataPathVerified).message(),
             "no probe result yet from node node-a");
+  auto old_agent = status_with(Acked(2));
+  EXPECT_EQ(Find(old_agent, kConditionDataPathVerified).message(),
+            "the agent of node node-a does not probe (an older version)");
 
   auto passed = status_with(Probed(2, DataPathVerdict::Status::kTrue, ""));
   EXPECT_EQ(Find(passed, kConditionDataPathVerified).status(), "True");
