@@ -194,6 +194,7 @@ void ControllerClient::RunStream(Backoff& backoff) {
     if (hello_sent) FlushReports();
   }
   if (hello_sent) LogInfo("connected", {{"controller", options_.target}});
+  if (hello_sent && options_.on_connected) options_.on_connected();
 
   // Plans are answered beside the pushes, which this thread applies.
   std::thread planner;
@@ -332,6 +333,9 @@ ferry::v1::AgentMessage ControllerClient::MakeHello() const {
   hello.mutable_labels()->insert(options_.labels.begin(), options_.labels.end());
   hello.set_agent_version(options_.agent_version);
   ferry::api::AddAgentCapabilities(&hello);
+  for (ferry::v1::Capability capability : options_.capabilities) {
+    if (!ferry::api::HasCapability(hello, capability)) hello.add_capabilities(capability);
+  }
   absl::MutexLock lock(&mu_);
   for (const ferry::v1::NodeAddress& a : addresses_) *hello.add_addresses() = a;
   if (!options_.holds_last_applied || options_.holds_last_applied()) {
@@ -396,6 +400,12 @@ void ControllerClient::ReportDrift(ferry::v1::DriftReport report) {
   pending_reports_.push_back(std::move(message));
   while (pending_reports_.size() > kMaxQueuedReports) pending_reports_.pop_front();
   if (stream_ != nullptr) FlushReports();
+}
+
+bool ControllerClient::ReportDataPath(const ferry::v1::DataPathReport& report) {
+  ferry::v1::AgentMessage message;
+  *message.mutable_data_path() = report;
+  return Write(message);
 }
 
 void ControllerClient::FlushReports() {

@@ -94,6 +94,15 @@ class ControllerClient {
     // written as soon as it is ready, between any other messages. Unset:
     // every request is answered with an error.
     std::function<absl::StatusOr<std::vector<std::string>>(const ferry::v1::NodeConfig&)> plan;
+    // Announced in every Hello beside api::AddAgentCapabilities's: what
+    // this process has enabled (CAPABILITY_DATA_PATH_PROBE while it
+    // probes). Each is sent once.
+    std::vector<ferry::v1::Capability> capabilities;
+    // Called on Run's thread once each new stream's Hello and what follows
+    // it (addresses, drift) are written: the cue to send what is kept only
+    // as changes, in full (the data-path verdicts). Must not block. Unset:
+    // nothing.
+    std::function<void()> on_connected;
   };
 
   // `random` feeds the backoff jitter; by default a uniform [0, 1) source.
@@ -131,6 +140,10 @@ class ControllerClient {
   // and reports are sent on change only. Safe from any thread.
   void ReportDrift(ferry::v1::DriftReport report);
   static constexpr size_t kMaxQueuedReports = 256;
+  // Writes the report if a stream is open; false if there is none or the
+  // write failed. Never queued: each new stream's on_connected asks for a
+  // full report instead. Safe from any thread.
+  bool ReportDataPath(const ferry::v1::DataPathReport& report);
   // Plan requests waiting for Options::plan beyond the one it is
   // answering; one more is answered at once with an error. The controller
   // sends at most 16 at a time.

@@ -35,6 +35,10 @@ struct AgentFlags {
   // Self-defence: a push with more entries (dnat plus return routes) than
   // this is refused.
   uint64_t max_config_entries = 1000000;
+  // Data-path probes (node-agent/probe/): at most this many started per
+  // second; 0 turns probing off (the agent then does not announce
+  // CAPABILITY_DATA_PATH_PROBE).
+  uint32_t probe_rate = 200;
   bool help = false;
 };
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +34,8 @@
 #include "node-agent/monitor/address_monitor.h"
 #include "node-agent/monitor/drift_monitor.h"
 #include "node-agent/monitor/route_sources.h"
+#include "node-agent/probe/probe_scheduler.h"
+#include "node-agent/probe/socket_prober.h"
 #include "node-agent/reconcile/drift_checker.h"
 #include "node-agent/reconcile/reconciler.h"
 #include "node-agent/state/config_guard.h"
@@ -119,6 +122,22 @@ std::vector<IpAddress> LocalAddresses(const AddressMonitor* monitor) {
     if (absl::StatusOr<IpAddress> ip = IpAddress::Parse(a.address()); ip.ok()) out.push_back(*ip);
   }
   return out;
+}
+
+// A drift repair put forwards' kernel state back: their data path is
+// probed again at once. A node-wide item (the table, a sysctl) concerns
+// every forward.
+void ProbeRepairs(const DriftOutcome& outcome, ProbeScheduler& probes) {
+  std::set<std::string> forwards;
+  for (size_t i = 0; i < outcome.items.size() && i < outcome.repaired.size(); ++i) {
+    if (!outcome.repaired[i]) continue;
+    if (outcome.items[i].forward.empty()) {
+      probes.RepairedAll();
+      return;
+    }
+    forwards.insert(outcome.items[i].forward);
+  }
+  if (!forwards.empty()) probes.Repaired(forwards);
 }
 
 int Run(const AgentFlags& flags) {
@@ -211,12 +230,36 @@ int Run(const AgentFlags& flags) {
         controller->UpdateRouteSources(std::move(sources));
       },
       RouteSourceMonitor::Options{});
-  auto apply = [&reconciler, &guard, &route_sources](const ferry::v1::NodeConfig& config) {
+  // Data-path probes (node-agent/probe/): fed every applied push and drift
+  // repair; their threads start just before the client runs, and stop
+  // just after (the scheduler reports through the client). The guard,
+  // declared after both, stops the prober first on every other way out,
+  // so no probe's result reaches a scheduler being destroyed.
+  SocketProber prober;
+  ProbeScheduler::Options probe_options;
+  probe_options.rate = flags.probe_rate;
+  ProbeScheduler probe_scheduler(
+      &prober,
+      [&controller](const ferry::v1::DataPathReport& report) {
+        return controller->ReportDataPath(report);
+      },
+      probe_options);
+  struct StopProbes {
+    SocketProber& prober;
+    ProbeScheduler& scheduler;
+    ~StopProbes() {
+      prober.Stop();
+      scheduler.Stop();
+    }
+  } stop_probes{prober, probe_scheduler};
+  ProbeScheduler* const probes = flags.probe_rate > 0 ? &probe_scheduler : nullptr;
+  auto apply = [&reconciler, &guard, &route_sources, probes](const ferry::v1::NodeConfig& config) {
     if (absl::Status refused = guard.Check(config); !refused.ok()) return refused;
     absl::Status status = reconciler.Apply(config);
     if (status.ok()) {
       guard.Applied(config);
       route_sources.Applied(config);
+      if (probes != nullptr) probes->Applied(config);
       Reconciler::Summary s = reconciler.summary();
       LogInfo("applied config", {{"version", config.version()},
                                  {"dnat", absl::StrCat(s.dnat_elements)},
@@ -226,13 +269,14 @@ int Run(const AgentFlags& flags) {
     }
     return status;
   };
-  auto apply_delta = [&reconciler, &guard,
-                      &route_sources](const ferry::v1::NodeConfigDelta& delta) {
+  auto apply_delta = [&reconciler, &guard, &route_sources,
+                      probes](const ferry::v1::NodeConfigDelta& delta) {
     if (absl::Status refused = guard.Check(delta); !refused.ok()) return refused;
     absl::Status status = reconciler.ApplyDelta(delta);
     if (status.ok()) {
       guard.Applied(delta);
       route_sources.Applied(delta);
+      if (probes != nullptr) probes->Applied(delta);
       LogDebug("applied delta", {{"version", delta.version()},
                                  {"base", delta.base_version()},
                                  {"forwards", absl::StrCat(delta.forwards_size())}});
@@ -265,6 +309,11 @@ int Run(const AgentFlags& flags) {
     if (!changes.ok()) return changes.status();
     return PlanLines(*changes);
   };
+  if (probes != nullptr) {
+    options.capabilities.push_back(ferry::v1::CAPABILITY_DATA_PATH_PROBE);
+    // Verdicts are sent as changes; each new stream gets them all.
+    options.on_connected = [probes] { probes->Connected(); };
+  }
   ControllerClient client(options, apply, apply_delta);
   controller = &client;
 
@@ -288,7 +337,12 @@ int Run(const AgentFlags& flags) {
   drift_options.tables = flags.tables;
   DriftChecker checker(&reconciler, nat->get(), routes.get(), sysctls.get());
   DriftMonitor drift(
-      drift_options, [&checker](const DriftCheck& check) { return checker.Check(check); },
+      drift_options,
+      [&checker, probes](const DriftCheck& check) {
+        DriftOutcome outcome = checker.Check(check);
+        if (probes != nullptr) ProbeRepairs(outcome, *probes);
+        return outcome;
+      },
       [&client](const ferry::v1::DriftReport& report) { client.ReportDrift(report); });
   if (absl::Status status = drift.Start(); !status.ok()) {
     LogError("watching for drift", {{"error", std::string(status.message())}});
@@ -297,6 +351,17 @@ int Run(const AgentFlags& flags) {
   }
   drift_monitor = &drift;
   route_sources.Start();
+
+  if (probes != nullptr) {
+    if (absl::Status status = prober.Start(); !status.ok()) {
+      LogError("starting the data-path prober", {{"error", std::string(status.message())}});
+      route_sources.Stop();
+      drift.Stop();
+      monitor.Stop();
+      return 1;
+    }
+    probes->Start();
+  }
 
   std::optional<CertRenewer> renewer;
   std::thread renewing;
@@ -312,9 +377,13 @@ int Run(const AgentFlags& flags) {
                       {"tls", tls ? "true" : "false"},
                       {"version", kAgentVersion},
                       {"verify_interval", absl::FormatDuration(flags.verify_interval)},
+                      {"probe_rate", absl::StrCat(flags.probe_rate)},
                       {"addresses", absl::StrCat(monitor.current().size())}});
   client.Run();  // returns only after Stop()
   if (renewing.joinable()) renewing.join();
+  // Before the client goes: the scheduler's thread sends through it.
+  prober.Stop();
+  probe_scheduler.Stop();
   route_sources.Stop();
   drift.Stop();
   monitor.Stop();

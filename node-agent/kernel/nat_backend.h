@@ -15,6 +15,13 @@ namespace ferry::agent {
 //     dnat ip to ip daddr . meta l4proto . th dport map @dnat4 (and ip6)
 //   chain postrouting (nat, srcnat):
 //     ct status dnat ip daddr . meta l4proto . th dport @masq4 masquerade (and ip6)
+//   chain output (nat, dstnat), the data-path probe's (node-agent/probe/):
+//     meta mark & 0xff000000 == 0xff000000 dnat ip to ip daddr . meta l4proto
+//       . th dport map @dnat4 (and ip6)
+//     meta mark & 0xff000000 == 0xff000000 drop
+//   Only packets marked kProbeMark take the output chain's DNAT, so the
+//   node's own traffic is never translated; a probe that no element
+//   matches is dropped rather than delivered to the frontend address here.
 class NatBackend {
  public:
   virtual ~NatBackend() = default;

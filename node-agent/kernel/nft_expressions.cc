@@ -73,4 +73,11 @@ nftnl_expr* Lookup(const char* set, uint32_t set_id, std::optional<uint32_t> dre
   return e;
 }
 
+nftnl_expr* Verdict(uint32_t code) {
+  nftnl_expr* e = nftnl_expr_alloc("immediate");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, code);
+  return e;
+}
+
 }  // namespace ferry::agent::nft

@@ -36,6 +36,8 @@ nftnl_expr* BitwiseAnd(uint32_t reg, uint32_t mask);
 // lookup reg 1 in `set` (`set_id` names a set of the same batch), with a
 // map's value => dreg when given.
 nftnl_expr* Lookup(const char* set, uint32_t set_id, std::optional<uint32_t> dreg);
+// immediate verdict `code` (NF_DROP, NF_ACCEPT, ...): ends the rule's chain.
+nftnl_expr* Verdict(uint32_t code);
 
 }  // namespace ferry::agent::nft
 

@@ -122,8 +122,22 @@ void AddKeyLoad(nftnl_rule* r, bool v4, uint32_t* proto_reg) {
   Add(r, Payload(NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, v4 ? NFT_REG32_02 : NFT_REG32_05));
 }
 
-RulePtr DnatRule(bool v4) {
+// `meta mark & 0xff000000 == 0xff000000`: the data-path probe's packets
+// (kProbeMark within Ferry's bits of the mark), as nft writes it.
+void AddProbeMarkMatch(nftnl_rule* r) {
+  Add(r, Meta(NFT_META_MARK, NFT_REG_1));
+  Add(r, BitwiseAnd(NFT_REG_1, kReturnMarkMask));
+  const uint32_t mark = kProbeMark;  // host byte order, as the register holds it
+  Add(r, Cmp(NFT_REG_1, NFT_CMP_EQ, &mark, sizeof(mark)));
+}
+
+// `dnat ip to ip daddr . meta l4proto . th dport map @dnat4` (or ip6).
+// With `probe_only`, only for the probe's packets: the output hook's
+// rule, which sends a probe from the frontend through the forward's real
+// element.
+RulePtr DnatRule(bool v4, bool probe_only = false) {
   RulePtr r(nftnl_rule_alloc());
+  if (probe_only) AddProbeMarkMatch(r.get());
   uint32_t proto_reg = 0;
   AddKeyLoad(r.get(), v4, &proto_reg);
   Add(r.get(), Lookup(v4 ? NatSet::kDnat4 : NatSet::kDnat6, true));
@@ -133,6 +147,16 @@ RulePtr DnatRule(bool v4) {
   nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_REG_ADDR_MIN, NFT_REG_1);
   nftnl_expr_set_u32(nat, NFTNL_EXPR_NAT_REG_PROTO_MIN, proto_reg);
   Add(r.get(), nat);
+  return r;
+}
+
+// A probe packet no element matched (the DNAT is a terminal verdict) is
+// dropped: its destination, the frontend address, is this node's own, and
+// a local service there must not answer for the backend.
+RulePtr ProbeDropRule() {
+  RulePtr r(nftnl_rule_alloc());
+  AddProbeMarkMatch(r.get());
+  Add(r.get(), Verdict(NF_DROP));
   return r;
 }
 
@@ -169,6 +193,18 @@ void AppendTableObjects(NetlinkBatch& batch) {
   AppendRule(batch, kTableName, "postrouting", RuleTag(NatSet::kMasq6), MasqRule(false),
              "adding rule to chain postrouting: ct status dnat ip6 daddr . "
              "meta l4proto . th dport @masq6 masquerade");
+  // The data-path probe's DNAT (node-agent/probe/): after the rules above,
+  // so the message indices of the prerouting and postrouting objects are
+  // as before.
+  AppendChain(batch, kTableName, "output", "nat", NF_INET_LOCAL_OUT, NF_IP_PRI_NAT_DST);
+  AppendRule(batch, kTableName, "output", ProbeRuleTag(true), DnatRule(true, /*probe_only=*/true),
+             "adding rule to chain output: meta mark & 0xff000000 == 0xff000000 dnat ip "
+             "to ip daddr . meta l4proto . th dport map @dnat4");
+  AppendRule(batch, kTableName, "output", ProbeRuleTag(false), DnatRule(false, /*probe_only=*/true),
+             "adding rule to chain output: meta mark & 0xff000000 == 0xff000000 dnat ip6 "
+             "to ip6 daddr . meta l4proto . th dport map @dnat6");
+  AppendRule(batch, kTableName, "output", kProbeDropTag, ProbeDropRule(),
+             "adding rule to chain output: meta mark & 0xff000000 == 0xff000000 drop");
 }
 
 }  // namespace
@@ -188,6 +224,8 @@ const char* SetName(NatSet set) {
 }
 
 std::string RuleTag(NatSet set) { return absl::StrCat("ferry:", SetName(set)); }
+
+std::string ProbeRuleTag(bool v4) { return v4 ? "ferry:probe4" : "ferry:probe6"; }
 
 std::string SetNoun(NatSet set) {
   const bool is_map = set == NatSet::kDnat4 || set == NatSet::kDnat6;

@@ -39,6 +39,13 @@ const char* SetName(NatSet set);
 std::string SetNoun(NatSet set);
 // "ferry:dnat4": the comment of the one rule that uses `set`.
 std::string RuleTag(NatSet set);
+// The output chain's rules (the data-path probe, see nat_backend.h):
+// "ferry:probe4" / "ferry:probe6" DNAT the probe's packets through map
+// dnat4 / dnat6; "ferry:probe-drop" drops a probe packet no element
+// matched, so a probe never reaches a local service on the frontend
+// address.
+std::string ProbeRuleTag(bool v4);
+inline constexpr char kProbeDropTag[] = "ferry:probe-drop";
 
 // "192.0.2.1 . tcp . 80", nft's notation.
 std::string DescribeKey(const IpAddress& addr, uint8_t proto, uint16_t port);
@@ -46,8 +53,9 @@ std::string DescribeKey(const IpAddress& addr, uint8_t proto, uint16_t port);
 // The whole transaction as one nfnetlink batch (BATCH_BEGIN ... BATCH_END),
 // every message asking for an ACK:
 //  - create_table: NEWTABLE, DELTABLE, NEWTABLE (an atomic rebuild, so a
-//    half-present table never survives), 4 NEWSET, 2 NEWCHAIN, 4 NEWRULE
-//    (each commented with its RuleTag);
+//    half-present table never survives), 4 NEWSET, 3 NEWCHAIN (prerouting,
+//    postrouting, output), 7 NEWRULE (each commented with its tag: 2 in
+//    prerouting, 2 in postrouting, then the 3 probe rules in output);
 //    element deletes are then moot and skipped;
 //  - element deletes (DELSETELEM), then adds (NEWSETELEM), chunked.
 // A key both deleted and added is replaced within the transaction; an add

@@ -244,6 +244,11 @@ absl::Status ValidateReturnMarks(const std::map<std::string, uint32_t>& marks) {
           absl::StrCat(where, ": mark must be nonzero and within Ferry's bits 0x",
                        absl::Hex(kReturnMarkMask, absl::kZeroPad8)));
     }
+    if (mark == kProbeMark) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, ": mark 0x", absl::Hex(kProbeMark, absl::kZeroPad8),
+          " is the data-path probe's; return marks are 1..", kMaxReturnMarks, " in the top byte"));
+    }
   }
   return absl::OkStatus();
 }

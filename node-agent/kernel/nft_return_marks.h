@@ -37,8 +37,9 @@ inline constexpr char kMarkOutTag[] = "ferry:mark_out";
 inline constexpr size_t kIfnameKeyLength = 16;
 
 // OK when every element is one Ferry can write: interface names of 1..15
-// bytes without a NUL, marks nonzero and within kReturnMarkMask, at most
-// kMaxReturnMarks elements. Otherwise InvalidArgument naming the element.
+// bytes without a NUL, marks nonzero and within kReturnMarkMask but not
+// kProbeMark, at most kMaxReturnMarks elements. Otherwise InvalidArgument
+// naming the element.
 absl::Status ValidateReturnMarks(const std::map<std::string, uint32_t>& marks);
 
 // The batch (BATCH_BEGIN ... BATCH_END, every message asking for an ACK)

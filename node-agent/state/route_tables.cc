@@ -20,8 +20,10 @@ absl::StatusOr<std::map<std::string, uint32_t>> AssignReturnMarks(
   std::set<uint32_t> used;
   for (const auto& [interface, mark] : committed) {
     const uint32_t index = mark >> kReturnMarkShift;
+    // Index kMaxReturnMarks + 1 is the probe's (kProbeMark), never a return
+    // mark, though an older build may have left it.
     if (!interfaces.contains(interface) || (mark & ~kReturnMarkMask) != 0 || index == 0 ||
-        used.contains(index)) {
+        index > kMaxReturnMarks || used.contains(index)) {
       continue;
     }
     marks[interface] = mark;

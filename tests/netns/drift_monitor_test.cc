@@ -268,6 +268,21 @@ TEST_P(DriftMonitorTest, FlushPreroutingChain) {
   }
 }
 
+// The data-path probe's chain is part of the table's shape: deleting it is
+// drift, repaired (Enforce) by rebuilding the table with it.
+TEST_P(DriftMonitorTest, DeleteOutputChain) {
+  ASSERT_TRUE(TamperAndWait("nft delete chain inet ferry output", "chain output").has_value());
+  CommandResult chain = InNamespace("nft list chain inet ferry output");
+  if (alert()) {
+    EXPECT_NE(chain.exit_code, 0) << chain.output;
+  } else {
+    EXPECT_EQ(chain.exit_code, 0) << chain.output;
+    EXPECT_THAT(chain.output, HasSubstr("ferry:probe4"));
+    EXPECT_THAT(chain.output, HasSubstr("ferry:probe-drop"));
+    EXPECT_THAT(Must("nft list map inet ferry dnat4"), HasSubstr(kElement));
+  }
+}
+
 TEST_P(DriftMonitorTest, DeleteRuleByHandle) {
   // `nft -a` prints "... comment "ferry:masq4" # handle N".
   const std::string listed = Must("nft -a list chain inet ferry postrouting");

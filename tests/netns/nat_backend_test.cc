@@ -113,6 +113,13 @@ TEST_F(NatBackendTest, ColdCreateListsReadableTypesAndComments) {
 		ct status dnat ip daddr . meta l4proto . th dport @masq4 masquerade comment "ferry:masq4"
 		ct status dnat ip6 daddr . meta l4proto . th dport @masq6 masquerade comment "ferry:masq6"
 	}
+
+	chain output {
+		type nat hook output priority -100; policy accept;
+		meta mark 0xff000000/8 dnat ip to ip daddr . meta l4proto . th dport map @dnat4 comment "ferry:probe4"
+		meta mark 0xff000000/8 dnat ip6 to ip6 daddr . meta l4proto . th dport map @dnat6 comment "ferry:probe6"
+		meta mark 0xff000000/8 drop comment "ferry:probe-drop"
+	}
 }
 )");
   std::printf("nft list table inet ferry:\n%s", listed.c_str());

@@ -31,6 +31,21 @@ TEST(AgentFlagsTest, DefaultsMatchTheDocumentedValues) {
   EXPECT_EQ(flags->state_dir, "/var/lib/ferry-agent");
   EXPECT_EQ(flags->max_config_entries, 1000000u);
   EXPECT_EQ(flags->join_token, "");
+  EXPECT_EQ(flags->probe_rate, 200u);
+}
+
+TEST(AgentFlagsTest, ProbeRateIsParsedAndZeroTurnsProbingOff) {
+  absl::StatusOr<AgentFlags> flags = Parse({"--probe-rate", "50"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->probe_rate, 50u);
+  flags = Parse({"--probe-rate=0"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->probe_rate, 0u);
+  EXPECT_THAT(Parse({"--probe-rate", "20000"}).status().message(),
+              HasSubstr("--probe-rate: must be 0..10000, got 20000"));
+  EXPECT_THAT(Parse({"--probe-rate", "-1"}).status().message(),
+              HasSubstr("--probe-rate: \"-1\" is not a non-negative integer"));
+  EXPECT_THAT(AgentUsage(), HasSubstr("--probe-rate N"));
 }
 
 TEST(AgentFlagsTest, EqualsFormAndLabelsAreParsed) {

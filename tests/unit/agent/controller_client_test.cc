@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "api/lib/sync_protocol.h"
 
 namespace ferry::agent {
@@ -151,8 +152,13 @@ class ControllerClientTest : public ::testing::Test {
     };
     options.plan = [this](const ferry::v1::NodeConfig& c) { return plan_result_(c); };
     options_ = options;
+    Remake();
+  }
+
+  // (Re)makes client_ from options_, before StartClient.
+  void Remake() {
     client_ = std::make_unique<ControllerClient>(
-        options, [this](const ferry::v1::NodeConfig& c) { return apply_result_(c); },
+        options_, [this](const ferry::v1::NodeConfig& c) { return apply_result_(c); },
         [this](const ferry::v1::NodeConfigDelta& d) {
           delta_versions_.push_back(d.version());
           return apply_delta_result_(d);
@@ -343,6 +349,68 @@ TEST_F(ControllerClientTest, HelloAnnouncesWhatTheAgentCanDo) {
   std::optional<AgentMessage> hello = service_->WaitFor(IsHello);
   ASSERT_TRUE(hello.has_value());
   EXPECT_TRUE(ferry::api::HasCapability(hello->hello(), ferry::v1::CAPABILITY_CONFIG_DELTA));
+}
+
+TEST_F(ControllerClientTest, HelloAnnouncesTheCapabilitiesTheProcessEnabledOnce) {
+  options_.capabilities = {ferry::v1::CAPABILITY_DATA_PATH_PROBE,
+                           ferry::v1::CAPABILITY_CONFIG_DELTA};
+  Remake();
+  StartClient();
+  std::optional<AgentMessage> hello = service_->WaitFor(IsHello);
+  ASSERT_TRUE(hello.has_value());
+  EXPECT_TRUE(ferry::api::HasCapability(hello->hello(), ferry::v1::CAPABILITY_DATA_PATH_PROBE));
+  EXPECT_EQ(std::count(hello->hello().capabilities().begin(), hello->hello().capabilities().end(),
+                       ferry::v1::CAPABILITY_CONFIG_DELTA),
+            1);
+}
+
+bool IsDataPath(const AgentMessage& m) { return m.has_data_path(); }
+
+ferry::v1::DataPathReport DataPath(absl::string_view forward, bool full) {
+  ferry::v1::DataPathReport report;
+  report.set_full(full);
+  ferry::v1::DataPathVerdict* v = report.add_verdicts();
+  v->set_forward(std::string(forward));
+  v->set_status("True");
+  return report;
+}
+
+TEST_F(ControllerClientTest, DataPathReportIsSentOnlyOnAnOpenStream) {
+  StopServer();
+  EXPECT_FALSE(client_->ReportDataPath(DataPath("early", false)));
+  StartServer();
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  // Not queued: nothing was sent before the stream opened.
+  const absl::Time deadline = absl::Now() + kWait;
+  while (!client_->ReportDataPath(DataPath("web", false)) && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  std::optional<AgentMessage> report = service_->WaitFor(IsDataPath);
+  ASSERT_TRUE(report.has_value());
+  EXPECT_EQ(report->data_path().verdicts(0).forward(), "web");
+}
+
+TEST_F(ControllerClientTest, OnConnectedRunsAfterEveryHelloSoAFullReportFollowsIt) {
+  std::atomic<int> connected{0};
+  options_.on_connected = [this, &connected] {
+    ++connected;
+    EXPECT_TRUE(client_->ReportDataPath(DataPath(absl::StrCat("full-", connected.load()), true)));
+  };
+  Remake();
+  StartClient();
+  std::optional<AgentMessage> first = service_->WaitFor(IsDataPath);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_TRUE(first->data_path().full());
+  EXPECT_TRUE(service_->received().front().has_hello());
+  StopServer();
+  StartServer();
+  std::optional<AgentMessage> second = service_->WaitFor(IsDataPath);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->data_path().verdicts(0).forward(), "full-2");
+  EXPECT_TRUE(service_->received().front().has_hello());
+  client_->Stop();
+  if (run_.joinable()) run_.join();
 }
 
 TEST_F(ControllerClientTest, BaseVersionMismatchIsNackedWithItsReason) {

@@ -297,7 +297,14 @@ TEST(ReturnMarksTest, MoreInterfacesThanMarksIsAnError) {
   }
   absl::StatusOr<std::map<std::string, uint32_t>> marks = AssignReturnMarks(returns, {});
   EXPECT_EQ(marks.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_THAT(marks.status().message(), HasSubstr("256 interfaces"));
+  EXPECT_THAT(marks.status().message(), HasSubstr("255 interfaces, but only 254 marks"));
+}
+
+TEST(ReturnMarksTest, ACommittedProbeMarkIsReassigned) {
+  absl::StatusOr<std::map<std::string, uint32_t>> marks =
+      AssignReturnMarks({MarkedReturn("a", 80, "10.8.0.1", "wg-a")}, {{"wg-a", kProbeMark}});
+  ASSERT_TRUE(marks.ok()) << marks.status();
+  EXPECT_EQ(*marks, (std::map<std::string, uint32_t>{{"wg-a", ReturnMark(1)}}));
 }
 
 TEST(ReturnMarksTest, SharedBackendPortGetsOneRulePerFrontendMatchingItsMark) {

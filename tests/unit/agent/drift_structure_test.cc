@@ -8,6 +8,9 @@
 #include <gtest/gtest.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include <algorithm>
+#include <string>
+
 #include "node-agent/kernel/nft_messages.h"
 #include "node-agent/kernel/nft_structure.h"
 #include "node-agent/reconcile/diff.h"
@@ -51,8 +54,8 @@ ferry::v1::NodeConfig Config(bool alert) {
 
 TEST(TableShapeTest, FerrysOwnTableHasNoStructureDrift) {
   const nft::TableShape& own = nft::ExpectedShape();
-  EXPECT_THAT(own.chains, SizeIs(2));
-  EXPECT_THAT(own.rules, SizeIs(4));
+  EXPECT_THAT(own.chains, SizeIs(3));
+  EXPECT_THAT(own.rules, SizeIs(7));
   EXPECT_THAT(own.sets, SizeIs(4));
   EXPECT_THAT(nft::CompareShape(own), IsEmpty());
 }
@@ -62,6 +65,38 @@ TEST(TableShapeTest, EveryFerryRuleCarriesItsTag) {
     EXPECT_THAT(nft::ExpectedShape().rules,
                 Contains(Field(&nft::RuleShape::tag, nft::RuleTag(set))));
   }
+}
+
+TEST(TableShapeTest, TheProbesOutputChainIsPartOfTheShape) {
+  const nft::TableShape& own = nft::ExpectedShape();
+  EXPECT_THAT(own.chains, Contains(Field(&nft::ChainShape::name, "output")));
+  for (const std::string& tag :
+       {nft::ProbeRuleTag(true), nft::ProbeRuleTag(false), std::string(nft::kProbeDropTag)}) {
+    EXPECT_THAT(own.rules, Contains(Field(&nft::RuleShape::tag, tag)));
+  }
+}
+
+TEST(TableShapeTest, DeletedOutputChainIsDrift) {
+  nft::TableShape found = nft::ExpectedShape();
+  std::erase_if(found.chains, [](const nft::ChainShape& c) { return c.name == "output"; });
+  std::erase_if(found.rules, [](const nft::RuleShape& r) { return r.chain == "output"; });
+  const std::vector<StructureDrift> drift = nft::CompareShape(found);
+  ASSERT_THAT(drift, SizeIs(1));
+  EXPECT_EQ(drift[0].object, "chain output");
+  EXPECT_EQ(drift[0].expected, "type nat hook output priority -100 policy accept");
+  EXPECT_EQ(drift[0].found, "");
+}
+
+TEST(TableShapeTest, ProbeRulesAreComparedByExpressions) {
+  nft::TableShape found = nft::ExpectedShape();
+  auto drop = std::find_if(found.rules.begin(), found.rules.end(),
+                           [](const nft::RuleShape& r) { return r.tag == nft::kProbeDropTag; });
+  ASSERT_NE(drop, found.rules.end());
+  EXPECT_EQ(drop->expressions, "meta bitwise cmp immediate");
+  drop->expressions = "meta bitwise cmp";  // the drop removed
+  const std::vector<StructureDrift> drift = nft::CompareShape(found);
+  ASSERT_THAT(drift, SizeIs(1));
+  EXPECT_EQ(drift[0].object, "rule ferry:probe-drop in chain output");
 }
 
 TEST(TableShapeTest, FlushedChainReportsEachMissingRule) {

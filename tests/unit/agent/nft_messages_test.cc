@@ -75,6 +75,7 @@ TEST(NftMessagesTest, CreateIsOneBatchRebuildingTableSetsChainsRulesThenElements
       ElementsAre(NFNL_MSG_BATCH_BEGIN, NFT_MSG_NEWTABLE, NFT_MSG_DELTABLE, NFT_MSG_NEWTABLE,
                   NFT_MSG_NEWSET, NFT_MSG_NEWSET, NFT_MSG_NEWSET, NFT_MSG_NEWSET, NFT_MSG_NEWCHAIN,
                   NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
+                  NFT_MSG_NEWRULE, NFT_MSG_NEWCHAIN, NFT_MSG_NEWRULE, NFT_MSG_NEWRULE,
                   NFT_MSG_NEWRULE, NFT_MSG_NEWSETELEM, NFT_MSG_NEWSETELEM, NFNL_MSG_BATCH_END));
   for (size_t i = 0; i < batch->message_count(); ++i) {
     EXPECT_EQ(batch->message(i)->nlmsg_seq, 100 + i);
@@ -192,11 +193,50 @@ TEST(NftMessagesTest, RulesAreTheExpressionsNftGenerates) {
                         "  [ masq ]\n"));
 }
 
+TEST(NftMessagesTest, OutputChainDnatsOnlyTheProbesMarkThroughTheSameMaps) {
+  absl::StatusOr<NetlinkBatch> batch = BuildNatBatch(ExamplePlan(), 1);
+  ASSERT_TRUE(batch.ok());
+  ChainPtr c(nftnl_chain_alloc());
+  ASSERT_EQ(nftnl_chain_nlmsg_parse(batch->message(14), c.get()), 0);
+  EXPECT_STREQ(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME), "output");
+  EXPECT_STREQ(nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TYPE), "nat");
+  EXPECT_EQ(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_HOOKNUM), 3u);  // NF_INET_LOCAL_OUT
+  EXPECT_EQ(static_cast<int32_t>(nftnl_chain_get_u32(c.get(), NFTNL_CHAIN_PRIO)), -100);
+  // As `nft --debug=netlink` writes `meta mark & 0xff000000 == 0xff000000
+  // dnat ip to ip daddr . meta l4proto . th dport map @dnat4`.
+  const std::string mark =
+      "  [ meta load mark => reg 1 ]\n"
+      "  [ bitwise reg 1 = ( reg 1 & 0xff000000 ) ^ 0x00000000 ]\n"
+      "  [ cmp eq reg 1 0xff000000 ]\n";
+  EXPECT_THAT(RuleText(batch->message(15)),
+              HasSubstr(absl::StrCat("inet ferry output\n", mark,
+                                     "  [ meta load nfproto => reg 1 ]\n"
+                                     "  [ cmp eq reg 1 0x00000002 ]\n"
+                                     "  [ payload load 4b @ network header + 16 => reg 1 ]\n"
+                                     "  [ meta load l4proto => reg 9 ]\n"
+                                     "  [ payload load 2b @ transport header + 2 => reg 10 ]\n"
+                                     "  [ lookup reg 1 set dnat4 dreg 1 ]\n"
+                                     "  [ nat dnat ip addr_min reg 1 proto_min reg 9 ]\n")));
+  EXPECT_THAT(RuleText(batch->message(16)),
+              HasSubstr(absl::StrCat(mark,
+                                     "  [ meta load nfproto => reg 1 ]\n"
+                                     "  [ cmp eq reg 1 0x0000000a ]\n"
+                                     "  [ payload load 16b @ network header + 24 => reg 1 ]\n"
+                                     "  [ meta load l4proto => reg 2 ]\n"
+                                     "  [ payload load 2b @ transport header + 2 => reg 13 ]\n"
+                                     "  [ lookup reg 1 set dnat6 dreg 1 ]\n"
+                                     "  [ nat dnat ip6 addr_min reg 1 proto_min reg 2 ]\n")));
+  EXPECT_THAT(RuleText(batch->message(17)),
+              HasSubstr(absl::StrCat(mark, "  [ immediate reg 0 drop ]\n")));
+  EXPECT_EQ(batch->Describe(batch->message(17)->nlmsg_seq),
+            "adding rule to chain output: meta mark & 0xff000000 == 0xff000000 drop");
+}
+
 TEST(NftMessagesTest, ElementCarriesNftKeyLayoutDataAndCommentUserdata) {
   absl::StatusOr<NetlinkBatch> batch = BuildNatBatch(ExamplePlan(), 1);
   ASSERT_TRUE(batch.ok());
   SetPtr s(nftnl_set_alloc());
-  ASSERT_EQ(nftnl_set_elems_nlmsg_parse(batch->message(14), s.get()), 0);
+  ASSERT_EQ(nftnl_set_elems_nlmsg_parse(batch->message(18), s.get()), 0);
   EXPECT_STREQ(nftnl_set_get_str(s.get(), NFTNL_SET_NAME), "dnat4");
   std::vector<std::string> seen;
   nftnl_set_elem_foreach(

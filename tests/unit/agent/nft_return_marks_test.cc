@@ -260,7 +260,14 @@ TEST(NftReturnMarksTest, MoreInterfacesThanMarksAreRefused) {
   for (uint32_t i = 0; i <= kMaxReturnMarks; ++i) marks[absl::StrCat("wg", i)] = ReturnMark(1);
   absl::Status s = ValidateReturnMarks(marks);
   EXPECT_TRUE(absl::IsInvalidArgument(s));
-  EXPECT_THAT(s.message(), HasSubstr("256 interfaces, at most 255"));
+  EXPECT_THAT(s.message(), HasSubstr("255 interfaces, at most 254"));
+}
+
+TEST(NftReturnMarksTest, TheProbeMarkIsNoReturnMark) {
+  absl::Status s = ValidateReturnMarks({{"wg-b1", kProbeMark}});
+  EXPECT_TRUE(absl::IsInvalidArgument(s));
+  EXPECT_THAT(s.message(), HasSubstr("mark 0xff000000 is the data-path probe's"));
+  EXPECT_TRUE(ValidateReturnMarks({{"wg-b1", ReturnMark(kMaxReturnMarks)}}).ok());
 }
 
 // --- parsing dumps ---

@@ -1,0 +1,75 @@
+#include "node-agent/probe/probe_targets.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "api/lib/port_mapping.h"
+#include "api/lib/protocol.h"
+
+namespace ferry::agent {
+namespace {
+
+// Adds `rule`'s probe, if any, to `forward`'s entry of `out`.
+template <typename Map>
+void Add(const ferry::v1::DnatRule& rule, Map& out) {
+  std::optional<ProbeRule> probe = ProbeRuleOf(rule);
+  if (!probe.has_value()) return;
+  auto& entry = out[rule.forward()];
+  if (!entry.has_value()) entry.emplace();
+  ForwardProbes& probes = *entry;
+  // Every entry of a forward carries its generation.
+  probes.generation = std::max(probes.generation, rule.generation());
+  probes.rules.push_back(*probe);
+}
+
+}  // namespace
+
+std::optional<ProbeRule> ProbeRuleOf(const ferry::v1::DnatRule& rule) {
+  if (rule.route_query() || rule.probe_period_seconds() == 0) return std::nullopt;
+  const uint8_t protocol = api::IpProtocolOf(rule.protocol());
+  if (protocol != kProtoTcp && protocol != kProtoUdp) return std::nullopt;
+  absl::StatusOr<IpAddress> frontend = IpAddress::Parse(rule.frontend_address());
+  absl::StatusOr<IpAddress> backend = IpAddress::Parse(rule.backend_address());
+  if (!frontend.ok() || !backend.ok() || frontend->family() != backend->family()) {
+    return std::nullopt;
+  }
+  const api::PortSpan ports = api::ExpandPorts(rule);
+  if (ports.first == 0 || ports.first > 65535 || ports.target_first == 0 ||
+      ports.target_first > 65535) {
+    return std::nullopt;
+  }
+  ProbeRule out;
+  out.target.frontend = *frontend;
+  out.target.port = static_cast<uint16_t>(ports.first);
+  out.target.protocol = protocol;
+  out.target.backend = *backend;
+  out.target.target_port = static_cast<uint16_t>(ports.target_first);
+  out.target.timeout =
+      rule.probe_timeout_seconds() == 0
+          ? kDefaultProbeTimeout
+          : std::min(absl::Seconds(rule.probe_timeout_seconds()), kMaxProbeTimeout);
+  out.period = std::max(absl::Seconds(rule.probe_period_seconds()), kMinProbePeriod);
+  return out;
+}
+
+absl::flat_hash_map<std::string, ForwardProbes> ProbesOf(const ferry::v1::NodeConfig& config) {
+  absl::flat_hash_map<std::string, std::optional<ForwardProbes>> grouped;
+  for (const ferry::v1::DnatRule& rule : config.dnat()) Add(rule, grouped);
+  absl::flat_hash_map<std::string, ForwardProbes> out;
+  out.reserve(grouped.size());
+  for (auto& [forward, probes] : grouped) out.emplace(forward, *std::move(probes));
+  return out;
+}
+
+std::map<std::string, std::optional<ForwardProbes>> ProbesOf(
+    const ferry::v1::NodeConfigDelta& delta) {
+  std::map<std::string, std::optional<ForwardProbes>> out;
+  for (const std::string& forward : delta.forwards()) out.emplace(forward, std::nullopt);
+  for (const ferry::v1::DnatRule& rule : delta.dnat()) {
+    // An applied delta names every forward it holds entries of.
+    if (out.contains(rule.forward())) Add(rule, out);
+  }
+  return out;
+}
+
+}  // namespace ferry::agent
