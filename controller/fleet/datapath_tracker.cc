@@ -98,7 +98,14 @@ DataPathTracker::News DataPathTracker::OnReport(const std::string& node,
   News news;
   absl::MutexLock l(&mu_);
   const uint32_t index = NodeIndex(node);
-  absl::flat_hash_set<std::string> reported;
+  // Parts of one full report, and change reports between them, all count
+  // as reported; what none named is dropped after the last part.
+  absl::flat_hash_set<std::string>* reported = nullptr;
+  if (report.full()) {
+    reported = &full_in_progress_[index];
+  } else if (auto it = full_in_progress_.find(index); it != full_in_progress_.end()) {
+    reported = &it->second;
+  }
   for (const ferry::v1::DataPathVerdict& v : report.verdicts()) {
     std::optional<Status> status = ParseStatus(v.status());
     if (v.forward().empty() || !status.has_value()) continue;
@@ -108,14 +115,14 @@ DataPathTracker::News DataPathTracker::OnReport(const std::string& node,
     verdict.reason = v.reason();
     if (*status != Status::kTrue) verdict.message = v.message();
     verdict.checked_at = v.has_checked_at() ? api::FromTimestamp(v.checked_at()) : now;
-    if (report.full()) reported.insert(v.forward());
+    if (reported != nullptr) reported->insert(v.forward());
     Put(v.forward(), node, index, std::move(verdict), metrics, &news);
   }
-  if (report.full()) {
+  if (report.full() && !report.more()) {
     // A full report's absent forwards have no verdict on this node now.
     std::vector<std::string> gone;
     for (const auto& [forward, entries] : by_forward_) {
-      if (reported.contains(forward)) continue;
+      if (reported->contains(forward)) continue;
       for (const Entry& e : entries) {
         if (e.node == index) gone.push_back(forward);
       }
@@ -123,6 +130,7 @@ DataPathTracker::News DataPathTracker::OnReport(const std::string& node,
     for (const std::string& forward : gone) {
       Put(forward, node, index, std::nullopt, metrics, &news);
     }
+    full_in_progress_.erase(index);
   }
   return news;
 }

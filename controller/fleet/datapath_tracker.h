@@ -18,6 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -39,7 +40,8 @@ class DataPathTracker {
     std::set<std::string> failed;
   };
 
-  // Takes the node's report: a full one replaces all its verdicts. Events
+  // Takes the node's report: a full one (all its parts, the last without
+  // `more`) replaces all its verdicts. Events
   // on a change to False (DataPathFailed, Warning) and from False to True
   // (DataPathRestored, Normal); the gauge follows every change. A malformed
   // verdict (no forward, or a status other than True/False/Unknown) is
@@ -72,6 +74,9 @@ class DataPathTracker {
   absl::flat_hash_map<std::string, Entries> by_forward_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> node_names_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, uint32_t> node_index_ ABSL_GUARDED_BY(mu_);
+  // node index -> the forwards its full report in progress named so far.
+  absl::flat_hash_map<uint32_t, absl::flat_hash_set<std::string>> full_in_progress_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace ferry::controller

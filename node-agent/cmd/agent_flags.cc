@@ -145,6 +145,8 @@ std::string AgentUsage() {
          "  --probe-rate N        start at most N data-path probes per second (default 200;\n"
          "                        0: no probes). At 10k probed forwards a round takes 50 s\n"
          "                        at 200/s, so shorter probe periods stretch to that\n"
+         "  --probe-period D      probe each forward every D unless its spec.probe.periodSeconds\n"
+         "                        says otherwise (default 15s, at least 1s)\n"
          "  --v info|debug        log level (default info)\n";
 }
 
@@ -193,6 +195,8 @@ absl::StatusOr<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args)
       if (status.ok() && flags.probe_rate > kMaxProbeRate) {
         status = FlagError(name, absl::StrCat("must be 0..", kMaxProbeRate, ", got ", value));
       }
+    } else if (name == "probe-period") {
+      status = ParseDurationFlag(name, value, absl::Seconds(1), flags.probe_period);
     } else if (name == "labels") {
       status = ParseLabels(value, flags.labels);
     } else if (name == "table-base") {

@@ -39,6 +39,8 @@ struct AgentFlags {
   // second; 0 turns probing off (the agent then does not announce
   // CAPABILITY_DATA_PATH_PROBE).
   uint32_t probe_rate = 200;
+  // A forward's probe period when its spec gives none (spec.probe.periodSeconds 0).
+  absl::Duration probe_period = absl::Seconds(15);
   bool help = false;
 };
 

@@ -238,6 +238,7 @@ int Run(const AgentFlags& flags) {
   SocketProber prober;
   ProbeScheduler::Options probe_options;
   probe_options.rate = flags.probe_rate;
+  probe_options.period = flags.probe_period;
   ProbeScheduler probe_scheduler(
       &prober,
       [&controller](const ferry::v1::DataPathReport& report) {

@@ -19,7 +19,7 @@ ProbeScheduler::ProbeScheduler(Prober* prober, Report report, Options options, C
 ProbeScheduler::~ProbeScheduler() { Stop(); }
 
 void ProbeScheduler::Applied(const ferry::v1::NodeConfig& config) {
-  absl::flat_hash_map<std::string, ForwardProbes> probes = ProbesOf(config);
+  absl::flat_hash_map<std::string, ForwardProbes> probes = ProbesOf(config, options_.period);
   absl::MutexLock lock(&mu_);
   std::vector<std::string> gone;
   for (const auto& [forward, state] : forwards_) {
@@ -36,7 +36,7 @@ void ProbeScheduler::Applied(const ferry::v1::NodeConfig& config) {
 }
 
 void ProbeScheduler::Applied(const ferry::v1::NodeConfigDelta& delta) {
-  std::map<std::string, std::optional<ForwardProbes>> probes = ProbesOf(delta);
+  std::map<std::string, std::optional<ForwardProbes>> probes = ProbesOf(delta, options_.period);
   absl::MutexLock lock(&mu_);
   for (auto& [forward, forward_probes] : probes) {
     if (forward_probes.has_value()) {
@@ -255,10 +255,11 @@ std::vector<ferry::v1::DataPathReport> ProbeScheduler::TakeReports() {
   const size_t per_report = std::max<size_t>(1, options_.max_verdicts_per_report);
   for (size_t i = 0; i < verdicts.size() || (full && out.empty()); i += per_report) {
     ferry::v1::DataPathReport& report = out.emplace_back();
-    // Only the first of a full report's messages replaces what the
-    // controller holds; the others add to it.
-    report.set_full(full && out.size() == 1);
+    // Every part of a full report says so, and all but the last that
+    // more follow: the controller drops what it holds only at the end.
     const size_t end = std::min(verdicts.size(), i + per_report);
+    report.set_full(full);
+    report.set_more(full && end < verdicts.size());
     report.mutable_verdicts()->Reserve(static_cast<int>(end - i));
     for (size_t j = i; j < end; ++j) *report.add_verdicts() = std::move(verdicts[j]);
   }

@@ -51,6 +51,8 @@ class ProbeScheduler {
  public:
   struct Options {
     double rate = 200;  // probe starts per second (--probe-rate)
+    // A rule's period when its probe_period_seconds is 0 (--probe-period).
+    absl::Duration period = kDefaultProbePeriod;
     size_t max_in_flight = 64;
     absl::Duration confirm_delay = absl::Seconds(1);
     size_t max_verdicts_per_report = 4096;

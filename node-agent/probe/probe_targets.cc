@@ -11,8 +11,8 @@ namespace {
 
 // Adds `rule`'s probe, if any, to `forward`'s entry of `out`.
 template <typename Map>
-void Add(const ferry::v1::DnatRule& rule, Map& out) {
-  std::optional<ProbeRule> probe = ProbeRuleOf(rule);
+void Add(const ferry::v1::DnatRule& rule, absl::Duration period, Map& out) {
+  std::optional<ProbeRule> probe = ProbeRuleOf(rule, period);
   if (!probe.has_value()) return;
   auto& entry = out[rule.forward()];
   if (!entry.has_value()) entry.emplace();
@@ -24,8 +24,8 @@ void Add(const ferry::v1::DnatRule& rule, Map& out) {
 
 }  // namespace
 
-std::optional<ProbeRule> ProbeRuleOf(const ferry::v1::DnatRule& rule) {
-  if (rule.route_query() || rule.probe_period_seconds() == 0) return std::nullopt;
+std::optional<ProbeRule> ProbeRuleOf(const ferry::v1::DnatRule& rule, absl::Duration period) {
+  if (rule.route_query()) return std::nullopt;
   const uint8_t protocol = api::IpProtocolOf(rule.protocol());
   if (protocol != kProtoTcp && protocol != kProtoUdp) return std::nullopt;
   absl::StatusOr<IpAddress> frontend = IpAddress::Parse(rule.frontend_address());
@@ -48,13 +48,16 @@ std::optional<ProbeRule> ProbeRuleOf(const ferry::v1::DnatRule& rule) {
       rule.probe_timeout_seconds() == 0
           ? kDefaultProbeTimeout
           : std::min(absl::Seconds(rule.probe_timeout_seconds()), kMaxProbeTimeout);
-  out.period = std::max(absl::Seconds(rule.probe_period_seconds()), kMinProbePeriod);
+  out.period = std::max(
+      rule.probe_period_seconds() == 0 ? period : absl::Seconds(rule.probe_period_seconds()),
+      kMinProbePeriod);
   return out;
 }
 
-absl::flat_hash_map<std::string, ForwardProbes> ProbesOf(const ferry::v1::NodeConfig& config) {
+absl::flat_hash_map<std::string, ForwardProbes> ProbesOf(const ferry::v1::NodeConfig& config,
+                                                         absl::Duration period) {
   absl::flat_hash_map<std::string, std::optional<ForwardProbes>> grouped;
-  for (const ferry::v1::DnatRule& rule : config.dnat()) Add(rule, grouped);
+  for (const ferry::v1::DnatRule& rule : config.dnat()) Add(rule, period, grouped);
   absl::flat_hash_map<std::string, ForwardProbes> out;
   out.reserve(grouped.size());
   for (auto& [forward, probes] : grouped) out.emplace(forward, *std::move(probes));
@@ -62,12 +65,12 @@ absl::flat_hash_map<std::string, ForwardProbes> ProbesOf(const ferry::v1::NodeCo
 }
 
 std::map<std::string, std::optional<ForwardProbes>> ProbesOf(
-    const ferry::v1::NodeConfigDelta& delta) {
+    const ferry::v1::NodeConfigDelta& delta, absl::Duration period) {
   std::map<std::string, std::optional<ForwardProbes>> out;
   for (const std::string& forward : delta.forwards()) out.emplace(forward, std::nullopt);
   for (const ferry::v1::DnatRule& rule : delta.dnat()) {
     // An applied delta names every forward it holds entries of.
-    if (out.contains(rule.forward())) Add(rule, out);
+    if (out.contains(rule.forward())) Add(rule, period, out);
   }
   return out;
 }

@@ -2,9 +2,9 @@
 #define FERRY_NODE_AGENT_PROBE_PROBE_TARGETS_H_
 
 // A push's DNAT rules as the probes they ask for, converted once at the
-// boundary: a rule is probed unless it is a route query or its
-// probe_period_seconds is 0; a port range is probed on its first port.
-// Pure.
+// boundary: every rule but a route query is probed, every
+// probe_period_seconds (0: the agent's --probe-period); a port range on its
+// first port. Pure.
 
 #include <cstdint>
 #include <map>
@@ -21,6 +21,7 @@ namespace ferry::agent {
 
 // Bounds on what a rule may ask for, so a timer never outlives reason.
 inline constexpr absl::Duration kMinProbePeriod = absl::Seconds(1);
+inline constexpr absl::Duration kDefaultProbePeriod = absl::Seconds(15);
 inline constexpr absl::Duration kMaxProbeTimeout = absl::Seconds(60);
 
 // One probed DNAT rule: what to probe, and how often.
@@ -37,18 +38,19 @@ struct ForwardProbes {
   bool operator==(const ForwardProbes&) const = default;
 };
 
-// The probe of `rule`, or nullopt when it is not probed (a route query,
-// period 0, or fields no validated push holds).
-std::optional<ProbeRule> ProbeRuleOf(const ferry::v1::DnatRule& rule);
+// The probe of `rule`, or nullopt when it is not probed (a route query, or
+// fields no validated push holds). `period` is the agent's default.
+std::optional<ProbeRule> ProbeRuleOf(const ferry::v1::DnatRule& rule, absl::Duration period);
 
 // The probed forwards of a full config; forwards without a probed rule
 // are absent.
-absl::flat_hash_map<std::string, ForwardProbes> ProbesOf(const ferry::v1::NodeConfig& config);
+absl::flat_hash_map<std::string, ForwardProbes> ProbesOf(const ferry::v1::NodeConfig& config,
+                                                         absl::Duration period);
 
 // Each forward a delta names, with its probes (nullopt: none, the forward
 // is gone or no longer probed here).
 std::map<std::string, std::optional<ForwardProbes>> ProbesOf(
-    const ferry::v1::NodeConfigDelta& delta);
+    const ferry::v1::NodeConfigDelta& delta, absl::Duration period);
 
 }  // namespace ferry::agent
 

@@ -119,5 +119,48 @@ TEST_F(RollbackNetnsTest, RefusedReturnRouteTakesBackTheCommittedDnatElements) {
   EXPECT_THAT(table, Not(HasSubstr("203.0.113.1 . tcp . 81")));
 }
 
+// A commit-confirmed rollback reaches the agent as an ordinary push of the
+// earlier generation. Refused part way (its DNAT change committed, a return
+// route then refused), it is undone whole: the node keeps the generation it
+// held, exactly, and says so; the next push of the earlier generation that
+// the kernel takes lands whole.
+TEST_F(RollbackNetnsTest, ARollbackPushRefusedPartwayLeavesTheNewGenerationWhole) {
+  ferry::v1::NodeConfig bad;  // generation 2: the change whose probe failed
+  bad.set_version("g2");
+  bad.set_ipv4_forwarding(true);
+  AddDnat(bad, "web", 80);
+  bad.mutable_dnat(0)->set_generation(2);
+  bad.mutable_dnat(0)->set_target_port(8081);
+  AddReturn(bad, "web", 8081, "10.8.0.1");
+  absl::Status applied = reconciler_->Apply(bad);
+  ASSERT_TRUE(applied.ok()) << applied;
+  const std::string before = Kernel();
+  ASSERT_THAT(before, HasSubstr("10.8.0.2 . 8081"));
+
+  // The rollback to generation 1 (target 8080), refused at its return route.
+  ferry::v1::NodeConfig rollback;
+  rollback.set_version("g1-refused");
+  rollback.set_ipv4_forwarding(true);
+  AddDnat(rollback, "web", 80);
+  rollback.mutable_dnat(0)->set_generation(1);
+  AddReturn(rollback, "web", 8080, "192.0.2.99");  // on no interface's network
+  absl::Status refused = reconciler_->Apply(rollback);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_THAT(refused.message(), HasSubstr("rolled back: the kernel holds version \"g2\" again"));
+  EXPECT_EQ(Kernel(), before);  // not half of generation 1: all of generation 2
+  EXPECT_EQ(reconciler_->summary().version, "g2");
+
+  // Taken the next time, it lands whole.
+  rollback.set_version("g1");
+  rollback.mutable_return_routes(0)->set_via("10.8.0.1");
+  applied = reconciler_->Apply(rollback);
+  ASSERT_TRUE(applied.ok()) << applied;
+  const std::string table = MustInNetns("nft list table inet ferry");
+  EXPECT_THAT(table, HasSubstr("10.8.0.2 . 8080"));
+  EXPECT_THAT(table, Not(HasSubstr("8081")));
+  EXPECT_THAT(MustInNetns("ip rule show"), HasSubstr("sport 8080"));
+  EXPECT_THAT(MustInNetns("ip rule show"), Not(HasSubstr("sport 8081")));
+}
+
 }  // namespace
 }  // namespace ferry::agent

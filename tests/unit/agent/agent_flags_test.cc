@@ -38,6 +38,11 @@ TEST(AgentFlagsTest, ProbeRateIsParsedAndZeroTurnsProbingOff) {
   absl::StatusOr<AgentFlags> flags = Parse({"--probe-rate", "50"});
   ASSERT_TRUE(flags.ok()) << flags.status();
   EXPECT_EQ(flags->probe_rate, 50u);
+  EXPECT_EQ(flags->probe_period, absl::Seconds(15));
+  flags = Parse({"--probe-period", "5s"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->probe_period, absl::Seconds(5));
+  EXPECT_THAT(Parse({"--probe-period", "100ms"}).status().message(), HasSubstr("--probe-period"));
   flags = Parse({"--probe-rate=0"});
   ASSERT_TRUE(flags.ok()) << flags.status();
   EXPECT_EQ(flags->probe_rate, 0u);

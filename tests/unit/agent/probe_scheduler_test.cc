@@ -142,11 +142,12 @@ TEST_F(ProbeSchedulerTest, AnAppliedConfigProbesEveryProbedRuleAtOnce) {
   ferry::v1::DnatRule query = Rule("web", 90);
   query.set_route_query(true);
   scheduler_->Applied(Config({Rule("web", 80), Rule("web", 443), Rule("api", 81),
-                              Rule("quiet", 82, 1, /*period=*/0), query}));
+                              Rule("dflt", 82, 1, /*period=*/0), query}));
   scheduler_->RunOnce();
-  EXPECT_THAT(prober_.ports(), ElementsAre(81, 80, 443));  // by forward, then push order
-  EXPECT_EQ(prober_.target(1).target_port, 8080);
-  EXPECT_EQ(scheduler_->rules(), 3u);
+  // By forward, then push order; a period of 0 is the agent's default.
+  EXPECT_THAT(prober_.ports(), ElementsAre(81, 82, 80, 443));
+  EXPECT_EQ(prober_.target(2).target_port, 8080);
+  EXPECT_EQ(scheduler_->rules(), 4u);
 }
 
 TEST_F(ProbeSchedulerTest, AVerdictWaitsForEveryRuleAndIsReportedOnce) {
@@ -400,7 +401,7 @@ TEST_F(ProbeSchedulerTest, ChangesLostWithoutAStreamAreInTheNextFullReport) {
   EXPECT_THAT(Verdicts(sent[0]), ElementsAre("web=True@1"));
 }
 
-TEST_F(ProbeSchedulerTest, ALargeFullReportIsSplitWithOnlyTheFirstFull) {
+TEST_F(ProbeSchedulerTest, ALargeFullReportIsSplitWithMoreOnAllButTheLast) {
   ProbeScheduler::Options options;
   options.max_verdicts_per_report = 2;
   Make(options);
@@ -412,8 +413,10 @@ TEST_F(ProbeSchedulerTest, ALargeFullReportIsSplitWithOnlyTheFirstFull) {
   std::vector<ferry::v1::DataPathReport> sent = Sent();
   ASSERT_THAT(sent, SizeIs(2));
   EXPECT_TRUE(sent[0].full());
+  EXPECT_TRUE(sent[0].more());
   EXPECT_THAT(Verdicts(sent[0]), ElementsAre("a=True@1", "b=True@1"));
-  EXPECT_FALSE(sent[1].full());
+  EXPECT_TRUE(sent[1].full());
+  EXPECT_FALSE(sent[1].more());
   EXPECT_THAT(Verdicts(sent[1]), ElementsAre("c=True@1", "d=True@1"));
 }
 

@@ -44,7 +44,7 @@ TEST(ProbeRuleOfTest, AProbedRuleIsItsFirstPortAndTargetWithPeriodAndTimeout) {
   ferry::v1::DnatRule rule = Rule("web", 8000);
   rule.set_end_port(8010);
   rule.set_target_port(9000);
-  std::optional<ProbeRule> probe = ProbeRuleOf(rule);
+  std::optional<ProbeRule> probe = ProbeRuleOf(rule, kDefaultProbePeriod);
   ASSERT_TRUE(probe.has_value());
   EXPECT_EQ(probe->target.frontend, Ip("192.0.2.1"));
   EXPECT_EQ(probe->target.port, 8000);
@@ -60,24 +60,26 @@ TEST(ProbeRuleOfTest, TargetPortZeroMeansTheSamePortAndTimeoutZeroTheDefault) {
   rule.set_protocol(ferry::v1::UDP);
   rule.set_target_port(0);
   rule.set_probe_timeout_seconds(0);
-  std::optional<ProbeRule> probe = ProbeRuleOf(rule);
+  std::optional<ProbeRule> probe = ProbeRuleOf(rule, kDefaultProbePeriod);
   ASSERT_TRUE(probe.has_value());
   EXPECT_EQ(probe->target.protocol, kProtoUdp);
   EXPECT_EQ(probe->target.target_port, 53);
   EXPECT_EQ(probe->target.timeout, kDefaultProbeTimeout);
 }
 
-TEST(ProbeRuleOfTest, RouteQueriesAndPeriodZeroAreNotProbed) {
+TEST(ProbeRuleOfTest, RouteQueriesAreNotProbedAndPeriodZeroIsTheAgentsDefault) {
   ferry::v1::DnatRule query = Rule("web", 80);
   query.set_route_query(true);
-  EXPECT_FALSE(ProbeRuleOf(query).has_value());
-  EXPECT_FALSE(ProbeRuleOf(Rule("web", 80, /*period=*/0)).has_value());
+  EXPECT_FALSE(ProbeRuleOf(query, kDefaultProbePeriod).has_value());
+  std::optional<ProbeRule> probe = ProbeRuleOf(Rule("web", 80, /*period=*/0), absl::Seconds(7));
+  ASSERT_TRUE(probe.has_value());
+  EXPECT_EQ(probe->period, absl::Seconds(7));
 }
 
 TEST(ProbeRuleOfTest, TimeoutsAndPeriodsAreBounded) {
   ferry::v1::DnatRule rule = Rule("web", 80);
   rule.set_probe_timeout_seconds(100000);
-  std::optional<ProbeRule> probe = ProbeRuleOf(rule);
+  std::optional<ProbeRule> probe = ProbeRuleOf(rule, kDefaultProbePeriod);
   ASSERT_TRUE(probe.has_value());
   EXPECT_EQ(probe->target.timeout, kMaxProbeTimeout);
 }
@@ -86,8 +88,9 @@ TEST(ProbesOfTest, AFullConfigGroupsProbedRulesByForward) {
   ferry::v1::NodeConfig config;
   *config.add_dnat() = Rule("web", 80);
   *config.add_dnat() = Rule("web", 443);
-  *config.add_dnat() = Rule("quiet", 81, /*period=*/0);
-  absl::flat_hash_map<std::string, ForwardProbes> probes = ProbesOf(config);
+  *config.add_dnat() = Rule("query", 81);
+  config.mutable_dnat(2)->set_route_query(true);
+  absl::flat_hash_map<std::string, ForwardProbes> probes = ProbesOf(config, kDefaultProbePeriod);
   ASSERT_EQ(probes.size(), 1u);
   EXPECT_EQ(probes.at("web").generation, 3);
   ASSERT_THAT(probes.at("web").rules, SizeIs(2));
@@ -99,7 +102,7 @@ TEST(ProbesOfTest, ADeltaNamesEachForwardWithItsProbesOrNone) {
   delta.add_forwards("web");
   delta.add_forwards("gone");
   *delta.add_dnat() = Rule("web", 80);
-  std::map<std::string, std::optional<ForwardProbes>> probes = ProbesOf(delta);
+  std::map<std::string, std::optional<ForwardProbes>> probes = ProbesOf(delta, kDefaultProbePeriod);
   ASSERT_EQ(probes.size(), 2u);
   ASSERT_TRUE(probes.at("web").has_value());
   EXPECT_THAT(probes.at("web")->rules, SizeIs(1));

@@ -116,6 +116,24 @@ TEST_F(DataPathTrackerTest, AFullReportDropsTheForwardsItLeavesOut) {
               Not(HasSubstr("ferry_datapath_verified{forward=\"api\",node=\"node-a\"}")));
 }
 
+TEST_F(DataPathTrackerTest, AFullReportInPartsDropsOnlyWhatNoPartNamed) {
+  tracker_.OnReport(
+      "node-a",
+      Report({Verdict("a", "False", 1, "x"), Verdict("b", "True", 1), Verdict("c", "True", 1)}),
+      kNow, &metrics_);
+  ferry::v1::DataPathReport first = Report({Verdict("a", "False", 1, "x")}, /*full=*/true);
+  first.set_more(true);
+  DataPathTracker::News news = tracker_.OnReport("node-a", first, kNow, &metrics_);
+  EXPECT_THAT(news.forwards, IsEmpty());  // nothing dropped before the last part
+  EXPECT_THAT(news.events, IsEmpty());    // and a standing failure is no news
+  news = tracker_.OnReport("node-a", Report({Verdict("b", "True", 1)}, /*full=*/true), kNow,
+                           &metrics_);
+  EXPECT_THAT(news.forwards, ElementsAre("c"));
+  EXPECT_TRUE(tracker_.VerdictOf("a", "node-a").has_value());
+  EXPECT_TRUE(tracker_.VerdictOf("b", "node-a").has_value());
+  EXPECT_FALSE(tracker_.VerdictOf("c", "node-a").has_value());
+}
+
 TEST_F(DataPathTrackerTest, ForgetDropsTheForwardEverywhere) {
   tracker_.OnReport("node-a", Report({Verdict("web", "True", 1)}), kNow, &metrics_);
   tracker_.OnReport("node-c", Report({Verdict("web", "False", 1, "x")}), kNow, &metrics_);
