@@ -15,6 +15,7 @@
 #include "tests/unit/controller/memory_store.h"
 #include "tests/unit/controller/published_status.h"
 #include "tests/unit/controller/recording_push_sink.h"
+#include "tests/unit/controller/stored_objects.h"
 
 namespace ferry::controller {
 namespace {
@@ -83,13 +84,7 @@ class DataPathFleetTest : public ::testing::Test {
     return options;
   }
 
-  void Put(const ferry::v1::Object& object) {
-    WriteOp op;
-    op.kind = kKindIPForward;
-    op.name = MetaOf(object).name();
-    op.value = EncodeForStore(object);
-    ASSERT_TRUE(store_.Commit({op}).ok());
-  }
+  void Put(const ferry::v1::Object& object) { ASSERT_TRUE(PutForward(store_, object).ok()); }
 
   void Reconcile() { ASSERT_TRUE(fleet_.ReconcileOnce().ok()); }
 
@@ -125,16 +120,7 @@ class DataPathFleetTest : public ::testing::Test {
   }
 
   std::vector<ferry::v1::Event> Events(const std::string& reason) {
-    std::vector<ferry::v1::Event> out;
-    EXPECT_TRUE(store_
-                    .List(kKindEvent,
-                          [&](const StoredObject& stored) {
-                            ferry::v1::Object o = *DecodeStored(stored);
-                            if (o.event().reason() == reason) out.push_back(o.event());
-                            return true;
-                          })
-                    .ok());
-    return out;
+    return StoredEvents(store_, reason);
   }
 
   // node-a's DNAT rule for web as last pushed.

@@ -13,6 +13,7 @@
 #include "tests/unit/controller/memory_store.h"
 #include "tests/unit/controller/published_status.h"
 #include "tests/unit/controller/recording_push_sink.h"
+#include "tests/unit/controller/stored_objects.h"
 
 namespace ferry::controller {
 namespace {
@@ -97,13 +98,7 @@ class DriftFleetTest : public ::testing::Test {
     now_ += d;
   }
 
-  void Put(const ferry::v1::Object& object) {
-    WriteOp op;
-    op.kind = kKindIPForward;
-    op.name = MetaOf(object).name();
-    op.value = EncodeForStore(object);
-    ASSERT_TRUE(store_.Commit({op}).ok());
-  }
+  void Put(const ferry::v1::Object& object) { ASSERT_TRUE(PutForward(store_, object).ok()); }
 
   // node-a fronts web (Alert) and api (Enforce); node-b routes replies.
   void ConnectFleet() {
@@ -134,16 +129,7 @@ class DriftFleetTest : public ::testing::Test {
   }
 
   std::vector<ferry::v1::Event> Events(const std::string& reason) {
-    std::vector<ferry::v1::Event> out;
-    EXPECT_TRUE(store_
-                    .List(kKindEvent,
-                          [&](const StoredObject& stored) {
-                            ferry::v1::Object o = *DecodeStored(stored);
-                            if (o.event().reason() == reason) out.push_back(o.event());
-                            return true;
-                          })
-                    .ok());
-    return out;
+    return StoredEvents(store_, reason);
   }
 
   ferry::v1::ConfigAck Ack(RecordingPushSink& sink, bool accepted, const std::string& error = "") {

@@ -19,6 +19,7 @@
 #include "tests/unit/controller/memory_store.h"
 #include "tests/unit/controller/published_status.h"
 #include "tests/unit/controller/recording_push_sink.h"
+#include "tests/unit/controller/stored_objects.h"
 
 namespace ferry::controller {
 namespace {
@@ -86,13 +87,7 @@ class FleetDeltaTest : public ::testing::Test {
     return options;
   }
 
-  void Put(const ferry::v1::Object& object) {
-    WriteOp op;
-    op.kind = kKindIPForward;
-    op.name = MetaOf(object).name();
-    op.value = EncodeForStore(object);
-    ASSERT_TRUE(store_.Commit({op}).ok());
-  }
+  void Put(const ferry::v1::Object& object) { ASSERT_TRUE(PutForward(store_, object).ok()); }
 
   void Remove(const std::string& name) {
     WriteOp op;

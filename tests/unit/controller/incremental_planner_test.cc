@@ -315,6 +315,16 @@ NodeAckInfo Nacked(int64_t acked, const std::string& error) {
   return info;
 }
 
+// What each node ACKed (and probed), as the push tracker would say, read
+// when asked: `acks` may change between steps.
+IncrementalPlanner::ProgressFn ProgressFrom(std::map<std::string, NodeAckInfo>& acks) {
+  return [&acks](const PlanForward&, const std::vector<InvolvedNode>& asked) {
+    std::map<std::string, NodeAckInfo> out;
+    for (const InvolvedNode& n : asked) out[n.name] = acks[n.name];
+    return out;
+  };
+}
+
 // The frontend generation each node's plan holds for "edge", by node.
 std::map<std::string, int64_t> Generations(const IncrementalPlanner& planner) {
   std::map<std::string, int64_t> out;
@@ -336,11 +346,7 @@ TEST(IncrementalPlannerTest, ARolloutReleasesOneNodeAtATimeAndStopsAtANack) {
 
   // What each node ACKed, and which NACKed, as the push tracker says.
   std::map<std::string, NodeAckInfo> acks = {{"a", Acked(1)}, {"c", Acked(1)}, {"x", Acked(1)}};
-  auto progress = [&](const PlanForward&, const std::vector<InvolvedNode>& asked) {
-    std::map<std::string, NodeAckInfo> out;
-    for (const InvolvedNode& n : asked) out[n.name] = acks[n.name];
-    return out;
-  };
+  const IncrementalPlanner::ProgressFn progress = ProgressFrom(acks);
   absl::Time now = absl::FromUnixSeconds(1000);
   EXPECT_FALSE(planner.AdvanceRollouts(now, progress).changed);  // nothing rolling
 
@@ -400,11 +406,7 @@ TEST(IncrementalPlannerTest, ARolloutStopsAtANodeThatDoesNotAckInTime) {
   planner.SetForward(EdgeForward(1, 80, "1"));
   planner.Plan();
   std::map<std::string, NodeAckInfo> acks = {{"a", Acked(1)}, {"c", Acked(1)}};
-  auto progress = [&](const PlanForward&, const std::vector<InvolvedNode>& asked) {
-    std::map<std::string, NodeAckInfo> out;
-    for (const InvolvedNode& n : asked) out[n.name] = acks[n.name];
-    return out;
-  };
+  const IncrementalPlanner::ProgressFn progress = ProgressFrom(acks);
   IPForward v2 = EdgeForward(2, 81, "1");
   v2.mutable_spec()->mutable_rollout()->set_progress_deadline_seconds(5);
   planner.SetForward(v2);
@@ -445,11 +447,7 @@ TEST(IncrementalPlannerTest, AFailedProbeRollsEveryNodeBackToTheLastConfirmedGen
   EXPECT_EQ(planner.Resolution("edge")->rollout(), nullptr);
   std::map<std::string, NodeAckInfo> acks = {{"a", Probed(1, DataPathVerdict::Status::kTrue)},
                                              {"c", Probed(1, DataPathVerdict::Status::kTrue)}};
-  auto progress = [&](const PlanForward&, const std::vector<InvolvedNode>& asked) {
-    std::map<std::string, NodeAckInfo> out;
-    for (const InvolvedNode& n : asked) out[n.name] = acks[n.name];
-    return out;
-  };
+  const IncrementalPlanner::ProgressFn progress = ProgressFrom(acks);
   const absl::Time now = absl::FromUnixSeconds(1000);
 
   // A change goes to every node at once (no spec.rollout).
@@ -509,11 +507,7 @@ TEST(IncrementalPlannerTest, AProbeThatDoesNotPassInTimeRollsBack) {
   planner.SetForward(Confirmed(1, 80));
   planner.Plan();
   std::map<std::string, NodeAckInfo> acks;
-  auto progress = [&](const PlanForward&, const std::vector<InvolvedNode>& asked) {
-    std::map<std::string, NodeAckInfo> out;
-    for (const InvolvedNode& n : asked) out[n.name] = acks[n.name];
-    return out;
-  };
+  const IncrementalPlanner::ProgressFn progress = ProgressFrom(acks);
   IPForward v2 = Confirmed(2, 81);
   v2.mutable_spec()->mutable_probe()->set_confirm_seconds(5);
   planner.SetForward(v2);
@@ -544,11 +538,7 @@ TEST(IncrementalPlannerTest, AnAgentThatDoesNotProbeConfirmsByItsAck) {
   planner.SetForward(Confirmed(1, 80));
   planner.Plan();
   std::map<std::string, NodeAckInfo> acks;
-  auto progress = [&](const PlanForward&, const std::vector<InvolvedNode>& asked) {
-    std::map<std::string, NodeAckInfo> out;
-    for (const InvolvedNode& n : asked) out[n.name] = acks[n.name];
-    return out;
-  };
+  const IncrementalPlanner::ProgressFn progress = ProgressFrom(acks);
   planner.SetForward(Confirmed(2, 81));
   planner.Plan();
   const absl::Time now = absl::FromUnixSeconds(1000);
