@@ -16,7 +16,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libmnl-dev libnftnl-dev libyaml-cpp-dev libsqlite3-dev
   libgtest-dev libgmock-dev libssl-dev
-  # tcmalloc, the daemons' allocator (cmake/FerryHelpers.cmake)
+  # tcmalloc, the daemons' allocator (CMakeLists.txt)
   libgoogle-perftools-dev
   # for the namespace tests and the demo
   iproute2 nftables wireguard-go wireguard-tools iputils-ping procps curl python3

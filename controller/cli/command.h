@@ -13,10 +13,11 @@
 #include "absl/time/time.h"
 #include "controller/cli/events.h"
 #include "ferry/v1/ferry.pb.h"
+#include "ferry/version.h"
 
 namespace ferry::cli {
 
-inline constexpr char kFerryctlVersion[] = "0.1.0";
+inline constexpr const char* kFerryctlVersion = kFerryVersion;
 inline constexpr char kDefaultServer[] = "127.0.0.1:7443";
 inline constexpr absl::Duration kDefaultRequestTimeout = absl::Seconds(5);
 inline constexpr absl::Duration kDefaultWaitTimeout = absl::Seconds(30);

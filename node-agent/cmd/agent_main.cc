@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "api/lib/log.h"
+#include "ferry/version.h"
 #include "node-agent/client/cert_renewer.h"
 #include "node-agent/client/controller_client.h"
 #include "node-agent/client/node_identity.h"
@@ -43,7 +44,7 @@
 namespace ferry::agent {
 namespace {
 
-constexpr char kAgentVersion[] = "0.2.0";
+constexpr const char* kAgentVersion = kFerryVersion;
 
 // Blocks SIGTERM/SIGINT in every thread (call before starting any) so that
 // only the waiting thread sees them.
