@@ -24,14 +24,14 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "api/lib/log.h"
+#include "api/observability/endpoints.h"
+#include "api/observability/http_server.h"
+#include "api/observability/metrics.h"
+#include "api/observability/webhook.h"
 #include "controller/fleet/event_recorder.h"
 #include "controller/fleet/fleet_metrics.h"
 #include "controller/fleet/fleet_reconciler.h"
 #include "controller/fleet/plan_requests.h"
-#include "controller/observability/endpoints.h"
-#include "controller/observability/http_server.h"
-#include "controller/observability/metrics.h"
-#include "controller/observability/webhook.h"
 #include "controller/protection/protection_metrics.h"
 #include "controller/protection/rate_limiter.h"
 #include "controller/server/agent_service.h"
@@ -224,28 +224,29 @@ int Run(const Config& config, const sigset_t& signals) {
   LogInfo("store open",
           {{"path", (*store)->path()}, {"revision", absl::StrCat((*store)->CurrentRevision())}});
 
-  Registry registry;
-  std::unique_ptr<WebhookNotifier> notifier;
+  observability::Registry registry;
+  std::unique_ptr<observability::WebhookNotifier> notifier;
   if (!config.alert_webhooks.empty()) {
-    WebhookOptions webhook_options;
+    observability::WebhookOptions webhook_options;
     webhook_options.ca_file = absl::GetFlag(FLAGS_alert_webhook_ca);
     if (std::string file = absl::GetFlag(FLAGS_alert_webhook_secret_file); !file.empty()) {
       absl::StatusOr<std::string> secret =
-          ReadWebhookSecretFile(file, "--alert-webhook-secret-file");
+          observability::ReadWebhookSecretFile(file, "--alert-webhook-secret-file");
       if (!secret.ok()) return Fail("cannot read the webhook secret", secret.status());
       webhook_options.secret = *std::move(secret);
     }
-    notifier = std::make_unique<WebhookNotifier>(config.alert_webhooks, webhook_options);
+    notifier =
+        std::make_unique<observability::WebhookNotifier>(config.alert_webhooks, webhook_options);
     if (absl::Status s = notifier->Start(); !s.ok()) return Fail("cannot start webhooks", s);
     RegisterWebhookMetrics(&registry, notifier.get());
     LogInfo("alert webhooks", {{"urls", absl::StrJoin(config.alert_webhooks, ",")}});
   }
   std::atomic<bool> serving_grpc{false};
-  std::unique_ptr<HttpServer> http;
+  std::unique_ptr<observability::HttpServer> http;
   if (!config.metrics_listen.empty()) {
-    HttpServerOptions http_options;
+    observability::HttpServerOptions http_options;
     http_options.listen = config.metrics_listen;
-    http = std::make_unique<HttpServer>(http_options);
+    http = std::make_unique<observability::HttpServer>(http_options);
     // The store is open by now; ready once gRPC serves too.
     AddObservabilityEndpoints(http.get(), &registry,
                               [&serving_grpc] { return serving_grpc.load(); });

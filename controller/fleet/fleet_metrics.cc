@@ -5,6 +5,14 @@
 #include "api/lib/log.h"
 
 namespace ferry::controller {
+
+using observability::Counter;
+using observability::CounterFamily;
+using observability::GaugeFamily;
+using observability::HistogramFamily;
+using observability::Registry;
+using observability::WebhookNotifier;
+using observability::WebhookStats;
 namespace {
 
 // A registration can only fail on a programming error (a duplicate name);

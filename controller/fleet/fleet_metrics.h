@@ -24,8 +24,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "controller/observability/metrics.h"
-#include "controller/observability/webhook.h"
+#include "api/observability/metrics.h"
+#include "api/observability/webhook.h"
 
 namespace ferry::controller {
 
@@ -37,7 +37,7 @@ class FleetMetrics {
   // Registers the families on `registry` (which must outlive this). A
   // failed registration (a duplicate name) is logged and that family is
   // kept in a private registry, so callers never see a null.
-  explicit FleetMetrics(Registry* registry);
+  explicit FleetMetrics(observability::Registry* registry);
 
   // A node's gauges as a pass sees them.
   struct NodeGauges {
@@ -67,17 +67,17 @@ class FleetMetrics {
   // Drops every series of a node that no longer exists.
   void ForgetNode(const std::string& node);
 
-  Registry fallback_;
-  GaugeFamily* connected_;
-  GaugeFamily* in_sync_;
-  CounterFamily* detected_;
-  CounterFamily* repaired_;
-  CounterFamily* apply_failures_;
-  HistogramFamily* latency_family_;
-  Histogram* latency_;
-  GaugeFamily* forwards_;
-  CounterFamily* pushes_;
-  GaugeFamily* data_path_;
+  observability::Registry fallback_;
+  observability::GaugeFamily* connected_;
+  observability::GaugeFamily* in_sync_;
+  observability::CounterFamily* detected_;
+  observability::CounterFamily* repaired_;
+  observability::CounterFamily* apply_failures_;
+  observability::HistogramFamily* latency_family_;
+  observability::Histogram* latency_;
+  observability::GaugeFamily* forwards_;
+  observability::CounterFamily* pushes_;
+  observability::GaugeFamily* data_path_;
 
   absl::Mutex mu_;
   std::set<std::pair<std::string, std::string>> forward_series_ ABSL_GUARDED_BY(mu_);
@@ -88,7 +88,8 @@ class FleetMetrics {
 // Mirrors the notifier's delivery counts as ferry_webhook_{delivered,failed,
 // dropped,abandoned}_total, refreshed on every scrape. `notifier` must
 // outlive `registry`'s renders.
-void RegisterWebhookMetrics(Registry* registry, const WebhookNotifier* notifier);
+void RegisterWebhookMetrics(observability::Registry* registry,
+                            const observability::WebhookNotifier* notifier);
 
 }  // namespace ferry::controller
 

@@ -30,6 +30,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "api/observability/metrics.h"
 #include "controller/fleet/datapath_tracker.h"
 #include "controller/fleet/dirty_forwards.h"
 #include "controller/fleet/drift_tracker.h"
@@ -43,7 +44,6 @@
 #include "controller/fleet/push_tracker.h"
 #include "controller/fleet/session_registry.h"
 #include "controller/fleet/status_writer.h"
-#include "controller/observability/metrics.h"
 #include "controller/planner/incremental_planner.h"
 #include "controller/store/commit_handoff.h"
 #include "controller/store/store.h"
@@ -67,7 +67,7 @@ class FleetReconciler : public SessionRegistry {
     // How long one store wait may block before Stop is noticed.
     absl::Duration store_poll = absl::Milliseconds(500);
     // Where the fleet's series go; a private registry if null.
-    Registry* metrics = nullptr;
+    observability::Registry* metrics = nullptr;
     // Where forward statuses go (ResourceService serves them from there);
     // a private table if null.
     ForwardStatuses* statuses = nullptr;
@@ -138,7 +138,7 @@ class FleetReconciler : public SessionRegistry {
 
   Store* const store_;
   const Options options_;
-  Registry own_registry_;
+  observability::Registry own_registry_;
   std::unique_ptr<ForwardStatuses> own_statuses_;
   ForwardStatuses* const statuses_;
   FleetMetrics metrics_;

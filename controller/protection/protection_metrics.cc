@@ -6,6 +6,11 @@
 #include "api/lib/log.h"
 
 namespace ferry::controller {
+
+using observability::Counter;
+using observability::CounterFamily;
+using observability::GaugeFamily;
+using observability::Registry;
 namespace {
 
 // Registration fails only for a duplicate name (two ProtectionMetrics on one

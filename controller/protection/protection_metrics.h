@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "controller/observability/metrics.h"
+#include "api/observability/metrics.h"
 
 namespace ferry::controller {
 
@@ -15,7 +15,7 @@ class ProtectionMetrics {
  public:
   // Registers the families in `registry`, or in a private registry if null
   // (tests, or a controller started without --metrics-listen).
-  explicit ProtectionMetrics(Registry* registry);
+  explicit ProtectionMetrics(observability::Registry* registry);
 
   // A ResourceService call refused by its client's rate limit.
   void RateLimited(const std::string& method);
@@ -30,10 +30,10 @@ class ProtectionMetrics {
   double WatchCutOffCount();
 
  private:
-  Registry own_;
-  CounterFamily* rate_limited_ = nullptr;
-  CounterFamily* coalesced_ = nullptr;
-  Counter* watch_cut_off_ = nullptr;
+  observability::Registry own_;
+  observability::CounterFamily* rate_limited_ = nullptr;
+  observability::CounterFamily* coalesced_ = nullptr;
+  observability::Counter* watch_cut_off_ = nullptr;
 };
 
 }  // namespace ferry::controller

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "api/observability/metrics.h"
 #include "controller/fleet/fleet_reconciler.h"
-#include "controller/observability/metrics.h"
 #include "controller/store/object_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -132,7 +132,7 @@ class DataPathFleetTest : public ::testing::Test {
 
   absl::Mutex clock_mu_;
   absl::Time now_ ABSL_GUARDED_BY(clock_mu_) = absl::FromUnixSeconds(1700000000);
-  Registry registry_;
+  observability::Registry registry_;
   MemoryStore store_;
   FleetReconciler fleet_;
   RecordingPushSink sink_a_, sink_b_;

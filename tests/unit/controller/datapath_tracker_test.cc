@@ -3,8 +3,8 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "api/observability/metrics.h"
 #include "controller/fleet/fleet_metrics.h"
-#include "controller/observability/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -39,7 +39,7 @@ ferry::v1::DataPathReport Report(std::initializer_list<ferry::v1::DataPathVerdic
 
 class DataPathTrackerTest : public ::testing::Test {
  protected:
-  Registry registry_;
+  observability::Registry registry_;
   FleetMetrics metrics_{&registry_};
   DataPathTracker tracker_;
 };

@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
+#include "api/observability/metrics.h"
 #include "controller/fleet/fleet_reconciler.h"
-#include "controller/observability/metrics.h"
 #include "controller/store/object_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -145,7 +145,7 @@ class DriftFleetTest : public ::testing::Test {
   absl::Time now_ ABSL_GUARDED_BY(clock_mu_) = absl::FromUnixSeconds(1700000000);
   std::vector<ferry::v1::Event> written_ ABSL_GUARDED_BY(clock_mu_);
   size_t max_events_ = 1000;
-  Registry registry_;
+  observability::Registry registry_;
   MemoryStore store_;
   FleetReconciler fleet_;
   RecordingPushSink sink_a_, sink_b_;

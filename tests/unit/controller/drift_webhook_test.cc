@@ -14,18 +14,25 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "api/observability/metrics.h"
+#include "api/observability/socket_util.h"
+#include "api/observability/webhook.h"
 #include "controller/fleet/event_recorder.h"
 #include "controller/fleet/fleet_metrics.h"
 #include "controller/fleet/fleet_reconciler.h"
-#include "controller/observability/metrics.h"
-#include "controller/observability/socket_util.h"
-#include "controller/observability/webhook.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller/memory_store.h"
 
 namespace ferry::controller {
 namespace {
+
+using observability::CancelPipe;
+using observability::ReceiveSome;
+using observability::SendAll;
+using observability::SetNonBlocking;
+using observability::UniqueFd;
+using observability::WaitFd;
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -151,8 +158,8 @@ class DriftWebhookTest : public ::testing::Test {
   }
 
   LoopbackReceiver receiver_;
-  Registry registry_;
-  WebhookNotifier notifier_;
+  observability::Registry registry_;
+  observability::WebhookNotifier notifier_;
   MemoryStore store_;
   FleetReconciler fleet_;
   NullPushSink sink_;

@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "api/lib/config_delta.h"
 #include "api/lib/sync_protocol.h"
+#include "api/observability/metrics.h"
 #include "controller/fleet/fleet_reconciler.h"
-#include "controller/observability/metrics.h"
 #include "controller/planner/planner.h"
 #include "controller/store/object_codec.h"
 #include "gmock/gmock.h"
@@ -80,7 +80,7 @@ class FleetDeltaTest : public ::testing::Test {
  protected:
   FleetDeltaTest() : fleet_(&store_, Options(&registry_)) {}
 
-  static FleetReconciler::Options Options(Registry* registry) {
+  static FleetReconciler::Options Options(observability::Registry* registry) {
     FleetReconciler::Options options;
     options.clock = [] { return absl::FromUnixSeconds(1700000000); };
     options.metrics = registry;
@@ -132,7 +132,7 @@ class FleetDeltaTest : public ::testing::Test {
     return text.substr(at + prefix.size(), end - at - prefix.size());
   }
 
-  Registry registry_;
+  observability::Registry registry_;
   CompactingStore store_;
   FleetReconciler fleet_;
   RecordingPushSink sink_a_, sink_b_;
@@ -356,7 +356,7 @@ TEST_F(FleetDeltaTest, ARestartedControllerAdoptsTheConfigAgentsSayTheyApplied) 
   ConnectAndAck();
   const std::string applied_a = sink_a_.last().config().version();
   const std::string applied_b = sink_b_.last().config().version();
-  Registry registry;
+  observability::Registry registry;
   FleetReconciler restarted(&store_, Options(&registry));
   RecordingPushSink a, b;
   ferry::v1::Hello hello_a = HelloOf("node-a", "192.0.2.1");
@@ -393,7 +393,7 @@ TEST_F(FleetDeltaTest, ARestartedControllerAdoptsTheConfigAgentsSayTheyApplied) 
 
 TEST_F(FleetDeltaTest, AHelloWithAnotherAppliedVersionGetsTheFullConfig) {
   ConnectAndAck();
-  Registry registry;
+  observability::Registry registry;
   FleetReconciler restarted(&store_, Options(&registry));
   RecordingPushSink a;
   ferry::v1::Hello hello = HelloOf("node-a", "192.0.2.1");

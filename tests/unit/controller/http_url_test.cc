@@ -4,11 +4,11 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "controller/observability/http_client.h"
+#include "api/observability/http_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 namespace {
 
 using ::testing::HasSubstr;
@@ -86,4 +86,4 @@ TEST(ParseHttpUrlTest, RejectsABadPortNamingTheField) {
 }
 
 }  // namespace
-}  // namespace ferry::controller
+}  // namespace ferry::observability

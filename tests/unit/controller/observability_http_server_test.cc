@@ -9,13 +9,13 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
-#include "controller/observability/endpoints.h"
-#include "controller/observability/http_server.h"
-#include "controller/observability/metrics.h"
+#include "api/observability/endpoints.h"
+#include "api/observability/http_server.h"
+#include "api/observability/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 namespace {
 
 using ::testing::HasSubstr;
@@ -223,4 +223,4 @@ TEST(HttpServerStartTest, ListensOnIpv6Loopback) {
 }
 
 }  // namespace
-}  // namespace ferry::controller
+}  // namespace ferry::observability

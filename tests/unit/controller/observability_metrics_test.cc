@@ -3,11 +3,11 @@
 #include <thread>
 #include <vector>
 
-#include "controller/observability/metrics.h"
+#include "api/observability/metrics.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 namespace {
 
 using ::testing::HasSubstr;
@@ -197,4 +197,4 @@ TEST(MetricsTest, FormatsSpecialAndFractionalValues) {
 }
 
 }  // namespace
-}  // namespace ferry::controller
+}  // namespace ferry::observability

@@ -13,12 +13,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "controller/observability/socket_util.h"
-#include "controller/observability/webhook.h"
+#include "api/observability/socket_util.h"
+#include "api/observability/webhook.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 namespace {
 
 using ::testing::ElementsAre;
@@ -345,4 +345,4 @@ TEST(WebhookBackoffTest, JitterScalesIntoTheUpperHalf) {
 }
 
 }  // namespace
-}  // namespace ferry::controller
+}  // namespace ferry::observability

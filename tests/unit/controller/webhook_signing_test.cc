@@ -11,11 +11,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "controller/observability/webhook.h"
+#include "api/observability/webhook.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 namespace {
 
 using ::testing::ElementsAre;
@@ -148,4 +148,4 @@ TEST_F(SecretFileTest, AMissingFileIsRefused) {
 }
 
 }  // namespace
-}  // namespace ferry::controller
+}  // namespace ferry::observability

@@ -26,15 +26,15 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "api/observability/http_client.h"
+#include "api/observability/socket_util.h"
+#include "api/observability/tls_stream.h"
+#include "api/observability/webhook.h"
 #include "api/security/pki.h"
-#include "controller/observability/http_client.h"
-#include "controller/observability/socket_util.h"
-#include "controller/observability/tls_stream.h"
-#include "controller/observability/webhook.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 namespace {
 
 using ::testing::HasSubstr;
@@ -329,4 +329,4 @@ TEST_F(WebhookTlsTest, ACaFileWithoutCertificatesIsRefusedNamingTheFlag) {
 }
 
 }  // namespace
-}  // namespace ferry::controller
+}  // namespace ferry::observability

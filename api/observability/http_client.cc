@@ -1,4 +1,4 @@
-#include "controller/observability/http_client.h"
+#include "api/observability/http_client.h"
 
 #include <netdb.h>
 #include <poll.h>
@@ -14,9 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "controller/observability/socket_util.h"
+#include "api/observability/socket_util.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 namespace {
 
 constexpr size_t kMaxStatusLineBytes = size_t{8} * 1024;
@@ -191,4 +191,4 @@ absl::StatusOr<int> HttpPost(const HttpUrl& url, const HttpPostRequest& request,
   return status;
 }
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability

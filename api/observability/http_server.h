@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_OBSERVABILITY_HTTP_SERVER_H_
-#define FERRY_CONTROLLER_OBSERVABILITY_HTTP_SERVER_H_
+#ifndef FERRY_API_OBSERVABILITY_HTTP_SERVER_H_
+#define FERRY_API_OBSERVABILITY_HTTP_SERVER_H_
 
 // A deliberately small HTTP/1.1 server for /metrics, /healthz and /readyz:
 // GET only, one request per connection (Connection: close), a thread per
@@ -17,9 +17,9 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "controller/observability/socket_util.h"
+#include "api/observability/socket_util.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 
 struct HttpRequest {
   std::string method;
@@ -87,6 +87,6 @@ class HttpServer {
 // Serialises a response with Content-Length and Connection: close.
 std::string FormatHttpResponse(const HttpResponse& response);
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability
 
-#endif  // FERRY_CONTROLLER_OBSERVABILITY_HTTP_SERVER_H_
+#endif  // FERRY_API_OBSERVABILITY_HTTP_SERVER_H_

@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_OBSERVABILITY_SOCKET_UTIL_H_
-#define FERRY_CONTROLLER_OBSERVABILITY_SOCKET_UTIL_H_
+#ifndef FERRY_API_OBSERVABILITY_SOCKET_UTIL_H_
+#define FERRY_API_OBSERVABILITY_SOCKET_UTIL_H_
 
 // Plain-TCP helpers shared by the HTTP server and the webhook client: an
 // owning fd, "host:port" parsing, and poll()-based I/O that is bounded by a
@@ -14,7 +14,7 @@
 #include "absl/time/time.h"
 #include "api/lib/errno_status.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 
 class UniqueFd {
  public:
@@ -76,6 +76,6 @@ absl::Status SetNonBlocking(int fd);
 // errno as a Status naming the failed operation (api/lib/errno_status.h).
 using api::ErrnoStatus;
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability
 
-#endif  // FERRY_CONTROLLER_OBSERVABILITY_SOCKET_UTIL_H_
+#endif  // FERRY_API_OBSERVABILITY_SOCKET_UTIL_H_

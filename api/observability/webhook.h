@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_OBSERVABILITY_WEBHOOK_H_
-#define FERRY_CONTROLLER_OBSERVABILITY_WEBHOOK_H_
+#ifndef FERRY_API_OBSERVABILITY_WEBHOOK_H_
+#define FERRY_API_OBSERVABILITY_WEBHOOK_H_
 
 // Delivers JSON alerts (drift, repair, failure events) to --alert-webhook
 // URLs. Notify() never blocks the caller: each URL has its own bounded
@@ -37,10 +37,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "controller/observability/http_client.h"
-#include "controller/observability/socket_util.h"
+#include "api/observability/http_client.h"
+#include "api/observability/socket_util.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 
 // Waits between retries. Injected so tests run the backoff schedule without
 // real waits.
@@ -156,6 +156,6 @@ class WebhookNotifier {
   std::atomic<uint64_t> abandoned_{0};
 };
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability
 
-#endif  // FERRY_CONTROLLER_OBSERVABILITY_WEBHOOK_H_
+#endif  // FERRY_API_OBSERVABILITY_WEBHOOK_H_

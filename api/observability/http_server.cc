@@ -1,4 +1,4 @@
-#include "controller/observability/http_server.h"
+#include "api/observability/http_server.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -15,7 +15,7 @@
 #include "absl/time/clock.h"
 #include "api/lib/log.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 namespace {
 
 const char* ReasonPhrase(int status) {
@@ -246,4 +246,4 @@ HttpResponse HttpServer::Dispatch(const std::string& raw_request) {
   return it->second(request);
 }
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability

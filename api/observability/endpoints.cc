@@ -1,8 +1,8 @@
-#include "controller/observability/endpoints.h"
+#include "api/observability/endpoints.h"
 
 #include <utility>
 
-namespace ferry::controller {
+namespace ferry::observability {
 
 void AddObservabilityEndpoints(HttpServer* server, const Registry* registry,
                                std::function<bool()> ready) {
@@ -26,4 +26,4 @@ void AddObservabilityEndpoints(HttpServer* server, const Registry* registry,
   });
 }
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability

@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_OBSERVABILITY_TLS_STREAM_H_
-#define FERRY_CONTROLLER_OBSERVABILITY_TLS_STREAM_H_
+#ifndef FERRY_API_OBSERVABILITY_TLS_STREAM_H_
+#define FERRY_API_OBSERVABILITY_TLS_STREAM_H_
 
 // The client side of TLS for https webhooks, over OpenSSL.
 //
@@ -21,7 +21,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 
 class TlsClientContext {
  public:
@@ -84,6 +84,6 @@ class TlsStream {
   int fd_;
 };
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability
 
-#endif  // FERRY_CONTROLLER_OBSERVABILITY_TLS_STREAM_H_
+#endif  // FERRY_API_OBSERVABILITY_TLS_STREAM_H_

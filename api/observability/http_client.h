@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_OBSERVABILITY_HTTP_CLIENT_H_
-#define FERRY_CONTROLLER_OBSERVABILITY_HTTP_CLIENT_H_
+#ifndef FERRY_API_OBSERVABILITY_HTTP_CLIENT_H_
+#define FERRY_API_OBSERVABILITY_HTTP_CLIENT_H_
 
 // The one HTTP client call the webhook notifier needs: POST a body to an
 // http:// or https:// URL and return the status code. No redirects, no
@@ -12,9 +12,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "controller/observability/tls_stream.h"
+#include "api/observability/tls_stream.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 
 struct HttpUrl {
   bool https = false;
@@ -46,6 +46,6 @@ struct HttpPostRequest {
 absl::StatusOr<int> HttpPost(const HttpUrl& url, const HttpPostRequest& request,
                              const TlsClientContext* tls, absl::Duration timeout, int cancel_fd);
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability
 
-#endif  // FERRY_CONTROLLER_OBSERVABILITY_HTTP_CLIENT_H_
+#endif  // FERRY_API_OBSERVABILITY_HTTP_CLIENT_H_

@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_OBSERVABILITY_ENDPOINTS_H_
-#define FERRY_CONTROLLER_OBSERVABILITY_ENDPOINTS_H_
+#ifndef FERRY_API_OBSERVABILITY_ENDPOINTS_H_
+#define FERRY_API_OBSERVABILITY_ENDPOINTS_H_
 
 // The standard operational endpoints, so every binary exposes them alike:
 //   /metrics  Prometheus text 0.0.4 from `registry`
@@ -8,10 +8,10 @@
 
 #include <functional>
 
-#include "controller/observability/http_server.h"
-#include "controller/observability/metrics.h"
+#include "api/observability/http_server.h"
+#include "api/observability/metrics.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 
 inline constexpr char kPrometheusContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -19,6 +19,6 @@ inline constexpr char kPrometheusContentType[] = "text/plain; version=0.0.4; cha
 void AddObservabilityEndpoints(HttpServer* server, const Registry* registry,
                                std::function<bool()> ready);
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability
 
-#endif  // FERRY_CONTROLLER_OBSERVABILITY_ENDPOINTS_H_
+#endif  // FERRY_API_OBSERVABILITY_ENDPOINTS_H_

@@ -1,4 +1,4 @@
-#include "controller/observability/socket_util.h"
+#include "api/observability/socket_util.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 
 UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
   if (this != &other) Reset(other.Release());
@@ -161,4 +161,4 @@ absl::Status SetNonBlocking(int fd) {
   return absl::OkStatus();
 }
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability

@@ -1,5 +1,5 @@
-#ifndef FERRY_CONTROLLER_OBSERVABILITY_METRICS_H_
-#define FERRY_CONTROLLER_OBSERVABILITY_METRICS_H_
+#ifndef FERRY_API_OBSERVABILITY_METRICS_H_
+#define FERRY_API_OBSERVABILITY_METRICS_H_
 
 // A small Prometheus metrics registry (text exposition format 0.0.4).
 //
@@ -27,7 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 
 // Upper bounds (seconds) for apply latency: 5 ms .. 10 s.
 std::vector<double> DefaultLatencyBuckets();
@@ -152,6 +152,6 @@ class Registry {
 std::string EscapeLabelValue(const std::string& value);
 std::string FormatMetricValue(double value);
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability
 
-#endif  // FERRY_CONTROLLER_OBSERVABILITY_METRICS_H_
+#endif  // FERRY_API_OBSERVABILITY_METRICS_H_

@@ -1,4 +1,4 @@
-#include "controller/observability/tls_stream.h"
+#include "api/observability/tls_stream.h"
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
@@ -9,9 +9,9 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "controller/observability/socket_util.h"
+#include "api/observability/socket_util.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 namespace {
 
 constexpr size_t kChunkBytes = size_t{16} * 1024;
@@ -146,7 +146,7 @@ absl::Status TlsStream::Flush(absl::Time deadline, int cancel_fd) {
   while (BIO_ctrl_pending(out_) > 0) {
     int n = BIO_read(out_, buf, sizeof(buf));
     if (n <= 0) break;
-    absl::Status sent = controller::SendAll(fd_, absl::string_view(buf, n), deadline, cancel_fd);
+    absl::Status sent = observability::SendAll(fd_, absl::string_view(buf, n), deadline, cancel_fd);
     if (!sent.ok()) return sent;
   }
   return absl::OkStatus();
@@ -154,7 +154,8 @@ absl::Status TlsStream::Flush(absl::Time deadline, int cancel_fd) {
 
 absl::Status TlsStream::Fill(absl::Time deadline, int cancel_fd) {
   std::string data;
-  absl::StatusOr<size_t> n = controller::ReceiveSome(fd_, &data, kChunkBytes, deadline, cancel_fd);
+  absl::StatusOr<size_t> n =
+      observability::ReceiveSome(fd_, &data, kChunkBytes, deadline, cancel_fd);
   if (!n.ok()) return n.status();
   if (*n == 0) {
     // The socket is at EOF: let OpenSSL see it instead of "try again".
@@ -195,4 +196,4 @@ absl::StatusOr<size_t> TlsStream::ReceiveSome(std::string* out, size_t max_bytes
   return got;
 }
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability

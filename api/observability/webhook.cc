@@ -1,4 +1,4 @@
-#include "controller/observability/webhook.h"
+#include "api/observability/webhook.h"
 
 #include <sys/stat.h>
 
@@ -15,7 +15,7 @@
 #include "api/lib/log.h"
 #include "api/security/join_token.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 namespace {
 
 constexpr char kField[] = "--alert-webhook";
@@ -281,4 +281,4 @@ bool WebhookNotifier::Deliver(Target* target, const std::string& body) {
   }
 }
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability

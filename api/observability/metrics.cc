@@ -1,4 +1,4 @@
-#include "controller/observability/metrics.h"
+#include "api/observability/metrics.h"
 
 #include <algorithm>
 #include <charconv>
@@ -10,7 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "api/lib/log.h"
 
-namespace ferry::controller {
+namespace ferry::observability {
 namespace {
 
 void AtomicAdd(std::atomic<double>& target, double delta) {
@@ -282,4 +282,4 @@ void Registry::RenderEntry(const std::string& name, const Entry& entry, std::str
   }
 }
 
-}  // namespace ferry::controller
+}  // namespace ferry::observability
