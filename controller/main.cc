@@ -41,6 +41,7 @@
 #include "controller/server/security_service.h"
 #include "controller/server/server_limits.h"
 #include "controller/store/commit_handoff.h"
+#include "controller/store/snapshot.h"
 #include "controller/store/sqlite_store.h"
 
 ABSL_FLAG(std::string, data_dir, "./ferry-data", "directory holding ferry.db (created if missing)");
@@ -390,6 +391,11 @@ int Run(const Config& config, const sigset_t& signals) {
 }  // namespace ferry::controller
 
 int main(int argc, char** argv) {
+  // `ferry-controller snapshot save|restore|inspect ...`: backup and
+  // restore (controller/store/snapshot.h), before any flag parsing.
+  if (argc > 1 && std::string(argv[1]) == "snapshot") {
+    return ferry::controller::SnapshotCommand(std::vector<std::string>(argv + 2, argv + argc));
+  }
   // Blocked before any thread starts, so every thread inherits the mask and
   // only Run's sigwait sees these signals.
   sigset_t signals;
