@@ -4,6 +4,7 @@
 #   scripts/run.sh test    install what is missing, build, run every test
 #   scripts/run.sh bench   install, build, run the benchmarks
 #   scripts/run.sh build   install and build only
+#   scripts/run.sh package install, build, write Debian packages into dist/
 # (scripts/format.sh formats the C++; `--check` is part of `test`.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,9 @@ PACKAGES=(
   iptables
   # the test command fails on unformatted C++ (scripts/format.sh --check)
   clang-format
+  # scripts/run.sh package and tests/e2e/package_test.sh: dpkg-shlibdeps,
+  # systemd-analyze verify/security, systemd-sysusers/-tmpfiles
+  dpkg-dev systemd
 )
 
 install_deps() {
@@ -64,5 +68,14 @@ case "${1:-}" in
     FUZZ_SECONDS=${FUZZ_SECONDS:-30} scripts/fuzz.sh
     cd "$BUILD_DIR" && ctest --output-on-failure --timeout 900 ;;
   bench) install_deps; build; "$BUILD_DIR/bin/ferry-bench" "${@:2}" ;;
-  *) echo "usage: scripts/run.sh demo|test|bench|build" >&2; exit 2 ;;
+  package)
+    # Debian packages into dist/: ferry-controller (with ferryctl) and
+    # ferry-agent, Depends from dpkg-shlibdeps (CMakeLists.txt, CPack).
+    install_deps
+    build
+    rm -rf "$BUILD_DIR/cpack" dist/ferry-*.deb && mkdir -p dist
+    cpack --config "$BUILD_DIR/CPackConfig.cmake" -B "$(cd "$BUILD_DIR" && pwd)/cpack"
+    cp "$BUILD_DIR"/cpack/*.deb dist/
+    ls -l dist/*.deb ;;
+  *) echo "usage: scripts/run.sh demo|test|bench|build|package" >&2; exit 2 ;;
 esac
