@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -28,6 +29,8 @@
 #include "api/observability/http_server.h"
 #include "api/observability/metrics.h"
 #include "api/observability/webhook.h"
+#include "controller/dashboard/dashboard.h"
+#include "controller/dashboard/metrics_serving.h"
 #include "controller/fleet/event_recorder.h"
 #include "controller/fleet/fleet_metrics.h"
 #include "controller/fleet/fleet_reconciler.h"
@@ -242,15 +245,27 @@ int Run(const Config& config, const sigset_t& signals) {
     RegisterWebhookMetrics(&registry, notifier.get());
     LogInfo("alert webhooks", {{"urls", absl::StrJoin(config.alert_webhooks, ",")}});
   }
+  // Published by the fleet, served by the API and the dashboard.
+  ForwardStatuses statuses(store->get());
+  // Before --metrics-listen starts: it serves HTTPS with this PKI.
+  absl::StatusOr<std::unique_ptr<SecureServing>> secure =
+      SecureServing::Create(config.security, store->get());
+  if (!secure.ok()) {
+    return Fail("cannot set up TLS, credentials, audit or admission", secure.status());
+  }
   std::atomic<bool> serving_grpc{false};
   std::unique_ptr<observability::HttpServer> http;
   if (!config.metrics_listen.empty()) {
-    observability::HttpServerOptions http_options;
-    http_options.listen = config.metrics_listen;
-    http = std::make_unique<observability::HttpServer>(http_options);
+    absl::StatusOr<observability::HttpServerOptions> http_options = dashboard::MetricsServerOptions(
+        config.metrics_listen,
+        std::any_of(listen.begin(), listen.end(), [](auto& a) { return a.unix_path.empty(); }),
+        *(*secure)->pki());
+    if (!http_options.ok()) return Fail("cannot serve --metrics-listen", http_options.status());
+    http = std::make_unique<observability::HttpServer>(*http_options);
     // The store is open by now; ready once gRPC serves too.
     AddObservabilityEndpoints(http.get(), &registry,
                               [&serving_grpc] { return serving_grpc.load(); });
+    dashboard::RegisterDashboard(http.get(), store->get(), &statuses);
     if (absl::Status s = http->Start(); !s.ok()) {
       return Fail("cannot serve --metrics-listen", s);
     }
@@ -258,8 +273,6 @@ int Run(const Config& config, const sigset_t& signals) {
             {{"address", config.metrics_listen}, {"port", absl::StrCat(http->port())}});
   }
 
-  // Published by the fleet, served by the API.
-  ForwardStatuses statuses(store->get());
   // Applied objects go from the API's writer to the fleet's snapshot.
   CommitHandoff handoff;
   FleetReconciler::Options fleet_options;
@@ -271,11 +284,6 @@ int Run(const Config& config, const sigset_t& signals) {
     fleet_options.on_event = [n = notifier.get()](const ferry::v1::Event& event) {
       if (IsAlertReason(event.reason())) n->Notify(EventWebhookBody(event));
     };
-  }
-  absl::StatusOr<std::unique_ptr<SecureServing>> secure =
-      SecureServing::Create(config.security, store->get());
-  if (!secure.ok()) {
-    return Fail("cannot set up TLS, credentials, audit or admission", secure.status());
   }
   FleetReconciler fleet(store->get(), fleet_options);
   fleet.Start();

@@ -1,10 +1,12 @@
 #include "api/observability/http_server.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <optional>
 #include <utility>
@@ -14,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "api/lib/log.h"
+#include "api/observability/tls_stream.h"
 
 namespace ferry::observability {
 namespace {
@@ -54,15 +57,106 @@ void SendBrief(int fd, const HttpResponse& response) {
 }  // namespace
 
 std::string FormatHttpResponse(const HttpResponse& response) {
-  std::string out =
-      absl::StrCat("HTTP/1.1 ", response.status, " ", ReasonPhrase(response.status),
-                   "\r\nContent-Type: ", response.content_type,
-                   "\r\nContent-Length: ", response.body.size(), "\r\nConnection: close\r\n");
+  std::string out = absl::StrCat("HTTP/1.1 ", response.status, " ", ReasonPhrase(response.status),
+                                 "\r\nContent-Type: ", response.content_type);
+  if (!response.stream) absl::StrAppend(&out, "\r\nContent-Length: ", response.body.size());
+  out += "\r\nConnection: close\r\n";
   if (response.status == 405) out += "Allow: GET\r\n";
+  for (const auto& [name, value] : response.headers)
+    absl::StrAppend(&out, name, ": ", value, "\r\n");
   out += "\r\n";
-  out += response.body;
+  if (!response.stream) out += response.body;
   return out;
 }
+
+bool IsLoopbackListen(absl::string_view listen) {
+  absl::StatusOr<HostPort> hp = ParseHostPort(listen, "listen address");
+  if (!hp.ok()) return false;
+  if (hp->host == "localhost" || hp->host == "::1") return true;
+  in_addr v4 = {};
+  return inet_pton(AF_INET, hp->host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+// One accepted connection, plain or TLS; every wait is bounded by the
+// caller's deadline and the server's stop pipe.
+class HttpServer::Connection {
+ public:
+  explicit Connection(UniqueFd fd) : fd_(std::move(fd)) {}
+  int fd() const { return fd_.get(); }
+
+  // The server side of the handshake; a plaintext request instead gets a
+  // plaintext 400 that says to use https.
+  absl::Status AcceptTls(const TlsServerContext& context, absl::Time deadline, int cancel_fd) {
+    if (absl::Status ready = WaitFd(fd_.get(), POLLIN, deadline, cancel_fd); !ready.ok()) {
+      return ready;
+    }
+    unsigned char first = 0;
+    if (recv(fd_.get(), &first, 1, MSG_PEEK) == 1 && first != kTlsHandshakeRecord) {
+      SendBrief(fd_.get(), TextResponse(400, "this endpoint speaks HTTPS only: use https://\n"));
+      return absl::InvalidArgumentError("plaintext request on the HTTPS endpoint");
+    }
+    absl::StatusOr<std::unique_ptr<TlsStream>> tls =
+        TlsStream::Accept(context, fd_.get(), deadline, cancel_fd);
+    if (!tls.ok()) return tls.status();
+    tls_ = *std::move(tls);
+    return absl::OkStatus();
+  }
+
+  absl::Status Send(absl::string_view data, absl::Time deadline, int cancel_fd) {
+    if (tls_ != nullptr) return tls_->SendAll(data, deadline, cancel_fd);
+    return SendAll(fd_.get(), data, deadline, cancel_fd);
+  }
+
+  absl::StatusOr<size_t> Receive(std::string* out, size_t max_bytes, absl::Time deadline,
+                                 int cancel_fd) {
+    if (tls_ != nullptr) return tls_->ReceiveSome(out, max_bytes, deadline, cancel_fd);
+    return ReceiveSome(fd_.get(), out, max_bytes, deadline, cancel_fd);
+  }
+
+ private:
+  static constexpr unsigned char kTlsHandshakeRecord = 0x16;
+  UniqueFd fd_;
+  std::unique_ptr<TlsStream> tls_;  // destroyed before fd_ is closed
+};
+
+// A streaming response's body: ends with the client, the server or its
+// time.
+class HttpServer::Stream : public ResponseStream {
+ public:
+  Stream(Connection* conn, absl::Duration write_timeout, absl::Time end, int cancel_fd)
+      : conn_(conn), write_timeout_(write_timeout), end_(end), cancel_fd_(cancel_fd) {}
+
+  bool Send(absl::string_view data) override {
+    if (!open_ || absl::Now() >= end_) return open_ = false;
+    open_ = conn_->Send(data, std::min(end_, absl::Now() + write_timeout_), cancel_fd_).ok();
+    return open_;
+  }
+
+  bool Wait(absl::Duration timeout) override {
+    const absl::Time until = std::min(end_, absl::Now() + timeout);
+    while (open_) {
+      absl::Status ready = WaitFd(conn_->fd(), POLLIN, until, cancel_fd_);
+      if (absl::IsDeadlineExceeded(ready)) return open_ = until < end_;
+      if (!ready.ok()) return open_ = false;
+      // A client of an event stream sends nothing more: this is its close
+      // (or bytes to drop).
+      std::string dropped;
+      absl::StatusOr<size_t> n =
+          conn_->Receive(&dropped, 4096, absl::Now() + absl::Milliseconds(100), cancel_fd_);
+      if ((n.ok() && *n == 0) || (!n.ok() && !absl::IsDeadlineExceeded(n.status()))) {
+        open_ = false;
+      }
+    }
+    return false;
+  }
+
+ private:
+  Connection* conn_;
+  const absl::Duration write_timeout_;
+  const absl::Time end_;
+  const int cancel_fd_;
+  bool open_ = true;
+};
 
 HttpServer::HttpServer(HttpServerOptions options) : options_(std::move(options)) {}
 
@@ -116,8 +210,9 @@ absl::Status HttpServer::Start() {
   if (absl::Status s = stop_.Open(); !s.ok()) return s;
   listen_fd_ = std::move(fd);
   acceptor_ = std::thread([this] { AcceptLoop(); });
-  LogInfo("http server listening",
-          {{"listen", options_.listen}, {"port", absl::StrCat(port_.load())}});
+  LogInfo("http server listening", {{"listen", options_.listen},
+                                    {"port", absl::StrCat(port_.load())},
+                                    {"scheme", options_.tls != nullptr ? "https" : "http"}});
   return absl::OkStatus();
 }
 
@@ -185,19 +280,27 @@ void HttpServer::ReapFinished() {
   for (std::thread& thread : done) thread.join();
 }
 
-void HttpServer::ServeConnection(UniqueFd conn) {
+void HttpServer::ServeConnection(UniqueFd fd) {
   const absl::Time deadline = absl::Now() + options_.read_timeout;
+  Connection conn(std::move(fd));
   std::string request;
   std::optional<HttpResponse> response;
-  while (!response.has_value() && request.find("\r\n\r\n") == std::string::npos) {
+  bool open = true;
+  if (options_.tls != nullptr) {
+    absl::Status handshake = conn.AcceptTls(*options_.tls, deadline, stop_.read_fd());
+    if (!handshake.ok()) {
+      LogDebug("https handshake failed", {{"error", std::string(handshake.message())}});
+      open = false;
+    }
+  }
+  while (open && !response.has_value() && request.find("\r\n\r\n") == std::string::npos) {
     if (request.size() > options_.max_request_bytes) {
       response = TextResponse(431, "request too large\n");
       break;
     }
     // One byte beyond the limit is enough to know it was exceeded.
-    absl::StatusOr<size_t> n =
-        ReceiveSome(conn.get(), &request, options_.max_request_bytes + 1 - request.size(), deadline,
-                    stop_.read_fd());
+    absl::StatusOr<size_t> n = conn.Receive(
+        &request, options_.max_request_bytes + 1 - request.size(), deadline, stop_.read_fd());
     if (!n.ok()) {
       if (absl::IsDeadlineExceeded(n.status())) {
         response = TextResponse(408, "request timeout\n");
@@ -212,14 +315,34 @@ void HttpServer::ServeConnection(UniqueFd conn) {
                    : Dispatch(request);
   }
   if (response.has_value()) {
-    (void)SendAll(conn.get(), FormatHttpResponse(*response), absl::Now() + options_.read_timeout,
-                  stop_.read_fd());
-    shutdown(conn.get(), SHUT_WR);
+    Respond(conn, *response);
+    shutdown(conn.fd(), SHUT_WR);
   }
-  conn.Reset();
   absl::MutexLock lock(&mu_);
   --active_;
   finished_.push_back(std::this_thread::get_id());
+}
+
+void HttpServer::Respond(Connection& conn, const HttpResponse& response) {
+  const int cancel_fd = stop_.read_fd();
+  if (!response.stream) {
+    (void)conn.Send(FormatHttpResponse(response), absl::Now() + options_.read_timeout, cancel_fd);
+    return;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (streams_ >= options_.max_streams) {
+      (void)conn.Send(FormatHttpResponse(TextResponse(503, "too many streams\n")),
+                      absl::Now() + options_.read_timeout, cancel_fd);
+      return;
+    }
+    ++streams_;
+  }
+  Stream stream(&conn, options_.read_timeout, absl::Now() + options_.max_stream_duration,
+                cancel_fd);
+  if (stream.Send(FormatHttpResponse(response))) response.stream(stream);
+  absl::MutexLock lock(&mu_);
+  --streams_;
 }
 
 HttpResponse HttpServer::Dispatch(const std::string& raw_request) {

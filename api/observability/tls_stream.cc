@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "api/observability/socket_util.h"
+#include "api/observability/tls_server_context.h"
 
 namespace ferry::observability {
 namespace {
@@ -73,18 +74,10 @@ TlsClientContext::~TlsClientContext() { SSL_CTX_free(ctx_); }
 absl::StatusOr<std::unique_ptr<TlsStream>> TlsStream::Connect(const TlsClientContext& context,
                                                               int fd, const std::string& host,
                                                               absl::Time deadline, int cancel_fd) {
-  ERR_clear_error();
-  SSL* ssl = SSL_new(context.get());
-  BIO* in = BIO_new(BIO_s_mem());
-  BIO* out = BIO_new(BIO_s_mem());
-  if (ssl == nullptr || in == nullptr || out == nullptr) {
-    SSL_free(ssl);
-    BIO_free(in);
-    BIO_free(out);
-    return absl::InternalError(absl::StrCat("TLS: ", OpenSslError("out of memory")));
-  }
-  SSL_set_bio(ssl, in, out);  // ssl owns both from here on
-  std::unique_ptr<TlsStream> stream(new TlsStream(ssl, in, out, fd));
+  absl::StatusOr<std::unique_ptr<TlsStream>> made = Make(context.get(), fd);
+  if (!made.ok()) return made.status();
+  std::unique_ptr<TlsStream> stream = *std::move(made);
+  SSL* ssl = stream->ssl_;
   SSL_set_connect_state(ssl);
 
   bool ok = true;
@@ -111,6 +104,34 @@ absl::StatusOr<std::unique_ptr<TlsStream>> TlsStream::Connect(const TlsClientCon
     }
     return handshake;
   }
+  return stream;
+}
+
+absl::StatusOr<std::unique_ptr<TlsStream>> TlsStream::Make(SSL_CTX* ctx, int fd) {
+  ERR_clear_error();
+  SSL* ssl = SSL_new(ctx);
+  BIO* in = BIO_new(BIO_s_mem());
+  BIO* out = BIO_new(BIO_s_mem());
+  if (ssl == nullptr || in == nullptr || out == nullptr) {
+    SSL_free(ssl);
+    BIO_free(in);
+    BIO_free(out);
+    return absl::InternalError(absl::StrCat("TLS: ", OpenSslError("out of memory")));
+  }
+  SSL_set_bio(ssl, in, out);  // ssl owns both from here on
+  return std::unique_ptr<TlsStream>(new TlsStream(ssl, in, out, fd));
+}
+
+absl::StatusOr<std::unique_ptr<TlsStream>> TlsStream::Accept(const TlsServerContext& context,
+                                                             int fd, absl::Time deadline,
+                                                             int cancel_fd) {
+  absl::StatusOr<std::unique_ptr<TlsStream>> stream = Make(context.get(), fd);
+  if (!stream.ok()) return stream.status();
+  SSL* ssl = (*stream)->ssl_;
+  SSL_set_accept_state(ssl);
+  absl::Status handshake = (*stream)->Drive(
+      "handshake", [ssl] { return SSL_do_handshake(ssl); }, deadline, cancel_fd);
+  if (!handshake.ok()) return handshake;
   return stream;
 }
 

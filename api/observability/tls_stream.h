@@ -1,7 +1,8 @@
 #ifndef FERRY_API_OBSERVABILITY_TLS_STREAM_H_
 #define FERRY_API_OBSERVABILITY_TLS_STREAM_H_
 
-// The client side of TLS for https webhooks, over OpenSSL.
+// TLS over OpenSSL: the client side for https webhooks, and the server
+// side of the HTTP(S) endpoint (Accept, with a TlsServerContext).
 //
 // TlsClientContext holds the settings every connection shares: TLS 1.2 or
 // newer, the peer verified against the system's trust store (OpenSSL's
@@ -42,6 +43,8 @@ class TlsClientContext {
   SSL_CTX* ctx_;
 };
 
+class TlsServerContext;
+
 class TlsStream {
  public:
   // Handshakes over `fd`, a connected non-blocking socket that the caller
@@ -53,6 +56,10 @@ class TlsStream {
   static absl::StatusOr<std::unique_ptr<TlsStream>> Connect(const TlsClientContext& context, int fd,
                                                             const std::string& host,
                                                             absl::Time deadline, int cancel_fd);
+  // Completes the server side of a handshake over `fd`, an accepted
+  // non-blocking socket the caller keeps open. Errors as for Connect.
+  static absl::StatusOr<std::unique_ptr<TlsStream>> Accept(const TlsServerContext& context, int fd,
+                                                           absl::Time deadline, int cancel_fd);
   ~TlsStream();
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
@@ -68,6 +75,8 @@ class TlsStream {
 
  private:
   TlsStream(SSL* ssl, BIO* in, BIO* out, int fd) : ssl_(ssl), in_(in), out_(out), fd_(fd) {}
+  // An SSL from `ctx` over memory BIOs for `fd`; INTERNAL when out of memory.
+  static absl::StatusOr<std::unique_ptr<TlsStream>> Make(SSL_CTX* ctx, int fd);
 
   // Runs `op` (an SSL call returning > 0 on success) until it succeeds,
   // moving ciphertext between the socket and the memory BIOs. Returns the
