@@ -176,6 +176,31 @@ for d in var/lib/ferry var/log/ferry var/lib/ferry-agent; do
 done
 ok "tmpfiles.d makes /var/lib/ferry, /var/log/ferry, /var/lib/ferry-agent 0700 ferry:ferry"
 
+# postinst on "configure", with the commands it may run replaced by stubs
+# that record their arguments: with systemd's tools, and without (adduser).
+postinst_calls() { # pkg stub...
+  local pkg=$1 stubs=$T/stubs-$RANDOM
+  shift
+  mkdir -p "$stubs"
+  for s in "$@"; do
+    printf '#!/bin/sh\necho "%s $*" >>"%s"\n[ "%s" != getent ]\n' "$s" "$stubs/calls" "$s" >"$stubs/$s"
+    chmod +x "$stubs/$s"
+  done
+  : >"$stubs/calls"
+  PATH=$stubs /bin/sh "$T/ctl/$pkg/postinst" configure "" || fail "$pkg postinst configure exits $?"
+  cat "$stubs/calls"
+}
+calls=$(postinst_calls ferry-agent systemd-sysusers systemd-tmpfiles adduser install getent)
+[[ $calls == $'systemd-sysusers ferry-agent.conf\nsystemd-tmpfiles --create ferry-agent.conf' ]] ||
+  fail "ferry-agent postinst with systemd ran: [$calls]"
+calls=$(postinst_calls ferry-controller adduser install getent)
+want='getent passwd ferry
+adduser --system --group --home /var/lib/ferry --no-create-home --gecos Ferry daemons --quiet ferry
+install -d -m 0700 -o ferry -g ferry /var/lib/ferry
+install -d -m 0700 -o ferry -g ferry /var/log/ferry'
+[[ $calls == "$want" ]] || fail "ferry-controller postinst without systemd ran: [$calls], want [$want]"
+ok "postinst makes the user and dirs with systemd-sysusers/-tmpfiles, or adduser and install"
+
 # --- Units ---------------------------------------------------------------------
 # The unit's settings, with continuation lines joined.
 unit_values() { # file key
