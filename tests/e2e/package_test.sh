@@ -68,7 +68,6 @@ expect_files() { # pkg component files...
   shift 2
   local want=("$@" "usr/lib/systemd/system/$pkg.service" "usr/lib/sysusers.d/$pkg.conf"
     "usr/lib/tmpfiles.d/$pkg.conf" "etc/default/$pkg")
-  local conf=()
   if [[ -f $FERRY_SRC/manifests/config/$component.yaml ]]; then
     want+=("etc/ferry/$component.yaml")
     cmp -s "$FERRY_SRC/manifests/config/$component.yaml" "$T/x/$pkg/etc/ferry/$component.yaml" ||
