@@ -8,6 +8,7 @@ void NodePresence::Connected(const std::string& node, const ferry::v1::Hello& he
   Agent& agent = agents_[node];
   agent.seen = true;
   agent.connected = true;
+  ++agent.connects;
   agent.hello = hello;
   agent.last_seen = now;
 }

@@ -7,6 +7,7 @@
 // stream is up and when it was last seen. The Node objects are written
 // from this. Thread-safe.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <set>
@@ -33,6 +34,9 @@ class NodePresence {
     // right after it once it knows them.
     std::optional<google::protobuf::RepeatedPtrField<ferry::v1::RouteSource>> route_sources;
     absl::Time last_seen;
+    // Hellos taken since start: a Node deleted while its agent was away is
+    // written back only after a later one (StatusWriter::DesiredNodes).
+    uint64_t connects = 0;
   };
 
   void Connected(const std::string& node, const ferry::v1::Hello& hello, absl::Time now);

@@ -144,6 +144,20 @@ std::vector<Node> StatusWriter::DesiredNodes(
   const std::map<std::string, std::string> acked = sources_.pushes->AckedVersions();
   for (const auto& [name, agent] : agents) {
     if (!agent.seen) continue;
+    if (sources_.snapshot->nodes().contains(name)) {
+      deleted_nodes_.erase(name);
+    } else {
+      auto deleted = deleted_nodes_.find(name);
+      if (deleted == deleted_nodes_.end() && stored_nodes_.contains(name)) {
+        deleted = deleted_nodes_.emplace(name, agent.connects).first;
+        LogInfo("node deleted; not registered again until its agent connects again",
+                {{"node", name}});
+      }
+      if (deleted != deleted_nodes_.end()) {
+        if (agent.connects == deleted->second) continue;
+        deleted_nodes_.erase(deleted);  // joined again since
+      }
+    }
     Node& node = desired[name];
     if (node.metadata().uid().empty()) {
       node.set_api_version(api::kApiVersion);
@@ -171,6 +185,8 @@ std::vector<Node> StatusWriter::DesiredNodes(
       ReplaceCondition(*std::move(in_sync), now, &node);
     }
   }
+  stored_nodes_.clear();
+  for (const auto& [name, stored] : sources_.snapshot->nodes()) stored_nodes_.insert(name);
   std::vector<Node> out;
   out.reserve(desired.size());
   for (auto& [name, node] : desired) {

@@ -79,7 +79,10 @@ class StatusWriter {
   // agent seen since start (created if new). The agent is the source of
   // truth for its labels, addresses and versions; its stream for the
   // Connected condition, its drift report for InSync. A stored node this
-  // controller never heard from is not connected to it.
+  // controller never heard from is not connected to it. A Node deleted
+  // through the API (stored at the last call, gone now: the fleet itself
+  // never deletes one) is not written back, nor planned for, until its
+  // agent says Hello again after the deletion was seen.
   std::vector<ferry::v1::Node> DesiredNodes(
       const std::map<std::string, NodePresence::Agent>& agents, absl::Time now);
 
@@ -163,6 +166,10 @@ class StatusWriter {
   absl::flat_hash_map<std::string, absl::Time> held_;
   absl::Time next_due_ = absl::InfiniteFuture();  // no later than any in held_
   std::set<std::string> forgotten_;               // removals for the next publication
+  // Nodes stored when DesiredNodes last ran; and nodes deleted since, with
+  // their agent's Hello count (NodePresence::Agent::connects) then.
+  std::set<std::string> stored_nodes_;
+  std::map<std::string, uint64_t> deleted_nodes_;
   std::map<std::pair<std::string, std::string>, int> condition_counts_;
 };
 

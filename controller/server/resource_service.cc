@@ -13,6 +13,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/lib/conditions.h"
 #include "api/lib/grpc_status.h"
 #include "api/lib/list_metadata.h"
 #include "api/lib/log.h"
@@ -33,6 +34,21 @@ namespace {
 // Changes read per batch of the change log; a burst is sent in several
 // rounds.
 constexpr size_t kWatchBatch = 512;
+
+// OK unless the stored Node says its agent is connected (absent: the
+// delete's own NOT_FOUND follows).
+absl::Status NodeDeletable(Store* store, const std::string& name) {
+  absl::StatusOr<StoredObject> stored = store->Get(api::kKindNode, name);
+  if (!stored.ok()) return absl::IsNotFound(stored.status()) ? absl::OkStatus() : stored.status();
+  absl::StatusOr<ferry::v1::Object> object = DecodeStored(*stored);
+  if (!object.ok()) return object.status();
+  if (api::ConditionStatus(object->node().status().conditions(), api::kConditionConnected) ==
+      "True") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "node ", name, "'s agent is connected; stop it (or revoke its credentials) first"));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::string> RequireKind(ferry::v1::ResourceKind kind) {
   std::string name = api::KindName(kind);
@@ -296,6 +312,15 @@ grpc::Status ResourceServiceImpl::Delete(grpc::ServerContext* context,
     return api::ToGrpcStatus(s);
   }
   if (grpc::Status s = CheckWriteLimit(context, who, "Delete"); !s.ok()) return s;
+  if (request->kind() == ferry::v1::NODE) {
+    // A connected agent would register its Node again at once: the delete
+    // is refused while the Node says so (its Connected condition, as the
+    // fleet publishes it and `ferryctl get nodes` shows it).
+    if (absl::Status s = NodeDeletable(store_, request->name()); !s.ok()) {
+      Audit(who, "delete", *kind, request->name(), "", true, "error", s.message());
+      return api::ToGrpcStatus(s);
+    }
+  }
   absl::StatusOr<int64_t> revision =
       writer_.Delete(request->kind(), request->name(), request->resource_version());
   if (!revision.ok()) {
