@@ -62,7 +62,7 @@ acked_at_least() { (( $(acked_count) >= $1 )); }
 
 writer &
 WRITER_PID=$!
-PIDS+=($WRITER_PID)
+PIDS+=("$WRITER_PID")
 wait_for "the writer's first 30 forwards" 60 acked_at_least 30
 cp "$WORK/acked" "$WORK/acked.before-save"
 "$FERRY_BIN/ferry-controller" snapshot save --data-dir "$WORK/data" "$WORK/backup.snap" \
@@ -108,7 +108,7 @@ RESTORED_SOCK=$WORK/restored.sock
 "$FERRY_BIN/ferry-controller" --data-dir "$WORK/restored" --listen "unix:$RESTORED_SOCK" \
   >>"$WORK/restored-controller.log" 2>&1 &
 RESTORED_PID=$!
-PIDS+=($RESTORED_PID)
+PIDS+=("$RESTORED_PID")
 wait_for "restored controller answers" 20 env FERRY_SERVER="unix:$RESTORED_SOCK" \
   "$FERRY_BIN/ferryctl" get nodes
 FERRY_SERVER=unix:$RESTORED_SOCK dump "$WORK/restored-view"
