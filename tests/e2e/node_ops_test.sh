@@ -45,7 +45,7 @@ ferryctl get node node-a >/dev/null || fail "node-a gone after a refused delete"
 log "ok: refused: $(cat "$WORK/refused.err")"
 
 # A disconnected node: deleted, and it stays deleted while passes run.
-stop_process "$AGENT_PID_node_b"
+stop_process "${AGENT_PID_node_b:?}"  # set by start_agent (eval)
 node_disconnected() { ! node_connected "$1"; }
 wait_for "node-b shown disconnected" 40 node_disconnected node-b
 ferryctl delete node node-b
