@@ -25,6 +25,8 @@ PACKAGES=(
   sqlite3
   # promtool, to test the shipped alerting rules
   prometheus
+  # the web dashboard's browser test (tests/e2e/dashboard_test.sh)
+  chromium
   # the benchmarks' linear-rule reference
   iptables
   # the test command fails on unformatted C++ (scripts/format.sh --check)

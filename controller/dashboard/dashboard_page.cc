@@ -36,7 +36,8 @@ header .badge { color: #d0d7de; }
 header .badge.ok { color: #4ac26b; } header .badge.bad { color: #ff8182; }
 #events { list-style: none; margin: 0; padding: 0; max-height: 360px; overflow-y: auto; }
 #events li { padding: 6px 12px; border-bottom: 1px solid #eaeef2; display: grid;
-             grid-template-columns: 150px 90px 130px 1fr; gap: 8px; }
+             grid-template-columns: 180px 80px 150px 1fr; gap: 8px; align-items: start; }
+#events li .badge { justify-self: start; }
 #events li.live { animation: arrive 2s ease-out; }
 @keyframes arrive { from { background: #ddf4ff; } to { background: transparent; } }
 .note { padding: 6px 12px; color: var(--dim); margin: 0; }
