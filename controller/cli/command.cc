@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "api/lib/validation.h"
 #include "controller/cli/flags.h"
+#include "controller/cli/jsonpath.h"
 #include "controller/cli/kinds.h"
 #include "controller/cli/security_args.h"
 
@@ -18,7 +19,10 @@ namespace {
 using ferry::v1::ResourceKind;
 
 // Flags every command accepts.
+// (--version is taken only without a command: `ferryctl --version`.)
 constexpr absl::string_view kGlobalFlags[] = {"server", "request-timeout", "help", "config"};
+
+absl::Status CheckSortBy(absl::string_view path) { return JsonPath::Parse(path).status(); }
 
 // Reads "KIND [NAME...]" or "KIND/NAME [KIND/NAME...]" (one kind).
 absl::Status ParseTargets(absl::string_view verb, const std::vector<std::string>& args,
@@ -87,6 +91,9 @@ absl::StatusOr<VerbWords> ParseVerb(const std::vector<std::string>& positionals,
   if (word == "wait") return VerbWords{Verb::kWait, word, 1};
   if (word == "label") return VerbWords{Verb::kLabel, word, 1};
   if (word == "version") return VerbWords{Verb::kVersion, word, 1};
+  if (word == "explain") return VerbWords{Verb::kExplain, word, 1};
+  if (word == "edit") return VerbWords{Verb::kEdit, word, 1};
+  if (word == "completion") return VerbWords{Verb::kCompletion, word, 1};
   if (word == "help") return VerbWords{Verb::kHelp, word, 1};
   return UsageError(absl::StrCat("unknown command \"", word, "\" (run 'ferryctl help')"));
 }
@@ -98,11 +105,16 @@ std::vector<absl::string_view> VerbFlags(Verb verb) {
     case Verb::kDiff:
       return {"filename"};
     case Verb::kGet:
-      return {"output", "selector", "watch", "for", "timeout"};
+      return {"output",  "selector",   "watch",       "for",
+              "timeout", "no-headers", "show-labels", "sort-by"};
     case Verb::kDelete:
-      return {"filename", "ignore-not-found"};
+      return {"filename", "ignore-not-found", "all", "selector"};
+    case Verb::kVersion:
+      return {"client"};
     case Verb::kWait:
-      return {"all", "for", "timeout"};
+      return {"all", "for", "timeout", "selector"};
+    case Verb::kDescribe:
+      return {"selector"};
     case Verb::kLabel:
       return {"overwrite"};
     case Verb::kTokenCreate:
@@ -192,31 +204,45 @@ absl::Status CheckVerbArgs(absl::string_view word, const std::vector<std::string
       if (command.watch && command.output == OutputFormat::kName) {
         return UsageError("-w cannot be combined with -o name");
       }
-      if (command.names.size() > 1) {
-        return UsageError(
-            absl::StrCat(word, " takes at most one name, got ", command.names.size()));
+      if (command.names.size() > 1 &&
+          (command.verb == Verb::kDescribe || command.watch || command.kind == ferry::v1::EVENT)) {
+        return UsageError(absl::StrCat(word, command.watch ? " -w" : "",
+                                       " takes at most one name, got ", command.names.size()));
       }
       if (!command.names.empty() && !command.label_selector.empty()) {
         return UsageError("-l cannot be combined with a name");
       }
+      if (command.watch && !command.sort_by.empty()) {
+        return UsageError("--sort-by cannot be combined with -w");
+      }
       return absl::OkStatus();
     case Verb::kDelete:
       if (!command.files.empty()) {
-        if (!rest.empty()) {
-          return UsageError("delete takes either -f FILE or TYPE NAME, not both");
+        if (!rest.empty() || command.all || !command.label_selector.empty()) {
+          return UsageError(
+              "delete takes either -f FILE or TYPE NAME... (or TYPE --all, TYPE -l), not both");
         }
         return absl::OkStatus();
       }
       if (absl::Status s = ParseTargets(word, rest, command); !s.ok()) return s;
-      if (command.names.empty()) {
-        return UsageError("delete needs a name (delete forward NAME) or -f FILE");
+      if (command.kind == ferry::v1::EVENT) return UsageError("delete does not take events");
+      if (command.all && !command.label_selector.empty()) {
+        return UsageError("--all cannot be combined with -l (--all deletes every object)");
+      }
+      if ((command.all || !command.label_selector.empty()) && !command.names.empty()) {
+        return UsageError(
+            absl::StrCat(command.all ? "--all" : "-l", " cannot be combined with names"));
+      }
+      if (command.names.empty() && !command.all && command.label_selector.empty()) {
+        return UsageError(
+            "delete needs a name (delete forward NAME), --all, -l SELECTOR or -f FILE");
       }
       return absl::OkStatus();
     case Verb::kWait:
       if (absl::Status s = ParseTargets(word, rest, command); !s.ok()) return s;
       if (command.kind == ferry::v1::EVENT) return UsageError("wait does not take events");
-      if (command.all == !command.names.empty()) {
-        return UsageError("wait needs either names (forward/NAME) or --all");
+      if ((command.all || !command.label_selector.empty()) == !command.names.empty()) {
+        return UsageError("wait needs either names (forward/NAME), --all or -l SELECTOR");
       }
       if (!command.wait_for.for_delete && command.wait_for.condition_type.empty()) {
         return UsageError("wait needs --for=condition=NAME or --for=delete");
@@ -228,6 +254,36 @@ absl::Status CheckVerbArgs(absl::string_view word, const std::vector<std::string
       if (!rest.empty()) {
         return UsageError(absl::StrCat("version takes no arguments, got \"", rest[0], "\""));
       }
+      return absl::OkStatus();
+    case Verb::kExplain: {
+      if (rest.size() != 1) {
+        return UsageError(
+            "explain needs one TYPE[.FIELD...], e.g. explain ipforward.spec.frontend");
+      }
+      const std::vector<std::string> parts = absl::StrSplit(rest[0], absl::MaxSplits('.', 1));
+      absl::StatusOr<ResourceKind> kind = ParseKind(parts[0]);
+      if (!kind.ok()) return kind.status();
+      command.kind = *kind;
+      if (parts.size() == 2) {
+        if (parts[1].empty())
+          return UsageError(absl::StrCat("\"", rest[0], "\": empty field path"));
+        command.explain_path = parts[1];
+      }
+      return absl::OkStatus();
+    }
+    case Verb::kEdit:
+      if (absl::Status s = ParseTargets(word, rest, command); !s.ok()) return s;
+      if (command.kind == ferry::v1::EVENT) return UsageError("edit does not take events");
+      if (command.names.size() != 1) {
+        return UsageError(
+            absl::StrCat("edit takes one object (edit forward/NAME), got ", command.names.size()));
+      }
+      return absl::OkStatus();
+    case Verb::kCompletion:
+      if (rest.size() != 1 || (rest[0] != "bash" && rest[0] != "zsh")) {
+        return UsageError("completion needs a shell: bash or zsh");
+      }
+      command.shell = rest[0];
       return absl::OkStatus();
     case Verb::kHelp:
       return absl::OkStatus();
@@ -281,9 +337,21 @@ absl::Status ApplyFlag(const Flag& flag, Command& command) {
   } else if (name == "all") {
     command.all = flag.value == "true";
   } else if (name == "output") {
-    absl::StatusOr<OutputFormat> format = ParseOutput(flag);
+    absl::StatusOr<OutputFormat> format = ParseOutput(flag, &command.output_template);
     if (!format.ok()) return format.status();
     command.output = *format;
+  } else if (name == "no-headers") {
+    command.no_headers = flag.value == "true";
+  } else if (name == "show-labels") {
+    command.show_labels = flag.value == "true";
+  } else if (name == "client") {
+    command.client_only = flag.value == "true";
+  } else if (name == "sort-by") {
+    if (flag.value.empty()) return UsageError("--sort-by: want a path, e.g. .metadata.name");
+    if (absl::Status s = CheckSortBy(flag.value); !s.ok()) {
+      return UsageError(absl::StrCat("--sort-by: ", s.message()));
+    }
+    command.sort_by = flag.value;
   } else if (name == "selector") {
     if (absl::Status s = CheckSelector(flag); !s.ok()) return s;
     command.label_selector = flag.value;
@@ -327,6 +395,14 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args,
                                       [](const Flag& f) { return f.name == "help"; });
   if (raw->positionals.empty()) {
     if (wants_help) return command;
+    if (std::any_of(raw->flags.begin(), raw->flags.end(),
+                    [](const Flag& f) { return f.name == "version" && f.value == "true"; })) {
+      // `ferryctl --version`: the one line every Ferry binary prints.
+      command.verb = Verb::kVersion;
+      command.client_only = true;
+      command.version_flag = true;
+      return command;
+    }
     return UsageError("missing command (run 'ferryctl help')");
   }
   absl::StatusOr<VerbWords> verb = ParseVerb(raw->positionals, wants_help);

@@ -35,6 +35,9 @@ enum class Verb {
   kDelete,
   kWait,
   kLabel,              // label TYPE NAME k=v... k-...
+  kExplain,            // explain TYPE[.FIELD...]
+  kEdit,               // edit TYPE/NAME
+  kCompletion,         // completion bash|zsh
   kTokenCreate,        // token create --node NAME
   kCredentialsCreate,  // credentials create NAME --role ROLE
   kCredentialsRevoke,  // credentials revoke NAME [--role ROLE]
@@ -47,7 +50,15 @@ bool IsSecurityVerb(Verb verb);
 // when neither the flag nor the environment gave one.
 enum class ServerSource { kDefault, kEnvironment, kFlag };
 
-enum class OutputFormat { kTable, kWide, kYaml, kJson, kName };
+enum class OutputFormat {
+  kTable,
+  kWide,
+  kYaml,
+  kJson,
+  kName,
+  kJsonPath,       // -o jsonpath=TEMPLATE (jsonpath.h)
+  kCustomColumns,  // -o custom-columns=HEADER:PATH,...
+};
 
 // What `wait --for=` asks for.
 struct WaitCondition {
@@ -67,7 +78,7 @@ struct Command {
   // get, describe, delete, wait.
   ferry::v1::ResourceKind kind = ferry::v1::RESOURCE_KIND_UNSPECIFIED;
   std::vector<std::string> names;
-  bool all = false;  // wait --all
+  bool all = false;  // wait --all, delete --all
 
   // apply -f / diff -f / delete -f.
   std::vector<std::string> files;
@@ -76,7 +87,11 @@ struct Command {
 
   // get.
   OutputFormat output = OutputFormat::kTable;
-  std::string label_selector;
+  std::string output_template;  // -o jsonpath= / custom-columns=: what follows '='
+  bool no_headers = false;      // --no-headers
+  bool show_labels = false;     // --show-labels: a LABELS column
+  std::string sort_by;          // --sort-by=PATH (a JSONPath, e.g. .metadata.name)
+  std::string label_selector;   // get, describe, delete -l
   // get -w: after the list, print changes until interrupted or until
   // watch_timeout (--timeout) passes.
   bool watch = false;
@@ -96,6 +111,21 @@ struct Command {
   // wait.
   WaitCondition wait_for;
   absl::Duration wait_timeout = kDefaultWaitTimeout;
+
+  // version --client: only ferryctl's own version.
+  bool client_only = false;
+  // `ferryctl --version`: one line, "ferryctl 0.3.0", as the other binaries.
+  bool version_flag = false;
+
+  // explain: the field path after the type ("spec.frontend"), may be empty.
+  std::string explain_path;
+
+  // completion: "bash" or "zsh".
+  std::string shell;
+
+  // edit: the editor command ($FERRY_EDITOR, $EDITOR, else vi); filled in
+  // from the environment by FerryctlMain.
+  std::string editor = "vi";
 
   // token create, credentials create / revoke.
   std::string node_name;  // token create --node

@@ -13,6 +13,8 @@ int main(int argc, char** argv) {
     const char* value = std::getenv(name);
     return std::string(value == nullptr ? "" : value);
   };
-  return ferry::cli::FerryctlMain(args, {env("FERRY_SERVER"), env("FERRY_CONFIG"), env("HOME")},
+  const std::string editor = env("FERRY_EDITOR").empty() ? env("EDITOR") : env("FERRY_EDITOR");
+  return ferry::cli::FerryctlMain(args,
+                                  {env("FERRY_SERVER"), env("FERRY_CONFIG"), env("HOME"), editor},
                                   {std::cin, std::cout, std::cerr});
 }

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "api/lib/selector.h"
 #include "controller/cli/kinds.h"
+#include "controller/cli/printers.h"
 
 namespace ferry::cli {
 namespace {
@@ -23,15 +24,17 @@ struct FlagSpec {
 };
 
 constexpr FlagSpec kFlags[] = {
-    {"server", "", true},     {"request-timeout", "", true},
-    {"help", "h", false},     {"filename", "f", true},
-    {"dry-run", "", false},   {"output", "o", true},
-    {"selector", "l", true},  {"ignore-not-found", "", false},
-    {"all", "", false},       {"for", "", true},
-    {"timeout", "", true},    {"watch", "w", false},
-    {"config", "", true},     {"node", "", true},
-    {"ttl", "", true},        {"role", "", true},
-    {"overwrite", "", false},
+    {"server", "", true},       {"request-timeout", "", true},
+    {"help", "h", false},       {"filename", "f", true},
+    {"dry-run", "", false},     {"output", "o", true},
+    {"selector", "l", true},    {"ignore-not-found", "", false},
+    {"all", "", false},         {"for", "", true},
+    {"timeout", "", true},      {"watch", "w", false},
+    {"config", "", true},       {"node", "", true},
+    {"ttl", "", true},          {"role", "", true},
+    {"overwrite", "", false},   {"no-headers", "", false},
+    {"show-labels", "", false}, {"sort-by", "", true},
+    {"client", "", false},      {"version", "", false},
 };
 
 const FlagSpec* FindFlag(absl::string_view name, bool is_short) {
@@ -144,13 +147,30 @@ absl::StatusOr<absl::Duration> ParseTtlFlag(const Flag& flag) {
   return ttl;
 }
 
-absl::StatusOr<OutputFormat> ParseOutput(const Flag& flag) {
+absl::StatusOr<OutputFormat> ParseOutput(const Flag& flag, std::string* output_template) {
   if (flag.value == "yaml") return OutputFormat::kYaml;
   if (flag.value == "json") return OutputFormat::kJson;
   if (flag.value == "wide") return OutputFormat::kWide;
   if (flag.value == "name") return OutputFormat::kName;
-  return UsageError(absl::StrCat(flag.spelled, ": unknown output format \"", flag.value,
-                                 "\" (want yaml, json, wide or name)"));
+  absl::string_view value = flag.value;
+  std::optional<OutputFormat> format;
+  if (absl::ConsumePrefix(&value, "jsonpath=")) format = OutputFormat::kJsonPath;
+  if (absl::ConsumePrefix(&value, "custom-columns=")) format = OutputFormat::kCustomColumns;
+  if (!format.has_value()) {
+    return UsageError(absl::StrCat(
+        flag.spelled, ": unknown output format \"", flag.value,
+        "\" (want yaml, json, wide, name, jsonpath=TEMPLATE or custom-columns=HEADER:PATH,...)"));
+  }
+  if (value.empty()) {
+    return UsageError(absl::StrCat(
+        flag.spelled, ": ", *format == OutputFormat::kJsonPath ? "jsonpath" : "custom-columns",
+        "= needs a template"));
+  }
+  if (absl::Status s = CheckOutputTemplate(*format, value); !s.ok()) {
+    return UsageError(absl::StrCat(flag.spelled, ": ", s.message()));
+  }
+  if (output_template != nullptr) *output_template = std::string(value);
+  return *format;
 }
 
 absl::Status CheckSelector(const Flag& flag) {

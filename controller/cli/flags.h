@@ -47,7 +47,9 @@ absl::StatusOr<absl::Duration> ParseDurationFlag(const Flag& flag, bool allow_ze
 // days. Must be at least a second.
 absl::StatusOr<absl::Duration> ParseTtlFlag(const Flag& flag);
 
-absl::StatusOr<OutputFormat> ParseOutput(const Flag& flag);
+// -o: yaml, json, wide, name, jsonpath=TEMPLATE or custom-columns=SPEC; the
+// template (checked here) goes to `output_template`.
+absl::StatusOr<OutputFormat> ParseOutput(const Flag& flag, std::string* output_template = nullptr);
 absl::Status CheckSelector(const Flag& flag);
 // get events --for forward/NAME or node/NAME.
 absl::StatusOr<EventTarget> ParseEventsFor(const Flag& flag);

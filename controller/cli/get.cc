@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/cli/events.h"
+#include "controller/cli/fields.h"
 #include "controller/cli/kinds.h"
 #include "controller/cli/printers.h"
 
@@ -33,23 +34,26 @@ class Getter {
         client_(client),
         io_(io),
         wide_(command.output == OutputFormat::kWide),
-        header_(TableHeader(command.kind, wide_)),
+        header_(Header()),
         widths_(ColumnWidths({header_})) {}
 
   int Run() {
-    if (command_.names.empty() && command_.kind != ferry::v1::EVENT && !command_.watch) {
+    if (command_.names.empty() && command_.kind != ferry::v1::EVENT && !command_.watch &&
+        command_.sort_by.empty()) {
       return StreamList();
     }
     std::vector<Object> objects;
-    if (absl::Status s = Read(objects); !s.ok()) {
-      if (absl::IsNotFound(s) && !command_.names.empty()) {
-        PrintError(io_.err, NotFoundMessage(command_.kind, command_.names[0]));
-        return kExitFailure;
-      }
-      return Fail(io_, s);
-    }
+    if (absl::Status s = Read(objects); !s.ok()) return Fail(io_, s);
     if (command_.kind == ferry::v1::EVENT) SortEvents(objects);
-    PrintInitial(objects);
+    if (!command_.sort_by.empty()) {
+      if (absl::Status s = SortObjects(command_.sort_by, objects); !s.ok()) return Fail(io_, s);
+    }
+    if (absl::Status s = PrintInitial(objects); !s.ok()) return Fail(io_, s);
+    // Like kubectl: the objects found are printed, each missing one is an
+    // error, and any missing one fails the command.
+    for (const std::string& name : missing_)
+      PrintError(io_.err, NotFoundMessage(command_.kind, name));
+    if (!missing_.empty()) return kExitFailure;
     if (!command_.watch) return kExitOk;
     for (const Object& o : objects) Remember(o, MetaOf(o).resource_version());
     return Follow();
@@ -58,23 +62,48 @@ class Getter {
  private:
   // A plain list prints each object as it arrives (tables buffer rows).
   int StreamList() {
-    printer_ = MakeObjectPrinter(command_.output, command_.kind, absl::Now(), /*as_list=*/true);
+    absl::StatusOr<std::unique_ptr<ObjectPrinter>> printer =
+        MakeObjectPrinter(PrintOptions::Of(command_), command_.kind, absl::Now(), /*as_list=*/true);
+    if (!printer.ok()) return Fail(io_, printer.status());
+    printer_ = *std::move(printer);
     absl::Status status =
         client_.List(command_.kind, command_.label_selector,
                      [&](const Object& o) { io_.out << printer_->Add(o) << std::flush; });
     io_.out << printer_->Finish();
     if (!status.ok()) return Fail(io_, status);
-    if (printer_->count() == 0 && IsTable(command_.output)) io_.err << "No resources found.\n";
+    if (printer_->count() == 0 && PrintsTable()) io_.err << "No resources found.\n";
     return kExitOk;
+  }
+
+  bool PrintsTable() const {
+    return IsTable(command_.output) || command_.output == OutputFormat::kCustomColumns;
+  }
+
+  TableRow Header() const {
+    TableRow header = TableHeader(command_.kind, command_.output == OutputFormat::kWide);
+    if (command_.show_labels) header.push_back("LABELS");
+    return header;
+  }
+
+  TableRow RowOf(const Object& o) const {
+    TableRow row = TableRowOf(o, absl::Now(), wide_);
+    if (command_.show_labels) row.push_back(FormatLabels(MetaOf(o).labels()));
+    return row;
   }
 
   // Events are sorted, and a watched table fixes its layout from the first
   // rows, so both are read whole.
   absl::Status Read(std::vector<Object>& objects) {
     if (!command_.names.empty()) {
-      absl::StatusOr<Object> object = client_.Get(command_.kind, command_.names[0]);
-      if (!object.ok()) return object.status();
-      objects.push_back(*std::move(object));
+      for (const std::string& name : command_.names) {
+        absl::StatusOr<Object> object = client_.Get(command_.kind, name);
+        if (absl::IsNotFound(object.status())) {
+          missing_.push_back(name);
+          continue;
+        }
+        if (!object.ok()) return object.status();
+        objects.push_back(*std::move(object));
+      }
       return absl::OkStatus();
     }
     return client_.List(command_.kind, command_.label_selector, [&](const Object& o) {
@@ -83,29 +112,40 @@ class Getter {
   }
 
   bool Wanted(const Object& o) const {
-    if (!command_.names.empty() && MetaOf(o).name() != command_.names[0]) return false;
+    if (!command_.names.empty() && std::find(command_.names.begin(), command_.names.end(),
+                                             MetaOf(o).name()) == command_.names.end()) {
+      return false;
+    }
     return !o.has_event() || EventIsAbout(o.event(), command_.events_for);
   }
 
-  void PrintInitial(const std::vector<Object>& objects) {
+  absl::Status PrintInitial(const std::vector<Object>& objects) {
     if (command_.watch && IsTable(command_.output)) {
       std::vector<TableRow> rows = {header_};
-      for (const Object& o : objects) rows.push_back(TableRowOf(o, absl::Now(), wide_));
+      for (const Object& o : objects) rows.push_back(RowOf(o));
       widths_ = ColumnWidths(rows);
+      if (command_.no_headers) {
+        rows.erase(rows.begin());
+        header_printed_ = true;
+      }
       if (!objects.empty()) {
         io_.out << FormatTable(rows) << std::flush;
         header_printed_ = true;
       }
-      return;
+      return absl::OkStatus();
     }
-    const bool as_list = command_.names.empty() && !command_.watch;
-    printer_ = MakeObjectPrinter(command_.output, command_.kind, absl::Now(), as_list);
+    const bool as_list = command_.names.size() != 1 && !command_.watch;
+    absl::StatusOr<std::unique_ptr<ObjectPrinter>> printer =
+        MakeObjectPrinter(PrintOptions::Of(command_), command_.kind, absl::Now(), as_list);
+    if (!printer.ok()) return printer.status();
+    printer_ = *std::move(printer);
     for (const Object& o : objects) io_.out << printer_->Add(o);
     if (!command_.watch) io_.out << printer_->Finish();
     io_.out << std::flush;
-    if (objects.empty() && IsTable(command_.output) && !command_.watch) {
+    if (objects.empty() && missing_.empty() && PrintsTable() && !command_.watch) {
       io_.err << "No resources found.\n";
     }
+    return absl::OkStatus();
   }
 
   // Follows the Watch stream from the newest revision read; re-watches when
@@ -165,7 +205,7 @@ class Getter {
     }
     if (!header_printed_) io_.out << FormatRow(header_, widths_);
     header_printed_ = true;
-    io_.out << FormatRow(TableRowOf(o, absl::Now(), wide_), widths_) << std::flush;
+    io_.out << FormatRow(RowOf(o), widths_) << std::flush;
   }
 
   // After the newest revision seen; before anything, from now.
@@ -180,6 +220,7 @@ class Getter {
   bool header_printed_ = false;
   std::unique_ptr<ObjectPrinter> printer_;              // YAML, JSON and plain get
   std::map<std::string, std::optional<int64_t>> seen_;  // name -> revision printed
+  std::vector<std::string> missing_;                    // names asked for and not found
   std::optional<int64_t> latest_;
 };
 

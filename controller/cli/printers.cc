@@ -1,10 +1,17 @@
 #include "controller/cli/printers.h"
 
+#include <algorithm>
+#include <optional>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "api/lib/manifest.h"
 #include "controller/cli/events.h"
 #include "controller/cli/fields.h"
+#include "controller/cli/json.h"
+#include "controller/cli/jsonpath.h"
 #include "controller/cli/kinds.h"
 
 namespace ferry::cli {
@@ -23,24 +30,105 @@ std::string ForwardReason(const ferry::v1::IPForwardStatus& status) {
   return ready != nullptr ? ready->reason() : "";
 }
 
+// The labels an object is selected by.
+const google::protobuf::Map<std::string, std::string>& LabelsOf(const Object& object) {
+  return MetaOf(object).labels();
+}
+
 class TablePrinter : public ObjectPrinter {
  public:
-  TablePrinter(ferry::v1::ResourceKind kind, absl::Time now, bool wide)
-      : kind_(kind), now_(now), wide_(wide) {
-    rows_.push_back(TableHeader(kind_, wide_));
+  TablePrinter(ferry::v1::ResourceKind kind, absl::Time now, const PrintOptions& options)
+      : now_(now), wide_(options.format == OutputFormat::kWide), options_(options) {
+    TableRow header = TableHeader(kind, wide_);
+    if (options_.show_labels) header.push_back("LABELS");
+    rows_.push_back(std::move(header));
   }
   std::string Add(const Object& object) override {
-    rows_.push_back(TableRowOf(object, now_, wide_));
+    TableRow row = TableRowOf(object, now_, wide_);
+    if (options_.show_labels) row.push_back(FormatLabels(LabelsOf(object)));
+    rows_.push_back(std::move(row));
     return "";
   }
-  std::string Finish() override { return count() == 0 ? "" : FormatTable(rows_); }
+  std::string Finish() override {
+    if (count() == 0) return "";
+    if (!options_.no_headers) return FormatTable(rows_);
+    return FormatTable(std::vector<TableRow>(rows_.begin() + 1, rows_.end()));
+  }
   int count() const override { return static_cast<int>(rows_.size()) - 1; }
 
  private:
-  ferry::v1::ResourceKind kind_;
   absl::Time now_;
   bool wide_;
+  PrintOptions options_;
   std::vector<TableRow> rows_;
+};
+
+// -o custom-columns: one column per path, values of several results
+// joined by ',', "<none>" when the path selects nothing.
+class CustomColumnsPrinter : public ObjectPrinter {
+ public:
+  CustomColumnsPrinter(std::vector<CustomColumn> columns, std::vector<JsonPath> paths,
+                       bool no_headers)
+      : paths_(std::move(paths)), no_headers_(no_headers) {
+    TableRow header;
+    for (const CustomColumn& c : columns) header.push_back(c.header);
+    rows_.push_back(std::move(header));
+  }
+  std::string Add(const Object& object) override {
+    const JsonValue json = ObjectJson(object);
+    TableRow row;
+    for (const JsonPath& path : paths_) {
+      std::vector<std::string> values;
+      for (const JsonValue* v : path.Select(json)) values.push_back(DisplayText(*v));
+      row.push_back(values.empty() ? "<none>" : absl::StrJoin(values, ","));
+    }
+    rows_.push_back(std::move(row));
+    return "";
+  }
+  std::string Finish() override {
+    if (count() == 0) return "";
+    if (!no_headers_) return FormatTable(rows_);
+    return FormatTable(std::vector<TableRow>(rows_.begin() + 1, rows_.end()));
+  }
+  int count() const override { return static_cast<int>(rows_.size()) - 1; }
+
+ private:
+  std::vector<JsonPath> paths_;
+  bool no_headers_;
+  std::vector<TableRow> rows_;
+};
+
+JsonValue ListJson(std::vector<JsonValue> items) {
+  return JsonValue::Object({{"apiVersion", JsonValue::String("v1")},
+                            {"kind", JsonValue::String("List")},
+                            {"items", JsonValue::Array(std::move(items))}});
+}
+
+// -o jsonpath: a bare object is printed as it comes; a list once whole,
+// since the template sees it as one document.
+class JsonPathPrinter : public ObjectPrinter {
+ public:
+  JsonPathPrinter(JsonPathTemplate tmpl, bool as_list)
+      : tmpl_(std::move(tmpl)), as_list_(as_list) {}
+  std::string Add(const Object& object) override {
+    ++count_;
+    if (!as_list_) return absl::StrCat(tmpl_.Execute(ObjectJson(object)), "\n");
+    items_.push_back(ObjectJson(object));
+    return "";
+  }
+  std::string Finish() override {
+    if (!as_list_) return "";
+    std::string text = tmpl_.Execute(ListJson(std::move(items_)));
+    items_.clear();
+    return text.empty() || text.back() == '\n' ? text : absl::StrCat(text, "\n");
+  }
+  int count() const override { return count_; }
+
+ private:
+  JsonPathTemplate tmpl_;
+  bool as_list_;
+  std::vector<JsonValue> items_;
+  int count_ = 0;
 };
 
 class NamePrinter : public ObjectPrinter {
@@ -71,16 +159,11 @@ class YamlPrinter : public ObjectPrinter {
   int count_ = 0;
 };
 
-std::string TrimTrailingNewlines(std::string text) {
-  while (!text.empty() && text.back() == '\n') text.pop_back();
-  return text;
-}
-
 class JsonPrinter : public ObjectPrinter {
  public:
   explicit JsonPrinter(bool as_list) : as_list_(as_list) {}
   std::string Add(const Object& object) override {
-    std::string json = TrimTrailingNewlines(api::EncodeJson(object));
+    std::string json = WriteJson(ObjectJson(object));
     if (!as_list_) {
       ++count_;
       return absl::StrCat(json, "\n");
@@ -108,11 +191,9 @@ class JsonPrinter : public ObjectPrinter {
 }  // namespace
 
 TableRow ForwardHeader(bool wide) {
-  TableRow header = {"NAME",     "FRONTEND", "BACKEND",  "PORTS",
-                     "SOURCEIP", "READY",    "VERIFIED", "AGE"};
-  if (wide) {
-    header.insert(header.end(), {"ACCEPTED", "DRIFTED", "REASON", "RETURN-VIA", "GENERATION"});
-  }
+  TableRow header = {"NAME",  "FRONTEND", "BACKEND", "PORTS", "SOURCEIP",
+                     "READY", "VERIFIED", "DRIFTED", "AGE"};
+  if (wide) header.insert(header.end(), {"ACCEPTED", "REASON", "RETURN-VIA", "GENERATION"});
   return header;
 }
 
@@ -126,12 +207,12 @@ TableRow ForwardRow(const ferry::v1::IPForward& forward, absl::Time now, bool wi
                   SourceIPName(spec.source_ip()),
                   ConditionStatus(status.conditions(), api::kConditionReady),
                   ConditionStatus(status.conditions(), api::kConditionDataPathVerified),
+                  ConditionStatus(status.conditions(), api::kConditionDrifted),
                   Age(forward.metadata().creation_timestamp(), now)};
   if (wide) {
     const std::string& return_via =
         status.return_via().empty() ? spec.backend().return_via() : status.return_via();
     row.insert(row.end(), {ConditionStatus(status.conditions(), api::kConditionAccepted),
-                           ConditionStatus(status.conditions(), api::kConditionDrifted),
                            OrNone(ForwardReason(status)), OrNone(return_via),
                            absl::StrCat(forward.metadata().generation())});
   }
@@ -174,21 +255,140 @@ TableRow TableRowOf(const Object& object, absl::Time now, bool wide) {
   return ForwardRow(object.ip_forward(), now, wide);
 }
 
-std::unique_ptr<ObjectPrinter> MakeObjectPrinter(OutputFormat format, ferry::v1::ResourceKind kind,
-                                                 absl::Time now, bool as_list) {
-  switch (format) {
+PrintOptions PrintOptions::Of(const Command& command) {
+  PrintOptions options;
+  options.format = command.output;
+  options.output_template = command.output_template;
+  options.no_headers = command.no_headers;
+  options.show_labels = command.show_labels;
+  return options;
+}
+
+absl::StatusOr<std::unique_ptr<ObjectPrinter>> MakeObjectPrinter(const PrintOptions& options,
+                                                                 ferry::v1::ResourceKind kind,
+                                                                 absl::Time now, bool as_list) {
+  switch (options.format) {
     case OutputFormat::kYaml:
       return std::make_unique<YamlPrinter>();
     case OutputFormat::kJson:
       return std::make_unique<JsonPrinter>(as_list);
     case OutputFormat::kName:
       return std::make_unique<NamePrinter>();
+    case OutputFormat::kJsonPath: {
+      absl::StatusOr<JsonPathTemplate> tmpl = JsonPathTemplate::Parse(options.output_template);
+      if (!tmpl.ok()) return tmpl.status();
+      return std::make_unique<JsonPathPrinter>(*std::move(tmpl), as_list);
+    }
+    case OutputFormat::kCustomColumns: {
+      absl::StatusOr<std::vector<CustomColumn>> columns =
+          ParseCustomColumns(options.output_template);
+      if (!columns.ok()) return columns.status();
+      std::vector<JsonPath> paths;
+      for (const CustomColumn& c : *columns) {
+        absl::StatusOr<JsonPath> path = JsonPath::Parse(c.path);
+        if (!path.ok()) return path.status();
+        paths.push_back(*std::move(path));
+      }
+      return std::make_unique<CustomColumnsPrinter>(*std::move(columns), std::move(paths),
+                                                    options.no_headers);
+    }
     case OutputFormat::kWide:
-      return std::make_unique<TablePrinter>(kind, now, /*wide=*/true);
     case OutputFormat::kTable:
       break;
   }
-  return std::make_unique<TablePrinter>(kind, now, /*wide=*/false);
+  return std::make_unique<TablePrinter>(kind, now, options);
+}
+
+std::unique_ptr<ObjectPrinter> MakeObjectPrinter(OutputFormat format, ferry::v1::ResourceKind kind,
+                                                 absl::Time now, bool as_list) {
+  PrintOptions options;
+  options.format = format;
+  absl::StatusOr<std::unique_ptr<ObjectPrinter>> printer =
+      MakeObjectPrinter(options, kind, now, as_list);
+  if (printer.ok()) return *std::move(printer);
+  return std::make_unique<TablePrinter>(kind, now, options);  // templates need the other overload
+}
+
+absl::StatusOr<std::vector<CustomColumn>> ParseCustomColumns(absl::string_view spec) {
+  std::vector<absl::string_view> parts;
+  int depth = 0;
+  char quote = 0;
+  size_t start = 0;
+  for (size_t i = 0; i <= spec.size(); ++i) {
+    const char c = i < spec.size() ? spec[i] : ',';
+    if (quote != 0) {
+      if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == '"' || c == '\'') quote = c;
+    if (c == '[' || c == '(') ++depth;
+    if (c == ']' || c == ')') --depth;
+    if (c == ',' && depth <= 0) {
+      parts.push_back(spec.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  std::vector<CustomColumn> columns;
+  for (absl::string_view part : parts) {
+    const size_t colon = part.find(':');
+    if (colon == absl::string_view::npos || colon == 0 || colon + 1 == part.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "custom-columns: \"", part,
+          "\": want HEADER:PATH, e.g. NAME:.metadata.name (columns separated by ',')"));
+    }
+    CustomColumn column{std::string(part.substr(0, colon)), std::string(part.substr(colon + 1))};
+    if (absl::Status s = JsonPath::Parse(column.path).status(); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("custom-columns: column ", column.header, ": ", s.message()));
+    }
+    columns.push_back(std::move(column));
+  }
+  return columns;
+}
+
+absl::Status CheckOutputTemplate(OutputFormat format, absl::string_view text) {
+  if (format == OutputFormat::kJsonPath) return JsonPathTemplate::Parse(text).status();
+  if (format == OutputFormat::kCustomColumns) return ParseCustomColumns(text).status();
+  return absl::OkStatus();
+}
+
+absl::Status SortObjects(absl::string_view path, std::vector<Object>& objects) {
+  absl::StatusOr<JsonPath> parsed = JsonPath::Parse(path);
+  if (!parsed.ok()) return parsed.status();
+  struct Key {
+    std::optional<double> number;
+    std::optional<std::string> text;
+  };
+  std::vector<std::pair<Key, size_t>> keys;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    const JsonValue json = ObjectJson(objects[i]);
+    std::vector<const JsonValue*> found = parsed->Select(json);
+    Key key;
+    double n;
+    if (!found.empty()) {
+      if (found[0]->type == JsonValue::Type::kNumber && absl::SimpleAtod(found[0]->text, &n)) {
+        key.number = n;
+      } else {
+        key.text = DisplayText(*found[0]);
+      }
+    }
+    keys.push_back({std::move(key), i});
+  }
+  std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+    const Key& x = a.first;
+    const Key& y = b.first;
+    const int rank_x = x.number ? 1 : x.text ? 2 : 0;
+    const int rank_y = y.number ? 1 : y.text ? 2 : 0;
+    if (rank_x != rank_y) return rank_x < rank_y;
+    if (x.number) return *x.number < *y.number;
+    if (x.text) return *x.text < *y.text;
+    return false;
+  });
+  std::vector<Object> sorted;
+  sorted.reserve(objects.size());
+  for (const auto& [key, i] : keys) sorted.push_back(std::move(objects[i]));
+  objects = std::move(sorted);
+  return absl::OkStatus();
 }
 
 std::string ApplyResultLine(const ferry::v1::ApplyResult& result, bool dry_run) {
@@ -206,7 +406,17 @@ std::string ApplyResultLine(const ferry::v1::ApplyResult& result, bool dry_run) 
 
 std::string PrintObjects(OutputFormat format, ferry::v1::ResourceKind kind,
                          const std::vector<Object>& objects, absl::Time now, bool as_list) {
-  std::unique_ptr<ObjectPrinter> printer = MakeObjectPrinter(format, kind, now, as_list);
+  PrintOptions options;
+  options.format = format;
+  return PrintObjects(options, kind, objects, now, as_list);
+}
+
+std::string PrintObjects(const PrintOptions& options, ferry::v1::ResourceKind kind,
+                         const std::vector<Object>& objects, absl::Time now, bool as_list) {
+  absl::StatusOr<std::unique_ptr<ObjectPrinter>> made =
+      MakeObjectPrinter(options, kind, now, as_list);
+  if (!made.ok()) return absl::StrCat("error: ", made.status().message(), "\n");
+  std::unique_ptr<ObjectPrinter>& printer = *made;
   std::string out;
   for (const Object& object : objects) absl::StrAppend(&out, printer->Add(object));
   absl::StrAppend(&out, printer->Finish());

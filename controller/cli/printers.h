@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "controller/cli/command.h"
 #include "controller/cli/table.h"
@@ -15,8 +18,8 @@
 namespace ferry::cli {
 
 TableRow ForwardHeader(bool wide);
-// NAME FRONTEND BACKEND PORTS SOURCEIP READY AGE
-// [wide: ACCEPTED DRIFTED REASON RETURN-VIA GENERATION]
+// NAME FRONTEND BACKEND PORTS SOURCEIP READY VERIFIED DRIFTED AGE
+// [wide: ACCEPTED REASON RETURN-VIA GENERATION]
 TableRow ForwardRow(const ferry::v1::IPForward& forward, absl::Time now, bool wide);
 
 TableRow NodeHeader(bool wide);
@@ -39,11 +42,41 @@ class ObjectPrinter {
   virtual int count() const = 0;
 };
 
+// How `get` prints, beyond the format.
+struct PrintOptions {
+  OutputFormat format = OutputFormat::kTable;
+  std::string output_template;  // jsonpath / custom-columns: the text after '='
+  bool no_headers = false;      // tables and custom columns
+  bool show_labels = false;     // tables: a LABELS column (k=v,k=v)
+
+  static PrintOptions Of(const Command& command);
+};
+
 // `as_list`: several objects were asked for (no name given). For JSON this
 // wraps items in {"apiVersion": "v1", "kind": "List", "items": [...]};
-// a single named object is printed bare.
+// a single named object is printed bare. JSONPath runs on that list (so
+// `{.items[*].metadata.name}`), or on the bare object. JSON integers are
+// numbers (json.h). A template that does not parse is INVALID_ARGUMENT.
+absl::StatusOr<std::unique_ptr<ObjectPrinter>> MakeObjectPrinter(const PrintOptions& options,
+                                                                 ferry::v1::ResourceKind kind,
+                                                                 absl::Time now, bool as_list);
 std::unique_ptr<ObjectPrinter> MakeObjectPrinter(OutputFormat format, ferry::v1::ResourceKind kind,
                                                  absl::Time now, bool as_list);
+
+// The columns of `-o custom-columns=NAME:.metadata.name,READY:.status...`:
+// commas inside brackets, parentheses or quotes do not split.
+struct CustomColumn {
+  std::string header;
+  std::string path;
+};
+absl::StatusOr<std::vector<CustomColumn>> ParseCustomColumns(absl::string_view spec);
+
+// Checks an -o jsonpath= or custom-columns= template (usage errors).
+absl::Status CheckOutputTemplate(OutputFormat format, absl::string_view text);
+
+// Sorts by the value of a JSONPath (--sort-by=.metadata.name): numbers by
+// value, other values by their text; objects without it first. Stable.
+absl::Status SortObjects(absl::string_view path, std::vector<ferry::v1::Object>& objects);
 
 // One line of `apply`'s output, e.g. "ipforward/web created". A dry run
 // says so and, for a forward, whether the fleet would accept it:
@@ -54,6 +87,9 @@ std::string ApplyResultLine(const ferry::v1::ApplyResult& result, bool dry_run);
 
 // Convenience for tests and small outputs.
 std::string PrintObjects(OutputFormat format, ferry::v1::ResourceKind kind,
+                         const std::vector<ferry::v1::Object>& objects, absl::Time now,
+                         bool as_list);
+std::string PrintObjects(const PrintOptions& options, ferry::v1::ResourceKind kind,
                          const std::vector<ferry::v1::Object>& objects, absl::Time now,
                          bool as_list);
 

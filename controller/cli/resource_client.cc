@@ -102,6 +102,17 @@ absl::StatusOr<ferry::v1::Object> ResourceClient::Get(ferry::v1::ResourceKind ki
   return object;
 }
 
+absl::StatusOr<std::string> ResourceClient::Version() {
+  grpc::ClientContext context;
+  PrepareContext(context, absl::Now() + timeout_);
+  ferry::v1::VersionResponse response;
+  if (absl::Status s = Convert(stub_->Version(&context, ferry::v1::VersionRequest(), &response));
+      !s.ok()) {
+    return s;
+  }
+  return response.version();
+}
+
 namespace {
 
 // Reads a stream's batches, each decoded into a message on one arena that

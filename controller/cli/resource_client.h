@@ -64,6 +64,8 @@ class ResourceClient {
   absl::Status List(ferry::v1::ResourceKind kind, const std::string& label_selector,
                     const std::function<void(const ferry::v1::Object&)>& visit,
                     std::string* revision = nullptr);
+  // The controller's version (ResourceService.Version).
+  absl::StatusOr<std::string> Version();
   absl::StatusOr<ferry::v1::DeleteResponse> Delete(ferry::v1::ResourceKind kind,
                                                    const std::string& name);
   // ResourceService.Diff, within `timeout` rather than the client's own:

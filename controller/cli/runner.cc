@@ -8,9 +8,12 @@
 #include "absl/strings/str_replace.h"
 #include "controller/cli/channel.h"
 #include "controller/cli/client_config.h"
+#include "controller/cli/completion.h"
 #include "controller/cli/describe.h"
 #include "controller/cli/diff.h"
+#include "controller/cli/edit.h"
 #include "controller/cli/events.h"
+#include "controller/cli/explain.h"
 #include "controller/cli/get.h"
 #include "controller/cli/kinds.h"
 #include "controller/cli/label.h"
@@ -100,6 +103,18 @@ int RunDelete(const Command& command, ResourceClient& client, Io io) {
           targets.push_back({KindOf(object), MetaOf(object).name()});
         });
     if (!index.ok()) return Fail(io, index.status());
+  } else if (command.all || !command.label_selector.empty()) {
+    // Like kubectl: the objects listed now (by the selector, if any), each
+    // deleted by name; "No resources found" when there are none.
+    absl::Status listed =
+        client.List(command.kind, command.label_selector, [&](const ferry::v1::Object& object) {
+          targets.push_back({command.kind, MetaOf(object).name()});
+        });
+    if (!listed.ok()) return Fail(io, listed);
+    if (targets.empty()) {
+      io.err << "No resources found.\n";
+      return kExitOk;
+    }
   } else {
     for (const std::string& name : command.names) targets.push_back({command.kind, name});
   }
@@ -109,7 +124,8 @@ int RunDelete(const Command& command, ResourceClient& client, Io io) {
   for (const DeleteTarget& target : targets) {
     absl::StatusOr<ferry::v1::DeleteResponse> response = client.Delete(target.kind, target.name);
     if (absl::IsNotFound(response.status())) {
-      if (command.ignore_not_found) continue;
+      // --all / -l: gone since the list is what was asked for.
+      if (command.ignore_not_found || command.all || !command.label_selector.empty()) continue;
       if (from_files) {
         io.err << ObjectRef(target.kind, target.name) << " not found\n";
       } else {
@@ -122,6 +138,44 @@ int RunDelete(const Command& command, ResourceClient& client, Io io) {
     io.out << ObjectRef(target.kind, target.name) << " deleted\n";
   }
   return exit_code;
+}
+
+int RunVersion(const Command& command, ResourceClient& client, Io io) {
+  io.out << "Client Version: " << kFerryctlVersion << "\n";
+  if (command.client_only) return kExitOk;
+  absl::StatusOr<std::string> server = client.Version();
+  if (!server.ok()) return Fail(io, server.status());
+  io.out << "Server Version: " << *server << "\n";
+  return kExitOk;
+}
+
+// The commands that need no server: help, ferryctl --version, version
+// --client, explain and completion. Nullopt for the others.
+std::optional<int> RunLocally(const Command& command, Io io) {
+  switch (command.verb) {
+    case Verb::kHelp:
+      io.out << UsageText();
+      return kExitOk;
+    case Verb::kVersion:
+      if (command.version_flag) {
+        io.out << "ferryctl " << kFerryctlVersion << "\n";
+        return kExitOk;
+      }
+      if (!command.client_only) return std::nullopt;
+      io.out << "Client Version: " << kFerryctlVersion << "\n";
+      return kExitOk;
+    case Verb::kExplain: {
+      absl::StatusOr<std::string> text = Explain(command.kind, command.explain_path);
+      if (!text.ok()) return Fail(io, text.status());
+      io.out << *text;
+      return kExitOk;
+    }
+    case Verb::kCompletion:
+      io.out << CompletionScript(command.shell);
+      return kExitOk;
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -159,12 +213,15 @@ int RunCommand(const Command& command, ResourceClient& client, Io io) {
       return RunWait(command, client, io);
     case Verb::kLabel:
       return RunLabel(command, client, io);
-    case Verb::kHelp:
-      io.out << UsageText();
-      return kExitOk;
+    case Verb::kEdit:
+      return RunEdit(command, client, io);
     case Verb::kVersion:
-      io.out << "ferryctl " << kFerryctlVersion << "\n";
-      return kExitOk;
+      if (command.version_flag || command.client_only) return *RunLocally(command, io);
+      return RunVersion(command, client, io);
+    case Verb::kHelp:
+    case Verb::kExplain:
+    case Verb::kCompletion:
+      return *RunLocally(command, io);
     case Verb::kTokenCreate:
     case Verb::kCredentialsCreate:
     case Verb::kCredentialsRevoke:
@@ -180,11 +237,8 @@ int FerryctlMain(const std::vector<std::string>& args, const Environment& env, I
     PrintError(io.err, command.status().message());
     return kExitUsage;
   }
-  if (command->verb == Verb::kHelp || command->verb == Verb::kVersion) {
-    io.out << (command->verb == Verb::kHelp ? UsageText()
-                                            : absl::StrCat("ferryctl ", kFerryctlVersion, "\n"));
-    return kExitOk;
-  }
+  if (std::optional<int> code = RunLocally(*command, io)) return *code;
+  if (!env.editor.empty()) command->editor = env.editor;
   absl::StatusOr<std::optional<ClientConfig>> config =
       LoadClientConfig(command->config_path, env.config, env.home);
   if (!config.ok()) return Fail(io, config.status());

@@ -39,7 +39,7 @@ void PrintError(std::ostream& err, absl::string_view message);
 // the status's message.
 int FailWith(std::ostream& err, const absl::Status& status);
 
-// Runs apply, get, describe, delete or wait; returns the exit code.
+// Runs any command but token and credentials; returns the exit code.
 int RunCommand(const Command& command, ResourceClient& client, Io io);
 
 // What ferryctl reads from its environment; empty when unset.
@@ -47,6 +47,8 @@ struct Environment {
   std::string server;  // $FERRY_SERVER
   std::string config;  // $FERRY_CONFIG
   std::string home;    // $HOME: where the default client config is looked for
+  // edit's editor: $FERRY_EDITOR, else $EDITOR; empty: vi.
+  std::string editor;
 };
 
 // The whole program: parse, then help/version locally, or load the client

@@ -18,20 +18,31 @@ Commands:
                                        its kernel. Changes nothing. Exits 0 when nothing
                                        would change, 1 when something would, 2 on an error
                                        (a node whose diff is unknown included).
-  get TYPE [NAME] [-o yaml|json|wide|name] [-l k=v,k!=v,k,!k,k in (a,b)] [-w [--timeout D]]
-                                       List or show forwards, nodes or events; with -w,
+  get TYPE [NAME...] [-o yaml|json|wide|name|jsonpath=TEMPLATE|custom-columns=SPEC]
+      [-l k=v,k!=v,k,!k,k in (a,b)] [--no-headers] [--show-labels] [--sort-by=PATH]
+      [-w [--timeout D]]               List or show forwards, nodes or events; with -w,
                                        keep printing changes until Ctrl-C (or --timeout).
+                                       jsonpath: {.items[*].metadata.name},
+                                       {range .items[*]}{.metadata.name}{"\n"}{end};
+                                       custom-columns: NAME:.metadata.name,READY:.status.
+                                       conditions[?(@.type=="Ready")].status.
   get events [--for forward/NAME|node/NAME] [-w]
                                        Events (drift, repairs, failures, connections),
                                        oldest first.
   describe TYPE [NAME]                 Show details, status and recent events of forwards
                                        or nodes.
   delete TYPE NAME... [--ignore-not-found]
+  delete TYPE --all | -l SELECTOR
   delete -f FILE|DIR|- [--ignore-not-found]
                                        Delete the named objects.
   label TYPE NAME|TYPE/NAME KEY=VALUE... KEY-... [--overwrite]
                                        Set or remove labels: a node's own (spec.labels, over
                                        its agent's --labels) or a forward's.
+  edit TYPE/NAME                       Edit an object's YAML in $EDITOR (default vi) and
+                                       apply it at the resourceVersion read; an invalid
+                                       edit reopens with the error at the top.
+  explain TYPE[.FIELD...]              Show a resource's fields and their docs, e.g.
+                                       explain ipforward.spec.frontend.
   wait TYPE/NAME...|TYPE --all --for=condition=Ready[=True]|--for=delete [--timeout=30s]
                                        Wait until a condition holds on the objects.
   token create --node NAME [--ttl 1h]  Print a one-time join token for node NAME (admin);
@@ -44,7 +55,11 @@ Commands:
                                        talks to); the key never leaves this machine.
   credentials revoke NAME [--role ROLE]
                                        Revoke every certificate of NAME (admin).
-  version                              Print the ferryctl version.
+  version [--client]                   Print ferryctl's and the controller's versions
+                                       (--client: ferryctl's only). ferryctl --version
+                                       prints one line, "ferryctl 0.3.0".
+  completion bash|zsh                  Print a shell completion script, e.g.
+                                       source <(ferryctl completion bash).
   help                                 Print this help.
 
 Types: forwards (forward, ipforwards, fwd), nodes (node), events (event, ev).

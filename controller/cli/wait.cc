@@ -22,6 +22,9 @@ using ferry::v1::WatchEvent;
 // 100k apply (~0.2 s of its tail). The last lines go out when the wait ends.
 constexpr absl::Duration kFlushEvery = absl::Milliseconds(50);
 
+// Objects named, with their last state, when a wait times out.
+constexpr size_t kReasonsShown = 10;
+
 // One wait: the objects still pending and the revision each was last seen
 // at, so events replayed from before that revision are ignored.
 class Waiter {
@@ -59,22 +62,51 @@ class Waiter {
           absl::ToChronoMilliseconds(std::min(kRewatchBackoff, deadline - absl::Now())));
     }
     if (pending_.empty()) return kExitOk;
-    std::vector<std::string> refs;
-    for (const auto& [name, revision] : pending_) refs.push_back(ObjectRef(command_.kind, name));
+    // Each object still pending, with what it last showed:
+    //   timed out waiting for ipforward/web: Ready=False (Pending): waiting for node node-a
+    std::vector<std::string> parts;
+    for (const auto& [name, revision] : pending_) {
+      if (parts.size() == kReasonsShown) {
+        parts.push_back(absl::StrCat("and ", pending_.size() - kReasonsShown, " more"));
+        break;
+      }
+      auto seen = last_seen_.find(name);
+      parts.push_back(absl::StrCat(ObjectRef(command_.kind, name), ": ",
+                                   seen == last_seen_.end() ? "not seen" : seen->second));
+    }
     return Fail(absl::DeadlineExceededError(
-        absl::StrCat("timed out waiting for the condition on ", absl::StrJoin(refs, ", "))));
+        absl::StrCat("timed out waiting for ", absl::StrJoin(parts, "; "))));
+  }
+
+  // What `object` shows of the awaited condition, for the timeout message.
+  std::string Describe(const Object& object) const {
+    if (command_.wait_for.for_delete) return "still exists";
+    const Conditions& conditions = object.has_node() ? object.node().status().conditions()
+                                                     : object.ip_forward().status().conditions();
+    const std::string& type = command_.wait_for.condition_type;
+    const ferry::v1::Condition* condition = FindCondition(conditions, type);
+    if (condition == nullptr) return absl::StrCat("no ", type, " condition yet");
+    std::string text = absl::StrCat(type, "=", condition->status());
+    if (!condition->reason().empty()) absl::StrAppend(&text, " (", condition->reason(), ")");
+    if (!condition->message().empty()) absl::StrAppend(&text, ": ", condition->message());
+    const int64_t generation = MetaOf(object).generation();
+    if (condition->observed_generation() != 0 && condition->observed_generation() < generation) {
+      absl::StrAppend(&text, " [for generation ", condition->observed_generation(),
+                      ", the object is at ", generation, "]");
+    }
+    return text;
   }
 
   int Fail(const absl::Status& status) { return FailWith(io_.err, status); }
 
   absl::Status InitialRead() {
-    if (command_.all) {
+    if (command_.all || !command_.label_selector.empty()) {
       // Each object is judged as it streams in: 100k listed objects are
       // never held at once.
       bool any = false;
       std::string listed_at;
       absl::Status s = client_.List(
-          command_.kind, "",
+          command_.kind, command_.label_selector,
           [&](const Object& o) {
             any = true;
             pending_[MetaOf(o).name()] = std::nullopt;
@@ -127,7 +159,11 @@ class Waiter {
     auto it = pending_.find(name);
     if (it == pending_.end()) return;
     it->second = ParseRevision(MetaOf(object).resource_version());
-    if (!command_.wait_for.for_delete && ConditionMet(object, command_.wait_for)) Met(name);
+    if (!command_.wait_for.for_delete && ConditionMet(object, command_.wait_for)) {
+      Met(name);
+    } else {
+      last_seen_[name] = Describe(object);
+    }
   }
 
   bool OnEvent(const WatchEvent& event) {
@@ -144,14 +180,18 @@ class Waiter {
       return true;  // replayed from before what we have already seen
     }
     if (event.type() == WatchEvent::DELETED) {
-      if (command_.wait_for.for_delete)
+      if (command_.wait_for.for_delete) {
         Met(name);
-      else
+      } else {
         it->second = revision;
+        last_seen_[name] = "deleted";
+      }
     } else {
       it->second = revision;
       if (!command_.wait_for.for_delete && ConditionMet(event.object(), command_.wait_for)) {
         Met(name);
+      } else {
+        last_seen_[name] = Describe(event.object());
       }
     }
     return !pending_.empty();
@@ -159,6 +199,7 @@ class Waiter {
 
   void Met(const std::string& name) {
     pending_.erase(name);
+    last_seen_.erase(name);
     io_.out << ObjectRef(command_.kind, name) << " condition met\n";
     const absl::Time now = absl::Now();
     if (now - last_flush_ >= kFlushEvery) {
@@ -183,6 +224,7 @@ class Waiter {
   ResourceClient& client_;
   Io io_;
   std::map<std::string, std::optional<int64_t>> pending_;  // name -> last seen revision
+  std::map<std::string, std::string> last_seen_;           // name -> Describe() of it
   std::optional<int64_t> last_event_revision_;
   bool watch_from_now_ = false;
   absl::Time last_flush_ = absl::InfinitePast();

@@ -10,6 +10,7 @@ bool IsRead(Verb verb) { return verb == Verb::kGet || verb == Verb::kList || ver
 // The role table of authorizer.h. Roles are not a hierarchy in code: each
 // states what it may do, so widening one never widens another by accident.
 bool Allowed(Role role, Verb verb, absl::string_view kind) {
+  if (verb == Verb::kVersion) return role != Role::kNone;
   switch (role) {
     case Role::kAdmin:
       return true;
@@ -50,6 +51,8 @@ absl::string_view VerbName(Verb verb) {
       return "create-credentials";
     case Verb::kRevoke:
       return "revoke";
+    case Verb::kVersion:
+      return "version";
   }
   return "unknown";
 }

@@ -10,6 +10,7 @@
 //           credentials, revoke
 //   node    the agent API only (Sync, Renew), and only as itself: the
 //           session's node name is the certificate's CN
+//   every role may ask the server's version (ResourceService.Version)
 //
 // Joining needs no principal (the token authenticates) and renewing needs
 // any valid certificate; both are decided by SecurityService.
@@ -33,9 +34,11 @@ enum class Verb {
   kCreateToken,  // SecurityService.CreateJoinToken
   kCreateCredentials,
   kRevoke,
+  kVersion,  // ResourceService.Version: a read every role has
 };
 
-// "get", "list", ..., "create-token", "create-credentials", "revoke".
+// "get", "list", ..., "create-token", "create-credentials", "revoke",
+// "version".
 absl::string_view VerbName(Verb verb);
 
 // `kind` is "IPForward", "Node", "Event", or empty for verbs without one.

@@ -24,6 +24,7 @@
 #include "controller/server/stream_batcher.h"
 #include "controller/store/change_feed.h"
 #include "controller/store/object_codec.h"
+#include "ferry/version.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
@@ -228,6 +229,16 @@ grpc::Status ResourceServiceImpl::Get(grpc::ServerContext* context,
   if (!object.ok()) return api::ToGrpcStatus(object.status());
   overlay_.PutCurrent(&*object);
   *response = *std::move(object);
+  return grpc::Status::OK;
+}
+
+grpc::Status ResourceServiceImpl::Version(grpc::ServerContext* context,
+                                          const ferry::v1::VersionRequest* /*request*/,
+                                          ferry::v1::VersionResponse* response) {
+  if (absl::Status s = Allow(Caller(*context), Verb::kVersion, "", ""); !s.ok()) {
+    return api::ToGrpcStatus(s);
+  }
+  response->set_version(ferry::kFerryVersion);
   return grpc::Status::OK;
 }
 

@@ -118,6 +118,9 @@ class ResourceServiceImpl final : public ferry::v1::ResourceService::Service {
   // at most Options::diff_wait.
   grpc::Status Diff(grpc::ServerContext* context, const ferry::v1::ApplyRequest* request,
                     ferry::v1::DiffResponse* response) override;
+  // ferry::kFerryVersion; any authenticated principal may ask.
+  grpc::Status Version(grpc::ServerContext* context, const ferry::v1::VersionRequest* request,
+                       ferry::v1::VersionResponse* response) override;
 
  private:
   // OK if `who` may apply every object of `request` (a request without

@@ -156,8 +156,12 @@ TEST(CliCommandTest, GetWithoutTypeIsUsageError) {
   ExpectUsageError({"get"}, "needs a resource type");
 }
 
-TEST(CliCommandTest, GetWithTwoNamesIsUsageError) {
-  ExpectUsageError({"get", "forward", "a", "b"}, "at most one name");
+TEST(CliCommandTest, GetTakesSeveralNamesButDescribeAndWatchOne) {
+  absl::StatusOr<Command> c = Parse({"get", "forward", "a", "b"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_THAT(c->names, ElementsAre("a", "b"));
+  ExpectUsageError({"describe", "forward", "a", "b"}, "at most one name");
+  ExpectUsageError({"get", "forward", "a", "b", "-w"}, "get -w takes at most one name");
 }
 
 TEST(CliCommandTest, SelectorWithNameIsUsageError) {

@@ -15,6 +15,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "api/lib/list_metadata.h"
+#include "api/lib/selector.h"
 #include "controller/cli/kinds.h"
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -68,6 +69,12 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
   std::vector<ferry::v1::ApplyRequest> diff_requests() {
     absl::MutexLock lock(&mu_);
     return diff_requests_;
+  }
+
+  grpc::Status Version(grpc::ServerContext*, const ferry::v1::VersionRequest*,
+                       ferry::v1::VersionResponse* response) override {
+    response->set_version("9.8.7");
+    return grpc::Status::OK;
   }
 
   grpc::Status Diff(grpc::ServerContext*, const ferry::v1::ApplyRequest* request,
@@ -130,15 +137,24 @@ class FakeResourceService final : public ferry::v1::ResourceService::Service {
     return grpc::Status::OK;
   }
 
-  // The objects of the kind, two to a batch (ferryctl lists only so).
+  // The objects of the kind that the selector matches, two to a batch
+  // (ferryctl lists only so).
   grpc::Status ListBatches(grpc::ServerContext* context, const ferry::v1::ListRequest* request,
                            grpc::ServerWriter<ferry::v1::ObjectBatch>* writer) override {
+    absl::StatusOr<api::LabelSelector> selector =
+        api::ParseLabelSelector(request->label_selector());
+    if (!selector.ok()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          std::string(selector.status().message()));
+    }
     std::vector<ferry::v1::Object> objects;
     std::string revision;
     {
       absl::MutexLock lock(&mu_);
       for (const auto& [key, object] : objects_) {
-        if (key.first == request->kind()) objects.push_back(object);
+        if (key.first == request->kind() && api::Matches(*selector, MetaOf(object).labels())) {
+          objects.push_back(object);
+        }
       }
       revision = list_revision_;
     }

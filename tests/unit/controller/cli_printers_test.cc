@@ -116,9 +116,10 @@ TEST(CliPrintersTest, ForwardTableHasKubectlColumns) {
   std::vector<std::string> lines = Lines(out);
   ASSERT_EQ(lines.size(), 2u) << out;
   EXPECT_THAT(Columns(lines[0]), ElementsAre("NAME", "FRONTEND", "BACKEND", "PORTS", "SOURCEIP",
-                                             "READY", "VERIFIED", "AGE"));
-  EXPECT_THAT(Columns(lines[1]), ElementsAre("web", "node-a/192.0.2.1", "node-b/10.8.0.2",
-                                             "80→8080/TCP", "Preserve", "False", "Unknown", "5m"));
+                                             "READY", "VERIFIED", "DRIFTED", "AGE"));
+  EXPECT_THAT(Columns(lines[1]),
+              ElementsAre("web", "node-a/192.0.2.1", "node-b/10.8.0.2", "80→8080/TCP", "Preserve",
+                          "False", "Unknown", "Unknown", "5m"));
 }
 
 TEST(CliPrintersTest, TableColumnsAlignAcrossRows) {
@@ -138,13 +139,14 @@ TEST(CliPrintersTest, WideForwardTableAddsStatusColumns) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_THAT(Columns(lines[0]),
               ElementsAre("NAME", "FRONTEND", "BACKEND", "PORTS", "SOURCEIP", "READY", "VERIFIED",
-                          "AGE", "ACCEPTED", "DRIFTED", "REASON", "RETURN-VIA", "GENERATION"));
-  EXPECT_THAT(Columns(lines[1]), ElementsAre("web", "node-a/192.0.2.1", "node-b/10.8.0.2",
-                                             "80→8080/TCP", "Preserve", "False", "Unknown", "5m",
-                                             "True", "Unknown", "NodePending", "10.8.0.1", "3"));
+                          "DRIFTED", "AGE", "ACCEPTED", "REASON", "RETURN-VIA", "GENERATION"));
+  EXPECT_THAT(
+      Columns(lines[1]),
+      ElementsAre("web", "node-a/192.0.2.1", "node-b/10.8.0.2", "80→8080/TCP", "Preserve", "False",
+                  "Unknown", "Unknown", "5m", "True", "NodePending", "10.8.0.1", "3"));
 }
 
-TEST(CliPrintersTest, WideForwardTableShowsTheDriftedCondition) {
+TEST(CliPrintersTest, ForwardTableShowsTheDriftedCondition) {
   ferry::v1::Object object = Forward("web");
   AddCondition(object.mutable_ip_forward()->mutable_status(), "Drifted", "True", "DriftDetected");
   TableRow header = ForwardHeader(/*wide=*/true);
@@ -161,8 +163,8 @@ TEST(CliPrintersTest, ForwardWithoutConditionsIsUnknown) {
   TableRow row = ForwardRow(object.ip_forward(), kNow, /*wide=*/true);
   EXPECT_EQ(row[5], "Unknown");  // READY
   EXPECT_EQ(row[6], "Unknown");  // VERIFIED
-  EXPECT_EQ(row[8], "Unknown");  // ACCEPTED
-  EXPECT_EQ(row[9], "Unknown");  // DRIFTED
+  EXPECT_EQ(row[7], "Unknown");  // DRIFTED
+  EXPECT_EQ(row[9], "Unknown");  // ACCEPTED
   EXPECT_EQ(row[10], "<none>");  // REASON
 }
 

@@ -79,7 +79,7 @@ TEST_F(CliWaitTest, TimesOutWhenTheConditionNeverHolds) {
   fake_.service().Put(Forward("web", "False", "5"));
   fake_.service().AddWatchEvent(WatchEvent::MODIFIED, Forward("other", "True", "6"), "6");
   EXPECT_EQ(Run({"wait", "forward/web", "--for=condition=Ready", "--timeout=200ms"}), kExitFailure);
-  EXPECT_EQ(err_.str(), "error: timed out waiting for the condition on ipforward/web\n");
+  EXPECT_EQ(err_.str(), "error: timed out waiting for ipforward/web: Ready=False\n");
   EXPECT_THAT(out_.str(), IsEmpty());
 }
 
@@ -87,7 +87,7 @@ TEST_F(CliWaitTest, EventsOlderThanTheReadStateAreIgnored) {
   fake_.service().Put(Forward("web", "False", "9"));
   fake_.service().AddWatchEvent(WatchEvent::MODIFIED, Forward("web", "True", "7"), "7");
   EXPECT_EQ(Run({"wait", "forward/web", "--for=condition=Ready", "--timeout=200ms"}), kExitFailure);
-  EXPECT_EQ(err_.str(), "error: timed out waiting for the condition on ipforward/web\n");
+  EXPECT_EQ(err_.str(), "error: timed out waiting for ipforward/web: Ready=False\n");
 }
 
 TEST_F(CliWaitTest, WaitsForOtherConditionsAndStatuses) {

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "controller/store/object_codec.h"
 #include "controller/store/sqlite_store.h"
+#include "ferry/version.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller/resource_service_fixture.h"
@@ -470,6 +471,62 @@ TEST_F(ResourceServiceTest, EventsCanBeReadListedAndWatched) {
   EXPECT_EQ(event.type(), ferry::v1::WatchEvent::ADDED);
   EXPECT_EQ(event.object().event().metadata().name(), "web.0badf00d");
   watch_context.TryCancel();
+}
+
+}  // namespace
+}  // namespace ferry::controller
+
+namespace ferry::controller {
+namespace {
+
+grpc::Status AskVersion(ferry::v1::ResourceService::Stub& stub, const std::string& role,
+                        ferry::v1::VersionResponse* response) {
+  grpc::ClientContext context;
+  if (!role.empty()) context.AddMetadata("x-test-role", role);
+  return stub.Version(&context, ferry::v1::VersionRequest(), response);
+}
+
+TEST_F(ResourceServiceTest, VersionIsTheBuildsProjectVersion) {
+  ferry::v1::VersionResponse response;
+  grpc::Status status = AskVersion(*stub_, "", &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.version(), ferry::kFerryVersion);
+}
+
+// Callers named by the x-test-role metadata, as the real server names
+// them by certificate.
+class VersionAuthorizationTest : public ResourceServiceFixture {
+ protected:
+  void SetUp() override {
+    ResourceServiceImpl::Options options = FastWatchOptions();
+    options.principal = [](const grpc::ServerContextBase& context) {
+      Principal p;
+      for (const auto& [key, value] : context.client_metadata()) {
+        if (key == "x-test-role") {
+          p.name = "someone";
+          p.role = ParseRole(std::string(value.data(), value.size()));
+        }
+      }
+      return p;
+    };
+    OpenAndServe("ferry-version", std::move(options));
+  }
+};
+
+TEST_F(VersionAuthorizationTest, EveryRoleMayAskTheVersion) {
+  for (const std::string role : {"viewer", "editor", "admin", "node"}) {
+    ferry::v1::VersionResponse response;
+    grpc::Status status = AskVersion(*stub_, role, &response);
+    EXPECT_TRUE(status.ok()) << role << ": " << status.error_message();
+    EXPECT_EQ(response.version(), ferry::kFerryVersion) << role;
+  }
+}
+
+TEST_F(VersionAuthorizationTest, AnUnauthenticatedCallerMayNot) {
+  ferry::v1::VersionResponse response;
+  grpc::Status status = AskVersion(*stub_, "", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_THAT(status.error_message(), HasSubstr("cannot version"));
 }
 
 }  // namespace
