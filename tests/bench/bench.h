@@ -43,6 +43,10 @@ absl::Status RunDriftBench(const BenchOptions& options, Report* report);
 // apply of N forwards -> all Ready beside `nft -f`, one change among N,
 // peak RSS of ferryctl and the controller, the controller's stop.
 absl::Status RunE2eBench(const BenchOptions& options, Report* report);
+// 8: the cost of data-path probing at 10k forwards on one node (agent and
+// controller CPU, probes and packets per second, agent RSS) beside the same
+// lab with probing off, and apply -> every forward probed once.
+absl::Status RunProbeBench(const BenchOptions& options, Report* report);
 // 5: RSS at 1k and 100k forwards, idle CPU (each in a child process).
 absl::Status RunResourcesBench(const BenchOptions& options, Report* report);
 
