@@ -17,17 +17,23 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "api/lib/config_file.h"
+#include "api/lib/flag_help.h"
 #include "api/lib/log.h"
 #include "api/observability/endpoints.h"
 #include "api/observability/http_server.h"
 #include "api/observability/metrics.h"
+#include "api/observability/process_metrics.h"
 #include "api/observability/webhook.h"
 #include "controller/dashboard/dashboard.h"
 #include "controller/dashboard/metrics_serving.h"
@@ -38,6 +44,7 @@
 #include "controller/protection/protection_metrics.h"
 #include "controller/protection/rate_limiter.h"
 #include "controller/server/agent_service.h"
+#include "controller/server/grpc_metrics.h"
 #include "controller/server/listeners.h"
 #include "controller/server/resource_service.h"
 #include "controller/server/secure_serving.h"
@@ -46,12 +53,18 @@
 #include "controller/store/commit_handoff.h"
 #include "controller/store/snapshot.h"
 #include "controller/store/sqlite_store.h"
+#include "ferry/version.h"
 
 ABSL_FLAG(std::string, data_dir, "./ferry-data", "directory holding ferry.db (created if missing)");
 ABSL_FLAG(std::vector<std::string>, listen, {"127.0.0.1:7443"},
           "address to serve on: host:port or unix:PATH; comma-separated, "
           "and the flag may be repeated");
 ABSL_FLAG(std::string, v, "info", "log level: info or debug");
+ABSL_FLAG(std::string, log_format, "logfmt",
+          "log lines on stderr: logfmt (key=value) or json (one object per line)");
+ABSL_FLAG(std::string, config, "",
+          "YAML file of flags: keys are these flags' names (metrics-listen: 127.0.0.1:9100), "
+          "lists for repeatable flags; a flag on the command line overrides the file");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port to serve /metrics, /healthz and /readyz on (HTTP); off "
           "when empty");
@@ -215,6 +228,64 @@ absl::Status ReadSecurityFlags(const std::vector<std::string>& san_values, Confi
   return absl::OkStatus();
 }
 
+// The flags defined in this file (absl registers its own and gRPC's too),
+// by name.
+std::vector<absl::CommandLineFlag*> OwnFlags() {
+  std::vector<absl::CommandLineFlag*> own;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (absl::EndsWith(flag->Filename(), "controller/main.cc")) own.push_back(flag);
+  }
+  std::sort(own.begin(), own.end(),
+            [](const auto* a, const auto* b) { return a->Name() < b->Name(); });
+  return own;
+}
+
+// Flags that may be given more than once (their values accumulate).
+bool IsRepeatedFlag(absl::string_view name) {
+  return name == "listen" || name == "alert_webhook" || name == "tls_san";
+}
+
+std::string Dashed(absl::string_view name) { return absl::StrReplaceAll(name, {{"_", "-"}}); }
+
+std::string ValuePlaceholder(const absl::CommandLineFlag& flag) {
+  const absl::string_view name = flag.Name();
+  if (name == "v") return "info|debug";
+  if (name == "log_format") return "logfmt|json";
+  if (name == "metrics_listen") return "HOST:PORT";
+  if (name == "listen") return "ADDR";
+  if (name == "alert_webhook") return "URL";
+  if (name == "data_dir") return "DIR";
+  if (name == "tls_san") return "NAME";
+  if (name == "reserved_ports") return "PORTS";
+  if (flag.IsOfType<absl::Duration>()) return "DURATION";
+  if (flag.IsOfType<int64_t>() || flag.IsOfType<int32_t>() || flag.IsOfType<double>()) return "N";
+  return "FILE";  // every other string flag names a file
+}
+
+std::string Usage() {
+  std::vector<api::FlagHelp> help;
+  for (const absl::CommandLineFlag* flag : OwnFlags()) {
+    help.push_back(
+        {Dashed(flag->Name()), ValuePlaceholder(*flag), flag->Help(), flag->DefaultValue()});
+  }
+  help.push_back({"help", "", "print this help and exit (also -h)", ""});
+  help.push_back({"version", "", "print the version and exit", ""});
+  return absl::StrCat(
+      "usage: ferry-controller [--config FILE] [flags]\n\n"
+      "Stores Ferry's resources in SQLite and pushes each node's config to its agent.\n"
+      "Flags take --flag VALUE or --flag=VALUE; dashes and underscores are alike.\n\n"
+      "Flags:\n",
+      api::FormatFlagHelp(help));
+}
+
+std::vector<api::ConfigFlag> ConfigFlags() {
+  std::vector<api::ConfigFlag> flags;
+  for (const absl::CommandLineFlag* flag : OwnFlags()) {
+    flags.push_back({Dashed(flag->Name()), IsRepeatedFlag(flag->Name())});
+  }
+  return flags;
+}
+
 int Fail(absl::string_view what, const absl::Status& status) {
   LogError(what, {{"error", std::string(status.message())}});
   return 1;
@@ -229,6 +300,9 @@ int Run(const Config& config, const sigset_t& signals) {
           {{"path", (*store)->path()}, {"revision", absl::StrCat((*store)->CurrentRevision())}});
 
   observability::Registry registry;
+  if (absl::Status s = observability::RegisterProcessMetrics(&registry, "controller"); !s.ok()) {
+    return Fail("cannot register process metrics", s);
+  }
   std::unique_ptr<observability::WebhookNotifier> notifier;
   if (!config.alert_webhooks.empty()) {
     observability::WebhookOptions webhook_options;
@@ -338,6 +412,12 @@ int Run(const Config& config, const sigset_t& signals) {
   builder.RegisterService(&resource_service);
   builder.RegisterService(&agent_service);
   builder.RegisterService(&security_service);
+  absl::StatusOr<std::unique_ptr<GrpcMetricsInterceptorFactory>> grpc_metrics =
+      GrpcMetricsInterceptorFactory::Create(&registry);
+  if (!grpc_metrics.ok()) return Fail("cannot register gRPC metrics", grpc_metrics.status());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(*std::move(grpc_metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {
     (*secure)->StopUnix();
@@ -412,22 +492,44 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  absl::SetProgramUsageMessage(
-      "ferry-controller --data-dir DIR [--listen host:port|unix:PATH ...] "
-      "[--metrics-listen host:port] [--alert-webhook URL ...] [--v debug] "
-      "[--max-message-bytes N] [--client-write-rate R] [--agent-report-rate R] ...");
-  std::vector<std::string> args = ferry::controller::NormalizeFlagDashes(argc, argv);
+  absl::SetProgramUsageMessage("ferry-controller [--config FILE] [flags]; --help lists them");
+  // Answered before absl parses: its --help lists nothing of ours, it has
+  // no -h, and its --version prints no version.
+  const std::vector<std::string> given(argv + 1, argv + argc);
+  for (const std::string& arg : given) {
+    if (arg == "--") break;
+    if (arg == "-h" || arg == "--help" || arg == "-help") {
+      std::fputs(ferry::controller::Usage().c_str(), stdout);
+      return 0;
+    }
+    if (arg == "--version" || arg == "-version") {
+      std::printf("ferry-controller %s\n", ferry::kFerryVersion);
+      return 0;
+    }
+  }
+  absl::StatusOr<std::vector<std::string>> expanded =
+      ferry::api::ExpandConfigFile(given, ferry::controller::ConfigFlags());
+  if (!expanded.ok()) {
+    std::fprintf(stderr, "ferry-controller: %s\n",
+                 std::string(expanded.status().message()).c_str());
+    return 2;
+  }
+  std::vector<char*> expanded_ptrs = {argv[0]};
+  for (std::string& a : *expanded) expanded_ptrs.push_back(a.data());
+  const int expanded_argc = static_cast<int>(expanded_ptrs.size());
+  std::vector<std::string> args =
+      ferry::controller::NormalizeFlagDashes(expanded_argc, expanded_ptrs.data());
   std::vector<char*> arg_ptrs;
   for (std::string& a : args) arg_ptrs.push_back(a.data());
   arg_ptrs.push_back(nullptr);
   // Repeated --listen flags accumulate; absl keeps only the last one.
   std::vector<std::string> listen_values =
-      ferry::controller::CollectFlagValues(argc, arg_ptrs.data(), "listen");
+      ferry::controller::CollectFlagValues(expanded_argc, arg_ptrs.data(), "listen");
   std::vector<std::string> webhook_values =
-      ferry::controller::CollectFlagValues(argc, arg_ptrs.data(), "alert_webhook");
+      ferry::controller::CollectFlagValues(expanded_argc, arg_ptrs.data(), "alert_webhook");
   std::vector<std::string> san_values =
-      ferry::controller::CollectFlagValues(argc, arg_ptrs.data(), "tls_san");
-  std::vector<char*> rest = absl::ParseCommandLine(argc, arg_ptrs.data());
+      ferry::controller::CollectFlagValues(expanded_argc, arg_ptrs.data(), "tls_san");
+  std::vector<char*> rest = absl::ParseCommandLine(expanded_argc, arg_ptrs.data());
   if (rest.size() > 1) {
     std::fprintf(stderr, "ferry-controller: unexpected argument \"%s\"\n", rest[1]);
     return 2;
@@ -448,6 +550,14 @@ int main(int argc, char** argv) {
                  level.c_str());
     return 2;
   }
+  absl::StatusOr<ferry::LogFormat> log_format =
+      ferry::ParseLogFormat(absl::GetFlag(FLAGS_log_format), "--log-format");
+  if (!log_format.ok()) {
+    std::fprintf(stderr, "ferry-controller: %s\n",
+                 std::string(log_format.status().message()).c_str());
+    return 2;
+  }
+  ferry::SetLogFormat(*log_format);
   std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   if (data_dir.empty()) {
     std::fprintf(stderr, "ferry-controller: --data-dir: must not be empty\n");

@@ -11,6 +11,7 @@ namespace ferry {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
+std::atomic<LogFormat> g_format{LogFormat::kLogfmt};
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -44,22 +45,81 @@ void AppendValue(std::string* out, absl::string_view v) {
   out->push_back('"');
 }
 
+// A JSON string: quotes, backslashes and control characters escaped; other
+// bytes (UTF-8 included) as they are.
+void AppendJsonString(std::string* out, absl::string_view v) {
+  out->push_back('"');
+  for (char c : v) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppend(out, "\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
 }  // namespace
 
-void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
-bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level; }
+void SetLogFormat(LogFormat format) { g_format = format; }
 
-void Log(LogLevel level, absl::string_view msg, std::initializer_list<LogField> fields) {
-  if (!LogEnabled(level)) return;
-  std::string line = absl::StrCat(
-      "ts=", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-      " level=", LevelName(level), " msg=");
+absl::StatusOr<LogFormat> ParseLogFormat(absl::string_view text, absl::string_view flag) {
+  if (text == "logfmt") return LogFormat::kLogfmt;
+  if (text == "json") return LogFormat::kJson;
+  return absl::InvalidArgumentError(
+      absl::StrCat(flag, ": must be logfmt or json, got \"", text, "\""));
+}
+
+std::string FormatLogLine(LogFormat format, absl::Time time, LogLevel level, absl::string_view msg,
+                          std::initializer_list<LogField> fields) {
+  const std::string ts = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
+  std::string line;
+  if (format == LogFormat::kJson) {
+    absl::StrAppend(&line, "{\"ts\":\"", ts, "\",\"level\":\"", LevelName(level), "\",\"msg\":");
+    AppendJsonString(&line, msg);
+    for (const auto& [k, v] : fields) {
+      line.push_back(',');
+      AppendJsonString(&line, k);
+      line.push_back(':');
+      AppendJsonString(&line, v);
+    }
+    line.append("}\n");
+    return line;
+  }
+  line = absl::StrCat("ts=", ts, " level=", LevelName(level), " msg=");
   AppendValue(&line, msg);
   for (const auto& [k, v] : fields) {
     absl::StrAppend(&line, " ", k, "=");
     AppendValue(&line, v);
   }
   line.push_back('\n');
+  return line;
+}
+
+void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
+bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level; }
+
+void Log(LogLevel level, absl::string_view msg, std::initializer_list<LogField> fields) {
+  if (!LogEnabled(level)) return;
+  std::string line = FormatLogLine(g_format.load(), absl::Now(), level, msg, fields);
   // One write per line keeps lines whole when threads log at once.
   fwrite(line.data(), 1, line.size(), stderr);
 }

@@ -117,47 +117,76 @@ absl::Status ValidateTables(const RouteTableOptions& tables) {
 
 }  // namespace
 
-std::string AgentUsage() {
-  return "usage: ferry-agent --node-name NAME --controller ADDR [flags]\n"
-         "  --node-name NAME      this node's name (its identity to the "
-         "controller)\n"
-         "  --controller ADDR     host:port or unix:/path of ferry-controller\n"
-         "  --labels k=v,...      node labels reported in the hello\n"
-         "  --join-token TOKEN    one-time token from `ferryctl token create --node NAME`;\n"
-         "                        needed only until the node holds a certificate\n"
-         "  --join-token-file F   read the join token from file F (keeps it out of ps)\n"
-         "  --state-dir DIR       the node's key and certificates (default "
-         "/var/lib/ferry-agent)\n"
-         "  --max-config-entries N  refuse a config with more dnat and return-route entries\n"
-         "                        (default 1000000)\n"
-         "  --table-base N        first routing table for return routes "
-         "(default 7100)\n"
-         "  --table-count N       number of routing tables (default 100)\n"
-         "  --rule-priority N     priority of return-route rules (default "
-         "10000)\n"
-         "  --verify-interval D   full drift verification period (default "
-         "30s)\n"
-         "  --sysctl-poll D       also poll the forwarding sysctls every D, for "
-         "kernels that do not\n"
-         "                        announce their changes (default 0: off; they are "
-         "checked on\n"
-         "                        change events and by every full verification)\n"
-         "  --probe-rate N        start at most N data-path probes per second (default 200;\n"
-         "                        0: no probes). At 10k probed forwards a round takes 50 s\n"
-         "                        at 200/s, so shorter probe periods stretch to that\n"
-         "  --probe-period D      probe each forward every D unless its spec.probe.periodSeconds\n"
-         "                        says otherwise (default 15s, at least 1s)\n"
-         "  --v info|debug        log level (default info)\n";
+std::vector<api::FlagHelp> AgentFlagHelp() {
+  return {
+      {"node-name", "NAME", "this node's name (its identity to the controller); required", ""},
+      {"controller", "ADDR", "host:port or unix:/path of ferry-controller; required", ""},
+      {"config", "FILE",
+       "YAML file of flags: keys are these flags' names (probe-rate: 100), "
+       "labels as a mapping; a flag on the command line overrides the file",
+       ""},
+      {"labels", "k=v,...", "node labels reported in the hello", ""},
+      {"join-token", "TOKEN",
+       "one-time token from `ferryctl token create --node NAME`; needed only until the node "
+       "holds a certificate",
+       ""},
+      {"join-token-file", "FILE", "read the join token from FILE (keeps it out of ps)", ""},
+      {"state-dir", "DIR", "the node's key and certificates", "/var/lib/ferry-agent"},
+      {"max-config-entries", "N", "refuse a config with more dnat and return-route entries",
+       "1000000"},
+      {"table-base", "N", "first routing table for return routes", "7100"},
+      {"table-count", "N", "number of routing tables", "100"},
+      {"rule-priority", "N", "priority of return-route rules", "10000"},
+      {"verify-interval", "DURATION", "full drift verification period", "30s"},
+      {"sysctl-poll", "DURATION",
+       "also poll the forwarding sysctls every DURATION, for kernels that do not announce their "
+       "changes (0: off; they are checked on change events and by every full verification)",
+       "0"},
+      {"probe-rate", "N",
+       "start at most N data-path probes per second (0: no probes). At 10k probed forwards a "
+       "round takes 50 s at 200/s, so shorter probe periods stretch to that",
+       "200"},
+      {"probe-period", "DURATION",
+       "probe each forward every DURATION unless its spec.probe.periodSeconds says otherwise "
+       "(at least 1s)",
+       "15s"},
+      {"log-format", "logfmt|json", "log lines on stderr: key=value, or one JSON object per line",
+       "logfmt"},
+      {"v", "info|debug", "log level", "info"},
+      {"help", "", "print this help and exit (also -h)", ""},
+      {"version", "", "print the version and exit", ""},
+  };
 }
 
-absl::StatusOr<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args) {
+std::string AgentUsage() {
+  return absl::StrCat(
+      "usage: ferry-agent --node-name NAME --controller ADDR [flags]\n\n"
+      "Converges this node's nftables NAT and policy routes on the config its controller\n"
+      "pushes. Flags take --flag VALUE or --flag=VALUE.\n\n"
+      "Flags:\n",
+      api::FormatFlagHelp(AgentFlagHelp()));
+}
+
+absl::StatusOr<AgentFlags> ParseAgentFlags(std::vector<std::string> args) {
   AgentFlags flags;
-  for (size_t i = 0; i < args.size(); ++i) {
-    absl::string_view arg = args[i];
+  // Answered whatever else is given, so a broken config never hides them.
+  for (const std::string& arg : args) {
     if (arg == "--help" || arg == "-h") {
       flags.help = true;
       return flags;
     }
+    if (arg == "--version") {
+      flags.version = true;
+      return flags;
+    }
+  }
+  std::vector<api::ConfigFlag> config_flags;
+  for (const api::FlagHelp& f : AgentFlagHelp()) config_flags.push_back({f.name, false});
+  absl::StatusOr<std::vector<std::string>> expanded = api::ExpandConfigFile(args, config_flags);
+  if (!expanded.ok()) return expanded.status();
+  args = *std::move(expanded);
+  for (size_t i = 0; i < args.size(); ++i) {
+    absl::string_view arg = args[i];
     if (arg.substr(0, 2) != "--") {
       return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", arg, "\""));
     }
@@ -213,6 +242,10 @@ absl::StatusOr<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args)
       } else {
         status = ParseDurationFlag(name, value, absl::Milliseconds(10), flags.sysctl_poll);
       }
+    } else if (name == "log-format") {
+      absl::StatusOr<LogFormat> format = ParseLogFormat(value, "--log-format");
+      if (format.ok()) flags.log_format = *format;
+      status = format.status();
     } else if (name == "v") {
       if (value == "info") {
         flags.log_level = LogLevel::kInfo;

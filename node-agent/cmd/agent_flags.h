@@ -11,6 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "api/lib/config_file.h"
+#include "api/lib/flag_help.h"
 #include "api/lib/log.h"
 #include "node-agent/state/route_tables.h"
 
@@ -22,6 +24,7 @@ struct AgentFlags {
   std::map<std::string, std::string> labels;
   RouteTableOptions tables;
   LogLevel log_level = LogLevel::kInfo;
+  LogFormat log_format = LogFormat::kLogfmt;
   // Drift detection: the periodic full verification (safety net behind
   // kernel events), and an optional poll of the sysctls Ferry set (zero:
   // off, since their changes arrive as RTM_NEWNETCONF events).
@@ -41,15 +44,23 @@ struct AgentFlags {
   uint32_t probe_rate = 200;
   // A forward's probe period when its spec gives none (spec.probe.periodSeconds 0).
   absl::Duration probe_period = absl::Seconds(15);
+  // --help / -h and --version: print and exit 0; nothing else is checked.
   bool help = false;
+  bool version = false;
 };
+
+// Every flag ferry-agent takes, in --help's order; --config's keys are
+// their names.
+std::vector<api::FlagHelp> AgentFlagHelp();
 
 // Usage text for --help and for flag errors.
 std::string AgentUsage();
 
-// `args` excludes argv[0]. Accepts "--flag value" and "--flag=value".
-// Errors are INVALID_ARGUMENT naming the flag and what would be right.
-absl::StatusOr<AgentFlags> ParseAgentFlags(const std::vector<std::string>& args);
+// `args` excludes argv[0]. Accepts "--flag value" and "--flag=value", and
+// "--config FILE" (a YAML file of flags that the command line overrides,
+// api/lib/config_file.h). Errors are INVALID_ARGUMENT naming the flag (or
+// the config file, its line and key) and what would be right.
+absl::StatusOr<AgentFlags> ParseAgentFlags(std::vector<std::string> args);
 
 }  // namespace ferry::agent
 

@@ -407,6 +407,11 @@ int main(int argc, char** argv) {
     std::fputs(ferry::agent::AgentUsage().c_str(), stdout);
     return 0;
   }
+  if (flags->version) {
+    std::printf("ferry-agent %s\n", ferry::kFerryVersion);
+    return 0;
+  }
   ferry::SetLogLevel(flags->log_level);
+  ferry::SetLogFormat(flags->log_format);
   return ferry::agent::Run(*flags);
 }

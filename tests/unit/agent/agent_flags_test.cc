@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <map>
+
 #include "api/security/join_token.h"
 #include "tests/unit/agent/scratch_dir.h"
 
@@ -146,6 +149,87 @@ TEST(AgentFlagsTest, UsageListsTheSecurityFlags) {
        {"--join-token ", "--join-token-file", "--state-dir", "--max-config-entries"}) {
     EXPECT_THAT(AgentUsage(), HasSubstr(flag));
   }
+}
+
+TEST(AgentFlagsTest, VersionAndHelpAnswerWhateverElseIsGiven) {
+  absl::StatusOr<AgentFlags> flags = ParseAgentFlags({"--version"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_TRUE(flags->version);
+  flags = ParseAgentFlags({"--bogus", "-h"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_TRUE(flags->help);
+}
+
+// The usage is made from AgentFlagHelp(), so this also checks that every
+// flag in the usage is one the parser takes.
+TEST(AgentFlagsTest, EveryFlagInTheUsageIsAcceptedAndDescribed) {
+  testing::ScratchDir dir;
+  std::ofstream(dir / "token") << Token() << "\n";
+  std::ofstream(dir / "empty.yaml") << "# nothing\n";
+  const std::map<std::string, std::string> values = {
+      {"node-name", "node-b"},
+      {"controller", "unix:/run/ferry.sock"},
+      {"config", dir / "empty.yaml"},
+      {"labels", "a=b"},
+      {"join-token", Token()},
+      {"join-token-file", dir / "token"},
+      {"state-dir", "/var/lib/x"},
+      {"max-config-entries", "10"},
+      {"table-base", "7200"},
+      {"table-count", "10"},
+      {"rule-priority", "9000"},
+      {"verify-interval", "10s"},
+      {"sysctl-poll", "1s"},
+      {"probe-rate", "5"},
+      {"probe-period", "2s"},
+      {"log-format", "json"},
+      {"v", "debug"},
+  };
+  for (const api::FlagHelp& flag : AgentFlagHelp()) {
+    EXPECT_THAT(AgentUsage(), HasSubstr("  --" + flag.name));
+    EXPECT_FALSE(flag.help.empty()) << flag.name;
+    if (flag.name == "help" || flag.name == "version") continue;
+    auto value = values.find(flag.name);
+    ASSERT_NE(value, values.end()) << "no test value for --" << flag.name;
+    absl::StatusOr<AgentFlags> parsed = Parse({"--" + flag.name, value->second});
+    EXPECT_TRUE(parsed.ok()) << "--" << flag.name << ": " << parsed.status();
+  }
+}
+
+TEST(AgentFlagsTest, LogFormatIsParsed) {
+  absl::StatusOr<AgentFlags> flags = Parse({"--log-format=json"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->log_format, LogFormat::kJson);
+  EXPECT_THAT(Parse({"--log-format", "text"}).status().message(),
+              HasSubstr("--log-format: must be logfmt or json, got \"text\""));
+}
+
+TEST(AgentFlagsTest, ConfigFileSetsFlagsAndTheCommandLineOverridesIt) {
+  testing::ScratchDir dir;
+  std::ofstream(dir / "agent.yaml") << "node-name: node-b\n"
+                                       "controller: unix:/run/ferry/ferry.sock\n"
+                                       "labels: {zone: eu, role: edge}\n"
+                                       "probe-rate: 50\n"
+                                       "v: debug\n";
+  absl::StatusOr<AgentFlags> flags =
+      ParseAgentFlags({"--config", dir / "agent.yaml", "--probe-rate", "7"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_EQ(flags->node_name, "node-b");
+  EXPECT_EQ(flags->controller, "unix:/run/ferry/ferry.sock");
+  EXPECT_EQ(flags->labels.at("zone"), "eu");
+  EXPECT_EQ(flags->labels.at("role"), "edge");
+  EXPECT_EQ(flags->log_level, LogLevel::kDebug);
+  EXPECT_EQ(flags->probe_rate, 7u);  // the command line wins
+}
+
+TEST(AgentFlagsTest, ConfigFileErrorsNameTheFileLineAndKey) {
+  testing::ScratchDir dir;
+  std::ofstream(dir / "agent.yaml") << "node-name: node-b\nnode-nmae: x\n";
+  EXPECT_THAT(Parse({"--config", dir / "agent.yaml"}).status().message(),
+              HasSubstr(dir / "agent.yaml" + ":2: unknown key \"node-nmae\""));
+  std::ofstream(dir / "bad.yaml") << "probe-rate: lots\n";
+  EXPECT_THAT(Parse({"--config", dir / "bad.yaml"}).status().message(),
+              HasSubstr("--probe-rate: \"lots\" is not a non-negative integer"));
 }
 
 }  // namespace
