@@ -42,7 +42,7 @@ inline std::string RollbackPolicyName(ferry::v1::RollbackPolicy policy) {
 }
 
 // The probe's timings with their defaults applied; a period of 0 means the
-// controller's --probe-period.
+// agent's --probe-period.
 inline absl::Duration ProbeTimeout(const ferry::v1::IPForwardSpec& spec) {
   return absl::Seconds(spec.probe().timeout_seconds() == 0 ? 2 : spec.probe().timeout_seconds());
 }

@@ -377,7 +377,7 @@ Result CheckForward(const IPForward& f) {
   }
   if (spec.probe().period_seconds() > 86400) {
     return Fail("spec.probe.periodSeconds",
-                absl::StrCat("must be 0 (the controller's --probe-period) or 1..86400, got ",
+                absl::StrCat("must be 0 (the agent's --probe-period) or 1..86400, got ",
                              spec.probe().period_seconds()));
   }
   if (spec.probe().timeout_seconds() > 60) {
