@@ -271,7 +271,8 @@ std::string Usage() {
   help.push_back({"help", "", "print this help and exit (also -h)", ""});
   help.push_back({"version", "", "print the version and exit", ""});
   return absl::StrCat(
-      "usage: ferry-controller [--config FILE] [flags]\n\n"
+      "usage: ferry-controller [--config FILE] [flags]\n"
+      "       ferry-controller snapshot save|restore|inspect ...  (see snapshot --help)\n\n"
       "Stores Ferry's resources in SQLite and pushes each node's config to its agent.\n"
       "Flags take --flag VALUE or --flag=VALUE; dashes and underscores are alike.\n\n"
       "Flags:\n",
