@@ -246,8 +246,7 @@ class Decoder {
                   int64_t n = 0;
                   absl::Status s =
                       k == "periodSeconds"
-                          ? Integer(x, p, 86400, "0 (the agent's --probe-period) or 1..86400",
-                                    &n)
+                          ? Integer(x, p, 86400, "0 (the agent's --probe-period) or 1..86400", &n)
                       : k == "timeoutSeconds" ? Integer(x, p, 60, "0 (2 s) or 1..60", &n)
                                               : Integer(x, p, 3600, "0 (10 s) or 1..3600", &n);
                   const auto value = static_cast<uint32_t>(n);
