@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -115,6 +116,27 @@ absl::Status ValidateTables(const RouteTableOptions& tables) {
   return absl::OkStatus();
 }
 
+// The agent serves plain HTTP: anything beyond loopback would publish the
+// node's forwards to the network unauthenticated.
+absl::Status ValidateMetricsListen(absl::string_view value) {
+  if (value.empty()) return absl::OkStatus();
+  size_t colon = value.rfind(':');
+  int port = 0;
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(value.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return FlagError("metrics-listen",
+                     absl::StrCat("\"", value, "\" must be host:port, e.g. 127.0.0.1:9101"));
+  }
+  absl::string_view host = value.substr(0, colon);
+  if (host == "localhost" || host == "[::1]" || absl::StartsWith(host, "127.")) {
+    return absl::OkStatus();
+  }
+  return FlagError("metrics-listen",
+                   absl::StrCat("\"", value,
+                                "\" must be a loopback address (127.0.0.1:PORT or [::1]:PORT): "
+                                "the agent serves plain HTTP"));
+}
+
 }  // namespace
 
 std::vector<api::FlagHelp> AgentFlagHelp() {
@@ -122,7 +144,7 @@ std::vector<api::FlagHelp> AgentFlagHelp() {
       {"node-name", "NAME", "this node's name (its identity to the controller); required", ""},
       {"controller", "ADDR", "host:port or unix:/path of ferry-controller; required", ""},
       {"config", "FILE",
-       "YAML file of flags: keys are these flags' names (probe-rate: 100), "
+       "YAML file of flags: keys are these flags' names (metrics-listen: 127.0.0.1:9101), "
        "labels as a mapping; a flag on the command line overrides the file",
        ""},
       {"labels", "k=v,...", "node labels reported in the hello", ""},
@@ -150,6 +172,10 @@ std::vector<api::FlagHelp> AgentFlagHelp() {
        "probe each forward every DURATION unless its spec.probe.periodSeconds says otherwise "
        "(at least 1s)",
        "15s"},
+      {"metrics-listen", "HOST:PORT",
+       "serve /metrics, /healthz and /readyz over plain HTTP on this loopback address (127.x "
+       "or [::1]); off when empty",
+       ""},
       {"log-format", "logfmt|json", "log lines on stderr: key=value, or one JSON object per line",
        "logfmt"},
       {"v", "info|debug", "log level", "info"},
@@ -246,6 +272,9 @@ absl::StatusOr<AgentFlags> ParseAgentFlags(std::vector<std::string> args) {
       absl::StatusOr<LogFormat> format = ParseLogFormat(value, "--log-format");
       if (format.ok()) flags.log_format = *format;
       status = format.status();
+    } else if (name == "metrics-listen") {
+      status = ValidateMetricsListen(value);
+      flags.metrics_listen = value;
     } else if (name == "v") {
       if (value == "info") {
         flags.log_level = LogLevel::kInfo;

@@ -25,6 +25,10 @@ struct AgentFlags {
   RouteTableOptions tables;
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kLogfmt;
+  // host:port for /metrics, /healthz and /readyz; empty: off. Plain HTTP,
+  // so only a loopback address is accepted (scrape through a local
+  // Prometheus agent or a proxy).
+  std::string metrics_listen;
   // Drift detection: the periodic full verification (safety net behind
   // kernel events), and an optional poll of the sysctls Ferry set (zero:
   // off, since their changes arrive as RTM_NEWNETCONF events).

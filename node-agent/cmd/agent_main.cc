@@ -20,6 +20,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "api/lib/log.h"
+#include "api/observability/endpoints.h"
+#include "api/observability/http_server.h"
+#include "api/observability/metrics.h"
+#include "api/observability/process_metrics.h"
 #include "ferry/version.h"
 #include "node-agent/client/cert_renewer.h"
 #include "node-agent/client/controller_client.h"
@@ -27,6 +31,7 @@
 #include "node-agent/client/pinned_join.h"
 #include "node-agent/client/tls_channel.h"
 #include "node-agent/cmd/agent_flags.h"
+#include "node-agent/cmd/agent_metrics.h"
 #include "node-agent/cmd/namespace_lock.h"
 #include "node-agent/kernel/netlink_backends.h"
 #include "node-agent/kernel/plan_lines.h"
@@ -204,6 +209,35 @@ int Run(const AgentFlags& flags) {
     return 1;
   }
 
+  // /metrics, /healthz, /readyz (--metrics-listen): served from here on,
+  // so a scrape sees the agent before it joins or connects.
+  observability::Registry registry;
+  if (absl::Status s = observability::RegisterProcessMetrics(&registry, "agent"); !s.ok()) {
+    LogError("registering metrics", {{"error", std::string(s.message())}});
+    return 1;
+  }
+  absl::StatusOr<std::unique_ptr<AgentMetrics>> created = AgentMetrics::Create(&registry);
+  if (!created.ok()) {
+    LogError("registering metrics", {{"error", std::string(created.status().message())}});
+    return 1;
+  }
+  AgentMetrics* const metrics = created->get();
+  metrics->Adopted();
+  std::unique_ptr<observability::HttpServer> http;
+  if (!flags.metrics_listen.empty()) {
+    observability::HttpServerOptions http_options;
+    http_options.listen = flags.metrics_listen;
+    http = std::make_unique<observability::HttpServer>(http_options);
+    observability::AddObservabilityEndpoints(http.get(), &registry,
+                                             [metrics] { return metrics->Ready(); });
+    if (absl::Status s = http->Start(); !s.ok()) {
+      LogError("cannot serve --metrics-listen", {{"error", std::string(s.message())}});
+      return 1;
+    }
+    LogInfo("serving metrics",
+            {{"address", flags.metrics_listen}, {"port", absl::StrCat(http->port())}});
+  }
+
   // Checked after the kernel, so that an agent that cannot run (no
   // CAP_NET_ADMIN) never spends a one-time token.
   const bool tls = !absl::StartsWith(flags.controller, "unix:");
@@ -255,9 +289,15 @@ int Run(const AgentFlags& flags) {
     }
   } stop_probes{prober, probe_scheduler};
   ProbeScheduler* const probes = flags.probe_rate > 0 ? &probe_scheduler : nullptr;
-  auto apply = [&reconciler, &guard, &route_sources, probes](const ferry::v1::NodeConfig& config) {
-    if (absl::Status refused = guard.Check(config); !refused.ok()) return refused;
+  auto apply = [&reconciler, &guard, &route_sources, probes,
+                metrics](const ferry::v1::NodeConfig& config) {
+    if (absl::Status refused = guard.Check(config); !refused.ok()) {
+      metrics->Applied(AgentMetrics::ApplyKind::kFull, refused, absl::ZeroDuration(), "");
+      return refused;
+    }
+    const absl::Time start = absl::Now();
     absl::Status status = reconciler.Apply(config);
+    metrics->Applied(AgentMetrics::ApplyKind::kFull, status, absl::Now() - start, config.version());
     if (status.ok()) {
       guard.Applied(config);
       route_sources.Applied(config);
@@ -271,10 +311,15 @@ int Run(const AgentFlags& flags) {
     }
     return status;
   };
-  auto apply_delta = [&reconciler, &guard, &route_sources,
-                      probes](const ferry::v1::NodeConfigDelta& delta) {
-    if (absl::Status refused = guard.Check(delta); !refused.ok()) return refused;
+  auto apply_delta = [&reconciler, &guard, &route_sources, probes,
+                      metrics](const ferry::v1::NodeConfigDelta& delta) {
+    if (absl::Status refused = guard.Check(delta); !refused.ok()) {
+      metrics->Applied(AgentMetrics::ApplyKind::kDelta, refused, absl::ZeroDuration(), "");
+      return refused;
+    }
+    const absl::Time start = absl::Now();
     absl::Status status = reconciler.ApplyDelta(delta);
+    metrics->Applied(AgentMetrics::ApplyKind::kDelta, status, absl::Now() - start, delta.version());
     if (status.ok()) {
       guard.Applied(delta);
       route_sources.Applied(delta);
@@ -313,9 +358,12 @@ int Run(const AgentFlags& flags) {
   };
   if (probes != nullptr) {
     options.capabilities.push_back(ferry::v1::CAPABILITY_DATA_PATH_PROBE);
-    // Verdicts are sent as changes; each new stream gets them all.
-    options.on_connected = [probes] { probes->Connected(); };
   }
+  options.on_connected = [probes, metrics] {
+    metrics->SetConnected(true);
+    // Verdicts are sent as changes; each new stream gets them all.
+    if (probes != nullptr) probes->Connected();
+  };
   ControllerClient client(options, apply, apply_delta);
   controller = &client;
 
@@ -340,8 +388,9 @@ int Run(const AgentFlags& flags) {
   DriftChecker checker(&reconciler, nat->get(), routes.get(), sysctls.get());
   DriftMonitor drift(
       drift_options,
-      [&checker, probes](const DriftCheck& check) {
+      [&checker, probes, metrics](const DriftCheck& check) {
         DriftOutcome outcome = checker.Check(check);
+        metrics->DriftChecked(outcome);
         if (probes != nullptr) ProbeRepairs(outcome, *probes);
         return outcome;
       },
@@ -389,6 +438,7 @@ int Run(const AgentFlags& flags) {
   route_sources.Stop();
   drift.Stop();
   monitor.Stop();
+  if (http != nullptr) http->Stop();
   return 0;
 }
 

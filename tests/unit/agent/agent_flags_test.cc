@@ -167,23 +167,15 @@ TEST(AgentFlagsTest, EveryFlagInTheUsageIsAcceptedAndDescribed) {
   std::ofstream(dir / "token") << Token() << "\n";
   std::ofstream(dir / "empty.yaml") << "# nothing\n";
   const std::map<std::string, std::string> values = {
-      {"node-name", "node-b"},
-      {"controller", "unix:/run/ferry.sock"},
-      {"config", dir / "empty.yaml"},
-      {"labels", "a=b"},
-      {"join-token", Token()},
-      {"join-token-file", dir / "token"},
-      {"state-dir", "/var/lib/x"},
-      {"max-config-entries", "10"},
-      {"table-base", "7200"},
-      {"table-count", "10"},
-      {"rule-priority", "9000"},
-      {"verify-interval", "10s"},
-      {"sysctl-poll", "1s"},
-      {"probe-rate", "5"},
-      {"probe-period", "2s"},
-      {"log-format", "json"},
-      {"v", "debug"},
+      {"node-name", "node-b"},        {"controller", "unix:/run/ferry.sock"},
+      {"config", dir / "empty.yaml"}, {"labels", "a=b"},
+      {"join-token", Token()},        {"join-token-file", dir / "token"},
+      {"state-dir", "/var/lib/x"},    {"max-config-entries", "10"},
+      {"table-base", "7200"},         {"table-count", "10"},
+      {"rule-priority", "9000"},      {"verify-interval", "10s"},
+      {"sysctl-poll", "1s"},          {"probe-rate", "5"},
+      {"probe-period", "2s"},         {"metrics-listen", "127.0.0.1:9101"},
+      {"log-format", "json"},         {"v", "debug"},
   };
   for (const api::FlagHelp& flag : AgentFlagHelp()) {
     EXPECT_THAT(AgentUsage(), HasSubstr("  --" + flag.name));
@@ -196,12 +188,17 @@ TEST(AgentFlagsTest, EveryFlagInTheUsageIsAcceptedAndDescribed) {
   }
 }
 
-TEST(AgentFlagsTest, LogFormatIsParsed) {
-  absl::StatusOr<AgentFlags> flags = Parse({"--log-format=json"});
+TEST(AgentFlagsTest, LogFormatAndMetricsListenAreParsed) {
+  absl::StatusOr<AgentFlags> flags = Parse({"--log-format=json", "--metrics-listen", "[::1]:9101"});
   ASSERT_TRUE(flags.ok()) << flags.status();
   EXPECT_EQ(flags->log_format, LogFormat::kJson);
+  EXPECT_EQ(flags->metrics_listen, "[::1]:9101");
   EXPECT_THAT(Parse({"--log-format", "text"}).status().message(),
               HasSubstr("--log-format: must be logfmt or json, got \"text\""));
+  EXPECT_THAT(Parse({"--metrics-listen", "0.0.0.0:9101"}).status().message(),
+              HasSubstr("--metrics-listen: \"0.0.0.0:9101\" must be a loopback address"));
+  EXPECT_THAT(Parse({"--metrics-listen", "127.0.0.1"}).status().message(),
+              HasSubstr("--metrics-listen: \"127.0.0.1\" must be host:port"));
 }
 
 TEST(AgentFlagsTest, ConfigFileSetsFlagsAndTheCommandLineOverridesIt) {
