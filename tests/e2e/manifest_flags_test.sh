@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Every flag the shipped deployment files pass exists in the binary they
-# start: the systemd units' ExecStart, the /etc/default files' *_OPTS
-# (their commented examples too), and the Kubernetes manifests' container
-# args. A flag exists when the binary's --help or --helpfull output names
+# start: the systemd units' ExecStart, the keys of the configs they read
+# (manifests/config/*.yaml, commented examples too), and the Kubernetes
+# manifests' container args. A flag exists when the binary's --help or --helpfull output names
 # it, dashed or with underscores (absl prints --data_dir for --data-dir).
 # A flag that is not there fails the test, naming the file and line; a
 # control run with a made-up flag shows the check can fail. Needs no root.
@@ -36,12 +36,13 @@ for unit in "$M"/systemd/*.service; do
   for f in $(flags_in "$cmd"); do add "$bin" "$f" "${unit#"$FERRY_SRC"/}:$lineno"; done
 done
 
-# /etc/default files: FERRY_*_OPTS, commented examples included.
-for def in "$M"/packaging/*.default; do
-  bin=$(basename "$def" .default)
-  while IFS=: read -r lineno text; do
-    for f in $(flags_in "${text#*=}"); do add "$bin" "$f" "${def#"$FERRY_SRC"/}:$lineno"; done
-  done < <(grep -nE '^#?FERRY_[A-Z]+_OPTS=' "$def" || true)
+# The shipped configs (--config): every key, and every commented-out
+# "# key: value" example, is a flag of its daemon.
+for conf in "$M"/config/*.yaml; do
+  bin=ferry-$(basename "$conf" .yaml)
+  while IFS=: read -r lineno key; do
+    add "$bin" "$key" "${conf#"$FERRY_SRC"/}:$lineno"
+  done < <(awk '/^(# ?)?[a-z][a-z0-9-]*:( |$)/ { k = $0; sub(/^# ?/, "", k); sub(/:.*/, "", k); print NR ":" k }' "$conf")
 done
 
 # Kubernetes: each container's command names the binary; its args list
@@ -82,7 +83,7 @@ while IFS=$'\t' read -r bin flag where; do
 done <"$T/flags"
 
 # Each file passes flags; finding none means the extraction broke.
-for f in "$M"/systemd/*.service "$M"/packaging/*.default "$M"/kubernetes/*.yaml; do
+for f in "$M"/systemd/*.service "$M"/config/*.yaml "$M"/kubernetes/*.yaml; do
   rel=${f#"$FERRY_SRC"/}
   if [[ -z ${per_file[$rel]:-} ]]; then
     echo "FAIL: found no flags in $rel" >&2
@@ -95,5 +96,5 @@ if ((fails)); then
   echo "$fails of $total flag uses are wrong" >&2
   exit 1
 fi
-echo "ok: all $total flag uses in the units, /etc/default files and Kubernetes manifests exist:"
+echo "ok: all $total flag uses in the units, configs and Kubernetes manifests exist:"
 for rel in "${!per_file[@]}"; do echo "  $rel: ${per_file[$rel]}"; done | sort

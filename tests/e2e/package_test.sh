@@ -67,12 +67,9 @@ expect_files() { # pkg component files...
   local pkg=$1 component=$2
   shift 2
   local want=("$@" "usr/lib/systemd/system/$pkg.service" "usr/lib/sysusers.d/$pkg.conf"
-    "usr/lib/tmpfiles.d/$pkg.conf" "etc/default/$pkg")
-  if [[ -f $FERRY_SRC/manifests/config/$component.yaml ]]; then
-    want+=("etc/ferry/$component.yaml")
-    cmp -s "$FERRY_SRC/manifests/config/$component.yaml" "$T/x/$pkg/etc/ferry/$component.yaml" ||
-      fail "$pkg: /etc/ferry/$component.yaml differs from manifests/config/$component.yaml"
-  fi
+    "usr/lib/tmpfiles.d/$pkg.conf" "etc/ferry/$component.yaml")
+  cmp -s "$FERRY_SRC/manifests/config/$component.yaml" "$T/x/$pkg/etc/ferry/$component.yaml" ||
+    fail "$pkg: /etc/ferry/$component.yaml differs from manifests/config/$component.yaml"
   local got_list want_list
   got_list=$(cd "$T/x/$pkg" && find . -type f -printf '%P\n' | sort)
   want_list=$(printf '%s\n' "${want[@]}" | sort)
@@ -228,8 +225,22 @@ for pkg in ferry-controller ferry-agent; do
   [[ $(unit_values "$unit" User) == ferry && $(unit_values "$unit" Group) == ferry ]] ||
     fail "$pkg.service: User=$(unit_values "$unit" User) Group=$(unit_values "$unit" Group), want ferry"
   grep -q '^DynamicUser=' "$unit" && fail "$pkg.service sets DynamicUser= (the ferry user owns the state)"
-  grep -q "^ExecStart=/usr/bin/$pkg " "$unit" || fail "$pkg.service does not start /usr/bin/$pkg"
+  [[ $(unit_values "$unit" ExecStart) == "/usr/bin/$pkg --config /etc/ferry/${pkg#ferry-}.yaml" ]] ||
+    fail "$pkg.service: ExecStart=$(unit_values "$unit" ExecStart), want /usr/bin/$pkg --config /etc/ferry/${pkg#ferry-}.yaml"
 done
+# The shipped configs write only where the units let them (ProtectSystem=strict).
+cconf=$T/x/ferry-controller/etc/ferry/controller.yaml
+aconf=$T/x/ferry-agent/etc/ferry/agent.yaml
+cunit=$T/x/ferry-controller/usr/lib/systemd/system/ferry-controller.service
+aunit=$T/x/ferry-agent/usr/lib/systemd/system/ferry-agent.service
+if grep -qx 'data-dir: /var/lib/ferry' "$cconf" && [[ $(unit_values "$cunit" StateDirectory) == ferry ]] &&
+  grep -qx 'audit-log: /var/log/ferry/audit.log' "$cconf" && [[ $(unit_values "$cunit" LogsDirectory) == ferry ]] &&
+  grep -qx '  - unix:/run/ferry/ferry.sock' "$cconf" && [[ $(unit_values "$cunit" RuntimeDirectory) == ferry ]] &&
+  grep -qx 'state-dir: /var/lib/ferry-agent' "$aconf" && [[ $(unit_values "$aunit" StateDirectory) == ferry-agent ]]; then
+  ok "the configs' data-dir, audit-log, unix socket and state-dir are the units' State/Logs/RuntimeDirectory"
+else
+  fail "the shipped configs' paths and the units' StateDirectory/LogsDirectory/RuntimeDirectory disagree"
+fi
 agent=$T/x/ferry-agent/usr/lib/systemd/system/ferry-agent.service
 controller=$T/x/ferry-controller/usr/lib/systemd/system/ferry-controller.service
 if [[ $(unit_values "$agent" AmbientCapabilities) == CAP_NET_ADMIN &&
