@@ -227,6 +227,7 @@ void ControllerClient::RunStream(Backoff& backoff) {
     absl::MutexLock lock(&write_mu_);
     stream_ = nullptr;
   }
+  if (hello_sent && options_.on_disconnected) options_.on_disconnected();
   const grpc::Status status = stream->Finish();
   {
     absl::MutexLock lock(&mu_);

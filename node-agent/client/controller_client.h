@@ -103,6 +103,9 @@ class ControllerClient {
     // as changes, in full (the data-path verdicts). Must not block. Unset:
     // nothing.
     std::function<void()> on_connected;
+    // Called on Run's thread when a stream that had sent its Hello ends
+    // (before any retry). Must not block. Unset: nothing.
+    std::function<void()> on_disconnected;
   };
 
   // `random` feeds the backoff jitter; by default a uniform [0, 1) source.

@@ -364,6 +364,7 @@ int Run(const AgentFlags& flags) {
     // Verdicts are sent as changes; each new stream gets them all.
     if (probes != nullptr) probes->Connected();
   };
+  options.on_disconnected = [metrics] { metrics->SetConnected(false); };
   ControllerClient client(options, apply, apply_delta);
   controller = &client;
 

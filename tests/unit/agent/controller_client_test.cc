@@ -416,6 +416,31 @@ TEST_F(ControllerClientTest, OnConnectedRunsAfterEveryHelloSoAFullReportFollowsI
   if (run_.joinable()) run_.join();
 }
 
+TEST_F(ControllerClientTest, OnDisconnectedRunsWhenAStreamThatSaidHelloEnds) {
+  absl::Mutex mu;
+  int connected = 0, disconnected = 0;
+  options_.on_connected = [&] {
+    absl::MutexLock l(&mu);
+    ++connected;
+  };
+  options_.on_disconnected = [&] {
+    absl::MutexLock l(&mu);
+    ++disconnected;
+  };
+  Remake();
+  StartClient();
+  ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
+  StopServer();
+  {
+    absl::MutexLock l(&mu);
+    auto ended = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return disconnected >= 1; };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&ended), absl::Seconds(10)));
+    EXPECT_GE(connected, disconnected);  // never more ends than Hellos
+  }
+  client_->Stop();
+  if (run_.joinable()) run_.join();
+}
+
 TEST_F(ControllerClientTest, BaseVersionMismatchIsNackedWithItsReason) {
   StartClient();
   ASSERT_TRUE(service_->WaitFor(IsHello).has_value());
