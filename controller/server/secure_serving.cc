@@ -57,6 +57,8 @@ absl::StatusOr<std::unique_ptr<SecureServing>> SecureServing::Create(const Secur
     any_tcp = true;
     hosts.push_back(HostOf(a.grpc_uri));
   }
+  // The dashboard and /metrics are served with the same certificate.
+  if (any_tcp && !config.metrics_listen.empty()) hosts.push_back(HostOf(config.metrics_listen));
   PkiOptions pki_options;
   pki_options.data_dir = config.data_dir;
   pki_options.sans = ServingSans(hosts, config.tls_sans);
