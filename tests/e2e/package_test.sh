@@ -259,6 +259,65 @@ else
     "AmbientCapabilities=[$(unit_values "$controller" AmbientCapabilities)], want both empty"
 fi
 
+# --- dpkg -i, -r and -P in a throwaway root ---------------------------------
+# An overlay over / in a private mount namespace: the real maintainer
+# scripts run with the host's dpkg database and tools, and every change
+# lands in $T/ovl/up, so the host is untouched; in between, the installed
+# controller runs from its packaged config as the ferry user (in a private
+# network namespace) and serves ferryctl. Needs root and overlayfs.
+install_check() {
+  local o=$T/ovl
+  mkdir -p "$o/up" "$o/work" "$o/merged"
+  cp "${DEB[ferry-controller]}" "${DEB[ferry-agent]}" "$T/"
+  unshare -m -n sh -ec '
+    ip link set lo up
+    mount --make-rprivate /
+    mount -t overlay overlay -o "lowerdir=/,upperdir=$1/up,workdir=$1/work" "$1/merged"
+    mount -t proc proc "$1/merged/proc"
+    mount --bind /dev "$1/merged/dev"
+    mkdir -p "$1/merged/tmp/debs"
+    cp "$2"/*.deb "$1/merged/tmp/debs/"
+    chroot "$1/merged" sh -ec "
+      getent passwd ferry >/dev/null && { echo ferry exists before install; exit 1; }
+      dpkg -i /tmp/debs/*.deb >/dev/null
+      getent passwd ferry | cut -d: -f1,6,7
+      stat -c \"%n %a %U:%G\" /var/lib/ferry /var/log/ferry /var/lib/ferry-agent
+      # The controller from its packaged config, as the unit runs it: the
+      # ferry user, no capabilities, umask 077, /run/ferry made for it.
+      install -d -m 0750 -o ferry -g ferry /run/ferry
+      setpriv --reuid ferry --regid ferry --clear-groups --inh-caps=-all --bounding-set=-all \\
+        --no-new-privs sh -c \"umask 077; exec ferry-controller --config /etc/ferry/controller.yaml\" \\
+        >/tmp/controller.log 2>&1 &
+      i=0
+      until ferryctl --server unix:/run/ferry/ferry.sock get nodes >/dev/null 2>&1; do
+        i=\$((i + 1)); [ \$i -lt 100 ] || { cat /tmp/controller.log >&2; exit 1; }; sleep 0.1
+      done
+      echo controller serves
+      stat -c \"%n %a %U:%G\" /var/lib/ferry/ferry.db /run/ferry/ferry.sock
+      kill \$! && wait \$! || true
+      dpkg -r ferry-agent ferry-controller >/dev/null
+      ls /etc/ferry
+      dpkg -P ferry-agent ferry-controller >/dev/null
+      test ! -e /etc/ferry && echo purged
+    "' sh "$o" "$T"
+}
+if [[ $(id -u) != 0 ]] || ! unshare -m true 2>/dev/null || ! grep -qw overlay /proc/filesystems; then
+  echo "skipped: dpkg -i in a throwaway root (needs root, unshare and overlayfs)"
+elif out=$(install_check 2>"$T/install.log") && [[ $out == "ferry:/var/lib/ferry:/usr/sbin/nologin
+/var/lib/ferry 700 ferry:ferry
+/var/log/ferry 700 ferry:ferry
+/var/lib/ferry-agent 700 ferry:ferry
+controller serves
+/var/lib/ferry/ferry.db 600 ferry:ferry
+/run/ferry/ferry.sock 660 ferry:ferry
+agent.yaml
+controller.yaml
+purged" ]]; then
+  ok "dpkg -i makes the ferry user and its 0700 dirs, the controller serves from its config as ferry; -r keeps /etc/ferry's conffiles; -P removes them"
+else
+  fail "dpkg -i/-r/-P in a throwaway root: $out $(cat "$T/install.log")"
+fi
+
 if ((FAILS)); then
   echo "$FAILS check(s) failed" >&2
   exit 1
