@@ -66,8 +66,9 @@ ABSL_FLAG(std::string, config, "",
           "YAML file of flags: keys are these flags' names (metrics-listen: 127.0.0.1:9100), "
           "lists for repeatable flags; a flag on the command line overrides the file");
 ABSL_FLAG(std::string, metrics_listen, "",
-          "host:port to serve /metrics, /healthz and /readyz on (HTTP); off "
-          "when empty");
+          "host:port to serve /metrics, /healthz, /readyz and the read-only dashboard at / on: "
+          "HTTPS with the serving certificate (plain HTTP only on loopback with unix-only "
+          "--listen); off when empty");
 ABSL_FLAG(std::vector<std::string>, alert_webhook, {},
           "URL to POST drift, repair and failure events to as JSON; https:// is preferred "
           "(the receiver's certificate is verified), http:// is allowed; comma-separated, and "
