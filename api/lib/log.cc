@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "api/lib/json_string.h"
 
 namespace ferry {
 namespace {
@@ -45,38 +46,6 @@ void AppendValue(std::string* out, absl::string_view v) {
   out->push_back('"');
 }
 
-// A JSON string: quotes, backslashes and control characters escaped; other
-// bytes (UTF-8 included) as they are.
-void AppendJsonString(std::string* out, absl::string_view v) {
-  out->push_back('"');
-  for (char c : v) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(out, "\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 }  // namespace
 
 void SetLogFormat(LogFormat format) { g_format = format; }
@@ -94,12 +63,12 @@ std::string FormatLogLine(LogFormat format, absl::Time time, LogLevel level, abs
   std::string line;
   if (format == LogFormat::kJson) {
     absl::StrAppend(&line, "{\"ts\":\"", ts, "\",\"level\":\"", LevelName(level), "\",\"msg\":");
-    AppendJsonString(&line, msg);
+    api::AppendJsonString(msg, &line);
     for (const auto& [k, v] : fields) {
       line.push_back(',');
-      AppendJsonString(&line, k);
+      api::AppendJsonString(k, &line);
       line.push_back(':');
-      AppendJsonString(&line, v);
+      api::AppendJsonString(v, &line);
     }
     line.append("}\n");
     return line;

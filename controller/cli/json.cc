@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "api/lib/json_string.h"
 #include "api/lib/manifest.h"
 
 namespace ferry::cli {
@@ -210,36 +211,6 @@ class Parser {
   size_t pos_ = 0;
 };
 
-void Quote(absl::string_view s, std::string& out) {
-  out.push_back('"');
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(&out, "\\u00", absl::Hex(static_cast<unsigned char>(c), absl::kZeroPad2));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 void Write(const JsonValue& v, int indent, int level, std::string& out) {
   const std::string pad = indent > 0 ? std::string(indent * (level + 1), ' ') : "";
   const std::string close_pad = indent > 0 ? std::string(indent * level, ' ') : "";
@@ -255,7 +226,7 @@ void Write(const JsonValue& v, int indent, int level, std::string& out) {
       out += v.text;
       return;
     case JsonValue::Type::kString:
-      Quote(v.text, out);
+      api::AppendJsonString(v.text, &out);
       return;
     case JsonValue::Type::kArray:
       if (v.items.empty()) {
@@ -282,7 +253,7 @@ void Write(const JsonValue& v, int indent, int level, std::string& out) {
       out += nl;
       for (size_t i = 0; i < v.members.size(); ++i) {
         out += pad;
-        Quote(v.members[i].first, out);
+        api::AppendJsonString(v.members[i].first, &out);
         out += indent > 0 ? ": " : ":";
         Write(v.members[i].second, indent, level + 1, out);
         if (i + 1 < v.members.size()) out += ",";

@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "api/lib/conditions.h"
 #include "api/lib/forward_spec.h"
+#include "api/lib/json_string.h"
 #include "api/lib/timestamps.h"
 #include "controller/cli/fields.h"
 #include "controller/store/object_codec.h"
@@ -21,15 +22,21 @@
 namespace ferry::controller::dashboard {
 namespace {
 
+// Besides what JSON requires, <, > and & are escaped, so the text is inert
+// in any HTML.
+std::string HtmlSafeJson(absl::string_view text) {
+  return api::JsonString(text, {.html_safe = true});
+}
+
 // Builds one JSON object: Field() calls in order, then Close().
 class JsonObject {
  public:
   JsonObject& Raw(absl::string_view key, absl::string_view json) {
-    absl::StrAppend(&out_, out_.size() > 1 ? "," : "", JsonQuote(key), ":", json);
+    absl::StrAppend(&out_, out_.size() > 1 ? "," : "", HtmlSafeJson(key), ":", json);
     return *this;
   }
   JsonObject& Str(absl::string_view key, absl::string_view text) {
-    return Raw(key, JsonQuote(text));
+    return Raw(key, HtmlSafeJson(text));
   }
   JsonObject& Int(absl::string_view key, int64_t value) { return Raw(key, absl::StrCat(value)); }
   JsonObject& Bool(absl::string_view key, bool value) { return Raw(key, value ? "true" : "false"); }
@@ -93,8 +100,8 @@ std::string ForwardJson(const ferry::v1::IPForward& f) {
 std::string NodeJson(const ferry::v1::Node& n) {
   std::vector<std::string> addresses;
   for (const ferry::v1::NodeAddress& a : n.status().addresses()) {
-    addresses.push_back(JsonQuote(absl::StrCat(a.address(), "/", a.prefix_length(),
-                                               a.interface().empty() ? "" : " ", a.interface())));
+    addresses.push_back(HtmlSafeJson(absl::StrCat(
+        a.address(), "/", a.prefix_length(), a.interface().empty() ? "" : " ", a.interface())));
   }
   const api::Conditions& conditions = n.status().conditions();
   const ferry::v1::Condition* in_sync = api::FindCondition(conditions, api::kConditionInSync);
@@ -148,37 +155,6 @@ absl::Status ListDecoded(Store* store, const std::string& kind, size_t limit, bo
 }
 
 }  // namespace
-
-std::string JsonQuote(absl::string_view text) {
-  std::string out = "\"";
-  for (char ch : text) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '<':
-      case '>':
-      case '&':
-        absl::StrAppendFormat(&out, "\\u%04x", c);
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
 
 absl::StatusOr<std::string> ForwardsJson(Store* store, const ForwardStatuses* statuses,
                                          const ViewLimits& limits) {

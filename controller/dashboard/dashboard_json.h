@@ -23,10 +23,6 @@ struct ViewLimits {
   size_t events = 100;  // the most recent, by last timestamp
 };
 
-// `text` as a JSON string literal with its quotes. Besides what JSON
-// requires, <, > and & are escaped, so the text is inert in any HTML.
-std::string JsonQuote(absl::string_view text);
-
 // {"items":[{name, frontend, backend, ports, sourceIP, driftPolicy,
 // generation, conditions:[{type,status,reason,message}], nodes:[...]}],
 // "truncated":bool}. `statuses` may be null (objects as stored).
