@@ -314,6 +314,12 @@ void SocketProber::Finish(int fd, ProbeResult result) {
   active_.erase(it);
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   close(fd);
+  {
+    // Counted before the caller hears of it, so a caller that checks the
+    // count after its result sees this socket gone.
+    absl::MutexLock lock(&mu_);
+    open_ = active_.size();
+  }
   done(std::move(result));
 }
 

@@ -128,15 +128,16 @@ try:
     session = call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
     def page(expr):
         return call("Runtime.evaluate", session, expression=expr, returnByValue=True)["result"].get("value")
-    until("the first snapshot", 20, lambda: int(page("document.body.dataset.updates || 0")) > 0
+    # None until the page's body exists: not yet, rather than an error.
+    until("the first snapshot", 20, lambda: int(page("document.body.dataset.updates || 0") or 0) > 0
           and page("!!document.querySelector('[data-forward=audit]')"))
     png = call("Page.captureScreenshot", session, format="png")["data"]
     open(shot, "wb").write(base64.b64decode(png))
     origin = page("performance.timeOrigin")
-    if int(page("document.body.dataset.liveEvents")) != 0: raise SystemExit("live events before any")
+    if int(page("document.body.dataset.liveEvents") or 0) != 0: raise SystemExit("live events before any")
     subprocess.run(["bash", "-c", cause], check=True)
     live = until("a live event in the page", 20,
-                 lambda: int(page("document.body.dataset.liveEvents")) > 0 and
+                 lambda: int(page("document.body.dataset.liveEvents") or 0) > 0 and
                  page("[...document.querySelectorAll('#events li[data-live]')].map(li => li.dataset.reason).join(',')"))
     if page("performance.timeOrigin") != origin: raise SystemExit("the page was reloaded")
     print(live)
