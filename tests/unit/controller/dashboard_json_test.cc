@@ -1,0 +1,73 @@
+// The dashboard's JSON views: what a page shows of the store, escaped so
+// that no name or message can become markup, and bounded.
+
+#include "controller/dashboard/dashboard_json.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/controller/memory_store.h"
+#include "tests/unit/controller/stored_objects.h"
+
+namespace ferry::controller::dashboard {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+ferry::v1::Object Forward(const std::string& name) {
+  ferry::v1::Object o;
+  auto* f = o.mutable_ip_forward();
+  f->set_api_version("ferry.dev/v1");
+  f->set_kind("IPForward");
+  f->mutable_metadata()->set_name(name);
+  f->mutable_metadata()->set_generation(1);
+  f->mutable_spec()->mutable_frontend()->set_node_name("node-a");
+  f->mutable_spec()->mutable_frontend()->set_address("192.0.2.1");
+  f->mutable_spec()->mutable_backend()->set_node_name("node-b");
+  f->mutable_spec()->mutable_backend()->set_address("10.8.0.2");
+  auto* p = f->mutable_spec()->add_ports();
+  p->set_protocol(ferry::v1::TCP);
+  p->set_port(80);
+  return o;
+}
+
+TEST(DashboardJsonTest, ForwardsAreListedWithoutTheirStatusesWhenNoneAreGiven) {
+  MemoryStore store;
+  ASSERT_TRUE(PutForward(store, Forward("web")).ok());
+  absl::StatusOr<std::string> json = ForwardsJson(&store, nullptr, ViewLimits{});
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr("\"web\""));
+  EXPECT_THAT(*json, HasSubstr("\"truncated\":false"));
+}
+
+TEST(DashboardJsonTest, TextThatLooksLikeMarkupIsEscaped) {
+  MemoryStore store;
+  ferry::v1::Object forward = Forward("web");
+  (*forward.mutable_ip_forward()->mutable_metadata()->mutable_labels())["note"] =
+      "</script><img src=x onerror=alert(1)>&";
+  forward.mutable_ip_forward()->mutable_spec()->mutable_frontend()->set_address("<b>192.0.2.1</b>");
+  ASSERT_TRUE(PutForward(store, forward).ok());
+  absl::StatusOr<std::string> json = ForwardsJson(&store, nullptr, ViewLimits{});
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, Not(HasSubstr("<")));
+  EXPECT_THAT(*json, Not(HasSubstr(">")));
+  EXPECT_THAT(*json, HasSubstr("\\u003cb\\u003e192.0.2.1"));
+}
+
+TEST(DashboardJsonTest, ListsStopAtTheirLimitAndSaySo) {
+  MemoryStore store;
+  for (const char* name : {"a", "b", "c"}) ASSERT_TRUE(PutForward(store, Forward(name)).ok());
+  ViewLimits limits;
+  limits.forwards = 2;
+  absl::StatusOr<std::string> json = ForwardsJson(&store, nullptr, limits);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr("\"a\""));
+  EXPECT_THAT(*json, HasSubstr("\"b\""));
+  EXPECT_THAT(*json, Not(HasSubstr("\"c\"")));
+  EXPECT_THAT(*json, HasSubstr("\"truncated\":true"));
+}
+
+}  // namespace
+}  // namespace ferry::controller::dashboard
