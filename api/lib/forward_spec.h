@@ -41,11 +41,8 @@ inline std::string RollbackPolicyName(ferry::v1::RollbackPolicy policy) {
   return policy == ferry::v1::ON_PROBE_FAILURE ? "OnProbeFailure" : "Never";
 }
 
-// The probe's timings with their defaults applied; a period of 0 means the
-// agent's --probe-period.
-inline absl::Duration ProbeTimeout(const ferry::v1::IPForwardSpec& spec) {
-  return absl::Seconds(spec.probe().timeout_seconds() == 0 ? 2 : spec.probe().timeout_seconds());
-}
+// rollback OnProbeFailure: how long after a node applied a change its probe
+// has to pass (spec.probe.confirmSeconds, default 10 s).
 inline absl::Duration ProbeConfirmDeadline(const ferry::v1::IPForwardSpec& spec) {
   return absl::Seconds(spec.probe().confirm_seconds() == 0 ? 10 : spec.probe().confirm_seconds());
 }

@@ -147,6 +147,22 @@ std::optional<DataPathVerdict> DataPathTracker::VerdictOf(const std::string& for
   return std::nullopt;
 }
 
+void DataPathTracker::AddVerdictsTo(const std::string& forward,
+                                    const std::vector<InvolvedNode>& nodes,
+                                    std::map<std::string, NodeAckInfo>* acks) const {
+  absl::MutexLock l(&mu_);
+  auto f = by_forward_.find(forward);
+  if (f == by_forward_.end()) return;
+  for (const InvolvedNode& node : nodes) {
+    if (node.role != kRoleFrontend) continue;
+    auto n = node_index_.find(node.name);
+    if (n == node_index_.end()) continue;
+    for (const Entry& e : f->second) {
+      if (e.node == n->second) (*acks)[node.name].data_path = e.verdict;
+    }
+  }
+}
+
 void DataPathTracker::Forget(const std::string& forward, FleetMetrics* metrics) {
   absl::MutexLock l(&mu_);
   auto it = by_forward_.find(forward);

@@ -11,6 +11,7 @@
 // node names, and its message only when it did not pass.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -25,6 +26,8 @@
 #include "controller/fleet/event_recorder.h"
 #include "controller/fleet/fleet_metrics.h"
 #include "controller/planner/data_path.h"
+#include "controller/planner/planner.h"
+#include "controller/planner/status.h"
 #include "ferry/v1/ferry.pb.h"
 
 namespace ferry::controller {
@@ -52,6 +55,11 @@ class DataPathTracker {
   // The node's verdict on the forward, if it gave one.
   std::optional<DataPathVerdict> VerdictOf(const std::string& forward,
                                            const std::string& node) const;
+
+  // Sets each frontend's verdict on the forward, where it gave one, as the
+  // data_path of its entry in `acks` (what status and rollbacks read).
+  void AddVerdictsTo(const std::string& forward, const std::vector<InvolvedNode>& nodes,
+                     std::map<std::string, NodeAckInfo>* acks) const;
 
   // Drops every verdict on the forward (it was deleted), and its series.
   void Forget(const std::string& forward, FleetMetrics* metrics);

@@ -156,7 +156,7 @@ absl::Status FleetReconciler::ReconcileFleet() {
   const IncrementalPlanner::RolloutStep rollouts = planner_.AdvanceRollouts(
       now, [this](const PlanForward& forward, const std::vector<InvolvedNode>& nodes) {
         std::map<std::string, NodeAckInfo> acks = pushes_.AcksFor(forward, nodes);
-        for (auto& [node, ack] : acks) ack.data_path = data_path_.VerdictOf(forward.name, node);
+        data_path_.AddVerdictsTo(forward.name, nodes, &acks);
         return acks;
       });
   for (const auto& [forward, why] : rollouts.rolled_back) {

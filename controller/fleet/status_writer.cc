@@ -307,10 +307,7 @@ ForwardStatuses::Bytes StatusWriter::StatusWrite(const Input& input, absl::Time 
   const ForwardResolution* resolution = input.resolution;
   const std::vector<InvolvedNode> nodes = NodesOf(forward, *resolution);
   std::map<std::string, NodeAckInfo> acks = sources_.pushes->AcksFor(forward, nodes);
-  for (const InvolvedNode& node : nodes) {
-    if (node.role == kRoleFrontend)
-      acks[node.name].data_path = sources_.data_path->VerdictOf(name, node.name);
-  }
+  sources_.data_path->AddVerdictsTo(name, nodes, &acks);
   if (resolution->accepted && sources_.pending_grace > absl::ZeroDuration()) {
     std::optional<absl::Time> due =
         PendingDue(nodes, acks, forward.generation, sources_.pending_grace);

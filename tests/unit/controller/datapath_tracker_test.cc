@@ -143,6 +143,22 @@ TEST_F(DataPathTrackerTest, ForgetDropsTheForwardEverywhere) {
   EXPECT_THAT(registry_.Render(), Not(HasSubstr("forward=\"web\"")));
 }
 
+TEST_F(DataPathTrackerTest, VerdictsAreAddedToTheFrontendsAcksOnly) {
+  tracker_.OnReport("node-a", Report({Verdict("web", "False", 3, "refused")}), kNow, &metrics_);
+  tracker_.OnReport("node-b", Report({Verdict("web", "True", 3)}), kNow, &metrics_);
+  std::map<std::string, NodeAckInfo> acks;
+  acks["node-b"].acked_generation = 3;
+  tracker_.AddVerdictsTo(
+      "web", {{"node-a", kRoleFrontend}, {"node-b", kRoleBackend}, {"node-c", kRoleFrontend}},
+      &acks);
+  ASSERT_TRUE(acks["node-a"].data_path.has_value());
+  EXPECT_EQ(acks["node-a"].data_path->status, DataPathVerdict::Status::kFalse);
+  EXPECT_EQ(acks["node-a"].data_path->message, "refused");
+  EXPECT_FALSE(acks["node-b"].data_path.has_value());  // a backend's is not read
+  EXPECT_EQ(acks["node-b"].acked_generation, 3);       // and its ACK is kept
+  EXPECT_FALSE(acks.contains("node-c"));               // no verdict, no entry
+}
+
 TEST_F(DataPathTrackerTest, MalformedVerdictsAreSkipped) {
   DataPathTracker::News news = tracker_.OnReport(
       "node-a", Report({Verdict("", "True", 1), Verdict("web", "Maybe", 1)}), kNow, &metrics_);
