@@ -6,7 +6,6 @@
 
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "api/lib/files.h"
 #include "api/lib/manifest.h"
 #include "controller/cli/kinds.h"
 
@@ -44,14 +44,6 @@ absl::Status WriteFile(const std::string& path, absl::string_view text) {
   file.close();
   if (!file) return absl::InternalError(absl::StrCat("cannot write ", path));
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return absl::InternalError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
 }
 
 // Single-quoted for /bin/sh.
@@ -142,7 +134,7 @@ class Editor {
       if (absl::Status s = RunEditor(command_.editor, path_); !s.ok()) {
         return FailWith(io_.err, s);
       }
-      absl::StatusOr<std::string> edited = ReadFile(path_);
+      absl::StatusOr<std::string> edited = api::ReadFileToString(path_);
       if (!edited.ok()) return FailWith(io_.err, edited.status());
       const std::string text = WithoutComments(*edited);
       if (absl::StripAsciiWhitespace(text).empty() || text == original_text) {
