@@ -4,26 +4,24 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <memory>
-#include <sstream>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "api/lib/files.h"
 #include "ferry/version.h"
 
 namespace ferry::observability {
 namespace {
 
 std::optional<std::string> ReadSmallFile(const char* path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  absl::StatusOr<std::string> text = api::ReadFileToString(path);
+  if (!text.ok()) return std::nullopt;
+  return *std::move(text);
 }
 
 // /proc/stat's "btime": the boot time in seconds since the epoch.
