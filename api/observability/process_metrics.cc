@@ -78,7 +78,9 @@ std::optional<StatFields> ParseProcStat(absl::string_view stat, double ticks_per
 ProcessSample ReadProcessSample() {
   ProcessSample sample;
   std::optional<std::string> stat = ReadSmallFile("/proc/self/stat");
-  std::optional<double> boot = BootTime();
+  // Read once: the boot time does not change, and /proc/stat grows with
+  // the number of CPUs.
+  static const std::optional<double> boot = BootTime();
   if (stat.has_value() && boot.has_value()) {
     std::optional<StatFields> fields =
         ParseProcStat(*stat, static_cast<double>(sysconf(_SC_CLK_TCK)), *boot,
