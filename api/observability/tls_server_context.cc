@@ -11,15 +11,6 @@
 namespace ferry::observability {
 namespace {
 
-std::string OpenSslReason(absl::string_view fallback) {
-  unsigned long code = ERR_get_error();  // NOLINT(runtime/int): OpenSSL's type
-  ERR_clear_error();
-  if (code == 0) return std::string(fallback);
-  char text[256];
-  ERR_error_string_n(code, text, sizeof(text));
-  return text;
-}
-
 struct BioFree {
   void operator()(BIO* bio) const { BIO_free(bio); }
 };
@@ -83,5 +74,14 @@ absl::StatusOr<std::unique_ptr<TlsServerContext>> TlsServerContext::Create(
 }
 
 TlsServerContext::~TlsServerContext() { SSL_CTX_free(ctx_); }
+
+std::string OpenSslReason(absl::string_view fallback) {
+  unsigned long code = ERR_get_error();  // NOLINT(runtime/int): OpenSSL's type
+  ERR_clear_error();
+  if (code == 0) return std::string(fallback);
+  char text[256];
+  ERR_error_string_n(code, text, sizeof(text));
+  return text;
+}
 
 }  // namespace ferry::observability

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace ferry::observability {
 
@@ -34,6 +35,10 @@ class TlsServerContext {
   explicit TlsServerContext(SSL_CTX* ctx) : ctx_(ctx) {}
   SSL_CTX* ctx_;
 };
+
+// The oldest error on this thread's OpenSSL queue as text, or `fallback`
+// when it is empty; clears the queue. For tls_stream.cc too.
+std::string OpenSslReason(absl::string_view fallback);
 
 }  // namespace ferry::observability
 

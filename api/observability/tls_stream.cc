@@ -17,16 +17,6 @@ namespace {
 
 constexpr size_t kChunkBytes = size_t{16} * 1024;
 
-// The oldest error OpenSSL queued, or `fallback`; clears the queue.
-std::string OpenSslError(absl::string_view fallback) {
-  unsigned long code = ERR_get_error();  // NOLINT(runtime/int): OpenSSL's type
-  ERR_clear_error();
-  if (code == 0) return std::string(fallback);
-  char text[256];
-  ERR_error_string_n(code, text, sizeof(text));
-  return text;
-}
-
 bool IsIpLiteral(const std::string& host) {
   unsigned char addr[16];
   return inet_pton(AF_INET, host.c_str(), addr) == 1 ||
@@ -40,7 +30,7 @@ absl::StatusOr<std::unique_ptr<TlsClientContext>> TlsClientContext::Create(
   ERR_clear_error();
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   if (ctx == nullptr) {
-    return absl::InternalError(absl::StrCat("TLS: ", OpenSslError("SSL_CTX_new failed")));
+    return absl::InternalError(absl::StrCat("TLS: ", OpenSslReason("SSL_CTX_new failed")));
   }
   std::unique_ptr<TlsClientContext> context(new TlsClientContext(ctx));
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -51,7 +41,7 @@ absl::StatusOr<std::unique_ptr<TlsClientContext>> TlsClientContext::Create(
   if (ca_file.empty()) {
     if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
       return absl::UnavailableError(absl::StrCat("TLS: cannot load the system's CA certificates: ",
-                                                 OpenSslError("unknown error")));
+                                                 OpenSslReason("unknown error")));
     }
     return context;
   }
@@ -64,7 +54,7 @@ absl::StatusOr<std::unique_ptr<TlsClientContext>> TlsClientContext::Create(
   if (SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr) != 1) {
     return absl::InvalidArgumentError(absl::StrCat(field, " ", ca_file,
                                                    ": no usable PEM CA certificate (",
-                                                   OpenSslError("unknown error"), ")"));
+                                                   OpenSslReason("unknown error"), ")"));
   }
   return context;
 }
@@ -90,7 +80,7 @@ absl::StatusOr<std::unique_ptr<TlsStream>> TlsStream::Connect(const TlsClientCon
   }
   if (!ok) {
     return absl::InvalidArgumentError(absl::StrCat("TLS: cannot verify against host \"", host,
-                                                   "\": ", OpenSslError("bad host name")));
+                                                   "\": ", OpenSslReason("bad host name")));
   }
 
   absl::Status handshake = stream->Drive(
@@ -116,7 +106,7 @@ absl::StatusOr<std::unique_ptr<TlsStream>> TlsStream::Make(SSL_CTX* ctx, int fd)
     SSL_free(ssl);
     BIO_free(in);
     BIO_free(out);
-    return absl::InternalError(absl::StrCat("TLS: ", OpenSslError("out of memory")));
+    return absl::InternalError(absl::StrCat("TLS: ", OpenSslReason("out of memory")));
   }
   SSL_set_bio(ssl, in, out);  // ssl owns both from here on
   return std::unique_ptr<TlsStream>(new TlsStream(ssl, in, out, fd));
@@ -156,8 +146,8 @@ absl::Status TlsStream::Drive(absl::string_view what, Op op, absl::Time deadline
     if (ssl_error != nullptr) *ssl_error = error;
     if (!flushed.ok()) return flushed;
     std::string reason = error == SSL_ERROR_ZERO_RETURN || error == SSL_ERROR_SYSCALL
-                             ? OpenSslError("the peer closed the connection")
-                             : OpenSslError(absl::StrCat("SSL error ", error));
+                             ? OpenSslReason("the peer closed the connection")
+                             : OpenSslReason(absl::StrCat("SSL error ", error));
     return absl::UnavailableError(absl::StrCat("TLS ", what, ": ", reason));
   }
 }
