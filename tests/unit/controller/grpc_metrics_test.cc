@@ -62,6 +62,10 @@ TEST(GrpcMetricsTest, CodeNamesAreTheCanonicalOnes) {
   EXPECT_EQ(GrpcCodeName(grpc::StatusCode::OK), "OK");
   EXPECT_EQ(GrpcCodeName(grpc::StatusCode::RESOURCE_EXHAUSTED), "RESOURCE_EXHAUSTED");
   EXPECT_EQ(GrpcCodeName(grpc::StatusCode::UNAUTHENTICATED), "UNAUTHENTICATED");
+  EXPECT_EQ(GrpcCodeName(grpc::StatusCode::CANCELLED), "CANCELLED");
+  EXPECT_EQ(GrpcCodeName(grpc::StatusCode::FAILED_PRECONDITION), "FAILED_PRECONDITION");
+  EXPECT_EQ(GrpcCodeName(grpc::StatusCode::DATA_LOSS), "DATA_LOSS");
+  EXPECT_EQ(GrpcCodeName(static_cast<grpc::StatusCode>(42)), "42");
 }
 
 }  // namespace
