@@ -36,7 +36,6 @@ need_root
 
 CLIENT=192.0.2.10
 TIMEOUT=30   # the issue's bound for every verdict change
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 METRICS_PORT=$(free_port)
 HOOK_PORT=$(free_port)
 HOOKS=$WORK/webhooks.jsonl
@@ -102,7 +101,6 @@ wait_for "node-b connected" 20 node_connected node-b
 
 # ---------------------------------------------------------------- helpers
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 within() {  # within SECONDS CMD...: prints the ms until CMD first held; 1 if it never did
   local limit_ms=$(( $1 * 1000 )) start; start=$(now_ms); shift
   while (( $(now_ms) - start < limit_ms )); do
@@ -110,10 +108,6 @@ within() {  # within SECONDS CMD...: prints the ms until CMD first held; 1 if it
     sleep 0.1
   done
   return 1
-}
-expect_eq() {  # expect_eq WHAT EXPECTED ACTUAL
-  [[ $2 == "$3" ]] || fail "$1: expected '$2', got '$3'"
-  log "ok: $1 = $3"
 }
 
 # fwd NAME QUERY: one value from the forward's JSON. QUERY is gen,
@@ -189,13 +183,6 @@ metric_is() { [[ $(metric_value "$1" node-a) == "$2" ]]; }  # metric_is FORWARD 
 metric_sum() {  # metric_sum PREFIX: sum of matching samples
   curl -s --max-time 2 "http://127.0.0.1:$METRICS_PORT/metrics" |
     awk -v p="$1" 'index($0, p) == 1 { s += $NF } END { print s + 0 }'
-}
-event_count() {  # event_count REASON OBJECT_NAME...: summed counts
-  ferryctl get events -o json | python3 -c '
-import json, sys
-items = json.load(sys.stdin).get("items", [])
-print(sum(int(e.get("count", 1)) for e in items
-          if e.get("reason") == sys.argv[1] and e.get("involvedObject", {}).get("name") in sys.argv[2:]))' "$@"
 }
 events_more() { (( $(event_count "$1" "$2") > $3 )); }  # events_more REASON NAME BASELINE
 hook_count() {  # hook_count REASON NAME: webhook posts of that event for that object

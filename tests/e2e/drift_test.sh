@@ -8,7 +8,6 @@ source "$(dirname "$0")/lib.sh"
 trap cleanup EXIT
 need_root
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 METRICS_PORT=$(free_port)
 HOOK_PORT=$(free_port)
 HOOKS=$WORK/webhooks.jsonl
@@ -59,16 +58,8 @@ ferryctl wait forwards --all --for=condition=Ready --timeout=30s
 LOOP_PID=$!
 PIDS+=($LOOP_PID)
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 metric() {  # metric NAME_AND_LABELS_PREFIX: sum of matching samples
   curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | awk -v p="$1" 'index($0, p) == 1 { s += $NF } END { print s + 0 }'
-}
-event_count() {  # event_count REASON OBJECT_NAME...: summed counts
-  ferryctl get events -o json | python3 -c '
-import json, sys
-items = json.load(sys.stdin).get("items", [])
-print(sum(int(e.get("count", 1)) for e in items
-          if e.get("reason") == sys.argv[1] and e.get("involvedObject", {}).get("name") in sys.argv[2:]))' "$@"
 }
 hook_count() { grep -c "\"$1\"" "$HOOKS" || true; }
 condition() {  # condition FORWARD TYPE -> True/False/""

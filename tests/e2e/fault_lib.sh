@@ -5,11 +5,6 @@
 CLIENT=192.0.2.10
 EXAMPLES=$FERRY_SRC/manifests/examples
 
-expect_eq() {  # expect_eq WHAT EXPECTED ACTUAL
-  [[ $2 == "$3" ]] || fail "$1: expected '$2', got '$3'"
-  log "ok: $1 = $3"
-}
-
 # extra_forward NAME PORT [TARGET_PORT]: a TCP Preserve forward node-a:PORT
 # -> node-b:TARGET_PORT (8080), written to a file whose path is printed.
 extra_forward() {

@@ -43,6 +43,14 @@ fail() { log "FAIL: $*"; exit 1; }
 
 in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
+expect_eq() {  # expect_eq WHAT EXPECTED ACTUAL
+  [[ $2 == "$3" ]] || fail "$1: expected '$2', got '$3'"
+  log "ok: $1 = $3"
+}
+
+# free_port: a TCP port on 127.0.0.1 that was free a moment ago.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 cleanup() {
   local rc=$?
   set +e
@@ -217,6 +225,18 @@ udp_seen_by_backend() {
 }
 
 ferryctl() { "$FERRY_BIN/ferryctl" "$@"; }
+
+# event_count REASON OBJECT_NAME...: the summed counts of the events with
+# that reason about any of the objects.
+event_count() {
+  ferryctl get events -o json | python3 -c '
+import json, sys
+items = json.load(sys.stdin).get("items", [])
+print(sum(int(e.get("count", 1)) for e in items
+          if e.get("reason") == sys.argv[1] and e.get("involvedObject", {}).get("name") in sys.argv[2:]))' "$@"
+}
+
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 # --- Secure fleet (issue 11): the controller on the lan, agents joined by
 # token and unprivileged, people with client configs.

@@ -30,11 +30,6 @@ apply_and_wait() {  # apply_and_wait FILE: apply, then wait until Ready.
   ferryctl wait forwards --all --for=condition=Ready --timeout=30s
 }
 
-expect_eq() {  # expect_eq WHAT EXPECTED ACTUAL
-  [[ $2 == "$3" ]] || fail "$1: expected '$2', got '$3'"
-  log "ok: $1 = $3"
-}
-
 # forward_yaml NAME PORT TARGET MODE: the example forward with changes.
 forward_yaml() {
   sed -e "s/name: web$/name: $1/" -e "s/port: 80$/port: $2/" \

@@ -88,10 +88,6 @@ EOF
 ferryctl apply -f "$WORK/two.yaml"
 ferryctl wait forwards --all --for=condition=Ready --timeout=30s
 
-expect_eq() {  # expect_eq WHAT EXPECTED ACTUAL
-  [[ $2 == "$3" ]] || fail "$1: expected '$2', got '$3'"
-  log "ok: $1 = $3"
-}
 return_via() { ferryctl get forward "$1" -o json | python3 -c \
   'import json,sys; print(json.load(sys.stdin)["status"].get("returnVia",""))'; }
 expect_eq "node-a's return hop" "10.8.0.1" "$(return_via web-a)"
