@@ -89,10 +89,6 @@ syn_count() {  # syn_count PORT: SYNs that reached node-b's PORT from the tunnel
 }
 
 CONTROLLER_FLAGS=(--metrics-listen "127.0.0.1:$METRICS_PORT" --alert-webhook "http://127.0.0.1:$HOOK_PORT/hook")
-# The manifests ask for a 2 s period; a controller-wide default, if there is
-# one, gets the same.
-help=$("$FERRY_BIN/ferry-controller" --helpfull 2>&1 || true)
-if grep -q 'probe_period' <<<"$help"; then CONTROLLER_FLAGS+=(--probe-period 2); fi
 start_controller
 start_agent "$NS_A" node-a
 start_agent "$NS_B" node-b
