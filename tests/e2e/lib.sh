@@ -170,13 +170,15 @@ start_controller() {
   wait_for "controller answers" 20 "$FERRY_BIN/ferryctl" get nodes
 }
 
-# start_agent NS NODE_NAME [CONTROLLER]: the agent runs inside the node's
-# namespace; CONTROLLER defaults to the unix socket. AGENT_PID_<node> is the
-# agent's own pid (`ip netns exec` execs it), so a test may kill -9 it.
+# start_agent NS NODE_NAME [CONTROLLER [FLAG...]]: the agent runs inside the
+# node's namespace; CONTROLLER defaults to the unix socket; FLAG... go to the
+# agent as well. AGENT_PID_<node> is the agent's own pid (`ip netns exec`
+# execs it), so a test may kill -9 it.
 start_agent() {
   local ns=$1 node=$2 target=${3:-unix:$SOCK}
+  shift $(( $# < 3 ? $# : 3 ))
   ip netns exec "$ns" "$FERRY_BIN/ferry-agent" --node-name "$node" --controller "$target" \
-    --labels "role=${node}" >>"$WORK/agent-$node.log" 2>&1 &
+    --labels "role=${node}" "$@" >>"$WORK/agent-$node.log" 2>&1 &
   PIDS+=($!)
   eval "AGENT_PID_${node//-/_}=$!"
 }

@@ -18,9 +18,7 @@ need_root
 make_topology
 start_backend_servers 8080
 start_controller
-ip netns exec "$NS_A" "$FERRY_BIN/ferry-agent" --node-name node-a --controller "unix:$SOCK" \
-  --probe-rate 0 >>"$WORK/agent-node-a.log" 2>&1 &
-PIDS+=($!)
+start_agent "$NS_A" node-a "unix:$SOCK" --probe-rate 0
 start_agent "$NS_B" node-b
 wait_for "node-a connected" 20 node_connected node-a
 wait_for "node-b connected" 20 node_connected node-b
