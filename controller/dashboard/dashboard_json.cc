@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "api/lib/conditions.h"
@@ -18,6 +17,7 @@
 #include "api/lib/timestamps.h"
 #include "controller/cli/fields.h"
 #include "controller/store/object_codec.h"
+#include "controller/store/served_object.h"
 
 namespace ferry::controller::dashboard {
 namespace {
@@ -162,15 +162,11 @@ absl::StatusOr<std::string> ForwardsJson(Store* store, const ForwardStatuses* st
   bool truncated = false;
   absl::Status listed = ListDecoded(
       store, kKindIPForward, limits.forwards, &truncated, [&](ferry::v1::Object& object) {
-        ferry::v1::IPForward* forward = object.mutable_ip_forward();
         if (statuses != nullptr) {
           // The store keeps no status: the fleet's is the one served.
-          forward->clear_status();
-          if (ForwardStatuses::Bytes status = statuses->Get(forward->metadata().name())) {
-            forward->mutable_status()->ParseFromString(*status);
-          }
+          ReplaceStatus(statuses->Get(object.ip_forward().metadata().name()).get(), &object);
         }
-        items.push_back(ForwardJson(*forward));
+        items.push_back(ForwardJson(object.ip_forward()));
       });
   if (!listed.ok()) return listed;
   return Items(items, truncated);
