@@ -16,6 +16,7 @@
 #include "api/lib/json_string.h"
 #include "api/lib/timestamps.h"
 #include "controller/cli/fields.h"
+#include "controller/cli/table.h"
 #include "controller/store/object_codec.h"
 #include "controller/store/served_object.h"
 
@@ -56,7 +57,7 @@ std::string Items(const std::vector<std::string>& items, bool truncated) {
 
 std::string TimeText(const google::protobuf::Timestamp& ts) {
   if (ts.seconds() == 0 && ts.nanos() == 0) return "";
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", api::FromTimestamp(ts), absl::UTCTimeZone());
+  return cli::FormatUtc(api::FromTimestamp(ts));
 }
 
 std::string ConditionsJson(const api::Conditions& conditions) {
