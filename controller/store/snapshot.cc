@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "api/lib/errno_status.h"
+#include "api/lib/files.h"
 #include "api/lib/private_files.h"
 #include "controller/store/sqlite_handle.h"
 #include "controller/store/sqlite_schema.h"
@@ -177,20 +178,9 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> ReadPkiFiles(
   for (const std::string& name : names) {
     // The controller replaces these files by rename, so a read sees a
     // whole old or a whole new one.
-    std::string path = absl::StrCat(dir, "/", name);
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return PathError("cannot read", path, errno);
-    absl::Cleanup close_fd = [fd] { ::close(fd); };
-    std::string content;
-    char buf[8192];
-    while (true) {
-      ssize_t n = ::read(fd, buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return PathError("cannot read", path, errno);
-      if (n == 0) break;
-      content.append(buf, static_cast<size_t>(n));
-    }
-    out.emplace_back(absl::StrCat(kPkiDir, "/", name), std::move(content));
+    absl::StatusOr<std::string> content = api::ReadFileToString(absl::StrCat(dir, "/", name));
+    if (!content.ok()) return content.status();
+    out.emplace_back(absl::StrCat(kPkiDir, "/", name), *std::move(content));
   }
   return out;
 }
