@@ -75,22 +75,32 @@ void ProbeScheduler::Connected() {
 void ProbeScheduler::Replace(const std::string& forward, ForwardProbes probes) {
   auto it = forwards_.find(forward);
   if (it != forwards_.end()) {
-    if (it->second.probes == probes) return;
+    if (Same(it->second, probes)) return;
     DropRules(it->second);
   } else {
     it = forwards_.emplace(forward, ForwardState{}).first;
   }
   ForwardState& state = it->second;
-  state.probes = std::move(probes);
+  state.generation = probes.generation;
   state.rule_ids.clear();
-  for (const ProbeRule& rule : state.probes.rules) {
+  for (ProbeRule& rule : probes.rules) {
     const uint64_t id = next_rule_id_++;
     RuleState& r = rules_[id];
-    r.forward = forward;
-    r.rule = rule;
+    r.forward = &it->first;
+    r.rule = std::move(rule);
     state.rule_ids.push_back(id);
     ProbeNow(id);
   }
+}
+
+bool ProbeScheduler::Same(const ForwardState& state, const ForwardProbes& probes) const {
+  if (state.generation != probes.generation || state.rule_ids.size() != probes.rules.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < probes.rules.size(); ++i) {
+    if (rules_.at(state.rule_ids[i]).rule != probes.rules[i]) return false;
+  }
+  return true;
 }
 
 void ProbeScheduler::Forget(const std::string& forward) {
@@ -194,7 +204,7 @@ void ProbeScheduler::UpdateVerdict(const std::string& forward, absl::Time now) {
     if (!rule.result.has_value()) return;  // the previous verdict stands until all are in
     results.push_back(&*rule.result);
   }
-  Verdict verdict = Combine(it->second.probes.generation, results, now);
+  Verdict verdict = Combine(it->second.generation, results, now);
   const Verdict* before = verdicts_.Find(forward);
   const bool failed_before = before != nullptr && before->result.status == ProbeStatus::kFalse;
   if (verdict.result.status == ProbeStatus::kFalse && !failed_before) {
@@ -236,8 +246,7 @@ void ProbeScheduler::OnResult(uint64_t id, uint64_t probe, ProbeResult result) {
   } else {
     Schedule(id, std::max(now, rule.started + rule.rule.period));
   }
-  const std::string forward = rule.forward;
-  UpdateVerdict(forward, now);
+  UpdateVerdict(*rule.forward, now);
 }
 
 std::vector<ferry::v1::DataPathReport> ProbeScheduler::TakeReports() {

@@ -38,6 +38,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "ferry/v1/ferry.pb.h"
@@ -102,8 +103,11 @@ class ProbeScheduler {
   std::optional<Verdict> VerdictOf(const std::string& forward) const;
 
  private:
+  // A rule's forward name and target are held once: the name is the key in
+  // forwards_ (a node map, so the pointer stays valid until Forget, which
+  // drops the rule first), the target only here.
   struct RuleState {
-    std::string forward;
+    const std::string* forward = nullptr;
     ProbeRule rule;
     std::optional<ProbeResult> result;  // for the current generation
     std::optional<absl::Time> due;      // set: in schedule_ at this time
@@ -114,8 +118,8 @@ class ProbeScheduler {
     bool confirming = false;            // a first failure is being probed again
   };
   struct ForwardState {
-    ForwardProbes probes;
-    std::vector<uint64_t> rule_ids;
+    int64_t generation = 0;
+    std::vector<uint64_t> rule_ids;  // its ForwardProbes::rules, in order
   };
   struct Launch {
     ProbeTarget target;
@@ -128,6 +132,9 @@ class ProbeScheduler {
   // new rules have results).
   void Replace(const std::string& forward, ForwardProbes probes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Forget(const std::string& forward) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether `state` already probes exactly `probes`.
+  bool Same(const ForwardState& state, const ForwardProbes& probes) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DropRules(ForwardState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ProbeNow(uint64_t rule_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Schedule(uint64_t rule_id, absl::Time due) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -150,7 +157,7 @@ class ProbeScheduler {
   const double burst_;  // the token bucket's size
 
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, ForwardState> forwards_ ABSL_GUARDED_BY(mu_);
+  absl::node_hash_map<std::string, ForwardState> forwards_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, RuleState> rules_ ABSL_GUARDED_BY(mu_);
   std::set<std::pair<absl::Time, uint64_t>> schedule_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, uint64_t> urgent_ ABSL_GUARDED_BY(mu_);  // key -> rule id, FIFO
