@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "tests/unit/controller/memory_store.h"
 #include "tests/unit/controller/stored_objects.h"
+#include "tests/unit/controller/test_forwards.h"
 
 namespace ferry::controller::dashboard {
 namespace {
@@ -17,19 +18,8 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 ferry::v1::Object Forward(const std::string& name) {
-  ferry::v1::Object o;
-  auto* f = o.mutable_ip_forward();
-  f->set_api_version("ferry.dev/v1");
-  f->set_kind("IPForward");
-  f->mutable_metadata()->set_name(name);
-  f->mutable_metadata()->set_generation(1);
-  f->mutable_spec()->mutable_frontend()->set_node_name("node-a");
-  f->mutable_spec()->mutable_frontend()->set_address("192.0.2.1");
-  f->mutable_spec()->mutable_backend()->set_node_name("node-b");
-  f->mutable_spec()->mutable_backend()->set_address("10.8.0.2");
-  auto* p = f->mutable_spec()->add_ports();
-  p->set_protocol(ferry::v1::TCP);
-  p->set_port(80);
+  ferry::v1::Object o = TestForward(name, "192.0.2.1", 80);
+  o.mutable_ip_forward()->mutable_metadata()->set_generation(1);
   return o;
 }
 
