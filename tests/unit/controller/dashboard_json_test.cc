@@ -3,6 +3,7 @@
 
 #include "controller/dashboard/dashboard_json.h"
 
+#include <memory>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -30,6 +31,27 @@ TEST(DashboardJsonTest, ForwardsAreListedWithoutTheirStatusesWhenNoneAreGiven) {
   ASSERT_TRUE(json.ok()) << json.status();
   EXPECT_THAT(*json, HasSubstr("\"web\""));
   EXPECT_THAT(*json, HasSubstr("\"truncated\":false"));
+}
+
+TEST(DashboardJsonTest, ForwardsCarryTheFleetsStatus) {
+  MemoryStore store;
+  ASSERT_TRUE(PutForward(store, Forward("web")).ok());
+  ASSERT_TRUE(PutForward(store, Forward("new")).ok());
+  ForwardStatuses statuses(&store);
+  ferry::v1::IPForwardStatus published;
+  ferry::v1::NodeForwardStatus* node = published.add_nodes();
+  node->set_name("node-a");
+  node->set_state("Programmed");
+  ASSERT_TRUE(
+      statuses
+          .Publish({{"web", std::make_shared<const std::string>(published.SerializeAsString())}})
+          .ok());
+  absl::StatusOr<std::string> json = ForwardsJson(&store, &statuses, ViewLimits{});
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_THAT(*json, HasSubstr(R"("nodes":[{"name":"node-a","role":"","state":"Programmed")"));
+  // "new" has no status published yet: it is listed with no nodes.
+  EXPECT_THAT(*json, HasSubstr(R"("name":"new")"));
+  EXPECT_THAT(*json, HasSubstr(R"("nodes":[]})"));
 }
 
 TEST(DashboardJsonTest, TextThatLooksLikeMarkupIsEscaped) {
