@@ -3,11 +3,12 @@
 #include <cstdint>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "api/lib/files.h"
+#include "api/observability/http_server.h"
+#include "api/observability/socket_util.h"
 #include "api/security/join_token.h"
 #include "node-agent/client/controller_client.h"
 
@@ -120,17 +121,11 @@ absl::Status ValidateTables(const RouteTableOptions& tables) {
 // node's forwards to the network unauthenticated.
 absl::Status ValidateMetricsListen(absl::string_view value) {
   if (value.empty()) return absl::OkStatus();
-  size_t colon = value.rfind(':');
-  int port = 0;
-  if (colon == absl::string_view::npos || !absl::SimpleAtoi(value.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
+  if (!observability::ParseHostPort(value, "--metrics-listen").ok()) {
     return FlagError("metrics-listen",
                      absl::StrCat("\"", value, "\" must be host:port, e.g. 127.0.0.1:9101"));
   }
-  absl::string_view host = value.substr(0, colon);
-  if (host == "localhost" || host == "[::1]" || absl::StartsWith(host, "127.")) {
-    return absl::OkStatus();
-  }
+  if (observability::IsLoopbackListen(value)) return absl::OkStatus();
   return FlagError("metrics-listen",
                    absl::StrCat("\"", value,
                                 "\" must be a loopback address (127.0.0.1:PORT or [::1]:PORT): "

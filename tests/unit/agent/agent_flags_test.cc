@@ -199,6 +199,11 @@ TEST(AgentFlagsTest, LogFormatAndMetricsListenAreParsed) {
               HasSubstr("--metrics-listen: \"0.0.0.0:9101\" must be a loopback address"));
   EXPECT_THAT(Parse({"--metrics-listen", "127.0.0.1"}).status().message(),
               HasSubstr("--metrics-listen: \"127.0.0.1\" must be host:port"));
+  EXPECT_THAT(Parse({"--metrics-listen", "127.0.0.1:99999"}).status().message(),
+              HasSubstr("--metrics-listen: \"127.0.0.1:99999\" must be host:port"));
+  for (const char* loopback : {"127.0.0.1:9101", "127.1.2.3:0", "localhost:9101"}) {
+    EXPECT_TRUE(Parse({"--metrics-listen", loopback}).ok()) << loopback;
+  }
 }
 
 TEST(AgentFlagsTest, ConfigFileSetsFlagsAndTheCommandLineOverridesIt) {
