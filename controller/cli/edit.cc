@@ -156,8 +156,7 @@ class Editor {
         return kExitOk;
       }
       if (!absl::IsInvalidArgument(applied)) {
-        keep_ = true;
-        WriteFile(path_, *edited).IgnoreError();
+        keep_ = true;  // the file still holds `*edited`, as the editor saved it
         FailWith(io_.err, applied);
         io_.err << "your changes are in " << path_ << "\n";
         return kExitFailure;
