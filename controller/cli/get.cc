@@ -10,7 +10,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "controller/cli/events.h"
-#include "controller/cli/fields.h"
 #include "controller/cli/kinds.h"
 #include "controller/cli/printers.h"
 
@@ -33,8 +32,8 @@ class Getter {
       : command_(command),
         client_(client),
         io_(io),
-        wide_(command.output == OutputFormat::kWide),
-        header_(Header()),
+        options_(PrintOptions::Of(command)),
+        header_(TableHeader(command.kind, options_)),
         widths_(ColumnWidths({header_})) {}
 
   int Run() {
@@ -63,7 +62,7 @@ class Getter {
   // A plain list prints each object as it arrives (tables buffer rows).
   int StreamList() {
     absl::StatusOr<std::unique_ptr<ObjectPrinter>> printer =
-        MakeObjectPrinter(PrintOptions::Of(command_), command_.kind, absl::Now(), /*as_list=*/true);
+        MakeObjectPrinter(options_, command_.kind, absl::Now(), /*as_list=*/true);
     if (!printer.ok()) return Fail(io_, printer.status());
     printer_ = *std::move(printer);
     absl::Status status =
@@ -77,18 +76,6 @@ class Getter {
 
   bool PrintsTable() const {
     return IsTable(command_.output) || command_.output == OutputFormat::kCustomColumns;
-  }
-
-  TableRow Header() const {
-    TableRow header = TableHeader(command_.kind, command_.output == OutputFormat::kWide);
-    if (command_.show_labels) header.push_back("LABELS");
-    return header;
-  }
-
-  TableRow RowOf(const Object& o) const {
-    TableRow row = TableRowOf(o, absl::Now(), wide_);
-    if (command_.show_labels) row.push_back(FormatLabels(MetaOf(o).labels()));
-    return row;
   }
 
   // Events are sorted, and a watched table fixes its layout from the first
@@ -122,7 +109,7 @@ class Getter {
   absl::Status PrintInitial(const std::vector<Object>& objects) {
     if (command_.watch && IsTable(command_.output)) {
       std::vector<TableRow> rows = {header_};
-      for (const Object& o : objects) rows.push_back(RowOf(o));
+      for (const Object& o : objects) rows.push_back(TableRowOf(o, absl::Now(), options_));
       widths_ = ColumnWidths(rows);
       if (command_.no_headers) {
         rows.erase(rows.begin());
@@ -136,7 +123,7 @@ class Getter {
     }
     const bool as_list = command_.names.size() != 1 && !command_.watch;
     absl::StatusOr<std::unique_ptr<ObjectPrinter>> printer =
-        MakeObjectPrinter(PrintOptions::Of(command_), command_.kind, absl::Now(), as_list);
+        MakeObjectPrinter(options_, command_.kind, absl::Now(), as_list);
     if (!printer.ok()) return printer.status();
     printer_ = *std::move(printer);
     for (const Object& o : objects) io_.out << printer_->Add(o);
@@ -205,7 +192,7 @@ class Getter {
     }
     if (!header_printed_) io_.out << FormatRow(header_, widths_);
     header_printed_ = true;
-    io_.out << FormatRow(RowOf(o), widths_) << std::flush;
+    io_.out << FormatRow(TableRowOf(o, absl::Now(), options_), widths_) << std::flush;
   }
 
   // After the newest revision seen; before anything, from now.
@@ -214,7 +201,7 @@ class Getter {
   const Command& command_;
   ResourceClient& client_;
   Io io_;
-  bool wide_;
+  PrintOptions options_;  // of command_
   TableRow header_;
   std::vector<size_t> widths_;
   bool header_printed_ = false;

@@ -30,60 +30,12 @@ std::string ForwardReason(const ferry::v1::IPForwardStatus& status) {
   return ready != nullptr ? ready->reason() : "";
 }
 
-// The labels an object is selected by.
-const google::protobuf::Map<std::string, std::string>& LabelsOf(const Object& object) {
-  return MetaOf(object).labels();
-}
-
-class TablePrinter : public ObjectPrinter {
+// A table: rows are held until Finish, since column widths depend on
+// every row; the header is left out with --no-headers.
+class RowsPrinter : public ObjectPrinter {
  public:
-  TablePrinter(ferry::v1::ResourceKind kind, absl::Time now, const PrintOptions& options)
-      : now_(now), wide_(options.format == OutputFormat::kWide), options_(options) {
-    TableRow header = TableHeader(kind, wide_);
-    if (options_.show_labels) header.push_back("LABELS");
+  RowsPrinter(TableRow header, bool no_headers) : no_headers_(no_headers) {
     rows_.push_back(std::move(header));
-  }
-  std::string Add(const Object& object) override {
-    TableRow row = TableRowOf(object, now_, wide_);
-    if (options_.show_labels) row.push_back(FormatLabels(LabelsOf(object)));
-    rows_.push_back(std::move(row));
-    return "";
-  }
-  std::string Finish() override {
-    if (count() == 0) return "";
-    if (!options_.no_headers) return FormatTable(rows_);
-    return FormatTable(std::vector<TableRow>(rows_.begin() + 1, rows_.end()));
-  }
-  int count() const override { return static_cast<int>(rows_.size()) - 1; }
-
- private:
-  absl::Time now_;
-  bool wide_;
-  PrintOptions options_;
-  std::vector<TableRow> rows_;
-};
-
-// -o custom-columns: one column per path, values of several results
-// joined by ',', "<none>" when the path selects nothing.
-class CustomColumnsPrinter : public ObjectPrinter {
- public:
-  CustomColumnsPrinter(std::vector<CustomColumn> columns, std::vector<JsonPath> paths,
-                       bool no_headers)
-      : paths_(std::move(paths)), no_headers_(no_headers) {
-    TableRow header;
-    for (const CustomColumn& c : columns) header.push_back(c.header);
-    rows_.push_back(std::move(header));
-  }
-  std::string Add(const Object& object) override {
-    const JsonValue json = ObjectJson(object);
-    TableRow row;
-    for (const JsonPath& path : paths_) {
-      std::vector<std::string> values;
-      for (const JsonValue* v : path.Select(json)) values.push_back(DisplayText(*v));
-      row.push_back(values.empty() ? "<none>" : absl::StrJoin(values, ","));
-    }
-    rows_.push_back(std::move(row));
-    return "";
   }
   std::string Finish() override {
     if (count() == 0) return "";
@@ -92,10 +44,48 @@ class CustomColumnsPrinter : public ObjectPrinter {
   }
   int count() const override { return static_cast<int>(rows_.size()) - 1; }
 
+ protected:
+  void AddRow(TableRow row) { rows_.push_back(std::move(row)); }
+
  private:
-  std::vector<JsonPath> paths_;
   bool no_headers_;
   std::vector<TableRow> rows_;
+};
+
+class TablePrinter : public RowsPrinter {
+ public:
+  TablePrinter(ferry::v1::ResourceKind kind, absl::Time now, const PrintOptions& options)
+      : RowsPrinter(TableHeader(kind, options), options.no_headers), now_(now), options_(options) {}
+  std::string Add(const Object& object) override {
+    AddRow(TableRowOf(object, now_, options_));
+    return "";
+  }
+
+ private:
+  absl::Time now_;
+  PrintOptions options_;
+};
+
+// -o custom-columns: one column per path, values of several results
+// joined by ',', "<none>" when the path selects nothing.
+class CustomColumnsPrinter : public RowsPrinter {
+ public:
+  CustomColumnsPrinter(TableRow header, std::vector<JsonPath> paths, bool no_headers)
+      : RowsPrinter(std::move(header), no_headers), paths_(std::move(paths)) {}
+  std::string Add(const Object& object) override {
+    const JsonValue json = ObjectJson(object);
+    TableRow row;
+    for (const JsonPath& path : paths_) {
+      std::vector<std::string> values;
+      for (const JsonValue* v : path.Select(json)) values.push_back(DisplayText(*v));
+      row.push_back(values.empty() ? "<none>" : absl::StrJoin(values, ","));
+    }
+    AddRow(std::move(row));
+    return "";
+  }
+
+ private:
+  std::vector<JsonPath> paths_;
 };
 
 JsonValue ListJson(std::vector<JsonValue> items) {
@@ -255,6 +245,18 @@ TableRow TableRowOf(const Object& object, absl::Time now, bool wide) {
   return ForwardRow(object.ip_forward(), now, wide);
 }
 
+TableRow TableHeader(ferry::v1::ResourceKind kind, const PrintOptions& options) {
+  TableRow header = TableHeader(kind, options.format == OutputFormat::kWide);
+  if (options.show_labels) header.push_back("LABELS");
+  return header;
+}
+
+TableRow TableRowOf(const Object& object, absl::Time now, const PrintOptions& options) {
+  TableRow row = TableRowOf(object, now, options.format == OutputFormat::kWide);
+  if (options.show_labels) row.push_back(FormatLabels(MetaOf(object).labels()));
+  return row;
+}
+
 PrintOptions PrintOptions::Of(const Command& command) {
   PrintOptions options;
   options.format = command.output;
@@ -283,13 +285,15 @@ absl::StatusOr<std::unique_ptr<ObjectPrinter>> MakeObjectPrinter(const PrintOpti
       absl::StatusOr<std::vector<CustomColumn>> columns =
           ParseCustomColumns(options.output_template);
       if (!columns.ok()) return columns.status();
+      TableRow header;
       std::vector<JsonPath> paths;
       for (const CustomColumn& c : *columns) {
         absl::StatusOr<JsonPath> path = JsonPath::Parse(c.path);
         if (!path.ok()) return path.status();
+        header.push_back(c.header);
         paths.push_back(*std::move(path));
       }
-      return std::make_unique<CustomColumnsPrinter>(*std::move(columns), std::move(paths),
+      return std::make_unique<CustomColumnsPrinter>(std::move(header), std::move(paths),
                                                     options.no_headers);
     }
     case OutputFormat::kWide:
@@ -297,16 +301,6 @@ absl::StatusOr<std::unique_ptr<ObjectPrinter>> MakeObjectPrinter(const PrintOpti
       break;
   }
   return std::make_unique<TablePrinter>(kind, now, options);
-}
-
-std::unique_ptr<ObjectPrinter> MakeObjectPrinter(OutputFormat format, ferry::v1::ResourceKind kind,
-                                                 absl::Time now, bool as_list) {
-  PrintOptions options;
-  options.format = format;
-  absl::StatusOr<std::unique_ptr<ObjectPrinter>> printer =
-      MakeObjectPrinter(options, kind, now, as_list);
-  if (printer.ok()) return *std::move(printer);
-  return std::make_unique<TablePrinter>(kind, now, options);  // templates need the other overload
 }
 
 absl::StatusOr<std::vector<CustomColumn>> ParseCustomColumns(absl::string_view spec) {

@@ -30,6 +30,20 @@ TableRow NodeRow(const ferry::v1::Node& node, absl::Time now, bool wide);
 TableRow TableHeader(ferry::v1::ResourceKind kind, bool wide);
 TableRow TableRowOf(const ferry::v1::Object& object, absl::Time now, bool wide);
 
+// How `get` prints, beyond the format.
+struct PrintOptions {
+  OutputFormat format = OutputFormat::kTable;
+  std::string output_template;  // jsonpath / custom-columns: the text after '='
+  bool no_headers = false;      // tables and custom columns
+  bool show_labels = false;     // tables: a LABELS column (k=v,k=v)
+
+  static PrintOptions Of(const Command& command);
+};
+
+// The same, wide for -o wide, with a LABELS column for --show-labels.
+TableRow TableHeader(ferry::v1::ResourceKind kind, const PrintOptions& options);
+TableRow TableRowOf(const ferry::v1::Object& object, absl::Time now, const PrintOptions& options);
+
 // Prints objects as they arrive: YAML, JSON and names stream; tables buffer
 // rows, because column widths depend on every row.
 class ObjectPrinter {
@@ -42,16 +56,6 @@ class ObjectPrinter {
   virtual int count() const = 0;
 };
 
-// How `get` prints, beyond the format.
-struct PrintOptions {
-  OutputFormat format = OutputFormat::kTable;
-  std::string output_template;  // jsonpath / custom-columns: the text after '='
-  bool no_headers = false;      // tables and custom columns
-  bool show_labels = false;     // tables: a LABELS column (k=v,k=v)
-
-  static PrintOptions Of(const Command& command);
-};
-
 // `as_list`: several objects were asked for (no name given). For JSON this
 // wraps items in {"apiVersion": "v1", "kind": "List", "items": [...]};
 // a single named object is printed bare. JSONPath runs on that list (so
@@ -60,8 +64,6 @@ struct PrintOptions {
 absl::StatusOr<std::unique_ptr<ObjectPrinter>> MakeObjectPrinter(const PrintOptions& options,
                                                                  ferry::v1::ResourceKind kind,
                                                                  absl::Time now, bool as_list);
-std::unique_ptr<ObjectPrinter> MakeObjectPrinter(OutputFormat format, ferry::v1::ResourceKind kind,
-                                                 absl::Time now, bool as_list);
 
 // The columns of `-o custom-columns=NAME:.metadata.name,READY:.status...`:
 // commas inside brackets, parentheses or quotes do not split.
