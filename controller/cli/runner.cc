@@ -140,9 +140,9 @@ int RunDelete(const Command& command, ResourceClient& client, Io io) {
   return exit_code;
 }
 
-int RunVersion(const Command& command, ResourceClient& client, Io io) {
+// `version` with a server to ask (--client and --version are RunLocally's).
+int RunVersion(ResourceClient& client, Io io) {
   io.out << "Client Version: " << kFerryctlVersion << "\n";
-  if (command.client_only) return kExitOk;
   absl::StatusOr<std::string> server = client.Version();
   if (!server.ok()) return Fail(io, server.status());
   io.out << "Server Version: " << *server << "\n";
@@ -216,8 +216,8 @@ int RunCommand(const Command& command, ResourceClient& client, Io io) {
     case Verb::kEdit:
       return RunEdit(command, client, io);
     case Verb::kVersion:
-      if (command.version_flag || command.client_only) return *RunLocally(command, io);
-      return RunVersion(command, client, io);
+      if (std::optional<int> code = RunLocally(command, io)) return *code;
+      return RunVersion(client, io);
     case Verb::kHelp:
     case Verb::kExplain:
     case Verb::kCompletion:
