@@ -5,6 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "controller/cli/json.h"
+#include "controller/cli/kinds.h"
 
 namespace ferry::cli {
 namespace {
@@ -74,29 +76,10 @@ void AppendWrapped(absl::string_view text, absl::string_view indent, std::string
   if (!line.empty()) absl::StrAppend(&out, indent, line, "\n");
 }
 
-const FieldDescriptor* FindJsonField(const Descriptor& message, absl::string_view name) {
-  for (int i = 0; i < message.field_count(); ++i) {
-    const FieldDescriptor* f = message.field(i);
-    if (f->json_name() == name || f->name() == name) return f;
-  }
-  return nullptr;
-}
-
-const Descriptor* KindDescriptor(ferry::v1::ResourceKind kind) {
-  switch (kind) {
-    case ferry::v1::NODE:
-      return ferry::v1::Node::descriptor();
-    case ferry::v1::EVENT:
-      return ferry::v1::Event::descriptor();
-    default:
-      return ferry::v1::IPForward::descriptor();
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<std::string> Explain(ferry::v1::ResourceKind kind, absl::string_view path) {
-  const Descriptor* root = KindDescriptor(kind);
+  const Descriptor* root = &KindDescriptor(kind);
   const Descriptor* message = root;
   const FieldDescriptor* field = nullptr;
   std::string walked;

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/lib/json_string.h"
 #include "api/lib/manifest.h"
+#include "controller/cli/kinds.h"
 
 namespace ferry::cli {
 namespace {
@@ -359,15 +360,19 @@ std::string DisplayText(const JsonValue& value) {
   }
 }
 
+const FieldDescriptor* FindJsonField(const google::protobuf::Descriptor& type,
+                                     absl::string_view name) {
+  for (int i = 0; i < type.field_count(); ++i) {
+    const FieldDescriptor* f = type.field(i);
+    if (f->json_name() == name || f->name() == name) return f;
+  }
+  return nullptr;
+}
+
 void NumberInt64Fields(const google::protobuf::Descriptor& type, JsonValue& value) {
   if (value.type != JsonValue::Type::kObject) return;
   for (auto& [name, member] : value.members) {
-    const FieldDescriptor* field = nullptr;
-    for (int i = 0; i < type.field_count() && field == nullptr; ++i) {
-      if (type.field(i)->json_name() == name || type.field(i)->name() == name) {
-        field = type.field(i);
-      }
-    }
+    const FieldDescriptor* field = FindJsonField(type, name);
     if (field == nullptr) continue;
     if (field->is_map()) {
       const FieldDescriptor& map_value = *field->message_type()->map_value();
@@ -384,21 +389,8 @@ JsonValue ObjectJson(const ferry::v1::Object& object) {
   absl::StatusOr<JsonValue> value = ParseJson(api::EncodeJson(object));
   // protobuf's printer writes valid JSON; an empty object beats a crash.
   if (!value.ok()) return JsonValue::Object({});
-  const google::protobuf::Descriptor* type = nullptr;
-  switch (object.kind_case()) {
-    case ferry::v1::Object::kIpForward:
-      type = ferry::v1::IPForward::descriptor();
-      break;
-    case ferry::v1::Object::kNode:
-      type = ferry::v1::Node::descriptor();
-      break;
-    case ferry::v1::Object::kEvent:
-      type = ferry::v1::Event::descriptor();
-      break;
-    case ferry::v1::Object::KIND_NOT_SET:
-      break;
-  }
-  if (type != nullptr) NumberInt64Fields(*type, *value);
+  const ferry::v1::ResourceKind kind = KindOf(object);
+  if (kind != ferry::v1::RESOURCE_KIND_UNSPECIFIED) NumberInt64Fields(KindDescriptor(kind), *value);
   return *std::move(value);
 }
 

@@ -45,6 +45,11 @@ std::string WriteJson(const JsonValue& value, int indent = 2);
 // scalars as written, arrays and objects as one-line JSON.
 std::string DisplayText(const JsonValue& value);
 
+// The field of `type` a JSON member name names: its JSON name or its proto
+// name ("nodeSelector" or "node_selector"); nullptr if none.
+const google::protobuf::FieldDescriptor* FindJsonField(const google::protobuf::Descriptor& type,
+                                                       absl::string_view name);
+
 // Turns the strings protobuf writes for 64-bit integer fields of `type`
 // (int64, uint64, sint64, fixed64, sfixed64, at any depth, in repeated and
 // map fields too) into numbers.

@@ -25,6 +25,17 @@ absl::StatusOr<ResourceKind> ParseKind(absl::string_view text) {
                    "\" (want forwards, forward, ipforwards, fwd, nodes, node or events)"));
 }
 
+const google::protobuf::Descriptor& KindDescriptor(ResourceKind kind) {
+  switch (kind) {
+    case ferry::v1::NODE:
+      return *ferry::v1::Node::descriptor();
+    case ferry::v1::EVENT:
+      return *ferry::v1::Event::descriptor();
+    default:
+      return *ferry::v1::IPForward::descriptor();
+  }
+}
+
 std::string KindLowerFromName(absl::string_view kind_name) {
   return absl::AsciiStrToLower(kind_name);
 }

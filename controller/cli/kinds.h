@@ -9,12 +9,17 @@
 #include "absl/strings/string_view.h"
 #include "api/lib/objects.h"
 #include "ferry/v1/ferry.pb.h"
+#include "google/protobuf/descriptor.h"
 
 namespace ferry::cli {
 
 // "forwards", "forward", "ipforwards", "ipforward", "fwd", "nodes", "node",
 // "no", "events", "event", "ev" (case-insensitive). INVALID_ARGUMENT naming the accepted types.
 absl::StatusOr<ferry::v1::ResourceKind> ParseKind(absl::string_view text);
+
+// The message type of `kind`'s objects: IPForward, Node or Event (IPForward
+// for an unset kind).
+const google::protobuf::Descriptor& KindDescriptor(ferry::v1::ResourceKind kind);
 
 // Maps ApplyResult.kind ("IPForward", "Node") to the printed prefix.
 std::string KindLowerFromName(absl::string_view kind_name);
