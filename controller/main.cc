@@ -141,6 +141,8 @@ struct Config {
   std::string data_dir;
   std::string metrics_listen;
   std::vector<std::string> alert_webhooks;
+  std::string alert_webhook_ca;
+  std::string alert_webhook_secret_file;
   ServerLimits limits;
   size_t max_apply_bytes = 0;
   RateLimit client_writes;
@@ -308,10 +310,10 @@ int Run(const Config& config, const sigset_t& signals) {
   std::unique_ptr<observability::WebhookNotifier> notifier;
   if (!config.alert_webhooks.empty()) {
     observability::WebhookOptions webhook_options;
-    webhook_options.ca_file = absl::GetFlag(FLAGS_alert_webhook_ca);
-    if (std::string file = absl::GetFlag(FLAGS_alert_webhook_secret_file); !file.empty()) {
-      absl::StatusOr<std::string> secret =
-          observability::ReadWebhookSecretFile(file, "--alert-webhook-secret-file");
+    webhook_options.ca_file = config.alert_webhook_ca;
+    if (!config.alert_webhook_secret_file.empty()) {
+      absl::StatusOr<std::string> secret = observability::ReadWebhookSecretFile(
+          config.alert_webhook_secret_file, "--alert-webhook-secret-file");
       if (!secret.ok()) return Fail("cannot read the webhook secret", secret.status());
       webhook_options.secret = *std::move(secret);
     }
@@ -576,6 +578,8 @@ int main(int argc, char** argv) {
   config.data_dir = data_dir;
   config.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   config.alert_webhooks = std::move(webhooks);
+  config.alert_webhook_ca = absl::GetFlag(FLAGS_alert_webhook_ca);
+  config.alert_webhook_secret_file = absl::GetFlag(FLAGS_alert_webhook_secret_file);
   if (absl::Status s = ferry::controller::ReadProtectionFlags(&config); !s.ok()) {
     std::fprintf(stderr, "ferry-controller: %s\n", std::string(s.message()).c_str());
     return 2;
