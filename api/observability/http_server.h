@@ -64,7 +64,8 @@ struct HttpServerOptions {
   int max_connections = 64;            // beyond this: 503 and close
   size_t max_request_bytes = size_t{8} * 1024;
   absl::Duration read_timeout = absl::Seconds(5);  // also bounds the TLS handshake
-  // Set: HTTPS only (a plaintext request fails its handshake). Null: HTTP.
+  // Set: HTTPS only (a plaintext request gets a plain 400 saying to use
+  // https://). Null: HTTP.
   std::shared_ptr<const TlsServerContext> tls;
   int max_streams = 16;  // streaming responses at once; beyond this: 503
   absl::Duration max_stream_duration = absl::Minutes(10);  // then closed
