@@ -1,11 +1,13 @@
 #include "tests/bench/bench_netns.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,6 +118,28 @@ NetnsEntry::~NetnsEntry() {
     std::abort();
   }
   close(original_);
+}
+
+absl::StatusOr<int> ListenTcp(const Netns& ns, uint16_t port, absl::string_view role) {
+  int fd = -1;
+  {
+    absl::StatusOr<std::unique_ptr<NetnsEntry>> entry = NetnsEntry::Enter(ns);
+    if (!entry.ok()) return entry.status();
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  }
+  if (fd < 0) return absl::InternalError(absl::StrCat(role, " socket: ", std::strerror(errno)));
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 4096) != 0) {
+    const int err = errno;
+    close(fd);
+    return absl::InternalError(
+        absl::StrCat(role, " bind/listen on port ", port, ": ", std::strerror(err)));
+  }
+  return fd;
 }
 
 absl::StatusOr<ProcessResult> RunProcess(const std::vector<std::string>& argv, const Netns* ns,

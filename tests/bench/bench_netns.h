@@ -5,6 +5,7 @@
 // namespace. Each is uniquely named ("fb-<role>-<pid>-<n>") and removed by
 // its destructor, or by the signal handler if the run is interrupted.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,11 @@ class NetnsEntry {
   explicit NetnsEntry(int original) : original_(original) {}
   int original_;
 };
+
+// A non-blocking TCP listener on 0.0.0.0:`port` inside `ns` (SO_REUSEADDR,
+// backlog 4096), for a benchmark's backend; the caller closes it. `role`
+// names it in errors ("listener", "server").
+absl::StatusOr<int> ListenTcp(const Netns& ns, uint16_t port, absl::string_view role);
 
 struct ProcessResult {
   int exit_code = -1;  // -1: killed by a signal

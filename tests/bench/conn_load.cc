@@ -13,7 +13,6 @@
 #include <unordered_set>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "tests/bench/bench_util.h"
 
 namespace ferry::bench {
@@ -40,23 +39,9 @@ void CloseWithReset(int fd) {
 
 absl::StatusOr<std::unique_ptr<TinyHttpServer>> TinyHttpServer::Start(const Netns& ns,
                                                                       uint16_t port) {
-  int fd = -1;
-  {
-    absl::StatusOr<std::unique_ptr<NetnsEntry>> entry = NetnsEntry::Enter(ns);
-    if (!entry.ok()) return entry.status();
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  }
-  if (fd < 0) return absl::InternalError("server socket");
-  const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 4096) != 0) {
-    const int err = errno;
-    close(fd);
-    return absl::InternalError(absl::StrCat("server bind/listen: ", std::strerror(err)));
-  }
+  absl::StatusOr<int> listen_fd = ListenTcp(ns, port, "server");
+  if (!listen_fd.ok()) return listen_fd.status();
+  const int fd = *listen_fd;
   const int stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop < 0) {
     close(fd);

@@ -1,16 +1,12 @@
 #include "tests/bench/probe_listener.h"
 
-#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <unordered_set>
-
-#include "absl/strings/str_cat.h"
 
 namespace ferry::bench {
 namespace {
@@ -24,24 +20,9 @@ constexpr size_t kMaxOpen = 8192;
 
 absl::StatusOr<std::unique_ptr<ProbeListener>> ProbeListener::Start(const Netns& ns,
                                                                     uint16_t port) {
-  int fd = -1;
-  {
-    absl::StatusOr<std::unique_ptr<NetnsEntry>> entry = NetnsEntry::Enter(ns);
-    if (!entry.ok()) return entry.status();
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  }
-  if (fd < 0) return absl::InternalError(absl::StrCat("listener socket: ", std::strerror(errno)));
-  const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 4096) != 0) {
-    const int err = errno;
-    close(fd);
-    return absl::InternalError(
-        absl::StrCat("listener bind/listen on port ", port, ": ", std::strerror(err)));
-  }
+  absl::StatusOr<int> listen_fd = ListenTcp(ns, port, "listener");
+  if (!listen_fd.ok()) return listen_fd.status();
+  const int fd = *listen_fd;
   const int stop = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (stop < 0) {
     close(fd);
