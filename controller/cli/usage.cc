@@ -29,7 +29,7 @@ Commands:
   get events [--for forward/NAME|node/NAME] [-w]
                                        Events (drift, repairs, failures, connections),
                                        oldest first.
-  describe TYPE [NAME]                 Show details, status and recent events of forwards
+  describe TYPE [NAME] [-l SELECTOR]   Show details, status and recent events of forwards
                                        or nodes.
   delete TYPE NAME... [--ignore-not-found]
   delete TYPE --all | -l SELECTOR
@@ -43,7 +43,8 @@ Commands:
                                        edit reopens with the error at the top.
   explain TYPE[.FIELD...]              Show a resource's fields and their docs, e.g.
                                        explain ipforward.spec.frontend.
-  wait TYPE/NAME...|TYPE --all --for=condition=Ready[=True]|--for=delete [--timeout=30s]
+  wait TYPE/NAME...|TYPE --all|TYPE -l SELECTOR --for=condition=Ready[=True]|--for=delete
+       [--timeout=30s]
                                        Wait until a condition holds on the objects.
   token create --node NAME [--ttl 1h]  Print a one-time join token for node NAME (admin);
                                        the agent joins with ferry-agent --join-token.
