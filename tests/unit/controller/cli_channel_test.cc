@@ -185,7 +185,7 @@ TEST_F(CliMutualTlsTest, ConfigFromFlagReachesTheServerNamedInIt) {
 
 TEST_F(CliMutualTlsTest, ConfigFromEnvironmentWithServerFromFlag) {
   const std::string config = WriteConfig("192.0.2.1:7443", ca_, ca_.cert_pem);
-  EXPECT_EQ(Main({"--server", address_, "get", "forwards"}, {"", config, ""}), kExitOk)
+  EXPECT_EQ(Main({"--server", address_, "get", "forwards"}, {"", config, "", ""}), kExitOk)
       << err_.str();
 }
 
@@ -193,7 +193,7 @@ TEST_F(CliMutualTlsTest, ConfigInHomeIsUsedWhenNothingElseIsGiven) {
   const std::string config = WriteConfig(address_, ca_, ca_.cert_pem);
   std::filesystem::create_directories(dir_ / ".config/ferry");
   std::filesystem::rename(config, dir_ / ".config/ferry/config");
-  EXPECT_EQ(Main({"get", "forwards"}, {"", "", dir_.string()}), kExitOk) << err_.str();
+  EXPECT_EQ(Main({"get", "forwards"}, {"", "", dir_.string(), ""}), kExitOk) << err_.str();
 }
 
 TEST_F(CliMutualTlsTest, ServerNotSignedByTheConfigsCaFailsWithAHint) {
