@@ -52,10 +52,12 @@ absl::Status ParseLabels(absl::string_view text, std::map<std::string, std::stri
   return absl::OkStatus();
 }
 
-absl::Status ParseUint(absl::string_view flag, absl::string_view text, uint32_t& out) {
+absl::Status ParseUint(absl::string_view flag, absl::string_view text, uint32_t& out,
+                       uint32_t max = UINT32_MAX) {
   if (!absl::SimpleAtoi(text, &out)) {
     return FlagError(flag, absl::StrCat("\"", text, "\" is not a non-negative integer"));
   }
+  if (out > max) return FlagError(flag, absl::StrCat("must be 0..", max, ", got ", text));
   return absl::OkStatus();
 }
 
@@ -241,10 +243,7 @@ absl::StatusOr<AgentFlags> ParseAgentFlags(std::vector<std::string> args) {
     } else if (name == "max-config-entries") {
       status = ParseUint64(name, value, 1, flags.max_config_entries);
     } else if (name == "probe-rate") {
-      status = ParseUint(name, value, flags.probe_rate);
-      if (status.ok() && flags.probe_rate > kMaxProbeRate) {
-        status = FlagError(name, absl::StrCat("must be 0..", kMaxProbeRate, ", got ", value));
-      }
+      status = ParseUint(name, value, flags.probe_rate, kMaxProbeRate);
     } else if (name == "probe-period") {
       status = ParseDurationFlag(name, value, absl::Seconds(1), flags.probe_period);
     } else if (name == "labels") {
