@@ -84,10 +84,19 @@ int64_t Child::PeakRssKib() const { return ReadStatusKib("VmHWM", pid_); }
 absl::StatusOr<std::unique_ptr<Child>> StartAgent(const BenchOptions& options,
                                                   const ControllerProcess& controller, int netns_fd,
                                                   const std::string& node, const std::string& dir) {
+  return StartAgentWithFlags(options, controller, netns_fd, node,
+                             absl::StrCat(dir, "/", node, ".log"), {});
+}
+
+absl::StatusOr<std::unique_ptr<Child>> StartAgentWithFlags(
+    const BenchOptions& options, const ControllerProcess& controller, int netns_fd,
+    const std::string& node, const std::string& log_path,
+    const std::vector<std::string>& extra_flags) {
   std::vector<std::string> argv = {SiblingBinary(options, "ferry-agent"), "--node-name", node,
                                    "--controller", controller.socket};
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   if (options.debug_logs) argv.insert(argv.end(), {"--v", "debug"});
-  return Child::Start(argv, netns_fd, absl::StrCat(dir, "/", node, ".log"));
+  return Child::Start(argv, netns_fd, log_path);
 }
 
 std::string LogTail(const std::string& path, size_t bytes) {

@@ -88,6 +88,12 @@ absl::StatusOr<std::unique_ptr<Child>> StartAgent(const BenchOptions& options,
                                                   const ControllerProcess& controller, int netns_fd,
                                                   const std::string& node, const std::string& dir);
 
+// StartAgent with `extra_flags` after the others and the log at `log_path`.
+absl::StatusOr<std::unique_ptr<Child>> StartAgentWithFlags(
+    const BenchOptions& options, const ControllerProcess& controller, int netns_fd,
+    const std::string& node, const std::string& log_path,
+    const std::vector<std::string>& extra_flags);
+
 // The end of a log (about `bytes`) on one line, escaped for a Markdown
 // table cell, for the error that a child did not do its part.
 std::string LogTail(const std::string& path, size_t bytes = 1500);

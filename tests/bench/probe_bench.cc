@@ -311,11 +311,8 @@ absl::StatusOr<std::unique_ptr<Child>> StartNodeAgent(const BenchOptions& option
                                                       const ControllerProcess& controller,
                                                       const Netns& ns, const std::string& log,
                                                       const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {SiblingBinary(options, "ferry-agent"), "--node-name", kNode,
-                                   "--controller", controller.socket};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  if (options.debug_logs) argv.insert(argv.end(), {"--v", "debug"});
-  absl::StatusOr<std::unique_ptr<Child>> agent = Child::Start(argv, ns.fd(), log);
+  absl::StatusOr<std::unique_ptr<Child>> agent =
+      StartAgentWithFlags(options, controller, ns.fd(), kNode, log, extra);
   if (!agent.ok()) return agent.status();
   if (!WaitUntil([&] { return ConnectedMetric(controller) == 1; }, 30, 0.05)) {
     return absl::UnavailableError(
