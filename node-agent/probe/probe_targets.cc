@@ -9,17 +9,11 @@
 namespace ferry::agent {
 namespace {
 
-// Adds `rule`'s probe, if any, to `forward`'s entry of `out`.
-template <typename Map>
-void Add(const ferry::v1::DnatRule& rule, absl::Duration period, Map& out) {
-  std::optional<ProbeRule> probe = ProbeRuleOf(rule, period);
-  if (!probe.has_value()) return;
-  auto& entry = out[rule.forward()];
-  if (!entry.has_value()) entry.emplace();
-  ForwardProbes& probes = *entry;
+// Adds `rule`'s `probe` to its forward's `probes`.
+void Add(const ferry::v1::DnatRule& rule, ProbeRule probe, ForwardProbes& probes) {
   // Every entry of a forward carries its generation.
   probes.generation = std::max(probes.generation, rule.generation());
-  probes.rules.push_back(*probe);
+  probes.rules.push_back(std::move(probe));
 }
 
 }  // namespace
@@ -56,11 +50,11 @@ std::optional<ProbeRule> ProbeRuleOf(const ferry::v1::DnatRule& rule, absl::Dura
 
 absl::flat_hash_map<std::string, ForwardProbes> ProbesOf(const ferry::v1::NodeConfig& config,
                                                          absl::Duration period) {
-  absl::flat_hash_map<std::string, std::optional<ForwardProbes>> grouped;
-  for (const ferry::v1::DnatRule& rule : config.dnat()) Add(rule, period, grouped);
   absl::flat_hash_map<std::string, ForwardProbes> out;
-  out.reserve(grouped.size());
-  for (auto& [forward, probes] : grouped) out.emplace(forward, *std::move(probes));
+  for (const ferry::v1::DnatRule& rule : config.dnat()) {
+    std::optional<ProbeRule> probe = ProbeRuleOf(rule, period);
+    if (probe.has_value()) Add(rule, *std::move(probe), out[rule.forward()]);
+  }
   return out;
 }
 
@@ -70,7 +64,12 @@ std::map<std::string, std::optional<ForwardProbes>> ProbesOf(
   for (const std::string& forward : delta.forwards()) out.emplace(forward, std::nullopt);
   for (const ferry::v1::DnatRule& rule : delta.dnat()) {
     // An applied delta names every forward it holds entries of.
-    if (out.contains(rule.forward())) Add(rule, period, out);
+    auto it = out.find(rule.forward());
+    if (it == out.end()) continue;
+    std::optional<ProbeRule> probe = ProbeRuleOf(rule, period);
+    if (!probe.has_value()) continue;
+    if (!it->second.has_value()) it->second.emplace();
+    Add(rule, *std::move(probe), *it->second);
   }
   return out;
 }
