@@ -63,30 +63,28 @@ void VerdictBook::Remove(const std::string& forward) {
   changed_.erase(forward);
 }
 
+ferry::v1::DataPathVerdict VerdictBook::Take(const std::string& forward, Entry& entry) {
+  entry.reported = Reported{entry.current.result.status, entry.current.generation};
+  return ToProto(forward, entry.current);
+}
+
 std::vector<ferry::v1::DataPathVerdict> VerdictBook::TakeChanges() {
   std::vector<ferry::v1::DataPathVerdict> out;
   out.reserve(changed_.size());
-  for (const std::string& forward : changed_) {
-    Entry& entry = entries_.at(forward);
-    entry.reported = Reported{entry.current.result.status, entry.current.generation};
-    out.push_back(ToProto(forward, entry.current));
-  }
+  for (const std::string& forward : changed_) out.push_back(Take(forward, entries_.at(forward)));
   changed_.clear();
   return out;
 }
 
 std::vector<ferry::v1::DataPathVerdict> VerdictBook::TakeAll() {
-  std::vector<std::string> names;
-  names.reserve(entries_.size());
-  for (const auto& [forward, entry] : entries_) names.push_back(forward);
-  std::sort(names.begin(), names.end());
+  std::vector<std::pair<const std::string*, Entry*>> all;
+  all.reserve(entries_.size());
+  for (auto& [forward, entry] : entries_) all.emplace_back(&forward, &entry);
+  std::sort(all.begin(), all.end(),
+            [](const auto& a, const auto& b) { return *a.first < *b.first; });
   std::vector<ferry::v1::DataPathVerdict> out;
-  out.reserve(names.size());
-  for (const std::string& forward : names) {
-    Entry& entry = entries_.at(forward);
-    entry.reported = Reported{entry.current.result.status, entry.current.generation};
-    out.push_back(ToProto(forward, entry.current));
-  }
+  out.reserve(all.size());
+  for (const auto& [forward, entry] : all) out.push_back(Take(*forward, *entry));
   changed_.clear();
   return out;
 }

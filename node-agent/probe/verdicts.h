@@ -65,6 +65,9 @@ class VerdictBook {
     std::optional<Reported> reported;
   };
 
+  // `entry`'s verdict, now taken as reported.
+  static ferry::v1::DataPathVerdict Take(const std::string& forward, Entry& entry);
+
   absl::flat_hash_map<std::string, Entry> entries_;
   std::set<std::string> changed_;
 };
