@@ -278,6 +278,7 @@ TEST_P(DriftMonitorTest, DeleteOutputChain) {
   } else {
     EXPECT_EQ(chain.exit_code, 0) << chain.output;
     EXPECT_THAT(chain.output, HasSubstr("ferry:probe4"));
+    EXPECT_THAT(chain.output, HasSubstr("ferry:probe6"));
     EXPECT_THAT(chain.output, HasSubstr("ferry:probe-drop"));
     EXPECT_THAT(Must("nft list map inet ferry dnat4"), HasSubstr(kElement));
   }
