@@ -35,7 +35,8 @@ build() {
   local launcher=()
   command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   CC=clang CXX=clang++ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DFERRY_FUZZ=ON -DFERRY_BUILD_TESTS=ON "${launcher[@]}" >/dev/null
+    -DFERRY_FUZZ=ON -DFERRY_BUILD_TESTS=ON \
+    ${FERRY_ETCD_PROTO_ROOT:+-DFERRY_ETCD_PROTO_ROOT="$FERRY_ETCD_PROTO_ROOT"} "${launcher[@]}" >/dev/null
   local targets=()
   for t in "${TARGETS[@]}"; do targets+=(--target "${t}_fuzzer"); done
   cmake --build "$BUILD_DIR" -j"${FUZZ_JOBS:-$(nproc)}" "${targets[@]}"

@@ -34,6 +34,8 @@ PACKAGES=(
   # scripts/run.sh package and tests/e2e/package_test.sh: dpkg-shlibdeps,
   # systemd-analyze verify/security, systemd-sysusers/-tmpfiles
   dpkg-dev systemd
+  # the etcd backend's tests and lab: a real etcd cluster on loopback
+  etcd-server etcd-client
 )
 
 install_deps() {
@@ -49,11 +51,36 @@ install_deps() {
   fi
 }
 
+# etcd's v3 API .proto files, from Debian's golang-etcd-server-dev. Only
+# that one package is unpacked into the build dir (controller/etcd_proto.cmake):
+# installing it would pull ~140 Go source packages and a systemd upgrade.
+etcd_api() {
+  local root=/usr/share/gocode/src/go.etcd.io/etcd
+  if [[ ! -f $root/etcdserver/etcdserverpb/rpc.proto ]]; then
+    local dir=$PWD/$BUILD_DIR/etcd-api
+    root=$dir/usr/share/gocode/src/go.etcd.io/etcd
+    if [[ ! -f $root/etcdserver/etcdserverpb/rpc.proto ]]; then
+      local tmp
+      tmp=$(mktemp -d)
+      # apt drops root to _apt to download, which must be able to write here.
+      chmod 0755 "$tmp"
+      (cd "$tmp" && apt-get download -q golang-etcd-server-dev >&2 ||
+        { apt-get update -q >&2 && apt-get download -q golang-etcd-server-dev >&2; })
+      mkdir -p "$dir"
+      dpkg-deb -x "$tmp"/golang-etcd-server-dev_*.deb "$dir"
+      rm -rf "$tmp"
+    fi
+  fi
+  export FERRY_ETCD_PROTO_ROOT=$root
+}
+
 build() {
+  etcd_api
   local launcher=()
   # A developer's ccache, when there is one, shares objects between build dirs.
   command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null
+  cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DFERRY_ETCD_PROTO_ROOT="$FERRY_ETCD_PROTO_ROOT" "${launcher[@]}" >/dev/null
   cmake --build "$BUILD_DIR" -j"$(nproc)"
 }
 
