@@ -16,10 +16,6 @@ namespace {
 constexpr int kBusyTimeoutMs = 5000;
 constexpr size_t kMaxIdleReaders = 8;
 
-std::string Key(const std::string& kind, const std::string& name) {
-  return absl::StrCat(kind, "/", name);
-}
-
 // A read transaction, so several SELECTs see one snapshot. For a read-only
 // transaction COMMIT and ROLLBACK are the same; COMMIT is tried first.
 class ReadTxn {
@@ -144,24 +140,7 @@ void SqliteStore::ReleaseReader(std::unique_ptr<Connection> conn) {
 }
 
 absl::StatusOr<int64_t> SqliteStore::Commit(const std::vector<WriteOp>& ops) {
-  // Views into `ops`: a 100k-op commit checks its keys without copying them.
-  absl::flat_hash_set<std::pair<absl::string_view, absl::string_view>> keys;
-  keys.reserve(ops.size());
-  for (const WriteOp& op : ops) {
-    if (op.kind.empty() || op.name.empty()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("write op ", Key(op.kind, op.name), ": kind and name must not be empty"));
-    }
-    if (op.expected_revision < WriteOp::kAnyRevision) {
-      return absl::InvalidArgumentError(absl::StrCat("write op ", Key(op.kind, op.name),
-                                                     ": expected_revision ", op.expected_revision,
-                                                     " is negative"));
-    }
-    if (!keys.emplace(op.kind, op.name).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("write op ", Key(op.kind, op.name), ": key written twice in one commit"));
-    }
-  }
+  if (absl::Status valid = ValidateWriteOps(ops); !valid.ok()) return valid;
   absl::MutexLock lock(&write_mu_);
   if (ops.empty()) return written_revision_;
   const int64_t revision = written_revision_ + 1;
@@ -219,14 +198,14 @@ absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops, int64_t revi
     }
     if (op.expected_revision == WriteOp::kMustNotExist && exists) {
       return absl::AbortedError(
-          absl::StrCat(Key(op.kind, op.name), " already exists (revision ", current, ")"));
+          absl::StrCat(StoreKey(op.kind, op.name), " already exists (revision ", current, ")"));
     }
     if (op.expected_revision > 0 && !exists) {
-      return absl::AbortedError(absl::StrCat(Key(op.kind, op.name), ": expected revision ",
+      return absl::AbortedError(absl::StrCat(StoreKey(op.kind, op.name), ": expected revision ",
                                              op.expected_revision, " but it does not exist"));
     }
     if (op.expected_revision > 0 && current != op.expected_revision) {
-      return absl::AbortedError(absl::StrCat(Key(op.kind, op.name), ": expected revision ",
+      return absl::AbortedError(absl::StrCat(StoreKey(op.kind, op.name), ": expected revision ",
                                              op.expected_revision, ", current is ", current));
     }
     if (put) {
@@ -239,7 +218,7 @@ absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops, int64_t revi
       absl::Status status = w.upsert_object.Run();
       if (!status.ok()) return status;
     } else {
-      if (!exists) return absl::NotFoundError(absl::StrCat(Key(op.kind, op.name), " not found"));
+      if (!exists) return absl::NotFoundError(absl::StrCat(StoreKey(op.kind, op.name), " not found"));
       ScopedReset reset(&w.delete_object);
       w.delete_object.BindText(1, op.kind);
       w.delete_object.BindText(2, op.name);
@@ -273,7 +252,7 @@ absl::Status SqliteStore::InsertNew(const WriteOp& op, int64_t revision) {
     // to word the error as a lookup first would have.
     absl::StatusOr<std::optional<int64_t>> current = StoredRevision(op);
     if (!current.ok()) return current.status();
-    return absl::AbortedError(absl::StrCat(Key(op.kind, op.name), " already exists (revision ",
+    return absl::AbortedError(absl::StrCat(StoreKey(op.kind, op.name), " already exists (revision ",
                                            current->value_or(0), ")"));
   }
   return InsertPutChange(op, revision, /*created=*/true);
@@ -288,10 +267,10 @@ absl::Status SqliteStore::UpdateCurrent(const WriteOp& op, int64_t revision) {
     absl::StatusOr<std::optional<int64_t>> current = StoredRevision(op);
     if (!current.ok()) return current.status();
     if (!current->has_value()) {
-      return absl::AbortedError(absl::StrCat(Key(op.kind, op.name), ": expected revision ",
+      return absl::AbortedError(absl::StrCat(StoreKey(op.kind, op.name), ": expected revision ",
                                              op.expected_revision, " but it does not exist"));
     }
-    return absl::AbortedError(absl::StrCat(Key(op.kind, op.name), ": expected revision ",
+    return absl::AbortedError(absl::StrCat(StoreKey(op.kind, op.name), ": expected revision ",
                                            op.expected_revision, ", current is ", **current));
   }
   return InsertPutChange(op, revision, /*created=*/false);
@@ -368,7 +347,7 @@ absl::StatusOr<StoredObject> SqliteStore::Get(const std::string& kind, const std
   StoredObject object;
   absl::StatusOr<bool> found = ReadObject(**conn, kind, name, &object);
   if (!found.ok()) return found.status();
-  if (!*found) return absl::NotFoundError(absl::StrCat(Key(kind, name), " not found"));
+  if (!*found) return absl::NotFoundError(absl::StrCat(StoreKey(kind, name), " not found"));
   return object;
 }
 
@@ -457,7 +436,7 @@ absl::StatusOr<std::vector<Change>> SqliteStore::ChangesSince(int64_t after,
         // A put's key is either still the one it wrote or was deleted by a
         // later change, which compaction keeps as long as the put.
         return absl::DataLossError(
-            absl::StrCat("change log: ", Key(change.object.kind, change.object.name),
+            absl::StrCat("change log: ", StoreKey(change.object.kind, change.object.name),
                          " at revision ", revision, " has no value"));
       }
       change.object.value = query.ColumnBlob(5);

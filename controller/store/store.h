@@ -50,6 +50,13 @@ struct Change {
   bool created = false;  // for kPut: the key did not exist before
 };
 
+// "IPForward/web", for messages.
+std::string StoreKey(const std::string& kind, const std::string& name);
+
+// What every backend refuses before it writes: an empty kind or name, a
+// negative expected revision, a key written twice in one commit.
+absl::Status ValidateWriteOps(const std::vector<WriteOp>& ops);
+
 class Store {
  public:
   virtual ~Store() = default;
