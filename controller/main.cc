@@ -1,5 +1,6 @@
-// ferry-controller: stores resources in SQLite, serves ResourceService to
-// ferryctl and AgentService to the agents, and runs the fleet reconciler.
+// ferry-controller: stores resources in SQLite (or, as one of several
+// replicas, in etcd), serves ResourceService to ferryctl and AgentService to
+// the agents, and runs the fleet reconciler (on etcd: while it leads).
 
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -20,6 +22,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
@@ -37,6 +40,8 @@
 #include "api/observability/webhook.h"
 #include "controller/dashboard/dashboard.h"
 #include "controller/dashboard/metrics_serving.h"
+#include "controller/etcd/etcd_client.h"
+#include "controller/etcd/replication.h"
 #include "controller/fleet/event_recorder.h"
 #include "controller/fleet/fleet_metrics.h"
 #include "controller/fleet/fleet_reconciler.h"
@@ -120,6 +125,22 @@ ABSL_FLAG(int32_t, audit_log_backups, 5, "rotated audit logs to keep (PATH.1 ...
 ABSL_FLAG(std::string, reserved_ports, "",
           "ports no forward may claim on any node, comma-separated; default: 22 and the "
           "controller's own TCP and metrics ports");
+ABSL_FLAG(std::string, etcd_endpoints, "",
+          "keep the state in this etcd v3 cluster instead of DATA_DIR/ferry.db, so several "
+          "controllers can serve it as replicas: http(s)://host:port, comma-separated");
+ABSL_FLAG(std::string, etcd_prefix, "/ferry/",
+          "the key prefix that is this Ferry's own in a shared etcd");
+ABSL_FLAG(std::string, etcd_ca_file, "",
+          "PEM CA that signed the etcd members' certificates (https endpoints)");
+ABSL_FLAG(std::string, etcd_cert_file, "",
+          "PEM client certificate for etcd (clusters with --client-cert-auth)");
+ABSL_FLAG(std::string, etcd_key_file, "", "PEM key of --etcd-cert-file");
+ABSL_FLAG(absl::Duration, leader_lease_ttl, absl::Seconds(10),
+          "with etcd: the leader's lease; a follower takes over this long after the leader "
+          "dies");
+ABSL_FLAG(std::string, advertise_address, "",
+          "with etcd: host:port agents reach this replica's --listen at, told to agents by "
+          "followers; default: the first TCP --listen address");
 ABSL_FLAG(std::string, admission_config, "",
           "YAML file: reservedPorts, backendDeny CIDRs and per-node claimableAddresses");
 
@@ -151,7 +172,48 @@ struct Config {
   absl::Duration pending_grace;
   SecurityConfig security;
   absl::Duration node_cert_ttl;
+  // Set with --etcd-endpoints: a replica on etcd.
+  std::optional<Replication::Options> etcd;
+  std::string advertise_address;
 };
+
+absl::Status ReadEtcdFlags(Config* config) {
+  const std::string endpoints = absl::GetFlag(FLAGS_etcd_endpoints);
+  if (endpoints.empty()) {
+    for (const auto& [flag, value] :
+         {std::make_pair("--etcd-ca-file", absl::GetFlag(FLAGS_etcd_ca_file)),
+          std::make_pair("--etcd-cert-file", absl::GetFlag(FLAGS_etcd_cert_file)),
+          std::make_pair("--etcd-key-file", absl::GetFlag(FLAGS_etcd_key_file)),
+          std::make_pair("--advertise-address", absl::GetFlag(FLAGS_advertise_address))}) {
+      if (value.empty()) continue;
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, " is for replicas on etcd: give --etcd-endpoints"));
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<std::string>> parsed = ParseEtcdEndpoints(endpoints);
+  if (!parsed.ok()) return parsed.status();
+  Replication::Options options;
+  options.store.client.endpoints = *std::move(parsed);
+  options.store.client.ca_file = absl::GetFlag(FLAGS_etcd_ca_file);
+  options.store.client.cert_file = absl::GetFlag(FLAGS_etcd_cert_file);
+  options.store.client.key_file = absl::GetFlag(FLAGS_etcd_key_file);
+  options.store.prefix = absl::GetFlag(FLAGS_etcd_prefix);
+  options.lease_ttl = absl::GetFlag(FLAGS_leader_lease_ttl);
+  config->etcd = std::move(options);
+  config->advertise_address = absl::GetFlag(FLAGS_advertise_address);
+  if (!config->advertise_address.empty()) {
+    const size_t colon = config->advertise_address.rfind(':');
+    int port = 0;
+    if (colon == std::string::npos || colon == 0 ||
+        !absl::SimpleAtoi(config->advertise_address.substr(colon + 1), &port) || port < 1 ||
+        port > 65535) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--advertise-address: \"", config->advertise_address, "\" must be host:port"));
+    }
+  }
+  return absl::OkStatus();
+}
 
 // Protection flags, checked before anything starts; the error names the flag.
 absl::Status ReadProtectionFlags(Config* config) {
@@ -260,6 +322,9 @@ std::string ValuePlaceholder(const absl::CommandLineFlag& flag) {
   if (name == "data_dir") return "DIR";
   if (name == "tls_san") return "NAME";
   if (name == "reserved_ports") return "PORTS";
+  if (name == "etcd_endpoints") return "URLS";
+  if (name == "etcd_prefix") return "PREFIX";
+  if (name == "advertise_address") return "HOST:PORT";
   if (flag.IsOfType<absl::Duration>()) return "DURATION";
   if (flag.IsOfType<int64_t>() || flag.IsOfType<int32_t>() || flag.IsOfType<double>()) return "N";
   return "FILE";  // every other string flag names a file
@@ -298,10 +363,28 @@ int Fail(absl::string_view what, const absl::Status& status) {
 int Run(const Config& config, const sigset_t& signals) {
   const std::vector<ListenAddress>& listen = config.listen;
   const std::string& data_dir = config.data_dir;
-  absl::StatusOr<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(data_dir);
-  if (!store.ok()) return Fail("cannot open store", store.status());
-  LogInfo("store open",
-          {{"path", (*store)->path()}, {"revision", absl::StrCat((*store)->CurrentRevision())}});
+  // SQLite, or etcd shared by replicas; `fleet_store` is what the fleet
+  // writes through (on etcd: fenced by the leader lease).
+  std::unique_ptr<Store> owned_store;
+  std::unique_ptr<Replication> replication;
+  Store* fleet_store = nullptr;
+  if (config.etcd.has_value()) {
+    absl::StatusOr<std::unique_ptr<Replication>> opened = Replication::Open(*config.etcd);
+    if (!opened.ok()) return Fail("cannot open the etcd store", opened.status());
+    replication = *std::move(opened);
+    fleet_store = replication->fleet_store();
+    LogInfo("store open", {{"etcd", replication->store()->Where()},
+                           {"revision", absl::StrCat(replication->store()->CurrentRevision())}});
+  } else {
+    absl::StatusOr<std::unique_ptr<SqliteStore>> sqlite = SqliteStore::Open(data_dir);
+    if (!sqlite.ok()) return Fail("cannot open store", sqlite.status());
+    LogInfo("store open", {{"path", (*sqlite)->path()},
+                           {"revision", absl::StrCat((*sqlite)->CurrentRevision())}});
+    owned_store = *std::move(sqlite);
+    fleet_store = owned_store.get();
+  }
+  Store* const store =
+      replication != nullptr ? static_cast<Store*>(replication->store()) : owned_store.get();
 
   observability::Registry registry;
   if (absl::Status s = observability::RegisterProcessMetrics(&registry, "controller"); !s.ok()) {
@@ -324,12 +407,21 @@ int Run(const Config& config, const sigset_t& signals) {
     LogInfo("alert webhooks", {{"urls", absl::StrJoin(config.alert_webhooks, ",")}});
   }
   // Published by the fleet, served by the API and the dashboard.
-  ForwardStatuses statuses(store->get());
+  ForwardStatuses statuses(fleet_store);
   // Before --metrics-listen starts: it serves HTTPS with this PKI.
   absl::StatusOr<std::unique_ptr<SecureServing>> secure =
-      SecureServing::Create(config.security, store->get());
+      SecureServing::Create(config.security, store);
   if (!secure.ok()) {
     return Fail("cannot set up TLS, credentials, audit or admission", secure.status());
+  }
+  if (replication != nullptr) {
+    // Before anything is written: a prefix of another Ferry (another CA)
+    // is refused untouched.
+    if (absl::Status s = replication->store()->ClaimOwner(
+            absl::StrCat("ca-sha256:", (*secure)->pki()->ca_pin()));
+        !s.ok()) {
+      return Fail("cannot use the etcd store", s);
+    }
   }
   std::atomic<bool> serving_grpc{false};
   std::unique_ptr<observability::HttpServer> http;
@@ -343,7 +435,7 @@ int Run(const Config& config, const sigset_t& signals) {
     // The store is open by now; ready once gRPC serves too.
     AddObservabilityEndpoints(http.get(), &registry,
                               [&serving_grpc] { return serving_grpc.load(); });
-    dashboard::RegisterDashboard(http.get(), store->get(), &statuses);
+    dashboard::RegisterDashboard(http.get(), store, &statuses);
     if (absl::Status s = http->Start(); !s.ok()) {
       return Fail("cannot serve --metrics-listen", s);
     }
@@ -363,8 +455,13 @@ int Run(const Config& config, const sigset_t& signals) {
       if (IsAlertReason(event.reason())) n->Notify(EventWebhookBody(event));
     };
   }
-  FleetReconciler fleet(store->get(), fleet_options);
-  fleet.Start();
+  FleetReconciler fleet(fleet_store, fleet_options);
+  // A replica follows until it is elected (after it serves, below).
+  if (replication != nullptr) {
+    fleet.Follow();
+  } else {
+    fleet.Start();
+  }
   ProtectionMetrics protection_metrics(&registry);
   const PrincipalResolver* resolver = (*secure)->resolver();
   // ResourceService.Diff asks the agents over their streams.
@@ -373,6 +470,10 @@ int Run(const Config& config, const sigset_t& signals) {
   agent_options.reports = config.agent_reports;
   agent_options.metrics = &protection_metrics;
   agent_options.plans = &plans;
+  if (replication != nullptr) {
+    agent_options.leading = [r = replication.get()] { return r->leading(); };
+    agent_options.leader_address = [r = replication.get()] { return r->leader(); };
+  }
   AgentServiceImpl agent_service(&fleet, agent_options,
                                  std::make_unique<CertificateNodeAuthenticator>(resolver));
   ResourceServiceImpl::Options resource_options;
@@ -398,7 +499,7 @@ int Run(const Config& config, const sigset_t& signals) {
     fleet.ForgetNode(node, absl::UnauthenticatedError(absl::StrCat(
                                "node ", node, " was deleted; join it again with a new token")));
   };
-  ResourceServiceImpl resource_service(store->get(), resource_options);
+  ResourceServiceImpl resource_service(store, resource_options);
   SecurityServiceImpl::Options security_options;
   security_options.audit = (*secure)->audit();
   security_options.node_cert_ttl = config.node_cert_ttl;
@@ -443,11 +544,45 @@ int Run(const Config& config, const sigset_t& signals) {
   }
   (*secure)->StartUnix(server.get());
   LogInfo("serving", {{"addresses", absl::StrJoin(serving, ",")}, {"data_dir", data_dir}});
+  if (replication != nullptr) {
+    std::string identity = config.advertise_address;
+    for (size_t i = 0; identity.empty() && i < listen.size(); ++i) {
+      if (listen[i].unix_path.empty()) identity = serving[i];
+    }
+    if (identity.empty() || absl::StartsWith(identity, "0.0.0.0:") ||
+        absl::StartsWith(identity, "[::]:")) {
+      server->Shutdown();
+      fleet.Stop();
+      return Fail("cannot join the leader election",
+                  absl::InvalidArgumentError(absl::StrCat(
+                      "--advertise-address: required with --etcd-endpoints when no --listen "
+                      "address is one agents can reach (",
+                      identity.empty() ? "no TCP --listen" : identity, ")")));
+    }
+    if (absl::Status s = replication->StartElection(
+            identity, [&fleet] { fleet.Start(); },
+            [](const absl::Status& why) {
+              // Crash-only: a restart comes back as a follower with fresh
+              // state; systemd (Restart=on-failure) or the orchestrator
+              // restarts it.
+              LogError("stepping down: exiting", {{"error", why.ToString()}});
+              std::fflush(nullptr);
+              std::_Exit(3);
+            });
+        !s.ok()) {
+      server->Shutdown();
+      fleet.Stop();
+      return Fail("cannot join the leader election", s);
+    }
+    LogInfo("replica on etcd: following until elected", {{"identity", identity}});
+  }
   serving_grpc = true;
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
   LogInfo("shutting down", {{"signal", absl::StrCat(signal_number)}});
+  // A leader hands over at once; its fleet's last writes are fenced off.
+  if (replication != nullptr) replication->StopElection();
   serving_grpc = false;
   (*secure)->StopUnix();
   // Shutdown cancels the calls still open at its deadline and then waits
@@ -459,7 +594,7 @@ int Run(const Config& config, const sigset_t& signals) {
   absl::Notification shut_down;
   std::thread release_waits([&] {
     shut_down.WaitForNotificationWithDeadline(absl::FromChrono(deadline));
-    (*store)->StopWaiting();
+    store->StopWaiting();
   });
   server->Shutdown(deadline);
   shut_down.Notify();
@@ -473,7 +608,9 @@ int Run(const Config& config, const sigset_t& signals) {
   // memory (the fleet's view of 100k forwards is hundreds of MiB of small
   // allocations, about a second to free one by one) goes back to the
   // kernel at once with the process.
-  store->reset();
+  if (replication != nullptr) replication->StopElection();
+  replication.reset();
+  owned_store.reset();
   LogInfo("stopped");
   std::fflush(nullptr);
   std::_Exit(0);
@@ -585,6 +722,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (absl::Status s = ferry::controller::ReadSecurityFlags(san_values, &config); !s.ok()) {
+    std::fprintf(stderr, "ferry-controller: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  if (absl::Status s = ferry::controller::ReadEtcdFlags(&config); !s.ok()) {
     std::fprintf(stderr, "ferry-controller: %s\n", std::string(s.message()).c_str());
     return 2;
   }

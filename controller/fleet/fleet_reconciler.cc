@@ -43,13 +43,44 @@ FleetReconciler::FleetReconciler(Store* store, Options options)
 
 FleetReconciler::~FleetReconciler() { Stop(); }
 
+void FleetReconciler::Follow() {
+  follow_thread_ = std::thread([this] { FollowStore(); });
+}
+
+void FleetReconciler::FollowStore() {
+  absl::Time warned = absl::InfinitePast();
+  while (!follow_done_.load() && !trigger_.stopping()) {
+    const int64_t revision = store_->CurrentRevision();
+    {
+      absl::MutexLock pass(&pass_mu_);
+      absl::StatusOr<FleetSnapshot::Changes> changes = snapshot_.Refresh();
+      if (changes.ok()) {
+        standby_ = true;
+      } else if (absl::Now() - warned > absl::Seconds(10)) {
+        warned = absl::Now();
+        LogWarning("follower: catching up with the store failed; retrying",
+                   {{"error", changes.status().ToString()}});
+      }
+    }
+    const absl::Time start = absl::Now();
+    if (!store_->WaitForChange(revision, options_.store_poll) &&
+        absl::Now() - start < options_.store_poll / 2) {
+      trigger_.WaitForStop(options_.store_poll);  // the store stopped waiting
+    }
+  }
+}
+
 void FleetReconciler::Start() {
+  follow_done_ = true;
+  if (follow_thread_.joinable()) follow_thread_.join();
   loop_thread_ = std::thread([this] { RunLoop(); });
   watch_thread_ = std::thread([this] { WatchStore(); });
 }
 
 void FleetReconciler::Stop() {
   trigger_.Stop();
+  follow_done_ = true;
+  if (follow_thread_.joinable()) follow_thread_.join();
   if (loop_thread_.joinable()) loop_thread_.join();
   if (watch_thread_.joinable()) watch_thread_.join();
 }
@@ -107,6 +138,12 @@ void FleetReconciler::UpdateNodeMetrics(const std::vector<Node>& nodes) {
 absl::StatusOr<std::set<std::string>> FleetReconciler::ReadStore(absl::Time pass_start, bool* all) {
   absl::StatusOr<FleetSnapshot::Changes> changes = snapshot_.Refresh();
   if (!changes.ok()) return changes.status();
+  if (standby_) {
+    // Taking over from standby: the planner has seen none of it.
+    standby_ = false;
+    changes->relisted = true;
+    for (const auto& [name, stored] : snapshot_.forwards()) changes->specs.insert(name);
+  }
   *all = changes->relisted || pass_start - last_full_ >= options_.full_resync_period;
   if (changes->relisted) {
     // A listing reports no deletions. The planner is kept, not replaced:

@@ -17,6 +17,7 @@
 // This class only owns the parts and wires them; it knows nothing about
 // gRPC.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -91,6 +92,12 @@ class FleetReconciler : public SessionRegistry {
   // Starts the reconcile thread (and one that turns store changes into
   // triggers). Stop joins both; the destructor calls Stop.
   void Start();
+  // A follower replica's standby, until Start: keeps the snapshot caught
+  // up with the store on every change (a warm cache: a takeover plans at
+  // once instead of listing 100k forwards first) and does nothing else: no
+  // plan, push, status or write. Start (on election) ends it; its first
+  // pass plans everything the snapshot holds.
+  void Follow();
   void Stop();
 
   // One full pass. Start() runs this in a loop; tests call it directly.
@@ -128,6 +135,7 @@ class FleetReconciler : public SessionRegistry {
  private:
   void RunLoop();
   void WatchStore();
+  void FollowStore();
   absl::Status ReconcileFleet();
   // Feeds what the store's change log says changed to the planner; returns
   // the forwards whose status must be recomputed, or (`all`) all of them.
@@ -160,9 +168,13 @@ class FleetReconciler : public SessionRegistry {
   IncrementalPlanner planner_ ABSL_GUARDED_BY(pass_mu_);
   StatusWriter status_ ABSL_GUARDED_BY(pass_mu_);
   absl::Time last_full_ ABSL_GUARDED_BY(pass_mu_) = absl::InfinitePast();
+  // The snapshot moved on without the planner (Follow): plan it all.
+  bool standby_ ABSL_GUARDED_BY(pass_mu_) = false;
 
   std::thread loop_thread_;
   std::thread watch_thread_;
+  std::atomic<bool> follow_done_{false};
+  std::thread follow_thread_;
 };
 
 }  // namespace ferry::controller

@@ -8,7 +8,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "controller/fleet/plan_requests.h"
 #include "controller/fleet/session_registry.h"
@@ -33,7 +35,17 @@ class AgentServiceImpl : public ferry::v1::AgentService::CallbackService {
     // Where each stream is attached once its Hello is taken, so that
     // ResourceService.Diff can ask its agent; none if null. Not owned.
     PlanRequests* plans = nullptr;
+    // With replicas: whether this replica leads, and where the leader
+    // serves agents ("" while no leader is known). Only the leader takes
+    // streams; a follower ends each at once with UNAVAILABLE and the
+    // leader's address in the trailing metadata kLeaderMetadata, which the
+    // agent follows. Null: a single controller, always the leader.
+    std::function<bool()> leading;
+    std::function<std::string()> leader_address;
   };
+
+  // Trailing metadata of a follower's refusal: the leader's host:port.
+  static constexpr char kLeaderMetadata[] = "ferry-leader";
 
   // `registry` must outlive the server. `authenticator` decides which node
   // each stream speaks for (CertificateNodeAuthenticator in the product).
@@ -48,6 +60,8 @@ class AgentServiceImpl : public ferry::v1::AgentService::CallbackService {
   SessionRegistry* const registry_;
   const std::unique_ptr<NodeAuthenticator> authenticator_;
   PlanRequests* const plans_;
+  const std::function<bool()> leading_;
+  const std::function<std::string()> leader_address_;
   std::unique_ptr<ProtectionMetrics> own_metrics_;
   ProtectionMetrics* const metrics_;
   RateLimiter report_limiter_;
