@@ -10,6 +10,7 @@
 #include "api/lib/log.h"
 #include "api/security/pki.h"
 #include "ferry/v1/security.grpc.pb.h"
+#include "node-agent/client/controller_targets.h"
 #include "node-agent/client/credential_files.h"
 
 namespace ferry::agent {
@@ -92,22 +93,26 @@ void CertRenewer::Stop() {
   stopping_ = true;
 }
 
-CertRenewer::RenewFunction RenewOverTls(std::string target, StateDirCredentials* credentials) {
-  return [target = std::move(target), credentials](
+CertRenewer::RenewFunction RenewOverTls(std::vector<std::string> targets,
+                                        StateDirCredentials* credentials) {
+  return [targets = std::move(targets), credentials](
              const std::string& csr_pem) -> absl::StatusOr<ferry::v1::CertificateResponse> {
     absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> channel_credentials =
         credentials->Get();
     if (!channel_credentials.ok()) return channel_credentials.status();
-    auto stub =
-        ferry::v1::SecurityService::NewStub(grpc::CreateChannel(target, *channel_credentials));
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    ferry::v1::RenewRequest request;
-    request.set_csr_pem(csr_pem);
-    ferry::v1::CertificateResponse response;
-    const grpc::Status status = stub->Renew(&context, request, &response);
-    if (!status.ok()) return FromGrpcStatus(status, absl::StrCat("renew via ", target));
-    return response;
+    return AskInOrder(
+        targets, [&](const std::string& target) -> absl::StatusOr<ferry::v1::CertificateResponse> {
+          auto stub = ferry::v1::SecurityService::NewStub(
+              grpc::CreateChannel(target, *channel_credentials));
+          grpc::ClientContext context;
+          context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+          ferry::v1::RenewRequest request;
+          request.set_csr_pem(csr_pem);
+          ferry::v1::CertificateResponse response;
+          const grpc::Status status = stub->Renew(&context, request, &response);
+          if (!status.ok()) return FromGrpcStatus(status, absl::StrCat("renew via ", target));
+          return response;
+        });
   };
 }
 

@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -72,9 +73,12 @@ class CertRenewer {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-// SecurityService.Renew on `target` over the mTLS identity in `credentials`
-// (read afresh for each call), with a 30 s deadline.
-CertRenewer::RenewFunction RenewOverTls(std::string target, StateDirCredentials* credentials);
+// SecurityService.Renew over the mTLS identity in `credentials` (read
+// afresh for each call), with a 30 s deadline, asking the controller
+// replicas in `targets` in order until one is reached (every replica
+// serves SecurityService, a follower too).
+CertRenewer::RenewFunction RenewOverTls(std::vector<std::string> targets,
+                                        StateDirCredentials* credentials);
 
 }  // namespace ferry::agent
 

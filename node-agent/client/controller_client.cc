@@ -10,8 +10,6 @@
 #include <vector>
 
 #include "absl/random/random.h"
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
 #include "api/lib/sync_protocol.h"
@@ -22,6 +20,7 @@ namespace {
 int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
 
 std::shared_ptr<grpc::Channel> MakeChannel(const ControllerClient::Options& options,
+                                           const std::string& target,
                                            std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, Millis(options.keepalive_time));
@@ -41,7 +40,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ControllerClient::Options& opti
   // handshake across a WAN would time out.
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, Millis(options.connect_timeout));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, Millis(options.backoff.max));
-  return grpc::CreateCustomChannel(options.target, credentials, args);
+  return grpc::CreateCustomChannel(target, credentials, args);
 }
 
 // The answer to a plan request: its lines, or why they are unknown.
@@ -66,28 +65,6 @@ Backoff::RandomSource DefaultRandom() {
 
 }  // namespace
 
-absl::Status ValidateControllerTarget(absl::string_view target) {
-  if (absl::StartsWith(target, "unix:")) {
-    absl::string_view path = target.substr(5);
-    if (!absl::StartsWith(path, "/")) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--controller: \"", target,
-                       "\" must name an absolute socket path, e.g. unix:/run/ferry.sock"));
-    }
-    return absl::OkStatus();
-  }
-  absl::string_view hostport = target;
-  if (absl::StartsWith(hostport, "dns:///")) hostport.remove_prefix(7);
-  size_t colon = hostport.rfind(':');
-  uint32_t port = 0;
-  if (colon == absl::string_view::npos || colon == 0 ||
-      !absl::SimpleAtoi(hostport.substr(colon + 1), &port) || port == 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--controller: \"", target, "\" must be host:port (port 1..65535) or unix:/path"));
-  }
-  return absl::OkStatus();
-}
-
 ControllerClient::ControllerClient(Options options, ApplyFunction apply,
                                    Backoff::RandomSource random)
     : ControllerClient(std::move(options), std::move(apply), nullptr, std::move(random)) {}
@@ -97,42 +74,76 @@ ControllerClient::ControllerClient(Options options, ApplyFunction apply,
     : options_(std::move(options)),
       apply_(std::move(apply)),
       apply_delta_(std::move(apply_delta)),
-      random_(random ? std::move(random) : DefaultRandom()) {}
+      random_(random ? std::move(random) : DefaultRandom()),
+      targets_(options_.targets) {}
 
-bool ControllerClient::PrepareStub() {
+bool ControllerClient::PrepareStub(const std::string& target) {
   if (!options_.credentials) {
-    if (stub_ == nullptr) {
-      channel_ = MakeChannel(options_, grpc::InsecureChannelCredentials());
-      stub_ = ferry::v1::AgentService::NewStub(channel_);
+    if (credentials_ == nullptr) credentials_ = grpc::InsecureChannelCredentials();
+  } else {
+    absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = options_.credentials();
+    if (!credentials.ok()) {
+      LogError("cannot connect: no usable credentials",
+               {{"controller", target}, {"error", std::string(credentials.status().message())}});
+      return false;
     }
-    return true;
+    if (*credentials != credentials_) {
+      if (!connections_.empty()) LogInfo("credentials changed; new channels", {});
+      connections_.clear();
+      credentials_ = *std::move(credentials);
+    }
   }
-  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = options_.credentials();
-  if (!credentials.ok()) {
-    LogError(
-        "cannot connect: no usable credentials",
-        {{"controller", options_.target}, {"error", std::string(credentials.status().message())}});
-    return false;
+  // A leader outside the list is asked again only if a follower names it
+  // again: its channel goes once the agent has moved on.
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if (it->first != target && !targets_.Listed(it->first)) {
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
   }
-  if (stub_ == nullptr || *credentials != credentials_) {
-    if (stub_ != nullptr)
-      LogInfo("credentials changed; new channel", {{"controller", options_.target}});
-    credentials_ = *std::move(credentials);
-    channel_ = MakeChannel(options_, credentials_);
-    stub_ = ferry::v1::AgentService::NewStub(channel_);
+  Connection& connection = connections_[target];
+  if (connection.channel == nullptr) {
+    connection.channel = MakeChannel(options_, target, credentials_);
+    connection.stub = ferry::v1::AgentService::NewStub(connection.channel);
   }
+  channel_ = connection.channel.get();
+  stub_ = connection.stub.get();
   return true;
 }
 
 void ControllerClient::Run() {
   Backoff backoff(options_.backoff, random_);
   while (true) {
-    RunStream(backoff);
-    const absl::Duration delay = backoff.Next();
+    const StreamEnd end = RunStream(targets_.current(), backoff);
+    const ControllerTargets::Move move = targets_.Ended(end.established, end.leader);
+    const absl::Duration delay = move.wait ? backoff.Next() : absl::ZeroDuration();
+    if (move.to != move.from) DropIfFailed(move.from);
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
-    LogInfo("reconnecting",
-            {{"controller", options_.target}, {"after", absl::FormatDuration(delay)}});
+    const std::string error = end.status.error_message();
+    if (!move.ignored.empty()) {
+      LogWarning("not following the leader named",
+                 {{"controller", move.from}, {"leader", end.leader}, {"why", move.ignored}});
+    }
+    if (move.redirect) {
+      LogInfo("following the leader", {{"from", move.from},
+                                       {"to", move.to},
+                                       {"after", absl::FormatDuration(delay)},
+                                       {"reason", error}});
+    } else {
+      if (end.attempted) {
+        LogWarning("stream closed", {{"controller", move.from},
+                                     {"code", absl::StrCat(end.status.error_code())},
+                                     {"error", error}});
+      }
+      if (move.to != move.from) {
+        LogInfo("trying the next controller",
+                {{"from", move.from}, {"to", move.to}, {"after", absl::FormatDuration(delay)}});
+      } else {
+        LogInfo("reconnecting", {{"controller", move.to}, {"after", absl::FormatDuration(delay)}});
+      }
+    }
     mu_.AwaitWithTimeout(absl::Condition(&stopping_), delay);
     if (stopping_) return;
   }
@@ -144,11 +155,21 @@ void ControllerClient::Stop() {
   if (context_ != nullptr) context_->TryCancel();
 }
 
+void ControllerClient::DropIfFailed(const std::string& target) {
+  auto it = connections_.find(target);
+  if (it != connections_.end() &&
+      it->second.channel->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+    connections_.erase(it);
+  }
+}
+
 void ControllerClient::AwaitConnection() {
   constexpr absl::Duration kSlice = absl::Milliseconds(100);  // how soon Stop() is seen
   const absl::Time deadline = absl::Now() + options_.connect_timeout;
   grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
-  bool attempted = state == GRPC_CHANNEL_CONNECTING;
+  // From IDLE the call above starts an attempt, and a refused one can reach
+  // TRANSIENT_FAILURE before CONNECTING is ever seen.
+  bool attempted = state == GRPC_CHANNEL_CONNECTING || state == GRPC_CHANNEL_IDLE;
   while (state != GRPC_CHANNEL_READY && state != GRPC_CHANNEL_SHUTDOWN &&
          !(attempted && state == GRPC_CHANNEL_TRANSIENT_FAILURE) && absl::Now() < deadline) {
     {
@@ -162,17 +183,20 @@ void ControllerClient::AwaitConnection() {
   }
 }
 
-void ControllerClient::RunStream(Backoff& backoff) {
-  if (!PrepareStub()) return;
+ControllerClient::StreamEnd ControllerClient::RunStream(const std::string& target,
+                                                        Backoff& backoff) {
+  StreamEnd end;
+  if (!PrepareStub(target)) return end;
   AwaitConnection();
   grpc::ClientContext context;
   if (!options_.credentials) context.AddMetadata(kNodeMetadataKey, options_.node_name);
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_) return;
+    if (stopping_) return end;
     context_ = &context;
   }
   std::unique_ptr<Stream> stream = stub_->Sync(&context);
+  end.attempted = true;
   bool hello_sent = false;
   {
     absl::MutexLock lock(&write_mu_);
@@ -193,7 +217,13 @@ void ControllerClient::RunStream(Backoff& backoff) {
     }
     if (hello_sent) FlushReports();
   }
-  if (hello_sent) LogInfo("connected", {{"controller", options_.target}});
+  if (hello_sent) {
+    {
+      absl::MutexLock lock(&mu_);
+      connected_controller_ = target;
+    }
+    LogInfo("connected", {{"controller", target}});
+  }
   if (hello_sent && options_.on_connected) options_.on_connected();
 
   // Plans are answered beside the pushes, which this thread applies.
@@ -207,10 +237,9 @@ void ControllerClient::RunStream(Backoff& backoff) {
     planner = std::thread([this] { ServePlans(); });
   }
   ferry::v1::ControllerMessage message;
-  bool received = false;
   while (hello_sent && stream->Read(&message)) {
-    if (!received) {
-      received = true;
+    if (!end.established) {
+      end.established = true;
       backoff.Reset();
     }
     if (message.has_push()) {
@@ -228,15 +257,15 @@ void ControllerClient::RunStream(Backoff& backoff) {
     stream_ = nullptr;
   }
   if (hello_sent && options_.on_disconnected) options_.on_disconnected();
-  const grpc::Status status = stream->Finish();
-  {
-    absl::MutexLock lock(&mu_);
-    context_ = nullptr;
-    if (stopping_) return;
+  end.status = stream->Finish();
+  const auto& trailers = context.GetServerTrailingMetadata();
+  if (auto it = trailers.find(kLeaderMetadataKey); it != trailers.end()) {
+    end.leader.assign(it->second.data(), it->second.size());
   }
-  LogWarning("stream closed", {{"controller", options_.target},
-                               {"code", absl::StrCat(status.error_code())},
-                               {"error", status.error_message()}});
+  absl::MutexLock lock(&mu_);
+  context_ = nullptr;
+  connected_controller_.clear();
+  return end;
 }
 
 void ControllerClient::HandlePush(const ferry::v1::ConfigPush& push) {
@@ -424,6 +453,11 @@ size_t ControllerClient::queued_reports() const {
 std::string ControllerClient::last_applied_version() const {
   absl::MutexLock lock(&mu_);
   return last_applied_version_;
+}
+
+std::string ControllerClient::connected_controller() const {
+  absl::MutexLock lock(&mu_);
+  return connected_controller_;
 }
 
 }  // namespace ferry::agent

@@ -3,9 +3,11 @@
 
 // The agent's end of AgentService.Sync: say hello, apply each pushed config
 // in order and answer it with an ACK or NACK, report address and route
-// source changes, and reconnect with backoff when the stream dies. It knows
-// nothing about the kernel: pushes go to injected apply functions (a full
-// config to one, an incremental delta to the other).
+// source changes, and reconnect with backoff when the stream dies. With
+// several controller replicas it follows the leader a follower names, and
+// otherwise tries them in turn (ControllerTargets). It knows nothing about
+// the kernel: pushes go to injected apply functions (a full config to one,
+// an incremental delta to the other).
 
 #include <cstddef>
 #include <deque>
@@ -24,6 +26,7 @@
 #include "ferry/v1/ferry.grpc.pb.h"
 #include "ferry/v1/ferry.pb.h"
 #include "node-agent/client/backoff.h"
+#include "node-agent/client/controller_targets.h"
 
 namespace grpc {
 class Channel;
@@ -43,9 +46,6 @@ inline constexpr char kNodeMetadataKey[] = "x-ferry-node";
 // controller can make the agent allocate.
 inline constexpr int kMaxPushBytes = 64 << 20;
 
-// Accepts "host:port", "[v6]:port", "dns:///host:port" and "unix:/abs/path".
-absl::Status ValidateControllerTarget(absl::string_view target);
-
 class ControllerClient {
  public:
   using ApplyFunction = std::function<absl::Status(const ferry::v1::NodeConfig&)>;
@@ -55,9 +55,11 @@ class ControllerClient {
       std::function<absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>>()>;
 
   struct Options {
-    std::string target;  // see ValidateControllerTarget
+    // The controller replicas, tried in this order (ParseControllerTargets);
+    // at least one.
+    std::vector<std::string> targets;
     // Asked before every connection attempt; a different object than the
-    // last rebuilds the channel, so renewed certificates are used from the
+    // last rebuilds the channels, so renewed certificates are used from the
     // next reconnect on. An error is logged and retried with backoff.
     // Unset: insecure, for a unix: target, and the node name goes in the
     // x-ferry-node header.
@@ -156,13 +158,26 @@ class ControllerClient {
   // The version of the last config applied successfully.
   std::string last_applied_version() const;
 
+  // The controller the open stream goes to (its Hello was sent); empty
+  // while there is none.
+  std::string connected_controller() const;
+
  private:
   using Stream =
       grpc::ClientReaderWriterInterface<ferry::v1::AgentMessage, ferry::v1::ControllerMessage>;
 
-  void RunStream(Backoff& backoff);
-  // Sets stub_ for the next stream; false (logged) if credentials failed.
-  bool PrepareStub();
+  // How a stream ended, for ControllerTargets.
+  struct StreamEnd {
+    bool attempted = false;    // a stream was started (credentials were usable)
+    bool established = false;  // a message came from the controller
+    std::string leader;        // kLeaderMetadataKey, if the controller set it
+    grpc::Status status;
+  };
+
+  StreamEnd RunStream(const std::string& target, Backoff& backoff);
+  // Sets channel_ and stub_ for a stream to `target`; false (logged) if
+  // credentials failed.
+  bool PrepareStub(const std::string& target);
   // Waits until the channel is ready, an attempt to connect has failed, or
   // connect_timeout. Nothing else polls an idle channel but gRPC's backup
   // poller (every 5 s), so a TLS handshake's round trips would otherwise
@@ -170,6 +185,12 @@ class ControllerClient {
   // controller. The stream that follows fails fast, with the reason, if
   // the channel is not ready.
   void AwaitConnection();
+  // Forgets `target`'s channel if it failed, as the agent moves to another
+  // target. gRPC keeps a failed channel in TRANSIENT_FAILURE through its
+  // retries until one succeeds, so on coming back AwaitConnection could not
+  // tell a new attempt's failure from the old one and would wait the whole
+  // connect_timeout; a new channel reports its first attempt.
+  void DropIfFailed(const std::string& target);
   void HandlePush(const ferry::v1::ConfigPush& push);
   // Queues a plan request for ServePlans, or answers it at once with why
   // it cannot be answered.
@@ -193,9 +214,18 @@ class ControllerClient {
   const ApplyDeltaFunction apply_delta_;
   Backoff::RandomSource random_;
   // Used by Run's thread only.
+  ControllerTargets targets_;
   std::shared_ptr<grpc::ChannelCredentials> credentials_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<ferry::v1::AgentService::Stub> stub_;
+  struct Connection {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<ferry::v1::AgentService::Stub> stub;
+  };
+  // One channel per target, made when first used and kept while the
+  // credentials are the same: going back to a replica reuses its
+  // connection. A leader outside the list is dropped once left.
+  std::map<std::string, Connection> connections_;
+  grpc::Channel* channel_ = nullptr;  // of the current stream's target
+  ferry::v1::AgentService::Stub* stub_ = nullptr;
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
@@ -204,6 +234,7 @@ class ControllerClient {
   // Unset until the first UpdateRouteSources.
   std::optional<std::vector<ferry::v1::RouteSource>> route_sources_ ABSL_GUARDED_BY(mu_);
   std::string last_applied_version_ ABSL_GUARDED_BY(mu_);
+  std::string connected_controller_ ABSL_GUARDED_BY(mu_);
 
   // Serialises writes: the sync API allows one writer at a time, and the
   // reader thread (acks) and the address monitor (updates) both write.

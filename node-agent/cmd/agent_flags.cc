@@ -10,7 +10,7 @@
 #include "api/observability/http_server.h"
 #include "api/observability/socket_util.h"
 #include "api/security/join_token.h"
-#include "node-agent/client/controller_client.h"
+#include "node-agent/client/controller_targets.h"
 
 namespace ferry::agent {
 namespace {
@@ -139,7 +139,10 @@ absl::Status ValidateMetricsListen(absl::string_view value) {
 std::vector<api::FlagHelp> AgentFlagHelp() {
   return {
       {"node-name", "NAME", "this node's name (its identity to the controller); required", ""},
-      {"controller", "ADDR", "host:port or unix:/path of ferry-controller; required", ""},
+      {"controller", "ADDR[,ADDR…]",
+       "host:port[,host:port…] of ferry-controller replicas (the agent follows the leader), or "
+       "unix:/path; required",
+       ""},
       {"config", "FILE",
        "YAML file of flags: keys are these flags' names (metrics-listen: 127.0.0.1:9101), "
        "labels as a mapping; a flag on the command line overrides the file",
@@ -183,7 +186,7 @@ std::vector<api::FlagHelp> AgentFlagHelp() {
 
 std::string AgentUsage() {
   return absl::StrCat(
-      "usage: ferry-agent --node-name NAME --controller ADDR [flags]\n\n"
+      "usage: ferry-agent --node-name NAME --controller ADDR[,ADDR…] [flags]\n\n"
       "Converges this node's nftables NAT and policy routes on the config its controller\n"
       "pushes. Flags take --flag VALUE or --flag=VALUE.\n\n"
       "Flags:\n",
@@ -203,6 +206,7 @@ absl::StatusOr<AgentFlags> ParseAgentFlags(std::vector<std::string> args) {
       return flags;
     }
   }
+  std::string controller;
   std::vector<api::ConfigFlag> config_flags;
   for (const api::FlagHelp& f : AgentFlagHelp()) config_flags.push_back({f.name, false});
   absl::StatusOr<std::vector<std::string>> expanded = api::ExpandConfigFile(args, config_flags);
@@ -227,7 +231,7 @@ absl::StatusOr<AgentFlags> ParseAgentFlags(std::vector<std::string> args) {
     if (name == "node-name") {
       flags.node_name = value;
     } else if (name == "controller") {
-      flags.controller = value;
+      controller = value;
     } else if (name == "join-token") {
       if (!flags.join_token.empty())
         status = FlagError(name, "given twice (or with --join-token-file)");
@@ -283,8 +287,10 @@ absl::StatusOr<AgentFlags> ParseAgentFlags(std::vector<std::string> args) {
     if (!status.ok()) return status;
   }
   if (absl::Status s = ValidateNodeName(flags.node_name); !s.ok()) return s;
-  if (flags.controller.empty()) return FlagError("controller", "is required");
-  if (absl::Status s = ValidateControllerTarget(flags.controller); !s.ok()) return s;
+  if (controller.empty()) return FlagError("controller", "is required");
+  absl::StatusOr<std::vector<std::string>> controllers = ParseControllerTargets(controller);
+  if (!controllers.ok()) return controllers.status();
+  flags.controllers = *std::move(controllers);
   if (absl::Status s = ValidateTables(flags.tables); !s.ok()) return s;
   if (absl::Status s = ValidateJoinToken(flags.join_token); !s.ok()) return s;
   return flags;

@@ -20,7 +20,9 @@ namespace ferry::agent {
 
 struct AgentFlags {
   std::string node_name;
-  std::string controller;
+  // The controller replicas, in the order tried (ParseControllerTargets):
+  // host:port entries, or a single unix:/path.
+  std::vector<std::string> controllers;
   std::map<std::string, std::string> labels;
   RouteTableOptions tables;
   LogLevel log_level = LogLevel::kInfo;

@@ -18,6 +18,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 #include "api/lib/log.h"
 #include "api/observability/endpoints.h"
@@ -27,6 +28,7 @@
 #include "ferry/version.h"
 #include "node-agent/client/cert_renewer.h"
 #include "node-agent/client/controller_client.h"
+#include "node-agent/client/controller_targets.h"
 #include "node-agent/client/node_identity.h"
 #include "node-agent/client/pinned_join.h"
 #include "node-agent/client/tls_channel.h"
@@ -111,11 +113,18 @@ absl::Status EnsureIdentity(const AgentFlags& flags, Shutdown& shutdown) {
   options.node_name = flags.node_name;
   options.join_token = flags.join_token;
   JoinOptions join;
-  join.target = flags.controller;
   join.token = flags.join_token;
   join.node_name = flags.node_name;
+  // Every replica serves Join, a follower too: the first one reached will do.
+  auto join_any = [&flags, &join] {
+    return AskInOrder(flags.controllers, [&join](const std::string& target) {
+      JoinOptions to = join;
+      to.target = target;
+      return JoinController(to);
+    });
+  };
   absl::StatusOr<NodeCredentials> credentials = LoadOrJoin(
-      options, absl::Now(), [&join] { return JoinController(join); },
+      options, absl::Now(), join_any,
       [&shutdown](absl::Duration delay) { return shutdown.Sleep(delay); }, Jitter());
   return credentials.status();
 }
@@ -240,7 +249,8 @@ int Run(const AgentFlags& flags) {
 
   // Checked after the kernel, so that an agent that cannot run (no
   // CAP_NET_ADMIN) never spends a one-time token.
-  const bool tls = !absl::StartsWith(flags.controller, "unix:");
+  // A unix: socket is never listed with others (ParseControllerTargets).
+  const bool tls = !absl::StartsWith(flags.controllers.front(), "unix:");
   std::optional<StateDirCredentials> credentials;
   if (tls) {
     if (absl::Status status = EnsureIdentity(flags, shutdown); !status.ok()) {
@@ -331,7 +341,7 @@ int Run(const AgentFlags& flags) {
     return status;
   };
   ControllerClient::Options options;
-  options.target = flags.controller;
+  options.targets = flags.controllers;
   options.node_name = flags.node_name;
   options.labels = flags.labels;
   options.agent_version = kAgentVersion;
@@ -419,13 +429,13 @@ int Run(const AgentFlags& flags) {
   std::thread renewing;
   if (credentials.has_value()) {
     renewer.emplace(CertRenewer::Options{flags.state_dir, flags.node_name},
-                    RenewOverTls(flags.controller, &*credentials));
+                    RenewOverTls(flags.controllers, &*credentials));
     renewing = std::thread([&renewer] { renewer->Run(); });
     shutdown.OnRequest([&renewer] { renewer->Stop(); });
   }
   shutdown.OnRequest([&client] { client.Stop(); });
   LogInfo("started", {{"node", flags.node_name},
-                      {"controller", flags.controller},
+                      {"controller", absl::StrJoin(flags.controllers, ",")},
                       {"tls", tls ? "true" : "false"},
                       {"version", kAgentVersion},
                       {"verify_interval", absl::FormatDuration(flags.verify_interval)},

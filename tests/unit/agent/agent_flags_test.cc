@@ -14,6 +14,7 @@
 namespace ferry::agent {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 absl::StatusOr<AgentFlags> Parse(std::vector<std::string> extra) {
@@ -26,7 +27,7 @@ TEST(AgentFlagsTest, DefaultsMatchTheDocumentedValues) {
   absl::StatusOr<AgentFlags> flags = Parse({});
   ASSERT_TRUE(flags.ok()) << flags.status();
   EXPECT_EQ(flags->node_name, "node-a");
-  EXPECT_EQ(flags->controller, "ctl:7443");
+  EXPECT_THAT(flags->controllers, ElementsAre("ctl:7443"));
   EXPECT_EQ(flags->tables.table_base, 7100u);
   EXPECT_EQ(flags->tables.table_count, 100u);
   EXPECT_EQ(flags->tables.rule_priority, 10000u);
@@ -72,6 +73,33 @@ TEST(AgentFlagsTest, MissingNodeNameIsNamed) {
 TEST(AgentFlagsTest, MissingControllerIsNamed) {
   absl::StatusOr<AgentFlags> flags = ParseAgentFlags({"--node-name", "a"});
   EXPECT_THAT(flags.status().message(), HasSubstr("--controller"));
+}
+
+TEST(AgentFlagsTest, ControllerTakesAListOfReplicasInOrder) {
+  absl::StatusOr<AgentFlags> flags =
+      ParseAgentFlags({"--node-name", "a", "--controller", "ctl-1:7443,10.0.0.2:7443, [::1]:7443"});
+  ASSERT_TRUE(flags.ok()) << flags.status();
+  EXPECT_THAT(flags->controllers, ElementsAre("ctl-1:7443", "10.0.0.2:7443", "[::1]:7443"));
+}
+
+TEST(AgentFlagsTest, BadControllerEntryIsNamed) {
+  EXPECT_EQ(ParseAgentFlags({"--node-name", "a", "--controller", "ctl-1:7443,ctl-2,ctl-3:7443"})
+                .status()
+                .message(),
+            "--controller: \"ctl-2\" must be host:port (port 1..65535) or unix:/path");
+  EXPECT_THAT(ParseAgentFlags({"--node-name", "a", "--controller", "ctl-1:7443,ctl-2:0"})
+                  .status()
+                  .message(),
+              HasSubstr("--controller: \"ctl-2:0\" must be host:port"));
+  EXPECT_THAT(ParseAgentFlags({"--node-name", "a", "--controller", "ctl-1:7443,,ctl-2:7443"})
+                  .status()
+                  .message(),
+              HasSubstr("has an empty entry"));
+  EXPECT_THAT(
+      ParseAgentFlags({"--node-name", "a", "--controller", "ctl-1:7443,unix:/run/f.sock"})
+          .status()
+          .message(),
+      HasSubstr("--controller: \"unix:/run/f.sock\" cannot be listed with other addresses"));
 }
 
 TEST(AgentFlagsTest, TableRangeOverlappingKernelTablesIsRejected) {
@@ -217,7 +245,7 @@ TEST(AgentFlagsTest, ConfigFileSetsFlagsAndTheCommandLineOverridesIt) {
       ParseAgentFlags({"--config", dir / "agent.yaml", "--probe-rate", "7"});
   ASSERT_TRUE(flags.ok()) << flags.status();
   EXPECT_EQ(flags->node_name, "node-b");
-  EXPECT_EQ(flags->controller, "unix:/run/ferry/ferry.sock");
+  EXPECT_THAT(flags->controllers, ElementsAre("unix:/run/ferry/ferry.sock"));
   EXPECT_EQ(flags->labels.at("zone"), "eu");
   EXPECT_EQ(flags->labels.at("role"), "edge");
   EXPECT_EQ(flags->log_level, LogLevel::kDebug);

@@ -132,7 +132,7 @@ class ControllerClientTest : public ::testing::Test {
     StartServer();
 
     ControllerClient::Options options;
-    options.target = target_;
+    options.targets = {target_};
     options.node_name = "node-a";
     options.labels = {{"zone", "eu"}};
     options.agent_version = "test";

@@ -127,7 +127,7 @@ class ControllerClientTlsTest : public ::testing::Test {
 
   void StartClient() {
     ControllerClient::Options options;
-    options.target = "127.0.0.1:" + std::to_string(port_);
+    options.targets = {"127.0.0.1:" + std::to_string(port_)};
     options.node_name = "node-a";
     options.agent_version = "test";
     options.credentials = [this] { return credentials_.Get(); };
