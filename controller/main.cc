@@ -407,7 +407,10 @@ int Run(const Config& config, const sigset_t& signals) {
     LogInfo("alert webhooks", {{"urls", absl::StrJoin(config.alert_webhooks, ",")}});
   }
   // Published by the fleet, served by the API and the dashboard.
-  ForwardStatuses statuses(fleet_store);
+  ForwardStatuses::Options status_options;
+  status_options.replicate = replication != nullptr;
+  ForwardStatuses statuses(fleet_store, status_options);
+  statuses.Follow();  // a replica serves the leader's statuses until elected
   // Before --metrics-listen starts: it serves HTTPS with this PKI.
   absl::StatusOr<std::unique_ptr<SecureServing>> secure =
       SecureServing::Create(config.security, store);
@@ -560,7 +563,11 @@ int Run(const Config& config, const sigset_t& signals) {
                       identity.empty() ? "no TCP --listen" : identity, ")")));
     }
     if (absl::Status s = replication->StartElection(
-            identity, [&fleet] { fleet.Start(); },
+            identity,
+            [&fleet, &statuses] {
+              statuses.Lead();
+              fleet.Start();
+            },
             [](const absl::Status& why) {
               // Crash-only: a restart comes back as a follower with fresh
               // state; systemd (Restart=on-failure) or the orchestrator
