@@ -2,6 +2,9 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "api/lib/log.h"
+
 namespace ferry::controller {
 
 Replication::Replication(std::unique_ptr<EtcdStore> store, absl::Duration ttl)
@@ -24,10 +27,42 @@ absl::Status Replication::StartElection(const std::string& identity,
   options.key = store_->LeaderKey();
   options.identity = identity;
   options.ttl = ttl_;
-  options.on_elected = std::move(on_elected);
+  // Before the fleet starts: its first pass plans from this replica's
+  // snapshot, which must hold every write the old leader could have seen.
+  options.on_elected = [this, on_elected = std::move(on_elected)] {
+    if (absl::Status s = CatchUp(absl::Seconds(5)); !s.ok()) {
+      LogWarning("elected before the change log caught up; the next pass corrects it",
+                 {{"error", s.ToString()}});
+    }
+    on_elected();
+  };
   options.on_lost = std::move(on_lost);
   lease_ = std::make_unique<LeaderLease>(store_->client(), std::move(options));
   return lease_->Start();
+}
+
+absl::Status Replication::CatchUp(absl::Duration timeout) {
+  // The newest write under the objects' prefix, by mod_revision.
+  etcdserverpb::RangeRequest newest;
+  newest.set_key(store_->prefix() + "o/");
+  newest.set_range_end(PrefixRangeEnd(newest.key()));
+  newest.set_sort_target(etcdserverpb::RangeRequest::MOD);
+  newest.set_sort_order(etcdserverpb::RangeRequest::DESCEND);
+  newest.set_limit(1);
+  newest.set_keys_only(true);
+  etcdserverpb::RangeResponse response;
+  if (absl::Status s = store_->client()->Range(newest, &response); !s.ok()) return s;
+  if (response.kvs_size() == 0) return absl::OkStatus();
+  const int64_t target = response.kvs(0).mod_revision();
+  const absl::Time deadline = absl::Now() + timeout;
+  while (store_->CurrentRevision() < target) {
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "the change log is at revision ", store_->CurrentRevision(), ", etcd at ", target));
+    }
+    store_->WaitForChange(store_->CurrentRevision(), absl::Milliseconds(100));
+  }
+  return absl::OkStatus();
 }
 
 void Replication::StopElection() {

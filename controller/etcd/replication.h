@@ -44,6 +44,9 @@ class Replication {
   std::string leader() { return lease_ != nullptr ? lease_->leader() : ""; }
 
  private:
+  // Waits until the store's change log holds etcd's newest object write.
+  absl::Status CatchUp(absl::Duration timeout);
+
   Replication(std::unique_ptr<EtcdStore> store, absl::Duration ttl);
 
   const std::unique_ptr<EtcdStore> store_;
