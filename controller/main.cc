@@ -390,6 +390,14 @@ int Run(const Config& config, const sigset_t& signals) {
   if (absl::Status s = observability::RegisterProcessMetrics(&registry, "controller"); !s.ok()) {
     return Fail("cannot register process metrics", s);
   }
+  if (replication != nullptr) {
+    absl::StatusOr<observability::GaugeFamily*> leader = registry.AddGauge(
+        "ferry_controller_leader",
+        "1 on the replica that leads (reconciles and serves agents), 0 on followers");
+    if (!leader.ok()) return Fail("cannot register the leader gauge", leader.status());
+    observability::Gauge* gauge = (*leader)->WithLabels({});
+    registry.AddCollectHook([gauge, r = replication.get()] { gauge->Set(r->leading() ? 1 : 0); });
+  }
   std::unique_ptr<observability::WebhookNotifier> notifier;
   if (!config.alert_webhooks.empty()) {
     observability::WebhookOptions webhook_options;
