@@ -150,7 +150,7 @@ absl::Status EtcdClient::FromGrpc(const grpc::Status& status, const std::string&
 std::string EtcdClient::EndpointList() const { return absl::StrJoin(endpoints_, ","); }
 
 template <typename Call>
-absl::Status EtcdClient::Unary(const char* what, Call call) {
+absl::Status EtcdClient::Unary(const char* what, bool retry_unavailable, Call call) {
   const absl::Time deadline = absl::Now() + timeout_;
   std::vector<std::string> unreachable;
   for (size_t attempt = 0; attempt < members_.size(); ++attempt) {
@@ -177,7 +177,7 @@ absl::Status EtcdClient::Unary(const char* what, Call call) {
     // A member cut off from the others refuses before proposing anything:
     // the request is safe on another member.
     if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
-        absl::StrContains(status.error_message(), "no leader")) {
+        (retry_unavailable || absl::StrContains(status.error_message(), "no leader"))) {
       unreachable.push_back(absl::StrCat(m.endpoint, " (", status.error_message(), ")"));
       next();
       continue;
@@ -208,34 +208,34 @@ absl::StatusOr<int64_t> EtcdClient::Ping(absl::Duration timeout) {
 
 absl::Status EtcdClient::Range(const etcdserverpb::RangeRequest& request,
                                etcdserverpb::RangeResponse* response) {
-  return Unary("range", [&](Member& m, grpc::ClientContext* c) {
+  return Unary("range", /*retry_unavailable=*/true, [&](Member& m, grpc::ClientContext* c) {
     return m.kv->Range(c, request, response);
   });
 }
 
 absl::Status EtcdClient::Txn(const etcdserverpb::TxnRequest& request,
                              etcdserverpb::TxnResponse* response) {
-  return Unary("txn",
+  return Unary("txn", /*retry_unavailable=*/false,
                [&](Member& m, grpc::ClientContext* c) { return m.kv->Txn(c, request, response); });
 }
 
 absl::Status EtcdClient::LeaseGrant(const etcdserverpb::LeaseGrantRequest& request,
                                     etcdserverpb::LeaseGrantResponse* response) {
-  return Unary("lease grant", [&](Member& m, grpc::ClientContext* c) {
+  return Unary("lease grant", /*retry_unavailable=*/true, [&](Member& m, grpc::ClientContext* c) {
     return m.lease->LeaseGrant(c, request, response);
   });
 }
 
 absl::Status EtcdClient::LeaseRevoke(const etcdserverpb::LeaseRevokeRequest& request,
                                      etcdserverpb::LeaseRevokeResponse* response) {
-  return Unary("lease revoke", [&](Member& m, grpc::ClientContext* c) {
+  return Unary("lease revoke", /*retry_unavailable=*/true, [&](Member& m, grpc::ClientContext* c) {
     return m.lease->LeaseRevoke(c, request, response);
   });
 }
 
 absl::Status EtcdClient::Compact(const etcdserverpb::CompactionRequest& request,
                                  etcdserverpb::CompactionResponse* response) {
-  return Unary("compact", [&](Member& m, grpc::ClientContext* c) {
+  return Unary("compact", /*retry_unavailable=*/true, [&](Member& m, grpc::ClientContext* c) {
     return m.kv->Compact(c, request, response);
   });
 }

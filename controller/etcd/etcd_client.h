@@ -90,9 +90,10 @@ class EtcdClient {
 
   // Runs `call` on the current member, then on each other member while
   // the failure is one where the request was never sent (the member is
-  // unreachable): a write is never sent twice.
+  // unreachable, or has no leader and refused it) or, for a read
+  // (`retry_unavailable`), any UNAVAILABLE: a write is never sent twice.
   template <typename Call>
-  absl::Status Unary(const char* what, Call call);
+  absl::Status Unary(const char* what, bool retry_unavailable, Call call);
 
   const std::vector<std::string> endpoints_;
   const absl::Duration timeout_;
