@@ -96,7 +96,10 @@ absl::Status EtcdChangeLog::WatchOnce() {
                    {{"endpoint", target.endpoint},
                     {"needed", absl::StrCat(from + 1)},
                     {"compacted", absl::StrCat(response.compact_revision())}});
-        Restart(response.header().revision());
+        // History from the compaction revision on is still there: the
+        // next watch starts at it. (This response's header revision is
+        // 0: etcd sends it before the watch has read anything.)
+        Restart(response.compact_revision() - 1);
         result = absl::OutOfRangeError("compacted");
         context.TryCancel();
         break;

@@ -12,7 +12,8 @@
 // when its stream breaks (a member died: the next one takes it). When etcd
 // has compacted past that revision ("required revision has been
 // compacted") the gap cannot be bridged: the log starts again at the
-// current revision, and a reader behind it gets OUT_OF_RANGE and re-lists.
+// compaction revision, the oldest etcd still has, and a reader behind it
+// gets OUT_OF_RANGE and re-lists.
 
 #include <cstdint>
 #include <deque>
@@ -68,7 +69,8 @@ class EtcdChangeLog {
   // One Watch stream, until it breaks or the log stops.
   absl::Status WatchOnce();
   void Append(std::vector<Change> changes, int64_t revision);
-  // After a compaction the log cannot bridge: start again at `revision`.
+  // After a compaction the log cannot bridge: start again after
+  // `revision` (no change at or before it is kept).
   void Restart(int64_t revision);
 
   EtcdClient* const client_;

@@ -385,7 +385,12 @@ int64_t EtcdStore::CurrentRevision() { return log_->revision(); }
 
 absl::StatusOr<std::vector<Change>> EtcdStore::ChangesSince(int64_t after, const std::string& kind,
                                                             size_t limit) {
-  return log_->ChangesSince(after, kind, limit);
+  absl::StatusOr<std::vector<Change>> changes = log_->ChangesSince(after, kind, limit);
+  if (!changes.ok()) {
+    return absl::Status(changes.status().code(),
+                        absl::StrCat(Where(), ": ", changes.status().message()));
+  }
+  return changes;
 }
 
 bool EtcdStore::WaitForChange(int64_t after, absl::Duration timeout) {

@@ -1,7 +1,10 @@
-// The change log keeps each value once (schema 2): a put's change holds no
-// value and reads the key's value from the objects, a delete's change keeps
-// what it removed. What a reader gets, and the migration of a schema-1
-// database (whose changes all held their values) on open.
+// SqliteStore's change log keeps each value once (schema 2): a put's
+// change holds no value and reads the key's value from the objects, a
+// delete's change keeps what it removed. What a reader gets from SQLite
+// (the newest value, which the contract allows; the contract itself is
+// tested against every backend in store_contract_test.cc), and the
+// migration of a schema-1 database (whose changes all held their values)
+// on open.
 
 #include <sqlite3.h>
 
@@ -153,17 +156,6 @@ TEST_F(StoreChangeLogTest, ASchemaOneDatabaseIsMigratedOnOpenKeepingItsLog) {
   auto reopened = SqliteStore::Open(dir_);
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   EXPECT_EQ((*reopened)->Get("IPForward", "web")->value, "w3");
-}
-
-TEST_F(StoreChangeLogTest, GetManyReadsThePresentKeysOfOneSnapshot) {
-  auto store = OpenTestStore("ferry-log", &dir_);
-  ASSERT_TRUE(store->Commit({Put("a", "1"), Put("c", "3")}).ok());
-  std::vector<std::string> names = {"a", "b", "c"};
-  std::vector<std::pair<size_t, std::string>> seen;
-  absl::Status status = store->GetMany(
-      "IPForward", names, [&](size_t i, const StoredObject& o) { seen.emplace_back(i, o.value); });
-  ASSERT_TRUE(status.ok()) << status;
-  EXPECT_EQ(seen, (std::vector<std::pair<size_t, std::string>>{{0, "1"}, {2, "3"}}));
 }
 
 }  // namespace
