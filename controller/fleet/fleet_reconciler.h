@@ -98,6 +98,11 @@ class FleetReconciler : public SessionRegistry {
   // plan, push, status or write. Start (on election) ends it; its first
   // pass plans everything the snapshot holds.
   void Follow();
+  // The store revision the snapshot has caught up to.
+  int64_t SnapshotRevision() {
+    absl::MutexLock pass(&pass_mu_);
+    return snapshot_.revision();
+  }
   void Stop();
 
   // One full pass. Start() runs this in a loop; tests call it directly.

@@ -74,6 +74,8 @@ class FleetSnapshot {
     if (revision == feed_.revision() + 1) feed_.Reset(revision);
   }
 
+  // Every change up to here is in the view.
+  int64_t revision() const { return feed_.revision(); }
   const std::map<std::string, StoredForward>& forwards() const { return forwards_; }
   const std::map<std::string, Stored>& nodes() const { return nodes_; }
 
