@@ -150,8 +150,8 @@ absl::Status EtcdClient::FromGrpc(const grpc::Status& status, const std::string&
 std::string EtcdClient::EndpointList() const { return absl::StrJoin(endpoints_, ","); }
 
 template <typename Call>
-absl::Status EtcdClient::Unary(const char* what, bool retry_unavailable, Call call) {
-  const absl::Time deadline = absl::Now() + timeout_;
+absl::Status EtcdClient::Unary(const char* what, bool retry_unavailable, Call call, absl::Time by) {
+  const absl::Time deadline = std::min(by, absl::Now() + timeout_);
   std::vector<std::string> unreachable;
   for (size_t attempt = 0; attempt < members_.size(); ++attempt) {
     const size_t raw = current_.load();
@@ -198,7 +198,10 @@ absl::StatusOr<int64_t> EtcdClient::Ping(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   absl::Status last;
   for (int round = 0; absl::Now() < deadline && round < 100; ++round) {
-    last = Range(request, &response);
+    last = Unary(
+        "range", /*retry_unavailable=*/true,
+        [&](Member& m, grpc::ClientContext* c) { return m.kv->Range(c, request, &response); },
+        deadline);
     if (last.ok()) return response.header().revision();
     if (!absl::IsUnavailable(last) && !absl::IsDeadlineExceeded(last)) return last;
   }

@@ -92,8 +92,10 @@ class EtcdClient {
   // the failure is one where the request was never sent (the member is
   // unreachable, or has no leader and refused it) or, for a read
   // (`retry_unavailable`), any UNAVAILABLE: a write is never sent twice.
+  // Gives up at `by` at the latest.
   template <typename Call>
-  absl::Status Unary(const char* what, bool retry_unavailable, Call call);
+  absl::Status Unary(const char* what, bool retry_unavailable, Call call,
+                     absl::Time by = absl::InfiniteFuture());
 
   const std::vector<std::string> endpoints_;
   const absl::Duration timeout_;
