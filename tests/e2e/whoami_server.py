@@ -20,6 +20,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = (plain(self.client_address[0]) + "\n").encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
+        # Which server answered, for tests that move a forward between ports.
+        self.send_header("X-Backend-Port", str(self.server.server_address[1]))
         self.end_headers()
         self.wfile.write(body)
 
