@@ -217,9 +217,10 @@ absl::Status EtcdClient::Range(const etcdserverpb::RangeRequest& request,
 }
 
 absl::Status EtcdClient::Txn(const etcdserverpb::TxnRequest& request,
-                             etcdserverpb::TxnResponse* response) {
-  return Unary("txn", /*retry_unavailable=*/false,
-               [&](Member& m, grpc::ClientContext* c) { return m.kv->Txn(c, request, response); });
+                             etcdserverpb::TxnResponse* response, absl::Time by) {
+  return Unary(
+      "txn", /*retry_unavailable=*/false,
+      [&](Member& m, grpc::ClientContext* c) { return m.kv->Txn(c, request, response); }, by);
 }
 
 absl::Status EtcdClient::LeaseGrant(const etcdserverpb::LeaseGrantRequest& request,
@@ -244,6 +245,17 @@ absl::Status EtcdClient::Compact(const etcdserverpb::CompactionRequest& request,
 }
 
 EtcdClient::StreamTarget EtcdClient::CurrentTarget() {
+  // A member whose connection is failing (killed, unreachable) is passed
+  // over while another one is not: a stream opened there would only fail.
+  for (size_t tried = 0; tried + 1 < members_.size(); ++tried) {
+    const size_t raw = current_.load();
+    if (members_[raw % members_.size()].channel->GetState(/*try_to_connect=*/true) !=
+        GRPC_CHANNEL_TRANSIENT_FAILURE) {
+      break;
+    }
+    size_t expected = raw;
+    current_.compare_exchange_strong(expected, raw + 1);
+  }
   Member& m = members_[current_.load() % members_.size()];
   StreamTarget target;
   target.endpoint = m.endpoint;

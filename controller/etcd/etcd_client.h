@@ -52,7 +52,9 @@ class EtcdClient {
 
   absl::Status Range(const etcdserverpb::RangeRequest& request,
                      etcdserverpb::RangeResponse* response);
-  absl::Status Txn(const etcdserverpb::TxnRequest& request, etcdserverpb::TxnResponse* response);
+  // `by`: give up then at the latest (the request timeout otherwise).
+  absl::Status Txn(const etcdserverpb::TxnRequest& request, etcdserverpb::TxnResponse* response,
+                   absl::Time by = absl::InfiniteFuture());
   absl::Status LeaseGrant(const etcdserverpb::LeaseGrantRequest& request,
                           etcdserverpb::LeaseGrantResponse* response);
   absl::Status LeaseRevoke(const etcdserverpb::LeaseRevokeRequest& request,

@@ -33,6 +33,7 @@ absl::Status LeaderLease::Start() {
                      " is too short: etcd leases are whole seconds, at least 2"));
   }
   if (absl::Status s = KeepAlive(absl::Now()); !s.ok()) return s;
+  renew_thread_ = std::thread([this] { RenewLoop(); });
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
 }
@@ -44,6 +45,7 @@ void LeaderLease::Stop() {
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
+  if (renew_thread_.joinable()) renew_thread_.join();
   int64_t lease = 0;
   bool leading = false;
   {
@@ -89,7 +91,10 @@ WriteFence LeaderLease::fence() {
   return WriteFence{options_.key, leading_ ? lease_ : 0};
 }
 
-void LeaderLease::Run() {
+// Renewals on a thread of their own: a campaign round that waits on etcd
+// (a write while etcd elects its own leader can take etcd's request
+// timeout, seconds) never holds a renewal, or the step-down, back.
+void LeaderLease::RenewLoop() {
   // A leader steps down this long before etcd could let its lease go.
   const absl::Duration margin = Clamp(options_.ttl / 10, absl::Milliseconds(200), absl::Seconds(1));
   absl::Time warned = absl::InfinitePast();
@@ -110,7 +115,26 @@ void LeaderLease::Run() {
           kept.ok() ? std::string() : absl::StrCat(": ", kept.message()))));
       return;
     }
-    absl::Status campaigned = kept.ok() ? Campaign() : kept;
+    if (!kept.ok() && absl::Now() - warned > absl::Seconds(10)) {
+      warned = absl::Now();
+      LogWarning("leader election: lease renewal failed; retrying", {{"error", kept.ToString()}});
+    }
+    absl::MutexLock lock(&mu_);
+    if (lost_) return;
+    // Retried soon after a failure (KeepAlive moved renew_at_ close).
+    const absl::Duration wait = Clamp(renew_at_ - absl::Now(), absl::Milliseconds(20), round_);
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
+  }
+}
+
+void LeaderLease::Run() {
+  absl::Time warned = absl::InfinitePast();
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_ || lost_) return;
+    }
+    absl::Status campaigned = Campaign();
     if (!campaigned.ok() && absl::Now() - warned > absl::Seconds(10)) {
       warned = absl::Now();
       LogWarning("leader election: etcd did not answer", {{"error", campaigned.ToString()}});
@@ -140,7 +164,7 @@ absl::Status LeaderLease::KeepAlive(absl::Time now) {
     absl::MutexLock lock(&mu_);
     lease_ = granted.id();
     lease_until_ = sent + absl::Seconds(granted.ttl());
-    renew_at_ = sent + options_.ttl / 3;
+    renew_at_ = sent + options_.ttl / 4;
     return absl::OkStatus();
   }
   // One short stream per renewal: a stream's deadline bounds the wait for
@@ -148,7 +172,7 @@ absl::Status LeaderLease::KeepAlive(absl::Time now) {
   EtcdClient::StreamTarget target = client_->CurrentTarget();
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(
-      sent + Clamp(options_.ttl / 4, absl::Milliseconds(500), absl::Seconds(2))));
+      sent + Clamp(options_.ttl / 5, absl::Milliseconds(400), absl::Seconds(2))));
   auto stream = target.lease->LeaseKeepAlive(&context);
   etcdserverpb::LeaseKeepAliveRequest request;
   request.set_id(lease);
@@ -160,7 +184,7 @@ absl::Status LeaderLease::KeepAlive(absl::Time now) {
   if (!answered) {
     client_->NextEndpoint();
     absl::MutexLock lock(&mu_);
-    renew_at_ = absl::Now() + round_;
+    renew_at_ = absl::Now() + absl::Milliseconds(50);
     return finished.ok() ? absl::UnavailableError(absl::StrCat("etcd ", target.endpoint,
                                                                ": lease renewal not answered"))
                          : EtcdClient::FromGrpc(finished, target.endpoint);
@@ -170,7 +194,7 @@ absl::Status LeaderLease::KeepAlive(absl::Time now) {
     absl::MutexLock lock(&mu_);
     if (response.ttl() > 0) {
       lease_until_ = sent + absl::Seconds(response.ttl());
-      renew_at_ = sent + options_.ttl / 3;
+      renew_at_ = sent + options_.ttl / 4;
       return absl::OkStatus();
     }
     // etcd let it go: a follower grants another; a leader has lost.
@@ -200,7 +224,14 @@ absl::Status LeaderLease::Campaign() {
   put->set_lease(lease);
   txn.add_failure()->mutable_request_range()->set_key(options_.key);
   TxnResponse response;
-  if (absl::Status s = client_->Txn(txn, &response); !s.ok()) return s;
+  // Bounded: while etcd elects a leader of its own, a round gives up and
+  // the next one tries again, rather than waiting out etcd's timeout.
+  const absl::Time by =
+      absl::Now() + Clamp(options_.ttl / 3, absl::Milliseconds(500), absl::Seconds(3));
+  if (absl::Status s = client_->Txn(txn, &response, by); !s.ok()) {
+    client_->NextEndpoint();
+    return s;
+  }
   if (response.succeeded()) {
     {
       absl::MutexLock lock(&mu_);

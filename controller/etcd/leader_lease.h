@@ -67,6 +67,7 @@ class LeaderLease {
 
  private:
   void Run();
+  void RenewLoop();
   // Grants a lease when none is held; renews it when due.
   absl::Status KeepAlive(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
   // One round: create the key if absent, else read who holds it.
@@ -90,6 +91,7 @@ class LeaderLease {
   std::string leader_ ABSL_GUARDED_BY(mu_);
 
   std::thread thread_;
+  std::thread renew_thread_;
 };
 
 }  // namespace ferry::controller

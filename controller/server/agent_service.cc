@@ -17,7 +17,9 @@ class RejectedStream
   // A follower's refusal, with where the leader is.
   RejectedStream(grpc::CallbackServerContext* context, grpc::Status status,
                  const std::string& leader) {
-    if (!leader.empty()) context->AddTrailingMetadata(AgentServiceImpl::kLeaderMetadata, leader);
+    // Always set, empty while no leader is known: it tells the agent a
+    // follower answered (the control plane is up; keep the backoff short).
+    context->AddTrailingMetadata(AgentServiceImpl::kLeaderMetadata, leader);
     Finish(std::move(status));
   }
   void OnDone() override { delete this; }

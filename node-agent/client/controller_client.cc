@@ -117,6 +117,10 @@ void ControllerClient::Run() {
   while (true) {
     const StreamEnd end = RunStream(targets_.current(), backoff);
     const ControllerTargets::Move move = targets_.Ended(end.established, end.leader);
+    // A follower answered: the control plane is up and a leader is, or is
+    // about to be, elected. What is left is finding it, which a backoff
+    // grown during the failover (a dead leader refusing) would only delay.
+    if (end.follower) backoff.Reset();
     const absl::Duration delay = move.wait ? backoff.Next() : absl::ZeroDuration();
     if (move.to != move.from) DropIfFailed(move.from);
     absl::MutexLock lock(&mu_);
@@ -260,6 +264,7 @@ ControllerClient::StreamEnd ControllerClient::RunStream(const std::string& targe
   end.status = stream->Finish();
   const auto& trailers = context.GetServerTrailingMetadata();
   if (auto it = trailers.find(kLeaderMetadataKey); it != trailers.end()) {
+    end.follower = true;
     end.leader.assign(it->second.data(), it->second.size());
   }
   absl::MutexLock lock(&mu_);

@@ -171,6 +171,7 @@ class ControllerClient {
     bool attempted = false;    // a stream was started (credentials were usable)
     bool established = false;  // a message came from the controller
     std::string leader;        // kLeaderMetadataKey, if the controller set it
+    bool follower = false;     // the key was there: a follower answered
     grpc::Status status;
   };
 
