@@ -43,6 +43,10 @@ absl::Status RunDriftBench(const BenchOptions& options, Report* report);
 // apply of N forwards -> all Ready beside `nft -f`, one change among N,
 // peak RSS of ferryctl and the controller, the controller's stop.
 absl::Status RunE2eBench(const BenchOptions& options, Report* report);
+// 7b: the same path with the controller's state in a 3-member etcd cluster
+// beside SQLite (N forwards -> all Ready, one by one, one change -> Ready),
+// and the failover of two replicas: kill -9 the leader -> a change Ready.
+absl::Status RunEtcdBench(const BenchOptions& options, Report* report);
 // 8: the cost of data-path probing at 10k forwards on one node (agent and
 // controller CPU, probes and packets per second, agent RSS) beside the same
 // lab with probing off, and apply -> every forward probed once.

@@ -31,7 +31,7 @@
 
 ABSL_FLAG(std::string, only, "",
           "comma-separated subset of: cold_sync, change, datapath, fanout, controller, "
-          "resources, drift, e2e, probe");
+          "resources, drift, e2e, etcd, probe");
 ABSL_FLAG(bool, quick, false, "small N and short windows: a smoke test under a minute");
 ABSL_FLAG(int, runs, 5, "cold syncs per tool, and data path rounds per case");
 ABSL_FLAG(int, changes, 200, "single-forward changes per N and path");
@@ -94,6 +94,7 @@ int Main(int argc, char** argv) {
       {"resources", "agent resources", RunResourcesBench},
       {"drift", "drift detection", RunDriftBench},
       {"e2e", "the user's path: apply -> all Ready", RunE2eBench},
+      {"etcd", "the user's path on etcd beside SQLite, and failover", RunEtcdBench},
       {"probe", "data-path probes at 10k forwards", RunProbeBench},
   };
   std::set<std::string> only;
@@ -104,7 +105,7 @@ int Main(int argc, char** argv) {
     if (!known) {
       std::fprintf(stderr,
                    "ferry-bench: --only: unknown benchmark \"%s\" (cold_sync, change, datapath, "
-                   "fanout, controller, resources, drift, e2e, probe)\n",
+                   "fanout, controller, resources, drift, e2e, etcd, probe)\n",
                    std::string(name).c_str());
       return 2;
     }
