@@ -35,21 +35,11 @@ ForwardStatuses::ForwardStatuses(Store* store, Options options)
 ForwardStatuses::~ForwardStatuses() { Lead(); }
 
 absl::StatusOr<int64_t> ForwardStatuses::Publish(std::vector<Update> updates) {
-  WriteOp marker = Marker();
   absl::MutexLock lock(&mu_);
   if (options_.replicate) return PublishInBuckets(std::move(updates));
   // Committed under the lock: a Pin's store snapshot then sees a marker
   // only together with the statuses it stands for.
-  absl::StatusOr<int64_t> revision = store_->Commit({marker});
-  if (!revision.ok()) return revision.status();
-  std::vector<std::string> names;
-  names.reserve(updates.size());
-  for (Update& update : updates) {
-    names.push_back(update.name);
-    Apply(std::move(update));
-  }
-  Record(*revision, std::move(names));
-  return *revision;
+  return CommitChunk({}, std::move(updates));
 }
 
 void ForwardStatuses::Apply(Update update) {

@@ -125,7 +125,8 @@ class ForwardStatuses {
  private:
   absl::StatusOr<int64_t> PublishInBuckets(std::vector<Update> updates)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Commits one marker with these buckets' new values, then applies.
+  // Commits one marker (with these buckets' new values, when
+  // replicating), then applies the updates.
   absl::StatusOr<int64_t> CommitChunk(std::vector<WriteOp> ops, std::vector<Update> updates)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Apply(Update update) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

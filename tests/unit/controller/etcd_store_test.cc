@@ -19,26 +19,18 @@
 #include "gtest/gtest.h"
 #include "tests/unit/controller/etcd_test_server.h"
 #include "tests/unit/controller/loopback_proxy.h"
+#include "tests/unit/controller/write_ops.h"
 
 namespace ferry::controller {
 namespace {
 
+using store_test::Create;
+using store_test::Delete;
+using store_test::Put;
+using store_test::PutNode;
+
 using ::testing::AllOf;
 using ::testing::HasSubstr;
-
-WriteOp Put(const std::string& name, const std::string& value,
-            int64_t expected = WriteOp::kAnyRevision) {
-  WriteOp op;
-  op.kind = "IPForward";
-  op.name = name;
-  op.value = value;
-  op.expected_revision = expected;
-  return op;
-}
-
-WriteOp Create(const std::string& name, const std::string& value) {
-  return Put(name, value, WriteOp::kMustNotExist);
-}
 
 class EtcdStoreTest : public ::testing::Test {
  protected:

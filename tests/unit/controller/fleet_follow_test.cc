@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "tests/unit/controller/memory_store.h"
 #include "tests/unit/controller/recording_push_sink.h"
+#include "tests/unit/controller/stored_objects.h"
 
 namespace ferry::controller {
 namespace {
@@ -18,22 +19,14 @@ namespace {
 void PutForward(MemoryStore* store, const std::string& name, uint32_t port) {
   ferry::v1::Object o;
   auto* f = o.mutable_ip_forward();
-  f->set_api_version("ferry.dev/v1");
-  f->set_kind("IPForward");
   f->mutable_metadata()->set_name(name);
   f->mutable_metadata()->set_generation(1);
   f->mutable_spec()->mutable_frontend()->set_node_name("node-a");
   f->mutable_spec()->mutable_frontend()->set_address("192.0.2.1");
   f->mutable_spec()->mutable_backend()->set_address("198.51.100.7");
   f->mutable_spec()->set_source_ip(ferry::v1::MASQUERADE);
-  auto* p = f->mutable_spec()->add_ports();
-  p->set_protocol(ferry::v1::TCP);
-  p->set_port(port);
-  WriteOp op;
-  op.kind = kKindIPForward;
-  op.name = name;
-  op.value = EncodeForStore(o);
-  ASSERT_TRUE(store->Commit({op}).ok());
+  f->mutable_spec()->add_ports()->set_port(port);
+  ASSERT_TRUE(ferry::controller::PutForward(*store, o).ok());
 }
 
 bool WaitForSnapshot(FleetReconciler* fleet, int64_t revision) {

@@ -26,39 +26,19 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/controller/etcd_test_server.h"
+#include "tests/unit/controller/write_ops.h"
 
 namespace ferry::controller {
 namespace {
 
+using store_test::Create;
+using store_test::Delete;
+using store_test::Put;
+using store_test::PutNode;
+
 using ::testing::AnyOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-WriteOp Put(const std::string& name, const std::string& value,
-            int64_t expected = WriteOp::kAnyRevision) {
-  WriteOp op;
-  op.kind = "IPForward";
-  op.name = name;
-  op.value = value;
-  op.expected_revision = expected;
-  return op;
-}
-
-WriteOp Create(const std::string& name, const std::string& value) {
-  return Put(name, value, WriteOp::kMustNotExist);
-}
-
-WriteOp Delete(const std::string& name, int64_t expected = WriteOp::kAnyRevision) {
-  WriteOp op = Put(name, "", expected);
-  op.type = WriteOp::Type::kDelete;
-  return op;
-}
-
-WriteOp PutNode(const std::string& name, const std::string& value) {
-  WriteOp op = Put(name, value);
-  op.kind = "Node";
-  return op;
-}
 
 // "f00042": names that sort as they count.
 std::string Numbered(int i) { return absl::StrCat("f", absl::Dec(i, absl::kZeroPad5)); }

@@ -16,21 +16,17 @@
 #include "controller/store/sqlite_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/unit/controller/write_ops.h"
 
 namespace ferry::controller {
 namespace {
 
-using ::testing::HasSubstr;
+using store_test::Create;
+using store_test::Delete;
+using store_test::Put;
+using store_test::PutNode;
 
-WriteOp Put(const std::string& name, const std::string& value,
-            int64_t expected = WriteOp::kAnyRevision) {
-  WriteOp op;
-  op.kind = "IPForward";
-  op.name = name;
-  op.value = value;
-  op.expected_revision = expected;
-  return op;
-}
+using ::testing::HasSubstr;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
