@@ -515,12 +515,11 @@ absl::Status RunEtcdBench(const BenchOptions& options, Report* report) {
   }
   section.notes.push_back(
       "Kill → elected: a follower takes the leader key once etcd expired the dead leader's "
-      "lease, which the leader renewed every TTL/3, so between 2/3 of the TTL and the TTL after "
-      "the kill; then the follower's next campaign round (every TTL/20, 100-500 ms). Writes "
-      "need no leader: any replica commits them to etcd, so the survivor acknowledges the apply "
-      "at once, and the change waits for the election, the agent's return (its reconnect "
-      "backoff grew while the survivor, still a follower, sent it to the dead leader's address) "
-      "and the push.");
+      "lease, which the leader renewed several times per TTL, so a little under the TTL after "
+      "the kill, plus the follower's next campaign round (every TTL/20, 100-500 ms). Writes need "
+      "no leader: any replica commits them to etcd, so the survivor acknowledges the apply at "
+      "once, and the change waits for the election, the agent's reconnect to the survivor "
+      "(after the dead leader's address refused it) and the push.");
   section.notes.push_back(
       "What an update's `ferryctl apply` waits for on etcd: the store's Commit returns once the "
       "controller's own watch delivered the commit's revision, and that watch asks for prev_kv, "
