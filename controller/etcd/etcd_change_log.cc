@@ -1,8 +1,10 @@
 #include "controller/etcd/etcd_change_log.h"
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
 
@@ -13,12 +15,15 @@ using etcdserverpb::WatchRequest;
 using etcdserverpb::WatchResponse;
 
 constexpr absl::Duration kMaxBackoff = absl::Seconds(2);
+// Deleted keys of one revision read one by one; more read the range.
+constexpr size_t kPointReads = 16;
 
 }  // namespace
 
-EtcdChangeLog::EtcdChangeLog(EtcdClient* client, KeyParser parser, Options options)
+EtcdChangeLog::EtcdChangeLog(EtcdClient* client, KeyParser parser, KeyMaker key_of, Options options)
     : client_(client),
       parser_(std::move(parser)),
+      key_of_(std::move(key_of)),
       options_(std::move(options)),
       start_(options_.start_after),
       revision_(options_.start_after) {}
@@ -85,8 +90,10 @@ absl::Status EtcdChangeLog::WatchOnce() {
   create->set_key(options_.key);
   create->set_range_end(options_.range_end);
   create->set_start_revision(from + 1);
-  // A delete's change carries the value it removed.
-  create->set_prev_kv(true);
+  // No prev_kv: etcd would read every updated key's old value for it, one
+  // by one (10,000 updated forwards reached the watch after 3.6 s instead
+  // of 0.6 s). Only a delete's change needs the old value; RemovedValues
+  // reads it, at the revision before.
   absl::Status result;
   if (stream->Write(request)) {
     WatchResponse response;
@@ -113,6 +120,7 @@ absl::Status EtcdChangeLog::WatchOnce() {
       if (response.events_size() == 0) continue;
       std::vector<Change> changes;
       changes.reserve(response.events_size());
+      std::vector<size_t> deleted;  // indexes into `changes`
       int64_t last = 0;
       for (mvccpb::Event& event : *response.mutable_events()) {
         Change change;
@@ -122,8 +130,7 @@ absl::Status EtcdChangeLog::WatchOnce() {
         last = kv->mod_revision();
         if (event.type() == mvccpb::Event::DELETE) {
           change.type = Change::Type::kDelete;
-          change.object.value = std::move(*event.mutable_prev_kv()->mutable_value());
-          change.object.create_revision = event.prev_kv().create_revision();
+          deleted.push_back(changes.size());
         } else {
           change.type = Change::Type::kPut;
           change.created = kv->create_revision() == kv->mod_revision();
@@ -131,6 +138,13 @@ absl::Status EtcdChangeLog::WatchOnce() {
           change.object.create_revision = kv->create_revision();
         }
         changes.push_back(std::move(change));
+      }
+      if (!deleted.empty()) {
+        if (absl::Status s = RemovedValues(deleted, &changes); !s.ok()) {
+          result = s;
+          context.TryCancel();
+          break;
+        }
       }
       if (last > 0) Append(std::move(changes), last);
     }
@@ -141,6 +155,46 @@ absl::Status EtcdChangeLog::WatchOnce() {
   if (!result.ok()) return result;
   if (!finished.ok()) return EtcdClient::FromGrpc(finished, target.endpoint);
   return absl::UnavailableError(absl::StrCat("etcd ", target.endpoint, ": watch stream closed"));
+}
+
+absl::Status EtcdChangeLog::RemovedValues(const std::vector<size_t>& deleted,
+                                          std::vector<Change>* changes) {
+  // Keys deleted in one revision share "the revision before": a bulk delete
+  // reads the watched range once there, a few deletes read their keys.
+  std::map<int64_t, std::vector<Change*>> by_revision;
+  for (size_t i : deleted) by_revision[(*changes)[i].object.revision].push_back(&(*changes)[i]);
+  for (auto& [revision, removed] : by_revision) {
+    absl::flat_hash_map<std::string, Change*> wanted;
+    for (Change* c : removed) wanted[key_of_(c->object.kind, c->object.name)] = c;
+    const bool scan = removed.size() > kPointReads;
+    std::string from = scan ? options_.key : std::string();
+    for (auto it = wanted.begin(); scan || it != wanted.end();) {
+      etcdserverpb::RangeRequest read;
+      read.set_revision(revision - 1);
+      if (scan) {
+        read.set_key(from);
+        read.set_range_end(options_.range_end);
+        read.set_limit(1000);
+      } else {
+        read.set_key(it->first);
+        ++it;
+      }
+      etcdserverpb::RangeResponse response;
+      if (absl::Status s = client_->Range(read, &response); !s.ok()) return s;
+      for (mvccpb::KeyValue& kv : *response.mutable_kvs()) {
+        auto found = wanted.find(kv.key());
+        if (found == wanted.end()) continue;
+        found->second->object.value = std::move(*kv.mutable_value());
+        found->second->object.create_revision = kv.create_revision();
+      }
+      if (scan) {
+        if (!response.more() || response.kvs_size() == 0) break;
+        from = response.kvs(response.kvs_size() - 1).key();
+        from.push_back('\0');
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 void EtcdChangeLog::Append(std::vector<Change> changes, int64_t revision) {

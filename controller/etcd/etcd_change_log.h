@@ -37,6 +37,8 @@ class EtcdChangeLog {
   // for a key that is no object.
   using KeyParser =
       std::function<bool(const std::string& key, std::string* kind, std::string* name)>;
+  // And back: (kind, name) to its etcd key.
+  using KeyMaker = std::function<std::string(const std::string& kind, const std::string& name)>;
 
   struct Options {
     std::string key;  // the watched range: [key, range_end)
@@ -45,7 +47,7 @@ class EtcdChangeLog {
     size_t retained_changes = 100000;
   };
 
-  EtcdChangeLog(EtcdClient* client, KeyParser parser, Options options);
+  EtcdChangeLog(EtcdClient* client, KeyParser parser, KeyMaker key_of, Options options);
   ~EtcdChangeLog();
 
   EtcdChangeLog(const EtcdChangeLog&) = delete;
@@ -69,12 +71,16 @@ class EtcdChangeLog {
   // One Watch stream, until it breaks or the log stops.
   absl::Status WatchOnce();
   void Append(std::vector<Change> changes, int64_t revision);
+  // Fills in the value each deleted key had (changes[i] for i in
+  // `deleted`), read at the revision before its delete.
+  absl::Status RemovedValues(const std::vector<size_t>& deleted, std::vector<Change>* changes);
   // After a compaction the log cannot bridge: start again after
   // `revision` (no change at or before it is kept).
   void Restart(int64_t revision);
 
   EtcdClient* const client_;
   const KeyParser parser_;
+  const KeyMaker key_of_;
   const Options options_;
 
   absl::Mutex mu_;

@@ -137,6 +137,9 @@ absl::StatusOr<std::unique_ptr<EtcdStore>> EtcdStore::Open(Options options) {
       [raw](const std::string& key, std::string* kind, std::string* name) {
         return raw->ParseKey(key, kind, name);
       },
+      [raw](const std::string& kind, const std::string& name) {
+        return raw->ObjectKey(kind, name);
+      },
       log);
   store->log_->Start();
   return store;

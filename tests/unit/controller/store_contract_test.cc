@@ -407,6 +407,31 @@ TEST_P(StoreContractTest, AListOfManyPagesSeesOneSnapshotWhileWritesContinue) {
 
 // ---- ChangesSince: the log of every write ----
 
+// Many keys deleted in one commit (ferryctl delete --all): each delete's
+// change still carries the value it removed.
+TEST_P(StoreContractTest, EachDeleteOfABulkDeleteCarriesTheValueItRemoved) {
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  std::vector<WriteOp> puts, deletes;
+  for (int i = 0; i < 40; ++i) {
+    puts.push_back(Put(absl::StrCat("f", i), absl::StrCat("value-", i)));
+    deletes.push_back(Delete(absl::StrCat("f", i)));
+  }
+  ASSERT_TRUE(store->Commit({Put("keep", "k")}).ok());
+  ASSERT_TRUE(store->Commit(puts).ok());
+  const int64_t before = store->CurrentRevision();
+  absl::StatusOr<int64_t> deleted = store->Commit(deletes);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  std::vector<Change> changes = Changes(*store, before, "IPForward");
+  ASSERT_EQ(changes.size(), 40u);
+  for (const Change& change : changes) {
+    EXPECT_EQ(change.type, Change::Type::kDelete);
+    EXPECT_EQ(change.object.revision, *deleted);
+    EXPECT_EQ(change.object.value, absl::StrCat("value-", change.object.name.substr(1)))
+        << change.object.name;
+  }
+}
+
 TEST_P(StoreContractTest, ChangesSinceReturnsPutsAndDeletesInOrder) {
   auto store = OpenStore();
   ASSERT_NE(store, nullptr);
