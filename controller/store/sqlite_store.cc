@@ -218,7 +218,8 @@ absl::Status SqliteStore::WriteOps(const std::vector<WriteOp>& ops, int64_t revi
       absl::Status status = w.upsert_object.Run();
       if (!status.ok()) return status;
     } else {
-      if (!exists) return absl::NotFoundError(absl::StrCat(StoreKey(op.kind, op.name), " not found"));
+      if (!exists)
+        return absl::NotFoundError(absl::StrCat(StoreKey(op.kind, op.name), " not found"));
       ScopedReset reset(&w.delete_object);
       w.delete_object.BindText(1, op.kind);
       w.delete_object.BindText(2, op.name);
