@@ -138,6 +138,9 @@ ABSL_FLAG(std::string, etcd_key_file, "", "PEM key of --etcd-cert-file");
 ABSL_FLAG(absl::Duration, leader_lease_ttl, absl::Seconds(10),
           "with etcd: the leader's lease; a follower takes over this long after the leader "
           "dies");
+ABSL_FLAG(absl::Duration, etcd_compaction_interval, absl::Minutes(5),
+          "with etcd: the leader compacts etcd's history this often, to the revision of one "
+          "interval before; 0 when the cluster compacts itself (--auto-compaction-*)");
 ABSL_FLAG(std::string, advertise_address, "",
           "with etcd: host:port agents reach this replica's --listen at, told to agents by "
           "followers; default: the first TCP --listen address");
@@ -200,6 +203,10 @@ absl::Status ReadEtcdFlags(Config* config) {
   options.store.client.key_file = absl::GetFlag(FLAGS_etcd_key_file);
   options.store.prefix = absl::GetFlag(FLAGS_etcd_prefix);
   options.lease_ttl = absl::GetFlag(FLAGS_leader_lease_ttl);
+  options.compaction_interval = absl::GetFlag(FLAGS_etcd_compaction_interval);
+  if (options.compaction_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--etcd-compaction-interval: must not be negative, e.g. 5m");
+  }
   config->etcd = std::move(options);
   config->advertise_address = absl::GetFlag(FLAGS_advertise_address);
   if (!config->advertise_address.empty()) {

@@ -2,13 +2,17 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "api/lib/log.h"
 
 namespace ferry::controller {
 
-Replication::Replication(std::unique_ptr<EtcdStore> store, absl::Duration ttl)
-    : store_(std::move(store)), ttl_(ttl), fenced_(store_.get(), [this] {
+Replication::Replication(std::unique_ptr<EtcdStore> store, const Options& options)
+    : store_(std::move(store)),
+      ttl_(options.lease_ttl),
+      compaction_interval_(options.compaction_interval),
+      fenced_(store_.get(), [this] {
         return lease_ != nullptr ? lease_->fence() : WriteFence{store_->LeaderKey(), 0};
       }) {}
 
@@ -17,7 +21,7 @@ Replication::~Replication() { StopElection(); }
 absl::StatusOr<std::unique_ptr<Replication>> Replication::Open(Options options) {
   absl::StatusOr<std::unique_ptr<EtcdStore>> store = EtcdStore::Open(options.store);
   if (!store.ok()) return store.status();
-  return std::unique_ptr<Replication>(new Replication(*std::move(store), options.lease_ttl));
+  return std::unique_ptr<Replication>(new Replication(*std::move(store), options));
 }
 
 absl::Status Replication::StartElection(const std::string& identity,
@@ -35,6 +39,9 @@ absl::Status Replication::StartElection(const std::string& identity,
                  {{"error", s.ToString()}});
     }
     on_elected();
+    if (compaction_interval_ > absl::ZeroDuration()) {
+      compactor_ = std::thread([this] { CompactLoop(); });
+    }
   };
   options.on_lost = std::move(on_lost);
   lease_ = std::make_unique<LeaderLease>(store_->client(), std::move(options));
@@ -65,8 +72,43 @@ absl::Status Replication::CatchUp(absl::Duration timeout) {
   return absl::OkStatus();
 }
 
+void Replication::CompactLoop() {
+  int64_t previous = 0;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping_), compaction_interval_)) return;
+    }
+    if (!leading()) return;
+    // etcd's revision now, and history up to the one seen an interval ago
+    // goes.
+    etcdserverpb::RangeRequest ping;
+    ping.set_key(store_->LeaderKey());
+    ping.set_count_only(true);
+    etcdserverpb::RangeResponse response;
+    if (absl::Status s = store_->client()->Range(ping, &response); !s.ok()) continue;
+    if (previous > 0) {
+      absl::Status compacted = store_->CompactHistory(previous);
+      // Someone compacted further already: as good.
+      if (!compacted.ok() && !absl::StrContains(compacted.message(), "compacted")) {
+        LogWarning("etcd compaction failed", {{"error", compacted.ToString()}});
+      } else if (compacted.ok()) {
+        LogDebug("etcd history compacted", {{"revision", absl::StrCat(previous)}});
+      }
+    }
+    previous = response.header().revision();
+  }
+}
+
 void Replication::StopElection() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  // The lease first: once it has stopped, no election can start a
+  // compactor any more.
   if (lease_ != nullptr) lease_->Stop();
+  if (compactor_.joinable()) compactor_.join();
 }
 
 }  // namespace ferry::controller

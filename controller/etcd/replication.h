@@ -9,8 +9,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "controller/etcd/etcd_store.h"
 #include "controller/etcd/fenced_store.h"
@@ -23,6 +26,11 @@ class Replication {
   struct Options {
     EtcdStore::Options store;
     absl::Duration lease_ttl = absl::Seconds(10);
+    // The leader compacts etcd's history this often, to the revision it
+    // saw one interval before (kube-apiserver's way): watchers keep at
+    // least an interval of history, and etcd does not grow without end.
+    // Zero: never (the cluster compacts by itself).
+    absl::Duration compaction_interval = absl::Minutes(5);
   };
 
   static absl::StatusOr<std::unique_ptr<Replication>> Open(Options options);
@@ -47,10 +55,16 @@ class Replication {
   // Waits until the store's change log holds etcd's newest object write.
   absl::Status CatchUp(absl::Duration timeout);
 
-  Replication(std::unique_ptr<EtcdStore> store, absl::Duration ttl);
+  Replication(std::unique_ptr<EtcdStore> store, const Options& options);
+  // The leader's compaction loop, until StopElection.
+  void CompactLoop();
 
   const std::unique_ptr<EtcdStore> store_;
   const absl::Duration ttl_;
+  const absl::Duration compaction_interval_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread compactor_;
   std::unique_ptr<LeaderLease> lease_;
   FencedStore fenced_;
 };
