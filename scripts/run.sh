@@ -63,7 +63,7 @@ etcd_api() {
       local tmp
       tmp=$(mktemp -d)
       # apt drops root to _apt to download, which must be able to write here.
-      chmod 0755 "$tmp"
+      chown _apt "$tmp" 2>/dev/null || chmod 0777 "$tmp"
       (cd "$tmp" && apt-get download -q golang-etcd-server-dev >&2 ||
         { apt-get update -q >&2 && apt-get download -q golang-etcd-server-dev >&2; })
       mkdir -p "$dir"
