@@ -104,8 +104,8 @@ bool Running(pid_t pid) {
 
 // Waits until the member at `endpoint` answers, or `pid` exits (then
 // `*exited`: it is reaped), or kReadyTimeout passes.
-absl::Status AwaitReady(pid_t pid, const std::string& endpoint, bool* exited) {
-  EtcdClientOptions options;
+absl::Status AwaitReady(pid_t pid, const std::string& endpoint, EtcdClientOptions options,
+                        bool* exited) {
   options.endpoints = {endpoint};
   options.request_timeout = absl::Seconds(1);
   absl::StatusOr<std::unique_ptr<EtcdClient>> client = EtcdClient::Create(options);
@@ -157,7 +157,9 @@ absl::StatusOr<std::unique_ptr<EtcdTestServer>> EtcdTestServer::Start(const Opti
       std::filesystem::remove_all(dir);
       return absl::InternalError(absl::StrCat("no free loopback port: ", strerror(errno)));
     }
-    const std::string client_url = absl::StrCat("http://127.0.0.1:", client_port);
+    const bool tls = !options.cert_file.empty();
+    const std::string client_url =
+        absl::StrCat(tls ? "https" : "http", "://127.0.0.1:", client_port);
     const std::string peer_url = absl::StrCat("http://127.0.0.1:", peer_port);
     std::vector<std::string> argv = {kEtcdBinary,
                                      "--name=ferry-test",
@@ -176,13 +178,19 @@ absl::StatusOr<std::unique_ptr<EtcdTestServer>> EtcdTestServer::Start(const Opti
     if (options.max_request_bytes > 0) {
       argv.push_back(absl::StrCat("--max-request-bytes=", options.max_request_bytes));
     }
+    if (tls) {
+      argv.push_back("--cert-file=" + options.cert_file);
+      argv.push_back("--key-file=" + options.key_file);
+      argv.push_back("--trusted-ca-file=" + options.trusted_ca_file);
+      argv.push_back("--client-cert-auth");
+    }
     absl::StatusOr<pid_t> pid = Spawn(argv, dir + "/etcd.log");
     if (!pid.ok()) {
       std::filesystem::remove_all(dir);
       return pid.status();
     }
     bool exited = false;
-    last = AwaitReady(*pid, client_url, &exited);
+    last = AwaitReady(*pid, client_url, options.client, &exited);
     if (last.ok()) {
       return std::unique_ptr<EtcdTestServer>(new EtcdTestServer(*pid, dir, client_url));
     }

@@ -30,6 +30,14 @@ class EtcdTestServer {
     // Shared() raises them so one large atomic apply fits.
     int max_txn_ops = 0;
     int64_t max_request_bytes = 0;
+    // Client TLS (https, --client-cert-auth) when cert_file is set: the
+    // member's serving certificate and key, and the CA clients' and the
+    // member's certificates chain to. `client` is what the readiness check
+    // connects with (its ca_file, cert_file and key_file).
+    std::string cert_file;
+    std::string key_file;
+    std::string trusted_ca_file;
+    EtcdClientOptions client;
   };
 
   // Whether /usr/bin/etcd is there; a test that needs it skips without:
