@@ -1,14 +1,21 @@
 #include "controller/cli/channel.h"
 
+#include <string>
+#include <vector>
+
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "api/security/pki.h"
 #include "controller/cli/table.h"
 #include "grpcpp/create_channel.h"
 
 namespace ferry::cli {
 namespace {
+
+// How long ferryctl tries one replica of a list before the next.
+constexpr absl::Duration kReplicaConnectTimeout = absl::Seconds(2);
 
 constexpr absl::string_view kGetConfig =
     "ferryctl needs a client config (--config, $FERRY_CONFIG or ~/.config/ferry/config); "
@@ -31,6 +38,18 @@ absl::Status CheckValidity(const ClientConfig& config, absl::Time now) {
                              : "; check this machine's clock"));
   }
   return absl::OkStatus();
+}
+
+// Whether `channel` connects by `deadline`; false as soon as an attempt
+// failed (refused, TLS handshake), without waiting for gRPC's retries.
+bool Connects(grpc::Channel& channel, absl::Time deadline) {
+  grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) return false;
+    if (!channel.WaitForStateChange(state, absl::ToChronoTime(deadline))) return false;
+    state = channel.GetState(/*try_to_connect=*/true);
+  }
+  return true;
 }
 
 }  // namespace
@@ -78,7 +97,20 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(absl::string_view ser
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
       MakeChannelCredentials(server, config, absl::Now());
   if (!credentials.ok()) return credentials.status();
-  return grpc::CreateChannel(std::string(server), *credentials);
+  if (IsUnixTarget(server) || !absl::StrContains(server, ',')) {
+    return grpc::CreateChannel(std::string(server), *credentials);
+  }
+  // Replicas ("a:7443,b:7443"): every one serves the API, so the first
+  // that takes a connection serves this command; a dead one costs
+  // kReplicaConnectTimeout. When none does, the last one's channel makes
+  // the call fail as for one server.
+  std::vector<std::string> replicas = absl::StrSplit(server, ',', absl::SkipWhitespace());
+  std::shared_ptr<grpc::Channel> channel;
+  for (const std::string& replica : replicas) {
+    channel = grpc::CreateChannel(replica, *credentials);
+    if (Connects(*channel, absl::Now() + kReplicaConnectTimeout)) break;
+  }
+  return channel;
 }
 
 }  // namespace ferry::cli

@@ -34,7 +34,9 @@ std::string ResolveServer(const Command& command, const ClientConfig* config);
 absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeChannelCredentials(
     absl::string_view server, const ClientConfig* config, absl::Time now);
 
-// A channel to `server` with MakeChannelCredentials.
+// A channel to `server` with MakeChannelCredentials. A TCP `server` may
+// list controller replicas, "a:7443,b:7443": the first that accepts a
+// connection is used.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(absl::string_view server,
                                                            const ClientConfig* config);
 

@@ -1,6 +1,9 @@
 // How ferryctl picks its server and credentials, and mutual TLS end to end
 // against a loopback server with a real CA.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -9,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "controller/cli/channel.h"
 #include "controller/cli/runner.h"
 #include "gmock/gmock.h"
@@ -181,6 +185,28 @@ TEST_F(CliMutualTlsTest, ConfigFromFlagReachesTheServerNamedInIt) {
   const std::string config = WriteConfig(address_, ca_, ca_.cert_pem);
   EXPECT_EQ(Main({"--config", config, "get", "forwards"}), kExitOk) << err_.str();
   EXPECT_EQ(err_.str(), "No resources found.\n");
+}
+
+// Controller replicas: ferryctl --server a,b uses the first that takes a
+// connection, so a dead replica listed first costs a moment, not the call.
+TEST_F(CliMutualTlsTest, AListOfReplicasSkipsOneWhereNothingListens) {
+  const std::string config = WriteConfig(address_, ca_, ca_.cert_pem);
+  // A port this test holds bound but not listening: connections to it are
+  // refused at once.
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const int dead_port = ntohs(addr.sin_port);
+  const std::string servers = absl::StrCat("127.0.0.1:", dead_port, ",", address_);
+  EXPECT_EQ(Main({"--config", config, "--server", servers, "get", "forwards"}), kExitOk)
+      << err_.str();
+  EXPECT_EQ(err_.str(), "No resources found.\n");
+  close(fd);
 }
 
 TEST_F(CliMutualTlsTest, ConfigFromEnvironmentWithServerFromFlag) {
