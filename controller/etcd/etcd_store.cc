@@ -364,7 +364,15 @@ absl::StatusOr<int64_t> EtcdStore::Scan(const std::string& key, const std::strin
     request.set_limit(kPageKeys);
     request.set_revision(revision);
     RangeResponse response;
-    if (absl::Status s = client_->Range(request, &response); !s.ok()) return s;
+    if (absl::Status s = client_->Range(request, &response); !s.ok()) {
+      // Compacted between two pages: what was visited is of a snapshot
+      // that is gone.
+      if (absl::IsOutOfRange(s)) {
+        return absl::OutOfRangeError(absl::StrCat(s.message(), " (listing at revision ", revision,
+                                                  "; discard it and list again)"));
+      }
+      return s;
+    }
     if (revision == 0) revision = response.header().revision();
     for (mvccpb::KeyValue& kv : *response.mutable_kvs()) {
       if (!visit(kv)) return revision;
