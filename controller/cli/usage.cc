@@ -68,7 +68,8 @@ Types: forwards (forward, ipforwards, fwd), nodes (node), events (event, ev).
 Global flags:
   --config FILE          client config: server, CA, client certificate and key
                          (default $FERRY_CONFIG, else ~/.config/ferry/config if it exists)
-  --server ADDR          ferry-controller address: host:port or unix:PATH (default
+  --server ADDR          ferry-controller address: host:port or unix:PATH; replicas as
+                         host:port,host:port (the first that answers) (default
                          $FERRY_SERVER, else the config's server, else 127.0.0.1:7443)
   --request-timeout D    deadline of each request (default 5s; diff: 15s)
 
