@@ -67,7 +67,10 @@ absl::Status Replication::CatchUp(absl::Duration timeout) {
       return absl::DeadlineExceededError(absl::StrCat(
           "the change log is at revision ", store_->CurrentRevision(), ", etcd at ", target));
     }
-    store_->WaitForChange(store_->CurrentRevision(), absl::Milliseconds(100));
+    if (WaitForStoreChange(*store_, store_->CurrentRevision(), absl::Milliseconds(100)) ==
+        StoreWait::kStopped) {
+      return absl::CancelledError("the store is shutting down");
+    }
   }
   return absl::OkStatus();
 }

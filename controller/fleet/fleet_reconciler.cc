@@ -62,10 +62,8 @@ void FleetReconciler::FollowStore() {
                    {{"error", changes.status().ToString()}});
       }
     }
-    const absl::Time start = absl::Now();
-    if (!store_->WaitForChange(revision, options_.store_poll) &&
-        absl::Now() - start < options_.store_poll / 2) {
-      trigger_.WaitForStop(options_.store_poll);  // the store stopped waiting
+    if (WaitForStoreChange(*store_, revision, options_.store_poll) == StoreWait::kStopped) {
+      trigger_.WaitForStop(options_.store_poll);
     }
   }
 }
@@ -103,14 +101,17 @@ void FleetReconciler::RunLoop() {
 void FleetReconciler::WatchStore() {
   int64_t revision = store_->CurrentRevision();
   while (!trigger_.stopping()) {
-    const absl::Time start = absl::Now();
-    if (store_->WaitForChange(revision, options_.store_poll)) {
-      revision = store_->CurrentRevision();
-      trigger_.Kick();
-    } else if (absl::Now() - start < options_.store_poll / 2) {
-      // Back early with no change: the store has stopped waiting (it is
-      // shutting down). Wait for our own stop instead of spinning.
-      trigger_.WaitForStop(options_.store_poll);
+    switch (WaitForStoreChange(*store_, revision, options_.store_poll)) {
+      case StoreWait::kChanged:
+        revision = store_->CurrentRevision();
+        trigger_.Kick();
+        break;
+      case StoreWait::kStopped:
+        // Shutting down: wait for our own stop instead of spinning.
+        trigger_.WaitForStop(options_.store_poll);
+        break;
+      case StoreWait::kTimedOut:
+        break;
     }
   }
 }

@@ -160,10 +160,7 @@ void ForwardStatuses::FollowLoop() {
       LogWarning("follower: reading the leader's statuses failed; retrying",
                  {{"error", caught_up.ToString()}});
     }
-    const absl::Time start = absl::Now();
-    if (!store_->WaitForChange(revision, kFollowPoll) && absl::Now() - start < kFollowPoll / 2) {
-      return;  // the store stopped waiting: shutting down
-    }
+    if (WaitForStoreChange(*store_, revision, kFollowPoll) == StoreWait::kStopped) return;
   }
 }
 

@@ -133,13 +133,16 @@ absl::Status StoredForwardIndex::ApplyBatch(const std::vector<Change>& changes) 
 
 void StoredForwardIndex::Follow(int64_t seen) {
   while (!stop_.HasBeenNotified()) {
-    const absl::Time start = absl::Now();
-    if (store_->WaitForChange(seen, kFollowPoll)) {
-      seen = FollowOnce();
-    } else if (absl::Now() - start < kFollowPoll / 2) {
-      // Back early with no change: the store has stopped waiting (it is
-      // shutting down). Wait for our own stop instead of spinning.
-      stop_.WaitForNotificationWithTimeout(kFollowPoll);
+    switch (WaitForStoreChange(*store_, seen, kFollowPoll)) {
+      case StoreWait::kChanged:
+        seen = FollowOnce();
+        break;
+      case StoreWait::kStopped:
+        // Shutting down: wait for our own stop instead of spinning.
+        stop_.WaitForNotificationWithTimeout(kFollowPoll);
+        break;
+      case StoreWait::kTimedOut:
+        break;
     }
   }
 }

@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace ferry::controller {
 
@@ -32,6 +33,13 @@ absl::Status ValidateWriteOps(const std::vector<WriteOp>& ops) {
     }
   }
   return absl::OkStatus();
+}
+
+StoreWait WaitForStoreChange(Store& store, int64_t after, absl::Duration timeout) {
+  const absl::Time start = absl::Now();
+  if (store.WaitForChange(after, timeout)) return StoreWait::kChanged;
+  // Back well before the timeout with no change: only StopWaiting does that.
+  return absl::Now() - start < timeout / 2 ? StoreWait::kStopped : StoreWait::kTimedOut;
 }
 
 }  // namespace ferry::controller

@@ -118,6 +118,18 @@ class Store {
   virtual void StopWaiting() = 0;
 };
 
+// What a wait for the store's next change ended with.
+enum class StoreWait {
+  kChanged,   // the revision moved past `after`
+  kTimedOut,  // the timeout passed
+  kStopped,   // the store stopped waiting (StopWaiting: shutting down)
+};
+
+// Store::WaitForChange, telling a timeout from a store that has stopped
+// waiting: after StopWaiting every wait returns at once, so a follower loop
+// that took that for a timeout would spin. One place for that reading.
+StoreWait WaitForStoreChange(Store& store, int64_t after, absl::Duration timeout);
+
 }  // namespace ferry::controller
 
 #endif  // FERRY_CONTROLLER_STORE_STORE_H_
