@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "api/lib/config_file.h"
 #include "api/lib/files.h"
 #include "api/observability/http_server.h"
 #include "api/observability/socket_util.h"

@@ -11,7 +11,6 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "api/lib/config_file.h"
 #include "api/lib/flag_help.h"
 #include "api/lib/log.h"
 #include "node-agent/state/route_tables.h"
