@@ -402,11 +402,6 @@ std::string PrintObjects(OutputFormat format, ferry::v1::ResourceKind kind,
                          const std::vector<Object>& objects, absl::Time now, bool as_list) {
   PrintOptions options;
   options.format = format;
-  return PrintObjects(options, kind, objects, now, as_list);
-}
-
-std::string PrintObjects(const PrintOptions& options, ferry::v1::ResourceKind kind,
-                         const std::vector<Object>& objects, absl::Time now, bool as_list) {
   absl::StatusOr<std::unique_ptr<ObjectPrinter>> made =
       MakeObjectPrinter(options, kind, now, as_list);
   if (!made.ok()) return absl::StrCat("error: ", made.status().message(), "\n");

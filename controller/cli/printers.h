@@ -91,9 +91,6 @@ std::string ApplyResultLine(const ferry::v1::ApplyResult& result, bool dry_run);
 std::string PrintObjects(OutputFormat format, ferry::v1::ResourceKind kind,
                          const std::vector<ferry::v1::Object>& objects, absl::Time now,
                          bool as_list);
-std::string PrintObjects(const PrintOptions& options, ferry::v1::ResourceKind kind,
-                         const std::vector<ferry::v1::Object>& objects, absl::Time now,
-                         bool as_list);
 
 }  // namespace ferry::cli
 
