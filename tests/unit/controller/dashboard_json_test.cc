@@ -30,6 +30,7 @@ TEST(DashboardJsonTest, ForwardsAreListedWithoutTheirStatusesWhenNoneAreGiven) {
   absl::StatusOr<std::string> json = ForwardsJson(&store, nullptr, ViewLimits{});
   ASSERT_TRUE(json.ok()) << json.status();
   EXPECT_THAT(*json, HasSubstr("\"web\""));
+  EXPECT_THAT(*json, HasSubstr(R"("conditions":[],"nodes":[]})"));
   EXPECT_THAT(*json, HasSubstr("\"truncated\":false"));
 }
 
