@@ -19,7 +19,6 @@ CHROMIUM_FLAGS=(--headless=new --no-sandbox --disable-gpu --no-first-run
   --metrics-recording-only --no-default-browser-check --hide-scrollbars
   --window-size=1280,900 --user-data-dir="$WORK/chromium-profile")
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 METRICS_PORT=$(free_port)
 URL="http://127.0.0.1:$METRICS_PORT/"
 
