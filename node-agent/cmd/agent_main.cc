@@ -299,19 +299,30 @@ int Run(const AgentFlags& flags) {
     }
   } stop_probes{prober, probe_scheduler};
   ProbeScheduler* const probes = flags.probe_rate > 0 ? &probe_scheduler : nullptr;
-  auto apply = [&reconciler, &guard, &route_sources, probes,
-                metrics](const ferry::v1::NodeConfig& config) {
-    if (absl::Status refused = guard.Check(config); !refused.ok()) {
-      metrics->Applied(AgentMetrics::ApplyKind::kFull, refused, absl::ZeroDuration(), "");
+  // A full config or a delta alike: the guard's check, the reconciler's
+  // apply (`reconcile`), timed and counted, and on success the guard, the
+  // route sources and the probes told. A refusal is a NACK that took no time.
+  auto apply_push = [&guard, &route_sources, probes, metrics](AgentMetrics::ApplyKind kind,
+                                                              const auto& push, auto reconcile) {
+    if (absl::Status refused = guard.Check(push); !refused.ok()) {
+      metrics->Applied(kind, refused, absl::ZeroDuration(), "");
       return refused;
     }
     const absl::Time start = absl::Now();
-    absl::Status status = reconciler.Apply(config);
-    metrics->Applied(AgentMetrics::ApplyKind::kFull, status, absl::Now() - start, config.version());
+    absl::Status status = reconcile(push);
+    metrics->Applied(kind, status, absl::Now() - start, push.version());
     if (status.ok()) {
-      guard.Applied(config);
-      route_sources.Applied(config);
-      if (probes != nullptr) probes->Applied(config);
+      guard.Applied(push);
+      route_sources.Applied(push);
+      if (probes != nullptr) probes->Applied(push);
+    }
+    return status;
+  };
+  auto apply = [&reconciler, &apply_push](const ferry::v1::NodeConfig& config) {
+    absl::Status status =
+        apply_push(AgentMetrics::ApplyKind::kFull, config,
+                   [&reconciler](const ferry::v1::NodeConfig& c) { return reconciler.Apply(c); });
+    if (status.ok()) {
       Reconciler::Summary s = reconciler.summary();
       LogInfo("applied config", {{"version", config.version()},
                                  {"dnat", absl::StrCat(s.dnat_elements)},
@@ -321,19 +332,11 @@ int Run(const AgentFlags& flags) {
     }
     return status;
   };
-  auto apply_delta = [&reconciler, &guard, &route_sources, probes,
-                      metrics](const ferry::v1::NodeConfigDelta& delta) {
-    if (absl::Status refused = guard.Check(delta); !refused.ok()) {
-      metrics->Applied(AgentMetrics::ApplyKind::kDelta, refused, absl::ZeroDuration(), "");
-      return refused;
-    }
-    const absl::Time start = absl::Now();
-    absl::Status status = reconciler.ApplyDelta(delta);
-    metrics->Applied(AgentMetrics::ApplyKind::kDelta, status, absl::Now() - start, delta.version());
+  auto apply_delta = [&reconciler, &apply_push](const ferry::v1::NodeConfigDelta& delta) {
+    absl::Status status = apply_push(
+        AgentMetrics::ApplyKind::kDelta, delta,
+        [&reconciler](const ferry::v1::NodeConfigDelta& d) { return reconciler.ApplyDelta(d); });
     if (status.ok()) {
-      guard.Applied(delta);
-      route_sources.Applied(delta);
-      if (probes != nullptr) probes->Applied(delta);
       LogDebug("applied delta", {{"version", delta.version()},
                                  {"base", delta.base_version()},
                                  {"forwards", absl::StrCat(delta.forwards_size())}});
