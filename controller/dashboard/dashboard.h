@@ -7,7 +7,7 @@
 //   /api/v1/forwards   forwards with their status   (dashboard_json.h)
 //   /api/v1/nodes      nodes
 //   /api/v1/events     the most recent events
-//   /api/v1/snapshot   all three at one revision
+//   /api/v1/snapshot   all three, each at the revision it names or later
 //   /api/v1/stream     Server-Sent Events: a "snapshot" event now and after
 //                      every store change (checked four times a second)
 // GET only (the server answers anything else 405). It shows what a viewer
