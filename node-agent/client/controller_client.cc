@@ -77,7 +77,7 @@ ControllerClient::ControllerClient(Options options, ApplyFunction apply,
       random_(random ? std::move(random) : DefaultRandom()),
       targets_(options_.targets) {}
 
-bool ControllerClient::PrepareStub(const std::string& target) {
+ControllerClient::Connection* ControllerClient::PrepareStub(const std::string& target) {
   if (!options_.credentials) {
     if (credentials_ == nullptr) credentials_ = grpc::InsecureChannelCredentials();
   } else {
@@ -85,7 +85,7 @@ bool ControllerClient::PrepareStub(const std::string& target) {
     if (!credentials.ok()) {
       LogError("cannot connect: no usable credentials",
                {{"controller", target}, {"error", std::string(credentials.status().message())}});
-      return false;
+      return nullptr;
     }
     if (*credentials != credentials_) {
       if (!connections_.empty()) LogInfo("credentials changed; new channels", {});
@@ -107,9 +107,7 @@ bool ControllerClient::PrepareStub(const std::string& target) {
     connection.channel = MakeChannel(options_, target, credentials_);
     connection.stub = ferry::v1::AgentService::NewStub(connection.channel);
   }
-  channel_ = connection.channel.get();
-  stub_ = connection.stub.get();
-  return true;
+  return &connection;
 }
 
 void ControllerClient::Run() {
@@ -167,10 +165,10 @@ void ControllerClient::DropIfFailed(const std::string& target) {
   }
 }
 
-void ControllerClient::AwaitConnection() {
+void ControllerClient::AwaitConnection(grpc::Channel& channel) {
   constexpr absl::Duration kSlice = absl::Milliseconds(100);  // how soon Stop() is seen
   const absl::Time deadline = absl::Now() + options_.connect_timeout;
-  grpc_connectivity_state state = channel_->GetState(/*try_to_connect=*/true);
+  grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
   // From IDLE the call above starts an attempt, and a refused one can reach
   // TRANSIENT_FAILURE before CONNECTING is ever seen.
   bool attempted = state == GRPC_CHANNEL_CONNECTING || state == GRPC_CHANNEL_IDLE;
@@ -180,9 +178,8 @@ void ControllerClient::AwaitConnection() {
       absl::MutexLock lock(&mu_);
       if (stopping_) return;
     }
-    channel_->WaitForStateChange(state,
-                                 absl::ToChronoTime(std::min(deadline, absl::Now() + kSlice)));
-    state = channel_->GetState(/*try_to_connect=*/true);
+    channel.WaitForStateChange(state, absl::ToChronoTime(std::min(deadline, absl::Now() + kSlice)));
+    state = channel.GetState(/*try_to_connect=*/true);
     attempted = attempted || state == GRPC_CHANNEL_CONNECTING;
   }
 }
@@ -190,8 +187,9 @@ void ControllerClient::AwaitConnection() {
 ControllerClient::StreamEnd ControllerClient::RunStream(const std::string& target,
                                                         Backoff& backoff) {
   StreamEnd end;
-  if (!PrepareStub(target)) return end;
-  AwaitConnection();
+  Connection* connection = PrepareStub(target);
+  if (connection == nullptr) return end;
+  AwaitConnection(*connection->channel);
   grpc::ClientContext context;
   if (!options_.credentials) context.AddMetadata(kNodeMetadataKey, options_.node_name);
   {
@@ -199,7 +197,7 @@ ControllerClient::StreamEnd ControllerClient::RunStream(const std::string& targe
     if (stopping_) return end;
     context_ = &context;
   }
-  std::unique_ptr<Stream> stream = stub_->Sync(&context);
+  std::unique_ptr<Stream> stream = connection->stub->Sync(&context);
   end.attempted = true;
   bool hello_sent = false;
   {

@@ -175,17 +175,19 @@ class ControllerClient {
     grpc::Status status;
   };
 
+  struct Connection;
+
   StreamEnd RunStream(const std::string& target, Backoff& backoff);
-  // Sets channel_ and stub_ for a stream to `target`; false (logged) if
-  // credentials failed.
-  bool PrepareStub(const std::string& target);
+  // The channel and stub for a stream to `target` (valid until Run moves
+  // on); null (logged) if credentials failed.
+  Connection* PrepareStub(const std::string& target);
   // Waits until the channel is ready, an attempt to connect has failed, or
   // connect_timeout. Nothing else polls an idle channel but gRPC's backup
   // poller (every 5 s), so a TLS handshake's round trips would otherwise
   // crawl and time out: seen as 30 s to reconnect to a restarted
   // controller. The stream that follows fails fast, with the reason, if
   // the channel is not ready.
-  void AwaitConnection();
+  void AwaitConnection(grpc::Channel& channel);
   // Forgets `target`'s channel if it failed, as the agent moves to another
   // target. gRPC keeps a failed channel in TRANSIENT_FAILURE through its
   // retries until one succeeds, so on coming back AwaitConnection could not
@@ -225,8 +227,6 @@ class ControllerClient {
   // credentials are the same: going back to a replica reuses its
   // connection. A leader outside the list is dropped once left.
   std::map<std::string, Connection> connections_;
-  grpc::Channel* channel_ = nullptr;  // of the current stream's target
-  ferry::v1::AgentService::Stub* stub_ = nullptr;
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
