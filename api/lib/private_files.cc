@@ -32,19 +32,6 @@ void WarnTightened(const std::string& path, mode_t was, mode_t now) {
              {{"path", path}, {"was", Octal(was)}, {"now", Octal(now)}});
 }
 
-// "a/b/" -> "a/b"; "/" stays "/".
-std::string WithoutTrailingSlashes(std::string path) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  return path;
-}
-
-// "a/b" -> "a"; "b" -> ""; "/b" -> "/".
-std::string Parent(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return "";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 // Sets an open regular file to exactly 0600.
 absl::Status FixFileMode(int fd, const std::string& path) {
   struct stat st = {};
@@ -62,6 +49,19 @@ absl::Status FixFileMode(int fd, const std::string& path) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
+std::string WithoutTrailingSlashes(std::string path) {
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  return path;
+}
+
+std::string ParentDir(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return "";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 absl::Status FsyncDir(const std::string& dir) {
   int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return PathError("cannot open directory", dir, errno);
@@ -71,8 +71,6 @@ absl::Status FsyncDir(const std::string& dir) {
   if (rc != 0) return PathError("cannot fsync directory", dir, err);
   return absl::OkStatus();
 }
-
-}  // namespace
 
 absl::Status EnsurePrivateDir(const std::string& raw_path) {
   if (raw_path.empty()) return absl::InvalidArgumentError("directory path must not be empty");
@@ -96,7 +94,7 @@ absl::Status EnsurePrivateDir(const std::string& raw_path) {
     }
     if (errno != ENOENT) return PathError("cannot stat", path, errno);
 
-    std::string parent = Parent(path);
+    std::string parent = ParentDir(path);
     if (!parent.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(parent, ec);
@@ -146,7 +144,7 @@ absl::Status WritePrivateFile(const std::string& path, absl::string_view content
     return PathError(absl::StrCat("cannot rename ", tmp, " to"), path, errno);
   }
   renamed = true;
-  return FsyncDir(Parent(path));
+  return FsyncDir(ParentDir(path));
 }
 
 absl::Status EnsurePrivateFile(const std::string& path) {

@@ -15,6 +15,14 @@
 namespace ferry {
 
 inline constexpr unsigned kPrivateDirMode = 0700;
+
+// "a/b/" -> "a/b"; "/" stays "/".
+std::string WithoutTrailingSlashes(std::string path);
+// "a/b" -> "a"; "b" -> "" (the working directory); "/b" -> "/".
+std::string ParentDir(const std::string& path);
+// fsync of a directory ("" is the working directory), so that a rename or
+// a new file in it survives a crash; errors name it.
+absl::Status FsyncDir(const std::string& dir);
 inline constexpr unsigned kPrivateFileMode = 0600;
 
 // Creates `path` as a 0700 directory (missing parents get the usual

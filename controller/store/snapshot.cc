@@ -41,19 +41,8 @@ absl::Status PathError(absl::string_view what, const std::string& path, int err)
   return api::ErrnoStatus(absl::StrCat(what, " ", path), err);
 }
 
-std::string WithoutTrailingSlashes(std::string path) {
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  return path;
-}
-
-std::string ParentOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-absl::Status FsyncPath(const std::string& path, bool directory) {
-  int fd = ::open(path.c_str(), (directory ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
+absl::Status FsyncFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return PathError("cannot open", path, errno);
   absl::Cleanup close_fd = [fd] { ::close(fd); };
   if (::fsync(fd) != 0) return PathError("cannot fsync", path, errno);
@@ -377,10 +366,10 @@ absl::StatusOr<SnapshotInfo> SaveSnapshot(const std::string& data_dir, const std
       return absl::InternalError(absl::StrCat("snapshot ", tmp, " reads back differently"));
     }
   }
-  if (absl::Status s = FsyncPath(tmp, false); !s.ok()) return s;
+  if (absl::Status s = FsyncFile(tmp); !s.ok()) return s;
   if (::rename(tmp.c_str(), file.c_str()) != 0) return PathError("cannot rename to", file, errno);
   installed = true;
-  if (absl::Status s = FsyncPath(ParentOf(file), true); !s.ok()) return s;
+  if (absl::Status s = FsyncDir(ParentDir(file)); !s.ok()) return s;
   return info;
 }
 
@@ -458,7 +447,7 @@ absl::StatusOr<SnapshotInfo> RestoreSnapshot(const std::string& file,
         if (!row.ok()) return row.status();
         if (!*row) break;
         const std::string path = absl::StrCat(staging, "/", files->ColumnText(0));
-        if (absl::Status s = EnsurePrivateDir(ParentOf(path)); !s.ok()) return s;
+        if (absl::Status s = EnsurePrivateDir(ParentDir(path)); !s.ok()) return s;
         if (absl::Status s = WritePrivateFile(path, files->ColumnBlob(1)); !s.ok()) return s;
       }
     }
@@ -502,7 +491,7 @@ absl::StatusOr<SnapshotInfo> RestoreSnapshot(const std::string& file,
     }
     if (::rename(from.c_str(), to.c_str()) != 0) return PathError("cannot move into", to, errno);
   }
-  if (absl::Status s = FsyncPath(data_dir, true); !s.ok()) return s;
+  if (absl::Status s = FsyncDir(data_dir); !s.ok()) return s;
   return info;
 }
 

@@ -56,15 +56,6 @@ absl::Status Rename(const std::string& from, const std::string& to) {
   return absl::OkStatus();
 }
 
-absl::Status FsyncDir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("cannot open", dir, errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  return rc == 0 ? absl::OkStatus() : ErrnoError("cannot fsync", dir, err);
-}
-
 // A crash between StoreNodeCredentials' renames leaves node.key.tmp (the
 // last to be renamed) behind. If it is the key of the newest certificate
 // there (node.crt.tmp if it is still waiting, else node.crt), the store got
